@@ -1,0 +1,36 @@
+# commune-ioc: `make demo` shows the nation, `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## The national demo on embedded SQLite (Ctrl-C to stop; DEMO_ARGS=--once to exit after the summary).
+demo: $(STAMP)
+	$(BIN)/ioc-collector demo $(DEMO_ARGS)
+
+## Unit and integration tests. Integration tests need the Debian peers that .ci/run installs;
+## with IOC_REQUIRE_INTEGRATION=1 a missing peer fails instead of skipping.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check agent collector checks tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

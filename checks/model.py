@@ -1,0 +1,172 @@
+"""The result model shared by the agent and the collector, and the wire protocol between them.
+
+A check measures one thing on one target and returns :class:`CheckResult` objects; the agent
+wraps the results of one cycle into a :class:`Report`, and sends reports in a
+:class:`ReportBatch` to ``POST /api/v1/reports``. Everything here is validated with pydantic
+so that both ends refuse the same bad input with the same message.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: Upper bounds that keep one report, and one batch, small enough for the request size limit.
+MAX_RESULTS_PER_REPORT = 500
+MAX_VALUES_PER_RESULT = 64
+MAX_REPORTS_PER_BATCH = 200
+MAX_MESSAGE_CHARS = 1000
+
+CHECK_ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+VALUE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Official administrative-unit codes: provinces are two digits, communes (wards) five.
+COMMUNE_CODE_RE = re.compile(r"^\d{5}$")
+
+#: Units are Prometheus base units (https://prometheus.io/docs/practices/naming/#base-units);
+#: the empty string is a plain count or a state (1/0).
+Unit = Annotated[
+    str,
+    Field(pattern=r"^(|seconds|bytes|ratio|bits_per_second|celsius|volts|percent|days|count)$"),
+]
+
+
+class Status(StrEnum):
+    """Outcome of one check. ``unknown`` means "could not measure", never "bad"."""
+
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+
+class Category(StrEnum):
+    HOST = "host"
+    NETWORK = "network"
+    VIDEOCONF = "videoconf"
+    EQUIPMENT = "equipment"
+    SERVICES = "services"
+    SECURITY = "security"
+
+
+class Value(BaseModel):
+    """One measured figure, always with its unit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    value: float = Field(allow_inf_nan=False)
+    unit: Unit = ""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CheckResult(BaseModel):
+    """What one check observed about one target at one moment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    check: str = Field(max_length=64, description="check id, e.g. 'host.disk'")
+    category: Category
+    target: str = Field(default="", max_length=256)
+    status: Status
+    values: dict[str, Value] = Field(default_factory=dict, max_length=MAX_VALUES_PER_RESULT)
+    message: str = Field(default="", max_length=MAX_MESSAGE_CHARS)
+    duration_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    observed_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("check")
+    @classmethod
+    def _check_id(cls, v: str) -> str:
+        if not CHECK_ID_RE.match(v):
+            raise ValueError(
+                f"check id {v!r} must be dotted lower-case words, e.g. 'host.disk'"
+            )
+        return v
+
+    @field_validator("values")
+    @classmethod
+    def _value_names(cls, v: dict[str, Value]) -> dict[str, Value]:
+        for name in v:
+            if not VALUE_NAME_RE.match(name) or len(name) > 64:
+                raise ValueError(f"value name {name!r} must be snake_case, at most 64 characters")
+        return v
+
+    @field_validator("observed_at")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        return _require_tz(v)
+
+    def value(self, name: str) -> float | None:
+        item = self.values.get(name)
+        return None if item is None else item.value
+
+
+def _require_tz(v: datetime) -> datetime:
+    if v.tzinfo is None:
+        raise ValueError("timestamp must carry a time zone, e.g. '2025-07-01T08:00:00Z'")
+    return v.astimezone(UTC)
+
+
+class Report(BaseModel):
+    """One agent cycle: every result the agent measured on its host at ``observed_at``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agent_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    seq: int = Field(ge=1, le=2**62, description="monotonically increasing per agent")
+    commune_code: str = Field(description="official five-digit commune/ward code")
+    host: str = Field(min_length=1, max_length=253)
+    observed_at: datetime
+    agent_version: str = Field(default="", max_length=64)
+    results: list[CheckResult] = Field(default_factory=list, max_length=MAX_RESULTS_PER_REPORT)
+
+    @field_validator("commune_code")
+    @classmethod
+    def _commune(cls, v: str) -> str:
+        if not COMMUNE_CODE_RE.match(v):
+            raise ValueError(f"commune_code {v!r} must be the five-digit official code, e.g. '00070'")
+        return v
+
+    @field_validator("observed_at")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        return _require_tz(v)
+
+
+class ReportBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reports: list[Report] = Field(min_length=1, max_length=MAX_REPORTS_PER_BATCH)
+
+
+class IngestResponse(BaseModel):
+    accepted: int = Field(description="reports stored by this request")
+    duplicates: int = Field(description="reports already stored earlier (same agent_id and seq)")
+    acked_seqs: list[int] = Field(description="seq of every report now durably stored")
+    server_time: datetime
+
+
+class EnrollRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=8, max_length=64)
+    host: str = Field(min_length=1, max_length=253)
+    agent_version: str = Field(default="", max_length=64)
+
+
+class EnrollResponse(BaseModel):
+    agent_id: str
+    token: str
+    commune_code: str
+    province_code: str
+    commune_name: str
+    report_interval_s: int
+
+
+class TimeResponse(BaseModel):
+    server_time: datetime
