@@ -1,0 +1,1 @@
+"""Central collector: ingest, storage, criteria, metrics, reports."""

@@ -1,0 +1,229 @@
+"""The collector's HTTP API (FastAPI).
+
+Agents enroll and push reports; the operations centre scrapes ``/metrics``; officials and
+tools read the summary. Errors are JSON ``{"detail": "..."}`` with a status that says whose
+fault it is: 4xx for the caller (and nothing is stored), 503 with ``Retry-After`` when the
+database is unavailable (the agent keeps the report and retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
+
+from checks.model import (
+    EnrollRequest,
+    EnrollResponse,
+    IngestResponse,
+    ReportBatch,
+    TimeResponse,
+    utcnow,
+)
+from collector.metrics import IngestMetrics, ReadinessCollector
+from collector.store import Store, StoreError
+from collector.units import UnknownUnitError
+
+log = logging.getLogger("collector")
+
+#: A batch of 200 reports of ~30 values each is well under this; anything larger is refused
+#: before it is parsed.
+DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: How often the stored colours are re-evaluated as time passes (0 = never).
+    reevaluate_every_s: float = 60.0
+    retry_after_s: int = 10
+
+
+def _validation_detail(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{loc}: {err['msg']}")
+    more = len(exc.errors()) - 5
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body of {declared} bytes is over the {limit}-byte limit")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"request body is over the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(
+            401,
+            "missing bearer token: send 'Authorization: Bearer <token>' as issued at enrollment",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    registry = CollectorRegistry(auto_describe=True)
+    ingest_metrics = IngestMetrics(registry)
+    registry.register(ReadinessCollector(store))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if settings.reevaluate_every_s > 0:
+            task = asyncio.create_task(_reevaluate_loop(store, settings.reevaluate_every_s))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(
+        title="commune-ioc collector",
+        version="0.1.0",
+        description="Ingest of agent reports, commune readiness and metrics.",
+        lifespan=lifespan,
+    )
+    app.state.store = store
+    app.state.registry = registry
+
+    @app.exception_handler(OperationalError)
+    async def _db_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc.orig)
+        return JSONResponse(
+            {"detail": "database unavailable, retry later"},
+            status_code=503,
+            headers={"Retry-After": str(settings.retry_after_s)},
+        )
+
+    @app.exception_handler(StoreError)
+    async def _store_error(_request: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(UnknownUnitError)
+    async def _unknown_unit(_request: Request, exc: UnknownUnitError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.get("/api/v1/time", response_model=TimeResponse, tags=["agents"])
+    async def time_now() -> TimeResponse:
+        """Server time, for the agent's clock-offset check."""
+        return TimeResponse(server_time=utcnow())
+
+    @app.post(
+        "/api/v1/enroll",
+        response_model=EnrollResponse,
+        status_code=201,
+        tags=["agents"],
+        responses={403: {"description": "code unknown, used or expired"}},
+    )
+    async def enroll(request: Request) -> EnrollResponse:
+        """Exchange a single-use enrollment code for the agent's own token."""
+        body = await _read_body(request, 16 * 1024)
+        try:
+            req = EnrollRequest.model_validate_json(body)
+        except ValidationError as exc:
+            raise HTTPException(422, _validation_detail(exc)) from None
+        return await run_in_threadpool(store.enroll, req.code, req.host, req.agent_version)
+
+    @app.post(
+        "/api/v1/reports",
+        response_model=IngestResponse,
+        tags=["agents"],
+        responses={
+            401: {"description": "missing or unknown token"},
+            403: {"description": "report for another agent or commune"},
+            413: {"description": "body over the size limit"},
+            422: {"description": "malformed JSON, wrong schema or unknown commune code"},
+            503: {"description": "database unavailable; retry after Retry-After seconds"},
+        },
+    )
+    async def ingest(request: Request) -> IngestResponse:
+        """Store a batch of reports. Answers 2xx only once the batch is committed; a report
+        whose (agent_id, seq) is already stored is acknowledged again and not duplicated."""
+        token = _bearer(request)
+        body = await _read_body(request, settings.max_body_bytes)
+        agent = await run_in_threadpool(store.authenticate, token)
+        if agent is None:
+            ingest_metrics.rejected.labels(reason="token").inc()
+            raise HTTPException(
+                401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        try:
+            batch = ReportBatch.model_validate_json(body)
+        except ValidationError as exc:
+            ingest_metrics.rejected.labels(reason="schema").inc()
+            raise HTTPException(422, _validation_detail(exc)) from None
+        with ingest_metrics.duration.time():
+            try:
+                resp = await run_in_threadpool(store.ingest, agent, batch.reports)
+            except StoreError:
+                ingest_metrics.rejected.labels(reason="forbidden").inc()
+                raise
+        ingest_metrics.reports.labels(result="accepted").inc(resp.accepted)
+        ingest_metrics.reports.labels(result="duplicate").inc(resp.duplicates)
+        return resp
+
+    @app.get("/api/v1/summary", tags=["readiness"])
+    async def summary() -> dict[str, Any]:
+        """National summary: colour counts overall and by province (KH02 green coverage)."""
+        return await run_in_threadpool(store.summary)
+
+    @app.get("/api/v1/communes/{code}", tags=["readiness"])
+    async def commune(code: str) -> dict[str, Any]:
+        """One commune: colour, each criterion with status, reason, evidence and since when."""
+        state = await run_in_threadpool(store.commune_state, code)
+        info = store.units.commune(code)
+        return {
+            "code": code,
+            "name": info.name,
+            "kind": info.kind,
+            "province_code": info.province_code,
+            "province": store.units.provinces[info.province_code].name,
+            "colour": state.colour.value,
+            "last_report_at": state.last_report_at.isoformat() if state.last_report_at else None,
+            "criteria": state.criteria,
+        }
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        data = await run_in_threadpool(generate_latest, registry)
+        return Response(data, media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+async def _reevaluate_loop(store: Store, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await run_in_threadpool(store.reevaluate)
+        except Exception:  # keep the loop alive: the next pass may succeed
+            log.exception("periodic re-evaluation failed")

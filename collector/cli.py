@@ -1,0 +1,151 @@
+"""``ioc-collector``: serve the collector, run the national demo, issue enrollment codes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from collector.config import CollectorConfig, ConfigError, load_config, parse_listen
+from collector.criteria.catalogue import CatalogueError
+from collector.server import ServerError
+from collector.units import UnknownUnitError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the errors a user can cause into one clean line, never a traceback."""
+    try:
+        yield
+    except (ConfigError, CatalogueError, ServerError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except UnknownUnitError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ArgumentError as exc:
+        raise click.ClickException(f"--db: not a database URL or path: {exc}") from None
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None) or exc
+        raise click.ClickException(f"database error: {orig}") from None
+
+
+def _config(config_file: Path | None, **overrides: Any) -> CollectorConfig:
+    return load_config(config_file, **overrides)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="commune-ioc")
+def main() -> None:
+    """commune-ioc collector: stores agent reports, colours every commune green / yellow /
+    red / grey against the Decree-118 criteria, and exposes Prometheus metrics."""
+
+
+@main.command()
+@click.option("--db", help="SQLite file path or database URL (default: ioc-collector.db).")
+@click.option("--listen", help="HOST:PORT to listen on (default: 127.0.0.1:8321).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML configuration file (db, listen, catalogue, catalogue_overrides, ...).",
+)
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+def serve(db: str | None, listen: str | None, config_file: Path | None, log_level: str) -> None:
+    """Run the collector until interrupted (Ctrl-C)."""
+    from collector.server import check_port_free, make_server
+    from collector.service import build_app, open_store
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with _user_errors():
+        cfg = _config(config_file, db=db, listen=listen)
+        host, port = parse_listen(cfg.listen)
+        store = open_store(cfg)
+        check_port_free(host, port)
+        app = build_app(store, cfg)
+        click.echo(f"collector listening on http://{host}:{port} (database: {cfg.db})", err=True)
+        make_server(app, host, port, log_level=log_level).run()
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Print the national summary and exit.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (with --once).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="Demo database file (default: .demo/ioc-demo.db, recreated at each run).")
+@click.option("--listen", default="127.0.0.1:8321", show_default=True, help="HOST:PORT.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the simulated nation.")
+@click.option("--commune", default="00070", show_default=True,
+              help="Commune this machine's own agent reports for.")
+@click.option("--no-local-agent", is_flag=True, help="Do not run this machine's agent.")
+def demo(
+    once: bool,
+    as_json: bool,
+    db: Path | None,
+    listen: str,
+    seed: int,
+    commune: str,
+    no_local_agent: bool,
+) -> None:
+    """Start a collector on SQLite, run this machine's agent once against it, and simulate
+    agents for all 3,321 communes through the real HTTP API; then print the national
+    summary and the URLs to open. Without --once the collector keeps serving (and the
+    simulated agents keep reporting every minute) until Ctrl-C."""
+    from collector.demo import run_demo
+
+    with _user_errors():
+        code = run_demo(
+            db=db,
+            listen=listen,
+            once=once,
+            as_json=as_json,
+            seed=seed,
+            commune=commune,
+            local_agent=not no_local_agent,
+        )
+    raise SystemExit(code)
+
+
+@main.command("enrollment-code")
+@click.option("--db", help="SQLite file path or database URL.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--commune", "communes", multiple=True, required=True,
+              help="Five-digit commune code; repeat for several.")
+@click.option("--ttl-days", default=7, show_default=True, type=click.IntRange(1, 90),
+              help="Days before an unused code expires.")
+@click.option("--json", "as_json", is_flag=True)
+def enrollment_code(
+    db: str | None, config_file: Path | None, communes: tuple[str, ...], ttl_days: int, as_json: bool
+) -> None:
+    """Issue single-use enrollment codes for communes (give one to each commune's IT staff:
+    `ioc-agent enroll --collector URL --code CODE`)."""
+    from datetime import timedelta
+
+    from collector.service import open_store
+
+    with _user_errors():
+        store = open_store(_config(config_file, db=db))
+        pairs = store.create_enrollment_codes(communes, ttl=timedelta(days=ttl_days))
+    if as_json:
+        click.echo(json.dumps([{"commune": c, "code": k} for c, k in pairs]))
+        return
+    for c, k in pairs:
+        click.echo(f"{c}  {store.units.communes[c].name}: {k}")
+
+
+@main.command()
+@click.option("--db", help="SQLite file path or database URL.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
+def summary(db: str | None, config_file: Path | None) -> None:
+    """Print the national summary JSON from a database."""
+    from collector.service import open_store
+
+    with _user_errors():
+        store = open_store(_config(config_file, db=db))
+        click.echo(json.dumps(store.summary(), ensure_ascii=False, indent=2))

@@ -1,0 +1,1 @@
+"""Criteria catalogue and engine."""

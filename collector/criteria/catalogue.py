@@ -1,0 +1,214 @@
+"""The criteria catalogue: what each criterion means and the rule that decides it.
+
+Loaded from YAML and validated once; a broken catalogue is refused with the file, the
+criterion and the field, and never half-loaded. A province overrides thresholds or adds
+criteria with a file of the same shape, merged by criterion id (:func:`merge`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from checks.model import CHECK_ID_RE, VALUE_NAME_RE
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+
+
+class Kind(StrEnum):
+    AUTOMATED = "automated"
+    ATTESTED = "attested"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Title(_Strict):
+    vi: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class CheckRule(_Strict):
+    """A condition on the latest results of one check, over every host of the commune."""
+
+    check: str
+    target: str | None = None
+    value: str | None = None
+    warn_below: float | None = None
+    fail_below: float | None = None
+    warn_above: float | None = None
+    fail_above: float | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if not CHECK_ID_RE.match(self.check):
+            raise ValueError(f"check {self.check!r} is not a check id such as 'host.disk'")
+        thresholds = (self.warn_below, self.fail_below, self.warn_above, self.fail_above)
+        if self.value is None and any(t is not None for t in thresholds):
+            raise ValueError("thresholds need 'value': the name of the value they apply to")
+        if self.value is not None:
+            if not VALUE_NAME_RE.match(self.value):
+                raise ValueError(f"value {self.value!r} must be a snake_case value name")
+            if all(t is None for t in thresholds):
+                raise ValueError(f"value {self.value!r} has no threshold (warn_/fail_below/above)")
+        if (
+            self.warn_below is not None
+            and self.fail_below is not None
+            and self.fail_below > self.warn_below
+        ):
+            raise ValueError("fail_below must not be above warn_below")
+        if (
+            self.warn_above is not None
+            and self.fail_above is not None
+            and self.fail_above < self.warn_above
+        ):
+            raise ValueError("fail_above must not be below warn_above")
+        return self
+
+
+class AnyOfRule(_Strict):
+    """Passes when any one of its rules passes (e.g. SIP or H.323 or STUN reachable)."""
+
+    any_of: list[CheckRule] = Field(min_length=1)
+
+
+Rule = CheckRule | AnyOfRule
+
+
+class Criterion(_Strict):
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9]*-[0-9A-Z]+$")
+    title: Title
+    basis: str = Field(min_length=1, description="the document it comes from, or 'proposal'")
+    proposal: bool = Field(default=False, description="threshold proposed here, not in law")
+    kind: Kind
+    severity: Severity
+    applies_to: list[Literal["xã", "phường", "đặc khu"]] = Field(
+        default_factory=lambda: ["xã", "phường", "đặc khu"]
+    )
+    rules: list[Rule] = Field(default_factory=list)
+    validity_days: int | None = Field(default=None, ge=1, le=3660)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Self:
+        if self.kind is Kind.AUTOMATED and not self.rules:
+            raise ValueError("an automated criterion needs at least one rule")
+        if self.kind is Kind.ATTESTED:
+            if self.rules:
+                raise ValueError("an attested criterion has no rules: officials enter evidence")
+            if self.validity_days is None:
+                raise ValueError("an attested criterion needs validity_days")
+        return self
+
+    def check_ids(self) -> set[str]:
+        ids: set[str] = set()
+        for rule in self.rules:
+            if isinstance(rule, AnyOfRule):
+                ids.update(r.check for r in rule.any_of)
+            else:
+                ids.add(rule.check)
+        return ids
+
+
+class Catalogue(_Strict):
+    profile: str = Field(min_length=1)
+    version: int = 1
+    stale_after_s: int = Field(default=180, ge=30, le=7 * 86400)
+    criteria: list[Criterion] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        seen: set[str] = set()
+        for c in self.criteria:
+            if c.id in seen:
+                raise ValueError(f"criterion id {c.id!r} appears twice")
+            seen.add(c.id)
+        return self
+
+    def by_id(self) -> dict[str, Criterion]:
+        return {c.id: c for c in self.criteria}
+
+    def check_ids(self) -> set[str]:
+        out: set[str] = set()
+        for c in self.criteria:
+            out |= c.check_ids()
+        return out
+
+
+class CatalogueError(ValueError):
+    """A catalogue file that cannot be used; the message names the file and the field."""
+
+
+def _describe(errors: ValidationError, data: Any) -> str:
+    lines = []
+    for err in errors.errors()[:10]:
+        loc = list(err["loc"])
+        # Name criteria by id rather than by list index where we can.
+        where: list[str] = []
+        node: Any = data
+        for part in loc:
+            if isinstance(part, int) and isinstance(node, list) and part < len(node):
+                item = node[part]
+                cid = item.get("id") if isinstance(item, dict) else None
+                where.append(f"[{part}]" + (f" ({cid})" if cid else ""))
+                node = item
+            else:
+                where.append(f".{part}" if where else str(part))
+                node = node.get(part) if isinstance(node, dict) else None
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  {''.join(where) or '(top)'}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_catalogue(text: str, source: str = "<catalogue>") -> Catalogue:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"{source}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise CatalogueError(f"{source}: expected a mapping with 'profile' and 'criteria'")
+    try:
+        return Catalogue.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogueError(f"{source}: invalid catalogue:\n{_describe(exc, data)}") from None
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """Load a catalogue file, or the built-in ``decree118`` profile when ``path`` is None."""
+    if path is None:
+        text = resources.files("collector.criteria").joinpath("decree118.yaml").read_text("utf-8")
+        return parse_catalogue(text, "decree118.yaml")
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise CatalogueError(f"{path}: cannot read catalogue: {exc.strerror}") from None
+    return parse_catalogue(text, str(path))
+
+
+def merge(base: Catalogue, override: dict[str, Any], source: str = "<override>") -> Catalogue:
+    """Apply a province's overrides: criteria merged by id (fields replaced), new ids added."""
+    data = base.model_dump(mode="json")
+    by_id = {c["id"]: c for c in data["criteria"]}
+    for key in ("stale_after_s", "profile"):
+        if key in override:
+            data[key] = override[key]
+    for item in override.get("criteria", []) or []:
+        if not isinstance(item, dict) or "id" not in item:
+            raise CatalogueError(f"{source}: every criterion override needs an 'id'")
+        if item["id"] in by_id:
+            by_id[item["id"]].update(item)
+        else:
+            data["criteria"].append(item)
+    try:
+        return Catalogue.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogueError(f"{source}: invalid catalogue override:\n{_describe(exc, data)}") from None

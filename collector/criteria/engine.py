@@ -1,0 +1,381 @@
+"""Criteria engine: from the latest check results of a commune to criterion statuses and colour.
+
+Pure functions only (no database, no clock: ``now`` is passed in), so the rules are tested
+with plain data. The colour rules follow ARCHITECTURE.md:
+
+* green  - every applicable criterion passes or is waived;
+* red    - a critical criterion fails;
+* yellow - anything else (something warns, fails, or could not be measured);
+* grey   - no fresh data; decided at read time by :func:`colour_at`, never shown as green.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from collector.criteria.catalogue import (
+    AnyOfRule,
+    Catalogue,
+    CheckRule,
+    Criterion,
+    Kind,
+    Severity,
+)
+
+
+class CriterionStatus(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+    WAIVED = "waived"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class Colour(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    GREY = "grey"
+
+
+COLOURS: tuple[Colour, ...] = (Colour.GREEN, Colour.YELLOW, Colour.RED, Colour.GREY)
+
+# Combining the rules of one criterion (all must hold): a definite finding outranks an
+# unknown, so "disk 5 % free" is reported even when the clock could not be measured.
+_WORST = {
+    CriterionStatus.PASS: 0,
+    CriterionStatus.UNKNOWN: 1,
+    CriterionStatus.WARN: 2,
+    CriterionStatus.FAIL: 3,
+}
+# any_of: the best alternative decides; an unknown alternative might still be fine.
+_BEST = {
+    CriterionStatus.PASS: 0,
+    CriterionStatus.WARN: 1,
+    CriterionStatus.UNKNOWN: 2,
+    CriterionStatus.FAIL: 3,
+}
+_FROM_CHECK = {
+    "ok": CriterionStatus.PASS,
+    "warn": CriterionStatus.WARN,
+    "fail": CriterionStatus.FAIL,
+    "unknown": CriterionStatus.UNKNOWN,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """The latest result of one check for one target on one host of the commune."""
+
+    host: str
+    check: str
+    target: str
+    status: str
+    values: dict[str, float]
+    message: str
+    observed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Attestation:
+    criterion_id: str
+    status: str  # "pass" | "fail": an official may also attest that a condition is NOT met
+    evidence: str
+    entered_by: str
+    entered_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    criterion_id: str
+    reason: str
+    granted_by: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    status: CriterionStatus
+    en: str
+    vi: str
+    evidence: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class CriterionOutcome:
+    id: str
+    status: CriterionStatus
+    severity: Severity
+    reason_en: str
+    reason_vi: str
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "severity": self.severity.value,
+            "reason_en": self.reason_en,
+            "reason_vi": self.reason_vi,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass(frozen=True)
+class CommuneEvaluation:
+    colour: Colour
+    criteria: dict[str, CriterionOutcome]
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def _evidence(obs: Observation, value: str | None = None) -> dict[str, Any]:
+    values = {value: obs.values[value]} if value and value in obs.values else dict(obs.values)
+    return {
+        "host": obs.host,
+        "check": obs.check,
+        "target": obs.target,
+        "status": obs.status,
+        "values": values,
+        "message": obs.message,
+        "observed_at": obs.observed_at.isoformat(),
+    }
+
+
+def _where(obs: Observation) -> str:
+    return f"{obs.host}" + (f" ({obs.target})" if obs.target else "")
+
+
+def _threshold(rule: CheckRule, v: float) -> tuple[CriterionStatus, str]:
+    if rule.fail_below is not None and v < rule.fail_below:
+        return CriterionStatus.FAIL, f"< {_fmt(rule.fail_below)}"
+    if rule.fail_above is not None and v > rule.fail_above:
+        return CriterionStatus.FAIL, f"> {_fmt(rule.fail_above)}"
+    if rule.warn_below is not None and v < rule.warn_below:
+        return CriterionStatus.WARN, f"< {_fmt(rule.warn_below)}"
+    if rule.warn_above is not None and v > rule.warn_above:
+        return CriterionStatus.WARN, f"> {_fmt(rule.warn_above)}"
+    return CriterionStatus.PASS, ""
+
+
+def _eval_one(rule: CheckRule, obs: Observation) -> Finding:
+    ev = (_evidence(obs, rule.value),)
+    where = _where(obs)
+    if rule.value is None:
+        status = _FROM_CHECK.get(obs.status, CriterionStatus.UNKNOWN)
+        detail = f": {obs.message}" if obs.message and status is not CriterionStatus.PASS else ""
+        return Finding(
+            status,
+            f"{obs.check} {obs.status} on {where}{detail}",
+            f"{obs.check} {_STATUS_VI[status]} trên {where}{detail}",
+            ev,
+        )
+    v = obs.values.get(rule.value)
+    if v is None:
+        # A failed check often carries no figures (device unreachable): that is a failure;
+        # anything else without the figure is "could not measure".
+        status = CriterionStatus.FAIL if obs.status == "fail" else CriterionStatus.UNKNOWN
+        why = obs.message or "no value"
+        return Finding(
+            status,
+            f"{obs.check} {rule.value} not measured on {where}: {why}",
+            f"{obs.check} không đo được {rule.value} trên {where}: {why}",
+            ev,
+        )
+    status, bound = _threshold(rule, v)
+    if status is CriterionStatus.PASS:
+        return Finding(
+            status, f"{rule.value} = {_fmt(v)} on {where}", f"{rule.value} = {_fmt(v)} trên {where}", ev
+        )
+    return Finding(
+        status,
+        f"{rule.value} = {_fmt(v)} {bound} on {where}",
+        f"{rule.value} = {_fmt(v)} {bound} trên {where}",
+        ev,
+    )
+
+
+_STATUS_VI = {
+    CriterionStatus.PASS: "đạt",
+    CriterionStatus.WARN: "cảnh báo",
+    CriterionStatus.FAIL: "không đạt",
+    CriterionStatus.UNKNOWN: "không rõ",
+}
+
+
+def _combine(findings: Sequence[Finding], rank: dict[CriterionStatus, int], worst: bool) -> Finding:
+    pick = max if worst else min
+    decisive = pick(findings, key=lambda f: rank[f.status])
+    # Name every finding of the deciding status; keep all evidence.
+    same = [f for f in findings if f.status is decisive.status]
+    evidence = tuple(e for f in findings for e in f.evidence)
+    return Finding(
+        decisive.status,
+        "; ".join(dict.fromkeys(f.en for f in same)),
+        "; ".join(dict.fromkeys(f.vi for f in same)),
+        evidence,
+    )
+
+
+def _eval_rule(rule: CheckRule, by_check: dict[str, list[Observation]]) -> Finding:
+    found = [
+        o for o in by_check.get(rule.check, ()) if rule.target is None or o.target == rule.target
+    ]
+    if not found:
+        target = f" for target {rule.target!r}" if rule.target else ""
+        return Finding(
+            CriterionStatus.UNKNOWN,
+            f"no result from check {rule.check}{target}",
+            f"chưa có kết quả kiểm tra {rule.check}{target}",
+        )
+    return _combine([_eval_one(rule, o) for o in found], _WORST, worst=True)
+
+
+def _eval_automated(criterion: Criterion, by_check: dict[str, list[Observation]]) -> Finding:
+    findings: list[Finding] = []
+    for rule in criterion.rules:
+        if isinstance(rule, AnyOfRule):
+            # An alternative the commune does not use (no result at all, e.g. no H.323
+            # endpoint configured) does not make the criterion unknown when another one
+            # was measured.
+            measured = [r for r in rule.any_of if by_check.get(r.check)]
+            alts = [_eval_rule(r, by_check) for r in (measured or rule.any_of)]
+            findings.append(_combine(alts, _BEST, worst=False))
+        else:
+            findings.append(_eval_rule(rule, by_check))
+    return _combine(findings, _WORST, worst=True)
+
+
+def _eval_attested(
+    criterion: Criterion, attestations: Sequence[Attestation], now: datetime
+) -> Finding:
+    mine = sorted(
+        (a for a in attestations if a.criterion_id == criterion.id),
+        key=lambda a: a.entered_at,
+    )
+    if not mine:
+        return Finding(CriterionStatus.UNKNOWN, "no attestation entered", "chưa có xác nhận")
+    latest = mine[-1]
+    ev = (
+        {
+            "attestation": latest.evidence,
+            "entered_by": latest.entered_by,
+            "entered_at": latest.entered_at.isoformat(),
+            "expires_at": latest.expires_at.isoformat(),
+        },
+    )
+    if latest.expires_at <= now:
+        day = latest.expires_at.date().isoformat()
+        return Finding(
+            CriterionStatus.UNKNOWN,
+            f"attestation expired on {day}",
+            f"xác nhận đã hết hạn ngày {day}",
+            ev,
+        )
+    if latest.status == "fail":
+        return Finding(
+            CriterionStatus.FAIL,
+            f"attested as not met by {latest.entered_by}",
+            f"được xác nhận là chưa đạt bởi {latest.entered_by}",
+            ev,
+        )
+    return Finding(
+        CriterionStatus.PASS,
+        f"attested by {latest.entered_by}",
+        f"đã được xác nhận bởi {latest.entered_by}",
+        ev,
+    )
+
+
+def index_observations(observations: Iterable[Observation]) -> dict[str, list[Observation]]:
+    by_check: dict[str, list[Observation]] = {}
+    for o in observations:
+        by_check.setdefault(o.check, []).append(o)
+    return by_check
+
+
+def evaluate_commune(
+    catalogue: Catalogue,
+    commune_kind: str,
+    observations: Iterable[Observation],
+    attestations: Sequence[Attestation] = (),
+    waivers: Sequence[Waiver] = (),
+    now: datetime | None = None,
+) -> CommuneEvaluation:
+    """Evaluate every criterion of the catalogue for one commune.
+
+    ``observations`` are the latest, fresh results of the commune's hosts; ``now`` decides
+    which attestations and waivers are still in force.
+    """
+    if now is None:
+        from checks.model import utcnow
+
+        now = utcnow()
+    by_check = index_observations(observations)
+    active_waivers = {w.criterion_id: w for w in waivers if w.expires_at > now}
+    outcomes: dict[str, CriterionOutcome] = {}
+    for c in catalogue.criteria:
+        if commune_kind not in c.applies_to:
+            finding = Finding(
+                CriterionStatus.NOT_APPLICABLE,
+                f"does not apply to a {commune_kind}",
+                f"không áp dụng cho {commune_kind}",
+            )
+        elif c.kind is Kind.ATTESTED:
+            finding = _eval_attested(c, attestations, now)
+        else:
+            finding = _eval_automated(c, by_check)
+        waiver = active_waivers.get(c.id)
+        if waiver is not None and finding.status is not CriterionStatus.PASS:
+            until = waiver.expires_at.date().isoformat()
+            finding = Finding(
+                CriterionStatus.WAIVED,
+                f"waived by {waiver.granted_by} until {until}: {waiver.reason} ({finding.en})",
+                f"được miễn bởi {waiver.granted_by} đến {until}: {waiver.reason} ({finding.vi})",
+                finding.evidence,
+            )
+        outcomes[c.id] = CriterionOutcome(
+            id=c.id,
+            status=finding.status,
+            severity=c.severity,
+            reason_en=finding.en,
+            reason_vi=finding.vi,
+            evidence=list(finding.evidence),
+        )
+    return CommuneEvaluation(colour=colour_of(outcomes.values()), criteria=outcomes)
+
+
+def colour_of(outcomes: Iterable[CriterionOutcome]) -> Colour:
+    """Colour from criterion outcomes (fresh data assumed; see :func:`colour_at`)."""
+    green = True
+    for o in outcomes:
+        if o.status is CriterionStatus.FAIL and o.severity is Severity.CRITICAL:
+            return Colour.RED
+        if o.status not in (
+            CriterionStatus.PASS,
+            CriterionStatus.WAIVED,
+            CriterionStatus.NOT_APPLICABLE,
+        ):
+            green = False
+    return Colour.GREEN if green else Colour.YELLOW
+
+
+def colour_at(
+    evaluated: Colour | str | None,
+    last_report_at: datetime | None,
+    now: datetime,
+    stale_after_s: float,
+) -> Colour:
+    """The colour to show now: grey when the commune has no fresh report, whatever it was."""
+    if evaluated is None or last_report_at is None:
+        return Colour.GREY
+    if now - last_report_at > timedelta(seconds=stale_after_s):
+        return Colour.GREY
+    return Colour(evaluated)

@@ -1,0 +1,182 @@
+"""``ioc-collector demo``: the whole chain on one machine, with the nation simulated.
+
+1. a collector on an embedded SQLite file, served over HTTP on loopback;
+2. this machine's own agent enrolls (for ``--commune``) and reports once;
+3. simulated agents for every commune enroll and report through the same HTTP API;
+4. the national summary, and the URLs to open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from collector.config import ConfigError, load_config, parse_listen
+from collector.server import BackgroundServer
+from collector.service import build_app, open_store
+from collector.simulator import Simulator
+from collector.store import Store
+
+DEFAULT_DB = Path(".demo/ioc-demo.db")
+COLOUR_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "grey": "bright_black"}
+COLOUR_VI = {"green": "xanh", "yellow": "vàng", "red": "đỏ", "grey": "xám"}
+
+
+def _prepare_db(db: Path | None) -> Path:
+    if db is None:
+        # The demo's own file: recreated at each run so the figures are the seed's.
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{DEFAULT_DB}{suffix}").unlink(missing_ok=True)
+        DEFAULT_DB.parent.mkdir(parents=True, exist_ok=True)
+        return DEFAULT_DB
+    if db.exists() and db.stat().st_size > 0:
+        # Never overwrite a file the user named: it may hold real data.
+        raise ConfigError(f"--db {db}: file exists; remove it or name a new file for the demo")
+    db.parent.mkdir(parents=True, exist_ok=True)
+    return db
+
+
+def _local_agent(url: str, store: Store, commune: str, console: Console) -> dict[str, Any] | None:
+    """Enroll this machine's agent and run one check cycle against the collector."""
+    from agent.config import AgentConfig, CollectorConfig
+    from agent.daemon import Agent
+    from agent.enroll import enroll
+
+    [(_, code)] = store.create_enrollment_codes([commune])
+    state_dir = Path(tempfile.mkdtemp(prefix="ioc-demo-agent-"))
+    try:
+        enroll(url, code, state_dir)
+        config = AgentConfig(collector=CollectorConfig(url=url), state_dir=state_dir)
+        outcome = asyncio.run(Agent(config).run_cycle())
+        return {"commune": commune, "outcome": str(outcome)}
+    except Exception as exc:  # the demo goes on with the simulated nation
+        console.print(f"[yellow]this machine's agent could not report: {exc}[/]")
+        return None
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _summary_table(summary: dict[str, Any]) -> Table:
+    table = Table(title="Mức độ sẵn sàng theo tỉnh / Readiness by province", show_lines=False)
+    table.add_column("Mã", justify="right")
+    table.add_column("Tỉnh, thành phố")
+    table.add_column("Xã", justify="right")
+    for colour in ("green", "yellow", "red", "grey"):
+        table.add_column(COLOUR_VI[colour], justify="right", style=COLOUR_STYLE[colour])
+    table.add_column("Tỷ lệ xanh", justify="right")
+    rows = sorted(summary["by_province"], key=lambda r: r["green_ratio"], reverse=True)
+    for r in rows:
+        table.add_row(
+            r["code"], r["name"], str(r["communes"]),
+            str(r["green"]), str(r["yellow"]), str(r["red"]), str(r["grey"]),
+            f"{r['green_ratio'] * 100:.1f} %",
+        )
+    table.add_section()
+    table.add_row(
+        "", "Toàn quốc / Nation", str(summary["communes"]),
+        str(summary["green"]), str(summary["yellow"]), str(summary["red"]), str(summary["grey"]),
+        f"{summary['green_ratio'] * 100:.1f} %",
+    )
+    return table
+
+
+def run_demo(
+    *,
+    db: Path | None,
+    listen: str,
+    once: bool,
+    as_json: bool,
+    seed: int,
+    commune: str,
+    local_agent: bool,
+) -> int:
+    err = Console(stderr=True)
+    out = Console()
+    host, port = parse_listen(listen)
+    path = _prepare_db(db)
+    cfg = load_config(None, db=str(path), listen=listen)
+    store = open_store(cfg)
+    store.units.commune(commune)  # refuse an unknown --commune before starting anything
+    started = time.monotonic()
+    server = BackgroundServer(build_app(store, cfg), host, port)
+    url = server.start()
+    err.print(f"collector: {url}  (database {path})")
+    try:
+        if local_agent:
+            err.print(f"this machine's agent: enrolling for commune {commune} and reporting once")
+            _local_agent(url, store, commune, err)
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=err, transient=False,
+        ) as progress:
+            tasks: dict[str, Any] = {}
+
+            def show(phase: str, done: int, total: int) -> None:
+                label = {"enroll": "simulated agents enroll", "report": "simulated agents report"}
+                if phase not in tasks:
+                    tasks[phase] = progress.add_task(label.get(phase, phase), total=total)
+                progress.update(tasks[phase], completed=done)
+
+            sim = Simulator(url, store, seed=seed, progress=show)
+            stats = asyncio.run(sim.run(rounds=1))
+        if stats.errors:
+            err.print(f"[red]{len(stats.errors)} simulated requests failed[/], first: {stats.errors[0]}")
+        summary = store.summary()
+        elapsed = time.monotonic() - started
+        if as_json:
+            out.print_json(json.dumps(summary, ensure_ascii=False))
+        else:
+            out.print(_summary_table(summary))
+            out.print(
+                f"{summary['provinces']} tỉnh, {summary['communes']} xã/phường/đặc khu: "
+                f"[green]{summary['green']} xanh[/], [yellow]{summary['yellow']} vàng[/], "
+                f"[red]{summary['red']} đỏ[/], [bright_black]{summary['grey']} xám[/] "
+                f"({elapsed:.0f} s)"
+            )
+            out.print(
+                "\nOpen / Mở:\n"
+                f"  {url}/api/v1/summary          national summary (JSON)\n"
+                f"  {url}/api/v1/communes/{commune}  one commune, criterion by criterion\n"
+                f"  {url}/metrics                 Prometheus metrics\n"
+                f"  {url}/docs                    API documentation"
+            )
+        if once:
+            return 0 if not stats.errors else 1
+        err.print("serving until Ctrl-C; simulated agents report every 60 s")
+        _serve_forever(sim)
+        return 0
+    finally:
+        server.stop()
+
+
+def _serve_forever(sim: Simulator, every_s: float = 60.0) -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    async def loop() -> None:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            while not stop.is_set():
+                # Sleep in short steps so SIGTERM ends the demo promptly.
+                for _ in range(int(every_s * 10)):
+                    if stop.is_set():
+                        return
+                    await asyncio.sleep(0.1)
+                await sim.round(client)
+
+    try:
+        asyncio.run(loop())
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,28 @@
+"""Assembly: configuration -> engine, schema, catalogue, store, app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from collector.app import Settings, create_app
+from collector.config import CollectorConfig
+from collector.db import create_schema, make_engine
+from collector.store import Store
+from collector.units import load_units
+
+
+def open_store(config: CollectorConfig) -> Store:
+    catalogue = config.load_catalogue()
+    engine = make_engine(config.db)
+    create_schema(engine)
+    return Store(engine, catalogue, load_units())
+
+
+def build_app(store: Store, config: CollectorConfig) -> FastAPI:
+    return create_app(
+        store,
+        Settings(
+            max_body_bytes=config.max_body_bytes,
+            reevaluate_every_s=config.reevaluate_every_s,
+        ),
+    )

@@ -1,0 +1,151 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collector.criteria.catalogue import load_catalogue
+from collector.criteria.engine import (
+    Attestation,
+    Colour,
+    CriterionStatus,
+    Observation,
+    Waiver,
+    colour_at,
+    evaluate_commune,
+)
+
+NOW = datetime(2025, 7, 31, 8, 0, tzinfo=UTC)
+CAT = load_catalogue()
+
+
+def obs(check: str, status: str = "ok", target: str = "", host: str = "pc-1", **values: float) -> Observation:
+    return Observation(host, check, target, status, values, "", NOW)
+
+
+def all_ok() -> list[Observation]:
+    """Results that pass every automated criterion of the default catalogue."""
+    return [
+        obs("net.dedicated", tcp_up=1),
+        obs("net.throughput", download_bandwidth=150e6),
+        obs("net.portal", http_response_time=0.5),
+        obs("vc.sip"),
+        obs("vc.quality", rtt=0.04, jitter=0.005, loss=0.0),
+        obs("vc.devices", camera_count=1, microphone_count=2, speaker_count=1),
+        obs("host.disk", target="/", disk_free_ratio=0.5),
+        obs("host.memory", memory_available_ratio=0.4),
+        obs("host.clock", clock_offset_abs=0.02),
+        obs("eq.printer", target="printer-1", supply_level_min=0.6),
+        obs("eq.ups", target="ups-1", ups_on_line=1, ups_runtime=2400),
+        obs("eq.device", target="queue-machine"),
+        obs("sig.token"),
+        obs("sig.certificate", cert_days_left=200),
+        obs("svc.http", target="email", http_response_time=0.3),
+        obs("sec.antivirus"), obs("sec.firewall"), obs("sec.updates", updates_age=3),
+    ]
+
+
+def attested(status: str = "pass", days: int = 100) -> list[Attestation]:
+    return [
+        Attestation(cid, status if cid == "ATT-02" else "pass", "decision no. 1", "op",
+                    NOW - timedelta(days=1), NOW + timedelta(days=days))
+        for cid in ("ATT-01", "ATT-02", "ATT-03")
+    ]
+
+
+def replace(items: list[Observation], new: Observation) -> list[Observation]:
+    return [o for o in items if (o.check, o.target) != (new.check, new.target)] + [new]
+
+
+def test_everything_measured_and_attested_is_green() -> None:
+    ev = evaluate_commune(CAT, "xã", all_ok(), attested(), now=NOW)
+    assert {o.status for o in ev.criteria.values()} == {CriterionStatus.PASS}
+    assert ev.colour is Colour.GREEN
+
+
+def test_criteria_without_results_are_unknown_never_pass() -> None:
+    ev = evaluate_commune(CAT, "xã", [obs("host.disk", target="/", disk_free_ratio=0.5)], now=NOW)
+    assert ev.criteria["SIG-01"].status is CriterionStatus.UNKNOWN
+    assert "no result from check sig.token" in ev.criteria["SIG-01"].reason_en
+    assert ev.criteria["ATT-01"].status is CriterionStatus.UNKNOWN
+    assert ev.colour is Colour.YELLOW  # not green: nothing confirms readiness
+
+
+@pytest.mark.parametrize(
+    ("free", "expected"),
+    [(0.25, CriterionStatus.PASS), (0.20, CriterionStatus.PASS), (0.19, CriterionStatus.WARN),
+     (0.10, CriterionStatus.WARN), (0.09, CriterionStatus.FAIL)],
+)
+def test_threshold_boundaries(free: float, expected: CriterionStatus) -> None:
+    items = replace(all_ok(), obs("host.disk", target="/", disk_free_ratio=free))
+    ev = evaluate_commune(CAT, "xã", items, attested(), now=NOW)
+    assert ev.criteria["EQ-01"].status is expected
+    assert ev.colour is (Colour.GREEN if expected is CriterionStatus.PASS else Colour.YELLOW)
+
+
+def test_worst_host_decides_and_evidence_names_it() -> None:
+    items = all_ok() + [obs("host.disk", target="C:\\", host="pc-2", disk_free_ratio=0.05)]
+    ev = evaluate_commune(CAT, "xã", items, attested(), now=NOW)
+    eq01 = ev.criteria["EQ-01"]
+    assert eq01.status is CriterionStatus.FAIL
+    assert "pc-2" in eq01.reason_en and "0.05 < 0.1" in eq01.reason_en
+    assert any(e["host"] == "pc-2" and e["values"] == {"disk_free_ratio": 0.05} for e in eq01.evidence)
+
+
+def test_critical_failure_is_red_major_failure_is_yellow() -> None:
+    down = replace(all_ok(), obs("net.dedicated", status="fail", tcp_up=0))
+    assert evaluate_commune(CAT, "xã", down, attested(), now=NOW).colour is Colour.RED
+    slow = replace(all_ok(), obs("net.throughput", download_bandwidth=10e6))
+    ev = evaluate_commune(CAT, "xã", slow, attested(), now=NOW)
+    assert ev.criteria["NET-02"].status is CriterionStatus.FAIL
+    assert ev.colour is Colour.YELLOW
+
+
+def test_any_of_meeting_protocols() -> None:
+    sip_down = replace(all_ok(), obs("vc.sip", status="fail"))
+    ev = evaluate_commune(CAT, "xã", sip_down, attested(), now=NOW)
+    assert ev.criteria["VC-01"].status is CriterionStatus.FAIL  # H.323/STUN not used: no rescue
+    stun_ok = sip_down + [obs("vc.stun")]
+    assert evaluate_commune(CAT, "xã", stun_ok, attested(), now=NOW).criteria["VC-01"].status is CriterionStatus.PASS
+    none = [o for o in all_ok() if o.check != "vc.sip"]
+    assert evaluate_commune(CAT, "xã", none, attested(), now=NOW).criteria["VC-01"].status is CriterionStatus.UNKNOWN
+
+
+def test_failed_check_without_figure_fails_unknown_check_stays_unknown() -> None:
+    gone = replace(all_ok(), Observation("pc-1", "eq.ups", "ups-1", "fail", {}, "no answer", NOW))
+    assert evaluate_commune(CAT, "xã", gone, attested(), now=NOW).criteria["EQ-03"].status is CriterionStatus.FAIL
+    unk = replace(all_ok(), Observation("pc-1", "eq.ups", "ups-1", "unknown", {}, "timeout", NOW))
+    assert evaluate_commune(CAT, "xã", unk, attested(), now=NOW).criteria["EQ-03"].status is CriterionStatus.UNKNOWN
+
+
+def test_attestations_expire_and_can_attest_failure() -> None:
+    expired = attested(days=-1)
+    ev = evaluate_commune(CAT, "xã", all_ok(), expired, now=NOW)
+    assert ev.criteria["ATT-01"].status is CriterionStatus.UNKNOWN
+    assert "expired" in ev.criteria["ATT-01"].reason_en
+    assert ev.colour is Colour.YELLOW
+    not_staffed = attested(status="fail")
+    ev = evaluate_commune(CAT, "xã", all_ok(), not_staffed, now=NOW)
+    assert ev.criteria["ATT-02"].status is CriterionStatus.FAIL and ev.colour is Colour.RED
+
+
+def test_waiver_turns_failure_into_waived_until_it_expires() -> None:
+    slow = replace(all_ok(), obs("net.throughput", download_bandwidth=10e6))
+    w = Waiver("NET-02", "line upgrade scheduled", "director", NOW + timedelta(days=10))
+    ev = evaluate_commune(CAT, "xã", slow, attested(), [w], now=NOW)
+    assert ev.criteria["NET-02"].status is CriterionStatus.WAIVED
+    assert ev.colour is Colour.GREEN
+    later = NOW + timedelta(days=11)
+    ev = evaluate_commune(CAT, "xã", slow, attested(days=100), [w], now=later)
+    assert ev.criteria["NET-02"].status is CriterionStatus.FAIL
+
+
+def test_grey_when_stale_whatever_the_colour() -> None:
+    assert colour_at("green", NOW, NOW + timedelta(seconds=179), 180) is Colour.GREEN
+    assert colour_at("green", NOW, NOW + timedelta(seconds=181), 180) is Colour.GREY
+    assert colour_at("red", NOW, NOW + timedelta(hours=1), 180) is Colour.GREY
+    assert colour_at(None, None, NOW, 180) is Colour.GREY
+
+
+def test_vietnamese_reasons() -> None:
+    ev = evaluate_commune(CAT, "xã", [], now=NOW)
+    assert ev.criteria["NET-01"].reason_vi == "chưa có kết quả kiểm tra net.dedicated"
+    assert ev.criteria["ATT-01"].reason_vi == "chưa có xác nhận"
