@@ -83,9 +83,7 @@ class CheckResult(BaseModel):
     @classmethod
     def _check_id(cls, v: str) -> str:
         if not CHECK_ID_RE.match(v):
-            raise ValueError(
-                f"check id {v!r} must be dotted lower-case words, e.g. 'host.disk'"
-            )
+            raise ValueError(f"check id {v!r} must be dotted lower-case words, e.g. 'host.disk'")
         return v
 
     @field_validator("values")
@@ -129,7 +127,9 @@ class Report(BaseModel):
     @classmethod
     def _commune(cls, v: str) -> str:
         if not COMMUNE_CODE_RE.match(v):
-            raise ValueError(f"commune_code {v!r} must be the five-digit official code, e.g. '00070'")
+            raise ValueError(
+                f"commune_code {v!r} must be the five-digit official code, e.g. '00070'"
+            )
         return v
 
     @field_validator("observed_at")

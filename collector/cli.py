@@ -56,14 +56,20 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="YAML configuration file (db, listen, catalogue, catalogue_overrides, ...).",
 )
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
 def serve(db: str | None, listen: str | None, config_file: Path | None, log_level: str) -> None:
     """Run the collector until interrupted (Ctrl-C)."""
     from collector.server import check_port_free, make_server
     from collector.service import build_app, open_store
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     with _user_errors():
         cfg = _config(config_file, db=db, listen=listen)
         host, port = parse_listen(cfg.listen)
@@ -77,12 +83,19 @@ def serve(db: str | None, listen: str | None, config_file: Path | None, log_leve
 @main.command()
 @click.option("--once", is_flag=True, help="Print the national summary and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (with --once).")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
-              help="Demo database file (default: .demo/ioc-demo.db, recreated at each run).")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Demo database file (default: .demo/ioc-demo.db, recreated at each run).",
+)
 @click.option("--listen", default="127.0.0.1:8321", show_default=True, help="HOST:PORT.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the simulated nation.")
-@click.option("--commune", default="00070", show_default=True,
-              help="Commune this machine's own agent reports for.")
+@click.option(
+    "--commune",
+    default="00070",
+    show_default=True,
+    help="Commune this machine's own agent reports for.",
+)
 @click.option("--no-local-agent", is_flag=True, help="Do not run this machine's agent.")
 def demo(
     once: bool,
@@ -115,13 +128,27 @@ def demo(
 @main.command("enrollment-code")
 @click.option("--db", help="SQLite file path or database URL.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--commune", "communes", multiple=True, required=True,
-              help="Five-digit commune code; repeat for several.")
-@click.option("--ttl-days", default=7, show_default=True, type=click.IntRange(1, 90),
-              help="Days before an unused code expires.")
+@click.option(
+    "--commune",
+    "communes",
+    multiple=True,
+    required=True,
+    help="Five-digit commune code; repeat for several.",
+)
+@click.option(
+    "--ttl-days",
+    default=7,
+    show_default=True,
+    type=click.IntRange(1, 90),
+    help="Days before an unused code expires.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def enrollment_code(
-    db: str | None, config_file: Path | None, communes: tuple[str, ...], ttl_days: int, as_json: bool
+    db: str | None,
+    config_file: Path | None,
+    communes: tuple[str, ...],
+    ttl_days: int,
+    as_json: bool,
 ) -> None:
     """Issue single-use enrollment codes for communes (give one to each commune's IT staff:
     `ioc-agent enroll --collector URL --code CODE`)."""

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import signal
@@ -78,14 +79,24 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     rows = sorted(summary["by_province"], key=lambda r: r["green_ratio"], reverse=True)
     for r in rows:
         table.add_row(
-            r["code"], r["name"], str(r["communes"]),
-            str(r["green"]), str(r["yellow"]), str(r["red"]), str(r["grey"]),
+            r["code"],
+            r["name"],
+            str(r["communes"]),
+            str(r["green"]),
+            str(r["yellow"]),
+            str(r["red"]),
+            str(r["grey"]),
             f"{r['green_ratio'] * 100:.1f} %",
         )
     table.add_section()
     table.add_row(
-        "", "Toàn quốc / Nation", str(summary["communes"]),
-        str(summary["green"]), str(summary["yellow"]), str(summary["red"]), str(summary["grey"]),
+        "",
+        "Toàn quốc / Nation",
+        str(summary["communes"]),
+        str(summary["green"]),
+        str(summary["yellow"]),
+        str(summary["red"]),
+        str(summary["grey"]),
         f"{summary['green_ratio'] * 100:.1f} %",
     )
     return table
@@ -117,8 +128,12 @@ def run_demo(
             err.print(f"this machine's agent: enrolling for commune {commune} and reporting once")
             _local_agent(url, store, commune, err)
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=err, transient=False,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
         ) as progress:
             tasks: dict[str, Any] = {}
 
@@ -131,7 +146,9 @@ def run_demo(
             sim = Simulator(url, store, seed=seed, progress=show)
             stats = asyncio.run(sim.run(rounds=1))
         if stats.errors:
-            err.print(f"[red]{len(stats.errors)} simulated requests failed[/], first: {stats.errors[0]}")
+            err.print(
+                f"[red]{len(stats.errors)} simulated requests failed[/], first: {stats.errors[0]}"
+            )
         summary = store.summary()
         elapsed = time.monotonic() - started
         if as_json:
@@ -176,7 +193,5 @@ def _serve_forever(sim: Simulator, every_s: float = 60.0) -> None:
                     await asyncio.sleep(0.1)
                 await sim.round(client)
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(loop())
-    except KeyboardInterrupt:
-        pass

@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter as PromCounter, Histogram
+from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
+from prometheus_client import Counter as PromCounter
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -23,8 +24,10 @@ if TYPE_CHECKING:
     from collector.store import Store
 
 NS = "ioc"
+# The *_created series of counters add nothing an operator uses; keep the exposition lean.
+disable_created_metrics()
 #: Units appended to a check value's metric name (Prometheus base units).
-_SUFFIX_UNITS = ("seconds", "bytes", "ratio", "bits_per_second", "celsius", "volts")
+_SUFFIX_UNITS = ("seconds", "bytes", "ratio", "bytes_per_second", "celsius", "volts")
 CHECK_STATUSES = ("ok", "warn", "fail", "unknown")
 #: Per-host measurements exposed by default. Cardinality budget: at national scale (3,321
 #: communes, ~50,000 hosts) every value of every host would be millions of series, so only
@@ -32,21 +35,47 @@ CHECK_STATUSES = ("ok", "warn", "fail", "unknown")
 #: the list (``metrics_host_values`` in the collector configuration).
 DEFAULT_HOST_VALUES: frozenset[str] = frozenset(
     {
-        "rtt", "jitter", "loss", "mos", "r_factor",
-        "download_bandwidth", "upload_bandwidth",
-        "supply_level_min", "ups_on_line", "ups_runtime", "battery_charge",
-        "cert_days_left", "tls_cert_days_left", "http_response_time",
-        "disk_free_ratio", "memory_available_ratio", "clock_offset",
+        "rtt",
+        "jitter",
+        "loss",
+        "mos",
+        "r_factor",
+        "download_bandwidth",
+        "upload_bandwidth",
+        "supply_level_min",
+        "ups_on_line",
+        "ups_runtime",
+        "battery_charge",
+        "cert_days_left",
+        "tls_cert_days_left",
+        "http_response_time",
+        "disk_free_ratio",
+        "memory_available_ratio",
+        "clock_offset",
     }
 )
 
 
-def value_metric_name(value: str, unit: str) -> str:
-    """``rtt`` in seconds -> ``ioc_check_rtt_seconds``; ``disk_free_ratio`` stays as it is."""
+#: Units that agents report for people (days, bits/s) converted to Prometheus base units.
+_TO_BASE = {"days": ("seconds", 86400.0), "bits_per_second": ("bytes_per_second", 1 / 8)}
+
+
+def value_metric(value: str, unit: str) -> tuple[str, float]:
+    """Metric name and scale for a check value, in Prometheus base units.
+
+    ``rtt`` in seconds -> ``ioc_check_rtt_seconds``; ``disk_free_ratio`` stays as it is;
+    ``cert_days_left`` in days -> ``ioc_check_cert_left_seconds`` (x 86400);
+    ``download_bandwidth`` in bits/s -> ``ioc_check_download_bandwidth_bytes_per_second``.
+    """
+    scale = 1.0
+    if unit in _TO_BASE:
+        if unit == "days":
+            value = value.replace("_days", "")
+        unit, scale = _TO_BASE[unit]
     name = f"{NS}_check_{value}"
     if unit in _SUFFIX_UNITS and not name.endswith(f"_{unit}"):
         name = f"{name}_{unit}"
-    return name
+    return name, scale
 
 
 class IngestMetrics:
@@ -111,9 +140,7 @@ class ReadinessCollector(Collector):
         for s in states:
             c = units.communes[s.code]
             labels = [s.province_code, s.code]
-            info.add_metric(
-                [*labels, c.name, c.kind, units.provinces[s.province_code].name], 1
-            )
+            info.add_metric([*labels, c.name, c.kind, units.provinces[s.province_code].name], 1)
             for col in COLOURS:
                 colour.add_metric([*labels, col.value], 1.0 if s.colour is col else 0.0)
             per_prov[s.province_code][s.colour.value] += 1
@@ -193,13 +220,12 @@ class ReadinessCollector(Collector):
             for vname, (value, unit) in row.figures.items():
                 if vname not in wanted:
                     continue
-                name = value_metric_name(vname, unit)
+                name, scale = value_metric(vname, unit)
                 fam = families.get(name)
                 if fam is None:
-                    unit_text = f" in {unit}" if unit else ""
                     fam = families[name] = GaugeMetricFamily(
-                        name, f"Latest '{vname}' measured by agent checks{unit_text}.", labels=labels_v
+                        name, f"Latest '{vname}' measured by agent checks.", labels=labels_v
                     )
-                fam.add_metric(labels, value)
+                fam.add_metric(labels, value * scale)
         yield status
         yield from families.values()

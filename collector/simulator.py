@@ -27,8 +27,20 @@ from collector.units import Units
 #: Share of fully ready communes per province; provinces not named get a seeded share
 #: between 0.35 and 0.8. Values for 04 and 12 are the reported figures of 31 July 2025.
 PROVINCE_READINESS: dict[str, float] = {
-    "01": 1.0, "22": 1.0, "24": 1.0, "31": 1.0, "46": 1.0, "48": 1.0, "79": 1.0, "92": 1.0,
-    "04": 0.0536, "12": 0.0789, "11": 0.2, "14": 0.25, "15": 0.3, "08": 0.35,
+    "01": 1.0,
+    "22": 1.0,
+    "24": 1.0,
+    "31": 1.0,
+    "46": 1.0,
+    "48": 1.0,
+    "79": 1.0,
+    "92": 1.0,
+    "04": 0.0536,
+    "12": 0.0789,
+    "11": 0.2,
+    "14": 0.25,
+    "15": 0.3,
+    "08": 0.35,
 }
 #: Share of communes whose agent never reports (grey).
 SILENT_SHARE = 0.015
@@ -36,7 +48,13 @@ SILENT_SHARE = 0.015
 CRITICAL_SHARE = 0.3
 
 CORE_SYSTEMS = (
-    "email", "lgsp", "document-management", "tthc", "e-portal", "reporting", "video-call",
+    "email",
+    "lgsp",
+    "document-management",
+    "tthc",
+    "e-portal",
+    "reporting",
+    "video-call",
 )
 
 # name -> (criterion it breaks, critical?)
@@ -78,7 +96,8 @@ def plan_nation(units: Units, seed: int = 1) -> dict[str, CommunePlan]:
     """Decide, deterministically, which communes are silent and which faults each has."""
     rng = random.Random(seed)
     readiness = {
-        p: PROVINCE_READINESS.get(p, round(rng.uniform(0.35, 0.8), 3)) for p in sorted(units.provinces)
+        p: PROVINCE_READINESS.get(p, round(rng.uniform(0.35, 0.8), 3))
+        for p in sorted(units.provinces)
     }
     critical = [f for f, (_, crit) in FAULTS.items() if crit]
     minor = [f for f, (_, crit) in FAULTS.items() if not crit]
@@ -107,7 +126,12 @@ def plan_nation(units: Units, seed: int = 1) -> dict[str, CommunePlan]:
 
 
 def _r(
-    check: str, cat: Category, target: str, status: Status, message: str = "", **values: tuple[float, str]
+    check: str,
+    cat: Category,
+    target: str,
+    status: Status,
+    message: str = "",
+    **values: tuple[float, str],
 ) -> CheckResult:
     return CheckResult(
         check=check,
@@ -125,77 +149,241 @@ def simulated_results(plan: CommunePlan, rng: random.Random) -> list[CheckResult
     f = set(plan.faults)
     ok, warn, fail = Status.OK, Status.WARN, Status.FAIL
     H, N, V, E, S, X = (
-        Category.HOST, Category.NETWORK, Category.VIDEOCONF,
-        Category.EQUIPMENT, Category.SERVICES, Category.SECURITY,
+        Category.HOST,
+        Category.NETWORK,
+        Category.VIDEOCONF,
+        Category.EQUIPMENT,
+        Category.SERVICES,
+        Category.SECURITY,
     )
     gib = 1024**3
     free = rng.uniform(0.02, 0.07) if "disk_full" in f else rng.uniform(0.3, 0.7)
     out = [
-        _r("host.cpu", H, "", ok, cpu_usage=(rng.uniform(0.05, 0.4), "ratio"), load1=(rng.uniform(0.1, 1.5), "")),
-        _r("host.memory", H, "", ok, memory_available=(rng.uniform(2, 5) * gib, "bytes"),
-           memory_available_ratio=(rng.uniform(0.25, 0.6), "ratio"), memory_total=(8 * gib, "bytes")),
-        _r("host.disk", H, "C:\\", fail if free < 0.1 else ok,
-           "ổ đĩa gần đầy" if free < 0.1 else "",
-           disk_free=(free * 256 * gib, "bytes"), disk_free_ratio=(free, "ratio"), disk_size=(256 * gib, "bytes")),
+        _r(
+            "host.cpu",
+            H,
+            "",
+            ok,
+            cpu_usage=(rng.uniform(0.05, 0.4), "ratio"),
+            load1=(rng.uniform(0.1, 1.5), ""),
+        ),
+        _r(
+            "host.memory",
+            H,
+            "",
+            ok,
+            memory_available=(rng.uniform(2, 5) * gib, "bytes"),
+            memory_available_ratio=(rng.uniform(0.25, 0.6), "ratio"),
+            memory_total=(8 * gib, "bytes"),
+        ),
+        _r(
+            "host.disk",
+            H,
+            "C:\\",
+            fail if free < 0.1 else ok,
+            "ổ đĩa gần đầy" if free < 0.1 else "",
+            disk_free=(free * 256 * gib, "bytes"),
+            disk_free_ratio=(free, "ratio"),
+            disk_size=(256 * gib, "bytes"),
+        ),
         _r("host.uptime", H, "", ok, uptime=(rng.uniform(3600, 30 * 86400), "seconds")),
-        _r("host.clock", H, "collector", ok, clock_offset=(rng.uniform(-0.08, 0.08), "seconds"),
-           clock_offset_abs=(rng.uniform(0, 0.08), "seconds")),
+        _r(
+            "host.clock",
+            H,
+            "collector",
+            ok,
+            clock_offset=(rng.uniform(-0.08, 0.08), "seconds"),
+            clock_offset_abs=(rng.uniform(0, 0.08), "seconds"),
+        ),
         _r("net.gateway", N, "192.0.2.1", ok, gateway_present=(1, ""), gateway_reachable=(1, "")),
-        _r("net.dns", N, "dichvucong.gov.vn", ok, dns_resolve_time=(rng.uniform(0.005, 0.05), "seconds"),
-           dns_addresses=(2, "")),
+        _r(
+            "net.dns",
+            N,
+            "dichvucong.gov.vn",
+            ok,
+            dns_resolve_time=(rng.uniform(0.005, 0.05), "seconds"),
+            dns_addresses=(2, ""),
+        ),
     ]
     if "link_down" in f:
-        out.append(_r("net.dedicated", N, "provincial-gateway:443", fail, "connection timed out",
-                      tcp_up=(0, "")))
+        out.append(
+            _r(
+                "net.dedicated",
+                N,
+                "provincial-gateway:443",
+                fail,
+                "connection timed out",
+                tcp_up=(0, ""),
+            )
+        )
     else:
-        out.append(_r("net.dedicated", N, "provincial-gateway:443", ok,
-                      tcp_up=(1, ""), tcp_connect_time=(rng.uniform(0.005, 0.03), "seconds")))
+        out.append(
+            _r(
+                "net.dedicated",
+                N,
+                "provincial-gateway:443",
+                ok,
+                tcp_up=(1, ""),
+                tcp_connect_time=(rng.uniform(0.005, 0.03), "seconds"),
+            )
+        )
     bw = rng.uniform(8e6, 18e6) if "low_bandwidth" in f else rng.uniform(120e6, 195e6)
-    out.append(_r("net.throughput", N, "collector", ok, download_bandwidth=(bw, "bits_per_second"),
-                  upload_bandwidth=(bw * 0.8, "bits_per_second")))
-    out.append(_r("net.portal", N, "https://dichvucong.gov.vn/", ok, http_status=(200, ""),
-                  http_response_time=(rng.uniform(0.2, 1.2), "seconds"), http_up=(1, ""),
-                  tls_cert_days_left=(rng.uniform(60, 300), "days")))
+    out.append(
+        _r(
+            "net.throughput",
+            N,
+            "collector",
+            ok,
+            download_bandwidth=(bw, "bits_per_second"),
+            upload_bandwidth=(bw * 0.8, "bits_per_second"),
+        )
+    )
+    out.append(
+        _r(
+            "net.portal",
+            N,
+            "https://dichvucong.gov.vn/",
+            ok,
+            http_status=(200, ""),
+            http_response_time=(rng.uniform(0.2, 1.2), "seconds"),
+            http_up=(1, ""),
+            tls_cert_days_left=(rng.uniform(60, 300), "days"),
+        )
+    )
     if "meeting_unreachable" in f:
-        out.append(_r("vc.sip", V, "sip:mcu.province", fail, "no answer to OPTIONS", sip_up=(0, "")))
-        out.append(_r("vc.stun", V, "stun:turn.province:3478", fail, "no binding response", stun_up=(0, "")))
+        out.append(
+            _r("vc.sip", V, "sip:mcu.province", fail, "no answer to OPTIONS", sip_up=(0, ""))
+        )
+        out.append(
+            _r(
+                "vc.stun",
+                V,
+                "stun:turn.province:3478",
+                fail,
+                "no binding response",
+                stun_up=(0, ""),
+            )
+        )
     else:
-        out.append(_r("vc.sip", V, "sip:mcu.province", ok, sip_up=(1, ""),
-                      sip_response_time=(rng.uniform(0.01, 0.05), "seconds")))
+        out.append(
+            _r(
+                "vc.sip",
+                V,
+                "sip:mcu.province",
+                ok,
+                sip_up=(1, ""),
+                sip_response_time=(rng.uniform(0.01, 0.05), "seconds"),
+            )
+        )
     poor = "poor_video" in f
-    out.append(_r("vc.quality", V, "mcu.province", warn if poor else ok,
-                  rtt=(rng.uniform(0.18, 0.28) if poor else rng.uniform(0.015, 0.06), "seconds"),
-                  jitter=(rng.uniform(0.035, 0.05) if poor else rng.uniform(0.001, 0.01), "seconds"),
-                  loss=(rng.uniform(0.015, 0.04) if poor else rng.uniform(0, 0.004), "ratio")))
-    out.append(_r("vc.devices", V, "", fail if "no_camera" in f else ok,
-                  camera_count=(0 if "no_camera" in f else 1, "count"),
-                  microphone_count=(1, "count"), speaker_count=(1, "count")))
+    out.append(
+        _r(
+            "vc.quality",
+            V,
+            "mcu.province",
+            warn if poor else ok,
+            rtt=(rng.uniform(0.18, 0.28) if poor else rng.uniform(0.015, 0.06), "seconds"),
+            jitter=(rng.uniform(0.035, 0.05) if poor else rng.uniform(0.001, 0.01), "seconds"),
+            loss=(rng.uniform(0.015, 0.04) if poor else rng.uniform(0, 0.004), "ratio"),
+        )
+    )
+    out.append(
+        _r(
+            "vc.devices",
+            V,
+            "",
+            fail if "no_camera" in f else ok,
+            camera_count=(0 if "no_camera" in f else 1, "count"),
+            microphone_count=(1, "count"),
+            speaker_count=(1, "count"),
+        )
+    )
     toner = rng.uniform(0.02, 0.08) if "toner_low" in f else rng.uniform(0.25, 0.95)
-    out.append(_r("eq.printer", E, "printer-1", warn if toner < 0.1 else ok,
-                  supply_level_min=(toner, "ratio")))
+    out.append(
+        _r(
+            "eq.printer",
+            E,
+            "printer-1",
+            warn if toner < 0.1 else ok,
+            supply_level_min=(toner, "ratio"),
+        )
+    )
     runtime = rng.uniform(300, 800) if "ups_weak" in f else rng.uniform(1900, 3600)
-    out.append(_r("eq.ups", E, "ups-1", ok, ups_on_line=(1, ""), ups_runtime=(runtime, "seconds"),
-                  battery_charge=(rng.uniform(0.8, 1.0), "ratio")))
+    out.append(
+        _r(
+            "eq.ups",
+            E,
+            "ups-1",
+            ok,
+            ups_on_line=(1, ""),
+            ups_runtime=(runtime, "seconds"),
+            battery_charge=(rng.uniform(0.8, 1.0), "ratio"),
+        )
+    )
     for dev in ("queue-machine", "satisfaction-terminal", "camera-1"):
         down = "queue_machine_down" in f and dev == "queue-machine"
-        out.append(_r("eq.device", E, dev, fail if down else ok, "connection refused" if down else "",
-                      tcp_up=(0 if down else 1, "")))
+        out.append(
+            _r(
+                "eq.device",
+                E,
+                dev,
+                fail if down else ok,
+                "connection refused" if down else "",
+                tcp_up=(0 if down else 1, ""),
+            )
+        )
     if "no_signature" in f:
-        out.append(_r("sig.token", E, "usb-token", fail, "USB token not present", token_present=(0, "")))
-        out.append(_r("sig.certificate", E, "signing-cert", fail, "certificate expired",
-                      cert_days_left=(-rng.randint(1, 60), "days")))
+        out.append(
+            _r("sig.token", E, "usb-token", fail, "USB token not present", token_present=(0, ""))
+        )
+        out.append(
+            _r(
+                "sig.certificate",
+                E,
+                "signing-cert",
+                fail,
+                "certificate expired",
+                cert_days_left=(-rng.randint(1, 60), "days"),
+            )
+        )
     else:
         out.append(_r("sig.token", E, "usb-token", ok, token_present=(1, "")))
-        out.append(_r("sig.certificate", E, "signing-cert", ok,
-                      cert_days_left=(rng.randint(60, 700), "days")))
+        out.append(
+            _r(
+                "sig.certificate",
+                E,
+                "signing-cert",
+                ok,
+                cert_days_left=(rng.randint(60, 700), "days"),
+            )
+        )
     broken = rng.choice(CORE_SYSTEMS) if "system_unreachable" in f else None
     for name in CORE_SYSTEMS:
         if name == broken:
-            out.append(_r("svc.http", S, name, fail, "HTTP 502", http_status=(502, ""), http_up=(0, ""),
-                          http_response_time=(rng.uniform(0.1, 0.5), "seconds")))
+            out.append(
+                _r(
+                    "svc.http",
+                    S,
+                    name,
+                    fail,
+                    "HTTP 502",
+                    http_status=(502, ""),
+                    http_up=(0, ""),
+                    http_response_time=(rng.uniform(0.1, 0.5), "seconds"),
+                )
+            )
         else:
-            out.append(_r("svc.http", S, name, ok, http_status=(200, ""), http_up=(1, ""),
-                          http_response_time=(rng.uniform(0.05, 0.9), "seconds")))
+            out.append(
+                _r(
+                    "svc.http",
+                    S,
+                    name,
+                    ok,
+                    http_status=(200, ""),
+                    http_up=(1, ""),
+                    http_response_time=(rng.uniform(0.05, 0.9), "seconds"),
+                )
+            )
     out.append(_r("sec.antivirus", X, "", ok, antivirus_running=(1, "")))
     out.append(_r("sec.firewall", X, "", ok, firewall_enabled=(1, "")))
     age = rng.uniform(70, 120) if "updates_old" in f else rng.uniform(1, 20)
@@ -203,18 +391,46 @@ def simulated_results(plan: CommunePlan, rng: random.Random) -> list[CheckResult
     return out
 
 
-def attestations_for(plans: dict[str, CommunePlan]) -> list[tuple[str, str, str, str, str, int | None]]:
+def attestations_for(
+    plans: dict[str, CommunePlan],
+) -> list[tuple[str, str, str, str, str, int | None]]:
     """Evidence an operator would enter for each commune (ATT-01..03)."""
-    items = []
+    items: list[tuple[str, str, str, str, str, int | None]] = []
     for code, plan in plans.items():
         if plan.silent:
             continue
-        items.append((code, "ATT-01", "Quyết định thành lập Trung tâm PVHCC (mô phỏng)", "demo-operator", "pass", None))
+        items.append(
+            (
+                code,
+                "ATT-01",
+                "Quyết định thành lập Trung tâm PVHCC (mô phỏng)",
+                "demo-operator",
+                "pass",
+                None,
+            )
+        )
         staffed = "not_staffed" not in plan.faults
-        items.append((code, "ATT-02", "Báo cáo nhân sự quầy một cửa (mô phỏng)", "demo-operator",
-                      "pass" if staffed else "fail", None))
+        items.append(
+            (
+                code,
+                "ATT-02",
+                "Báo cáo nhân sự quầy một cửa (mô phỏng)",
+                "demo-operator",
+                "pass" if staffed else "fail",
+                None,
+            )
+        )
         if "layout_not_attested" not in plan.faults:
-            items.append((code, "ATT-03", "Biên bản kiểm tra bố trí (mô phỏng)", "demo-operator", "pass", None))
+            items.append(
+                (
+                    code,
+                    "ATT-03",
+                    "Biên bản kiểm tra bố trí (mô phỏng)",
+                    "demo-operator",
+                    "pass",
+                    None,
+                )
+            )
     return items
 
 
@@ -317,7 +533,10 @@ class Simulator:
                 resp = await client.post(
                     f"{self.base_url}/api/v1/reports",
                     content=body,
-                    headers={"Authorization": f"Bearer {a.token}", "Content-Type": "application/json"},
+                    headers={
+                        "Authorization": f"Bearer {a.token}",
+                        "Content-Type": "application/json",
+                    },
                 )
             if resp.status_code != 200:
                 self.stats.errors.append(f"report {a.plan.code}: {resp.status_code} {resp.text}")

@@ -320,8 +320,14 @@ class Store:
                 set_={
                     c: excluded[c]
                     for c in (
-                        "commune_code", "host", "category", "status",
-                        "figures", "message", "observed_at", "seq",
+                        "commune_code",
+                        "host",
+                        "category",
+                        "status",
+                        "figures",
+                        "message",
+                        "observed_at",
+                        "seq",
                     )
                 },
                 where=db.latest_results.c.seq <= excluded.seq,
@@ -390,9 +396,7 @@ class Store:
                 )
             )
         wvs: dict[str, list[Waiver]] = {c: [] for c in communes}
-        for row in conn.execute(
-            select(db.waivers).where(db.waivers.c.commune_code.in_(communes))
-        ):
+        for row in conn.execute(select(db.waivers).where(db.waivers.c.commune_code.in_(communes))):
             wvs[row.commune_code].append(
                 Waiver(
                     criterion_id=row.criterion_id,
@@ -461,11 +465,11 @@ class Store:
         status: str = "pass",
         valid_days: int | None = None,
     ) -> None:
-        self.add_attestations([(commune_code, criterion_id, evidence, entered_by, status, valid_days)])
+        self.add_attestations(
+            [(commune_code, criterion_id, evidence, entered_by, status, valid_days)]
+        )
 
-    def add_attestations(
-        self, items: Iterable[tuple[str, str, str, str, str, int | None]]
-    ) -> None:
+    def add_attestations(self, items: Iterable[tuple[str, str, str, str, str, int | None]]) -> None:
         now = self.clock()
         crit = self.catalogue.by_id()
         rows = []
@@ -492,7 +496,7 @@ class Store:
             return
         with self._write() as conn:
             conn.execute(db.attestations.insert(), rows)
-        touched = {r["commune_code"] for r in rows}
+        touched: set[str] = {str(r["commune_code"]) for r in rows}
         self.reevaluate(touched & self._reported_communes(touched))
 
     def _reported_communes(self, communes: set[str]) -> set[str]:
@@ -582,8 +586,13 @@ class Store:
         a, lr = db.agents, db.latest_results
         q = (
             select(
-                lr.c.commune_code, a.c.province_code, lr.c.host, lr.c.check_id,
-                lr.c.target, lr.c.status, lr.c.figures,
+                lr.c.commune_code,
+                a.c.province_code,
+                lr.c.host,
+                lr.c.check_id,
+                lr.c.target,
+                lr.c.status,
+                lr.c.figures,
             )
             .join(a, a.c.agent_id == lr.c.agent_id)
             .where(
@@ -602,9 +611,15 @@ class Store:
             return list(
                 conn.execute(
                     select(
-                        a.c.agent_id, a.c.commune_code, a.c.province_code, a.c.host,
-                        a.c.agent_version, a.c.last_observed_at, a.c.last_seen_at,
-                        a.c.last_seq, a.c.clock_skew_s,
+                        a.c.agent_id,
+                        a.c.commune_code,
+                        a.c.province_code,
+                        a.c.host,
+                        a.c.agent_version,
+                        a.c.last_observed_at,
+                        a.c.last_seen_at,
+                        a.c.last_seq,
+                        a.c.clock_skew_s,
                     ).where(a.c.revoked.is_(False))
                 )
             )

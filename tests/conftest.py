@@ -23,7 +23,9 @@ REQUIRE_INTEGRATION = os.environ.get("IOC_REQUIRE_INTEGRATION") == "1"
 
 def require_binary(name: str) -> str:
     """Path of a real peer's binary; skip without it, or FAIL on CI (IOC_REQUIRE_INTEGRATION=1)."""
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
+    path = shutil.which(name) or (
+        f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None
+    )
     if path is None:
         msg = f"real peer {name!r} is not installed (apt-get install it; .ci/run does)"
         if REQUIRE_INTEGRATION:

@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from checks.model import CHECK_ID_RE, VALUE_NAME_RE
 
+UnitKind = Literal["xã", "phường", "đặc khu"]
+UNIT_KINDS: tuple[UnitKind, ...] = ("xã", "phường", "đặc khu")
+
 
 class Severity(StrEnum):
     CRITICAL = "critical"
@@ -92,9 +95,7 @@ class Criterion(_Strict):
     proposal: bool = Field(default=False, description="threshold proposed here, not in law")
     kind: Kind
     severity: Severity
-    applies_to: list[Literal["xã", "phường", "đặc khu"]] = Field(
-        default_factory=lambda: ["xã", "phường", "đặc khu"]
-    )
+    applies_to: list[UnitKind] = Field(default_factory=lambda: list(UNIT_KINDS))
     rules: list[Rule] = Field(default_factory=list)
     validity_days: int | None = Field(default=None, ge=1, le=3660)
 
@@ -211,4 +212,6 @@ def merge(base: Catalogue, override: dict[str, Any], source: str = "<override>")
     try:
         return Catalogue.model_validate(data)
     except ValidationError as exc:
-        raise CatalogueError(f"{source}: invalid catalogue override:\n{_describe(exc, data)}") from None
+        raise CatalogueError(
+            f"{source}: invalid catalogue override:\n{_describe(exc, data)}"
+        ) from None

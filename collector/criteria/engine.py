@@ -28,7 +28,7 @@ from collector.criteria.catalogue import (
 
 
 class CriterionStatus(StrEnum):
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a status, not a password
     WARN = "warn"
     FAIL = "fail"
     UNKNOWN = "unknown"
@@ -192,7 +192,10 @@ def _eval_one(rule: CheckRule, obs: Observation) -> Finding:
     status, bound = _threshold(rule, v)
     if status is CriterionStatus.PASS:
         return Finding(
-            status, f"{rule.value} = {_fmt(v)} on {where}", f"{rule.value} = {_fmt(v)} trên {where}", ev
+            status,
+            f"{rule.value} = {_fmt(v)} on {where}",
+            f"{rule.value} = {_fmt(v)} trên {where}",
+            ev,
         )
     return Finding(
         status,

@@ -4,7 +4,6 @@ import pytest
 import yaml
 
 import collector.criteria
-
 from collector.criteria.catalogue import (
     CatalogueError,
     Kind,
@@ -15,8 +14,22 @@ from collector.criteria.catalogue import (
 )
 
 DOMAIN_IDS = [
-    "NET-01", "NET-02", "NET-03", "VC-01", "VC-02", "VC-03", "EQ-01", "EQ-02", "EQ-03",
-    "EQ-04", "SIG-01", "SYS-01", "SEC-01", "ATT-01", "ATT-02", "ATT-03",
+    "NET-01",
+    "NET-02",
+    "NET-03",
+    "VC-01",
+    "VC-02",
+    "VC-03",
+    "EQ-01",
+    "EQ-02",
+    "EQ-03",
+    "EQ-04",
+    "SIG-01",
+    "SYS-01",
+    "SEC-01",
+    "ATT-01",
+    "ATT-02",
+    "ATT-03",
 ]
 
 
@@ -26,9 +39,18 @@ def test_default_profile_has_every_criterion_of_domain_md() -> None:
     assert [c.id for c in cat.criteria] == DOMAIN_IDS
     by_id = cat.by_id()
     assert {i for i, c in by_id.items() if c.severity is Severity.CRITICAL} == {
-        "NET-01", "NET-03", "VC-01", "SIG-01", "ATT-01", "ATT-02",
+        "NET-01",
+        "NET-03",
+        "VC-01",
+        "SIG-01",
+        "ATT-01",
+        "ATT-02",
     }
-    assert {i for i, c in by_id.items() if c.kind is Kind.ATTESTED} == {"ATT-01", "ATT-02", "ATT-03"}
+    assert {i for i, c in by_id.items() if c.kind is Kind.ATTESTED} == {
+        "ATT-01",
+        "ATT-02",
+        "ATT-03",
+    }
     assert [by_id[i].validity_days for i in ("ATT-01", "ATT-02", "ATT-03")] == [365, 90, 365]
     for c in cat.criteria:
         assert c.title.vi and c.title.en and c.basis
@@ -44,7 +66,9 @@ def test_thresholds_without_a_source_are_labelled_proposal() -> None:
 
 
 def _broken(mutate) -> str:
-    data = yaml.safe_load((Path(collector.criteria.__file__).parent / "decree118.yaml").read_text("utf-8"))
+    data = yaml.safe_load(
+        (Path(collector.criteria.__file__).parent / "decree118.yaml").read_text("utf-8")
+    )
     mutate(data)
     return yaml.safe_dump(data, allow_unicode=True)
 
@@ -80,11 +104,25 @@ def test_province_override_changes_threshold_and_adds_criterion() -> None:
     base = load_catalogue()
     override = {
         "criteria": [
-            {"id": "NET-02", "rules": [{"check": "net.throughput", "value": "download_bandwidth",
-                                        "warn_below": 100e6, "fail_below": 30e6}]},
-            {"id": "LOC-01", "title": {"vi": "Tiêu chí riêng", "en": "Own criterion"},
-             "basis": "Province decision", "kind": "automated", "severity": "minor",
-             "rules": [{"check": "net.http", "target": "https://tinh.example/"}]},
+            {
+                "id": "NET-02",
+                "rules": [
+                    {
+                        "check": "net.throughput",
+                        "value": "download_bandwidth",
+                        "warn_below": 100e6,
+                        "fail_below": 30e6,
+                    }
+                ],
+            },
+            {
+                "id": "LOC-01",
+                "title": {"vi": "Tiêu chí riêng", "en": "Own criterion"},
+                "basis": "Province decision",
+                "kind": "automated",
+                "severity": "minor",
+                "rules": [{"check": "net.http", "target": "https://tinh.example/"}],
+            },
         ]
     }
     merged = merge(base, override)

@@ -17,7 +17,9 @@ NOW = datetime(2025, 7, 31, 8, 0, tzinfo=UTC)
 CAT = load_catalogue()
 
 
-def obs(check: str, status: str = "ok", target: str = "", host: str = "pc-1", **values: float) -> Observation:
+def obs(
+    check: str, status: str = "ok", target: str = "", host: str = "pc-1", **values: float
+) -> Observation:
     return Observation(host, check, target, status, values, "", NOW)
 
 
@@ -39,14 +41,22 @@ def all_ok() -> list[Observation]:
         obs("sig.token"),
         obs("sig.certificate", cert_days_left=200),
         obs("svc.http", target="email", http_response_time=0.3),
-        obs("sec.antivirus"), obs("sec.firewall"), obs("sec.updates", updates_age=3),
+        obs("sec.antivirus"),
+        obs("sec.firewall"),
+        obs("sec.updates", updates_age=3),
     ]
 
 
 def attested(status: str = "pass", days: int = 100) -> list[Attestation]:
     return [
-        Attestation(cid, status if cid == "ATT-02" else "pass", "decision no. 1", "op",
-                    NOW - timedelta(days=1), NOW + timedelta(days=days))
+        Attestation(
+            cid,
+            status if cid == "ATT-02" else "pass",
+            "decision no. 1",
+            "op",
+            NOW - timedelta(days=1),
+            NOW + timedelta(days=days),
+        )
         for cid in ("ATT-01", "ATT-02", "ATT-03")
     ]
 
@@ -71,8 +81,13 @@ def test_criteria_without_results_are_unknown_never_pass() -> None:
 
 @pytest.mark.parametrize(
     ("free", "expected"),
-    [(0.25, CriterionStatus.PASS), (0.20, CriterionStatus.PASS), (0.19, CriterionStatus.WARN),
-     (0.10, CriterionStatus.WARN), (0.09, CriterionStatus.FAIL)],
+    [
+        (0.25, CriterionStatus.PASS),
+        (0.20, CriterionStatus.PASS),
+        (0.19, CriterionStatus.WARN),
+        (0.10, CriterionStatus.WARN),
+        (0.09, CriterionStatus.FAIL),
+    ],
 )
 def test_threshold_boundaries(free: float, expected: CriterionStatus) -> None:
     items = replace(all_ok(), obs("host.disk", target="/", disk_free_ratio=free))
@@ -87,7 +102,9 @@ def test_worst_host_decides_and_evidence_names_it() -> None:
     eq01 = ev.criteria["EQ-01"]
     assert eq01.status is CriterionStatus.FAIL
     assert "pc-2" in eq01.reason_en and "0.05 < 0.1" in eq01.reason_en
-    assert any(e["host"] == "pc-2" and e["values"] == {"disk_free_ratio": 0.05} for e in eq01.evidence)
+    assert any(
+        e["host"] == "pc-2" and e["values"] == {"disk_free_ratio": 0.05} for e in eq01.evidence
+    )
 
 
 def test_critical_failure_is_red_major_failure_is_yellow() -> None:
@@ -104,16 +121,28 @@ def test_any_of_meeting_protocols() -> None:
     ev = evaluate_commune(CAT, "xã", sip_down, attested(), now=NOW)
     assert ev.criteria["VC-01"].status is CriterionStatus.FAIL  # H.323/STUN not used: no rescue
     stun_ok = sip_down + [obs("vc.stun")]
-    assert evaluate_commune(CAT, "xã", stun_ok, attested(), now=NOW).criteria["VC-01"].status is CriterionStatus.PASS
+    assert (
+        evaluate_commune(CAT, "xã", stun_ok, attested(), now=NOW).criteria["VC-01"].status
+        is CriterionStatus.PASS
+    )
     none = [o for o in all_ok() if o.check != "vc.sip"]
-    assert evaluate_commune(CAT, "xã", none, attested(), now=NOW).criteria["VC-01"].status is CriterionStatus.UNKNOWN
+    assert (
+        evaluate_commune(CAT, "xã", none, attested(), now=NOW).criteria["VC-01"].status
+        is CriterionStatus.UNKNOWN
+    )
 
 
 def test_failed_check_without_figure_fails_unknown_check_stays_unknown() -> None:
     gone = replace(all_ok(), Observation("pc-1", "eq.ups", "ups-1", "fail", {}, "no answer", NOW))
-    assert evaluate_commune(CAT, "xã", gone, attested(), now=NOW).criteria["EQ-03"].status is CriterionStatus.FAIL
+    assert (
+        evaluate_commune(CAT, "xã", gone, attested(), now=NOW).criteria["EQ-03"].status
+        is CriterionStatus.FAIL
+    )
     unk = replace(all_ok(), Observation("pc-1", "eq.ups", "ups-1", "unknown", {}, "timeout", NOW))
-    assert evaluate_commune(CAT, "xã", unk, attested(), now=NOW).criteria["EQ-03"].status is CriterionStatus.UNKNOWN
+    assert (
+        evaluate_commune(CAT, "xã", unk, attested(), now=NOW).criteria["EQ-03"].status
+        is CriterionStatus.UNKNOWN
+    )
 
 
 def test_attestations_expire_and_can_attest_failure() -> None:

@@ -23,7 +23,9 @@ def enroll(collector, commune: str = HK, host: str = "pasc-pc-1") -> dict[str, A
     return r.json()
 
 
-def report(agent: dict[str, Any], seq: int, commune: str | None = None, **over: Any) -> dict[str, Any]:
+def report(
+    agent: dict[str, Any], seq: int, commune: str | None = None, **over: Any
+) -> dict[str, Any]:
     body = {
         "agent_id": agent["agent_id"],
         "seq": seq,
@@ -32,9 +34,15 @@ def report(agent: dict[str, Any], seq: int, commune: str | None = None, **over: 
         "observed_at": datetime.now(UTC).isoformat(),
         "agent_version": "test",
         "results": [
-            {"check": "host.disk", "category": "host", "target": "/", "status": "ok",
-             "values": {"disk_free_ratio": {"value": 0.42, "unit": "ratio"}}, "message": "",
-             "duration_s": 0.01},
+            {
+                "check": "host.disk",
+                "category": "host",
+                "target": "/",
+                "status": "ok",
+                "values": {"disk_free_ratio": {"value": 0.42, "unit": "ratio"}},
+                "message": "",
+                "duration_s": 0.01,
+            },
         ],
     }
     body.update(over)
@@ -43,7 +51,9 @@ def report(agent: dict[str, Any], seq: int, commune: str | None = None, **over: 
 
 def post(collector, agent, reports, token: str | None = None, **kw) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token or agent['token']}"}
-    return httpx.post(f"{collector.url}/api/v1/reports", json={"reports": reports}, headers=headers, **kw)
+    return httpx.post(
+        f"{collector.url}/api/v1/reports", json={"reports": reports}, headers=headers, **kw
+    )
 
 
 def stored(collector) -> int:
@@ -71,7 +81,9 @@ def test_enrollment_code_is_single_use_and_expires(collector) -> None:
     collector.clock.advance(days=2)
     late = httpx.post(f"{collector.url}/api/v1/enroll", json={"code": old, "host": "c"})
     assert late.status_code == 403 and "expired" in late.json()["detail"]
-    bogus = httpx.post(f"{collector.url}/api/v1/enroll", json={"code": "AAAA-BBBB-CCCC", "host": "d"})
+    bogus = httpx.post(
+        f"{collector.url}/api/v1/enroll", json={"code": "AAAA-BBBB-CCCC", "host": "d"}
+    )
     assert bogus.status_code == 403 and "not recognised" in bogus.json()["detail"]
 
 
@@ -105,8 +117,11 @@ def _refused(collector, response: httpx.Response, status: int, words: str) -> No
 
 def test_malformed_json_is_422(collector) -> None:
     agent = enroll(collector)
-    r = httpx.post(f"{collector.url}/api/v1/reports", content=b'{"reports": [',
-                   headers={"Authorization": f"Bearer {agent['token']}"})
+    r = httpx.post(
+        f"{collector.url}/api/v1/reports",
+        content=b'{"reports": [',
+        headers={"Authorization": f"Bearer {agent['token']}"},
+    )
     _refused(collector, r, 422, "Invalid JSON")
 
 
@@ -132,8 +147,12 @@ def test_wrong_schema_is_422_and_names_the_field(collector, mutate, words) -> No
 
 def test_unknown_commune_code_is_422(collector) -> None:
     agent = enroll(collector)
-    _refused(collector, post(collector, agent, [report(agent, 1, commune="99999")]), 422,
-             "unknown commune code '99999'")
+    _refused(
+        collector,
+        post(collector, agent, [report(agent, 1, commune="99999")]),
+        422,
+        "unknown commune code '99999'",
+    )
 
 
 def test_missing_or_wrong_token_is_401(collector) -> None:
@@ -141,21 +160,33 @@ def test_missing_or_wrong_token_is_401(collector) -> None:
     r = httpx.post(f"{collector.url}/api/v1/reports", json={"reports": [report(agent, 1)]})
     _refused(collector, r, 401, "missing bearer token")
     assert r.headers["www-authenticate"] == "Bearer"
-    _refused(collector, post(collector, agent, [report(agent, 1)], token="not-a-token"), 401,
-             "unknown or revoked token")
+    _refused(
+        collector,
+        post(collector, agent, [report(agent, 1)], token="not-a-token"),
+        401,
+        "unknown or revoked token",
+    )
 
 
 def test_token_of_one_commune_cannot_write_another(collector) -> None:
     hk = enroll(collector, HK)
     cn = enroll(collector, CUA_NAM)
-    _refused(collector, post(collector, hk, [report(hk, 1, commune=CUA_NAM)]), 403,
-             "enrolled for commune 00070 (Phường Hoàn Kiếm) and may not write commune 00073")
+    _refused(
+        collector,
+        post(collector, hk, [report(hk, 1, commune=CUA_NAM)]),
+        403,
+        "enrolled for commune 00070 (Phường Hoàn Kiếm) and may not write commune 00073",
+    )
     # nor pass itself off as the other commune's agent
     forged = report(cn, 1)
     _refused(collector, post(collector, hk, [forged]), 403, "token belongs to agent")
     # a batch with one bad report stores none of it
-    _refused(collector, post(collector, hk, [report(hk, 1), report(hk, 2, commune=CUA_NAM)]), 403,
-             "may not write")
+    _refused(
+        collector,
+        post(collector, hk, [report(hk, 1), report(hk, 2, commune=CUA_NAM)]),
+        403,
+        "may not write",
+    )
 
 
 def test_body_over_the_limit_is_413(collector) -> None:
@@ -164,16 +195,22 @@ def test_body_over_the_limit_is_413(collector) -> None:
     big["results"] = big["results"] * 2000
     payload = json.dumps({"reports": [big]}).encode()
     assert len(payload) > 256 * 1024
-    r = httpx.post(f"{collector.url}/api/v1/reports", content=payload,
-                   headers={"Authorization": f"Bearer {agent['token']}", "Content-Type": "application/json"})
+    r = httpx.post(
+        f"{collector.url}/api/v1/reports",
+        content=payload,
+        headers={"Authorization": f"Bearer {agent['token']}", "Content-Type": "application/json"},
+    )
     _refused(collector, r, 413, "limit")
 
     def chunks():  # no Content-Length: the limit still holds while streaming
         for i in range(0, len(payload), 65536):
             yield payload[i : i + 65536]
 
-    r = httpx.post(f"{collector.url}/api/v1/reports", content=chunks(),
-                   headers={"Authorization": f"Bearer {agent['token']}"})
+    r = httpx.post(
+        f"{collector.url}/api/v1/reports",
+        content=chunks(),
+        headers={"Authorization": f"Bearer {agent['token']}"},
+    )
     _refused(collector, r, 413, "limit")
 
 
@@ -186,17 +223,34 @@ def test_summary_shape(collector) -> None:
     assert (s["yellow"], s["grey"]) == (1, 3320)
     hn = next(p for p in s["by_province"] if p["code"] == "01")
     assert set(hn) == {"code", "name", "communes", "green", "yellow", "red", "grey", "green_ratio"}
-    assert (hn["name"], hn["communes"], hn["yellow"], hn["grey"]) == ("Thành phố Hà Nội", 126, 1, 125)
+    assert (hn["name"], hn["communes"], hn["yellow"], hn["grey"]) == (
+        "Thành phố Hà Nội",
+        126,
+        1,
+        125,
+    )
 
 
 def test_silent_commune_turns_grey(collector) -> None:
     agent = enroll(collector)
     # Everything passes for this commune, so it is green while it reports.
-    category = {"host": "host", "net": "network", "vc": "videoconf", "eq": "equipment",
-                "sig": "equipment", "svc": "services", "sec": "security"}
+    category = {
+        "host": "host",
+        "net": "network",
+        "vc": "videoconf",
+        "eq": "equipment",
+        "sig": "equipment",
+        "svc": "services",
+        "sec": "security",
+    }
     results = [
-        {"check": o.check, "category": category[o.check.split(".")[0]], "target": o.target,
-         "status": "ok", "values": {k: {"value": v, "unit": ""} for k, v in o.values.items()}}
+        {
+            "check": o.check,
+            "category": category[o.check.split(".")[0]],
+            "target": o.target,
+            "status": "ok",
+            "values": {k: {"value": v, "unit": ""} for k, v in o.values.items()},
+        }
         for o in all_ok()
     ]
     now = collector.clock.now.isoformat()

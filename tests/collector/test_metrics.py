@@ -1,0 +1,90 @@
+"""Exposition: Prometheus naming, help text, figures that match the store, promtool clean."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from collector.metrics import value_metric
+from collector.simulator import Simulator
+from tests.conftest import require_binary
+
+
+@pytest.fixture
+def fed(collector):
+    sim = Simulator(collector.url, collector.store, seed=3, provinces={"12"})
+    assert asyncio.run(sim.run()).errors == []
+    return collector, sim
+
+
+def scrape(collector) -> str:
+    r = httpx.get(f"{collector.url}/metrics", timeout=30)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    return r.text
+
+
+def test_every_family_is_namespaced_and_documented(fed) -> None:
+    collector, _ = fed
+    families = list(text_string_to_metric_families(scrape(collector)))
+    assert len(families) > 15
+    for fam in families:
+        assert fam.name.startswith("ioc_"), fam.name
+        assert fam.documentation.strip(), fam.name
+
+
+def test_figures_match_the_summary(fed) -> None:
+    collector, sim = fed
+    fams = {f.name: f for f in text_string_to_metric_families(scrape(collector))}
+    summary = collector.store.summary()
+    lai_chau = next(p for p in summary["by_province"] if p["code"] == "12")
+    counts = {
+        s.labels["colour"]: s.value
+        for s in fams["ioc_province_communes"].samples
+        if s.labels["province"] == "12"
+    }
+    assert counts == {c: float(lai_chau[c]) for c in ("green", "yellow", "red", "grey")}
+    ratio = next(
+        s.value for s in fams["ioc_province_green_ratio"].samples if s.labels["province"] == "12"
+    )
+    assert ratio == pytest.approx(lai_chau["green_ratio"], abs=1e-4)
+    # Every commune has exactly one current colour.
+    colours = [s for s in fams["ioc_commune_colour"].samples if s.value == 1]
+    assert len(colours) == 3321
+    # 16 criteria for each simulated commune that reported.
+    reported = sum(not p.silent for p in sim.plans.values())
+    assert len(fams["ioc_commune_criterion_status"].samples) == 16 * reported
+    accepted = next(
+        s.value for s in fams["ioc_ingest_reports"].samples if s.labels["result"] == "accepted"
+    )
+    assert accepted == reported
+
+
+def test_units_are_converted_to_base_units() -> None:
+    assert value_metric("rtt", "seconds") == ("ioc_check_rtt_seconds", 1.0)
+    assert value_metric("disk_free_ratio", "ratio") == ("ioc_check_disk_free_ratio", 1.0)
+    assert value_metric("cert_days_left", "days") == ("ioc_check_cert_left_seconds", 86400.0)
+    assert value_metric("download_bandwidth", "bits_per_second") == (
+        "ioc_check_download_bandwidth_bytes_per_second",
+        0.125,
+    )
+    assert value_metric("ups_on_line", "") == ("ioc_check_ups_on_line", 1.0)
+
+
+@pytest.mark.integration
+def test_promtool_check_metrics_is_clean(fed) -> None:
+    promtool = require_binary("promtool")
+    collector, _ = fed
+    proc = subprocess.run(
+        [promtool, "check", "metrics"],
+        input=scrape(collector),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip() == "" and proc.stderr.strip() == ""

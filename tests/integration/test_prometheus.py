@@ -1,0 +1,68 @@
+"""A real Prometheus (Debian's) scrapes the collector fed by simulated agents over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from collector.simulator import Simulator
+from tests.conftest import require_binary
+from tests.integration.peers import Prometheus, wait_for
+
+pytestmark = pytest.mark.integration
+
+PROVINCES = {"01", "04", "12"}  # Hà Nội (all green), Cao Bằng and Lai Châu (far behind)
+
+
+@pytest.fixture
+def prometheus_bin() -> str:
+    return require_binary("prometheus")
+
+
+def test_prometheus_scrapes_commune_colour_and_province_green_ratio(
+    prometheus_bin: str, collector, tmp_path: Path
+) -> None:
+    sim = Simulator(collector.url, collector.store, seed=1, provinces=PROVINCES)
+    stats = asyncio.run(sim.run())
+    assert stats.errors == []
+    assert stats.reports_sent == sum(1 for p in sim.plans.values() if not p.silent)
+
+    target = collector.url.removeprefix("http://")
+    prom = Prometheus(prometheus_bin, tmp_path, [target])
+    try:
+        wait_for(lambda: prom.query('up{job="ioc-collector"} == 1'), 60, "a successful scrape")
+
+        # A province's green ratio, as the plan made it: Cao Bằng 3 of 56 communes green
+        # (the 5.36 % reported on 31 July 2025).
+        cao_bang = [p for p in sim.plans.values() if p.province_code == "04"]
+        green = sum(p.expected_colour == "green" for p in cao_bang)
+        assert (green, len(cao_bang)) == (3, 56)
+        [ratio] = wait_for(
+            lambda: prom.query('ioc_province_green_ratio{province="04"}'), 30, "green ratio"
+        )
+        assert float(ratio["value"][1]) == pytest.approx(3 / 56)
+        [hanoi] = prom.query('ioc_province_green_ratio{province="01"}')
+        assert float(hanoi["value"][1]) == pytest.approx(1.0)
+
+        # A known commune's colour, through the state set.
+        red = next(
+            p
+            for p in sorted(sim.plans.values(), key=lambda p: p.code)
+            if p.expected_colour == "red"
+        )
+        rows = prom.query(f'ioc_commune_colour{{commune="{red.code}"}}')
+        by_colour = {r["metric"]["colour"]: float(r["value"][1]) for r in rows}
+        assert by_colour == {"green": 0.0, "yellow": 0.0, "red": 1.0, "grey": 0.0}
+        failing = prom.query(
+            f'ioc_commune_criterion_status{{commune="{red.code}",status="fail",severity="critical"}}'
+        )
+        assert failing, "a red commune has a failing critical criterion"
+
+        # Communes never reported (not simulated, or silent) are grey, not green.
+        [grey] = prom.query('sum(ioc_commune_colour{colour="grey"})')
+        silent = sum(p.silent for p in sim.plans.values())
+        assert float(grey["value"][1]) == 3321 - len(sim.plans) + silent
+    finally:
+        prom.stop()
