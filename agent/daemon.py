@@ -1,0 +1,162 @@
+"""The agent daemon: every interval, run the checks, spool the report, try to send.
+
+``Agent(config).run_cycle()`` is one cycle; ``run_forever(stop)`` schedules cycles at a
+fixed rate (no drift) with a random start offset, so that agents restarted together (a
+power cut across a province) do not all report in the same second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from agent import __version__
+from agent.config import AgentConfig
+from agent.sender import FlushResult, Sender
+from agent.spool import SPOOL_FILE, Spool
+from agent.state import AgentState, load_state
+from checks.base import Check, CheckContext
+from checks.model import CheckResult, Report
+from checks.registry import Registry
+from checks.runner import run_checks
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_S = 60.0
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    report: Report
+    flush: FlushResult | None
+
+
+class Agent:
+    """One enrolled agent. Needs ``config.state_dir/agent.json`` (see ``agent.enroll``)."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        registry: Registry | None = None,
+        state: AgentState | None = None,
+    ) -> None:
+        self.config = config
+        self.state = state if state is not None else load_state(config.state_dir)
+        self.checks: list[Check] = config.enabled_checks(registry)
+        self.collector_url = config.collector.url or self.state.collector_url
+        self.spool = Spool(
+            config.state_dir / SPOOL_FILE,
+            max_age_s=config.spool.max_age_s,
+            max_bytes=config.spool.max_bytes,
+        )
+        self.sender = Sender(
+            self.collector_url,
+            self.state.token,
+            verify=config.collector.verify,
+            timeout_s=config.collector.timeout_s,
+            batch_size=config.spool.batch_size,
+            batch_pause_s=config.spool.batch_pause_s,
+            backoff_base_s=config.sender.backoff_base_s,
+            backoff_cap_s=config.sender.backoff_cap_s,
+        )
+        self.ctx = CheckContext(
+            host=config.host,
+            collector_url=self.collector_url,
+            secrets=(self.state.token,),
+            verify_tls=config.collector.verify,
+        )
+
+    @property
+    def interval_s(self) -> float:
+        if self.config.interval_s is not None:
+            return self.config.interval_s
+        return float(self.state.report_interval_s or DEFAULT_INTERVAL_S)
+
+    async def collect(self) -> list[CheckResult]:
+        return await run_checks(self.checks, self.ctx)
+
+    async def run_cycle(self, *, send: bool = True) -> CycleResult:
+        """Run every check, commit the report to the spool, then try to send the backlog."""
+        observed_at = datetime.now(UTC)
+        results = await self.collect()
+        report = Report(
+            agent_id=self.state.agent_id,
+            seq=self.spool.next_seq(),
+            commune_code=self.state.commune_code,
+            host=self.config.host,
+            observed_at=observed_at,
+            agent_version=__version__,
+            results=results,
+        )
+        self.spool.put(report)  # durable before any send attempt
+        flush = None
+        if send:
+            # Leave the scheduler room: a long drain stops after half an interval.
+            flush = await self.sender.flush(self.spool, budget_s=self.interval_s / 2)
+        return CycleResult(report=report, flush=flush)
+
+    async def aclose(self) -> None:
+        await self.sender.aclose()
+        self.spool.close()
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Run cycles until ``stop`` is set; the cycle in progress completes first."""
+        interval = self.interval_s
+        # Random first offset within 10 % of the interval (at most 30 s) spreads agents.
+        start_delay = random.uniform(0, min(interval * 0.1, 30.0))
+        if await _wait(stop, start_delay):
+            return
+        next_at = time.monotonic()
+        try:
+            while not stop.is_set():
+                try:
+                    cycle = await self.run_cycle()
+                    _log_cycle(cycle)
+                except Exception:
+                    # A broken cycle (disk full, ...) must not end the daemon.
+                    log.exception("cycle failed")
+                next_at += interval
+                now = time.monotonic()
+                if next_at < now:  # we overran: skip missed slots rather than burst
+                    next_at = now + interval
+                if await _wait(stop, next_at - now):
+                    break
+        finally:
+            await self.aclose()
+
+
+def _log_cycle(cycle: CycleResult) -> None:
+    flush = cycle.flush
+    if flush is None:
+        return
+    log.info(
+        "report seq %d: %d results; sent %d in %d batch(es)%s",
+        cycle.report.seq, len(cycle.report.results), flush.sent, flush.batches,
+        f"; {flush.error}" if flush.error else "",
+    )
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep ``seconds`` unless ``stop`` is set first; True when stopping."""
+    try:
+        await asyncio.wait_for(stop.wait(), max(0.0, seconds))
+    except TimeoutError:
+        return False
+    return True
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    """SIGTERM / SIGINT set ``stop`` (clean shutdown: the current cycle finishes)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            # Windows' event loop has no add_signal_handler; fall back to signal.signal.
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))

@@ -1,0 +1,87 @@
+"""Enrollment: trade a one-time code for an agent identity and a bearer token."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import httpx
+from pydantic import ValidationError
+
+from agent import __version__
+from agent.state import AgentState, load_state, save_state
+from checks.model import EnrollRequest, EnrollResponse
+from checks.tls import httpx_verify
+
+__all__ = ["EnrollError", "enroll", "load_state"]
+
+ENROLL_TIMEOUT_S = 15.0
+
+
+class EnrollError(Exception):
+    """Enrollment failed; the message says why, in terms the operator can act on."""
+
+
+def _detail(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:200].strip() or resp.reason_phrase
+    if isinstance(body, dict) and "detail" in body:
+        detail = body["detail"]
+        return detail if isinstance(detail, str) else str(detail)[:300]
+    return str(body)[:200]
+
+
+def enroll(
+    collector_url: str,
+    code: str,
+    state_dir: Path,
+    host: str | None = None,
+    verify: bool | str = True,
+    timeout_s: float = ENROLL_TIMEOUT_S,
+) -> AgentState:
+    """Enroll with the collector and store the identity in ``state_dir/agent.json`` (0600).
+
+    Raises :class:`EnrollError` with a one-line reason: collector unreachable, code refused
+    (with the collector's message), or an unexpected answer.
+    """
+    url = collector_url.rstrip("/")
+    try:
+        request = EnrollRequest(code=code, host=host or socket.gethostname(),
+                                agent_version=__version__)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise EnrollError(f"invalid {first['loc'][0]}: {first['msg']}") from None
+    try:
+        resp = httpx.post(
+            f"{url}/api/v1/enroll",
+            json=request.model_dump(mode="json"),
+            timeout=timeout_s,
+            verify=httpx_verify(verify),
+        )
+    except httpx.TimeoutException:
+        raise EnrollError(f"collector {url} did not answer within {timeout_s:g} s") from None
+    except httpx.HTTPError as exc:
+        raise EnrollError(f"cannot reach collector {url}: {exc}") from None
+    except OSError as exc:  # e.g. an unreadable CA file
+        raise EnrollError(f"cannot connect to collector {url}: {exc}") from None
+    if resp.status_code >= 400:
+        if 400 <= resp.status_code < 500:
+            raise EnrollError(
+                f"collector refused the enrollment code (HTTP {resp.status_code}): "
+                f"{_detail(resp)}"
+            )
+        raise EnrollError(
+            f"collector error (HTTP {resp.status_code}): {_detail(resp)}; try again later"
+        )
+    try:
+        answer = EnrollResponse.model_validate(resp.json())
+    except (ValueError, ValidationError) as exc:
+        raise EnrollError(f"unexpected answer from collector {url}: {exc}") from None
+    state = AgentState(collector_url=url, **answer.model_dump())
+    try:
+        save_state(Path(state_dir), state)
+    except OSError as exc:
+        raise EnrollError(f"cannot write the agent state in {state_dir}: {exc}") from None
+    return state

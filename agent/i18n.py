@@ -1,0 +1,73 @@
+"""Strings of the ``ioc-agent`` CLI in Vietnamese (default) and English."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["vi", "en"]
+LANGS: tuple[Lang, ...] = ("vi", "en")
+
+_STRINGS: dict[str, dict[Lang, str]] = {
+    # statuses
+    "status.ok": {"vi": "Sẵn sàng", "en": "Ready"},
+    "status.warn": {"vi": "Cảnh báo", "en": "Warning"},
+    "status.fail": {"vi": "Không đạt", "en": "Not ready"},
+    "status.unknown": {"vi": "Không rõ", "en": "Unknown"},
+    # table headings
+    "col.check": {"vi": "Kiểm tra", "en": "Check"},
+    "col.target": {"vi": "Đối tượng", "en": "Target"},
+    "col.status": {"vi": "Trạng thái", "en": "Status"},
+    "col.values": {"vi": "Số đo", "en": "Values"},
+    "col.reason": {"vi": "Lý do", "en": "Reason"},
+    "title.check": {"vi": "Kiểm tra sẵn sàng của máy {host}",
+                    "en": "Readiness check of {host}"},
+    "title.probe": {"vi": "Thăm dò", "en": "Probe"},
+    # verdicts
+    "verdict.ready": {"vi": "KẾT LUẬN: Sẵn sàng — tất cả {total} mục đạt.",
+                      "en": "VERDICT: Ready — all {total} items pass."},
+    "verdict.not_ready": {
+        "vi": "KẾT LUẬN: Chưa sẵn sàng — {fail} không đạt, {warn} cảnh báo, "
+              "{unknown} không rõ trên {total} mục.",
+        "en": "VERDICT: Not ready — {fail} failing, {warn} warning, {unknown} unknown "
+              "of {total} items.",
+    },
+    "verdict.warn": {
+        "vi": "KẾT LUẬN: Sẵn sàng có cảnh báo — {warn} cảnh báo trên {total} mục.",
+        "en": "VERDICT: Ready with warnings — {warn} warning of {total} items.",
+    },
+    "verdict.incomplete": {
+        "vi": "KẾT LUẬN: Chưa đủ dữ liệu — {unknown} mục không rõ (chưa cấu hình hoặc không "
+              "đo được), {warn} cảnh báo trên {total} mục.",
+        "en": "VERDICT: Incomplete — {unknown} unknown (not configured or not measurable), "
+              "{warn} warning of {total} items.",
+    },
+    "unit.days": {"vi": "ngày", "en": "days"},
+    # check titles
+    "check.host.cpu": {"vi": "Bộ xử lý (CPU)", "en": "CPU"},
+    "check.host.memory": {"vi": "Bộ nhớ (RAM)", "en": "Memory"},
+    "check.host.disk": {"vi": "Dung lượng ổ đĩa", "en": "Disk space"},
+    "check.host.uptime": {"vi": "Thời gian hoạt động", "en": "Uptime"},
+    "check.host.clock": {"vi": "Đồng hồ so với máy chủ tỉnh", "en": "Clock vs collector"},
+    "check.net.gateway": {"vi": "Cổng mạng mặc định", "en": "Default gateway"},
+    "check.net.dns": {"vi": "Phân giải tên miền (DNS)", "en": "DNS resolution"},
+    "check.net.tcp": {"vi": "Kết nối TCP", "en": "TCP connection"},
+    "check.net.http": {"vi": "Trang web (HTTP)", "en": "Web (HTTP)"},
+    "check.net.dedicated": {"vi": "Mạng truyền số liệu chuyên dùng",
+                            "en": "Dedicated data network"},
+    "check.net.portal": {"vi": "Cổng Dịch vụ công quốc gia",
+                         "en": "National Public Service Portal"},
+    "check.svc.http": {"vi": "Hệ thống thông tin dùng chung", "en": "Core information system"},
+}
+
+
+def t(key: str, lang: Lang = "vi", **kwargs: object) -> str:
+    """The string for ``key`` in ``lang``; falls back to English, then to the key."""
+    entry = _STRINGS.get(key)
+    if entry is None:
+        return key.removeprefix("check.")
+    text = entry.get(lang) or entry["en"]
+    return text.format(**kwargs) if kwargs else text
+
+
+def check_title(check_id: str, lang: Lang = "vi") -> str:
+    return t(f"check.{check_id}", lang)

@@ -1,0 +1,121 @@
+"""Show check results to a person (rich table) or a program (JSON)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from agent.i18n import Lang, check_title, t
+from checks.model import CheckResult, Status, Value
+
+#: Not-ready items first: what the commune IT staff must fix is at the top.
+STATUS_ORDER = {Status.FAIL: 0, Status.WARN: 1, Status.UNKNOWN: 2, Status.OK: 3}
+STATUS_STYLE = {
+    Status.OK: "bold green",
+    Status.WARN: "bold yellow",
+    Status.FAIL: "bold red",
+    Status.UNKNOWN: "bold bright_black",
+}
+
+
+def results_json(host: str, results: list[CheckResult]) -> dict[str, Any]:
+    return {
+        "host": host,
+        "results": [
+            {
+                "check": r.check,
+                "category": r.category.value,
+                "target": r.target,
+                "status": r.status.value,
+                "values": {k: {"value": v.value, "unit": v.unit} for k, v in r.values.items()},
+                "message": r.message,
+            }
+            for r in results
+        ],
+    }
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover
+
+
+def format_value(value: Value, lang: Lang = "vi") -> str:
+    v, unit = value.value, value.unit
+    if unit == "bytes":
+        return _bytes(v)
+    if unit == "ratio":
+        return f"{v:.0%}"
+    if unit == "seconds":
+        if abs(v) < 1:
+            return f"{v * 1000:.0f} ms"
+        if abs(v) >= 86400:
+            return f"{v / 86400:.1f} {t('unit.days', lang)}"
+        if abs(v) >= 3600:
+            return f"{v / 3600:.1f} h"
+        return f"{v:.2f} s"
+    if unit == "days":
+        return f"{v:.0f} {t('unit.days', lang)}"
+    if unit == "bits_per_second":
+        return f"{v / 1e6:.1f} Mbit/s"
+    if unit in ("percent",):
+        return f"{v:.0f} %"
+    if unit == "celsius":
+        return f"{v:.1f} °C"
+    return f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}"
+
+
+def format_values(values: dict[str, Value], lang: Lang = "vi") -> str:
+    return ", ".join(f"{name}={format_value(v, lang)}" for name, v in values.items())
+
+
+def sort_results(results: list[CheckResult]) -> list[CheckResult]:
+    return sorted(results, key=lambda r: STATUS_ORDER[r.status])
+
+
+def verdict(results: list[CheckResult], lang: Lang = "vi") -> tuple[str, str]:
+    """(text, style) of the one-line verdict."""
+    counts = Counter(r.status for r in results)
+    args = {
+        "total": len(results),
+        "fail": counts[Status.FAIL],
+        "warn": counts[Status.WARN],
+        "unknown": counts[Status.UNKNOWN],
+    }
+    if counts[Status.FAIL]:
+        return t("verdict.not_ready", lang, **args), "bold red"
+    if counts[Status.UNKNOWN]:
+        return t("verdict.incomplete", lang, **args), "bold yellow"
+    if counts[Status.WARN]:
+        return t("verdict.warn", lang, **args), "bold yellow"
+    return t("verdict.ready", lang, **args), "bold green"
+
+
+def print_table(
+    console: Console, title: str, results: list[CheckResult], lang: Lang = "vi",
+    *, with_verdict: bool = True,
+) -> None:
+    table = Table(title=title, show_lines=False, expand=False)
+    table.add_column(t("col.check", lang), overflow="fold")
+    table.add_column(t("col.target", lang), overflow="fold")
+    table.add_column(t("col.status", lang), no_wrap=True)
+    table.add_column(t("col.values", lang), overflow="fold")
+    table.add_column(t("col.reason", lang), overflow="fold")
+    for r in sort_results(results):
+        table.add_row(
+            check_title(r.check, lang),
+            r.target or "—",
+            f"[{STATUS_STYLE[r.status]}]{t('status.' + r.status.value, lang)}[/]",
+            format_values(r.values, lang),
+            r.message,
+        )
+    console.print(table)
+    if with_verdict:
+        text, style = verdict(results, lang)
+        console.print(f"[{style}]{text}[/]")

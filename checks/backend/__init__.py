@@ -1,0 +1,80 @@
+"""The platform boundary: every OS-specific read lives behind :class:`Backend`.
+
+Checks ask the backend for facts (the default gateway, the neighbour table, the system
+drive) and never read ``/proc`` or call Windows APIs themselves, so that the Windows backend
+can be completed without touching a check. psutil is already cross-platform and is used by
+checks directly.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class BackendError(Exception):
+    """The platform could not give the requested fact."""
+
+
+class NotSupportedError(BackendError):
+    """This platform backend does not implement the request (yet)."""
+
+
+@dataclass(frozen=True)
+class Route:
+    interface: str
+    destination: str
+    gateway: str
+    mask: str
+    metric: int
+    up: bool
+    is_gateway: bool
+
+    @property
+    def is_default(self) -> bool:
+        return self.destination == "0.0.0.0" and self.mask == "0.0.0.0"
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """One entry of the IPv4 neighbour (ARP) table."""
+
+    ip: str
+    mac: str
+    interface: str
+    complete: bool
+
+
+class Backend(Protocol):
+    name: str
+
+    def default_gateway(self) -> Route | None:
+        """The default IPv4 route with the lowest metric, or None when there is none."""
+
+    def neighbours(self) -> list[Neighbour]:
+        """The IPv4 neighbour table."""
+
+    def system_drive(self) -> str:
+        """The mountpoint (or drive) holding the operating system: '/' or 'C:\\\\'."""
+
+
+def get_backend() -> Backend:
+    """The backend for the platform this process runs on."""
+    if sys.platform.startswith("win"):
+        from checks.backend.windows import WindowsBackend
+
+        return WindowsBackend()
+    from checks.backend.linux import LinuxBackend
+
+    return LinuxBackend()
+
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "Neighbour",
+    "NotSupportedError",
+    "Route",
+    "get_backend",
+]

@@ -1,0 +1,1 @@
+"""Checks of the agent's own host: CPU, memory, disks, uptime, clock."""

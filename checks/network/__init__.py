@@ -1,0 +1,1 @@
+"""Network checks: gateway, DNS, TCP and HTTP(S) reachability."""

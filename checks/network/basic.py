@@ -1,0 +1,397 @@
+"""Network reachability checks: default gateway, DNS, and the TCP/HTTP probes under the ids
+the criteria catalogue relies on.
+
+* ``net.gateway`` — NET-01 precondition: a default route exists and its gateway answers ARP.
+* ``net.dns`` — names resolve (default: the National Public Service Portal).
+* ``net.tcp`` / ``net.http`` — generic probes of configured targets.
+* ``net.dedicated`` — NET-01: TCP connect to the provincial gateway over the dedicated data
+  network (default: the collector's host:port).
+* ``net.portal`` — NET-03: HTTPS to the National Public Service Portal, 2xx/3xx within 3 s.
+* ``svc.http`` — SYS-01: the province's core information systems, by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from checks.backend import Backend, BackendError, Route, get_backend
+from checks.base import Check, CheckConfig, CheckContext
+from checks.model import Category, CheckResult, Status, Value
+from checks.network.probes import (
+    HttpOutcome,
+    evaluate_http,
+    evaluate_tcp,
+    probe_http,
+    probe_tcp,
+    split_host_port,
+)
+from checks.tls import httpx_verify
+
+PORTAL_URL = "https://dichvucong.gov.vn/"
+PORTAL_HOST = "dichvucong.gov.vn"
+
+# --------------------------------------------------------------------------- gateway
+
+
+@dataclass(frozen=True)
+class GatewaySection:
+    gateway: str | None
+    interface: str = ""
+    reachable: bool = False
+
+
+def parse_gateway(route: Route | None, neighbours: list[Any]) -> GatewaySection:
+    if route is None:
+        return GatewaySection(gateway=None)
+    reachable = any(n.ip == route.gateway and n.complete for n in neighbours)
+    return GatewaySection(gateway=route.gateway, interface=route.interface, reachable=reachable)
+
+
+def evaluate_gateway(section: GatewaySection) -> CheckResult:
+    if section.gateway is None:
+        return CheckResult(
+            check=GatewayCheck.id,
+            category=Category.NETWORK,
+            status=Status.FAIL,
+            values={"gateway_present": Value(value=0.0), "gateway_reachable": Value(value=0.0)},
+            message="no default route",
+        )
+    status = Status.OK if section.reachable else Status.FAIL
+    message = (
+        f"gateway {section.gateway} on {section.interface} answers"
+        if section.reachable
+        else f"gateway {section.gateway} on {section.interface} does not answer ARP"
+    )
+    return CheckResult(
+        check=GatewayCheck.id,
+        category=Category.NETWORK,
+        target=section.gateway,
+        status=status,
+        values={
+            "gateway_present": Value(value=1.0),
+            "gateway_reachable": Value(value=1.0 if section.reachable else 0.0),
+        },
+        message=message,
+    )
+
+
+def _poke(ip: str) -> None:
+    """Send one UDP datagram to the discard port so the kernel resolves the gateway's MAC."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.5)
+        with contextlib.suppress(OSError):  # the ARP table says whether it worked
+            sock.sendto(b"", (ip, 9))
+
+
+class GatewayCheck(Check):
+    id = "net.gateway"
+    category = Category.NETWORK
+
+    def __init__(self, config: CheckConfig | None = None, backend: Backend | None = None):
+        super().__init__(config)
+        self.backend = backend
+
+    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+        backend = self.backend or get_backend()
+        try:
+            route = await asyncio.to_thread(backend.default_gateway)
+            neighbours = await asyncio.to_thread(backend.neighbours)
+            section = parse_gateway(route, neighbours)
+            if section.gateway and not section.reachable:
+                # The entry may simply have expired: ask the kernel to resolve it, re-read.
+                await asyncio.to_thread(_poke, section.gateway)
+                await asyncio.sleep(0.5)
+                section = parse_gateway(route, await asyncio.to_thread(backend.neighbours))
+        except BackendError as exc:  # includes NotSupportedError (Windows, for now)
+            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
+                                message=str(exc))]
+        return [evaluate_gateway(section)]
+
+
+# --------------------------------------------------------------------------- DNS
+
+
+class DnsConfig(CheckConfig):
+    names: list[str] = Field(default_factory=lambda: [PORTAL_HOST], min_length=1)
+    resolve_timeout_s: float = Field(default=3.0, gt=0, le=60)
+
+
+@dataclass(frozen=True)
+class DnsOutcome:
+    name: str
+    addresses: tuple[str, ...]
+    elapsed_s: float
+    error: str = ""
+    timed_out: bool = False
+
+
+def evaluate_dns(outcome: DnsOutcome) -> CheckResult:
+    values: dict[str, Value] = {}
+    if outcome.timed_out:
+        status, message = Status.UNKNOWN, f"no DNS answer within {outcome.elapsed_s:.1f} s"
+    elif outcome.addresses:
+        status = Status.OK
+        values = {
+            "dns_resolve_time": Value(value=outcome.elapsed_s, unit="seconds"),
+            "dns_addresses": Value(value=float(len(outcome.addresses))),
+        }
+        message = f"{len(outcome.addresses)} address(es) in {outcome.elapsed_s * 1000:.0f} ms"
+    else:
+        status = Status.FAIL
+        values = {"dns_addresses": Value(value=0.0)}
+        message = f"does not resolve: {outcome.error}" if outcome.error else "does not resolve"
+    return CheckResult(
+        check=DnsCheck.id,
+        category=Category.NETWORK,
+        target=outcome.name,
+        status=status,
+        values=values,
+        message=message,
+        duration_s=outcome.elapsed_s,
+    )
+
+
+# getaddrinfo errors that mean "the resolver did not answer" rather than "no such name".
+_TRANSIENT_EAI = {getattr(socket, "EAI_AGAIN", -3)}
+
+
+async def resolve(name: str, timeout_s: float) -> DnsOutcome:
+    loop = asyncio.get_running_loop()
+    start = time.monotonic()
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(name, None, type=socket.SOCK_STREAM), timeout_s
+        )
+    except TimeoutError:
+        return DnsOutcome(name, (), time.monotonic() - start, timed_out=True)
+    except socket.gaierror as exc:
+        elapsed = time.monotonic() - start
+        if exc.errno in _TRANSIENT_EAI:
+            return DnsOutcome(name, (), elapsed, error=str(exc.strerror), timed_out=True)
+        return DnsOutcome(name, (), elapsed, error=str(exc.strerror or exc))
+    addresses = tuple(sorted({str(info[4][0]) for info in infos}))
+    return DnsOutcome(name, addresses, time.monotonic() - start)
+
+
+class DnsCheck(Check):
+    id = "net.dns"
+    category = Category.NETWORK
+    Config: ClassVar[type[CheckConfig]] = DnsConfig
+    config: DnsConfig
+
+    def targets(self) -> list[str]:
+        return list(self.config.names)
+
+    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+        outcomes = await asyncio.gather(
+            *(resolve(n, self.config.resolve_timeout_s) for n in self.config.names)
+        )
+        return [evaluate_dns(o) for o in outcomes]
+
+
+# --------------------------------------------------------------------------- TCP
+
+
+def _no_targets(check: Check, why: str = "no targets configured") -> list[CheckResult]:
+    return [CheckResult(check=check.id, category=check.category, status=Status.UNKNOWN,
+                        message=why)]
+
+
+def _host_port(value: str) -> str:
+    split_host_port(value)  # raises ValueError with the reason
+    return value
+
+
+class TcpConfig(CheckConfig):
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+    targets: list[str] = Field(default_factory=list, description="HOST:PORT targets")
+    connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, v: list[str]) -> list[str]:
+        return [_host_port(t) for t in v]
+
+
+class TcpCheck(Check):
+    id = "net.tcp"
+    category = Category.NETWORK
+    Config: ClassVar[type[CheckConfig]] = TcpConfig
+    config: TcpConfig
+
+    def targets(self) -> list[str]:
+        return list(self.config.targets) or [""]
+
+    async def _probe(self, targets: list[str]) -> list[CheckResult]:
+        async def one(target: str) -> CheckResult:
+            host, port = split_host_port(target)
+            outcome = await probe_tcp(host, port, self.config.connect_timeout_s)
+            return evaluate_tcp(self.id, outcome, target=target, category=self.category)
+
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+
+    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+        if not self.config.targets:
+            return _no_targets(self)
+        return await self._probe(self.config.targets)
+
+
+def collector_host_port(url: str | None) -> str | None:
+    """``https://ioc.example.vn:8443/x`` -> ``ioc.example.vn:8443`` (default ports filled)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{port}"
+
+
+class DedicatedConfig(TcpConfig):
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+
+class DedicatedCheck(TcpCheck):
+    """TCP connect to the provincial gateway over the dedicated data network (NET-01)."""
+
+    id = "net.dedicated"
+    Config: ClassVar[type[CheckConfig]] = DedicatedConfig
+
+    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+        targets = list(self.config.targets)
+        if not targets:
+            default = collector_host_port(ctx.collector_url)
+            if default is None:
+                return _no_targets(self, "no provincial gateway or collector configured")
+            targets = [default]
+        return await self._probe(targets)
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+class HttpTarget(BaseModel):
+    """An HTTP(S) target; ``name`` labels it (core information systems)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    name: str | None = None
+    expect: str | None = Field(default=None, description="substring the body must contain")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{v!r} is not an http:// or https:// URL")
+        return v
+
+
+def _coerce_targets(v: Any) -> Any:
+    """Allow a bare URL string in place of ``{url: ...}``."""
+    if isinstance(v, list):
+        return [{"url": item} if isinstance(item, str) else item for item in v]
+    return v
+
+
+class HttpConfig(CheckConfig):
+    timeout_s: float = Field(default=15.0, gt=0, le=300)
+    targets: list[HttpTarget] = Field(default_factory=list)
+    request_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    max_response_time_s: float | None = Field(default=3.0, gt=0)
+    warn_cert_days: float = Field(default=14.0, ge=0)
+    verify_tls: bool = True
+    ca_file: str | None = Field(default=None, description="CA bundle for a private PKI")
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _coerce(cls, v: Any) -> Any:
+        return _coerce_targets(v)
+
+
+class HttpCheck(Check):
+    id = "net.http"
+    category = Category.NETWORK
+    Config: ClassVar[type[CheckConfig]] = HttpConfig
+    config: HttpConfig
+
+    def _targets(self) -> list[HttpTarget]:
+        return list(self.config.targets)
+
+    def _label(self, target: HttpTarget) -> str:
+        return target.url
+
+    def targets(self) -> list[str]:
+        return [self._label(t) for t in self._targets()] or [""]
+
+    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+        targets = self._targets()
+        if not targets:
+            return _no_targets(self)
+
+        verify = (
+            httpx_verify(self.config.ca_file)
+            if self.config.ca_file and self.config.verify_tls
+            else self.config.verify_tls
+        )
+
+        async def one(target: HttpTarget) -> CheckResult:
+            outcome: HttpOutcome = await probe_http(
+                target.url,
+                self.config.request_timeout_s,
+                expect=target.expect,
+                verify=verify,
+            )
+            return evaluate_http(
+                self.id,
+                outcome,
+                target=self._label(target),
+                max_response_time_s=self.config.max_response_time_s,
+                warn_cert_days=self.config.warn_cert_days,
+                category=self.category,
+                expect=target.expect,
+            )
+
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+class PortalConfig(HttpConfig):
+    targets: list[HttpTarget] = Field(default_factory=lambda: [HttpTarget(url=PORTAL_URL)])
+
+
+class PortalCheck(HttpCheck):
+    """The National Public Service Portal over HTTPS (NET-03)."""
+
+    id = "net.portal"
+    Config: ClassVar[type[CheckConfig]] = PortalConfig
+
+
+class ServiceConfig(HttpConfig):
+    @field_validator("targets")
+    @classmethod
+    def _named(cls, v: list[HttpTarget]) -> list[HttpTarget]:
+        for t in v:
+            if not t.name:
+                raise ValueError(f"service {t.url!r} needs a name (e.g. 'LGSP')")
+        return v
+
+
+class ServiceCheck(HttpCheck):
+    """The province's core information systems (SYS-01); target = the system's name."""
+
+    id = "svc.http"
+    category = Category.SERVICES
+    Config: ClassVar[type[CheckConfig]] = ServiceConfig
+
+    def _label(self, target: HttpTarget) -> str:
+        return target.name or target.url

@@ -1,0 +1,313 @@
+"""Generic TCP and HTTP(S) probes, shared by several check ids and by ``ioc-agent probe``.
+
+A probe returns an *outcome* (what happened, measured), and ``evaluate_*`` turns it into a
+:class:`CheckResult`. Reachability checks distinguish three cases (STYLE.md 4, 5):
+
+* the target answered -> ok (or fail on a bad HTTP status / missing content);
+* the target should answer and did not (refused, timed out, unreachable) -> ``fail``;
+* we could not even try (name does not resolve, bad URL, config problem) -> ``unknown``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from checks.model import Category, CheckResult, Status, Value
+
+
+class Failure(StrEnum):
+    NONE = ""
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    UNREACHABLE = "unreachable"
+    TLS = "tls"
+    RESOLVE = "resolve"  # -> unknown: could not even try
+    CONFIG = "config"  # -> unknown
+
+
+_UNKNOWN_FAILURES = {Failure.RESOLVE, Failure.CONFIG}
+
+
+def split_host_port(target: str, default_port: int | None = None) -> tuple[str, int]:
+    """Split ``host:port`` or ``[v6]:port``; raise ValueError with a readable reason."""
+    text = target.strip()
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+        if not sep:
+            raise ValueError(f"{target!r}: missing ']' after the IPv6 address")
+    else:
+        host, _, port_text = text.rpartition(":") if ":" in text else (text, "", "")
+    if not host:
+        raise ValueError(f"{target!r}: missing host, expected HOST:PORT")
+    if not port_text:
+        if default_port is None:
+            raise ValueError(f"{target!r}: missing port, expected HOST:PORT")
+        return host, default_port
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"{target!r}: port must be a number from 1 to 65535")
+    return host, int(port_text)
+
+
+def _classify_oserror(exc: BaseException) -> Failure:
+    """Walk the cause chain: httpx/anyio wrap the socket error we need to classify."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return Failure.RESOLVE
+        if isinstance(seen, ConnectionRefusedError):
+            return Failure.REFUSED
+        if isinstance(seen, TimeoutError):
+            return Failure.TIMEOUT
+        if isinstance(seen, ssl.SSLError):
+            return Failure.TLS
+        seen = seen.__cause__ or seen.__context__
+    return Failure.UNREACHABLE
+
+
+def _reason(exc: BaseException) -> str:
+    seen: BaseException = exc
+    while (seen.__cause__ or seen.__context__) is not None:
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+    return str(seen) or type(seen).__name__
+
+
+# --------------------------------------------------------------------------- TCP
+
+
+@dataclass(frozen=True)
+class TcpOutcome:
+    target: str
+    failure: Failure
+    connect_time_s: float
+    detail: str = ""
+
+
+async def probe_tcp(host: str, port: int, timeout_s: float) -> TcpOutcome:
+    """Open (and close) one TCP connection; the deadline covers name resolution too."""
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    start = time.monotonic()
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+    except TimeoutError:
+        return TcpOutcome(target, Failure.TIMEOUT, time.monotonic() - start, "timeout")
+    except OSError as exc:
+        return TcpOutcome(
+            target, _classify_oserror(exc), time.monotonic() - start, _reason(exc)
+        )
+    elapsed = time.monotonic() - start
+    writer.close()
+    # The connection was made; how it closes does not matter.
+    with contextlib.suppress(OSError, TimeoutError):
+        await asyncio.wait_for(writer.wait_closed(), 1.0)
+    return TcpOutcome(target, Failure.NONE, elapsed)
+
+
+def evaluate_tcp(
+    check_id: str, outcome: TcpOutcome, *, target: str | None = None,
+    category: Category = Category.NETWORK,
+) -> CheckResult:
+    up = outcome.failure is Failure.NONE
+    values = {"tcp_up": Value(value=1.0 if up else 0.0, unit="")}
+    if up:
+        values["tcp_connect_time"] = Value(value=outcome.connect_time_s, unit="seconds")
+        status, message = Status.OK, f"connected in {outcome.connect_time_s * 1000:.0f} ms"
+    elif outcome.failure in _UNKNOWN_FAILURES:
+        status, message = Status.UNKNOWN, f"cannot resolve host: {outcome.detail}"
+        values = {}
+    elif outcome.failure is Failure.TIMEOUT:
+        status, message = Status.FAIL, "timeout"
+    elif outcome.failure is Failure.REFUSED:
+        status, message = Status.FAIL, "connection refused"
+    else:
+        status, message = Status.FAIL, f"unreachable: {outcome.detail}"
+    return CheckResult(
+        check=check_id,
+        category=category,
+        target=target if target is not None else outcome.target,
+        status=status,
+        values=values,
+        message=message,
+        duration_s=outcome.connect_time_s,
+    )
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+#: Body bytes read at most when looking for expected content.
+MAX_BODY_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class HttpOutcome:
+    url: str
+    failure: Failure
+    response_time_s: float
+    status_code: int | None = None
+    cert_not_after: datetime | None = None
+    content_found: bool | None = None
+    detail: str = ""
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def cert_not_after(peercert: dict[str, Any] | None) -> datetime | None:
+    """``ssl.SSLSocket.getpeercert()`` gives 'notAfter' as 'Jun  1 12:00:00 2026 GMT'."""
+    if not peercert or "notAfter" not in peercert:
+        return None
+    return datetime.fromtimestamp(ssl.cert_time_to_seconds(peercert["notAfter"]), UTC)
+
+
+def _peer_cert(response: httpx.Response) -> dict[str, Any] | None:
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    ssl_object = stream.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    # Empty when verification is off (CERT_NONE): days left are then not obtainable.
+    cert: dict[str, Any] | None = ssl_object.getpeercert()
+    return cert
+
+
+async def probe_http(
+    url: str,
+    timeout_s: float,
+    *,
+    expect: str | None = None,
+    verify: Any = True,
+    method: str = "GET",
+) -> HttpOutcome:
+    """One request, no redirects followed (a 3xx is an answer); total deadline ``timeout_s``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return HttpOutcome(url, Failure.CONFIG, 0.0, detail="URL must be http:// or https://")
+    start = time.monotonic()
+    try:
+        return await asyncio.wait_for(
+            _request(url, timeout_s, expect, verify, method, start), timeout_s
+        )
+    except TimeoutError:
+        return HttpOutcome(url, Failure.TIMEOUT, time.monotonic() - start, detail="timeout")
+
+
+async def _request(
+    url: str, timeout_s: float, expect: str | None, verify: Any, method: str, start: float
+) -> HttpOutcome:
+    timeout = httpx.Timeout(timeout_s)
+    try:
+        async with (
+            httpx.AsyncClient(timeout=timeout, verify=verify, follow_redirects=False) as client,
+            client.stream(method, url) as response,
+        ):
+            elapsed = time.monotonic() - start
+            peer = _peer_cert(response)
+            found: bool | None = None
+            if expect is not None:
+                body = b""
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if expect.encode() in body or len(body) >= MAX_BODY_BYTES:
+                        break
+                found = expect.encode() in body
+            return HttpOutcome(
+                url,
+                Failure.NONE,
+                elapsed,
+                status_code=response.status_code,
+                cert_not_after=cert_not_after(peer),
+                content_found=found,
+            )
+    except httpx.TimeoutException:
+        return HttpOutcome(url, Failure.TIMEOUT, time.monotonic() - start, detail="timeout")
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        return HttpOutcome(url, Failure.CONFIG, 0.0, detail=str(exc))
+    except httpx.HTTPError as exc:
+        return HttpOutcome(
+            url, _classify_oserror(exc), time.monotonic() - start, detail=_reason(exc)
+        )
+
+
+def evaluate_http(
+    check_id: str,
+    outcome: HttpOutcome,
+    *,
+    target: str | None = None,
+    max_response_time_s: float | None = None,
+    warn_cert_days: float = 14.0,
+    category: Category = Category.NETWORK,
+    expect: str | None = None,
+) -> CheckResult:
+    values: dict[str, Value] = {}
+    status = Status.OK
+    problems: list[str] = []
+    if outcome.failure in _UNKNOWN_FAILURES:
+        status = Status.UNKNOWN
+        problems.append(
+            f"cannot resolve host: {outcome.detail}"
+            if outcome.failure is Failure.RESOLVE
+            else f"bad URL: {outcome.detail}"
+        )
+    elif outcome.failure is not Failure.NONE:
+        status = Status.FAIL
+        values["http_up"] = Value(value=0.0)
+        if outcome.failure is Failure.TIMEOUT:
+            problems.append("timeout")
+        elif outcome.failure is Failure.REFUSED:
+            problems.append("connection refused")
+        elif outcome.failure is Failure.TLS:
+            problems.append(f"TLS error: {outcome.detail}")
+        else:
+            problems.append(f"unreachable: {outcome.detail}")
+    else:
+        code = outcome.status_code or 0
+        up = 200 <= code < 400
+        values["http_up"] = Value(value=1.0 if up else 0.0)
+        values["http_status"] = Value(value=float(code))
+        values["http_response_time"] = Value(value=outcome.response_time_s, unit="seconds")
+        if not up:
+            status = Status.FAIL
+            problems.append(f"HTTP {code}")
+        if max_response_time_s is not None and outcome.response_time_s > max_response_time_s:
+            status = Status.FAIL
+            problems.append(
+                f"slow: {outcome.response_time_s:.2f} s > {max_response_time_s:g} s"
+            )
+        if outcome.content_found is False:
+            status = Status.FAIL
+            problems.append(f"expected content {expect!r} not found" if expect else
+                            "expected content not found")
+        if outcome.cert_not_after is not None:
+            days = (outcome.cert_not_after - outcome.now).total_seconds() / 86400
+            values["tls_cert_days_left"] = Value(value=days, unit="days")
+            if days < 0:
+                status = Status.FAIL
+                problems.append("TLS certificate expired")
+            elif days < warn_cert_days:
+                if status is Status.OK:
+                    status = Status.WARN
+                problems.append(f"TLS certificate expires in {days:.0f} days")
+    if status is Status.OK:
+        message = f"HTTP {outcome.status_code} in {outcome.response_time_s * 1000:.0f} ms"
+    else:
+        message = "; ".join(problems)
+    return CheckResult(
+        check=check_id,
+        category=category,
+        target=target if target is not None else outcome.url,
+        status=status,
+        values=values,
+        message=message,
+        duration_s=outcome.response_time_s,
+    )

@@ -1,0 +1,75 @@
+"""Run checks concurrently, each under its own deadline; survive any check.
+
+A check that overruns its ``timeout_s`` is cancelled and reported ``unknown`` per target
+("no answer within N s"); a check that raises is reported ``unknown`` with the exception
+type and message. Secrets from the context are scrubbed from every message, whatever the
+check put there (the DataDog base-check pattern, STYLE.md 2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+
+from checks.base import Check, CheckContext
+from checks.model import MAX_MESSAGE_CHARS, CheckResult, Status
+
+log = logging.getLogger(__name__)
+
+SCRUBBED = "***"
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each non-empty secret in ``text`` with ``***``."""
+    # Longest first, so a secret containing another is not left half-visible.
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, SCRUBBED)
+    return text
+
+
+def _unknown(check: Check, message: str, duration_s: float) -> list[CheckResult]:
+    targets = check.targets() or [""]
+    return [
+        CheckResult(
+            check=check.id,
+            category=check.category,
+            target=target,
+            status=Status.UNKNOWN,
+            message=message,
+            duration_s=duration_s,
+        )
+        for target in targets
+    ]
+
+
+def _clean(result: CheckResult, secrets: tuple[str, ...]) -> CheckResult:
+    message = scrub(result.message, secrets)
+    target = scrub(result.target, secrets)
+    if message == result.message and target == result.target:
+        return result
+    return result.model_copy(update={"message": message[:MAX_MESSAGE_CHARS], "target": target})
+
+
+async def run_check(check: Check, ctx: CheckContext) -> list[CheckResult]:
+    """Run one check under its deadline; never raises (except on cancellation)."""
+    start = time.monotonic()
+    try:
+        results = await asyncio.wait_for(check.run(ctx), check.timeout_s)
+    except TimeoutError:
+        results = _unknown(
+            check, f"no answer within {check.timeout_s:g} s", time.monotonic() - start
+        )
+    except Exception as exc:
+        # Any plugin bug or unexpected platform error is a result, not a crash.
+        log.debug("check %s raised", check.id, exc_info=True)
+        text = f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE_CHARS]
+        results = _unknown(check, text, time.monotonic() - start)
+    return [_clean(r, ctx.secrets) for r in results]
+
+
+async def run_checks(checks: list[Check], ctx: CheckContext) -> list[CheckResult]:
+    """Run every check concurrently; results keep the order of ``checks``."""
+    per_check = await asyncio.gather(*(run_check(c, ctx) for c in checks))
+    return [r for results in per_check for r in results]
