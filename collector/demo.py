@@ -48,7 +48,7 @@ def _prepare_db(db: Path | None) -> Path:
     return db
 
 
-def _local_agent(url: str, store: Store, commune: str, console: Console) -> dict[str, Any] | None:
+def _local_agent(url: str, store: Store, commune: str, console: Console) -> bool:
     """Enroll this machine's agent and run one check cycle against the collector."""
     from agent.config import AgentConfig, CollectorConfig
     from agent.daemon import Agent
@@ -56,14 +56,32 @@ def _local_agent(url: str, store: Store, commune: str, console: Console) -> dict
 
     [(_, code)] = store.create_enrollment_codes([commune])
     state_dir = Path(tempfile.mkdtemp(prefix="ioc-demo-agent-"))
+
+    async def one_cycle() -> bool:
+        agent = Agent(AgentConfig(collector=CollectorConfig(url=url), state_dir=state_dir))
+        try:
+            cycle = await agent.run_cycle()
+        finally:
+            await agent.aclose()
+        flush = cycle.flush
+        if flush is None or flush.error:
+            console.print(
+                f"[yellow]this machine's report was not delivered: {flush and flush.error}[/]"
+            )
+            return False
+        not_ok = [r for r in cycle.report.results if r.status != "ok"]
+        console.print(
+            f"this machine ({cycle.report.host}): {len(cycle.report.results)} results delivered, "
+            f"{len(not_ok)} not ok"
+        )
+        return True
+
     try:
         enroll(url, code, state_dir)
-        config = AgentConfig(collector=CollectorConfig(url=url), state_dir=state_dir)
-        outcome = asyncio.run(Agent(config).run_cycle())
-        return {"commune": commune, "outcome": str(outcome)}
+        return asyncio.run(one_cycle())
     except Exception as exc:  # the demo goes on with the simulated nation
         console.print(f"[yellow]this machine's agent could not report: {exc}[/]")
-        return None
+        return False
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
 
@@ -152,7 +170,7 @@ def run_demo(
         summary = store.summary()
         elapsed = time.monotonic() - started
         if as_json:
-            out.print_json(json.dumps(summary, ensure_ascii=False))
+            print(json.dumps(summary, ensure_ascii=False, indent=2), flush=True)
         else:
             out.print(_summary_table(summary))
             out.print(
