@@ -46,6 +46,9 @@ class CheckRule(_Strict):
 
     check: str
     target: str | None = None
+    #: A device kind a commune may not have (e.g. a managed switch): no result at all is
+    #: then not "unknown" but simply nothing to judge. Results that do arrive still count.
+    optional: bool = False
     value: str | None = None
     warn_below: float | None = None
     fail_below: float | None = None

@@ -244,6 +244,8 @@ def _eval_rule(rule: CheckRule, by_check: dict[str, list[Observation]]) -> Findi
 def _eval_automated(criterion: Criterion, by_check: dict[str, list[Observation]]) -> Finding:
     findings: list[Finding] = []
     for rule in criterion.rules:
+        if isinstance(rule, CheckRule) and rule.optional and not by_check.get(rule.check):
+            continue
         if isinstance(rule, AnyOfRule):
             # An alternative the commune does not use (no result at all, e.g. no H.323
             # endpoint configured) does not make the criterion unknown when another one
@@ -253,6 +255,12 @@ def _eval_automated(criterion: Criterion, by_check: dict[str, list[Observation]]
             findings.append(_combine(alts, _BEST, worst=False))
         else:
             findings.append(_eval_rule(rule, by_check))
+    if not findings:  # only optional rules, none of them with a result
+        return Finding(
+            CriterionStatus.UNKNOWN,
+            "no result from any of its checks",
+            "chưa có kết quả kiểm tra nào",
+        )
     return _combine(findings, _WORST, worst=True)
 
 

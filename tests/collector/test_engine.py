@@ -178,3 +178,16 @@ def test_vietnamese_reasons() -> None:
     ev = evaluate_commune(CAT, "xã", [], now=NOW)
     assert ev.criteria["NET-01"].reason_vi == "chưa có kết quả kiểm tra net.dedicated"
     assert ev.criteria["ATT-01"].reason_vi == "chưa có xác nhận"
+
+
+def test_optional_device_kind_counts_only_when_present() -> None:
+    # No managed switch in this commune: EQ-04 is judged on the other devices alone.
+    assert (
+        evaluate_commune(CAT, "xã", all_ok(), attested(), now=NOW).criteria["EQ-04"].status
+        is CriterionStatus.PASS
+    )
+    # A switch that is polled and down does count.
+    down = all_ok() + [obs("eq.switch", status="fail", target="sw-1")]
+    ev = evaluate_commune(CAT, "xã", down, attested(), now=NOW)
+    assert ev.criteria["EQ-04"].status is CriterionStatus.FAIL
+    assert "sw-1" in ev.criteria["EQ-04"].reason_en
