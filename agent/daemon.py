@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from agent import __version__
 from agent.config import AgentConfig
 from agent.sender import FlushResult, Sender
-from agent.spool import SPOOL_FILE, Spool
+from agent.spool import SPOOL_FILE, Spool, SpoolStats
 from agent.state import AgentState, load_state
 from checks.base import Check, CheckContext
-from checks.model import CheckResult, Report
+from checks.model import Category, CheckResult, Report, Status, Value
 from checks.registry import Registry
 from checks.runner import run_checks
 
@@ -34,6 +34,28 @@ DEFAULT_INTERVAL_S = 60.0
 class CycleResult:
     report: Report
     flush: FlushResult | None
+
+
+def spool_result(stats: SpoolStats) -> CheckResult:
+    """The agent's own store-and-forward state, reported so the operations centre sees a
+    backlog growing (the link is down, or the collector refuses) and reports dropped."""
+    return CheckResult(
+        check="agent.spool",
+        category=Category.HOST,
+        status=Status.WARN if stats.dropped or stats.rejected else Status.OK,
+        values={
+            "spool_pending": Value(value=stats.pending, unit="count"),
+            "spool_pending_bytes": Value(value=stats.pending_bytes, unit="bytes"),
+            "spool_oldest_age": Value(value=stats.oldest_age_s or 0.0, unit="seconds"),
+            "spool_dropped": Value(value=stats.dropped, unit="count"),
+            "spool_rejected": Value(value=stats.rejected, unit="count"),
+        },
+        message=(
+            f"{stats.dropped} reports dropped, {stats.rejected} refused by the collector"
+            if stats.dropped or stats.rejected
+            else f"{stats.pending} reports waiting"
+        ),
+    )
 
 
 class Agent:
@@ -85,6 +107,7 @@ class Agent:
         """Run every check, commit the report to the spool, then try to send the backlog."""
         observed_at = datetime.now(UTC)
         results = await self.collect()
+        results.append(spool_result(self.spool.stats()))
         report = Report(
             agent_id=self.state.agent_id,
             seq=self.spool.next_seq(),
@@ -137,7 +160,10 @@ def _log_cycle(cycle: CycleResult) -> None:
         return
     log.info(
         "report seq %d: %d results; sent %d in %d batch(es)%s",
-        cycle.report.seq, len(cycle.report.results), flush.sent, flush.batches,
+        cycle.report.seq,
+        len(cycle.report.results),
+        flush.sent,
+        flush.batches,
         f"; {flush.error}" if flush.error else "",
     )
 

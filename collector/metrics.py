@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
 from prometheus_client import Counter as PromCounter
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from collector.criteria.engine import COLOURS
@@ -210,10 +210,30 @@ class ReadinessCollector(Collector):
             "cardinality bounded.",
             labels=["province", "commune", "host", "check", "target", "status"],
         )
+        agent_labels = ["province", "commune", "host", "agent"]
+        spool_pending = GaugeMetricFamily(
+            f"{NS}_agent_spool_pending_reports",
+            "Reports waiting in an agent's on-disk spool at its last report (a growing "
+            "backlog means the agent cannot deliver).",
+            labels=agent_labels,
+        )
+        spool_dropped = CounterMetricFamily(
+            f"{NS}_agent_spool_dropped_reports",
+            "Reports an agent dropped from its spool (bounds reached) since it was installed.",
+            labels=agent_labels,
+        )
         families: dict[str, GaugeMetricFamily] = {}
         labels_v = ["province", "commune", "host", "check", "target"]
         wanted = self.host_values
         for row in self.store.latest_values():
+            if row.check_id == "agent.spool":
+                ids = [row.province_code, row.commune_code, row.host, row.agent_id]
+                figures = row.figures
+                if "spool_pending" in figures:
+                    spool_pending.add_metric(ids, figures["spool_pending"][0])
+                if "spool_dropped" in figures:
+                    spool_dropped.add_metric(ids, figures["spool_dropped"][0])
+                continue
             labels = [row.province_code, row.commune_code, row.host, row.check_id, row.target]
             if row.status != "ok":
                 status.add_metric([*labels, row.status], 1)
@@ -227,5 +247,5 @@ class ReadinessCollector(Collector):
                         name, f"Latest '{vname}' measured by agent checks.", labels=labels_v
                     )
                 fam.add_metric(labels, value * scale)
-        yield status
+        yield from (status, spool_pending, spool_dropped)
         yield from families.values()

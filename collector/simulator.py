@@ -388,6 +388,18 @@ def simulated_results(plan: CommunePlan, rng: random.Random) -> list[CheckResult
     out.append(_r("sec.firewall", X, "", ok, firewall_enabled=(1, "")))
     age = rng.uniform(70, 120) if "updates_old" in f else rng.uniform(1, 20)
     out.append(_r("sec.updates", X, "", ok, updates_age=(age, "days")))
+    # The agent's own spool: a commune whose link is down keeps its reports waiting.
+    backlog = rng.randint(5, 60) if "link_down" in f else 0
+    out.append(
+        _r(
+            "agent.spool",
+            H,
+            "",
+            ok,
+            spool_pending=(backlog, "count"),
+            spool_dropped=(0, "count"),
+        )
+    )
     return out
 
 

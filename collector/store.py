@@ -586,6 +586,7 @@ class Store:
         a, lr = db.agents, db.latest_results
         q = (
             select(
+                lr.c.agent_id,
                 lr.c.commune_code,
                 a.c.province_code,
                 lr.c.host,

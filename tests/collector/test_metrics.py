@@ -58,6 +58,12 @@ def test_figures_match_the_summary(fed) -> None:
     # 16 criteria for each simulated commune that reported.
     reported = sum(not p.silent for p in sim.plans.values())
     assert len(fams["ioc_commune_criterion_status"].samples) == 16 * reported
+    # The agents' own spool state, one series per agent.
+    pending = fams["ioc_agent_spool_pending_reports"].samples
+    assert len(pending) == reported
+    down = {p.code for p in sim.plans.values() if "link_down" in p.faults}
+    assert {s.labels["commune"] for s in pending if s.value > 0} == down
+    assert fams["ioc_agent_spool_dropped_reports"].type == "counter"
     accepted = next(
         s.value for s in fams["ioc_ingest_reports"].samples if s.labels["result"] == "accepted"
     )

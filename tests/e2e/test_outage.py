@@ -93,6 +93,9 @@ def test_outage_of_several_intervals_delivers_every_report_once_in_order(tmp_pat
             server = _serve(_store(db_path), port)  # back, same database
             cycle = await agent.run_cycle()
             produced.append(cycle.report.seq)
+            # The report itself tells the collector how many were waiting when it was made.
+            [spool] = [r for r in cycle.report.results if r.check == "agent.spool"]
+            assert spool.value("spool_pending") == 4
             deadline = time.monotonic() + 20
             while agent.spool.pending(100) and time.monotonic() < deadline:
                 await asyncio.sleep(0.25)
