@@ -255,6 +255,7 @@ class Store:
         now = self.clock()
         seqs = [r.seq for r in reports]
         with self._write() as conn:
+            self._lock_commune(conn, agent.commune_code)
             existing = set(
                 conn.execute(
                     select(db.reports.c.seq).where(
@@ -277,11 +278,18 @@ class Store:
             server_time=utcnow(),
         )
 
+    def _lock_commune(self, conn: Connection, commune_code: str) -> None:
+        """Serialise writers of one commune across collector replicas (PostgreSQL), so that
+        an evaluation always sees every report committed before it. SQLite has one writer."""
+        if not self._sqlite:
+            conn.execute(select(func.pg_advisory_xact_lock(int(commune_code))))
+
     def _store_reports(
         self, conn: Connection, agent: AgentIdentity, new: list[Report], now: datetime
     ) -> None:
+        # ON CONFLICT DO NOTHING: a replica racing us on the same (agent_id, seq) is a no-op.
         conn.execute(
-            db.reports.insert(),
+            self._insert(db.reports).on_conflict_do_nothing(index_elements=["agent_id", "seq"]),
             [
                 {
                     "agent_id": r.agent_id,
@@ -452,6 +460,8 @@ class Store:
             codes = sorted(set(communes))
         for i in range(0, len(codes), chunk):
             with self._write() as conn:
+                for code in codes[i : i + chunk]:  # sorted: no lock-order deadlock
+                    self._lock_commune(conn, code)
                 self._evaluate(conn, codes[i : i + chunk], now)
         return len(codes)
 

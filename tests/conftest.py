@@ -1,4 +1,5 @@
-"""Shared test fixtures: a collector on a temporary SQLite file, served on loopback."""
+"""Shared test fixtures: a collector on a fresh database (SQLite, or PostgreSQL with
+IOC_TEST_DATABASE=postgresql), served on loopback."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,9 @@ from collector.store import Store
 from collector.units import load_units
 
 REQUIRE_INTEGRATION = os.environ.get("IOC_REQUIRE_INTEGRATION") == "1"
+#: Backend of every collector store in the tests: "sqlite" (default) or "postgresql", in
+#: which case a throwaway Debian PostgreSQL server is started for the session.
+TEST_DATABASE = os.environ.get("IOC_TEST_DATABASE", "sqlite")
 
 
 def require_binary(name: str) -> str:
@@ -52,7 +57,6 @@ class Collector:
     store: Store
     url: str
     clock: Clock
-    db_path: Path
 
 
 @pytest.fixture
@@ -60,10 +64,46 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    if TEST_DATABASE != "postgresql":
+        yield None
+        return
+    from tests.integration.peers import Postgres
+
+    require_binary("runuser")
+    if not Path(Postgres.BIN / "postgres").exists():
+        msg = "real peer PostgreSQL 15 is not installed (apt-get install postgresql)"
+        if REQUIRE_INTEGRATION:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    server = Postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def make_store(tmp_path: Path) -> Callable[..., Store]:
-    def make(clock: Callable[[], datetime] | None = None, name: str = "collector.db") -> Store:
-        engine = make_engine(tmp_path / name)
+def new_database(tmp_path: Path, postgres_server: Any) -> Callable[[str], str]:
+    """Make a fresh, empty database of the backend under test; returns its URL or path."""
+
+    def make(name: str = "collector.db") -> str:
+        if postgres_server is not None:
+            return str(postgres_server.create_database())
+        return str(tmp_path / name)
+
+    return make
+
+
+@pytest.fixture
+def make_store(new_database: Callable[[str], str]) -> Callable[..., Store]:
+    def make(
+        clock: Callable[[], datetime] | None = None,
+        name: str = "collector.db",
+        url: str | None = None,
+    ) -> Store:
+        engine = make_engine(url or new_database(name))
         create_schema(engine)
         kwargs = {"clock": clock} if clock is not None else {}
         return Store(engine, load_catalogue(), load_units(), **kwargs)
@@ -77,7 +117,7 @@ def store(make_store: Callable[..., Store], clock: Clock) -> Store:
 
 
 @pytest.fixture
-def collector(store: Store, clock: Clock, tmp_path: Path) -> Iterator[Collector]:
+def collector(store: Store, clock: Clock) -> Iterator[Collector]:
     app = create_app(store, Settings(reevaluate_every_s=0, max_body_bytes=256 * 1024))
     with BackgroundServer(app) as url:
-        yield Collector(store=store, url=url, clock=clock, db_path=tmp_path / "collector.db")
+        yield Collector(store=store, url=url, clock=clock)

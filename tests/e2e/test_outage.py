@@ -24,8 +24,8 @@ from collector.units import load_units
 HK = "00070"
 
 
-def _store(db_path: Path) -> Store:
-    engine = make_engine(db_path)
+def _store(db_url: str) -> Store:
+    engine = make_engine(db_url)
     create_schema(engine)
     return Store(engine, load_catalogue(), load_units())
 
@@ -40,7 +40,7 @@ def _agent_config(url: str, state_dir: Path) -> dict:
     # Only local, fast checks: the test is about delivery, not about measuring.
     off = {"enabled": False}
     return {
-        "collector": {"url": url, "timeout_s": 2},
+        "collector": {"url": url, "timeout_s": 15},
         "state_dir": str(state_dir),
         "host": "pasc-pc-1",
         "interval_s": 60,
@@ -58,12 +58,14 @@ def _agent_config(url: str, state_dir: Path) -> dict:
     }
 
 
-def test_outage_of_several_intervals_delivers_every_report_once_in_order(tmp_path: Path) -> None:
+def test_outage_of_several_intervals_delivers_every_report_once_in_order(
+    tmp_path: Path, new_database
+) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    db_path = tmp_path / "collector.db"
-    store = _store(db_path)
+    db_url = new_database("collector.db")
+    store = _store(db_url)
     server = _serve(store, port)
     url = server.url
     [(_, code)] = store.create_enrollment_codes([HK])
@@ -90,13 +92,13 @@ def test_outage_of_several_intervals_delivers_every_report_once_in_order(tmp_pat
                 await asyncio.sleep(0.25)  # past the (test-sized) backoff
             assert [r.seq for r in agent.spool.pending(100)] == produced[2:]
 
-            server = _serve(_store(db_path), port)  # back, same database
+            server = _serve(_store(db_url), port)  # back, same database
             cycle = await agent.run_cycle()
             produced.append(cycle.report.seq)
             # The report itself tells the collector how many were waiting when it was made.
             [spool] = [r for r in cycle.report.results if r.check == "agent.spool"]
             assert spool.value("spool_pending") == 4
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60
             while agent.spool.pending(100) and time.monotonic() < deadline:
                 await asyncio.sleep(0.25)
                 await agent.sender.flush(agent.spool)
@@ -111,7 +113,7 @@ def test_outage_of_several_intervals_delivers_every_report_once_in_order(tmp_pat
         server.stop()
 
     assert len(produced) == 7 and produced == sorted(produced)
-    with make_engine(db_path).connect() as conn:
+    with make_engine(db_url).connect() as conn:
         rows = conn.execute(
             select(db.reports.c.seq, db.reports.c.received_at)
             .where(db.reports.c.agent_id == state.agent_id)

@@ -104,3 +104,85 @@ class Prometheus:
             self.proc.kill()
             self.proc.wait(timeout=5)
         self.log.close()
+
+
+class Postgres:
+    """Debian's PostgreSQL 15 server in a throwaway data directory, on a loopback port.
+
+    Runs as the ``postgres`` system user (the server refuses root), trust auth on loopback
+    only; every test database is created fresh by :meth:`create_database`.
+    """
+
+    BIN = Path("/usr/lib/postgresql/15/bin")
+
+    def __init__(self) -> None:
+        import pwd
+        import shutil
+        import tempfile
+
+        self.port = free_port()
+        # Directly under /tmp: pytest's tmp_path parents are 0700 root, closed to postgres.
+        workdir = self.workdir = Path(tempfile.mkdtemp(prefix="ioc-pg-"))
+        self.data = workdir / "data"
+        self.log = workdir / "postgres.log"
+        pw = pwd.getpwnam("postgres")
+        shutil.chown(workdir, pw.pw_uid, pw.pw_gid)
+        self._as_postgres(
+            [
+                str(self.BIN / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-instructions",
+            ]
+        )
+        self._as_postgres(
+            [
+                str(self.BIN / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-p {self.port} -k {workdir} -c listen_addresses=127.0.0.1 "
+                "-c fsync=on -c max_connections=200",
+                "start",
+            ]
+        )
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        self._n = 0
+
+    @staticmethod
+    def _as_postgres(cmd: list[str]) -> None:
+        proc = subprocess.run(
+            ["runuser", "-u", "postgres", "--", *cmd], capture_output=True, text=True, timeout=120
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"{cmd[0]} failed: {proc.stdout}{proc.stderr}")
+
+    def create_database(self) -> str:
+        """A new empty database; returns its SQLAlchemy URL."""
+        import sqlalchemy
+
+        self._n += 1
+        name = f"ioc_test_{self._n}_{free_port()}"
+        engine = sqlalchemy.create_engine(self.url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        import shutil
+
+        self._as_postgres(
+            [str(self.BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
+        )
+        shutil.rmtree(self.workdir, ignore_errors=True)
