@@ -26,7 +26,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check agent collector checks tests bench
+	$(BIN)/ruff check agent collector checks dashboards tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP)
