@@ -66,9 +66,7 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Any]:
-    if TEST_DATABASE != "postgresql":
-        yield None
-        return
+    """A throwaway Debian PostgreSQL server for the session (started on first use)."""
     from tests.integration.peers import Postgres
 
     require_binary("runuser")
@@ -85,12 +83,12 @@ def postgres_server() -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_database(tmp_path: Path, postgres_server: Any) -> Callable[[str], str]:
+def new_database(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[str], str]:
     """Make a fresh, empty database of the backend under test; returns its URL or path."""
 
     def make(name: str = "collector.db") -> str:
-        if postgres_server is not None:
-            return str(postgres_server.create_database())
+        if TEST_DATABASE == "postgresql":
+            return str(request.getfixturevalue("postgres_server").create_database())
         return str(tmp_path / name)
 
     return make
