@@ -30,6 +30,7 @@ from checks.model import (
     TimeResponse,
     utcnow,
 )
+from collector.ingest import GroupCommitter
 from collector.metrics import IngestMetrics, ReadinessCollector
 from collector.store import Store, StoreError
 from collector.units import UnknownUnitError
@@ -88,6 +89,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     registry = CollectorRegistry(auto_describe=True)
     ingest_metrics = IngestMetrics(registry)
     registry.register(ReadinessCollector(store))
+    committer = GroupCommitter(store)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -97,6 +99,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await asyncio.to_thread(committer.stop)
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -109,6 +112,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.store = store
+    app.state.committer = committer
     app.state.registry = registry
 
     @app.exception_handler(OperationalError)
@@ -179,7 +183,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
             raise HTTPException(422, _validation_detail(exc)) from None
         with ingest_metrics.duration.time():
             try:
-                resp = await run_in_threadpool(store.ingest, agent, batch.reports)
+                resp = await asyncio.wrap_future(committer.submit(agent, batch.reports))
             except StoreError:
                 ingest_metrics.rejected.labels(reason="forbidden").inc()
                 raise

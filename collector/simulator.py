@@ -329,7 +329,8 @@ def simulated_results(plan: CommunePlan, rng: random.Random) -> list[CheckResult
                 dev,
                 fail if down else ok,
                 "connection refused" if down else "",
-                tcp_up=(0 if down else 1, ""),
+                device_up=(0 if down else 1, ""),
+                response_time=(rng.uniform(0.002, 0.05), "seconds"),
             )
         )
     if "no_signature" in f:

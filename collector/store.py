@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -251,32 +251,71 @@ class Store:
                 )
 
     def ingest(self, agent: AgentIdentity, reports: list[Report]) -> IngestResponse:
-        self.check_batch(agent, reports)
-        now = self.clock()
-        seqs = [r.seq for r in reports]
-        with self._write() as conn:
-            self._lock_commune(conn, agent.commune_code)
-            existing = set(
-                conn.execute(
-                    select(db.reports.c.seq).where(
-                        and_(db.reports.c.agent_id == agent.agent_id, db.reports.c.seq.in_(seqs))
+        """Store one agent's batch; see :meth:`ingest_many`."""
+        [outcome] = self.ingest_many([(agent, reports)])
+        if isinstance(outcome, StoreError):
+            raise outcome
+        return outcome
+
+    def ingest_many(
+        self, batches: list[tuple[AgentIdentity, list[Report]]]
+    ) -> list[IngestResponse | StoreError]:
+        """Group commit: store the batches of several agents in ONE transaction.
+
+        Each batch is all-or-nothing and answered on its own (a refused batch does not
+        affect the others); the accepted ones are committed, with their communes
+        re-evaluated, before this returns. Reports already stored (same agent_id and seq)
+        are acknowledged again and not stored twice.
+        """
+        outcomes: list[IngestResponse | StoreError | None] = [None] * len(batches)
+        valid: list[int] = []
+        for i, (agent, reports) in enumerate(batches):
+            try:
+                self.check_batch(agent, reports)
+            except StoreError as exc:
+                outcomes[i] = exc
+            else:
+                valid.append(i)
+        if valid:
+            now = self.clock()
+            server_time = utcnow()
+            with self._write() as conn:
+                for code in sorted({batches[i][0].commune_code for i in valid}):
+                    self._lock_commune(conn, code)  # sorted: no deadlock between replicas
+                rep = db.reports.c
+                existing: set[tuple[str, int]] = {
+                    (row.agent_id, row.seq)
+                    for row in conn.execute(
+                        select(rep.agent_id, rep.seq).where(
+                            and_(
+                                rep.agent_id.in_({batches[i][0].agent_id for i in valid}),
+                                rep.seq.in_({r.seq for i in valid for r in batches[i][1]}),
+                            )
+                        )
                     )
-                ).scalars()
-            )
-            fresh: dict[int, Report] = {}
-            for r in reports:
-                if r.seq not in existing:
-                    fresh.setdefault(r.seq, r)
-            new = [fresh[s] for s in sorted(fresh)]
-            if new:
-                self._store_reports(conn, agent, new, now)
-                self._evaluate(conn, [agent.commune_code], now)
-        return IngestResponse(
-            accepted=len(new),
-            duplicates=len(reports) - len(new),
-            acked_seqs=sorted(set(seqs)),
-            server_time=utcnow(),
-        )
+                }
+                to_store: list[tuple[AgentIdentity, list[Report]]] = []
+                for i in valid:
+                    agent, reports = batches[i]
+                    fresh: dict[int, Report] = {}
+                    for r in reports:
+                        if (agent.agent_id, r.seq) not in existing:
+                            fresh.setdefault(r.seq, r)
+                    # The same agent may appear twice in one group (a retry racing itself).
+                    existing.update((agent.agent_id, s) for s in fresh)
+                    new = [fresh[s] for s in sorted(fresh)]
+                    if new:
+                        to_store.append((agent, new))
+                    outcomes[i] = IngestResponse(
+                        accepted=len(new),
+                        duplicates=len(reports) - len(new),
+                        acked_seqs=sorted({r.seq for r in reports}),
+                        server_time=server_time,
+                    )
+                if to_store:
+                    self._store_reports(conn, to_store, now)
+                    self._evaluate(conn, sorted({a.commune_code for a, _ in to_store}), now)
+        return [o for o in outcomes if o is not None]
 
     def _lock_commune(self, conn: Connection, commune_code: str) -> None:
         """Serialise writers of one commune across collector replicas (PostgreSQL), so that
@@ -285,41 +324,60 @@ class Store:
             conn.execute(select(func.pg_advisory_xact_lock(int(commune_code))))
 
     def _store_reports(
-        self, conn: Connection, agent: AgentIdentity, new: list[Report], now: datetime
+        self,
+        conn: Connection,
+        batches: list[tuple[AgentIdentity, list[Report]]],
+        now: datetime,
     ) -> None:
+        """Insert new reports, update the latest result per check and the agents' state:
+        three bulk statements for the whole group."""
+        report_rows: list[dict[str, Any]] = []
+        latest: dict[tuple[str, str, str], dict[str, Any]] = {}
+        agent_rows: list[dict[str, Any]] = []
+        for agent, new in batches:
+            for r in new:  # in seq order: a later report's result replaces an earlier one
+                report_rows.append(
+                    {
+                        "agent_id": r.agent_id,
+                        "seq": r.seq,
+                        "commune_code": r.commune_code,
+                        "host": r.host,
+                        "observed_at": r.observed_at,
+                        "received_at": now,
+                        "results": [res.model_dump(mode="json") for res in r.results],
+                    }
+                )
+                for res in r.results:
+                    latest[(r.agent_id, res.check, res.target)] = {
+                        "agent_id": r.agent_id,
+                        "check_id": res.check,
+                        "target": res.target,
+                        "commune_code": r.commune_code,
+                        "host": r.host,
+                        "category": res.category.value,
+                        "status": res.status.value,
+                        "figures": {k: [v.value, v.unit] for k, v in res.values.items()},
+                        "message": res.message,
+                        # An agent's clock may run ahead: never look fresher than now.
+                        "observed_at": min(res.observed_at, now),
+                        "seq": r.seq,
+                    }
+            newest = new[-1]
+            agent_rows.append(
+                {
+                    "b_agent_id": agent.agent_id,
+                    "b_seq": newest.seq,
+                    "b_observed": min(max(r.observed_at for r in new), now),
+                    "b_host": newest.host,
+                    "b_version": newest.agent_version,
+                    "b_skew": (newest.observed_at - now).total_seconds(),
+                }
+            )
         # ON CONFLICT DO NOTHING: a replica racing us on the same (agent_id, seq) is a no-op.
         conn.execute(
             self._insert(db.reports).on_conflict_do_nothing(index_elements=["agent_id", "seq"]),
-            [
-                {
-                    "agent_id": r.agent_id,
-                    "seq": r.seq,
-                    "commune_code": r.commune_code,
-                    "host": r.host,
-                    "observed_at": r.observed_at,
-                    "received_at": now,
-                    "results": [res.model_dump(mode="json") for res in r.results],
-                }
-                for r in new
-            ],
+            report_rows,
         )
-        latest: dict[tuple[str, str], dict[str, Any]] = {}
-        for r in new:  # in seq order: a later report's result replaces an earlier one
-            for res in r.results:
-                latest[(res.check, res.target)] = {
-                    "agent_id": r.agent_id,
-                    "check_id": res.check,
-                    "target": res.target,
-                    "commune_code": r.commune_code,
-                    "host": r.host,
-                    "category": res.category.value,
-                    "status": res.status.value,
-                    "figures": {k: [v.value, v.unit] for k, v in res.values.items()},
-                    "message": res.message,
-                    # An agent's clock may run ahead; never let a result look fresher than now.
-                    "observed_at": min(res.observed_at, now),
-                    "seq": r.seq,
-                }
         if latest:
             stmt = self._insert(db.latest_results)
             excluded = stmt.excluded
@@ -341,21 +399,20 @@ class Store:
                 where=db.latest_results.c.seq <= excluded.seq,
             )
             conn.execute(stmt, list(latest.values()))
-        newest = new[-1]
-        observed = min(max(r.observed_at for r in new), now)
+        a = db.agents.c
+        greatest = func.max if self._sqlite else func.greatest
         conn.execute(
             update(db.agents)
-            .where(db.agents.c.agent_id == agent.agent_id)
+            .where(a.agent_id == bindparam("b_agent_id"))
             .values(
                 last_seen_at=now,
-                last_seq=func.max(db.agents.c.last_seq, newest.seq)
-                if self._sqlite
-                else func.greatest(db.agents.c.last_seq, newest.seq),
-                last_observed_at=observed,
-                host=newest.host,
-                agent_version=newest.agent_version,
-                clock_skew_s=(newest.observed_at - now).total_seconds(),
-            )
+                last_seq=greatest(a.last_seq, bindparam("b_seq")),
+                last_observed_at=bindparam("b_observed"),
+                host=bindparam("b_host"),
+                agent_version=bindparam("b_version"),
+                clock_skew_s=bindparam("b_skew"),
+            ),
+            agent_rows,
         )
 
     # ------------------------------------------------------------------ evaluation

@@ -57,6 +57,7 @@ class Collector:
     store: Store
     url: str
     clock: Clock
+    app: Any = None
 
 
 @pytest.fixture
@@ -118,4 +119,4 @@ def store(make_store: Callable[..., Store], clock: Clock) -> Store:
 def collector(store: Store, clock: Clock) -> Iterator[Collector]:
     app = create_app(store, Settings(reevaluate_every_s=0, max_body_bytes=256 * 1024))
     with BackgroundServer(app) as url:
-        yield Collector(store=store, url=url, clock=clock)
+        yield Collector(store=store, url=url, clock=clock, app=app)

@@ -265,3 +265,46 @@ def test_silent_commune_turns_grey(collector) -> None:
     collector.clock.advance(seconds=2)  # past 3 report intervals of silence
     assert httpx.get(f"{collector.url}/api/v1/communes/{HK}").json()["colour"] == "grey"
     assert httpx.get(f"{collector.url}/api/v1/summary").json()["green"] == 0
+
+
+def test_concurrent_requests_share_transactions_and_each_gets_its_own_answer(collector) -> None:
+    import asyncio
+
+    agents = [enroll(collector, code) for code in collector.store.units.by_province["01"][:4]]
+    bad = dict(agents[0], token="wrong-token")
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=collector.url, timeout=30) as client:
+            calls = []
+            for seq in range(1, 16):
+                for a in agents:
+                    calls.append(
+                        client.post(
+                            "/api/v1/reports",
+                            json={"reports": [report(a, seq)]},
+                            headers={"Authorization": f"Bearer {a['token']}"},
+                        )
+                    )
+            # one agent writing another commune inside the burst: refused alone
+            calls.append(
+                client.post(
+                    "/api/v1/reports",
+                    json={"reports": [report(agents[0], 99, commune=agents[1]["commune_code"])]},
+                    headers={"Authorization": f"Bearer {agents[0]['token']}"},
+                )
+            )
+            calls.append(
+                client.post(
+                    "/api/v1/reports",
+                    json={"reports": [report(bad, 98)]},
+                    headers={"Authorization": f"Bearer {bad['token']}"},
+                )
+            )
+            return await asyncio.gather(*calls)
+
+    responses = asyncio.run(burst())
+    assert [r.status_code for r in responses[:-2]] == [200] * 60
+    assert responses[-2].status_code == 403 and responses[-1].status_code == 401
+    assert stored(collector) == 60
+    # group commit: fewer transactions than requests
+    assert collector.app.state.committer.groups < 60
