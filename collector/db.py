@@ -94,6 +94,9 @@ commune_status = Table(
     Column("colour", String(8), nullable=False),
     # {criterion_id: {status, severity, reason_en, reason_vi, evidence, since}}
     Column("criteria", JSON, nullable=False),
+    # {criterion_id: [status, severity]}: what the summary and /metrics need, without
+    # decoding every criterion's evidence at national scale.
+    Column("statuses", JSON, nullable=False),
     Column("evaluated_at", DateTime(timezone=True), nullable=False),
     Column("last_report_at", DateTime(timezone=True)),
 )

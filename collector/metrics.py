@@ -9,13 +9,12 @@ memory, as process metrics do.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
 from prometheus_client import Counter as PromCounter
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from collector.criteria.engine import COLOURS
 from collector.store import as_utc
@@ -102,150 +101,220 @@ class IngestMetrics:
         )
 
 
-class ReadinessCollector(Collector):
+@dataclass
+class Family:
+    """One metric family as read at scrape time. National scale means ~10^5 samples, so
+    label sets are rendered once, by the code that knows them (see :func:`labels`), not
+    validated sample by sample as client_python's MetricFamily does."""
+
+    name: str
+    type: str  # "gauge" | "counter"
+    help: str
+    samples: list[tuple[str, float]] = field(default_factory=list)
+
+    def add(self, rendered_labels: str, value: float) -> None:
+        self.samples.append((rendered_labels, float(value)))
+
+    @property
+    def sample_name(self) -> str:
+        return f"{self.name}_total" if self.type == "counter" else self.name
+
+
+def esc(v: str) -> str:
+    """Escape a label value (text exposition format: backslash, double quote, newline)."""
+    if "\\" in v or '"' in v or "\n" in v:
+        v = v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    return v
+
+
+def labels(**pairs: str) -> str:
+    """``province="01",commune="00070"``: label names are this module's, values escaped."""
+    return ",".join(f'{k}="{esc(v)}"' for k, v in pairs.items())
+
+
+def _format_value(v: float) -> str:
+    if v.is_integer() and abs(v) < 1e15:  # False for inf and NaN
+        return f"{int(v)}"
+    return repr(v)
+
+
+def render(families: Iterable[Family]) -> str:
+    """Prometheus text exposition format 0.0.4 of ``families``."""
+    out: list[str] = []
+    for fam in families:
+        name = fam.sample_name
+        help_text = fam.help.replace("\\", "\\\\").replace("\n", "\\n")
+        out.append(f"# HELP {name} {help_text}\n# TYPE {name} {fam.type}\n")
+        for rendered, value in fam.samples:
+            sample = f"{name}{{{rendered}}}" if rendered else name
+            out.append(f"{sample} {_format_value(value)}\n")
+    return "".join(out)
+
+
+class ReadinessCollector:
+    """Readiness read from the database at every scrape (a custom collector in the sense of
+    client_python's docs: nothing is kept between scrapes), rendered by :meth:`render`."""
+
     def __init__(self, store: Store, host_values: frozenset[str] = DEFAULT_HOST_VALUES) -> None:
         self.store = store
         self.host_values = host_values
 
-    def describe(self) -> list[Metric]:
-        return []  # families depend on the data; nothing to check at registration
+    def render(self) -> str:
+        return render(self.families())
 
-    def collect(self) -> Iterator[Metric]:
+    def families(self) -> list[Family]:
+        return [*self._communes(), *self._agents(), *self._check_values()]
+
+    def _communes(self) -> list[Family]:
         store = self.store
         units = store.units
-        states = store.commune_states()
-
-        info = GaugeMetricFamily(
+        info = Family(
             f"{NS}_commune_info",
+            "gauge",
             "Administrative unit of a commune (value 1): official name, kind and province name.",
-            labels=["province", "commune", "name", "kind", "province_name"],
         )
-        colour = GaugeMetricFamily(
+        colour = Family(
             f"{NS}_commune_colour",
+            "gauge",
             "Readiness colour of a commune as a state set: 1 for its current colour, 0 otherwise.",
-            labels=["province", "commune", "colour"],
         )
-        criterion = GaugeMetricFamily(
+        criterion = Family(
             f"{NS}_commune_criterion_status",
+            "gauge",
             "Status of one criterion for a commune (value 1, status in the label: "
             "pass, warn, fail, unknown, waived, not_applicable).",
-            labels=["province", "commune", "criterion", "severity", "status"],
         )
-        last = GaugeMetricFamily(
+        last = Family(
             f"{NS}_commune_last_report_timestamp_seconds",
+            "gauge",
             "Unix time of the newest report observed for a commune.",
-            labels=["province", "commune"],
         )
         per_prov: dict[str, Counter[str]] = {p: Counter() for p in units.provinces}
-        for s in states:
+        for s in store.commune_states(detail=False):
             c = units.communes[s.code]
-            labels = [s.province_code, s.code]
-            info.add_metric([*labels, c.name, c.kind, units.provinces[s.province_code].name], 1)
+            pc = f'province="{s.province_code}",commune="{s.code}"'
+            info.add(
+                f"{pc},{labels(name=c.name, kind=c.kind)},"
+                f"{labels(province_name=units.provinces[s.province_code].name)}",
+                1,
+            )
             for col in COLOURS:
-                colour.add_metric([*labels, col.value], 1.0 if s.colour is col else 0.0)
+                colour.add(f'{pc},colour="{col.value}"', 1.0 if s.colour is col else 0.0)
             per_prov[s.province_code][s.colour.value] += 1
             for cid, item in s.criteria.items():
-                criterion.add_metric([*labels, cid, item["severity"], item["status"]], 1)
+                criterion.add(
+                    f'{pc},criterion="{esc(cid)}",severity="{item["severity"]}",'
+                    f'status="{item["status"]}"',
+                    1,
+                )
             if s.last_report_at is not None:
-                last.add_metric(labels, s.last_report_at.timestamp())
-        yield from (info, colour, criterion, last)
+                last.add(pc, s.last_report_at.timestamp())
 
-        prov_count = GaugeMetricFamily(
-            f"{NS}_province_communes",
-            "Communes of a province by readiness colour.",
-            labels=["province", "colour"],
+        prov_count = Family(
+            f"{NS}_province_communes", "gauge", "Communes of a province by readiness colour."
         )
-        prov_ratio = GaugeMetricFamily(
+        prov_ratio = Family(
             f"{NS}_province_green_ratio",
+            "gauge",
             "Share of a province's communes that are green (KH02 green coverage), 0 to 1.",
-            labels=["province"],
         )
         national: Counter[str] = Counter()
         for pcode, counts in per_prov.items():
             n = len(units.by_province[pcode])
             for col in COLOURS:
-                prov_count.add_metric([pcode, col.value], counts.get(col.value, 0))
-            prov_ratio.add_metric([pcode], counts.get("green", 0) / n if n else 0.0)
+                prov_count.add(f'province="{pcode}",colour="{col.value}"', counts.get(col.value, 0))
+            prov_ratio.add(f'province="{pcode}"', counts.get("green", 0) / n if n else 0.0)
             national.update(counts)
-        nat_ratio = GaugeMetricFamily(
+        nat_ratio = Family(
             f"{NS}_national_green_ratio",
+            "gauge",
             "Share of all communes of the nation that are green, 0 to 1.",
-            value=national.get("green", 0) / len(units.communes),
         )
-        yield from (prov_count, prov_ratio, nat_ratio)
+        nat_ratio.add("", national.get("green", 0) / len(units.communes))
+        return [info, colour, criterion, last, prov_count, prov_ratio, nat_ratio]
 
-        yield from self._agents()
-        yield from self._check_values()
-
-    def _agents(self) -> Iterator[Metric]:
-        last = GaugeMetricFamily(
+    def _agents(self) -> list[Family]:
+        last = Family(
             f"{NS}_agent_last_report_timestamp_seconds",
+            "gauge",
             "Unix time of the newest report observed from an agent.",
-            labels=["province", "commune", "host", "agent"],
         )
-        skew = GaugeMetricFamily(
+        skew = Family(
             f"{NS}_agent_clock_skew_seconds",
+            "gauge",
             "Agent clock minus collector clock at the agent's last report (includes transit time).",
-            labels=["province", "commune", "host", "agent"],
         )
-        info = GaugeMetricFamily(
-            f"{NS}_agent_info",
-            "Agent software version (value 1).",
-            labels=["province", "commune", "host", "agent", "version"],
-        )
+        info = Family(f"{NS}_agent_info", "gauge", "Agent software version (value 1).")
         for row in self.store.agent_rows():
-            labels = [row.province_code, row.commune_code, row.host, row.agent_id]
-            info.add_metric([*labels, row.agent_version or "unknown"], 1)
+            ids = labels(
+                province=row.province_code,
+                commune=row.commune_code,
+                host=row.host,
+                agent=row.agent_id,
+            )
+            info.add(f"{ids},{labels(version=row.agent_version or 'unknown')}", 1)
             if row.last_observed_at is not None:
-                last.add_metric(labels, as_utc(row.last_observed_at).timestamp())
+                last.add(ids, as_utc(row.last_observed_at).timestamp())
             if row.clock_skew_s is not None:
-                skew.add_metric(labels, row.clock_skew_s)
-        yield from (last, skew, info)
+                skew.add(ids, row.clock_skew_s)
+        return [last, skew, info]
 
-    def _check_values(self) -> Iterator[Metric]:
-        status = GaugeMetricFamily(
+    def _check_values(self) -> list[Family]:
+        status = Family(
             f"{NS}_check_problem",
-            "A check on a host whose latest status is not ok (value 1, status in the label: "
-            "warn, fail, unknown). Checks that are ok have no series, to keep national "
-            "cardinality bounded.",
-            labels=["province", "commune", "host", "check", "target", "status"],
+            "gauge",
+            "A check on a host whose latest status is not ok (value 1, status in the label: warn, "
+            "fail, unknown). Checks that are ok have no series, to keep national cardinality "
+            "bounded.",
         )
-        agent_labels = ["province", "commune", "host", "agent"]
-        spool_pending = GaugeMetricFamily(
+        spool_pending = Family(
             f"{NS}_agent_spool_pending_reports",
+            "gauge",
             "Reports waiting in an agent's on-disk spool at its last report (a growing "
             "backlog means the agent cannot deliver).",
-            labels=agent_labels,
         )
-        spool_dropped = CounterMetricFamily(
+        spool_dropped = Family(
             f"{NS}_agent_spool_dropped_reports",
+            "counter",
             "Reports an agent dropped from its spool (bounds reached) since it was installed.",
-            labels=agent_labels,
         )
-        families: dict[str, GaugeMetricFamily] = {}
-        labels_v = ["province", "commune", "host", "check", "target"]
+        families: dict[str, Family] = {}
         wanted = self.host_values
+        names: dict[tuple[str, str], tuple[str, float]] = {}
         for row in self.store.latest_values():
+            figures = row.figures
             if row.check_id == "agent.spool":
-                ids = [row.province_code, row.commune_code, row.host, row.agent_id]
-                figures = row.figures
+                ids = labels(
+                    province=row.province_code,
+                    commune=row.commune_code,
+                    host=row.host,
+                    agent=row.agent_id,
+                )
                 if "spool_pending" in figures:
-                    spool_pending.add_metric(ids, figures["spool_pending"][0])
+                    spool_pending.add(ids, figures["spool_pending"][0])
                 if "spool_dropped" in figures:
-                    spool_dropped.add_metric(ids, figures["spool_dropped"][0])
+                    spool_dropped.add(ids, figures["spool_dropped"][0])
                 continue
-            labels = [row.province_code, row.commune_code, row.host, row.check_id, row.target]
+            rendered = labels(
+                province=row.province_code,
+                commune=row.commune_code,
+                host=row.host,
+                check=row.check_id,
+                target=row.target,
+            )
             if row.status != "ok":
-                status.add_metric([*labels, row.status], 1)
-            for vname, (value, unit) in row.figures.items():
+                status.add(f'{rendered},status="{esc(row.status)}"', 1)
+            for vname, (value, unit) in figures.items():
                 if vname not in wanted:
                     continue
-                name, scale = value_metric(vname, unit)
+                key = (vname, unit)
+                if key not in names:
+                    names[key] = value_metric(vname, unit)
+                name, scale = names[key]
                 fam = families.get(name)
                 if fam is None:
-                    fam = families[name] = GaugeMetricFamily(
-                        name, f"Latest '{vname}' measured by agent checks.", labels=labels_v
+                    fam = families[name] = Family(
+                        name, "gauge", f"Latest '{vname}' measured by agent checks."
                     )
-                fam.add_metric(labels, value * scale)
-        yield from (status, spool_pending, spool_dropped)
-        yield from families.values()
+                fam.add(rendered, value * scale)
+        return [status, spool_pending, spool_dropped, *families.values()]
