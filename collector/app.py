@@ -48,6 +48,10 @@ class Settings:
     #: How often the stored colours are re-evaluated as time passes (0 = never).
     reevaluate_every_s: float = 60.0
     retry_after_s: int = 10
+    #: UDP reflector for the agents' vc.quality probe (collector/reflector.py): None = off
+    #: (the default here, so tests start it only when they ask); `serve` turns it on.
+    reflector_host: str = "127.0.0.1"
+    reflector_port: int | None = None
 
 
 def _validation_detail(exc: ValidationError) -> str:
@@ -96,10 +100,23 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         task = None
         if settings.reevaluate_every_s > 0:
             task = asyncio.create_task(_reevaluate_loop(store, settings.reevaluate_every_s))
+        reflector = None
+        if settings.reflector_port is not None:
+            from collector.reflector import start_reflector
+
+            try:
+                reflector, _ = await start_reflector(
+                    settings.reflector_host, settings.reflector_port
+                )
+            except OSError as exc:  # ingest matters more: serve on, say why vc.quality fails
+                log.error("UDP reflector not started on %s:%s: %s", settings.reflector_host,
+                          settings.reflector_port, exc.strerror or exc)
         try:
             yield
         finally:
             await asyncio.to_thread(committer.stop)
+            if reflector is not None:
+                reflector.close()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -226,6 +243,14 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    # Officials' pages and report downloads (login required; see collector/web/).
+    from collector.web import make_router
+
+    app.include_router(make_router(store))
+    # Throughput probe endpoints for the agents' net.throughput check.
+    from collector.probes_api import make_probe_router
+
+    app.include_router(make_probe_router(store))
     return app
 
 
@@ -234,5 +259,9 @@ async def _reevaluate_loop(store: Store, every_s: float) -> None:
         await asyncio.sleep(every_s)
         try:
             await run_in_threadpool(store.reevaluate)
+            # Green coverage over time, kept in the database (at most every 15 min).
+            from collector.reports.history import snapshot
+
+            await run_in_threadpool(snapshot, store)
         except Exception:  # keep the loop alive: the next pass may succeed
             log.exception("periodic re-evaluation failed")

@@ -77,6 +77,8 @@ def serve(db: str | None, listen: str | None, config_file: Path | None, log_leve
         check_port_free(host, port)
         app = build_app(store, cfg)
         click.echo(f"collector listening on http://{host}:{port} (database: {cfg.db})", err=True)
+        if cfg.reflector_port:
+            click.echo(f"UDP reflector for vc.quality on {host}:{cfg.reflector_port}", err=True)
         make_server(app, host, port, log_level=log_level).run()
 
 
@@ -176,6 +178,18 @@ def summary(db: str | None, config_file: Path | None) -> None:
     with _user_errors():
         store = open_store(_config(config_file, db=db))
         click.echo(json.dumps(store.summary(), ensure_ascii=False, indent=2))
+
+
+def _add_commands() -> None:
+    """Commands kept in their own modules: readiness reports, user accounts."""
+    from collector.auth_cli import user
+    from collector.report_cli import report
+
+    main.add_command(report)
+    main.add_command(user)
+
+
+_add_commands()
 
 
 @main.group()

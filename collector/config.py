@@ -26,6 +26,11 @@ class CollectorConfig(BaseModel):
     )
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     reevaluate_every_s: float = Field(default=60.0, ge=0)
+    reflector_port: int = Field(
+        default=8322, ge=0, le=65535,
+        description="UDP port of the reflector for the agents' vc.quality probe (0 = off); "
+        "it listens on the --listen host",
+    )
 
     def load_catalogue(self) -> Catalogue:
         cat = load_catalogue(self.catalogue)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -125,6 +126,65 @@ waivers = Table(
     Column("granted_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+
+# ---- web UI and reports (collector/auth.py, collector/web/, collector/reports/) ----------
+# A file an operator uploads as evidence for an attestation (size-limited in collector/attest.py).
+evidence_files = Table(
+    "evidence_files",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("attestation_id", Integer, nullable=False, index=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(128), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", String(256), nullable=False),  # scrypt, see collector/auth.py
+    Column("role", String(16), nullable=False),  # viewer | operator | admin
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(64), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(64), nullable=False, default=""),
+    Column("detail", JSON, nullable=False),
+)
+
+# Green coverage over time, snapshotted by the periodic re-evaluation (scope "00" = nation).
+coverage_history = Table(
+    "coverage_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("taken_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("scope", String(2), nullable=False),
+    Column("communes", Integer, nullable=False),
+    Column("green", Integer, nullable=False),
+    Column("yellow", Integer, nullable=False),
+    Column("red", Integer, nullable=False),
+    Column("grey", Integer, nullable=False),
+)
+Index("ix_coverage_scope_taken", coverage_history.c.scope, coverage_history.c.taken_at)
 
 
 def database_url(db: str | Path) -> str:

@@ -168,9 +168,17 @@ def run_demo(
                 f"[red]{len(stats.errors)} simulated requests failed[/], first: {stats.errors[0]}"
             )
         summary = store.summary()
+        # Officials' pages: the first point of the coverage history, and two demo logins.
+        from collector.auth import demo_users
+        from collector.reports.history import snapshot
+
+        snapshot(store, min_interval_s=0)
+        logins = demo_users(store.engine)
         elapsed = time.monotonic() - started
         if as_json:
             print(json.dumps(summary, ensure_ascii=False, indent=2), flush=True)
+            for r, (u, p) in logins.items():
+                err.print(f"pages {url}/ login {r}: {u} / {p}")
         else:
             out.print(_summary_table(summary))
             out.print(
@@ -184,7 +192,11 @@ def run_demo(
                 f"  {url}/api/v1/summary          national summary (JSON)\n"
                 f"  {url}/api/v1/communes/{commune}  one commune, criterion by criterion\n"
                 f"  {url}/metrics                 Prometheus metrics\n"
-                f"  {url}/docs                    API documentation"
+                f"  {url}/docs                    API documentation\n"
+                f"  {url}/                        officials' pages (trang cho cán bộ)\n"
+                f"  {url}/commune/{commune}          one commune's page\n"
+                f"  {url}/reports?format=pdf      national report (PDF)\n"
+                + "".join(f"  login {r}: {u} / {p}\n" for r, (u, p) in logins.items())
             )
         if once:
             return 0 if not stats.errors else 1

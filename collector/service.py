@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from collector.app import Settings, create_app
-from collector.config import CollectorConfig
+from collector.config import CollectorConfig, parse_listen
 from collector.db import create_schema, make_engine
 from collector.store import Store
 from collector.units import load_units
@@ -24,5 +24,7 @@ def build_app(store: Store, config: CollectorConfig) -> FastAPI:
         Settings(
             max_body_bytes=config.max_body_bytes,
             reevaluate_every_s=config.reevaluate_every_s,
+            reflector_host=parse_listen(config.listen)[0],
+            reflector_port=config.reflector_port or None,
         ),
     )

@@ -1,0 +1,87 @@
+"""``ioc-collector report``: the readiness report of the nation, a province or a commune."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+SCOPES = ("national", "province", "commune")  # collector.reports.model.SCOPES, without its imports
+
+
+@click.command("report")
+@click.option("--db", help="SQLite file path or database URL.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--scope",
+    type=click.Choice(SCOPES),
+    default="national",
+    show_default=True,
+    help="national, or province / commune followed by its CODE.",
+)
+@click.argument("code", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pdf", "xlsx", "csv", "json"]),
+    help="Output format (default: from the -o file's extension).",
+)
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write ('-' for standard output).",
+)
+def report(
+    db: str | None,
+    config_file: Path | None,
+    scope: str,
+    code: str | None,
+    fmt: str | None,
+    lang: str,
+    output: Path,
+) -> None:
+    """Write a readiness report (PDF, XLSX, CSV or JSON), the same data as the web pages.
+
+    \b
+    ioc-collector report --db ioc.db --scope national --format pdf -o nation.pdf
+    ioc-collector report --db ioc.db --scope province 04 --format xlsx -o cao-bang.xlsx
+    ioc-collector report --db ioc.db --scope commune 00070 --format csv -o hoan-kiem.csv
+    """
+    from collector.cli import _config, _user_errors
+    from collector.reports import build_report, render
+    from collector.reports.model import ReportError
+    from collector.service import open_store
+
+    if fmt is None:
+        suffix = output.suffix.lstrip(".").lower()
+        if suffix not in ("pdf", "xlsx", "csv", "json"):
+            raise click.UsageError(
+                "give --format pdf|xlsx|csv|json (or an -o file with that suffix)"
+            )
+        fmt = suffix
+    started = time.monotonic()
+    with _user_errors():
+        store = open_store(_config(config_file, db=db))
+        try:
+            rep = build_report(store, scope, code, lang="en" if lang == "en" else "vi")
+        except ReportError as exc:
+            raise click.UsageError(str(exc)) from None
+        data = render(rep, fmt)
+    if str(output) == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            raise click.ClickException(f"-o {output}: {exc.strerror}") from None
+    click.echo(
+        f"{rep.scope_label}: {rep.totals.communes} communes, {rep.totals.green} green "
+        f"({rep.totals.green_ratio * 100:.1f} %) -> {output} ({len(data)} bytes, "
+        f"{time.monotonic() - started:.1f} s)",
+        err=True,
+    )

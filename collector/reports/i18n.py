@@ -1,0 +1,147 @@
+"""Words shown to officials, in Vietnamese (default) and English; shared by pages and reports."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+
+Lang = Literal["vi", "en"]
+LANGS: tuple[Lang, ...] = ("vi", "en")
+#: Indochina Time, the time officials read (Vietnam has no daylight saving).
+ICT = timezone(timedelta(hours=7), "ICT")
+
+
+def ict(dt: datetime | None) -> str:
+    """A UTC time as officials read it: day/month/year hour:minute in UTC+7."""
+    return dt.astimezone(ICT).strftime("%d/%m/%Y %H:%M") if dt else ""
+
+
+_TEXT: dict[str, tuple[str, str]] = {
+    # key: (vi, en)
+    "app": ("Giám sát sẵn sàng cấp xã", "Commune readiness monitoring"),
+    "nation": ("Toàn quốc", "Nation"),
+    "national_overview": ("Tổng quan toàn quốc", "National overview"),
+    "report_title": ("Báo cáo mức độ sẵn sàng phục vụ người dân", "Readiness report"),
+    "scope": ("Phạm vi", "Scope"),
+    "generated_at": ("Thời điểm lập", "Generated at"),
+    "summary": ("Tóm tắt", "Summary"),
+    "province": ("Tỉnh, thành phố", "Province"),
+    "provinces": ("Tỉnh, thành phố", "Provinces"),
+    "commune": ("Xã, phường, đặc khu", "Commune"),
+    "communes": ("Xã, phường, đặc khu", "Communes"),
+    "code": ("Mã", "Code"),
+    "name": ("Tên", "Name"),
+    "kind": ("Loại", "Kind"),
+    "count": ("Số xã", "Communes"),
+    "green_ratio": ("Tỷ lệ xanh", "Green coverage"),
+    "colour": ("Màu", "Colour"),
+    "green": ("Xanh", "Green"),
+    "yellow": ("Vàng", "Yellow"),
+    "red": ("Đỏ", "Red"),
+    "grey": ("Xám", "Grey"),
+    "criterion": ("Tiêu chí", "Criterion"),
+    "criteria": ("Tiêu chí", "Criteria"),
+    "criteria_basis": ("Căn cứ các tiêu chí", "Basis of the criteria"),
+    "status": ("Trạng thái", "Status"),
+    "severity": ("Mức độ", "Severity"),
+    "reason": ("Lý do", "Reason"),
+    "evidence": ("Bằng chứng", "Evidence"),
+    "observed_at": ("Thời điểm đo", "Observed at"),
+    "since": ("Từ khi", "Since"),
+    "basis": ("Căn cứ", "Basis"),
+    "proposal": ("ngưỡng đề xuất", "proposed threshold"),
+    "last_report": ("Báo cáo gần nhất", "Last report"),
+    "not_met": ("Tiêu chí chưa đạt", "Criteria not met"),
+    "never": ("chưa có", "never"),
+    "worst_criteria": ("Tiêu chí chưa đạt nhiều nhất", "Criteria most often not met"),
+    "not_met_count": ("Số xã chưa đạt", "Communes not meeting it"),
+    "attestations": ("Xác nhận", "Attestations"),
+    "waivers": ("Miễn trừ", "Waivers"),
+    "entered_by": ("Người nhập", "Entered by"),
+    "granted_by": ("Người cho phép", "Granted by"),
+    "entered_at": ("Ngày nhập", "Entered"),
+    "expires_at": ("Hết hạn", "Expires"),
+    "expired": ("đã hết hạn", "expired"),
+    "active": ("còn hiệu lực", "in force"),
+    "file": ("Tệp", "File"),
+    "history": ("Diễn biến tỷ lệ xanh", "Green coverage over time"),
+    "taken_at": ("Thời điểm", "Time"),
+    "search": ("Tìm xã", "Find a commune"),
+    "search_hint": ("Tên xã, có hoặc không dấu", "Commune name, with or without diacritics"),
+    "results": ("Kết quả", "Results"),
+    "no_results": ("Không tìm thấy", "Nothing found"),
+    "login": ("Đăng nhập", "Log in"),
+    "logout": ("Đăng xuất", "Log out"),
+    "username": ("Tên đăng nhập", "Username"),
+    "password": ("Mật khẩu", "Password"),
+    "bad_login": (
+        "Sai tên đăng nhập hoặc mật khẩu.",
+        "Wrong username or password.",
+    ),
+    "not_found": ("Không tìm thấy", "Not found"),
+    "forbidden": ("Không có quyền", "Not allowed"),
+    "filter": ("Lọc", "Filter"),
+    "all": ("Tất cả", "All"),
+    "apply": ("Áp dụng", "Apply"),
+    "reports": ("Tải báo cáo", "Download report"),
+    "add_attestation": ("Nhập xác nhận", "Enter an attestation"),
+    "add_waiver": ("Cấp miễn trừ", "Grant a waiver"),
+    "valid_days": ("Hiệu lực (ngày)", "Valid (days)"),
+    "save": ("Lưu", "Save"),
+    "users": ("Người dùng", "Users"),
+    "role": ("Vai trò", "Role"),
+    "add_user": ("Thêm người dùng", "Add a user"),
+    "audit": ("Nhật ký thao tác", "Audit log"),
+    "saved": ("Đã lưu.", "Saved."),
+    "error": ("Lỗi", "Error"),
+    "back": ("Quay lại", "Back"),
+    "attested_met": ("đạt", "met"),
+    "attested_not_met": ("chưa đạt", "not met"),
+    "optional_file": ("Tệp bằng chứng (tuỳ chọn, ≤ 2 MiB)", "Evidence file (optional, ≤ 2 MiB)"),
+    # criterion status
+    "st_pass": ("Đạt", "Pass"),
+    "st_warn": ("Cảnh báo", "Warning"),
+    "st_fail": ("Không đạt", "Fail"),
+    "st_unknown": ("Không rõ", "Unknown"),
+    "st_waived": ("Được miễn", "Waived"),
+    "st_not_applicable": ("Không áp dụng", "Not applicable"),
+    # severity
+    "sev_critical": ("Nghiêm trọng", "Critical"),
+    "sev_major": ("Quan trọng", "Major"),
+    "sev_minor": ("Thứ yếu", "Minor"),
+    # kind
+    "kind_automated": ("Tự động", "Automated"),
+    "kind_attested": ("Xác nhận", "Attested"),
+}
+
+
+def t(lang: str, key: str) -> str:
+    vi, en = _TEXT[key]
+    return en if lang == "en" else vi
+
+
+def status_label(lang: str, status: str) -> str:
+    return t(lang, f"st_{status}") if f"st_{status}" in _TEXT else status
+
+
+def colour_label(lang: str, colour: str) -> str:
+    return t(lang, colour) if colour in _TEXT else colour
+
+
+def severity_label(lang: str, severity: str) -> str:
+    key = f"sev_{severity}"
+    return t(lang, key) if key in _TEXT else severity
+
+
+def kind_label(lang: str, kind: str) -> str:
+    key = f"kind_{kind}"
+    return t(lang, key) if key in _TEXT else kind
+
+
+def pick_lang(value: str | None) -> Lang:
+    return "en" if value == "en" else "vi"
+
+
+def texts(lang: str) -> dict[str, str]:
+    """Every text in one language, for templates (``T.key``)."""
+    return {k: (en if lang == "en" else vi) for k, (vi, en) in _TEXT.items()}

@@ -1,0 +1,299 @@
+"""One data model for every way officials read readiness: web pages, PDF, XLSX, CSV, JSON.
+
+:func:`build_report` reads the current state once (``Store.commune_states``) and returns a
+:class:`ReadinessReport` for the nation, a province or a commune, in one language. The
+renderers only lay it out, so a page and a report of the same scope show the same figures.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from collector import attest
+from collector.criteria.engine import COLOURS
+from collector.reports import history as hist
+from collector.reports.i18n import Lang, colour_label, ict, t
+from collector.reports.states import light_states
+from collector.store import CommuneState, Store
+
+Scope = Literal["national", "province", "commune"]
+SCOPES: tuple[Scope, ...] = ("national", "province", "commune")
+#: Statuses that count as "not met" (filters, counts, the failing-criteria column).
+NOT_MET = ("fail", "warn", "unknown")
+
+
+class ReportError(ValueError):
+    """A bad scope, code or format, said in words the user can act on."""
+
+
+@dataclass(frozen=True)
+class CriterionInfo:
+    id: str
+    title: str
+    kind: str
+    severity: str
+    basis: str
+    proposal: bool
+    validity_days: int | None
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    id: str
+    title: str
+    kind: str
+    severity: str
+    status: str
+    reason: str
+    evidence: list[dict[str, Any]]
+    since: str | None
+
+
+@dataclass(frozen=True)
+class CommuneRow:
+    code: str
+    name: str
+    kind: str
+    province_code: str
+    province_name: str
+    colour: str
+    last_report_at: datetime | None
+    statuses: dict[str, str]  # criterion id -> status
+    not_met: list[str]
+
+
+@dataclass(frozen=True)
+class ProvinceRow:
+    code: str
+    name: str
+    communes: int
+    green: int
+    yellow: int
+    red: int
+    grey: int
+
+    @property
+    def green_ratio(self) -> float:
+        return self.green / self.communes if self.communes else 0.0
+
+
+@dataclass(frozen=True)
+class CriterionCount:
+    id: str
+    title: str
+    severity: str
+    fail: int
+    warn: int
+    unknown: int
+    waived: int
+
+    @property
+    def not_met(self) -> int:
+        return self.fail + self.warn + self.unknown
+
+
+@dataclass
+class ReadinessReport:
+    scope: Scope
+    code: str | None
+    lang: Lang
+    scope_label: str
+    generated_at: datetime
+    totals: ProvinceRow
+    provinces: list[ProvinceRow]
+    communes: list[CommuneRow]
+    catalogue: list[CriterionInfo]
+    criterion_counts: list[CriterionCount]
+    detail: list[CriterionResult] = field(default_factory=list)  # commune scope only
+    attestations: list[dict[str, Any]] = field(default_factory=list)
+    waivers: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return t(self.lang, "report_title")
+
+    def to_json(self) -> dict[str, Any]:
+        def enc(v: Any) -> Any:
+            if isinstance(v, datetime):
+                return v.isoformat()
+            if isinstance(v, dict):
+                return {k: enc(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [enc(x) for x in v]
+            return v
+
+        out = enc(asdict(self))
+        out["title"] = self.title
+        out["totals"]["green_ratio"] = round(self.totals.green_ratio, 4)
+        for row, p in zip(out["provinces"], self.provinces, strict=True):
+            row["green_ratio"] = round(p.green_ratio, 4)
+        for row, c in zip(out["criterion_counts"], self.criterion_counts, strict=True):
+            row["not_met"] = c.not_met
+        return out
+
+
+def _catalogue(store: Store, lang: Lang) -> list[CriterionInfo]:
+    return [
+        CriterionInfo(
+            id=c.id,
+            title=c.title.en if lang == "en" else c.title.vi,
+            kind=c.kind.value,
+            severity=c.severity.value,
+            basis=c.basis,
+            proposal=c.proposal,
+            validity_days=c.validity_days,
+        )
+        for c in store.catalogue.criteria
+    ]
+
+
+def _commune_row(store: Store, s: CommuneState, cids: list[str]) -> CommuneRow:
+    c = store.units.communes[s.code]
+    statuses = {cid: (s.criteria.get(cid) or {}).get("status", "unknown") for cid in cids}
+    if s.last_report_at is None:
+        statuses = dict.fromkeys(cids, "unknown")
+    return CommuneRow(
+        code=s.code,
+        name=c.name,
+        kind=c.kind,
+        province_code=c.province_code,
+        province_name=store.units.provinces[c.province_code].name,
+        colour=s.colour.value,
+        last_report_at=s.last_report_at,
+        statuses=statuses,
+        not_met=[cid for cid, st in statuses.items() if st in NOT_MET],
+    )
+
+
+def _roll_up(code: str, name: str, rows: list[CommuneRow]) -> ProvinceRow:
+    n = Counter(r.colour for r in rows)
+    return ProvinceRow(code, name, len(rows), *(n.get(c.value, 0) for c in COLOURS))
+
+
+def build_report(
+    store: Store,
+    scope: str,
+    code: str | None = None,
+    lang: Lang = "vi",
+    with_history: bool = True,
+) -> ReadinessReport:
+    """The readiness of the nation, a province (``code`` = 2 digits) or a commune (5 digits).
+
+    Raises :class:`ReportError` for a bad scope or a missing code and
+    :class:`~collector.units.UnknownUnitError` for a code that is not an official unit.
+    """
+    if scope not in SCOPES:
+        raise ReportError(f"scope {scope!r}: expected national, province CODE or commune CODE")
+    if scope == "national" and code:
+        raise ReportError("the national scope takes no code")
+    if scope != "national" and not code:
+        raise ReportError(f"scope {scope} needs a code (e.g. '01' or '00070')")
+    units = store.units
+    cids = [c.id for c in store.catalogue.criteria]
+    if scope == "national":
+        states = light_states(store)
+        label = t(lang, "nation")
+    elif scope == "province":
+        assert code is not None
+        p = units.province(code)
+        states = light_states(store, p.code)
+        label = p.name
+    else:
+        assert code is not None
+        commune = units.commune(code)
+        states = [store.commune_state(code)]
+        label = f"{commune.name}, {units.provinces[commune.province_code].name}"
+    rows = [_commune_row(store, s, cids) for s in states]
+    by_prov: dict[str, list[CommuneRow]] = {}
+    for r in rows:
+        by_prov.setdefault(r.province_code, []).append(r)
+    provinces = [_roll_up(pc, units.provinces[pc].name, by_prov[pc]) for pc in sorted(by_prov)]
+    totals = _roll_up(code or "", label, rows)
+    titles = {c.id: c.title for c in _catalogue(store, lang)}
+    severity = {c.id: c.severity.value for c in store.catalogue.criteria}
+    counts = []
+    for cid in cids:
+        n = Counter(r.statuses[cid] for r in rows if r.last_report_at is not None)
+        counts.append(
+            CriterionCount(
+                cid,
+                titles[cid],
+                severity[cid],
+                n.get("fail", 0),
+                n.get("warn", 0),
+                n.get("unknown", 0),
+                n.get("waived", 0),
+            )
+        )
+    report = ReadinessReport(
+        scope=scope,
+        code=code,
+        lang=lang,
+        scope_label=label,
+        generated_at=store.clock(),
+        totals=totals,
+        provinces=provinces,
+        communes=rows,
+        catalogue=_catalogue(store, lang),
+        criterion_counts=counts,
+    )
+    codes = [r.code for r in rows] if scope != "national" else None
+    report.waivers = attest.waivers(store, codes, active_only=scope != "commune")
+    if scope == "commune":
+        s = states[0]
+        kinds = {c.id: c.kind.value for c in store.catalogue.criteria}
+        for cid in cids:
+            item = s.criteria.get(cid) or {}
+            report.detail.append(
+                CriterionResult(
+                    id=cid,
+                    title=titles[cid],
+                    kind=kinds[cid],
+                    severity=severity[cid],
+                    status=item.get("status", "unknown") if s.last_report_at else "unknown",
+                    reason=item.get("reason_en" if lang == "en" else "reason_vi", "")
+                    or t(lang, "never"),
+                    evidence=list(item.get("evidence", [])),
+                    since=item.get("since"),
+                )
+            )
+        report.attestations = attest.attestations(store, codes)
+    if with_history:
+        report.history = hist.history(store, code if scope == "province" and code else hist.NATION)
+    return report
+
+
+def colour_name(lang: Lang, colour: str) -> str:
+    return colour_label(lang, colour)
+
+
+def evidence_text(ev: dict[str, Any]) -> str:
+    """One line for an evidence item: the check values and when they were observed."""
+    if "attestation" in ev:
+        when = _when(ev["entered_at"]) if ev.get("entered_at") else ""
+        return f"{ev['attestation']} ({ev.get('entered_by', '')}, {when})"
+    values = ", ".join(f"{k}={_num(v)}" for k, v in (ev.get("values") or {}).items())
+    where = ev.get("host", "") + (f" ({ev['target']})" if ev.get("target") else "")
+    parts = [f"{ev.get('check', '')} {ev.get('status', '')} @ {where}"]
+    if values:
+        parts.append(values)
+    if ev.get("message"):
+        parts.append(str(ev["message"]))
+    if ev.get("observed_at"):
+        parts.append(_when(str(ev["observed_at"])))
+    return " — ".join(parts)
+
+
+def _when(iso: str) -> str:
+    try:
+        return ict(datetime.fromisoformat(iso)) + " (UTC+7)"
+    except ValueError:
+        return iso
+
+
+def _num(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)

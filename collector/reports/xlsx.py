@@ -1,0 +1,263 @@
+"""XLSX (openpyxl): one sheet per level — summary, provinces, communes, criteria — each table
+with an autofilter and a frozen header; for a commune also its evidence, attestations, waivers."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from collector.reports.i18n import colour_label, kind_label, severity_label, status_label, t
+from collector.reports.model import ReadinessReport, evidence_text
+
+_FILL = {
+    "green": "C6EFCE",
+    "yellow": "FFEB9C",
+    "red": "FFC7CE",
+    "grey": "D9D9D9",
+}
+_BOLD = Font(bold=True)
+
+
+def _naive(v: Any) -> Any:
+    # Excel has no time zones: write UTC wall time (the header says UTC).
+    if isinstance(v, datetime):
+        return v.replace(tzinfo=None)
+    return v
+
+
+def _table(
+    ws: Any,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    widths: Sequence[int] | None = None,
+    colour_col: int | None = None,
+    percent_col: int | None = None,
+) -> None:
+    """Write a table in write-only mode (fast for 3,321 rows): bold frozen header, autofilter.
+
+    Widths and panes go before the rows (they precede the sheet data in the file)."""
+    for i, w in enumerate(widths or (), start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    ws.freeze_panes = "A2"
+    ws.append([_cell(ws, h, font=_BOLD) for h in header])
+    fills = {k: PatternFill("solid", fgColor=v) for k, v in _FILL.items()}
+    n = 1
+    for row in rows:
+        values: list[Any] = [_naive(v) for v in row]
+        if colour_col is not None:
+            key = values[colour_col - 1]
+            values[colour_col - 1] = _cell(ws, key, fill=fills.get(str(key)))
+        if percent_col is not None:
+            values[percent_col - 1] = _cell(ws, values[percent_col - 1], number_format="0.0%")
+        ws.append(values)
+        n += 1
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(n, 2)}"
+
+
+def _cell(ws: Any, value: Any, **style: Any) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    for k, v in style.items():
+        if v is not None:
+            setattr(cell, k, v)
+    return cell
+
+
+def render_xlsx(report: ReadinessReport) -> bytes:
+    lang = report.lang
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(t(lang, "summary"))
+    tot = report.totals
+    ws.column_dimensions["A"].width = 28
+    ws.column_dimensions["B"].width = 40
+    ws.append([_cell(ws, report.title, font=Font(bold=True, size=14))])
+    for label, value in (
+        (t(lang, "scope"), report.scope_label),
+        (t(lang, "generated_at") + " (UTC)", _naive(report.generated_at)),
+        (t(lang, "count"), tot.communes),
+        (colour_label(lang, "green"), tot.green),
+        (colour_label(lang, "yellow"), tot.yellow),
+        (colour_label(lang, "red"), tot.red),
+        (colour_label(lang, "grey"), tot.grey),
+    ):
+        ws.append([label, value])
+    ws.append([t(lang, "green_ratio"), _cell(ws, tot.green_ratio, number_format="0.0%")])
+
+    wp = wb.create_sheet(t(lang, "provinces")[:31])
+    _table(
+        wp,
+        [
+            t(lang, "code"),
+            t(lang, "province"),
+            t(lang, "count"),
+            colour_label(lang, "green"),
+            colour_label(lang, "yellow"),
+            colour_label(lang, "red"),
+            colour_label(lang, "grey"),
+            t(lang, "green_ratio"),
+        ],
+        (
+            [p.code, p.name, p.communes, p.green, p.yellow, p.red, p.grey, p.green_ratio]
+            for p in report.provinces
+        ),
+        widths=[7, 28, 9, 9, 9, 9, 9, 12],
+        percent_col=8,
+    )
+
+    cids = [c.id for c in report.catalogue]
+    wc = wb.create_sheet(t(lang, "communes")[:31].replace(",", ""))
+    _table(
+        wc,
+        [
+            t(lang, "code"),
+            t(lang, "commune"),
+            t(lang, "kind"),
+            t(lang, "code"),
+            t(lang, "province"),
+            t(lang, "colour"),
+            t(lang, "last_report") + " (UTC)",
+            t(lang, "not_met"),
+            *cids,
+        ],
+        (
+            [
+                r.code,
+                r.name,
+                r.kind,
+                r.province_code,
+                r.province_name,
+                r.colour,
+                r.last_report_at,
+                " ".join(r.not_met),
+                *(r.statuses[c] for c in cids),
+            ]
+            for r in report.communes
+        ),
+        widths=[8, 26, 8, 6, 24, 9, 19, 30] + [9] * len(cids),
+        colour_col=6,
+    )
+
+    counts = {c.id: c for c in report.criterion_counts}
+    wk = wb.create_sheet(t(lang, "criteria")[:31])
+    _table(
+        wk,
+        [
+            "ID",
+            t(lang, "criterion"),
+            t(lang, "kind"),
+            t(lang, "severity"),
+            t(lang, "basis"),
+            t(lang, "proposal"),
+            t(lang, "not_met_count"),
+            status_label(lang, "fail"),
+            status_label(lang, "warn"),
+            status_label(lang, "unknown"),
+            status_label(lang, "waived"),
+        ],
+        (
+            [
+                c.id,
+                c.title,
+                kind_label(lang, c.kind),
+                severity_label(lang, c.severity),
+                c.basis,
+                "x" if c.proposal else "",
+                counts[c.id].not_met,
+                counts[c.id].fail,
+                counts[c.id].warn,
+                counts[c.id].unknown,
+                counts[c.id].waived,
+            ]
+            for c in report.catalogue
+        ),
+        widths=[9, 50, 11, 13, 60, 10, 12, 10, 10, 10, 10],
+    )
+
+    if report.detail:
+        we = wb.create_sheet(t(lang, "evidence")[:31])
+        _table(
+            we,
+            [
+                "ID",
+                t(lang, "criterion"),
+                t(lang, "severity"),
+                t(lang, "status"),
+                t(lang, "reason"),
+                t(lang, "evidence"),
+                t(lang, "since"),
+            ],
+            (
+                [
+                    d.id,
+                    d.title,
+                    severity_label(lang, d.severity),
+                    status_label(lang, d.status),
+                    d.reason,
+                    "\n".join(evidence_text(e) for e in d.evidence),
+                    (d.since or "")[:19].replace("T", " "),
+                ]
+                for d in report.detail
+            ),
+            widths=[9, 40, 12, 12, 50, 70, 19],
+        )
+    if report.attestations:
+        wa = wb.create_sheet(t(lang, "attestations")[:31])
+        _table(
+            wa,
+            [
+                t(lang, "commune"),
+                "ID",
+                t(lang, "status"),
+                t(lang, "evidence"),
+                t(lang, "entered_by"),
+                t(lang, "entered_at") + " (UTC)",
+                t(lang, "expires_at") + " (UTC)",
+                t(lang, "file"),
+            ],
+            (
+                [
+                    a["commune_code"],
+                    a["criterion_id"],
+                    t(lang, "attested_met" if a["status"] == "pass" else "attested_not_met"),
+                    a["evidence"],
+                    a["entered_by"],
+                    a["entered_at"],
+                    a["expires_at"],
+                    a["filename"] or "",
+                ]
+                for a in report.attestations
+            ),
+            widths=[9, 9, 10, 50, 16, 19, 19, 24],
+        )
+    if report.waivers:
+        ww = wb.create_sheet(t(lang, "waivers")[:31])
+        _table(
+            ww,
+            [
+                t(lang, "commune"),
+                "ID",
+                t(lang, "reason"),
+                t(lang, "granted_by"),
+                t(lang, "expires_at") + " (UTC)",
+            ],
+            (
+                [
+                    w["commune_code"],
+                    w["criterion_id"],
+                    w["reason"],
+                    w["granted_by"],
+                    w["expires_at"],
+                ]
+                for w in report.waivers
+            ),
+            widths=[9, 9, 50, 16, 19],
+        )
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

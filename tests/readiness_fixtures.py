@@ -1,0 +1,84 @@
+"""A collector with simulated provinces and people who log in, for the web and report tests.
+
+The store's clock is frozen at the start, so the simulated communes stay fresh (not grey)
+however long the session runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from collector.app import Settings, create_app
+from collector.auth import Accounts
+from collector.criteria.catalogue import load_catalogue
+from collector.db import create_schema, make_engine
+from collector.reports import history
+from collector.server import BackgroundServer
+from collector.simulator import Simulator
+from collector.store import Store
+from collector.units import load_units
+from tests.conftest import Clock
+
+PASSWORDS = {
+    "viewer": "viewer-pass-1",
+    "operator": "operator-pass-1",
+    "admin": "admin-pass-1",
+}
+
+
+@dataclass
+class Site:
+    store: Store
+    url: str
+    db_path: Path
+    clock: Clock
+
+
+def open_site(path: Path, provinces: set[str] | None, users: bool = True) -> Iterator[Site]:
+    """Collector on ``path`` with the simulated ``provinces`` (None = the whole nation)."""
+    clock = Clock()
+    engine = make_engine(path)
+    create_schema(engine)
+    store = Store(engine, load_catalogue(), load_units(), clock=clock)
+    if users:
+        accounts = Accounts(engine, clock=clock)
+        for role, password in PASSWORDS.items():
+            accounts.add_user(role, password, role)
+    app = create_app(store, Settings(reevaluate_every_s=0))
+    with BackgroundServer(app) as url:
+        stats = asyncio.run(Simulator(url, store, provinces=provinces, concurrency=8).run())
+        assert not stats.errors, stats.errors[:3]
+        history.snapshot(store, min_interval_s=0)
+        yield Site(store, url, path, clock)
+
+
+def login(url: str, role: str, password: str | None = None) -> httpx.Client:
+    """An HTTP client logged in as the user named after ``role``."""
+    client = httpx.Client(base_url=url, timeout=30.0)
+    form = client.get("/login")
+    assert form.status_code == 200
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf is not None
+    r = client.post(
+        "/login",
+        data={
+            "username": role,
+            "password": password or PASSWORDS[role],
+            "csrf": csrf.group(1),
+            "next": "/",
+        },
+    )
+    assert r.status_code == 303, r.text
+    return client
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m is not None
+    return m.group(1)
