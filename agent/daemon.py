@@ -24,6 +24,7 @@ from checks.base import Check, CheckContext
 from checks.model import Category, CheckResult, Report, Status, Value
 from checks.registry import Registry
 from checks.runner import run_checks
+from checks.secrets import check_secrets
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,10 @@ class Agent:
         self.ctx = CheckContext(
             host=config.host,
             collector_url=self.collector_url,
-            secrets=(self.state.token,),
+            # Passphrases and passwords of the check configurations (SecretStr options).
+            secrets=(self.state.token, *check_secrets(self.checks)),
             verify_tls=config.collector.verify,
+            token=self.state.token,
         )
 
     @property

@@ -35,6 +35,8 @@ class CheckContext:
     #: Secrets the runner scrubs from any message (tokens, community strings, keys).
     secrets: tuple[str, ...] = field(default=())
     verify_tls: bool | str = True
+    #: The agent's bearer token, for collector endpoints that need it (throughput probe).
+    token: str | None = None
 
 
 class Check(ABC):

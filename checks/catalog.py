@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from checks.equipment.devices import EquipmentDeviceCheck
+from checks.equipment.snmp_checks import SnmpCheck
 from checks.host.health import ClockCheck, CpuCheck, DiskCheck, MemoryCheck, UptimeCheck
 from checks.network.basic import (
     DedicatedCheck,
@@ -12,7 +14,20 @@ from checks.network.basic import (
     ServiceCheck,
     TcpCheck,
 )
+from checks.network.interfaces import InterfacesCheck
+from checks.network.quality import QualityCheck
+from checks.network.throughput import ThroughputCheck
 from checks.registry import Registry
+from checks.security.antivirus import AntivirusCheck
+from checks.security.firewall import FirewallCheck
+from checks.security.updates import UpdatesCheck
+from checks.signature.certificate import CertificateCheck
+from checks.signature.token import TokenCheck
+from checks.ssh.check import SshCheck
+from checks.videoconf.devices import DevicesCheck
+from checks.videoconf.h323 import H323Check
+from checks.videoconf.sip import SipCheck
+from checks.videoconf.stun import StunCheck
 
 CHECK_CLASSES = (
     CpuCheck,
@@ -27,6 +42,22 @@ CHECK_CLASSES = (
     DedicatedCheck,
     PortalCheck,
     ServiceCheck,
+    InterfacesCheck,
+    ThroughputCheck,
+    QualityCheck,
+    SipCheck,
+    H323Check,
+    StunCheck,
+    DevicesCheck,
+    # issue 4: SSH, signatures, endpoint security, LAN devices
+    SshCheck,
+    TokenCheck,
+    CertificateCheck,
+    AntivirusCheck,
+    FirewallCheck,
+    UpdatesCheck,
+    EquipmentDeviceCheck,
+    SnmpCheck,  # eq.snmp: printers, UPS, switches over SNMP (pysnmp imported lazily)
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -46,6 +47,43 @@ class Neighbour:
     complete: bool
 
 
+@dataclass(frozen=True)
+class AvDevices:
+    """Audio/video devices by kind: names found, or None when the kind could not be read."""
+
+    cameras: tuple[str, ...] | None
+    microphones: tuple[str, ...] | None
+    speakers: tuple[str, ...] | None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class UsbDevice:
+    """One USB device; ids are lower-case hex as in ``lsusb`` ('096e', '0807')."""
+
+    vendor_id: str
+    product_id: str
+    manufacturer: str = ""
+    product: str = ""
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class FirewallState:
+    """Whether a host firewall filters incoming traffic, and what decided it."""
+
+    enabled: bool
+    how: str
+
+
+@dataclass(frozen=True)
+class UpdateInfo:
+    """When the system's packages were last updated, and where that was read."""
+
+    when: datetime
+    source: str
+
+
 class Backend(Protocol):
     name: str
 
@@ -57,6 +95,21 @@ class Backend(Protocol):
 
     def system_drive(self) -> str:
         """The mountpoint (or drive) holding the operating system: '/' or 'C:\\\\'."""
+
+    def av_devices(self) -> AvDevices:
+        """Cameras, microphones (capture) and speakers (playback) present (vc.devices)."""
+
+    def routes(self) -> list[Route]:
+        """The IPv4 routing table (net.interfaces: the dedicated-network route)."""
+
+    def usb_devices(self) -> list[UsbDevice]:
+        """USB devices present (sig.token matches vendor/product ids)."""
+
+    def firewall(self) -> FirewallState:
+        """Whether a host firewall is on (sec.firewall); BackendError when it cannot tell."""
+
+    def last_update(self) -> UpdateInfo:
+        """When packages were last updated (sec.updates); BackendError when unknown."""
 
 
 def get_backend() -> Backend:
@@ -71,10 +124,14 @@ def get_backend() -> Backend:
 
 
 __all__ = [
+    "AvDevices",
     "Backend",
     "BackendError",
+    "FirewallState",
     "Neighbour",
     "NotSupportedError",
     "Route",
+    "UpdateInfo",
+    "UsbDevice",
     "get_backend",
 ]

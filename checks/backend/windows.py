@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import os
 
-from checks.backend import Neighbour, NotSupportedError, Route
+from checks.backend import (
+    AvDevices,
+    FirewallState,
+    Neighbour,
+    NotSupportedError,
+    Route,
+    UpdateInfo,
+    UsbDevice,
+)
 
 
 class WindowsBackend:
@@ -24,3 +32,23 @@ class WindowsBackend:
 
     def system_drive(self) -> str:
         return os.environ.get("SYSTEMDRIVE", "C:") + "\\"
+
+    def av_devices(self) -> AvDevices:
+        # Planned: Media Foundation / WASAPI device enumeration (MMDeviceEnumerator).
+        raise NotSupportedError("audio/video devices: not implemented yet on Windows")
+
+    def usb_devices(self) -> list[UsbDevice]:
+        # Planned: SetupDiGetClassDevs(GUID_DEVINTERFACE_USB_DEVICE) hardware ids via ctypes.
+        raise NotSupportedError("USB devices: not implemented yet on Windows")
+
+    def firewall(self) -> FirewallState:
+        # Planned: INetFwPolicy2.FirewallEnabled per profile (COM), or Get-NetFirewallProfile.
+        raise NotSupportedError("firewall state: not implemented yet on Windows")
+
+    def last_update(self) -> UpdateInfo:
+        # Planned: Windows Update Agent API (IUpdateSearcher.QueryHistory), newest install date.
+        raise NotSupportedError("last update time: not implemented yet on Windows")
+
+    def routes(self) -> list[Route]:
+        # Planned: GetIpForwardTable2 via ctypes (as default_gateway).
+        raise NotSupportedError("routing table: not implemented yet on Windows")

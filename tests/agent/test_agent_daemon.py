@@ -13,7 +13,9 @@ def config_for(collector, state_dir, **extra):
     data = {
         "collector": {"url": collector.base},
         "state_dir": str(state_dir),
-        "checks": {"net.dns": {"enabled": False}, "net.portal": {"enabled": False}},
+        # The fake collector is scripted for the report protocol only: no throughput test.
+        "checks": {"net.dns": {"enabled": False}, "net.portal": {"enabled": False},
+                   "net.throughput": {"enabled": False}},
     }
     data.update(extra)
     return parse_config(data)

@@ -1,0 +1,1 @@
+"""Equipment on the commune LAN: printers, UPS, switches and routers over SNMP."""

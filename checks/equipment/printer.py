@@ -1,0 +1,204 @@
+"""Printers (EQ-02): Printer-MIB (RFC 3805) supplies and HOST-RESOURCES-MIB (RFC 2790) state.
+
+``parse_printer(rows)`` takes the walked rows of :data:`oids.PRINTER_COLUMNS` exactly as the
+device sent them; ``evaluate_printer`` gives the ``eq.printer`` result. Supply levels use the
+RFC 3805 special values: -1 other, -2 unknown, -3 "some remaining" (not measurable but not
+empty); a max capacity of -1/-2 makes a level unusable as a ratio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from checks.equipment import oids
+from checks.equipment.profiles import as_int, as_text, columns
+from checks.equipment.snmp_client import Row
+from checks.model import Category, CheckResult, Status, Value
+
+CHECK_ID = "eq.printer"
+
+SOME_REMAINING = -3
+LEVEL_UNKNOWN = -2
+LEVEL_OTHER = -1
+
+#: prtMarkerSuppliesClass receptacleThatIsFilled(4): waste toner boxes fill up, not empty.
+CLASS_RECEPTACLE = 4
+
+#: prtMarkerSuppliesType (RFC 3805 PrtMarkerSuppliesTypeTC) -> short value-name stem.
+SUPPLY_TYPES = {
+    3: "toner", 4: "waste_toner", 5: "ink", 6: "ink", 7: "ribbon", 8: "waste_ink",
+    9: "drum", 10: "developer", 11: "fuser_oil", 15: "fuser", 20: "transfer_unit",
+    21: "toner", 24: "staples",
+}
+_COLOURS = ("black", "cyan", "magenta", "yellow", "photo", "grey", "gray", "light")
+
+#: hrDeviceStatus (RFC 2790): 1 unknown, 2 running, 3 warning, 4 testing, 5 down.
+DEVICE_STATUS = {1: "unknown", 2: "running", 3: "warning", 4: "testing", 5: "down"}
+#: hrPrinterStatus: 1 other, 2 unknown, 3 idle, 4 printing, 5 warmup.
+PRINTER_STATUS = {1: "other", 2: "unknown", 3: "idle", 4: "printing", 5: "warming up"}
+
+#: hrPrinterDetectedErrorState bits, most significant bit of the first octet = bit 0.
+ERROR_BITS = (
+    "low paper", "no paper", "low toner", "no toner", "door open", "jammed", "offline",
+    "service requested", "input tray missing", "output tray missing",
+    "marker supply missing", "output near full", "output full", "input tray empty",
+    "overdue preventive maintenance",
+)
+#: Conditions under which the printer cannot print: the check fails.
+FAILING_ERRORS = frozenset({
+    "no paper", "no toner", "door open", "jammed", "offline", "service requested",
+    "marker supply missing", "output full",
+})
+
+
+@dataclass(frozen=True)
+class Supply:
+    index: str
+    description: str
+    supply_class: int | None
+    supply_type: int | None
+    max_capacity: int | None
+    level: int | None
+
+    @property
+    def ratio(self) -> float | None:
+        """Level / max capacity in 0..1, or None when either is a special or missing value."""
+        if self.level is None or self.max_capacity is None:
+            return None
+        if self.level < 0 or self.max_capacity <= 0:
+            return None
+        return min(self.level / self.max_capacity, 1.0)
+
+    @property
+    def consumed(self) -> bool:
+        return self.supply_class != CLASS_RECEPTACLE
+
+    @property
+    def label(self) -> str:
+        """Human words: "black toner" from the type and the description."""
+        stem = SUPPLY_TYPES.get(self.supply_type or 0, "supply").replace("_", " ")
+        colour = next((c for c in _COLOURS if c in self.description.lower()), "")
+        return f"{colour} {stem}".strip() if colour else (self.description or stem)
+
+    @property
+    def value_name(self) -> str:
+        stem = SUPPLY_TYPES.get(self.supply_type or 0, "supply")
+        colour = next((c for c in _COLOURS if c in self.description.lower()), "")
+        return f"{stem}_{colour}" if colour else stem
+
+    def words(self) -> str:
+        ratio = self.ratio
+        if ratio is not None:
+            return f"{self.label} {ratio * 100:.0f} %"
+        if self.level == SOME_REMAINING:
+            return f"{self.label}: some remaining"
+        return f"{self.label}: level not reported"
+
+
+@dataclass(frozen=True)
+class PrinterSection:
+    supplies: tuple[Supply, ...] = ()
+    printer_status: int | None = None
+    device_status: int | None = None
+    errors: tuple[str, ...] = ()
+    missing: tuple[str, ...] = field(default=())
+
+    @property
+    def empty(self) -> bool:
+        return not self.supplies and self.printer_status is None and self.device_status is None
+
+
+def decode_error_state(value: object) -> tuple[str, ...]:
+    """hrPrinterDetectedErrorState (an OCTET STRING of bits, MSB first) as condition names."""
+    if not isinstance(value, bytes):
+        return ()
+    out = []
+    for bit, name in enumerate(ERROR_BITS):
+        octet = bit // 8
+        if octet < len(value) and value[octet] & (0x80 >> (bit % 8)):
+            out.append(name)
+    return tuple(out)
+
+
+def parse_printer(rows: Sequence[Row]) -> PrinterSection:
+    cols = columns(rows, *oids.PRINTER_COLUMNS, oids.HR_DEVICE_STATUS)
+    levels = cols[oids.PRT_MARKER_SUPPLIES_LEVEL]
+    supplies = []
+    for idx in sorted(levels, key=lambda i: tuple(int(p) for p in i.split(".") if p.isdigit())):
+        supplies.append(Supply(
+            index=idx,
+            description=as_text(cols[oids.PRT_MARKER_SUPPLIES_DESCRIPTION].get(idx)),
+            supply_class=as_int(cols[oids.PRT_MARKER_SUPPLIES_CLASS].get(idx)),
+            supply_type=as_int(cols[oids.PRT_MARKER_SUPPLIES_TYPE].get(idx)),
+            max_capacity=as_int(cols[oids.PRT_MARKER_SUPPLIES_MAX_CAPACITY].get(idx)),
+            level=as_int(levels[idx]),
+        ))
+    # The printer's hrDeviceIndex: the hrPrinterTable row, else the supplies' first part.
+    printer_rows = cols[oids.HR_PRINTER_STATUS]
+    device = next(iter(sorted(printer_rows)), None)
+    if device is None and supplies:
+        device = supplies[0].index.split(".")[0]
+    printer_status = as_int(printer_rows.get(device)) if device else None
+    device_status = as_int(cols[oids.HR_DEVICE_STATUS].get(device)) if device else None
+    errors = decode_error_state(cols[oids.HR_PRINTER_DETECTED_ERROR_STATE].get(device or ""))
+    missing = tuple(name for name, present in (
+        ("prtMarkerSuppliesLevel", bool(supplies)),
+        ("hrPrinterStatus", printer_status is not None),
+        ("hrDeviceStatus", device_status is not None),
+    ) if not present)
+    return PrinterSection(tuple(supplies), printer_status, device_status, errors, missing)
+
+
+_NAME_RE = re.compile(r"[^a-z0-9_]+")
+
+
+def evaluate_printer(
+    section: PrinterSection, target: str, *, warn_supply_ratio: float = 0.10
+) -> CheckResult:
+    def result(status: Status, message: str, values: dict[str, Value] | None = None
+               ) -> CheckResult:
+        return CheckResult(check=CHECK_ID, category=Category.EQUIPMENT, target=target,
+                           status=status, values=values or {}, message=message[:1000])
+
+    if section.empty:
+        return result(Status.UNKNOWN, "the device answers SNMP but not the Printer-MIB "
+                                      "(RFC 3805) nor HOST-RESOURCES printer status")
+    values: dict[str, Value] = {}
+    consumed = [s for s in section.supplies if s.consumed]
+    ratios = [r for r in (s.ratio for s in consumed) if r is not None]
+    if ratios:
+        values["supply_level_min"] = Value(value=min(ratios), unit="ratio")
+    for supply in consumed:
+        ratio = supply.ratio
+        name = _NAME_RE.sub("_", supply.value_name.lower())
+        if ratio is None or len(values) >= 32:
+            continue
+        if name in values:
+            name = f"{name}_{supply.index.replace('.', '_')}"
+        values[name] = Value(value=ratio, unit="ratio")
+    values["printer_up"] = Value(value=0.0 if section.device_status == 5 else 1.0)
+
+    state = []
+    if section.device_status is not None:
+        state.append(DEVICE_STATUS.get(section.device_status, f"status {section.device_status}"))
+    if section.printer_status is not None and section.printer_status not in (1, 2):
+        state.append(PRINTER_STATUS.get(section.printer_status, ""))
+    state.extend(section.errors)
+    words = [s.words() for s in section.supplies]
+    message = ", ".join(p for p in state if p)
+    if words:
+        message += ("; " if message else "") + ", ".join(words)
+    if section.missing:
+        message += f" (not reported: {', '.join(section.missing)})"
+
+    failing = [e for e in section.errors if e in FAILING_ERRORS]
+    if section.device_status == 5 or failing:
+        status = Status.FAIL
+    elif (section.device_status in (3, 4) or section.errors
+          or (ratios and min(ratios) < warn_supply_ratio)):
+        status = Status.WARN
+    else:
+        status = Status.OK
+    return result(status, message, values)

@@ -1,0 +1,285 @@
+"""Equipment readiness over SNMP: one configured list of devices, one result per device.
+
+Configured under the ``eq.snmp`` section of the agent configuration::
+
+    checks:
+      eq.snmp:
+        devices:
+          - {name: may-in-1-cua, host: 192.168.1.20, community: congdong}
+          - {name: ups-phong-may, host: 192.168.1.30, kind: ups, version: "3",
+             user: ioc, auth_key: "...", priv_key: "...", auth_proto: SHA256,
+             priv_proto: AES256}
+          - {name: switch-tang-1, host: 192.168.1.2, community: congdong,
+             uplinks: [GigabitEthernet0/1]}
+
+Each device's kind is detected (``profiles.detect_kind``) unless configured, and its result
+carries the check id the criteria catalogue reads: ``eq.printer`` (EQ-02), ``eq.ups``
+(EQ-03), ``eq.switch`` for switches and routers (EQ-04), ``eq.snmp_host`` otherwise. A
+device that does not answer is ``unknown`` with the reason, under the id of its configured
+kind, else of the kind it last answered as, else ``eq.snmp_host``: configure ``kind`` for
+devices that may be off when the agent starts.
+
+pysnmp is imported only when a device is polled (``snmp_client`` imports it lazily).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from checks.base import Check, CheckConfig, CheckContext
+from checks.equipment import oids
+from checks.equipment.printer import evaluate_printer, parse_printer
+from checks.equipment.profiles import (
+    CHECK_ID,
+    DeviceKind,
+    Identity,
+    detect_kind,
+    parse_identity,
+)
+from checks.equipment.snmp_client import (
+    AuthProto,
+    PrivProto,
+    SnmpError,
+    SnmpTarget,
+    open_session,
+    snmp_engine,
+)
+from checks.equipment.switch import Poll, evaluate_switch, parse_switch
+from checks.equipment.ups import evaluate_ups, parse_ups
+from checks.model import Category, CheckResult, Status, Value
+
+KindOption = Literal["auto", "printer", "ups", "switch", "router", "host"]
+
+
+class SnmpDevice(BaseModel):
+    """One device on the commune LAN. Keys and communities are secrets: never logged."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64, description="label shown as the target")
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(default=161, ge=1, le=65535)
+    kind: KindOption = "auto"
+    version: Literal["2c", "3"] = "2c"
+    community: SecretStr | None = None
+    user: str | None = Field(default=None, max_length=32)
+    auth_key: SecretStr | None = None
+    priv_key: SecretStr | None = None
+    auth_proto: AuthProto = "SHA"
+    priv_proto: PrivProto = "AES"
+    context: str = Field(default="", max_length=64, description="SNMPv3 context name")
+    timeout_s: float = Field(default=2.0, gt=0, le=60, description="per request try")
+    retries: int = Field(default=1, ge=0, le=5)
+    uplinks: list[str] = Field(default_factory=list,
+                               description="switch/router ports (ifName, ifDescr, ifAlias "
+                                           "or ifIndex) that must be up")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, v: Any) -> Any:
+        # YAML reads `version: 3` as an integer.
+        return str(v) if isinstance(v, int) else v
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SnmpDevice:
+        if self.version == "2c" and not self.community:
+            raise ValueError(f"device {self.name!r}: version 2c needs a community")
+        if self.version == "3":
+            if not self.user:
+                raise ValueError(f"device {self.name!r}: version 3 needs a user")
+            if self.priv_key and not self.auth_key:
+                raise ValueError(f"device {self.name!r}: priv_key needs auth_key (authPriv)")
+            for key in (self.auth_key, self.priv_key):
+                if key is not None and len(key.get_secret_value()) < 8:
+                    raise ValueError(
+                        f"device {self.name!r}: SNMPv3 keys must have at least 8 characters"
+                    )
+        return self
+
+    @property
+    def budget_s(self) -> float:
+        return self.timeout_s * (self.retries + 1)
+
+    def target(self) -> SnmpTarget:
+        def reveal(s: SecretStr | None) -> str | None:
+            return s.get_secret_value() if s is not None else None
+
+        return SnmpTarget(
+            host=self.host, port=self.port, version=self.version,
+            community=reveal(self.community) or "", user=self.user or "",
+            auth_key=reveal(self.auth_key), priv_key=reveal(self.priv_key),
+            auth_proto=self.auth_proto, priv_proto=self.priv_proto, context=self.context,
+            timeout_s=self.timeout_s, retries=self.retries,
+        )
+
+    def secrets(self) -> tuple[str, ...]:
+        """For the CLI probe; the agent finds them as SecretStr (``checks.secrets``)."""
+        return tuple(s.get_secret_value() for s in (self.community, self.auth_key,
+                                                      self.priv_key) if s is not None)
+
+
+class SnmpConfig(CheckConfig):
+    timeout_s: float = Field(default=30.0, gt=0, le=300,
+                             description="deadline of polling every device (in parallel)")
+    devices: list[SnmpDevice] = Field(default_factory=list)
+    max_rows: int = Field(default=5000, ge=1, le=100_000,
+                          description="rows read per walked column (huge chassis)")
+    warn_supply_ratio: float = Field(default=0.10, ge=0, le=1)
+
+    @field_validator("devices")
+    @classmethod
+    def _unique(cls, v: list[SnmpDevice]) -> list[SnmpDevice]:
+        seen: set[str] = set()
+        for d in v:
+            if d.name in seen:
+                raise ValueError(f"device name {d.name!r} used twice")
+            seen.add(d.name)
+        return v
+
+
+@dataclass(frozen=True)
+class DevicePoll:
+    kind: DeviceKind
+    result: CheckResult
+    poll: Poll | None = None
+
+
+def _unknown(kind: DeviceKind, name: str, reason: str, elapsed: float) -> CheckResult:
+    return CheckResult(check=CHECK_ID[kind], category=Category.EQUIPMENT, target=name,
+                       status=Status.UNKNOWN, message=reason[:1000], duration_s=elapsed)
+
+
+def evaluate_host(identity: Identity, target: str, kind: DeviceKind) -> CheckResult:
+    values = {}
+    if identity.uptime_s is not None:
+        values["uptime"] = Value(value=identity.uptime_s, unit="seconds")
+    text = identity.descr.splitlines()[0][:120] if identity.descr else "no sysDescr"
+    days = f", up {identity.uptime_s / 86400:.1f} days" if identity.uptime_s is not None else ""
+    return CheckResult(check=CHECK_ID[kind], category=Category.EQUIPMENT, target=target,
+                       status=Status.OK, values=values, message=f"{text}{days}")
+
+
+async def poll_device(
+    target: SnmpTarget,
+    name: str,
+    kind: DeviceKind | None = None,
+    *,
+    uplinks: tuple[str, ...] | list[str] = (),
+    previous: Poll | None = None,
+    max_rows: int = 5000,
+    warn_supply_ratio: float = 0.10,
+    fallback_kind: DeviceKind = DeviceKind.UNKNOWN,
+    engine: Any = None,
+) -> DevicePoll:
+    """Identify (unless ``kind`` is given) and read one device; never raises.
+
+    ``fallback_kind`` names the check id of an ``unknown`` result when the device is silent
+    and ``kind`` is not configured (the kind it last answered as). ``engine``: a shared
+    pysnmp engine (:func:`snmp_client.snmp_engine`), else one of its own.
+    """
+    start = time.monotonic()
+    try:
+        async with open_session(target, engine) as session:
+            identity = parse_identity(await session.get(oids.IDENTITY))
+            if kind is None:
+                if not identity.answered:
+                    # An answer with no object at all: restricted view, or not SNMP-managed.
+                    reason = "the device answers but exposes none of the system group"
+                    return DevicePoll(DeviceKind.UNKNOWN, _unknown(
+                        fallback_kind, name, reason, time.monotonic() - start))
+                if not identity.ups_mib:
+                    probe = await session.walk(oids.HR_PRINTER_STATUS, max_rows=1)
+                    if not probe:
+                        probe = await session.walk(oids.PRT_MARKER_SUPPLIES_LEVEL, max_rows=1)
+                    identity = replace(identity, printer_mib=bool(probe))
+                kind = detect_kind(identity)
+            if kind is DeviceKind.PRINTER:
+                rows = await session.walk_many(
+                    (*oids.PRINTER_COLUMNS, oids.HR_DEVICE_STATUS), max_rows)
+                result = evaluate_printer(parse_printer(rows), name,
+                                          warn_supply_ratio=warn_supply_ratio)
+                poll = None
+            elif kind is DeviceKind.UPS:
+                result = evaluate_ups(parse_ups(await session.get(oids.UPS_SCALARS)), name)
+                poll = None
+            elif kind in (DeviceKind.SWITCH, DeviceKind.ROUTER):
+                section = parse_switch(await session.walk_many(oids.SWITCH_COLUMNS, max_rows))
+                poll = Poll(section, time.monotonic(), identity.agent_uptime_s)
+                result = evaluate_switch(section, name, uplinks=uplinks, previous=previous,
+                                         current=poll)
+            else:
+                result = evaluate_host(identity, name, kind)
+                poll = None
+    except SnmpError as exc:
+        return DevicePoll(DeviceKind.UNKNOWN if kind is None else kind, _unknown(
+            kind or fallback_kind, name, exc.reason, time.monotonic() - start))
+    except Exception as exc:  # a malformed answer must not cost the other devices
+        reason = f"unreadable answer: {type(exc).__name__}: {exc}"
+        return DevicePoll(kind or DeviceKind.UNKNOWN, _unknown(
+            kind or fallback_kind, name, reason, time.monotonic() - start))
+    message = f"{kind.value}: {result.message}" if result.message else kind.value
+    result = result.model_copy(update={"message": message[:1000],
+                                       "duration_s": time.monotonic() - start})
+    return DevicePoll(kind, result, poll)
+
+
+class SnmpCheck(Check):
+    """Polls every configured SNMP device in parallel (``eq.printer``/``ups``/``switch``/
+    ``snmp_host`` results, one per device)."""
+
+    id = "eq.snmp"
+    category = Category.EQUIPMENT
+    Config: ClassVar[type[CheckConfig]] = SnmpConfig
+    config: SnmpConfig
+
+    def __init__(self, config: CheckConfig | None = None) -> None:
+        super().__init__(config)
+        #: Kind each auto-detected device last answered as, and its last switch poll.
+        self._kinds: dict[str, DeviceKind] = {}
+        self._polls: dict[str, Poll] = {}
+
+    def targets(self) -> list[str]:
+        return [d.name for d in self.config.devices] or [""]
+
+    def _kind(self, device: SnmpDevice) -> DeviceKind | None:
+        return None if device.kind == "auto" else DeviceKind(device.kind)
+
+    async def _one(self, device: SnmpDevice, engine: Any) -> CheckResult:
+        kind = self._kind(device)
+        fallback = self._kinds.get(device.name, DeviceKind.UNKNOWN)
+        # Inside the check's own deadline, so a slow device is reported under its own id.
+        deadline = max(self.config.timeout_s - 1.0, self.config.timeout_s * 0.9)
+        try:
+            polled = await asyncio.wait_for(poll_device(
+                device.target(), device.name, kind, uplinks=device.uplinks,
+                previous=self._polls.get(device.name), max_rows=self.config.max_rows,
+                warn_supply_ratio=self.config.warn_supply_ratio, fallback_kind=fallback,
+                engine=engine,
+            ), deadline)
+        except TimeoutError:
+            return _unknown(kind or fallback, device.name,
+                            f"reading the device took longer than {deadline:g} s", deadline)
+        if polled.kind is not DeviceKind.UNKNOWN and polled.result.status is not Status.UNKNOWN:
+            self._kinds[device.name] = polled.kind
+        if polled.poll is not None:
+            self._polls[device.name] = polled.poll
+        return polled.result
+
+    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+        if not self.config.devices:
+            return []  # no SNMP equipment configured: nothing to report, nothing imported
+        async with snmp_engine() as engine:  # one engine per cycle for every device
+            return list(await asyncio.gather(*(self._one(d, engine)
+                                               for d in self.config.devices)))

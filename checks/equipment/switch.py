@@ -1,0 +1,183 @@
+"""Switches and routers (EQ-04): IF-MIB (RFC 2863) interface state, errors and traffic.
+
+``parse_switch(rows)`` takes the walked rows of :data:`oids.SWITCH_COLUMNS`;
+``evaluate_switch`` gives the ``eq.switch`` result. Traffic rates need two polls:
+:func:`counter_delta` handles a counter that wrapped past 2^N and tells a wrap from a reset
+(device reboot, counter cleared), for which no rate can be given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from checks.equipment import oids
+from checks.equipment.profiles import as_int, as_text, columns
+from checks.equipment.snmp_client import Row
+from checks.model import Category, CheckResult, Status, Value
+
+CHECK_ID = "eq.switch"
+
+IF_UP = 1
+#: ifOperStatus down(2) and lowerLayerDown(7): the port is configured up but has no link.
+OPER_DOWN = frozenset({2, 7})
+SOFTWARE_LOOPBACK = 24  # IANAifType softwareLoopback
+
+#: Highest plausible traffic, bytes/s (1 Tbit/s): a larger "rate" after a wrap is a reset.
+MAX_RATE_BYTES_PER_S = 1.25e11
+
+
+def counter_delta(previous: int, current: int, bits: int = 64,
+                  max_delta: float | None = None) -> int | None:
+    """Increase of an SNMP counter between two polls, across at most one wrap past 2^bits.
+
+    A counter that went down either wrapped (``2^bits - previous + current``) or was reset.
+    When ``max_delta`` is given, a wrapped delta above it is taken as a reset: ``None``.
+    Values outside ``0 .. 2^bits - 1`` (a malformed answer) also give ``None``.
+    """
+    modulus = 1 << bits
+    if not (0 <= previous < modulus and 0 <= current < modulus):
+        return None
+    if current >= previous:
+        return current - previous
+    delta = modulus - previous + current
+    if max_delta is not None and delta > max_delta:
+        return None
+    return delta
+
+
+def counter_rate(previous: int, current: int, elapsed_s: float, bits: int = 64,
+                 max_rate: float = MAX_RATE_BYTES_PER_S) -> float | None:
+    """Per-second rate between two polls ``elapsed_s`` apart, or None (reset, bad interval)."""
+    if elapsed_s <= 0:
+        return None
+    delta = counter_delta(previous, current, bits, max_delta=max_rate * elapsed_s)
+    if delta is None or delta / elapsed_s > max_rate:
+        return None
+    return delta / elapsed_s
+
+
+@dataclass(frozen=True)
+class Interface:
+    index: str
+    name: str
+    descr: str = ""
+    alias: str = ""
+    if_type: int | None = None
+    admin: int | None = None
+    oper: int | None = None
+    in_errors: int | None = None
+    out_errors: int | None = None
+    hc_in_octets: int | None = None
+    hc_out_octets: int | None = None
+
+    def matches(self, wanted: str) -> bool:
+        w = wanted.strip().lower()
+        return w in (self.index, self.name.lower(), self.descr.lower(), self.alias.lower())
+
+
+@dataclass(frozen=True)
+class SwitchSection:
+    interfaces: tuple[Interface, ...] = ()
+
+
+def parse_switch(rows: Sequence[Row]) -> SwitchSection:
+    cols = columns(rows, *oids.SWITCH_COLUMNS)
+    indices: set[str] = set(cols[oids.IF_OPER_STATUS]) | set(cols[oids.IF_ADMIN_STATUS])
+    out = []
+    for idx in sorted(indices, key=lambda i: int(i) if i.isdigit() else 0):
+        descr = as_text(cols[oids.IF_DESCR].get(idx))
+        out.append(Interface(
+            index=idx,
+            name=as_text(cols[oids.IF_NAME].get(idx)) or descr or idx,
+            descr=descr,
+            alias=as_text(cols[oids.IF_ALIAS].get(idx)),
+            if_type=as_int(cols[oids.IF_TYPE].get(idx)),
+            admin=as_int(cols[oids.IF_ADMIN_STATUS].get(idx)),
+            oper=as_int(cols[oids.IF_OPER_STATUS].get(idx)),
+            in_errors=as_int(cols[oids.IF_IN_ERRORS].get(idx)),
+            out_errors=as_int(cols[oids.IF_OUT_ERRORS].get(idx)),
+            hc_in_octets=as_int(cols[oids.IF_HC_IN_OCTETS].get(idx)),
+            hc_out_octets=as_int(cols[oids.IF_HC_OUT_OCTETS].get(idx)),
+        ))
+    return SwitchSection(tuple(out))
+
+
+@dataclass(frozen=True)
+class Poll:
+    """One earlier poll, kept by the check between cycles to compute rates."""
+
+    section: SwitchSection
+    at_s: float  # monotonic time of the poll
+    uptime_s: float | None = None
+
+
+def _traffic(previous: Poll, current: Poll) -> tuple[float, float] | None:
+    """Total in/out bits per second between two polls; None after a reboot or on no data."""
+    if (previous.uptime_s is not None and current.uptime_s is not None
+            and current.uptime_s < previous.uptime_s):
+        return None  # rebooted: every counter restarted
+    elapsed = current.at_s - previous.at_s
+    before = {i.index: i for i in previous.section.interfaces}
+    total_in = total_out = 0.0
+    seen = False
+    for iface in current.section.interfaces:
+        old = before.get(iface.index)
+        if old is None:
+            continue
+        for attr, acc in (("hc_in_octets", "in"), ("hc_out_octets", "out")):
+            a, b = getattr(old, attr), getattr(iface, attr)
+            if a is None or b is None:
+                continue
+            rate = counter_rate(a, b, elapsed)
+            if rate is None:
+                continue
+            seen = True
+            if acc == "in":
+                total_in += rate * 8
+            else:
+                total_out += rate * 8
+    return (total_in, total_out) if seen else None
+
+
+def evaluate_switch(
+    section: SwitchSection, target: str, *, uplinks: Sequence[str] = (),
+    previous: Poll | None = None, current: Poll | None = None,
+) -> CheckResult:
+    def result(status: Status, message: str, values: dict[str, Value] | None = None
+               ) -> CheckResult:
+        return CheckResult(check=CHECK_ID, category=Category.EQUIPMENT, target=target,
+                           status=status, values=values or {}, message=message[:1000])
+
+    ports = [i for i in section.interfaces if i.if_type != SOFTWARE_LOOPBACK]
+    if not ports:
+        return result(Status.UNKNOWN, "the device answers SNMP but not the IF-MIB (RFC 2863)")
+    up = [i for i in ports if i.oper == IF_UP]
+    down = [i for i in ports if i.admin == IF_UP and i.oper in OPER_DOWN]
+    errors = sum((i.in_errors or 0) + (i.out_errors or 0) for i in ports)
+    values = {
+        "interfaces_up": Value(value=float(len(up)), unit="count"),
+        "interfaces_down": Value(value=float(len(down)), unit="count"),
+        "if_errors": Value(value=float(errors), unit="count"),
+    }
+    if previous is not None and current is not None:
+        traffic = _traffic(previous, current)
+        if traffic is not None:
+            values["if_in_rate"] = Value(value=traffic[0], unit="bits_per_second")
+            values["if_out_rate"] = Value(value=traffic[1], unit="bits_per_second")
+
+    problems = []
+    for wanted in uplinks:
+        match = next((i for i in ports if i.matches(wanted)), None)
+        if match is None:
+            problems.append(f"uplink {wanted!r} not found")
+        elif match.oper != IF_UP:
+            problems.append(f"uplink {match.name} is down")
+    if uplinks:
+        values["uplinks_down"] = Value(value=float(len(problems)), unit="count")
+    message = f"{len(up)} of {len(ports)} interfaces up, {len(down)} enabled but down"
+    if errors:
+        message += f", {errors} interface errors since restart"
+    if problems:
+        return result(Status.FAIL, "; ".join(problems) + f" ({message})", values)
+    return result(Status.OK, message, values)

@@ -1,0 +1,186 @@
+"""``net.interfaces``: link state and negotiated speed of the network interfaces (psutil),
+and the dedicated-network interface when configured (NET-01 evidence).
+
+fetch: ``psutil.net_if_stats()`` (cross-platform). parse: a frozen section per interface.
+evaluate:
+
+* configured interfaces (``interfaces`` and ``dedicated_interface``) must exist and be up:
+  missing or down -> fail; speed below ``min_speed_bps`` -> warn;
+* with no list, every non-loopback interface is reported: up -> ok, down -> warn (it may
+  simply be unused, e.g. Wi-Fi on a wired PC);
+* a speed the driver does not report (0, virtual NICs) gives no ``link_speed`` value;
+* ``dedicated_route`` (an address on the provincial network, e.g. the collector's): the
+  longest-prefix route to it must leave through ``dedicated_interface``, else fail (traffic
+  to the province would go over the internet); an unreadable routing table is unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import psutil
+from pydantic import Field, field_validator, model_validator
+
+from checks.backend import Backend, BackendError, Route, get_backend
+from checks.base import Check, CheckConfig, CheckContext
+from checks.model import Category, CheckResult, Status, Value
+
+
+@dataclass(frozen=True)
+class Link:
+    name: str
+    up: bool
+    speed_bps: float | None  # None: not reported by the driver
+
+
+def parse_interfaces(stats: dict[str, Any]) -> dict[str, Link]:
+    """From ``psutil.net_if_stats()``: ``isup``, ``speed`` in Mbit/s (0 = unknown)."""
+    out = {}
+    for name, st in stats.items():
+        speed = float(getattr(st, "speed", 0) or 0)
+        out[name] = Link(name, bool(st.isup), speed * 1e6 if speed > 0 else None)
+    return out
+
+
+def _is_loopback(name: str) -> bool:
+    return name == "lo" or name.lower().startswith("loopback")
+
+
+class InterfacesConfig(CheckConfig):
+    interfaces: list[str] = Field(default_factory=list,
+                                  description="interfaces that must be up (default: report all)")
+    dedicated_interface: str | None = Field(
+        default=None, description="interface of the dedicated data network (must be up)"
+    )
+    min_speed_bps: float | None = Field(default=None, gt=0,
+                                        description="warn when the link is slower")
+    dedicated_route: str | None = Field(
+        default=None, description="IPv4 address that must be routed via dedicated_interface"
+    )
+
+    @field_validator("dedicated_route")
+    @classmethod
+    def _route(cls, v: str | None) -> str | None:
+        if v is not None:
+            ipaddress.IPv4Address(v)  # ValueError names the bad address
+        return v
+
+    @model_validator(mode="after")
+    def _route_needs_interface(self) -> InterfacesConfig:
+        if self.dedicated_route and not self.dedicated_interface:
+            raise ValueError("dedicated_route needs dedicated_interface")
+        return self
+
+
+def route_for(routes: list[Route], destination: str) -> Route | None:
+    """The route the kernel would pick: longest prefix, then lowest metric."""
+    dest = int(ipaddress.IPv4Address(destination))
+    best: Route | None = None
+    best_key: tuple[int, int] | None = None
+    for r in routes:
+        if not r.up:
+            continue
+        mask = int(ipaddress.IPv4Address(r.mask))
+        if dest & mask != int(ipaddress.IPv4Address(r.destination)) & mask:
+            continue
+        key = (bin(mask).count("1"), -r.metric)
+        if best_key is None or key > best_key:
+            best, best_key = r, key
+    return best
+
+
+def evaluate_route(route: Route | None, cfg: InterfacesConfig,
+                   check_id: str = "net.interfaces") -> CheckResult:
+    target = f"route:{cfg.dedicated_route}"
+    want = cfg.dedicated_interface
+    if route is None:
+        return CheckResult(check=check_id, category=Category.NETWORK, target=target,
+                           status=Status.FAIL, values={"route_via_dedicated": Value(value=0.0)},
+                           message=f"no route to {cfg.dedicated_route}")
+    via = route.gateway if route.is_gateway else "direct"
+    ok = route.interface == want
+    return CheckResult(
+        check=check_id, category=Category.NETWORK, target=target,
+        status=Status.OK if ok else Status.FAIL,
+        values={"route_via_dedicated": Value(value=1.0 if ok else 0.0)},
+        message=(f"via {route.interface} ({via})" if ok else
+                 f"leaves via {route.interface} ({via}), not the dedicated {want}"),
+    )
+
+
+def evaluate_interfaces(links: dict[str, Link], cfg: InterfacesConfig,
+                        check_id: str = "net.interfaces") -> list[CheckResult]:
+    required = list(dict.fromkeys(
+        [*cfg.interfaces, *([cfg.dedicated_interface] if cfg.dedicated_interface else [])]
+    ))
+    names = required or sorted(n for n in links if not _is_loopback(n))
+    results = []
+    for name in names:
+        role = " (dedicated network)" if name == cfg.dedicated_interface else ""
+        link = links.get(name)
+        if link is None:
+            known = ", ".join(sorted(links)) or "none"
+            results.append(CheckResult(
+                check=check_id, category=Category.NETWORK, target=name, status=Status.FAIL,
+                values={"link_up": Value(value=0.0)},
+                message=f"interface{role} not found (present: {known})"))
+            continue
+        values = {"link_up": Value(value=1.0 if link.up else 0.0)}
+        if link.speed_bps is not None:
+            values["link_speed"] = Value(value=link.speed_bps, unit="bits_per_second")
+        speed = f", {link.speed_bps / 1e6:g} Mbit/s" if link.speed_bps else ""
+        if not link.up:
+            status = Status.FAIL if required else Status.WARN
+            message = f"link down{role}"
+        elif (cfg.min_speed_bps is not None and link.speed_bps is not None
+              and link.speed_bps < cfg.min_speed_bps):
+            status = Status.WARN
+            message = (f"link up{role}{speed}: slower than "
+                       f"{cfg.min_speed_bps / 1e6:g} Mbit/s")
+        else:
+            status, message = Status.OK, f"link up{role}{speed}"
+        results.append(CheckResult(check=check_id, category=Category.NETWORK, target=name,
+                                   status=status, values=values, message=message))
+    if not results:
+        results.append(CheckResult(check=check_id, category=Category.NETWORK,
+                                   status=Status.UNKNOWN, message="no network interface found"))
+    return results
+
+
+class InterfacesCheck(Check):
+    id = "net.interfaces"
+    category = Category.NETWORK
+    Config: ClassVar[type[CheckConfig]] = InterfacesConfig
+    config: InterfacesConfig
+
+    def __init__(self, config: CheckConfig | None = None, backend: Backend | None = None):
+        super().__init__(config)
+        self.backend = backend
+
+    def targets(self) -> list[str]:
+        named = [*self.config.interfaces]
+        if self.config.dedicated_interface:
+            named.append(self.config.dedicated_interface)
+        if self.config.dedicated_route:
+            named.append(f"route:{self.config.dedicated_route}")
+        return list(dict.fromkeys(named)) or [""]
+
+    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+        stats = await asyncio.to_thread(psutil.net_if_stats)
+        results = evaluate_interfaces(parse_interfaces(stats), self.config, self.id)
+        if self.config.dedicated_route:
+            backend = self.backend or get_backend()
+            try:
+                routes = await asyncio.to_thread(backend.routes)
+            except BackendError as exc:
+                results.append(CheckResult(
+                    check=self.id, category=self.category,
+                    target=f"route:{self.config.dedicated_route}", status=Status.UNKNOWN,
+                    message=str(exc)))
+            else:
+                route = route_for(routes, self.config.dedicated_route)
+                results.append(evaluate_route(route, self.config, self.id))
+        return results

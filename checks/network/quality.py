@@ -1,0 +1,343 @@
+"""``vc.quality``: round-trip time, RFC 3550 jitter and loss to the collector's UDP reflector,
+and the resulting ITU-T G.107 R-factor / MOS (VC-02).
+
+The agent sends ``count`` timestamped datagrams, ``interval_s`` apart (default 50 x 20 ms, the
+packet rate of a 20 ms voice frame), to the reflector (``collector/reflector.py``), which
+echoes each one back with the same size. Only the agent's own clock is used: each packet's
+*transit* is its round trip, so no clock synchronisation is needed.
+
+Jitter is the RFC 3550 §6.4.1 interarrival jitter, computed over the replies in order of
+arrival: for consecutive arrivals i, j, D(i, j) = (Rj - Ri) - (Sj - Si), and
+J = J + (|D(i, j)| - J) / 16. Here it is the jitter of the round trip (both directions).
+
+Packet format (big-endian), shared with the reflector; a reply is the request with ``kind``
+set to 2, so it is never larger than the request (no amplification)::
+
+    0      4   5   6       8          12                 20
+    +------+---+---+-------+----------+------------------+---------------
+    | IOCQ |ver|knd| rsvd  |   seq    |  send time (ns)  |  padding ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import socket
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from pydantic import Field, model_validator
+
+from checks.base import Check, CheckConfig, CheckContext
+from checks.model import Category, CheckResult, Status, Value
+from checks.videoconf.emodel import CODECS, mos_from_r, r_factor
+
+MAGIC = b"IOCQ"
+VERSION = 1
+KIND_REQUEST = 1
+KIND_REPLY = 2
+HEADER = struct.Struct("!4sBBHIQ")
+HEADER_SIZE = HEADER.size  # 20
+#: Largest datagram either side handles: fits an Ethernet MTU without IP fragmentation.
+MAX_PACKET = 1472
+DEFAULT_REFLECTOR_PORT = 8322
+#: 160 bytes of payload = one 20 ms G.711 frame; header included in the size.
+DEFAULT_PACKET_SIZE = 172
+
+
+def encode(seq: int, send_ns: int, size: int = DEFAULT_PACKET_SIZE,
+           kind: int = KIND_REQUEST) -> bytes:
+    size = min(max(size, HEADER_SIZE), MAX_PACKET)
+    head = HEADER.pack(MAGIC, VERSION, kind, 0, seq & 0xFFFFFFFF, send_ns & (2**64 - 1))
+    return head + bytes(size - HEADER_SIZE)
+
+
+def decode(data: bytes) -> tuple[int, int, int] | None:
+    """(kind, seq, send_ns) of a well-formed packet, else None."""
+    if not HEADER_SIZE <= len(data) <= MAX_PACKET:
+        return None
+    magic, version, kind, _, seq, send_ns = HEADER.unpack_from(data)
+    if magic != MAGIC or version != VERSION or kind not in (KIND_REQUEST, KIND_REPLY):
+        return None
+    return kind, seq, send_ns
+
+
+def as_reply(data: bytes) -> bytes | None:
+    """The reflector's answer to ``data``: same bytes, kind = reply; None to drop it."""
+    parsed = decode(data)
+    if parsed is None or parsed[0] != KIND_REQUEST:
+        return None
+    return data[:5] + bytes([KIND_REPLY]) + data[6:]
+
+
+# --------------------------------------------------------------------------- parse
+
+
+@dataclass(frozen=True)
+class QualitySection:
+    sent: int
+    received: int
+    rtt_avg_s: float | None
+    rtt_min_s: float | None
+    rtt_p95_s: float | None
+    jitter_s: float | None
+    loss: float
+    duplicates: int = 0
+
+
+def rfc3550_jitter(transits: list[float]) -> float:
+    """RFC 3550 §6.4.1 interarrival jitter over transit times listed in arrival order."""
+    jitter = 0.0
+    for prev, cur in zip(transits, transits[1:], strict=False):
+        jitter += (abs(cur - prev) - jitter) / 16.0
+    return jitter
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of an already sorted, non-empty list."""
+    rank = max(1, math.ceil(q / 100.0 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def parse_quality(sent: dict[int, float], arrivals: list[tuple[int, float]]) -> QualitySection:
+    """Statistics from send times by seq and (seq, receive time) in order of arrival."""
+    seen: set[int] = set()
+    transits: list[float] = []
+    duplicates = 0
+    for seq, received_at in arrivals:
+        if seq not in sent:
+            continue
+        if seq in seen:
+            duplicates += 1
+            continue
+        seen.add(seq)
+        transits.append(received_at - sent[seq])
+    n = len(sent)
+    if not transits:
+        return QualitySection(n, 0, None, None, None, None, 1.0 if n else 0.0, duplicates)
+    ordered = sorted(transits)
+    return QualitySection(
+        sent=n,
+        received=len(transits),
+        rtt_avg_s=sum(transits) / len(transits),
+        rtt_min_s=ordered[0],
+        rtt_p95_s=_percentile(ordered, 95),
+        jitter_s=rfc3550_jitter(transits),
+        loss=(n - len(transits)) / n if n else 0.0,
+        duplicates=duplicates,
+    )
+
+
+# --------------------------------------------------------------------------- fetch
+
+
+@dataclass
+class UdpOutcome:
+    target: str
+    section: QualitySection | None = None
+    error: str = ""
+    #: True when we could not even try (bad name): -> unknown.
+    cannot_try: bool = False
+    refused: bool = False
+    elapsed_s: float = 0.0
+
+
+class _Receiver(asyncio.DatagramProtocol):
+    def __init__(self, expected: int) -> None:
+        self.arrivals: list[tuple[int, float]] = []
+        self.expected = expected
+        self.done = asyncio.Event()
+        self.refused = False
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        now = time.perf_counter()
+        parsed = decode(data)
+        if parsed is None or parsed[0] != KIND_REPLY:
+            return
+        self.arrivals.append((parsed[1], now))
+        if len(self.arrivals) >= self.expected:
+            self.done.set()
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable on a connected UDP socket: nobody listens there.
+        if isinstance(exc, ConnectionRefusedError):
+            self.refused = True
+            if not self.arrivals:
+                self.done.set()  # nobody listens: stop now rather than at the deadline
+
+
+@dataclass
+class _Sent:
+    times: dict[int, float] = field(default_factory=dict)
+
+
+async def probe_udp(
+    host: str, port: int, *, count: int = 50, interval_s: float = 0.020,
+    wait_s: float = 1.0, size: int = DEFAULT_PACKET_SIZE,
+) -> UdpOutcome:
+    """Send ``count`` packets paced ``interval_s`` apart; wait ``wait_s`` after the last one.
+
+    Bounded: it returns after count * interval_s + wait_s (+ name resolution) at most.
+    """
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    start = time.monotonic()
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM), max(wait_s, 1.0)
+        )
+    except (OSError, TimeoutError) as exc:
+        return UdpOutcome(target, error=f"cannot resolve {host}: {exc}", cannot_try=True)
+    family, _, _, _, sockaddr = infos[0]
+    addr = (str(sockaddr[0]), int(sockaddr[1]))
+    receiver = _Receiver(count)
+    try:
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: receiver, remote_addr=addr, family=family
+        )
+    except OSError as exc:
+        return UdpOutcome(target, error=f"cannot open a UDP socket: {exc}", cannot_try=True)
+    sent = _Sent()
+    try:
+        base = time.perf_counter()
+        for seq in range(count):
+            if receiver.refused and not receiver.arrivals:
+                break
+            # Absolute schedule: a late wake-up does not push every later packet back.
+            delay = base + seq * interval_s - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            now = time.perf_counter()
+            sent.times[seq] = now
+            transport.sendto(encode(seq, int(now * 1e9), size))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(receiver.done.wait(), wait_s)
+    finally:
+        transport.close()
+    section = parse_quality(sent.times, receiver.arrivals)
+    return UdpOutcome(target, section=section, refused=receiver.refused and section.received == 0,
+                      elapsed_s=time.monotonic() - start)
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+class QualityConfig(CheckConfig):
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+    target: str | None = Field(
+        default=None, description="reflector HOST (or HOST:PORT); default: the collector's host"
+    )
+    port: int = Field(default=DEFAULT_REFLECTOR_PORT, ge=1, le=65535)
+    count: int = Field(default=50, ge=2, le=5000)
+    interval_s: float = Field(default=0.020, ge=0.001, le=1.0)
+    wait_s: float = Field(default=1.0, gt=0, le=10, description="wait for replies after the last")
+    packet_size: int = Field(default=DEFAULT_PACKET_SIZE, ge=HEADER_SIZE, le=MAX_PACKET)
+    codec: str = Field(default="g711", pattern="^(g711|opus)$")
+    # Same defaults as VC-02 (basis: proposal, common practice).
+    warn_rtt_s: float = 0.150
+    fail_rtt_s: float = 0.300
+    warn_jitter_s: float = 0.030
+    fail_jitter_s: float = 0.060
+    warn_loss: float = Field(default=0.01, ge=0, le=1)
+    fail_loss: float = Field(default=0.05, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _fits_deadline(self) -> QualityConfig:
+        needed = self.count * self.interval_s + self.wait_s
+        if needed >= self.timeout_s:
+            raise ValueError(
+                f"count x interval_s + wait_s = {needed:g} s must be under timeout_s "
+                f"({self.timeout_s:g} s): lower count or raise timeout_s"
+            )
+        return self
+
+
+def _grade(value: float, warn: float, fail: float) -> Status:
+    if value > fail:
+        return Status.FAIL
+    if value > warn:
+        return Status.WARN
+    return Status.OK
+
+
+_ORDER = {Status.OK: 0, Status.WARN: 1, Status.FAIL: 2}
+
+
+def evaluate_quality(
+    outcome: UdpOutcome, config: QualityConfig | None = None, check_id: str = "vc.quality"
+) -> CheckResult:
+    cfg = config or QualityConfig()
+    section = outcome.section
+    base: dict[str, Any] = {"check": check_id, "category": Category.VIDEOCONF,
+                            "target": outcome.target, "duration_s": outcome.elapsed_s}
+    if section is None or section.received == 0:
+        if outcome.cannot_try:
+            why = outcome.error
+        elif outcome.refused:
+            why = "reflector port unreachable (is the collector's UDP reflector running?)"
+        else:
+            why = (f"no reply to {section.sent if section else 0} packets: reflector not "
+                   "running, UDP blocked by a firewall, or the path is down")
+        # Unknown, not fail: a blocked UDP port must not read as an unusable network.
+        return CheckResult(status=Status.UNKNOWN, message=why, **base)
+    assert section.rtt_avg_s is not None and section.jitter_s is not None
+    assert section.rtt_min_s is not None and section.rtt_p95_s is not None
+    r = r_factor(section.rtt_avg_s, section.jitter_s, section.loss, CODECS[cfg.codec])
+    mos = mos_from_r(r)
+    values = {
+        "rtt": Value(value=section.rtt_avg_s, unit="seconds"),
+        "rtt_min": Value(value=section.rtt_min_s, unit="seconds"),
+        "rtt_p95": Value(value=section.rtt_p95_s, unit="seconds"),
+        "jitter": Value(value=section.jitter_s, unit="seconds"),
+        "loss": Value(value=section.loss, unit="ratio"),
+        "r_factor": Value(value=r),
+        "mos": Value(value=mos),
+    }
+    grades = {
+        "RTT": _grade(section.rtt_avg_s, cfg.warn_rtt_s, cfg.fail_rtt_s),
+        "jitter": _grade(section.jitter_s, cfg.warn_jitter_s, cfg.fail_jitter_s),
+        "loss": _grade(section.loss, cfg.warn_loss, cfg.fail_loss),
+    }
+    status = max(grades.values(), key=_ORDER.__getitem__)
+    summary = (f"RTT {section.rtt_avg_s * 1000:.1f} ms, jitter {section.jitter_s * 1000:.1f} ms, "
+               f"loss {section.loss * 100:.1f} % ({section.received}/{section.sent}), "
+               f"MOS {mos:.2f}")
+    bad = [name for name, g in grades.items() if g is not Status.OK]
+    if bad:
+        summary += "; too high: " + ", ".join(bad)
+    return CheckResult(status=status, values=values, message=summary, **base)
+
+
+def reflector_target(configured: str | None, port: int,
+                     collector_url: str | None) -> tuple[str, int] | None:
+    """(host, port) of the reflector: configured, else the collector URL's host."""
+    from checks.network.probes import split_host_port
+
+    if configured:
+        return split_host_port(configured, default_port=port)
+    if not collector_url:
+        return None
+    host = urlsplit(collector_url).hostname
+    return (host, port) if host else None
+
+
+class QualityCheck(Check):
+    id = "vc.quality"
+    category = Category.VIDEOCONF
+    Config: ClassVar[type[CheckConfig]] = QualityConfig
+    config: QualityConfig
+
+    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+        cfg = self.config
+        where = reflector_target(cfg.target, cfg.port, ctx.collector_url)
+        if where is None:
+            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
+                                message="not configured: no reflector target and no collector")]
+        outcome = await probe_udp(where[0], where[1], count=cfg.count,
+                                  interval_s=cfg.interval_s, wait_s=cfg.wait_s,
+                                  size=cfg.packet_size)
+        return [evaluate_quality(outcome, cfg, self.id)]

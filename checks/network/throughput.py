@@ -1,0 +1,214 @@
+"""``net.throughput``: download and upload bandwidth to the province's collector (NET-02).
+
+fetch: ``GET /api/v1/probe/download?bytes=N`` and ``POST /api/v1/probe/upload`` of the
+collector (``collector/probes_api.py``), with the agent's bearer token; each transfer is
+bounded in size (``download_bytes`` / ``upload_bytes``, at most 64 MiB, the server's limit)
+and in time (``max_seconds``: the transfer stops there and the bytes moved so far count).
+Bandwidth = bits moved / transfer time, timed from the response headers (download) or the
+first body byte (upload) to the last byte, so connection set-up is not counted.
+
+evaluate: ``download_bandwidth`` below ``fail_below_bps`` fails, below ``warn_below_bps``
+warns (NET-02 defaults: 20 / 50 Mbit/s, a proposal). Not enrolled (no token or 401), collector
+busy (429) or unreachable -> unknown: we could not measure, which NET-01 judges separately.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import Field, model_validator
+
+from checks.base import Check, CheckConfig, CheckContext
+from checks.model import Category, CheckResult, Status, Value
+
+MAX_BYTES = 64 * 1024 * 1024
+CHUNK = 64 * 1024
+DOWNLOAD_PATH = "/api/v1/probe/download"
+UPLOAD_PATH = "/api/v1/probe/upload"
+
+
+@dataclass(frozen=True)
+class Transfer:
+    direction: str  # "download" | "upload"
+    bytes: int = 0
+    seconds: float = 0.0
+    error: str = ""
+    status_code: int | None = None
+
+    @property
+    def bits_per_second(self) -> float | None:
+        if self.error or self.bytes <= 0 or self.seconds <= 0:
+            return None
+        return self.bytes * 8 / self.seconds
+
+
+def _headers(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _http_error(direction: str, exc: BaseException) -> Transfer:
+    if isinstance(exc, httpx.TimeoutException):
+        return Transfer(direction, error="timeout")
+    return Transfer(direction, error=f"{type(exc).__name__}: {exc}")
+
+
+async def measure_download(client: httpx.AsyncClient, base_url: str, size: int,
+                           max_seconds: float, token: str | None) -> Transfer:
+    received = 0
+    try:
+        async with client.stream("GET", base_url + DOWNLOAD_PATH, params={"bytes": size},
+                                 headers=_headers(token)) as response:
+            if response.status_code != 200:
+                await response.aread()
+                return Transfer("download", error=_detail(response),
+                                status_code=response.status_code)
+            start = time.perf_counter()
+            async for chunk in response.aiter_raw():
+                received += len(chunk)
+                if time.perf_counter() - start >= max_seconds:
+                    break  # bounded in time: what arrived so far counts
+            elapsed = time.perf_counter() - start
+    except httpx.HTTPError as exc:
+        return _http_error("download", exc)
+    return Transfer("download", received, elapsed, status_code=200)
+
+
+async def measure_upload(client: httpx.AsyncClient, base_url: str, size: int,
+                         max_seconds: float, token: str | None) -> Transfer:
+    started: list[float] = []
+    payload = bytes(CHUNK)
+
+    async def body() -> AsyncIterator[bytes]:
+        started.append(time.perf_counter())
+        left = size
+        while left > 0 and time.perf_counter() - started[0] < max_seconds:
+            chunk = payload if left >= CHUNK else payload[:left]
+            left -= len(chunk)
+            yield chunk
+
+    try:
+        response = await client.post(base_url + UPLOAD_PATH, content=body(),
+                                     headers=_headers(token))
+    except httpx.HTTPError as exc:
+        return _http_error("upload", exc)
+    elapsed = time.perf_counter() - (started[0] if started else time.perf_counter())
+    if response.status_code != 200:
+        return Transfer("upload", error=_detail(response), status_code=response.status_code)
+    try:
+        moved = int(response.json()["bytes"])
+    except (ValueError, KeyError, TypeError):
+        return Transfer("upload", error="collector answered without a byte count")
+    return Transfer("upload", moved, elapsed, status_code=200)
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = str(response.json().get("detail", ""))
+    except ValueError:
+        detail = ""
+    return f"HTTP {response.status_code}" + (f": {detail}" if detail else "")
+
+
+class ThroughputConfig(CheckConfig):
+    timeout_s: float = Field(default=30.0, gt=0, le=300)
+    url: str | None = Field(default=None, description="collector base URL (default: the agent's)")
+    download_bytes: int = Field(default=16 * 1024 * 1024, ge=CHUNK, le=MAX_BYTES)
+    upload_bytes: int = Field(default=8 * 1024 * 1024, ge=CHUNK, le=MAX_BYTES)
+    max_seconds: float = Field(default=10.0, gt=0, le=60, description="per direction")
+    upload: bool = True
+    #: A test moves tens of MiB over the province's link: at most once per ``every_s``
+    #: (default 1 h, a proposal); cycles in between repeat the last measurement as it was.
+    every_s: float = Field(default=3600.0, ge=0, le=7 * 86400)
+    # NET-02 defaults (basis: proposal; 200 Mbit/s provisioned).
+    warn_below_bps: float = 50e6
+    fail_below_bps: float = 20e6
+
+    @model_validator(mode="after")
+    def _fits(self) -> ThroughputConfig:
+        needed = self.max_seconds * (2 if self.upload else 1) + 2
+        if needed > self.timeout_s:
+            raise ValueError(f"max_seconds x directions + 2 s = {needed:g} s must not exceed "
+                             f"timeout_s ({self.timeout_s:g} s)")
+        return self
+
+
+def evaluate_throughput(target: str, down: Transfer, up: Transfer | None,
+                        cfg: ThroughputConfig | None = None,
+                        check_id: str = "net.throughput") -> CheckResult:
+    cfg = cfg or ThroughputConfig()
+    base: dict[str, Any] = {"check": check_id, "category": Category.NETWORK, "target": target,
+                            "duration_s": down.seconds + (up.seconds if up else 0.0)}
+    values: dict[str, Value] = {}
+    notes: list[str] = []
+    for transfer in (down, up):
+        if transfer is None:
+            continue
+        bps = transfer.bits_per_second
+        if bps is None:
+            notes.append(f"{transfer.direction}: {transfer.error or 'nothing transferred'}")
+        else:
+            values[f"{transfer.direction}_bandwidth"] = Value(value=bps, unit="bits_per_second")
+            notes.append(f"{transfer.direction} {bps / 1e6:.1f} Mbit/s "
+                         f"({transfer.bytes / 1048576:.1f} MiB in {transfer.seconds:.2f} s)")
+    down_bps = down.bits_per_second
+    if down_bps is None:
+        status = Status.UNKNOWN
+        if down.status_code == 401:
+            notes.append("not enrolled, or the token was refused")
+    elif down_bps < cfg.fail_below_bps:
+        status = Status.FAIL
+    elif down_bps < cfg.warn_below_bps:
+        status = Status.WARN
+    else:
+        status = Status.OK
+    return CheckResult(status=status, values=values, message="; ".join(notes), **base)
+
+
+async def measure_throughput(base_url: str, token: str | None, cfg: ThroughputConfig,
+                             verify: bool | str = True) -> tuple[Transfer, Transfer | None]:
+    timeout = httpx.Timeout(cfg.max_seconds + 5.0)
+    async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
+        down = await measure_download(client, base_url, cfg.download_bytes, cfg.max_seconds,
+                                      token)
+        up = None
+        if cfg.upload and down.status_code == 200:
+            up = await measure_upload(client, base_url, cfg.upload_bytes, cfg.max_seconds,
+                                      token)
+    return down, up
+
+
+class ThroughputCheck(Check):
+    id = "net.throughput"
+    category = Category.NETWORK
+    Config: ClassVar[type[CheckConfig]] = ThroughputConfig
+    config: ThroughputConfig
+
+    def __init__(self, config: CheckConfig | None = None) -> None:
+        super().__init__(config)
+        self._last: tuple[float, list[CheckResult]] | None = None
+
+    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+        now = time.monotonic()
+        if self._last is not None and now - self._last[0] < self.config.every_s:
+            return self._last[1]  # same results, same observed_at: nothing new was measured
+        results = await self._measure(ctx)
+        if any(r.values for r in results):  # keep only real measurements
+            self._last = (now, results)
+        return results
+
+    async def _measure(self, ctx: CheckContext) -> list[CheckResult]:
+        base_url = (self.config.url or ctx.collector_url or "").rstrip("/")
+        if not base_url:
+            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
+                                message="not configured: no collector URL")]
+        if not ctx.token:
+            return [CheckResult(check=self.id, category=self.category, target=base_url,
+                                status=Status.UNKNOWN,
+                                message="not enrolled: the throughput test needs the agent's "
+                                        "token (ioc-agent enroll)")]
+        down, up = await measure_throughput(base_url, ctx.token, self.config, ctx.verify_tls)
+        return [evaluate_throughput(base_url, down, up, self.config, self.id)]

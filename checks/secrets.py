@@ -1,0 +1,44 @@
+"""Secrets held in check configurations, for the runner's scrub list.
+
+Any option typed :class:`pydantic.SecretStr` (an SSH key passphrase, a PKCS#12 password,
+an SNMP community) is collected here, so that the agent scrubs it from every message and
+target whatever a check or a library put there (STYLE.md 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+
+from checks.base import Check
+
+
+def _walk(value: Any) -> Iterator[str]:
+    if isinstance(value, SecretStr):
+        secret = value.get_secret_value()
+        if secret:
+            yield secret
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _walk(getattr(value, name))
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _walk(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _walk(item)
+
+
+def config_secrets(config: BaseModel) -> tuple[str, ...]:
+    """Every non-empty SecretStr value in ``config``, nested models and lists included."""
+    return tuple(dict.fromkeys(_walk(config)))
+
+
+def check_secrets(checks: Iterable[Check]) -> tuple[str, ...]:
+    """The secrets of every check's configuration (for ``CheckContext.secrets``)."""
+    out: dict[str, None] = {}
+    for check in checks:
+        out.update(dict.fromkeys(config_secrets(check.config)))
+    return tuple(out)

@@ -1,0 +1,199 @@
+"""``sig.certificate``: days until the signing certificate expires (SIG-01).
+
+Certificates are read from configured files with ``cryptography`` (imported only when a file
+is configured): PEM (the first certificate of the file: the leaf of a chain), DER, or
+PKCS#12 (``.p12``/``.pfx``, with its password, a secret). Value ``cert_days_left`` (days,
+negative once expired). Status: ``ok`` with at least ``warn_days`` (30) left, ``warn`` below,
+``fail`` when expired or not yet valid; a file that cannot be read or is not a certificate
+is ``unknown`` with the reason. A not-yet-valid certificate carries no ``cert_days_left``
+(the criteria engine would otherwise judge it on its days left) but
+``cert_days_until_valid``. Configuration::
+
+    checks:
+      sig.certificate:
+        warn_days: 30
+        certificates:
+          - {path: /etc/ioc-agent/signing.pem, name: signing-cert}
+          - {path: C:\\certs\\chuky.p12, password: "...", name: chu-ky-so}
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from checks.base import Check, CheckConfig, CheckContext
+from checks.model import Category, CheckResult, Status, Value, utcnow
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+#: A certificate file is small; anything larger is refused without parsing it.
+MAX_CERT_FILE_BYTES = 1 << 20
+
+
+class CertificateFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path
+    password: SecretStr | None = Field(default=None, description="PKCS#12 password")
+    name: str | None = Field(default=None, max_length=100, description="result label")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path.name
+
+
+class CertificateConfig(CheckConfig):
+    certificates: list[CertificateFile] = Field(default_factory=list)
+    warn_days: float = Field(default=30.0, ge=0, le=3650,
+                             description="warn when fewer days than this are left")
+
+
+class CertificateError(Exception):
+    """The file cannot be read as a certificate; the message is for the operator."""
+
+
+@dataclass(frozen=True)
+class CertSection:
+    subject_cn: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    source_format: str
+
+
+def _cn(name: x509.Name) -> str:
+    from cryptography.x509.oid import NameOID
+
+    attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(attrs[0].value) if attrs else ""
+
+
+def _issuer(name: x509.Name) -> str:
+    # Vietnamese CAs put the brand in O ("VIETTEL-CA", "VNPT Certification Authority").
+    from cryptography.x509.oid import NameOID
+
+    for oid in (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME):
+        attrs = name.get_attributes_for_oid(oid)
+        if attrs:
+            return str(attrs[0].value)
+    return name.rfc4514_string()[:200]
+
+
+def load_certificate(data: bytes, password: str | None) -> tuple[x509.Certificate, str]:
+    """(certificate, format) from PEM, DER or PKCS#12 bytes; CertificateError otherwise."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        try:
+            return x509.load_pem_x509_certificate(data), "PEM"
+        except ValueError as exc:
+            raise CertificateError(f"PEM certificate is damaged: {exc}") from None
+    try:
+        return x509.load_der_x509_certificate(data), "DER"
+    except ValueError:
+        pass
+    try:
+        _, cert, _ = pkcs12.load_key_and_certificates(
+            data, password.encode() if password is not None else None
+        )
+    except ValueError as exc:
+        text = str(exc).lower()
+        if "password" in text or "mac" in text:
+            hint = "no password configured" if password is None else "wrong password"
+            raise CertificateError(f"PKCS#12 file cannot be opened: {hint}") from None
+        raise CertificateError("not a certificate (expected PEM, DER or PKCS#12)") from None
+    except TypeError:  # a password given to an unprotected file, or none to a protected one
+        raise CertificateError("PKCS#12 file cannot be opened: password mismatch") from None
+    if cert is None:
+        raise CertificateError("PKCS#12 file holds no certificate")
+    return cert, "PKCS#12"
+
+
+def parse_certificate(data: bytes, password: str | None) -> CertSection:
+    cert, fmt = load_certificate(data, password)
+    return CertSection(
+        subject_cn=_cn(cert.subject),
+        issuer=_issuer(cert.issuer),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        source_format=fmt,
+    )
+
+
+def evaluate_certificate(
+    section: CertSection, params: CertificateConfig, *, target: str, now: datetime
+) -> CheckResult:
+    who = f"{section.subject_cn or '(no CN)'}, issued by {section.issuer or '(unknown)'}"
+    days_left = (section.not_after - now).total_seconds() / 86400
+    values = {"cert_days_left": Value(value=days_left, unit="days")}
+    if now < section.not_before:
+        status = Status.FAIL
+        until = (section.not_before - now).total_seconds() / 86400
+        values = {"cert_days_until_valid": Value(value=until, unit="days")}
+        message = f"not valid before {section.not_before:%Y-%m-%d %H:%M} UTC: {who}"
+    elif days_left < 0:
+        status = Status.FAIL
+        message = f"expired {-days_left:.0f} days ago ({section.not_after:%Y-%m-%d}): {who}"
+    elif days_left < params.warn_days:
+        status = Status.WARN
+        message = f"expires in {days_left:.0f} days ({section.not_after:%Y-%m-%d}): {who}"
+    else:
+        status = Status.OK
+        message = f"valid {days_left:.0f} more days ({section.not_after:%Y-%m-%d}): {who}"
+    return CheckResult(
+        check=CertificateCheck.id, category=CertificateCheck.category, target=target,
+        status=status, values=values, message=message,
+    )
+
+
+def _read(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_CERT_FILE_BYTES:
+            raise CertificateError(f"{size} bytes: too large for a certificate file")
+        return path.read_bytes()[:MAX_CERT_FILE_BYTES]
+    except FileNotFoundError:
+        raise CertificateError("file not found") from None
+    except OSError as exc:
+        raise CertificateError(f"cannot read: {exc.strerror or exc}") from None
+
+
+def check_file(cert_file: CertificateFile, params: CertificateConfig,
+               now: datetime | None = None) -> CheckResult:
+    """Read, parse and evaluate one certificate file (synchronous: run it in a thread)."""
+    password = cert_file.password.get_secret_value() if cert_file.password else None
+    try:
+        section = parse_certificate(_read(cert_file.path), password)
+    except CertificateError as exc:
+        return CheckResult(
+            check=CertificateCheck.id, category=CertificateCheck.category,
+            target=cert_file.label, status=Status.UNKNOWN, message=f"{cert_file.path}: {exc}",
+        )
+    return evaluate_certificate(section, params, target=cert_file.label,
+                                now=now or utcnow().astimezone(UTC))
+
+
+class CertificateCheck(Check):
+    id = "sig.certificate"
+    category = Category.EQUIPMENT
+    Config: ClassVar[type[CheckConfig]] = CertificateConfig
+    config: CertificateConfig
+
+    def targets(self) -> list[str]:
+        return [c.label for c in self.config.certificates] or [""]
+
+    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+        if not self.config.certificates:
+            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
+                                message="no signing certificate configured")]
+        return list(await asyncio.gather(
+            *(asyncio.to_thread(check_file, c, self.config) for c in self.config.certificates)
+        ))

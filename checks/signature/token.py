@@ -1,0 +1,112 @@
+"""``sig.token``: the configured USB signature token is plugged in (SIG-01).
+
+Matched by USB vendor and product id through the platform backend (Linux: sysfs; Windows:
+not implemented yet -> ``unknown``). Values: ``token_present`` 1/0. ``fail`` when no
+configured token is present, ``unknown`` when none is configured or the platform cannot
+list USB devices. Configuration (ids as ``lsusb`` prints them)::
+
+    checks:
+      sig.token:
+        tokens:
+          - {vendor_id: "096e", product_id: "0807", name: "Feitian ePass2003"}
+          - {vendor_id: "0529", product_id: "0620", name: "SafeNet eToken 5110"}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from checks.backend import Backend, BackendError, UsbDevice, get_backend
+from checks.base import Check, CheckConfig, CheckContext
+from checks.model import Category, CheckResult, Status, Value
+
+_HEX4 = re.compile(r"^[0-9a-f]{4}$")
+
+
+class TokenId(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    vendor_id: str = Field(description="USB vendor id, 4 hex digits, e.g. '096e'")
+    product_id: str = Field(description="USB product id, 4 hex digits, e.g. '0807'")
+    name: str = Field(default="", max_length=100)
+
+    @field_validator("vendor_id", "product_id", mode="before")
+    @classmethod
+    def _hex(cls, v: object) -> str:
+        text = str(v).strip().lower().removeprefix("0x")
+        if not _HEX4.match(text):
+            raise ValueError(f"{v!r} is not a 4-digit hex USB id (as lsusb shows: '096e')")
+        return text
+
+    @property
+    def label(self) -> str:
+        ids = f"{self.vendor_id}:{self.product_id}"
+        return f"{self.name} ({ids})" if self.name else ids
+
+
+class TokenConfig(CheckConfig):
+    tokens: list[TokenId] = Field(default_factory=list, description="accepted token models")
+    target: str = Field(default="usb-token", min_length=1, max_length=64,
+                        description="label of the result")
+
+
+@dataclass(frozen=True)
+class TokenSection:
+    found: tuple[str, ...]
+
+
+def parse_token(devices: list[UsbDevice], tokens: list[TokenId]) -> TokenSection:
+    wanted = {(t.vendor_id, t.product_id): t for t in tokens}
+    found = []
+    for dev in devices:
+        token = wanted.get((dev.vendor_id.lower(), dev.product_id.lower()))
+        if token is not None:
+            found.append(token.name or dev.product or token.label)
+    return TokenSection(tuple(dict.fromkeys(found)))
+
+
+def evaluate_token(section: TokenSection, params: TokenConfig) -> CheckResult:
+    present = bool(section.found)
+    if present:
+        status, message = Status.OK, "token present: " + ", ".join(section.found)
+    else:
+        status = Status.FAIL
+        message = "no signature token plugged in (looked for " + \
+            ", ".join(t.label for t in params.tokens) + ")"
+    return CheckResult(
+        check=TokenCheck.id, category=TokenCheck.category, target=params.target,
+        status=status, values={"token_present": Value(value=1.0 if present else 0.0)},
+        message=message,
+    )
+
+
+class TokenCheck(Check):
+    id = "sig.token"
+    # The token is a piece of equipment on the desk (as the simulator reports it).
+    category = Category.EQUIPMENT
+    Config: ClassVar[type[CheckConfig]] = TokenConfig
+    config: TokenConfig
+
+    def __init__(self, config: CheckConfig | None = None, backend: Backend | None = None):
+        super().__init__(config)
+        self.backend = backend
+
+    def targets(self) -> list[str]:
+        return [self.config.target]
+
+    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+        if not self.config.tokens:
+            return [CheckResult(check=self.id, category=self.category, target=self.config.target,
+                                status=Status.UNKNOWN, message="no signature token configured")]
+        backend = self.backend or get_backend()
+        try:
+            devices = await asyncio.to_thread(backend.usb_devices)
+        except BackendError as exc:  # NotSupportedError included (Windows, for now)
+            return [CheckResult(check=self.id, category=self.category, target=self.config.target,
+                                status=Status.UNKNOWN, message=str(exc))]
+        return [evaluate_token(parse_token(devices, self.config.tokens), self.config)]

@@ -1,0 +1,223 @@
+"""``ssh.command``: run a configured command set on a router or Linux host over SSH.
+
+Target label ``host[:port]/set`` (the port only when it is not 22). Category by set: ``linux``
+results are ``host``, ``router`` results ``network``. Configuration::
+
+    checks:
+      ssh.command:
+        targets:
+          - host: 10.10.1.1
+            user: monitor
+            key_file: /etc/ioc-agent/ssh/id_ed25519
+            known_hosts: /etc/ioc-agent/ssh/known_hosts   # pinned: ssh-keyscan, then verify
+            set: router
+          - {host: 10.10.1.20, port: 2222, user: monitor, key_file: ..., known_hosts: ...}
+
+Status: the set's own thresholds (disk, memory) decide ok/warn/fail; a command that timed out
+or whose output was over ``max_output_bytes`` makes the result ``unknown``; an unreachable
+server is ``fail``; a host key that is not pinned, a refused key, an unreadable key file
+are ``unknown`` (could not measure: configuration); a CHANGED host key is ``fail``, because
+the IOC must look at it (a reinstalled device, or someone in the middle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from checks.base import Check, CheckConfig, CheckContext
+from checks.model import MAX_MESSAGE_CHARS, Category, CheckResult, Status, Value
+from checks.ssh.client import (
+    SshFailure,
+    SshOutcome,
+    SshTargetSpec,
+    SshTimeouts,
+    run_commands,
+)
+from checks.ssh.commands import COMMAND_SETS, CommandSet, SetParams
+
+_UNKNOWN = {
+    SshFailure.RESOLVE,
+    SshFailure.KEY,
+    SshFailure.KNOWN_HOSTS,
+    SshFailure.AUTH,
+    SshFailure.UNKNOWN_HOST_KEY,
+}
+
+
+class SshTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str = Field(min_length=1, max_length=64)
+    key_file: Path = Field(description="Ed25519/ECDSA/RSA private key (OpenSSH or PEM format)")
+    passphrase: SecretStr | None = Field(default=None, description="private key passphrase")
+    known_hosts: Path = Field(description="pinned host keys (OpenSSH known_hosts format)")
+    set: str = Field(default="linux", description="command set: " + ", ".join(COMMAND_SETS))
+
+    @field_validator("set")
+    @classmethod
+    def _set(cls, v: str) -> str:
+        if v not in COMMAND_SETS:
+            raise ValueError(f"unknown command set {v!r}; expected one of: "
+                             + ", ".join(sorted(COMMAND_SETS)))
+        return v
+
+    @property
+    def label(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}{'' if self.port == 22 else f':{self.port}'}/{self.set}"
+
+    def spec(self) -> SshTargetSpec:
+        return SshTargetSpec(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            key_file=self.key_file,
+            known_hosts=self.known_hosts,
+            passphrase=self.passphrase.get_secret_value() if self.passphrase else None,
+        )
+
+
+class SshConfig(CheckConfig):
+    timeout_s: float = Field(default=60.0, gt=0, le=300)
+    targets: list[SshTarget] = Field(default_factory=list)
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    banner_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    auth_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    command_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    max_output_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
+    warn_free_ratio: float = Field(default=0.10, ge=0, le=1)
+    fail_free_ratio: float = Field(default=0.05, ge=0, le=1)
+    warn_memory_ratio: float = Field(default=0.10, ge=0, le=1)
+
+    def timeouts(self) -> SshTimeouts:
+        return SshTimeouts(
+            connect_s=self.connect_timeout_s,
+            banner_s=self.banner_timeout_s,
+            auth_s=self.auth_timeout_s,
+            command_s=self.command_timeout_s,
+        )
+
+    def params(self) -> SetParams:
+        return SetParams(self.warn_free_ratio, self.fail_free_ratio, self.warn_memory_ratio)
+
+
+def _decode(data: bytes) -> str | None:
+    """Text of a command's output, or None when it is not text (binary garbage)."""
+    if b"\x00" in data:
+        return None
+    text = data.decode("utf-8", errors="replace")
+    if text and text.count("\ufffd") > len(text) // 10:
+        return None
+    return text
+
+
+def evaluate_ssh(
+    outcome: SshOutcome,
+    command_set: CommandSet,
+    *,
+    label: str,
+    params: SetParams,
+    max_output_bytes: int,
+) -> CheckResult:
+    """Turn one session's outcome into a result (pure: tested with recorded outputs)."""
+
+    def result(status: Status, message: str, values: dict[str, Value] | None = None,
+               duration: float = 0.0) -> CheckResult:
+        return CheckResult(
+            check=SshCheck.id, category=command_set.category, target=label, status=status,
+            values=values or {}, message=message[:MAX_MESSAGE_CHARS], duration_s=duration,
+        )
+
+    if outcome.failure is not SshFailure.NONE:
+        status = Status.UNKNOWN if outcome.failure in _UNKNOWN else Status.FAIL
+        values = {} if status is Status.UNKNOWN else {"ssh_up": Value(value=0.0)}
+        return result(status, outcome.detail or outcome.failure.value, values,
+                      outcome.connect_time_s)
+
+    texts: dict[str, str] = {}
+    cut: list[str] = []
+    broken: list[str] = []
+    for out in outcome.outputs:
+        if out.timed_out:
+            cut.append(f"{out.command!r} did not finish within {out.elapsed_s:.1f} s")
+        elif out.truncated:
+            cut.append(f"output of {out.command!r} over {max_output_bytes} bytes")
+        elif out.exit_status != 0:
+            err = (_decode(out.stderr) or "").strip().splitlines()
+            broken.append(f"{out.command!r} exited {out.exit_status}"
+                          + (f": {err[-1][:120]}" if err else ""))
+        else:
+            text = _decode(out.stdout)
+            if text is None:
+                broken.append(f"{out.command!r} output is not text")
+            else:
+                texts[out.command] = text
+    duration = outcome.connect_time_s + sum(o.elapsed_s for o in outcome.outputs)
+    reading = command_set.read(texts, params)
+    values = {"ssh_up": Value(value=1.0),
+              "ssh_connect_time": Value(value=outcome.connect_time_s, unit="seconds"),
+              **reading.values}
+    problems = cut + broken + ([f"not parsed: {', '.join(reading.missing)}"]
+                               if reading.missing and not cut and not broken else [])
+    if cut:
+        # Could not measure: the output is incomplete, so no verdict on the device.
+        return result(Status.UNKNOWN, "; ".join(problems), values, duration)
+    if len(values) == 2:  # nothing but the connection figures
+        return result(Status.UNKNOWN, "; ".join(problems) or "no data", values, duration)
+    status = Status.OK
+    for level, _ in reading.findings:
+        if level is Status.FAIL or (level is Status.WARN and status is Status.OK):
+            status = level
+    parts = [text for _, text in reading.findings] + reading.notes + problems
+    return result(status, "; ".join(parts), values, duration)
+
+
+class SshCheck(Check):
+    id = "ssh.command"
+    category = Category.HOST
+    Config: ClassVar[type[CheckConfig]] = SshConfig
+    config: SshConfig
+
+    def __init__(
+        self,
+        config: CheckConfig | None = None,
+        command_sets: dict[str, CommandSet] | None = None,
+    ) -> None:
+        super().__init__(config)
+        self.command_sets = command_sets if command_sets is not None else COMMAND_SETS
+
+    def targets(self) -> list[str]:
+        return [t.label for t in self.config.targets] or [""]
+
+    async def _one(self, target: SshTarget, deadline_s: float) -> CheckResult:
+        command_set = self.command_sets[target.set]
+        outcome = await asyncio.to_thread(
+            run_commands,
+            target.spec(),
+            command_set.commands,
+            self.config.timeouts(),
+            max_output_bytes=self.config.max_output_bytes,
+            deadline_s=deadline_s,
+        )
+        return evaluate_ssh(
+            outcome, command_set, label=target.label, params=self.config.params(),
+            max_output_bytes=self.config.max_output_bytes,
+        )
+
+    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+        if not self.config.targets:
+            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
+                                message="no SSH targets configured")]
+        # The thread cannot be cancelled: make it end on its own just before the runner's
+        # deadline, so no session outlives its check.
+        budget = max(0.5, self.config.timeout_s - 0.5)
+        return list(await asyncio.gather(*(self._one(t, budget) for t in self.config.targets)))
+
+
+__all__ = ["SshCheck", "SshConfig", "SshTarget", "evaluate_ssh"]

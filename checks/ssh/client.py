@@ -1,0 +1,330 @@
+"""A small, strict SSH client on paramiko: pinned host keys, key authentication, bounded I/O.
+
+Security rules (ARCHITECTURE.md, issue 4):
+
+* Host keys come only from the configured ``known_hosts`` file, never from the user's or the
+  system's files, and the policy is :class:`PinnedHostKeyPolicy` (a ``RejectPolicy``): an
+  unknown host key refuses the connection, a changed one raises paramiko's
+  ``BadHostKeyException``. Nothing is ever added to a known_hosts file automatically.
+  A non-22 port is looked up as ``[host]:port``, the OpenSSH known_hosts form.
+* Authentication is by private key file only (Ed25519, ECDSA or RSA), with an optional
+  passphrase; no agent, no ``~/.ssh`` key search, no password.
+* Every step has a deadline: TCP connect, SSH banner, authentication, each command. A command
+  that overruns is cut (its channel closed) and reported as timed out.
+* Command output is capped (``max_output_bytes``): once over the cap the channel is closed and
+  the outcome says so; paramiko's flow-control window (2 MiB) bounds what is in flight, so
+  memory stays bounded whatever the remote side sends.
+
+paramiko is imported lazily (only when an SSH target is configured), to keep the agent's
+import cost low (ARCHITECTURE.md, performance notes). Everything here is synchronous: callers
+run :func:`run_commands` in a thread.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import paramiko
+
+#: What is read of a command's standard error (only used in messages).
+MAX_STDERR_BYTES = 4096
+_CHUNK = 32768
+_POLL_S = 0.02
+
+
+class SshFailure(StrEnum):
+    """Why a session could not run; :mod:`checks.ssh.check` maps these to a status."""
+
+    NONE = ""
+    UNKNOWN_HOST_KEY = "unknown_host_key"
+    CHANGED_HOST_KEY = "changed_host_key"
+    AUTH = "auth"
+    KEY = "key"  # the private key file cannot be read or decrypted
+    KNOWN_HOSTS = "known_hosts"  # the known_hosts file cannot be read
+    RESOLVE = "resolve"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    PROTOCOL = "protocol"  # no SSH banner, negotiation failed, connection dropped
+
+
+@dataclass(frozen=True)
+class SshTargetSpec:
+    """Where and how to connect (plain data, so the client needs no pydantic)."""
+
+    host: str
+    port: int
+    user: str
+    key_file: Path
+    known_hosts: Path
+    passphrase: str | None = None
+
+
+@dataclass(frozen=True)
+class SshTimeouts:
+    connect_s: float = 5.0
+    banner_s: float = 5.0
+    auth_s: float = 5.0
+    command_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class CommandOutput:
+    """One command's outcome. ``stdout`` is at most ``max_output_bytes`` long."""
+
+    command: str
+    stdout: bytes
+    stderr: bytes
+    exit_status: int | None
+    elapsed_s: float
+    timed_out: bool = False
+    truncated: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return not self.timed_out and not self.truncated and self.exit_status == 0
+
+
+@dataclass(frozen=True)
+class SshOutcome:
+    target: str
+    failure: SshFailure
+    detail: str = ""
+    connect_time_s: float = 0.0
+    outputs: tuple[CommandOutput, ...] = field(default=())
+
+
+class UnknownHostKeyError(Exception):
+    """The server's host key is not in the pinned known_hosts file."""
+
+    def __init__(self, hostname: str, key_type: str, fingerprint: str) -> None:
+        super().__init__(
+            f"host key of {hostname} ({key_type} {fingerprint}) is not in the known_hosts file"
+        )
+        self.hostname = hostname
+        self.key_type = key_type
+        self.fingerprint = fingerprint
+
+
+def _policy_class() -> type[paramiko.MissingHostKeyPolicy]:
+    import paramiko
+
+    class PinnedHostKeyPolicy(paramiko.RejectPolicy):
+        """``RejectPolicy`` that says which key was refused (for the operator to verify)."""
+
+        def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+            raise UnknownHostKeyError(hostname, key.get_name(), key.fingerprint)
+
+    return PinnedHostKeyPolicy
+
+
+def known_hosts_name(host: str, port: int) -> str:
+    """How OpenSSH (and paramiko) name a host in known_hosts: ``[host]:port`` unless 22."""
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+def load_private_key(path: Path, passphrase: str | None) -> paramiko.PKey:
+    """Load an Ed25519/ECDSA/RSA private key; raise ``ValueError`` with a readable reason."""
+    import paramiko
+
+    try:
+        return paramiko.PKey.from_path(
+            str(path), password=passphrase.encode() if passphrase is not None else None
+        )
+    except paramiko.PasswordRequiredException:
+        raise ValueError(f"private key {path} is encrypted: set its passphrase") from None
+    except TypeError as exc:
+        # cryptography (OpenSSH-format keys) says "password-protected" with a TypeError.
+        if "password" not in str(exc).lower():
+            raise
+        raise ValueError(f"private key {path} is encrypted: set its passphrase") from None
+    except FileNotFoundError:
+        raise ValueError(f"private key {path} not found") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read private key {path}: {exc.strerror}") from None
+    except (paramiko.SSHException, ValueError) as exc:
+        # Wrong passphrase, unsupported key type, or not a key at all. The exception text
+        # never contains the passphrase, but keep it short anyway.
+        raise ValueError(f"cannot load private key {path}: {type(exc).__name__}: {exc}") from None
+
+
+def _classify(exc: BaseException) -> tuple[SshFailure, str]:
+    import paramiko
+
+    if isinstance(exc, UnknownHostKeyError):
+        return SshFailure.UNKNOWN_HOST_KEY, str(exc)
+    if isinstance(exc, paramiko.BadHostKeyException):
+        return SshFailure.CHANGED_HOST_KEY, (
+            f"host key of {exc.hostname} CHANGED: got {exc.key.get_name()} "
+            f"{exc.key.fingerprint}, pinned {exc.expected_key.fingerprint}; refusing "
+            "(possible man-in-the-middle, or the device was reinstalled: verify, then "
+            "update the known_hosts file)"
+        )
+    if isinstance(exc, paramiko.AuthenticationException):
+        return SshFailure.AUTH, f"authentication refused: {exc}"
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+        # paramiko tried every address of the name; refused when all of them refused.
+        causes = list(exc.errors.values())
+        if causes and all(isinstance(c, ConnectionRefusedError) or
+                          getattr(c, "errno", None) == errno.ECONNREFUSED for c in causes):
+            return SshFailure.REFUSED, "connection refused"
+        return SshFailure.PROTOCOL, f"unreachable: {exc}"
+    if isinstance(exc, socket.gaierror):
+        return SshFailure.RESOLVE, f"cannot resolve host: {exc.strerror or exc}"
+    if isinstance(exc, ConnectionRefusedError):
+        return SshFailure.REFUSED, "connection refused"
+    if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since 3.10
+        return SshFailure.TIMEOUT, "timeout"
+    if isinstance(exc, paramiko.SSHException):
+        text = str(exc)
+        # paramiko reports a missing/late banner and a dead negotiation as SSHException;
+        # its cause chain says whether a timeout was behind it.
+        if isinstance(exc.__cause__ or exc.__context__, TimeoutError):
+            return SshFailure.TIMEOUT, f"timeout: {text}"
+        return SshFailure.PROTOCOL, text
+    if isinstance(exc, OSError):
+        return SshFailure.PROTOCOL, f"{type(exc).__name__}: {exc.strerror or exc}"
+    return SshFailure.PROTOCOL, f"{type(exc).__name__}: {exc}"
+
+
+def run_command(
+    transport: paramiko.Transport,
+    command: str,
+    timeout_s: float,
+    max_output_bytes: int,
+) -> CommandOutput:
+    """Run one command on its own channel; never reads more than ``max_output_bytes``."""
+    start = time.monotonic()
+    deadline = start + timeout_s
+    stdout = bytearray()
+    stderr = bytearray()
+    timed_out = truncated = False
+    channel = transport.open_session(timeout=timeout_s)
+    try:
+        channel.settimeout(timeout_s)
+        channel.exec_command(command)
+        while True:
+            progressed = False
+            if channel.recv_ready():
+                # Ask for one byte over the cap, to know whether there was more.
+                want = min(_CHUNK, max_output_bytes + 1 - len(stdout))
+                stdout += channel.recv(want)
+                progressed = True
+                if len(stdout) > max_output_bytes:
+                    del stdout[max_output_bytes:]
+                    truncated = True
+                    break
+            if channel.recv_stderr_ready():
+                data = channel.recv_stderr(_CHUNK)
+                if len(stderr) < MAX_STDERR_BYTES:
+                    stderr += data[: MAX_STDERR_BYTES - len(stderr)]
+                progressed = True
+            if progressed:
+                continue
+            if channel.exit_status_ready() or channel.closed:
+                # paramiko handles messages in order: data, EOF, then exit-status; by now
+                # every byte sent is buffered, and the loop above has drained it.
+                if not channel.recv_ready() and not channel.recv_stderr_ready():
+                    break
+                continue
+            if time.monotonic() >= deadline:
+                timed_out = True
+                break
+            time.sleep(_POLL_S)
+        exit_status = (
+            channel.recv_exit_status()
+            if not (timed_out or truncated) and channel.exit_status_ready()
+            else None
+        )
+    finally:
+        # Closing the channel makes sshd hang up the command (SIGHUP to its session).
+        channel.close()
+    return CommandOutput(
+        command=command,
+        stdout=bytes(stdout),
+        stderr=bytes(stderr),
+        exit_status=exit_status,
+        elapsed_s=time.monotonic() - start,
+        timed_out=timed_out,
+        truncated=truncated,
+    )
+
+
+def run_commands(
+    spec: SshTargetSpec,
+    commands: tuple[str, ...],
+    timeouts: SshTimeouts,
+    *,
+    max_output_bytes: int = 1 << 20,
+    deadline_s: float | None = None,
+) -> SshOutcome:
+    """Connect once, run ``commands`` in order, disconnect. Never raises for remote trouble.
+
+    ``deadline_s`` bounds the whole session (monotonic seconds from now): commands that
+    would start after it are not run, and a command never outlives it.
+    """
+    import paramiko
+
+    target = f"{spec.host}:{spec.port}"
+    start = time.monotonic()
+    end = start + deadline_s if deadline_s is not None else None
+    try:
+        pkey = load_private_key(spec.key_file, spec.passphrase)
+    except ValueError as exc:
+        return SshOutcome(target, SshFailure.KEY, str(exc))
+    client = paramiko.SSHClient()
+    try:
+        try:
+            # Only the pinned file: never the system's or the user's known_hosts.
+            client.load_host_keys(str(spec.known_hosts))
+        except OSError as exc:
+            return SshOutcome(
+                target, SshFailure.KNOWN_HOSTS,
+                f"cannot read known_hosts {spec.known_hosts}: {exc.strerror or exc}",
+            )
+        client.set_missing_host_key_policy(_policy_class()())
+        try:
+            client.connect(
+                spec.host,
+                port=spec.port,
+                username=spec.user,
+                pkey=pkey,
+                timeout=timeouts.connect_s,
+                banner_timeout=timeouts.banner_s,
+                auth_timeout=timeouts.auth_s,
+                channel_timeout=timeouts.command_s,
+                allow_agent=False,
+                look_for_keys=False,
+            )
+        except Exception as exc:
+            failure, detail = _classify(exc)
+            return SshOutcome(target, failure, detail, time.monotonic() - start)
+        connect_time = time.monotonic() - start
+        transport = client.get_transport()
+        if transport is None:  # pragma: no cover - connect() succeeded
+            return SshOutcome(target, SshFailure.PROTOCOL, "no transport after connect")
+        outputs: list[CommandOutput] = []
+        for command in commands:
+            timeout = timeouts.command_s
+            if end is not None:
+                timeout = min(timeout, end - time.monotonic())
+                if timeout <= 0:
+                    outputs.append(CommandOutput(command, b"", b"", None, 0.0, timed_out=True))
+                    continue
+            try:
+                outputs.append(run_command(transport, command, timeout, max_output_bytes))
+            except Exception as exc:
+                failure, detail = _classify(exc)
+                return SshOutcome(
+                    target, failure, f"while running {command!r}: {detail}", connect_time,
+                    tuple(outputs),
+                )
+        return SshOutcome(target, SshFailure.NONE, "", connect_time, tuple(outputs))
+    finally:
+        client.close()

@@ -1,0 +1,1 @@
+"""Online-meeting readiness: SIP, H.323, STUN reachability, A/V devices, the E-model."""

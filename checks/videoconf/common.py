@@ -1,0 +1,104 @@
+"""Pieces shared by the online-meeting checks: datagram exchange with retransmission."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from checks.model import Category, CheckResult, Status
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What one request/response exchange gave."""
+
+    answer: bytes | None
+    elapsed_s: float
+    failure: str = ""  # "" | "timeout" | "refused" | "resolve" | "error"
+    detail: str = ""
+    local: tuple[str, int] | None = None
+
+
+class _Waiter(asyncio.DatagramProtocol):
+    def __init__(self, accept: Callable[[bytes], bool]) -> None:
+        self.accept = accept
+        self.future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        if not self.future.done() and self.accept(data):
+            self.future.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        if not self.future.done() and isinstance(exc, ConnectionRefusedError):
+            self.future.set_exception(exc)
+
+
+async def resolve_one(host: str, port: int, kind: socket.SocketKind,
+                      timeout_s: float) -> tuple[int, tuple[str, int]]:
+    loop = asyncio.get_running_loop()
+    infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=kind), timeout_s)
+    family, _, _, _, addr = infos[0]
+    return family, (str(addr[0]), int(addr[1]))
+
+
+async def udp_exchange(
+    host: str, port: int, make_request: Callable[[tuple[str, int]], bytes],
+    accept: Callable[[bytes], bool], timeout_s: float, first_rto_s: float = 0.5,
+) -> Exchange:
+    """Send a request over UDP, retransmitting with doubling intervals (RFC 3261 Timer A,
+    RFC 5389 RTO: both start at 500 ms), until an accepted answer or ``timeout_s``.
+
+    ``make_request`` gets the local (address, port) so it can name it (SIP Via/Contact).
+    """
+    start = time.monotonic()
+    try:
+        family, addr = await resolve_one(host, port, socket.SOCK_DGRAM, timeout_s)
+    except (OSError, TimeoutError) as exc:
+        return Exchange(None, time.monotonic() - start, "resolve", str(exc))
+    loop = asyncio.get_running_loop()
+    waiter = _Waiter(accept)
+    try:
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: waiter, remote_addr=addr, family=family
+        )
+    except OSError as exc:
+        return Exchange(None, time.monotonic() - start, "error", str(exc))
+    sockname = transport.get_extra_info("sockname")
+    local = (str(sockname[0]), int(sockname[1]))
+    request = make_request(local)
+    sent_at = time.monotonic()
+    try:
+        rto = first_rto_s
+        deadline = start + timeout_s
+        while True:
+            transport.sendto(request)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                answer = await asyncio.wait_for(asyncio.shield(waiter.future),
+                                                min(rto, remaining))
+            except TimeoutError:
+                rto *= 2
+                continue
+            except ConnectionRefusedError:
+                return Exchange(None, time.monotonic() - start, "refused",
+                                "port unreachable", local)
+            return Exchange(answer, time.monotonic() - sent_at, local=local)
+    finally:
+        transport.close()
+        if waiter.future.done() and not waiter.future.cancelled():
+            waiter.future.exception()  # mark it retrieved: no "never retrieved" warning
+        else:
+            waiter.future.cancel()
+    return Exchange(None, time.monotonic() - start, "timeout", f"no answer within {timeout_s:g} s",
+                    local)
+
+
+def not_configured(check_id: str, category: Category, what: str) -> list[CheckResult]:
+    """Unknown, never pass: a check with nothing to measure says so."""
+    return [CheckResult(check=check_id, category=category, status=Status.UNKNOWN,
+                        message=f"not configured: {what}")]

@@ -1,0 +1,120 @@
+"""Test peers for network-quality tests, all on 127.0.0.1: a reflector that injects known
+delay, jitter and loss (no tc netem here), silent UDP/TCP peers, a reflector in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import threading
+from collections.abc import Iterator
+
+from checks.network.quality import decode
+from collector.reflector import RateLimiter, Reflector, start_reflector
+
+
+class ImpairedReflector(Reflector):
+    """Delays each reply by ``base_s`` + uniform(-spread_s, +spread_s) and drops the
+    sequence numbers in ``drop``; seeded, so a run is reproducible."""
+
+    def __init__(self, base_s: float = 0.0, spread_s: float = 0.0,
+                 drop: set[int] | None = None, seed: int = 1) -> None:
+        super().__init__(RateLimiter(rate_pps=1e6, burst=1e6))
+        self.base_s, self.spread_s = base_s, spread_s
+        self.drop = drop or set()
+        self.rng = random.Random(seed)
+        self.delays: list[float] = []
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        reply = self.reply_for(data, addr)
+        parsed = decode(data)
+        if reply is None or parsed is None or parsed[1] in self.drop:
+            return
+        delay = self.base_s + self.rng.uniform(-self.spread_s, self.spread_s)
+        self.delays.append(delay)
+        if delay <= 0:
+            self.send(reply, addr)
+        else:
+            asyncio.get_running_loop().call_later(delay, self.send, reply, addr)
+
+
+@contextlib.contextmanager
+def reflector_thread(protocol: Reflector | None = None) -> Iterator[int]:
+    """Run a reflector in its own thread and event loop; yield its UDP port."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    box: dict[str, object] = {}
+
+    async def start() -> None:
+        transport, _ = await start_reflector("127.0.0.1", 0, protocol)
+        box["transport"] = transport
+        box["port"] = transport.get_extra_info("sockname")[1]
+        ready.set()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(5), "reflector did not start"
+    try:
+        yield int(box["port"])  # type: ignore[call-overload]
+    finally:
+        loop.call_soon_threadsafe(box["transport"].close)  # type: ignore[attr-defined]
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+@contextlib.contextmanager
+def silent_udp() -> Iterator[int]:
+    """A bound UDP socket that reads and drops everything: no reply, no ICMP error."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.1)
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                sock.recv(65536)
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(2)
+        sock.close()
+
+
+@contextlib.contextmanager
+def silent_tcp() -> Iterator[int]:
+    """A TCP listener that accepts (kernel backlog) but never says a word."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+@contextlib.contextmanager
+def blackhole_tcp() -> Iterator[int]:
+    """A TCP port whose handshake never completes: a listener with backlog 0, its accept
+    queue filled by one connection, so the kernel drops further SYNs (a dead MCU)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(0)
+    port = sock.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port), timeout=1)
+    try:
+        yield port
+    finally:
+        filler.close()
+        sock.close()
