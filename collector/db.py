@@ -219,5 +219,19 @@ def make_engine(db: str | Path) -> Engine:
     return engine
 
 
+def _alembic_config(connection: Any) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
 def create_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
+    """Bring the database to the current schema with the Alembic migrations in
+    ``collector/migrations`` (a new database gets every table; an older one is upgraded)."""
+    from alembic import command
+
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
