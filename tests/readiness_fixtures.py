@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 from collector.app import Settings, create_app
 from collector.auth import Accounts
@@ -23,7 +24,7 @@ from collector.server import BackgroundServer
 from collector.simulator import Simulator
 from collector.store import Store
 from collector.units import load_units
-from tests.conftest import Clock
+from tests.conftest import TEST_DATABASE, Clock
 
 PASSWORDS = {
     "viewer": "viewer-pass-1",
@@ -36,14 +37,22 @@ PASSWORDS = {
 class Site:
     store: Store
     url: str
-    db_path: Path
+    db_path: str  # SQLite path or database URL, as `--db` takes it
     clock: Clock
 
 
-def open_site(path: Path, provinces: set[str] | None, users: bool = True) -> Iterator[Site]:
-    """Collector on ``path`` with the simulated ``provinces`` (None = the whole nation)."""
+def database_for(request: pytest.FixtureRequest, tmp: Path) -> str:
+    """A fresh database of the backend under test (IOC_TEST_DATABASE), for a wider-scoped
+    fixture: a SQLite file under ``tmp``, or a new PostgreSQL database."""
+    if TEST_DATABASE == "postgresql":
+        return str(request.getfixturevalue("postgres_server").create_database())
+    return str(tmp / "ioc.db")
+
+
+def open_site(db: str | Path, provinces: set[str] | None, users: bool = True) -> Iterator[Site]:
+    """Collector on ``db`` (path or URL) with the simulated ``provinces`` (None = nation)."""
     clock = Clock()
-    engine = make_engine(path)
+    engine = make_engine(db)
     create_schema(engine)
     store = Store(engine, load_catalogue(), load_units(), clock=clock)
     if users:
@@ -55,7 +64,7 @@ def open_site(path: Path, provinces: set[str] | None, users: bool = True) -> Ite
         stats = asyncio.run(Simulator(url, store, provinces=provinces, concurrency=8).run())
         assert not stats.errors, stats.errors[:3]
         history.snapshot(store, min_interval_s=0)
-        yield Site(store, url, path, clock)
+        yield Site(store, url, str(db), clock)
 
 
 def login(url: str, role: str, password: str | None = None) -> httpx.Client:

@@ -17,15 +17,18 @@ import openpyxl
 import pytest
 
 from collector.reports import build_report, render
-from tests.readiness_fixtures import Site, open_site
+from tests.readiness_fixtures import Site, database_for, open_site
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 BUDGET_S = 10.0
 
 
 @pytest.fixture(scope="module")
-def nation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    yield from open_site(tmp_path_factory.mktemp("nation") / "ioc.db", None, users=False)
+def nation(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Site]:
+    db = database_for(request, tmp_path_factory.mktemp("nation"))
+    yield from open_site(db, None, users=False)
 
 
 @pytest.fixture(scope="module")

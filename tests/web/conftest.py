@@ -4,10 +4,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.readiness_fixtures import Site, open_site
+from tests.readiness_fixtures import Site, database_for, open_site
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Site]:
     """Hà Nội (01, all green) and Cao Bằng (04, far behind), simulated once per session."""
-    yield from open_site(tmp_path_factory.mktemp("web") / "ioc.db", {"01", "04"})
+    db = database_for(request, tmp_path_factory.mktemp("web"))
+    yield from open_site(db, {"01", "04"})

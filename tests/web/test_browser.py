@@ -49,6 +49,18 @@ def browser(tmp_path: Path) -> Iterator[object]:
         driver.quit()
 
 
+def navigate(driver, element) -> None:
+    """Click something that loads a new page, and wait until the old page is gone (on a
+    busy machine the next lookup would otherwise find elements of the page being left)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 30).until(ec.staleness_of(old))
+
+
 def test_login_and_drill_down_to_failing_criterion(site: Site, browser) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -60,20 +72,20 @@ def test_login_and_drill_down_to_failing_criterion(site: Site, browser) -> None:
     # A wrong password first: a clear message, no session.
     d.find_element(By.ID, "username").send_keys("viewer")
     d.find_element(By.ID, "password").send_keys("wrong-password")
-    d.find_element(By.ID, "login-button").click()
+    navigate(d, d.find_element(By.ID, "login-button"))
     assert "Sai tên đăng nhập hoặc mật khẩu." in d.find_element(By.ID, "login-error").text
 
     d.find_element(By.ID, "password").send_keys(PASSWORDS["viewer"])
-    d.find_element(By.ID, "login-button").click()
+    navigate(d, d.find_element(By.ID, "login-button"))
     assert d.find_element(By.TAG_NAME, "h1").text == "Tổng quan toàn quốc"
     rows = d.find_elements(By.CSS_SELECTOR, "#provinces tbody tr")
     assert len(rows) == 34
 
     # Nation -> province (Cao Bằng, far behind) -> only its red communes.
-    d.find_element(By.LINK_TEXT, "Cao Bằng").click()
+    navigate(d, d.find_element(By.LINK_TEXT, "Cao Bằng"))
     assert d.find_element(By.TAG_NAME, "h1").text == "Cao Bằng"
     Select(d.find_element(By.ID, "colour-filter")).select_by_value("red")
-    d.find_element(By.CSS_SELECTOR, "form.inline button").click()
+    navigate(d, d.find_element(By.CSS_SELECTOR, "form.inline button"))
     assert "colour=red" in d.current_url
     badges = d.find_elements(By.CSS_SELECTOR, "#communes .badge")
     assert badges and all(b.text == "Đỏ" for b in badges)
@@ -82,7 +94,7 @@ def test_login_and_drill_down_to_failing_criterion(site: Site, browser) -> None:
     # Province -> commune: a failing criterion with the evidence that decided it.
     link = d.find_element(By.CSS_SELECTOR, "#communes tbody a")
     name = link.text
-    link.click()
+    navigate(d, link)
     assert d.find_element(By.TAG_NAME, "h1").text.startswith(name)
     assert d.find_element(By.ID, "commune-colour").text == "Đỏ"
     failing = d.find_elements(By.CSS_SELECTOR, "#criteria tr.status-fail")
