@@ -3,8 +3,10 @@ IOC_TEST_DATABASE=postgresql), served on loopback."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +26,31 @@ REQUIRE_INTEGRATION = os.environ.get("IOC_REQUIRE_INTEGRATION") == "1"
 #: Backend of every collector store in the tests: "sqlite" (default) or "postgresql", in
 #: which case a throwaway Debian PostgreSQL server is started for the session.
 TEST_DATABASE = os.environ.get("IOC_TEST_DATABASE", "sqlite")
+
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback(host: object) -> bool:
+    if host in (None, "localhost", b"localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(str(host)).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests may only reach 127.0.0.1/::1: any other name fails to resolve (so no test can
+    reach, say, dichvucong.gov.vn through a default target)."""
+
+    def guarded(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not _loopback(host):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (test guard)")
+        return _real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
 
 
 def require_binary(name: str) -> str:

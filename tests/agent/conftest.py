@@ -1,9 +1,8 @@
-"""Fixtures for agent tests: a loopback-only network guard and a scripted stand-in collector."""
+"""Fixtures for agent tests: a scripted stand-in collector (loopback guard: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import http.server
-import ipaddress
 import json
 import socket
 import threading
@@ -13,29 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
-_real_getaddrinfo = socket.getaddrinfo
-
-
-def _loopback(host: object) -> bool:
-    if host in (None, "localhost", b"localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(str(host)).is_loopback
-    except ValueError:
-        return False
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests may only reach 127.0.0.1/::1 (never dichvucong.gov.vn)."""
-
-    def guarded(host, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if not _loopback(host):
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (test guard)")
-        return _real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
 
 
 @pytest.fixture(autouse=True)
@@ -67,8 +43,16 @@ class Collector(http.server.ThreadingHTTPServer):
 
 def ack_all(body: Any) -> Reply:
     seqs = [r["seq"] for r in body["reports"]]
-    return 200, {}, {"accepted": len(seqs), "duplicates": 0, "acked_seqs": seqs,
-                     "server_time": datetime.now(UTC).isoformat()}
+    return (
+        200,
+        {},
+        {
+            "accepted": len(seqs),
+            "duplicates": 0,
+            "acked_seqs": seqs,
+            "server_time": datetime.now(UTC).isoformat(),
+        },
+    )
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -110,8 +94,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def collector() -> Iterator[Collector]:
     server = Collector()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield server
     server.shutdown()
@@ -125,4 +110,3 @@ def closed_port() -> int:
     port = sock.getsockname()[1]
     sock.close()
     return port
-

@@ -1,38 +1,14 @@
-"""Fixtures for check tests: a loopback-only network guard and small local servers."""
+"""Fixtures for check tests: small local servers (the loopback guard is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import http.server
-import ipaddress
 import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-_real_getaddrinfo = socket.getaddrinfo
-
-
-def _loopback(host: object) -> bool:
-    if host in (None, "localhost", b"localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(str(host)).is_loopback
-    except ValueError:
-        return False
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests may only reach 127.0.0.1/::1: any other name fails to resolve."""
-
-    def guarded(host, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if not _loopback(host):
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (test guard)")
-        return _real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -58,8 +34,9 @@ def http_server() -> Iterator[http.server.ThreadingHTTPServer]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.routes = {}  # type: ignore[attr-defined]
     server.base = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield server
     server.shutdown()
@@ -96,10 +73,26 @@ def tls_cert(tmp_path_factory) -> tuple[Path, Path]:
         pytest.skip("openssl not installed")
     d = tmp_path_factory.mktemp("tls")
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-         "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem"), "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-keyout",
+            str(d / "key.pem"),
+            "-out",
+            str(d / "cert.pem"),
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
     )
     return d / "cert.pem", d / "key.pem"
 
