@@ -1,0 +1,107 @@
+"""Fixtures of the Ansible tests: the ansible tools from the venv and a session wheelhouse.
+
+The wheelhouse (the project wheel plus every dependency, ~40 wheels) is built once per test
+session by the project's own ``ansible/wheelhouse.yml`` into a session tmp dir; pip's cache
+makes later sessions fast.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REQUIRE_INTEGRATION
+
+ROOT = Path(__file__).resolve().parents[2]
+ANSIBLE_DIR = ROOT / "ansible"
+VENV_BIN = Path(sys.executable).parent
+
+
+def ansible_tool(name: str) -> str:
+    """Path of an Ansible tool installed in the project's venv (the `dev` extra)."""
+    path = VENV_BIN / name
+    if not path.exists():
+        found = shutil.which(name)
+        if found is None:
+            msg = f"{name} is not installed: pip install -e '.[dev]'"
+            if REQUIRE_INTEGRATION:
+                pytest.fail(msg)
+            pytest.skip(msg)
+        return found
+    return str(path)
+
+
+def ansible_env(tmp: Path) -> dict[str, str]:
+    """Environment for ansible-*: the venv's bin first (molecule and ansible-lint call
+    ansible-config), the project's ansible.cfg, a private local temp dir."""
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["ANSIBLE_CONFIG"] = str(ANSIBLE_DIR / "ansible.cfg")
+    env["ANSIBLE_LOCAL_TEMP"] = str(tmp / "ansible-local")
+    env["ANSIBLE_REMOTE_TEMP"] = str(tmp / "ansible-remote")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env.pop("ANSIBLE_INVENTORY", None)
+    return env
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    output: str
+
+    def recap(self) -> dict[str, dict[str, int]]:
+        """PLAY RECAP counters per host, summed over every play of the run."""
+        out: dict[str, dict[str, int]] = {}
+        for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", self.output, re.M):
+            totals = out.setdefault(host, {})
+            for key, value in re.findall(r"(\w+)=(\d+)", counters):
+                totals[key] = totals.get(key, 0) + int(value)
+        return out
+
+
+def run_playbook(
+    playbook: str, inventory: Path, tmp: Path, extra: Sequence[str] = (), timeout: float = 600
+) -> PlaybookRun:
+    proc = subprocess.run(
+        [ansible_tool("ansible-playbook"), "-i", str(inventory), str(ANSIBLE_DIR / playbook),
+         *extra],
+        cwd=ANSIBLE_DIR, env=ansible_env(tmp), capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )
+    return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheelhouse archive the roles install from, built by ansible/wheelhouse.yml once."""
+    tmp = tmp_path_factory.mktemp("wheelhouse-build")
+    dest = tmp / "wheelhouse"
+    inventory = tmp / "localhost.yml"
+    inventory.write_text(
+        "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+        f"      ansible_python_interpreter: {sys.executable}\n"
+    )
+    archive = tmp / "wheelhouse.tar"
+    extra = ["-e", f"ioc_wheelhouse_dir={dest}", "-e", f"ioc_wheelhouse_archive={archive}"]
+    run = run_playbook("wheelhouse.yml", inventory, tmp, extra)
+    assert run.rc == 0, run.output[-4000:]
+    wheels = sorted(p.name for p in dest.glob("*.whl"))
+    assert any(w.startswith("commune_ioc-") for w in wheels), wheels
+    assert archive.stat().st_size > 0
+    return archive

@@ -1,0 +1,283 @@
+"""Roll the collector and an agent out with the real playbooks, on this machine.
+
+What is real: ansible-playbook runs ansible/collector.yml, agents.yml and site.yml with
+`connection: local` against this machine; the roles build virtualenvs from the wheelhouse
+(`pip --no-index`), template the configuration and the systemd units, run the real
+preflight (including the HTTP request to the collector) and the real `ioc-agent enroll`.
+
+What stands in: every path points into a tmp dir standing in for / (install, config, state,
+systemd unit and Prometheus directories); the services run as root without a system user
+(`*_create_user: false`), and `*_service_manager: none` because systemd is not PID 1 here:
+the test starts the installed binaries itself, with the installed configuration files,
+exactly as the units' ExecStart= lines do.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.ansible.conftest import PlaybookRun, free_port, run_playbook
+from tests.conftest import require_binary
+
+# The first test carries the roll-out (wheelhouse, two roles, two site runs): ~2-4 min.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
+
+
+def _inventory(
+    path: Path, prefix: Path, wheelhouse: Path, *, collector_port: int, collector_url: str,
+    commune: str = COMMUNE, province: str = "01", code: str = "",
+) -> Path:
+    """A one-province inventory (collector + one agent) with every path under ``prefix``."""
+    # What a Debian / stands in for has: the systemd unit directory.
+    (prefix / "etc/systemd/system").mkdir(parents=True, exist_ok=True)
+    common = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "ioc_become": False,
+    }
+    collector = {
+        "ioc_collector_listen": f"127.0.0.1:{collector_port}",
+        "ioc_collector_wheelhouse_archive": str(wheelhouse),
+        "ioc_collector_python": sys.executable,
+        "ioc_collector_install_dir": str(prefix / "opt/ioc-collector"),
+        "ioc_collector_config_dir": str(prefix / "etc/ioc-collector"),
+        "ioc_collector_state_dir": str(prefix / "var/lib/ioc-collector"),
+        "ioc_collector_systemd_dir": str(prefix / "etc/systemd/system"),
+        "ioc_collector_prometheus_config_dir": str(prefix / "etc/prometheus"),
+        "ioc_collector_prometheus_labels": {"centre": "ha-noi"},
+        "ioc_collector_create_user": False,
+        "ioc_collector_system_user": "root",
+        "ioc_collector_system_group": "root",
+        "ioc_collector_service_manager": "none",
+        # No reevaluation thread: the summary is computed on request anyway.
+        "ioc_collector_reevaluate_every_s": 0,
+    }
+    agent = {
+        "ioc_agent_commune_code": commune,
+        "ioc_agent_enrollment_code": code,
+        "ioc_agent_wheelhouse_archive": str(wheelhouse),
+        "ioc_agent_python": sys.executable,
+        "ioc_agent_install_dir": str(prefix / "opt/ioc-agent"),
+        "ioc_agent_config_dir": str(prefix / "etc/ioc-agent"),
+        "ioc_agent_state_dir": str(prefix / "var/lib/ioc-agent"),
+        "ioc_agent_systemd_dir": str(prefix / "etc/systemd/system"),
+        "ioc_agent_create_user": False,
+        "ioc_agent_system_user": "root",
+        "ioc_agent_system_group": "root",
+        "ioc_agent_service_manager": "none",
+        "ioc_agent_preflight_timeout_s": 3,
+        "ioc_agent_tcp_targets": [f"127.0.0.1:{collector_port}"],
+        # Only loopback targets in tests: no public DNS name, no public portal.
+        "ioc_agent_checks_extra": {"net.dns": {"enabled": False},
+                                   "net.portal": {"enabled": False}},
+    }
+    inventory = {
+        "all": {
+            "vars": common,
+            "children": {
+                "ioc_collectors": {"hosts": {"collector-hanoi": collector}},
+                "ioc_agents": {"children": {f"province_{province}": {
+                    "vars": {"ioc_agent_province_code": province,
+                             "ioc_agent_collector_url": collector_url},
+                    "children": {f"commune_{commune}": {"hosts": {"agent-hoankiem": agent}}},
+                }}},
+            },
+        }
+    }
+    path.write_text(json.dumps(inventory, indent=2))  # JSON is YAML
+    return path
+
+
+def _assert_ok(run: PlaybookRun) -> None:
+    assert run.rc == 0, run.output[-6000:]
+
+
+@dataclass
+class Rollout:
+    prefix: Path
+    tmp: Path
+    inventory: Path
+    url: str
+    code: str
+    first_site_run: PlaybookRun
+    second_site_run: PlaybookRun
+    agent_once: subprocess.CompletedProcess[str]
+    summary_before: dict[str, Any]
+    summary_after: dict[str, Any]
+    commune_after: dict[str, Any]
+
+
+def _wait_http(url: str, proc: subprocess.Popen[str], log: Path, deadline_s: float = 60) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise AssertionError(f"collector exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {deadline_s} s")
+
+
+@pytest.fixture(scope="module")
+def rollout(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rollout]:
+    tmp = tmp_path_factory.mktemp("rollout")
+    prefix = tmp / "root"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    inventory = tmp / "hosts.yml"
+
+    # 1. The collector role, then the installed collector, started as its unit would.
+    _inventory(inventory, prefix, wheelhouse, collector_port=port, collector_url=url)
+    _assert_ok(run_playbook("collector.yml", inventory, tmp))
+    collector_bin = prefix / "opt/ioc-collector/venv/bin/ioc-collector"
+    collector_cfg = prefix / "etc/ioc-collector/collector.yaml"
+    log = (tmp / "collector.log").open("w")
+    proc = subprocess.Popen(
+        [str(collector_bin), "serve", "--config", str(collector_cfg), "--log-level", "warning"],
+        stdout=log, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        _wait_http(f"{url}/api/v1/time", proc, tmp / "collector.log")
+        summary_before = httpx.get(f"{url}/api/v1/summary", timeout=30).json()
+
+        # 2. A one-time code from the installed CLI, on the installed configuration.
+        issued = subprocess.run(
+            [str(collector_bin), "enrollment-code", "--config", str(collector_cfg),
+             "--commune", COMMUNE, "--json"],
+            capture_output=True, text=True, check=True, timeout=120,
+        )
+        code = json.loads(issued.stdout)[0]["code"]
+
+        # 3. The whole site: collector (unchanged) then the agent, which enrolls.
+        _inventory(inventory, prefix, wheelhouse, collector_port=port, collector_url=url,
+                   code=code)
+        first = run_playbook("site.yml", inventory, tmp)
+        _assert_ok(first)
+
+        # 4. The installed agent, with the installed configuration: one cycle.
+        agent_once = subprocess.run(
+            [str(prefix / "opt/ioc-agent/venv/bin/ioc-agent"), "run", "--once",
+             "--config", str(prefix / "etc/ioc-agent/agent.yaml")],
+            capture_output=True, text=True, timeout=180,
+        )
+        summary_after = httpx.get(f"{url}/api/v1/summary", timeout=30).json()
+        commune_after = httpx.get(f"{url}/api/v1/communes/{COMMUNE}", timeout=30).json()
+
+        # 5. Again: nothing may change.
+        second = run_playbook("site.yml", inventory, tmp)
+        yield Rollout(prefix, tmp, inventory, url, code, first, second, agent_once,
+                      summary_before, summary_after, commune_after)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def test_installed_agent_enrolls_and_reports(rollout: Rollout) -> None:
+    state = json.loads((rollout.prefix / "var/lib/ioc-agent/agent.json").read_text())
+    assert state["commune_code"] == COMMUNE
+    # The one-time code never appears in Ansible's output (no_log).
+    assert "Enroll with the collector" in rollout.first_site_run.output
+    assert rollout.code not in rollout.first_site_run.output
+    assert rollout.agent_once.returncode == 0, rollout.agent_once.stderr[-3000:]
+    assert "sent 1" in rollout.agent_once.stdout, rollout.agent_once.stdout
+
+
+def test_report_reaches_the_collector_summary(rollout: Rollout) -> None:
+    before, after = rollout.summary_before, rollout.summary_after
+    assert before["grey"] == before["communes"] == 3321
+    assert after["grey"] == 3320, after
+    hanoi = next(p for p in after["by_province"] if p["code"] == "01")
+    assert hanoi["grey"] == hanoi["communes"] - 1
+    assert rollout.commune_after["colour"] != "grey", rollout.commune_after
+
+
+def test_second_run_changes_nothing(rollout: Rollout) -> None:
+    run = rollout.second_site_run
+    _assert_ok(run)
+    recap = run.recap()
+    assert set(recap) == {"collector-hanoi", "agent-hoankiem"}, run.output[-3000:]
+    for host, counters in recap.items():
+        assert counters["changed"] == 0, (host, run.output[-6000:])
+        assert counters["failed"] == 0
+
+
+def test_installed_files(rollout: Rollout) -> None:
+    root = rollout.prefix
+    agent_yaml = (root / "etc/ioc-agent/agent.yaml").read_text()
+    assert agent_yaml.startswith("#")
+    assert "Ansible managed" in agent_yaml
+    assert f"url: {rollout.url}" in agent_yaml
+    assert "Phường Hoàn Kiếm" in agent_yaml
+    unit = (root / "etc/systemd/system/ioc-agent.service").read_text()
+    for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
+                 "PrivateTmp=yes", "Restart=always",
+                 f"ReadWritePaths={root / 'var/lib/ioc-agent'}"):
+        assert line in unit
+    assert unit.startswith("#")
+    collector_unit = (root / "etc/systemd/system/ioc-collector.service").read_text()
+    assert "ProtectSystem=strict" in collector_unit
+    assert (root / "var/lib/ioc-collector/ioc.db").exists()
+    # The wheelhouse was copied; the target installed from it with --no-index.
+    assert list((root / "opt/ioc-agent/wheelhouse").glob("commune_ioc-*.whl"))
+
+
+def test_prometheus_configuration_is_valid(rollout: Rollout) -> None:
+    promtool = require_binary("promtool")
+    config = rollout.prefix / "etc/prometheus/prometheus.yml"
+    rules = sorted((rollout.prefix / "etc/prometheus/rules/ioc").glob("*.yml"))
+    shipped = sorted((Path(__file__).parents[2] / "dashboards/prometheus/rules").glob("*.yml"))
+    assert [p.name for p in rules] == [p.name for p in shipped]
+    check = subprocess.run([promtool, "check", "config", str(config)],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "centre: ha-noi" in config.read_text()
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("bad-commune", "ioc_agent_commune_code=99999 is not an official commune code"),
+        ("unreachable", "is not reachable from agent-hoankiem"),
+        ("wrong-province", "belongs to province 01, not to ioc_agent_province_code=79"),
+    ],
+)
+def test_wrong_inventory_stops_in_preflight(
+    wheelhouse: Path, tmp_path: Path, case: str, message: str
+) -> None:
+    prefix = tmp_path / "root"
+    closed = free_port()  # nothing listens there
+    url = f"http://127.0.0.1:{closed}"
+    kwargs: dict[str, Any] = {"code": "AAAA-BBBB-CCCC"}
+    if case == "bad-commune":
+        kwargs["commune"] = "99999"
+    elif case == "wrong-province":
+        kwargs["province"] = "79"
+    inventory = _inventory(tmp_path / "hosts.yml", prefix, wheelhouse,
+                           collector_port=closed, collector_url=url, **kwargs)
+    run = run_playbook("agents.yml", inventory, tmp_path)
+    assert run.rc != 0
+    assert message in " ".join(run.output.split()), run.output[-4000:]
+    assert "TASK [ioc_agent : Create the install directory]" not in run.output
+    assert not (prefix / "opt").exists()
+    assert not (prefix / "etc/ioc-agent").exists()
+    assert not (prefix / "var").exists()
