@@ -34,6 +34,7 @@ import httpx
 
 from checks.model import Report, ReportBatch, utcnow
 from collector.config import load_config
+from collector.metrics import labels
 from collector.server import BackgroundServer
 from collector.service import build_app, open_store
 from collector.simulator import Simulator, plan_nation, simulated_results
@@ -103,7 +104,8 @@ def _exposition(report: Report) -> bytes:
     lines = []
     for res in report.results:
         for name, v in res.values.items():
-            lines.append(f'ioc_{name}{{check="{res.check}",target="{res.target}"}} {v.value!r}')
+            rendered = labels(check=res.check, target=res.target)
+            lines.append(f"ioc_{name}{{{rendered}}} {v.value!r}")
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -137,9 +139,7 @@ def bench_ingest(agents: int, rounds: int, connections: int, work: Path) -> dict
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "collector.cli",
+            str(Path(sys.executable).parent / "ioc-collector"),
             "serve",
             "--config",
             str(cfg_file),
