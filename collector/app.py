@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import ValidationError
@@ -30,10 +31,12 @@ from checks.model import (
     TimeResponse,
     utcnow,
 )
+from collector.auth import Accounts, Role
 from collector.ingest import GroupCommitter
 from collector.metrics import IngestMetrics, ReadinessCollector
 from collector.store import Store, StoreError
 from collector.units import UnknownUnitError
+from collector.web.session import visitor
 
 log = logging.getLogger("collector")
 
@@ -208,12 +211,28 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         ingest_metrics.reports.labels(result="duplicate").inc(resp.duplicates)
         return resp
 
-    @app.get("/api/v1/summary", tags=["readiness"])
+    accounts = Accounts(store.engine, clock=store.clock)
+
+    async def reader(request: Request) -> None:
+        """Readiness data is for people who log in (viewer and up): an agent's token, or
+        no session at all, reads nothing."""
+        seen = await run_in_threadpool(visitor, request, accounts, Role.VIEWER)
+        if isinstance(seen, Response):
+            if seen.status_code in (401, 403):
+                raise HTTPException(seen.status_code, json.loads(bytes(seen.body))["detail"])
+            raise HTTPException(
+                401,
+                "log in first (POST /login, or open the collector's pages): the readiness "
+                "API needs a user session with the viewer role",
+                headers={"WWW-Authenticate": 'Cookie realm="ioc"'},
+            )
+
+    @app.get("/api/v1/summary", tags=["readiness"], dependencies=[Depends(reader)])
     async def summary() -> dict[str, Any]:
         """National summary: colour counts overall and by province (KH02 green coverage)."""
         return await run_in_threadpool(store.summary)
 
-    @app.get("/api/v1/communes/{code}", tags=["readiness"])
+    @app.get("/api/v1/communes/{code}", tags=["readiness"], dependencies=[Depends(reader)])
     async def commune(code: str) -> dict[str, Any]:
         """One commune: colour, each criterion with status, reason, evidence and since when."""
         state = await run_in_threadpool(store.commune_state, code)

@@ -147,3 +147,19 @@ def collector(store: Store, clock: Clock) -> Iterator[Collector]:
     app = create_app(store, Settings(reevaluate_every_s=0, max_body_bytes=256 * 1024))
     with BackgroundServer(app) as url:
         yield Collector(store=store, url=url, clock=clock, app=app)
+
+
+@pytest.fixture
+def reader(collector: Collector) -> Iterator[Any]:
+    """An HTTP client logged in to ``collector`` as a viewer (the readiness API needs one)."""
+    from collector.auth import Accounts
+    from tests.readiness_fixtures import login
+
+    Accounts(collector.store.engine, clock=collector.store.clock).add_user(
+        "reader", "reader-pass-1", "viewer"
+    )
+    client = login(collector.url, "reader", "reader-pass-1")
+    try:
+        yield client
+    finally:
+        client.close()

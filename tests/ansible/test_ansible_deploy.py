@@ -28,6 +28,7 @@ import pytest
 
 from tests.ansible.conftest import PlaybookRun, free_port, run_playbook
 from tests.conftest import require_binary
+from tests.readiness_fixtures import login
 
 # The first test carries the roll-out (wheelhouse, two roles, two site runs): ~2-4 min.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -153,7 +154,14 @@ def rollout(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     )
     try:
         _wait_http(f"{url}/api/v1/time", proc, tmp / "collector.log")
-        summary_before = httpx.get(f"{url}/api/v1/summary", timeout=30).json()
+        # The readiness API needs a user: one made with the installed CLI.
+        subprocess.run(
+            [str(collector_bin), "user", "add", "--config", str(collector_cfg),
+             "--username", "ops", "--role", "viewer", "--password-stdin"],
+            input="ops-pass-1\n", capture_output=True, text=True, check=True, timeout=120,
+        )
+        reader = login(url, "ops", "ops-pass-1")
+        summary_before = reader.get("/api/v1/summary", timeout=30).json()
 
         # 2. A one-time code from the installed CLI, on the installed configuration.
         issued = subprocess.run(
@@ -175,8 +183,8 @@ def rollout(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
              "--config", str(prefix / "etc/ioc-agent/agent.yaml")],
             capture_output=True, text=True, timeout=180,
         )
-        summary_after = httpx.get(f"{url}/api/v1/summary", timeout=30).json()
-        commune_after = httpx.get(f"{url}/api/v1/communes/{COMMUNE}", timeout=30).json()
+        summary_after = reader.get("/api/v1/summary", timeout=30).json()
+        commune_after = reader.get(f"/api/v1/communes/{COMMUNE}", timeout=30).json()
 
         # 5. Again: nothing may change.
         second = run_playbook("site.yml", inventory, tmp)

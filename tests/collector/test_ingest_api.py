@@ -87,14 +87,14 @@ def test_enrollment_code_is_single_use_and_expires(collector) -> None:
     assert bogus.status_code == 403 and "not recognised" in bogus.json()["detail"]
 
 
-def test_report_is_stored_evaluated_and_acknowledged(collector) -> None:
+def test_report_is_stored_evaluated_and_acknowledged(collector, reader) -> None:
     agent = enroll(collector)
     r = post(collector, agent, [report(agent, 1), report(agent, 2)])
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["accepted"], body["duplicates"], body["acked_seqs"]) == (2, 0, [1, 2])
     assert stored(collector) == 2
-    commune = httpx.get(f"{collector.url}/api/v1/communes/{HK}").json()
+    commune = reader.get(f"/api/v1/communes/{HK}").json()
     assert commune["colour"] == "yellow"  # most criteria still unknown: never green
     assert commune["criteria"]["EQ-01"]["status"] == "unknown"  # memory and clock missing
     assert commune["criteria"]["SIG-01"]["status"] == "unknown"
@@ -214,10 +214,10 @@ def test_body_over_the_limit_is_413(collector) -> None:
     _refused(collector, r, 413, "limit")
 
 
-def test_summary_shape(collector) -> None:
+def test_summary_shape(collector, reader) -> None:
     agent = enroll(collector)
     post(collector, agent, [report(agent, 1)])
-    s = httpx.get(f"{collector.url}/api/v1/summary").json()
+    s = reader.get("/api/v1/summary").json()
     assert (s["provinces"], s["communes"]) == (34, 3321)
     assert s["green"] + s["yellow"] + s["red"] + s["grey"] == 3321
     assert (s["yellow"], s["grey"]) == (1, 3320)
@@ -231,7 +231,7 @@ def test_summary_shape(collector) -> None:
     )
 
 
-def test_silent_commune_turns_grey(collector) -> None:
+def test_silent_commune_turns_grey(collector, reader) -> None:
     agent = enroll(collector)
     # Everything passes for this commune, so it is green while it reports.
     category = {
@@ -259,12 +259,12 @@ def test_silent_commune_turns_grey(collector) -> None:
     )
     r = post(collector, agent, [report(agent, 1, results=results, observed_at=now)])
     assert r.status_code == 200, r.text
-    assert httpx.get(f"{collector.url}/api/v1/communes/{HK}").json()["colour"] == "green"
+    assert reader.get(f"/api/v1/communes/{HK}").json()["colour"] == "green"
     collector.clock.advance(seconds=179)
-    assert httpx.get(f"{collector.url}/api/v1/communes/{HK}").json()["colour"] == "green"
+    assert reader.get(f"/api/v1/communes/{HK}").json()["colour"] == "green"
     collector.clock.advance(seconds=2)  # past 3 report intervals of silence
-    assert httpx.get(f"{collector.url}/api/v1/communes/{HK}").json()["colour"] == "grey"
-    assert httpx.get(f"{collector.url}/api/v1/summary").json()["green"] == 0
+    assert reader.get(f"/api/v1/communes/{HK}").json()["colour"] == "grey"
+    assert reader.get("/api/v1/summary").json()["green"] == 0
 
 
 def test_concurrent_requests_share_transactions_and_each_gets_its_own_answer(collector) -> None:
@@ -308,3 +308,16 @@ def test_concurrent_requests_share_transactions_and_each_gets_its_own_answer(col
     assert stored(collector) == 60
     # group commit: fewer transactions than requests
     assert collector.app.state.committer.groups < 60
+
+
+def test_readiness_api_needs_a_user_login(collector, reader) -> None:
+    agent = enroll(collector)
+    for path in ("/api/v1/summary", f"/api/v1/communes/{HK}"):
+        anonymous = httpx.get(f"{collector.url}{path}")
+        assert anonymous.status_code == 401 and "log in" in anonymous.json()["detail"]
+        # An agent's token reads nothing.
+        as_agent = httpx.get(f"{collector.url}{path}",
+                             headers={"Authorization": f"Bearer {agent['token']}"})
+        assert as_agent.status_code == 401
+        assert "agent tokens" in as_agent.json()["detail"]
+        assert reader.get(path).status_code == 200

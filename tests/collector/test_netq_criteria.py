@@ -100,8 +100,8 @@ def send_and_read(collector, agent: dict, results: list[CheckResult], seq: int) 
                    headers={"Authorization": f"Bearer {agent['token']}",
                             "Content-Type": "application/json"})
     assert r.status_code == 200, r.text
-    state = httpx.get(f"{collector.url}/api/v1/communes/{HK}").json()
-    return {cid: state["criteria"][cid]["status"] for cid in CRITERIA}
+    state = collector.store.commune_state(HK)
+    return {cid: state.criteria[cid]["status"] for cid in CRITERIA}
 
 
 def test_ready_commune_passes_every_network_and_meeting_criterion(collector, tmp_path):

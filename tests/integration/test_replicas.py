@@ -10,12 +10,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.app import Settings, create_app
+from collector.auth import Accounts
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
 from collector.server import BackgroundServer
 from collector.simulator import Simulator
 from collector.store import Store
 from collector.units import load_units
+from tests.readiness_fixtures import login
 
 pytestmark = pytest.mark.integration
 
@@ -65,8 +67,12 @@ def test_two_replicas_on_one_postgresql_agree(postgres_server) -> None:
         assert sim_a.stats.errors == []
         assert agent.seq == 2
 
-        sa = httpx.get(f"{a.url}/api/v1/summary", timeout=30).json()
-        sb = httpx.get(f"{b.url}/api/v1/summary", timeout=30).json()
+        # One login, stored in the shared database, is valid on both replicas.
+        Accounts(store_a.engine).add_user("reader", "reader-pass-1", "viewer")
+        client = login(a.url, "reader", "reader-pass-1")
+        cookies = dict(client.cookies)
+        sa = client.get("/api/v1/summary", timeout=30).json()
+        sb = httpx.get(f"{b.url}/api/v1/summary", cookies=cookies, timeout=30).json()
         sa.pop("generated_at"), sb.pop("generated_at")
         assert sa == sb
         reported = len(sim_a.agents) + len(sim_b.agents)
@@ -75,8 +81,8 @@ def test_two_replicas_on_one_postgresql_agree(postgres_server) -> None:
         mb = _readiness(httpx.get(f"{b.url}/metrics", timeout=60).text)
         assert ma == mb and len(ma) > 10_000
         commune = agent.plan.code
-        ca = httpx.get(f"{a.url}/api/v1/communes/{commune}").json()
-        cb = httpx.get(f"{b.url}/api/v1/communes/{commune}").json()
+        ca = client.get(f"/api/v1/communes/{commune}").json()
+        cb = httpx.get(f"{b.url}/api/v1/communes/{commune}", cookies=cookies).json()
         assert ca == cb and ca["colour"] == agent.plan.expected_colour
     finally:
         a.stop()

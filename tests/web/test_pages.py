@@ -125,9 +125,10 @@ def test_open_redirect_refused(site: Site) -> None:
     assert r.status_code == 303 and r.headers["location"] == "/"
 
 
-def test_json_api_stays_open(site: Site) -> None:
-    # Left unauthenticated on purpose for now (agents' tooling and existing tests use it).
-    assert httpx.get(f"{site.url}/api/v1/summary").status_code == 200
+def test_json_api_needs_the_same_login_as_the_pages(site: Site, viewer: httpx.Client) -> None:
+    assert httpx.get(f"{site.url}/api/v1/summary").status_code == 401
+    summary = viewer.get("/api/v1/summary").json()
+    assert (summary["provinces"], summary["communes"]) == (34, 3321)
 
 
 # ------------------------------------------------------------------------------ pages
