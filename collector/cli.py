@@ -14,6 +14,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from collector.config import CollectorConfig, ConfigError, load_config, parse_listen
 from collector.criteria.catalogue import CatalogueError
+from collector.db import SchemaError
 from collector.server import ServerError
 from collector.units import UnknownUnitError
 
@@ -25,7 +26,7 @@ def _user_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one clean line, never a traceback."""
     try:
         yield
-    except (ConfigError, CatalogueError, ServerError) as exc:
+    except (ConfigError, CatalogueError, ServerError, SchemaError) as exc:
         raise click.ClickException(str(exc)) from None
     except UnknownUnitError as exc:
         raise click.ClickException(str(exc)) from None

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
 )
 
 metadata = MetaData()
@@ -228,10 +229,31 @@ def _alembic_config(connection: Any) -> Any:
     return cfg
 
 
+class SchemaError(RuntimeError):
+    """A database whose tables the migrations cannot take over."""
+
+
 def create_schema(engine: Engine) -> None:
     """Bring the database to the current schema with the Alembic migrations in
     ``collector/migrations`` (a new database gets every table; an older one is upgraded)."""
     from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
 
     with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "head")
+        cfg = _alembic_config(conn)
+        tables = set(inspect(conn).get_table_names())
+        versioned = "alembic_version" in tables and conn.exec_driver_sql(
+            "SELECT count(*) FROM alembic_version"
+        ).scalar()
+        if not versioned and tables & set(metadata.tables):
+            # Tables made without migrations: adopt them only if they are exactly ours.
+            if compare_metadata(MigrationContext.configure(conn), metadata):
+                raise SchemaError(
+                    f"{engine.url.render_as_string(hide_password=True)}: has collector tables "
+                    "that the migrations did not create and that differ from this version; "
+                    "use a new database (or move this one aside)"
+                )
+            command.stamp(cfg, "head")
+            return
+        command.upgrade(cfg, "head")
