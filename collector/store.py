@@ -470,10 +470,11 @@ class Store:
                     expires_at=_aware(row.expires_at) or now,
                 )
             )
+        # Previous statuses (the compact column), to keep each criterion's "since".
         previous = {
-            row.commune_code: row.criteria
+            row.commune_code: row.statuses
             for row in conn.execute(
-                select(db.commune_status.c.commune_code, db.commune_status.c.criteria).where(
+                select(db.commune_status.c.commune_code, db.commune_status.c.statuses).where(
                     db.commune_status.c.commune_code.in_(communes)
                 )
             )
@@ -489,10 +490,7 @@ class Store:
                     "commune_code": code,
                     "province_code": commune.province_code,
                     "colour": ev.colour.value,
-                    "criteria": _with_since(ev, previous.get(code), now),
-                    "statuses": {
-                        cid: [o.status.value, o.severity.value] for cid, o in ev.criteria.items()
-                    },
+                    **_with_since(ev, previous.get(code), now),
                     "evaluated_at": now,
                     "last_report_at": last_report[code],
                 }
@@ -623,7 +621,10 @@ class Store:
             criteria = (
                 row.criteria
                 if detail
-                else {c: {"status": st, "severity": sev} for c, (st, sev) in row.statuses.items()}
+                else {
+                    c: {"status": st[0], "severity": st[1], "since": st[2] if len(st) > 2 else None}
+                    for c, st in row.statuses.items()
+                }
             )
             out.append(
                 CommuneState(
@@ -720,16 +721,20 @@ class Store:
 
 
 def _with_since(
-    ev: CommuneEvaluation, previous: dict[str, Any] | None, now: datetime
+    ev: CommuneEvaluation, previous: dict[str, list[str]] | None, now: datetime
 ) -> dict[str, Any]:
-    """Criterion outcomes as JSON, each with the time it entered its current status."""
-    out = {}
+    """The ``criteria`` and ``statuses`` columns: every outcome, each with the time it
+    entered its current status (kept from ``previous`` statuses while unchanged)."""
+    criteria, statuses = {}, {}
+    stamp = now.isoformat()
     for cid, outcome in ev.criteria.items():
         item = outcome.to_json()
         prev = (previous or {}).get(cid)
-        if prev and prev.get("status") == item["status"] and prev.get("since"):
-            item["since"] = prev["since"]
+        # [status, severity, since]; rows written before "since" was kept here have two.
+        if prev and len(prev) > 2 and prev[0] == item["status"]:
+            item["since"] = prev[2]
         else:
-            item["since"] = now.isoformat()
-        out[cid] = item
-    return out
+            item["since"] = stamp
+        criteria[cid] = item
+        statuses[cid] = [item["status"], item["severity"], item["since"]]
+    return {"criteria": criteria, "statuses": statuses}

@@ -214,6 +214,8 @@ _STATUS_VI = {
 
 
 def _combine(findings: Sequence[Finding], rank: dict[CriterionStatus, int], worst: bool) -> Finding:
+    if len(findings) == 1:  # the common case: one host, one target
+        return findings[0]
     pick = max if worst else min
     decisive = pick(findings, key=lambda f: rank[f.status])
     # Name every finding of the deciding status; keep all evidence.

@@ -50,7 +50,10 @@ def test_light_states_agree_with_the_store(site: Site) -> None:
     for s in light:
         f = full[s.code]
         assert (s.colour, s.last_report_at) == (f.colour, f.last_report_at)
-        assert s.criteria == {cid: {"status": v["status"]} for cid, v in f.criteria.items()}
+        assert s.criteria == {
+            cid: {k: v[k] for k in ("status", "severity", "since")}
+            for cid, v in f.criteria.items()
+        }
 
 
 def test_bad_scope_or_code(site: Site) -> None:
