@@ -321,3 +321,22 @@ def test_readiness_api_needs_a_user_login(collector, reader) -> None:
         assert as_agent.status_code == 401
         assert "agent tokens" in as_agent.json()["detail"]
         assert reader.get(path).status_code == 200
+
+
+def test_since_is_kept_while_a_criterion_stays_in_its_status(collector) -> None:
+    agent = enroll(collector)
+    post(collector, agent, [report(agent, 1)])
+    first = collector.store.commune_state(HK).criteria["EQ-01"]
+    collector.clock.advance(seconds=30)
+    post(collector, agent, [report(agent, 2)])  # same figures: still unknown (memory missing)
+    again = collector.store.commune_state(HK).criteria["EQ-01"]
+    assert (again["status"], again["since"]) == (first["status"], first["since"])
+    collector.clock.advance(seconds=30)
+    low = report(agent, 3)
+    low["results"][0]["values"]["disk_free_ratio"]["value"] = 0.05
+    post(collector, agent, [low])
+    changed = collector.store.commune_state(HK).criteria["EQ-01"]
+    assert changed["status"] == "fail" and changed["since"] > first["since"]
+    # the compact view used by roll-ups and metrics carries the same "since"
+    light = collector.store.commune_states("01", detail=False)
+    assert next(s for s in light if s.code == HK).criteria["EQ-01"]["since"] == changed["since"]
