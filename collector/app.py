@@ -33,7 +33,7 @@ from checks.model import (
 )
 from collector.auth import Accounts, Role
 from collector.ingest import GroupCommitter
-from collector.metrics import IngestMetrics, ReadinessCollector
+from collector.metrics import DEFAULT_HOST_VALUES, IngestMetrics, ReadinessCollector
 from collector.store import Store, StoreError
 from collector.units import UnknownUnitError
 from collector.web.session import visitor
@@ -55,6 +55,8 @@ class Settings:
     #: (the default here, so tests start it only when they ask); `serve` turns it on.
     reflector_host: str = "127.0.0.1"
     reflector_port: int | None = None
+    #: Check values exposed per host on /metrics (cardinality budget: collector/metrics.py).
+    host_values: frozenset[str] = DEFAULT_HOST_VALUES
 
 
 def _validation_detail(exc: ValidationError) -> str:
@@ -95,7 +97,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     registry = CollectorRegistry(auto_describe=True)
     ingest_metrics = IngestMetrics(registry)
-    readiness = ReadinessCollector(store)
+    readiness = ReadinessCollector(store, settings.host_values)
     committer = GroupCommitter(store)
 
     @contextlib.asynccontextmanager

@@ -31,6 +31,11 @@ class CollectorConfig(BaseModel):
         description="UDP port of the reflector for the agents' vc.quality probe (0 = off); "
         "it listens on the --listen host",
     )
+    metrics_host_values: list[str] = Field(
+        default_factory=list,
+        description="check values exposed per host on /metrics besides the default set "
+        "(e.g. sip_response_time); each adds one series per host and target",
+    )
 
     def load_catalogue(self) -> Catalogue:
         cat = load_catalogue(self.catalogue)

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from collector.app import Settings, create_app
 from collector.config import CollectorConfig, parse_listen
 from collector.db import create_schema, make_engine
+from collector.metrics import DEFAULT_HOST_VALUES
 from collector.store import Store
 from collector.units import load_units
 
@@ -26,5 +27,6 @@ def build_app(store: Store, config: CollectorConfig) -> FastAPI:
             reevaluate_every_s=config.reevaluate_every_s,
             reflector_host=parse_listen(config.listen)[0],
             reflector_port=config.reflector_port or None,
+            host_values=DEFAULT_HOST_VALUES | frozenset(config.metrics_host_values),
         ),
     )

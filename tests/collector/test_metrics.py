@@ -94,3 +94,23 @@ def test_promtool_check_metrics_is_clean(fed) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip() == "" and proc.stderr.strip() == ""
+
+
+def test_a_province_can_expose_more_host_values(store) -> None:
+    from collector.app import Settings, create_app
+    from collector.config import load_config
+    from collector.metrics import DEFAULT_HOST_VALUES
+    from collector.server import BackgroundServer
+
+    cfg = load_config(None, metrics_host_values=["sip_response_time"])
+    wanted = DEFAULT_HOST_VALUES | frozenset(cfg.metrics_host_values)
+    app = create_app(store, Settings(reevaluate_every_s=0, host_values=wanted))
+    with BackgroundServer(app) as url:
+        sim = Simulator(url, store, seed=3, provinces={"12"})
+        assert asyncio.run(sim.run()).errors == []
+        text = httpx.get(f"{url}/metrics", timeout=30).text
+    names = {f.name for f in text_string_to_metric_families(text)}
+    assert "ioc_check_sip_response_time_seconds" in names
+    assert "ioc_check_sip_response_time_seconds" not in {
+        value_metric(v, "seconds")[0] for v in DEFAULT_HOST_VALUES
+    }
