@@ -531,19 +531,6 @@ class Store:
         return len(codes)
 
     # ------------------------------------------------------------ attestations, waivers
-    def add_attestation(
-        self,
-        commune_code: str,
-        criterion_id: str,
-        evidence: str,
-        entered_by: str,
-        status: str = "pass",
-        valid_days: int | None = None,
-    ) -> None:
-        self.add_attestations(
-            [(commune_code, criterion_id, evidence, entered_by, status, valid_days)]
-        )
-
     def add_attestations(self, items: Iterable[tuple[str, str, str, str, str, int | None]]) -> None:
         now = self.clock()
         crit = self.catalogue.by_id()
