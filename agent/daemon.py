@@ -12,13 +12,14 @@ import logging
 import random
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from agent import __version__
 from agent.config import AgentConfig
 from agent.sender import FlushResult, Sender
-from agent.spool import SPOOL_FILE, Spool, SpoolStats
+from agent.spool import SPOOL_FILE, Spool, SpoolFullError, SpoolStats
 from agent.state import AgentState, load_state
 from checks.base import Check, CheckContext
 from checks.model import Category, CheckResult, Report, Status, Value
@@ -35,6 +36,8 @@ DEFAULT_INTERVAL_S = 60.0
 class CycleResult:
     report: Report
     flush: FlushResult | None
+    #: Why the report is not in the spool (disk full: dropped and counted), else None.
+    error: str | None = None
 
 
 def spool_result(stats: SpoolStats) -> CheckResult:
@@ -68,8 +71,10 @@ class Agent:
         *,
         registry: Registry | None = None,
         state: AgentState | None = None,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
+        self._now = now  # injectable: time-compressed tests of long outages
         self.state = state if state is not None else load_state(config.state_dir)
         self.checks: list[Check] = config.enabled_checks(registry)
         self.collector_url = config.collector.url or self.state.collector_url
@@ -77,6 +82,7 @@ class Agent:
             config.state_dir / SPOOL_FILE,
             max_age_s=config.spool.max_age_s,
             max_bytes=config.spool.max_bytes,
+            now=now,
         )
         self.sender = Sender(
             self.collector_url,
@@ -108,7 +114,7 @@ class Agent:
 
     async def run_cycle(self, *, send: bool = True) -> CycleResult:
         """Run every check, commit the report to the spool, then try to send the backlog."""
-        observed_at = datetime.now(UTC)
+        observed_at = datetime.fromtimestamp(self._now(), UTC)
         results = await self.collect()
         results.append(spool_result(self.spool.stats()))
         report = Report(
@@ -120,12 +126,17 @@ class Agent:
             agent_version=__version__,
             results=results,
         )
-        self.spool.put(report)  # durable before any send attempt
+        error = None
+        try:
+            self.spool.put(report)  # durable before any send attempt
+        except SpoolFullError as exc:  # dropped and counted; the backlog is still sent
+            error = str(exc)
+            log.error("%s", error)
         flush = None
         if send:
             # Leave the scheduler room: a long drain stops after half an interval.
             flush = await self.sender.flush(self.spool, budget_s=self.interval_s / 2)
-        return CycleResult(report=report, flush=flush)
+        return CycleResult(report=report, flush=flush, error=error)
 
     async def aclose(self) -> None:
         await self.sender.aclose()

@@ -9,7 +9,22 @@ Rows are deleted only when the collector acknowledges their ``seq``. The spool i
   ``dropped`` counter (reported by ``stats()``), so data is never lost silently;
 * **quarantine** — a single report the collector refuses as invalid (413/422) would block
   the queue forever; the sender moves it to the ``rejected`` table (kept, counted, bounded
-  to the newest ``MAX_REJECTED`` rows) for a human to inspect.
+  to the newest ``MAX_REJECTED`` rows) for a human to inspect;
+* **disk full** — SQLite needs free space even to *delete* (WAL frames, checkpoints), so a
+  spool on a full disk could neither accept a report nor remove acknowledged ones. The
+  spool therefore keeps a reserve file (``spool.db.reserve``, ``reserve_bytes``, 2 MiB)
+  beside it, like the ballast file of CockroachDB. When a write fails with ``SQLITE_FULL``
+  or ``ENOSPC`` the reserve is released, the WAL is folded back (checkpoint, truncate) and
+  the write is retried once, dropping the *oldest* reports to make room for the new one
+  (the same rule as the size bound). While the reserve is gone and less than twice its
+  size is free, the spool stops growing: each new report replaces the oldest one and the
+  WAL is truncated after every write. If a report cannot be written at all it is dropped.
+  Every such drop is logged at ERROR in one line naming the directory and counted in
+  ``dropped`` (kept in memory until the disk takes the counter again, so the next report
+  that gets through carries it to the collector). The reserve is rebuilt once three times
+  its size is free. An acknowledgement that cannot be written leaves its reports in the
+  spool: they are sent again and the collector acknowledges duplicates without storing
+  them.
 
 ``seq`` comes from a counter persisted in the same database, so it stays monotonic across
 restarts. A brand-new spool starts the counter at the current Unix time in milliseconds:
@@ -19,8 +34,10 @@ collector already holds, which it would silently discard as a duplicate.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -28,6 +45,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from checks.model import Report
 
@@ -35,6 +53,16 @@ log = logging.getLogger(__name__)
 
 SPOOL_FILE = "spool.db"
 MAX_REJECTED = 1000
+#: Space kept aside for a full disk (see the module docstring). It covers the WAL, which
+#: is checkpointed every ``_WAL_PAGES`` pages and truncated back to ``_WAL_LIMIT`` bytes.
+RESERVE_BYTES = 2 * 1024 * 1024
+_WAL_PAGES = 128
+_WAL_LIMIT = 512 * 1024
+_SQLITE_IOERR_SHMSIZE = getattr(sqlite3, "SQLITE_IOERR_SHMSIZE", 4874)
+#: errno values of a full disk or an exhausted quota (Windows has no EDQUOT).
+_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
@@ -50,6 +78,26 @@ CREATE TABLE IF NOT EXISTS rejected (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+
+class SpoolError(Exception):
+    """The spool cannot be used; the message is meant for the operator."""
+
+
+class SpoolFullError(SpoolError):
+    """The disk holding the spool is full: the write could not be done (see ``put``)."""
+
+
+def disk_full(exc: BaseException) -> bool:
+    """True for SQLite's ``SQLITE_FULL``, ``SQLITE_IOERR_SHMSIZE`` (the WAL index cannot be
+    sized: what opening a WAL database on a full disk reports) and for ``ENOSPC`` /
+    ``EDQUOT`` from the OS."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return code is not None and (
+            code & 0xFF == sqlite3.SQLITE_FULL or code == _SQLITE_IOERR_SHMSIZE
+        )
+    return isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS
 
 
 @dataclass(frozen=True)
@@ -71,30 +119,59 @@ class Spool:
         *,
         max_age_s: float = 8 * 86400,
         max_bytes: int = 256 * 1024 * 1024,
+        reserve_bytes: int = RESERVE_BYTES,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.path = Path(path)
         self.max_age_s = max_age_s
         self.max_bytes = max_bytes
+        self.reserve_bytes = reserve_bytes
+        self.reserve_path = self.path.with_name(self.path.name + ".reserve")
         self._now = now  # injectable so tests can age reports
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Reports describe the commune's machines: owner-only, like agent.json. SQLite gives
-        # its -wal and -shm files the database file's mode.
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         self._lock = threading.Lock()
+        #: Drops not yet in the ``dropped`` counter (the disk refused the counter too).
+        self._lost = 0
+        try:
+            try:
+                self._open()
+            except (sqlite3.Error, OSError) as exc:
+                if not disk_full(exc):
+                    raise
+                self._release_reserve()  # even reading a WAL database needs a little room
+                self._open()
+        except (sqlite3.Error, OSError) as exc:
+            hint = "; free space on that disk" if disk_full(exc) else ""
+            raise SpoolError(f"cannot open the spool {self.path}: {exc}{hint}") from None
+        self._restore_reserve()
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Reports describe the commune's machines: owner-only, like agent.json. SQLite
+        # gives its -wal and -shm files the database file's mode.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a commit survives a process crash; a power cut may lose the
-        # last moments, which the collector would not have acked anyway.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        with self._tx():
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', ?)",
-                (int(self._now() * 1000),),
-            )
-            for key in ("dropped", "rejected"):
-                self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, 0)", (key,))
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a commit survives a process crash; a power cut may lose
+            # the last moments, which the collector would not have acked anyway.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            # A small WAL, truncated after each checkpoint: the reserve must cover it.
+            self._db.execute(f"PRAGMA wal_autocheckpoint={_WAL_PAGES}")
+            self._db.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")
+            self._db.executescript(_SCHEMA)
+            with self._tx():
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', ?)",
+                    (int(self._now() * 1000),),
+                )
+                for key in ("dropped", "rejected"):
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO meta (key, value) VALUES (?, 0)", (key,)
+                    )
+            self._last_seq = self._meta("seq")
+        except BaseException:
+            self._db.close()
+            raise
 
     # -- plumbing
 
@@ -115,20 +192,117 @@ class Spool:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return int(row[0]) if row else 0
 
+    def _write(self, op: Callable[[bool], T], what: str) -> T:
+        """Run ``op(False)`` in a transaction. On a full disk, release the reserve, fold the
+        WAL back and run ``op(True)`` ("make room") once more; then give up with
+        :class:`SpoolFullError` naming ``what`` could not be done."""
+        try:
+            with self._tx():
+                return op(False)
+        except (sqlite3.Error, OSError) as exc:
+            if not disk_full(exc):
+                raise
+        self._free_space()
+        try:
+            with self._tx():
+                return op(True)
+        except (sqlite3.Error, OSError) as exc:
+            if not disk_full(exc):
+                raise
+        raise SpoolFullError(
+            f"disk full in {self.path.parent}: {what}; free space on that disk"
+        )
+
+    def _free_space(self) -> None:
+        self._release_reserve()
+        self._checkpoint()
+
+    def _release_reserve(self) -> None:
+        with self._lock:
+            if self.reserve_path.exists():
+                self.reserve_path.unlink()
+                log.error(
+                    "disk full in %s: released the spool's %d-byte reserve; free space on "
+                    "that disk", self.path.parent, self.reserve_bytes,
+                )
+
+    def _checkpoint(self) -> None:
+        """Fold the WAL into the database and truncate it (gives its space back)."""
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:  # needs room too: the next write will tell
+                log.debug("checkpoint on a full disk failed: %s", exc)
+
+    def _tight(self) -> bool:
+        """True while the reserve is gone and less than twice its size is free: the spool
+        then stops growing (each new report replaces the oldest, the WAL is truncated after
+        each write), so it never wedges the disk it shares."""
+        if self.reserve_bytes <= 0 or self.reserve_path.exists():
+            return False
+        self._restore_reserve()
+        try:
+            free = shutil.disk_usage(self.path.parent).free
+        except OSError:
+            return False
+        return not self.reserve_path.exists() and free < 2 * self.reserve_bytes
+
+    def _restore_reserve(self) -> None:
+        """(Re)create the reserve when missing and the disk has ample room again."""
+        if self.reserve_bytes <= 0 or self.reserve_path.exists():
+            return
+        try:
+            if shutil.disk_usage(self.path.parent).free < 3 * self.reserve_bytes:
+                return
+            fd = os.open(self.reserve_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                if hasattr(os, "posix_fallocate"):
+                    os.posix_fallocate(fd, 0, self.reserve_bytes)  # allocated, not sparse
+                else:
+                    os.write(fd, bytes(self.reserve_bytes))
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self.reserve_path.unlink(missing_ok=True)
+            log.warning("cannot keep a %d-byte reserve beside the spool in %s: %s",
+                        self.reserve_bytes, self.path.parent, exc.strerror or exc)
+
     # -- API
 
     def next_seq(self) -> int:
-        """Reserve the next seq (committed, so never handed out twice)."""
-        with self._tx():
+        """Reserve the next seq (committed, so never handed out twice).
+
+        On a full disk the seq comes from memory: it is committed with the report if the
+        report gets in, and a seq that was never stored may be handed out again."""
+
+        def op(_room: bool) -> int:
             row = self._db.execute(
-                "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
+                "UPDATE meta SET value = MAX(value + 1, ?) WHERE key = 'seq' RETURNING value",
+                (self._last_seq + 1,),
             ).fetchone()
-        return int(row[0])
+            return int(row[0])
+
+        try:
+            seq = self._write(op, "cannot number the next report")
+        except SpoolFullError:
+            seq = self._last_seq + 1
+        self._last_seq = seq
+        return seq
 
     def put(self, report: Report) -> None:
-        """Commit ``report`` durably, then enforce the age and size bounds."""
+        """Commit ``report`` durably, then enforce the age and size bounds.
+
+        Raises :class:`SpoolFullError` when the disk is full even after the reserve was
+        released and the oldest reports were dropped: the report is then dropped (counted).
+        """
         body = zlib.compress(report.model_dump_json().encode(), 6)
-        with self._tx():
+        lost = self._lost
+        tight = self._tight()
+
+        def op(make_room: bool) -> int:
+            # Tight: the new report replaces the oldest; after a failed write: drop the
+            # oldest until the new report's size is freed.
+            room = self._drop_oldest(len(body) if make_room else 1) if make_room or tight else 0
             self._db.execute(
                 "INSERT OR REPLACE INTO reports (seq, created_at, body) VALUES (?, ?, ?)",
                 (report.seq, self._now(), body),
@@ -138,6 +312,43 @@ class Spool:
                 "UPDATE meta SET value = MAX(value, ?) WHERE key = 'seq'", (report.seq,)
             )
             self._enforce_bounds()
+            if lost:
+                self._db.execute(
+                    "UPDATE meta SET value = value + ? WHERE key = 'dropped'", (lost,)
+                )
+            return room
+
+        try:
+            room = self._write(op, f"report seq {report.seq} is dropped")
+        except SpoolFullError as exc:
+            with self._lock:
+                self._lost += 1
+                total = self._meta("dropped") + self._lost
+            raise SpoolFullError(f"{exc} ({total} report(s) dropped so far)") from None
+        with self._lock:
+            self._lost -= lost
+            self._last_seq = max(self._last_seq, report.seq)
+        if tight:
+            self._checkpoint()
+        if room:
+            log.error("disk full in %s: dropped the %d oldest report(s) of the spool to make "
+                      "room for report seq %d", self.path.parent, room, report.seq)
+
+    def _drop_oldest(self, nbytes: int) -> int:
+        """Drop the oldest reports until ``nbytes`` of payload are freed; count them."""
+        seqs: list[int] = []
+        freed = 0
+        for seq, size in self._db.execute("SELECT seq, LENGTH(body) FROM reports ORDER BY seq"):
+            if freed >= nbytes:
+                break
+            seqs.append(seq)
+            freed += size
+        if seqs:
+            self._db.executemany("DELETE FROM reports WHERE seq = ?", [(s,) for s in seqs])
+            self._db.execute(
+                "UPDATE meta SET value = value + ? WHERE key = 'dropped'", (len(seqs),)
+            )
+        return len(seqs)
 
     def _enforce_bounds(self) -> None:
         cutoff = self._now() - self.max_age_s
@@ -185,17 +396,28 @@ class Spool:
         return out
 
     def ack(self, seqs: Iterable[int]) -> int:
-        """Delete acknowledged reports; returns how many were pending."""
+        """Delete acknowledged reports; returns how many were pending.
+
+        Raises :class:`SpoolFullError` when the disk is too full even to delete: the reports
+        stay and are sent again (the collector acknowledges duplicates without storing them).
+        """
         params = [(int(s),) for s in seqs]
-        with self._tx():
+
+        def op(_room: bool) -> int:
             before = self._db.total_changes
             self._db.executemany("DELETE FROM reports WHERE seq = ?", params)
             return self._db.total_changes - before
 
+        return self._write(
+            op, f"cannot remove {len(params)} acknowledged report(s) from the spool; they "
+            "will be sent again"
+        )
+
     def reject(self, seqs: Iterable[int], reason: str) -> None:
         """Move reports the collector will never accept to the ``rejected`` table."""
         params = [(int(s),) for s in seqs]
-        with self._tx():
+
+        def op(_room: bool) -> None:
             for (seq,) in params:
                 self._db.execute(
                     "INSERT OR REPLACE INTO rejected (seq, rejected_at, reason, body) "
@@ -212,6 +434,8 @@ class Spool:
                 (MAX_REJECTED,),
             )
 
+        self._write(op, f"cannot move {len(params)} refused report(s) to quarantine")
+
     def stats(self) -> SpoolStats:
         with self._lock:
             count, size, oldest = self._db.execute(
@@ -221,8 +445,8 @@ class Spool:
                 pending=count,
                 pending_bytes=size,
                 oldest_age_s=None if oldest is None else max(0.0, self._now() - oldest),
-                last_seq=self._meta("seq"),
-                dropped=self._meta("dropped"),
+                last_seq=max(self._meta("seq"), self._last_seq),
+                dropped=self._meta("dropped") + self._lost,
                 rejected=self._meta("rejected"),
             )
 
@@ -235,10 +459,23 @@ class _Tx:
 
     def __enter__(self) -> None:
         self.lock.acquire()
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         try:
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            if exc_type is None:
+                try:
+                    self.db.execute("COMMIT")
+                except sqlite3.Error:
+                    # SQLITE_FULL may or may not roll back by itself: leave no transaction.
+                    if self.db.in_transaction:
+                        self.db.execute("ROLLBACK")
+                    raise
+            elif self.db.in_transaction:
+                self.db.execute("ROLLBACK")
         finally:
             self.lock.release()
