@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 
 from agent import __version__
 from agent.config import AgentConfig, ConfigError, load_config
 from agent.enroll import EnrollError, enroll
 from agent.i18n import LANGS, Lang, t
-from agent.render import print_table, results_json
 from agent.state import AgentState, StateError, load_state
 from checks.base import CheckContext
 from checks.model import Category, CheckResult
@@ -74,6 +72,27 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(wrapper())
 
 
+def results_json(host: str, results: list[CheckResult]) -> dict[str, Any]:
+    from agent.render import results_json as render_json
+
+    return render_json(host, results)
+
+
+def print_table(console: Any, title: str, results: list[CheckResult], lang: Lang,
+                **kwargs: Any) -> None:
+    # rich (tables) is imported only by the commands that print one: the daemon (`run`)
+    # never does, and stays smaller without it (docs/BENCHMARKS.md, agent footprint).
+    from agent.render import print_table as render_table
+
+    render_table(console, title, results, lang, **kwargs)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
 def _try_state(config: AgentConfig) -> AgentState | None:
     try:
         return load_state(config.state_dir)
@@ -118,7 +137,7 @@ def check(config_path: Path | None, as_json: bool, lang: Lang) -> None:
     if as_json:
         click.echo(json.dumps(results_json(config.host, results), ensure_ascii=False, indent=2))
         return
-    print_table(Console(), t("title.check", lang, host=config.host), results, lang)
+    print_table(_console(), t("title.check", lang, host=config.host), results, lang)
 
 
 @main.command(name="enroll")
@@ -165,15 +184,18 @@ def run(config_path: Path | None, once: bool, verbose: bool) -> None:
     Stops cleanly on SIGTERM or SIGINT (the cycle in progress completes).
     """
     from agent.daemon import Agent, install_signal_handlers
+    from agent.spool import SpoolError
 
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:  # httpx logs every request at INFO: several journal lines a minute
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     config = _load(config_path)
     try:
         agent = Agent(config)
-    except StateError as exc:
+    except (StateError, SpoolError) as exc:
         raise click.ClickException(str(exc)) from None
 
     async def main_loop() -> None:
@@ -184,6 +206,8 @@ def run(config_path: Path | None, once: bool, verbose: bool) -> None:
                 await agent.aclose()
             flush = cycle.flush
             msg = f"report seq {cycle.report.seq}: {len(cycle.report.results)} results"
+            if cycle.error:
+                msg += f"; not spooled: {cycle.error}"
             if flush is not None:
                 msg += f"; sent {flush.sent}"
                 if flush.error:
@@ -207,7 +231,7 @@ def _show_probe(result: CheckResult, as_json: bool, lang: Lang) -> None:
         click.echo(json.dumps(results_json("", [result])["results"][0], ensure_ascii=False,
                               indent=2))
     else:
-        print_table(Console(), t("title.probe", lang), [result], lang, with_verdict=False)
+        print_table(_console(), t("title.probe", lang), [result], lang, with_verdict=False)
     if result.status.value not in ("ok", "warn"):
         raise SystemExit(1)
 

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from checks.base import Check, CheckConfig
 from checks.catalog import default_registry
 from checks.registry import Registry
+from checks.tls import Pinned, TLSVerify, normalise_fingerprint
 
 STATE_DIR_ENV = "IOC_AGENT_STATE_DIR"
 
@@ -59,9 +60,23 @@ class _Strict(BaseModel):
 
 class CollectorConfig(_Strict):
     url: str | None = Field(default=None, description="https://collector:port of the province")
-    ca_file: Path | None = Field(default=None, description="CA bundle for a private PKI")
+    ca_file: Path | None = Field(
+        default=None,
+        description="CA bundle for a private PKI: the ONLY CA trusted (the system store is "
+        "not used), for enrollment and for sending",
+    )
+    cert_sha256: str | None = Field(
+        default=None,
+        description="SHA-256 fingerprint of the collector's certificate, required in "
+        "addition to the CA check (openssl x509 -noout -fingerprint -sha256)",
+    )
     verify_tls: bool = True
     timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("cert_sha256")
+    @classmethod
+    def _fingerprint(cls, v: str | None) -> str | None:
+        return None if v is None else normalise_fingerprint(v)
 
     @field_validator("url")
     @classmethod
@@ -74,8 +89,12 @@ class CollectorConfig(_Strict):
         return v.rstrip("/")
 
     @property
-    def verify(self) -> bool | str:
-        """What httpx's ``verify`` needs: the CA file if given, else the flag."""
+    def verify(self) -> TLSVerify:
+        """What to trust (checks/tls.py): the pin with the CA file, the CA file alone, or
+        the flag (True: the system store; False: no verification at all)."""
+        if self.cert_sha256 is not None:
+            ca = str(self.ca_file) if self.ca_file else None
+            return Pinned(self.cert_sha256, ca, chain=self.verify_tls)
         if not self.verify_tls:
             return False
         return str(self.ca_file) if self.ca_file else True

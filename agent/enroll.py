@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from agent import __version__
 from agent.state import AgentState, load_state, save_state
 from checks.model import EnrollRequest, EnrollResponse
-from checks.tls import httpx_verify
+from checks.tls import TLSVerify, httpx_verify, tls_refusal
 
 __all__ = ["EnrollError", "enroll", "load_state"]
 
@@ -38,7 +38,7 @@ def enroll(
     code: str,
     state_dir: Path,
     host: str | None = None,
-    verify: bool | str = True,
+    verify: TLSVerify = True,
     timeout_s: float = ENROLL_TIMEOUT_S,
 ) -> AgentState:
     """Enroll with the collector and store the identity in ``state_dir/agent.json`` (0600).
@@ -63,6 +63,9 @@ def enroll(
     except httpx.TimeoutException:
         raise EnrollError(f"collector {url} did not answer within {timeout_s:g} s") from None
     except httpx.HTTPError as exc:
+        refused = tls_refusal(exc)
+        if refused is not None:
+            raise EnrollError(f"collector {url}: {refused}") from None
         raise EnrollError(f"cannot reach collector {url}: {exc}") from None
     except OSError as exc:  # e.g. an unreadable CA file
         raise EnrollError(f"cannot connect to collector {url}: {exc}") from None

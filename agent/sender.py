@@ -33,9 +33,9 @@ import httpx
 from pydantic import ValidationError
 
 from agent import __version__
-from agent.spool import Spool
+from agent.spool import Spool, SpoolError
 from checks.model import IngestResponse, Report, ReportBatch
-from checks.tls import httpx_verify
+from checks.tls import TLSVerify, httpx_verify, tls_refusal
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class Sender:
         url: str,
         token: str,
         *,
-        verify: bool | str = True,
+        verify: TLSVerify = True,
         timeout_s: float = 10.0,
         batch_size: int = 50,
         batch_pause_s: float = 1.0,
@@ -177,6 +177,12 @@ class Sender:
                 self.url, content=body, headers={"Content-Type": "application/json"}
             )
         except httpx.HTTPError as exc:
+            refused = tls_refusal(exc)
+            if refused is not None:  # not transient: the certificate will not change by itself
+                result.error = refused
+                result.retry_in_s = self._backoff(at_cap=True)
+                log.error("%s; reports kept, retry in %.0f s", result.error, result.retry_in_s)
+                return True
             result.error = f"cannot reach collector: {type(exc).__name__}: {exc}"
             result.retry_in_s = self._backoff()
             log.warning("%s; retry in %.0f s", result.error, result.retry_in_s)
@@ -225,7 +231,12 @@ class Sender:
             log.warning("%s; retry in %.0f s", result.error, result.retry_in_s)
             return True
         acked = sorted(set(answer.acked_seqs) & set(seqs))
-        spool.ack(acked)
+        try:
+            spool.ack(acked)
+        except SpoolError as exc:  # disk full: the reports stay and are sent again
+            result.error = str(exc)
+            log.error("%s", result.error)
+            return True
         result.sent += len(acked)
         result.acked.extend(acked)
         if not acked:

@@ -15,6 +15,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from checks.model import Category, CheckResult
+from checks.tls import TLSVerify
 
 
 class CheckConfig(BaseModel):
@@ -34,7 +35,7 @@ class CheckContext:
     collector_url: str | None = None
     #: Secrets the runner scrubs from any message (tokens, community strings, keys).
     secrets: tuple[str, ...] = field(default=())
-    verify_tls: bool | str = True
+    verify_tls: TLSVerify = True
     #: The agent's bearer token, for collector endpoints that need it (throughput probe).
     token: str | None = None
 

@@ -230,11 +230,15 @@ class Accounts:
             conn.execute(delete(db.sessions).where(db.sessions.c.token_hash == hash_secret(token)))
 
     # ------------------------------------------------------------------ audit
-    def audit_entries(self, limit: int = 200, target: str | None = None) -> list[dict[str, Any]]:
+    def audit_entries(
+        self, limit: int = 200, target: str | None = None, action_prefix: str | None = None
+    ) -> list[dict[str, Any]]:
         a = db.audit_log
         q = select(a).order_by(a.c.id.desc()).limit(limit)
         if target is not None:
             q = q.where(a.c.target == target)
+        if action_prefix:
+            q = q.where(a.c.action.startswith(action_prefix, autoescape=True))
         with self.engine.connect() as conn:
             return [
                 {

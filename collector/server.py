@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import errno
 import socket
+import ssl
 import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -30,7 +33,50 @@ def check_port_free(host: str, port: int) -> None:
             raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def make_server(app: FastAPI, host: str, port: int, log_level: str = "warning") -> uvicorn.Server:
+@dataclass(frozen=True)
+class TLSFiles:
+    """HTTPS for the collector: a PEM certificate chain and its private key (uvicorn's
+    ``ssl_certfile`` / ``ssl_keyfile``; TLS 1.2 or newer, Python's default ciphers)."""
+
+    cert_file: Path
+    key_file: Path
+    key_password: str | None = None
+
+    def check(self) -> None:
+        """Load the pair once, so a wrong file is one clear line at start-up instead of a
+        traceback from inside uvicorn."""
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            # No password: an encrypted key fails here instead of prompting on a terminal.
+            ctx.load_cert_chain(
+                self.cert_file, self.key_file, password=self.key_password or (lambda: b"")
+            )
+        except FileNotFoundError as exc:
+            raise ServerError(f"TLS: {exc.filename}: no such file") from None
+        except ssl.SSLError as exc:
+            raise ServerError(
+                f"TLS: cannot use certificate {self.cert_file} with key {self.key_file}: "
+                f"{exc.reason or exc} (PEM files of one pair; a password for an encrypted key)"
+            ) from None
+        except OSError as exc:
+            raise ServerError(f"TLS: cannot read {exc.filename}: {exc.strerror}") from None
+
+
+def make_server(
+    app: FastAPI,
+    host: str,
+    port: int,
+    log_level: str = "warning",
+    tls: TLSFiles | None = None,
+) -> uvicorn.Server:
+    ssl_options: dict[str, object] = {}
+    if tls is not None:
+        tls.check()
+        ssl_options = {
+            "ssl_certfile": str(tls.cert_file),
+            "ssl_keyfile": str(tls.key_file),
+            "ssl_keyfile_password": tls.key_password,
+        }
     config = uvicorn.Config(
         app,
         host=host,
@@ -39,6 +85,7 @@ def make_server(app: FastAPI, host: str, port: int, log_level: str = "warning") 
         access_log=False,
         timeout_keep_alive=30,
         limit_concurrency=2048,
+        **ssl_options,  # type: ignore[arg-type]
     )
     return uvicorn.Server(config)
 
@@ -46,20 +93,23 @@ def make_server(app: FastAPI, host: str, port: int, log_level: str = "warning") 
 class BackgroundServer:
     """uvicorn in a thread, for the demo and tests (``with BackgroundServer(...) as url``)."""
 
-    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: FastAPI, host: str = "127.0.0.1", port: int = 0, tls: TLSFiles | None = None
+    ) -> None:
         if port == 0:
             with socket.socket() as s:
                 s.bind((host, 0))
                 port = s.getsockname()[1]
         check_port_free(host, port)
         self.host, self.port = host, port
-        self.server = make_server(app, host, port)
+        self.scheme = "https" if tls is not None else "http"
+        self.server = make_server(app, host, port, tls=tls)
         self.thread = threading.Thread(target=self.server.run, name="collector", daemon=True)
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     def start(self, timeout_s: float = 15.0) -> str:
         self.thread.start()

@@ -342,7 +342,7 @@ class HttpCheck(Check):
         verify = (
             httpx_verify(self.config.ca_file)
             if self.config.ca_file and self.config.verify_tls
-            else self.config.verify_tls
+            else httpx_verify(self.config.verify_tls)  # a shared context, not one per cycle
         )
 
         async def one(target: HttpTarget) -> CheckResult:

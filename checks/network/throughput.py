@@ -24,6 +24,7 @@ from pydantic import Field, model_validator
 
 from checks.base import Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
+from checks.tls import TLSVerify, httpx_verify
 
 MAX_BYTES = 64 * 1024 * 1024
 CHUNK = 64 * 1024
@@ -169,9 +170,9 @@ def evaluate_throughput(target: str, down: Transfer, up: Transfer | None,
 
 
 async def measure_throughput(base_url: str, token: str | None, cfg: ThroughputConfig,
-                             verify: bool | str = True) -> tuple[Transfer, Transfer | None]:
+                             verify: TLSVerify = True) -> tuple[Transfer, Transfer | None]:
     timeout = httpx.Timeout(cfg.max_seconds + 5.0)
-    async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
+    async with httpx.AsyncClient(timeout=timeout, verify=httpx_verify(verify)) as client:
         down = await measure_download(client, base_url, cfg.download_bytes, cfg.max_seconds,
                                       token)
         up = None

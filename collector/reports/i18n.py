@@ -78,6 +78,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Sai tên đăng nhập hoặc mật khẩu.",
         "Wrong username or password.",
     ),
+    "login_throttled": (
+        "Quá nhiều lần đăng nhập sai từ địa chỉ này: thử lại sau {s} giây.",
+        "Too many failed logins from this address: try again in {s} s.",
+    ),
     "not_found": ("Không tìm thấy", "Not found"),
     "forbidden": ("Không có quyền", "Not allowed"),
     "filter": ("Lọc", "Filter"),

@@ -19,6 +19,7 @@ from starlette.datastructures import UploadFile
 from collector import attest
 from collector.auth import SESSION_TTL, Accounts, AuthError, Role
 from collector.criteria.catalogue import Kind
+from collector.ratelimit import TokenBucket, client_key, retry_after
 from collector.reports import FORMATS, MEDIA_TYPES, filename, render
 from collector.reports import history as hist
 from collector.reports.i18n import (
@@ -72,9 +73,21 @@ def _env() -> Environment:
     return env
 
 
-def make_router(store: Store, accounts: Accounts | None = None) -> APIRouter:
-    """Pages and report downloads over ``store``; users and sessions in the same database."""
+def make_router(
+    store: Store,
+    accounts: Accounts | None = None,
+    *,
+    login_limit: TokenBucket | None = None,
+    on_limited: Any = None,
+) -> APIRouter:
+    """Pages and report downloads over ``store``; users and sessions in the same database.
+
+    ``login_limit`` slows password guessing: each failed login takes a token of the client
+    address's bucket, and an empty bucket answers 429 (counted in ``on_limited``, the
+    ``ioc_rate_limited_requests_total`` counter) until it refills.
+    """
     accounts = accounts or Accounts(store.engine, clock=store.clock)
+    login_limit = login_limit or TokenBucket(0, 1)
     env = _env()
     router = APIRouter(include_in_schema=False)
     criteria = store.catalogue.criteria
@@ -147,22 +160,33 @@ def make_router(store: Store, accounts: Accounts | None = None) -> APIRouter:
         target = sess.safe_next(str(form.get("next") or "/"))
         if not sess.same_token(token, str(form.get("csrf") or "")):
             return error(request, lang, 400, texts(lang)["error"] + ": CSRF")
-        result = await run_in_threadpool(
-            accounts.login, str(form.get("username") or ""), str(form.get("password") or "")
-        )
+        key = client_key(request.client.host if request.client else None)
+        wait = login_limit.wait_s(key)
+        result = None
+        if not wait:
+            result = await run_in_threadpool(
+                accounts.login, str(form.get("username") or ""), str(form.get("password") or "")
+            )
+            if result is None:
+                login_limit.spend(key)
         if result is None:
             new = sess.login_csrf(request)
             resp = page(
                 request,
                 "login.html",
                 lang,
-                401,
+                429 if wait else 401,
                 csrf=new,
                 next=target,
-                failed=True,
+                failed=not wait,
+                throttled=retry_after(wait) if wait else None,
                 username=str(form.get("username") or "")[:64],
             )
             sess.set_login_csrf(request, resp, new)
+            if wait:
+                resp.headers["Retry-After"] = retry_after(wait)
+                if on_limited is not None:
+                    on_limited.labels(endpoint="login").inc()
             return resp
         cookie, _ = result
         done = RedirectResponse(target, status_code=303)
