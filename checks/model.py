@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 #: Upper bounds that keep one report, and one batch, small enough for the request size limit.
 MAX_RESULTS_PER_REPORT = 500
@@ -32,6 +32,16 @@ Unit = Annotated[
     str,
     Field(pattern=r"^(|seconds|bytes|ratio|bits_per_second|celsius|volts|percent|days|count)$"),
 ]
+
+
+def _without_nul(v: str) -> str:
+    """NUL characters become U+FFFD: PostgreSQL refuses them in text and JSON, and a
+    report is worth more than the one character (a message quoting a device's raw output)."""
+    return v.replace("\x00", "\ufffd")
+
+
+#: Free text that is stored as sent (messages, targets, host names, versions).
+Text = Annotated[str, AfterValidator(_without_nul)]
 
 
 class Status(StrEnum):
@@ -72,10 +82,10 @@ class CheckResult(BaseModel):
 
     check: str = Field(max_length=64, description="check id, e.g. 'host.disk'")
     category: Category
-    target: str = Field(default="", max_length=256)
+    target: Text = Field(default="", max_length=256)
     status: Status
     values: dict[str, Value] = Field(default_factory=dict, max_length=MAX_VALUES_PER_RESULT)
-    message: str = Field(default="", max_length=MAX_MESSAGE_CHARS)
+    message: Text = Field(default="", max_length=MAX_MESSAGE_CHARS)
     duration_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     observed_at: datetime = Field(default_factory=utcnow)
 
@@ -107,7 +117,10 @@ class CheckResult(BaseModel):
 def _require_tz(v: datetime) -> datetime:
     if v.tzinfo is None:
         raise ValueError("timestamp must carry a time zone, e.g. '2025-07-01T08:00:00Z'")
-    return v.astimezone(UTC)
+    try:
+        return v.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59 is past the calendar in UTC
+        raise ValueError(f"timestamp {v.isoformat()} is out of range in UTC") from None
 
 
 class Report(BaseModel):
@@ -118,9 +131,9 @@ class Report(BaseModel):
     agent_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     seq: int = Field(ge=1, le=2**62, description="monotonically increasing per agent")
     commune_code: str = Field(description="official five-digit commune/ward code")
-    host: str = Field(min_length=1, max_length=253)
+    host: Text = Field(min_length=1, max_length=253)
     observed_at: datetime
-    agent_version: str = Field(default="", max_length=64)
+    agent_version: Text = Field(default="", max_length=64)
     results: list[CheckResult] = Field(default_factory=list, max_length=MAX_RESULTS_PER_REPORT)
 
     @field_validator("commune_code")
@@ -155,8 +168,8 @@ class EnrollRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=8, max_length=64)
-    host: str = Field(min_length=1, max_length=253)
-    agent_version: str = Field(default="", max_length=64)
+    host: Text = Field(min_length=1, max_length=253)
+    agent_version: Text = Field(default="", max_length=64)
 
 
 class EnrollResponse(BaseModel):

@@ -15,6 +15,8 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import OperationalError
+
 from checks.model import IngestResponse, Report
 from collector.store import AgentIdentity, Store
 
@@ -81,6 +83,12 @@ class GroupCommitter:
         try:
             outcomes = self.store.ingest_many([(i.agent, i.reports) for i in group])
         except Exception as exc:  # database down or locked: every request of the group fails
+            if len(group) > 1 and not isinstance(exc, OperationalError):
+                # Not the database but something in one batch that it refused: commit each
+                # batch on its own, so that one bad batch fails alone, not its whole group.
+                for i in group:
+                    self._commit([i])
+                return
             log.warning("ingest of %d batches failed: %s", len(group), exc)
             for i in group:
                 i.future.set_exception(exc)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from checks.equipment import oids
 from checks.equipment.profiles import as_int, as_text, columns
-from checks.equipment.snmp_client import Row
+from checks.equipment.snmp_client import Row, SnmpValue
 from checks.model import Category, CheckResult, Status, Value
 
 CHECK_ID = "eq.printer"
@@ -122,6 +122,11 @@ def decode_error_state(value: object) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _enum(value: SnmpValue, top: int) -> int | None:
+    n = as_int(value)
+    return n if n is not None and 1 <= n <= top else None
+
+
 def parse_printer(rows: Sequence[Row]) -> PrinterSection:
     cols = columns(rows, *oids.PRINTER_COLUMNS, oids.HR_DEVICE_STATUS)
     levels = cols[oids.PRT_MARKER_SUPPLIES_LEVEL]
@@ -140,8 +145,9 @@ def parse_printer(rows: Sequence[Row]) -> PrinterSection:
     device = next(iter(sorted(printer_rows)), None)
     if device is None and supplies:
         device = supplies[0].index.split(".")[0]
-    printer_status = as_int(printer_rows.get(device)) if device else None
-    device_status = as_int(cols[oids.HR_DEVICE_STATUS].get(device)) if device else None
+    # Both are enumerations 1..5 (HOST-RESOURCES-MIB); another number is not a status.
+    printer_status = _enum(printer_rows.get(device), 5) if device else None
+    device_status = _enum(cols[oids.HR_DEVICE_STATUS].get(device), 5) if device else None
     errors = decode_error_state(cols[oids.HR_PRINTER_DETECTED_ERROR_STATE].get(device or ""))
     missing = tuple(name for name, present in (
         ("prtMarkerSuppliesLevel", bool(supplies)),
@@ -168,6 +174,9 @@ def evaluate_printer(
     values: dict[str, Value] = {}
     consumed = [s for s in section.supplies if s.consumed]
     ratios = [r for r in (s.ratio for s in consumed) if r is not None]
+    if section.device_status is None and section.printer_status is None and not ratios:
+        return result(Status.UNKNOWN, "the device answers but sends no usable printer "
+                      f"status or supply level (not reported: {', '.join(section.missing)})")
     if ratios:
         values["supply_level_min"] = Value(value=min(ratios), unit="ratio")
     for supply in consumed:

@@ -94,8 +94,9 @@ def _oid(value: SnmpValue) -> str:
 
 
 def _ticks(value: SnmpValue) -> float | None:
+    """TimeTicks (RFC 2578: 0..2^32-1 hundredths of a second); anything else is missing."""
     ticks = as_int(value)
-    return ticks / 100.0 if ticks is not None and ticks >= 0 else None
+    return ticks / 100.0 if ticks is not None and 0 <= ticks < 2**32 else None
 
 
 def parse_identity(values: dict[str, SnmpValue], printer_rows: Sequence[Row] = ()) -> Identity:

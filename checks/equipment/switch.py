@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from checks.equipment import oids
 from checks.equipment.profiles import as_int, as_text, columns
-from checks.equipment.snmp_client import Row
+from checks.equipment.snmp_client import Row, SnmpValue
 from checks.model import Category, CheckResult, Status, Value
 
 CHECK_ID = "eq.switch"
@@ -81,6 +81,13 @@ class SwitchSection:
     interfaces: tuple[Interface, ...] = ()
 
 
+def _counter(value: SnmpValue, bits: int) -> int | None:
+    """A Counter32/Counter64 value in its range (RFC 2578 7.1.6, 7.1.10); a device that
+    sends anything else (negative, past the width, another type) has no figure here."""
+    n = as_int(value)
+    return n if n is not None and 0 <= n < 2**bits else None
+
+
 def parse_switch(rows: Sequence[Row]) -> SwitchSection:
     cols = columns(rows, *oids.SWITCH_COLUMNS)
     indices: set[str] = set(cols[oids.IF_OPER_STATUS]) | set(cols[oids.IF_ADMIN_STATUS])
@@ -95,10 +102,10 @@ def parse_switch(rows: Sequence[Row]) -> SwitchSection:
             if_type=as_int(cols[oids.IF_TYPE].get(idx)),
             admin=as_int(cols[oids.IF_ADMIN_STATUS].get(idx)),
             oper=as_int(cols[oids.IF_OPER_STATUS].get(idx)),
-            in_errors=as_int(cols[oids.IF_IN_ERRORS].get(idx)),
-            out_errors=as_int(cols[oids.IF_OUT_ERRORS].get(idx)),
-            hc_in_octets=as_int(cols[oids.IF_HC_IN_OCTETS].get(idx)),
-            hc_out_octets=as_int(cols[oids.IF_HC_OUT_OCTETS].get(idx)),
+            in_errors=_counter(cols[oids.IF_IN_ERRORS].get(idx), 32),
+            out_errors=_counter(cols[oids.IF_OUT_ERRORS].get(idx), 32),
+            hc_in_octets=_counter(cols[oids.IF_HC_IN_OCTETS].get(idx), 64),
+            hc_out_octets=_counter(cols[oids.IF_HC_OUT_OCTETS].get(idx), 64),
         ))
     return SwitchSection(tuple(out))
 

@@ -225,6 +225,9 @@ def run_command(
                 if len(stderr) < MAX_STDERR_BYTES:
                     stderr += data[: MAX_STDERR_BYTES - len(stderr)]
                 progressed = True
+            if time.monotonic() >= deadline:  # also while output keeps coming (a flood)
+                timed_out = True
+                break
             if progressed:
                 continue
             if channel.exit_status_ready() or channel.closed:
@@ -233,9 +236,6 @@ def run_command(
                 if not channel.recv_ready() and not channel.recv_stderr_ready():
                     break
                 continue
-            if time.monotonic() >= deadline:
-                timed_out = True
-                break
             time.sleep(_POLL_S)
         exit_status = (
             channel.recv_exit_status()

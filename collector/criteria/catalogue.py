@@ -1,7 +1,7 @@
 """The criteria catalogue: what each criterion means and the rule that decides it.
 
-Loaded from YAML and validated once; a broken catalogue is refused with the file, the
-criterion and the field, and never half-loaded. A province overrides thresholds or adds
+Loaded from YAML and validated once; a broken catalogue is refused with the file, the line,
+the criterion and the field, and never half-loaded. A province overrides thresholds or adds
 criteria with a file of the same shape, merged by criterion id (:func:`merge`).
 """
 
@@ -10,10 +10,18 @@ from __future__ import annotations
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from checks.model import CHECK_ID_RE, VALUE_NAME_RE
 
@@ -88,7 +96,18 @@ class AnyOfRule(_Strict):
     any_of: list[CheckRule] = Field(min_length=1)
 
 
-Rule = CheckRule | AnyOfRule
+def _rule_kind(v: Any) -> str:
+    """Which rule a mapping is, so that an error names its own fields and not every
+    member of the union."""
+    if isinstance(v, dict):
+        return "any_of" if "any_of" in v else "check"
+    return "any_of" if isinstance(v, AnyOfRule) else "check"
+
+
+Rule = Annotated[
+    Annotated[CheckRule, Tag("check")] | Annotated[AnyOfRule, Tag("any_of")],
+    Discriminator(_rule_kind),
+]
 
 
 class Criterion(_Strict):
@@ -152,10 +171,86 @@ class CatalogueError(ValueError):
     """A catalogue file that cannot be used; the message names the file and the field."""
 
 
-def _describe(errors: ValidationError, data: Any) -> str:
+def _read_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
+    """The document and its node tree (whose marks give each value's line)."""
+    loader = None
+    try:
+        loader = yaml.SafeLoader(text)  # checks the characters already
+        node = loader.get_single_node()
+        data = None if node is None else loader.construct_document(node)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise CatalogueError(f"{source}: line {line}: not valid YAML: {exc.reason} "
+                             f"(character #x{exc.character:04x})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CatalogueError(f"{source}: {where}not valid YAML: {problem}") from None
+    except RecursionError:
+        raise CatalogueError(f"{source}: not valid YAML: nested too deeply") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return data, node
+
+
+def _node_at(node: yaml.Node | None, loc: list[Any]) -> yaml.Node | None:
+    """The deepest node along ``loc`` (pydantic's error location: keys, list indexes and,
+    for a union, the name of the model tried, which matches no key and is passed over)."""
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            child = node.value[part] if 0 <= part < len(node.value) else None
+        else:
+            child = None
+        if child is not None:
+            node = child
+    return node
+
+
+def _line(root: yaml.Node | None, loc: list[Any], merged: Any = None) -> int | None:
+    """Line of ``loc`` in the file ``root`` was read from. For an override, ``merged`` is
+    the merged catalogue that was validated: its criteria are found in the override file
+    by id (a criterion taken whole from the base catalogue has no line there)."""
+    if root is None:
+        return None
+    data = merged
+    if data is not None and loc[:1] == ["criteria"] and len(loc) > 1 and isinstance(loc[1], int):
+        crits = data.get("criteria") if isinstance(data, dict) else None
+        item = crits[loc[1]] if isinstance(crits, list) and loc[1] < len(crits) else None
+        cid = item.get("id") if isinstance(item, dict) else None
+        seq = _node_at(root, ["criteria"])
+        if cid is not None and isinstance(seq, yaml.SequenceNode):
+            for i, sub in enumerate(seq.value):
+                if isinstance(sub, yaml.MappingNode) and any(
+                    k.value == "id" and getattr(v, "value", None) == str(cid) for k, v in sub.value
+                ):
+                    loc = ["criteria", i, *loc[2:]]
+                    break
+            else:
+                return None
+    node = _node_at(root, loc)
+    return None if node is None else node.start_mark.line + 1
+
+
+def _without_tags(loc: list[Any]) -> list[Any]:
+    """Drop the union tag pydantic puts after ``rules[i]`` (see :func:`_rule_kind`)."""
+    return [
+        part
+        for i, part in enumerate(loc)
+        if not (i >= 2 and loc[i - 2] == "rules" and isinstance(loc[i - 1], int)
+                and part in ("check", "any_of"))
+    ]
+
+
+def _describe(
+    errors: ValidationError, data: Any, root: yaml.Node | None = None, merged: bool = False
+) -> str:
     lines = []
     for err in errors.errors()[:10]:
-        loc = list(err["loc"])
+        loc = _without_tags(list(err["loc"]))
         # Name criteria by id rather than by list index where we can.
         where: list[str] = []
         node: Any = data
@@ -169,21 +264,34 @@ def _describe(errors: ValidationError, data: Any) -> str:
                 where.append(f".{part}" if where else str(part))
                 node = node.get(part) if isinstance(node, dict) else None
         msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"  {''.join(where) or '(top)'}: {msg}")
+        line = _line(root, loc, data if merged else None)
+        at = f"line {line}, " if line is not None else ""
+        lines.append(f"  {at}{''.join(where) or '(top)'}: {msg}")
     return "\n".join(lines)
 
 
 def parse_catalogue(text: str, source: str = "<catalogue>") -> Catalogue:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CatalogueError(f"{source}: not valid YAML: {exc}") from None
+    data, root = _read_yaml(text, source)
     if not isinstance(data, dict):
-        raise CatalogueError(f"{source}: expected a mapping with 'profile' and 'criteria'")
+        raise CatalogueError(
+            f"{source}: line 1: expected a mapping with 'profile' and 'criteria'"
+        )
     try:
         return Catalogue.model_validate(data)
     except ValidationError as exc:
-        raise CatalogueError(f"{source}: invalid catalogue:\n{_describe(exc, data)}") from None
+        raise CatalogueError(
+            f"{source}: invalid catalogue:\n{_describe(exc, data, root)}"
+        ) from None
+
+
+def parse_overrides(text: str, source: str = "<override>") -> tuple[dict[str, Any], yaml.Node]:
+    """A province's override file: the mapping for :func:`merge` and its node tree."""
+    data, root = _read_yaml(text, source)
+    if data is None:
+        data, root = {}, yaml.MappingNode("tag:yaml.org,2002:map", [])
+    if not isinstance(data, dict) or root is None:
+        raise CatalogueError(f"{source}: line 1: expected a mapping with 'criteria'")
+    return data, root
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:
@@ -195,19 +303,40 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
         text = path.read_text("utf-8")
     except OSError as exc:
         raise CatalogueError(f"{path}: cannot read catalogue: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise CatalogueError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     return parse_catalogue(text, str(path))
 
 
-def merge(base: Catalogue, override: dict[str, Any], source: str = "<override>") -> Catalogue:
-    """Apply a province's overrides: criteria merged by id (fields replaced), new ids added."""
+def merge(
+    base: Catalogue,
+    override: dict[str, Any],
+    source: str = "<override>",
+    root: yaml.Node | None = None,
+) -> Catalogue:
+    """Apply a province's overrides: criteria merged by id (fields replaced), new ids added.
+    ``root`` (from :func:`parse_overrides`) gives the lines of the override file."""
     data = base.model_dump(mode="json")
     by_id = {c["id"]: c for c in data["criteria"]}
     for key in ("stale_after_s", "profile"):
         if key in override:
             data[key] = override[key]
-    for item in override.get("criteria", []) or []:
+    items = override.get("criteria", []) or []
+    if not isinstance(items, list):
+        line = _line(root, ["criteria"])
+        at = f"line {line}: " if line is not None else ""
+        raise CatalogueError(f"{source}: {at}criteria: expected a list of criteria")
+    for n, item in enumerate(items):
         if not isinstance(item, dict) or "id" not in item:
-            raise CatalogueError(f"{source}: every criterion override needs an 'id'")
+            line = _line(root, ["criteria", n])
+            at = f"line {line}: " if line is not None else ""
+            raise CatalogueError(f"{source}: {at}criteria[{n}]: every criterion override "
+                                 "needs an 'id'")
+        if not isinstance(item["id"], str):
+            line = _line(root, ["criteria", n, "id"])
+            at = f"line {line}: " if line is not None else ""
+            raise CatalogueError(f"{source}: {at}criteria[{n}].id: expected a text id such "
+                                 "as 'NET-02'")
         if item["id"] in by_id:
             by_id[item["id"]].update(item)
         else:
@@ -216,5 +345,5 @@ def merge(base: Catalogue, override: dict[str, Any], source: str = "<override>")
         return Catalogue.model_validate(data)
     except ValidationError as exc:
         raise CatalogueError(
-            f"{source}: invalid catalogue override:\n{_describe(exc, data)}"
+            f"{source}: invalid catalogue override:\n{_describe(exc, data, root, merged=True)}"
         ) from None
