@@ -57,6 +57,15 @@ agents = Table(
     Column("last_seq", BigInteger, nullable=False, default=0),
     Column("clock_skew_s", Float),
     Column("revoked", Boolean, nullable=False, default=False),
+    # The latest result of each (check, target) this host reported:
+    # {"check<TAB>target": [check, target, category, status, message, observed_at, seq,
+    #  {value: [number, unit]}]} (collector/store.py), one row per host so that a report
+    # is one read and one write whatever its number of results.
+    Column("latest", JSON),
+    # What this host's latest results say per criterion rule (criteria/engine.py
+    # HostFindings), refreshed when it reports: a commune is evaluated from these small
+    # parts instead of every result of every host.
+    Column("findings", JSON),
 )
 
 reports = Table(
@@ -68,25 +77,11 @@ reports = Table(
     Column("host", String(253), nullable=False),
     Column("observed_at", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("results", JSON, nullable=False),
+    # The report's results as JSON text, exactly as validated (history and audit; never
+    # queried by field, so kept as text and serialised by pydantic, not json.dumps).
+    Column("results", Text, nullable=False),
 )
 Index("ix_reports_commune_observed", reports.c.commune_code, reports.c.observed_at)
-
-latest_results = Table(
-    "latest_results",
-    metadata,
-    Column("agent_id", String(64), primary_key=True),
-    Column("check_id", String(64), primary_key=True),
-    Column("target", String(256), primary_key=True),
-    Column("commune_code", String(5), nullable=False, index=True),
-    Column("host", String(253), nullable=False),
-    Column("category", String(16), nullable=False),
-    Column("status", String(8), nullable=False),
-    Column("figures", JSON, nullable=False),
-    Column("message", Text, nullable=False, default=""),
-    Column("observed_at", DateTime(timezone=True), nullable=False),
-    Column("seq", BigInteger, nullable=False),
-)
 
 commune_status = Table(
     "commune_status",
@@ -101,6 +96,9 @@ commune_status = Table(
     Column("statuses", JSON, nullable=False),
     Column("evaluated_at", DateTime(timezone=True), nullable=False),
     Column("last_report_at", DateTime(timezone=True)),
+    # When the evaluation may change with no new report (a host going stale, an
+    # attestation or waiver expiring): the periodic pass re-evaluates only communes due.
+    Column("next_eval_at", DateTime(timezone=True), index=True),
 )
 
 attestations = Table(
@@ -196,27 +194,58 @@ def database_url(db: str | Path) -> str:
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    # WAL: readers never block the writer. synchronous=FULL: a report is acknowledged
-    # only once it survives a power cut, not just a process crash.
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+def display_url(db: str | Path) -> str:
+    """The database as shown in messages: a URL's password masked (``***``)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    text = str(db)
+    if "://" not in text:
+        return text
+    try:
+        return make_url(text).render_as_string(hide_password=True)
+    except ArgumentError:
+        return text.split("://", 1)[0] + "://***"
 
 
-def make_engine(db: str | Path) -> Engine:
+#: How long a statement waits for a lock held by another connection (SQLite busy_timeout,
+#: PostgreSQL lock_timeout) before it fails and the API answers 503 with Retry-After. Kept
+#: well under the agent's default request timeout (10 s), so that an agent hears the 503
+#: and its Retry-After rather than timing out and retrying at a random moment.
+DEFAULT_BUSY_TIMEOUT_S = 5.0
+
+
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        # WAL: readers never block the writer. synchronous=FULL: a report is acknowledged
+        # only once it survives a power cut, not just a process crash.
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return on_connect
+
+
+def make_engine(db: str | Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Engine:
     url = database_url(db)
+    busy_ms = max(1, int(busy_timeout_s * 1000))
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
     else:
-        engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        engine = create_engine(
+            url,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            connect_args={"options": f"-c lock_timeout={busy_ms}"},
+        )
     return engine
 
 

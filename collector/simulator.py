@@ -404,6 +404,35 @@ def simulated_results(plan: CommunePlan, rng: random.Random) -> list[CheckResult
     return out
 
 
+def office_results(rng: random.Random) -> list[CheckResult]:
+    """One cycle's results for an ordinary office PC of a commune (beside the PASC machine):
+    the host, security and basic network checks, all healthy, so that extra hosts add
+    realistic load without changing the commune's planned colour."""
+    ok, H, N, X = Status.OK, Category.HOST, Category.NETWORK, Category.SECURITY
+    gib = 1024**3
+    free = rng.uniform(0.3, 0.7)
+    return [
+        _r("host.cpu", H, "", ok, cpu_usage=(rng.uniform(0.05, 0.4), "ratio"),
+           load1=(rng.uniform(0.1, 1.5), "")),
+        _r("host.memory", H, "", ok, memory_available=(rng.uniform(1, 3) * gib, "bytes"),
+           memory_available_ratio=(rng.uniform(0.25, 0.6), "ratio"),
+           memory_total=(4 * gib, "bytes")),
+        _r("host.disk", H, "C:\\", ok, disk_free=(free * 128 * gib, "bytes"),
+           disk_free_ratio=(free, "ratio"), disk_size=(128 * gib, "bytes")),
+        _r("host.uptime", H, "", ok, uptime=(rng.uniform(3600, 10 * 86400), "seconds")),
+        _r("host.clock", H, "collector", ok,
+           clock_offset=(rng.uniform(-0.05, 0.05), "seconds"),
+           clock_offset_abs=(rng.uniform(0, 0.05), "seconds")),
+        _r("net.gateway", N, "192.0.2.1", ok, gateway_present=(1, ""),
+           gateway_reachable=(1, "")),
+        _r("net.dns", N, "dichvucong.gov.vn", ok,
+           dns_resolve_time=(rng.uniform(0.005, 0.05), "seconds"), dns_addresses=(2, "")),
+        _r("sec.antivirus", X, "", ok, antivirus_running=(1, "")),
+        _r("sec.firewall", X, "", ok, firewall_enabled=(1, "")),
+        _r("sec.updates", X, "", ok, updates_age=(rng.uniform(1, 10), "days")),
+    ]
+
+
 def attestations_for(
     plans: dict[str, CommunePlan],
 ) -> list[tuple[str, str, str, str, str, int | None]]:
@@ -585,6 +614,7 @@ __all__ = [
     "CommunePlan",
     "Simulator",
     "expected_summary",
+    "office_results",
     "plan_nation",
     "simulated_results",
 ]

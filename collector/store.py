@@ -16,13 +16,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
+from pydantic import TypeAdapter
 from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from checks.model import EnrollResponse, IngestResponse, Report, utcnow
+from checks.model import CheckResult, EnrollResponse, IngestResponse, Report, utcnow
 from collector import db
 from collector.criteria.catalogue import Catalogue
 from collector.criteria.engine import (
@@ -30,10 +31,13 @@ from collector.criteria.engine import (
     Attestation,
     Colour,
     CommuneEvaluation,
+    HostFindings,
     Observation,
     Waiver,
     colour_at,
-    evaluate_commune,
+    compile_catalogue,
+    evaluate_findings,
+    host_findings,
 )
 from collector.units import Units, UnknownUnitError
 
@@ -53,6 +57,11 @@ class StoreError(Exception):
 
 class EnrollmentError(StoreError):
     status = 403
+
+    def __init__(self, message: str, *, reason: str = "", commune: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason  # unknown | used | expired, for the audit log
+        self.commune = commune
 
 
 class ForbiddenError(StoreError):
@@ -77,6 +86,22 @@ def _normalise_code(code: str) -> str:
     return code.strip().upper()
 
 
+def code_id(code_hash: str) -> str:
+    """How the audit log names an enrollment code: a prefix of its hash, enough to follow one
+    code from issue to use, never the code itself."""
+    return code_hash[:12]
+
+
+def _audit(conn: Connection, at: datetime, actor: str, action: str, target: str,
+           **detail: Any) -> None:
+    """An audit-log row (the table collector/auth.py reads), in the caller's transaction."""
+    conn.execute(
+        db.audit_log.insert().values(
+            at=at, actor=actor[:64], action=action, target=target[:64], detail=detail
+        )
+    )
+
+
 def as_utc(dt: datetime) -> datetime:
     """SQLite returns naive datetimes; everything stored is UTC."""
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
@@ -91,6 +116,41 @@ class AgentIdentity:
     agent_id: str
     commune_code: str
     province_code: str
+
+
+_RESULTS = TypeAdapter(list[CheckResult])
+
+
+class LatestValue(NamedTuple):
+    """One check's latest result on one host, as /metrics exposes it."""
+
+    agent_id: str
+    commune_code: str
+    province_code: str
+    host: str
+    check_id: str
+    target: str
+    status: str
+    figures: dict[str, list[Any]]  # value name -> [value, unit]
+
+
+# An agent's latest results (``agents.latest``): "check<TAB>target" -> this list.
+_L_CHECK, _L_TARGET, _L_CATEGORY, _L_STATUS, _L_MESSAGE, _L_OBSERVED, _L_SEQ, _L_FIGURES = range(8)
+
+
+def _observations(host: str, latest: dict[str, list[Any]]) -> list[Observation]:
+    return [
+        Observation(
+            host=host,
+            check=e[_L_CHECK],
+            target=e[_L_TARGET],
+            status=e[_L_STATUS],
+            values={k: v[0] for k, v in e[_L_FIGURES].items()},
+            message=e[_L_MESSAGE],
+            observed_at=as_utc(datetime.fromisoformat(e[_L_OBSERVED])),
+        )
+        for e in latest.values()
+    ]
 
 
 @dataclass(frozen=True)
@@ -137,9 +197,14 @@ class Store:
 
     # ------------------------------------------------------------------ enrollment
     def create_enrollment_codes(
-        self, commune_codes: Iterable[str], ttl: timedelta = timedelta(days=7)
+        self,
+        commune_codes: Iterable[str],
+        ttl: timedelta = timedelta(days=7),
+        *,
+        actor: str = "cli",
     ) -> list[tuple[str, str]]:
-        """Issue one single-use code per commune; returns (commune_code, code) pairs."""
+        """Issue one single-use code per commune; returns (commune_code, code) pairs.
+        Each issue is audited (``enroll.code_issued``, the code named by :func:`code_id`)."""
         now = self.clock()
         rows, out = [], []
         for commune in commune_codes:
@@ -157,11 +222,42 @@ class Store:
         if rows:
             with self._write() as conn:
                 conn.execute(db.enrollment_codes.insert(), rows)
+                conn.execute(
+                    db.audit_log.insert(),
+                    [
+                        {
+                            "at": now,
+                            "actor": actor[:64],
+                            "action": "enroll.code_issued",
+                            "target": r["commune_code"],
+                            "detail": {
+                                "code_id": code_id(str(r["code_hash"])),
+                                "expires_at": (now + ttl).isoformat(),
+                            },
+                        }
+                        for r in rows
+                    ],
+                )
         return out
 
-    def enroll(self, code: str, host: str, agent_version: str = "") -> EnrollResponse:
+    def enroll(
+        self, code: str, host: str, agent_version: str = "", *, client: str = ""
+    ) -> EnrollResponse:
+        """Trade a code for an agent identity and token. Success and every refusal are
+        audited with the host and the client address (``enroll``, ``enroll.refused``)."""
         now = self.clock()
         code_hash = hash_secret(_normalise_code(code))
+        try:
+            return self._enroll(code_hash, host, agent_version, client, now)
+        except EnrollmentError as exc:
+            with self._write() as conn:
+                _audit(conn, now, client or "?", "enroll.refused", exc.commune,
+                       reason=exc.reason, code_id=code_id(code_hash), host=host, client=client)
+            raise
+
+    def _enroll(
+        self, code_hash: str, host: str, agent_version: str, client: str, now: datetime
+    ) -> EnrollResponse:
         token = secrets.token_urlsafe(32)
         agent_id = f"a-{secrets.token_hex(8)}"
         with self._write() as conn:
@@ -169,14 +265,19 @@ class Store:
                 select(db.enrollment_codes).where(db.enrollment_codes.c.code_hash == code_hash)
             ).first()
             if row is None:
-                raise EnrollmentError("enrollment code not recognised")
+                raise EnrollmentError("enrollment code not recognised", reason="unknown")
             if row.used_at is not None:
-                raise EnrollmentError("enrollment code already used: ask for a new one")
+                raise EnrollmentError(
+                    "enrollment code already used: ask for a new one",
+                    reason="used", commune=row.commune_code,
+                )
             expires_at = _aware(row.expires_at)
             assert expires_at is not None
             if expires_at <= now:
                 raise EnrollmentError(
-                    f"enrollment code expired on {expires_at.date().isoformat()}: ask for a new one"
+                    f"enrollment code expired on {expires_at.date().isoformat()}: "
+                    "ask for a new one",
+                    reason="expired", commune=row.commune_code,
                 )
             commune = self.units.commune(row.commune_code)
             # Single use even under concurrent enrollments: only one UPDATE matches.
@@ -191,7 +292,21 @@ class Store:
                 .values(used_at=now, used_by=agent_id)
             ).rowcount
             if claimed != 1:
-                raise EnrollmentError("enrollment code already used: ask for a new one")
+                raise EnrollmentError(
+                    "enrollment code already used: ask for a new one",
+                    reason="used", commune=row.commune_code,
+                )
+            a = db.agents.c
+            # The same machine enrolling again (new install, lost state): say which
+            # identities it replaces, so an administrator can revoke them.
+            previous = sorted(
+                conn.execute(
+                    select(a.agent_id).where(
+                        and_(a.commune_code == commune.code, a.host == host,
+                             a.revoked.is_(False))
+                    )
+                ).scalars()
+            )
             conn.execute(
                 db.agents.insert().values(
                     agent_id=agent_id,
@@ -205,6 +320,10 @@ class Store:
                     revoked=False,
                 )
             )
+            extra = {"replaces": previous} if previous else {}
+            _audit(conn, now, agent_id, "enroll.reenroll" if previous else "enroll",
+                   commune.code, code_id=code_id(code_hash), host=host, client=client,
+                   agent_version=agent_version, **extra)
         return EnrollResponse(
             agent_id=agent_id,
             token=token,
@@ -213,6 +332,24 @@ class Store:
             commune_name=commune.name,
             report_interval_s=60,
         )
+
+    def revoke_agent(self, agent_id: str, actor: str, reason: str = "") -> bool:
+        """Revoke an agent's token (its reports stop counting at once); audited as
+        ``agent.revoke``. False when there is no such agent or it was revoked already."""
+        now = self.clock()
+        a = db.agents.c
+        with self._write() as conn:
+            row = conn.execute(
+                select(a.commune_code, a.host, a.revoked).where(a.agent_id == agent_id)
+            ).first()
+            if row is None or row.revoked:
+                return False
+            conn.execute(update(db.agents).where(a.agent_id == agent_id).values(revoked=True))
+            _audit(conn, now, actor, "agent.revoke", row.commune_code, agent_id=agent_id,
+                   host=row.host, reason=reason)
+        touched = {str(row.commune_code)}
+        self.reevaluate(touched & self._reported_communes(touched))
+        return True
 
     def authenticate(self, token: str) -> AgentIdentity | None:
         token_hash = hash_secret(token)
@@ -313,8 +450,10 @@ class Store:
                         server_time=server_time,
                     )
                 if to_store:
-                    self._store_reports(conn, to_store, now)
-                    self._evaluate(conn, sorted({a.commune_code for a, _ in to_store}), now)
+                    known = self._store_reports(conn, to_store, now)
+                    self._evaluate(
+                        conn, sorted({a.commune_code for a, _ in to_store}), now, known
+                    )
         return [o for o in outcomes if o is not None]
 
     def _lock_commune(self, conn: Connection, commune_code: str) -> None:
@@ -328,13 +467,24 @@ class Store:
         conn: Connection,
         batches: list[tuple[AgentIdentity, list[Report]]],
         now: datetime,
-    ) -> None:
-        """Insert new reports, update the latest result per check and the agents' state:
-        three bulk statements for the whole group."""
+    ) -> dict[str, HostFindings]:
+        """Insert the new reports, merge their results into each agent's latest results and
+        judge those against the catalogue: two bulk statements for the whole group. Returns
+        each agent's fresh findings for the evaluation that follows."""
+        a = db.agents.c
+        previous = {
+            row.agent_id: row.latest
+            for row in conn.execute(
+                select(a.agent_id, a.latest).where(
+                    a.agent_id.in_([agent.agent_id for agent, _ in batches])
+                )
+            )
+        }
         report_rows: list[dict[str, Any]] = []
-        latest: dict[tuple[str, str, str], dict[str, Any]] = {}
         agent_rows: list[dict[str, Any]] = []
+        found: dict[str, HostFindings] = {}
         for agent, new in batches:
+            latest: dict[str, list[Any]] = dict(previous.get(agent.agent_id) or {})
             for r in new:  # in seq order: a later report's result replaces an earlier one
                 report_rows.append(
                     {
@@ -344,25 +494,29 @@ class Store:
                         "host": r.host,
                         "observed_at": r.observed_at,
                         "received_at": now,
-                        "results": [res.model_dump(mode="json") for res in r.results],
+                        "results": _RESULTS.dump_json(r.results).decode(),
                     }
                 )
                 for res in r.results:
-                    latest[(r.agent_id, res.check, res.target)] = {
-                        "agent_id": r.agent_id,
-                        "check_id": res.check,
-                        "target": res.target,
-                        "commune_code": r.commune_code,
-                        "host": r.host,
-                        "category": res.category.value,
-                        "status": res.status.value,
-                        "figures": {k: [v.value, v.unit] for k, v in res.values.items()},
-                        "message": res.message,
+                    key = f"{res.check}\t{res.target}"
+                    prior = latest.get(key)
+                    if prior is not None and prior[_L_SEQ] > r.seq:
+                        continue  # a late retry of an older report: keep the newer result
+                    latest[key] = [
+                        res.check,
+                        res.target,
+                        res.category.value,
+                        res.status.value,
+                        res.message,
                         # An agent's clock may run ahead: never look fresher than now.
-                        "observed_at": min(res.observed_at, now),
-                        "seq": r.seq,
-                    }
+                        min(res.observed_at, now).isoformat(),
+                        r.seq,
+                        {k: [v.value, v.unit] for k, v in res.values.items()},
+                    ]
             newest = new[-1]
+            findings = found[agent.agent_id] = host_findings(
+                self.catalogue, _observations(newest.host, latest)
+            )
             agent_rows.append(
                 {
                     "b_agent_id": agent.agent_id,
@@ -371,6 +525,8 @@ class Store:
                     "b_host": newest.host,
                     "b_version": newest.agent_version,
                     "b_skew": (newest.observed_at - now).total_seconds(),
+                    "b_latest": latest,
+                    "b_findings": findings.to_json(),
                 }
             )
         # ON CONFLICT DO NOTHING: a replica racing us on the same (agent_id, seq) is a no-op.
@@ -378,28 +534,6 @@ class Store:
             self._insert(db.reports).on_conflict_do_nothing(index_elements=["agent_id", "seq"]),
             report_rows,
         )
-        if latest:
-            stmt = self._insert(db.latest_results)
-            excluded = stmt.excluded
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["agent_id", "check_id", "target"],
-                set_={
-                    c: excluded[c]
-                    for c in (
-                        "commune_code",
-                        "host",
-                        "category",
-                        "status",
-                        "figures",
-                        "message",
-                        "observed_at",
-                        "seq",
-                    )
-                },
-                where=db.latest_results.c.seq <= excluded.seq,
-            )
-            conn.execute(stmt, list(latest.values()))
-        a = db.agents.c
         greatest = func.max if self._sqlite else func.greatest
         conn.execute(
             update(db.agents)
@@ -411,65 +545,111 @@ class Store:
                 host=bindparam("b_host"),
                 agent_version=bindparam("b_version"),
                 clock_skew_s=bindparam("b_skew"),
+                latest=bindparam("b_latest"),
+                findings=bindparam("b_findings"),
             ),
             agent_rows,
         )
+        return found
 
     # ------------------------------------------------------------------ evaluation
-    def _evaluate(self, conn: Connection, communes: list[str], now: datetime) -> None:
-        fresh_since = now - timedelta(seconds=self.stale_after_s)
-        a, lr = db.agents, db.latest_results
-        fresh_agents = select(a.c.agent_id).where(
-            and_(
-                a.c.commune_code.in_(communes),
-                a.c.revoked.is_(False),
-                a.c.last_observed_at >= fresh_since,
+    def _refresh_findings(
+        self, conn: Connection, agent_ids: Iterable[str]
+    ) -> dict[str, HostFindings]:
+        """Judge agents' stored latest results again (after a catalogue change) and keep the
+        outcome in ``agents.findings``."""
+        ids = sorted(set(agent_ids))
+        if not ids:
+            return {}
+        a = db.agents.c
+        found = {
+            row.agent_id: host_findings(self.catalogue, _observations(row.host, row.latest or {}))
+            for row in conn.execute(
+                select(a.agent_id, a.host, a.latest).where(a.agent_id.in_(ids))
             )
-        )
-        obs: dict[str, list[Observation]] = {c: [] for c in communes}
-        for row in conn.execute(select(lr).where(lr.c.agent_id.in_(fresh_agents))):
-            obs[row.commune_code].append(
-                Observation(
-                    host=row.host,
-                    check=row.check_id,
-                    target=row.target,
-                    status=row.status,
-                    values={k: v[0] for k, v in row.figures.items()},
-                    message=row.message,
-                    observed_at=_aware(row.observed_at) or now,
-                )
+        }
+        if found:
+            conn.execute(
+                update(db.agents)
+                .where(a.agent_id == bindparam("b_agent_id"))
+                .values(findings=bindparam("b_findings")),
+                [{"b_agent_id": i, "b_findings": f.to_json()} for i, f in found.items()],
             )
+        return found
+
+    def _evaluate(
+        self,
+        conn: Connection,
+        communes: list[str],
+        now: datetime,
+        known: dict[str, HostFindings] | None = None,
+    ) -> None:
+        """Evaluate ``communes`` from their fresh hosts' stored findings (``known``: ones
+        just computed) and record when each may next change without a new report."""
+        stale = timedelta(seconds=self.stale_after_s)
+        fresh_since = now - stale
+        fingerprint = compile_catalogue(self.catalogue).fingerprint
+        known = known or {}
+        a = db.agents.c
+        hosts: dict[str, list[tuple[str, str, HostFindings | None]]] = {c: [] for c in communes}
         last_report: dict[str, datetime | None] = dict.fromkeys(communes)
+        due: dict[str, datetime | None] = dict.fromkeys(communes)
+        redo: list[str] = []
         for row in conn.execute(
-            select(a.c.commune_code, func.max(a.c.last_observed_at))
-            .where(and_(a.c.commune_code.in_(communes), a.c.revoked.is_(False)))
-            .group_by(a.c.commune_code)
+            select(a.agent_id, a.commune_code, a.host, a.last_observed_at).where(
+                and_(a.commune_code.in_(communes), a.revoked.is_(False))
+            )
         ):
-            last_report[row[0]] = _aware(row[1])
+            seen = _aware(row.last_observed_at)
+            if seen is None:
+                continue
+            code = row.commune_code
+            previous_seen = last_report[code]
+            if previous_seen is None or seen > previous_seen:
+                last_report[code] = seen
+            if seen < fresh_since:
+                continue
+            # Due again when this host turns stale (just after, so it then counts as stale).
+            turns_stale = seen + stale + timedelta(seconds=1)
+            due[code] = min(filter(None, (due[code], turns_stale)))
+            hosts[code].append((row.host, row.agent_id, known.get(row.agent_id)))
+        wanted = [aid for hs in hosts.values() for _, aid, f in hs if f is None]
+        stored: dict[str, HostFindings] = {}
+        if wanted:
+            for frow in conn.execute(
+                select(a.agent_id, a.findings).where(a.agent_id.in_(wanted))
+            ):
+                if frow.findings and frow.findings.get("v") == fingerprint:
+                    stored[frow.agent_id] = HostFindings.from_json(frow.findings)
+                else:  # never judged, or judged under another catalogue
+                    redo.append(frow.agent_id)
+            stored.update(self._refresh_findings(conn, redo))
         atts: dict[str, list[Attestation]] = {c: [] for c in communes}
         for row in conn.execute(
             select(db.attestations).where(db.attestations.c.commune_code.in_(communes))
         ):
-            atts[row.commune_code].append(
-                Attestation(
-                    criterion_id=row.criterion_id,
-                    status=row.status,
-                    evidence=row.evidence,
-                    entered_by=row.entered_by,
-                    entered_at=_aware(row.entered_at) or now,
-                    expires_at=_aware(row.expires_at) or now,
-                )
+            att = Attestation(
+                criterion_id=row.criterion_id,
+                status=row.status,
+                evidence=row.evidence,
+                entered_by=row.entered_by,
+                entered_at=_aware(row.entered_at) or now,
+                expires_at=_aware(row.expires_at) or now,
             )
+            atts[row.commune_code].append(att)
+            if att.expires_at > now:
+                due[row.commune_code] = min(filter(None, (due[row.commune_code], att.expires_at)))
         wvs: dict[str, list[Waiver]] = {c: [] for c in communes}
         for row in conn.execute(select(db.waivers).where(db.waivers.c.commune_code.in_(communes))):
-            wvs[row.commune_code].append(
-                Waiver(
-                    criterion_id=row.criterion_id,
-                    reason=row.reason,
-                    granted_by=row.granted_by,
-                    expires_at=_aware(row.expires_at) or now,
-                )
+            wv = Waiver(
+                criterion_id=row.criterion_id,
+                reason=row.reason,
+                granted_by=row.granted_by,
+                expires_at=_aware(row.expires_at) or now,
             )
+            wvs[row.commune_code].append(wv)
+            if wv.expires_at > now:
+                due[row.commune_code] = min(filter(None, (due[row.commune_code], wv.expires_at)))
         # Previous statuses (the compact column), to keep each criterion's "since".
         previous = {
             row.commune_code: row.statuses
@@ -482,8 +662,9 @@ class Store:
         rows = []
         for code in communes:
             commune = self.units.commune(code)
-            ev = evaluate_commune(
-                self.catalogue, commune.kind, obs[code], atts[code], wvs[code], now
+            found = [f or stored[aid] for _, aid, f in sorted(hosts[code])]
+            ev = evaluate_findings(
+                self.catalogue, commune.kind, found, atts[code], wvs[code], now
             )
             rows.append(
                 {
@@ -493,6 +674,7 @@ class Store:
                     **_with_since(ev, previous.get(code), now),
                     "evaluated_at": now,
                     "last_report_at": last_report[code],
+                    "next_eval_at": due[code],
                 }
             )
         stmt = self._insert(db.commune_status)
@@ -507,27 +689,66 @@ class Store:
                     "statuses",
                     "evaluated_at",
                     "last_report_at",
+                    "next_eval_at",
                 )
             },
         )
         conn.execute(stmt, rows)
 
-    def reevaluate(self, communes: Iterable[str] | None = None, chunk: int = 500) -> int:
-        """Re-evaluate communes (all that have reported by default), e.g. as time passes
-        and attestations, waivers or results expire. Returns how many were evaluated."""
+    def due_communes(self, now: datetime | None = None) -> list[str]:
+        """Communes whose evaluation may have changed with no new report: one of their
+        hosts turned stale, or an attestation or waiver expired (``next_eval_at``
+        passed), plus communes with agents but no evaluation yet."""
+        now = now or self.clock()
+        cs, a = db.commune_status.c, db.agents.c
+        with self.engine.connect() as conn:
+            due = set(conn.execute(select(cs.commune_code).where(cs.next_eval_at <= now)).scalars())
+            due.update(
+                conn.execute(
+                    select(a.commune_code)
+                    .distinct()
+                    .where(a.commune_code.not_in(select(cs.commune_code)))
+                ).scalars()
+            )
+        return sorted(due)
+
+    def reevaluate(
+        self, communes: Iterable[str] | None = None, chunk: int = 100, *, full: bool = False
+    ) -> int:
+        """Bring stored colours up to date as time passes. By default only the communes
+        :meth:`due_communes` names (the minute-by-minute pass: new reports are evaluated
+        as they arrive); ``full=True`` re-judges every commune that has agents from its
+        hosts' latest results (after a catalogue change); or exactly ``communes``.
+        Works in transactions of ``chunk`` communes, so that ingest (which needs the
+        write lock on SQLite) never waits long behind a big pass. Returns how many were
+        evaluated."""
         now = self.clock()
-        if communes is None:
+        if communes is not None:
+            codes = sorted(set(communes))
+        elif full:
             with self.engine.connect() as conn:
                 codes = sorted(
                     set(conn.execute(select(db.agents.c.commune_code).distinct()).scalars())
                 )
         else:
-            codes = sorted(set(communes))
+            codes = self.due_communes(now)
         for i in range(0, len(codes), chunk):
+            part = codes[i : i + chunk]
             with self._write() as conn:
-                for code in codes[i : i + chunk]:  # sorted: no lock-order deadlock
+                for code in part:  # sorted: no lock-order deadlock
                     self._lock_commune(conn, code)
-                self._evaluate(conn, codes[i : i + chunk], now)
+                known = None
+                if full:
+                    a = db.agents.c
+                    known = self._refresh_findings(
+                        conn,
+                        conn.execute(
+                            select(a.agent_id).where(
+                                and_(a.commune_code.in_(part), a.revoked.is_(False))
+                            )
+                        ).scalars(),
+                    )
+                self._evaluate(conn, part, now, known)
         return len(codes)
 
     # ------------------------------------------------------------ attestations, waivers
@@ -661,50 +882,43 @@ class Store:
             "by_province": rows,
         }
 
-    def latest_values(self) -> Iterator[Any]:
-        """Latest numeric results of fresh agents, for exposition."""
+    def latest_values(self, province: str | None = None) -> Iterator[LatestValue]:
+        """Latest results of fresh agents (of one ``province``), for exposition."""
         now = self.clock()
-        a, lr = db.agents, db.latest_results
-        q = (
-            select(
-                lr.c.agent_id,
-                lr.c.commune_code,
-                a.c.province_code,
-                lr.c.host,
-                lr.c.check_id,
-                lr.c.target,
-                lr.c.status,
-                lr.c.figures,
-            )
-            .join(a, a.c.agent_id == lr.c.agent_id)
-            .where(
-                and_(
-                    a.c.revoked.is_(False),
-                    a.c.last_observed_at >= now - timedelta(seconds=self.stale_after_s),
-                )
+        a = db.agents.c
+        q = select(a.agent_id, a.commune_code, a.province_code, a.host, a.latest).where(
+            and_(
+                a.revoked.is_(False),
+                a.last_observed_at >= now - timedelta(seconds=self.stale_after_s),
             )
         )
+        if province is not None:
+            q = q.where(a.province_code == province)
         with self.engine.connect() as conn:
-            yield from conn.execute(q)
+            for row in conn.execute(q):
+                for e in (row.latest or {}).values():
+                    yield LatestValue(
+                        row.agent_id, row.commune_code, row.province_code, row.host,
+                        e[_L_CHECK], e[_L_TARGET], e[_L_STATUS], e[_L_FIGURES],
+                    )
 
-    def agent_rows(self) -> list[Any]:
+    def agent_rows(self, province: str | None = None) -> list[Any]:
         a = db.agents
+        q = select(
+            a.c.agent_id,
+            a.c.commune_code,
+            a.c.province_code,
+            a.c.host,
+            a.c.agent_version,
+            a.c.last_observed_at,
+            a.c.last_seen_at,
+            a.c.last_seq,
+            a.c.clock_skew_s,
+        ).where(a.c.revoked.is_(False))
+        if province is not None:
+            q = q.where(a.c.province_code == province)
         with self.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    select(
-                        a.c.agent_id,
-                        a.c.commune_code,
-                        a.c.province_code,
-                        a.c.host,
-                        a.c.agent_version,
-                        a.c.last_observed_at,
-                        a.c.last_seen_at,
-                        a.c.last_seq,
-                        a.c.clock_skew_s,
-                    ).where(a.c.revoked.is_(False))
-                )
-            )
+            return list(conn.execute(q))
 
 
 def _with_since(

@@ -11,6 +11,8 @@ with plain data. The colour rules follow ARCHITECTURE.md:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -229,10 +231,124 @@ def _combine(findings: Sequence[Finding], rank: dict[CriterionStatus, int], wors
     )
 
 
-def _eval_rule(rule: CheckRule, by_check: dict[str, list[Observation]]) -> Finding:
-    found = [
-        o for o in by_check.get(rule.check, ()) if rule.target is None or o.target == rule.target
-    ]
+# ------------------------------------------------------------------ per-host findings
+# A commune's automated criteria combine the findings of every host. Each host's part
+# depends only on that host's own latest results, so it is computed once when the host
+# reports (:func:`host_findings`) and stored; evaluating a commune then combines a few
+# small per-host parts instead of re-reading and re-judging every result of every host.
+
+
+@dataclass(frozen=True)
+class CompiledCatalogue:
+    """The catalogue's check rules flattened once, each under a stable key."""
+
+    catalogue: Catalogue
+    fingerprint: str
+    #: (key, rule) for every check rule, including each alternative of an any_of.
+    rules: tuple[tuple[str, CheckRule], ...]
+    by_check: dict[str, tuple[tuple[str, CheckRule], ...]]
+
+
+_COMPILED: dict[int, CompiledCatalogue] = {}
+
+
+def _rule_key(criterion_id: str, i: int, j: int | None = None) -> str:
+    return f"{criterion_id}#{i}" if j is None else f"{criterion_id}#{i}.{j}"
+
+
+def compile_catalogue(catalogue: Catalogue) -> CompiledCatalogue:
+    """The compiled form of ``catalogue`` (cached per catalogue object)."""
+    compiled = _COMPILED.get(id(catalogue))
+    if compiled is not None and compiled.catalogue is catalogue:
+        return compiled
+    rules: list[tuple[str, CheckRule]] = []
+    for c in catalogue.criteria:
+        for i, rule in enumerate(c.rules):
+            if isinstance(rule, AnyOfRule):
+                rules.extend((_rule_key(c.id, i, j), r) for j, r in enumerate(rule.any_of))
+            else:
+                rules.append((_rule_key(c.id, i), rule))
+    by_check: dict[str, list[tuple[str, CheckRule]]] = {}
+    for key, rule in rules:
+        by_check.setdefault(rule.check, []).append((key, rule))
+    # The rules only (not e.g. stale_after_s): what a host's findings depend on.
+    rules_json = json.dumps([c.model_dump(mode="json") for c in catalogue.criteria])
+    fingerprint = hashlib.sha256(rules_json.encode()).hexdigest()[:16]
+    compiled = CompiledCatalogue(
+        catalogue, fingerprint, tuple(rules), {k: tuple(v) for k, v in by_check.items()}
+    )
+    _COMPILED[id(catalogue)] = compiled
+    return compiled
+
+
+@dataclass(frozen=True)
+class HostFindings:
+    """What one host's latest results say for each check rule of a catalogue."""
+
+    fingerprint: str
+    #: Checks with at least one result (an optional rule or any_of alternative with none
+    #: is "not used" rather than "unknown").
+    checks: frozenset[str]
+    #: rule key -> one finding per matching result of this host.
+    rules: dict[str, tuple[Finding, ...]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": self.fingerprint,
+            "checks": sorted(self.checks),
+            "rules": {
+                k: [[f.status.value, f.en, f.vi, list(f.evidence)] for f in fs]
+                for k, fs in self.rules.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HostFindings:
+        return cls(
+            data["v"],
+            frozenset(data["checks"]),
+            {
+                k: tuple(Finding(CriterionStatus(s), en, vi, tuple(ev)) for s, en, vi, ev in fs)
+                for k, fs in data["rules"].items()
+            },
+        )
+
+
+def host_findings(catalogue: Catalogue, observations: Iterable[Observation]) -> HostFindings:
+    """Judge one host's latest results against every check rule of ``catalogue``."""
+    compiled = compile_catalogue(catalogue)
+    checks: set[str] = set()
+    rules: dict[str, list[Finding]] = {}
+    for o in observations:
+        checks.add(o.check)
+        for key, rule in compiled.by_check.get(o.check, ()):
+            if rule.target is None or o.target == rule.target:
+                rules.setdefault(key, []).append(_eval_one(rule, o))
+    return HostFindings(
+        compiled.fingerprint, frozenset(checks), {k: tuple(v) for k, v in rules.items()}
+    )
+
+
+@dataclass(frozen=True)
+class _Pooled:
+    """Every host's findings of one commune, pooled per rule."""
+
+    checks: frozenset[str]
+    rules: dict[str, list[Finding]]
+
+
+def _pool(hosts: Iterable[HostFindings]) -> _Pooled:
+    checks: set[str] = set()
+    rules: dict[str, list[Finding]] = {}
+    for h in hosts:
+        checks |= h.checks
+        for k, fs in h.rules.items():
+            rules.setdefault(k, []).extend(fs)
+    return _Pooled(frozenset(checks), rules)
+
+
+def _eval_rule(key: str, rule: CheckRule, pooled: _Pooled) -> Finding:
+    found = pooled.rules.get(key)
     if not found:
         target = f" for target {rule.target!r}" if rule.target else ""
         return Finding(
@@ -240,23 +356,30 @@ def _eval_rule(rule: CheckRule, by_check: dict[str, list[Observation]]) -> Findi
             f"no result from check {rule.check}{target}",
             f"chưa có kết quả kiểm tra {rule.check}{target}",
         )
-    return _combine([_eval_one(rule, o) for o in found], _WORST, worst=True)
+    return _combine(found, _WORST, worst=True)
 
 
-def _eval_automated(criterion: Criterion, by_check: dict[str, list[Observation]]) -> Finding:
+def _eval_automated(criterion: Criterion, pooled: _Pooled) -> Finding:
     findings: list[Finding] = []
-    for rule in criterion.rules:
-        if isinstance(rule, CheckRule) and rule.optional and not by_check.get(rule.check):
+    for i, rule in enumerate(criterion.rules):
+        if isinstance(rule, CheckRule) and rule.optional and rule.check not in pooled.checks:
             continue
         if isinstance(rule, AnyOfRule):
             # An alternative the commune does not use (no result at all, e.g. no H.323
             # endpoint configured) does not make the criterion unknown when another one
             # was measured.
-            measured = [r for r in rule.any_of if by_check.get(r.check)]
-            alts = [_eval_rule(r, by_check) for r in (measured or rule.any_of)]
-            findings.append(_combine(alts, _BEST, worst=False))
+            alts = [
+                (_rule_key(criterion.id, i, j), r)
+                for j, r in enumerate(rule.any_of)
+            ]
+            measured = [(k, r) for k, r in alts if r.check in pooled.checks]
+            findings.append(
+                _combine(
+                    [_eval_rule(k, r, pooled) for k, r in (measured or alts)], _BEST, worst=False
+                )
+            )
         else:
-            findings.append(_eval_rule(rule, by_check))
+            findings.append(_eval_rule(_rule_key(criterion.id, i), rule, pooled))
     if not findings:  # only optional rules, none of them with a result
         return Finding(
             CriterionStatus.UNKNOWN,
@@ -307,13 +430,6 @@ def _eval_attested(
     )
 
 
-def index_observations(observations: Iterable[Observation]) -> dict[str, list[Observation]]:
-    by_check: dict[str, list[Observation]] = {}
-    for o in observations:
-        by_check.setdefault(o.check, []).append(o)
-    return by_check
-
-
 def evaluate_commune(
     catalogue: Catalogue,
     commune_kind: str,
@@ -327,11 +443,27 @@ def evaluate_commune(
     ``observations`` are the latest, fresh results of the commune's hosts; ``now`` decides
     which attestations and waivers are still in force.
     """
+    by_host: dict[str, list[Observation]] = {}
+    for o in observations:
+        by_host.setdefault(o.host, []).append(o)
+    hosts = [host_findings(catalogue, by_host[h]) for h in sorted(by_host)]
+    return evaluate_findings(catalogue, commune_kind, hosts, attestations, waivers, now)
+
+
+def evaluate_findings(
+    catalogue: Catalogue,
+    commune_kind: str,
+    hosts: Iterable[HostFindings],
+    attestations: Sequence[Attestation] = (),
+    waivers: Sequence[Waiver] = (),
+    now: datetime | None = None,
+) -> CommuneEvaluation:
+    """:func:`evaluate_commune` from the fresh hosts' stored :func:`host_findings`."""
     if now is None:
         from checks.model import utcnow
 
         now = utcnow()
-    by_check = index_observations(observations)
+    pooled = _pool(hosts)
     active_waivers = {w.criterion_id: w for w in waivers if w.expires_at > now}
     outcomes: dict[str, CriterionOutcome] = {}
     for c in catalogue.criteria:
@@ -344,7 +476,7 @@ def evaluate_commune(
         elif c.kind is Kind.ATTESTED:
             finding = _eval_attested(c, attestations, now)
         else:
-            finding = _eval_automated(c, by_check)
+            finding = _eval_automated(c, pooled)
         waiver = active_waivers.get(c.id)
         if waiver is not None and finding.status is not CriterionStatus.PASS:
             until = waiver.expires_at.date().isoformat()

@@ -45,3 +45,65 @@ def test_tables_made_without_migrations_are_adopted_only_if_identical(new_databa
         conn.execute(text("CREATE TABLE agents (agent_id VARCHAR(64) PRIMARY KEY)"))
     with pytest.raises(SchemaError, match="differ from this version"):
         create_schema(other)
+
+
+def test_upgrade_from_0001_moves_latest_results_and_evaluates_from_them(new_database) -> None:
+    """A database of the first release keeps its hosts' latest results through the upgrade
+    (one document per host now) and its communes are re-evaluated on the first pass."""
+    from datetime import UTC, datetime, timedelta
+
+    from alembic import command
+    from sqlalchemy import select, text
+
+    from collector import db
+    from collector.criteria.catalogue import load_catalogue
+    from collector.db import _alembic_config
+    from collector.store import Store
+    from collector.units import load_units
+
+    engine = make_engine(new_database("old.db"))
+    now = datetime.now(UTC).replace(microsecond=0)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO agents (agent_id, token_hash, commune_code, province_code, host, "
+                "agent_version, enrolled_at, last_seen_at, last_observed_at, last_seq, revoked) "
+                "VALUES ('a-1', 'h', '00070', '01', 'pc-1', '', :t, :t, :t, 7, false)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO latest_results (agent_id, check_id, target, commune_code, host, "
+                "category, status, figures, message, observed_at, seq) VALUES "
+                "('a-1', 'host.disk', 'C:\\', '00070', 'pc-1', 'host', 'fail', "
+                "'{\"disk_free_ratio\": [0.04, \"ratio\"]}', 'almost full', :t, 7)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO commune_status (commune_code, province_code, colour, criteria, "
+                "statuses, evaluated_at, last_report_at) VALUES "
+                "('00070', '01', 'green', '{}', '{}', :e, :t)"
+            ),
+            {"e": now - timedelta(minutes=1), "t": now},
+        )
+    create_schema(engine)
+    with engine.connect() as conn:
+        latest = conn.execute(select(db.agents.c.latest)).scalar_one()
+        assert not inspect(conn).has_table("latest_results")
+    [entry] = latest.values()
+    assert entry[:4] == ["host.disk", "C:\\", "host", "fail"]
+    assert entry[6:] == [7, {"disk_free_ratio": [0.04, "ratio"]}]
+
+    store = Store(engine, load_catalogue(), load_units(), clock=lambda: now)
+    assert store.due_communes() == ["00070"]
+    assert store.reevaluate() == 1
+    eq01 = store.commune_states("01", detail=True)
+    [mine] = [s for s in eq01 if s.code == "00070"]
+    assert mine.criteria["EQ-01"]["status"] == "fail"
+    assert "disk_free_ratio = 0.04 < 0.1" in mine.criteria["EQ-01"]["reason_en"]
+    assert store.due_communes() == []  # the pass recorded when it is next due

@@ -1,0 +1,201 @@
+"""A nation of ~50,000 hosts for the evaluation and ``/metrics`` benchmarks.
+
+Every commune that is not planned silent gets its PASC machine (the simulator's full check
+set and planned faults) and enough office PCs (:func:`~collector.simulator.office_results`)
+to reach the requested number of hosts. Agents are registered directly in the database
+(enrolling 50,000 agents one HTTP call at a time would measure enrollment, not evaluation);
+their reports go through :meth:`Store.ingest_many`, the collector's group-commit path, so
+the database holds exactly what real ingest would leave: reports, latest results, each
+host's findings and every commune's evaluation.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from checks.model import Report, utcnow
+from collector import db
+from collector.simulator import attestations_for, office_results, plan_nation, simulated_results
+from collector.store import AgentIdentity, Store, as_utc, hash_secret
+
+
+@dataclass(frozen=True)
+class Nation:
+    hosts: int
+    communes: int
+    reports: int
+    values: int
+    ingest_s: float
+
+
+def build_nation(
+    store: Store,
+    hosts: int = 50_000,
+    seed: int = 1,
+    group: int = 250,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Nation:
+    """Register ``hosts`` agents across the nation and ingest one report from each."""
+    progress = progress or (lambda _p, _d, _t: None)
+    plans = [p for p in plan_nation(store.units, seed).values() if not p.silent]
+    per_commune, extra = divmod(hosts, len(plans))
+    rng = random.Random(seed)
+    now = store.clock()
+    agents: list[dict[str, object]] = []
+    work: list[tuple[AgentIdentity, str, bool]] = []  # (identity, host, is_pasc)
+    for n, plan in enumerate(plans):
+        count = max(1, per_commune + (1 if n < extra else 0))
+        for k in range(count):
+            host = f"pasc-{plan.code}" if k == 0 else f"pc-{plan.code}-{k:02d}"
+            agent_id = f"a-{secrets.token_hex(8)}"
+            agents.append(
+                {
+                    "agent_id": agent_id,
+                    "token_hash": hash_secret(secrets.token_urlsafe(32)),
+                    "commune_code": plan.code,
+                    "province_code": plan.province_code,
+                    "host": host,
+                    "agent_version": "bench",
+                    "enrolled_at": now,
+                    "last_seq": 0,
+                    "revoked": False,
+                }
+            )
+            work.append((AgentIdentity(agent_id, plan.code, plan.province_code), host, k == 0))
+    with store.engine.begin() as conn:
+        conn.execute(db.agents.insert(), agents)
+    store.add_attestations(attestations_for(plan_nation(store.units, seed)))
+    by_code = {p.code: p for p in plans}
+    reports = values = 0
+    started = time.perf_counter()
+    for i in range(0, len(work), group):
+        batches = []
+        for ident, host, pasc in work[i : i + group]:
+            results = (
+                simulated_results(by_code[ident.commune_code], rng) if pasc else office_results(rng)
+            )
+            values += sum(len(r.values) for r in results)
+            batches.append(
+                (
+                    ident,
+                    [
+                        Report(
+                            agent_id=ident.agent_id,
+                            seq=1,
+                            commune_code=ident.commune_code,
+                            host=host,
+                            observed_at=utcnow(),
+                            agent_version="bench",
+                            results=results,
+                        )
+                    ],
+                )
+            )
+        for outcome in store.ingest_many(batches):
+            if not hasattr(outcome, "accepted"):
+                raise RuntimeError(f"bench ingest refused: {outcome}")
+        reports += len(batches)
+        progress("ingest", reports, len(work))
+    return Nation(len(work), len(plans), reports, values, time.perf_counter() - started)
+
+
+def bench_nation_at_scale(
+    work: Path, hosts: int = 50_000, progress: Callable[[str, int, int], None] | None = None
+) -> dict[str, Any]:
+    """Evaluation and exposition of a nation of ``hosts`` hosts (issue 8, benchmarks 3
+    and 4). Time is pinned just after the last report so that every host is fresh."""
+    from sqlalchemy import update
+
+    from collector.config import load_config
+    from collector.metrics import ReadinessCollector
+    from collector.service import open_store
+
+    path = work / f"nation-{hosts}.db"
+    for old in work.glob(path.name + "*"):
+        old.unlink()
+    store = open_store(load_config(None, db=str(path), reevaluate_every_s=0))
+    nation = build_nation(store, hosts, progress=progress)
+    a = db.agents.c
+    with store.engine.connect() as conn:
+        newest = as_utc(conn.execute(select(func.max(a.last_observed_at))).scalar_one())
+        communes = sorted(set(conn.execute(select(a.commune_code).distinct()).scalars()))
+    # Every host reported within the build; keep them all fresh at the pinned time.
+    store.catalogue = store.catalogue.model_copy(
+        update={"stale_after_s": max(store.stale_after_s, int(nation.ingest_s) + 120)}
+    )
+    now = newest + timedelta(seconds=1)
+    store.clock = lambda: now
+
+    def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+        t = time.perf_counter()
+        out = fn()
+        return time.perf_counter() - t, out
+
+    steady_s, steady_n = timed(store.reevaluate)
+    # End of the working day: one host in ten switched off. Its commune becomes due when
+    # it turns stale, and is re-evaluated from the other hosts' stored findings.
+    rng = random.Random(2)
+    with store.engine.connect() as conn:
+        ids = list(conn.execute(select(a.agent_id)).scalars())
+    off = rng.sample(ids, len(ids) // 10)
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(db.agents)
+            .where(a.agent_id.in_(off))
+            .values(last_observed_at=now - timedelta(seconds=store.stale_after_s + 5))
+        )
+        conn.execute(
+            update(db.commune_status)
+            .where(db.commune_status.c.commune_code.in_(
+                select(a.commune_code).where(a.agent_id.in_(off))
+            ))
+            .values(next_eval_at=now)
+        )
+    evening_s, evening_n = timed(store.reevaluate)
+    all_s, all_n = timed(lambda: store.reevaluate(communes))
+    full_s, full_n = timed(lambda: store.reevaluate(full=True))
+
+    rc = ReadinessCollector(store)
+    scrape: dict[str, Any] = {}
+    for part in ("readiness", "all"):
+        t = time.perf_counter()
+        body = rc.render(part)
+        scrape[part] = {
+            "s": time.perf_counter() - t, "bytes": len(body.encode()), "series": _series(body)
+        }
+    per_province = []
+    for code in sorted(store.units.provinces):
+        t = time.perf_counter()
+        body = rc.render("hosts", code)
+        per_province.append((time.perf_counter() - t, _series(body)))
+    scrape["hosts_max"] = {
+        "s": max(t for t, _ in per_province),
+        "series": max(n for _, n in per_province),
+    }
+    scrape["hosts_sum_s"] = sum(t for t, _ in per_province)
+    return {
+        "hosts": nation.hosts,
+        "communes": nation.communes,
+        "values": nation.values,
+        "ingest_reports_per_s": nation.reports / nation.ingest_s,
+        "ingest_values_per_s": nation.values / nation.ingest_s,
+        "steady_pass": (steady_s, steady_n),
+        "evening_pass": (evening_s, evening_n),
+        "switched_off": len(off),
+        "all_from_findings": (all_s, all_n),
+        "full_rejudge": (full_s, full_n),
+        "scrape": scrape,
+    }
+
+
+def _series(body: str) -> int:
+    return sum(1 for line in body.splitlines() if line and not line.startswith("#"))

@@ -1,0 +1,165 @@
+"""Incremental evaluation: a commune is judged from its hosts' stored findings, and the
+minute-by-minute pass re-evaluates only the communes whose evaluation can have changed.
+
+Each test compares the store's answer with the criteria engine run directly on the same
+results (the reference), and checks *when* a commune becomes due: a host turning stale,
+an attestation or waiver expiring."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from checks.model import Category, CheckResult, Report, Status, Value
+from collector import db
+from collector.criteria.engine import Observation, evaluate_commune
+from collector.simulator import office_results, plan_nation, simulated_results
+from collector.store import Store
+from tests.conftest import Clock
+
+HK = "00070"  # a phường of Hà Nội
+
+
+def _enroll(store: Store, host: str, commune: str = HK):
+    [(_, code)] = store.create_enrollment_codes([commune])
+    resp = store.enroll(code, host)
+    ident = store.authenticate(resp.token)
+    assert ident is not None
+    return ident
+
+
+def _send(store: Store, ident, host: str, seq: int, results: list[CheckResult], clock: Clock):
+    report = Report(
+        agent_id=ident.agent_id, seq=seq, commune_code=ident.commune_code, host=host,
+        observed_at=clock(), agent_version="t", results=results,
+    )
+    store.ingest(ident, [report])
+
+
+def _observations(host: str, results: list[CheckResult], clock: Clock) -> list[Observation]:
+    return [
+        Observation(host, r.check, r.target, r.status.value,
+                    {k: v.value for k, v in r.values.items()}, r.message, clock())
+        for r in results
+    ]
+
+
+def _disk(free: float) -> CheckResult:
+    return CheckResult(
+        check="host.disk", category=Category.HOST, target="C:\\",
+        status=Status.FAIL if free < 0.1 else Status.OK,
+        values={"disk_free_ratio": Value(value=free, unit="ratio")},
+    )
+
+
+def test_store_matches_the_engine_for_random_multi_host_communes(make_store) -> None:
+    """Several hosts per commune, each reporting a random mix of faults: the stored
+    evaluation equals the engine's on every host's results together."""
+    clock = Clock()
+    store = make_store(clock)
+    plans = plan_nation(store.units, seed=3)
+    rng = random.Random(7)
+    codes = [c for c, p in plans.items() if not p.silent and p.province_code == "04"][:12]
+    for code in codes:
+        observations: list[Observation] = []
+        for k in range(rng.randint(1, 4)):
+            host = f"pc-{k}"
+            ident = _enroll(store, host, code)
+            results = simulated_results(plans[code], rng) if k == 0 else office_results(rng)
+            if k and rng.random() < 0.5:
+                results = [r for r in results if r.check != "host.disk"] + [
+                    _disk(rng.choice([0.05, 0.15, 0.5]))
+                ]
+            _send(store, ident, host, 1, results, clock)
+            observations += _observations(host, results, clock)
+        expected = evaluate_commune(
+            store.catalogue, store.units.commune(code).kind, observations, now=clock()
+        )
+        state = store.commune_state(code)
+        got = {c: (v["status"], v["reason_en"]) for c, v in state.criteria.items()}
+        want = {c: (o.status.value, o.reason_en) for c, o in expected.criteria.items()}
+        assert got == want, code
+        assert state.colour.value == expected.colour.value
+
+
+def test_a_host_turning_stale_makes_its_commune_due_and_drops_its_findings(make_store) -> None:
+    clock = Clock()
+    store = make_store(clock)
+    pasc, office = _enroll(store, "pasc"), _enroll(store, "pc-2")
+    _send(store, pasc, "pasc", 1, [_disk(0.5)], clock)
+    clock.advance(seconds=60)
+    _send(store, office, "pc-2", 1, [_disk(0.05)], clock)  # the failing disk
+    assert store.commune_state(HK).criteria["EQ-01"]["status"] == "fail"
+    assert store.due_communes() == []
+
+    # pasc keeps reporting; pc-2 falls silent. It is fresh until stale_after_s has passed.
+    for seq in range(2, 5):
+        clock.advance(seconds=60)
+        _send(store, pasc, "pasc", seq, [_disk(0.5)], clock)
+    assert store.due_communes() == []  # 180 s after pc-2's report: still fresh
+    clock.advance(seconds=2)
+    assert store.due_communes() == [HK]
+    assert store.reevaluate() == 1
+    eq01 = store.commune_state(HK).criteria["EQ-01"]
+    assert eq01["status"] != "fail"
+    assert all(e["host"] == "pasc" for e in eq01["evidence"])
+    assert store.due_communes() == []
+    assert store.reevaluate() == 0  # nothing left to do until pasc itself goes stale
+
+
+def test_attestation_and_waiver_expiry_make_the_commune_due_at_that_moment(make_store) -> None:
+    clock = Clock()
+    store = make_store(clock)
+    ident = _enroll(store, "pasc")
+    now = clock()
+    store.add_attestations([(HK, "ATT-01", "quyết định số 1", "op", "pass", 1)])
+    with store.engine.begin() as conn:
+        conn.execute(
+            db.waivers.insert(),
+            [{"commune_code": HK, "criterion_id": "EQ-01", "reason": "đang thay ổ đĩa",
+              "granted_by": "op", "granted_at": now, "expires_at": now + timedelta(hours=2)}],
+        )
+    # Keep the host fresh throughout, so only the expiries can make the commune due.
+    seq = 0
+
+    def report() -> None:
+        nonlocal seq
+        seq += 1
+        _send(store, ident, "pasc", seq, [_disk(0.05)], clock)
+
+    report()
+    assert store.commune_state(HK).criteria["EQ-01"]["status"] == "waived"
+    assert store.commune_state(HK).criteria["ATT-01"]["status"] == "pass"
+    for _ in range(119):
+        clock.advance(seconds=60)
+        report()
+    clock.advance(seconds=59)
+    assert store.due_communes() == []
+    clock.advance(seconds=1)  # the waiver's expiry (2 h after it was granted)
+    assert store.due_communes() == [HK]
+    store.reevaluate()
+    assert store.commune_state(HK).criteria["EQ-01"]["status"] == "fail"
+    clock.advance(days=1)
+    assert store.due_communes() == [HK]  # the host is stale and the attestation expired
+    store.reevaluate()
+    att = store.commune_state(HK).criteria["ATT-01"]
+    assert att["status"] == "unknown" and "expired" in att["reason_en"]
+
+
+def test_a_catalogue_change_is_applied_by_a_full_pass(make_store) -> None:
+    """Findings judged under another catalogue are never reused: a full pass (what a
+    catalogue reload runs) re-judges every host from its latest results."""
+    clock = Clock()
+    store = make_store(clock)
+    ident = _enroll(store, "pasc")
+    _send(store, ident, "pasc", 1, [_disk(0.15)], clock)
+    assert store.commune_state(HK).criteria["EQ-01"]["status"] == "warn"
+    data = store.catalogue.model_dump()
+    for c in data["criteria"]:
+        for rule in c["rules"]:
+            if rule.get("check") == "host.disk":
+                rule["warn_below"], rule["fail_below"] = 0.3, 0.2
+    store.catalogue = type(store.catalogue).model_validate(data)
+    assert store.reevaluate(full=True) == 1
+    eq01 = store.commune_state(HK).criteria["EQ-01"]
+    assert eq01["status"] == "fail" and "< 0.2" in eq01["reason_en"]
