@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -34,7 +35,9 @@ from checks.model import (
 from collector.auth import Accounts, Role
 from collector.ingest import GroupCommitter
 from collector.metrics import DEFAULT_HOST_VALUES, IngestMetrics, ReadinessCollector
-from collector.store import Store, StoreError
+from collector.openapi import add_body_schemas, json_body
+from collector.ratelimit import TokenBucket, client_key, retry_after
+from collector.store import EnrollmentError, Store, StoreError
 from collector.units import UnknownUnitError
 from collector.web.session import visitor
 
@@ -57,6 +60,12 @@ class Settings:
     reflector_port: int | None = None
     #: Check values exposed per host on /metrics (cardinality budget: collector/metrics.py).
     host_values: frozenset[str] = DEFAULT_HOST_VALUES
+    #: Rate limits (collector/ratelimit.py; 0 = off): report requests per agent, and failed
+    #: enrollments / logins / bearer tokens per client address.
+    ingest_rate_per_s: float = 1.0
+    ingest_burst: int = 60
+    auth_failures_per_min: float = 10.0
+    auth_failures_burst: int = 10
 
 
 def _validation_detail(exc: ValidationError) -> str:
@@ -93,10 +102,28 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
+def _too_many(wait_s: float, detail: str) -> HTTPException:
+    return HTTPException(429, detail, headers={"Retry-After": retry_after(wait_s)})
+
+
 def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     registry = CollectorRegistry(auto_describe=True)
     ingest_metrics = IngestMetrics(registry)
+    per_agent = TokenBucket(settings.ingest_rate_per_s, settings.ingest_burst)
+    auth_failures = TokenBucket(settings.auth_failures_per_min / 60, settings.auth_failures_burst)
+
+    def refuse_failing_client(request: Request, endpoint: str) -> str:
+        """The client's rate-limit key; 429 when it has failed to authenticate too often."""
+        key = client_key(request.client.host if request.client else None)
+        wait = auth_failures.wait_s(key)
+        if wait > 0:
+            ingest_metrics.rate_limited.labels(endpoint=endpoint).inc()
+            raise _too_many(
+                wait,
+                f"too many failed attempts from {key}: retry in {retry_after(wait)} s",
+            )
+        return key
     readiness = ReadinessCollector(store, settings.host_values)
     committer = GroupCommitter(store)
 
@@ -136,6 +163,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.state.store = store
     app.state.committer = committer
     app.state.registry = registry
+    add_body_schemas(app, EnrollRequest, ReportBatch)  # bodies read raw: see collector/openapi.py
 
     @app.exception_handler(OperationalError)
     async def _db_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
@@ -164,16 +192,29 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         response_model=EnrollResponse,
         status_code=201,
         tags=["agents"],
-        responses={403: {"description": "code unknown, used or expired"}},
+        responses={
+            403: {"description": "code unknown, used or expired"},
+            429: {"description": "too many failed attempts from this address; see Retry-After"},
+        },
+        openapi_extra=json_body(EnrollRequest),
     )
     async def enroll(request: Request) -> EnrollResponse:
         """Exchange a single-use enrollment code for the agent's own token."""
+        key = refuse_failing_client(request, "enroll")
         body = await _read_body(request, 16 * 1024)
         try:
             req = EnrollRequest.model_validate_json(body)
         except ValidationError as exc:
             raise HTTPException(422, _validation_detail(exc)) from None
-        return await run_in_threadpool(store.enroll, req.code, req.host, req.agent_version)
+        try:
+            return await run_in_threadpool(
+                functools.partial(
+                    store.enroll, req.code, req.host, req.agent_version, client=key
+                )
+            )
+        except EnrollmentError:
+            auth_failures.spend(key)
+            raise
 
     @app.post(
         "/api/v1/reports",
@@ -184,8 +225,10 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
             403: {"description": "report for another agent or commune"},
             413: {"description": "body over the size limit"},
             422: {"description": "malformed JSON, wrong schema or unknown commune code"},
+            429: {"description": "this agent sends too fast; retry after Retry-After seconds"},
             503: {"description": "database unavailable; retry after Retry-After seconds"},
         },
+        openapi_extra=json_body(ReportBatch),
     )
     async def ingest(request: Request) -> IngestResponse:
         """Store a batch of reports. Answers 2xx only once the batch is committed; a report
@@ -197,6 +240,15 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
             ingest_metrics.rejected.labels(reason="token").inc()
             raise HTTPException(
                 401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        wait = per_agent.take(agent.agent_id)
+        if wait > 0:
+            ingest_metrics.rate_limited.labels(endpoint="reports").inc()
+            raise _too_many(
+                wait,
+                f"agent {agent.agent_id} sends faster than {settings.ingest_rate_per_s:g} "
+                f"request(s)/s after a burst of {settings.ingest_burst}: keep the reports "
+                f"and retry in {retry_after(wait)} s",
             )
         try:
             batch = ReportBatch.model_validate_json(body)
@@ -251,11 +303,19 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         }
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(part: str = "all", province: str | None = None) -> Response:
+        # ?part=readiness | hosts [&province=NN]: the national split (collector/metrics.py).
+        if part not in ("all", "readiness", "hosts"):
+            raise HTTPException(400, "part must be one of: all, readiness, hosts")
+        if province is not None and province not in store.units.provinces:
+            raise HTTPException(400, f"unknown province code {province!r}")
+
         def scrape() -> bytes:
-            # Process counters through client_python; readiness (~10^5 samples at
-            # national scale) through the collector's own fast renderer.
-            return generate_latest(registry) + readiness.render().encode("utf-8")
+            # Process counters through client_python (with readiness, once per scrape
+            # config); readiness and hosts (~10^5 samples nationally) through the
+            # collector's own fast renderer.
+            own = generate_latest(registry) if part != "hosts" else b""
+            return own + readiness.render(part, province).encode("utf-8")
 
         data = await run_in_threadpool(scrape)
         return Response(data, media_type=CONTENT_TYPE_LATEST)
@@ -267,7 +327,9 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     # Officials' pages and report downloads (login required; see collector/web/).
     from collector.web import make_router
 
-    app.include_router(make_router(store))
+    app.include_router(
+        make_router(store, login_limit=auth_failures, on_limited=ingest_metrics.rate_limited)
+    )
     # Throughput probe endpoints for the agents' net.throughput check.
     from collector.probes_api import make_probe_router
 

@@ -30,8 +30,12 @@ def _user_errors() -> Iterator[None]:
         raise click.ClickException(str(exc)) from None
     except UnknownUnitError as exc:
         raise click.ClickException(str(exc)) from None
-    except ArgumentError as exc:
-        raise click.ClickException(f"--db: not a database URL or path: {exc}") from None
+    except ArgumentError:
+        # Not the parser's message: it quotes the whole URL, password included.
+        raise click.ClickException(
+            "--db: not a database URL or path (expected a file path or "
+            "postgresql+psycopg://USER:PASSWORD@HOST/NAME)"
+        ) from None
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None) or exc
         raise click.ClickException(f"database error: {orig}") from None
@@ -63,24 +67,68 @@ def main() -> None:
     show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
 )
-def serve(db: str | None, listen: str | None, config_file: Path | None, log_level: str) -> None:
-    """Run the collector until interrupted (Ctrl-C)."""
-    from collector.server import check_port_free, make_server
+@click.option(
+    "--catalogue",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Criteria catalogue file (or `catalogue` in --config; default: built-in decree118). "
+    "Reloaded when it changes and on SIGHUP; a broken file is refused, the old one kept.",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM certificate (chain) to serve HTTPS with; needs --tls-key (or tls_cert_file).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM private key of --tls-cert (or tls_key_file).",
+)
+def serve(
+    db: str | None,
+    listen: str | None,
+    config_file: Path | None,
+    log_level: str,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    catalogue: Path | None = None,
+) -> None:
+    """Run the collector until interrupted (Ctrl-C); HTTPS with a certificate and key."""
+    from collector.db import display_url
+    from collector.server import TLSFiles, check_port_free, make_server
     from collector.service import build_app, open_store
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     with _user_errors():
-        cfg = _config(config_file, db=db, listen=listen)
+        cfg = _config(
+            config_file, db=db, listen=listen, tls_cert_file=tls_cert, tls_key_file=tls_key,
+            catalogue=catalogue,
+        )
         host, port = parse_listen(cfg.listen)
+        tls = None
+        if cfg.tls_cert_file is not None and cfg.tls_key_file is not None:
+            password = cfg.tls_key_password
+            tls = TLSFiles(
+                cfg.tls_cert_file,
+                cfg.tls_key_file,
+                password.get_secret_value() if password is not None else None,
+            )
+            tls.check()
         store = open_store(cfg)
         check_port_free(host, port)
         app = build_app(store, cfg)
-        click.echo(f"collector listening on http://{host}:{port} (database: {cfg.db})", err=True)
+        scheme = "https" if tls else "http"
+        click.echo(
+            f"collector listening on {scheme}://{host}:{port} (database: {display_url(cfg.db)})",
+            err=True,
+        )
         if cfg.reflector_port:
             click.echo(f"UDP reflector for vc.quality on {host}:{cfg.reflector_port}", err=True)
-        make_server(app, host, port, log_level=log_level).run()
+        from collector.criteria.reload import watch_catalogue
+
+        watch_catalogue(store, cfg)  # SIGHUP or a changed file: reload, or keep the old one
+        make_server(app, host, port, log_level=log_level, tls=tls).run()
 
 
 @main.command()
@@ -157,11 +205,14 @@ def enrollment_code(
     `ioc-agent enroll --collector URL --code CODE`)."""
     from datetime import timedelta
 
+    from collector.admin_cli import cli_actor
     from collector.service import open_store
 
     with _user_errors():
         store = open_store(_config(config_file, db=db))
-        pairs = store.create_enrollment_codes(communes, ttl=timedelta(days=ttl_days))
+        pairs = store.create_enrollment_codes(
+            communes, ttl=timedelta(days=ttl_days), actor=cli_actor()
+        )
     if as_json:
         click.echo(json.dumps([{"commune": c, "code": k} for c, k in pairs]))
         return
@@ -182,12 +233,16 @@ def summary(db: str | None, config_file: Path | None) -> None:
 
 
 def _add_commands() -> None:
-    """Commands kept in their own modules: readiness reports, user accounts."""
+    """Commands kept in their own modules: readiness reports, user accounts, agents and
+    the audit log."""
+    from collector.admin_cli import agents, audit
     from collector.auth_cli import user
     from collector.report_cli import report
 
     main.add_command(report)
     main.add_command(user)
+    main.add_command(agents)
+    main.add_command(audit)
 
 
 _add_commands()

@@ -6,9 +6,22 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
-from collector.criteria.catalogue import Catalogue, CatalogueError, load_catalogue, merge
+from collector.criteria.catalogue import (
+    Catalogue,
+    CatalogueError,
+    load_catalogue,
+    merge,
+    parse_overrides,
+)
 
 
 class ConfigError(ValueError):
@@ -19,10 +32,24 @@ class CollectorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     db: str = Field(default="ioc-collector.db", description="SQLite file path or database URL")
+    db_busy_timeout_s: float = Field(
+        default=5.0, gt=0, le=300,
+        description="how long a write waits for a database lock held elsewhere before the "
+        "API answers 503 with Retry-After (keep it under the agents' request timeout)",
+    )
+    retry_after_s: int = Field(
+        default=10, ge=1, le=3600,
+        description="Retry-After of a 503 answered while the database is unavailable",
+    )
     listen: str = Field(default="127.0.0.1:8321", description="HOST:PORT to serve on")
     catalogue: Path | None = Field(default=None, description="catalogue file; built-in decree118")
     catalogue_overrides: Path | None = Field(
         default=None, description="a province's overrides, merged by criterion id"
+    )
+    catalogue_reload_s: float = Field(
+        default=5.0, ge=0, le=3600,
+        description="how often `serve` looks for a changed catalogue or overrides file and "
+        "reloads it (0 = only on SIGHUP); a broken file is refused and the old one stays",
     )
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     reevaluate_every_s: float = Field(default=60.0, ge=0)
@@ -36,18 +63,53 @@ class CollectorConfig(BaseModel):
         description="check values exposed per host on /metrics besides the default set "
         "(e.g. sip_response_time); each adds one series per host and target",
     )
+    # Rate limits (collector/ratelimit.py), per collector process: with N replicas behind a
+    # load balancer the effective limit is N times these figures. 0 turns a limit off.
+    ingest_rate_per_s: float = Field(
+        default=1.0, ge=0,
+        description="report requests per second each agent may send, sustained",
+    )
+    ingest_burst: int = Field(
+        default=60, ge=1, le=100_000,
+        description="report requests an agent may send at once (draining a backlog)",
+    )
+    auth_failures_per_min: float = Field(
+        default=10.0, ge=0,
+        description="failed enrollments or logins per minute and client "
+        "address, sustained, before 429",
+    )
+    auth_failures_burst: int = Field(default=10, ge=1, le=10_000)
+    # HTTPS (uvicorn's ssl options): both files, or neither for plain HTTP (behind a proxy).
+    tls_cert_file: Path | None = Field(
+        default=None, description="PEM certificate chain of the collector (serve HTTPS)"
+    )
+    tls_key_file: Path | None = Field(default=None, description="PEM private key of it")
+    tls_key_password: SecretStr | None = Field(
+        default=None, description="password of an encrypted private key"
+    )
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> CollectorConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError(
+                "tls_cert_file and tls_key_file go together: give both to serve HTTPS, "
+                "or neither for plain HTTP"
+            )
+        for path in (self.tls_cert_file, self.tls_key_file):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{path}: no such file")
+        return self
 
     def load_catalogue(self) -> Catalogue:
         cat = load_catalogue(self.catalogue)
         if self.catalogue_overrides is not None:
             path = self.catalogue_overrides
             try:
-                data = yaml.safe_load(path.read_text("utf-8")) or {}
-            except (OSError, yaml.YAMLError) as exc:
+                text = path.read_text("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
                 raise CatalogueError(f"{path}: cannot read overrides: {exc}") from None
-            if not isinstance(data, dict):
-                raise CatalogueError(f"{path}: expected a mapping with 'criteria'")
-            cat = merge(cat, data, str(path))
+            data, root = parse_overrides(text, str(path))
+            cat = merge(cat, data, str(path), root)
         return cat
 
 
@@ -70,7 +132,8 @@ def load_config(path: Path | None, **overrides: Any) -> CollectorConfig:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         where = f"{path}: " if path else ""
-        raise ConfigError(f"{where}option {loc!r}: {err['msg']}") from None
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{where}option {loc!r}: {msg}" if loc else f"{where}{msg}") from None
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

@@ -77,6 +77,10 @@ def value_metric(value: str, unit: str) -> tuple[str, float]:
     return name, scale
 
 
+#: Endpoints of ``ioc_rate_limited_requests_total`` (collector/ratelimit.py).
+RATE_LIMITED_ENDPOINTS = ("reports", "enroll", "login")
+
+
 class IngestMetrics:
     """Counters of this collector process (each replica is scraped on its own)."""
 
@@ -93,6 +97,15 @@ class IngestMetrics:
             ["reason"],
             registry=registry,
         )
+        self.rate_limited = PromCounter(
+            f"{NS}_rate_limited_requests",
+            "Requests refused with 429 by a rate limit, by endpoint (reports: per agent; "
+            "enroll, login: after failed attempts from the client address).",
+            ["endpoint"],
+            registry=registry,
+        )
+        for endpoint in RATE_LIMITED_ENDPOINTS:  # every series exists from the start, at 0
+            self.rate_limited.labels(endpoint=endpoint)
         self.duration = Histogram(
             f"{NS}_ingest_duration_seconds",
             "Time to store and evaluate one batch of reports.",
@@ -159,11 +172,21 @@ class ReadinessCollector:
         self.store = store
         self.host_values = host_values
 
-    def render(self) -> str:
-        return render(self.families())
+    def render(self, part: str = "all", province: str | None = None) -> str:
+        return render(self.families(part, province))
 
-    def families(self) -> list[Family]:
-        return [*self._communes(), *self._agents(), *self._check_values()]
+    def families(self, part: str = "all", province: str | None = None) -> list[Family]:
+        """``part``: "all" (one scrape for everything: a province-sized collector),
+        "readiness" (communes, provinces, nation: ~7·10^4 series nationally) or "hosts"
+        (per-agent and per-check series, optionally of one ``province``). At national
+        scale (~50,000 hosts, ~4·10^5 series) Prometheus scrapes readiness once and hosts
+        once per province, like a multi-target exporter: see dashboards/prometheus."""
+        out: list[Family] = []
+        if part in ("all", "readiness"):
+            out += self._communes()
+        if part in ("all", "hosts"):
+            out += [*self._agents(province), *self._check_values(province)]
+        return out
 
     def _communes(self) -> list[Family]:
         store = self.store
@@ -233,7 +256,7 @@ class ReadinessCollector:
         nat_ratio.add("", national.get("green", 0) / len(units.communes))
         return [info, colour, criterion, last, prov_count, prov_ratio, nat_ratio]
 
-    def _agents(self) -> list[Family]:
+    def _agents(self, province: str | None = None) -> list[Family]:
         last = Family(
             f"{NS}_agent_last_report_timestamp_seconds",
             "gauge",
@@ -245,7 +268,7 @@ class ReadinessCollector:
             "Agent clock minus collector clock at the agent's last report (includes transit time).",
         )
         info = Family(f"{NS}_agent_info", "gauge", "Agent software version (value 1).")
-        for row in self.store.agent_rows():
+        for row in self.store.agent_rows(province):
             ids = labels(
                 province=row.province_code,
                 commune=row.commune_code,
@@ -259,7 +282,7 @@ class ReadinessCollector:
                 skew.add(ids, row.clock_skew_s)
         return [last, skew, info]
 
-    def _check_values(self) -> list[Family]:
+    def _check_values(self, province: str | None = None) -> list[Family]:
         status = Family(
             f"{NS}_check_problem",
             "gauge",
@@ -281,7 +304,7 @@ class ReadinessCollector:
         families: dict[str, Family] = {}
         wanted = self.host_values
         names: dict[tuple[str, str], tuple[str, float]] = {}
-        for row in self.store.latest_values():
+        for row in self.store.latest_values(province):
             figures = row.figures
             if row.check_id == "agent.spool":
                 ids = labels(

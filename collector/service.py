@@ -14,7 +14,7 @@ from collector.units import load_units
 
 def open_store(config: CollectorConfig) -> Store:
     catalogue = config.load_catalogue()
-    engine = make_engine(config.db)
+    engine = make_engine(config.db, busy_timeout_s=config.db_busy_timeout_s)
     create_schema(engine)
     return Store(engine, catalogue, load_units())
 
@@ -25,8 +25,13 @@ def build_app(store: Store, config: CollectorConfig) -> FastAPI:
         Settings(
             max_body_bytes=config.max_body_bytes,
             reevaluate_every_s=config.reevaluate_every_s,
+            retry_after_s=config.retry_after_s,
             reflector_host=parse_listen(config.listen)[0],
             reflector_port=config.reflector_port or None,
             host_values=DEFAULT_HOST_VALUES | frozenset(config.metrics_host_values),
+            ingest_rate_per_s=config.ingest_rate_per_s,
+            ingest_burst=config.ingest_burst,
+            auth_failures_per_min=config.auth_failures_per_min,
+            auth_failures_burst=config.auth_failures_burst,
         ),
     )

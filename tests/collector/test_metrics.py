@@ -114,3 +114,38 @@ def test_a_province_can_expose_more_host_values(store) -> None:
     assert "ioc_check_sip_response_time_seconds" not in {
         value_metric(v, "seconds")[0] for v in DEFAULT_HOST_VALUES
     }
+
+
+def _samples(text: str) -> set[str]:
+    return {line for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def test_national_split_readiness_and_hosts_per_province_add_up_to_the_whole(collector) -> None:
+    """At national scale Prometheus scrapes ?part=readiness once and ?part=hosts once per
+    province; together they carry exactly the series of the single scrape."""
+    sim = Simulator(collector.url, collector.store, seed=3, provinces={"12", "04"})
+    assert asyncio.run(sim.run()).errors == []
+    url = f"{collector.url}/metrics"
+    whole = _samples(httpx.get(url, timeout=30).text)
+    readiness = _samples(httpx.get(url, params={"part": "readiness"}, timeout=30).text)
+    per_province = {
+        p: _samples(httpx.get(url, params={"part": "hosts", "province": p}, timeout=30).text)
+        for p in ("12", "04", "01")
+    }
+    hosts = per_province["12"] | per_province["04"]
+    assert per_province["01"] == set()  # Hà Nội has no agents in this run
+    assert not readiness & hosts
+    assert readiness | hosts == whole
+    assert any(s.startswith("ioc_commune_colour{") for s in readiness)
+    assert any(s.startswith("ioc_ingest_reports_total{") for s in readiness)
+    assert not any(s.startswith(("ioc_agent_", "ioc_check_")) for s in readiness)
+    for p, samples in per_province.items():
+        assert all(f'province="{p}"' in s for s in samples)
+        assert not any(s.startswith("ioc_commune_") for s in samples)
+    agents = sum(not p.silent for p in sim.plans.values())
+    assert sum(s.startswith("ioc_agent_info{") for s in hosts) == agents
+
+    for params, why in (({"part": "everything"}, "part must be"),
+                        ({"part": "hosts", "province": "99"}, "unknown province")):
+        r = httpx.get(url, params=params, timeout=30)
+        assert r.status_code == 400 and why in r.json()["detail"]

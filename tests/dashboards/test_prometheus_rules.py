@@ -34,6 +34,7 @@ def test_promtool_check_rules_and_config(promtool: str) -> None:
     out = run(promtool, "check", "rules", *map(str, RULE_FILES))
     assert out.count("SUCCESS") == len(RULE_FILES)
     run(promtool, "check", "config", "prometheus.yml")
+    run(promtool, "check", "config", "prometheus-national.yml")
 
 
 @pytest.mark.integration

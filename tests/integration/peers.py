@@ -46,6 +46,7 @@ class Prometheus:
         scrape_targets: list[str],
         rule_files: list[Path] | None = None,
         scrape_interval: str = "1s",
+        scrape_configs: list[dict] | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -60,7 +61,8 @@ class Prometheus:
                         "scrape_timeout": scrape_interval,
                     },
                     "rule_files": [str(p) for p in rule_files or []],
-                    "scrape_configs": [
+                    "scrape_configs": scrape_configs
+                    or [
                         {
                             "job_name": "ioc-collector",
                             "static_configs": [{"targets": scrape_targets}],

@@ -66,3 +66,52 @@ def test_prometheus_scrapes_commune_colour_and_province_green_ratio(
         assert float(grey["value"][1]) == 3321 - len(sim.plans) + silent
     finally:
         prom.stop()
+
+
+def test_national_config_scrapes_readiness_once_and_hosts_per_province(
+    prometheus_bin: str, collector, tmp_path: Path
+) -> None:
+    """The shipped national configuration, pointed at this collector: readiness from one
+    target, every province's hosts from its own target, nothing twice."""
+    import yaml
+
+    sim = Simulator(collector.url, collector.store, seed=1, provinces=PROVINCES)
+    assert asyncio.run(sim.run()).errors == []
+    shipped = yaml.safe_load(
+        (Path(__file__).parents[2] / "dashboards/prometheus/prometheus-national.yml").read_text()
+    )
+    target = collector.url.removeprefix("http://")
+    jobs = shipped["scrape_configs"]
+    for job in jobs:
+        job.update(scrape_interval="1s", scrape_timeout="1s")
+        for group in job["static_configs"]:
+            group["targets"] = [target]
+    assert len(jobs[1]["static_configs"]) == 34
+    prom = Prometheus(prometheus_bin, tmp_path, [], scrape_configs=jobs)
+    try:
+        wait_for(
+            lambda: len(prom.query('up{job="ioc-hosts"} == 1')) == 34, 60, "34 province targets"
+        )
+        wait_for(lambda: prom.query('up{job="ioc-collector"} == 1'), 30, "the readiness target")
+        agents = sum(not p.silent for p in sim.plans.values())
+
+        def counted() -> int:
+            rows = prom.query("count(ioc_agent_info)")
+            return int(float(rows[0]["value"][1])) if rows else 0
+
+        # Each agent exactly once, from its province's target (never more, never fewer).
+        wait_for(lambda: counted() == agents, 30, f"{agents} agent series")
+        by_shard = {
+            r["metric"]["shard"]: int(float(r["value"][1]))
+            for r in prom.query("count by (shard) (ioc_agent_info)")
+        }
+        assert set(by_shard) == PROVINCES
+        assert by_shard == {
+            p: sum(1 for c in sim.plans.values() if c.province_code == p and not c.silent)
+            for p in PROVINCES
+        }
+        [colours] = prom.query("count(ioc_commune_colour == 1)")
+        assert int(float(colours["value"][1])) == 3321
+        assert prom.query('count(ioc_commune_colour{job="ioc-hosts"})') == []
+    finally:
+        prom.stop()
