@@ -13,6 +13,7 @@ import contextlib
 import functools
 import json
 import logging
+import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,10 @@ class Settings:
     ingest_burst: int = 60
     auth_failures_per_min: float = 10.0
     auth_failures_burst: int = 10
+    #: Load shedding: report requests being read, queued or committed at once (0 = no
+    #: limit). Beyond, 503 with a spread Retry-After before the body is read, so that
+    #: thousands of agents draining after an outage queue in their spools, not here.
+    max_ingest_inflight: int = 64
 
 
 def _validation_detail(exc: ValidationError) -> str:
@@ -226,13 +231,36 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
             413: {"description": "body over the size limit"},
             422: {"description": "malformed JSON, wrong schema or unknown commune code"},
             429: {"description": "this agent sends too fast; retry after Retry-After seconds"},
-            503: {"description": "database unavailable; retry after Retry-After seconds"},
+            503: {
+                "description": "database unavailable, or the collector is busy (load "
+                "shedding); retry after Retry-After seconds"
+            },
         },
         openapi_extra=json_body(ReportBatch),
     )
     async def ingest(request: Request) -> IngestResponse:
         """Store a batch of reports. Answers 2xx only once the batch is committed; a report
         whose (agent_id, seq) is already stored is acknowledged again and not duplicated."""
+        limit = settings.max_ingest_inflight
+        if limit and inflight[0] >= limit:
+            # Refuse before reading anything: cheap, and the agent keeps the reports.
+            ingest_metrics.rejected.labels(reason="overload").inc()
+            wait = random.randint(settings.retry_after_s, 3 * settings.retry_after_s)
+            raise HTTPException(
+                503,
+                f"collector busy ({limit} report requests in progress): keep the reports "
+                f"and retry in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+        inflight[0] += 1
+        try:
+            return await _ingest(request)
+        finally:
+            inflight[0] -= 1
+
+    inflight = [0]  # report requests in progress (one event loop: no lock needed)
+
+    async def _ingest(request: Request) -> IngestResponse:
         token = _bearer(request)
         body = await _read_body(request, settings.max_body_bytes)
         agent = await run_in_threadpool(store.authenticate, token)

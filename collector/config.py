@@ -63,6 +63,11 @@ class CollectorConfig(BaseModel):
         description="check values exposed per host on /metrics besides the default set "
         "(e.g. sip_response_time); each adds one series per host and target",
     )
+    max_ingest_inflight: int = Field(
+        default=64, ge=0, le=100_000,
+        description="report requests in progress at once before the collector sheds load "
+        "(503 with a Retry-After spread over 1-3 x retry_after_s; 0 = no limit)",
+    )
     # Rate limits (collector/ratelimit.py), per collector process: with N replicas behind a
     # load balancer the effective limit is N times these figures. 0 turns a limit off.
     ingest_rate_per_s: float = Field(

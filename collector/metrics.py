@@ -93,7 +93,7 @@ class IngestMetrics:
         )
         self.rejected = PromCounter(
             f"{NS}_ingest_rejected_requests",
-            "Report requests refused, by reason (token, schema, forbidden).",
+            "Report requests refused, by reason (token, schema, forbidden, overload).",
             ["reason"],
             registry=registry,
         )

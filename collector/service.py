@@ -26,6 +26,7 @@ def build_app(store: Store, config: CollectorConfig) -> FastAPI:
             max_body_bytes=config.max_body_bytes,
             reevaluate_every_s=config.reevaluate_every_s,
             retry_after_s=config.retry_after_s,
+            max_ingest_inflight=config.max_ingest_inflight,
             reflector_host=parse_listen(config.listen)[0],
             reflector_port=config.reflector_port or None,
             host_values=DEFAULT_HOST_VALUES | frozenset(config.metrics_host_values),

@@ -1,0 +1,96 @@
+"""Load shedding: when more report requests are in progress than the collector is set to
+hold, the next ones get 503 with a spread Retry-After at once, before their body is read,
+and store nothing; the ones in progress complete. Thousands of agents draining after an
+outage then wait in their own spools instead of timing out in the collector's queue."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+from sqlalchemy import create_engine
+
+from collector.app import Settings, create_app
+from collector.db import database_url
+from collector.server import BackgroundServer
+from tests.collector.test_ingest_api import enroll, report, stored
+from tests.conftest import Clock, Collector
+
+
+@contextlib.contextmanager
+def writes_blocked(db_url: str) -> Iterator[None]:
+    """Another client holds the database's write lock (commits wait, reads go on)."""
+    url = database_url(db_url)
+    if url.startswith("sqlite"):
+        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("LOCK TABLE reports IN EXCLUSIVE MODE")
+            try:
+                yield
+            finally:
+                conn.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_requests_beyond_the_limit_are_shed_with_retry_after(make_store, new_database) -> None:
+    url = new_database("shed.db")
+    store = make_store(url=url)
+    app = create_app(
+        store,
+        Settings(reevaluate_every_s=0, max_ingest_inflight=2, retry_after_s=3,
+                 ingest_rate_per_s=0),
+    )
+    with BackgroundServer(app) as base:
+        collector = Collector(store=store, url=base, clock=Clock())
+        agents = [enroll(collector, host=f"pc-{i}") for i in range(5)]
+        answers: dict[int, httpx.Response] = {}
+
+        def send(i: int) -> None:
+            answers[i] = httpx.post(
+                f"{base}/api/v1/reports",
+                json={"reports": [report(agents[i], 1)]},
+                headers={"Authorization": f"Bearer {agents[i]['token']}"},
+                timeout=30,
+            )
+
+        with writes_blocked(url):
+            held = [threading.Thread(target=send, args=(i,)) for i in (0, 1)]
+            for t in held:
+                t.start()
+            time.sleep(1.0)  # both are now waiting on the database lock
+            assert answers == {}
+            for i in (2, 3, 4):
+                started = time.perf_counter()
+                send(i)
+                assert time.perf_counter() - started < 0.5  # refused at once
+                r = answers[i]
+                assert r.status_code == 503, r.text
+                assert "busy" in r.json()["detail"]
+                assert 3 <= int(r.headers["Retry-After"]) <= 9
+            assert stored(collector) == 0
+        for t in held:
+            t.join(timeout=30)
+        assert [answers[i].status_code for i in (0, 1)] == [200, 200]
+        assert stored(collector) == 2
+
+        # The shed agents come back after Retry-After and are stored.
+        for i in (2, 3, 4):
+            send(i)
+            assert answers[i].status_code == 200, answers[i].text
+        assert stored(collector) == 5
+        metrics = httpx.get(f"{base}/metrics", params={"part": "readiness"}).text
+        assert 'ioc_ingest_rejected_requests_total{reason="overload"} 3.0' in metrics
