@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: install demo test lint bench clean
 
@@ -29,8 +30,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check agent collector checks dashboards tests bench
 	$(BIN)/mypy
 
+## Benchmarks beside their peers, into docs/BENCHMARKS.md (BENCH_ARGS="--only footprint,drain").
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -119,6 +119,7 @@ def bench_nation_at_scale(
     from collector.metrics import ReadinessCollector
     from collector.service import open_store
 
+    work.mkdir(parents=True, exist_ok=True)
     path = work / f"nation-{hosts}.db"
     for old in work.glob(path.name + "*"):
         old.unlink()

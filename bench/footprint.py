@@ -1,0 +1,213 @@
+"""Agent footprint: resident memory and CPU per check cycle of the real ``ioc-agent run``,
+beside Debian's ``prometheus-node-exporter`` scraped at the same interval, in the same run.
+
+The agent is enrolled against a real collector started here and runs a commune's default
+configuration with its targets on loopback: what needs the internet (the national portal,
+the name ``dichvucong.gov.vn``) points at the collector and at ``localhost`` instead; the
+hourly throughput test runs in the first cycle, as after any restart. Each cycle ends with
+the daemon's ``report seq ...`` log line, at which the process is sampled (psutil: user +
+system CPU seconds, RSS), so CPU per cycle is the difference between consecutive lines:
+time spent waiting on the network is not CPU time and is not counted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import yaml
+
+from bench.common import (
+    BIN,
+    Sample,
+    collector_process,
+    free_port,
+    median,
+    peak_rss_mib,
+    per_step_cpu_ms,
+    progress,
+    sample,
+    stop,
+    wait_http,
+    write_collector_config,
+)
+from collector.config import load_config
+from collector.service import open_store
+
+COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
+
+
+def agent_config(
+    path: Path, url: str, state_dir: Path, reflector_port: int, **options: Any
+) -> Path:
+    """A commune's default agent configuration with its internet targets on loopback."""
+    data: dict[str, Any] = {
+        "collector": {"url": url},
+        "state_dir": str(state_dir),
+        "host": "bench-pasc-1",
+        "checks": {
+            "net.dns": {"names": ["localhost"]},
+            "net.portal": {"targets": [f"{url}/healthz"]},
+            "vc.quality": {"port": reflector_port},
+        },
+        **options,
+    }
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def enrollment_code(collector_cfg: Path, commune: str = COMMUNE) -> str:
+    store = open_store(load_config(collector_cfg))
+    try:
+        [(_, code)] = store.create_enrollment_codes([commune])
+    finally:
+        store.engine.dispose()
+    return code
+
+
+def enroll_agent(config: Path, code: str) -> None:
+    """``ioc-agent enroll``, as the commune's IT staff would run it."""
+    subprocess.run(
+        [str(BIN / "ioc-agent"), "enroll", "--code", code, "--config", str(config)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+class AgentWatch:
+    """``ioc-agent run`` as a child process, sampled at the end of every cycle."""
+
+    def __init__(self, config: Path) -> None:
+        self.proc = subprocess.Popen(
+            [str(BIN / "ioc-agent"), "run", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.ps = psutil.Process(self.proc.pid)
+        self.cycles: list[Sample] = []
+        self.results: list[int] = []
+        self.sent = 0
+        self.errors: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            if "report seq" in line:
+                try:
+                    self.cycles.append(sample(self.ps))
+                except psutil.NoSuchProcess:
+                    return
+                # "report seq N: R results; sent S in B batch(es)[; error]"
+                tail = line.split("report seq", 1)[1]
+                self.results.append(int(tail.split(":")[1].split()[0]))
+                self.sent += int(tail.split("sent ")[1].split()[0]) if "sent " in tail else 0
+            elif " ERROR " in line or "Traceback" in line:
+                self.errors.append(line.strip())
+
+    def stop(self) -> None:
+        stop(self.proc)
+        self._reader.join(timeout=10)
+
+
+def bench_footprint(work: Path, cycles: int = 12, interval_s: float = 5.0) -> dict[str, Any]:
+    work.mkdir(parents=True, exist_ok=True)
+    reflector = free_port()
+    cfg = write_collector_config(
+        work / "collector.yaml", str(work / "collector.db"), reflector_port=reflector
+    )
+    code = enrollment_code(cfg)
+    with collector_process(cfg) as (url, _collector):
+        agent_cfg = agent_config(
+            work / "agent.yaml", url, work / "agent", reflector, interval_s=interval_s
+        )
+        enroll_agent(agent_cfg, code)
+        ne_port = free_port()
+        ne = subprocess.Popen(
+            [
+                "prometheus-node-exporter",
+                f"--web.listen-address=127.0.0.1:{ne_port}",
+                "--no-collector.systemd",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        agent = AgentWatch(agent_cfg)
+        scrapes: list[Sample] = []
+        ne_bytes = 0
+        try:
+            ne_url = f"http://127.0.0.1:{ne_port}/metrics"
+            wait_http(ne_url, proc=ne)
+            ne_ps = psutil.Process(ne.pid)
+            deadline = time.monotonic() + (cycles + 2) * interval_s + 60
+            next_scrape = time.monotonic()
+            while len(agent.cycles) < cycles + 1 or len(scrapes) < cycles + 1:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"footprint: {len(agent.cycles)} agent cycles and {len(scrapes)} "
+                        f"scrapes before the deadline; agent errors: {agent.errors[-3:]}"
+                    )
+                if agent.proc.poll() is not None:
+                    raise RuntimeError(f"ioc-agent run exited: {agent.errors[-3:]}")
+                if len(scrapes) < cycles + 1 and time.monotonic() >= next_scrape:
+                    ne_bytes = len(httpx.get(ne_url, timeout=30).content)
+                    scrapes.append(sample(ne_ps))
+                    next_scrape += interval_s
+                    progress(f"footprint: {len(agent.cycles)} agent cycles, "
+                             f"{len(scrapes)} node_exporter scrapes")
+                time.sleep(0.05)
+            agent_peak = peak_rss_mib(agent.proc.pid)
+            agent_uss = agent.ps.memory_full_info().uss / 2**20
+            ne_peak = peak_rss_mib(ne.pid)
+            ne_uss = ne_ps.memory_full_info().uss / 2**20
+        finally:
+            agent.stop()
+            stop(ne)
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec (it would be the bench's own).
+    imports = subprocess.run(
+        [str(BIN / "python"), "-c", "import agent.cli, agent.daemon\n"
+         "print(next(x.split()[1] for x in open('/proc/self/status') if x[:6] == 'VmHWM:'))"],
+        check=True, capture_output=True, text=True, timeout=60,
+    )
+    import_rss = int(imports.stdout) / 1024
+    if agent.sent < cycles:
+        raise RuntimeError(f"footprint: the agent sent {agent.sent} reports in {cycles} cycles")
+    # The first cycle (start-up, imports, the hourly throughput test) is reported apart.
+    steady = agent.cycles[1:]
+    cpu = per_step_cpu_ms(agent.cycles)
+    ne_cpu = per_step_cpu_ms(scrapes)
+    agent_rss = median([s.rss_mib for s in steady])
+    ne_rss = median([s.rss_mib for s in scrapes[1:]])
+    agent_cpu = (steady[-1].cpu_s - steady[0].cpu_s) * 1000 / (len(steady) - 1)
+    ne_cpu_mean = (scrapes[-1].cpu_s - scrapes[0].cpu_s) * 1000 / (len(scrapes) - 1)
+    return {
+        "cycles": len(cpu),
+        "interval_s": interval_s,
+        "results_per_report": agent.results[-1],
+        "ne_scrape_bytes": ne_bytes,
+        "agent_rss_mib": round(agent_rss, 1),
+        "agent_peak_rss_mib": round(agent_peak, 1),
+        "agent_uss_mib": round(agent_uss, 1),
+        "agent_import_rss_mib": round(import_rss, 1),
+        "import_ratio": round(import_rss / ne_rss, 1),
+        "agent_rss_growth_mib": round(steady[-1].rss_mib - steady[0].rss_mib, 1),
+        "agent_first_cycle_cpu_s": round(agent.cycles[0].cpu_s, 2),
+        "agent_cpu_ms_per_cycle": round(agent_cpu, 1),
+        "agent_cpu_ms_max_cycle": round(max(cpu), 1),
+        "ne_rss_mib": round(ne_rss, 1),
+        "ne_peak_rss_mib": round(ne_peak, 1),
+        "ne_uss_mib": round(ne_uss, 1),
+        "ne_cpu_ms_per_scrape": round(ne_cpu_mean, 1),
+        "ne_cpu_ms_max_scrape": round(max(ne_cpu), 1),
+        "rss_ratio": round(agent_rss / ne_rss, 2),
+        "peak_rss_ratio": round(agent_peak / ne_peak, 2),
+        "cpu_ratio": round(agent_cpu / ne_cpu_mean, 2) if ne_cpu_mean else None,
+    }

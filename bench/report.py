@@ -1,0 +1,243 @@
+"""docs/BENCHMARKS.md: one section per benchmark, each stamped with when and on what it was
+measured, so that ``--only`` refreshes some sections and keeps the others as they were."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import machine, versions
+
+#: Section headings, in the order of the file.
+HEADINGS = {
+    "ingest": "## 1. Ingest over HTTP, beside pushgateway",
+    "nation": "## 2. The nation: evaluation and `/metrics`",
+    "footprint": "## 3. Agent footprint, beside node_exporter",
+    "drain": "## 4. Spool drain after a 24-hour outage",
+}
+
+INTRO = """# Benchmarks
+
+Measured by `make bench` (`python -m bench.run`; `--only footprint,drain` refreshes some
+sections and keeps the others). Each section says when and on what it was measured. Load
+generator, collector and peers share the machine; all traffic on loopback. Figures are from
+one run: repeat for noise.
+"""
+
+OUTRO = """## Not yet measured
+
+The nation at 50,000 hosts on PostgreSQL, and HTTP ingest from 50,000 hosts at once
+(issue 8).
+
+Reproduce: `make bench`, or `.venv/bin/python -m bench.run --only footprint,drain` (needs
+Debian's prometheus-pushgateway and prometheus-node-exporter; PostgreSQL 15 for ingest on
+PostgreSQL). `--help` lists the sizes that can be changed.
+"""
+
+
+def stamp() -> str:
+    """When, on what, and how busy the machine was (other work shares its cores)."""
+    return (
+        f"_Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}, load average "
+        f"{os.getloadavg()[0]:.1f} at the end; {versions()}._"
+    )
+
+
+def row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def ingest_section(i: dict[str, Any]) -> str:
+    rows = [row("commune-ioc collector, SQLite", i["ioc_reports_s"], i["ioc_values_s"],
+                f"{i['ioc_p50_ms']} ms", f"{i['ioc_p99_ms']} ms")]
+    if "pg_reports_s" in i:
+        rows.append(row("commune-ioc collector, PostgreSQL 15", i["pg_reports_s"],
+                        i["pg_values_s"], f"{i['pg_p50_ms']} ms", f"{i['pg_p99_ms']} ms"))
+    rows.append(row("prometheus-pushgateway", i["pgw_reports_s"], i["pgw_values_s"],
+                    f"{i['pgw_p50_ms']} ms", f"{i['pgw_p99_ms']} ms"))
+    ratio = i["ioc_values_s"] / i["pgw_values_s"]
+    table = "\n".join(rows)
+    budget = (
+        f"it was stopped after {i['pgw_budget_s']:.0f} s with {i['pgw_requests']} of "
+        f"{i['reports']} pushes done ({i['pgw_groups']} groups held), and its figures are "
+        "over those pushes (a full run would end with more groups held)"
+        if i["pgw_requests"] < i["reports"]
+        else f"it received all {i['reports']} pushes"
+    )
+    return f"""{HEADINGS["ingest"]}
+
+{stamp()}
+
+{i["agents"]} simulated agents × {i["rounds"]} rounds = {i["reports"]} reports (one report
+per request, {i["values_per_report"]} values each), {i["connections"]} connections, collector
+`ioc-collector serve`. The pushgateway receives the same values as text exposition, one PUT
+per report, in the same order; {budget}.
+
+| | requests/s | values/s | p50 | p99 |
+|---|---|---|---|---|
+{table}
+| **ratio collector (SQLite) / pushgateway** | | **{ratio:.2f}** | | |
+
+The collector stores every report durably (fsync), evaluates the commune's criteria and
+answers after commit; the pushgateway keeps the last push in memory, but each push is checked
+against every group it holds, so its rate falls as groups (agents) and metric names grow.
+Goal (issue 8): ≥ 2,000 reports/s, p99 < 100 ms, values/s ≥ pushgateway's.
+"""
+
+
+def _goal(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def footprint_section(f: dict[str, Any]) -> str:
+    rss_ok = f["agent_rss_mib"] <= 1.5 * f["ne_rss_mib"]
+    cpu_ok = f["agent_cpu_ms_per_cycle"] <= 50
+    return f"""{HEADINGS["footprint"]}
+
+{stamp()}
+
+The real `ioc-agent run`, enrolled against a real collector, every {f["interval_s"]:.0f} s
+for {f["cycles"]} cycles after the first, with a commune's default configuration (all
+default checks, {f["results_per_report"]} results a report; the internet targets, the
+portal and `dichvucong.gov.vn`, replaced by the collector and `localhost`). In the same run
+node_exporter (`--no-collector.systemd`) is scraped at the same interval
+({f["ne_scrape_bytes"]:,} bytes a scrape). psutil samples both processes at the end of each
+cycle / scrape: CPU is user + system time, so time waiting on the network is not counted;
+memory is RSS (median over the cycles), peak is the kernel's high-water mark (VmHWM).
+
+| | RSS | peak RSS | unique (USS) | CPU per cycle / scrape | worst cycle / scrape |
+|---|---|---|---|---|---|
+{row("ioc-agent run", f"{f['agent_rss_mib']} MiB", f"{f['agent_peak_rss_mib']} MiB",
+     f"{f['agent_uss_mib']} MiB", f"{f['agent_cpu_ms_per_cycle']} ms",
+     f"{f['agent_cpu_ms_max_cycle']} ms")}
+{row("prometheus-node-exporter", f"{f['ne_rss_mib']} MiB", f"{f['ne_peak_rss_mib']} MiB",
+     f"{f['ne_uss_mib']} MiB", f"{f['ne_cpu_ms_per_scrape']} ms",
+     f"{f['ne_cpu_ms_max_scrape']} ms")}
+{row("**ratio agent / node_exporter**", f"**{f['rss_ratio']}**", f["peak_rss_ratio"], "",
+     f"**{f['cpu_ratio']}**", "")}
+
+The first cycle (start-up, imports and the hourly throughput test against the collector)
+took {f["agent_first_cycle_cpu_s"]} s of CPU; RSS grew by {f["agent_rss_growth_mib"]} MiB
+over the measured cycles. CPU time is read in 10 ms clock ticks: the per-cycle figure is the
+total over all measured cycles divided by their number.
+
+Goals (issue 8): agent RSS ≤ 1.5 × node_exporter's: {_goal(rss_ok)}; ≤ 50 ms CPU per
+cycle: {_goal(cpu_ok)}.
+
+The agent is a Python process: the interpreter and the libraries it imports (httpx with
+OpenSSL, pydantic, psutil, click, PyYAML, SQLite, every check module) take
+{f["agent_import_rss_mib"]} MiB of resident memory before the first check runs
+(`import agent.cli, agent.daemon`, measured in this run), {f["import_ratio"]} × node_exporter's
+whole RSS: the memory goal cannot be met without taking some of those libraries out of the
+daemon. Cut for this benchmark (issue 8): one TLS context shared by every check instead of one
+per check and cycle (loading the CA bundle cost ~80 ms of CPU each time, about 140 ms of CPU
+per cycle before), rich no longer imported by `ioc-agent run` (nor httpx's own command-line
+client), httpx's per-request log lines off unless `--verbose`. This development environment
+also has `trio` installed (for selenium's browser tests), which httpcore imports when
+present: about 3 MiB that a commune's install, with the agent's dependencies only, does not
+carry.
+"""
+
+
+def drain_section(d: dict[str, Any], fleet: dict[str, Any] | None) -> str:
+    one_ok = d["total_s"] <= 60
+    batches = -(-d["reports"] // d["batch_size"])
+    pausing = (batches - 1) * 0.75 * d["batch_pause_s"]  # jitter: 50-100 %, 75 % on average
+    per_batch_ms = max(0.0, d["drain_s"] - pausing) / batches * 1000
+    text = f"""{HEADINGS["drain"]}
+
+{stamp()}
+
+**One agent.** The real `ioc-agent run --once` checked the machine while the collector was
+down and spooled its report ({d["results_per_report"]} results, {d["report_json_bytes"]:,}
+bytes of JSON); copied into a 24-hour backlog of {d["reports"]:,} reports (one a minute, in
+the spool: {d["spool_bytes"]:,} bytes compressed). Then the collector was started again
+(SQLite) and the real `ioc-agent run` (60 s interval) with the default pacing: batches of
+{d["batch_size"]}, a pause of 50-100 % of {d["batch_pause_s"]} s between batches, at most
+half an interval of sending per cycle.
+
+| | figure |
+|---|---|
+| agent start → first batch acknowledged | {d["to_first_ack_s"]} s |
+| first → last batch acknowledged | {d["drain_s"]} s ({d["reports_per_s"]} reports/s) |
+| **agent start → backlog drained** | **{d["total_s"]} s** in {d["cycles"]} cycle(s) |
+
+Before the first batch: the daemon's random start offset (up to 10 % of the interval, so that
+agents restarted together do not report together), start-up and the first cycle's checks.
+
+Goal (issue 8): a 24-hour backlog drained in ≤ 60 s: {_goal(one_ok)}. Most of the drain is
+the pacing itself ({batches - 1} pauses, ~{pausing:.0f} s); sending and the collector's
+answers took the rest, ~{per_batch_ms:.0f} ms a batch. A drain that does not fit in half an
+interval (30 s) goes on at the next cycle, 60 s later. An agent that was
+running through the outage comes back at its first cycle after its backoff expires: after
+many failures that is a uniform draw within `backoff_cap_s` (300 s), which spreads a
+province's agents over five minutes, on purpose.
+"""
+    if fleet is None:
+        return text
+    f = fleet
+    status = ", ".join(f"{k}: {v:,}" for k, v in sorted(f["status"].items()))
+    total_h = f["projected_total_s"] / 3600 if f["projected_total_s"] else float("nan")
+    return text + f"""
+**The fleet.** {f["agents"]:,} simulated agents (real enrollment tokens, one connection
+each) come back within {f["spread_s"]:.0f} s of each other, each with a 24-hour backlog of
+{f["backlog"]:,} copies of that report, and drain with the agent's policy (batches, jittered
+pauses, half-interval budget, `Retry-After`, full-jitter backoff after a timeout, 10 s
+request timeout); collector `ioc-collector serve` on SQLite, measured over a
+{f["window_s"]:.0f} s window.
+
+| | figure |
+|---|---|
+{row("reports stored", f"{f['stored']:,} ({f['reports_per_s']:,} reports/s), "
+     f"{f['duplicates']:,} duplicates")}
+| requests | {f["requests"]:,} ({status}) |
+| latency of acknowledged batches, p50 / p99 | {f["p50_ms"]:,} ms / {f["p99_ms"]:,} ms |
+| collector CPU | {f["collector_cpu_cores"]} cores (load generator {f["generator_cpu_cores"]}) |
+| collector peak RSS | {f["collector_peak_rss_mib"]:,} MiB |
+| agents fully drained in the window | {f["drained_agents"]:,} |
+| all backlogs ({f["agents"] * f["backlog"]:,} reports) at that rate | {total_h:.1f} h |
+
+Nothing is lost: a batch that timed out stays in the agent's spool and is sent again (the
+collector acknowledges what it already stored as duplicates).
+{_fleet_reading(f, per_batch_ms)}
+"""
+
+
+def _fleet_reading(f: dict[str, Any], per_batch_ms: float) -> str:
+    """What the fleet figures say, from the figures (the collector may learn to shed load)."""
+    timeouts = f["status"].get("timeout", 0)
+    shed = sum(v for k, v in f["status"].items() if k in ("429", "503"))
+    ok = f["status"].get("2xx", 0)
+    if timeouts > ok + shed:
+        return (
+            f"Alone, an agent's batch is answered in ~{per_batch_ms:.0f} ms; with thousands "
+            "at once the collector reads every batch into memory (hence its peak RSS), "
+            "answers only a few before the agents' timeout, and goes on storing batches whose "
+            "agents have already given up and will send them again: congestion collapse. "
+            "Nothing tells the agents to "
+            "come back later before their timeout. Shedding load early (a bound on the "
+            "batches in progress, 503 with `Retry-After` beyond it, before reading the body) "
+            "would turn those timeouts into cheap refusals that the agents already honour."
+        )
+    if shed:
+        return (
+            f"The collector shed load with {shed:,} refusals (429/503 with `Retry-After`), "
+            "which the agents honour; the drain is paced by the collector's ingest rate."
+        )
+    return "The collector absorbed the storm; the drain is paced by the agents."
+
+
+def write(path: Path, sections: dict[str, str]) -> None:
+    """Replace the sections in ``sections`` (keys of HEADINGS) and keep the others."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    kept: dict[str, str] = {}
+    for block in re.split(r"(?m)^(?=## )", old):
+        for key, heading in HEADINGS.items():
+            if block.startswith(heading):
+                kept[key] = block.rstrip() + "\n"
+    kept.update({k: v.rstrip() + "\n" for k, v in sections.items()})
+    body = "\n".join(kept[k] for k in HEADINGS if k in kept)
+    path.write_text(f"{INTRO}\n{body}\n{OUTRO}", encoding="utf-8")
