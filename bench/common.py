@@ -169,3 +169,26 @@ def versions() -> str:
 
 def machine() -> str:
     return f"{os.cpu_count()} cores, {platform.platform()}"
+
+
+def start_node_exporter() -> tuple[subprocess.Popen[bytes], str]:
+    """Debian's prometheus-node-exporter on a free loopback port (systemd collector off:
+    not PID 1 here); returns the process and its /metrics URL once it answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "prometheus-node-exporter",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--no-collector.systemd",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        wait_http(url, proc=proc)
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=30)
+        raise
+    return proc, url

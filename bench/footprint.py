@@ -32,8 +32,8 @@ from bench.common import (
     per_step_cpu_ms,
     progress,
     sample,
+    start_node_exporter,
     stop,
-    wait_http,
     write_collector_config,
 )
 from collector.config import load_config
@@ -130,22 +130,11 @@ def bench_footprint(work: Path, cycles: int = 12, interval_s: float = 5.0) -> di
             work / "agent.yaml", url, work / "agent", reflector, interval_s=interval_s
         )
         enroll_agent(agent_cfg, code)
-        ne_port = free_port()
-        ne = subprocess.Popen(
-            [
-                "prometheus-node-exporter",
-                f"--web.listen-address=127.0.0.1:{ne_port}",
-                "--no-collector.systemd",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        ne, ne_url = start_node_exporter()
         agent = AgentWatch(agent_cfg)
         scrapes: list[Sample] = []
         ne_bytes = 0
         try:
-            ne_url = f"http://127.0.0.1:{ne_port}/metrics"
-            wait_http(ne_url, proc=ne)
             ne_ps = psutil.Process(ne.pid)
             deadline = time.monotonic() + (cycles + 2) * interval_s + 60
             next_scrape = time.monotonic()

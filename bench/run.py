@@ -23,7 +23,6 @@ import json
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,9 +32,7 @@ from typing import Any
 import httpx
 
 from bench import report
-from bench.common import free_port as _free_port
-from bench.common import progress
-from bench.common import wait_http as _wait_http
+from bench.common import progress, start_node_exporter
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = tuple(report.HEADINGS)  # ingest, nation, footprint, drain
@@ -43,22 +40,12 @@ BENCHMARKS = tuple(report.HEADINGS)  # ingest, nation, footprint, drain
 
 def node_exporter_scrape() -> dict[str, Any]:
     """node_exporter's own scrape on this machine: the yardstick for exposition speed."""
-    ne_port = _free_port()
-    ne = subprocess.Popen(
-        [
-            "prometheus-node-exporter",
-            f"--web.listen-address=127.0.0.1:{ne_port}",
-            "--no-collector.systemd",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    ne, url = start_node_exporter()
     try:
-        _wait_http(f"http://127.0.0.1:{ne_port}/metrics")
         times, body = [], b""
         for _ in range(5):
             t = time.perf_counter()
-            body = httpx.get(f"http://127.0.0.1:{ne_port}/metrics", timeout=60).content
+            body = httpx.get(url, timeout=60).content
             times.append(time.perf_counter() - t)
     finally:
         ne.terminate()

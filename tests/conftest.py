@@ -7,7 +7,9 @@ import ipaddress
 import os
 import shutil
 import socket
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +19,7 @@ import pytest
 
 from collector.app import Settings, create_app
 from collector.criteria.catalogue import load_catalogue
-from collector.db import create_schema, make_engine
+from collector.db import create_schema, database_url, make_engine
 from collector.server import BackgroundServer
 from collector.store import Store
 from collector.units import load_units
@@ -163,3 +165,33 @@ def reader(collector: Collector) -> Iterator[Any]:
         yield client
     finally:
         client.close()
+
+
+@contextmanager
+def reports_locked(db_url: str, *, readers_too: bool = True) -> Iterator[None]:
+    """Another connection holds the reports table locked for as long as the block runs:
+    SQLite ``BEGIN EXCLUSIVE`` (or ``IMMEDIATE``: writers wait, readers go on), PostgreSQL
+    ``LOCK TABLE reports IN ACCESS EXCLUSIVE`` (or ``EXCLUSIVE``) MODE."""
+    url = database_url(db_url)
+    if url.startswith("sqlite"):
+        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE" if readers_too else "BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    from sqlalchemy import create_engine
+
+    mode = "ACCESS EXCLUSIVE" if readers_too else "EXCLUSIVE"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"LOCK TABLE reports IN {mode} MODE")
+            try:
+                yield
+            finally:
+                conn.rollback()
+    finally:
+        engine.dispose()

@@ -5,45 +5,15 @@ outage then wait in their own spools instead of timing out in the collector's qu
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
-from sqlalchemy import create_engine
 
 from collector.app import Settings, create_app
-from collector.db import database_url
 from collector.server import BackgroundServer
 from tests.collector.test_ingest_api import enroll, report, stored
-from tests.conftest import Clock, Collector
-
-
-@contextlib.contextmanager
-def writes_blocked(db_url: str) -> Iterator[None]:
-    """Another client holds the database's write lock (commits wait, reads go on)."""
-    url = database_url(db_url)
-    if url.startswith("sqlite"):
-        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
-        return
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("LOCK TABLE reports IN EXCLUSIVE MODE")
-            try:
-                yield
-            finally:
-                conn.rollback()
-    finally:
-        engine.dispose()
+from tests.conftest import Clock, Collector, reports_locked
 
 
 def test_requests_beyond_the_limit_are_shed_with_retry_after(make_store, new_database) -> None:
@@ -67,7 +37,7 @@ def test_requests_beyond_the_limit_are_shed_with_retry_after(make_store, new_dat
                 timeout=30,
             )
 
-        with writes_blocked(url):
+        with reports_locked(url, readers_too=False):  # commits wait, reads go on
             held = [threading.Thread(target=send, args=(i,)) for i in (0, 1)]
             for t in held:
                 t.start()

@@ -10,7 +10,6 @@ agent keeps the report in its spool, waits at least Retry-After before trying ag
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -19,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
 from agent.config import parse_config
 from agent.daemon import Agent
@@ -29,11 +28,11 @@ from checks.registry import Registry
 from collector import db
 from collector.app import Settings, create_app
 from collector.criteria.catalogue import load_catalogue
-from collector.db import create_schema, database_url, make_engine
+from collector.db import create_schema, make_engine
 from collector.server import BackgroundServer
 from collector.store import Store
 from collector.units import load_units
-from tests.conftest import REQUIRE_INTEGRATION, require_binary
+from tests.conftest import REQUIRE_INTEGRATION, reports_locked, require_binary
 from tests.reliability.faults import record, stoppable_postgres
 
 HK = "00070"
@@ -51,32 +50,6 @@ def _serve(db_url: str) -> tuple[Store, BackgroundServer]:
     )
     server.start()
     return store, server
-
-
-@contextmanager
-def _locked(db_url: str) -> Iterator[None]:
-    """Another connection holds the reports table locked (an exclusive transaction on
-    SQLite, ``LOCK TABLE`` on PostgreSQL) for as long as the block runs."""
-    url = database_url(db_url)
-    if url.startswith("sqlite"):
-        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-        holder.execute("BEGIN EXCLUSIVE")
-        try:
-            yield
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
-        return
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("LOCK TABLE reports IN ACCESS EXCLUSIVE MODE")
-            try:
-                yield
-            finally:
-                conn.rollback()
-    finally:
-        engine.dispose()
 
 
 def _stored(store: Store, agent_id: str) -> list[int]:
@@ -159,7 +132,7 @@ def test_locked_database_answers_503_and_the_agent_retries(
     db_url = new_database("collector.db")
     store, server = _serve(db_url)
     try:
-        figures = _fault_then_recovery(tmp_path, store, server, lambda: _locked(db_url))
+        figures = _fault_then_recovery(tmp_path, store, server, lambda: reports_locked(db_url))
     finally:
         server.stop()
     # The 503 comes after the busy timeout, well within the agent's request timeout.
