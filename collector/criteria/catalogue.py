@@ -7,6 +7,7 @@ criteria with a file of the same shape, merged by criterion id (:func:`merge`).
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -245,6 +246,9 @@ def _without_tags(loc: list[Any]) -> list[Any]:
     ]
 
 
+_PLAIN_KEY = re.compile(r"[\w.-]+")
+
+
 def _describe(
     errors: ValidationError, data: Any, root: yaml.Node | None = None, merged: bool = False
 ) -> str:
@@ -261,7 +265,10 @@ def _describe(
                 where.append(f"[{part}]" + (f" ({cid})" if cid else ""))
                 node = item
             else:
-                where.append(f".{part}" if where else str(part))
+                # A key that is not a plain name (spaces, line breaks, control characters,
+                # an empty string) is quoted so that the message stays one readable line.
+                name = str(part) if _PLAIN_KEY.fullmatch(str(part)) else repr(part)
+                where.append(f".{name}" if where else name)
                 node = node.get(part) if isinstance(node, dict) else None
         msg = err["msg"].removeprefix("Value error, ")
         line = _line(root, loc, data if merged else None)

@@ -130,6 +130,7 @@ def test_broken_catalogue_is_refused_with_line_and_field(edits: list[Any]) -> No
 @example(text="a: &x [*x]")
 @example(text="? [a, b]\n: 1\n")
 @example(text="profile: !!python/object:os.system x\n")
+@example(text='"\\r": 1\n')  # a key that is a line break: the field is quoted
 def test_any_text_loads_or_is_refused_never_crashes(text: str) -> None:
     try:
         parse_catalogue(text, "c.yaml")
