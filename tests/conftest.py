@@ -113,15 +113,25 @@ def postgres_server() -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_database(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[str], str]:
-    """Make a fresh, empty database of the backend under test; returns its URL or path."""
+def new_database(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str], str]]:
+    """Make a fresh, empty database of the backend under test; returns its URL or path.
+    PostgreSQL databases are dropped after the test, with any connection left open."""
+    made: list[str] = []
 
     def make(name: str = "collector.db") -> str:
         if TEST_DATABASE == "postgresql":
-            return str(request.getfixturevalue("postgres_server").create_database())
+            url = str(request.getfixturevalue("postgres_server").create_database())
+            made.append(url)
+            return url
         return str(tmp_path / name)
 
-    return make
+    yield make
+    if made:
+        server = request.getfixturevalue("postgres_server")
+        for url in made:
+            server.drop_database(url)
 
 
 @pytest.fixture
