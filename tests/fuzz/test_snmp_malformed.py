@@ -145,9 +145,13 @@ def responder(request: pytest.FixtureRequest) -> Iterator[BadResponder]:
         r.close()
 
 
-def poll(responder: BadResponder, kind: DeviceKind | None) -> tuple[CheckResult, float]:
-    target = SnmpTarget("127.0.0.1", responder.port, community="public", timeout_s=0.4,
-                        retries=0)
+def poll(
+    responder: BadResponder, kind: DeviceKind | None, timeout_s: float = 3.0, retries: int = 1
+) -> tuple[CheckResult, float]:
+    """Poll ``responder``. Answers that are meant to be used get a generous timeout (the
+    machine may be busy); the tests of unusable answers pass a short one and time it."""
+    target = SnmpTarget("127.0.0.1", responder.port, community="public", timeout_s=timeout_s,
+                        retries=retries)
     start = time.monotonic()
     polled = asyncio.run(poll_device(target, "dev", kind, max_rows=200))
     elapsed = time.monotonic() - start
@@ -159,7 +163,7 @@ def poll(responder: BadResponder, kind: DeviceKind | None) -> tuple[CheckResult,
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.value if k else "auto")
 def test_unusable_answers_are_unknown_in_time(responder: BadResponder,
                                               kind: DeviceKind | None) -> None:
-    result, elapsed = poll(responder, kind)
+    result, elapsed = poll(responder, kind, timeout_s=0.4, retries=0)
     assert result.status is Status.UNKNOWN, result
     assert "no answer within 0.4 s" in result.message, result.message
     assert elapsed < 3.0
@@ -173,7 +177,7 @@ def test_wrong_types_and_sizes_never_crash(responder: BadResponder,
     result, elapsed = poll(responder, kind)
     assert result.status in set(Status)
     assert result.message  # says what it saw or why it could not judge
-    assert elapsed < 10.0
+    assert elapsed < 20.0
 
 
 @pytest.mark.parametrize("responder", ["odd_types"], indirect=True)
