@@ -38,7 +38,7 @@ from collector.ingest import GroupCommitter
 from collector.metrics import DEFAULT_HOST_VALUES, IngestMetrics, ReadinessCollector
 from collector.openapi import add_body_schemas, json_body
 from collector.ratelimit import TokenBucket, client_key, retry_after
-from collector.store import EnrollmentError, Store, StoreError
+from collector.store import EnrollmentError, Store, StoreError, TokenRefusedError
 from collector.units import UnknownUnitError
 from collector.web.session import visitor
 
@@ -59,6 +59,8 @@ class Settings:
     #: (the default here, so tests start it only when they ask); `serve` turns it on.
     reflector_host: str = "127.0.0.1"
     reflector_port: int | None = None
+    #: SO_REUSEPORT on the reflector too (`serve --reuse-port`: several processes)
+    reuse_port: bool = False
     #: Check values exposed per host on /metrics (cardinality budget: collector/metrics.py).
     host_values: frozenset[str] = DEFAULT_HOST_VALUES
     #: Rate limits (collector/ratelimit.py; 0 = off): report requests per agent, and failed
@@ -143,7 +145,8 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
 
             try:
                 reflector, _ = await start_reflector(
-                    settings.reflector_host, settings.reflector_port
+                    settings.reflector_host, settings.reflector_port,
+                    reuse_port=settings.reuse_port,
                 )
             except OSError as exc:  # ingest matters more: serve on, say why vc.quality fails
                 log.error("UDP reflector not started on %s:%s: %s", settings.reflector_host,
@@ -263,7 +266,9 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     async def _ingest(request: Request) -> IngestResponse:
         token = _bearer(request)
         body = await _read_body(request, settings.max_body_bytes)
-        agent = await run_in_threadpool(store.authenticate, token)
+        agent = store.cached_identity(token) or await run_in_threadpool(
+            store.authenticate, token
+        )
         if agent is None:
             ingest_metrics.rejected.labels(reason="token").inc()
             raise HTTPException(
@@ -286,6 +291,11 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         with ingest_metrics.duration.time():
             try:
                 resp = await asyncio.wrap_future(committer.submit(agent, batch.reports))
+            except TokenRefusedError:
+                ingest_metrics.rejected.labels(reason="token").inc()
+                raise HTTPException(
+                    401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"}
+                ) from None
             except StoreError:
                 ingest_metrics.rejected.labels(reason="forbidden").inc()
                 raise

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -66,6 +67,12 @@ class EnrollmentError(StoreError):
 
 class ForbiddenError(StoreError):
     status = 403
+
+
+class TokenRefusedError(StoreError):
+    """The token was revoked or replaced (re-enrollment) after it was last checked."""
+
+    status = 401
 
 
 class UnknownCommuneError(StoreError):
@@ -116,9 +123,16 @@ class AgentIdentity:
     agent_id: str
     commune_code: str
     province_code: str
+    #: The hash of the token this identity was established with; a write checks it against
+    #: the agents row in the same transaction ("" skips that check: in-process callers).
+    token_hash: str = ""
 
 
 _RESULTS = TypeAdapter(list[CheckResult])
+_LOCK_COMMUNES = text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM "
+    "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS wanted"
+)
 
 
 class LatestValue(NamedTuple):
@@ -178,6 +192,11 @@ class Store:
         # SQLite has one writer at a time; serialising writers in-process avoids
         # "database is locked" retries (other processes still wait on busy_timeout).
         self._write_lock = threading.Lock() if self._sqlite else None
+        #: token hash -> (identity, monotonic time it was read). Only a shortcut: every
+        #: write checks the token against the agents row inside its own transaction, so a
+        #: revoked or replaced token writes nothing, whichever replica revoked it.
+        self._identities: dict[str, tuple[AgentIdentity, float]] = {}
+        self.identity_cache_s = 3600.0
 
     @property
     def stale_after_s(self) -> int:
@@ -347,9 +366,20 @@ class Store:
             conn.execute(update(db.agents).where(a.agent_id == agent_id).values(revoked=True))
             _audit(conn, now, actor, "agent.revoke", row.commune_code, agent_id=agent_id,
                    host=row.host, reason=reason)
+        self._identities = {
+            h: hit for h, hit in self._identities.items() if hit[0].agent_id != agent_id
+        }
         touched = {str(row.commune_code)}
         self.reevaluate(touched & self._reported_communes(touched))
         return True
+
+    def cached_identity(self, token: str) -> AgentIdentity | None:
+        """The identity of a token checked less than ``identity_cache_s`` ago, without
+        touching the database (None: ask :meth:`authenticate`)."""
+        hit = self._identities.get(hash_secret(token))
+        if hit is None or time.monotonic() - hit[1] > self.identity_cache_s:
+            return None
+        return hit[0]
 
     def authenticate(self, token: str) -> AgentIdentity | None:
         token_hash = hash_secret(token)
@@ -364,8 +394,13 @@ class Store:
                 ).where(db.agents.c.token_hash == token_hash)
             ).first()
         if row is None or row.revoked or not hmac.compare_digest(row.token_hash, token_hash):
+            self._identities.pop(token_hash, None)
             return None
-        return AgentIdentity(row.agent_id, row.commune_code, row.province_code)
+        identity = AgentIdentity(row.agent_id, row.commune_code, row.province_code, token_hash)
+        if len(self._identities) > 200_000:  # a bound, far above a nation's agents
+            self._identities.clear()
+        self._identities[token_hash] = (identity, time.monotonic())
+        return identity
 
     # ---------------------------------------------------------------------- ingest
     def check_batch(self, agent: AgentIdentity, reports: list[Report]) -> None:
@@ -417,8 +452,27 @@ class Store:
             now = self.clock()
             server_time = utcnow()
             with self._write() as conn:
-                for code in sorted({batches[i][0].commune_code for i in valid}):
-                    self._lock_commune(conn, code)  # sorted: no deadlock between replicas
+                self._lock_communes(conn, {batches[i][0].commune_code for i in valid})
+                a = db.agents.c
+                rows = {
+                    row.agent_id: row
+                    for row in conn.execute(
+                        select(a.agent_id, a.token_hash, a.revoked, a.latest).where(
+                            a.agent_id.in_({batches[i][0].agent_id for i in valid})
+                        )
+                    )
+                }
+                for i in list(valid):
+                    agent = batches[i][0]
+                    row = rows.get(agent.agent_id)
+                    if agent.token_hash and (
+                        row is None or row.revoked or row.token_hash != agent.token_hash
+                    ):
+                        self._identities.pop(agent.token_hash, None)
+                        outcomes[i] = TokenRefusedError("unknown or revoked token")
+                        valid.remove(i)
+                if not valid:
+                    return [o for o in outcomes if o is not None]
                 rep = db.reports.c
                 existing: set[tuple[str, int]] = {
                     (row.agent_id, row.seq)
@@ -450,36 +504,36 @@ class Store:
                         server_time=server_time,
                     )
                 if to_store:
-                    known = self._store_reports(conn, to_store, now)
+                    previous = {aid: row.latest for aid, row in rows.items()}
+                    known = self._store_reports(conn, to_store, now, previous)
                     self._evaluate(
                         conn, sorted({a.commune_code for a, _ in to_store}), now, known
                     )
         return [o for o in outcomes if o is not None]
 
-    def _lock_commune(self, conn: Connection, commune_code: str) -> None:
-        """Serialise writers of one commune across collector replicas (PostgreSQL), so that
-        an evaluation always sees every report committed before it. SQLite has one writer."""
-        if not self._sqlite:
-            conn.execute(select(func.pg_advisory_xact_lock(int(commune_code))))
+    def _lock_communes(self, conn: Connection, commune_codes: Iterable[str]) -> None:
+        """Serialise writers of the same communes across collector replicas (PostgreSQL), so
+        that an evaluation always sees every report committed before it: one statement
+        taking the locks in ascending order (no deadlock between replicas). SQLite has one
+        writer."""
+        if self._sqlite:
+            return
+        keys = sorted({int(c) for c in commune_codes})
+        if keys:
+            conn.execute(_LOCK_COMMUNES, {"keys": keys})
 
     def _store_reports(
         self,
         conn: Connection,
         batches: list[tuple[AgentIdentity, list[Report]]],
         now: datetime,
+        previous: dict[str, dict[str, list[Any]] | None],
     ) -> dict[str, HostFindings]:
-        """Insert the new reports, merge their results into each agent's latest results and
-        judge those against the catalogue: two bulk statements for the whole group. Returns
-        each agent's fresh findings for the evaluation that follows."""
+        """Insert the new reports, merge their results into each agent's latest results
+        (``previous``: as stored) and judge those against the catalogue: two bulk statements
+        for the whole group. Returns each agent's fresh findings for the evaluation that
+        follows."""
         a = db.agents.c
-        previous = {
-            row.agent_id: row.latest
-            for row in conn.execute(
-                select(a.agent_id, a.latest).where(
-                    a.agent_id.in_([agent.agent_id for agent, _ in batches])
-                )
-            )
-        }
         report_rows: list[dict[str, Any]] = []
         agent_rows: list[dict[str, Any]] = []
         found: dict[str, HostFindings] = {}
@@ -735,8 +789,7 @@ class Store:
         for i in range(0, len(codes), chunk):
             part = codes[i : i + chunk]
             with self._write() as conn:
-                for code in part:  # sorted: no lock-order deadlock
-                    self._lock_commune(conn, code)
+                self._lock_communes(conn, part)
                 known = None
                 if full:
                     a = db.agents.c

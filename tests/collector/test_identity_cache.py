@@ -1,0 +1,63 @@
+"""The collector remembers which agent a token belongs to, so that a report costs no
+database read before its write. A token revoked elsewhere (another replica, or
+``ioc-collector agents revoke`` in another process) is still refused at once: every write
+checks the token against the agents row in its own transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from collector import db
+from collector.store import Store
+from tests.collector.test_ingest_api import enroll, post, report, stored
+
+
+def _other_process_store(store: Store) -> Store:
+    """Another Store on the same database, as a second replica or the admin CLI has."""
+    return Store(store.engine, store.catalogue, store.units, clock=store.clock)
+
+
+def test_a_known_token_is_answered_from_memory(collector) -> None:
+    agent = enroll(collector)
+    assert post(collector, agent, [report(agent, 1)]).status_code == 200
+    identity = collector.store.cached_identity(agent["token"])
+    assert identity is not None and identity.agent_id == agent["agent_id"]
+    assert collector.store.cached_identity("not-a-token") is None
+
+
+def test_a_token_revoked_by_another_process_is_refused_at_the_next_report(collector) -> None:
+    agent = enroll(collector)
+    assert post(collector, agent, [report(agent, 1)]).status_code == 200
+    assert collector.store.cached_identity(agent["token"]) is not None
+    assert _other_process_store(collector.store).revoke_agent(agent["agent_id"], "admin")
+
+    r = post(collector, agent, [report(agent, 2)])
+    assert r.status_code == 401, r.text
+    assert r.headers["WWW-Authenticate"] == "Bearer"
+    assert stored(collector) == 1  # the refused report was not written
+    assert collector.store.cached_identity(agent["token"]) is None  # forgotten
+    assert post(collector, agent, [report(agent, 3)]).status_code == 401
+
+
+def test_a_refused_token_fails_alone_in_its_group(store: Store) -> None:
+    """Group commit: one revoked agent in a group does not fail the others."""
+    from checks.model import Report, utcnow
+
+    enrolled = [store.enroll(code, f"pc-{c}") for c, code in
+                store.create_enrollment_codes(["00070", "00073"])]
+    ids = [store.authenticate(e.token) for e in enrolled]
+    assert all(ids)
+    _other_process_store(store).revoke_agent(enrolled[0].agent_id, "admin")
+
+    def rep(e, seq):
+        return Report(agent_id=e.agent_id, seq=seq, commune_code=e.commune_code,
+                      host=f"pc-{e.commune_code}", observed_at=utcnow(), results=[])
+
+    outcomes = store.ingest_many([(ids[0], [rep(enrolled[0], 1)]),
+                                  (ids[1], [rep(enrolled[1], 1)])])
+    assert type(outcomes[0]).__name__ == "TokenRefusedError" and outcomes[0].status == 401
+    assert outcomes[1].accepted == 1
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(db.reports.c.agent_id, func.count())
+                            .group_by(db.reports.c.agent_id)).all()
+    assert dict(rows) == {enrolled[1].agent_id: 1}
