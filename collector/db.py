@@ -6,10 +6,10 @@ replicas can share one database.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -231,9 +231,14 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
 
 
 def _json_dumps(value: Any) -> str:
-    """JSON columns as compact UTF-8: Vietnamese reasons and messages are stored as they
-    are, not as \\u escapes (smaller rows, and about a third less encoding time)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """JSON columns as compact UTF-8 (orjson: several times faster than the standard
+    library on the ingest path, where every report rewrites its host's latest results and
+    findings). Vietnamese reasons and messages are stored as they are, not as \\u escapes."""
+    return orjson.dumps(value).decode()
+
+
+def _json_loads(text: str | bytes) -> Any:
+    return orjson.loads(text)
 
 
 def make_engine(db: str | Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Engine:
@@ -244,6 +249,7 @@ def make_engine(db: str | Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) 
             url,
             connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
             json_serializer=_json_dumps,
+            json_deserializer=_json_loads,
         )
         event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
     else:
@@ -254,6 +260,7 @@ def make_engine(db: str | Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) 
             pool_pre_ping=True,
             connect_args={"options": f"-c lock_timeout={busy_ms}"},
             json_serializer=_json_dumps,
+            json_deserializer=_json_loads,
         )
     return engine
 
