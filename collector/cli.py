@@ -83,6 +83,13 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="PEM private key of --tls-cert (or tls_key_file).",
 )
+@click.option(
+    "--reuse-port",
+    is_flag=True,
+    default=None,
+    help="Share --listen with other `serve` processes (SO_REUSEPORT; or reuse_port): run "
+    "one per core on the same database to use every core.",
+)
 def serve(
     db: str | None,
     listen: str | None,
@@ -91,10 +98,11 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     catalogue: Path | None = None,
+    reuse_port: bool | None = None,
 ) -> None:
     """Run the collector until interrupted (Ctrl-C); HTTPS with a certificate and key."""
     from collector.db import display_url
-    from collector.server import TLSFiles, check_port_free, make_server
+    from collector.server import TLSFiles, check_port_free, make_server, shared_socket
     from collector.service import build_app, open_store
 
     logging.basicConfig(
@@ -103,7 +111,7 @@ def serve(
     with _user_errors():
         cfg = _config(
             config_file, db=db, listen=listen, tls_cert_file=tls_cert, tls_key_file=tls_key,
-            catalogue=catalogue,
+            catalogue=catalogue, reuse_port=reuse_port,
         )
         host, port = parse_listen(cfg.listen)
         tls = None
@@ -116,7 +124,9 @@ def serve(
             )
             tls.check()
         store = open_store(cfg)
-        check_port_free(host, port)
+        sock = shared_socket(host, port) if cfg.reuse_port else None
+        if sock is None:
+            check_port_free(host, port)
         app = build_app(store, cfg)
         scheme = "https" if tls else "http"
         click.echo(
@@ -128,7 +138,9 @@ def serve(
         from collector.criteria.reload import watch_catalogue
 
         watch_catalogue(store, cfg)  # SIGHUP or a changed file: reload, or keep the old one
-        make_server(app, host, port, log_level=log_level, tls=tls).run()
+        make_server(app, host, port, log_level=log_level, tls=tls).run(
+            sockets=None if sock is None else [sock]
+        )
 
 
 @main.command()

@@ -42,6 +42,11 @@ class CollectorConfig(BaseModel):
         description="Retry-After of a 503 answered while the database is unavailable",
     )
     listen: str = Field(default="127.0.0.1:8321", description="HOST:PORT to serve on")
+    reuse_port: bool = Field(
+        default=False,
+        description="listen with SO_REUSEPORT, so that several `serve` processes on one "
+        "machine share --listen (the kernel spreads connections over them): one per core",
+    )
     catalogue: Path | None = Field(default=None, description="catalogue file; built-in decree118")
     catalogue_overrides: Path | None = Field(
         default=None, description="a province's overrides, merged by criterion id"

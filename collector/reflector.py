@@ -96,12 +96,16 @@ class Reflector(asyncio.DatagramProtocol):
 
 
 async def start_reflector(
-    host: str, port: int, protocol: Reflector | None = None
+    host: str, port: int, protocol: Reflector | None = None, reuse_port: bool = False
 ) -> tuple[asyncio.DatagramTransport, Reflector]:
-    """Bind the reflector on ``host:port`` (port 0 = any free port) in the running loop."""
+    """Bind the reflector on ``host:port`` (port 0 = any free port) in the running loop;
+    ``reuse_port``: shared with the other collector processes of this machine (each
+    datagram is answered by one of them; the reflector keeps no state)."""
     loop = asyncio.get_running_loop()
     proto = protocol or Reflector()
-    transport, _ = await loop.create_datagram_endpoint(lambda: proto, local_addr=(host, port))
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: proto, local_addr=(host, port), reuse_port=reuse_port or None
+    )
     sockname = transport.get_extra_info("sockname")
     log.info("UDP reflector listening on %s:%s", sockname[0], sockname[1])
     return transport, proto

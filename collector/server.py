@@ -25,12 +25,38 @@ def check_port_free(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise ServerError(
-                    f"{host}:{port} is already in use: stop the other program or pass "
-                    "--listen HOST:PORT"
-                ) from None
-            raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            raise _listen_error(host, port, exc) from None
+
+
+def _listen_error(host: str, port: int, exc: OSError, shared: bool = False) -> ServerError:
+    if exc.errno == errno.EADDRINUSE:
+        hint = (
+            " by a program that does not share it (every collector on this port needs "
+            "--reuse-port)" if shared else ""
+        )
+        return ServerError(
+            f"{host}:{port} is already in use{hint}: stop the other program or pass "
+            "--listen HOST:PORT"
+        )
+    return ServerError(f"cannot listen on {host}:{port}: {exc.strerror}")
+
+
+def shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket with SO_REUSEPORT: several collector processes bind the same
+    HOST:PORT and the kernel spreads new connections over them (replicas on one machine,
+    one per core, with no load balancer in front)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise _listen_error(host, port, exc, shared=True) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 @dataclass(frozen=True)

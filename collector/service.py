@@ -29,6 +29,7 @@ def build_app(store: Store, config: CollectorConfig) -> FastAPI:
             max_ingest_inflight=config.max_ingest_inflight,
             reflector_host=parse_listen(config.listen)[0],
             reflector_port=config.reflector_port or None,
+            reuse_port=config.reuse_port,
             host_values=DEFAULT_HOST_VALUES | frozenset(config.metrics_host_values),
             ingest_rate_per_s=config.ingest_rate_per_s,
             ingest_burst=config.ingest_burst,
