@@ -1,91 +1,85 @@
 """Ingest over HTTP: ``POST /api/v1/reports`` from simulated agents, on SQLite and on
 PostgreSQL, beside Debian's ``prometheus-pushgateway`` receiving the same values.
 
-The pushgateway checks every push against every group it already holds, so its rate falls
-as groups grow and a full run of 2,000 pushes of 69 values took over ten minutes. It gets the
-same pushes in the same order but only for ``pgw_budget_s``: its figures are over the pushes
-done in that time (which favours it: fewer groups held than at the end of a full run).
+The load generator is ``wrk`` (C, one thread per core would be too many here: two threads),
+driven by ``bench/ingest.lua``: each simulated agent sends its reports in ``seq`` order, one
+report per request, for a fixed time; the pushgateway gets the same values, as text
+exposition, one PUT per report, for the same time. A Python client could not load the
+collector without taking the cores it measures.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
+import os
 import random
+import shutil
 import statistics
 import subprocess
-import time
-from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
 from bench.common import (
     collector_process,
     free_port,
-    percentile,
     progress,
     stop,
     wait_http,
     write_collector_config,
 )
 from checks.model import Report, ReportBatch, utcnow
+from collector import db
 from collector.config import load_config
 from collector.metrics import labels
 from collector.service import open_store
 from collector.simulator import plan_nation, simulated_results
 
-Call = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
+LUA = Path(__file__).with_name("ingest.lua")
+THREADS = 2
+_SEQ = '"seq":1,'
+#: A line break inside a body (text exposition) travels as this byte in the data file.
+_NEWLINE = "\x1f"
 
 
 @dataclass
 class Load:
     requests: int
     seconds: float
-    latencies: list[float]
+    p50_s: float
+    p99_s: float
+    failed: int
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
 
-    def pct(self, p: float) -> float:
-        return percentile(self.latencies, p)
 
-
-async def drive(
-    calls: list[Call], connections: int, what: str, budget_s: float | None = None
-) -> Load:
-    """Run ``calls`` over ``connections`` connections; none is started after ``budget_s``."""
-    latencies: list[float] = []
-    sem = asyncio.Semaphore(connections)
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    started = time.perf_counter()
-    deadline = None if budget_s is None else started + budget_s
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-
-        async def one(call: Call) -> None:
-            async with sem:
-                if deadline is not None and time.perf_counter() > deadline:
-                    return
-                t = time.perf_counter()
-                resp = await call(client)
-                latencies.append(time.perf_counter() - t)
-            if resp.status_code >= 300:
-                raise RuntimeError(f"HTTP {resp.status_code}: {resp.text[:200]}")
-
-        async def report() -> None:
-            while True:
-                await asyncio.sleep(10)
-                progress(f"{what}: {len(latencies)} of {len(calls)} requests")
-
-        ticker = asyncio.create_task(report())
-        try:
-            await asyncio.gather(*(one(c) for c in calls))
-        finally:
-            ticker.cancel()
-        elapsed = time.perf_counter() - started
-    return Load(len(latencies), elapsed, latencies)
+def wrk(url: str, data: Path, connections: int, duration_s: float) -> Load:
+    """``wrk`` against ``url`` with the agents of ``data`` (see bench/ingest.lua)."""
+    exe = shutil.which("wrk")
+    if exe is None:
+        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+    out = subprocess.run(
+        [exe, f"-t{THREADS}", f"-c{connections}", f"-d{duration_s:g}s", "--timeout", "30s",
+         "-s", str(LUA), url],
+        env={**os.environ, "IOC_WRK_DATA": str(data), "IOC_WRK_THREADS": str(THREADS)},
+        capture_output=True, text=True, check=False, timeout=duration_s + 120,
+    )
+    line = next((x for x in out.stdout.splitlines() if x.startswith("{")), None)
+    if out.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr[-500:]}")
+    r = json.loads(line)
+    failed = sum(r[k] for k in ("status_errors", "connect_errors", "read_errors",
+                                "write_errors", "timeouts"))
+    if out.stderr.strip():
+        progress(f"wrk: {out.stderr.strip().splitlines()[0][:200]}")
+    return Load(r["requests"], r["duration_us"] / 1e6, r["p50_us"] / 1e6, r["p99_us"] / 1e6,
+                failed)
 
 
 def _exposition(report: Report) -> bytes:
@@ -98,8 +92,8 @@ def _exposition(report: Report) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _workload(db_url: str, agents: int, rounds: int) -> list[tuple[str, Report]]:
-    """Enroll ``agents`` (one per commune) in the database and build their reports."""
+def _workload(db_url: str, agents: int) -> list[tuple[str, Report]]:
+    """Enroll ``agents`` (one per commune) in the database; each one's first report."""
     store = open_store(load_config(None, db=db_url))
     try:
         plans = plan_nation(store.units)
@@ -110,115 +104,139 @@ def _workload(db_url: str, agents: int, rounds: int) -> list[tuple[str, Report]]
     finally:
         store.engine.dispose()
     rng = random.Random(7)
-    reports: list[tuple[str, Report]] = []
-    for r in range(1, rounds + 1):
-        for a in enrolled:
-            rep = Report(
+    return [
+        (
+            a.token,
+            Report(
                 agent_id=a.agent_id,
-                seq=r,
+                seq=1,
                 commune_code=a.commune_code,
                 host=f"bench-{a.commune_code}",
                 observed_at=utcnow(),
                 agent_version="bench",
                 results=simulated_results(plans[a.commune_code], rng),
-            )
-            reports.append((a.token, rep))
-    return reports
+            ),
+        )
+        for a in enrolled
+    ]
+
+
+def _line(method: str, path: str, token: str, body: str) -> str:
+    body = body.replace("\n", _NEWLINE)
+    if _SEQ in body:  # the report's seq is filled in by wrk, one more each round
+        prefix, suffix = body.split(_SEQ)
+        return f"{method}\t{path}\t{token}\tseq\t{prefix}\"seq\":\t,{suffix}\n"
+    return f"{method}\t{path}\t{token}\tplain\t{body}\t\n"
+
+
+def stored_reports(db_url: str) -> int:
+    store = open_store(load_config(None, db=db_url))
+    try:
+        with store.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(db.reports)).scalar_one())
+    finally:
+        store.engine.dispose()
 
 
 def ingest_collector(
-    work: Path, db_url: str, label: str, agents: int, rounds: int, connections: int
+    work: Path, db_url: str, label: str, agents: int, connections: int, duration_s: float,
+    processes: int = 1,
 ) -> tuple[Load, list[tuple[str, Report]]]:
-    """``ioc-collector serve`` on ``db_url`` receiving one report per request."""
-    reports = _workload(db_url, agents, rounds)
-    cfg = write_collector_config(work / f"collector-{label}.yaml", db_url)
-    bodies = [(tok, ReportBatch(reports=[rep]).model_dump_json()) for tok, rep in reports]
-    with collector_process(cfg) as (url, _proc):
-        endpoint = f"{url}/api/v1/reports"
-
-        def post(tok: str, body: str) -> Call:
-            headers = {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"}
-            return lambda c: c.post(endpoint, content=body, headers=headers)
-
-        load = asyncio.run(
-            drive([post(t, b) for t, b in bodies], connections, f"ingest ({label})")
-        )
+    """``processes`` × ``ioc-collector serve`` on ``db_url`` sharing one port
+    (``--reuse-port``), receiving one report per request for ``duration_s``."""
+    reports = _workload(db_url, agents)
+    data = work / f"wrk-{label}.tsv"
+    with data.open("w", encoding="utf-8") as f:
+        for tok, rep in reports:
+            body = ReportBatch(reports=[rep]).model_dump_json()
+            if body.count(_SEQ) != 1:
+                raise RuntimeError("a report body must name its seq exactly once")
+            f.write(_line("POST", "/api/v1/reports", tok, body))
+    cfg = write_collector_config(work / f"collector-{label}.yaml", db_url,
+                                 reuse_port=processes > 1)
+    port = free_port()
+    with ExitStack() as running:
+        for _ in range(processes):
+            url, _proc = running.enter_context(collector_process(cfg, port=port))
+        load = wrk(url, data, connections, duration_s)
     return load, reports
 
 
 def ingest_pushgateway(
-    reports: list[tuple[str, Report]], connections: int, budget_s: float
+    reports: list[tuple[str, Report]], work: Path, connections: int, duration_s: float
 ) -> tuple[Load, int]:
-    """The same values pushed to the pushgateway, one PUT per report, for ``budget_s``;
-    returns the load and the number of groups it held at the end."""
+    """The same values pushed to the pushgateway, one PUT per report, for ``duration_s``;
+    returns the load and the number of groups (agents) it held at the end."""
     port = free_port()
     pgw = subprocess.Popen(
-        ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}"],
+        # Memory only: Debian's default persistence file would load every group pushed
+        # by earlier runs (thousands), and the pushgateway slows with each group it holds.
+        ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}",
+         "--persistence.file="],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/-/ready", proc=pgw)
-        texts = [(rep.agent_id, _exposition(rep)) for _, rep in reports]
-
-        def push(agent: str, text: bytes) -> Call:
-            u = f"http://127.0.0.1:{port}/metrics/job/ioc/instance/{agent}"
-            return lambda c: c.put(u, content=text)
-
-        load = asyncio.run(
-            drive([push(a, t) for a, t in texts], connections, "pushgateway", budget_s)
-        )
+        data = work / "wrk-pushgateway.tsv"
+        with data.open("w", encoding="utf-8") as f:
+            for _, rep in reports:
+                f.write(_line("PUT", f"/metrics/job/ioc/instance/{rep.agent_id}", "",
+                              _exposition(rep).decode()))
+        load = wrk(f"http://127.0.0.1:{port}", data, connections, duration_s)
+        held = httpx.get(f"http://127.0.0.1:{port}/api/v1/metrics", timeout=60).json()["data"]
     finally:
         stop(pgw)
-    groups = len({agent for agent, _ in texts[: load.requests]})
-    return load, groups
+    return load, len(held)
 
 
 def _figures(prefix: str, load: Load, values_per_report: float) -> dict[str, Any]:
     return {
         f"{prefix}_requests": load.requests,
+        f"{prefix}_failed": load.failed,
         f"{prefix}_reports_s": round(load.rate),
         f"{prefix}_values_s": round(load.rate * values_per_report),
-        f"{prefix}_p50_ms": round(load.pct(0.5) * 1000, 1),
-        f"{prefix}_p99_ms": round(load.pct(0.99) * 1000, 1),
+        f"{prefix}_p50_ms": round(load.p50_s * 1000, 1),
+        f"{prefix}_p99_ms": round(load.p99_s * 1000, 1),
     }
 
 
 def bench_ingest(
     agents: int,
-    rounds: int,
+    duration_s: float,
     connections: int,
     work: Path,
-    pgw_budget_s: float = 30.0,
     postgres: bool = True,
 ) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
-    progress(f"ingest: collector on SQLite, {agents} agents x {rounds} rounds")
-    ioc, reports = ingest_collector(
-        work, str(work / "ingest.db"), "sqlite", agents, rounds, connections
-    )
+    progress(f"ingest: collector on SQLite, {agents} agents, {duration_s:g} s")
+    sqlite_db = str(work / "ingest.db")
+    ioc, reports = ingest_collector(work, sqlite_db, "sqlite", agents, connections, duration_s)
     values_per_report = statistics.mean(sum(len(x.values) for x in r.results) for _, r in reports)
     out: dict[str, Any] = {
         "agents": agents,
-        "rounds": rounds,
+        "duration_s": duration_s,
         "connections": connections,
         "values_per_report": round(values_per_report, 1),
+        "ioc_stored": stored_reports(sqlite_db),
         **_figures("ioc", ioc, values_per_report),
     }
     if postgres and Path("/usr/lib/postgresql/15/bin/postgres").exists():
         from tests.integration.peers import Postgres
 
-        progress("ingest: collector on PostgreSQL 15")
         pg = Postgres()
         try:
-            pg_load, _ = ingest_collector(
-                work, pg.create_database(), "postgresql", agents, rounds, connections
-            )
+            for procs, prefix in ((1, "pg"), (2, "pg2")):
+                progress(f"ingest: collector on PostgreSQL 15, {procs} process(es)")
+                url = pg.create_database()
+                load, _ = ingest_collector(work, url, prefix, agents, connections, duration_s,
+                                           processes=procs)
+                out.update(_figures(prefix, load, values_per_report))
+                out[f"{prefix}_stored"] = stored_reports(url)
         finally:
             pg.stop()
-        out.update(_figures("pg", pg_load, values_per_report))
-    progress(f"ingest: pushgateway, same pushes for at most {pgw_budget_s:.0f} s")
-    gw, groups = ingest_pushgateway(reports, connections, pgw_budget_s)
+    progress(f"ingest: pushgateway, the same values for {duration_s:g} s")
+    gw, groups = ingest_pushgateway(reports, work, connections, duration_s)
     out.update(_figures("pgw", gw, values_per_report))
-    out.update(pgw_budget_s=pgw_budget_s, pgw_groups=groups, reports=len(reports))
+    out.update(pgw_groups=groups)
     return out

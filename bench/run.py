@@ -151,11 +151,10 @@ def main() -> int:
                         help=f"comma-separated benchmarks among {', '.join(BENCHMARKS)}")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     ingest = parser.add_argument_group("ingest")
-    ingest.add_argument("--agents", type=int, default=1000, help="simulated agents")
-    ingest.add_argument("--rounds", type=int, default=2, help="reports per agent")
+    ingest.add_argument("--agents", type=int, default=2000, help="simulated agents")
+    ingest.add_argument("--duration", type=float, default=30.0, metavar="S",
+                        help="seconds of load on each collector and on the pushgateway")
     ingest.add_argument("--connections", type=int, default=32)
-    ingest.add_argument("--pushgateway-budget", type=float, default=30.0, metavar="S",
-                        help="seconds of pushes to the pushgateway (it slows as groups grow)")
     ingest.add_argument("--no-postgres", action="store_true",
                         help="skip the collector on PostgreSQL 15")
     na = parser.add_argument_group("nation")
@@ -174,7 +173,7 @@ def main() -> int:
     args = parser.parse_args()
     # SIGTERM unwinds like Ctrl-C, so the collectors, agents and peers started here stop too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    peers = {"ingest": ["prometheus-pushgateway"], "nation": ["prometheus-node-exporter"],
+    peers = {"ingest": ["prometheus-pushgateway", "wrk"], "nation": ["prometheus-node-exporter"],
              "footprint": ["prometheus-node-exporter"]}
     for peer in sorted({p for name in args.only for p in peers.get(name, [])}):
         if shutil.which(peer) is None:
@@ -189,8 +188,8 @@ def main() -> int:
             if name == "ingest":
                 from bench.ingest import bench_ingest
 
-                i = bench_ingest(args.agents, args.rounds, args.connections, work / "ingest",
-                                 args.pushgateway_budget, postgres=not args.no_postgres)
+                i = bench_ingest(args.agents, args.duration, args.connections, work / "ingest",
+                                 postgres=not args.no_postgres)
                 print(json.dumps(i), file=sys.stderr)
                 sections[name] = report.ingest_section(i)
             elif name == "nation":
