@@ -22,6 +22,9 @@ IF_UP = 1
 #: ifOperStatus down(2) and lowerLayerDown(7): the port is configured up but has no link.
 OPER_DOWN = frozenset({2, 7})
 SOFTWARE_LOOPBACK = 24  # IANAifType softwareLoopback
+#: ifOperStatus values that say something: up, down, testing, dormant, notPresent,
+#: lowerLayerDown (4 is "unknown"; anything else is not in RFC 2863).
+OPER_KNOWN = frozenset({1, 2, 3, 5, 6, 7})
 
 #: Highest plausible traffic, bytes/s (1 Tbit/s): a larger "rate" after a wrap is a reset.
 MAX_RATE_BYTES_PER_S = 1.25e11
@@ -159,6 +162,12 @@ def evaluate_switch(
     ports = [i for i in section.interfaces if i.if_type != SOFTWARE_LOOPBACK]
     if not ports:
         return result(Status.UNKNOWN, "the device answers SNMP but not the IF-MIB (RFC 2863)")
+    if not any(i.oper in OPER_KNOWN for i in ports):
+        return result(
+            Status.UNKNOWN,
+            f"none of the {len(ports)} interfaces has a usable state (IF-MIB ifOperStatus "
+            "missing, 'unknown' or out of range)",
+        )
     up = [i for i in ports if i.oper == IF_UP]
     down = [i for i in ports if i.admin == IF_UP and i.oper in OPER_DOWN]
     errors = sum((i.in_errors or 0) + (i.out_errors or 0) for i in ports)

@@ -252,6 +252,17 @@ def test_switch_malformed_rows():
     assert evaluate_switch(parse_switch([]), "s").status is Status.UNKNOWN
 
 
+def test_a_switch_with_no_usable_interface_state_is_unknown_not_ok():
+    # Every port's ifOperStatus garbled, "unknown" (4) or out of range: nothing was measured.
+    rows = [*_iface_rows(1, b"up", 5), *_iface_rows(2, 4, 5), *_iface_rows(3, 99, 5)]
+    result = evaluate_switch(parse_switch(rows), "s")
+    assert result.status is Status.UNKNOWN
+    assert "none of the 3 interfaces has a usable state" in result.message
+    # One usable port is enough to judge the device.
+    rows.extend(_iface_rows(4, 1, 5))
+    assert evaluate_switch(parse_switch(rows), "s").status is Status.OK
+
+
 # ------------------------------------------------------------------ pysnmp value conversion
 
 
