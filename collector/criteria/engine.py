@@ -249,7 +249,10 @@ class CompiledCatalogue:
     by_check: dict[str, tuple[tuple[str, CheckRule], ...]]
 
 
+#: Compiled catalogues by id(); each entry keeps its catalogue alive, so an id is not reused
+#: while cached. Bounded: every reload of a catalogue file makes a new catalogue object.
 _COMPILED: dict[int, CompiledCatalogue] = {}
+_COMPILED_MAX = 8
 
 
 def _rule_key(criterion_id: str, i: int, j: int | None = None) -> str:
@@ -277,6 +280,8 @@ def compile_catalogue(catalogue: Catalogue) -> CompiledCatalogue:
     compiled = CompiledCatalogue(
         catalogue, fingerprint, tuple(rules), {k: tuple(v) for k, v in by_check.items()}
     )
+    while len(_COMPILED) >= _COMPILED_MAX:
+        del _COMPILED[next(iter(_COMPILED))]  # the oldest
     _COMPILED[id(catalogue)] = compiled
     return compiled
 

@@ -191,3 +191,17 @@ def test_optional_device_kind_counts_only_when_present() -> None:
     ev = evaluate_commune(CAT, "xã", down, attested(), now=NOW)
     assert ev.criteria["EQ-04"].status is CriterionStatus.FAIL
     assert "sw-1" in ev.criteria["EQ-04"].reason_en
+
+
+def test_compiled_catalogues_are_bounded_across_reloads() -> None:
+    """Each reload of a catalogue file is a new catalogue object: the compiled forms kept
+    stay bounded, and a catalogue compiled again after eviction gets the same fingerprint."""
+    from collector.criteria import engine
+
+    first = load_catalogue()
+    fingerprint = engine.compile_catalogue(first).fingerprint
+    for _ in range(3 * engine._COMPILED_MAX):
+        engine.compile_catalogue(load_catalogue())
+    assert len(engine._COMPILED) <= engine._COMPILED_MAX
+    assert engine.compile_catalogue(first).fingerprint == fingerprint
+    assert engine.compile_catalogue(first) is engine.compile_catalogue(first)
