@@ -73,6 +73,9 @@ class Settings:
     #: limit). Beyond, 503 with a spread Retry-After before the body is read, so that
     #: thousands of agents draining after an outage queue in their spools, not here.
     max_ingest_inflight: int = 64
+    #: and at most this many body bytes (Content-Length) in progress: a drain of big
+    #: batches is shed by size, not only by count (0 = no limit)
+    max_ingest_inflight_bytes: int = 32 * 1024 * 1024
 
 
 def _validation_detail(exc: ValidationError) -> str:
@@ -82,6 +85,15 @@ def _validation_detail(exc: ValidationError) -> str:
         parts.append(f"{loc}: {err['msg']}")
     more = len(exc.errors()) - 5
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def _declared_size(request: Request, max_body_bytes: int) -> int:
+    """The body size a request announces (Content-Length); the body limit when it does not
+    say (chunked), which is the most it may send."""
+    try:
+        return max(0, min(int(request.headers.get("content-length", "")), max_body_bytes))
+    except ValueError:
+        return max_body_bytes
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -244,24 +256,33 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     async def ingest(request: Request) -> IngestResponse:
         """Store a batch of reports. Answers 2xx only once the batch is committed; a report
         whose (agent_id, seq) is already stored is acknowledged again and not duplicated."""
-        limit = settings.max_ingest_inflight
+        limit, byte_limit = settings.max_ingest_inflight, settings.max_ingest_inflight_bytes
+        size = _declared_size(request, settings.max_body_bytes)
+        busy = ""
         if limit and inflight[0] >= limit:
+            busy = f"{limit} report requests in progress"
+        elif byte_limit and inflight[0] and inflight[1] + size > byte_limit:
+            # (one request is always let in, however big: the body limit bounds it)
+            busy = f"{inflight[1] // 1024:,} KiB of reports in progress"
+        if busy:
             # Refuse before reading anything: cheap, and the agent keeps the reports.
             ingest_metrics.rejected.labels(reason="overload").inc()
             wait = random.randint(settings.retry_after_s, 3 * settings.retry_after_s)
             raise HTTPException(
                 503,
-                f"collector busy ({limit} report requests in progress): keep the reports "
-                f"and retry in {wait} s",
+                f"collector busy ({busy}): keep the reports and retry in {wait} s",
                 headers={"Retry-After": str(wait)},
             )
         inflight[0] += 1
+        inflight[1] += size
         try:
             return await _ingest(request)
         finally:
             inflight[0] -= 1
+            inflight[1] -= size
 
-    inflight = [0]  # report requests in progress (one event loop: no lock needed)
+    # Report requests and their declared bytes in progress (one event loop: no lock needed).
+    inflight = [0, 0]
 
     async def _ingest(request: Request) -> IngestResponse:
         token = _bearer(request)

@@ -73,6 +73,11 @@ class CollectorConfig(BaseModel):
         description="report requests in progress at once before the collector sheds load "
         "(503 with a Retry-After spread over 1-3 x retry_after_s; 0 = no limit)",
     )
+    max_ingest_inflight_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=0,
+        description="report bytes (Content-Length) in progress at once before the collector "
+        "sheds load the same way: a drain of big batches is limited by size (0 = no limit)",
+    )
     # Rate limits (collector/ratelimit.py), per collector process: with N replicas behind a
     # load balancer the effective limit is N times these figures. 0 turns a limit off.
     ingest_rate_per_s: float = Field(

@@ -64,3 +64,44 @@ def test_requests_beyond_the_limit_are_shed_with_retry_after(make_store, new_dat
         assert stored(collector) == 5
         metrics = httpx.get(f"{base}/metrics", params={"part": "readiness"}).text
         assert 'ioc_ingest_rejected_requests_total{reason="overload"} 3.0' in metrics
+
+
+def test_bytes_in_progress_are_limited_too(make_store, new_database) -> None:
+    """A drain of big batches is shed by size: with one batch in progress, a second one
+    that would pass the byte limit is refused before its body is read; small ones are not
+    counted against a request limit they do not reach."""
+    url = new_database("shed-bytes.db")
+    store = make_store(url=url)
+    app = create_app(
+        store,
+        Settings(reevaluate_every_s=0, max_ingest_inflight=100, retry_after_s=3,
+                 max_ingest_inflight_bytes=10_000, ingest_rate_per_s=0),
+    )
+    with BackgroundServer(app) as base:
+        collector = Collector(store=store, url=base, clock=Clock())
+        agents = [enroll(collector, host=f"pc-{i}") for i in range(3)]
+        answers: dict[int, httpx.Response] = {}
+
+        def send(i: int, n: int) -> None:
+            answers[i] = httpx.post(
+                f"{base}/api/v1/reports",
+                json={"reports": [report(agents[i], s) for s in range(1, n + 1)]},
+                headers={"Authorization": f"Bearer {agents[i]['token']}"},
+                timeout=30,
+            )
+
+        with reports_locked(url, readers_too=False):
+            big = threading.Thread(target=send, args=(0, 20))  # ~7 KB
+            big.start()
+            time.sleep(1.0)
+            send(1, 20)  # another ~7 KB: over 10,000 bytes in progress
+            assert answers[1].status_code == 503, answers[1].text
+            assert "KiB of reports in progress" in answers[1].json()["detail"]
+            assert 3 <= int(answers[1].headers["Retry-After"]) <= 9
+        big.join(timeout=30)
+        assert answers[0].status_code == 200 and answers[0].json()["accepted"] == 20
+        send(2, 1)  # alone, well within the limit
+        assert answers[2].status_code == 200
+        send(1, 20)  # the refused batch, retried once nothing is in progress
+        assert answers[1].status_code == 200 and answers[1].json()["accepted"] == 20
+        assert stored(collector) == 41
