@@ -137,7 +137,8 @@ def serve(
             click.echo(f"UDP reflector for vc.quality on {host}:{cfg.reflector_port}", err=True)
         from collector.criteria.reload import watch_catalogue
 
-        watch_catalogue(store, cfg)  # SIGHUP or a changed file: reload, or keep the old one
+        # SIGHUP or a changed file: reload, or keep the old one (and say so on /metrics)
+        watch_catalogue(store, cfg, app.state.registry)
         make_server(app, host, port, log_level=log_level, tls=tls).run(
             sockets=None if sock is None else [sock]
         )
@@ -295,3 +296,32 @@ def dashboards_push(
         raise click.ClickException(str(exc)) from None
     for p in pushed:
         click.echo(f"{p.uid}  v{p.version}  {p.title}  {p.url}")
+
+
+@main.group()
+def catalogue() -> None:
+    """The criteria catalogue (the built-in decree118, or a province's file and overrides)."""
+
+
+@catalogue.command("check")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--overrides",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A province's overrides file, merged over FILE (or over the built-in catalogue).",
+)
+def catalogue_check(file: Path | None, overrides: Path | None) -> None:
+    """Validate a catalogue FILE (and --overrides) as `serve` would load it, without
+    touching a running collector: exit 0 and a summary, or exit 1 and every error with its
+    line and field. Check before copying a file where `serve` reloads it."""
+    from collector.criteria.catalogue import Kind
+    from collector.criteria.engine import compile_catalogue
+
+    with _user_errors():
+        cat = CollectorConfig(catalogue=file, catalogue_overrides=overrides).load_catalogue()
+    automated = sum(1 for c in cat.criteria if c.kind is Kind.AUTOMATED)
+    click.echo(
+        f"OK: profile {cat.profile}, {len(cat.criteria)} criteria ({automated} automated, "
+        f"{len(cat.criteria) - automated} attested), stale after {cat.stale_after_s} s, "
+        f"rules fingerprint {compile_catalogue(cat).fingerprint}"
+    )

@@ -95,6 +95,13 @@ class Serve:
         except httpx.HTTPError:
             return False
 
+    def metric(self, series: str) -> float:
+        """One series of the collector's own metrics (``/metrics?part=readiness``)."""
+        text = httpx.get(f"{self.url}/metrics?part=readiness", timeout=30).text
+        [value] = [line.rsplit(" ", 1)[1] for line in text.splitlines()
+                   if line.startswith(series + " ")]
+        return float(value)
+
     def logged(self, *words: str) -> list[str]:
         return [line for line in self.log if all(w in line for w in words)]
 
@@ -161,6 +168,7 @@ def test_broken_catalogue_is_refused_with_line_and_field_and_old_rules_stay(
 
     send(1, 0.3)
     assert disk() == "pass"  # 0.3 free, warn below 0.2
+    assert serve.metric("ioc_catalogue_last_reload_successful") == 1
 
     # 1. A wrong value, signalled with SIGHUP: refused, naming the line and the field.
     catalogue_file.write_text(CATALOGUE.format(severity="urgent", warn=0.5), encoding="utf-8")
@@ -172,6 +180,9 @@ def test_broken_catalogue_is_refused_with_line_and_field_and_old_rules_stay(
     assert serve.logged(str(catalogue_file))
     send(2, 0.3)
     assert disk() == "pass"  # still the old rule (warn below 0.2), not the broken one's 0.5
+    # ... and said on /metrics, for the IocCatalogueReloadFailed alert.
+    assert serve.metric("ioc_catalogue_last_reload_successful") == 0
+    assert serve.metric('ioc_catalogue_reloads_total{result="refused"}') == 1
 
     # 2. Not even YAML, noticed without a signal (the file changed): refused with its line.
     catalogue_file.write_text("profile: x\ncriteria: [\n  - id: A\n", encoding="utf-8")
@@ -186,5 +197,8 @@ def test_broken_catalogue_is_refused_with_line_and_field_and_old_rules_stay(
     serve.proc.send_signal(signal.SIGHUP)
     wait_for("the reload", lambda: serve.logged("catalogue reloaded", "1 communes re-evaluated"))
     assert disk() == "warn"  # 0.3 free, now below warn 0.5, without a new report
+    assert serve.metric("ioc_catalogue_last_reload_successful") == 1
+    assert serve.metric('ioc_catalogue_reloads_total{result="refused"}') == 2
+    assert serve.metric('ioc_catalogue_reloads_total{result="applied"}') == 1
     send(4, 0.05)
     assert disk() == "fail"
