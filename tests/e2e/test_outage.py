@@ -20,6 +20,7 @@ from collector.db import create_schema, make_engine
 from collector.server import BackgroundServer
 from collector.store import Store
 from collector.units import load_units
+from tests.reliability.faults import agent_settings
 
 HK = "00070"
 
@@ -38,24 +39,8 @@ def _serve(store: Store, port: int) -> BackgroundServer:
 
 def _agent_config(url: str, state_dir: Path) -> dict:
     # Only local, fast checks: the test is about delivery, not about measuring.
-    off = {"enabled": False}
-    return {
-        "collector": {"url": url, "timeout_s": 15},
-        "state_dir": str(state_dir),
-        "host": "pasc-pc-1",
-        "interval_s": 60,
-        "spool": {"batch_size": 2, "batch_pause_s": 0.01},
-        "sender": {"backoff_base_s": 0.05, "backoff_cap_s": 0.2},
-        "checks": {
-            "net.dns": off,
-            "net.portal": off,
-            "net.dedicated": off,
-            "net.gateway": off,
-            "net.tcp": off,
-            "net.http": off,
-            "svc.http": off,
-        },
-    }
+    return agent_settings(url, state_dir, collector={"timeout_s": 15},
+                          spool={"batch_size": 2, "batch_pause_s": 0.01})
 
 
 def test_outage_of_several_intervals_delivers_every_report_once_in_order(

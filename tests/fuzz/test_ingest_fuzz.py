@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from collector import db
+from tests.collector.test_ingest_api import enroll, report, stored
 
 #: Examples per property; each is one HTTP request to the collector.
 EXAMPLES = 120
@@ -84,31 +85,10 @@ json_values = st.recursive(
 
 
 def valid_batch(agent: dict[str, Any]) -> dict[str, Any]:
-    seq = next(_seq)
-    return {
-        "reports": [
-            {
-                "agent_id": agent["agent_id"],
-                "seq": seq,
-                "commune_code": agent["commune_code"],
-                "host": "fuzz-pc-1",
-                "observed_at": datetime.now(UTC).isoformat(),
-                "agent_version": "fuzz",
-                "results": [
-                    {
-                        "check": "host.disk",
-                        "category": "host",
-                        "target": "/",
-                        "status": "ok",
-                        "values": {"disk_free_ratio": {"value": 0.42, "unit": "ratio"}},
-                        "message": "",
-                        "duration_s": 0.01,
-                        "observed_at": datetime.now(UTC).isoformat(),
-                    }
-                ],
-            }
-        ]
-    }
+    """The ingest API tests' valid report, under a fresh seq, every field present."""
+    rep = report(agent, next(_seq), host="fuzz-pc-1", agent_version="fuzz")
+    rep["results"][0]["observed_at"] = datetime.now(UTC).isoformat()
+    return {"reports": [rep]}
 
 
 def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -160,16 +140,8 @@ def mutate(batch: dict[str, Any], edits: list[tuple[str, int, Any, Any]]) -> dic
     return batch
 
 
-def stored(collector: Any) -> int:
-    with collector.store.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(db.reports)).scalar_one()
-
-
 def enrolled(collector: Any) -> dict[str, Any]:
-    [(_, code)] = collector.store.create_enrollment_codes(["00070"])
-    r = httpx.post(f"{collector.url}/api/v1/enroll", json={"code": code, "host": "fuzz-pc-1"})
-    assert r.status_code == 201, r.text
-    return dict(r.json())
+    return enroll(collector, host="fuzz-pc-1")
 
 
 def post_and_check(collector: Any, agent: dict[str, Any], body: bytes) -> httpx.Response:

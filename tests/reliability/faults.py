@@ -164,8 +164,9 @@ class CollectorProcess:
 # ------------------------------------------------------------------------------- agent
 
 
-def agent_config(path: Path, url: str, state_dir: Path, **overrides: Any) -> Path:
-    """Write an agent configuration with only :data:`LOCAL_CHECKS` enabled."""
+def agent_settings(url: str, state_dir: Path, **overrides: Any) -> dict[str, Any]:
+    """An agent configuration for delivery tests: only :data:`LOCAL_CHECKS` enabled, a fast
+    backoff; ``overrides`` replace top-level keys (dicts are merged one level deep)."""
     config: dict[str, Any] = {
         "collector": {"url": url, "timeout_s": 20},
         "state_dir": str(state_dir),
@@ -182,7 +183,12 @@ def agent_config(path: Path, url: str, state_dir: Path, **overrides: Any) -> Pat
             config[key] = {**config.get(key, {}), **value}
         else:
             config[key] = value
-    path.write_text(yaml.safe_dump(config), "utf-8")
+    return config
+
+
+def agent_config(path: Path, url: str, state_dir: Path, **overrides: Any) -> Path:
+    """Write :func:`agent_settings` to ``path``."""
+    path.write_text(yaml.safe_dump(agent_settings(url, state_dir, **overrides)), "utf-8")
     return path
 
 

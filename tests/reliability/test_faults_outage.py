@@ -35,7 +35,7 @@ from collector.db import create_schema, make_engine
 from collector.server import BackgroundServer
 from collector.store import Store
 from collector.units import load_units
-from tests.reliability.faults import free_port, record
+from tests.reliability.faults import agent_settings, free_port, record
 
 HK = "00070"
 DAY = 1440  # reports: 24 h at 60 s
@@ -97,15 +97,13 @@ def test_day_long_outage_stays_bounded_then_delivers_in_order(
     state_dir = tmp_path / "agent"
     state = enroll(server.url, code, state_dir, host="pasc-pc-1")
     server.stop()  # the outage begins
-    config = parse_config({
-        "collector": {"url": f"http://127.0.0.1:{port}", "timeout_s": 5},
-        "state_dir": str(state_dir),
-        "host": "pasc-pc-1",
-        "interval_s": INTERVAL_S,
-        "spool": {"max_age_s": max_age_s, "max_bytes": max_bytes, "batch_size": 50,
-                  "batch_pause_s": 0},
-        "sender": {"backoff_base_s": 0.05, "backoff_cap_s": 0.5},
-    })
+    config = parse_config(agent_settings(
+        f"http://127.0.0.1:{port}", state_dir,
+        collector={"timeout_s": 5},
+        interval_s=INTERVAL_S,
+        spool={"max_age_s": max_age_s, "max_bytes": max_bytes},
+        sender={"backoff_cap_s": 0.5},
+    ))
     # The day ends now: no report is stamped in the collector's future. Whole seconds, so
     # that ages are exact and a report exactly max_age_s old is kept, as documented.
     clock = ManualClock(float(int(time.time()) - DAY * int(INTERVAL_S)))

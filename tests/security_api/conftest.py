@@ -62,13 +62,15 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
 
 
 @pytest.fixture
-def https_collector(store: Store) -> Iterator[Callable[[ServerCert], str]]:
-    """Start a real collector over HTTPS with the given certificate; returns its URL."""
+def serve(store: Store) -> Iterator[Callable[..., str]]:
+    """Start real collectors on ``store`` with ``settings`` (HTTPS with ``cert``); each
+    call returns the new collector's URL, and all are stopped after the test."""
     servers: list[BackgroundServer] = []
 
-    def start(cert: ServerCert, settings: Settings | None = None) -> str:
+    def start(settings: Settings | None = None, cert: ServerCert | None = None) -> str:
         app = create_app(store, settings or Settings(reevaluate_every_s=0))
-        server = BackgroundServer(app, tls=TLSFiles(cert.cert_file, cert.key_file))
+        tls = None if cert is None else TLSFiles(cert.cert_file, cert.key_file)
+        server = BackgroundServer(app, tls=tls)
         servers.append(server)
         return server.start()
 
@@ -77,6 +79,12 @@ def https_collector(store: Store) -> Iterator[Callable[[ServerCert], str]]:
     finally:
         for s in servers:
             s.stop()
+
+
+@pytest.fixture
+def https_collector(serve: Callable[..., str]) -> Callable[..., str]:
+    """Start a real collector over HTTPS with the given certificate; returns its URL."""
+    return lambda cert, settings=None: serve(settings, cert)
 
 
 def free_port() -> int:

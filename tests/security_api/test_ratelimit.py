@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from agent.sender import Sender
 from agent.spool import Spool
 from checks.model import Report
 from collector import db
-from collector.app import Settings, create_app
+from collector.app import Settings
 from collector.auth import Accounts
 from collector.config import ConfigError, load_config
 from collector.ratelimit import TokenBucket, client_key, retry_after
@@ -51,22 +50,6 @@ def rate_limited(url: str) -> dict[str, float]:
     [fam] = [f for f in text_string_to_metric_families(text)
              if f.name == "ioc_rate_limited_requests"]
     return {s.labels["endpoint"]: s.value for s in fam.samples}
-
-
-@pytest.fixture
-def serve(store: Store) -> Iterator[Any]:
-    servers: list[BackgroundServer] = []
-
-    def start(settings: Settings) -> str:
-        server = BackgroundServer(create_app(store, settings))
-        servers.append(server)
-        return server.start()
-
-    try:
-        yield start
-    finally:
-        for s in servers:
-            s.stop()
 
 
 def from_address(address: str) -> httpx.Client:
