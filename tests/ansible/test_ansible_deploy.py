@@ -38,7 +38,7 @@ COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
 
 def _inventory(
     path: Path, prefix: Path, wheelhouse: Path, *, collector_port: int, collector_url: str,
-    commune: str = COMMUNE, province: str = "01", code: str = "",
+    commune: str = COMMUNE, province: str = "01", code: str = "", overrides: Path | None = None,
 ) -> Path:
     """A one-province inventory (collector + one agent) with every path under ``prefix``."""
     # What a Debian / stands in for has: the systemd unit directory.
@@ -64,6 +64,7 @@ def _inventory(
         "ioc_collector_service_manager": "none",
         # No reevaluation thread: the summary is computed on request anyway.
         "ioc_collector_reevaluate_every_s": 0,
+        "ioc_collector_catalogue_overrides": str(overrides or ""),
     }
     agent = {
         "ioc_agent_commune_code": commune,
@@ -99,6 +100,10 @@ def _inventory(
     }
     path.write_text(json.dumps(inventory, indent=2))  # JSON is YAML
     return path
+
+
+#: A province's catalogue overrides, deployed by the collector role.
+OVERRIDES = "profile: ha-noi\ncriteria:\n  - id: NET-02\n    severity: critical\n"
 
 
 def _assert_ok(run: PlaybookRun) -> None:
@@ -141,9 +146,12 @@ def rollout(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     inventory = tmp / "hosts.yml"
+    overrides = tmp / "tinh-overrides.yaml"
+    overrides.write_text(OVERRIDES, encoding="utf-8")
 
     # 1. The collector role, then the installed collector, started as its unit would.
-    _inventory(inventory, prefix, wheelhouse, collector_port=port, collector_url=url)
+    _inventory(inventory, prefix, wheelhouse, collector_port=port, collector_url=url,
+               overrides=overrides)
     _assert_ok(run_playbook("collector.yml", inventory, tmp))
     collector_bin = prefix / "opt/ioc-collector/venv/bin/ioc-collector"
     collector_cfg = prefix / "etc/ioc-collector/collector.yaml"
@@ -173,7 +181,7 @@ def rollout(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
         # 3. The whole site: collector (unchanged) then the agent, which enrolls.
         _inventory(inventory, prefix, wheelhouse, collector_port=port, collector_url=url,
-                   code=code)
+                   code=code, overrides=overrides)
         first = run_playbook("site.yml", inventory, tmp)
         _assert_ok(first)
 
@@ -244,6 +252,16 @@ def test_installed_files(rollout: Rollout) -> None:
     assert unit.startswith("#")
     collector_unit = (root / "etc/systemd/system/ioc-collector.service").read_text()
     assert "ProtectSystem=strict" in collector_unit
+    assert "ExecReload=/bin/kill -HUP $MAINPID" in collector_unit
+    # The overrides were checked by the installed CLI, deployed and named in the config.
+    deployed = root / "etc/ioc-collector/catalogue-overrides.yaml"
+    assert deployed.read_text() == OVERRIDES
+    assert f"catalogue_overrides: {deployed}" in (
+        root / "etc/ioc-collector/collector.yaml").read_text()
+    checked = subprocess.run(
+        [str(root / "opt/ioc-collector/venv/bin/ioc-collector"), "catalogue", "check",
+         "--overrides", str(deployed)], capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0 and checked.stdout.startswith("OK: profile ha-noi,")
     assert (root / "var/lib/ioc-collector/ioc.db").exists()
     # The wheelhouse was copied; the target installed from it with --no-index.
     assert list((root / "opt/ioc-agent/wheelhouse").glob("commune_ioc-*.whl"))
@@ -289,3 +307,23 @@ def test_wrong_inventory_stops_in_preflight(
     assert not (prefix / "opt").exists()
     assert not (prefix / "etc/ioc-agent").exists()
     assert not (prefix / "var").exists()
+
+
+def test_a_broken_catalogue_override_stops_the_collector_play(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    """A province's typo is refused on the controller's run, with its line, before the
+    collector could see the file."""
+    prefix = tmp_path / "root"
+    overrides = tmp_path / "tinh-overrides.yaml"
+    overrides.write_text("criteria:\n  - id: NET-02\n    severity: urgent\n", encoding="utf-8")
+    port = free_port()
+    inventory = _inventory(tmp_path / "hosts.yml", prefix, wheelhouse, collector_port=port,
+                           collector_url=f"http://127.0.0.1:{port}", overrides=overrides)
+    run = run_playbook("collector.yml", inventory, tmp_path)
+    assert run.rc != 0
+    text = " ".join(run.output.split())
+    assert "Copy the province's catalogue overrides" in text
+    assert "line 3" in text and "severity" in text, run.output[-4000:]
+    assert not (prefix / "etc/ioc-collector/catalogue-overrides.yaml").exists()
+    assert not (prefix / "etc/ioc-collector/collector.yaml").exists()
