@@ -32,7 +32,7 @@ from bench.common import (
     wait_http,
     write_collector_config,
 )
-from checks.model import Report, ReportBatch, utcnow
+from checks.model import CheckResult, Report, ReportBatch, utcnow
 from collector import db
 from collector.config import load_config
 from collector.metrics import labels
@@ -92,8 +92,25 @@ def _exposition(report: Report) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _workload(db_url: str, agents: int) -> list[tuple[str, Report]]:
-    """Enroll ``agents`` (one per commune) in the database; each one's first report."""
+def _trim(results: list[CheckResult], values: int) -> list[CheckResult]:
+    """The first results of a cycle, up to ``values`` values in all (0: the whole cycle)."""
+    if values <= 0:
+        return results
+    out: list[CheckResult] = []
+    left = values
+    for res in results:
+        if left <= 0:
+            break
+        if len(res.values) > left:
+            res = res.model_copy(update={"values": dict(list(res.values.items())[:left])})
+        out.append(res)
+        left -= len(res.values)
+    return out
+
+
+def _workload(db_url: str, agents: int, values: int = 30) -> list[tuple[str, Report]]:
+    """Enroll ``agents`` (one per commune) in the database; each one's first report: the
+    first ``values`` values of its PASC machine's cycle (0: the whole cycle, ~69)."""
     store = open_store(load_config(None, db=db_url))
     try:
         plans = plan_nation(store.units)
@@ -114,7 +131,7 @@ def _workload(db_url: str, agents: int) -> list[tuple[str, Report]]:
                 host=f"bench-{a.commune_code}",
                 observed_at=utcnow(),
                 agent_version="bench",
-                results=simulated_results(plans[a.commune_code], rng),
+                results=_trim(simulated_results(plans[a.commune_code], rng), values),
             ),
         )
         for a in enrolled
@@ -140,11 +157,11 @@ def stored_reports(db_url: str) -> int:
 
 def ingest_collector(
     work: Path, db_url: str, label: str, agents: int, connections: int, duration_s: float,
-    processes: int = 1,
+    processes: int = 1, values: int = 30,
 ) -> tuple[Load, list[tuple[str, Report]]]:
     """``processes`` × ``ioc-collector serve`` on ``db_url`` sharing one port
     (``--reuse-port``), receiving one report per request for ``duration_s``."""
-    reports = _workload(db_url, agents)
+    reports = _workload(db_url, agents, values)
     data = work / f"wrk-{label}.tsv"
     with data.open("w", encoding="utf-8") as f:
         for tok, rep in reports:
@@ -207,11 +224,13 @@ def bench_ingest(
     connections: int,
     work: Path,
     postgres: bool = True,
+    values: int = 30,
 ) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     progress(f"ingest: collector on SQLite, {agents} agents, {duration_s:g} s")
     sqlite_db = str(work / "ingest.db")
-    ioc, reports = ingest_collector(work, sqlite_db, "sqlite", agents, connections, duration_s)
+    ioc, reports = ingest_collector(work, sqlite_db, "sqlite", agents, connections, duration_s,
+                                    values=values)
     values_per_report = statistics.mean(sum(len(x.values) for x in r.results) for _, r in reports)
     out: dict[str, Any] = {
         "agents": agents,
@@ -230,7 +249,7 @@ def bench_ingest(
                 progress(f"ingest: collector on PostgreSQL 15, {procs} process(es)")
                 url = pg.create_database()
                 load, _ = ingest_collector(work, url, prefix, agents, connections, duration_s,
-                                           processes=procs)
+                                           processes=procs, values=values)
                 out.update(_figures(prefix, load, values_per_report))
                 out[f"{prefix}_stored"] = stored_reports(url)
         finally:

@@ -109,10 +109,14 @@ def build_nation(
 
 
 def bench_nation_at_scale(
-    work: Path, hosts: int = 50_000, progress: Callable[[str, int, int], None] | None = None
+    work: Path,
+    hosts: int = 50_000,
+    progress: Callable[[str, int, int], None] | None = None,
+    db_url: str | None = None,
 ) -> dict[str, Any]:
     """Evaluation and exposition of a nation of ``hosts`` hosts (issue 8, benchmarks 3
-    and 4). Time is pinned just after the last report so that every host is fresh."""
+    and 4) on ``db_url`` (default: a fresh SQLite file in ``work``). Time is pinned just
+    after the last report so that every host is fresh."""
     from sqlalchemy import update
 
     from collector.config import load_config
@@ -120,10 +124,12 @@ def bench_nation_at_scale(
     from collector.service import open_store
 
     work.mkdir(parents=True, exist_ok=True)
-    path = work / f"nation-{hosts}.db"
-    for old in work.glob(path.name + "*"):
-        old.unlink()
-    store = open_store(load_config(None, db=str(path), reevaluate_every_s=0))
+    if db_url is None:
+        path = work / f"nation-{hosts}.db"
+        for old in work.glob(path.name + "*"):
+            old.unlink()
+        db_url = str(path)
+    store = open_store(load_config(None, db=db_url, reevaluate_every_s=0))
     nation = build_nation(store, hosts, progress=progress)
     a = db.agents.c
     with store.engine.connect() as conn:
@@ -183,6 +189,7 @@ def bench_nation_at_scale(
         "series": max(n for _, n in per_province),
     }
     scrape["hosts_sum_s"] = sum(t for t, _ in per_province)
+    store.engine.dispose()
     return {
         "hosts": nation.hosts,
         "communes": nation.communes,
