@@ -31,6 +31,7 @@ from checks.model import (
     IngestResponse,
     ReportBatch,
     TimeResponse,
+    error_message,
     utcnow,
 )
 from collector.auth import Accounts, Role
@@ -82,7 +83,7 @@ def _validation_detail(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
         loc = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{loc}: {err['msg']}")
+        parts.append(f"{loc}: {error_message(err)}")
     more = len(exc.errors()) - 5
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
