@@ -70,7 +70,7 @@ class ForbiddenError(StoreError):
 
 
 class TokenRefusedError(StoreError):
-    """The token was revoked or replaced (re-enrollment) after it was last checked."""
+    """The token was revoked (by any replica or the CLI) after this process last checked it."""
 
     status = 401
 
