@@ -42,8 +42,8 @@ generator included. Even with no evaluation at all, the write alone is 1.1 ms. S
 needs one of two decisions, not more tuning: more cores, or a hot path without FastAPI,
 pydantic and SQLAlchemy. For more cores there are replicas on PostgreSQL (`--reuse-port`
 on one machine, or several machines). On two cores a second process gains little: the
-PostgreSQL server, wrk and the collectors share the same two cores. For the national load of 833 reports/s
-(50,000 hosts, one report a minute), the figures above say about 4 cores.
+PostgreSQL server, wrk and the collectors share the same two cores. For the national load
+of 833 reports/s (50,000 hosts, one report a minute), the figures above say about 4 cores.
 
 Evaluating all 3,321 communes from stored findings takes about 2 ms a commune with 15
 hosts: 42 % decoding the hosts' findings (every reason and piece of evidence, copied into
