@@ -36,7 +36,12 @@ from checks.model import (
 )
 from collector.auth import Accounts, Role
 from collector.ingest import GroupCommitter
-from collector.metrics import DEFAULT_HOST_VALUES, IngestMetrics, ReadinessCollector
+from collector.metrics import (
+    DEFAULT_HOST_VALUES,
+    CatalogueMetrics,
+    IngestMetrics,
+    ReadinessCollector,
+)
 from collector.openapi import add_body_schemas, json_body
 from collector.ratelimit import TokenBucket, client_key, retry_after
 from collector.store import EnrollmentError, Store, StoreError, TokenRefusedError
@@ -130,6 +135,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     registry = CollectorRegistry(auto_describe=True)
     ingest_metrics = IngestMetrics(registry)
+    catalogue_metrics = CatalogueMetrics(registry)
     per_agent = TokenBucket(settings.ingest_rate_per_s, settings.ingest_burst)
     auth_failures = TokenBucket(settings.auth_failures_per_min / 60, settings.auth_failures_burst)
 
@@ -184,6 +190,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.state.store = store
     app.state.committer = committer
     app.state.registry = registry
+    app.state.catalogue_metrics = catalogue_metrics  # updated by `serve`'s reloader
     add_body_schemas(app, EnrollRequest, ReportBatch)  # bodies read raw: see collector/openapi.py
 
     @app.exception_handler(OperationalError)

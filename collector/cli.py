@@ -138,7 +138,7 @@ def serve(
         from collector.criteria.reload import watch_catalogue
 
         # SIGHUP or a changed file: reload, or keep the old one (and say so on /metrics)
-        watch_catalogue(store, cfg, app.state.registry)
+        watch_catalogue(store, cfg, app.state.catalogue_metrics)
         make_server(app, host, port, log_level=log_level, tls=tls).run(
             sockets=None if sock is None else [sock]
         )

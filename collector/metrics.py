@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
+from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_created_metrics
 from prometheus_client import Counter as PromCounter
 
 from collector.criteria.engine import COLOURS
@@ -112,6 +112,38 @@ class IngestMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=registry,
         )
+
+
+#: Outcomes of ``ioc_catalogue_reloads_total`` (collector/criteria/reload.py).
+CATALOGUE_RELOAD_RESULTS = ("applied", "unchanged", "refused")
+
+
+class CatalogueMetrics:
+    """Reloads of the criteria catalogue in this process, like Prometheus's own
+    ``prometheus_config_last_reload_successful``: the IocCatalogueReloadFailed alert tells
+    the operations centre that a province's edit was refused, which the log alone would
+    not."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.reloads = PromCounter(
+            f"{NS}_catalogue_reloads",
+            "Reloads of the criteria catalogue, by result (applied, unchanged, refused).",
+            ["result"],
+            registry=registry,
+        )
+        for result in CATALOGUE_RELOAD_RESULTS:  # every series exists from the start, at 0
+            self.reloads.labels(result=result)
+        self.last_ok = Gauge(
+            f"{NS}_catalogue_last_reload_successful",
+            "1 if the last reload of the criteria catalogue was valid (or none was tried), "
+            "0 if it was refused and the previous catalogue is still in use.",
+            registry=registry,
+        )
+        self.last_ok.set(1)
+
+    def reloaded(self, result: str) -> None:
+        self.reloads.labels(result=result).inc()
+        self.last_ok.set(0 if result == "refused" else 1)
 
 
 @dataclass

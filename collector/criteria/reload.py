@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING
 from collector.criteria.catalogue import Catalogue, CatalogueError
 
 if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry
-
     from collector.config import CollectorConfig
+    from collector.metrics import CatalogueMetrics
     from collector.store import Store
 
 log = logging.getLogger("collector.catalogue")
@@ -46,26 +45,9 @@ class CatalogueReloader:
         load: Callable[[], Catalogue],
         paths: Sequence[Path],
         poll_s: float = 5.0,
-        registry: CollectorRegistry | None = None,
+        metrics: CatalogueMetrics | None = None,
     ) -> None:
-        from prometheus_client import Counter, Gauge
-
-        # On /metrics, like Prometheus's own prometheus_config_last_reload_successful: an
-        # alert (IocCatalogueReloadFailed) tells the operations centre that a province's
-        # edit was refused, which the collector's log alone would not.
-        self._attempts = Counter(
-            "ioc_catalogue_reloads",
-            "Reloads of the criteria catalogue, by outcome (applied, unchanged, refused).",
-            ["result"],
-            registry=registry,
-        )
-        self._ok = Gauge(
-            "ioc_catalogue_last_reload_successful",
-            "1 if the last reload of the criteria catalogue was valid (or none was tried), "
-            "0 if it was refused and the previous catalogue is still in use.",
-            registry=registry,
-        )
-        self._ok.set(1)
+        self.metrics = metrics  # the app's, so that /metrics says how reloads went
         self.store = store
         self.load = load
         self.paths = list(paths)
@@ -95,7 +77,7 @@ class CatalogueReloader:
         try:
             new = self.load()
         except CatalogueError as exc:
-            self._refused()
+            self._count("refused")
             self.last_error = str(exc)
             log.error(
                 "criteria catalogue NOT reloaded (%s); the previous one (profile %s, %d "
@@ -104,18 +86,17 @@ class CatalogueReloader:
             )
             return False
         except Exception as exc:  # keep serving with the old rules whatever went wrong
-            self._refused()
+            self._count("refused")
             self.last_error = f"cannot load the catalogue: {exc}"
             log.exception("criteria catalogue NOT reloaded (%s); the previous one stays in use",
                           why)
             return False
         self.last_error = None
-        self._ok.set(1)
         if new == self.store.catalogue:
-            self._attempts.labels(result="unchanged").inc()
+            self._count("unchanged")
             log.info("criteria catalogue unchanged (%s)", why)
             return False
-        self._attempts.labels(result="applied").inc()
+        self._count("applied")
         self.store.catalogue = new
         self.reloads += 1
         try:
@@ -129,9 +110,9 @@ class CatalogueReloader:
         )
         return True
 
-    def _refused(self) -> None:
-        self._attempts.labels(result="refused").inc()
-        self._ok.set(0)
+    def _count(self, result: str) -> None:
+        if self.metrics is not None:
+            self.metrics.reloaded(result)
 
     def request(self) -> None:
         """Reload as soon as possible (safe to call from a signal handler)."""
@@ -160,7 +141,7 @@ class CatalogueReloader:
 
 
 def watch_catalogue(
-    store: Store, config: CollectorConfig, registry: CollectorRegistry | None = None
+    store: Store, config: CollectorConfig, metrics: CatalogueMetrics | None = None
 ) -> CatalogueReloader:
     """For ``serve``: reload on SIGHUP and, every ``catalogue_reload_s``, when the catalogue
     or overrides file changed. The built-in catalogue (no file) has nothing to watch but is
@@ -168,7 +149,7 @@ def watch_catalogue(
     paths = [p for p in (config.catalogue, config.catalogue_overrides) if p is not None]
     reloader = CatalogueReloader(
         store, config.load_catalogue, paths, poll_s=config.catalogue_reload_s if paths else 0,
-        registry=registry,
+        metrics=metrics,
     )
     if hasattr(signal, "SIGHUP"):  # POSIX; a Windows service restarts instead
         signal.signal(signal.SIGHUP, lambda _sig, _frame: reloader.request())
