@@ -111,6 +111,22 @@ def collector_process(
         log.close()
 
 
+@contextmanager
+def postgres_server(wanted: bool = True) -> Iterator[Any]:
+    """Debian's PostgreSQL 15 in a throwaway data directory (tests/integration/peers.py),
+    stopped afterwards; None when not ``wanted`` or not installed (the runs are skipped)."""
+    from tests.integration.peers import Postgres
+
+    if not wanted or not (Postgres.BIN / "postgres").exists():
+        yield None
+        return
+    server = Postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def peak_rss_mib(pid: int) -> float:
     """The kernel's high-water mark of the process's resident memory (Linux VmHWM)."""
     with open(f"/proc/{pid}/status", encoding="ascii") as f:

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from bench.common import (
     collector_process,
     free_port,
+    postgres_server,
     progress,
     stop,
     wait_http,
@@ -240,20 +241,15 @@ def bench_ingest(
         "ioc_stored": stored_reports(sqlite_db),
         **_figures("ioc", ioc, values_per_report),
     }
-    if postgres and Path("/usr/lib/postgresql/15/bin/postgres").exists():
-        from tests.integration.peers import Postgres
-
-        pg = Postgres()
-        try:
-            for procs, prefix in ((1, "pg"), (2, "pg2")):
-                progress(f"ingest: collector on PostgreSQL 15, {procs} process(es)")
-                url = pg.create_database()
-                load, _ = ingest_collector(work, url, prefix, agents, connections, duration_s,
-                                           processes=procs, values=values)
-                out.update(_figures(prefix, load, values_per_report))
-                out[f"{prefix}_stored"] = stored_reports(url)
-        finally:
-            pg.stop()
+    with postgres_server(postgres) as pg:
+        runs = () if pg is None else ((1, "pg"), (2, "pg2"))
+        for procs, prefix in runs:
+            progress(f"ingest: collector on PostgreSQL 15, {procs} process(es)")
+            url = pg.create_database()
+            load, _ = ingest_collector(work, url, prefix, agents, connections, duration_s,
+                                       processes=procs, values=values)
+            out.update(_figures(prefix, load, values_per_report))
+            out[f"{prefix}_stored"] = stored_reports(url)
     progress(f"ingest: pushgateway, the same values for {duration_s:g} s")
     gw, groups = ingest_pushgateway(reports, work, connections, duration_s)
     out.update(_figures("pgw", gw, values_per_report))

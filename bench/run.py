@@ -32,11 +32,10 @@ from typing import Any
 import httpx
 
 from bench import report
-from bench.common import progress, start_node_exporter
+from bench.common import postgres_server, progress, start_node_exporter
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = tuple(report.HEADINGS)
-PG_BIN = "/usr/lib/postgresql/15/bin/postgres"  # ingest, nation, footprint, drain
+BENCHMARKS = tuple(report.HEADINGS)  # ingest, nation, footprint, drain
 
 
 def node_exporter_scrape() -> dict[str, Any]:
@@ -231,17 +230,12 @@ def main() -> int:
                 ne = node_exporter_scrape()
                 print(json.dumps({**n, "node_exporter": ne}), file=sys.stderr)
                 pg = None
-                if not args.no_postgres and Path(PG_BIN).exists():
-                    from tests.integration.peers import Postgres
-
-                    progress("nation: the same on PostgreSQL 15 ...")
-                    server = Postgres()
-                    try:
+                with postgres_server(not args.no_postgres) as server:
+                    if server is not None:
+                        progress("nation: the same on PostgreSQL 15 ...")
                         pg = bench_nation_at_scale(work / "nation-pg", args.hosts,
                                                    _nation_progress, server.create_database())
-                    finally:
-                        server.stop()
-                    print(json.dumps(pg), file=sys.stderr)
+                        print(json.dumps(pg), file=sys.stderr)
                 sections[name] = national_section(n, ne, pg)
             elif name == "footprint":
                 from bench.footprint import bench_footprint
