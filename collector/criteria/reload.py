@@ -53,7 +53,6 @@ class CatalogueReloader:
         self.paths = list(paths)
         self.poll_s = poll_s
         self.last_error: str | None = None
-        self.reloads = 0  # catalogues swapped in since start
         self._seen = self._signature()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -98,7 +97,6 @@ class CatalogueReloader:
             return False
         self._count("applied")
         self.store.catalogue = new
-        self.reloads += 1
         try:
             communes = self.store.reevaluate(full=True)  # every commune, against the new rules
         except Exception:  # the database may be down: the periodic pass re-evaluates later
