@@ -1,5 +1,6 @@
 """Test peers for network-quality tests, all on 127.0.0.1: a reflector that injects known
-delay, jitter and loss (no tc netem here), silent UDP/TCP peers, a reflector in a thread."""
+delay, jitter and loss (no tc netem here), silent UDP/TCP peers, a reflector in a thread
+or in a process of its own."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 import contextlib
 import random
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -67,6 +70,42 @@ def reflector_thread(protocol: Reflector | None = None) -> Iterator[int]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
+
+
+_REFLECTOR_MAIN = """
+import asyncio, sys
+from collector.reflector import start_reflector
+
+async def main():
+    transport, _ = await start_reflector("127.0.0.1", 0)
+    print(transport.get_extra_info("sockname")[1], flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until closed
+
+asyncio.run(main())
+"""
+
+
+@contextlib.contextmanager
+def reflector_process() -> Iterator[int]:
+    """The collector's reflector in a process of its own (no shared GIL or event loop with
+    the prober); yield its UDP port. It ends when its stdin closes."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _REFLECTOR_MAIN],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.strip().isdigit(), f"reflector did not start: {line!r}"
+        yield int(line)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 @contextlib.contextmanager
