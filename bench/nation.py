@@ -121,7 +121,7 @@ def bench_nation_at_scale(
 
     from collector.config import load_config
     from collector.metrics import ReadinessCollector
-    from collector.service import open_store
+    from collector.service import open_store, settle_gc
 
     work.mkdir(parents=True, exist_ok=True)
     if db_url is None:
@@ -130,6 +130,7 @@ def bench_nation_at_scale(
             old.unlink()
         db_url = str(path)
     store = open_store(load_config(None, db=db_url, reevaluate_every_s=0))
+    settle_gc()  # as `ioc-collector serve` does once it is set up: what follows is its work
     nation = build_nation(store, hosts, progress=progress)
     a = db.agents.c
     with store.engine.connect() as conn:

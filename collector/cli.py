@@ -103,7 +103,7 @@ def serve(
     """Run the collector until interrupted (Ctrl-C); HTTPS with a certificate and key."""
     from collector.db import display_url
     from collector.server import TLSFiles, check_port_free, make_server, shared_socket
-    from collector.service import build_app, open_store
+    from collector.service import build_app, open_store, settle_gc
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -139,6 +139,7 @@ def serve(
 
         # SIGHUP or a changed file: reload, or keep the old one (and say so on /metrics)
         watch_catalogue(store, cfg, app.state.catalogue_metrics)
+        settle_gc()
         make_server(app, host, port, log_level=log_level, tls=tls).run(
             sockets=None if sock is None else [sock]
         )

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from collector.config import ConfigError, load_config, parse_listen
 from collector.server import BackgroundServer
-from collector.service import build_app, open_store
+from collector.service import build_app, open_store, settle_gc
 from collector.simulator import Simulator
 from collector.store import Store
 
@@ -139,6 +139,7 @@ def run_demo(
     store.units.commune(commune)  # refuse an unknown --commune before starting anything
     started = time.monotonic()
     server = BackgroundServer(build_app(store, cfg), host, port)
+    settle_gc()  # a long-running process from here on, like `serve`
     url = server.start()
     err.print(f"collector: {url}  (database {path})")
     try:
