@@ -649,24 +649,26 @@ class Store:
         last_report: dict[str, datetime | None] = dict.fromkeys(communes)
         due: dict[str, datetime | None] = dict.fromkeys(communes)
         redo: list[str] = []
-        for row in conn.execute(
+        # Due again when a host turns stale (just after, so that it then counts as stale).
+        stale_after = stale + timedelta(seconds=1)
+        for agent_id, code, host, observed in conn.execute(
             select(a.agent_id, a.commune_code, a.host, a.last_observed_at).where(
                 and_(a.commune_code.in_(communes), a.revoked.is_(False))
             )
         ):
-            seen = _aware(row.last_observed_at)
-            if seen is None:
+            if observed is None:
                 continue
-            code = row.commune_code
+            seen = as_utc(observed)
             previous_seen = last_report[code]
             if previous_seen is None or seen > previous_seen:
                 last_report[code] = seen
             if seen < fresh_since:
                 continue
-            # Due again when this host turns stale (just after, so it then counts as stale).
-            turns_stale = seen + stale + timedelta(seconds=1)
-            due[code] = min(filter(None, (due[code], turns_stale)))
-            hosts[code].append((row.host, row.agent_id, known.get(row.agent_id)))
+            turns_stale = seen + stale_after
+            next_due = due[code]
+            if next_due is None or turns_stale < next_due:
+                due[code] = turns_stale
+            hosts[code].append((host, agent_id, known.get(agent_id)))
         wanted = [aid for hs in hosts.values() for _, aid, f in hs if f is None]
         stored: dict[str, HostFindings] = {}
         if wanted:
