@@ -148,6 +148,11 @@ class UdpOutcome:
     elapsed_s: float = 0.0
 
 
+#: How a connected UDP socket reports an ICMP port unreachable: refused on Linux, reset
+#: (WSAECONNRESET) on Windows.
+_PORT_UNREACHABLE = (ConnectionRefusedError, ConnectionResetError)
+
+
 def _exchange(
     sock: socket.socket, count: int, interval_s: float, wait_s: float, size: int
 ) -> tuple[dict[int, float], list[tuple[int, float]], bool]:
@@ -175,7 +180,7 @@ def _exchange(
                 sent[seq] = now
                 try:
                     sock.send(encode(seq, int(now * 1e9), size))
-                except ConnectionRefusedError:  # ICMP port unreachable for an earlier packet
+                except _PORT_UNREACHABLE:  # ICMP port unreachable for an earlier packet
                     refused = True
                     if not arrivals:
                         break  # nobody listens: stop now rather than at the deadline
@@ -192,7 +197,7 @@ def _exchange(
             data = sock.recv(MAX_PACKET + 1)
         except TimeoutError:
             continue
-        except ConnectionRefusedError:
+        except _PORT_UNREACHABLE:
             refused = True
             if not arrivals:
                 break
