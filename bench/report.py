@@ -29,25 +29,34 @@ one run: repeat for noise.
 
 OUTRO = """## Where an ingested report's time goes, and what the goals would take
 
-Profiled with py-spy on this machine (2026-11-23), one report of 69 values a request, SQLite:
-the collector spent about 5 ms of CPU a report, in two threads that share one interpreter
-lock, so one process uses about one core. The writer thread (group commit) took about
-2.3 ms of it: 0.6 ms re-evaluating the commune, 0.6 ms judging the host's results (its
-findings), and 1.1 ms for the rest (inserting the report, merging the host's latest
-results, SQL and JSON). The event loop took the rest: HTTP, FastAPI and pydantic
-validation of the body (0.3 ms alone).
+Measured on this machine (2026-11-23), one report of 30 values a request, SQLite, 2,000
+agents over wrk: the collector spent about 2.3 ms of CPU a report (psutil, over a 20 s
+run), in two threads that share one interpreter lock, so one process uses about one core.
+py-spy puts two thirds of it in the writer thread (group commit): about 0.65 ms storing the
+report (inserting it, merging the host's latest results, judging them into its findings:
+SQL and JSON), 0.5 ms re-evaluating the commune, 0.2 ms reading what the group needs (tokens,
+seqs already stored) and 0.1 ms committing. The event loop took about 0.6 ms: HTTP, FastAPI,
+and pydantic validation of the body (0.15 ms of it).
+
+Until this stop a third of the collector's time went to Python's garbage collector: every
+full collection walked the objects loaded at start (3,321 communes, the catalogue, the
+app), and decoding stored findings set one off every 700 allocations. `serve` now freezes
+the start-up objects and collects the young generation every 10,000 allocations
+(`collector.service.settle_gc`): ingest went from 313 to about 470 reports/s.
 
 Ingest at 2,000 reports/s would need at most 1 ms of CPU a report on these two cores, load
-generator included. Even with no evaluation at all, the write alone is 1.1 ms. So the goal
-needs one of two decisions, not more tuning: more cores, or a hot path without FastAPI,
-pydantic and SQLAlchemy. For more cores there are replicas on PostgreSQL (`--reuse-port`
-on one machine, or several machines). On two cores a second process gains little: the
-PostgreSQL server, wrk and the collectors share the same two cores. For the national load
-of 833 reports/s (50,000 hosts, one report a minute), the figures above say about 4 cores.
+generator included: the collector is at about 2.3 ms. A second process on the same SQLite
+file does not add a core (424 reports/s with two against 449 with one, two runs minutes
+apart): a group is judged and its communes evaluated inside its write transaction, so the writers wait on
+each other. So the goal still needs one of two decisions, not more tuning: more cores (the
+replicas on PostgreSQL, `--reuse-port` on one machine or several machines), or a hot path
+without FastAPI, pydantic and SQLAlchemy. For the national load of 833 reports/s (50,000
+hosts, one report a minute), the figures above say about 2 cores of collectors.
 
-Evaluating all 3,321 communes from stored findings takes about 2 ms a commune with 15
-hosts: 42 % decoding the hosts' findings (every reason and piece of evidence, copied into
-each), 18 % combining them, 15 % reading the rows. Getting under 1 s would need the
+Evaluating all 3,321 communes from stored findings now takes about 1.5 ms a commune with 15
+hosts: decoding the hosts' findings (every reason and piece of evidence, copied into each)
+and reading the rows take about a third, combining them a quarter, writing each commune's
+criteria (about 37 KB with their evidence) a tenth. Getting under 1 s would need the
 evidence stored once and referenced, which changes what the pages and reports read.
 
 ## Not yet measured
