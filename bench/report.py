@@ -47,11 +47,12 @@ the start-up objects and collects the young generation every 10,000 allocations
 Ingest at 2,000 reports/s would need at most 1 ms of CPU a report on these two cores, load
 generator included: the collector is at about 2.3 ms. A second process on the same SQLite
 file does not add a core (424 reports/s with two against 449 with one, two runs minutes
-apart): a group is judged and its communes evaluated inside its write transaction, so the writers wait on
-each other. So the goal still needs one of two decisions, not more tuning: more cores (the
-replicas on PostgreSQL, `--reuse-port` on one machine or several machines), or a hot path
-without FastAPI, pydantic and SQLAlchemy. For the national load of 833 reports/s (50,000
-hosts, one report a minute), the figures above say about 2 cores of collectors.
+apart): a group is judged and its communes evaluated inside its write transaction, so the
+writers wait on each other. So the goal still needs one of two decisions, not more tuning:
+more cores (the replicas on PostgreSQL, `--reuse-port` on one machine or several machines),
+or a hot path without FastAPI, pydantic and SQLAlchemy. For the national load of 833
+reports/s (50,000 hosts, one report a minute), the figures above say about 2 cores of
+collectors.
 
 Evaluating all 3,321 communes from stored findings now takes about 1.5 ms a commune with 15
 hosts: decoding the hosts' findings (every reason and piece of evidence, copied into each)
