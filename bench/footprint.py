@@ -4,7 +4,10 @@ beside Debian's ``prometheus-node-exporter`` scraped at the same interval, in th
 The agent is enrolled against a real collector started here and runs a commune's default
 configuration with its targets on loopback: what needs the internet (the national portal,
 the name ``dichvucong.gov.vn``) points at the collector and at ``localhost`` instead; the
-hourly throughput test runs in the first cycle, as after any restart. Each cycle ends with
+hourly throughput test runs in the first cycle, as after any restart. The agent runs from a
+virtual environment with the agent's dependencies only (this tree installed without extras),
+as on a commune PC: the development environment holds more (``trio``, for selenium's browser
+tests, which httpcore imports whenever it is installed). Each cycle ends with
 the daemon's ``report seq ...`` log line, at which the process is sampled (psutil: user +
 system CPU seconds, RSS), so CPU per cycle is the difference between consecutive lines:
 time spent waiting on the network is not CPU time and is not counted.
@@ -13,6 +16,7 @@ time spent waiting on the network is not CPU time and is not counted.
 from __future__ import annotations
 
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -40,6 +44,24 @@ from collector.config import load_config
 from collector.service import open_store
 
 COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def agent_environment(venv: Path) -> Path:
+    """A fresh virtual environment with this tree installed as a commune PC gets it (core
+    dependencies, no ``[collector]``, no development tools); returns its ``bin`` folder."""
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True,
+                   capture_output=True, timeout=300)
+    pip = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(ROOT)],
+        capture_output=True, text=True, timeout=1800,
+    )
+    if pip.returncode != 0:
+        raise RuntimeError(
+            "footprint: cannot install the agent in its own environment (pip needs the "
+            f"package index): {pip.stderr.strip().splitlines()[-1:]}"
+        )
+    return venv / "bin"
 
 
 def agent_config(
@@ -70,10 +92,10 @@ def enrollment_code(collector_cfg: Path, commune: str = COMMUNE) -> str:
     return code
 
 
-def enroll_agent(config: Path, code: str) -> None:
+def enroll_agent(config: Path, code: str, bin_dir: Path = BIN) -> None:
     """``ioc-agent enroll``, as the commune's IT staff would run it."""
     subprocess.run(
-        [str(BIN / "ioc-agent"), "enroll", "--code", code, "--config", str(config)],
+        [str(bin_dir / "ioc-agent"), "enroll", "--code", code, "--config", str(config)],
         check=True,
         capture_output=True,
         timeout=60,
@@ -83,9 +105,9 @@ def enroll_agent(config: Path, code: str) -> None:
 class AgentWatch:
     """``ioc-agent run`` as a child process, sampled at the end of every cycle."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, bin_dir: Path = BIN) -> None:
         self.proc = subprocess.Popen(
-            [str(BIN / "ioc-agent"), "run", "--config", str(config)],
+            [str(bin_dir / "ioc-agent"), "run", "--config", str(config)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -120,6 +142,8 @@ class AgentWatch:
 
 def bench_footprint(work: Path, cycles: int = 12, interval_s: float = 5.0) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
+    progress("footprint: installing the agent in an environment of its own")
+    agent_bin = agent_environment(work / "agent-venv")
     reflector = free_port()
     cfg = write_collector_config(
         work / "collector.yaml", str(work / "collector.db"), reflector_port=reflector
@@ -129,9 +153,9 @@ def bench_footprint(work: Path, cycles: int = 12, interval_s: float = 5.0) -> di
         agent_cfg = agent_config(
             work / "agent.yaml", url, work / "agent", reflector, interval_s=interval_s
         )
-        enroll_agent(agent_cfg, code)
+        enroll_agent(agent_cfg, code, agent_bin)
         ne, ne_url = start_node_exporter()
-        agent = AgentWatch(agent_cfg)
+        agent = AgentWatch(agent_cfg, agent_bin)
         scrapes: list[Sample] = []
         ne_bytes = 0
         try:
@@ -162,11 +186,16 @@ def bench_footprint(work: Path, cycles: int = 12, interval_s: float = 5.0) -> di
             stop(ne)
     # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec (it would be the bench's own).
     imports = subprocess.run(
-        [str(BIN / "python"), "-c", "import agent.cli, agent.daemon\n"
+        [str(agent_bin / "python"), "-c", "import agent.cli, agent.daemon\n"
          "print(next(x.split()[1] for x in open('/proc/self/status') if x[:6] == 'VmHWM:'))"],
         check=True, capture_output=True, text=True, timeout=60,
     )
     import_rss = int(imports.stdout) / 1024
+    env_versions = subprocess.run(
+        [str(agent_bin / "python"), "-c", "from importlib.metadata import version\n"
+         "print(', '.join(f'{p} {version(p)}' for p in ('pydantic', 'httpx', 'psutil')))"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.strip()
     if agent.sent < cycles:
         raise RuntimeError(f"footprint: the agent sent {agent.sent} reports in {cycles} cycles")
     # The first cycle (start-up, imports, the hourly throughput test) is reported apart.
@@ -178,6 +207,7 @@ def bench_footprint(work: Path, cycles: int = 12, interval_s: float = 5.0) -> di
     agent_cpu = (steady[-1].cpu_s - steady[0].cpu_s) * 1000 / (len(steady) - 1)
     ne_cpu_mean = (scrapes[-1].cpu_s - scrapes[0].cpu_s) * 1000 / (len(scrapes) - 1)
     return {
+        "agent_environment": env_versions,
         "cycles": len(cpu),
         "interval_s": interval_s,
         "results_per_report": agent.results[-1],

@@ -135,7 +135,9 @@ def footprint_section(f: dict[str, Any]) -> str:
 
 {stamp()}
 
-The real `ioc-agent run`, enrolled against a real collector, every {f["interval_s"]:.0f} s
+The real `ioc-agent run`, installed in an environment of its own with the agent's
+dependencies only, as on a commune PC ({f["agent_environment"]}), enrolled against a real
+collector, every {f["interval_s"]:.0f} s
 for {f["cycles"]} cycles after the first, with a commune's default configuration (all
 default checks, {f["results_per_report"]} results a report; the internet targets, the
 portal and `dichvucong.gov.vn`, replaced by the collector and `localhost`). In the same run
@@ -174,9 +176,8 @@ per cycle before), rich no longer imported by `ioc-agent run` (nor httpx's own c
 client), httpx's per-request log lines off unless `--verbose`, and `vc.quality`'s 50 packets
 exchanged by a thread of its own instead of asyncio's datagram and timer machinery (about
 15 ms of CPU a cycle instead of 25 ms; its timestamps no longer wait for the other checks).
-This development environment also has `trio` installed (for selenium's browser tests), which
-httpcore imports when present: about 3 MiB that a commune's install, with the agent's
-dependencies only, does not carry.
+Measured in the development environment instead, the agent carries about 4 MiB more: `trio`
+(for selenium's browser tests), which httpcore imports whenever it is installed.
 """
 
 
