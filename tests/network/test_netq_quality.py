@@ -214,22 +214,40 @@ def test_accuracy_against_known_delay_jitter_and_loss():
     2 points). The spread (16 ms) is below the packet spacing, so replies stay in order."""
     count, base, d = 500, 0.060, 0.008
     drop = set(random.Random(7).sample(range(count), 25))
-    reflector = ImpairedReflector(base_s=base, spread_s=d, drop=drop, seed=11)
 
-    async def go():
+    async def go(reflector: ImpairedReflector):
         transport, _ = await start_reflector("127.0.0.1", 0, reflector)
         port = transport.get_extra_info("sockname")[1]
+        stall = 0.0
+
+        async def watch() -> None:  # how late this event loop (the reflector's) runs
+            nonlocal stall
+            while True:
+                t = time.perf_counter()
+                await asyncio.sleep(0.010)
+                stall = max(stall, time.perf_counter() - t - 0.010)
+
+        watcher = asyncio.ensure_future(watch())
         try:
-            return await probe_udp("127.0.0.1", port, count=count, interval_s=0.020,
-                                   wait_s=0.5)
+            outcome = await probe_udp("127.0.0.1", port, count=count, interval_s=0.020,
+                                      wait_s=0.5)
+            return outcome, stall
         finally:
+            watcher.cancel()
             transport.close()
 
     # The reflector runs in this event loop (its timers, 1 ms granularity, add ~1-2 ms to
     # every round trip); the prober exchanges its packets in a thread, as in the agent.
-    start = time.monotonic()
-    outcome = asyncio.run(go())
-    elapsed = time.monotonic() - start
+    # A test process that is itself stalled (a long pause of this event loop: other work
+    # of the test run, not the network) delays the reflector's answers: measure again, once.
+    for _attempt in range(2):
+        reflector = ImpairedReflector(base_s=base, spread_s=d, drop=drop, seed=11)
+        start = time.monotonic()
+        outcome, stall = asyncio.run(go(reflector))
+        elapsed = time.monotonic() - start
+        print(f"\nthe reflector's event loop ran up to {stall * 1e3:.1f} ms late")
+        if stall < 0.050:
+            break
     q = outcome.section
     assert q is not None
     expected_jitter = rfc3550_jitter(reflector.delays)  # the injected delays' own jitter
