@@ -27,6 +27,8 @@ import psutil
 import yaml
 
 BIN = Path(sys.executable).parent
+#: The source tree (docs/BENCHMARKS.md, and what the footprint benchmark installs).
+ROOT = Path(__file__).resolve().parent.parent
 _STARTED = time.monotonic()
 
 

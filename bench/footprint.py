@@ -28,6 +28,7 @@ import yaml
 
 from bench.common import (
     BIN,
+    ROOT,
     Sample,
     collector_process,
     free_port,
@@ -44,7 +45,6 @@ from collector.config import load_config
 from collector.service import open_store
 
 COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def agent_environment(venv: Path) -> Path:

@@ -32,9 +32,8 @@ from typing import Any
 import httpx
 
 from bench import report
-from bench.common import postgres_server, progress, start_node_exporter
+from bench.common import ROOT, postgres_server, progress, start_node_exporter
 
-ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = tuple(report.HEADINGS)  # ingest, nation, footprint, drain
 
 
