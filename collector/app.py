@@ -82,6 +82,10 @@ class Settings:
     #: and at most this many body bytes (Content-Length) in progress: a drain of big
     #: batches is shed by size, not only by count (0 = no limit)
     max_ingest_inflight_bytes: int = 32 * 1024 * 1024
+    #: and at most this long expected to wait: the bytes in progress at the writer's
+    #: measured rate (0 = no limit). Kept under the agents' request timeout (10 s), so
+    #: that in a drain an agent hears a prompt 503 instead of timing out in the queue.
+    max_ingest_wait_s: float = 5.0
 
 
 def _validation_detail(exc: ValidationError) -> str:
@@ -267,11 +271,16 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         limit, byte_limit = settings.max_ingest_inflight, settings.max_ingest_inflight_bytes
         size = _declared_size(request, settings.max_body_bytes)
         busy = ""
+        # (one request is always let in, however big: the body limit bounds it)
         if limit and inflight[0] >= limit:
             busy = f"{limit} report requests in progress"
         elif byte_limit and inflight[0] and inflight[1] + size > byte_limit:
-            # (one request is always let in, however big: the body limit bounds it)
             busy = f"{inflight[1] // 1024:,} KiB of reports in progress"
+        elif settings.max_ingest_wait_s and inflight[0]:
+            wait_s = committer.expected_wait_s(inflight[1] + size)
+            if wait_s > settings.max_ingest_wait_s:
+                busy = (f"{inflight[1] // 1024:,} KiB of reports ahead, about {wait_s:.0f} s "
+                        "to store")
         if busy:
             # Refuse before reading anything: cheap, and the agent keeps the reports.
             ingest_metrics.rejected.labels(reason="overload").inc()
@@ -319,7 +328,9 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
             raise HTTPException(422, _validation_detail(exc)) from None
         with ingest_metrics.duration.time():
             try:
-                resp = await asyncio.wrap_future(committer.submit(agent, batch.reports))
+                resp = await asyncio.wrap_future(
+                    committer.submit(agent, batch.reports, len(body))
+                )
             except TokenRefusedError:
                 ingest_metrics.rejected.labels(reason="token").inc()
                 raise HTTPException(

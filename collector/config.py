@@ -78,6 +78,12 @@ class CollectorConfig(BaseModel):
         description="report bytes (Content-Length) in progress at once before the collector "
         "sheds load the same way: a drain of big batches is limited by size (0 = no limit)",
     )
+    max_ingest_wait_s: float = Field(
+        default=5.0, ge=0, le=3600,
+        description="longest a report request may be expected to wait behind those in "
+        "progress (their bytes at the measured commit rate) before the collector sheds "
+        "load the same way; keep it under the agents' request timeout (0 = no limit)",
+    )
     # Rate limits (collector/ratelimit.py), per collector process: with N replicas behind a
     # load balancer the effective limit is N times these figures. 0 turns a limit off.
     ingest_rate_per_s: float = Field(

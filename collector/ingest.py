@@ -5,6 +5,11 @@ meanwhile and stores it in a single transaction (:meth:`Store.ingest_many`). Und
 groups grow by themselves, so one commit (one fsync, one evaluation pass per commune) serves
 many agents; with one request in flight a group is just that request. Each request is still
 answered only after its reports are committed.
+
+The writer also measures how fast it commits (seconds per byte of request body), so that the
+API can tell how long a new request would wait behind the ones in progress and refuse it
+with a prompt 503 rather than let the agent time out in the queue
+(:meth:`GroupCommitter.expected_wait_s`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -23,10 +29,17 @@ from collector.store import AgentIdentity, Store
 log = logging.getLogger(__name__)
 
 
+#: Weight of the previous groups in the measured commit rate, each new group (about the
+#: last ten groups count).
+_DECAY = 0.9
+
+
 @dataclass
 class _Item:
     agent: AgentIdentity
     reports: list[Report]
+    #: Bytes of the request body (its declared size), for the writer's rate.
+    size: int = 0
     future: Future[IngestResponse] = field(default_factory=Future)
 
 
@@ -38,12 +51,30 @@ class GroupCommitter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.groups = 0  # for tests and benchmarks: how many transactions served the load
+        # Bytes committed and writer seconds they took, both decayed by _DECAY a group: a
+        # rate weighted by size, so big groups (a drain) count more than single requests
+        # (whose fixed cost per commit would overstate the time a byte takes).
+        self._bytes = 0.0
+        self._seconds = 0.0
 
-    def submit(self, agent: AgentIdentity, reports: list[Report]) -> Future[IngestResponse]:
+    def submit(
+        self, agent: AgentIdentity, reports: list[Report], size: int = 0
+    ) -> Future[IngestResponse]:
+        """Queue a batch (``size``: its body's bytes) for the next group commit."""
         self._ensure_started()
-        item = _Item(agent, reports)
+        item = _Item(agent, reports, size)
         self._queue.put(item)
         return item.future
+
+    def expected_wait_s(self, nbytes: int) -> float:
+        """How long committing ``nbytes`` of request bodies would take at the rate measured
+        over the last groups (0 until a group has been measured)."""
+        b, sec = self._bytes, self._seconds
+        return nbytes * sec / b if b > 0 else 0.0
+
+    def _measure(self, nbytes: int, seconds: float) -> None:
+        self._bytes = self._bytes * _DECAY + nbytes
+        self._seconds = self._seconds * _DECAY + seconds
 
     def _ensure_started(self) -> None:
         with self._lock:
@@ -80,6 +111,7 @@ class GroupCommitter:
                 return
 
     def _commit(self, group: list[_Item]) -> None:
+        started = time.perf_counter()
         try:
             outcomes = self.store.ingest_many([(i.agent, i.reports) for i in group])
         except Exception as exc:  # database down or locked: every request of the group fails
@@ -94,6 +126,7 @@ class GroupCommitter:
                 i.future.set_exception(exc)
             return
         self.groups += 1
+        self._measure(sum(i.size for i in group), time.perf_counter() - started)
         for i, outcome in zip(group, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 i.future.set_exception(outcome)

@@ -30,6 +30,7 @@ def build_app(store: Store, config: CollectorConfig) -> FastAPI:
             retry_after_s=config.retry_after_s,
             max_ingest_inflight=config.max_ingest_inflight,
             max_ingest_inflight_bytes=config.max_ingest_inflight_bytes,
+            max_ingest_wait_s=config.max_ingest_wait_s,
             reflector_host=parse_listen(config.listen)[0],
             reflector_port=config.reflector_port or None,
             reuse_port=config.reuse_port,

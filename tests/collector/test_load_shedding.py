@@ -9,6 +9,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from collector.app import Settings, create_app
 from collector.server import BackgroundServer
@@ -105,3 +106,63 @@ def test_bytes_in_progress_are_limited_too(make_store, new_database) -> None:
         send(1, 20)  # the refused batch, retried once nothing is in progress
         assert answers[1].status_code == 200 and answers[1].json()["accepted"] == 20
         assert stored(collector) == 41
+
+
+def test_requests_expected_to_wait_too_long_are_shed(make_store, new_database) -> None:
+    """The writer measures how fast it commits; a request that would wait longer than
+    ``max_ingest_wait_s`` behind the ones in progress gets a prompt 503 (instead of timing
+    out in the queue, as 144 agents did in the drain benchmark with the count and byte
+    limits alone). A request is never refused for its own size when nothing is ahead."""
+    url = new_database("shed-wait.db")
+    store = make_store(url=url)
+    app = create_app(
+        store,
+        # The count and byte limits out of the way; a wait limit that a second batch
+        # queued behind a first one exceeds at any commit rate this machine can reach.
+        Settings(reevaluate_every_s=0, max_ingest_inflight=100, max_ingest_inflight_bytes=0,
+                 max_ingest_wait_s=0.001, retry_after_s=3, ingest_rate_per_s=0),
+    )
+    committer = app.state.committer
+    with BackgroundServer(app) as base:
+        collector = Collector(store=store, url=base, clock=Clock())
+        agents = [enroll(collector, host=f"pc-{i}") for i in range(3)]
+        answers: dict[int, httpx.Response] = {}
+
+        def send(i: int, first: int, n: int) -> None:
+            answers[i] = httpx.post(
+                f"{base}/api/v1/reports",
+                json={"reports": [report(agents[i], s) for s in range(first, first + n)]},
+                headers={"Authorization": f"Bearer {agents[i]['token']}"},
+                timeout=30,
+            )
+
+        assert committer.expected_wait_s(10_000) == 0.0  # nothing measured yet: no guess
+        started = time.perf_counter()
+        send(0, 1, 20)  # alone: let in whatever the estimate
+        took = time.perf_counter() - started
+        assert answers[0].status_code == 200 and answers[0].json()["accepted"] == 20
+        size = len(answers[0].request.content)
+        # One group measured: its own bytes are expected to take what its commit took,
+        # which is part of the request's whole time.
+        assert 0 < committer.expected_wait_s(size) < took
+        assert committer.expected_wait_s(2 * size) == pytest.approx(
+            2 * committer.expected_wait_s(size)
+        )
+
+        with reports_locked(url, readers_too=False):
+            held = threading.Thread(target=send, args=(1, 1, 20))
+            held.start()
+            time.sleep(1.0)  # waiting on the database lock
+            started = time.perf_counter()
+            send(2, 1, 20)
+            assert time.perf_counter() - started < 0.5  # refused at once
+            assert answers[2].status_code == 503, answers[2].text
+            assert "s to store" in answers[2].json()["detail"]
+            assert 3 <= int(answers[2].headers["Retry-After"]) <= 9
+        held.join(timeout=30)
+        assert answers[1].status_code == 200 and answers[1].json()["accepted"] == 20
+        send(2, 1, 20)  # retried once nothing is ahead
+        assert answers[2].status_code == 200 and answers[2].json()["accepted"] == 20
+        assert stored(collector) == 60
+        metrics = httpx.get(f"{base}/metrics", params={"part": "readiness"}).text
+        assert 'ioc_ingest_rejected_requests_total{reason="overload"} 1.0' in metrics
