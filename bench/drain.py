@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import sqlite3
@@ -46,6 +47,7 @@ from bench.common import (
 )
 from bench.footprint import agent_config, enroll_agent, enrollment_code
 from checks.model import Report
+from checks.tls import httpx_verify
 from collector.config import load_config
 from collector.service import open_store
 from collector.simulator import plan_nation
@@ -169,9 +171,22 @@ class FleetStats:
     duplicates: int = 0
     drained_agents: int = 0
     last_drained_at: float | None = None
+    #: How late the load generator's own event loop ran (sampled every _LAG_EVERY_S): a
+    #: request's latency and timeout include that much of the generator, not the collector.
+    lags: list[float] = field(default_factory=list)
 
     def count(self, what: str) -> None:
         self.status[what] = self.status.get(what, 0) + 1
+
+
+_LAG_EVERY_S = 0.1
+
+
+async def _watch_lag(stats: FleetStats, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        t = time.monotonic()
+        await asyncio.sleep(_LAG_EVERY_S)
+        stats.lags.append(max(0.0, time.monotonic() - t - _LAG_EVERY_S))
 
 
 class SimAgent:
@@ -284,20 +299,28 @@ def bench_drain_fleet(
                 for a in enrolled]
 
         async def storm() -> float:
-            limits = httpx.Limits(max_connections=agents, max_keepalive_connections=agents)
             timeout = httpx.Timeout(CollectorConfig().timeout_s)  # the agent's default
-            async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+            # One client (one connection) an agent, as on the agents' machines. One client
+            # for them all would spend the load generator's core in its pool, which looks
+            # over every connection for every request (thousands here): its own event loop
+            # then ran seconds late, and that delay read as the collector's latency.
+            verify = httpx_verify(True)  # one TLS context for all (plain HTTP here anyway)
+            async with contextlib.AsyncExitStack() as clients:
+                pool = [await clients.enter_async_context(httpx.AsyncClient(
+                    limits=httpx.Limits(max_connections=1), timeout=timeout, verify=verify))
+                    for _ in sims]
                 started = time.monotonic()
                 deadline = started + window_s
-                tasks = [asyncio.create_task(s.run(client, rng.uniform(0, spread_s), stats,
-                                                   deadline)) for s in sims]
+                tasks = [asyncio.create_task(s.run(c, rng.uniform(0, spread_s), stats,
+                                                   deadline)) for s, c in zip(sims, pool, strict=True)]
+                watcher = asyncio.create_task(_watch_lag(stats, deadline))
                 while time.monotonic() < deadline and not all(t.done() for t in tasks):
                     await asyncio.sleep(min(10.0, max(0.0, deadline - time.monotonic())))
                     progress(f"drain fleet: {stats.accepted:,} reports stored, "
                              f"{stats.status}")
-                for t in tasks:
+                for t in (*tasks, watcher):
                     t.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.gather(*tasks, watcher, return_exceptions=True)
                 return time.monotonic() - started
 
         cpu0 = sum(collector.cpu_times()[:2])
@@ -320,6 +343,8 @@ def bench_drain_fleet(
         "status": stats.status,
         "p50_ms": round(percentile(stats.latencies, 0.5) * 1000),
         "p99_ms": round(percentile(stats.latencies, 0.99) * 1000),
+        "generator_lag_p50_ms": round(percentile(stats.lags, 0.5) * 1000),
+        "generator_lag_p99_ms": round(percentile(stats.lags, 0.99) * 1000),
         "collector_cpu_cores": round(collector_cpu / elapsed, 2),
         "generator_cpu_cores": round(generator_cpu / elapsed, 2),
         "collector_peak_rss_mib": round(collector_peak),

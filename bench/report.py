@@ -221,9 +221,9 @@ province's agents over five minutes, on purpose.
     status = ", ".join(f"{k}: {v:,}" for k, v in sorted(f["status"].items()))
     total_h = f["projected_total_s"] / 3600 if f["projected_total_s"] else float("nan")
     return text + f"""
-**The fleet.** {f["agents"]:,} simulated agents (real enrollment tokens, one connection
-each) come back within {f["spread_s"]:.0f} s of each other, each with a 24-hour backlog of
-{f["backlog"]:,} copies of that report, and drain with the agent's policy (batches, jittered
+**The fleet.** {f["agents"]:,} simulated agents (real enrollment tokens, one HTTP client
+and connection each) come back within {f["spread_s"]:.0f} s of each other, each with a
+24-hour backlog of {f["backlog"]:,} copies of that report, and drain with the agent's policy (batches, jittered
 pauses, half-interval budget, `Retry-After`, full-jitter backoff after a timeout, 10 s
 request timeout); collector `ioc-collector serve` on SQLite, measured over a
 {f["window_s"]:.0f} s window.
@@ -235,6 +235,7 @@ request timeout); collector `ioc-collector serve` on SQLite, measured over a
 | requests | {f["requests"]:,} ({status}) |
 | latency of acknowledged batches, p50 / p99 | {f["p50_ms"]:,} ms / {f["p99_ms"]:,} ms |
 | collector CPU | {f["collector_cpu_cores"]} cores (load generator {f["generator_cpu_cores"]}) |
+| load generator's own event loop late, p50 / p99 | {f["generator_lag_p50_ms"]:,} ms / {f["generator_lag_p99_ms"]:,} ms |
 | collector peak RSS | {f["collector_peak_rss_mib"]:,} MiB |
 | agents fully drained in the window | {f["drained_agents"]:,} |
 | all backlogs ({f["agents"] * f["backlog"]:,} reports) at that rate | {total_h:.1f} h |
@@ -262,9 +263,14 @@ def _fleet_reading(f: dict[str, Any], per_batch_ms: float) -> str:
             "would turn those timeouts into cheap refusals that the agents already honour."
         )
     if shed:
+        late = (
+            f" {timeouts:,} batches still timed out at the agents, which send them again."
+            if timeouts else " No batch timed out."
+        )
         return (
             f"The collector shed load with {shed:,} refusals (429/503 with `Retry-After`), "
             "which the agents honour; the drain is paced by the collector's ingest rate."
+            + late
         )
     return "The collector absorbed the storm; the drain is paced by the agents."
 
