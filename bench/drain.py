@@ -311,8 +311,10 @@ def bench_drain_fleet(
                     for _ in sims]
                 started = time.monotonic()
                 deadline = started + window_s
-                tasks = [asyncio.create_task(s.run(c, rng.uniform(0, spread_s), stats,
-                                                   deadline)) for s, c in zip(sims, pool, strict=True)]
+                tasks = [
+                    asyncio.create_task(s.run(c, rng.uniform(0, spread_s), stats, deadline))
+                    for s, c in zip(sims, pool, strict=True)
+                ]
                 watcher = asyncio.create_task(_watch_lag(stats, deadline))
                 while time.monotonic() < deadline and not all(t.done() for t in tasks):
                     await asyncio.sleep(min(10.0, max(0.0, deadline - time.monotonic())))

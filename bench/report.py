@@ -223,9 +223,9 @@ province's agents over five minutes, on purpose.
     return text + f"""
 **The fleet.** {f["agents"]:,} simulated agents (real enrollment tokens, one HTTP client
 and connection each) come back within {f["spread_s"]:.0f} s of each other, each with a
-24-hour backlog of {f["backlog"]:,} copies of that report, and drain with the agent's policy (batches, jittered
-pauses, half-interval budget, `Retry-After`, full-jitter backoff after a timeout, 10 s
-request timeout); collector `ioc-collector serve` on SQLite, measured over a
+24-hour backlog of {f["backlog"]:,} copies of that report, and drain with the agent's policy
+(batches, jittered pauses, half-interval budget, `Retry-After`, full-jitter backoff after a
+timeout, 10 s request timeout); collector `ioc-collector serve` on SQLite, measured over a
 {f["window_s"]:.0f} s window.
 
 | | figure |
