@@ -235,7 +235,8 @@ timeout, 10 s request timeout); collector `ioc-collector serve` on SQLite, measu
 | requests | {f["requests"]:,} ({status}) |
 | latency of acknowledged batches, p50 / p99 | {f["p50_ms"]:,} ms / {f["p99_ms"]:,} ms |
 | collector CPU | {f["collector_cpu_cores"]} cores (load generator {f["generator_cpu_cores"]}) |
-| load generator's own event loop late, p50 / p99 | {f["generator_lag_p50_ms"]:,} ms / {f["generator_lag_p99_ms"]:,} ms |
+{row("load generator's own event loop late, p50 / p99",
+     f"{f['generator_lag_p50_ms']:,} ms / {f['generator_lag_p99_ms']:,} ms")}
 | collector peak RSS | {f["collector_peak_rss_mib"]:,} MiB |
 | agents fully drained in the window | {f["drained_agents"]:,} |
 | all backlogs ({f["agents"] * f["backlog"]:,} reports) at that rate | {total_h:.1f} h |
