@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,9 +68,11 @@ def open_site(db: str | Path, provinces: set[str] | None, users: bool = True) ->
         yield Site(store, url, str(db), clock)
 
 
-def login(url: str, role: str, password: str | None = None) -> httpx.Client:
-    """An HTTP client logged in as the user named after ``role``."""
-    client = httpx.Client(base_url=url, timeout=30.0)
+def login(
+    url: str, role: str, password: str | None = None, verify: ssl.SSLContext | bool = True
+) -> httpx.Client:
+    """An HTTP client logged in as the user named after ``role`` (``verify``: for HTTPS)."""
+    client = httpx.Client(base_url=url, timeout=30.0, verify=verify)
     form = client.get("/login")
     assert form.status_code == 200
     csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)

@@ -15,6 +15,7 @@ exactly as the units' ExecStart= lines do.
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import sys
 import time
@@ -25,10 +26,13 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from tests.ansible.conftest import PlaybookRun, free_port, run_playbook
 from tests.conftest import require_binary
+from tests.integration.peers import Prometheus, wait_for
 from tests.readiness_fixtures import login
+from tests.security_api.pki import CA, ServerCert, issue_server, make_ca
 
 # The first test carries the roll-out (wheelhouse, two roles, two site runs): ~2-4 min.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -39,8 +43,10 @@ COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
 def _inventory(
     path: Path, prefix: Path, wheelhouse: Path, *, collector_port: int, collector_url: str,
     commune: str = COMMUNE, province: str = "01", code: str = "", overrides: Path | None = None,
+    tls: tuple[CA, ServerCert] | None = None,
 ) -> Path:
-    """A one-province inventory (collector + one agent) with every path under ``prefix``."""
+    """A one-province inventory (collector + one agent) with every path under ``prefix``;
+    with ``tls``, the collector serves HTTPS with that certificate of that CA."""
     # What a Debian / stands in for has: the systemd unit directory.
     (prefix / "etc/systemd/system").mkdir(parents=True, exist_ok=True)
     common = {
@@ -85,6 +91,15 @@ def _inventory(
         "ioc_agent_checks_extra": {"net.dns": {"enabled": False},
                                    "net.portal": {"enabled": False}},
     }
+    if tls is not None:
+        ca, server = tls
+        collector |= {"ioc_collector_tls_cert": str(server.cert_file),
+                      "ioc_collector_tls_key": str(server.key_file),
+                      "ioc_collector_tls_ca": str(ca.pem),
+                      # Short enough for the test's Prometheus to scrape a few times.
+                      "ioc_collector_prometheus_scrape_interval": "2s",
+                      "ioc_collector_prometheus_scrape_timeout": "2s"}
+        agent["ioc_agent_ca_file"] = str(ca.pem)
     inventory = {
         "all": {
             "vars": common,
@@ -123,15 +138,18 @@ class Rollout:
     summary_before: dict[str, Any]
     summary_after: dict[str, Any]
     commune_after: dict[str, Any]
+    #: The province's CA (PEM file), which the collector's certificate is issued by.
+    ca_pem: Path
 
 
-def _wait_http(url: str, proc: subprocess.Popen[str], log: Path, deadline_s: float = 60) -> None:
+def _wait_http(url: str, proc: subprocess.Popen[str], log: Path, verify: ssl.SSLContext,
+               deadline_s: float = 60) -> None:
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise AssertionError(f"collector exited: {log.read_text()[-3000:]}")
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1, verify=verify).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -144,14 +162,20 @@ def rollout(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     tmp = tmp_path_factory.mktemp("rollout")
     prefix = tmp / "root"
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    # HTTPS, as a province deploys it: a certificate for 127.0.0.1 from the province's CA,
+    # which the agent, Prometheus and this test trust.
+    (tmp / "pki").mkdir()
+    ca = make_ca(tmp / "pki", "Province CA")
+    tls = (ca, issue_server(ca, tmp / "pki"))
+    trust = ssl.create_default_context(cafile=str(ca.pem))
+    url = f"https://127.0.0.1:{port}"
     inventory = tmp / "hosts.yml"
     overrides = tmp / "tinh-overrides.yaml"
     overrides.write_text(OVERRIDES, encoding="utf-8")
 
     # 1. The collector role, then the installed collector, started as its unit would.
     _inventory(inventory, prefix, wheelhouse, collector_port=port, collector_url=url,
-               overrides=overrides)
+               overrides=overrides, tls=tls)
     _assert_ok(run_playbook("collector.yml", inventory, tmp))
     collector_bin = prefix / "opt/ioc-collector/venv/bin/ioc-collector"
     collector_cfg = prefix / "etc/ioc-collector/collector.yaml"
@@ -161,14 +185,14 @@ def rollout(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        _wait_http(f"{url}/api/v1/time", proc, tmp / "collector.log")
+        _wait_http(f"{url}/api/v1/time", proc, tmp / "collector.log", trust)
         # The readiness API needs a user: one made with the installed CLI.
         subprocess.run(
             [str(collector_bin), "user", "add", "--config", str(collector_cfg),
              "--username", "ops", "--role", "viewer", "--password-stdin"],
             input="ops-pass-1\n", capture_output=True, text=True, check=True, timeout=120,
         )
-        reader = login(url, "ops", "ops-pass-1")
+        reader = login(url, "ops", "ops-pass-1", verify=trust)
         summary_before = reader.get("/api/v1/summary", timeout=30).json()
 
         # 2. A one-time code from the installed CLI, on the installed configuration.
@@ -181,7 +205,7 @@ def rollout(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
         # 3. The whole site: collector (unchanged) then the agent, which enrolls.
         _inventory(inventory, prefix, wheelhouse, collector_port=port, collector_url=url,
-                   code=code, overrides=overrides)
+                   code=code, overrides=overrides, tls=tls)
         first = run_playbook("site.yml", inventory, tmp)
         _assert_ok(first)
 
@@ -197,7 +221,7 @@ def rollout(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         # 5. Again: nothing may change.
         second = run_playbook("site.yml", inventory, tmp)
         yield Rollout(prefix, tmp, inventory, url, code, first, second, agent_once,
-                      summary_before, summary_after, commune_after)
+                      summary_before, summary_after, commune_after, ca.pem)
     finally:
         proc.terminate()
         try:
@@ -263,6 +287,14 @@ def test_installed_files(rollout: Rollout) -> None:
          "--overrides", str(deployed)], capture_output=True, text=True, timeout=120)
     assert checked.returncode == 0 and checked.stdout.startswith("OK: profile ha-noi,")
     assert (root / "var/lib/ioc-collector/ioc.db").exists()
+    # HTTPS: the certificate and its key deployed (the key not world-readable) and named in
+    # the configuration; the agent trusts the province's CA.
+    config_dir = root / "etc/ioc-collector"
+    collector_yaml = (config_dir / "collector.yaml").read_text()
+    assert f"tls_cert_file: {config_dir / 'tls.crt'}" in collector_yaml
+    assert f"tls_key_file: {config_dir / 'tls.key'}" in collector_yaml
+    assert (config_dir / "tls.key").stat().st_mode & 0o777 == 0o640
+    assert "ca_file: " in agent_yaml
     # The wheelhouse was copied; the target installed from it with --no-index.
     assert list((root / "opt/ioc-agent/wheelhouse").glob("commune_ioc-*.whl"))
 
@@ -277,6 +309,26 @@ def test_prometheus_configuration_is_valid(rollout: Rollout) -> None:
                            capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "centre: ha-noi" in config.read_text()
+
+
+def test_prometheus_scrapes_the_collector_over_https(rollout: Rollout) -> None:
+    """The real Prometheus, with the scrape job the role wrote (HTTPS, the province's CA
+    copied where Prometheus can read it), scrapes the running collector."""
+    config = yaml.safe_load((rollout.prefix / "etc/prometheus/prometheus.yml").read_text())
+    [job] = config["scrape_configs"]
+    assert job["scheme"] == "https"
+    assert Path(job["tls_config"]["ca_file"]).read_bytes() == rollout.ca_pem.read_bytes()
+    job["static_configs"][0]["targets"] = [rollout.url.removeprefix("https://")]
+    work = rollout.tmp / "prometheus"
+    work.mkdir(exist_ok=True)
+    prom = Prometheus(require_binary("prometheus"), work, [], scrape_configs=[job])
+    try:
+        wait_for(lambda: prom.query('up{job="ioc-collector"} == 1'), 60, "a scrape over HTTPS")
+        [grey] = wait_for(lambda: prom.query('sum(ioc_commune_colour{colour="grey"})'), 30,
+                          "the communes' colours")
+        assert float(grey["value"][1]) == 3320  # every commune but the one that reported
+    finally:
+        prom.stop()
 
 
 @pytest.mark.parametrize(
