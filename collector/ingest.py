@@ -38,7 +38,7 @@ _DECAY = 0.9
 class _Item:
     agent: AgentIdentity
     reports: list[Report]
-    #: Bytes of the request body (its declared size), for the writer's rate.
+    #: Bytes of the request body, for the writer's rate.
     size: int = 0
     future: Future[IngestResponse] = field(default_factory=Future)
 
@@ -51,11 +51,11 @@ class GroupCommitter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.groups = 0  # for tests and benchmarks: how many transactions served the load
-        # Bytes committed and writer seconds they took, both decayed by _DECAY a group: a
+        # (bytes committed, writer seconds they took), both decayed by _DECAY a group: a
         # rate weighted by size, so big groups (a drain) count more than single requests
-        # (whose fixed cost per commit would overstate the time a byte takes).
-        self._bytes = 0.0
-        self._seconds = 0.0
+        # (whose fixed cost per commit would overstate the time a byte takes). One tuple,
+        # replaced whole by the writer thread: the event loop never reads half an update.
+        self._rate = (0.0, 0.0)
 
     def submit(
         self, agent: AgentIdentity, reports: list[Report], size: int = 0
@@ -69,12 +69,12 @@ class GroupCommitter:
     def expected_wait_s(self, nbytes: int) -> float:
         """How long committing ``nbytes`` of request bodies would take at the rate measured
         over the last groups (0 until a group has been measured)."""
-        b, sec = self._bytes, self._seconds
+        b, sec = self._rate
         return nbytes * sec / b if b > 0 else 0.0
 
     def _measure(self, nbytes: int, seconds: float) -> None:
-        self._bytes = self._bytes * _DECAY + nbytes
-        self._seconds = self._seconds * _DECAY + seconds
+        b, sec = self._rate
+        self._rate = (b * _DECAY + nbytes, sec * _DECAY + seconds)
 
     def _ensure_started(self) -> None:
         with self._lock:
