@@ -270,20 +270,22 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         whose (agent_id, seq) is already stored is acknowledged again and not duplicated."""
         limit, byte_limit = settings.max_ingest_inflight, settings.max_ingest_inflight_bytes
         size = _declared_size(request, settings.max_body_bytes)
-        busy = ""
+        busy, reached = "", ""
         # (one request is always let in, however big: the body limit bounds it)
         if limit and inflight[0] >= limit:
-            busy = f"{limit} report requests in progress"
+            busy, reached = f"{limit} report requests in progress", "requests"
         elif byte_limit and inflight[0] and inflight[1] + size > byte_limit:
-            busy = f"{inflight[1] // 1024:,} KiB of reports in progress"
+            busy, reached = f"{inflight[1] // 1024:,} KiB of reports in progress", "bytes"
         elif settings.max_ingest_wait_s and inflight[0]:
             wait_s = committer.expected_wait_s(inflight[1] + size)
             if wait_s > settings.max_ingest_wait_s:
                 busy = (f"{inflight[1] // 1024:,} KiB of reports ahead, about {wait_s:.0f} s "
                         "to store")
+                reached = "wait"
         if busy:
             # Refuse before reading anything: cheap, and the agent keeps the reports.
             ingest_metrics.rejected.labels(reason="overload").inc()
+            ingest_metrics.shed.labels(limit=reached).inc()
             wait = random.randint(settings.retry_after_s, 3 * settings.retry_after_s)
             raise HTTPException(
                 503,
@@ -300,6 +302,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
 
     # Report requests and their declared bytes in progress (one event loop: no lock needed).
     inflight = [0, 0]
+    ingest_metrics.backlog.set_function(lambda: committer.expected_wait_s(inflight[1]))
 
     async def _ingest(request: Request) -> IngestResponse:
         token = _bearer(request)

@@ -81,6 +81,10 @@ def value_metric(value: str, unit: str) -> tuple[str, float]:
 RATE_LIMITED_ENDPOINTS = ("reports", "enroll", "login")
 
 
+#: Limits of ``ioc_ingest_shed_requests_total`` (collector/app.py, load shedding).
+SHED_LIMITS = ("requests", "bytes", "wait")
+
+
 class IngestMetrics:
     """Counters of this collector process (each replica is scraped on its own)."""
 
@@ -106,6 +110,23 @@ class IngestMetrics:
         )
         for endpoint in RATE_LIMITED_ENDPOINTS:  # every series exists from the start, at 0
             self.rate_limited.labels(endpoint=endpoint)
+        self.shed = PromCounter(
+            f"{NS}_ingest_shed_requests",
+            "Report requests shed with 503 before their body was read (reason overload), by "
+            "the limit reached: requests (max_ingest_inflight), bytes "
+            "(max_ingest_inflight_bytes), wait (max_ingest_wait_s).",
+            ["limit"],
+            registry=registry,
+        )
+        for limit in SHED_LIMITS:
+            self.shed.labels(limit=limit)
+        #: Set by the app to the writer's estimate for the requests in progress.
+        self.backlog = Gauge(
+            f"{NS}_ingest_backlog_seconds",
+            "Expected time to store the report requests in progress, at the rate the "
+            "writer measured over its last group commits.",
+            registry=registry,
+        )
         self.duration = Histogram(
             f"{NS}_ingest_duration_seconds",
             "Time to store and evaluate one batch of reports.",

@@ -677,8 +677,20 @@ def agents() -> DashboardModel:
                     "sum by (reason) (rate(ioc_ingest_rejected_requests_total[$__rate_interval]))",
                     "từ chối / refused: {{reason}}",
                 ),
+                query(
+                    "sum by (limit) (rate(ioc_ingest_shed_requests_total[$__rate_interval]))",
+                    "quá tải / shed: {{limit}}",
+                ),
             ],
             unit="reqps",
+        ),
+        ts_panel(
+            "Hàng đợi ghi báo cáo",
+            "Expected time to store the report requests in progress, per collector process, "
+            "at the rate its writer measured. Above max_ingest_wait_s (5 s by default) new "
+            "requests are shed with 503 and the agents keep their reports.",
+            [query("max by (instance) (ioc_ingest_backlog_seconds)", "{{instance}}")],
+            unit="s",
         ),
         ts_panel(
             "Thời gian ghi một lô báo cáo (p95)",

@@ -65,6 +65,8 @@ def test_requests_beyond_the_limit_are_shed_with_retry_after(make_store, new_dat
         assert stored(collector) == 5
         metrics = httpx.get(f"{base}/metrics", params={"part": "readiness"}).text
         assert 'ioc_ingest_rejected_requests_total{reason="overload"} 3.0' in metrics
+        assert 'ioc_ingest_shed_requests_total{limit="requests"} 3.0' in metrics
+        assert 'ioc_ingest_shed_requests_total{limit="wait"} 0.0' in metrics
 
 
 def test_bytes_in_progress_are_limited_too(make_store, new_database) -> None:
@@ -101,6 +103,8 @@ def test_bytes_in_progress_are_limited_too(make_store, new_database) -> None:
             assert 3 <= int(answers[1].headers["Retry-After"]) <= 9
         big.join(timeout=30)
         assert answers[0].status_code == 200 and answers[0].json()["accepted"] == 20
+        metrics = httpx.get(f"{base}/metrics", params={"part": "readiness"}).text
+        assert 'ioc_ingest_shed_requests_total{limit="bytes"} 1.0' in metrics
         send(2, 1)  # alone, well within the limit
         assert answers[2].status_code == 200
         send(1, 20)  # the refused batch, retried once nothing is in progress
@@ -159,6 +163,11 @@ def test_requests_expected_to_wait_too_long_are_shed(make_store, new_database) -
             assert answers[2].status_code == 503, answers[2].text
             assert "s to store" in answers[2].json()["detail"]
             assert 3 <= int(answers[2].headers["Retry-After"]) <= 9
+            # The operations centre sees the queue: the held batch's expected time.
+            text = httpx.get(f"{base}/metrics", params={"part": "readiness"}).text
+            backlog = next(float(line.split()[1]) for line in text.splitlines()
+                           if line.startswith("ioc_ingest_backlog_seconds "))
+            assert backlog == pytest.approx(committer.expected_wait_s(size), rel=0.05)
         held.join(timeout=30)
         assert answers[1].status_code == 200 and answers[1].json()["accepted"] == 20
         send(2, 1, 20)  # retried once nothing is ahead
@@ -166,3 +175,7 @@ def test_requests_expected_to_wait_too_long_are_shed(make_store, new_database) -
         assert stored(collector) == 60
         metrics = httpx.get(f"{base}/metrics", params={"part": "readiness"}).text
         assert 'ioc_ingest_rejected_requests_total{reason="overload"} 1.0' in metrics
+        assert 'ioc_ingest_shed_requests_total{limit="wait"} 1.0' in metrics
+        assert 'ioc_ingest_shed_requests_total{limit="requests"} 0.0' in metrics
+        # Nothing in progress now: nothing expected to wait.
+        assert "ioc_ingest_backlog_seconds 0.0" in metrics
