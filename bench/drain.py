@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from agent.config import CollectorConfig, SenderConfig, SpoolConfig
 from agent.spool import SPOOL_FILE, Spool
@@ -278,6 +279,18 @@ class SimAgent:
                 return
 
 
+def _shed_by_limit(url: str) -> dict[str, int]:
+    """The collector's own count of shed requests, by the limit reached."""
+    text = httpx.get(f"{url}/metrics", params={"part": "readiness"}, timeout=60).text
+    return {
+        s.labels["limit"]: int(s.value)
+        for fam in text_string_to_metric_families(text)
+        if fam.name == "ioc_ingest_shed_requests"
+        for s in fam.samples
+        if s.name.endswith("_total")
+    }
+
+
 def bench_drain_fleet(
     work: Path, template: Report, agents: int = 2000, backlog: int = DAY_REPORTS,
     window_s: float = 45.0, spread_s: float = 10.0,
@@ -331,6 +344,7 @@ def bench_drain_fleet(
         collector_cpu = sum(collector.cpu_times()[:2]) - cpu0
         generator_cpu = time.process_time() - gen0
         collector_peak = peak_rss_mib(collector.pid)
+        shed_by = _shed_by_limit(url)
     total = agents * backlog
     rate = stats.accepted / elapsed
     return {
@@ -350,6 +364,7 @@ def bench_drain_fleet(
         "collector_cpu_cores": round(collector_cpu / elapsed, 2),
         "generator_cpu_cores": round(generator_cpu / elapsed, 2),
         "collector_peak_rss_mib": round(collector_peak),
+        "shed_by_limit": shed_by,
         "drained_agents": stats.drained_agents,
         "projected_total_s": round(total / rate) if rate else None,
     }

@@ -233,6 +233,8 @@ timeout, 10 s request timeout); collector `ioc-collector serve` on SQLite, measu
 {row("reports stored", f"{f['stored']:,} ({f['reports_per_s']:,} reports/s), "
      f"{f['duplicates']:,} duplicates")}
 | requests | {f["requests"]:,} ({status}) |
+{row("503s by the limit reached (the collector's count)",
+     ", ".join(f"{k}: {v:,}" for k, v in f.get("shed_by_limit", {}).items()) or "none")}
 | latency of acknowledged batches, p50 / p99 | {f["p50_ms"]:,} ms / {f["p99_ms"]:,} ms |
 | collector CPU | {f["collector_cpu_cores"]} cores (load generator {f["generator_cpu_cores"]}) |
 {row("load generator's own event loop late, p50 / p99",
@@ -268,6 +270,13 @@ def _fleet_reading(f: dict[str, Any], per_batch_ms: float) -> str:
             f" {timeouts:,} batches still timed out at the agents, which send them again."
             if timeouts else " No batch timed out."
         )
+        counted = sum(f.get("shed_by_limit", {}).values())
+        if timeouts and counted > shed:
+            late += (
+                f" The collector counted {counted:,} refusals and the agents received "
+                f"{shed:,}: {counted - shed:,} of the timeouts were requests it had already "
+                "refused, whose answer did not reach the agent within its timeout."
+            )
         return (
             f"The collector shed load with {shed:,} refusals (429/503 with `Retry-After`), "
             "which the agents honour; the drain is paced by the collector's ingest rate."

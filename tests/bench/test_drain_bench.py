@@ -17,6 +17,7 @@ def test_a_small_fleet_drains_every_backlog_once(tmp_path: Path) -> None:
     assert f["drained_agents"] == 12  # every backlog drained within the window
     assert f["stored"] == 12 * 120 and f["duplicates"] == 0
     assert f["status"] == {"2xx": 12 * 3}  # batches of 50: 50 + 50 + 20, nothing refused
+    assert f["shed_by_limit"] == {"requests": 0, "bytes": 0, "wait": 0}  # as the collector says
     assert f["window_s"] < 30  # ends when the last agent has drained
     # The generator's loop lag is measured (a few samples a second, never negative).
     assert 0 <= f["generator_lag_p50_ms"] <= f["generator_lag_p99_ms"]
