@@ -250,7 +250,7 @@ collector acknowledges what it already stored as duplicates).
 
 
 def _fleet_reading(f: dict[str, Any], per_batch_ms: float) -> str:
-    """What the fleet figures say, from the figures (the collector may learn to shed load)."""
+    """What the fleet figures say, from the figures."""
     timeouts = f["status"].get("timeout", 0)
     shed = sum(v for k, v in f["status"].items() if k in ("429", "503"))
     ok = f["status"].get("2xx", 0)
@@ -260,10 +260,9 @@ def _fleet_reading(f: dict[str, Any], per_batch_ms: float) -> str:
             "at once the collector reads every batch into memory (hence its peak RSS), "
             "answers only a few before the agents' timeout, and goes on storing batches whose "
             "agents have already given up and will send them again: congestion collapse. "
-            "Nothing tells the agents to "
-            "come back later before their timeout. Shedding load early (a bound on the "
-            "batches in progress, 503 with `Retry-After` beyond it, before reading the body) "
-            "would turn those timeouts into cheap refusals that the agents already honour."
+            "The shedding limits (`max_ingest_inflight`, `max_ingest_inflight_bytes`, "
+            "`max_ingest_wait_s`: 503 with `Retry-After` before the body is read) did not "
+            "keep the agents' wait under their timeout in this run."
         )
     if shed:
         late = (
