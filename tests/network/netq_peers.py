@@ -1,19 +1,21 @@
 """Test peers for network-quality tests, all on 127.0.0.1: a reflector that injects known
 delay, jitter and loss (no tc netem here), silent UDP/TCP peers, a reflector in a thread
-or in a process of its own."""
+or in a process of its own, and a prober in a process of its own."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import random
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
-from checks.network.quality import decode
+from checks.network.quality import UdpOutcome, decode, probe_udp
 from collector.reflector import RateLimiter, Reflector, start_reflector
 
 
@@ -106,6 +108,98 @@ def reflector_process() -> Iterator[int]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+class _LoopWatch:
+    """How late an event loop runs: the longest lateness of a 10 ms timer, in seconds."""
+
+    def __init__(self) -> None:
+        self.stall = 0.0
+
+    async def run(self) -> None:
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(0.010)
+            self.stall = max(self.stall, time.perf_counter() - t - 0.010)
+
+
+def _impaired_reflector_main(conn, base_s: float, spread_s: float, drop: set[int],
+                             seed: int) -> None:
+    async def main() -> None:
+        reflector = ImpairedReflector(base_s=base_s, spread_s=spread_s, drop=drop, seed=seed)
+        transport, _ = await start_reflector("127.0.0.1", 0, reflector)
+        watch = _LoopWatch()
+        watcher = asyncio.ensure_future(watch.run())
+        conn.send(transport.get_extra_info("sockname")[1])
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, conn.recv)  # until the parent asks for the results
+        watcher.cancel()
+        transport.close()
+        conn.send({"delays": reflector.delays, "stall": watch.stall})
+
+    asyncio.run(main())
+
+
+class ImpairedRun:
+    """What an impaired reflector in its own process did: the delays it injected, in order,
+    and how late its event loop ran at worst (seconds)."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self.stall = 0.0
+
+
+@contextlib.contextmanager
+def impaired_reflector_process(base_s: float, spread_s: float, drop: set[int],
+                               seed: int = 1) -> Iterator[tuple[int, ImpairedRun]]:
+    """An :class:`ImpairedReflector` in a fresh interpreter of its own, so that nothing else
+    of the test run (its threads, a long garbage collection of its heap) can hold its replies
+    back. Yield its UDP port and an :class:`ImpairedRun`, filled in when the block ends."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_impaired_reflector_main,
+                       args=(child, base_s, spread_s, drop, seed), daemon=True)
+    proc.start()
+    run = ImpairedRun()
+    try:
+        assert parent.poll(20), "impaired reflector did not start"
+        port = int(parent.recv())
+        yield port, run
+        parent.send("stop")
+        assert parent.poll(10), "impaired reflector did not report"
+        result = parent.recv()
+        run.delays, run.stall = list(result["delays"]), float(result["stall"])
+    finally:
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5)
+        parent.close()
+
+
+def _probe_main(host: str, port: int, count: int, interval_s: float,
+                wait_s: float) -> tuple[UdpOutcome, float]:
+    async def main() -> tuple[UdpOutcome, float]:
+        watch = _LoopWatch()
+        watcher = asyncio.ensure_future(watch.run())
+        try:
+            outcome = await probe_udp(host, port, count=count, interval_s=interval_s,
+                                      wait_s=wait_s)
+        finally:
+            watcher.cancel()
+        return outcome, watch.stall
+
+    return asyncio.run(main())
+
+
+def probe_in_process(host: str, port: int, *, count: int, interval_s: float,
+                     wait_s: float) -> tuple[UdpOutcome, float]:
+    """:func:`probe_udp` run by a fresh interpreter of its own, as on an agent that does
+    nothing else; return its outcome and how late that interpreter's event loop ran."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_probe_main, host, port, count, interval_s, wait_s).result(60)
 
 
 @contextlib.contextmanager
