@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 #: Weight of the previous groups in the measured commit rate, each new group (about the
 #: last ten groups count).
 _DECAY = 0.9
+#: Bytes the measured rate must cover before it is trusted. Over less, it mostly measures
+#: the fixed cost of a commit (and a first commit's warm-up: one slow small group once made
+#: 128 KiB look like 5 s of work); and a writer whose last groups committed less than this
+#: is lightly loaded anyway.
+MIN_MEASURED_BYTES = 1 << 20
 
 
 @dataclass
@@ -44,9 +49,12 @@ class _Item:
 
 
 class GroupCommitter:
-    def __init__(self, store: Store, max_group: int = 128) -> None:
+    def __init__(
+        self, store: Store, max_group: int = 128, min_measured_bytes: int = MIN_MEASURED_BYTES
+    ) -> None:
         self.store = store
         self.max_group = max_group
+        self.min_measured_bytes = min_measured_bytes
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -68,9 +76,9 @@ class GroupCommitter:
 
     def expected_wait_s(self, nbytes: int) -> float:
         """How long committing ``nbytes`` of request bodies would take at the rate measured
-        over the last groups (0 until a group has been measured)."""
+        over the last groups (0 until they cover ``min_measured_bytes``)."""
         b, sec = self._rate
-        return nbytes * sec / b if b > 0 else 0.0
+        return nbytes * sec / b if b > 0 and b >= self.min_measured_bytes else 0.0
 
     def _measure(self, nbytes: int, seconds: float) -> None:
         b, sec = self._rate
