@@ -422,7 +422,10 @@ async def _reevaluate_loop(store: Store, every_s: float) -> None:
     while True:
         await asyncio.sleep(every_s)
         try:
+            # Colours and statuses first (what /metrics, alerts and the summary show), then
+            # the reasons and evidence of the communes that pass changed.
             await run_in_threadpool(store.reevaluate)
+            await run_in_threadpool(store.fill_details)
             # Green coverage over time, kept in the database (at most every 15 min).
             from collector.reports.history import snapshot
 

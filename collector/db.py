@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    false,
     inspect,
 )
 
@@ -67,6 +68,9 @@ agents = Table(
     # HostFindings), refreshed when it reports: a commune is evaluated from these small
     # parts instead of every result of every host.
     Column("findings", JSON),
+    # The same, down to what statuses need (criteria/engine.py host_verdict): per rule the
+    # worst status, per check whether there is a result; the national pass reads only these.
+    Column("verdict", Text),
 )
 
 reports = Table(
@@ -82,6 +86,17 @@ reports = Table(
     # queried by field, so kept as text and serialised by pydantic, not json.dumps).
     Column("results", Text, nullable=False),
 )
+# What the national pass reads of every host, in one index it can answer from alone: the
+# table's rows carry each host's latest results and findings, kilobytes the pass skips.
+Index(
+    "ix_agents_commune_verdict",
+    agents.c.commune_code,
+    agents.c.revoked,
+    agents.c.last_observed_at,
+    agents.c.agent_id,
+    agents.c.host,
+    agents.c.verdict,
+)
 Index("ix_reports_commune_observed", reports.c.commune_code, reports.c.observed_at)
 
 commune_status = Table(
@@ -90,16 +105,27 @@ commune_status = Table(
     Column("commune_code", String(5), primary_key=True),
     Column("province_code", String(2), nullable=False, index=True),
     Column("colour", String(8), nullable=False),
-    # {criterion_id: {status, severity, reason_en, reason_vi, evidence, since}}
-    Column("criteria", JSON, nullable=False),
-    # {criterion_id: [status, severity]}: what the summary and /metrics need, without
-    # decoding every criterion's evidence at national scale.
+    # {criterion_id: [status, severity, since]}: what the summary, /metrics and the national
+    # pass need; the reasons and evidence are in commune_details (kilobytes a commune, not
+    # read, nor rewritten, with the statuses).
     Column("statuses", JSON, nullable=False),
     Column("evaluated_at", DateTime(timezone=True), nullable=False),
     Column("last_report_at", DateTime(timezone=True)),
     # When the evaluation may change with no new report (a host going stale, an
     # attestation or waiver expiring): the periodic pass re-evaluates only communes due.
     Column("next_eval_at", DateTime(timezone=True), index=True),
+    # True when the pass updated colour and statuses from the hosts' verdicts and the
+    # commune's details (reasons, evidence) still await its evaluation from findings
+    # (Store.fill_details).
+    Column("detail_pending", Boolean, nullable=False, default=False, server_default=false()),
+)
+
+commune_details = Table(
+    "commune_details",
+    metadata,
+    Column("commune_code", String(5), primary_key=True),
+    # {criterion_id: {status, severity, reason_en, reason_vi, evidence, since}}
+    Column("criteria", JSON, nullable=False),
 )
 
 attestations = Table(

@@ -38,7 +38,9 @@ from collector.criteria.engine import (
     colour_at,
     compile_catalogue,
     evaluate_findings,
+    evaluate_verdicts,
     host_findings,
+    host_verdict,
 )
 from collector.units import Units, UnknownUnitError
 
@@ -581,6 +583,7 @@ class Store:
                     "b_skew": (newest.observed_at - now).total_seconds(),
                     "b_latest": latest,
                     "b_findings": findings.to_json(),
+                    "b_verdict": host_verdict(self.catalogue, findings),
                 }
             )
         # ON CONFLICT DO NOTHING: a replica racing us on the same (agent_id, seq) is a no-op.
@@ -601,6 +604,7 @@ class Store:
                 clock_skew_s=bindparam("b_skew"),
                 latest=bindparam("b_latest"),
                 findings=bindparam("b_findings"),
+                verdict=bindparam("b_verdict"),
             ),
             agent_rows,
         )
@@ -611,7 +615,7 @@ class Store:
         self, conn: Connection, agent_ids: Iterable[str]
     ) -> dict[str, HostFindings]:
         """Judge agents' stored latest results again (after a catalogue change) and keep the
-        outcome in ``agents.findings``."""
+        outcome in ``agents.findings`` and ``agents.verdict``."""
         ids = sorted(set(agent_ids))
         if not ids:
             return {}
@@ -626,8 +630,15 @@ class Store:
             conn.execute(
                 update(db.agents)
                 .where(a.agent_id == bindparam("b_agent_id"))
-                .values(findings=bindparam("b_findings")),
-                [{"b_agent_id": i, "b_findings": f.to_json()} for i, f in found.items()],
+                .values(findings=bindparam("b_findings"), verdict=bindparam("b_verdict")),
+                [
+                    {
+                        "b_agent_id": i,
+                        "b_findings": f.to_json(),
+                        "b_verdict": host_verdict(self.catalogue, f),
+                    }
+                    for i, f in found.items()
+                ],
             )
         return found
 
@@ -637,38 +648,81 @@ class Store:
         communes: list[str],
         now: datetime,
         known: dict[str, HostFindings] | None = None,
+        *,
+        detail: bool = True,
     ) -> None:
         """Evaluate ``communes`` from their fresh hosts' stored findings (``known``: ones
-        just computed) and record when each may next change without a new report."""
+        just computed) and record when each may next change without a new report.
+
+        With ``detail=False``, only the colour and each criterion's status, from the hosts'
+        verdicts (a few bytes each instead of their findings' reasons and evidence); the
+        commune's ``criteria`` are then marked ``detail_pending`` for :meth:`fill_details`.
+        """
         stale = timedelta(seconds=self.stale_after_s)
         fresh_since = now - stale
         fingerprint = compile_catalogue(self.catalogue).fingerprint
+        fingerprint_prefix = fingerprint + ":"
         known = known or {}
         a = db.agents.c
         hosts: dict[str, list[tuple[str, str, HostFindings | None]]] = {c: [] for c in communes}
+        verdicts: dict[str, list[str]] = {c: [] for c in communes}
+        stale_verdicts: list[tuple[str, str]] = []
         last_report: dict[str, datetime | None] = dict.fromkeys(communes)
         due: dict[str, datetime | None] = dict.fromkeys(communes)
+        oldest_fresh: dict[str, datetime | None] = dict.fromkeys(communes)
         redo: list[str] = []
         # Due again when a host turns stale (just after, so that it then counts as stale).
         stale_after = stale + timedelta(seconds=1)
-        for agent_id, code, host, observed in conn.execute(
-            select(a.agent_id, a.commune_code, a.host, a.last_observed_at).where(
-                and_(a.commune_code.in_(communes), a.revoked.is_(False))
-            )
-        ):
-            if observed is None:
-                continue
-            seen = as_utc(observed)
-            previous_seen = last_report[code]
-            if previous_seen is None or seen > previous_seen:
-                last_report[code] = seen
-            if seen < fresh_since:
-                continue
-            turns_stale = seen + stale_after
-            next_due = due[code]
-            if next_due is None or turns_stale < next_due:
-                due[code] = turns_stale
-            hosts[code].append((host, agent_id, known.get(agent_id)))
+        if detail:
+            for agent_id, code, host, observed in conn.execute(
+                select(a.agent_id, a.commune_code, a.host, a.last_observed_at).where(
+                    and_(a.commune_code.in_(communes), a.revoked.is_(False))
+                )
+            ):
+                if observed is None:
+                    continue
+                seen = as_utc(observed)
+                previous_seen = last_report[code]
+                if previous_seen is None or seen > previous_seen:
+                    last_report[code] = seen
+                if seen < fresh_since:
+                    continue
+                oldest = oldest_fresh[code]
+                if oldest is None or seen < oldest:
+                    oldest_fresh[code] = seen
+                hosts[code].append((host, agent_id, known.get(agent_id)))
+        else:
+            # The same from the hosts' verdicts, with the per-commune figures computed by the
+            # database: every column read here is in ix_agents_commune_verdict.
+            live = and_(a.commune_code.in_(communes), a.revoked.is_(False))
+            fresh = a.last_observed_at >= fresh_since
+            for code, newest in conn.execute(
+                select(a.commune_code, func.max(a.last_observed_at))
+                .where(live)
+                .group_by(a.commune_code)
+            ):
+                last_report[code] = _aware(newest)
+            for code, oldest in conn.execute(
+                select(a.commune_code, func.min(a.last_observed_at))
+                .where(and_(live, fresh))
+                .group_by(a.commune_code)
+            ):
+                oldest_fresh[code] = _aware(oldest)
+            for agent_id, code, verdict in conn.execute(
+                select(a.agent_id, a.commune_code, a.verdict).where(and_(live, fresh))
+            ):
+                if verdict and verdict.startswith(fingerprint_prefix):
+                    verdicts[code].append(verdict)
+                else:  # never judged, or judged under another catalogue
+                    stale_verdicts.append((code, agent_id))
+        for code in communes:
+            oldest = oldest_fresh[code]
+            if oldest is not None:
+                due[code] = oldest + stale_after
+        if stale_verdicts:
+            judged = self._refresh_findings(conn, [aid for _, aid in stale_verdicts])
+            for code, aid in stale_verdicts:
+                verdicts[code].append(host_verdict(self.catalogue, judged[aid]))
         wanted = [aid for hs in hosts.values() for _, aid, f in hs if f is None]
         stored: dict[str, HostFindings] = {}
         if wanted:
@@ -715,41 +769,69 @@ class Store:
                 )
             )
         }
-        rows = []
+        rows: list[dict[str, Any]] = []
+        details: list[dict[str, Any]] = []
+        if not detail:
+            stamp = now.isoformat()
+            for code in communes:
+                commune = self.units.commune(code)
+                colour, statuses = evaluate_verdicts(
+                    self.catalogue, commune.kind, verdicts[code], atts[code], wvs[code], now
+                )
+                rows.append(
+                    {
+                        "commune_code": code,
+                        "province_code": commune.province_code,
+                        "colour": colour.value,
+                        "statuses": _statuses_since(statuses, previous.get(code), stamp),
+                        "evaluated_at": now,
+                        "last_report_at": last_report[code],
+                        "next_eval_at": due[code],
+                        "detail_pending": True,
+                    }
+                )
+            self._upsert_status(conn, rows)
+            return
         for code in communes:
             commune = self.units.commune(code)
             found = [f or stored[aid] for _, aid, f in sorted(hosts[code])]
             ev = evaluate_findings(
                 self.catalogue, commune.kind, found, atts[code], wvs[code], now
             )
+            criteria, with_since = _with_since(ev, previous.get(code), now)
             rows.append(
                 {
                     "commune_code": code,
                     "province_code": commune.province_code,
                     "colour": ev.colour.value,
-                    **_with_since(ev, previous.get(code), now),
+                    "statuses": with_since,
                     "evaluated_at": now,
                     "last_report_at": last_report[code],
                     "next_eval_at": due[code],
+                    "detail_pending": False,
                 }
             )
+            details.append({"commune_code": code, "criteria": criteria})
+        self._upsert_status(conn, rows, details)
+
+    def _upsert_status(
+        self,
+        conn: Connection,
+        rows: list[dict[str, Any]],
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
         stmt = self._insert(db.commune_status)
         stmt = stmt.on_conflict_do_update(
             index_elements=["commune_code"],
-            set_={
-                c: stmt.excluded[c]
-                for c in (
-                    "province_code",
-                    "colour",
-                    "criteria",
-                    "statuses",
-                    "evaluated_at",
-                    "last_report_at",
-                    "next_eval_at",
-                )
-            },
+            set_={c: stmt.excluded[c] for c in rows[0] if c != "commune_code"},
         )
         conn.execute(stmt, rows)
+        if details:
+            dstmt = self._insert(db.commune_details)
+            dstmt = dstmt.on_conflict_do_update(
+                index_elements=["commune_code"], set_={"criteria": dstmt.excluded.criteria}
+            )
+            conn.execute(dstmt, details)
 
     def due_communes(self, now: datetime | None = None) -> list[str]:
         """Communes whose evaluation may have changed with no new report: one of their
@@ -769,7 +851,12 @@ class Store:
         return sorted(due)
 
     def reevaluate(
-        self, communes: Iterable[str] | None = None, chunk: int = 100, *, full: bool = False
+        self,
+        communes: Iterable[str] | None = None,
+        chunk: int = 100,
+        *,
+        full: bool = False,
+        detail: bool | None = None,
     ) -> int:
         """Bring stored colours up to date as time passes. By default only the communes
         :meth:`due_communes` names (the minute-by-minute pass: new reports are evaluated
@@ -777,7 +864,14 @@ class Store:
         hosts' latest results (after a catalogue change); or exactly ``communes``.
         Works in transactions of ``chunk`` communes, so that ingest (which needs the
         write lock on SQLite) never waits long behind a big pass. Returns how many were
-        evaluated."""
+        evaluated.
+
+        ``detail``: whether to evaluate reasons and evidence too, or only colours and
+        statuses (from the hosts' verdicts, several times faster; the details are then
+        pending, see :meth:`fill_details`). By default the minute-by-minute pass does not,
+        and an evaluation of named communes or a full one does."""
+        if detail is None:
+            detail = communes is not None or full
         now = self.clock()
         if communes is not None:
             codes = sorted(set(communes))
@@ -803,7 +897,25 @@ class Store:
                             )
                         ).scalars(),
                     )
-                self._evaluate(conn, part, now, known)
+                self._evaluate(conn, part, now, known, detail=detail)
+        return len(codes)
+
+    def pending_details(self, province_code: str | None = None) -> list[str]:
+        """Communes whose colour and statuses are newer than their reasons and evidence."""
+        cs = db.commune_status.c
+        q = select(cs.commune_code).where(cs.detail_pending.is_(True))
+        if province_code is not None:
+            q = q.where(cs.province_code == province_code)
+        with self.engine.connect() as conn:
+            return sorted(conn.execute(q).scalars())
+
+    def fill_details(self, province_code: str | None = None, chunk: int = 100) -> int:
+        """Evaluate, reasons and evidence included, the communes the pass left with details
+        pending (of one province); returns how many. The statuses it writes are the same
+        the pass found, unless a report or time changed them since."""
+        codes = self.pending_details(province_code)
+        if codes:
+            self.reevaluate(codes, chunk, detail=True)
         return len(codes)
 
     # ------------------------------------------------------------ attestations, waivers
@@ -856,14 +968,21 @@ class Store:
         With ``detail=False`` each criterion carries only ``status`` and ``severity`` (no
         reasons or evidence): what roll-ups and metrics need, far cheaper to read.
         """
+        if detail:
+            # Reasons and evidence as of the latest statuses: what the pass left pending
+            # here is evaluated now (usually already done in the background).
+            self.fill_details(province_code)
+        return self._read_states(province_code, detail)
+
+    def _read_states(self, province_code: str | None, detail: bool) -> list[CommuneState]:
         now = self.clock()
-        cs = db.commune_status
-        q = select(
-            cs.c.commune_code,
-            cs.c.colour,
-            cs.c.criteria if detail else cs.c.statuses,
-            cs.c.last_report_at,
-        )
+        cs, cd = db.commune_status, db.commune_details
+        if detail:
+            q = select(
+                cs.c.commune_code, cs.c.colour, cd.c.criteria, cs.c.last_report_at
+            ).select_from(cs.outerjoin(cd, cd.c.commune_code == cs.c.commune_code))
+        else:
+            q = select(cs.c.commune_code, cs.c.colour, cs.c.statuses, cs.c.last_report_at)
         if province_code is not None:
             q = q.where(cs.c.province_code == province_code)
         with self.engine.connect() as conn:
@@ -882,7 +1001,7 @@ class Store:
                 continue
             last = _aware(row.last_report_at)
             criteria = (
-                row.criteria
+                (row.criteria or {})
                 if detail
                 else {
                     c: {"status": st[0], "severity": st[1], "since": st[2] if len(st) > 2 else None}
@@ -902,7 +1021,9 @@ class Store:
 
     def commune_state(self, code: str) -> CommuneState:
         commune = self.units.commune(code)
-        for state in self.commune_states(commune.province_code):
+        if code in self.pending_details(commune.province_code):
+            self.reevaluate([code], detail=True)
+        for state in self._read_states(commune.province_code, detail=True):
             if state.code == code:
                 return state
         raise UnknownUnitError(code)  # unreachable: units and states agree
@@ -976,11 +1097,29 @@ class Store:
             return list(conn.execute(q))
 
 
+def _statuses_since(
+    statuses: dict[str, tuple[str, str]],
+    previous: dict[str, list[str]] | None,
+    stamp: str,
+) -> dict[str, list[str]]:
+    """The ``statuses`` column from a verdict evaluation, keeping each criterion's "since"
+    from ``previous`` while its status is unchanged (as :func:`_with_since`); ``stamp``:
+    now, in ISO format."""
+    previous = previous or {}
+    out = {}
+    for cid, (status, severity) in statuses.items():
+        prev = previous.get(cid)
+        since = prev[2] if prev and len(prev) > 2 and prev[0] == status else stamp
+        out[cid] = [status, severity, since]
+    return out
+
+
 def _with_since(
     ev: CommuneEvaluation, previous: dict[str, list[str]] | None, now: datetime
-) -> dict[str, Any]:
-    """The ``criteria`` and ``statuses`` columns: every outcome, each with the time it
-    entered its current status (kept from ``previous`` statuses while unchanged)."""
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The ``criteria`` (commune_details) and ``statuses`` (commune_status) columns: every
+    outcome, each with the time it entered its current status (kept from ``previous``
+    statuses while unchanged)."""
     criteria, statuses = {}, {}
     stamp = now.isoformat()
     for cid, outcome in ev.criteria.items():
@@ -993,4 +1132,4 @@ def _with_since(
             item["since"] = stamp
         criteria[cid] = item
         statuses[cid] = [item["status"], item["severity"], item["since"]]
-    return {"criteria": criteria, "statuses": statuses}
+    return criteria, statuses

@@ -266,6 +266,20 @@ class CompiledCatalogue:
     #: (key, rule) for every check rule, including each alternative of an any_of.
     rules: tuple[tuple[str, CheckRule], ...]
     by_check: dict[str, tuple[tuple[str, CheckRule], ...]]
+    #: Every check some rule reads, sorted: the positions of a verdict's check flags.
+    checks: tuple[str, ...] = ()
+    #: Per criterion, its rules as positions in ``rules`` and ``checks`` (see
+    #: :func:`evaluate_verdicts`): ("one", rule, check, optional) or ("any", ((rule, check),
+    #: ...)).
+    plan: dict[str, tuple[tuple[Any, ...], ...]] = field(default_factory=dict)
+    #: The attested criteria (their statuses come from attestations, not hosts).
+    attested: tuple[Criterion, ...] = ()
+    #: :func:`evaluate_verdicts`'s answers by (commune kind, pooled verdicts, attested
+    #: statuses, waived criteria): most communes of a nation share one of a few hundred.
+    #: Shared: never to be changed by a caller.
+    memo: dict[tuple[Any, ...], tuple[Colour, dict[str, tuple[str, str]]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 #: Compiled catalogues by id(); each entry keeps its catalogue alive, so an id is not reused
@@ -296,8 +310,25 @@ def compile_catalogue(catalogue: Catalogue) -> CompiledCatalogue:
     # The rules only (not e.g. stale_after_s): what a host's findings depend on.
     rules_json = json.dumps([c.model_dump(mode="json") for c in catalogue.criteria])
     fingerprint = hashlib.sha256(rules_json.encode()).hexdigest()[:16]
+    position = {key: i for i, (key, _) in enumerate(rules)}
+    checks = tuple(sorted(by_check))
+    check_at = {c: i for i, c in enumerate(checks)}
+    plan: dict[str, tuple[tuple[Any, ...], ...]] = {}
+    for c in catalogue.criteria:
+        steps: list[tuple[Any, ...]] = []
+        for i, rule in enumerate(c.rules):
+            if isinstance(rule, AnyOfRule):
+                steps.append(("any", tuple(
+                    (position[_rule_key(c.id, i, j)], check_at[r.check])
+                    for j, r in enumerate(rule.any_of)
+                )))
+            else:
+                steps.append(("one", position[_rule_key(c.id, i)], check_at[rule.check],
+                              rule.optional))
+        plan[c.id] = tuple(steps)
     compiled = CompiledCatalogue(
-        catalogue, fingerprint, tuple(rules), {k: tuple(v) for k, v in by_check.items()}
+        catalogue, fingerprint, tuple(rules), {k: tuple(v) for k, v in by_check.items()},
+        checks, plan, tuple(c for c in catalogue.criteria if c.kind is Kind.ATTESTED),
     )
     while len(_COMPILED) >= _COMPILED_MAX:
         del _COMPILED[next(iter(_COMPILED))]  # the oldest
@@ -345,6 +376,153 @@ def host_findings(catalogue: Catalogue, observations: Iterable[Observation]) -> 
             if rule.target is None or o.target == rule.target:
                 rules.setdefault(key, []).append(_eval_one(rule, o))
     return HostFindings(compiled.fingerprint, frozenset(checks), dict(rules))
+
+
+# ------------------------------------------------------------------ verdicts
+# What a commune's criterion STATUSES (and so its colour) need from a host is far less than
+# its findings: per rule, the worst status of the host's findings; per check, whether the
+# host has a result at all (for optional rules and any_of). That fits in a short string,
+# the host's verdict, kept beside its findings. Statuses combine by worst (all rules) and
+# best (any_of), and "worst" is associative, so the verdicts of a commune's hosts pool by
+# taking, at each position, the worst character: no JSON, no evidence, no reasons. The
+# national pass works from verdicts; reasons and evidence are filled in from findings
+# afterwards (collector/store.py).
+
+#: A rule's status in a verdict, one character, ordered as _WORST ranks them (so the worst
+#: of several is their max()); "." (below "0") when the host has no result for the rule.
+_DIGIT = {"pass": "0", "unknown": "1", "warn": "2", "fail": "3"}
+_OF_DIGIT = {
+    "0": CriterionStatus.PASS,
+    "1": CriterionStatus.UNKNOWN,
+    "2": CriterionStatus.WARN,
+    "3": CriterionStatus.FAIL,
+}
+assert all(_WORST[_OF_DIGIT[d]] == int(d) for d in _OF_DIGIT)
+#: any_of keeps the best alternative: _BEST's order of the same characters.
+_BEST_OF_DIGIT = {d: _BEST[s] for d, s in _OF_DIGIT.items()}
+
+
+def host_verdict(catalogue: Catalogue, findings: HostFindings) -> str:
+    """``fingerprint:rules:checks``: per rule of the compiled catalogue, the worst status of
+    the host's findings ("." for none); per check some rule reads, "1" when the host has a
+    result of it."""
+    compiled = compile_catalogue(catalogue)
+    rules = findings.rules
+    chars = []
+    for key, _ in compiled.rules:
+        fs = rules.get(key)
+        chars.append(max([_DIGIT[str(f[0])] for f in fs]) if fs else ".")
+    flags = "".join("1" if c in findings.checks else "0" for c in compiled.checks)
+    return f"{compiled.fingerprint}:{''.join(chars)}:{flags}"
+
+
+def verdict_is_current(catalogue: Catalogue, verdict: str | None) -> bool:
+    """Whether a stored verdict was made under this catalogue's rules."""
+    if not verdict:
+        return False
+    return verdict.partition(":")[0] == compile_catalogue(catalogue).fingerprint
+
+
+def evaluate_verdicts(
+    catalogue: Catalogue,
+    commune_kind: str,
+    verdicts: Sequence[str],
+    attestations: Sequence[Attestation] = (),
+    waivers: Sequence[Waiver] = (),
+    now: datetime | None = None,
+) -> tuple[Colour, dict[str, tuple[str, str]]]:
+    """The colour and every criterion's status and severity (their values, as stored), as
+    :func:`evaluate_findings` decides them, from the fresh hosts' verdicts (all made under
+    this catalogue). The dictionary returned is shared: read it, do not change it."""
+    if now is None:
+        from checks.model import utcnow
+
+        now = utcnow()
+    compiled = compile_catalogue(catalogue)
+    # Pooled in one pass over "rules:checks" (":" is the same in every verdict).
+    skip = len(compiled.fingerprint) + 1
+    if len(verdicts) == 1:
+        pooled = verdicts[0][skip:]
+    elif verdicts:
+        pooled = "".join(map(max, zip(*[v[skip:] for v in verdicts], strict=True)))
+    else:
+        pooled = "." * len(compiled.rules) + ":" + "0" * len(compiled.checks)
+    attested = tuple(
+        (c.id, _attested_status(c.id, attestations, now)) for c in compiled.attested
+    )
+    waived = frozenset(w.criterion_id for w in waivers if w.expires_at > now)
+    key = (commune_kind, pooled, attested, waived)
+    done = compiled.memo.get(key)
+    if done is None:
+        rules, _, checks = pooled.partition(":")
+        done = _verdict_outcome(catalogue, compiled, commune_kind, rules, checks, attested, waived)
+        if len(compiled.memo) >= _MEMO_MAX:
+            compiled.memo.clear()
+        compiled.memo[key] = done
+    return done
+
+
+def _attested_status(
+    criterion_id: str, attestations: Sequence[Attestation], now: datetime
+) -> CriterionStatus:
+    """:func:`_eval_attested`'s status alone."""
+    latest = None
+    for a in attestations:
+        if a.criterion_id == criterion_id and (latest is None or a.entered_at >= latest.entered_at):
+            latest = a
+    if latest is None or latest.expires_at <= now:
+        return CriterionStatus.UNKNOWN
+    return CriterionStatus.FAIL if latest.status == "fail" else CriterionStatus.PASS
+
+
+def _verdict_outcome(
+    catalogue: Catalogue,
+    compiled: CompiledCatalogue,
+    commune_kind: str,
+    rules: str,
+    checks: str,
+    attested: tuple[tuple[str, CriterionStatus], ...],
+    waived: frozenset[str],
+) -> tuple[Colour, dict[str, tuple[str, str]]]:
+    """The statuses and colour from pooled verdicts, attested statuses and waivers (as
+    :func:`evaluate_findings` and :func:`_eval_automated` decide them)."""
+    by_attestation = dict(attested)
+    out: dict[str, tuple[str, str]] = {}
+    colour = Colour.GREEN
+    for c in catalogue.criteria:
+        if commune_kind not in c.applies_to:
+            status = CriterionStatus.NOT_APPLICABLE
+        elif c.kind is Kind.ATTESTED:
+            status = by_attestation[c.id]
+        else:
+            found = []
+            for step in compiled.plan[c.id]:
+                if step[0] == "any":
+                    alts = [r for r, k in step[1] if checks[k] == "1"] or [r for r, _ in step[1]]
+                    digits = [rules[r] if rules[r] != "." else "1" for r in alts]
+                    found.append(min(digits, key=_BEST_OF_DIGIT.__getitem__))
+                else:
+                    _, r, k, optional = step
+                    if optional and checks[k] == "0":
+                        continue
+                    found.append(rules[r] if rules[r] != "." else "1")
+            status = _OF_DIGIT[max(found)] if found else CriterionStatus.UNKNOWN
+        if status is not CriterionStatus.PASS and c.id in waived:
+            status = CriterionStatus.WAIVED
+        out[c.id] = (status.value, c.severity.value)
+        if status is CriterionStatus.FAIL and c.severity is Severity.CRITICAL:
+            colour = Colour.RED
+        elif colour is Colour.GREEN and status not in _GREEN_STATUSES:
+            colour = Colour.YELLOW
+    return colour, out
+
+
+_MEMO_MAX = 10_000
+
+
+_GREEN_STATUSES = frozenset(
+    (CriterionStatus.PASS, CriterionStatus.WAIVED, CriterionStatus.NOT_APPLICABLE)
+)
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,10 @@ def test_upgrade_from_0001_moves_latest_results_and_evaluates_from_them(new_data
     with engine.connect() as conn:
         latest = conn.execute(select(db.agents.c.latest)).scalar_one()
         assert not inspect(conn).has_table("latest_results")
+        # 0003: the reasons and evidence moved to a table of their own, nothing pending.
+        assert conn.execute(select(db.commune_details)).all() == [("00070", {})]
+        assert conn.execute(select(db.commune_status.c.detail_pending)).scalar_one() is False
+        assert conn.execute(select(db.agents.c.verdict)).scalar_one() is None
     [entry] = latest.values()
     assert entry[:4] == ["host.disk", "C:\\", "host", "fail"]
     assert entry[6:] == [7, {"disk_free_ratio": [0.04, "ratio"]}]
@@ -107,3 +111,38 @@ def test_upgrade_from_0001_moves_latest_results_and_evaluates_from_them(new_data
     assert mine.criteria["EQ-01"]["status"] == "fail"
     assert "disk_free_ratio = 0.04 < 0.1" in mine.criteria["EQ-01"]["reason_en"]
     assert store.due_communes() == []  # the pass recorded when it is next due
+    with engine.connect() as conn:  # the pass judged the host again: it has a verdict now
+        assert conn.execute(select(db.agents.c.verdict)).scalar_one().count(":") == 2
+
+
+def test_0003_downgrades_and_upgrades_again_keeping_the_details(new_database) -> None:
+    """Reasons and evidence go back into commune_status on a downgrade to 0002 and out
+    again on the next upgrade."""
+    import json
+
+    from alembic import command
+    from sqlalchemy import select, text
+
+    from collector import db
+    from collector.db import _alembic_config
+
+    engine = make_engine(new_database("down.db"))
+    create_schema(engine)
+    criteria = {"EQ-01": {"status": "fail", "reason_en": "disk full", "evidence": []}}
+    with engine.begin() as conn:
+        conn.execute(
+            db.commune_status.insert().values(
+                commune_code="00070", province_code="01", colour="red", statuses={},
+                evaluated_at=text("CURRENT_TIMESTAMP"),
+            )
+        )
+        conn.execute(db.commune_details.insert().values(commune_code="00070", criteria=criteria))
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0002")
+    with engine.connect() as conn:
+        assert not inspect(conn).has_table("commune_details")
+        raw = conn.execute(text("SELECT criteria FROM commune_status")).scalar_one()
+    assert (raw if isinstance(raw, dict) else json.loads(raw)) == criteria
+    create_schema(engine)
+    with engine.connect() as conn:
+        assert conn.execute(select(db.commune_details.c.criteria)).scalar_one() == criteria
