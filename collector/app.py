@@ -422,10 +422,9 @@ async def _reevaluate_loop(store: Store, every_s: float) -> None:
     while True:
         await asyncio.sleep(every_s)
         try:
-            # Colours and statuses first (what /metrics, alerts and the summary show), then
-            # the reasons and evidence of the communes that pass changed.
+            # Colours and statuses (what /metrics, alerts and the summary show); a commune's
+            # reasons and evidence are evaluated when first asked for (Store.commune_state).
             await run_in_threadpool(store.reevaluate)
-            await run_in_threadpool(store.fill_details)
             # Green coverage over time, kept in the database (at most every 15 min).
             from collector.reports.history import snapshot
 

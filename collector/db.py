@@ -114,9 +114,9 @@ commune_status = Table(
     # When the evaluation may change with no new report (a host going stale, an
     # attestation or waiver expiring): the periodic pass re-evaluates only communes due.
     Column("next_eval_at", DateTime(timezone=True), index=True),
-    # True when the pass updated colour and statuses from the hosts' verdicts and the
-    # commune's details (reasons, evidence) still await its evaluation from findings
-    # (Store.fill_details).
+    # True when ingest or the pass updated colour and statuses from the hosts' verdicts and
+    # the commune's details (reasons, evidence) still await their evaluation from findings,
+    # done when first asked for (Store.commune_state, Store.fill_details).
     Column("detail_pending", Boolean, nullable=False, default=False, server_default=false()),
 )
 

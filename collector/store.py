@@ -14,13 +14,24 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, Engine, and_, bindparam, func, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    and_,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -508,10 +519,19 @@ class Store:
                 if to_store:
                     previous = {aid: row.latest for aid, row in rows.items()}
                     known = self._store_reports(conn, to_store, now, previous)
+                    # Colours and statuses now; reasons and evidence when first asked for.
                     self._evaluate(
-                        conn, sorted({a.commune_code for a, _ in to_store}), now, known
+                        conn, sorted({a.commune_code for a, _ in to_store}), now, known,
+                        detail=False,
                     )
         return [o for o in outcomes if o is not None]
+
+    def _among(self, column: Any, codes: list[str]) -> Any:
+        """``column IN codes``; on PostgreSQL as ``= ANY(array)``, one parameter however
+        many codes (an IN list of hundreds of parameters cost more to plan than to run)."""
+        if self._sqlite:
+            return column.in_(codes)
+        return column == func.any(bindparam(None, list(codes), type_=ARRAY(String)))
 
     def _lock_communes(self, conn: Connection, commune_codes: Iterable[str]) -> None:
         """Serialise writers of the same communes across collector replicas (PostgreSQL), so
@@ -676,7 +696,7 @@ class Store:
         if detail:
             for agent_id, code, host, observed in conn.execute(
                 select(a.agent_id, a.commune_code, a.host, a.last_observed_at).where(
-                    and_(a.commune_code.in_(communes), a.revoked.is_(False))
+                    and_(self._among(a.commune_code, communes), a.revoked.is_(False))
                 )
             ):
                 if observed is None:
@@ -694,7 +714,7 @@ class Store:
         else:
             # The same from the hosts' verdicts, with the per-commune figures computed by the
             # database: every column read here is in ix_agents_commune_verdict.
-            live = and_(a.commune_code.in_(communes), a.revoked.is_(False))
+            live = and_(self._among(a.commune_code, communes), a.revoked.is_(False))
             fresh = a.last_observed_at >= fresh_since
             for code, newest in conn.execute(
                 select(a.commune_code, func.max(a.last_observed_at))
@@ -736,7 +756,7 @@ class Store:
             stored.update(self._refresh_findings(conn, redo))
         atts: dict[str, list[Attestation]] = {c: [] for c in communes}
         for row in conn.execute(
-            select(db.attestations).where(db.attestations.c.commune_code.in_(communes))
+            select(db.attestations).where(self._among(db.attestations.c.commune_code, communes))
         ):
             att = Attestation(
                 criterion_id=row.criterion_id,
@@ -750,7 +770,9 @@ class Store:
             if att.expires_at > now:
                 due[row.commune_code] = min(filter(None, (due[row.commune_code], att.expires_at)))
         wvs: dict[str, list[Waiver]] = {c: [] for c in communes}
-        for row in conn.execute(select(db.waivers).where(db.waivers.c.commune_code.in_(communes))):
+        for row in conn.execute(
+            select(db.waivers).where(self._among(db.waivers.c.commune_code, communes))
+        ):
             wv = Waiver(
                 criterion_id=row.criterion_id,
                 reason=row.reason,
@@ -765,7 +787,7 @@ class Store:
             row.commune_code: row.statuses
             for row in conn.execute(
                 select(db.commune_status.c.commune_code, db.commune_status.c.statuses).where(
-                    db.commune_status.c.commune_code.in_(communes)
+                    self._among(db.commune_status.c.commune_code, communes)
                 )
             )
         }
@@ -853,7 +875,7 @@ class Store:
     def reevaluate(
         self,
         communes: Iterable[str] | None = None,
-        chunk: int = 100,
+        chunk: int | None = None,
         *,
         full: bool = False,
         detail: bool | None = None,
@@ -862,9 +884,9 @@ class Store:
         :meth:`due_communes` names (the minute-by-minute pass: new reports are evaluated
         as they arrive); ``full=True`` re-judges every commune that has agents from its
         hosts' latest results (after a catalogue change); or exactly ``communes``.
-        Works in transactions of ``chunk`` communes, so that ingest (which needs the
-        write lock on SQLite) never waits long behind a big pass. Returns how many were
-        evaluated.
+        Works in transactions of ``chunk`` communes (100, or 1,000 without details), so
+        that ingest (which needs the write lock on SQLite) never waits long behind a big
+        pass. Returns how many were evaluated.
 
         ``detail``: whether to evaluate reasons and evidence too, or only colours and
         statuses (from the hosts' verdicts, several times faster; the details are then
@@ -872,6 +894,8 @@ class Store:
         and an evaluation of named communes or a full one does."""
         if detail is None:
             detail = communes is not None or full
+        if chunk is None:  # each transaction holds SQLite's write lock ~0.1-0.3 s at most
+            chunk = 100 if detail else 1000
         now = self.clock()
         if communes is not None:
             codes = sorted(set(communes))
@@ -909,10 +933,12 @@ class Store:
         with self.engine.connect() as conn:
             return sorted(conn.execute(q).scalars())
 
-    def fill_details(self, province_code: str | None = None, chunk: int = 100) -> int:
-        """Evaluate, reasons and evidence included, the communes the pass left with details
-        pending (of one province); returns how many. The statuses it writes are the same
-        the pass found, unless a report or time changed them since."""
+    def fill_details(self, province_code: str | None = None, chunk: int | None = None) -> int:
+        """Evaluate, reasons and evidence included, the communes whose details are pending
+        (of one province); returns how many. Ingest and the periodic pass decide colours
+        and statuses only; the details are evaluated when first asked for (a commune's page,
+        report or API answer: :meth:`commune_state`), or by this. The statuses it writes are
+        those already stored, unless a report or time changed them since."""
         codes = self.pending_details(province_code)
         if codes:
             self.reevaluate(codes, chunk, detail=True)
@@ -969,12 +995,20 @@ class Store:
         reasons or evidence): what roll-ups and metrics need, far cheaper to read.
         """
         if detail:
-            # Reasons and evidence as of the latest statuses: what the pass left pending
-            # here is evaluated now (usually already done in the background).
+            # Reasons and evidence as of the latest statuses: what ingest and the pass left
+            # pending here is evaluated now.
             self.fill_details(province_code)
         return self._read_states(province_code, detail)
 
-    def _read_states(self, province_code: str | None, detail: bool) -> list[CommuneState]:
+    def _read_states(
+        self,
+        province_code: str | None,
+        detail: bool,
+        only: str | None = None,
+        conn: Connection | None = None,
+    ) -> list[CommuneState]:
+        """Every commune of ``province_code`` (or of the nation), or just commune ``only``;
+        read through ``conn`` when given."""
         now = self.clock()
         cs, cd = db.commune_status, db.commune_details
         if detail:
@@ -983,13 +1017,20 @@ class Store:
             ).select_from(cs.outerjoin(cd, cd.c.commune_code == cs.c.commune_code))
         else:
             q = select(cs.c.commune_code, cs.c.colour, cs.c.statuses, cs.c.last_report_at)
-        if province_code is not None:
+        if only is not None:
+            q = q.where(cs.c.commune_code == only)
+        elif province_code is not None:
             q = q.where(cs.c.province_code == province_code)
-        with self.engine.connect() as conn:
+        if conn is None:
+            with self.engine.connect() as own:
+                stored = {row.commune_code: row for row in own.execute(q)}
+        else:
             stored = {row.commune_code: row for row in conn.execute(q)}
         out = []
         codes: Iterable[str]
-        if province_code is None:
+        if only is not None:
+            codes = [only]
+        elif province_code is None:
             codes = self.units.communes
         else:
             codes = self.units.by_province[self.units.province(province_code).code]
@@ -1020,13 +1061,42 @@ class Store:
         return out
 
     def commune_state(self, code: str) -> CommuneState:
-        commune = self.units.commune(code)
-        if code in self.pending_details(commune.province_code):
+        """One commune, reasons and evidence included (evaluated first if still pending)."""
+        self.units.commune(code)  # an unknown code is refused
+        cs, a = db.commune_status.c, db.agents.c
+        ours = compile_catalogue(self.catalogue).fingerprint + ":"
+        with self.engine.connect() as conn:
+            pending = conn.execute(
+                select(cs.detail_pending).where(cs.commune_code == code)
+            ).scalar_one_or_none()
+            # Hosts judged under other rules than this store's: another collector's
+            # catalogue (a command run without the collector's --config, a replica that has
+            # not reloaded yet), or a newer one.
+            foreign = pending and conn.execute(
+                select(func.count()).where(
+                    a.commune_code == code,
+                    a.revoked.is_(False),
+                    a.verdict.is_not(None),
+                    a.verdict.not_like(ours + "%"),
+                )
+            ).scalar_one()
+        if not pending:
+            [state] = self._read_states(None, detail=True, only=code)
+            return state
+        if not foreign:
             self.reevaluate([code], detail=True)
-        for state in self._read_states(commune.province_code, detail=True):
-            if state.code == code:
-                return state
-        raise UnknownUnitError(code)  # unreachable: units and states agree
+            [state] = self._read_states(None, detail=True, only=code)
+            return state
+        # Evaluated under this store's rules for this reader only, and rolled back: what the
+        # collector stored under its own rules stays as it is.
+        with self._write_lock or nullcontext(), self.engine.connect() as conn:
+            tx = conn.begin()
+            try:
+                self._evaluate(conn, [code], self.clock(), detail=True)
+                [state] = self._read_states(None, detail=True, only=code, conn=conn)
+            finally:
+                tx.rollback()
+        return state
 
     def summary(self) -> dict[str, Any]:
         """National summary in the shape of ``GET /api/v1/summary``."""

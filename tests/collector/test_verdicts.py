@@ -25,6 +25,7 @@ from collector.criteria.engine import (
     host_verdict,
     verdict_is_current,
 )
+from collector.store import Store
 from tests.collector.test_engine import all_ok
 from tests.collector.test_incremental import HK, _disk, _enroll, _send
 from tests.conftest import Clock
@@ -146,21 +147,25 @@ def test_the_pass_updates_statuses_then_details_follow(make_store) -> None:
     """A host goes stale: the periodic pass changes the commune's colour and statuses from
     the other host's verdict and leaves its reasons pending; the summary and /metrics read
     the new statuses at once; a reader of the details gets them evaluated first, and they
-    agree with the pass."""
+    agree with the pass. The same after a report."""
     clock = Clock()
     store = make_store(clock)
     pasc, office = _enroll(store, "pasc"), _enroll(store, "pc-2")
     _send(store, pasc, "pasc", 1, [_disk(0.5)], clock)
     clock.advance(seconds=60)
     _send(store, office, "pc-2", 1, [_disk(0.05)], clock)  # the failing disk
+    # A report's commune gets its colour and statuses at once, its reasons when asked.
+    assert store.pending_details() == [HK]
     state = store.commune_state(HK)
+    assert store.pending_details() == []
     assert state.criteria["EQ-01"]["status"] == "fail"
     net_since = state.criteria["NET-01"]["since"]
-    assert store.pending_details() == []  # a report's commune is evaluated whole
 
     for seq in range(2, 5):  # pasc keeps reporting; pc-2 falls silent and turns stale
         clock.advance(seconds=60)
         _send(store, pasc, "pasc", seq, [_disk(0.5)], clock)
+    store.commune_state(HK)  # details as of pasc's last report
+    assert store.pending_details() == []
     clock.advance(seconds=2)
     assert store.due_communes() == [HK]
     assert store.reevaluate() == 1
@@ -227,3 +232,48 @@ def test_a_first_evaluation_either_way_reads_back_whole(make_store, detail) -> N
     assert state.criteria["EQ-01"]["status"] == "fail"
     assert "disk_free_ratio" in state.criteria["EQ-01"]["reason_en"]
     assert store.pending_details() == []
+
+
+def _disk_warn_below(warn: float):
+    """The default catalogue with EQ-01's disk rule warning below ``warn`` free."""
+    criteria = []
+    for c in BASE.criteria:
+        if c.id == "EQ-01":
+            rules = [
+                r.model_copy(update={"warn_below": warn})
+                if getattr(r, "check", None) == "host.disk" else r
+                for r in c.rules
+            ]
+            c = c.model_copy(update={"rules": rules})
+        criteria.append(c)
+    return BASE.model_copy(update={"criteria": criteria})
+
+
+def test_a_reader_with_other_rules_writes_nothing(make_store) -> None:
+    """A command run on the collector's database with another catalogue (without the
+    collector's --config, or a replica that has not reloaded yet) asks for a commune whose
+    details are pending: it sees them under its own rules, and what the collector stored
+    under its rules stays as it was (details still pending, hosts' verdicts unchanged)."""
+    clock = Clock()
+    store = make_store(clock)
+    pasc = _enroll(store, "pasc")
+    # The disk passes (warns below 0.2 free); memory and clock are not reported: unknown.
+    _send(store, pasc, "pasc", 1, [_disk(0.5)], clock)
+    assert store.pending_details() == [HK]
+    with store.engine.connect() as conn:
+        verdicts = conn.execute(text("SELECT agent_id, verdict FROM agents")).all()
+
+    other = Store(store.engine, _disk_warn_below(0.6), store.units, clock=clock)
+    assert other.commune_state(HK).criteria["EQ-01"]["status"] == "warn"  # its own rules
+    assert store.pending_details() == [HK]
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT agent_id, verdict FROM agents")).all() == verdicts
+    with store.engine.connect() as conn:  # no details stored for it yet
+        assert conn.execute(select(db.commune_details.c.criteria)).all() == []
+
+    mine = store.commune_state(HK)  # the collector's own rules: evaluated and stored
+    assert mine.criteria["EQ-01"]["status"] == "unknown"
+    assert store.pending_details() == []
+    assert _details(store, HK)["EQ-01"]["status"] == "unknown"
+    # Details no longer pending: the other reader now reads what the collector stored.
+    assert other.commune_state(HK).criteria["EQ-01"]["status"] == "unknown"
