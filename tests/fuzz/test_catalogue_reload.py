@@ -152,7 +152,9 @@ def report(agent: dict[str, str], seq: int, free: float) -> dict[str, object]:
 def test_broken_catalogue_is_refused_with_line_and_field_and_old_rules_stay(
     serve: Serve, catalogue_file: Path
 ) -> None:
-    reading = Store(make_engine(str(serve.db)), load_catalogue(), load_units())
+    # Reads the collector's database with the collector's first rules (details pending after
+    # a report are evaluated by whoever asks first, under its own rules).
+    reading = Store(make_engine(str(serve.db)), load_catalogue(catalogue_file), load_units())
 
     def disk() -> str:
         return str(reading.commune_state(HK).criteria["DISK-01"]["status"])
