@@ -29,36 +29,34 @@ one run: repeat for noise.
 
 OUTRO = """## Where an ingested report's time goes, and what the goals would take
 
-Measured on this machine (2026-11-23), one report of 30 values a request, SQLite, 2,000
-agents over wrk: the collector spent about 2.3 ms of CPU a report (psutil, over a 20 s
-run), in two threads that share one interpreter lock, so one process uses about one core.
-py-spy puts two thirds of it in the writer thread (group commit): about 0.65 ms storing the
-report (inserting it, merging the host's latest results, judging them into its findings:
-SQL and JSON), 0.5 ms re-evaluating the commune, 0.2 ms reading what the group needs (tokens,
-seqs already stored) and 0.1 ms committing. The event loop took about 0.6 ms: HTTP, FastAPI,
-and pydantic validation of the body (0.15 ms of it).
+Measured on this machine (2026-12-04), one report of 30 values a request, SQLite, 2,000
+agents over wrk, after a 5 s warm-up (each agent's first request checks its token against
+the database; the 30 s run of section 1 includes that): 1,170 reports/s, p99 47 ms, with the
+collector at 0.98 cores and 0.83 ms of CPU a report (psutil, over 20 s). Its two busy
+threads share one interpreter lock, so one process uses about one core. py-spy puts 70 % of
+it in the writer thread (group commit): about 0.30 ms storing the report (inserting it,
+merging the host's latest results, judging them into findings and a verdict: SQL and JSON),
+0.11 ms re-evaluating the commune's colour and statuses from its hosts' verdicts, 0.11 ms
+reading what the group needs (tokens, seqs already stored, the hosts' latest results) and
+0.06 ms committing. The event loop takes the other 0.25 ms: HTTP, FastAPI, and pydantic
+validation of the body (0.07 ms of it).
 
-Until this stop a third of the collector's time went to Python's garbage collector: every
-full collection walked the objects loaded at start (3,321 communes, the catalogue, the
-app), and decoding stored findings set one off every 700 allocations. `serve` now freezes
-the start-up objects and collects the young generation every 10,000 allocations
-(`collector.service.settle_gc`): ingest went from 313 to about 470 reports/s.
+What made it faster: a third of the collector's time once went to Python's garbage
+collector (`serve` now freezes the start-up objects and collects the young generation every
+10,000 allocations: 313 → ~470 reports/s); and ingest no longer evaluates each report's
+commune in full, with every criterion's reasons and evidence (0.5 ms a report, now 0.11 ms
+for colour and statuses): those are evaluated when a commune's page, report or API answer
+first asks for them (~1.2 ms a commune), and nothing else reads them (~470 → ~900).
 
-Ingest at 2,000 reports/s would need at most 1 ms of CPU a report on these two cores, load
-generator included: the collector is at about 2.3 ms. A second process on the same SQLite
-file does not add a core (424 reports/s with two against 449 with one, two runs minutes
-apart): a group is judged and its communes evaluated inside its write transaction, so the
-writers wait on each other. So the goal still needs one of two decisions, not more tuning:
-more cores (the replicas on PostgreSQL, `--reuse-port` on one machine or several machines),
-or a hot path without FastAPI, pydantic and SQLAlchemy. For the national load of 833
-reports/s (50,000 hosts, one report a minute), the figures above say about 2 cores of
-collectors.
-
-Evaluating all 3,321 communes from stored findings now takes about 1.5 ms a commune with 15
-hosts: decoding the hosts' findings (every reason and piece of evidence, copied into each)
-and reading the rows take about a third, combining them a quarter, writing each commune's
-criteria (about 37 KB with their evidence) a tenth. Getting under 1 s would need the
-evidence stored once and referenced, which changes what the pages and reports read.
+Ingest at 2,000 reports/s needs at most 0.5 ms of CPU a report in one process, or a second
+core: on these two cores the load generator takes part of the second. On SQLite a second
+process adds nothing (1,025 and 1,026 reports/s with two, 1,026 and 972 with one, 20 s runs
+alternated): the writers serialise on the write transaction, where 70 % of the work is. So
+the goal still needs one of two decisions, not more tuning: more cores (the replicas on
+PostgreSQL, `--reuse-port` on one machine or several machines), or a hot path without
+FastAPI, pydantic and SQLAlchemy. The national load itself is 833 reports/s (50,000 hosts,
+one report a minute), which one collector process on SQLite now carries; after an outage,
+agents send batches of 50, and the fleet drain (section 4) stores over 1,700 reports/s.
 
 ## Not yet measured
 
