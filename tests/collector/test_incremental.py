@@ -82,13 +82,20 @@ def test_store_matches_the_engine_for_random_multi_host_communes(make_store) -> 
         assert state.colour.value == expected.colour.value
 
 
-def test_a_host_turning_stale_makes_its_commune_due_and_drops_its_findings(make_store) -> None:
-    clock = Clock()
-    store = make_store(clock)
+def _pasc_and_a_failing_office_pc(store: Store, clock: Clock):
+    """Hoàn Kiếm's PASC machine reports a healthy disk; a minute later office PC pc-2
+    reports a failing one. Returns the two agents' identities."""
     pasc, office = _enroll(store, "pasc"), _enroll(store, "pc-2")
     _send(store, pasc, "pasc", 1, [_disk(0.5)], clock)
     clock.advance(seconds=60)
     _send(store, office, "pc-2", 1, [_disk(0.05)], clock)  # the failing disk
+    return pasc, office
+
+
+def test_a_host_turning_stale_makes_its_commune_due_and_drops_its_findings(make_store) -> None:
+    clock = Clock()
+    store = make_store(clock)
+    pasc, _office = _pasc_and_a_failing_office_pc(store, clock)
     assert store.commune_state(HK).criteria["EQ-01"]["status"] == "fail"
     assert store.due_communes() == []
 

@@ -27,7 +27,13 @@ from collector.criteria.engine import (
 )
 from collector.store import Store
 from tests.collector.test_engine import all_ok
-from tests.collector.test_incremental import HK, _disk, _enroll, _send
+from tests.collector.test_incremental import (
+    HK,
+    _disk,
+    _enroll,
+    _pasc_and_a_failing_office_pc,
+    _send,
+)
 from tests.conftest import Clock
 
 NOW = datetime(2025, 7, 31, 8, 0, tzinfo=UTC)
@@ -150,10 +156,7 @@ def test_the_pass_updates_statuses_then_details_follow(make_store) -> None:
     agree with the pass. The same after a report."""
     clock = Clock()
     store = make_store(clock)
-    pasc, office = _enroll(store, "pasc"), _enroll(store, "pc-2")
-    _send(store, pasc, "pasc", 1, [_disk(0.5)], clock)
-    clock.advance(seconds=60)
-    _send(store, office, "pc-2", 1, [_disk(0.05)], clock)  # the failing disk
+    pasc, _office = _pasc_and_a_failing_office_pc(store, clock)
     # A report's commune gets its colour and statuses at once, its reasons when asked.
     assert store.pending_details() == [HK]
     state = store.commune_state(HK)
