@@ -175,6 +175,13 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
                 log.error("UDP reflector not started on %s:%s: %s", settings.reflector_host,
                           settings.reflector_port, exc.strerror or exc)
         try:
+            # Every agent's token known before the first report (after a restart under load,
+            # each agent's first report would otherwise read the database first).
+            known = await asyncio.to_thread(store.load_identities)
+            log.info("%d agent tokens loaded", known)
+        except OperationalError as exc:  # the database is down: reports wait, then read it
+            log.warning("agent tokens not loaded: %s", exc.orig)
+        try:
             yield
         finally:
             await asyncio.to_thread(committer.stop)

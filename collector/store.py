@@ -92,6 +92,10 @@ class UnknownCommuneError(StoreError):
     status = 422
 
 
+#: Tokens remembered at most (a bound far above a nation's ~50,000 agents).
+_MAX_IDENTITIES = 200_000
+
+
 def hash_secret(secret: str) -> str:
     """SHA-256 of a high-entropy random token or code (no KDF needed: not a password)."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
@@ -386,6 +390,29 @@ class Store:
         self.reevaluate(touched & self._reported_communes(touched))
         return True
 
+    def load_identities(self) -> int:
+        """Remember every agent's token (its hash) at once, as :meth:`authenticate` would
+        one report at a time: after a restart, the agents' next reports need no database
+        read before their write (each write still checks its token in its transaction).
+        Returns how many were loaded."""
+        a = db.agents.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(a.agent_id, a.commune_code, a.province_code, a.token_hash)
+                .where(a.revoked.is_(False))
+                .limit(_MAX_IDENTITIES)
+            ).all()
+        now = time.monotonic()
+        loaded = {
+            row.token_hash: (
+                AgentIdentity(row.agent_id, row.commune_code, row.province_code, row.token_hash),
+                now,
+            )
+            for row in rows
+        }
+        self._identities = loaded | self._identities  # what requests found meanwhile wins
+        return len(loaded)
+
     def cached_identity(self, token: str) -> AgentIdentity | None:
         """The identity of a token checked less than ``identity_cache_s`` ago, without
         touching the database (None: ask :meth:`authenticate`)."""
@@ -410,7 +437,7 @@ class Store:
             self._identities.pop(token_hash, None)
             return None
         identity = AgentIdentity(row.agent_id, row.commune_code, row.province_code, token_hash)
-        if len(self._identities) > 200_000:  # a bound, far above a nation's agents
+        if len(self._identities) > _MAX_IDENTITIES:
             self._identities.clear()
         self._identities[token_hash] = (identity, time.monotonic())
         return identity

@@ -5,6 +5,7 @@ checks the token against the agents row in its own transaction."""
 
 from __future__ import annotations
 
+import httpx
 from sqlalchemy import func, select
 
 from collector import db
@@ -61,3 +62,30 @@ def test_a_refused_token_fails_alone_in_its_group(store: Store) -> None:
         rows = conn.execute(select(db.reports.c.agent_id, func.count())
                             .group_by(db.reports.c.agent_id)).all()
     assert dict(rows) == {enrolled[1].agent_id: 1}
+
+
+def test_a_restarted_collector_knows_every_agents_token_before_its_first_report(
+    store: Store,
+) -> None:
+    """After a restart under national load, no agent's next report reads its token from the
+    database first: the collector loads them all as it starts. A revoked agent's token is
+    not among them, and is still refused."""
+    from collector.app import Settings, create_app
+    from collector.server import BackgroundServer
+
+    enrolled = [store.enroll(code, f"pc-{c}") for c, code in
+                store.create_enrollment_codes(["00070", "00073", "00070"])]
+    assert store.revoke_agent(enrolled[2].agent_id, "admin")
+    restarted = _other_process_store(store)  # a new process: nothing remembered yet
+    assert all(restarted.cached_identity(e.token) is None for e in enrolled)
+
+    app = create_app(restarted, Settings(reevaluate_every_s=0))
+    with BackgroundServer(app) as url:
+        for e in enrolled[:2]:
+            hit = restarted.cached_identity(e.token)
+            assert hit is not None and hit.agent_id == e.agent_id
+            assert hit.commune_code == e.commune_code
+        assert restarted.cached_identity(enrolled[2].token) is None
+        r = httpx.post(f"{url}/api/v1/reports", json={"reports": []},
+                       headers={"Authorization": f"Bearer {enrolled[2].token}"})
+        assert r.status_code == 401, r.text
