@@ -39,6 +39,7 @@ from collector.config import load_config
 from collector.metrics import labels
 from collector.service import open_store
 from collector.simulator import plan_nation, simulated_results
+from collector.store import as_utc
 
 LUA = Path(__file__).with_name("ingest.lua")
 THREADS = 2
@@ -110,15 +111,21 @@ def _trim(results: list[CheckResult], values: int) -> list[CheckResult]:
 
 
 def _workload(db_url: str, agents: int, values: int = 30) -> list[tuple[str, Report]]:
-    """Enroll ``agents`` (one per commune) in the database; each one's first report: the
-    first ``values`` values of its PASC machine's cycle (0: the whole cycle, ~69)."""
+    """Enroll ``agents`` in the database, one per commune in code order and round again
+    (50,000 agents: ~15 a commune); each one's first report: the first ``values`` values of
+    its commune's PASC machine's cycle (0: the whole cycle, ~69)."""
     store = open_store(load_config(None, db=db_url))
     try:
         plans = plan_nation(store.units)
-        communes = sorted(plans)[:agents]
-        enrolled = [
-            store.enroll(code, f"bench-{c}") for c, code in store.create_enrollment_codes(communes)
-        ]
+        codes = sorted(plans)
+        communes = [codes[i % len(codes)] for i in range(agents)]
+        enrolled = []
+        for n, (c, code) in enumerate(store.create_enrollment_codes(communes)):
+            k = n // len(codes)  # the commune's k-th machine
+            host = f"bench-{c}" + (f"-{k}" if k else "")
+            enrolled.append((store.enroll(code, host), host))
+            if (n + 1) % 10_000 == 0:
+                progress(f"ingest: {n + 1:,} of {agents:,} agents enrolled")
     finally:
         store.engine.dispose()
     rng = random.Random(7)
@@ -129,13 +136,13 @@ def _workload(db_url: str, agents: int, values: int = 30) -> list[tuple[str, Rep
                 agent_id=a.agent_id,
                 seq=1,
                 commune_code=a.commune_code,
-                host=f"bench-{a.commune_code}",
+                host=host,
                 observed_at=utcnow(),
                 agent_version="bench",
                 results=_trim(simulated_results(plans[a.commune_code], rng), values),
             ),
         )
-        for a in enrolled
+        for a, host in enrolled
     ]
 
 
@@ -219,6 +226,40 @@ def _figures(prefix: str, load: Load, values_per_report: float) -> dict[str, Any
     }
 
 
+def national_minute(
+    work: Path, agents: int, connections: int, duration_s: float, values: int = 30
+) -> dict[str, Any]:
+    """A nation's agents (50,000, ~15 a commune) each sending its report over HTTP to one
+    collector on SQLite, as every minute, from a cold start: how long until every agent's
+    first report was stored (``minute_all_in_s``, None if some never were within
+    ``duration_s``), the rate and the latency."""
+    url = str(work / "national-minute.db")
+    load, reports = ingest_collector(work, url, "minute", agents, connections, duration_s,
+                                     values=values)
+    r = db.reports.c
+    store = open_store(load_config(None, db=url))
+    try:
+        with store.engine.connect() as conn:
+            firsts = [
+                as_utc(t) for t in conn.execute(
+                    select(func.min(r.received_at)).group_by(r.agent_id)
+                ).scalars()
+            ]
+    finally:
+        store.engine.dispose()
+    per_report = statistics.mean(sum(len(x.values) for x in rep.results) for _, rep in reports)
+    return {
+        "minute_agents": agents,
+        "minute_communes": len({rep.commune_code for _, rep in reports}),
+        "minute_duration_s": duration_s,
+        "minute_reported": len(firsts),
+        "minute_all_in_s": (
+            (max(firsts) - min(firsts)).total_seconds() if len(firsts) == agents else None
+        ),
+        **_figures("minute", load, per_report),
+    }
+
+
 def bench_ingest(
     agents: int,
     duration_s: float,
@@ -226,6 +267,8 @@ def bench_ingest(
     work: Path,
     postgres: bool = True,
     values: int = 30,
+    nation_agents: int = 0,
+    nation_duration_s: float = 60.0,
 ) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     progress(f"ingest: collector on SQLite, {agents} agents, {duration_s:g} s")
@@ -250,6 +293,10 @@ def bench_ingest(
                                        processes=procs, values=values)
             out.update(_figures(prefix, load, values_per_report))
             out[f"{prefix}_stored"] = stored_reports(url)
+    if nation_agents > 0:
+        progress(f"ingest: the national minute, {nation_agents:,} agents over HTTP "
+                 f"(enrolling them takes ~1 min)")
+        out.update(national_minute(work, nation_agents, connections, nation_duration_s, values))
     progress(f"ingest: pushgateway, the same values for {duration_s:g} s")
     gw, groups = ingest_pushgateway(reports, work, connections, duration_s)
     out.update(_figures("pgw", gw, values_per_report))

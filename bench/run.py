@@ -219,6 +219,10 @@ def main() -> int:
     ingest.add_argument("--connections", type=int, default=32)
     ingest.add_argument("--values", type=int, default=30,
                         help="values a report (the goal's 30; 0: a PASC machine's whole cycle)")
+    ingest.add_argument("--nation-agents", type=int, default=50_000,
+                        help="agents of the national minute over HTTP (0: skip it)")
+    ingest.add_argument("--nation-duration", type=float, default=60.0, metavar="S",
+                        help="seconds of the national minute's load")
     na = parser.add_argument_group("nation")
     na.add_argument("--hosts", type=int, default=50_000, help="hosts across the nation")
     fp = parser.add_argument_group("footprint")
@@ -251,7 +255,9 @@ def main() -> int:
                 from bench.ingest import bench_ingest
 
                 i = bench_ingest(args.agents, args.duration, args.connections, work / "ingest",
-                                 postgres=not args.no_postgres, values=args.values)
+                                 postgres=not args.no_postgres, values=args.values,
+                                 nation_agents=args.nation_agents,
+                                 nation_duration_s=args.nation_duration)
                 print(json.dumps(i), file=sys.stderr)
                 sections[name] = report.ingest_section(i)
             elif name == "nation":

@@ -8,7 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bench.ingest import THREADS, ingest_collector, ingest_pushgateway, stored_reports
+from bench.ingest import (
+    THREADS,
+    _workload,
+    ingest_collector,
+    ingest_pushgateway,
+    national_minute,
+    stored_reports,
+)
 from collector import db
 from collector.config import load_config
 from collector.service import open_store
@@ -59,3 +66,26 @@ def test_the_pushgateway_gets_the_same_values(tmp_path: Path) -> None:
     load, groups = ingest_pushgateway(reports, tmp_path, connections=3, duration_s=3)
     assert load.failed == 0 and load.requests >= 3
     assert groups == 3  # as the pushgateway itself reports: one group per agent, no more
+
+
+def test_agents_beyond_one_a_commune_go_round_the_communes_again(tmp_path: Path) -> None:
+    """The national minute's workload: past 3,321 agents, a commune's second machine."""
+    reports = _workload(str(tmp_path / "w.db"), 3_325)
+    by_commune: dict[str, list[str]] = {}
+    for _, rep in reports:
+        by_commune.setdefault(rep.commune_code, []).append(rep.host)
+    assert len(by_commune) == 3_321
+    twice = {c: hosts for c, hosts in by_commune.items() if len(hosts) == 2}
+    assert len(twice) == 4
+    assert all(h == [f"bench-{c}", f"bench-{c}-1"] for c, h in twice.items())
+    assert len({rep.agent_id for _, rep in reports}) == 3_325
+
+
+def test_the_national_minute_times_every_agents_first_report(tmp_path: Path) -> None:
+    require_binary("wrk")
+    m = national_minute(tmp_path, agents=120, connections=4, duration_s=2)
+    assert m["minute_agents"] == m["minute_communes"] == 120
+    assert m["minute_failed"] == 0
+    assert m["minute_reported"] == 120  # every agent's report stored
+    assert m["minute_all_in_s"] is not None and 0 <= m["minute_all_in_s"] < 2
+    assert m["minute_requests"] > 120  # and wrk went round again
