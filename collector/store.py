@@ -944,7 +944,7 @@ class Store:
                         conn,
                         conn.execute(
                             select(a.agent_id).where(
-                                and_(a.commune_code.in_(part), a.revoked.is_(False))
+                                and_(self._among(a.commune_code, part), a.revoked.is_(False))
                             )
                         ).scalars(),
                     )
@@ -1048,11 +1048,8 @@ class Store:
             q = q.where(cs.c.commune_code == only)
         elif province_code is not None:
             q = q.where(cs.c.province_code == province_code)
-        if conn is None:
-            with self.engine.connect() as own:
-                stored = {row.commune_code: row for row in own.execute(q)}
-        else:
-            stored = {row.commune_code: row for row in conn.execute(q)}
+        with nullcontext(conn) if conn is not None else self.engine.connect() as reading:
+            stored = {row.commune_code: row for row in reading.execute(q)}
         out = []
         codes: Iterable[str]
         if only is not None:
@@ -1107,22 +1104,20 @@ class Store:
                     a.verdict.not_like(ours + "%"),
                 )
             ).scalar_one()
-        if not pending:
-            [state] = self._read_states(None, detail=True, only=code)
+        if foreign:
+            # Evaluated under this store's rules for this reader only, and rolled back: what
+            # the collector stored under its own rules stays as it is.
+            with self._write_lock or nullcontext(), self.engine.connect() as conn:
+                tx = conn.begin()
+                try:
+                    self._evaluate(conn, [code], self.clock(), detail=True)
+                    [state] = self._read_states(None, detail=True, only=code, conn=conn)
+                finally:
+                    tx.rollback()
             return state
-        if not foreign:
+        if pending:
             self.reevaluate([code], detail=True)
-            [state] = self._read_states(None, detail=True, only=code)
-            return state
-        # Evaluated under this store's rules for this reader only, and rolled back: what the
-        # collector stored under its own rules stays as it is.
-        with self._write_lock or nullcontext(), self.engine.connect() as conn:
-            tx = conn.begin()
-            try:
-                self._evaluate(conn, [code], self.clock(), detail=True)
-                [state] = self._read_states(None, detail=True, only=code, conn=conn)
-            finally:
-                tx.rollback()
+        [state] = self._read_states(None, detail=True, only=code)
         return state
 
     def summary(self) -> dict[str, Any]:
