@@ -497,7 +497,7 @@ class Store:
                 rows = {
                     row.agent_id: row
                     for row in conn.execute(
-                        select(a.agent_id, a.token_hash, a.revoked, a.latest).where(
+                        select(a.agent_id, a.token_hash, a.revoked, a.latest, a.last_seq).where(
                             a.agent_id.in_({batches[i][0].agent_id for i in valid})
                         )
                     )
@@ -513,18 +513,29 @@ class Store:
                         valid.remove(i)
                 if not valid:
                     return [o for o in outcomes if o is not None]
-                rep = db.reports.c
-                existing: set[tuple[str, int]] = {
-                    (row.agent_id, row.seq)
-                    for row in conn.execute(
-                        select(rep.agent_id, rep.seq).where(
-                            and_(
-                                rep.agent_id.in_({batches[i][0].agent_id for i in valid}),
-                                rep.seq.in_({r.seq for i in valid for r in batches[i][1]}),
+                # A report can be stored already only if its seq is not above its agent's
+                # last stored seq (kept in the same transactions as the reports): in the
+                # steady state, every seq is new and the reports table is not read at all.
+                maybe_stored = [
+                    (batches[i][0].agent_id, r.seq)
+                    for i in valid
+                    for r in batches[i][1]
+                    if r.seq <= rows[batches[i][0].agent_id].last_seq
+                ]
+                existing: set[tuple[str, int]] = set()
+                if maybe_stored:
+                    rep = db.reports.c
+                    existing = {
+                        (row.agent_id, row.seq)
+                        for row in conn.execute(
+                            select(rep.agent_id, rep.seq).where(
+                                and_(
+                                    rep.agent_id.in_({aid for aid, _ in maybe_stored}),
+                                    rep.seq.in_({seq for _, seq in maybe_stored}),
+                                )
                             )
                         )
-                    )
-                }
+                    }
                 to_store: list[tuple[AgentIdentity, list[Report]]] = []
                 for i in valid:
                     agent, reports = batches[i]
@@ -720,48 +731,32 @@ class Store:
         redo: list[str] = []
         # Due again when a host turns stale (just after, so that it then counts as stale).
         stale_after = stale + timedelta(seconds=1)
-        if detail:
-            for agent_id, code, host, observed in conn.execute(
-                select(a.agent_id, a.commune_code, a.host, a.last_observed_at).where(
-                    and_(self._among(a.commune_code, communes), a.revoked.is_(False))
+        # Every host of the communes that has reported (the stale ones count only for the
+        # last report), in one statement: every column read is in ix_agents_commune_verdict.
+        for agent_id, code, host, verdict, observed in conn.execute(
+            select(a.agent_id, a.commune_code, a.host, a.verdict, a.last_observed_at).where(
+                and_(
+                    self._among(a.commune_code, communes),
+                    a.revoked.is_(False),
+                    a.last_observed_at.is_not(None),
                 )
-            ):
-                if observed is None:
-                    continue
-                seen = as_utc(observed)
-                previous_seen = last_report[code]
-                if previous_seen is None or seen > previous_seen:
-                    last_report[code] = seen
-                if seen < fresh_since:
-                    continue
-                oldest = oldest_fresh[code]
-                if oldest is None or seen < oldest:
-                    oldest_fresh[code] = seen
+            )
+        ):
+            seen = as_utc(observed)
+            previous_seen = last_report[code]
+            if previous_seen is None or seen > previous_seen:
+                last_report[code] = seen
+            if seen < fresh_since:
+                continue
+            oldest = oldest_fresh[code]
+            if oldest is None or seen < oldest:
+                oldest_fresh[code] = seen
+            if detail:
                 hosts[code].append((host, agent_id, known.get(agent_id)))
-        else:
-            # The same from the hosts' verdicts, with the per-commune figures computed by the
-            # database: every column read here is in ix_agents_commune_verdict.
-            live = and_(self._among(a.commune_code, communes), a.revoked.is_(False))
-            fresh = a.last_observed_at >= fresh_since
-            for code, newest in conn.execute(
-                select(a.commune_code, func.max(a.last_observed_at))
-                .where(live)
-                .group_by(a.commune_code)
-            ):
-                last_report[code] = _aware(newest)
-            for code, oldest in conn.execute(
-                select(a.commune_code, func.min(a.last_observed_at))
-                .where(and_(live, fresh))
-                .group_by(a.commune_code)
-            ):
-                oldest_fresh[code] = _aware(oldest)
-            for agent_id, code, verdict in conn.execute(
-                select(a.agent_id, a.commune_code, a.verdict).where(and_(live, fresh))
-            ):
-                if verdict and verdict.startswith(fingerprint_prefix):
-                    verdicts[code].append(verdict)
-                else:  # never judged, or judged under another catalogue
-                    stale_verdicts.append((code, agent_id))
+            elif verdict and verdict.startswith(fingerprint_prefix):
+                verdicts[code].append(verdict)
+            else:  # never judged, or judged under another catalogue
+                stale_verdicts.append((code, agent_id))
         for code in communes:
             oldest = oldest_fresh[code]
             if oldest is not None:
