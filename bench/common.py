@@ -59,6 +59,22 @@ def wait_http(url: str, timeout_s: float = 30, proc: subprocess.Popen[Any] | Non
     raise RuntimeError(f"{url} did not come up within {timeout_s} s")
 
 
+def wait_listening(proc: subprocess.Popen[Any], port: int, timeout_s: float = 60) -> None:
+    """Until ``proc`` itself listens on TCP ``port``; an error if it exits or never does."""
+    deadline = time.monotonic() + timeout_s
+    me = psutil.Process(proc.pid)
+    while not any(
+        c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+        for c in me.net_connections("tcp")
+    ):
+        if proc.poll() is not None:
+            raise RuntimeError(f"process {proc.pid} exited ({proc.returncode}) before listening")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"process {proc.pid} not listening on port {port} after "
+                               f"{timeout_s:g} s")
+        time.sleep(0.05)
+
+
 def stop(proc: subprocess.Popen[Any], timeout_s: float = 30) -> None:
     """SIGTERM, then SIGKILL if the process has not exited within ``timeout_s``."""
     if proc.poll() is None:
@@ -107,6 +123,9 @@ def collector_process(
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/healthz", proc=proc)
+        # With --reuse-port another process may have answered: wait until this one listens
+        # too (it does once its app has started), or the load would all go to the first.
+        wait_listening(proc, port)
         yield url, psutil.Process(proc.pid)
     finally:
         stop(proc, stop_timeout_s)

@@ -42,16 +42,20 @@ def _listen_error(host: str, port: int, exc: OSError, shared: bool = False) -> S
 
 
 def shared_socket(host: str, port: int) -> socket.socket:
-    """A listening socket with SO_REUSEPORT: several collector processes bind the same
-    HOST:PORT and the kernel spreads new connections over them (replicas on one machine,
-    one per core, with no load balancer in front)."""
+    """A socket bound with SO_REUSEPORT: several collector processes bind the same HOST:PORT
+    and the kernel spreads new connections over them (replicas on one machine, one per core,
+    with no load balancer in front).
+
+    Bound, not yet listening: uvicorn listens on it once the app has started, and only
+    then does the kernel count this process among those it gives connections to. Listening
+    from the start, it took its share of new connections while it was still loading (the
+    nation, every agent's token), and they waited until it was ready."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sock.listen(2048)
     except OSError as exc:
         sock.close()
         raise _listen_error(host, port, exc, shared=True) from None
