@@ -227,15 +227,17 @@ def _figures(prefix: str, load: Load, values_per_report: float) -> dict[str, Any
 
 
 def national_minute(
-    work: Path, agents: int, connections: int, duration_s: float, values: int = 30
+    work: Path, agents: int, connections: int, duration_s: float, values: int = 30,
+    db_url: str | None = None, processes: int = 1, prefix: str = "minute",
 ) -> dict[str, Any]:
-    """A nation's agents (50,000, ~15 a commune) each sending its report over HTTP to one
-    collector on SQLite, as every minute, from a cold start: how long until every agent's
-    first report was stored (``minute_all_in_s``, None if some never were within
-    ``duration_s``), the rate and the latency."""
-    url = str(work / "national-minute.db")
-    load, reports = ingest_collector(work, url, "minute", agents, connections, duration_s,
-                                     values=values)
+    """A nation's agents (50,000, ~15 a commune) each sending its report over HTTP to
+    ``processes`` collectors on ``db_url`` (default: a fresh SQLite file), as every minute,
+    from a cold start: how long until every agent's first report was stored
+    (``<prefix>_all_in_s``, None if some never were within ``duration_s``), the rate and the
+    latency."""
+    url = db_url or str(work / f"national-{prefix}.db")
+    load, reports = ingest_collector(work, url, prefix, agents, connections, duration_s,
+                                     processes=processes, values=values)
     r = db.reports.c
     store = open_store(load_config(None, db=url))
     try:
@@ -249,14 +251,15 @@ def national_minute(
         store.engine.dispose()
     per_report = statistics.mean(sum(len(x.values) for x in rep.results) for _, rep in reports)
     return {
-        "minute_agents": agents,
-        "minute_communes": len({rep.commune_code for _, rep in reports}),
-        "minute_duration_s": duration_s,
-        "minute_reported": len(firsts),
-        "minute_all_in_s": (
+        f"{prefix}_agents": agents,
+        f"{prefix}_processes": processes,
+        f"{prefix}_communes": len({rep.commune_code for _, rep in reports}),
+        f"{prefix}_duration_s": duration_s,
+        f"{prefix}_reported": len(firsts),
+        f"{prefix}_all_in_s": (
             (max(firsts) - min(firsts)).total_seconds() if len(firsts) == agents else None
         ),
-        **_figures("minute", load, per_report),
+        **_figures(prefix, load, per_report),
     }
 
 
@@ -284,6 +287,15 @@ def bench_ingest(
         "ioc_stored": stored_reports(sqlite_db),
         **_figures("ioc", ioc, values_per_report),
     }
+    progress(f"ingest: 2 collector processes on SQLite (--reuse-port), {duration_s:g} s")
+    sqlite2_db = str(work / "ingest-2.db")
+    ioc2, _ = ingest_collector(work, sqlite2_db, "sqlite2", agents, connections, duration_s,
+                               processes=2, values=values)
+    out.update(_figures("ioc2", ioc2, values_per_report), ioc2_stored=stored_reports(sqlite2_db))
+    if nation_agents > 0:
+        progress(f"ingest: the national minute on SQLite, {nation_agents:,} agents over HTTP "
+                 f"(enrolling them takes ~1 min)")
+        out.update(national_minute(work, nation_agents, connections, nation_duration_s, values))
     with postgres_server(postgres) as pg:
         runs = () if pg is None else ((1, "pg"), (2, "pg2"))
         for procs, prefix in runs:
@@ -293,10 +305,12 @@ def bench_ingest(
                                        processes=procs, values=values)
             out.update(_figures(prefix, load, values_per_report))
             out[f"{prefix}_stored"] = stored_reports(url)
-    if nation_agents > 0:
-        progress(f"ingest: the national minute, {nation_agents:,} agents over HTTP "
-                 f"(enrolling them takes ~1 min)")
-        out.update(national_minute(work, nation_agents, connections, nation_duration_s, values))
+        if pg is not None and nation_agents > 0:
+            progress(f"ingest: the national minute on PostgreSQL 15, 2 processes, "
+                     f"{nation_agents:,} agents (enrolling them takes ~2 min)")
+            out.update(national_minute(work, nation_agents, connections, nation_duration_s,
+                                       values, db_url=pg.create_database(), processes=2,
+                                       prefix="pgminute"))
     progress(f"ingest: pushgateway, the same values for {duration_s:g} s")
     gw, groups = ingest_pushgateway(reports, work, connections, duration_s)
     out.update(_figures("pgw", gw, values_per_report))
