@@ -29,42 +29,46 @@ one run: repeat for noise.
 
 OUTRO = """## Where an ingested report's time goes, and what the goals would take
 
-Measured on this machine (2026-12-04), one report of 30 values a request, SQLite, 2,000
-agents over wrk, after a 5 s warm-up: 1,170 reports/s, p99 47 ms, with the collector at 0.98
-cores and 0.83 ms of CPU a report (psutil, over 20 s). Its two busy
-threads share one interpreter lock, so one process uses about one core. py-spy puts 70 % of
-it in the writer thread (group commit): about 0.30 ms storing the report (inserting it,
-merging the host's latest results, judging them into findings and a verdict: SQL and JSON),
-0.11 ms re-evaluating the commune's colour and statuses from its hosts' verdicts, 0.11 ms
-reading what the group needs (tokens, seqs already stored, the hosts' latest results) and
-0.06 ms committing. The event loop takes the other 0.25 ms: HTTP, FastAPI, and pydantic
-validation of the body (0.07 ms of it).
+Measured on this machine (2026-12-05), one report of 30 values a request, SQLite, 2,000
+agents over wrk (32 connections, 20 s runs): about 1,250 reports/s, with the collector at
+0.96 cores and 0.77 ms of CPU a report (psutil). Its two busy threads share one interpreter
+lock, so one process uses about one core. py-spy (`--gil`, who holds the lock) puts 62 % of
+it in the writer thread (group commit) and 38 % in the event loop (HTTP, FastAPI, and
+pydantic validating the body: 9 % of the whole). In the writer, SQLAlchemy (building,
+compiling and running statements, converting parameters and rows) takes about half; the rest
+is storing the report (merging the host's latest results, judging them into findings and a
+verdict, JSON) and re-evaluating the commune's colour and statuses from its hosts' verdicts.
 
-What made it faster: a third of the collector's time once went to Python's garbage
+What made it faster, in order: a third of the collector's time once went to Python's garbage
 collector (`serve` now freezes the start-up objects and collects the young generation every
-10,000 allocations: 313 → ~470 reports/s); and ingest no longer evaluates each report's
-commune in full, with every criterion's reasons and evidence (0.5 ms a report, now 0.11 ms
-for colour and statuses): those are evaluated when a commune's page, report or API answer
-first asks for them (~1.2 ms a commune), and nothing else reads them (~470 → ~900); and
-the collector loads every agent's token as it starts, so that no agent's first report after
-a restart reads its token from the database before its write (that was the first seconds
-of section 1's 30 s; three runs since: SQLite ~900 → 1,116–1,205 reports/s, PostgreSQL
-~580 → 708–834, p99 114 → 52–59 ms).
+10,000 allocations: 313 → ~470 reports/s); ingest no longer evaluates each report's commune
+in full, with every criterion's reasons and evidence: those are evaluated when a commune's
+page, report or API answer first asks for them (~470 → ~900); the collector loads every
+agent's token as it starts (~900 → 1,116–1,205, PostgreSQL p99 114 → 52–59 ms); and
+(2026-12-05) the reports table is read only for a report whose seq is not above its agent's
+last stored one (a retry: none in the steady state), and a commune's evaluation reads its
+hosts' verdicts, last report and due time in one statement instead of three (20 s runs,
+alternated: SQLite 1,096 and 1,168 → 1,269 and 1,242 reports/s; PostgreSQL 778 → 890).
 
-Ingest at 2,000 reports/s needs at most 0.5 ms of CPU a report in one process, or a second
-core: on these two cores the load generator takes part of the second. On SQLite a second
-process adds nothing (1,025 and 1,026 reports/s with two, 1,026 and 972 with one, 20 s runs
-alternated): the writers serialise on the write transaction, where 70 % of the work is. So
-the goal still needs one of two decisions, not more tuning: more cores (the replicas on
-PostgreSQL, `--reuse-port` on one machine or several machines), or a hot path without
-FastAPI, pydantic and SQLAlchemy. The national load itself is 833 reports/s (50,000 hosts,
-one report a minute), which one collector process on SQLite now carries; after an outage,
-agents send batches of 50, and the fleet drain (section 4) stores over 1,700 reports/s.
+**Two processes.** Until 2026-12-05 the "2 processes" rows loaded one process: wrk connected
+while the second was still starting, and all 32 connections went to the first (the
+benchmark now waits until each process listens, and a collector listens only once its app
+has started). Measured properly (section 1), two processes on PostgreSQL take 832 → 1,356
+reports/s; in a 20 s run each collector was at 0.66 cores and PostgreSQL at 0.42: the two
+cores are full. On SQLite they add less (1,250 → 1,351, p99 36 → 76 ms): each writer waits
+for the other's write transaction.
+
+So 2,000 reports/s on these two cores needs about 0.9 ms of CPU a report for everything
+together (collectors, database, load generator); PostgreSQL with two processes uses about
+1.5 ms. The goal still needs one of two decisions, not more tuning: more cores (replicas on
+PostgreSQL scale with them: +63 % here from a second process, on two cores shared with the
+database), or a hot path without FastAPI, pydantic and SQLAlchemy. The national load itself
+is 833 reports/s (50,000 hosts, one report a minute): both engines carry it (section 1).
 
 ## Not yet measured
 
-The national minute on PostgreSQL, and paced (each agent once a minute at its own moment,
-rather than as fast as the collector answers).
+The national minute paced (each agent once a minute at its own moment, rather than as fast
+as the collectors answer): the latency at the nation's own rate.
 
 Reproduce: `make bench`, or `.venv/bin/python -m bench.run --only footprint,drain` (needs
 Debian's prometheus-pushgateway and prometheus-node-exporter; PostgreSQL 15 for ingest on
