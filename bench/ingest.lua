@@ -5,7 +5,14 @@
 -- body is prefix .. seq .. suffix, where seq is the agent's round (1, 2, ...); a "plain"
 -- body is the prefix alone. Byte 0x1f in a body stands for a line break. Each wrk thread
 -- takes every n-th agent (n = IOC_WRK_THREADS), so no two threads send for one agent.
+--
+-- Paced (IOC_WRK_RATE requests/s in all, > 0): each thread sends its share on a fixed
+-- schedule, as agents report at their own moments whatever the collector does: a request
+-- whose moment has passed (every connection was waiting for an answer) goes at once.
+-- IOC_WRK_SEQ0 is added to every seq (a second load on agents that have reported).
 local counter = 0
+local seq0 = tonumber(os.getenv("IOC_WRK_SEQ0") or "0")
+local rate = tonumber(os.getenv("IOC_WRK_RATE") or "0")
 
 function setup(thread)
   thread:set("tid", counter)
@@ -41,8 +48,32 @@ function request()
   local round = math.floor(sent / n) + 1
   sent = sent + 1
   local body = a.prefix
-  if a.seq then body = a.prefix .. round .. a.suffix end
+  if a.seq then body = a.prefix .. (seq0 + round) .. a.suffix end
   return wrk.format(a.method, a.path, a.headers, body)
+end
+
+if rate > 0 then
+  local ffi = require("ffi")
+  ffi.cdef[[
+    typedef struct { long tv_sec; long tv_nsec; } ioc_timespec;
+    int clock_gettime(int clk_id, ioc_timespec *tp);
+  ]]
+  local ts = ffi.new("ioc_timespec")
+  local function now_ms()
+    ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
+    return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+  end
+  local interval = 1000 * tonumber(os.getenv("IOC_WRK_THREADS")) / rate
+  local next_at = nil
+
+  function delay()
+    local t = now_ms()
+    if next_at == nil then next_at = t end
+    local wait = next_at - t
+    next_at = next_at + interval
+    if wait > 0 then return wait end
+    return 0
+  end
 end
 
 function response(status, headers, body)

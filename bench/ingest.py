@@ -55,21 +55,28 @@ class Load:
     p50_s: float
     p99_s: float
     failed: int
+    #: A paced load that followed this one on the same collectors (ingest_collector).
+    paced: Load | None = None
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
 
 
-def wrk(url: str, data: Path, connections: int, duration_s: float) -> Load:
-    """``wrk`` against ``url`` with the agents of ``data`` (see bench/ingest.lua)."""
+def wrk(
+    url: str, data: Path, connections: int, duration_s: float, rate: float = 0, seq0: int = 0
+) -> Load:
+    """``wrk`` against ``url`` with the agents of ``data`` (see bench/ingest.lua): as fast as
+    the server answers, or ``rate`` requests/s on a fixed schedule; ``seq0`` is added to
+    every report's seq."""
     exe = shutil.which("wrk")
     if exe is None:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
     out = subprocess.run(
         [exe, f"-t{THREADS}", f"-c{connections}", f"-d{duration_s:g}s", "--timeout", "30s",
          "-s", str(LUA), url],
-        env={**os.environ, "IOC_WRK_DATA": str(data), "IOC_WRK_THREADS": str(THREADS)},
+        env={**os.environ, "IOC_WRK_DATA": str(data), "IOC_WRK_THREADS": str(THREADS),
+             "IOC_WRK_RATE": f"{rate:g}", "IOC_WRK_SEQ0": str(seq0)},
         capture_output=True, text=True, check=False, timeout=duration_s + 120,
     )
     line = next((x for x in out.stdout.splitlines() if x.startswith("{")), None)
@@ -165,10 +172,12 @@ def stored_reports(db_url: str) -> int:
 
 def ingest_collector(
     work: Path, db_url: str, label: str, agents: int, connections: int, duration_s: float,
-    processes: int = 1, values: int = 30,
+    processes: int = 1, values: int = 30, paced: tuple[float, float] | None = None,
 ) -> tuple[Load, list[tuple[str, Report]]]:
     """``processes`` × ``ioc-collector serve`` on ``db_url`` sharing one port
-    (``--reuse-port``), receiving one report per request for ``duration_s``."""
+    (``--reuse-port``), receiving one report per request for ``duration_s``; with ``paced``
+    (requests/s, seconds), then the same agents' later reports on that schedule, whose load
+    is ``self.paced`` of the first load returned."""
     reports = _workload(db_url, agents, values)
     data = work / f"wrk-{label}.tsv"
     with data.open("w", encoding="utf-8") as f:
@@ -184,6 +193,11 @@ def ingest_collector(
         for _ in range(processes):
             url, _proc = running.enter_context(collector_process(cfg, port=port))
         load = wrk(url, data, connections, duration_s)
+        if paced is not None:
+            # Past every seq the first load can have reached (it went round at most
+            # requests / agents + 1 times).
+            seq0 = load.requests // max(1, len(reports)) + 1
+            load.paced = wrk(url, data, connections, paced[1], rate=paced[0], seq0=seq0)
     return load, reports
 
 
@@ -229,15 +243,19 @@ def _figures(prefix: str, load: Load, values_per_report: float) -> dict[str, Any
 def national_minute(
     work: Path, agents: int, connections: int, duration_s: float, values: int = 30,
     db_url: str | None = None, processes: int = 1, prefix: str = "minute",
+    paced_s: float = 0,
 ) -> dict[str, Any]:
     """A nation's agents (50,000, ~15 a commune) each sending its report over HTTP to
     ``processes`` collectors on ``db_url`` (default: a fresh SQLite file), as every minute,
     from a cold start: how long until every agent's first report was stored
     (``<prefix>_all_in_s``, None if some never were within ``duration_s``), the rate and the
-    latency."""
+    latency. With ``paced_s``, then every agent's next reports at the nation's own rate (each
+    agent once a minute, ``agents`` / 60 reports/s) for ``paced_s`` on the same collectors:
+    the latency at that rate (``<prefix>_paced_*``)."""
     url = db_url or str(work / f"national-{prefix}.db")
+    pace = (agents / 60, paced_s) if paced_s > 0 else None
     load, reports = ingest_collector(work, url, prefix, agents, connections, duration_s,
-                                     processes=processes, values=values)
+                                     processes=processes, values=values, paced=pace)
     r = db.reports.c
     store = open_store(load_config(None, db=url))
     try:
@@ -260,6 +278,11 @@ def national_minute(
             (max(firsts) - min(firsts)).total_seconds() if len(firsts) == agents else None
         ),
         **_figures(prefix, load, per_report),
+        **(
+            {f"{prefix}_paced_target_s": round(agents / 60), f"{prefix}_paced_duration_s": paced_s,
+             **_figures(f"{prefix}_paced", load.paced, per_report)}
+            if load.paced is not None else {}
+        ),
     }
 
 
@@ -295,7 +318,8 @@ def bench_ingest(
     if nation_agents > 0:
         progress(f"ingest: the national minute on SQLite, {nation_agents:,} agents over HTTP "
                  f"(enrolling them takes ~1 min)")
-        out.update(national_minute(work, nation_agents, connections, nation_duration_s, values))
+        out.update(national_minute(work, nation_agents, connections, nation_duration_s, values,
+                                   paced_s=nation_duration_s))
     with postgres_server(postgres) as pg:
         runs = () if pg is None else ((1, "pg"), (2, "pg2"))
         for procs, prefix in runs:
@@ -310,7 +334,7 @@ def bench_ingest(
                      f"{nation_agents:,} agents (enrolling them takes ~2 min)")
             out.update(national_minute(work, nation_agents, connections, nation_duration_s,
                                        values, db_url=pg.create_database(), processes=2,
-                                       prefix="pgminute"))
+                                       prefix="pgminute", paced_s=nation_duration_s))
     progress(f"ingest: pushgateway, the same values for {duration_s:g} s")
     gw, groups = ingest_pushgateway(reports, work, connections, duration_s)
     out.update(_figures("pgw", gw, values_per_report))

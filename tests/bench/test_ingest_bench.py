@@ -89,14 +89,21 @@ def test_the_national_minute_times_every_agents_first_report(
 ) -> None:
     """On the engine under test, with two collector processes sharing the port."""
     require_binary("wrk")
-    m = national_minute(tmp_path, agents=120, connections=4, duration_s=2,
-                        db_url=new_database("minute.db"), processes=2)
+    url = new_database("minute.db")
+    m = national_minute(tmp_path, agents=120, connections=4, duration_s=2, db_url=url,
+                        processes=2, paced_s=3)
     assert m["minute_agents"] == m["minute_communes"] == 120
     assert m["minute_processes"] == 2
     assert m["minute_failed"] == 0
     assert m["minute_reported"] == 120  # every agent's report stored
     assert m["minute_all_in_s"] is not None and 0 <= m["minute_all_in_s"] < 2
     assert m["minute_requests"] > 120  # and wrk went round again
+    # Then paced at the nation's rate, each agent once a minute: 2 reports/s for 3 s (as
+    # fast as it answers, it was hundreds), each one stored.
+    assert m["minute_paced_target_s"] == 2
+    assert 4 <= m["minute_paced_requests"] <= 8, m
+    assert m["minute_paced_failed"] == 0
+    assert stored_reports(url) >= m["minute_requests"] + m["minute_paced_requests"]
 
 
 def test_the_ingest_section_judges_each_engine_by_its_best_run() -> None:
