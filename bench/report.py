@@ -53,16 +53,17 @@ alternated: SQLite 1,096 and 1,168 → 1,269 and 1,242 reports/s; PostgreSQL 778
 **Two processes.** Until 2026-12-05 the "2 processes" rows loaded one process: wrk connected
 while the second was still starting, and all 32 connections went to the first (the
 benchmark now waits until each process listens, and a collector listens only once its app
-has started). Measured properly (section 1), two processes on PostgreSQL take 832 → 1,356
-reports/s; in a 20 s run each collector was at 0.66 cores and PostgreSQL at 0.42: the two
-cores are full. On SQLite they add less (1,250 → 1,351, p99 36 → 76 ms): each writer waits
-for the other's write transaction.
+has started). Measured properly, two processes on PostgreSQL take 922 → 1,271 reports/s in
+section 1 (832 → 1,356 in a full run an hour before); in a 20 s run each collector was at
+0.66 cores and PostgreSQL at 0.42: the two cores are full. On SQLite they add less (1,313 →
+1,385, and 1,250 → 1,351 before; p99 33 → 76 ms): each writer waits for the other's write
+transaction.
 
 So 2,000 reports/s on these two cores needs about 0.9 ms of CPU a report for everything
 together (collectors, database, load generator); PostgreSQL with two processes uses about
 1.5 ms. The goal still needs one of two decisions, not more tuning: more cores (replicas on
-PostgreSQL scale with them: +63 % here from a second process, on two cores shared with the
-database), or a hot path without FastAPI, pydantic and SQLAlchemy. The national load itself
+PostgreSQL scale with them: +38 to +63 % here from a second process, on two cores shared
+with the database), or a hot path without FastAPI, pydantic and SQLAlchemy. The national load itself
 is 833 reports/s (50,000 hosts, one report a minute): both engines carry it (section 1).
 
 Reproduce: `make bench`, or `.venv/bin/python -m bench.run --only footprint,drain` (needs
@@ -205,7 +206,6 @@ wrk goes round again (their second reports).
 | | agents reported | reports/s | values/s | p50 | p99 | failed |
 |---|---|---|---|---|---|---|
 {rows}
-
 {paced_text}"""
 
 
