@@ -516,11 +516,13 @@ class Store:
                 # A report can be stored already only if its seq is not above its agent's
                 # last stored seq (kept in the same transactions as the reports): in the
                 # steady state, every seq is new and the reports table is not read at all.
+                # (An in-process caller's identity, without a token, may have no row.)
+                last_seq = {aid: row.last_seq for aid, row in rows.items()}
                 maybe_stored = [
                     (batches[i][0].agent_id, r.seq)
                     for i in valid
                     for r in batches[i][1]
-                    if r.seq <= rows[batches[i][0].agent_id].last_seq
+                    if r.seq <= last_seq.get(batches[i][0].agent_id, 0)
                 ]
                 existing: set[tuple[str, int]] = set()
                 if maybe_stored:
