@@ -229,6 +229,10 @@ def ingest_pushgateway(
     return load, len(held)
 
 
+def _values_per_report(reports: list[tuple[str, Report]]) -> float:
+    return statistics.mean(sum(len(x.values) for x in r.results) for _, r in reports)
+
+
 def _figures(prefix: str, load: Load, values_per_report: float) -> dict[str, Any]:
     return {
         f"{prefix}_requests": load.requests,
@@ -267,7 +271,7 @@ def national_minute(
             ]
     finally:
         store.engine.dispose()
-    per_report = statistics.mean(sum(len(x.values) for x in rep.results) for _, rep in reports)
+    per_report = _values_per_report(reports)
     return {
         f"{prefix}_agents": agents,
         f"{prefix}_processes": processes,
@@ -297,44 +301,37 @@ def bench_ingest(
     nation_duration_s: float = 60.0,
 ) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
-    progress(f"ingest: collector on SQLite, {agents} agents, {duration_s:g} s")
-    sqlite_db = str(work / "ingest.db")
-    ioc, reports = ingest_collector(work, sqlite_db, "sqlite", agents, connections, duration_s,
-                                    values=values)
-    values_per_report = statistics.mean(sum(len(x.values) for x in r.results) for _, r in reports)
-    out: dict[str, Any] = {
-        "agents": agents,
-        "duration_s": duration_s,
-        "connections": connections,
-        "values_per_report": round(values_per_report, 1),
-        "ioc_stored": stored_reports(sqlite_db),
-        **_figures("ioc", ioc, values_per_report),
-    }
-    progress(f"ingest: 2 collector processes on SQLite (--reuse-port), {duration_s:g} s")
-    sqlite2_db = str(work / "ingest-2.db")
-    ioc2, _ = ingest_collector(work, sqlite2_db, "sqlite2", agents, connections, duration_s,
-                               processes=2, values=values)
-    out.update(_figures("ioc2", ioc2, values_per_report), ioc2_stored=stored_reports(sqlite2_db))
+    out: dict[str, Any] = {"agents": agents, "duration_s": duration_s, "connections": connections}
+
+    def measure(engine: str, url: str, prefix: str, procs: int) -> list[tuple[str, Report]]:
+        """One wrk run against ``procs`` collectors on ``url``: its figures go in ``out``."""
+        progress(f"ingest: {procs} collector process(es) on {engine}, {agents} agents, "
+                 f"{duration_s:g} s")
+        load, reports = ingest_collector(work, url, prefix, agents, connections, duration_s,
+                                         processes=procs, values=values)
+        out.update(_figures(prefix, load, _values_per_report(reports)))
+        out[f"{prefix}_stored"] = stored_reports(url)
+        return reports
+
+    reports = measure("SQLite", str(work / "ingest.db"), "ioc", 1)
+    values_per_report = _values_per_report(reports)
+    out["values_per_report"] = round(values_per_report, 1)
+    measure("SQLite", str(work / "ingest-2.db"), "ioc2", 2)
     if nation_agents > 0:
         progress(f"ingest: the national minute on SQLite, {nation_agents:,} agents over HTTP "
                  f"(enrolling them takes ~1 min)")
         out.update(national_minute(work, nation_agents, connections, nation_duration_s, values,
                                    paced_s=nation_duration_s))
     with postgres_server(postgres) as pg:
-        runs = () if pg is None else ((1, "pg"), (2, "pg2"))
-        for procs, prefix in runs:
-            progress(f"ingest: collector on PostgreSQL 15, {procs} process(es)")
-            url = pg.create_database()
-            load, _ = ingest_collector(work, url, prefix, agents, connections, duration_s,
-                                       processes=procs, values=values)
-            out.update(_figures(prefix, load, values_per_report))
-            out[f"{prefix}_stored"] = stored_reports(url)
-        if pg is not None and nation_agents > 0:
-            progress(f"ingest: the national minute on PostgreSQL 15, 2 processes, "
-                     f"{nation_agents:,} agents (enrolling them takes ~2 min)")
-            out.update(national_minute(work, nation_agents, connections, nation_duration_s,
-                                       values, db_url=pg.create_database(), processes=2,
-                                       prefix="pgminute", paced_s=nation_duration_s))
+        if pg is not None:
+            for procs, prefix in ((1, "pg"), (2, "pg2")):
+                measure("PostgreSQL 15", pg.create_database(), prefix, procs)
+            if nation_agents > 0:
+                progress(f"ingest: the national minute on PostgreSQL 15, 2 processes, "
+                         f"{nation_agents:,} agents (enrolling them takes ~2 min)")
+                out.update(national_minute(work, nation_agents, connections, nation_duration_s,
+                                           values, db_url=pg.create_database(), processes=2,
+                                           prefix="pgminute", paced_s=nation_duration_s))
     progress(f"ingest: pushgateway, the same values for {duration_s:g} s")
     gw, groups = ingest_pushgateway(reports, work, connections, duration_s)
     out.update(_figures("pgw", gw, values_per_report))

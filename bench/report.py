@@ -63,8 +63,9 @@ So 2,000 reports/s on these two cores needs about 0.9 ms of CPU a report for eve
 together (collectors, database, load generator); PostgreSQL with two processes uses about
 1.5 ms. The goal still needs one of two decisions, not more tuning: more cores (replicas on
 PostgreSQL scale with them: +38 to +63 % here from a second process, on two cores shared
-with the database), or a hot path without FastAPI, pydantic and SQLAlchemy. The national load itself
-is 833 reports/s (50,000 hosts, one report a minute): both engines carry it (section 1).
+with the database), or a hot path without FastAPI, pydantic and SQLAlchemy. The national
+load itself is 833 reports/s (50,000 hosts, one report a minute): both engines carry it
+(section 1).
 
 Reproduce: `make bench`, or `.venv/bin/python -m bench.run --only footprint,drain` (needs
 Debian's prometheus-pushgateway and prometheus-node-exporter; PostgreSQL 15 for ingest on
@@ -93,15 +94,15 @@ def ingest_section(i: dict[str, Any]) -> str:
             ("PostgreSQL 15", 2, "pg2")]
     runs = [r for r in runs if f"{r[2]}_reports_s" in i]
     rows = [
-        line(f"commune-ioc collector, {name}, "
-             + ("1 process" if n == 1 else f"{n} processes (--reuse-port)"), p)
+        line(f"commune-ioc collector, {name}, {_processes(n)}"
+             + (" (--reuse-port)" if n > 1 else ""), p)
         for name, n, p in runs
     ]
     rows.append(line("prometheus-pushgateway", "pgw"))
     ratio = i["ioc_values_s"] / max(1, i["pgw_values_s"])
     table = "\n".join(rows)
     stored = "Stored: " + ", ".join(
-        f"{name} {n} process{'es' if n > 1 else ''} {i[f'{p}_stored']:,} reports for "
+        f"{name} {_processes(n)} {i[f'{p}_stored']:,} reports for "
         f"{i[f'{p}_requests']:,} answers"
         for name, n, p in runs
     )
@@ -112,8 +113,8 @@ def ingest_section(i: dict[str, Any]) -> str:
         if engine not in best or i[f"{p}_reports_s"] > i[f"{best[engine][1]}_reports_s"]:
             best[engine] = (n, p)
     rate = "; ".join(
-        f"{engine} {_goal(i[f'{p}_reports_s'] >= 2000)} ({i[f'{p}_reports_s']:,}/s with {n} "
-        f"process{'es' if n > 1 else ''})"
+        f"{engine} {_goal(i[f'{p}_reports_s'] >= 2000)} ({i[f'{p}_reports_s']:,}/s with "
+        f"{_processes(n)})"
         for engine, (n, p) in best.items()
     )
     p99 = "; ".join(
@@ -166,8 +167,7 @@ def _minute_part(i: dict[str, Any]) -> str:
     first = runs[0][0]
     lines = []
     for p, name in runs:
-        who = f"commune-ioc collector, {name}, {i[f'{p}_processes']} process" + (
-            "es" if i[f"{p}_processes"] > 1 else "")
+        who = f"commune-ioc collector, {name}, {_processes(i[f'{p}_processes'])}"
         lines.append(row(who + ", as fast as it answers", f"{i[f'{p}_reported']:,}",
                          f"{i[f'{p}_reports_s']:,}", f"{i[f'{p}_values_s']:,}",
                          f"{i[f'{p}_p50_ms']} ms", f"{i[f'{p}_p99_ms']} ms", i[f"{p}_failed"]))
@@ -207,6 +207,10 @@ wrk goes round again (their second reports).
 |---|---|---|---|---|---|---|
 {rows}
 {paced_text}"""
+
+
+def _processes(n: int) -> str:
+    return "1 process" if n == 1 else f"{n} processes"
 
 
 def _goal(ok: bool) -> str:
