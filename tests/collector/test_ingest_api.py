@@ -109,7 +109,6 @@ def test_replayed_seq_is_a_no_op(collector) -> None:
     assert stored(collector) == 2
 
 
-
 def test_a_late_report_below_the_last_seq_is_stored_once(collector) -> None:
     """Reports 1 and 3 arrive first; 2, late (a batch retried after a timeout), is below the
     agent's last stored seq but was never stored: it is accepted, and a replay of any of
@@ -123,6 +122,7 @@ def test_a_late_report_below_the_last_seq_is_stored_once(collector) -> None:
     r = post(collector, agent, [report(agent, 3), report(agent, 2), report(agent, 4)])
     assert (r.json()["accepted"], r.json()["duplicates"]) == (1, 2)
     assert stored(collector) == 4
+
 
 def _refused(collector, response: httpx.Response, status: int, words: str) -> None:
     assert response.status_code == status, response.text
