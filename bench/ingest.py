@@ -173,11 +173,12 @@ def stored_reports(db_url: str) -> int:
 def ingest_collector(
     work: Path, db_url: str, label: str, agents: int, connections: int, duration_s: float,
     processes: int = 1, values: int = 30, paced: tuple[float, float] | None = None,
+    **options: Any,
 ) -> tuple[Load, list[tuple[str, Report]]]:
     """``processes`` × ``ioc-collector serve`` on ``db_url`` sharing one port
     (``--reuse-port``), receiving one report per request for ``duration_s``; with ``paced``
     (requests/s, seconds), then the same agents' later reports on that schedule, whose load
-    is ``self.paced`` of the first load returned."""
+    is ``self.paced`` of the first load returned. ``options``: more collector settings."""
     reports = _workload(db_url, agents, values)
     data = work / f"wrk-{label}.tsv"
     with data.open("w", encoding="utf-8") as f:
@@ -187,16 +188,18 @@ def ingest_collector(
                 raise RuntimeError("a report body must name its seq exactly once")
             f.write(_line("POST", "/api/v1/reports", tok, body))
     cfg = write_collector_config(work / f"collector-{label}.yaml", db_url,
-                                 reuse_port=processes > 1)
+                                 reuse_port=processes > 1, **options)
     port = free_port()
     with ExitStack() as running:
         for _ in range(processes):
             url, _proc = running.enter_context(collector_process(cfg, port=port))
         load = wrk(url, data, connections, duration_s)
         if paced is not None:
-            # Past every seq the first load can have reached (it went round at most
-            # requests / agents + 1 times).
-            seq0 = load.requests // max(1, len(reports)) + 1
+            # Past every seq the first load can have reached. wrk's threads each send for
+            # their own agents and need not keep pace with each other, so an agent's round
+            # is bounded only by every request sent: those answered, and at most one still
+            # in flight on each connection when wrk stopped.
+            seq0 = load.requests + connections
             load.paced = wrk(url, data, connections, paced[1], rate=paced[0], seq0=seq0)
     return load, reports
 
