@@ -27,9 +27,10 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from sqlalchemy import create_engine, inspect, make_url, text
 
 from tests.ansible.conftest import PlaybookRun, free_port, run_playbook
-from tests.conftest import require_binary
+from tests.conftest import TEST_DATABASE, require_binary
 from tests.integration.peers import Prometheus, wait_for
 from tests.readiness_fixtures import login
 from tests.security_api.pki import CA, ServerCert, issue_server, make_ca
@@ -43,10 +44,11 @@ COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
 def _inventory(
     path: Path, prefix: Path, wheelhouse: Path, *, collector_port: int, collector_url: str,
     commune: str = COMMUNE, province: str = "01", code: str = "", overrides: Path | None = None,
-    tls: tuple[CA, ServerCert] | None = None,
+    tls: tuple[CA, ServerCert] | None = None, postgresql_url: str = "",
 ) -> Path:
     """A one-province inventory (collector + one agent) with every path under ``prefix``;
-    with ``tls``, the collector serves HTTPS with that certificate of that CA."""
+    with ``tls``, the collector serves HTTPS with that certificate of that CA; with
+    ``postgresql_url``, it stores in that PostgreSQL database instead of its SQLite file."""
     # What a Debian / stands in for has: the systemd unit directory.
     (prefix / "etc/systemd/system").mkdir(parents=True, exist_ok=True)
     common = {
@@ -72,6 +74,9 @@ def _inventory(
         "ioc_collector_reevaluate_every_s": 0,
         "ioc_collector_catalogue_overrides": str(overrides or ""),
     }
+    if postgresql_url:
+        collector |= {"ioc_collector_database": "postgresql",
+                      "ioc_collector_postgresql_url": postgresql_url}
     agent = {
         "ioc_agent_commune_code": commune,
         "ioc_agent_enrollment_code": code,
@@ -119,6 +124,8 @@ def _inventory(
 
 #: A province's catalogue overrides, deployed by the collector role.
 OVERRIDES = "profile: ha-noi\ncriteria:\n  - id: NET-02\n    severity: critical\n"
+#: The PostgreSQL password in the role's database URL (never in Ansible's output).
+DB_PASSWORD = "vault-Secret-7x"
 
 
 def _assert_ok(run: PlaybookRun) -> None:
@@ -140,6 +147,11 @@ class Rollout:
     commune_after: dict[str, Any]
     #: The province's CA (PEM file), which the collector's certificate is issued by.
     ca_pem: Path
+    #: The collector role's first run (collector.yml).
+    collector_run: PlaybookRun
+    #: The database the collector stores in, on PostgreSQL (the backend under test; its URL
+    #: carries a password); empty on SQLite, the role's default.
+    postgresql_url: str
 
 
 def _wait_http(url: str, proc: subprocess.Popen[str], log: Path, verify: ssl.SSLContext,
@@ -158,8 +170,16 @@ def _wait_http(url: str, proc: subprocess.Popen[str], log: Path, verify: ssl.SSL
 
 
 @pytest.fixture(scope="module")
-def rollout(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rollout]:
+def rollout(
+    wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Rollout]:
     tmp = tmp_path_factory.mktemp("rollout")
+    # The backend under test: on PostgreSQL the role is given a database URL, with a password
+    # as a province's vault holds it (the throwaway server trusts loopback and ignores it).
+    postgresql_url = ""
+    if TEST_DATABASE == "postgresql":
+        db_url = make_url(request.getfixturevalue("postgres_server").create_database())
+        postgresql_url = db_url.set(password=DB_PASSWORD).render_as_string(hide_password=False)
     prefix = tmp / "root"
     port = free_port()
     # HTTPS, as a province deploys it: a certificate for 127.0.0.1 from the province's CA,
@@ -175,8 +195,10 @@ def rollout(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
     # 1. The collector role, then the installed collector, started as its unit would.
     _inventory(inventory, prefix, wheelhouse, collector_port=port, collector_url=url,
-               overrides=overrides, tls=tls)
-    _assert_ok(run_playbook("collector.yml", inventory, tmp))
+               overrides=overrides, tls=tls, postgresql_url=postgresql_url)
+    # With --diff and -v, as an operator previews a change: what would print a secret does.
+    collector_run = run_playbook("collector.yml", inventory, tmp, ["--diff", "-v"])
+    _assert_ok(collector_run)
     collector_bin = prefix / "opt/ioc-collector/venv/bin/ioc-collector"
     collector_cfg = prefix / "etc/ioc-collector/collector.yaml"
     log = (tmp / "collector.log").open("w")
@@ -205,7 +227,7 @@ def rollout(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
         # 3. The whole site: collector (unchanged) then the agent, which enrolls.
         _inventory(inventory, prefix, wheelhouse, collector_port=port, collector_url=url,
-                   code=code, overrides=overrides, tls=tls)
+                   code=code, overrides=overrides, tls=tls, postgresql_url=postgresql_url)
         first = run_playbook("site.yml", inventory, tmp)
         _assert_ok(first)
 
@@ -221,7 +243,8 @@ def rollout(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         # 5. Again: nothing may change.
         second = run_playbook("site.yml", inventory, tmp)
         yield Rollout(prefix, tmp, inventory, url, code, first, second, agent_once,
-                      summary_before, summary_after, commune_after, ca.pem)
+                      summary_before, summary_after, commune_after, ca.pem, collector_run,
+                      postgresql_url)
     finally:
         proc.terminate()
         try:
@@ -240,6 +263,19 @@ def test_installed_agent_enrolls_and_reports(rollout: Rollout) -> None:
     assert rollout.code not in rollout.first_site_run.output
     assert rollout.agent_once.returncode == 0, rollout.agent_once.stderr[-3000:]
     assert "sent 1" in rollout.agent_once.stdout, rollout.agent_once.stdout
+
+
+def test_the_database_password_never_appears_in_ansibles_output(rollout: Rollout) -> None:
+    """On PostgreSQL the role writes the URL into the collector's configuration without
+    logging it, in every run; the file is readable by the collector's group only."""
+    if not rollout.postgresql_url:
+        pytest.skip("SQLite on this run (the role's default): no database password")
+    runs = (rollout.collector_run, rollout.first_site_run, rollout.second_site_run)
+    for run in runs:
+        assert DB_PASSWORD not in run.output
+    config = rollout.prefix / "etc/ioc-collector/collector.yaml"
+    assert f"db: {rollout.postgresql_url}" in config.read_text()
+    assert config.stat().st_mode & 0o777 == 0o640
 
 
 def test_report_reaches_the_collector_summary(rollout: Rollout) -> None:
@@ -286,7 +322,19 @@ def test_installed_files(rollout: Rollout) -> None:
         [str(root / "opt/ioc-collector/venv/bin/ioc-collector"), "catalogue", "check",
          "--overrides", str(deployed)], capture_output=True, text=True, timeout=120)
     assert checked.returncode == 0 and checked.stdout.startswith("OK: profile ha-noi,")
-    assert (root / "var/lib/ioc-collector/ioc.db").exists()
+    if rollout.postgresql_url:  # the installed collector created its schema there
+        assert not (root / "var/lib/ioc-collector/ioc.db").exists()
+        engine = create_engine(rollout.postgresql_url)
+        try:
+            with engine.connect() as conn:
+                tables = set(inspect(conn).get_table_names())
+                assert {"agents", "reports", "alembic_version"} <= tables
+                agents = conn.execute(text("SELECT commune_code, host FROM agents")).all()
+        finally:
+            engine.dispose()
+        assert [a.commune_code for a in agents] == [COMMUNE]
+    else:
+        assert (root / "var/lib/ioc-collector/ioc.db").exists()
     # HTTPS: the certificate and its key deployed (the key not world-readable) and named in
     # the configuration; the agent trusts the province's CA.
     config_dir = root / "etc/ioc-collector"
