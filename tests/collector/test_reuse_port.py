@@ -49,3 +49,59 @@ def test_two_processes_share_one_port_and_a_third_without_the_flag_is_refused(
     finally:
         for p in procs:
             stop(p)
+
+
+def _listens(proc: psutil.Process, port: int) -> bool:
+    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+               for c in proc.net_connections("tcp"))
+
+
+def test_a_process_still_starting_takes_no_connection(tmp_path: Path) -> None:
+    """A second process binds the shared port before it builds its app, but listens only
+    once the app has started: until then every new connection goes to the first. Held
+    between the two (SIGSTOP, as if its start-up took long), it must not take connections
+    it cannot answer."""
+    port = free_port()
+    args = [*SERVE, "--db", str(tmp_path / "c.db"), "--listen", f"127.0.0.1:{port}",
+            "--reuse-port"]
+    first = subprocess.Popen(args, stderr=subprocess.PIPE)
+    procs = [first]
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc=first)
+        wait_listening(first, port)
+        for _attempt in range(5):
+            second = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+            procs.append(second)
+            ps = psutil.Process(second.pid)
+            assert second.stderr is not None
+            # Said once the port is bound and the app built, before uvicorn starts it.
+            for line in second.stderr:
+                if line.startswith("collector listening on"):
+                    break
+            else:
+                raise AssertionError(f"the second process exited ({second.wait()})")
+            ps.suspend()
+            if not _listens(ps, port):
+                break
+            # It started listening between its line and the stop (its app started faster
+            # than this test looked): try again with a new process.
+            ps.resume()
+            stop(second)
+        else:
+            raise AssertionError("five processes were listening as soon as they had bound")
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+                   for _ in range(32)]
+        try:
+            assert all(c.get("/healthz").status_code == 200 for c in clients)
+            assert not _listens(ps, port)  # still held, and bound only
+        finally:
+            for c in clients:
+                c.close()
+        ps.resume()
+        wait_listening(second, port)  # once its app has started, it listens
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                psutil.Process(p.pid).resume()
+            stop(p)
