@@ -59,14 +59,17 @@ def wait_http(url: str, timeout_s: float = 30, proc: subprocess.Popen[Any] | Non
     raise RuntimeError(f"{url} did not come up within {timeout_s} s")
 
 
+def listens(proc: psutil.Process, port: int) -> bool:
+    """Whether ``proc`` itself listens on TCP ``port`` (bound only is not listening)."""
+    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+               for c in proc.net_connections("tcp"))
+
+
 def wait_listening(proc: subprocess.Popen[Any], port: int, timeout_s: float = 60) -> None:
     """Until ``proc`` itself listens on TCP ``port``; an error if it exits or never does."""
     deadline = time.monotonic() + timeout_s
     me = psutil.Process(proc.pid)
-    while not any(
-        c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
-        for c in me.net_connections("tcp")
-    ):
+    while not listens(me, port):
         if proc.poll() is not None:
             raise RuntimeError(f"process {proc.pid} exited ({proc.returncode}) before listening")
         if time.monotonic() > deadline:

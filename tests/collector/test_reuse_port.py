@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from bench.common import free_port, stop, wait_http, wait_listening
+from bench.common import free_port, listens, stop, wait_http, wait_listening
 
 SERVE = [str(Path(sys.executable).parent / "ioc-collector"), "serve", "--log-level", "warning"]
 
@@ -51,11 +51,6 @@ def test_two_processes_share_one_port_and_a_third_without_the_flag_is_refused(
             stop(p)
 
 
-def _listens(proc: psutil.Process, port: int) -> bool:
-    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
-               for c in proc.net_connections("tcp"))
-
-
 def test_a_process_still_starting_takes_no_connection(tmp_path: Path) -> None:
     """A second process binds the shared port before it builds its app, but listens only
     once the app has started: until then every new connection goes to the first. Held
@@ -81,7 +76,7 @@ def test_a_process_still_starting_takes_no_connection(tmp_path: Path) -> None:
             else:
                 raise AssertionError(f"the second process exited ({second.wait()})")
             ps.suspend()
-            if not _listens(ps, port):
+            if not listens(ps, port):
                 break
             # It started listening between its line and the stop (its app started faster
             # than this test looked): try again with a new process.
@@ -93,7 +88,7 @@ def test_a_process_still_starting_takes_no_connection(tmp_path: Path) -> None:
                    for _ in range(32)]
         try:
             assert all(c.get("/healthz").status_code == 200 for c in clients)
-            assert not _listens(ps, port)  # still held, and bound only
+            assert not listens(ps, port)  # still held, and bound only
         finally:
             for c in clients:
                 c.close()
