@@ -34,7 +34,9 @@ from checks.model import (
     error_message,
     utcnow,
 )
+from collector.api.errors import status_of
 from collector.auth import Accounts, Role
+from collector.domain.errors import DomainError, EnrollmentError, TokenRefusedError
 from collector.ingest import GroupCommitter
 from collector.metrics import (
     DEFAULT_HOST_VALUES,
@@ -44,7 +46,7 @@ from collector.metrics import (
 )
 from collector.openapi import add_body_schemas, json_body
 from collector.ratelimit import TokenBucket, client_key, retry_after
-from collector.store import EnrollmentError, Store, StoreError, TokenRefusedError
+from collector.store import Store
 from collector.units import UnknownUnitError
 from collector.web.session import visitor
 
@@ -213,9 +215,9 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
             headers={"Retry-After": str(settings.retry_after_s)},
         )
 
-    @app.exception_handler(StoreError)
-    async def _store_error(_request: Request, exc: StoreError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=status_of(exc))
 
     @app.exception_handler(UnknownUnitError)
     async def _unknown_unit(_request: Request, exc: UnknownUnitError) -> JSONResponse:
@@ -346,7 +348,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
                 raise HTTPException(
                     401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"}
                 ) from None
-            except StoreError:
+            except DomainError:
                 ingest_metrics.rejected.labels(reason="forbidden").inc()
                 raise
         ingest_metrics.reports.labels(result="accepted").inc(resp.accepted)

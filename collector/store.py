@@ -53,43 +53,22 @@ from collector.criteria.engine import (
     host_findings,
     host_verdict,
 )
+from collector.domain.errors import (
+    BadRequestError,
+    DomainError,
+    EnrollmentError,
+    ForbiddenError,
+    TokenRefusedError,
+    UnknownCommuneError,
+)
 from collector.units import Units, UnknownUnitError
 
 # Base32 without look-alike letters, for codes an installer types by hand.
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-class StoreError(Exception):
-    """An error with an HTTP status and a message meant for the caller."""
-
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class EnrollmentError(StoreError):
-    status = 403
-
-    def __init__(self, message: str, *, reason: str = "", commune: str = "") -> None:
-        super().__init__(message)
-        self.reason = reason  # unknown | used | expired, for the audit log
-        self.commune = commune
-
-
-class ForbiddenError(StoreError):
-    status = 403
-
-
-class TokenRefusedError(StoreError):
-    """The token was revoked (by any replica or the CLI) after this process last checked it."""
-
-    status = 401
-
-
-class UnknownCommuneError(StoreError):
-    status = 422
+#: Kept as the name the web forms and attestation code use for "the input is refused".
+StoreError = BadRequestError
 
 
 #: Tokens remembered at most (a bound far above a nation's ~50,000 agents).
@@ -465,13 +444,13 @@ class Store:
     def ingest(self, agent: AgentIdentity, reports: list[Report]) -> IngestResponse:
         """Store one agent's batch; see :meth:`ingest_many`."""
         [outcome] = self.ingest_many([(agent, reports)])
-        if isinstance(outcome, StoreError):
+        if isinstance(outcome, DomainError):
             raise outcome
         return outcome
 
     def ingest_many(
         self, batches: list[tuple[AgentIdentity, list[Report]]]
-    ) -> list[IngestResponse | StoreError]:
+    ) -> list[IngestResponse | DomainError]:
         """Group commit: store the batches of several agents in ONE transaction.
 
         Each batch is all-or-nothing and answered on its own (a refused batch does not
@@ -479,12 +458,12 @@ class Store:
         re-evaluated, before this returns. Reports already stored (same agent_id and seq)
         are acknowledged again and not stored twice.
         """
-        outcomes: list[IngestResponse | StoreError | None] = [None] * len(batches)
+        outcomes: list[IngestResponse | DomainError | None] = [None] * len(batches)
         valid: list[int] = []
         for i, (agent, reports) in enumerate(batches):
             try:
                 self.check_batch(agent, reports)
-            except StoreError as exc:
+            except DomainError as exc:
                 outcomes[i] = exc
             else:
                 valid.append(i)

@@ -1,0 +1,33 @@
+"""Domain errors to HTTP answers: the one place that knows their status codes."""
+
+from __future__ import annotations
+
+from collector.domain.errors import (
+    BadRequestError,
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    InvalidInputError,
+    NotAuthenticatedError,
+    NotFoundError,
+    UnavailableError,
+)
+
+#: Most specific first: a subclass (EnrollmentError is a ForbiddenError) takes its parent's.
+_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (InvalidInputError, 422),
+    (BadRequestError, 400),
+    (NotAuthenticatedError, 401),
+    (ForbiddenError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (UnavailableError, 503),
+)
+
+
+def status_of(exc: DomainError) -> int:
+    """The HTTP status that answers ``exc`` (400 for a kind not listed)."""
+    for kind, status in _STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 400
