@@ -50,7 +50,7 @@ from bench.footprint import agent_config, enroll_agent, enrollment_code
 from checks.model import Report
 from checks.tls import httpx_verify
 from collector.config import load_config
-from collector.service import open_store
+from collector.assembly import open_store
 from collector.simulator import plan_nation
 
 DAY_REPORTS = 1440  # 24 h at the default 60 s interval

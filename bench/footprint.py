@@ -42,7 +42,7 @@ from bench.common import (
     write_collector_config,
 )
 from collector.config import load_config
-from collector.service import open_store
+from collector.assembly import open_store
 
 COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
 

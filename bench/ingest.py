@@ -37,7 +37,7 @@ from checks.model import CheckResult, Report, ReportBatch, utcnow
 from collector import db
 from collector.config import load_config
 from collector.metrics import labels
-from collector.service import open_store
+from collector.assembly import open_store
 from collector.simulator import plan_nation, simulated_results
 from collector.store import as_utc
 

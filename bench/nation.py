@@ -122,7 +122,7 @@ def bench_nation_at_scale(
     from collector.config import load_config
     from collector.criteria.engine import compile_catalogue
     from collector.metrics import ReadinessCollector
-    from collector.service import open_store, settle_gc
+    from collector.assembly import open_store, settle_gc
 
     work.mkdir(parents=True, exist_ok=True)
     if db_url is None:

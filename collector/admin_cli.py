@@ -36,7 +36,7 @@ def list_agents(
 ) -> None:
     """Agents whose token is valid, with their host and when they last reported."""
     from collector.cli import _config, _user_errors
-    from collector.service import open_store
+    from collector.assembly import open_store
 
     with _user_errors():
         store = open_store(_config(config_file, db=db))
@@ -67,7 +67,7 @@ def revoke(db: str | None, config_file: Path | None, agent_id: str, reason: str)
     """Revoke an agent's token: it can no longer send, and its results stop counting. The
     machine enrolls again with a new code."""
     from collector.cli import _config, _user_errors
-    from collector.service import open_store
+    from collector.assembly import open_store
 
     with _user_errors():
         store = open_store(_config(config_file, db=db))
@@ -96,7 +96,7 @@ def audit(
     revoked, attestations, waivers, user changes and logins."""
     from collector.auth import Accounts
     from collector.cli import _config, _user_errors
-    from collector.service import open_store
+    from collector.assembly import open_store
 
     with _user_errors():
         store = open_store(_config(config_file, db=db))

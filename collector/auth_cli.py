@@ -35,7 +35,7 @@ def add(
     """Add a user; the password is asked for (never given on the command line)."""
     from collector.auth import Accounts, AuthError
     from collector.cli import _config, _user_errors
-    from collector.service import open_store
+    from collector.assembly import open_store
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -58,7 +58,7 @@ def list_users(db: str | None, config_file: Path | None, as_json: bool) -> None:
     """List users and their roles."""
     from collector.auth import Accounts
     from collector.cli import _config, _user_errors
-    from collector.service import open_store
+    from collector.assembly import open_store
 
     with _user_errors():
         store = open_store(_config(config_file, db=db))

@@ -103,7 +103,7 @@ def serve(
     """Run the collector until interrupted (Ctrl-C); HTTPS with a certificate and key."""
     from collector.db import display_url
     from collector.server import TLSFiles, check_port_free, make_server, shared_socket
-    from collector.service import build_app, open_store, settle_gc
+    from collector.assembly import build_app, open_store, settle_gc
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -220,7 +220,7 @@ def enrollment_code(
     from datetime import timedelta
 
     from collector.admin_cli import cli_actor
-    from collector.service import open_store
+    from collector.assembly import open_store
 
     with _user_errors():
         store = open_store(_config(config_file, db=db))
@@ -239,7 +239,7 @@ def enrollment_code(
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
 def summary(db: str | None, config_file: Path | None) -> None:
     """Print the national summary JSON from a database."""
-    from collector.service import open_store
+    from collector.assembly import open_store
 
     with _user_errors():
         store = open_store(_config(config_file, db=db))

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from collector.config import ConfigError, load_config, parse_listen
 from collector.server import BackgroundServer
-from collector.service import build_app, open_store, settle_gc
+from collector.assembly import build_app, open_store, settle_gc
 from collector.simulator import Simulator
 from collector.store import Store
 

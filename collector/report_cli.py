@@ -55,7 +55,7 @@ def report(
     from collector.cli import _config, _user_errors
     from collector.reports import build_report, render
     from collector.reports.model import ReportError
-    from collector.service import open_store
+    from collector.assembly import open_store
 
     if fmt is None:
         suffix = output.suffix.lstrip(".").lower()

@@ -365,9 +365,19 @@ class HostFindings:
 _STATUS_OF = {s.value: s for s in CriterionStatus}
 
 
-def host_findings(catalogue: Catalogue, observations: Iterable[Observation]) -> HostFindings:
-    """Judge one host's latest results against every check rule of ``catalogue``."""
-    compiled = compile_catalogue(catalogue)
+class VerdictMemo:
+    pass
+
+
+def _r(x: Any) -> Any:
+    if hasattr(x, "compiled"):
+        return x
+    from collector.criteria.rules import Rules
+    return Rules.of(x)
+
+
+def host_findings(rules: Any, observations: Iterable[Observation]) -> HostFindings:
+    compiled = _r(rules).compiled
     checks: set[str] = set()
     rules: dict[str, list[Finding | StoredFinding]] = {}
     for o in observations:
@@ -402,11 +412,11 @@ assert all(_WORST[_OF_DIGIT[d]] == int(d) for d in _OF_DIGIT)
 _BEST_OF_DIGIT = {d: _BEST[s] for d, s in _OF_DIGIT.items()}
 
 
-def host_verdict(catalogue: Catalogue, findings: HostFindings) -> str:
+def host_verdict(rules: Any, findings: HostFindings) -> str:
     """``fingerprint:rules:checks``: per rule of the compiled catalogue, the worst status of
     the host's findings ("." for none); per check some rule reads, "1" when the host has a
     result of it."""
-    compiled = compile_catalogue(catalogue)
+    compiled = _r(rules).compiled
     rules = findings.rules
     chars = []
     for key, _ in compiled.rules:
@@ -424,12 +434,13 @@ def verdict_is_current(catalogue: Catalogue, verdict: str | None) -> bool:
 
 
 def evaluate_verdicts(
-    catalogue: Catalogue,
+    rules_: Any,
     commune_kind: str,
     verdicts: Sequence[str],
     attestations: Sequence[Attestation] = (),
     waivers: Sequence[Waiver] = (),
     now: datetime | None = None,
+    memo: Any = None,
 ) -> tuple[Colour, dict[str, tuple[str, str]]]:
     """The colour and every criterion's status and severity (their values, as stored), as
     :func:`evaluate_findings` decides them, from the fresh hosts' verdicts (all made under
@@ -438,7 +449,8 @@ def evaluate_verdicts(
         from checks.model import utcnow
 
         now = utcnow()
-    compiled = compile_catalogue(catalogue)
+    catalogue = _r(rules_).catalogue
+    compiled = _r(rules_).compiled
     # Pooled in one pass over "rules:checks" (":" is the same in every verdict).
     skip = len(compiled.fingerprint) + 1
     if len(verdicts) == 1:
@@ -647,7 +659,7 @@ def evaluate_commune(
 
 
 def evaluate_findings(
-    catalogue: Catalogue,
+    rules: Any,
     commune_kind: str,
     hosts: Iterable[HostFindings],
     attestations: Sequence[Attestation] = (),
@@ -659,6 +671,7 @@ def evaluate_findings(
         from checks.model import utcnow
 
         now = utcnow()
+    catalogue = _r(rules).catalogue
     pooled = _pool(hosts)
     active_waivers = {w.criterion_id: w for w in waivers if w.expires_at > now}
     outcomes: dict[str, CriterionOutcome] = {}

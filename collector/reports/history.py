@@ -1,70 +1,13 @@
-"""Green coverage over time: snapshots kept in the ``coverage_history`` table.
+"""TRANSITIONAL: see collector.service.history."""
 
-The periodic re-evaluation (collector/app.py) takes a snapshot at most every
-``DEFAULT_EVERY_S`` seconds (checked against the database, so several collector replicas
-do not multiply the rows); the demo takes one after its summary.
-"""
-
-from __future__ import annotations
-
-from collections import Counter
-from datetime import timedelta
-from typing import Any
-
-from sqlalchemy import func, select
-
-from collector import db
-from collector.criteria.engine import COLOURS
-from collector.reports.states import light_states
-from collector.store import Store, as_utc
-
-NATION = "00"
-DEFAULT_EVERY_S = 900.0
+from collector.service.history import DEFAULT_EVERY_S, NATION  # noqa: F401
+from collector.service.history import history as _history
+from collector.service.history import snapshot as _snapshot
 
 
-def snapshot(store: Store, min_interval_s: float = DEFAULT_EVERY_S) -> bool:
-    """Record the colour counts of the nation and of each province; False if one is recent."""
-    now = store.clock()
-    h = db.coverage_history
-    with store.engine.connect() as conn:
-        last = conn.execute(select(func.max(h.c.taken_at)).where(h.c.scope == NATION)).scalar()
-    if last is not None and now - as_utc(last) < timedelta(seconds=min_interval_s):
-        return False
-    by_scope: dict[str, Counter[str]] = {NATION: Counter()}
-    size: Counter[str] = Counter()
-    for s in light_states(store):
-        for scope in (NATION, s.province_code):
-            by_scope.setdefault(scope, Counter())[s.colour.value] += 1
-            size[scope] += 1
-    rows = [
-        {
-            "taken_at": now,
-            "scope": scope,
-            "communes": size[scope],
-            **{c.value: counts.get(c.value, 0) for c in COLOURS},
-        }
-        for scope, counts in by_scope.items()
-    ]
-    with store.engine.begin() as conn:
-        conn.execute(h.insert(), rows)
-    return True
+def snapshot(store, min_interval_s=DEFAULT_EVERY_S):
+    return _snapshot(store.services.database, store.services.readiness, min_interval_s)
 
 
-def history(store: Store, scope: str = NATION, limit: int = 200) -> list[dict[str, Any]]:
-    """Snapshots of one scope (the nation, or a province code), oldest first."""
-    h = db.coverage_history
-    q = select(h).where(h.c.scope == scope).order_by(h.c.taken_at.desc()).limit(limit)
-    with store.engine.connect() as conn:
-        rows = list(conn.execute(q))
-    return [
-        {
-            "taken_at": as_utc(r.taken_at),
-            "communes": r.communes,
-            "green": r.green,
-            "yellow": r.yellow,
-            "red": r.red,
-            "grey": r.grey,
-            "green_ratio": round(r.green / r.communes, 4) if r.communes else 0.0,
-        }
-        for r in reversed(rows)
-    ]
+def history(store, scope=NATION, limit=200):
+    return _history(store.services.database, scope, limit)

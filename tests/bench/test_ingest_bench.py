@@ -21,7 +21,7 @@ from bench.ingest import (
 from bench.report import ingest_section
 from collector import db
 from collector.config import load_config
-from collector.service import open_store
+from collector.assembly import open_store
 from tests.conftest import require_binary
 
 

@@ -28,7 +28,7 @@ from collector.auth import Accounts
 from collector.config import ConfigError, load_config
 from collector.ratelimit import TokenBucket, client_key, retry_after
 from collector.server import BackgroundServer
-from collector.service import build_app
+from collector.assembly import build_app
 from collector.store import Store
 from tests.collector.test_ingest_api import report
 from tests.security_api.conftest import HK, agent_config

@@ -1,4 +1,4 @@
-"""Assembly: configuration -> engine, schema, catalogue, store, app."""
+"""Assembly: configuration -> engine, schema, catalogue, services, app."""
 
 from __future__ import annotations
 

@@ -1,0 +1,88 @@
+"""Use cases over storage: what the collector does, each in a module of its own.
+
+:class:`Services` is built once per process (:func:`services_for`) and handed to the API,
+the CLI and the demo; each service takes what it needs from it and nothing else.
+
+===============  ===========================================================
+identities       enrollment codes, enrollment, agent tokens, revocation
+ingest           agents' reports stored and judged, one group commit at a time
+evaluation       the incremental evaluation pipeline (colours, statuses, details)
+readiness        reads: communes' states, the national summary, latest values
+attestations     the one writer of attestations and waivers
+accounts         people: users, roles, sessions
+audit            the one writer of the audit log
+history          green coverage over time
+reload           the criteria catalogue reloaded while serving
+===============  ===========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from checks.model import utcnow
+from collector.criteria.catalogue import Catalogue
+from collector.criteria.rules import Rules, RulesHolder
+from collector.service.accounts import Accounts
+from collector.service.attestations import Attestations
+from collector.service.audit import Audit
+from collector.service.evaluation import Evaluation
+from collector.service.history import History
+from collector.service.identities import Identities
+from collector.service.ingest import Ingest
+from collector.service.readiness import Readiness
+from collector.storage.database import Database
+from collector.units import Units
+
+
+@dataclass(frozen=True)
+class Services:
+    database: Database
+    rules: RulesHolder
+    units: Units
+    clock: Callable[[], datetime]
+    audit: Audit
+    evaluation: Evaluation
+    identities: Identities
+    ingest: Ingest
+    readiness: Readiness
+    attestations: Attestations
+    accounts: Accounts
+    history: History
+
+    @property
+    def engine(self) -> Engine:
+        return self.database.engine
+
+
+def services_for(
+    engine: Engine,
+    catalogue: Catalogue,
+    units: Units,
+    clock: Callable[[], datetime] = utcnow,
+) -> Services:
+    """Every service over one database, under ``catalogue``'s rules."""
+    database = Database(engine)
+    rules = RulesHolder(Rules.of(catalogue))
+    audit = Audit(database, clock)
+    evaluation = Evaluation(database, rules, units, clock)
+    identities = Identities(database, units, clock, audit, evaluation)
+    readiness = Readiness(database, rules, units, clock, evaluation)
+    return Services(
+        database=database,
+        rules=rules,
+        units=units,
+        clock=clock,
+        audit=audit,
+        evaluation=evaluation,
+        identities=identities,
+        ingest=Ingest(database, rules, units, clock, identities, evaluation),
+        readiness=readiness,
+        attestations=Attestations(database, rules, units, clock, audit, evaluation),
+        accounts=Accounts(database, audit, clock),
+        history=History(database, readiness),
+    )

@@ -1,0 +1,424 @@
+"""The incremental evaluation pipeline: from hosts' stored judgements to communes' colours.
+
+When an agent reports, ingest judges its latest results against the rules (per-host
+findings and their short verdict) and asks :meth:`Evaluation.evaluate` for its commune.
+A commune's colour and statuses come from its fresh hosts' verdicts (a few bytes each);
+its reasons and evidence (the details) from their findings, evaluated when first asked for
+(:meth:`Evaluation.fill_details`) and stored. Each evaluation takes one rules snapshot and
+uses it throughout: a catalogue reload never mixes two rule sets in one answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, select, update
+
+from collector import db
+from collector.criteria.engine import (
+    Attestation,
+    CommuneEvaluation,
+    HostFindings,
+    Observation,
+    VerdictMemo,
+    Waiver,
+    evaluate_findings,
+    evaluate_verdicts,
+    host_findings,
+    host_verdict,
+)
+from collector.criteria.rules import Rules, RulesHolder
+from collector.storage.codecs import (
+    CriterionState,
+    LatestResult,
+    as_utc,
+    aware,
+    decode_latest,
+    decode_statuses,
+    encode_statuses,
+    since,
+)
+from collector.storage.database import Database
+from collector.units import Units
+
+#: Communes a transaction evaluates at most: each holds SQLite's write lock ~0.1-0.3 s.
+CHUNK_DETAILED = 100
+CHUNK_STATUSES = 1000
+
+
+def observations(host: str, latest: dict[str, LatestResult]) -> list[Observation]:
+    """A host's latest results as the rule interpreter reads them."""
+    return [
+        Observation(
+            host=host, check=e.check, target=e.target, status=e.status, values=e.values(),
+            message=e.message, observed_at=as_utc(datetime.fromisoformat(e.observed_at)),
+        )
+        for e in latest.values()
+    ]
+
+
+def judge(rules: Rules, host: str, latest: dict[str, LatestResult]) -> tuple[HostFindings, str]:
+    """A host's findings under ``rules`` and their verdict."""
+    found = host_findings(rules, observations(host, latest))
+    return found, host_verdict(rules, found)
+
+
+@dataclass
+class _Gathered:
+    """What one evaluation read of its communes' hosts."""
+
+    communes: list[str]
+    hosts: dict[str, list[tuple[str, str]]]  # commune -> (host, agent_id), fresh ones
+    verdicts: dict[str, list[str]]  # commune -> verdicts under the current rules
+    unjudged: list[tuple[str, str]] = field(default_factory=list)  # (commune, agent_id)
+    last_report: dict[str, datetime | None] = field(default_factory=dict)
+    due: dict[str, datetime | None] = field(default_factory=dict)
+    attestations: dict[str, list[Attestation]] = field(default_factory=dict)
+    waivers: dict[str, list[Waiver]] = field(default_factory=dict)
+    previous: dict[str, dict[str, CriterionState]] = field(default_factory=dict)
+
+    def due_at(self, code: str, when: datetime) -> None:
+        current = self.due[code]
+        self.due[code] = when if current is None else min(current, when)
+
+
+class Evaluation:
+    def __init__(
+        self, database: Database, rules: RulesHolder, units: Units,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.database = database
+        self.rules = rules
+        self.units = units
+        self.clock = clock
+        self.memo = VerdictMemo()
+
+    # ----------------------------------------------------------------- host judgements
+    def refresh_findings(
+        self, conn: Connection, rules: Rules, agent_ids: Iterable[str]
+    ) -> dict[str, HostFindings]:
+        """Judge agents' stored latest results again (after a catalogue change) and keep the
+        outcome in ``agents.findings`` and ``agents.verdict``."""
+        ids = sorted(set(agent_ids))
+        if not ids:
+            return {}
+        a = db.agents.c
+        judged = {
+            row.agent_id: judge(rules, row.host, decode_latest(row.latest))
+            for row in conn.execute(select(a.agent_id, a.host, a.latest).where(a.agent_id.in_(ids)))
+        }
+        if judged:
+            conn.execute(
+                update(db.agents).where(a.agent_id == bindparam("b_agent_id"))
+                .values(findings=bindparam("b_findings"), verdict=bindparam("b_verdict")),
+                [{"b_agent_id": i, "b_findings": f.to_json(), "b_verdict": v}
+                 for i, (f, v) in judged.items()],
+            )
+        return {i: f for i, (f, _) in judged.items()}
+
+    # ------------------------------------------------------------------- evaluating
+    def evaluate(
+        self, conn: Connection, communes: list[str], now: datetime, rules: Rules,
+        known: dict[str, HostFindings] | None = None, *, detail: bool = True,
+    ) -> None:
+        """Evaluate ``communes`` from their fresh hosts' stored judgements (``known``: ones
+        just made) and record when each may next change without a new report.
+
+        With ``detail=False``, only the colour and each criterion's status, from the hosts'
+        verdicts; the commune's details are then marked pending for :meth:`fill_details`."""
+        g = self._gather(conn, communes, now, rules, detail)
+        if detail:
+            self._write_detailed(conn, g, now, rules, known or {})
+        else:
+            self._write_statuses(conn, g, now, rules)
+
+    def _gather(
+        self, conn: Connection, communes: list[str], now: datetime, rules: Rules, detail: bool
+    ) -> _Gathered:
+        g = _Gathered(communes, {c: [] for c in communes}, {c: [] for c in communes})
+        g.last_report = dict.fromkeys(communes)
+        g.due = dict.fromkeys(communes)
+        self._gather_hosts(conn, g, now, rules, detail)
+        self._gather_people(conn, g, now)
+        g.previous = {
+            row.commune_code: decode_statuses(row.statuses)
+            for row in conn.execute(
+                select(db.commune_status.c.commune_code, db.commune_status.c.statuses)
+                .where(self.database.among(db.commune_status.c.commune_code, communes))
+            )
+        }
+        return g
+
+    def _gather_hosts(
+        self, conn: Connection, g: _Gathered, now: datetime, rules: Rules, detail: bool
+    ) -> None:
+        """Every host of the communes that has reported (the stale ones count only for the
+        last report), in one statement: every column read is in ix_agents_commune_verdict."""
+        stale = timedelta(seconds=rules.stale_after_s)
+        fresh_since = now - stale
+        current = rules.fingerprint + ":"
+        oldest_fresh: dict[str, datetime] = {}
+        a = db.agents.c
+        for agent_id, code, host, verdict, observed in conn.execute(
+            select(a.agent_id, a.commune_code, a.host, a.verdict, a.last_observed_at).where(
+                and_(self.database.among(a.commune_code, g.communes), a.revoked.is_(False),
+                     a.last_observed_at.is_not(None))
+            )
+        ):
+            seen = as_utc(observed)
+            last = g.last_report[code]
+            if last is None or seen > last:
+                g.last_report[code] = seen
+            if seen < fresh_since:
+                continue
+            if code not in oldest_fresh or seen < oldest_fresh[code]:
+                oldest_fresh[code] = seen
+            if detail:
+                g.hosts[code].append((host, agent_id))
+            elif verdict and verdict.startswith(current):
+                g.verdicts[code].append(verdict)
+            else:  # never judged, or judged under other rules
+                g.unjudged.append((code, agent_id))
+        # Due again when a host turns stale (just after, so that it then counts as stale).
+        for code, oldest in oldest_fresh.items():
+            g.due[code] = oldest + stale + timedelta(seconds=1)
+
+    def _gather_people(self, conn: Connection, g: _Gathered, now: datetime) -> None:
+        """Attestations and waivers in force, each also making its commune due on expiry."""
+        g.attestations = {c: [] for c in g.communes}
+        for row in conn.execute(select(db.attestations).where(
+            self.database.among(db.attestations.c.commune_code, g.communes)
+        )):
+            att = Attestation(
+                criterion_id=row.criterion_id, status=row.status, evidence=row.evidence,
+                entered_by=row.entered_by, entered_at=aware(row.entered_at) or now,
+                expires_at=aware(row.expires_at) or now,
+            )
+            g.attestations[row.commune_code].append(att)
+            if att.expires_at > now:
+                g.due_at(row.commune_code, att.expires_at)
+        g.waivers = {c: [] for c in g.communes}
+        for row in conn.execute(select(db.waivers).where(
+            self.database.among(db.waivers.c.commune_code, g.communes)
+        )):
+            wv = Waiver(criterion_id=row.criterion_id, reason=row.reason,
+                        granted_by=row.granted_by, expires_at=aware(row.expires_at) or now)
+            g.waivers[row.commune_code].append(wv)
+            if wv.expires_at > now:
+                g.due_at(row.commune_code, wv.expires_at)
+
+    def _status_row(self, g: _Gathered, code: str, now: datetime, colour: str,
+                    statuses: dict[str, CriterionState], pending: bool) -> dict[str, Any]:
+        return {
+            "commune_code": code,
+            "province_code": self.units.commune(code).province_code,
+            "colour": colour,
+            "statuses": encode_statuses(statuses),
+            "evaluated_at": now,
+            "last_report_at": g.last_report[code],
+            "next_eval_at": g.due[code],
+            "detail_pending": pending,
+        }
+
+    def _write_statuses(self, conn: Connection, g: _Gathered, now: datetime,
+                        rules: Rules) -> None:
+        if g.unjudged:
+            judged = self.refresh_findings(conn, rules, [aid for _, aid in g.unjudged])
+            for code, aid in g.unjudged:
+                g.verdicts[code].append(host_verdict(rules, judged[aid]))
+        stamp = now.isoformat()
+        rows = []
+        for code in g.communes:
+            colour, statuses = evaluate_verdicts(
+                rules, self.units.commune(code).kind, g.verdicts[code], g.attestations[code],
+                g.waivers[code], now, memo=self.memo,
+            )
+            prev = g.previous.get(code, {})
+            states = {
+                cid: CriterionState(st, sev, since(prev.get(cid), st, stamp))
+                for cid, (st, sev) in statuses.items()
+            }
+            rows.append(self._status_row(g, code, now, colour.value, states, pending=True))
+        self._upsert(conn, rows)
+
+    def _findings(self, conn: Connection, g: _Gathered, rules: Rules,
+                  known: dict[str, HostFindings]) -> dict[str, HostFindings]:
+        """The findings of every fresh host: ``known``, stored under these rules, or judged
+        again now."""
+        wanted = [aid for hs in g.hosts.values() for _, aid in hs if aid not in known]
+        found = dict(known)
+        redo = []
+        a = db.agents.c
+        if wanted:
+            for row in conn.execute(select(a.agent_id, a.findings).where(a.agent_id.in_(wanted))):
+                if row.findings and row.findings.get("v") == rules.fingerprint:
+                    found[row.agent_id] = HostFindings.from_json(row.findings)
+                else:  # never judged, or judged under other rules
+                    redo.append(row.agent_id)
+            found.update(self.refresh_findings(conn, rules, redo))
+        return found
+
+    def _write_detailed(self, conn: Connection, g: _Gathered, now: datetime, rules: Rules,
+                        known: dict[str, HostFindings]) -> None:
+        found = self._findings(conn, g, rules, known)
+        stamp = now.isoformat()
+        rows, details = [], []
+        for code in g.communes:
+            ev = evaluate_findings(
+                rules, self.units.commune(code).kind,
+                [found[aid] for _, aid in sorted(g.hosts[code])],
+                g.attestations[code], g.waivers[code], now,
+            )
+            criteria, states = _with_since(ev, g.previous.get(code, {}), stamp)
+            rows.append(self._status_row(g, code, now, ev.colour.value, states, pending=False))
+            details.append({"commune_code": code, "criteria": criteria})
+        self._upsert(conn, rows, details)
+
+    def _upsert(self, conn: Connection, rows: list[dict[str, Any]],
+                details: list[dict[str, Any]] | None = None) -> None:
+        if not rows:
+            return
+        stmt = self.database.insert(db.commune_status)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["commune_code"],
+            set_={c: stmt.excluded[c] for c in rows[0] if c != "commune_code"},
+        )
+        conn.execute(stmt, rows)
+        if details:
+            dstmt = self.database.insert(db.commune_details)
+            dstmt = dstmt.on_conflict_do_update(
+                index_elements=["commune_code"], set_={"criteria": dstmt.excluded.criteria}
+            )
+            conn.execute(dstmt, details)
+
+    # ------------------------------------------------------------------ passes
+    def due_communes(self, now: datetime | None = None) -> list[str]:
+        """Communes whose evaluation may have changed with no new report: one of their
+        hosts turned stale, or an attestation or waiver expired (``next_eval_at``
+        passed), plus communes with agents but no evaluation yet."""
+        now = now or self.clock()
+        cs, a = db.commune_status.c, db.agents.c
+        with self.database.read() as conn:
+            due = set(conn.execute(select(cs.commune_code).where(cs.next_eval_at <= now)).scalars())
+            due.update(conn.execute(
+                select(a.commune_code).distinct().where(a.commune_code.not_in(select(cs.commune_code)))
+            ).scalars())
+        return sorted(due)
+
+    def reevaluate(
+        self, communes: Iterable[str] | None = None, chunk: int | None = None, *,
+        full: bool = False, detail: bool | None = None,
+    ) -> int:
+        """Bring stored colours up to date as time passes. By default only the communes
+        :meth:`due_communes` names (the minute-by-minute pass: new reports are evaluated
+        as they arrive); ``full=True`` re-judges every commune that has agents from its
+        hosts' latest results (after a catalogue change); or exactly ``communes``.
+        Works in transactions of ``chunk`` communes, so that ingest (which needs the write
+        lock on SQLite) never waits long behind a big pass. Returns how many were evaluated.
+
+        ``detail``: whether to evaluate reasons and evidence too, or only colours and
+        statuses (the details are then pending, see :meth:`fill_details`). By default the
+        minute-by-minute pass does not, and an evaluation of named communes or a full one
+        does."""
+        if detail is None:
+            detail = communes is not None or full
+        chunk = chunk or (CHUNK_DETAILED if detail else CHUNK_STATUSES)
+        now = self.clock()
+        rules = self.rules.current()
+        codes = self._codes(communes, full, now)
+        for i in range(0, len(codes), chunk):
+            part = codes[i : i + chunk]
+            with self.database.write() as conn:
+                self.database.lock_communes(conn, part)
+                known = self._rejudge(conn, rules, part) if full else None
+                self.evaluate(conn, part, now, rules, known, detail=detail)
+        return len(codes)
+
+    def _codes(self, communes: Iterable[str] | None, full: bool, now: datetime) -> list[str]:
+        if communes is not None:
+            return sorted(set(communes))
+        if full:
+            with self.database.read() as conn:
+                return sorted(set(conn.execute(select(db.agents.c.commune_code).distinct())
+                                  .scalars()))
+        return self.due_communes(now)
+
+    def _rejudge(self, conn: Connection, rules: Rules, part: list[str]) -> dict[str, HostFindings]:
+        a = db.agents.c
+        ids = conn.execute(select(a.agent_id).where(
+            and_(self.database.among(a.commune_code, part), a.revoked.is_(False))
+        )).scalars()
+        return self.refresh_findings(conn, rules, ids)
+
+    def reevaluate_reported(self, communes: set[str]) -> int:
+        """Re-evaluate those of ``communes`` that have an evaluation already (a commune
+        that never reported stays without one)."""
+        with self.database.read() as conn:
+            reported = set(conn.execute(select(db.commune_status.c.commune_code).where(
+                db.commune_status.c.commune_code.in_(communes)
+            )).scalars())
+        return self.reevaluate(reported) if reported else 0
+
+    # ------------------------------------------------------------------ details
+    def pending_details(self, province_code: str | None = None,
+                        only: str | None = None) -> list[str]:
+        """Communes whose colour and statuses are newer than their reasons and evidence."""
+        cs = db.commune_status.c
+        q = select(cs.commune_code).where(cs.detail_pending.is_(True))
+        if province_code is not None:
+            q = q.where(cs.province_code == province_code)
+        if only is not None:
+            q = q.where(cs.commune_code == only)
+        with self.database.read() as conn:
+            return sorted(conn.execute(q).scalars())
+
+    def fill_details(self, province_code: str | None = None, chunk: int | None = None,
+                     *, only: str | None = None) -> int:
+        """Evaluate, reasons and evidence included, the communes whose details are pending
+        (of one province, or just commune ``only``); returns how many. Ingest and the
+        periodic pass decide colours and statuses only: pages, reports and API answers
+        call this before they read details."""
+        codes = self.pending_details(province_code, only)
+        if codes:
+            self.reevaluate(codes, chunk, detail=True)
+        return len(codes)
+
+    def judged_elsewhere(self, code: str) -> bool:
+        """Whether commune ``code`` has pending details and hosts judged under other rules
+        than this process's (another collector's catalogue, or a newer one): its details
+        can then only be evaluated for a reader (:meth:`evaluate_unsaved`)."""
+        cs, a = db.commune_status.c, db.agents.c
+        ours = self.rules.current().fingerprint + ":"
+        with self.database.read() as conn:
+            pending = conn.execute(
+                select(cs.detail_pending).where(cs.commune_code == code)
+            ).scalar_one_or_none()
+            return bool(pending) and bool(conn.execute(select(func.count()).where(
+                a.commune_code == code, a.revoked.is_(False), a.verdict.is_not(None),
+                a.verdict.not_like(ours + "%"),
+            )).scalar_one())
+
+    def evaluate_unsaved(self, code: str, read: Callable[[Connection], Any]) -> Any:
+        """Evaluate commune ``code`` with details under this process's rules and give
+        ``read`` the outcome, in a transaction that is then rolled back: what the database
+        holds under other rules stays as it is."""
+        with self.database.scratch() as conn:
+            self.evaluate(conn, [code], self.clock(), self.rules.current(), detail=True)
+            return read(conn)
+
+
+def _with_since(
+    ev: CommuneEvaluation, previous: dict[str, CriterionState], stamp: str
+) -> tuple[dict[str, Any], dict[str, CriterionState]]:
+    """The ``criteria`` (commune_details) and statuses (commune_status) of an evaluation:
+    every outcome, each with the time it entered its current status."""
+    criteria, states = {}, {}
+    for cid, outcome in ev.criteria.items():
+        item = outcome.to_json()
+        item["since"] = since(previous.get(cid), item["status"], stamp)
+        criteria[cid] = item
+        states[cid] = CriterionState(item["status"], item["severity"], item["since"])
+    return criteria, states

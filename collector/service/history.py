@@ -1,0 +1,85 @@
+"""Green coverage over time: snapshots kept in the ``coverage_history`` table.
+
+The periodic re-evaluation (the app's background pass) takes a snapshot at most every
+``DEFAULT_EVERY_S`` seconds (checked against the database, so several collector replicas
+do not multiply the rows); the demo takes one after its summary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from collector import db
+from collector.criteria.engine import COLOURS
+from collector.service.readiness import Readiness
+from collector.storage.codecs import as_utc
+from collector.storage.database import Database
+
+NATION = "00"
+DEFAULT_EVERY_S = 900.0
+
+
+class History:
+    def __init__(self, database: Database, readiness: Readiness) -> None:
+        self.database = database
+        self.readiness = readiness
+
+    def snapshot(self, min_interval_s: float = DEFAULT_EVERY_S) -> bool:
+        """Record the colour counts of the nation and of each province; False if one is
+        recent."""
+        return snapshot(self.database, self.readiness, min_interval_s)
+
+    def history(self, scope: str = NATION, limit: int = 200) -> list[dict[str, Any]]:
+        """Snapshots of one scope (the nation, or a province code), oldest first."""
+        return history(self.database, scope, limit)
+
+
+def snapshot(database: Database, readiness: Readiness,
+             min_interval_s: float = DEFAULT_EVERY_S) -> bool:
+    now = readiness.clock()
+    h = db.coverage_history
+    with database.read() as conn:
+        last = conn.execute(select(func.max(h.c.taken_at)).where(h.c.scope == NATION)).scalar()
+    if last is not None and now - as_utc(last) < timedelta(seconds=min_interval_s):
+        return False
+    by_scope: dict[str, Counter[str]] = {NATION: Counter()}
+    size: Counter[str] = Counter()
+    for s in readiness.commune_states():
+        for scope in (NATION, s.province_code):
+            by_scope.setdefault(scope, Counter())[s.colour.value] += 1
+            size[scope] += 1
+    rows = [
+        {
+            "taken_at": now,
+            "scope": scope,
+            "communes": size[scope],
+            **{c.value: counts.get(c.value, 0) for c in COLOURS},
+        }
+        for scope, counts in by_scope.items()
+    ]
+    with database.write() as conn:
+        conn.execute(h.insert(), rows)
+    return True
+
+
+def history(database: Database, scope: str = NATION, limit: int = 200) -> list[dict[str, Any]]:
+    h = db.coverage_history
+    q = select(h).where(h.c.scope == scope).order_by(h.c.taken_at.desc()).limit(limit)
+    with database.read() as conn:
+        rows = list(conn.execute(q))
+    return [
+        {
+            "taken_at": as_utc(r.taken_at),
+            "communes": r.communes,
+            "green": r.green,
+            "yellow": r.yellow,
+            "red": r.red,
+            "grey": r.grey,
+            "green_ratio": round(r.green / r.communes, 4) if r.communes else 0.0,
+        }
+        for r in reversed(rows)
+    ]

@@ -1,0 +1,247 @@
+"""Ingest: storing agents' reports and judging what they say, one group commit at a time.
+
+Each batch is all-or-nothing and answered on its own (a refused batch does not affect the
+others); the accepted ones are committed, with their communes' colours and statuses
+decided, before the caller answers. Reports already stored (same agent_id and seq) are
+acknowledged again and not stored twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import Connection, and_, bindparam, select, update
+
+from checks.model import CheckResult, IngestResponse, Report, utcnow
+from collector import db
+from collector.criteria.engine import HostFindings
+from collector.criteria.rules import Rules, RulesHolder
+from collector.domain.errors import (
+    DomainError,
+    ForbiddenError,
+    TokenRefusedError,
+    UnknownCommuneError,
+)
+from collector.service.evaluation import Evaluation, judge
+from collector.service.identities import AgentIdentity, Identities
+from collector.storage.codecs import LatestResult, decode_latest, encode_latest
+from collector.storage.database import Database
+from collector.units import Units, UnknownUnitError
+
+_RESULTS = TypeAdapter(list[CheckResult])
+
+Batch = tuple[AgentIdentity, list[Report]]
+
+
+@dataclass
+class _Group:
+    """One group commit under way: the batches, their answers, and what was read."""
+
+    batches: list[Batch]
+    outcomes: list[IngestResponse | DomainError | None]
+    valid: list[int]
+    rows: dict[str, Any]
+
+
+class Ingest:
+    def __init__(
+        self, database: Database, rules: RulesHolder, units: Units,
+        clock: Callable[[], datetime], identities: Identities, evaluation: Evaluation,
+    ) -> None:
+        self.database = database
+        self.rules = rules
+        self.units = units
+        self.clock = clock
+        self.identities = identities
+        self.evaluation = evaluation
+
+    def check_batch(self, agent: AgentIdentity, reports: list[Report]) -> None:
+        """Refuse the whole batch if any report is not this agent's to write."""
+        for r in reports:
+            try:
+                self.units.commune(r.commune_code)
+            except UnknownUnitError as exc:
+                raise UnknownCommuneError(str(exc)) from None
+            if r.agent_id != agent.agent_id:
+                raise ForbiddenError(
+                    f"report names agent {r.agent_id!r} but the token belongs to "
+                    f"agent {agent.agent_id!r}"
+                )
+            if r.commune_code != agent.commune_code:
+                mine = self.units.commune(agent.commune_code)
+                raise ForbiddenError(
+                    f"agent {agent.agent_id} is enrolled for commune {mine.code} ({mine.name}) "
+                    f"and may not write commune {r.commune_code}"
+                )
+
+    def ingest(self, agent: AgentIdentity, reports: list[Report]) -> IngestResponse:
+        """Store one agent's batch; see :meth:`ingest_many`."""
+        [outcome] = self.ingest_many([(agent, reports)])
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return outcome
+
+    def ingest_many(self, batches: list[Batch]) -> list[IngestResponse | DomainError]:
+        """Group commit: store the batches of several agents in ONE transaction."""
+        g = _Group(batches, [None] * len(batches), [], {})
+        for i, (agent, reports) in enumerate(batches):
+            try:
+                self.check_batch(agent, reports)
+            except DomainError as exc:
+                g.outcomes[i] = exc
+            else:
+                g.valid.append(i)
+        if g.valid:
+            now = self.clock()
+            rules = self.rules.current()
+            with self.database.write() as conn:
+                self._store_group(conn, g, now, rules)
+        return [o for o in g.outcomes if o is not None]
+
+    def _store_group(self, conn: Connection, g: _Group, now: datetime, rules: Rules) -> None:
+        self.database.lock_communes(conn, {g.batches[i][0].commune_code for i in g.valid})
+        self._refuse_stale_tokens(conn, g)
+        if not g.valid:
+            return
+        existing = self._stored_already(conn, g)
+        server_time = utcnow()
+        to_store: list[Batch] = []
+        for i in g.valid:
+            agent, reports = g.batches[i]
+            fresh: dict[int, Report] = {}
+            for r in reports:
+                if (agent.agent_id, r.seq) not in existing:
+                    fresh.setdefault(r.seq, r)
+            # The same agent may appear twice in one group (a retry racing itself).
+            existing.update((agent.agent_id, s) for s in fresh)
+            new = [fresh[s] for s in sorted(fresh)]
+            if new:
+                to_store.append((agent, new))
+            g.outcomes[i] = IngestResponse(
+                accepted=len(new), duplicates=len(reports) - len(new),
+                acked_seqs=sorted({r.seq for r in reports}), server_time=server_time,
+            )
+        if to_store:
+            previous = {aid: row.latest for aid, row in g.rows.items()}
+            known = self._store_reports(conn, to_store, now, previous, rules)
+            # Colours and statuses now; reasons and evidence when first asked for.
+            self.evaluation.evaluate(
+                conn, sorted({a.commune_code for a, _ in to_store}), now, rules, known,
+                detail=False,
+            )
+
+    def _refuse_stale_tokens(self, conn: Connection, g: _Group) -> None:
+        """Read the agents' rows; a batch whose token was revoked or replaced since this
+        process checked it is refused (whichever replica revoked it)."""
+        a = db.agents.c
+        g.rows = {
+            row.agent_id: row
+            for row in conn.execute(
+                select(a.agent_id, a.token_hash, a.revoked, a.latest, a.last_seq)
+                .where(a.agent_id.in_({g.batches[i][0].agent_id for i in g.valid}))
+            )
+        }
+        for i in list(g.valid):
+            agent = g.batches[i][0]
+            row = g.rows.get(agent.agent_id)
+            if agent.token_hash and (
+                row is None or row.revoked or row.token_hash != agent.token_hash
+            ):
+                self.identities.forget(agent.token_hash)
+                g.outcomes[i] = TokenRefusedError("unknown or revoked token")
+                g.valid.remove(i)
+
+    def _stored_already(self, conn: Connection, g: _Group) -> set[tuple[str, int]]:
+        """(agent_id, seq) of the group's reports stored before. A report can be stored
+        already only if its seq is not above its agent's last stored seq: in the steady
+        state every seq is new and the reports table is not read at all. (An in-process
+        caller's identity, without a token, may have no row.)"""
+        last_seq = {aid: row.last_seq for aid, row in g.rows.items()}
+        maybe = [
+            (g.batches[i][0].agent_id, r.seq)
+            for i in g.valid
+            for r in g.batches[i][1]
+            if r.seq <= last_seq.get(g.batches[i][0].agent_id, 0)
+        ]
+        if not maybe:
+            return set()
+        rep = db.reports.c
+        return {
+            (row.agent_id, row.seq)
+            for row in conn.execute(select(rep.agent_id, rep.seq).where(and_(
+                rep.agent_id.in_({aid for aid, _ in maybe}),
+                rep.seq.in_({seq for _, seq in maybe}),
+            )))
+        }
+
+    def _store_reports(
+        self, conn: Connection, batches: list[Batch], now: datetime,
+        previous: dict[str, dict[str, list[Any]] | None], rules: Rules,
+    ) -> dict[str, HostFindings]:
+        """Insert the new reports, merge their results into each agent's latest results
+        (``previous``: as stored) and judge those: two bulk statements for the whole group.
+        Returns each agent's fresh findings for the evaluation that follows."""
+        report_rows: list[dict[str, Any]] = []
+        agent_rows: list[dict[str, Any]] = []
+        found: dict[str, HostFindings] = {}
+        for agent, new in batches:
+            latest = decode_latest(previous.get(agent.agent_id))
+            for r in new:  # in seq order: a later report's result replaces an earlier one
+                report_rows.append({
+                    "agent_id": r.agent_id, "seq": r.seq, "commune_code": r.commune_code,
+                    "host": r.host, "observed_at": r.observed_at, "received_at": now,
+                    "results": _RESULTS.dump_json(r.results).decode(),
+                })
+                _merge(latest, r, now)
+            newest = new[-1]
+            findings, verdict = judge(rules, newest.host, latest)
+            found[agent.agent_id] = findings
+            agent_rows.append({
+                "b_agent_id": agent.agent_id,
+                "b_seq": newest.seq,
+                "b_observed": min(max(r.observed_at for r in new), now),
+                "b_host": newest.host,
+                "b_version": newest.agent_version,
+                "b_skew": (newest.observed_at - now).total_seconds(),
+                "b_latest": encode_latest(latest),
+                "b_findings": findings.to_json(),
+                "b_verdict": verdict,
+            })
+        # ON CONFLICT DO NOTHING: a replica racing us on the same (agent_id, seq) is a no-op.
+        conn.execute(
+            self.database.insert(db.reports).on_conflict_do_nothing(
+                index_elements=["agent_id", "seq"]
+            ),
+            report_rows,
+        )
+        a = db.agents.c
+        conn.execute(
+            update(db.agents).where(a.agent_id == bindparam("b_agent_id")).values(
+                last_seen_at=now,
+                last_seq=self.database.greatest(a.last_seq, bindparam("b_seq")),
+                last_observed_at=bindparam("b_observed"),
+                host=bindparam("b_host"),
+                agent_version=bindparam("b_version"),
+                clock_skew_s=bindparam("b_skew"),
+                latest=bindparam("b_latest"),
+                findings=bindparam("b_findings"),
+                verdict=bindparam("b_verdict"),
+            ),
+            agent_rows,
+        )
+        return found
+
+
+def _merge(latest: dict[str, LatestResult], report: Report, now: datetime) -> None:
+    """A report's results into a host's latest ones (a late retry of an older report does
+    not replace a newer result)."""
+    for res in report.results:
+        entry = LatestResult.of(res, report, now)
+        prior = latest.get(entry.key)
+        if prior is not None and prior.seq > report.seq:
+            continue
+        latest[entry.key] = entry

@@ -1,0 +1,101 @@
+"""One typed codec per stored form: what a JSON column holds, and how to read it back.
+
+The stored shapes are compact lists (a national database holds millions of them); only
+these functions know the positions. Everything else handles the named tuples.
+
+==========================  ===================================================
+``agents.latest``           {"check<TAB>target": LatestResult as a list}
+``agents.findings``         ``criteria.engine.HostFindings.to_json()``
+``agents.verdict``          ``fingerprint:rules:checks`` (``criteria.engine``)
+``commune_status.statuses`` {criterion_id: CriterionState as a list}
+``commune_details.criteria`` {criterion_id: outcome JSON with "since"}
+==========================  ===================================================
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from checks.model import CheckResult, Report
+
+
+def as_utc(dt: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything stored is UTC."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    return None if dt is None else as_utc(dt)
+
+
+class LatestResult(NamedTuple):
+    """One (check, target)'s latest result on a host, as ``agents.latest`` keeps it."""
+
+    check: str
+    target: str
+    category: str
+    status: str
+    message: str
+    observed_at: str  # ISO 8601, UTC
+    seq: int
+    figures: dict[str, list[Any]]  # value name -> [value, unit]
+
+    @classmethod
+    def of(cls, result: CheckResult, report: Report, now: datetime) -> LatestResult:
+        return cls(
+            result.check,
+            result.target,
+            result.category.value,
+            result.status.value,
+            result.message,
+            # An agent's clock may run ahead: never look fresher than now.
+            min(result.observed_at, now).isoformat(),
+            report.seq,
+            {k: [v.value, v.unit] for k, v in result.values.items()},
+        )
+
+    @property
+    def key(self) -> str:
+        return latest_key(self.check, self.target)
+
+    def values(self) -> dict[str, float]:
+        return {k: v[0] for k, v in self.figures.items()}
+
+
+def latest_key(check: str, target: str) -> str:
+    return f"{check}\t{target}"
+
+
+def decode_latest(stored: dict[str, list[Any]] | None) -> dict[str, LatestResult]:
+    return {k: LatestResult(*v) for k, v in (stored or {}).items()}
+
+
+def encode_latest(latest: dict[str, LatestResult]) -> dict[str, list[Any]]:
+    return {k: list(v) for k, v in latest.items()}
+
+
+class CriterionState(NamedTuple):
+    """A criterion's status in ``commune_status.statuses``, with when it entered it."""
+
+    status: str
+    severity: str
+    since: str | None  # ISO 8601; None in rows written before it was kept
+
+
+def decode_statuses(stored: dict[str, list[str]] | None) -> dict[str, CriterionState]:
+    return {
+        cid: CriterionState(st[0], st[1], st[2] if len(st) > 2 else None)
+        for cid, st in (stored or {}).items()
+    }
+
+
+def encode_statuses(states: dict[str, CriterionState]) -> dict[str, list[str | None]]:
+    return {cid: list(st) for cid, st in states.items()}
+
+
+def since(previous: CriterionState | None, status: str, stamp: str) -> str:
+    """When a criterion entered ``status``: kept from ``previous`` while unchanged."""
+    if previous is not None and previous.since is not None and previous.status == status:
+        return previous.since
+    return stamp
