@@ -26,8 +26,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+## Lint: ruff's rules (complexity included), the formatter's check, and mypy.
 lint: $(STAMP)
 	$(BIN)/ruff check agent collector checks dashboards tests bench
+	$(BIN)/ruff format --check agent collector checks dashboards tests bench
 	$(BIN)/mypy
 
 ## Benchmarks beside their peers, into docs/BENCHMARKS.md (BENCH_ARGS="--only footprint,drain").
