@@ -144,21 +144,12 @@ def _r(
     )
 
 
-def simulated_results(plan: CommunePlan, rng: random.Random) -> list[CheckResult]:
-    """One cycle's results for the PASC machine of a commune with the given faults."""
-    f = set(plan.faults)
-    ok, warn, fail = Status.OK, Status.WARN, Status.FAIL
-    H, N, V, E, S, X = (
-        Category.HOST,
-        Category.NETWORK,
-        Category.VIDEOCONF,
-        Category.EQUIPMENT,
-        Category.SERVICES,
-        Category.SECURITY,
-    )
+def _host_results(f: set[str], rng: random.Random) -> list[CheckResult]:
+    H = Category.HOST
+    ok, fail = Status.OK, Status.FAIL
     gib = 1024**3
     free = rng.uniform(0.02, 0.07) if "disk_full" in f else rng.uniform(0.3, 0.7)
-    out = [
+    return [
         _r(
             "host.cpu",
             H,
@@ -195,6 +186,13 @@ def simulated_results(plan: CommunePlan, rng: random.Random) -> list[CheckResult
             clock_offset=(rng.uniform(-0.08, 0.08), "seconds"),
             clock_offset_abs=(rng.uniform(0, 0.08), "seconds"),
         ),
+    ]
+
+
+def _network_results(f: set[str], rng: random.Random) -> list[CheckResult]:
+    N = Category.NETWORK
+    ok, fail = Status.OK, Status.FAIL
+    out = [
         _r("net.gateway", N, "192.0.2.1", ok, gateway_present=(1, ""), gateway_reachable=(1, "")),
         _r(
             "net.dns",
@@ -250,6 +248,13 @@ def simulated_results(plan: CommunePlan, rng: random.Random) -> list[CheckResult
             tls_cert_days_left=(rng.uniform(60, 300), "days"),
         )
     )
+    return out
+
+
+def _meeting_results(f: set[str], rng: random.Random) -> list[CheckResult]:
+    V = Category.VIDEOCONF
+    ok, warn, fail = Status.OK, Status.WARN, Status.FAIL
+    out: list[CheckResult] = []
     if "meeting_unreachable" in f:
         out.append(
             _r("vc.sip", V, "sip:mcu.province", fail, "no answer to OPTIONS", sip_up=(0, ""))
@@ -298,6 +303,13 @@ def simulated_results(plan: CommunePlan, rng: random.Random) -> list[CheckResult
             speaker_count=(1, "count"),
         )
     )
+    return out
+
+
+def _equipment_results(f: set[str], rng: random.Random) -> list[CheckResult]:
+    E = Category.EQUIPMENT
+    ok, warn, fail = Status.OK, Status.WARN, Status.FAIL
+    out: list[CheckResult] = []
     toner = rng.uniform(0.02, 0.08) if "toner_low" in f else rng.uniform(0.25, 0.95)
     out.append(
         _r(
@@ -358,6 +370,13 @@ def simulated_results(plan: CommunePlan, rng: random.Random) -> list[CheckResult
                 cert_days_left=(rng.randint(60, 700), "days"),
             )
         )
+    return out
+
+
+def _service_results(f: set[str], rng: random.Random) -> list[CheckResult]:
+    S = Category.SERVICES
+    ok, _warn, fail = Status.OK, Status.WARN, Status.FAIL
+    out: list[CheckResult] = []
     broken = rng.choice(CORE_SYSTEMS) if "system_unreachable" in f else None
     for name in CORE_SYSTEMS:
         if name == broken:
@@ -385,6 +404,13 @@ def simulated_results(plan: CommunePlan, rng: random.Random) -> list[CheckResult
                     http_response_time=(rng.uniform(0.05, 0.9), "seconds"),
                 )
             )
+    return out
+
+
+def _security_results(f: set[str], rng: random.Random) -> list[CheckResult]:
+    H, X = Category.HOST, Category.SECURITY
+    ok, _warn, _fail = Status.OK, Status.WARN, Status.FAIL
+    out: list[CheckResult] = []
     out.append(_r("sec.antivirus", X, "", ok, antivirus_running=(1, "")))
     out.append(_r("sec.firewall", X, "", ok, firewall_enabled=(1, "")))
     age = rng.uniform(70, 120) if "updates_old" in f else rng.uniform(1, 20)
@@ -402,6 +428,20 @@ def simulated_results(plan: CommunePlan, rng: random.Random) -> list[CheckResult
         )
     )
     return out
+
+
+def simulated_results(plan: CommunePlan, rng: random.Random) -> list[CheckResult]:
+    """One cycle's results for the PASC machine of a commune with the given faults (the
+    parts in this order: the random draws, and so the demo's nation, depend on it)."""
+    f = set(plan.faults)
+    return [
+        *_host_results(f, rng),
+        *_network_results(f, rng),
+        *_meeting_results(f, rng),
+        *_equipment_results(f, rng),
+        *_service_results(f, rng),
+        *_security_results(f, rng),
+    ]
 
 
 def office_results(rng: random.Random) -> list[CheckResult]:
