@@ -114,7 +114,7 @@ def bench_nation_at_scale(
     progress: Callable[[str, int, int], None] | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
-    """Evaluation and exposition of a nation of ``hosts`` hosts (issue 8, benchmarks 3
+    """Evaluation and exposition of a nation of ``hosts`` hosts (benchmarks 3
     and 4) on ``db_url`` (default: a fresh SQLite file in ``work``). Time is pinned just
     after the last report so that every host is fresh."""
     from sqlalchemy import update

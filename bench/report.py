@@ -142,7 +142,7 @@ the end). {stored} (a report answered after wrk stopped counting is stored too).
 The collector stores every report durably (fsync), judges it against the catalogue,
 re-evaluates the commune's colour and criterion statuses and answers after commit; the
 pushgateway keeps the last push in memory, but checks each push against every group it
-holds, so its rate falls as groups grow. Goals (issue 8), each engine as it does best on
+holds, so its rate falls as groups grow. Goals, each engine as it does best on
 these two cores: ≥ 2,000 reports/s: {rate}; p99 < 100 ms: {p99}; values/s ≥
 pushgateway's: {_goal(ratio >= 1)}.
 {_minute_part(i)}"""
@@ -251,7 +251,7 @@ took {f["agent_first_cycle_cpu_s"]} s of CPU; RSS grew by {f["agent_rss_growth_m
 over the measured cycles. CPU time is read in 10 ms clock ticks: the per-cycle figure is the
 total over all measured cycles divided by their number.
 
-Goals (issue 8): agent RSS ≤ 1.5 × node_exporter's: {_goal(rss_ok)}; ≤ 50 ms CPU per
+Goals: agent RSS ≤ 1.5 × node_exporter's: {_goal(rss_ok)}; ≤ 50 ms CPU per
 cycle: {_goal(cpu_ok)}.
 
 The agent is a Python process: the interpreter and the libraries it imports (httpx with
@@ -259,7 +259,7 @@ OpenSSL, pydantic, psutil, click, PyYAML, SQLite, every check module) take
 {f["agent_import_rss_mib"]} MiB of resident memory before the first check runs
 (`import agent.cli, agent.daemon`, measured in this run), {f["import_ratio"]} × node_exporter's
 whole RSS: the memory goal cannot be met without taking some of those libraries out of the
-daemon. Cut for this benchmark (issue 8): one TLS context shared by every check instead of one
+daemon. Cut for this benchmark: one TLS context shared by every check instead of one
 per check and cycle (loading the CA bundle cost ~80 ms of CPU each time, about 140 ms of CPU
 per cycle before), rich no longer imported by `ioc-agent run` (nor httpx's own command-line
 client), httpx's per-request log lines off unless `--verbose`, and `vc.quality`'s 50 packets
@@ -296,7 +296,7 @@ half an interval of sending per cycle.
 Before the first batch: the daemon's random start offset (up to 10 % of the interval, so that
 agents restarted together do not report together), start-up and the first cycle's checks.
 
-Goal (issue 8): a 24-hour backlog drained in ≤ 60 s: {_goal(one_ok)}. Most of the drain is
+Goal: a 24-hour backlog drained in ≤ 60 s: {_goal(one_ok)}. Most of the drain is
 the pacing itself ({batches - 1} pauses, ~{pausing:.0f} s); sending and the collector's
 answers took the rest, ~{per_batch_ms:.0f} ms a batch. A drain that does not fit in half an
 interval (30 s) goes on at the next cycle, 60 s later. An agent that was

@@ -1,7 +1,7 @@
 """Simulated agents for all 3,321 communes, talking to a collector over its real HTTP API.
 
 Deterministic for a seed. Fault profiles follow the picture reported under Plan 02-KH/BCĐTW
-on 31 July 2025 (DOMAIN.md): about 60 % of communes fully ready nationally, eight provinces
+on 31 July 2025 (docs/CRITERIA.md): about 60 % of communes fully ready nationally, eight provinces
 at 100 %, mountainous border provinces far behind (Cao Bằng 5.36 %, Lai Châu 7.89 %), and a
 few communes whose agent is silent.
 

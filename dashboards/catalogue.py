@@ -1,7 +1,7 @@
 """The metric catalogue (``collector/metric_catalogue.yaml``) and the metric names a PromQL
 expression refers to.
 
-Dashboards and rules may only use catalogued metrics (STYLE.md item 9); the tests use
+Dashboards and rules may only use catalogued metrics; the tests use
 :func:`referenced_names` to enforce it.
 """
 

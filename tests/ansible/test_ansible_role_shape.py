@@ -1,5 +1,5 @@
-"""The roles' shape (STYLE.md 12): defaults mirrored by argument specs, generated vars fresh,
-hardened units, one restart handler, tagged phases."""
+"""The roles' shape, as the well-kept exporter roles have it: defaults mirrored by argument
+specs, generated vars fresh, hardened units, one restart handler, tagged phases."""
 
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ def test_thresholds_without_a_source_are_labelled_proposal() -> None:
     by_id = load_catalogue().by_id()
     for cid in ("NET-01", "NET-02", "NET-03", "VC-02", "EQ-01", "EQ-02", "EQ-03", "SEC-01"):
         assert by_id[cid].proposal, cid
-    # DOMAIN.md: bandwidth warn below 50 Mbps, fail below 20 Mbps.
+    # docs/CRITERIA.md: bandwidth warn below 50 Mbps, fail below 20 Mbps.
     rule = by_id["NET-02"].rules[0]
     assert (rule.warn_below, rule.fail_below) == (50e6, 20e6)
 
