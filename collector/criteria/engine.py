@@ -1,7 +1,8 @@
 """Criteria engine: from the latest check results of a commune to criterion statuses and colour.
 
-Pure functions only (no database, no clock: ``now`` is passed in), so the rules are tested
-with plain data. The colour rules follow ARCHITECTURE.md:
+No database and no clock (``now`` is passed in), so the rules are tested with plain data.
+Every function takes the :class:`~collector.criteria.rules.Rules` snapshot to judge under;
+the only state is a caller's :class:`VerdictMemo`. The colour rules (docs/ARCHITECTURE.md):
 
 * green  - every applicable criterion passes or is waived;
 * red    - a critical criterion fails;
@@ -11,22 +12,14 @@ with plain data. The colour rules follow ARCHITECTURE.md:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from collector.criteria.catalogue import (
-    AnyOfRule,
-    Catalogue,
-    CheckRule,
-    Criterion,
-    Kind,
-    Severity,
-)
+from collector.criteria.catalogue import CheckRule, Severity
+from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules
 
 
 class CriterionStatus(StrEnum):
@@ -258,85 +251,6 @@ def _combine(
 
 
 @dataclass(frozen=True)
-class CompiledCatalogue:
-    """The catalogue's check rules flattened once, each under a stable key."""
-
-    catalogue: Catalogue
-    fingerprint: str
-    #: (key, rule) for every check rule, including each alternative of an any_of.
-    rules: tuple[tuple[str, CheckRule], ...]
-    by_check: dict[str, tuple[tuple[str, CheckRule], ...]]
-    #: Every check some rule reads, sorted: the positions of a verdict's check flags.
-    checks: tuple[str, ...] = ()
-    #: Per criterion, its rules as positions in ``rules`` and ``checks`` (see
-    #: :func:`evaluate_verdicts`): ("one", rule, check, optional) or ("any", ((rule, check),
-    #: ...)).
-    plan: dict[str, tuple[tuple[Any, ...], ...]] = field(default_factory=dict)
-    #: The attested criteria (their statuses come from attestations, not hosts).
-    attested: tuple[Criterion, ...] = ()
-    #: :func:`evaluate_verdicts`'s answers by (commune kind, pooled verdicts, attested
-    #: statuses, waived criteria): most communes of a nation share one of a few hundred.
-    #: Shared: never to be changed by a caller.
-    memo: dict[tuple[Any, ...], tuple[Colour, dict[str, tuple[str, str]]]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-
-
-#: Compiled catalogues by id(); each entry keeps its catalogue alive, so an id is not reused
-#: while cached. Bounded: every reload of a catalogue file makes a new catalogue object.
-_COMPILED: dict[int, CompiledCatalogue] = {}
-_COMPILED_MAX = 8
-
-
-def _rule_key(criterion_id: str, i: int, j: int | None = None) -> str:
-    return f"{criterion_id}#{i}" if j is None else f"{criterion_id}#{i}.{j}"
-
-
-def compile_catalogue(catalogue: Catalogue) -> CompiledCatalogue:
-    """The compiled form of ``catalogue`` (cached per catalogue object)."""
-    compiled = _COMPILED.get(id(catalogue))
-    if compiled is not None and compiled.catalogue is catalogue:
-        return compiled
-    rules: list[tuple[str, CheckRule]] = []
-    for c in catalogue.criteria:
-        for i, rule in enumerate(c.rules):
-            if isinstance(rule, AnyOfRule):
-                rules.extend((_rule_key(c.id, i, j), r) for j, r in enumerate(rule.any_of))
-            else:
-                rules.append((_rule_key(c.id, i), rule))
-    by_check: dict[str, list[tuple[str, CheckRule]]] = {}
-    for key, rule in rules:
-        by_check.setdefault(rule.check, []).append((key, rule))
-    # The rules only (not e.g. stale_after_s): what a host's findings depend on.
-    rules_json = json.dumps([c.model_dump(mode="json") for c in catalogue.criteria])
-    fingerprint = hashlib.sha256(rules_json.encode()).hexdigest()[:16]
-    position = {key: i for i, (key, _) in enumerate(rules)}
-    checks = tuple(sorted(by_check))
-    check_at = {c: i for i, c in enumerate(checks)}
-    plan: dict[str, tuple[tuple[Any, ...], ...]] = {}
-    for c in catalogue.criteria:
-        steps: list[tuple[Any, ...]] = []
-        for i, rule in enumerate(c.rules):
-            if isinstance(rule, AnyOfRule):
-                steps.append(("any", tuple(
-                    (position[_rule_key(c.id, i, j)], check_at[r.check])
-                    for j, r in enumerate(rule.any_of)
-                )))
-            else:
-                steps.append(("one", position[_rule_key(c.id, i)], check_at[rule.check],
-                              rule.optional))
-        plan[c.id] = tuple(steps)
-    compiled = CompiledCatalogue(
-        catalogue, fingerprint, tuple(rules), {k: tuple(v) for k, v in by_check.items()},
-        checks, plan, tuple(c for c in catalogue.criteria if c.kind is Kind.ATTESTED),
-    )
-    while len(_COMPILED) >= _COMPILED_MAX:
-        del _COMPILED[next(iter(_COMPILED))]  # the oldest
-    _COMPILED[id(catalogue)] = compiled
-    return compiled
-
-
-@dataclass(frozen=True)
 class HostFindings:
     """What one host's latest results say for each check rule of a catalogue."""
 
@@ -365,17 +279,17 @@ class HostFindings:
 _STATUS_OF = {s.value: s for s in CriterionStatus}
 
 
-def host_findings(catalogue: Catalogue, observations: Iterable[Observation]) -> HostFindings:
-    """Judge one host's latest results against every check rule of ``catalogue``."""
-    compiled = compile_catalogue(catalogue)
+def host_findings(rules: Rules, observations: Iterable[Observation]) -> HostFindings:
+    """Judge one host's latest results against every check rule of ``rules``."""
+    by_check = rules.compiled.by_check
     checks: set[str] = set()
-    rules: dict[str, list[Finding | StoredFinding]] = {}
+    found: dict[str, list[Finding | StoredFinding]] = {}
     for o in observations:
         checks.add(o.check)
-        for key, rule in compiled.by_check.get(o.check, ()):
-            if rule.target is None or o.target == rule.target:
-                rules.setdefault(key, []).append(_eval_one(rule, o))
-    return HostFindings(compiled.fingerprint, frozenset(checks), dict(rules))
+        for step in by_check.get(o.check, ()):
+            if step.rule.target is None or o.target == step.rule.target:
+                found.setdefault(step.key, []).append(_eval_one(step.rule, o))
+    return HostFindings(rules.fingerprint, frozenset(checks), dict(found))
 
 
 # ------------------------------------------------------------------ verdicts
@@ -402,45 +316,78 @@ assert all(_WORST[_OF_DIGIT[d]] == int(d) for d in _OF_DIGIT)
 _BEST_OF_DIGIT = {d: _BEST[s] for d, s in _OF_DIGIT.items()}
 
 
-def host_verdict(catalogue: Catalogue, findings: HostFindings) -> str:
+def host_verdict(rules: Rules, findings: HostFindings) -> str:
     """``fingerprint:rules:checks``: per rule of the compiled catalogue, the worst status of
     the host's findings ("." for none); per check some rule reads, "1" when the host has a
     result of it."""
-    compiled = compile_catalogue(catalogue)
-    rules = findings.rules
+    compiled = rules.compiled
+    found = findings.rules
     chars = []
-    for key, _ in compiled.rules:
-        fs = rules.get(key)
+    for step in compiled.rules:
+        fs = found.get(step.key)
         chars.append(max([_DIGIT[str(f[0])] for f in fs]) if fs else ".")
     flags = "".join("1" if c in findings.checks else "0" for c in compiled.checks)
-    return f"{compiled.fingerprint}:{''.join(chars)}:{flags}"
+    return f"{rules.fingerprint}:{''.join(chars)}:{flags}"
 
 
-def verdict_is_current(catalogue: Catalogue, verdict: str | None) -> bool:
-    """Whether a stored verdict was made under this catalogue's rules."""
+def verdict_is_current(rules: Rules, verdict: str | None) -> bool:
+    """Whether a stored verdict was made under these rules."""
     if not verdict:
         return False
-    return verdict.partition(":")[0] == compile_catalogue(catalogue).fingerprint
+    return verdict.partition(":")[0] == rules.fingerprint
+
+
+#: evaluate_verdicts' answer: the colour and, per criterion, (status, severity) as stored.
+Statuses = tuple[Colour, dict[str, tuple[str, str]]]
+
+
+class VerdictMemo:
+    """:func:`evaluate_verdicts`'s answers, owned by its caller (e.g. one per store).
+
+    Most communes of a nation share one of a few hundred combinations of pooled verdicts,
+    attested statuses and waivers, so a national pass mostly looks its answers up. Keys
+    start with the rules' fingerprint: answers under two rule sets are never mixed. Bounded:
+    emptied when full."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._answers: dict[tuple[Any, ...], Statuses] = {}
+
+    def get(self, key: tuple[Any, ...]) -> Statuses | None:
+        return self._answers.get(key)
+
+    def put(self, key: tuple[Any, ...], answer: Statuses) -> None:
+        if len(self._answers) >= self.max_entries:
+            self._answers.clear()
+        self._answers[key] = answer
+
+    def clear(self) -> None:
+        self._answers.clear()
+
+    def __len__(self) -> int:
+        return len(self._answers)
 
 
 def evaluate_verdicts(
-    catalogue: Catalogue,
+    rules: Rules,
     commune_kind: str,
     verdicts: Sequence[str],
     attestations: Sequence[Attestation] = (),
     waivers: Sequence[Waiver] = (),
     now: datetime | None = None,
-) -> tuple[Colour, dict[str, tuple[str, str]]]:
+    memo: VerdictMemo | None = None,
+) -> Statuses:
     """The colour and every criterion's status and severity (their values, as stored), as
     :func:`evaluate_findings` decides them, from the fresh hosts' verdicts (all made under
-    this catalogue). The dictionary returned is shared: read it, do not change it."""
+    ``rules``). With a ``memo``, the dictionary returned may be shared: read it, do not
+    change it."""
     if now is None:
         from checks.model import utcnow
 
         now = utcnow()
-    compiled = compile_catalogue(catalogue)
+    compiled = rules.compiled
     # Pooled in one pass over "rules:checks" (":" is the same in every verdict).
-    skip = len(compiled.fingerprint) + 1
+    skip = len(rules.fingerprint) + 1
     if len(verdicts) == 1:
         pooled = verdicts[0][skip:]
     elif verdicts:
@@ -448,17 +395,16 @@ def evaluate_verdicts(
     else:
         pooled = "." * len(compiled.rules) + ":" + "0" * len(compiled.checks)
     attested = tuple(
-        (c.id, _attested_status(c.id, attestations, now)) for c in compiled.attested
+        (cid, _attested_status(cid, attestations, now)) for cid in compiled.attested
     )
     waived = frozenset(w.criterion_id for w in waivers if w.expires_at > now)
-    key = (commune_kind, pooled, attested, waived)
-    done = compiled.memo.get(key)
+    key = (rules.fingerprint, commune_kind, pooled, attested, waived)
+    done = memo.get(key) if memo is not None else None
     if done is None:
-        rules, _, checks = pooled.partition(":")
-        done = _verdict_outcome(catalogue, compiled, commune_kind, rules, checks, attested, waived)
-        if len(compiled.memo) >= _MEMO_MAX:
-            compiled.memo.clear()
-        compiled.memo[key] = done
+        chars, _, checks = pooled.partition(":")
+        done = _verdict_outcome(rules, commune_kind, chars, checks, attested, waived)
+        if memo is not None:
+            memo.put(key, done)
     return done
 
 
@@ -476,36 +422,36 @@ def _attested_status(
 
 
 def _verdict_outcome(
-    catalogue: Catalogue,
-    compiled: CompiledCatalogue,
+    rules: Rules,
     commune_kind: str,
-    rules: str,
+    chars: str,
     checks: str,
     attested: tuple[tuple[str, CriterionStatus], ...],
     waived: frozenset[str],
-) -> tuple[Colour, dict[str, tuple[str, str]]]:
+) -> Statuses:
     """The statuses and colour from pooled verdicts, attested statuses and waivers (as
     :func:`evaluate_findings` and :func:`_eval_automated` decide them)."""
     by_attestation = dict(attested)
     out: dict[str, tuple[str, str]] = {}
     colour = Colour.GREEN
-    for c in catalogue.criteria:
+    for c in rules.compiled.criteria:
         if commune_kind not in c.applies_to:
             status = CriterionStatus.NOT_APPLICABLE
-        elif c.kind is Kind.ATTESTED:
+        elif c.attested:
             status = by_attestation[c.id]
         else:
             found = []
-            for step in compiled.plan[c.id]:
-                if step[0] == "any":
-                    alts = [r for r, k in step[1] if checks[k] == "1"] or [r for r, _ in step[1]]
-                    digits = [rules[r] if rules[r] != "." else "1" for r in alts]
+            for step in c.steps:
+                if isinstance(step, AnyOfStep):
+                    alts = [
+                        s.pos for s in step.alternatives if checks[s.check_pos] == "1"
+                    ] or [s.pos for s in step.alternatives]
+                    digits = [chars[r] if chars[r] != "." else "1" for r in alts]
                     found.append(min(digits, key=_BEST_OF_DIGIT.__getitem__))
                 else:
-                    _, r, k, optional = step
-                    if optional and checks[k] == "0":
+                    if step.optional and checks[step.check_pos] == "0":
                         continue
-                    found.append(rules[r] if rules[r] != "." else "1")
+                    found.append(chars[step.pos] if chars[step.pos] != "." else "1")
             status = _OF_DIGIT[max(found)] if found else CriterionStatus.UNKNOWN
         if status is not CriterionStatus.PASS and c.id in waived:
             status = CriterionStatus.WAIVED
@@ -515,9 +461,6 @@ def _verdict_outcome(
         elif colour is Colour.GREEN and status not in _GREEN_STATUSES:
             colour = Colour.YELLOW
     return colour, out
-
-
-_MEMO_MAX = 10_000
 
 
 _GREEN_STATUSES = frozenset(
@@ -555,27 +498,26 @@ def _eval_rule(key: str, rule: CheckRule, pooled: _Pooled) -> Finding:
     return _combine(found, _WORST, worst=True)
 
 
-def _eval_automated(criterion: Criterion, pooled: _Pooled) -> Finding:
+def _eval_automated(criterion: CompiledCriterion, pooled: _Pooled) -> Finding:
     findings: list[Finding] = []
-    for i, rule in enumerate(criterion.rules):
-        if isinstance(rule, CheckRule) and rule.optional and rule.check not in pooled.checks:
-            continue
-        if isinstance(rule, AnyOfRule):
+    for step in criterion.steps:
+        if isinstance(step, AnyOfStep):
             # An alternative the commune does not use (no result at all, e.g. no H.323
             # endpoint configured) does not make the criterion unknown when another one
             # was measured.
-            alts = [
-                (_rule_key(criterion.id, i, j), r)
-                for j, r in enumerate(rule.any_of)
-            ]
-            measured = [(k, r) for k, r in alts if r.check in pooled.checks]
+            alts = step.alternatives
+            measured = [s for s in alts if s.rule.check in pooled.checks]
             findings.append(
                 _combine(
-                    [_eval_rule(k, r, pooled) for k, r in (measured or alts)], _BEST, worst=False
+                    [_eval_rule(s.key, s.rule, pooled) for s in (measured or alts)],
+                    _BEST,
+                    worst=False,
                 )
             )
+        elif step.optional and step.rule.check not in pooled.checks:
+            continue
         else:
-            findings.append(_eval_rule(_rule_key(criterion.id, i), rule, pooled))
+            findings.append(_eval_rule(step.key, step.rule, pooled))
     if not findings:  # only optional rules, none of them with a result
         return Finding(
             CriterionStatus.UNKNOWN,
@@ -586,7 +528,7 @@ def _eval_automated(criterion: Criterion, pooled: _Pooled) -> Finding:
 
 
 def _eval_attested(
-    criterion: Criterion, attestations: Sequence[Attestation], now: datetime
+    criterion: CompiledCriterion, attestations: Sequence[Attestation], now: datetime
 ) -> Finding:
     mine = sorted(
         (a for a in attestations if a.criterion_id == criterion.id),
@@ -627,14 +569,14 @@ def _eval_attested(
 
 
 def evaluate_commune(
-    catalogue: Catalogue,
+    rules: Rules,
     commune_kind: str,
     observations: Iterable[Observation],
     attestations: Sequence[Attestation] = (),
     waivers: Sequence[Waiver] = (),
     now: datetime | None = None,
 ) -> CommuneEvaluation:
-    """Evaluate every criterion of the catalogue for one commune.
+    """Evaluate every criterion of the rules for one commune.
 
     ``observations`` are the latest, fresh results of the commune's hosts; ``now`` decides
     which attestations and waivers are still in force.
@@ -642,12 +584,12 @@ def evaluate_commune(
     by_host: dict[str, list[Observation]] = {}
     for o in observations:
         by_host.setdefault(o.host, []).append(o)
-    hosts = [host_findings(catalogue, by_host[h]) for h in sorted(by_host)]
-    return evaluate_findings(catalogue, commune_kind, hosts, attestations, waivers, now)
+    hosts = [host_findings(rules, by_host[h]) for h in sorted(by_host)]
+    return evaluate_findings(rules, commune_kind, hosts, attestations, waivers, now)
 
 
 def evaluate_findings(
-    catalogue: Catalogue,
+    rules: Rules,
     commune_kind: str,
     hosts: Iterable[HostFindings],
     attestations: Sequence[Attestation] = (),
@@ -662,14 +604,14 @@ def evaluate_findings(
     pooled = _pool(hosts)
     active_waivers = {w.criterion_id: w for w in waivers if w.expires_at > now}
     outcomes: dict[str, CriterionOutcome] = {}
-    for c in catalogue.criteria:
+    for c in rules.compiled.criteria:
         if commune_kind not in c.applies_to:
             finding = Finding(
                 CriterionStatus.NOT_APPLICABLE,
                 f"does not apply to a {commune_kind}",
                 f"không áp dụng cho {commune_kind}",
             )
-        elif c.kind is Kind.ATTESTED:
+        elif c.attested:
             finding = _eval_attested(c, attestations, now)
         else:
             finding = _eval_automated(c, pooled)
