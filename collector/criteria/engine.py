@@ -8,6 +8,15 @@ the only state is a caller's :class:`VerdictMemo`. The colour rules (docs/ARCHIT
 * red    - a critical criterion fails;
 * yellow - anything else (something warns, fails, or could not be measured);
 * grey   - no fresh data; decided at read time by :func:`colour_at`, never shown as green.
+
+Two steps. Each host's latest results are judged once, when it reports, against every check
+rule (:func:`host_findings`, and their summary :func:`host_verdict`). A commune is then
+judged from its fresh hosts' part by ONE interpreter (:func:`_interpret`) that decides not
+applicable, attested, optional rules, any_of, waivers and colour. It runs over one of two
+algebras: :class:`_Compact` over verdict characters (statuses alone, for the national pass:
+:func:`evaluate_verdicts`) and :class:`_Detailed` over findings (statuses with reasons and
+evidence: :func:`evaluate_findings`). An algebra says how statuses are represented and
+combined, never which rules count.
 """
 
 from __future__ import annotations
@@ -16,10 +25,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from collector.criteria.catalogue import CheckRule, Severity
-from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules
+from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules, RuleStep, Step
 
 
 class CriterionStatus(StrEnum):
@@ -61,6 +70,10 @@ _FROM_CHECK = {
     "fail": CriterionStatus.FAIL,
     "unknown": CriterionStatus.UNKNOWN,
 }
+_STATUS_OF = {s.value: s for s in CriterionStatus}
+_GREEN_STATUSES = frozenset(
+    (CriterionStatus.PASS, CriterionStatus.WAIVED, CriterionStatus.NOT_APPLICABLE)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +143,29 @@ class CommuneEvaluation:
     criteria: dict[str, CriterionOutcome]
 
 
+#: A finding as stored in a host's findings and read back: [status, en, vi, evidence]. The
+#: engine combines these without turning each into a :class:`Finding` first (a national
+#: evaluation reads about 370,000 of them); a status string equals its CriterionStatus.
+StoredFinding = list[Any]
+
+
+# ------------------------------------------------------------------ one host's results
+
+
 def _fmt(v: float) -> str:
     return f"{v:.6g}"
+
+
+def _threshold(rule: CheckRule, v: float) -> tuple[CriterionStatus, str]:
+    if rule.fail_below is not None and v < rule.fail_below:
+        return CriterionStatus.FAIL, f"< {_fmt(rule.fail_below)}"
+    if rule.fail_above is not None and v > rule.fail_above:
+        return CriterionStatus.FAIL, f"> {_fmt(rule.fail_above)}"
+    if rule.warn_below is not None and v < rule.warn_below:
+        return CriterionStatus.WARN, f"< {_fmt(rule.warn_below)}"
+    if rule.warn_above is not None and v > rule.warn_above:
+        return CriterionStatus.WARN, f"> {_fmt(rule.warn_above)}"
+    return CriterionStatus.PASS, ""
 
 
 def _evidence(obs: Observation, value: str | None = None) -> dict[str, Any]:
@@ -151,16 +185,12 @@ def _where(obs: Observation) -> str:
     return f"{obs.host}" + (f" ({obs.target})" if obs.target else "")
 
 
-def _threshold(rule: CheckRule, v: float) -> tuple[CriterionStatus, str]:
-    if rule.fail_below is not None and v < rule.fail_below:
-        return CriterionStatus.FAIL, f"< {_fmt(rule.fail_below)}"
-    if rule.fail_above is not None and v > rule.fail_above:
-        return CriterionStatus.FAIL, f"> {_fmt(rule.fail_above)}"
-    if rule.warn_below is not None and v < rule.warn_below:
-        return CriterionStatus.WARN, f"< {_fmt(rule.warn_below)}"
-    if rule.warn_above is not None and v > rule.warn_above:
-        return CriterionStatus.WARN, f"> {_fmt(rule.warn_above)}"
-    return CriterionStatus.PASS, ""
+_STATUS_VI = {
+    CriterionStatus.PASS: "đạt",
+    CriterionStatus.WARN: "cảnh báo",
+    CriterionStatus.FAIL: "không đạt",
+    CriterionStatus.UNKNOWN: "không rõ",
+}
 
 
 def _eval_one(rule: CheckRule, obs: Observation) -> Finding:
@@ -203,46 +233,6 @@ def _eval_one(rule: CheckRule, obs: Observation) -> Finding:
     )
 
 
-_STATUS_VI = {
-    CriterionStatus.PASS: "đạt",
-    CriterionStatus.WARN: "cảnh báo",
-    CriterionStatus.FAIL: "không đạt",
-    CriterionStatus.UNKNOWN: "không rõ",
-}
-
-
-#: A finding as stored in a host's findings and read back: [status, en, vi, evidence]. The
-#: engine combines these without turning each into a :class:`Finding` first (a national
-#: evaluation reads about 370,000 of them); a status string equals its CriterionStatus.
-StoredFinding = list[Any]
-
-
-def _finding(f: Finding | StoredFinding) -> Finding:
-    if isinstance(f, Finding):
-        return f
-    return Finding(_STATUS_OF[f[0]], f[1], f[2], f[3])
-
-
-def _combine(
-    findings: Sequence[Finding | StoredFinding], rank: dict[CriterionStatus, int], worst: bool
-) -> Finding:
-    if len(findings) == 1:  # the common case: one host, one target
-        return _finding(findings[0])
-    statuses = {f[0] for f in findings}
-    if len(statuses) == 1:  # the next most common: all of them agree
-        decisive, same = findings[0][0], findings
-    else:
-        decisive = (max if worst else min)(statuses, key=rank.__getitem__)
-        same = [f for f in findings if f[0] == decisive]
-    # Name every finding of the deciding status; keep all evidence.
-    return Finding(
-        _STATUS_OF[decisive],
-        "; ".join(dict.fromkeys([f[1] for f in same])),
-        "; ".join(dict.fromkeys([f[2] for f in same])),
-        [e for f in findings for e in f[3]],
-    )
-
-
 # ------------------------------------------------------------------ per-host findings
 # A commune's automated criteria combine the findings of every host. Each host's part
 # depends only on that host's own latest results, so it is computed once when the host
@@ -276,9 +266,6 @@ class HostFindings:
         return cls(data["v"], frozenset(data["checks"]), data["rules"])
 
 
-_STATUS_OF = {s.value: s for s in CriterionStatus}
-
-
 def host_findings(rules: Rules, observations: Iterable[Observation]) -> HostFindings:
     """Judge one host's latest results against every check rule of ``rules``."""
     by_check = rules.compiled.by_check
@@ -296,24 +283,20 @@ def host_findings(rules: Rules, observations: Iterable[Observation]) -> HostFind
 # What a commune's criterion STATUSES (and so its colour) need from a host is far less than
 # its findings: per rule, the worst status of the host's findings; per check, whether the
 # host has a result at all (for optional rules and any_of). That fits in a short string,
-# the host's verdict, kept beside its findings. Statuses combine by worst (all rules) and
-# best (any_of), and "worst" is associative, so the verdicts of a commune's hosts pool by
-# taking, at each position, the worst character: no JSON, no evidence, no reasons. The
-# national pass works from verdicts; reasons and evidence are filled in from findings
-# afterwards (collector/store.py).
+# the host's verdict, kept beside its findings. "Worst" is associative, so the verdicts of a
+# commune's hosts pool by taking, at each position, the worst character: no JSON, no
+# evidence, no reasons. The national pass works from verdicts; reasons and evidence are
+# filled in from findings afterwards, by the same interpreter over the other algebra.
 
 #: A rule's status in a verdict, one character, ordered as _WORST ranks them (so the worst
 #: of several is their max()); "." (below "0") when the host has no result for the rule.
 _DIGIT = {"pass": "0", "unknown": "1", "warn": "2", "fail": "3"}
-_OF_DIGIT = {
-    "0": CriterionStatus.PASS,
-    "1": CriterionStatus.UNKNOWN,
-    "2": CriterionStatus.WARN,
-    "3": CriterionStatus.FAIL,
-}
-assert all(_WORST[_OF_DIGIT[d]] == int(d) for d in _OF_DIGIT)
+#: Every status as the compact algebra writes it (the last two only for whole criteria).
+_CHAR = {**_DIGIT, "waived": "w", "not_applicable": "n"}
+_OF_CHAR = {c: _STATUS_OF[s] for s, c in _CHAR.items()}
+assert all(_WORST[_OF_CHAR[d]] == int(d) for d in _DIGIT.values())
 #: any_of keeps the best alternative: _BEST's order of the same characters.
-_BEST_OF_DIGIT = {d: _BEST[s] for d, s in _OF_DIGIT.items()}
+_BEST_OF_DIGIT = {d: _BEST[_OF_CHAR[d]] for d in _DIGIT.values()}
 
 
 def host_verdict(rules: Rules, findings: HostFindings) -> str:
@@ -335,6 +318,17 @@ def verdict_is_current(rules: Rules, verdict: str | None) -> bool:
     if not verdict:
         return False
     return verdict.partition(":")[0] == rules.fingerprint
+
+
+def _pool_verdicts(rules: Rules, verdicts: Sequence[str]) -> str:
+    """The commune's "rules:checks": at each position the worst of its hosts' characters
+    (":" is the same in every verdict)."""
+    skip = len(rules.fingerprint) + 1
+    if len(verdicts) == 1:
+        return verdicts[0][skip:]
+    if verdicts:
+        return "".join(map(max, zip(*[v[skip:] for v in verdicts], strict=True)))
+    return "." * len(rules.compiled.rules) + ":" + "0" * len(rules.compiled.checks)
 
 
 #: evaluate_verdicts' answer: the colour and, per criterion, (status, severity) as stored.
@@ -385,87 +379,29 @@ def evaluate_verdicts(
         from checks.model import utcnow
 
         now = utcnow()
-    compiled = rules.compiled
-    # Pooled in one pass over "rules:checks" (":" is the same in every verdict).
-    skip = len(rules.fingerprint) + 1
-    if len(verdicts) == 1:
-        pooled = verdicts[0][skip:]
-    elif verdicts:
-        pooled = "".join(map(max, zip(*[v[skip:] for v in verdicts], strict=True)))
-    else:
-        pooled = "." * len(compiled.rules) + ":" + "0" * len(compiled.checks)
-    attested = tuple(
-        (cid, _attested_status(cid, attestations, now)) for cid in compiled.attested
+    pooled = _pool_verdicts(rules, verdicts)
+    attested = _attested(rules, attestations, now)
+    waived = _in_force(waivers, now)
+    key = (
+        rules.fingerprint,
+        commune_kind,
+        pooled,
+        tuple([status for status, _ in attested.values()]),
+        frozenset(waived),
     )
-    waived = frozenset(w.criterion_id for w in waivers if w.expires_at > now)
-    key = (rules.fingerprint, commune_kind, pooled, attested, waived)
     done = memo.get(key) if memo is not None else None
     if done is None:
-        chars, _, checks = pooled.partition(":")
-        done = _verdict_outcome(rules, commune_kind, chars, checks, attested, waived)
+        judged = _interpret(rules, _Compact(pooled), commune_kind, attested, waived)
+        done = (
+            _colour((status, c.severity) for c, status, _ in judged),
+            {c.id: (status.value, c.severity.value) for c, status, _ in judged},
+        )
         if memo is not None:
             memo.put(key, done)
     return done
 
 
-def _attested_status(
-    criterion_id: str, attestations: Sequence[Attestation], now: datetime
-) -> CriterionStatus:
-    """:func:`_eval_attested`'s status alone."""
-    latest = None
-    for a in attestations:
-        if a.criterion_id == criterion_id and (latest is None or a.entered_at >= latest.entered_at):
-            latest = a
-    if latest is None or latest.expires_at <= now:
-        return CriterionStatus.UNKNOWN
-    return CriterionStatus.FAIL if latest.status == "fail" else CriterionStatus.PASS
-
-
-def _verdict_outcome(
-    rules: Rules,
-    commune_kind: str,
-    chars: str,
-    checks: str,
-    attested: tuple[tuple[str, CriterionStatus], ...],
-    waived: frozenset[str],
-) -> Statuses:
-    """The statuses and colour from pooled verdicts, attested statuses and waivers (as
-    :func:`evaluate_findings` and :func:`_eval_automated` decide them)."""
-    by_attestation = dict(attested)
-    out: dict[str, tuple[str, str]] = {}
-    colour = Colour.GREEN
-    for c in rules.compiled.criteria:
-        if commune_kind not in c.applies_to:
-            status = CriterionStatus.NOT_APPLICABLE
-        elif c.attested:
-            status = by_attestation[c.id]
-        else:
-            found = []
-            for step in c.steps:
-                if isinstance(step, AnyOfStep):
-                    alts = [
-                        s.pos for s in step.alternatives if checks[s.check_pos] == "1"
-                    ] or [s.pos for s in step.alternatives]
-                    digits = [chars[r] if chars[r] != "." else "1" for r in alts]
-                    found.append(min(digits, key=_BEST_OF_DIGIT.__getitem__))
-                else:
-                    if step.optional and checks[step.check_pos] == "0":
-                        continue
-                    found.append(chars[step.pos] if chars[step.pos] != "." else "1")
-            status = _OF_DIGIT[max(found)] if found else CriterionStatus.UNKNOWN
-        if status is not CriterionStatus.PASS and c.id in waived:
-            status = CriterionStatus.WAIVED
-        out[c.id] = (status.value, c.severity.value)
-        if status is CriterionStatus.FAIL and c.severity is Severity.CRITICAL:
-            colour = Colour.RED
-        elif colour is Colour.GREEN and status not in _GREEN_STATUSES:
-            colour = Colour.YELLOW
-    return colour, out
-
-
-_GREEN_STATUSES = frozenset(
-    (CriterionStatus.PASS, CriterionStatus.WAIVED, CriterionStatus.NOT_APPLICABLE)
-)
+# ------------------------------------------------------------------ the commune's findings
 
 
 @dataclass(frozen=True)
@@ -484,88 +420,6 @@ def _pool(hosts: Iterable[HostFindings]) -> _Pooled:
         for k, fs in h.rules.items():
             rules.setdefault(k, []).extend(fs)
     return _Pooled(frozenset(checks), rules)
-
-
-def _eval_rule(key: str, rule: CheckRule, pooled: _Pooled) -> Finding:
-    found = pooled.rules.get(key)
-    if not found:
-        target = f" for target {rule.target!r}" if rule.target else ""
-        return Finding(
-            CriterionStatus.UNKNOWN,
-            f"no result from check {rule.check}{target}",
-            f"chưa có kết quả kiểm tra {rule.check}{target}",
-        )
-    return _combine(found, _WORST, worst=True)
-
-
-def _eval_automated(criterion: CompiledCriterion, pooled: _Pooled) -> Finding:
-    findings: list[Finding] = []
-    for step in criterion.steps:
-        if isinstance(step, AnyOfStep):
-            # An alternative the commune does not use (no result at all, e.g. no H.323
-            # endpoint configured) does not make the criterion unknown when another one
-            # was measured.
-            alts = step.alternatives
-            measured = [s for s in alts if s.rule.check in pooled.checks]
-            findings.append(
-                _combine(
-                    [_eval_rule(s.key, s.rule, pooled) for s in (measured or alts)],
-                    _BEST,
-                    worst=False,
-                )
-            )
-        elif step.optional and step.rule.check not in pooled.checks:
-            continue
-        else:
-            findings.append(_eval_rule(step.key, step.rule, pooled))
-    if not findings:  # only optional rules, none of them with a result
-        return Finding(
-            CriterionStatus.UNKNOWN,
-            "no result from any of its checks",
-            "chưa có kết quả kiểm tra nào",
-        )
-    return _combine(findings, _WORST, worst=True)
-
-
-def _eval_attested(
-    criterion: CompiledCriterion, attestations: Sequence[Attestation], now: datetime
-) -> Finding:
-    mine = sorted(
-        (a for a in attestations if a.criterion_id == criterion.id),
-        key=lambda a: a.entered_at,
-    )
-    if not mine:
-        return Finding(CriterionStatus.UNKNOWN, "no attestation entered", "chưa có xác nhận")
-    latest = mine[-1]
-    ev = (
-        {
-            "attestation": latest.evidence,
-            "entered_by": latest.entered_by,
-            "entered_at": latest.entered_at.isoformat(),
-            "expires_at": latest.expires_at.isoformat(),
-        },
-    )
-    if latest.expires_at <= now:
-        day = latest.expires_at.date().isoformat()
-        return Finding(
-            CriterionStatus.UNKNOWN,
-            f"attestation expired on {day}",
-            f"xác nhận đã hết hạn ngày {day}",
-            ev,
-        )
-    if latest.status == "fail":
-        return Finding(
-            CriterionStatus.FAIL,
-            f"attested as not met by {latest.entered_by}",
-            f"được xác nhận là chưa đạt bởi {latest.entered_by}",
-            ev,
-        )
-    return Finding(
-        CriterionStatus.PASS,
-        f"attested by {latest.entered_by}",
-        f"đã được xác nhận bởi {latest.entered_by}",
-        ev,
-    )
 
 
 def evaluate_commune(
@@ -601,53 +455,151 @@ def evaluate_findings(
         from checks.model import utcnow
 
         now = utcnow()
-    pooled = _pool(hosts)
-    active_waivers = {w.criterion_id: w for w in waivers if w.expires_at > now}
-    outcomes: dict[str, CriterionOutcome] = {}
+    judged = _interpret(
+        rules,
+        _Detailed(_pool(hosts)),
+        commune_kind,
+        _attested(rules, attestations, now),
+        _in_force(waivers, now),
+    )
+    outcomes = {
+        c.id: CriterionOutcome(c.id, status, c.severity, f.en, f.vi, list(f.evidence))
+        for c, status, f in judged
+    }
+    return CommuneEvaluation(colour=colour_of(outcomes.values()), criteria=outcomes)
+
+
+# ------------------------------------------------------------------ the interpreter
+
+V = TypeVar("V")
+
+
+class _Algebra(Protocol[V]):
+    """How one commune's statuses are represented and combined. Bound to the commune's
+    pooled hosts; the interpreter alone decides which rules count and how."""
+
+    def status(self, value: V) -> CriterionStatus: ...
+
+    def measured(self, step: RuleStep) -> bool:
+        """Whether some host has a result of the step's check (any target)."""
+        ...
+
+    def results(self, step: RuleStep) -> V | None:
+        """The worst of every host's findings for the rule; None when there is none."""
+        ...
+
+    def worst(self, values: Sequence[V]) -> V:
+        """All must hold: the worst status decides (_WORST)."""
+        ...
+
+    def best(self, values: Sequence[V]) -> V:
+        """Any may hold: the best status decides (_BEST)."""
+        ...
+
+    def no_result(self, step: RuleStep) -> V:
+        """UNKNOWN: no host has a result for the rule."""
+        ...
+
+    def nothing_measured(self) -> V:
+        """UNKNOWN: every rule of the criterion is optional and none has a result."""
+        ...
+
+    def not_applicable(self, commune_kind: str) -> V: ...
+
+    def attested(self, status: CriterionStatus, latest: Attestation | None) -> V:
+        """``status`` as decided from ``latest``, the criterion's latest attestation."""
+        ...
+
+    def waived(self, value: V, waiver: Waiver) -> V:
+        """WAIVED, over what ``value`` said."""
+        ...
+
+
+def _attested(
+    rules: Rules, attestations: Sequence[Attestation], now: datetime
+) -> dict[str, tuple[CriterionStatus, Attestation | None]]:
+    """Each attested criterion's status and latest attestation: UNKNOWN without one or
+    when it has expired; FAIL when an official attested that the condition is not met."""
+    latest: dict[str, Attestation] = {}
+    for a in attestations:
+        seen = latest.get(a.criterion_id)
+        if seen is None or a.entered_at >= seen.entered_at:
+            latest[a.criterion_id] = a
+    out: dict[str, tuple[CriterionStatus, Attestation | None]] = {}
+    for cid in rules.compiled.attested:
+        last = latest.get(cid)
+        if last is None or last.expires_at <= now:
+            out[cid] = (CriterionStatus.UNKNOWN, last)
+        elif last.status == "fail":
+            out[cid] = (CriterionStatus.FAIL, last)
+        else:
+            out[cid] = (CriterionStatus.PASS, last)
+    return out
+
+
+def _in_force(waivers: Sequence[Waiver], now: datetime) -> dict[str, Waiver]:
+    return {w.criterion_id: w for w in waivers if w.expires_at > now}
+
+
+def _interpret(
+    rules: Rules,
+    algebra: _Algebra[V],
+    commune_kind: str,
+    attested: dict[str, tuple[CriterionStatus, Attestation | None]],
+    waivers: dict[str, Waiver],
+) -> list[tuple[CompiledCriterion, CriterionStatus, V]]:
+    """Every criterion's status and value: not applicable to this kind of commune; from its
+    attestation; or from its rules. A waiver in force turns anything but a pass into
+    WAIVED."""
+    out = []
     for c in rules.compiled.criteria:
         if commune_kind not in c.applies_to:
-            finding = Finding(
-                CriterionStatus.NOT_APPLICABLE,
-                f"does not apply to a {commune_kind}",
-                f"không áp dụng cho {commune_kind}",
-            )
+            value = algebra.not_applicable(commune_kind)
         elif c.attested:
-            finding = _eval_attested(c, attestations, now)
+            value = algebra.attested(*attested[c.id])
         else:
-            finding = _eval_automated(c, pooled)
-        waiver = active_waivers.get(c.id)
-        if waiver is not None and finding.status is not CriterionStatus.PASS:
-            until = waiver.expires_at.date().isoformat()
-            finding = Finding(
-                CriterionStatus.WAIVED,
-                f"waived by {waiver.granted_by} until {until}: {waiver.reason} ({finding.en})",
-                f"được miễn bởi {waiver.granted_by} đến {until}: {waiver.reason} ({finding.vi})",
-                finding.evidence,
-            )
-        outcomes[c.id] = CriterionOutcome(
-            id=c.id,
-            status=finding.status,
-            severity=c.severity,
-            reason_en=finding.en,
-            reason_vi=finding.vi,
-            evidence=list(finding.evidence),
-        )
-    return CommuneEvaluation(colour=colour_of(outcomes.values()), criteria=outcomes)
+            value = _automated(algebra, c.steps)
+        status = algebra.status(value)
+        waiver = waivers.get(c.id)
+        if waiver is not None and status is not CriterionStatus.PASS:
+            value, status = algebra.waived(value, waiver), CriterionStatus.WAIVED
+        out.append((c, status, value))
+    return out
+
+
+def _automated(algebra: _Algebra[V], steps: tuple[Step, ...]) -> V:
+    """All rules must hold. An optional rule without any result of its check is left out.
+    An any_of keeps its best alternative among those measured (an alternative the commune
+    does not use, e.g. no H.323 endpoint, does not make it unknown), or among all when none
+    is."""
+    found = []
+    for step in steps:
+        if isinstance(step, AnyOfStep):
+            alts = [s for s in step.alternatives if algebra.measured(s)] or step.alternatives
+            found.append(algebra.best([_rule(algebra, s) for s in alts]))
+        elif not step.optional or algebra.measured(step):
+            found.append(_rule(algebra, step))
+    return algebra.worst(found) if found else algebra.nothing_measured()
+
+
+def _rule(algebra: _Algebra[V], step: RuleStep) -> V:
+    value = algebra.results(step)
+    return algebra.no_result(step) if value is None else value
+
+
+def _colour(statuses: Iterable[tuple[CriterionStatus, Severity]]) -> Colour:
+    green = True
+    for status, severity in statuses:
+        if status is CriterionStatus.FAIL and severity is Severity.CRITICAL:
+            return Colour.RED
+        if status not in _GREEN_STATUSES:
+            green = False
+    return Colour.GREEN if green else Colour.YELLOW
 
 
 def colour_of(outcomes: Iterable[CriterionOutcome]) -> Colour:
     """Colour from criterion outcomes (fresh data assumed; see :func:`colour_at`)."""
-    green = True
-    for o in outcomes:
-        if o.status is CriterionStatus.FAIL and o.severity is Severity.CRITICAL:
-            return Colour.RED
-        if o.status not in (
-            CriterionStatus.PASS,
-            CriterionStatus.WAIVED,
-            CriterionStatus.NOT_APPLICABLE,
-        ):
-            green = False
-    return Colour.GREEN if green else Colour.YELLOW
+    return _colour((o.status, o.severity) for o in outcomes)
 
 
 def colour_at(
@@ -662,3 +614,150 @@ def colour_at(
     if now - last_report_at > timedelta(seconds=stale_after_s):
         return Colour.GREY
     return Colour(evaluated)
+
+
+# ------------------------------------------------------------------ the two algebras
+
+
+class _Compact:
+    """Statuses alone, as verdict characters (:data:`_CHAR`), from pooled verdicts."""
+
+    __slots__ = ("checks", "rules")
+
+    def __init__(self, pooled: str) -> None:
+        self.rules, _, self.checks = pooled.partition(":")
+
+    def status(self, value: str) -> CriterionStatus:
+        return _OF_CHAR[value]
+
+    def measured(self, step: RuleStep) -> bool:
+        return self.checks[step.check_pos] == "1"
+
+    def results(self, step: RuleStep) -> str | None:
+        char = self.rules[step.pos]  # the worst of the hosts' already (pooled)
+        return None if char == "." else char
+
+    def worst(self, values: Sequence[str]) -> str:
+        return max(values)
+
+    def best(self, values: Sequence[str]) -> str:
+        return min(values, key=_BEST_OF_DIGIT.__getitem__)
+
+    def no_result(self, step: RuleStep) -> str:
+        return _DIGIT["unknown"]
+
+    def nothing_measured(self) -> str:
+        return _DIGIT["unknown"]
+
+    def not_applicable(self, commune_kind: str) -> str:
+        return _CHAR["not_applicable"]
+
+    def attested(self, status: CriterionStatus, latest: Attestation | None) -> str:
+        return _CHAR[status]
+
+    def waived(self, value: str, waiver: Waiver) -> str:
+        return _CHAR["waived"]
+
+
+def _finding(f: Finding | StoredFinding) -> Finding:
+    if isinstance(f, Finding):
+        return f
+    return Finding(_STATUS_OF[f[0]], f[1], f[2], f[3])
+
+
+def _combine(
+    findings: Sequence[Finding | StoredFinding], rank: dict[CriterionStatus, int], worst: bool
+) -> Finding:
+    if len(findings) == 1:  # the common case: one host, one target
+        return _finding(findings[0])
+    statuses = {f[0] for f in findings}
+    if len(statuses) == 1:  # the next most common: all of them agree
+        decisive, same = findings[0][0], findings
+    else:
+        decisive = (max if worst else min)(statuses, key=rank.__getitem__)
+        same = [f for f in findings if f[0] == decisive]
+    # Name every finding of the deciding status; keep all evidence.
+    return Finding(
+        _STATUS_OF[decisive],
+        "; ".join(dict.fromkeys([f[1] for f in same])),
+        "; ".join(dict.fromkeys([f[2] for f in same])),
+        [e for f in findings for e in f[3]],
+    )
+
+
+class _Detailed:
+    """Findings: statuses with reasons in English and Vietnamese, and evidence."""
+
+    __slots__ = ("pooled",)
+
+    def __init__(self, pooled: _Pooled) -> None:
+        self.pooled = pooled
+
+    def status(self, value: Finding) -> CriterionStatus:
+        return value.status
+
+    def measured(self, step: RuleStep) -> bool:
+        return step.rule.check in self.pooled.checks
+
+    def results(self, step: RuleStep) -> Finding | None:
+        found = self.pooled.rules.get(step.key)
+        return _combine(found, _WORST, worst=True) if found else None
+
+    def worst(self, values: Sequence[Finding]) -> Finding:
+        return _combine(values, _WORST, worst=True)
+
+    def best(self, values: Sequence[Finding]) -> Finding:
+        return _combine(values, _BEST, worst=False)
+
+    def no_result(self, step: RuleStep) -> Finding:
+        check, target = step.rule.check, step.rule.target
+        where = f" for target {target!r}" if target else ""
+        return Finding(
+            CriterionStatus.UNKNOWN,
+            f"no result from check {check}{where}",
+            f"chưa có kết quả kiểm tra {check}{where}",
+        )
+
+    def nothing_measured(self) -> Finding:
+        return Finding(
+            CriterionStatus.UNKNOWN,
+            "no result from any of its checks",
+            "chưa có kết quả kiểm tra nào",
+        )
+
+    def not_applicable(self, commune_kind: str) -> Finding:
+        return Finding(
+            CriterionStatus.NOT_APPLICABLE,
+            f"does not apply to a {commune_kind}",
+            f"không áp dụng cho {commune_kind}",
+        )
+
+    def attested(self, status: CriterionStatus, latest: Attestation | None) -> Finding:
+        if latest is None:
+            return Finding(status, "no attestation entered", "chưa có xác nhận")
+        ev = (
+            {
+                "attestation": latest.evidence,
+                "entered_by": latest.entered_by,
+                "entered_at": latest.entered_at.isoformat(),
+                "expires_at": latest.expires_at.isoformat(),
+            },
+        )
+        by = latest.entered_by
+        if status is CriterionStatus.UNKNOWN:
+            day = latest.expires_at.date().isoformat()
+            en, vi = f"attestation expired on {day}", f"xác nhận đã hết hạn ngày {day}"
+        elif status is CriterionStatus.FAIL:
+            en, vi = f"attested as not met by {by}", f"được xác nhận là chưa đạt bởi {by}"
+        else:
+            en, vi = f"attested by {by}", f"đã được xác nhận bởi {by}"
+        return Finding(status, en, vi, ev)
+
+    def waived(self, value: Finding, waiver: Waiver) -> Finding:
+        until = waiver.expires_at.date().isoformat()
+        return Finding(
+            CriterionStatus.WAIVED,
+            f"waived by {waiver.granted_by} until {until}: {waiver.reason} ({value.en})",
+            f"được miễn bởi {waiver.granted_by} đến {until}: {waiver.reason} ({value.vi})",
+            value.evidence,
+        )
