@@ -156,15 +156,31 @@ def _fmt(v: float) -> str:
     return f"{v:.6g}"
 
 
-def _threshold(rule: CheckRule, v: float) -> tuple[CriterionStatus, str]:
-    if rule.fail_below is not None and v < rule.fail_below:
-        return CriterionStatus.FAIL, f"< {_fmt(rule.fail_below)}"
-    if rule.fail_above is not None and v > rule.fail_above:
-        return CriterionStatus.FAIL, f"> {_fmt(rule.fail_above)}"
-    if rule.warn_below is not None and v < rule.warn_below:
-        return CriterionStatus.WARN, f"< {_fmt(rule.warn_below)}"
-    if rule.warn_above is not None and v > rule.warn_above:
-        return CriterionStatus.WARN, f"> {_fmt(rule.warn_above)}"
+class Levels(Protocol):
+    """Levels of one value: fail/warn below a lower bound, fail/warn above an upper one
+    (each optional). A :class:`~collector.criteria.catalogue.CheckRule` is one."""
+
+    @property
+    def warn_below(self) -> float | None: ...
+    @property
+    def fail_below(self) -> float | None: ...
+    @property
+    def warn_above(self) -> float | None: ...
+    @property
+    def fail_above(self) -> float | None: ...
+
+
+def levels(value: float, lv: Levels) -> tuple[CriterionStatus, str]:
+    """The status of ``value`` under ``lv`` and the bound it crossed ("< 0.2"; "" when it
+    passes). Failing is checked before warning, the lower bounds before the upper."""
+    if lv.fail_below is not None and value < lv.fail_below:
+        return CriterionStatus.FAIL, f"< {_fmt(lv.fail_below)}"
+    if lv.fail_above is not None and value > lv.fail_above:
+        return CriterionStatus.FAIL, f"> {_fmt(lv.fail_above)}"
+    if lv.warn_below is not None and value < lv.warn_below:
+        return CriterionStatus.WARN, f"< {_fmt(lv.warn_below)}"
+    if lv.warn_above is not None and value > lv.warn_above:
+        return CriterionStatus.WARN, f"> {_fmt(lv.warn_above)}"
     return CriterionStatus.PASS, ""
 
 
@@ -217,18 +233,12 @@ def _eval_one(rule: CheckRule, obs: Observation) -> Finding:
             f"{obs.check} không đo được {rule.value} trên {where}: {why}",
             ev,
         )
-    status, bound = _threshold(rule, v)
-    if status is CriterionStatus.PASS:
-        return Finding(
-            status,
-            f"{rule.value} = {_fmt(v)} on {where}",
-            f"{rule.value} = {_fmt(v)} trên {where}",
-            ev,
-        )
+    status, bound = levels(v, rule)
+    crossed = f" {bound}" if bound else ""
     return Finding(
         status,
-        f"{rule.value} = {_fmt(v)} {bound} on {where}",
-        f"{rule.value} = {_fmt(v)} {bound} trên {where}",
+        f"{rule.value} = {_fmt(v)}{crossed} on {where}",
+        f"{rule.value} = {_fmt(v)}{crossed} trên {where}",
         ev,
     )
 

@@ -218,3 +218,21 @@ def test_rules_holder_swaps_whole_snapshots() -> None:
     assert held is RULES  # a reader's snapshot is untouched by the swap
     assert len(held.compiled.criteria) == len(RULES.catalogue.criteria)
 
+
+
+def test_levels_fail_before_warn_and_name_the_bound_crossed() -> None:
+    from collector.criteria.catalogue import CheckRule
+    from collector.criteria.engine import levels
+
+    both_sides = CheckRule(
+        check="vc.quality", value="rtt", warn_below=0.2, fail_below=0.1, warn_above=0.8,
+        fail_above=0.9,
+    )
+    assert levels(0.5, both_sides) == (CriterionStatus.PASS, "")
+    assert levels(0.2, both_sides) == (CriterionStatus.PASS, "")  # a bound itself passes
+    assert levels(0.15, both_sides) == (CriterionStatus.WARN, "< 0.2")
+    assert levels(0.05, both_sides) == (CriterionStatus.FAIL, "< 0.1")
+    assert levels(0.85, both_sides) == (CriterionStatus.WARN, "> 0.8")
+    assert levels(1.5, both_sides) == (CriterionStatus.FAIL, "> 0.9")
+    warn_only = CheckRule(check="host.clock", value="clock_offset_abs", warn_above=1 / 3)
+    assert levels(1, warn_only) == (CriterionStatus.WARN, "> 0.333333")
