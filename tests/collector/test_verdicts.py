@@ -7,6 +7,7 @@ tests/collector/test_verdicts_store.py.)"""
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from collector.criteria.catalogue import UNIT_KINDS, Severity, load_catalogue, parse_catalogue
@@ -200,13 +201,13 @@ criteria:
     validity_days: 30
 """))
 _ALL_FINE = [obs("a.one", x=5), obs("b.sip")]
-_SIGNED = [Attestation("ATT-1", "pass", "decision", "op", NOW - timedelta(days=1),
-                       NOW + timedelta(days=29))]
+_SIGNED = (Attestation("ATT-1", "pass", "decision", "op", NOW - timedelta(days=1),
+                       NOW + timedelta(days=29)),)
 
 
 def both(
     observations: list[Observation],
-    atts: list[Attestation] = _SIGNED,
+    atts: Sequence[Attestation] = _SIGNED,
     waivers: tuple[Waiver, ...] = (),
     kind: str = "xã",
 ) -> CommuneEvaluation:
@@ -273,7 +274,7 @@ def test_a_waiver_turns_a_failure_into_waived_until_it_expires() -> None:
 
 
 def test_attestations_latest_decides_and_expires() -> None:
-    ev = both(_ALL_FINE, atts=[])
+    ev = both(_ALL_FINE, atts=())
     assert ev.criteria["ATT-1"].status is CriterionStatus.UNKNOWN
     assert ev.criteria["ATT-1"].reason_en == "no attestation entered"
     expired = [Attestation("ATT-1", "pass", "decision", "op", NOW - timedelta(days=31),
