@@ -120,7 +120,6 @@ def bench_nation_at_scale(
     from sqlalchemy import update
 
     from collector.config import load_config
-    from collector.criteria.engine import compile_catalogue
     from collector.metrics import ReadinessCollector
     from collector.assembly import open_store, settle_gc
 
@@ -150,10 +149,10 @@ def bench_nation_at_scale(
         return time.perf_counter() - t, out
 
     def cold(fn: Callable[[], Any]) -> Callable[[], Any]:
-        """``fn`` with the engine's verdict memo emptied first (no help from earlier runs)."""
+        """``fn`` with the store's verdict memo emptied first (no help from earlier runs)."""
 
         def run() -> Any:
-            compile_catalogue(store.catalogue).memo.clear()
+            store.verdict_memo.clear()
             return fn()
 
         return run

@@ -316,7 +316,7 @@ def catalogue_check(file: Path | None, overrides: Path | None) -> None:
     touching a running collector: exit 0 and a summary, or exit 1 and every error with its
     line and field. Check before copying a file where `serve` reloads it."""
     from collector.criteria.catalogue import Kind
-    from collector.criteria.engine import compile_catalogue
+    from collector.criteria.rules import fingerprint_of
 
     with _user_errors():
         cat = CollectorConfig(catalogue=file, catalogue_overrides=overrides).load_catalogue()
@@ -324,5 +324,5 @@ def catalogue_check(file: Path | None, overrides: Path | None) -> None:
     click.echo(
         f"OK: profile {cat.profile}, {len(cat.criteria)} criteria ({automated} automated, "
         f"{len(cat.criteria) - automated} attested), stale after {cat.stale_after_s} s, "
-        f"rules fingerprint {compile_catalogue(cat).fingerprint}"
+        f"rules fingerprint {fingerprint_of(cat)}"
     )

@@ -61,6 +61,10 @@ class Store:
         self.services.rules.replace(Rules.of(new))
 
     @property
+    def verdict_memo(self) -> Any:
+        return self.services.evaluation.memo
+
+    @property
     def stale_after_s(self) -> int:
         return self.services.rules.current().stale_after_s
 

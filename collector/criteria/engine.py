@@ -1,32 +1,34 @@
 """Criteria engine: from the latest check results of a commune to criterion statuses and colour.
 
-Pure functions only (no database, no clock: ``now`` is passed in), so the rules are tested
-with plain data. The colour rules follow ARCHITECTURE.md:
+No database and no clock (``now`` is passed in), so the rules are tested with plain data.
+Every function takes the :class:`~collector.criteria.rules.Rules` snapshot to judge under;
+the only state is a caller's :class:`VerdictMemo`. The colour rules (docs/ARCHITECTURE.md):
 
 * green  - every applicable criterion passes or is waived;
 * red    - a critical criterion fails;
 * yellow - anything else (something warns, fails, or could not be measured);
 * grey   - no fresh data; decided at read time by :func:`colour_at`, never shown as green.
+
+Two steps. Each host's latest results are judged once, when it reports, against every check
+rule (:func:`host_findings`, and their summary :func:`host_verdict`). A commune is then
+judged from its fresh hosts' part by ONE interpreter (:func:`_interpret`) that decides not
+applicable, attested, optional rules, any_of, waivers and colour. It runs over one of two
+algebras: :class:`_Compact` over verdict characters (statuses alone, for the national pass:
+:func:`evaluate_verdicts`) and :class:`_Detailed` over findings (statuses with reasons and
+evidence: :func:`evaluate_findings`). An algebra says how statuses are represented and
+combined, never which rules count.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 
-from collector.criteria.catalogue import (
-    AnyOfRule,
-    Catalogue,
-    CheckRule,
-    Criterion,
-    Kind,
-    Severity,
-)
+from collector.criteria.catalogue import CheckRule, Severity
+from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules, RuleStep, Step
 
 
 class CriterionStatus(StrEnum):
@@ -68,6 +70,10 @@ _FROM_CHECK = {
     "fail": CriterionStatus.FAIL,
     "unknown": CriterionStatus.UNKNOWN,
 }
+_STATUS_OF = {s.value: s for s in CriterionStatus}
+_GREEN_STATUSES = frozenset(
+    (CriterionStatus.PASS, CriterionStatus.WAIVED, CriterionStatus.NOT_APPLICABLE)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +143,45 @@ class CommuneEvaluation:
     criteria: dict[str, CriterionOutcome]
 
 
+#: A finding as stored in a host's findings and read back: [status, en, vi, evidence]. The
+#: engine combines these without turning each into a :class:`Finding` first (a national
+#: evaluation reads about 370,000 of them); a status string equals its CriterionStatus.
+StoredFinding = list[Any]
+
+
+# ------------------------------------------------------------------ one host's results
+
+
 def _fmt(v: float) -> str:
     return f"{v:.6g}"
+
+
+class Levels(Protocol):
+    """Levels of one value: fail/warn below a lower bound, fail/warn above an upper one
+    (each optional). A :class:`~collector.criteria.catalogue.CheckRule` is one."""
+
+    @property
+    def warn_below(self) -> float | None: ...
+    @property
+    def fail_below(self) -> float | None: ...
+    @property
+    def warn_above(self) -> float | None: ...
+    @property
+    def fail_above(self) -> float | None: ...
+
+
+def levels(value: float, lv: Levels) -> tuple[CriterionStatus, str]:
+    """The status of ``value`` under ``lv`` and the bound it crossed ("< 0.2"; "" when it
+    passes). Failing is checked before warning, the lower bounds before the upper."""
+    if lv.fail_below is not None and value < lv.fail_below:
+        return CriterionStatus.FAIL, f"< {_fmt(lv.fail_below)}"
+    if lv.fail_above is not None and value > lv.fail_above:
+        return CriterionStatus.FAIL, f"> {_fmt(lv.fail_above)}"
+    if lv.warn_below is not None and value < lv.warn_below:
+        return CriterionStatus.WARN, f"< {_fmt(lv.warn_below)}"
+    if lv.warn_above is not None and value > lv.warn_above:
+        return CriterionStatus.WARN, f"> {_fmt(lv.warn_above)}"
+    return CriterionStatus.PASS, ""
 
 
 def _evidence(obs: Observation, value: str | None = None) -> dict[str, Any]:
@@ -158,16 +201,12 @@ def _where(obs: Observation) -> str:
     return f"{obs.host}" + (f" ({obs.target})" if obs.target else "")
 
 
-def _threshold(rule: CheckRule, v: float) -> tuple[CriterionStatus, str]:
-    if rule.fail_below is not None and v < rule.fail_below:
-        return CriterionStatus.FAIL, f"< {_fmt(rule.fail_below)}"
-    if rule.fail_above is not None and v > rule.fail_above:
-        return CriterionStatus.FAIL, f"> {_fmt(rule.fail_above)}"
-    if rule.warn_below is not None and v < rule.warn_below:
-        return CriterionStatus.WARN, f"< {_fmt(rule.warn_below)}"
-    if rule.warn_above is not None and v > rule.warn_above:
-        return CriterionStatus.WARN, f"> {_fmt(rule.warn_above)}"
-    return CriterionStatus.PASS, ""
+_STATUS_VI = {
+    CriterionStatus.PASS: "đạt",
+    CriterionStatus.WARN: "cảnh báo",
+    CriterionStatus.FAIL: "không đạt",
+    CriterionStatus.UNKNOWN: "không rõ",
+}
 
 
 def _eval_one(rule: CheckRule, obs: Observation) -> Finding:
@@ -194,59 +233,13 @@ def _eval_one(rule: CheckRule, obs: Observation) -> Finding:
             f"{obs.check} không đo được {rule.value} trên {where}: {why}",
             ev,
         )
-    status, bound = _threshold(rule, v)
-    if status is CriterionStatus.PASS:
-        return Finding(
-            status,
-            f"{rule.value} = {_fmt(v)} on {where}",
-            f"{rule.value} = {_fmt(v)} trên {where}",
-            ev,
-        )
+    status, bound = levels(v, rule)
+    crossed = f" {bound}" if bound else ""
     return Finding(
         status,
-        f"{rule.value} = {_fmt(v)} {bound} on {where}",
-        f"{rule.value} = {_fmt(v)} {bound} trên {where}",
+        f"{rule.value} = {_fmt(v)}{crossed} on {where}",
+        f"{rule.value} = {_fmt(v)}{crossed} trên {where}",
         ev,
-    )
-
-
-_STATUS_VI = {
-    CriterionStatus.PASS: "đạt",
-    CriterionStatus.WARN: "cảnh báo",
-    CriterionStatus.FAIL: "không đạt",
-    CriterionStatus.UNKNOWN: "không rõ",
-}
-
-
-#: A finding as stored in a host's findings and read back: [status, en, vi, evidence]. The
-#: engine combines these without turning each into a :class:`Finding` first (a national
-#: evaluation reads about 370,000 of them); a status string equals its CriterionStatus.
-StoredFinding = list[Any]
-
-
-def _finding(f: Finding | StoredFinding) -> Finding:
-    if isinstance(f, Finding):
-        return f
-    return Finding(_STATUS_OF[f[0]], f[1], f[2], f[3])
-
-
-def _combine(
-    findings: Sequence[Finding | StoredFinding], rank: dict[CriterionStatus, int], worst: bool
-) -> Finding:
-    if len(findings) == 1:  # the common case: one host, one target
-        return _finding(findings[0])
-    statuses = {f[0] for f in findings}
-    if len(statuses) == 1:  # the next most common: all of them agree
-        decisive, same = findings[0][0], findings
-    else:
-        decisive = (max if worst else min)(statuses, key=rank.__getitem__)
-        same = [f for f in findings if f[0] == decisive]
-    # Name every finding of the deciding status; keep all evidence.
-    return Finding(
-        _STATUS_OF[decisive],
-        "; ".join(dict.fromkeys([f[1] for f in same])),
-        "; ".join(dict.fromkeys([f[2] for f in same])),
-        [e for f in findings for e in f[3]],
     )
 
 
@@ -255,85 +248,6 @@ def _combine(
 # depends only on that host's own latest results, so it is computed once when the host
 # reports (:func:`host_findings`) and stored; evaluating a commune then combines a few
 # small per-host parts instead of re-reading and re-judging every result of every host.
-
-
-@dataclass(frozen=True)
-class CompiledCatalogue:
-    """The catalogue's check rules flattened once, each under a stable key."""
-
-    catalogue: Catalogue
-    fingerprint: str
-    #: (key, rule) for every check rule, including each alternative of an any_of.
-    rules: tuple[tuple[str, CheckRule], ...]
-    by_check: dict[str, tuple[tuple[str, CheckRule], ...]]
-    #: Every check some rule reads, sorted: the positions of a verdict's check flags.
-    checks: tuple[str, ...] = ()
-    #: Per criterion, its rules as positions in ``rules`` and ``checks`` (see
-    #: :func:`evaluate_verdicts`): ("one", rule, check, optional) or ("any", ((rule, check),
-    #: ...)).
-    plan: dict[str, tuple[tuple[Any, ...], ...]] = field(default_factory=dict)
-    #: The attested criteria (their statuses come from attestations, not hosts).
-    attested: tuple[Criterion, ...] = ()
-    #: :func:`evaluate_verdicts`'s answers by (commune kind, pooled verdicts, attested
-    #: statuses, waived criteria): most communes of a nation share one of a few hundred.
-    #: Shared: never to be changed by a caller.
-    memo: dict[tuple[Any, ...], tuple[Colour, dict[str, tuple[str, str]]]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-
-
-#: Compiled catalogues by id(); each entry keeps its catalogue alive, so an id is not reused
-#: while cached. Bounded: every reload of a catalogue file makes a new catalogue object.
-_COMPILED: dict[int, CompiledCatalogue] = {}
-_COMPILED_MAX = 8
-
-
-def _rule_key(criterion_id: str, i: int, j: int | None = None) -> str:
-    return f"{criterion_id}#{i}" if j is None else f"{criterion_id}#{i}.{j}"
-
-
-def compile_catalogue(catalogue: Catalogue) -> CompiledCatalogue:
-    """The compiled form of ``catalogue`` (cached per catalogue object)."""
-    compiled = _COMPILED.get(id(catalogue))
-    if compiled is not None and compiled.catalogue is catalogue:
-        return compiled
-    rules: list[tuple[str, CheckRule]] = []
-    for c in catalogue.criteria:
-        for i, rule in enumerate(c.rules):
-            if isinstance(rule, AnyOfRule):
-                rules.extend((_rule_key(c.id, i, j), r) for j, r in enumerate(rule.any_of))
-            else:
-                rules.append((_rule_key(c.id, i), rule))
-    by_check: dict[str, list[tuple[str, CheckRule]]] = {}
-    for key, rule in rules:
-        by_check.setdefault(rule.check, []).append((key, rule))
-    # The rules only (not e.g. stale_after_s): what a host's findings depend on.
-    rules_json = json.dumps([c.model_dump(mode="json") for c in catalogue.criteria])
-    fingerprint = hashlib.sha256(rules_json.encode()).hexdigest()[:16]
-    position = {key: i for i, (key, _) in enumerate(rules)}
-    checks = tuple(sorted(by_check))
-    check_at = {c: i for i, c in enumerate(checks)}
-    plan: dict[str, tuple[tuple[Any, ...], ...]] = {}
-    for c in catalogue.criteria:
-        steps: list[tuple[Any, ...]] = []
-        for i, rule in enumerate(c.rules):
-            if isinstance(rule, AnyOfRule):
-                steps.append(("any", tuple(
-                    (position[_rule_key(c.id, i, j)], check_at[r.check])
-                    for j, r in enumerate(rule.any_of)
-                )))
-            else:
-                steps.append(("one", position[_rule_key(c.id, i)], check_at[rule.check],
-                              rule.optional))
-        plan[c.id] = tuple(steps)
-    compiled = CompiledCatalogue(
-        catalogue, fingerprint, tuple(rules), {k: tuple(v) for k, v in by_check.items()},
-        checks, plan, tuple(c for c in catalogue.criteria if c.kind is Kind.ATTESTED),
-    )
-    while len(_COMPILED) >= _COMPILED_MAX:
-        del _COMPILED[next(iter(_COMPILED))]  # the oldest
-    _COMPILED[id(catalogue)] = compiled
-    return compiled
 
 
 @dataclass(frozen=True)
@@ -362,179 +276,142 @@ class HostFindings:
         return cls(data["v"], frozenset(data["checks"]), data["rules"])
 
 
-_STATUS_OF = {s.value: s for s in CriterionStatus}
-
-
-class VerdictMemo:
-    pass
-
-
-def _r(x: Any) -> Any:
-    if hasattr(x, "compiled"):
-        return x
-    from collector.criteria.rules import Rules
-    return Rules.of(x)
-
-
-def host_findings(rules: Any, observations: Iterable[Observation]) -> HostFindings:
-    compiled = _r(rules).compiled
+def host_findings(rules: Rules, observations: Iterable[Observation]) -> HostFindings:
+    """Judge one host's latest results against every check rule of ``rules``."""
+    by_check = rules.compiled.by_check
     checks: set[str] = set()
-    rules: dict[str, list[Finding | StoredFinding]] = {}
+    found: dict[str, list[Finding | StoredFinding]] = {}
     for o in observations:
         checks.add(o.check)
-        for key, rule in compiled.by_check.get(o.check, ()):
-            if rule.target is None or o.target == rule.target:
-                rules.setdefault(key, []).append(_eval_one(rule, o))
-    return HostFindings(compiled.fingerprint, frozenset(checks), dict(rules))
+        for step in by_check.get(o.check, ()):
+            if step.rule.target is None or o.target == step.rule.target:
+                found.setdefault(step.key, []).append(_eval_one(step.rule, o))
+    return HostFindings(rules.fingerprint, frozenset(checks), dict(found))
 
 
 # ------------------------------------------------------------------ verdicts
 # What a commune's criterion STATUSES (and so its colour) need from a host is far less than
 # its findings: per rule, the worst status of the host's findings; per check, whether the
 # host has a result at all (for optional rules and any_of). That fits in a short string,
-# the host's verdict, kept beside its findings. Statuses combine by worst (all rules) and
-# best (any_of), and "worst" is associative, so the verdicts of a commune's hosts pool by
-# taking, at each position, the worst character: no JSON, no evidence, no reasons. The
-# national pass works from verdicts; reasons and evidence are filled in from findings
-# afterwards (collector/store.py).
+# the host's verdict, kept beside its findings. "Worst" is associative, so the verdicts of a
+# commune's hosts pool by taking, at each position, the worst character: no JSON, no
+# evidence, no reasons. The national pass works from verdicts; reasons and evidence are
+# filled in from findings afterwards, by the same interpreter over the other algebra.
 
 #: A rule's status in a verdict, one character, ordered as _WORST ranks them (so the worst
 #: of several is their max()); "." (below "0") when the host has no result for the rule.
 _DIGIT = {"pass": "0", "unknown": "1", "warn": "2", "fail": "3"}
-_OF_DIGIT = {
-    "0": CriterionStatus.PASS,
-    "1": CriterionStatus.UNKNOWN,
-    "2": CriterionStatus.WARN,
-    "3": CriterionStatus.FAIL,
-}
-assert all(_WORST[_OF_DIGIT[d]] == int(d) for d in _OF_DIGIT)
+#: Every status as the compact algebra writes it (the last two only for whole criteria).
+_CHAR = {**_DIGIT, "waived": "w", "not_applicable": "n"}
+_OF_CHAR = {c: _STATUS_OF[s] for s, c in _CHAR.items()}
+assert all(_WORST[_OF_CHAR[d]] == int(d) for d in _DIGIT.values())
 #: any_of keeps the best alternative: _BEST's order of the same characters.
-_BEST_OF_DIGIT = {d: _BEST[s] for d, s in _OF_DIGIT.items()}
+_BEST_OF_DIGIT = {d: _BEST[_OF_CHAR[d]] for d in _DIGIT.values()}
 
 
-def host_verdict(rules: Any, findings: HostFindings) -> str:
+def host_verdict(rules: Rules, findings: HostFindings) -> str:
     """``fingerprint:rules:checks``: per rule of the compiled catalogue, the worst status of
     the host's findings ("." for none); per check some rule reads, "1" when the host has a
     result of it."""
-    compiled = _r(rules).compiled
-    rules = findings.rules
+    compiled = rules.compiled
+    found = findings.rules
     chars = []
-    for key, _ in compiled.rules:
-        fs = rules.get(key)
+    for step in compiled.rules:
+        fs = found.get(step.key)
         chars.append(max([_DIGIT[str(f[0])] for f in fs]) if fs else ".")
     flags = "".join("1" if c in findings.checks else "0" for c in compiled.checks)
-    return f"{compiled.fingerprint}:{''.join(chars)}:{flags}"
+    return f"{rules.fingerprint}:{''.join(chars)}:{flags}"
 
 
-def verdict_is_current(catalogue: Catalogue, verdict: str | None) -> bool:
-    """Whether a stored verdict was made under this catalogue's rules."""
+def verdict_is_current(rules: Rules, verdict: str | None) -> bool:
+    """Whether a stored verdict was made under these rules."""
     if not verdict:
         return False
-    return verdict.partition(":")[0] == compile_catalogue(catalogue).fingerprint
+    return verdict.partition(":")[0] == rules.fingerprint
+
+
+def _pool_verdicts(rules: Rules, verdicts: Sequence[str]) -> str:
+    """The commune's "rules:checks": at each position the worst of its hosts' characters
+    (":" is the same in every verdict)."""
+    skip = len(rules.fingerprint) + 1
+    if len(verdicts) == 1:
+        return verdicts[0][skip:]
+    if verdicts:
+        return "".join(map(max, zip(*[v[skip:] for v in verdicts], strict=True)))
+    return "." * len(rules.compiled.rules) + ":" + "0" * len(rules.compiled.checks)
+
+
+#: evaluate_verdicts' answer: the colour and, per criterion, (status, severity) as stored.
+Statuses = tuple[Colour, dict[str, tuple[str, str]]]
+
+
+class VerdictMemo:
+    """:func:`evaluate_verdicts`'s answers, owned by its caller (e.g. one per store).
+
+    Most communes of a nation share one of a few hundred combinations of pooled verdicts,
+    attested statuses and waivers, so a national pass mostly looks its answers up. Keys
+    start with the rules' fingerprint: answers under two rule sets are never mixed. Bounded:
+    emptied when full."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._answers: dict[tuple[Any, ...], Statuses] = {}
+
+    def get(self, key: tuple[Any, ...]) -> Statuses | None:
+        return self._answers.get(key)
+
+    def put(self, key: tuple[Any, ...], answer: Statuses) -> None:
+        if len(self._answers) >= self.max_entries:
+            self._answers.clear()
+        self._answers[key] = answer
+
+    def clear(self) -> None:
+        self._answers.clear()
+
+    def __len__(self) -> int:
+        return len(self._answers)
 
 
 def evaluate_verdicts(
-    rules_: Any,
+    rules: Rules,
     commune_kind: str,
     verdicts: Sequence[str],
     attestations: Sequence[Attestation] = (),
     waivers: Sequence[Waiver] = (),
     now: datetime | None = None,
-    memo: Any = None,
-) -> tuple[Colour, dict[str, tuple[str, str]]]:
+    memo: VerdictMemo | None = None,
+) -> Statuses:
     """The colour and every criterion's status and severity (their values, as stored), as
     :func:`evaluate_findings` decides them, from the fresh hosts' verdicts (all made under
-    this catalogue). The dictionary returned is shared: read it, do not change it."""
+    ``rules``). With a ``memo``, the dictionary returned may be shared: read it, do not
+    change it."""
     if now is None:
         from checks.model import utcnow
 
         now = utcnow()
-    catalogue = _r(rules_).catalogue
-    compiled = _r(rules_).compiled
-    # Pooled in one pass over "rules:checks" (":" is the same in every verdict).
-    skip = len(compiled.fingerprint) + 1
-    if len(verdicts) == 1:
-        pooled = verdicts[0][skip:]
-    elif verdicts:
-        pooled = "".join(map(max, zip(*[v[skip:] for v in verdicts], strict=True)))
-    else:
-        pooled = "." * len(compiled.rules) + ":" + "0" * len(compiled.checks)
-    attested = tuple(
-        (c.id, _attested_status(c.id, attestations, now)) for c in compiled.attested
+    pooled = _pool_verdicts(rules, verdicts)
+    attested = _attested(rules, attestations, now)
+    waived = _in_force(waivers, now)
+    key = (
+        rules.fingerprint,
+        commune_kind,
+        pooled,
+        tuple([status for status, _ in attested.values()]),
+        frozenset(waived),
     )
-    waived = frozenset(w.criterion_id for w in waivers if w.expires_at > now)
-    key = (commune_kind, pooled, attested, waived)
-    done = compiled.memo.get(key)
+    done = memo.get(key) if memo is not None else None
     if done is None:
-        rules, _, checks = pooled.partition(":")
-        done = _verdict_outcome(catalogue, compiled, commune_kind, rules, checks, attested, waived)
-        if len(compiled.memo) >= _MEMO_MAX:
-            compiled.memo.clear()
-        compiled.memo[key] = done
+        judged = _interpret(rules, _Compact(pooled), commune_kind, attested, waived)
+        done = (
+            _colour((status, c.severity) for c, status, _ in judged),
+            {c.id: (status.value, c.severity.value) for c, status, _ in judged},
+        )
+        if memo is not None:
+            memo.put(key, done)
     return done
 
 
-def _attested_status(
-    criterion_id: str, attestations: Sequence[Attestation], now: datetime
-) -> CriterionStatus:
-    """:func:`_eval_attested`'s status alone."""
-    latest = None
-    for a in attestations:
-        if a.criterion_id == criterion_id and (latest is None or a.entered_at >= latest.entered_at):
-            latest = a
-    if latest is None or latest.expires_at <= now:
-        return CriterionStatus.UNKNOWN
-    return CriterionStatus.FAIL if latest.status == "fail" else CriterionStatus.PASS
-
-
-def _verdict_outcome(
-    catalogue: Catalogue,
-    compiled: CompiledCatalogue,
-    commune_kind: str,
-    rules: str,
-    checks: str,
-    attested: tuple[tuple[str, CriterionStatus], ...],
-    waived: frozenset[str],
-) -> tuple[Colour, dict[str, tuple[str, str]]]:
-    """The statuses and colour from pooled verdicts, attested statuses and waivers (as
-    :func:`evaluate_findings` and :func:`_eval_automated` decide them)."""
-    by_attestation = dict(attested)
-    out: dict[str, tuple[str, str]] = {}
-    colour = Colour.GREEN
-    for c in catalogue.criteria:
-        if commune_kind not in c.applies_to:
-            status = CriterionStatus.NOT_APPLICABLE
-        elif c.kind is Kind.ATTESTED:
-            status = by_attestation[c.id]
-        else:
-            found = []
-            for step in compiled.plan[c.id]:
-                if step[0] == "any":
-                    alts = [r for r, k in step[1] if checks[k] == "1"] or [r for r, _ in step[1]]
-                    digits = [rules[r] if rules[r] != "." else "1" for r in alts]
-                    found.append(min(digits, key=_BEST_OF_DIGIT.__getitem__))
-                else:
-                    _, r, k, optional = step
-                    if optional and checks[k] == "0":
-                        continue
-                    found.append(rules[r] if rules[r] != "." else "1")
-            status = _OF_DIGIT[max(found)] if found else CriterionStatus.UNKNOWN
-        if status is not CriterionStatus.PASS and c.id in waived:
-            status = CriterionStatus.WAIVED
-        out[c.id] = (status.value, c.severity.value)
-        if status is CriterionStatus.FAIL and c.severity is Severity.CRITICAL:
-            colour = Colour.RED
-        elif colour is Colour.GREEN and status not in _GREEN_STATUSES:
-            colour = Colour.YELLOW
-    return colour, out
-
-
-_MEMO_MAX = 10_000
-
-
-_GREEN_STATUSES = frozenset(
-    (CriterionStatus.PASS, CriterionStatus.WAIVED, CriterionStatus.NOT_APPLICABLE)
-)
+# ------------------------------------------------------------------ the commune's findings
 
 
 @dataclass(frozen=True)
@@ -555,98 +432,15 @@ def _pool(hosts: Iterable[HostFindings]) -> _Pooled:
     return _Pooled(frozenset(checks), rules)
 
 
-def _eval_rule(key: str, rule: CheckRule, pooled: _Pooled) -> Finding:
-    found = pooled.rules.get(key)
-    if not found:
-        target = f" for target {rule.target!r}" if rule.target else ""
-        return Finding(
-            CriterionStatus.UNKNOWN,
-            f"no result from check {rule.check}{target}",
-            f"chưa có kết quả kiểm tra {rule.check}{target}",
-        )
-    return _combine(found, _WORST, worst=True)
-
-
-def _eval_automated(criterion: Criterion, pooled: _Pooled) -> Finding:
-    findings: list[Finding] = []
-    for i, rule in enumerate(criterion.rules):
-        if isinstance(rule, CheckRule) and rule.optional and rule.check not in pooled.checks:
-            continue
-        if isinstance(rule, AnyOfRule):
-            # An alternative the commune does not use (no result at all, e.g. no H.323
-            # endpoint configured) does not make the criterion unknown when another one
-            # was measured.
-            alts = [
-                (_rule_key(criterion.id, i, j), r)
-                for j, r in enumerate(rule.any_of)
-            ]
-            measured = [(k, r) for k, r in alts if r.check in pooled.checks]
-            findings.append(
-                _combine(
-                    [_eval_rule(k, r, pooled) for k, r in (measured or alts)], _BEST, worst=False
-                )
-            )
-        else:
-            findings.append(_eval_rule(_rule_key(criterion.id, i), rule, pooled))
-    if not findings:  # only optional rules, none of them with a result
-        return Finding(
-            CriterionStatus.UNKNOWN,
-            "no result from any of its checks",
-            "chưa có kết quả kiểm tra nào",
-        )
-    return _combine(findings, _WORST, worst=True)
-
-
-def _eval_attested(
-    criterion: Criterion, attestations: Sequence[Attestation], now: datetime
-) -> Finding:
-    mine = sorted(
-        (a for a in attestations if a.criterion_id == criterion.id),
-        key=lambda a: a.entered_at,
-    )
-    if not mine:
-        return Finding(CriterionStatus.UNKNOWN, "no attestation entered", "chưa có xác nhận")
-    latest = mine[-1]
-    ev = (
-        {
-            "attestation": latest.evidence,
-            "entered_by": latest.entered_by,
-            "entered_at": latest.entered_at.isoformat(),
-            "expires_at": latest.expires_at.isoformat(),
-        },
-    )
-    if latest.expires_at <= now:
-        day = latest.expires_at.date().isoformat()
-        return Finding(
-            CriterionStatus.UNKNOWN,
-            f"attestation expired on {day}",
-            f"xác nhận đã hết hạn ngày {day}",
-            ev,
-        )
-    if latest.status == "fail":
-        return Finding(
-            CriterionStatus.FAIL,
-            f"attested as not met by {latest.entered_by}",
-            f"được xác nhận là chưa đạt bởi {latest.entered_by}",
-            ev,
-        )
-    return Finding(
-        CriterionStatus.PASS,
-        f"attested by {latest.entered_by}",
-        f"đã được xác nhận bởi {latest.entered_by}",
-        ev,
-    )
-
-
 def evaluate_commune(
-    catalogue: Catalogue,
+    rules: Rules,
     commune_kind: str,
     observations: Iterable[Observation],
     attestations: Sequence[Attestation] = (),
     waivers: Sequence[Waiver] = (),
     now: datetime | None = None,
 ) -> CommuneEvaluation:
-    """Evaluate every criterion of the catalogue for one commune.
+    """Evaluate every criterion of the rules for one commune.
 
     ``observations`` are the latest, fresh results of the commune's hosts; ``now`` decides
     which attestations and waivers are still in force.
@@ -654,12 +448,12 @@ def evaluate_commune(
     by_host: dict[str, list[Observation]] = {}
     for o in observations:
         by_host.setdefault(o.host, []).append(o)
-    hosts = [host_findings(catalogue, by_host[h]) for h in sorted(by_host)]
-    return evaluate_findings(catalogue, commune_kind, hosts, attestations, waivers, now)
+    hosts = [host_findings(rules, by_host[h]) for h in sorted(by_host)]
+    return evaluate_findings(rules, commune_kind, hosts, attestations, waivers, now)
 
 
 def evaluate_findings(
-    rules: Any,
+    rules: Rules,
     commune_kind: str,
     hosts: Iterable[HostFindings],
     attestations: Sequence[Attestation] = (),
@@ -671,54 +465,151 @@ def evaluate_findings(
         from checks.model import utcnow
 
         now = utcnow()
-    catalogue = _r(rules).catalogue
-    pooled = _pool(hosts)
-    active_waivers = {w.criterion_id: w for w in waivers if w.expires_at > now}
-    outcomes: dict[str, CriterionOutcome] = {}
-    for c in catalogue.criteria:
-        if commune_kind not in c.applies_to:
-            finding = Finding(
-                CriterionStatus.NOT_APPLICABLE,
-                f"does not apply to a {commune_kind}",
-                f"không áp dụng cho {commune_kind}",
-            )
-        elif c.kind is Kind.ATTESTED:
-            finding = _eval_attested(c, attestations, now)
-        else:
-            finding = _eval_automated(c, pooled)
-        waiver = active_waivers.get(c.id)
-        if waiver is not None and finding.status is not CriterionStatus.PASS:
-            until = waiver.expires_at.date().isoformat()
-            finding = Finding(
-                CriterionStatus.WAIVED,
-                f"waived by {waiver.granted_by} until {until}: {waiver.reason} ({finding.en})",
-                f"được miễn bởi {waiver.granted_by} đến {until}: {waiver.reason} ({finding.vi})",
-                finding.evidence,
-            )
-        outcomes[c.id] = CriterionOutcome(
-            id=c.id,
-            status=finding.status,
-            severity=c.severity,
-            reason_en=finding.en,
-            reason_vi=finding.vi,
-            evidence=list(finding.evidence),
-        )
+    judged = _interpret(
+        rules,
+        _Detailed(_pool(hosts)),
+        commune_kind,
+        _attested(rules, attestations, now),
+        _in_force(waivers, now),
+    )
+    outcomes = {
+        c.id: CriterionOutcome(c.id, status, c.severity, f.en, f.vi, list(f.evidence))
+        for c, status, f in judged
+    }
     return CommuneEvaluation(colour=colour_of(outcomes.values()), criteria=outcomes)
+
+
+# ------------------------------------------------------------------ the interpreter
+
+V = TypeVar("V")
+
+
+class _Algebra(Protocol[V]):
+    """How one commune's statuses are represented and combined. Bound to the commune's
+    pooled hosts; the interpreter alone decides which rules count and how."""
+
+    def status(self, value: V) -> CriterionStatus: ...
+
+    def measured(self, step: RuleStep) -> bool:
+        """Whether some host has a result of the step's check (any target)."""
+        ...
+
+    def results(self, step: RuleStep) -> V | None:
+        """The worst of every host's findings for the rule; None when there is none."""
+        ...
+
+    def worst(self, values: Sequence[V]) -> V:
+        """All must hold: the worst status decides (_WORST)."""
+        ...
+
+    def best(self, values: Sequence[V]) -> V:
+        """Any may hold: the best status decides (_BEST)."""
+        ...
+
+    def no_result(self, step: RuleStep) -> V:
+        """UNKNOWN: no host has a result for the rule."""
+        ...
+
+    def nothing_measured(self) -> V:
+        """UNKNOWN: every rule of the criterion is optional and none has a result."""
+        ...
+
+    def not_applicable(self, commune_kind: str) -> V: ...
+
+    def attested(self, status: CriterionStatus, latest: Attestation | None) -> V:
+        """``status`` as decided from ``latest``, the criterion's latest attestation."""
+        ...
+
+    def waived(self, value: V, waiver: Waiver) -> V:
+        """WAIVED, over what ``value`` said."""
+        ...
+
+
+def _attested(
+    rules: Rules, attestations: Sequence[Attestation], now: datetime
+) -> dict[str, tuple[CriterionStatus, Attestation | None]]:
+    """Each attested criterion's status and latest attestation: UNKNOWN without one or
+    when it has expired; FAIL when an official attested that the condition is not met."""
+    latest: dict[str, Attestation] = {}
+    for a in attestations:
+        seen = latest.get(a.criterion_id)
+        if seen is None or a.entered_at >= seen.entered_at:
+            latest[a.criterion_id] = a
+    out: dict[str, tuple[CriterionStatus, Attestation | None]] = {}
+    for cid in rules.compiled.attested:
+        last = latest.get(cid)
+        if last is None or last.expires_at <= now:
+            out[cid] = (CriterionStatus.UNKNOWN, last)
+        elif last.status == "fail":
+            out[cid] = (CriterionStatus.FAIL, last)
+        else:
+            out[cid] = (CriterionStatus.PASS, last)
+    return out
+
+
+def _in_force(waivers: Sequence[Waiver], now: datetime) -> dict[str, Waiver]:
+    return {w.criterion_id: w for w in waivers if w.expires_at > now}
+
+
+def _interpret(
+    rules: Rules,
+    algebra: _Algebra[V],
+    commune_kind: str,
+    attested: dict[str, tuple[CriterionStatus, Attestation | None]],
+    waivers: dict[str, Waiver],
+) -> list[tuple[CompiledCriterion, CriterionStatus, V]]:
+    """Every criterion's status and value: not applicable to this kind of commune; from its
+    attestation; or from its rules. A waiver in force turns anything but a pass into
+    WAIVED."""
+    out = []
+    for c in rules.compiled.criteria:
+        if commune_kind not in c.applies_to:
+            value = algebra.not_applicable(commune_kind)
+        elif c.attested:
+            value = algebra.attested(*attested[c.id])
+        else:
+            value = _automated(algebra, c.steps)
+        status = algebra.status(value)
+        waiver = waivers.get(c.id)
+        if waiver is not None and status is not CriterionStatus.PASS:
+            value, status = algebra.waived(value, waiver), CriterionStatus.WAIVED
+        out.append((c, status, value))
+    return out
+
+
+def _automated(algebra: _Algebra[V], steps: tuple[Step, ...]) -> V:
+    """All rules must hold. An optional rule without any result of its check is left out.
+    An any_of keeps its best alternative among those measured (an alternative the commune
+    does not use, e.g. no H.323 endpoint, does not make it unknown), or among all when none
+    is."""
+    found = []
+    for step in steps:
+        if isinstance(step, AnyOfStep):
+            alts = [s for s in step.alternatives if algebra.measured(s)] or step.alternatives
+            found.append(algebra.best([_rule(algebra, s) for s in alts]))
+        elif not step.optional or algebra.measured(step):
+            found.append(_rule(algebra, step))
+    return algebra.worst(found) if found else algebra.nothing_measured()
+
+
+def _rule(algebra: _Algebra[V], step: RuleStep) -> V:
+    value = algebra.results(step)
+    return algebra.no_result(step) if value is None else value
+
+
+def _colour(statuses: Iterable[tuple[CriterionStatus, Severity]]) -> Colour:
+    green = True
+    for status, severity in statuses:
+        if status is CriterionStatus.FAIL and severity is Severity.CRITICAL:
+            return Colour.RED
+        if status not in _GREEN_STATUSES:
+            green = False
+    return Colour.GREEN if green else Colour.YELLOW
 
 
 def colour_of(outcomes: Iterable[CriterionOutcome]) -> Colour:
     """Colour from criterion outcomes (fresh data assumed; see :func:`colour_at`)."""
-    green = True
-    for o in outcomes:
-        if o.status is CriterionStatus.FAIL and o.severity is Severity.CRITICAL:
-            return Colour.RED
-        if o.status not in (
-            CriterionStatus.PASS,
-            CriterionStatus.WAIVED,
-            CriterionStatus.NOT_APPLICABLE,
-        ):
-            green = False
-    return Colour.GREEN if green else Colour.YELLOW
+    return _colour((o.status, o.severity) for o in outcomes)
 
 
 def colour_at(
@@ -733,3 +624,150 @@ def colour_at(
     if now - last_report_at > timedelta(seconds=stale_after_s):
         return Colour.GREY
     return Colour(evaluated)
+
+
+# ------------------------------------------------------------------ the two algebras
+
+
+class _Compact:
+    """Statuses alone, as verdict characters (:data:`_CHAR`), from pooled verdicts."""
+
+    __slots__ = ("checks", "rules")
+
+    def __init__(self, pooled: str) -> None:
+        self.rules, _, self.checks = pooled.partition(":")
+
+    def status(self, value: str) -> CriterionStatus:
+        return _OF_CHAR[value]
+
+    def measured(self, step: RuleStep) -> bool:
+        return self.checks[step.check_pos] == "1"
+
+    def results(self, step: RuleStep) -> str | None:
+        char = self.rules[step.pos]  # the worst of the hosts' already (pooled)
+        return None if char == "." else char
+
+    def worst(self, values: Sequence[str]) -> str:
+        return max(values)
+
+    def best(self, values: Sequence[str]) -> str:
+        return min(values, key=_BEST_OF_DIGIT.__getitem__)
+
+    def no_result(self, step: RuleStep) -> str:
+        return _DIGIT["unknown"]
+
+    def nothing_measured(self) -> str:
+        return _DIGIT["unknown"]
+
+    def not_applicable(self, commune_kind: str) -> str:
+        return _CHAR["not_applicable"]
+
+    def attested(self, status: CriterionStatus, latest: Attestation | None) -> str:
+        return _CHAR[status]
+
+    def waived(self, value: str, waiver: Waiver) -> str:
+        return _CHAR["waived"]
+
+
+def _finding(f: Finding | StoredFinding) -> Finding:
+    if isinstance(f, Finding):
+        return f
+    return Finding(_STATUS_OF[f[0]], f[1], f[2], f[3])
+
+
+def _combine(
+    findings: Sequence[Finding | StoredFinding], rank: dict[CriterionStatus, int], worst: bool
+) -> Finding:
+    if len(findings) == 1:  # the common case: one host, one target
+        return _finding(findings[0])
+    statuses = {f[0] for f in findings}
+    if len(statuses) == 1:  # the next most common: all of them agree
+        decisive, same = findings[0][0], findings
+    else:
+        decisive = (max if worst else min)(statuses, key=rank.__getitem__)
+        same = [f for f in findings if f[0] == decisive]
+    # Name every finding of the deciding status; keep all evidence.
+    return Finding(
+        _STATUS_OF[decisive],
+        "; ".join(dict.fromkeys([f[1] for f in same])),
+        "; ".join(dict.fromkeys([f[2] for f in same])),
+        [e for f in findings for e in f[3]],
+    )
+
+
+class _Detailed:
+    """Findings: statuses with reasons in English and Vietnamese, and evidence."""
+
+    __slots__ = ("pooled",)
+
+    def __init__(self, pooled: _Pooled) -> None:
+        self.pooled = pooled
+
+    def status(self, value: Finding) -> CriterionStatus:
+        return value.status
+
+    def measured(self, step: RuleStep) -> bool:
+        return step.rule.check in self.pooled.checks
+
+    def results(self, step: RuleStep) -> Finding | None:
+        found = self.pooled.rules.get(step.key)
+        return _combine(found, _WORST, worst=True) if found else None
+
+    def worst(self, values: Sequence[Finding]) -> Finding:
+        return _combine(values, _WORST, worst=True)
+
+    def best(self, values: Sequence[Finding]) -> Finding:
+        return _combine(values, _BEST, worst=False)
+
+    def no_result(self, step: RuleStep) -> Finding:
+        check, target = step.rule.check, step.rule.target
+        where = f" for target {target!r}" if target else ""
+        return Finding(
+            CriterionStatus.UNKNOWN,
+            f"no result from check {check}{where}",
+            f"chưa có kết quả kiểm tra {check}{where}",
+        )
+
+    def nothing_measured(self) -> Finding:
+        return Finding(
+            CriterionStatus.UNKNOWN,
+            "no result from any of its checks",
+            "chưa có kết quả kiểm tra nào",
+        )
+
+    def not_applicable(self, commune_kind: str) -> Finding:
+        return Finding(
+            CriterionStatus.NOT_APPLICABLE,
+            f"does not apply to a {commune_kind}",
+            f"không áp dụng cho {commune_kind}",
+        )
+
+    def attested(self, status: CriterionStatus, latest: Attestation | None) -> Finding:
+        if latest is None:
+            return Finding(status, "no attestation entered", "chưa có xác nhận")
+        ev = (
+            {
+                "attestation": latest.evidence,
+                "entered_by": latest.entered_by,
+                "entered_at": latest.entered_at.isoformat(),
+                "expires_at": latest.expires_at.isoformat(),
+            },
+        )
+        by = latest.entered_by
+        if status is CriterionStatus.UNKNOWN:
+            day = latest.expires_at.date().isoformat()
+            en, vi = f"attestation expired on {day}", f"xác nhận đã hết hạn ngày {day}"
+        elif status is CriterionStatus.FAIL:
+            en, vi = f"attested as not met by {by}", f"được xác nhận là chưa đạt bởi {by}"
+        else:
+            en, vi = f"attested by {by}", f"đã được xác nhận bởi {by}"
+        return Finding(status, en, vi, ev)
+
+    def waived(self, value: Finding, waiver: Waiver) -> Finding:
+        until = waiver.expires_at.date().isoformat()
+        return Finding(
+            CriterionStatus.WAIVED,
+            f"waived by {waiver.granted_by} until {until}: {waiver.reason} ({value.en})",
+            f"được miễn bởi {waiver.granted_by} đến {until}: {waiver.reason} ({value.vi})",
+            value.evidence,
+        )

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from collector import attest
 from collector.criteria.engine import COLOURS
+from collector.criteria.rules import Rules
 from collector.reports import history as hist
 from collector.reports.i18n import Lang, colour_label, ict, t
 from collector.reports.states import light_states
@@ -136,7 +137,7 @@ class ReadinessReport:
         return out
 
 
-def _catalogue(store: Store, lang: Lang) -> list[CriterionInfo]:
+def _catalogue(rules: Rules, lang: Lang) -> list[CriterionInfo]:
     return [
         CriterionInfo(
             id=c.id,
@@ -147,7 +148,7 @@ def _catalogue(store: Store, lang: Lang) -> list[CriterionInfo]:
             proposal=c.proposal,
             validity_days=c.validity_days,
         )
-        for c in store.catalogue.criteria
+        for c in rules.catalogue.criteria
     ]
 
 
@@ -193,7 +194,8 @@ def build_report(
     if scope != "national" and not code:
         raise ReportError(f"scope {scope} needs a code (e.g. '01' or '00070')")
     units = store.units
-    cids = [c.id for c in store.catalogue.criteria]
+    rules = Rules.of(store.catalogue)  # one snapshot of the rules for the whole report
+    cids = [c.id for c in rules.catalogue.criteria]
     if scope == "national":
         states = light_states(store)
         label = t(lang, "nation")
@@ -213,8 +215,8 @@ def build_report(
         by_prov.setdefault(r.province_code, []).append(r)
     provinces = [_roll_up(pc, units.provinces[pc].name, by_prov[pc]) for pc in sorted(by_prov)]
     totals = _roll_up(code or "", label, rows)
-    titles = {c.id: c.title for c in _catalogue(store, lang)}
-    severity = {c.id: c.severity.value for c in store.catalogue.criteria}
+    titles = {c.id: c.title for c in _catalogue(rules, lang)}
+    severity = {c.id: c.severity.value for c in rules.catalogue.criteria}
     counts = []
     for cid in cids:
         n = Counter(r.statuses[cid] for r in rows if r.last_report_at is not None)
@@ -238,14 +240,14 @@ def build_report(
         totals=totals,
         provinces=provinces,
         communes=rows,
-        catalogue=_catalogue(store, lang),
+        catalogue=_catalogue(rules, lang),
         criterion_counts=counts,
     )
     codes = [r.code for r in rows] if scope != "national" else None
     report.waivers = attest.waivers(store, codes, active_only=scope != "commune")
     if scope == "commune":
         s = states[0]
-        kinds = {c.id: c.kind.value for c in store.catalogue.criteria}
+        kinds = {c.id: c.kind.value for c in rules.catalogue.criteria}
         for cid in cids:
             item = s.criteria.get(cid) or {}
             report.detail.append(

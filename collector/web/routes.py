@@ -90,8 +90,6 @@ def make_router(
     login_limit = login_limit or TokenBucket(0, 1)
     env = _env()
     router = APIRouter(include_in_schema=False)
-    criteria = store.catalogue.criteria
-    attested_ids = [c.id for c in criteria if c.kind is Kind.ATTESTED]
 
     def page(
         request: Request,
@@ -239,7 +237,7 @@ def make_router(
         rows = report.communes
         if colour in ("green", "yellow", "red", "grey"):
             rows = [r for r in rows if r.colour == colour]
-        cid = criterion if criterion in {c.id for c in criteria} else ""
+        cid = criterion if criterion in {c.id for c in report.catalogue} else ""
         if cid:
             rows = [r for r in rows if r.statuses[cid] in NOT_MET]
         order = {"red": 0, "yellow": 1, "grey": 2, "green": 3}
@@ -271,7 +269,7 @@ def make_router(
             visitor=v,
             report=report,
             row=report.communes[0],
-            attested_ids=attested_ids,
+            attested_ids=[c.id for c in report.catalogue if c.kind == Kind.ATTESTED],
             audit=accounts.audit_entries(limit=20, target=code),
             saved=bool(saved),
         )

@@ -12,9 +12,10 @@ from collector.criteria.engine import (
     colour_at,
     evaluate_commune,
 )
+from collector.criteria.rules import Rules
 
 NOW = datetime(2025, 7, 31, 8, 0, tzinfo=UTC)
-CAT = load_catalogue()
+RULES = Rules.of(load_catalogue())
 
 
 def obs(
@@ -66,13 +67,13 @@ def replace(items: list[Observation], new: Observation) -> list[Observation]:
 
 
 def test_everything_measured_and_attested_is_green() -> None:
-    ev = evaluate_commune(CAT, "xã", all_ok(), attested(), now=NOW)
+    ev = evaluate_commune(RULES, "xã", all_ok(), attested(), now=NOW)
     assert {o.status for o in ev.criteria.values()} == {CriterionStatus.PASS}
     assert ev.colour is Colour.GREEN
 
 
 def test_criteria_without_results_are_unknown_never_pass() -> None:
-    ev = evaluate_commune(CAT, "xã", [obs("host.disk", target="/", disk_free_ratio=0.5)], now=NOW)
+    ev = evaluate_commune(RULES, "xã", [obs("host.disk", target="/", disk_free_ratio=0.5)], now=NOW)
     assert ev.criteria["SIG-01"].status is CriterionStatus.UNKNOWN
     assert "no result from check sig.token" in ev.criteria["SIG-01"].reason_en
     assert ev.criteria["ATT-01"].status is CriterionStatus.UNKNOWN
@@ -91,14 +92,14 @@ def test_criteria_without_results_are_unknown_never_pass() -> None:
 )
 def test_threshold_boundaries(free: float, expected: CriterionStatus) -> None:
     items = replace(all_ok(), obs("host.disk", target="/", disk_free_ratio=free))
-    ev = evaluate_commune(CAT, "xã", items, attested(), now=NOW)
+    ev = evaluate_commune(RULES, "xã", items, attested(), now=NOW)
     assert ev.criteria["EQ-01"].status is expected
     assert ev.colour is (Colour.GREEN if expected is CriterionStatus.PASS else Colour.YELLOW)
 
 
 def test_worst_host_decides_and_evidence_names_it() -> None:
     items = all_ok() + [obs("host.disk", target="C:\\", host="pc-2", disk_free_ratio=0.05)]
-    ev = evaluate_commune(CAT, "xã", items, attested(), now=NOW)
+    ev = evaluate_commune(RULES, "xã", items, attested(), now=NOW)
     eq01 = ev.criteria["EQ-01"]
     assert eq01.status is CriterionStatus.FAIL
     assert "pc-2" in eq01.reason_en and "0.05 < 0.1" in eq01.reason_en
@@ -109,25 +110,25 @@ def test_worst_host_decides_and_evidence_names_it() -> None:
 
 def test_critical_failure_is_red_major_failure_is_yellow() -> None:
     down = replace(all_ok(), obs("net.dedicated", status="fail", tcp_up=0))
-    assert evaluate_commune(CAT, "xã", down, attested(), now=NOW).colour is Colour.RED
+    assert evaluate_commune(RULES, "xã", down, attested(), now=NOW).colour is Colour.RED
     slow = replace(all_ok(), obs("net.throughput", download_bandwidth=10e6))
-    ev = evaluate_commune(CAT, "xã", slow, attested(), now=NOW)
+    ev = evaluate_commune(RULES, "xã", slow, attested(), now=NOW)
     assert ev.criteria["NET-02"].status is CriterionStatus.FAIL
     assert ev.colour is Colour.YELLOW
 
 
 def test_any_of_meeting_protocols() -> None:
     sip_down = replace(all_ok(), obs("vc.sip", status="fail"))
-    ev = evaluate_commune(CAT, "xã", sip_down, attested(), now=NOW)
+    ev = evaluate_commune(RULES, "xã", sip_down, attested(), now=NOW)
     assert ev.criteria["VC-01"].status is CriterionStatus.FAIL  # H.323/STUN not used: no rescue
     stun_ok = sip_down + [obs("vc.stun")]
     assert (
-        evaluate_commune(CAT, "xã", stun_ok, attested(), now=NOW).criteria["VC-01"].status
+        evaluate_commune(RULES, "xã", stun_ok, attested(), now=NOW).criteria["VC-01"].status
         is CriterionStatus.PASS
     )
     none = [o for o in all_ok() if o.check != "vc.sip"]
     assert (
-        evaluate_commune(CAT, "xã", none, attested(), now=NOW).criteria["VC-01"].status
+        evaluate_commune(RULES, "xã", none, attested(), now=NOW).criteria["VC-01"].status
         is CriterionStatus.UNKNOWN
     )
 
@@ -135,35 +136,35 @@ def test_any_of_meeting_protocols() -> None:
 def test_failed_check_without_figure_fails_unknown_check_stays_unknown() -> None:
     gone = replace(all_ok(), Observation("pc-1", "eq.ups", "ups-1", "fail", {}, "no answer", NOW))
     assert (
-        evaluate_commune(CAT, "xã", gone, attested(), now=NOW).criteria["EQ-03"].status
+        evaluate_commune(RULES, "xã", gone, attested(), now=NOW).criteria["EQ-03"].status
         is CriterionStatus.FAIL
     )
     unk = replace(all_ok(), Observation("pc-1", "eq.ups", "ups-1", "unknown", {}, "timeout", NOW))
     assert (
-        evaluate_commune(CAT, "xã", unk, attested(), now=NOW).criteria["EQ-03"].status
+        evaluate_commune(RULES, "xã", unk, attested(), now=NOW).criteria["EQ-03"].status
         is CriterionStatus.UNKNOWN
     )
 
 
 def test_attestations_expire_and_can_attest_failure() -> None:
     expired = attested(days=-1)
-    ev = evaluate_commune(CAT, "xã", all_ok(), expired, now=NOW)
+    ev = evaluate_commune(RULES, "xã", all_ok(), expired, now=NOW)
     assert ev.criteria["ATT-01"].status is CriterionStatus.UNKNOWN
     assert "expired" in ev.criteria["ATT-01"].reason_en
     assert ev.colour is Colour.YELLOW
     not_staffed = attested(status="fail")
-    ev = evaluate_commune(CAT, "xã", all_ok(), not_staffed, now=NOW)
+    ev = evaluate_commune(RULES, "xã", all_ok(), not_staffed, now=NOW)
     assert ev.criteria["ATT-02"].status is CriterionStatus.FAIL and ev.colour is Colour.RED
 
 
 def test_waiver_turns_failure_into_waived_until_it_expires() -> None:
     slow = replace(all_ok(), obs("net.throughput", download_bandwidth=10e6))
     w = Waiver("NET-02", "line upgrade scheduled", "director", NOW + timedelta(days=10))
-    ev = evaluate_commune(CAT, "xã", slow, attested(), [w], now=NOW)
+    ev = evaluate_commune(RULES, "xã", slow, attested(), [w], now=NOW)
     assert ev.criteria["NET-02"].status is CriterionStatus.WAIVED
     assert ev.colour is Colour.GREEN
     later = NOW + timedelta(days=11)
-    ev = evaluate_commune(CAT, "xã", slow, attested(days=100), [w], now=later)
+    ev = evaluate_commune(RULES, "xã", slow, attested(days=100), [w], now=later)
     assert ev.criteria["NET-02"].status is CriterionStatus.FAIL
 
 
@@ -175,7 +176,7 @@ def test_grey_when_stale_whatever_the_colour() -> None:
 
 
 def test_vietnamese_reasons() -> None:
-    ev = evaluate_commune(CAT, "xã", [], now=NOW)
+    ev = evaluate_commune(RULES, "xã", [], now=NOW)
     assert ev.criteria["NET-01"].reason_vi == "chưa có kết quả kiểm tra net.dedicated"
     assert ev.criteria["ATT-01"].reason_vi == "chưa có xác nhận"
 
@@ -183,25 +184,55 @@ def test_vietnamese_reasons() -> None:
 def test_optional_device_kind_counts_only_when_present() -> None:
     # No managed switch in this commune: EQ-04 is judged on the other devices alone.
     assert (
-        evaluate_commune(CAT, "xã", all_ok(), attested(), now=NOW).criteria["EQ-04"].status
+        evaluate_commune(RULES, "xã", all_ok(), attested(), now=NOW).criteria["EQ-04"].status
         is CriterionStatus.PASS
     )
     # A switch that is polled and down does count.
     down = all_ok() + [obs("eq.switch", status="fail", target="sw-1")]
-    ev = evaluate_commune(CAT, "xã", down, attested(), now=NOW)
+    ev = evaluate_commune(RULES, "xã", down, attested(), now=NOW)
     assert ev.criteria["EQ-04"].status is CriterionStatus.FAIL
     assert "sw-1" in ev.criteria["EQ-04"].reason_en
 
 
-def test_compiled_catalogues_are_bounded_across_reloads() -> None:
-    """Each reload of a catalogue file is a new catalogue object: the compiled forms kept
-    stay bounded, and a catalogue compiled again after eviction gets the same fingerprint."""
-    from collector.criteria import engine
+def test_rules_are_a_snapshot_named_by_their_criteria() -> None:
+    """The fingerprint (stored in every host's findings and verdict) depends on the
+    criteria alone and stays the same for the same catalogue, loaded again or not."""
+    again = Rules.of(load_catalogue())
+    assert again.fingerprint == RULES.fingerprint and len(RULES.fingerprint) == 16
+    assert again == RULES
+    longer = RULES.catalogue.model_copy(update={"stale_after_s": 600})
+    assert Rules.of(longer).fingerprint == RULES.fingerprint
+    assert Rules.of(longer).stale_after_s == 600
+    fewer = RULES.catalogue.model_copy(update={"criteria": RULES.catalogue.criteria[1:]})
+    assert Rules.of(fewer).fingerprint != RULES.fingerprint
 
-    first = load_catalogue()
-    fingerprint = engine.compile_catalogue(first).fingerprint
-    for _ in range(3 * engine._COMPILED_MAX):
-        engine.compile_catalogue(load_catalogue())
-    assert len(engine._COMPILED) <= engine._COMPILED_MAX
-    assert engine.compile_catalogue(first).fingerprint == fingerprint
-    assert engine.compile_catalogue(first) is engine.compile_catalogue(first)
+
+def test_rules_holder_swaps_whole_snapshots() -> None:
+    from collector.criteria.rules import RulesHolder
+
+    holder = RulesHolder(RULES)
+    held = holder.current()
+    other = Rules.of(RULES.catalogue.model_copy(update={"criteria": RULES.catalogue.criteria[1:]}))
+    holder.replace(other)
+    assert holder.current() is other
+    assert held is RULES  # a reader's snapshot is untouched by the swap
+    assert len(held.compiled.criteria) == len(RULES.catalogue.criteria)
+
+
+
+def test_levels_fail_before_warn_and_name_the_bound_crossed() -> None:
+    from collector.criteria.catalogue import CheckRule
+    from collector.criteria.engine import levels
+
+    both_sides = CheckRule(
+        check="vc.quality", value="rtt", warn_below=0.2, fail_below=0.1, warn_above=0.8,
+        fail_above=0.9,
+    )
+    assert levels(0.5, both_sides) == (CriterionStatus.PASS, "")
+    assert levels(0.2, both_sides) == (CriterionStatus.PASS, "")  # a bound itself passes
+    assert levels(0.15, both_sides) == (CriterionStatus.WARN, "< 0.2")
+    assert levels(0.05, both_sides) == (CriterionStatus.FAIL, "< 0.1")
+    assert levels(0.85, both_sides) == (CriterionStatus.WARN, "> 0.8")
+    assert levels(1.5, both_sides) == (CriterionStatus.FAIL, "> 0.9")
+    warn_only = CheckRule(check="host.clock", value="clock_offset_abs", warn_above=1 / 3)
+    assert levels(1, warn_only) == (CriterionStatus.WARN, "> 0.333333")

@@ -13,6 +13,7 @@ from datetime import timedelta
 from checks.model import Category, CheckResult, Report, Status, Value
 from collector import db
 from collector.criteria.engine import Observation, evaluate_commune
+from collector.criteria.rules import Rules
 from collector.simulator import office_results, plan_nation, simulated_results
 from collector.store import Store
 from tests.conftest import Clock
@@ -73,7 +74,7 @@ def test_store_matches_the_engine_for_random_multi_host_communes(make_store) -> 
             _send(store, ident, host, 1, results, clock)
             observations += _observations(host, results, clock)
         expected = evaluate_commune(
-            store.catalogue, store.units.commune(code).kind, observations, now=clock()
+            Rules.of(store.catalogue), store.units.commune(code).kind, observations, now=clock()
         )
         state = store.commune_state(code)
         got = {c: (v["status"], v["reason_en"]) for c, v in state.criteria.items()}

@@ -1,40 +1,32 @@
 """Verdicts: the national pass decides colours and statuses from each host's verdict (a few
-bytes) instead of its findings; reasons and evidence follow. The statuses must be exactly
-those of the full evaluation, whatever the hosts say."""
+bytes) instead of its findings; reasons and evidence follow. One interpreter decides both,
+over two algebras (verdict characters, findings): the statuses must be exactly those of the
+full evaluation, whatever the hosts say. (The store's use of verdicts:
+tests/collector/test_verdicts_store.py.)"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import select, text
-
-from collector import db
-from collector.criteria.catalogue import UNIT_KINDS, load_catalogue
+from collector.criteria.catalogue import UNIT_KINDS, Severity, load_catalogue, parse_catalogue
 from collector.criteria.engine import (
     Attestation,
     Colour,
+    CommuneEvaluation,
     CriterionStatus,
     Observation,
+    VerdictMemo,
     Waiver,
-    compile_catalogue,
     evaluate_commune,
     evaluate_verdicts,
     host_findings,
     host_verdict,
     verdict_is_current,
 )
-from collector.store import Store
-from tests.collector.test_engine import all_ok
-from tests.collector.test_incremental import (
-    HK,
-    _disk,
-    _enroll,
-    _pasc_and_a_failing_office_pc,
-    _send,
-)
-from tests.conftest import Clock
+from collector.criteria.rules import Rules
+from tests.collector.test_engine import all_ok, attested, obs, replace
 
 NOW = datetime(2025, 7, 31, 8, 0, tzinfo=UTC)
 BASE = load_catalogue()
@@ -48,6 +40,7 @@ CAT = BASE.model_copy(
         ]
     }
 )
+RULES = Rules.of(CAT)
 STATUSES = ("ok", "warn", "fail", "unknown")
 
 
@@ -102,14 +95,19 @@ def test_statuses_from_verdicts_are_those_of_the_full_evaluation() -> None:
     waivers, a criterion not applicable): same colour and same status for every criterion."""
     rng = random.Random(118)
     seen: set[tuple[str, str]] = set()
+    memo = VerdictMemo()
     for _ in range(3000):
         kind, hosts, atts, waivers = random_commune(rng)
-        full = evaluate_commune(CAT, kind, [o for h in hosts for o in h], atts, waivers, NOW)
-        verdicts = [host_verdict(CAT, host_findings(CAT, h)) for h in hosts if h]
-        colour, statuses = evaluate_verdicts(CAT, kind, verdicts, atts, waivers, NOW)
+        full = evaluate_commune(RULES, kind, [o for h in hosts for o in h], atts, waivers, NOW)
+        verdicts = [host_verdict(RULES, host_findings(RULES, h)) for h in hosts if h]
+        colour, statuses = evaluate_verdicts(RULES, kind, verdicts, atts, waivers, NOW)
         expected = {cid: (o.status.value, o.severity.value) for cid, o in full.criteria.items()}
         assert statuses == expected
         assert colour is full.colour
+        # A memo's answer is the same (its key holds everything the statuses depend on).
+        assert evaluate_verdicts(RULES, kind, verdicts, atts, waivers, NOW, memo) == (
+            colour, statuses
+        )
         seen.update((cid, st) for cid, (st, _) in statuses.items())
     # The cases really cover every outcome of the criteria that decide colours.
     assert {st for _, st in seen} == {s.value for s in CriterionStatus}
@@ -119,164 +117,200 @@ def test_statuses_from_verdicts_are_those_of_the_full_evaluation() -> None:
 
 
 def test_a_verdict_is_short_and_names_its_catalogue() -> None:
-    findings = host_findings(CAT, all_ok())
-    verdict = host_verdict(CAT, findings)
-    compiled = compile_catalogue(CAT)
+    findings = host_findings(RULES, all_ok())
+    verdict = host_verdict(RULES, findings)
     fingerprint, rules, checks = verdict.split(":")
-    assert fingerprint == compiled.fingerprint
-    assert len(rules) == len(compiled.rules) and len(checks) == len(compiled.checks)
+    assert fingerprint == RULES.fingerprint
+    assert len(rules) == len(RULES.compiled.rules) and len(checks) == len(RULES.compiled.checks)
     assert set(rules) <= set(".0123") and set(checks) <= {"0", "1"}
     assert len(verdict) < 120 < len(str(findings.to_json()))
-    assert verdict_is_current(CAT, verdict)
+    assert verdict_is_current(RULES, verdict)
     other = CAT.model_copy(
         update={"criteria": [c for c in CAT.criteria if c.id != "EQ-02"]}
     )
-    assert not verdict_is_current(other, verdict)
-    assert not verdict_is_current(CAT, None)
+    assert not verdict_is_current(Rules.of(other), verdict)
+    assert not verdict_is_current(RULES, None)
     # No host: every automated criterion unknown, as in the full evaluation.
-    colour, statuses = evaluate_verdicts(CAT, "xã", [], (), (), NOW)
+    colour, statuses = evaluate_verdicts(RULES, "xã", [], (), (), NOW)
     assert colour is Colour.YELLOW
     assert statuses["NET-01"][0] == "unknown" and statuses["EQ-02"][0] == "unknown"
 
 
-# ----------------------------------------------------------------- in the store
+def test_a_memo_never_answers_for_other_rules_and_stays_bounded() -> None:
+    """Two snapshots whose verdicts pool to the same characters (same rule positions, one
+    severity changed) share a memo without sharing answers; a full memo is emptied."""
+    critical = Rules.of(CAT.model_copy(update={"criteria": [
+        c.model_copy(update={"severity": Severity.CRITICAL}) if c.id == "EQ-01" else c
+        for c in CAT.criteria
+    ]}))
+    assert critical.fingerprint != RULES.fingerprint
+    failing = replace(all_ok(), obs("host.disk", target="/", disk_free_ratio=0.05))
+    memo = VerdictMemo(max_entries=2)
+    answers = {}
+    for rules in (RULES, critical, RULES, critical):
+        verdict = host_verdict(rules, host_findings(rules, failing))
+        answer = evaluate_verdicts(rules, "xã", [verdict], attested(), (), NOW, memo)
+        assert answers.setdefault(rules.fingerprint, answer) is answer  # memo hit: same answer
+    assert answers[RULES.fingerprint][0] is Colour.YELLOW
+    assert answers[critical.fingerprint][0] is Colour.RED
+    assert len(memo) == 2
+    evaluate_verdicts(RULES, "phường", [], (), (), NOW, memo)
+    assert len(memo) == 1  # was full: emptied, then this answer kept
 
 
-def _details(store, code: str) -> dict:
-    with store.engine.connect() as conn:
-        return conn.execute(
-            select(db.commune_details.c.criteria).where(db.commune_details.c.commune_code == code)
-        ).scalar_one()
+# ----------------------------------------------------------------- each rule, both algebras
+
+SEMANTICS = Rules.of(parse_catalogue("""
+profile: semantics
+criteria:
+  - id: OPT-1
+    title: {vi: t, en: a measured value and an optional device}
+    basis: test
+    kind: automated
+    severity: major
+    rules:
+      - {check: a.one, value: x, warn_below: 2, fail_below: 1}
+      - {check: a.switch, optional: true}
+  - id: OPT-2
+    title: {vi: t, en: only optional devices}
+    basis: test
+    kind: automated
+    severity: minor
+    rules:
+      - {check: a.switch, optional: true}
+  - id: ANY-1
+    title: {vi: t, en: one meeting protocol}
+    basis: test
+    kind: automated
+    severity: critical
+    rules:
+      - any_of: [{check: b.sip}, {check: b.h323}, {check: b.stun}]
+  - id: WARD-1
+    title: {vi: t, en: wards only}
+    basis: test
+    kind: automated
+    severity: critical
+    applies_to: [phường]
+    rules:
+      - {check: a.one}
+  - id: ATT-1
+    title: {vi: t, en: attested}
+    basis: test
+    kind: attested
+    severity: critical
+    validity_days: 30
+"""))
+_ALL_FINE = [obs("a.one", x=5), obs("b.sip")]
+_SIGNED = (Attestation("ATT-1", "pass", "decision", "op", NOW - timedelta(days=1),
+                       NOW + timedelta(days=29)),)
 
 
-def test_the_pass_updates_statuses_then_details_follow(make_store) -> None:
-    """A host goes stale: the periodic pass changes the commune's colour and statuses from
-    the other host's verdict and leaves its reasons pending; the summary and /metrics read
-    the new statuses at once; a reader of the details gets them evaluated first, and they
-    agree with the pass. The same after a report."""
-    clock = Clock()
-    store = make_store(clock)
-    pasc, _office = _pasc_and_a_failing_office_pc(store, clock)
-    # A report's commune gets its colour and statuses at once, its reasons when asked.
-    assert store.pending_details() == [HK]
-    state = store.commune_state(HK)
-    assert store.pending_details() == []
-    assert state.criteria["EQ-01"]["status"] == "fail"
-    net_since = state.criteria["NET-01"]["since"]
-
-    for seq in range(2, 5):  # pasc keeps reporting; pc-2 falls silent and turns stale
-        clock.advance(seconds=60)
-        _send(store, pasc, "pasc", seq, [_disk(0.5)], clock)
-    store.commune_state(HK)  # details as of pasc's last report
-    assert store.pending_details() == []
-    clock.advance(seconds=2)
-    assert store.due_communes() == [HK]
-    assert store.reevaluate() == 1
-    assert store.pending_details() == [HK]
-    [quick] = [s for s in store.commune_states(detail=False) if s.code == HK]
-    assert quick.criteria["EQ-01"]["status"] not in ("fail", "")
-    assert quick.criteria["NET-01"]["since"] == net_since  # unchanged: its "since" kept
-    assert quick.criteria["EQ-01"]["since"] == clock().isoformat()  # changed just now
-    # The pass did not touch the details: they still say what they said.
-    assert _details(store, HK)["EQ-01"]["status"] == "fail"
-
-    full = store.commune_state(HK)  # details asked for: evaluated first
-    assert store.pending_details() == []
-    assert {c: v["status"] for c, v in full.criteria.items()} == {
-        c: v["status"] for c, v in quick.criteria.items()
-    }
-    assert full.colour == quick.colour
-    assert all(e["host"] == "pasc" for e in full.criteria["EQ-01"]["evidence"])
-    assert full.criteria["EQ-01"]["since"] == quick.criteria["EQ-01"]["since"]
-    assert _details(store, HK)["EQ-01"]["status"] == full.criteria["EQ-01"]["status"]
+def both(
+    observations: list[Observation],
+    atts: Sequence[Attestation] = _SIGNED,
+    waivers: tuple[Waiver, ...] = (),
+    kind: str = "xã",
+) -> CommuneEvaluation:
+    """The detailed evaluation under SEMANTICS, once the compact one said the same."""
+    full = evaluate_commune(SEMANTICS, kind, observations, atts, waivers, NOW)
+    by_host: dict[str, list[Observation]] = {}
+    for o in observations:
+        by_host.setdefault(o.host, []).append(o)
+    verdicts = [host_verdict(SEMANTICS, host_findings(SEMANTICS, h)) for h in by_host.values()]
+    colour, statuses = evaluate_verdicts(SEMANTICS, kind, verdicts, atts, waivers, NOW)
+    assert statuses == {cid: (o.status.value, o.severity.value) for cid, o in full.criteria.items()}
+    assert colour is full.colour
+    return full
 
 
-def test_fill_details_evaluates_what_the_pass_left(make_store) -> None:
-    clock = Clock()
-    store = make_store(clock)
-    pasc = _enroll(store, "pasc")
-    _send(store, pasc, "pasc", 1, [_disk(0.05)], clock)
-    clock.advance(seconds=store.stale_after_s + 2)
-    assert store.reevaluate() == 1  # pasc stale: the commune shows no fresh host
-    assert store.pending_details() == [HK]
-    assert store.fill_details("01") == 1  # Hà Nội
-    assert store.pending_details() == [] and store.fill_details() == 0
-    eq01 = _details(store, HK)["EQ-01"]
-    assert eq01["status"] == "unknown" and eq01["evidence"] == []
+def test_an_optional_rule_without_result_is_left_out() -> None:
+    ev = both(_ALL_FINE)
+    assert ev.criteria["OPT-1"].status is CriterionStatus.PASS
+    assert ev.criteria["OPT-1"].reason_en == "x = 5 on pc-1"
+    # A criterion of optional rules only, none with a result: unknown, not pass.
+    assert ev.criteria["OPT-2"].status is CriterionStatus.UNKNOWN
+    assert ev.criteria["OPT-2"].reason_en == "no result from any of its checks"
+    assert ev.criteria["OPT-2"].reason_vi == "chưa có kết quả kiểm tra nào"
+    # A result that does arrive counts, on whichever host.
+    ev = both([*_ALL_FINE, obs("a.switch", status="fail", host="pc-2")])
+    assert ev.criteria["OPT-1"].status is CriterionStatus.FAIL
+    assert ev.criteria["OPT-1"].reason_en == "a.switch fail on pc-2"
+    assert ev.criteria["OPT-2"].status is CriterionStatus.FAIL
 
 
-def test_hosts_judged_under_another_catalogue_get_new_verdicts(make_store) -> None:
-    clock = Clock()
-    store = make_store(clock)
-    pasc = _enroll(store, "pasc")
-    _send(store, pasc, "pasc", 1, [_disk(0.05)], clock)
-    with store.engine.begin() as conn:
-        conn.execute(text("UPDATE agents SET verdict = '0123456789abcdef:0:1'"))
-    assert store.reevaluate([HK], detail=False) == 1
-    with store.engine.connect() as conn:
-        [verdict] = conn.execute(select(db.agents.c.verdict)).scalars()
-    assert verdict_is_current(store.catalogue, verdict)
-    [state] = [s for s in store.commune_states(detail=False) if s.code == HK]
-    assert state.criteria["EQ-01"]["status"] == "fail"
+def test_any_of_keeps_the_best_measured_alternative() -> None:
+    sip_down = [obs("a.one", x=5), obs("b.sip", status="fail")]
+    ev = both(sip_down)  # H.323 and STUN not used here: they do not make it unknown
+    assert ev.criteria["ANY-1"].status is CriterionStatus.FAIL
+    assert ev.criteria["ANY-1"].reason_en == "b.sip fail on pc-1"
+    assert ev.colour is Colour.RED
+    ev = both([*sip_down, obs("b.stun", host="pc-2")])  # one measured alternative passes
+    assert ev.criteria["ANY-1"].status is CriterionStatus.PASS
+    assert ev.criteria["ANY-1"].reason_en == "b.stun ok on pc-2"
+    assert len(ev.criteria["ANY-1"].evidence) == 2  # every measured alternative's evidence
+    ev = both([*sip_down, obs("b.stun", status="unknown")])  # might still be fine
+    assert ev.criteria["ANY-1"].status is CriterionStatus.UNKNOWN
+    ev = both([obs("a.one", x=5)])  # none measured: every alternative, each unknown
+    assert ev.criteria["ANY-1"].status is CriterionStatus.UNKNOWN
+    assert ev.criteria["ANY-1"].reason_en == (
+        "no result from check b.sip; no result from check b.h323; no result from check b.stun"
+    )
 
 
-@pytest.mark.parametrize("detail", [False, True])
-def test_a_first_evaluation_either_way_reads_back_whole(make_store, detail) -> None:
-    clock = Clock()
-    store = make_store(clock)
-    pasc = _enroll(store, "pasc")
-    _send(store, pasc, "pasc", 1, [_disk(0.05)], clock)
-    with store.engine.begin() as conn:  # as if never evaluated
-        conn.execute(db.commune_status.delete())
-        conn.execute(db.commune_details.delete())
-    store.reevaluate([HK], detail=detail)
-    assert store.pending_details() == ([] if detail else [HK])
-    state = store.commune_state(HK)
-    assert state.criteria["EQ-01"]["status"] == "fail"
-    assert "disk_free_ratio" in state.criteria["EQ-01"]["reason_en"]
-    assert store.pending_details() == []
+def test_a_waiver_turns_a_failure_into_waived_until_it_expires() -> None:
+    failing = [obs("a.one", x=0.5), obs("b.sip")]
+    waiver = Waiver("OPT-1", "new PC ordered", "director", NOW + timedelta(days=3))
+    ev = both(failing, waivers=(waiver,))
+    assert ev.criteria["OPT-1"].status is CriterionStatus.WAIVED
+    assert ev.criteria["OPT-1"].reason_en == (
+        "waived by director until 2025-08-03: new PC ordered (x = 0.5 < 1 on pc-1)"
+    )
+    assert ev.criteria["OPT-1"].evidence[0]["values"] == {"x": 0.5}
+    expired = Waiver("OPT-1", "new PC ordered", "director", NOW)
+    assert both(failing, waivers=(expired,)).criteria["OPT-1"].status is CriterionStatus.FAIL
+    # A passing criterion stays a pass under a waiver.
+    ev = both(_ALL_FINE, waivers=(Waiver("ANY-1", "r", "d", NOW + timedelta(days=3)),))
+    assert ev.criteria["ANY-1"].status is CriterionStatus.PASS
 
 
-def _disk_warn_below(warn: float):
-    """The default catalogue with EQ-01's disk rule warning below ``warn`` free."""
-    criteria = []
-    for c in BASE.criteria:
-        if c.id == "EQ-01":
-            rules = [
-                r.model_copy(update={"warn_below": warn})
-                if getattr(r, "check", None) == "host.disk" else r
-                for r in c.rules
-            ]
-            c = c.model_copy(update={"rules": rules})
-        criteria.append(c)
-    return BASE.model_copy(update={"criteria": criteria})
+def test_attestations_latest_decides_and_expires() -> None:
+    ev = both(_ALL_FINE, atts=())
+    assert ev.criteria["ATT-1"].status is CriterionStatus.UNKNOWN
+    assert ev.criteria["ATT-1"].reason_en == "no attestation entered"
+    expired = [Attestation("ATT-1", "pass", "decision", "op", NOW - timedelta(days=31),
+                           NOW - timedelta(days=1))]
+    ev = both(_ALL_FINE, atts=expired)
+    assert ev.criteria["ATT-1"].status is CriterionStatus.UNKNOWN
+    assert ev.criteria["ATT-1"].reason_en == "attestation expired on 2025-07-30"
+    assert ev.criteria["ATT-1"].evidence[0]["entered_by"] == "op"
+    assert ev.colour is Colour.YELLOW
+    not_met = Attestation("ATT-1", "fail", "inspection", "inspector", NOW - timedelta(hours=1),
+                          NOW + timedelta(days=29))
+    ev = both(_ALL_FINE, atts=[not_met, *_SIGNED])  # the newer one decides, in any order
+    assert ev.criteria["ATT-1"].status is CriterionStatus.FAIL
+    assert ev.criteria["ATT-1"].reason_en == "attested as not met by inspector"
+    assert ev.colour is Colour.RED
 
 
-def test_a_reader_with_other_rules_writes_nothing(make_store) -> None:
-    """A command run on the collector's database with another catalogue (without the
-    collector's --config, or a replica that has not reloaded yet) asks for a commune whose
-    details are pending: it sees them under its own rules, and what the collector stored
-    under its rules stays as it was (details still pending, hosts' verdicts unchanged)."""
-    clock = Clock()
-    store = make_store(clock)
-    pasc = _enroll(store, "pasc")
-    # The disk passes (warns below 0.2 free); memory and clock are not reported: unknown.
-    _send(store, pasc, "pasc", 1, [_disk(0.5)], clock)
-    assert store.pending_details() == [HK]
-    with store.engine.connect() as conn:
-        verdicts = conn.execute(text("SELECT agent_id, verdict FROM agents")).all()
+def test_not_applicable_to_this_kind_of_commune() -> None:
+    ev = both([obs("a.one", status="fail"), obs("b.sip")])
+    assert ev.criteria["WARD-1"].status is CriterionStatus.NOT_APPLICABLE
+    assert ev.criteria["WARD-1"].reason_en == "does not apply to a xã"
+    assert ev.colour is Colour.YELLOW  # OPT-1 fails (major); WARD-1 does not count
+    ev = both([obs("a.one", status="fail"), obs("b.sip")], kind="phường")
+    assert ev.criteria["WARD-1"].status is CriterionStatus.FAIL
+    assert ev.colour is Colour.RED
+    # A waiver in force covers anything but a pass, "not applicable" included.
+    waiver = Waiver("WARD-1", "r", "d", NOW + timedelta(days=1))
+    assert both(_ALL_FINE, waivers=(waiver,)).criteria["WARD-1"].status is (
+        CriterionStatus.WAIVED
+    )
 
-    other = Store(store.engine, _disk_warn_below(0.6), store.units, clock=clock)
-    assert other.commune_state(HK).criteria["EQ-01"]["status"] == "warn"  # its own rules
-    assert store.pending_details() == [HK]
-    with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT agent_id, verdict FROM agents")).all() == verdicts
-    with store.engine.connect() as conn:  # no details stored for it yet
-        assert conn.execute(select(db.commune_details.c.criteria)).all() == []
 
-    mine = store.commune_state(HK)  # the collector's own rules: evaluated and stored
-    assert mine.criteria["EQ-01"]["status"] == "unknown"
-    assert store.pending_details() == []
-    assert _details(store, HK)["EQ-01"]["status"] == "unknown"
-    # Details no longer pending: the other reader now reads what the collector stored.
-    assert other.commune_state(HK).criteria["EQ-01"]["status"] == "unknown"
+def test_colour_red_for_a_critical_failure_yellow_for_anything_else_not_met() -> None:
+    fine = both(_ALL_FINE, waivers=(Waiver("OPT-2", "r", "d", NOW + timedelta(days=1)),))
+    assert fine.colour is Colour.GREEN  # pass, waived and not applicable only
+    assert both(_ALL_FINE).colour is Colour.YELLOW  # OPT-2 unknown
+    assert both([obs("a.one", x=1.5), obs("b.sip")]).colour is Colour.YELLOW  # a warning
+    assert both([obs("a.one", x=0.5), obs("b.sip")]).colour is Colour.YELLOW  # major fails
+    assert both([obs("a.one", x=5), obs("b.sip", status="fail")]).colour is Colour.RED

@@ -180,6 +180,7 @@ def test_results_feed_the_decree118_criteria(snmpsim):  # type: ignore[no-untype
     """EQ-02, EQ-03 and EQ-04 read our results by check id and value name."""
     from collector.criteria.catalogue import load_catalogue
     from collector.criteria.engine import CriterionStatus, Observation, evaluate_commune
+    from collector.criteria.rules import Rules
 
     names = ["printer-hp-m479", "ups-eaton-93e-80", "ups-phoenixtec", "switch-cisco-c3750"]
 
@@ -192,7 +193,7 @@ def test_results_feed_the_decree118_criteria(snmpsim):  # type: ignore[no-untype
                                 values={k: v.value for k, v in r.values.items()},
                                 message=r.message, observed_at=r.observed_at)
                     for r in results]
-    outcome = evaluate_commune(load_catalogue(), "xã", observations).criteria
+    outcome = evaluate_commune(Rules.of(load_catalogue()), "xã", observations).criteria
     # Black toner 12 %: below the 20 % warning line, above the 10 % failure line.
     assert outcome["EQ-02"].status is CriterionStatus.WARN
     # The Phoenixtec card reports 0 minutes of runtime while on line: EQ-03 fails on it.

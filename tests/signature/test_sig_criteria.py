@@ -21,10 +21,11 @@ from checks.signature.certificate import CertificateConfig, CertificateFile, che
 from checks.signature.token import TokenCheck, TokenConfig
 from collector.criteria.catalogue import load_catalogue
 from collector.criteria.engine import CriterionStatus, Observation, evaluate_commune
+from collector.criteria.rules import Rules
 from tests.signature.certs import days_from, encode, make_cert
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-CAT = load_catalogue()
+RULES = Rules.of(load_catalogue())
 SYSFS = Path(__file__).resolve().parent.parent / "fixtures" / "sysfs"
 TOKENS = [{"vendor_id": "096e", "product_id": "0807", "name": "Feitian ePass2003"}]
 
@@ -54,7 +55,7 @@ def certificate(tmp_path: Path, cert, fmt: str = "pem") -> CheckResult:
 
 
 def sig01(results: list[CheckResult]):
-    return evaluate_commune(CAT, "xã", observe(results), now=NOW).criteria["SIG-01"]
+    return evaluate_commune(RULES, "xã", observe(results), now=NOW).criteria["SIG-01"]
 
 
 @pytest.mark.parametrize("fmt", ["pem", "der", "p12"])
@@ -71,7 +72,7 @@ def test_sig01_around_30_days(tmp_path, fmt, days, expected):
 
 def test_sig01_expired_turns_the_commune_red(tmp_path):
     results = [token(True), certificate(tmp_path, days_from(NOW, -3))]
-    ev = evaluate_commune(CAT, "xã", observe(results), now=NOW)
+    ev = evaluate_commune(RULES, "xã", observe(results), now=NOW)
     assert ev.criteria["SIG-01"].status is CriterionStatus.FAIL
     assert ev.colour.value == "red"
 
@@ -105,7 +106,7 @@ def sec01(av: bool, fw: bool, age_days: float):
         evaluate_updates(UpdateInfo(NOW - timedelta(days=age_days), "apt history.log"),
                          UpdatesConfig(), NOW),
     ]
-    return evaluate_commune(CAT, "xã", observe(results), now=NOW).criteria["SEC-01"]
+    return evaluate_commune(RULES, "xã", observe(results), now=NOW).criteria["SEC-01"]
 
 
 @pytest.mark.parametrize(
@@ -127,6 +128,6 @@ def test_sec01(av, fw, age, expected):
 
 def test_sec01_failure_is_minor_so_the_commune_is_not_red():
     results = [evaluate_antivirus(parse_antivirus([], ["clamd"]))]
-    ev = evaluate_commune(CAT, "xã", observe(results), now=NOW)
+    ev = evaluate_commune(RULES, "xã", observe(results), now=NOW)
     assert ev.criteria["SEC-01"].status is CriterionStatus.FAIL
     assert ev.colour.value != "red"  # nothing critical failed
