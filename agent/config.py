@@ -1,4 +1,4 @@
-"""Agent configuration: one YAML file, validated once at load time (STYLE.md 3).
+"""Agent configuration: one YAML file, validated once at load time.
 
 Everything has a default, so the agent runs with no file at all. Errors name the file, the
 option path (``checks.net.http.targets[1].url``), what was expected, and suggest the closest
@@ -101,7 +101,7 @@ class CollectorConfig(_Strict):
 
 
 class SpoolConfig(_Strict):
-    #: 8 days at 60 s = 11,520 reports: more than the 7 days ARCHITECTURE.md asks.
+    #: 8 days at 60 s = 11,520 reports: more than the 7 days docs/ARCHITECTURE.md asks.
     max_age_s: float = Field(default=8 * 86400, gt=0)
     max_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
     batch_size: int = Field(default=50, ge=1, le=200)
