@@ -137,7 +137,7 @@ def check(config_path: Path | None, as_json: bool, lang: Lang) -> None:
     if as_json:
         click.echo(json.dumps(results_json(config.host, results), ensure_ascii=False, indent=2))
         return
-    print_table(_console(), t("title.check", lang, host=config.host), results, lang)
+    print_table(_console(), t(lang, "title.check", host=config.host), results, lang)
 
 
 @main.command(name="enroll")
@@ -231,7 +231,7 @@ def _show_probe(result: CheckResult, as_json: bool, lang: Lang) -> None:
         click.echo(json.dumps(results_json("", [result])["results"][0], ensure_ascii=False,
                               indent=2))
     else:
-        print_table(_console(), t("title.probe", lang), [result], lang, with_verdict=False)
+        print_table(_console(), t(lang, "title.probe"), [result], lang, with_verdict=False)
     if result.status.value not in ("ok", "warn"):
         raise SystemExit(1)
 
