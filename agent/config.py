@@ -58,7 +58,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CollectorConfig(_Strict):
+class UplinkConfig(_Strict):
+    """How this agent reaches the province's collector (the ``collector:`` section)."""
+
     url: str | None = Field(default=None, description="https://collector:port of the province")
     ca_file: Path | None = Field(
         default=None,
@@ -98,6 +100,11 @@ class CollectorConfig(_Strict):
         if not self.verify_tls:
             return False
         return str(self.ca_file) if self.ca_file else True
+
+
+#: The former name, kept for callers outside the agent not yet renamed (the drain
+#: benchmark); it clashed with the collector's own ``collector.config.CollectorConfig``.
+CollectorConfig = UplinkConfig
 
 
 class SpoolConfig(_Strict):
@@ -141,7 +148,7 @@ else:
 
 
 class AgentConfig(_Strict):
-    collector: CollectorConfig = Field(default_factory=CollectorConfig)
+    collector: UplinkConfig = Field(default_factory=UplinkConfig)
     state_dir: Path = Field(default_factory=default_state_dir)
     host: str = Field(default_factory=socket.gethostname, min_length=1, max_length=253)
     #: None = the interval the collector gave at enrollment, else 60 s.
