@@ -126,11 +126,6 @@ class SnmpDevice(BaseModel):
             timeout_s=self.timeout_s, retries=self.retries,
         )
 
-    def secrets(self) -> tuple[str, ...]:
-        """For the CLI probe; the agent finds them as SecretStr (``checks.secrets``)."""
-        return tuple(s.get_secret_value() for s in (self.community, self.auth_key,
-                                                      self.priv_key) if s is not None)
-
 
 class SnmpConfig(CheckConfig):
     timeout_s: float = Field(default=30.0, gt=0, le=300,

@@ -205,7 +205,7 @@ def _host_port(value: str) -> str:
 class TcpConfig(CheckConfig):
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     targets: list[str] = Field(default_factory=list, description="HOST:PORT targets")
-    connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    connect_timeout_s: float = Field(default=3.0, gt=0, le=300)
 
     @field_validator("targets")
     @classmethod
@@ -297,7 +297,7 @@ def _coerce_targets(v: Any) -> Any:
 class HttpConfig(CheckConfig):
     timeout_s: float = Field(default=15.0, gt=0, le=300)
     targets: list[HttpTarget] = Field(default_factory=list)
-    request_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    request_timeout_s: float = Field(default=5.0, gt=0, le=300)
     max_response_time_s: float | None = Field(default=3.0, gt=0)
     warn_cert_days: float = Field(default=14.0, ge=0)
     verify_tls: bool = True

@@ -218,7 +218,7 @@ class SipTarget(BaseModel):
 
 
 class SipConfig(CheckConfig):
-    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    timeout_s: float = Field(default=5.0, gt=0, le=300)
     targets: list[SipTarget] = Field(default_factory=list)
 
     @field_validator("targets", mode="before")

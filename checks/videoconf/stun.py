@@ -170,7 +170,7 @@ def _target(v: str) -> str:
 
 
 class StunConfig(CheckConfig):
-    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    timeout_s: float = Field(default=5.0, gt=0, le=300)
     servers: list[str] = Field(default_factory=list, description="HOST[:PORT], default 3478")
 
     @field_validator("servers")
