@@ -259,10 +259,11 @@ def _probe(spec: Probe, target: str | None, as_json: bool, lang: Lang,
     except ValidationError as exc:
         raise click.UsageError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
                                ) from None
+    link = setup.uplink
     ctx = CheckContext(
-        host=target or "", collector_url=setup.collector_url,
-        secrets=((setup.token,) if setup.token else ()) + check_secrets([check]),
-        verify_tls=setup.verify, token=setup.token,
+        host=target or "", collector_url=link.collector_url,
+        secrets=((link.token,) if link.token else ()) + check_secrets([check]),
+        verify_tls=link.verify, token=link.token,
     )
     results = _run(run_check(check, ctx))
     extra = spec.describe(check, target or "") if spec.describe else {}

@@ -33,12 +33,11 @@ class Uplink:
 
 @dataclass(frozen=True)
 class Setup:
-    """A check configuration (as the YAML section would give it) and the run's context."""
+    """A check configuration (as the YAML section would give it), and what of the agent's
+    link to its collector the run may use."""
 
     config: dict[str, Any]
-    token: str | None = None
-    collector_url: str | None = None
-    verify: Any = True
+    uplink: Uplink = Uplink()
 
 
 @dataclass(frozen=True)
@@ -158,7 +157,7 @@ def _udp(target: str | None, o: Options, uplink: Uplink) -> Setup:
     needed = o["count"] * o["interval_s"] + o["wait_s"]
     return Setup({"target": target, "count": o["count"], "interval_s": o["interval_s"],
                   "wait_s": o["wait_s"], "timeout_s": min(300.0, needed + 5.0)},
-                 collector_url=uplink.collector_url)
+                 Uplink(collector_url=uplink.collector_url))
 
 
 def _sip(target: str | None, o: Options, _: Uplink) -> Setup:
@@ -190,7 +189,7 @@ def _throughput(target: str | None, o: Options, uplink: Uplink) -> Setup:
         "timeout_s": min(300.0, 2 * seconds + 12),
         # Without a token the collector's refusal (401) is the answer to show.
         "require_token": False,
-    }, token=o["token"] or uplink.token, verify=uplink.verify)
+    }, Uplink(token=o["token"] or uplink.token, verify=uplink.verify))
 
 
 def _bytes_option(flag: str, default: int) -> click.Option:

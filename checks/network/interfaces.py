@@ -149,8 +149,8 @@ def evaluate_interfaces(links: dict[str, Link], cfg: InterfacesConfig,
         results.append(CheckResult(check=check_id, category=Category.NETWORK, target=name,
                                    status=status, values=values, message=message))
     if not results:
-        results.append(CheckResult(check=check_id, category=Category.NETWORK,
-                                   status=Status.UNKNOWN, message="no network interface found"))
+        results.append(CheckResult.unknown(check_id, Category.NETWORK,
+                                           "no network interface found"))
     return results
 
 

@@ -327,7 +327,8 @@ def evaluate_quality(
             why = (f"no reply to {section.sent if section else 0} packets: reflector not "
                    "running, UDP blocked by a firewall, or the path is down")
         # Unknown, not fail: a blocked UDP port must not read as an unusable network.
-        return CheckResult(status=Status.UNKNOWN, message=why, **base)
+        return CheckResult.unknown(check_id, Category.VIDEOCONF, why, target=outcome.target,
+                                   duration_s=outcome.elapsed_s)
     assert section.rtt_avg_s is not None and section.jitter_s is not None
     assert section.rtt_min_s is not None and section.rtt_p95_s is not None
     r = r_factor(section.rtt_avg_s, section.jitter_s, section.loss, CODECS[cfg.codec])

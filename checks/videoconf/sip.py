@@ -181,7 +181,8 @@ def evaluate_sip(outcome: SipOutcome, check_id: str = "vc.sip",
     resp = outcome.response
     if resp is None:
         if ex.failure in ("resolve", "error"):
-            return CheckResult(status=Status.UNKNOWN, message=f"cannot try: {ex.detail}", **base)
+            return CheckResult.unknown(check_id, Category.VIDEOCONF, f"cannot try: {ex.detail}",
+                                       target=base["target"], duration_s=ex.elapsed_s)
         why = {"refused": "connection refused" if outcome.transport == "tcp"
                else "port unreachable"}.get(ex.failure, ex.detail or "no answer")
         return CheckResult(status=Status.FAIL, values={"sip_up": Value(value=0.0)},

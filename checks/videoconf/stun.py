@@ -147,7 +147,8 @@ def evaluate_stun(outcome: StunOutcome, check_id: str = "vc.stun") -> CheckResul
     resp = outcome.response
     if resp is None:
         if ex.failure in ("resolve", "error"):
-            return CheckResult(status=Status.UNKNOWN, message=f"cannot try: {ex.detail}", **base)
+            return CheckResult.unknown(check_id, Category.VIDEOCONF, f"cannot try: {ex.detail}",
+                                       target=outcome.target, duration_s=ex.elapsed_s)
         why = "port unreachable" if ex.failure == "refused" else ex.detail or "no answer"
         return CheckResult(status=Status.FAIL, values={"stun_up": Value(value=0.0)},
                            message=why, **base)
