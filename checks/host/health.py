@@ -1,9 +1,9 @@
 """Host health: CPU, memory, disk space, uptime, and clock offset against the collector.
 
-Each check is fetch -> parse -> evaluate: ``fetch_*`` reads psutil or the network (in a
-thread, so a slow call cannot stall the other checks), ``parse_*`` turns the raw reading into
-a frozen section, and ``evaluate_*`` turns a section and the thresholds into results. The
-thresholds (other than those the brief fixes) are proposals: see DOMAIN.md, EQ-01.
+Each check is fetch -> parse -> evaluate (``checks.base``): ``fetch`` reads psutil or the
+network (in a thread, so a slow call cannot stall the other checks), ``parse_*`` turns the
+raw reading into a frozen section, and ``evaluate_*`` judges a section against the thresholds
+(``checks.levels``) and makes the results. The thresholds are proposals (criterion EQ-01).
 """
 
 from __future__ import annotations

@@ -193,7 +193,7 @@ def parse_routeros_interfaces(text: str) -> list[RouterInterface]:
 
 @dataclass(frozen=True)
 class SetParams:
-    """Thresholds of the command sets (proposals, as EQ-01's: DOMAIN.md)."""
+    """Thresholds of the command sets (proposals, as EQ-01's)."""
 
     warn_free_ratio: float = 0.10
     fail_free_ratio: float = 0.05
