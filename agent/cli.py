@@ -7,6 +7,7 @@ operation, 2 for a usage or configuration error); never a traceback.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Coroutine
@@ -20,19 +21,12 @@ from agent import __version__
 from agent.config import AgentConfig, ConfigError, load_config
 from agent.enroll import EnrollError, enroll
 from agent.i18n import LANGS, Lang, t
+from agent.probes import PROBES, Probe, Uplink, find, known
 from agent.state import AgentState, StateError, load_state
 from checks.base import CheckContext
-from checks.model import Category, CheckResult
-from checks.network.probes import (
-    evaluate_http,
-    evaluate_tcp,
-    probe_http,
-    probe_tcp,
-    split_host_port,
-)
+from checks.model import CheckResult
 from checks.runner import run_checks, scrub
 from checks.secrets import check_secrets
-from checks.tls import httpx_verify
 
 T = TypeVar("T")
 
@@ -137,7 +131,7 @@ def check(config_path: Path | None, as_json: bool, lang: Lang) -> None:
     if as_json:
         click.echo(json.dumps(results_json(config.host, results), ensure_ascii=False, indent=2))
         return
-    print_table(_console(), t("title.check", lang, host=config.host), results, lang)
+    print_table(_console(), t(lang, "title.check", host=config.host), results, lang)
 
 
 @main.command(name="enroll")
@@ -221,294 +215,109 @@ def run(config_path: Path | None, once: bool, verbose: bool) -> None:
     _run(main_loop())
 
 
-@main.group()
-def probe() -> None:
-    """Probe one target now (exit code 0 when it answers as expected, 1 otherwise)."""
-
-
-def _show_probe(result: CheckResult, as_json: bool, lang: Lang) -> None:
+def _json_or_table(results: list[CheckResult], extra: dict[str, str], as_json: bool,
+                   lang: Lang) -> None:
+    """Print a probe's results (``extra`` fields first) and exit 1 unless all answered."""
     if as_json:
-        click.echo(json.dumps(results_json("", [result])["results"][0], ensure_ascii=False,
+        bodies = [{**extra, **body} for body in results_json("", results)["results"]]
+        click.echo(json.dumps(bodies[0] if len(bodies) == 1 else bodies, ensure_ascii=False,
                               indent=2))
     else:
-        print_table(_console(), t("title.probe", lang), [result], lang, with_verdict=False)
-    if result.status.value not in ("ok", "warn"):
+        for name, value in extra.items():
+            click.echo(f"{name}: {value}")
+        print_table(_console(), t(lang, "title.probe"), results, lang, with_verdict=False)
+    if any(r.status.value not in ("ok", "warn") for r in results):
         raise SystemExit(1)
 
 
-@probe.command(name="tcp")
-@click.argument("target", metavar="HOST:PORT")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.01, max=300),
-              default=3.0, show_default=True, help="Connect deadline in seconds.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@LANG_OPTION
-def probe_tcp_cmd(target: str, timeout_s: float, as_json: bool, lang: Lang) -> None:
-    """Open one TCP connection to HOST:PORT and measure the connect time."""
-    try:
-        host, port = split_host_port(target)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="HOST:PORT") from None
-    outcome = _run(probe_tcp(host, port, timeout_s))
-    _show_probe(evaluate_tcp("net.tcp", outcome, target=target), as_json, lang)
+def _uplink(config_path: Path | None) -> Uplink:
+    """The collector URL, token and TLS settings of the agent's configuration and state."""
+    config = _load(config_path)
+    state = _try_state(config)
+    return Uplink(collector_url=config.collector.url or (state.collector_url if state else None),
+                  token=state.token if state else None, verify=config.collector.verify)
 
 
-@probe.command(name="http")
-@click.argument("url")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.01, max=300),
-              default=5.0, show_default=True, help="Deadline of the whole request in seconds.")
-@click.option("--expect", metavar="TEXT", help="Text the response body must contain.")
-@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False),
-              help="CA bundle to verify the server with (private PKI).")
-@click.option("--insecure", is_flag=True, help="Do not verify the TLS certificate.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@LANG_OPTION
-def probe_http_cmd(
-    url: str, timeout_s: float, expect: str | None, ca_file: str | None, insecure: bool,
-    as_json: bool, lang: Lang,
-) -> None:
-    """Send one GET to URL (redirects not followed: a 3xx is an answer)."""
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter("must start with http:// or https://", param_hint="URL")
-    verify = False if insecure else (httpx_verify(ca_file) if ca_file else True)
-    outcome = _run(probe_http(url, timeout_s, expect=expect, verify=verify))
-    result = evaluate_http("net.http", outcome, target=url, expect=expect,
-                           category=Category.NETWORK)
-    _show_probe(result, as_json, lang)
-
-
-@probe.command(name="snmp")
-@click.argument("target", metavar="HOST[:PORT]")
-@click.option("--community", envvar="IOC_SNMP_COMMUNITY",
-              help="SNMPv2c community (env IOC_SNMP_COMMUNITY keeps it out of `ps`).")
-@click.option("--v3-user", "user", metavar="USER", help="SNMPv3 user (authPriv or authNoPriv).")
-@click.option("--auth-key", envvar="IOC_SNMP_AUTH_KEY", help="SNMPv3 authentication key.")
-@click.option("--priv-key", envvar="IOC_SNMP_PRIV_KEY", help="SNMPv3 privacy key.")
-@click.option("--auth-proto", type=click.Choice(["SHA", "SHA224", "SHA256", "SHA384",
-                                                  "SHA512", "MD5"]),
-              default="SHA", show_default=True)
-@click.option("--priv-proto", type=click.Choice(["AES", "AES128", "AES192", "AES256", "DES"]),
-              default="AES", show_default=True)
-@click.option("--context", default="", help="SNMPv3 context name.")
-@click.option("--kind", type=click.Choice(["auto", "printer", "ups", "switch", "router",
-                                           "host"]),
-              default="auto", show_default=True, help="Device kind (auto = detect).")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1, max=60),
-              default=2.0, show_default=True, help="Deadline of each try, seconds.")
-@click.option("--retries", type=click.IntRange(0, 5), default=1, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@LANG_OPTION
-def probe_snmp_cmd(
-    target: str, community: str | None, user: str | None, auth_key: str | None,
-    priv_key: str | None, auth_proto: str, priv_proto: str, context: str, kind: str,
-    timeout_s: float, retries: int, as_json: bool, lang: Lang,
-) -> None:
-    """Identify an SNMP device (printer, UPS, switch, router, host) and read its state."""
+def _probe(spec: Probe, target: str | None, as_json: bool, lang: Lang,
+           **options: Any) -> None:
+    """The one probe command: the check from the registry, configured from the target and
+    the options, run once through the runner, its result printed."""
     from pydantic import ValidationError
 
-    from checks.equipment.profiles import DeviceKind
-    from checks.equipment.snmp_checks import SnmpDevice, poll_device
+    from checks.catalog import default_registry
+    from checks.registry import UnknownCheckError
+    from checks.runner import run_check
 
+    config_path = options.pop("config_path", None)
+    uplink = _uplink(config_path) if spec.uses_agent else Uplink()
+    setup = spec.configure(target, options, uplink)
     try:
-        host, port = split_host_port(target, default_port=161)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="HOST[:PORT]") from None
-    if bool(community) == bool(user):
-        raise click.UsageError("give either --community (v2c) or --v3-user (v3)")
-    try:
-        device = SnmpDevice.model_validate({
-            "name": target, "host": host, "port": port, "kind": kind,
-            "version": "3" if user else "2c", "community": community, "user": user,
-            "auth_key": auth_key, "priv_key": priv_key, "auth_proto": auth_proto,
-            "priv_proto": priv_proto, "context": context, "timeout_s": timeout_s,
-            "retries": retries,
-        })
+        cls = default_registry().get(spec.check_id)
+        check = cls(cls.Config.model_validate(setup.config))
+    except UnknownCheckError as exc:
+        raise click.UsageError(str(exc.args[0])) from None
     except ValidationError as exc:
         raise click.UsageError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
                                ) from None
-    polled = _run(poll_device(device.target(), target,
-                              None if kind == "auto" else DeviceKind(kind)))
-    result = polled.result.model_copy(
-        update={"message": scrub(polled.result.message, device.secrets())})
-    if as_json:
-        body = {"device_kind": polled.kind.value, **results_json("", [result])["results"][0]}
-        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
-        if result.status.value not in ("ok", "warn"):
-            raise SystemExit(1)
-        return
-    click.echo(f"device_kind: {polled.kind.value}")
-    _show_probe(result, as_json, lang)
+    link = setup.uplink
+    ctx = CheckContext(
+        host=target or "", collector_url=link.collector_url,
+        secrets=((link.token,) if link.token else ()) + check_secrets([check]),
+        verify_tls=link.verify, token=link.token,
+    )
+    results = _run(run_check(check, ctx))
+    extra = spec.describe(check, target or "") if spec.describe else {}
+    _json_or_table(results, extra, as_json, lang)
 
 
-@probe.command(name="ssh")
-@click.argument("target", metavar="HOST[:PORT]")
-@click.option("--user", required=True, help="Login name.")
-@click.option("--key", "key_file", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Private key file (Ed25519, ECDSA or RSA).")
-@click.option("--known-hosts", "known_hosts", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Pinned host keys; an unknown or changed host key is refused.")
-@click.option("--set", "command_set", default="linux", show_default=True,
-              help="Command set to run (linux, router).")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1, max=120),
-              default=10.0, show_default=True, help="Connect and per-command deadline (s).")
-@click.option("--passphrase-env", metavar="VAR",
-              help="Environment variable holding the key's passphrase (never on the line).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@LANG_OPTION
-def probe_ssh_cmd(
-    target: str, user: str, key_file: Path, known_hosts: Path, command_set: str,
-    timeout_s: float, passphrase_env: str | None, as_json: bool, lang: Lang,
-) -> None:
-    """Run a command set on HOST over SSH (key authentication, pinned host key)."""
-    import os
-
-    from pydantic import ValidationError
-
-    from checks.runner import run_check
-    from checks.ssh.check import SshCheck, SshConfig
-
-    try:
-        host, port = split_host_port(target, default_port=22)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="HOST[:PORT]") from None
-    passphrase = os.environ.get(passphrase_env) if passphrase_env else None
-    if passphrase_env and passphrase is None:
-        raise click.BadParameter(f"{passphrase_env} is not set", param_hint="--passphrase-env")
-    try:
-        config = SshConfig.model_validate({
-            "targets": [{"host": host, "port": port, "user": user, "key_file": key_file,
-                         "known_hosts": known_hosts, "set": command_set,
-                         "passphrase": passphrase}],
-            "connect_timeout_s": timeout_s, "banner_timeout_s": timeout_s,
-            "auth_timeout_s": timeout_s, "command_timeout_s": timeout_s,
-            "timeout_s": min(300.0, timeout_s * 6 + 5),
-        })
-    except ValidationError as exc:
-        msg = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-        raise click.UsageError(msg) from None
-    check = SshCheck(config)
-    ctx = CheckContext(host=host, secrets=check_secrets([check]))
-    [result] = _run(run_check(check, ctx))
-    _show_probe(result, as_json, lang)
-
-
-def _collector_default(
-    config_path: Path | None,
-) -> tuple[AgentConfig, AgentState | None, str | None]:
-    config = _load(config_path)
-    state = _try_state(config)
-    return config, state, config.collector.url or (state.collector_url if state else None)
-
-
-@probe.command(name="udp")
-@click.argument("target", metavar="[HOST[:PORT]]", required=False)
-@click.option("--count", type=click.IntRange(2, 5000), default=50, show_default=True,
-              help="Packets to send.")
-@click.option("--interval", "interval_s", type=click.FloatRange(0.001, 1.0), default=0.02,
-              show_default=True, help="Seconds between packets.")
-@click.option("--wait", "wait_s", type=click.FloatRange(0.01, 10), default=1.0,
-              show_default=True, help="Seconds to wait for replies after the last packet.")
-@_config_option()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@LANG_OPTION
-def probe_udp_cmd(target: str | None, count: int, interval_s: float, wait_s: float,
-                  config_path: Path | None, as_json: bool, lang: Lang) -> None:
-    """RTT, jitter, loss and MOS to the collector's UDP reflector (default: the collector's
-    host, port 8322)."""
-    from checks.network.quality import (
-        QualityConfig,
-        evaluate_quality,
-        probe_udp,
-        reflector_target,
+def _probe_command(spec: Probe) -> click.Command:
+    lang = click.Option(["--lang"], type=click.Choice(LANGS), default="vi", show_default=True,
+                        envvar="IOC_AGENT_LANG",
+                        help="Language of the table (vi = Tiếng Việt, en = English).")
+    as_json = click.Option(["--json", "as_json"], is_flag=True,
+                           help="Print JSON instead of a table.")
+    target = click.Argument(["target"], metavar=spec.metavar, required=spec.target_required)
+    return click.Command(
+        spec.name,
+        callback=functools.partial(_probe, spec),
+        params=[target, *spec.options, as_json, lang],
+        help=f"{spec.summary}\n\nRuns the check {spec.check_id} once on {spec.metavar}, as "
+             "`ioc-agent check` would, and shows its result.",
+        short_help=f"[{spec.check_id}] {spec.summary}",
     )
 
-    _, _, collector_url = _collector_default(config_path)
-    try:
-        where = reflector_target(target, QualityConfig().port, collector_url)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="HOST[:PORT]") from None
-    if where is None:
-        raise click.UsageError("missing HOST[:PORT] (and no collector URL configured)")
-    outcome = _run(probe_udp(where[0], where[1], count=count, interval_s=interval_s,
-                             wait_s=wait_s))
-    _show_probe(evaluate_quality(outcome), as_json, lang)
+
+class ProbeGroup(click.Group):
+    """``probe CHECK ...``: the commands come from the probe table (``agent.probes``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [p.name for p in PROBES]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = find(cmd_name)
+        return None if spec is None else _probe_command(spec)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and not args[0].startswith("-") and find(args[0]) is None:
+            from checks.catalog import default_registry
+
+            name = args[0]
+            if name in default_registry():
+                raise click.UsageError(f"check {name!r} has no probe (`ioc-agent check` runs "
+                                       f"it); probes: {known()}", ctx)
+            raise click.UsageError(f"unknown check {name!r}; known: {known()}", ctx)
+        return super().resolve_command(ctx, args)
 
 
-@probe.command(name="sip")
-@click.argument("target", metavar="HOST[:PORT]")
-@click.option("--transport", type=click.Choice(["udp", "tcp"]), default="udp",
-              show_default=True)
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.01, max=60),
-              default=3.0, show_default=True, help="Deadline in seconds.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@LANG_OPTION
-def probe_sip_cmd(target: str, transport: str, timeout_s: float, as_json: bool,
-                  lang: Lang) -> None:
-    """Send a SIP OPTIONS to HOST[:PORT] (default 5060); any final answer means alive."""
-    from checks.videoconf.sip import DEFAULT_PORT, evaluate_sip, probe_sip
+@main.group(cls=ProbeGroup)
+def probe() -> None:
+    """Probe one target now with one check (exit code 0 when it answers as expected, 1
+    otherwise).
 
-    try:
-        host, port = split_host_port(target, default_port=DEFAULT_PORT)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="HOST[:PORT]") from None
-    outcome = _run(probe_sip(host, port, transport, timeout_s))
-    _show_probe(evaluate_sip(outcome, target=f"{target}/{transport}"), as_json, lang)
-
-
-@probe.command(name="stun")
-@click.argument("target", metavar="HOST[:PORT]")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.01, max=60),
-              default=3.0, show_default=True, help="Deadline in seconds.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@LANG_OPTION
-def probe_stun_cmd(target: str, timeout_s: float, as_json: bool, lang: Lang) -> None:
-    """Send a STUN Binding request to HOST[:PORT] (default 3478); show the mapped address."""
-    from checks.videoconf.stun import DEFAULT_PORT, evaluate_stun, probe_stun
-
-    try:
-        host, port = split_host_port(target, default_port=DEFAULT_PORT)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="HOST[:PORT]") from None
-    result = evaluate_stun(_run(probe_stun(host, port, timeout_s)))
-    _show_probe(result.model_copy(update={"target": target}), as_json, lang)
-
-
-@probe.command(name="throughput")
-@click.argument("url", required=False)
-@click.option("--download-bytes", type=click.IntRange(65536, 64 * 1024 * 1024),
-              default=16 * 1024 * 1024, show_default=True)
-@click.option("--upload-bytes", type=click.IntRange(65536, 64 * 1024 * 1024),
-              default=8 * 1024 * 1024, show_default=True)
-@click.option("--max-seconds", type=click.FloatRange(0.1, 60), default=10.0,
-              show_default=True, help="Time limit of each direction.")
-@click.option("--token", envvar="IOC_AGENT_TOKEN",
-              help="Agent token (default: the enrolled agent's). Env: IOC_AGENT_TOKEN.")
-@_config_option()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@LANG_OPTION
-def probe_throughput_cmd(
-    url: str | None, download_bytes: int, upload_bytes: int, max_seconds: float,
-    token: str | None, config_path: Path | None, as_json: bool, lang: Lang,
-) -> None:
-    """Download and upload bandwidth to the collector at URL (default: the configured one)."""
-    from checks.network.throughput import (
-        ThroughputConfig,
-        evaluate_throughput,
-        measure_throughput,
-    )
-
-    config, state, collector_url = _collector_default(config_path)
-    base = (url or collector_url or "").rstrip("/")
-    if not base:
-        raise click.UsageError("missing URL (and no collector URL configured)")
-    if not base.startswith(("http://", "https://")):
-        raise click.BadParameter("must start with http:// or https://", param_hint="URL")
-    token = token or (state.token if state else None)
-    cfg = ThroughputConfig(download_bytes=download_bytes, upload_bytes=upload_bytes,
-                           max_seconds=max_seconds, timeout_s=min(300.0, 2 * max_seconds + 2))
-    down, up = _run(measure_throughput(base, token, cfg, config.collector.verify))
-    result = evaluate_throughput(base, down, up, cfg)
-    if token:
-        result = result.model_copy(update={"message": scrub(result.message, (token,))})
-    _show_probe(result, as_json, lang)
+    `ioc-agent probe CHECK TARGET [OPTIONS]`: CHECK is a short name below or its check id
+    (`probe tcp` and `probe net.tcp` are the same). The check runs once, through the same
+    runner as `ioc-agent check`, configured from TARGET and the options;
+    `ioc-agent probe CHECK --help` lists them.
+    """

@@ -82,8 +82,9 @@ _STRINGS: dict[str, dict[Lang, str]] = {
 }
 
 
-def t(key: str, lang: Lang = "vi", **kwargs: object) -> str:
-    """The string for ``key`` in ``lang``; falls back to English, then to the key."""
+def t(lang: Lang, key: str, **kwargs: object) -> str:
+    """The string for ``key`` in ``lang``, with ``kwargs`` filled in; falls back to English,
+    then to the key. Same argument order as the collector's ``t(lang, key)``."""
     entry = _STRINGS.get(key)
     if entry is None:
         return key.removeprefix("check.")
@@ -91,5 +92,5 @@ def t(key: str, lang: Lang = "vi", **kwargs: object) -> str:
     return text.format(**kwargs) if kwargs else text
 
 
-def check_title(check_id: str, lang: Lang = "vi") -> str:
-    return t(f"check.{check_id}", lang)
+def check_title(lang: Lang, check_id: str) -> str:
+    return t(lang, f"check.{check_id}")

@@ -56,12 +56,12 @@ def format_value(value: Value, lang: Lang = "vi") -> str:
         if abs(v) < 1:
             return f"{v * 1000:.0f} ms"
         if abs(v) >= 86400:
-            return f"{v / 86400:.1f} {t('unit.days', lang)}"
+            return f"{v / 86400:.1f} {t(lang, 'unit.days')}"
         if abs(v) >= 3600:
             return f"{v / 3600:.1f} h"
         return f"{v:.2f} s"
     if unit == "days":
-        return f"{v:.0f} {t('unit.days', lang)}"
+        return f"{v:.0f} {t(lang, 'unit.days')}"
     if unit == "bits_per_second":
         return f"{v / 1e6:.1f} Mbit/s"
     if unit in ("percent",):
@@ -89,12 +89,12 @@ def verdict(results: list[CheckResult], lang: Lang = "vi") -> tuple[str, str]:
         "unknown": counts[Status.UNKNOWN],
     }
     if counts[Status.FAIL]:
-        return t("verdict.not_ready", lang, **args), "bold red"
+        return t(lang, "verdict.not_ready", **args), "bold red"
     if counts[Status.UNKNOWN]:
-        return t("verdict.incomplete", lang, **args), "bold yellow"
+        return t(lang, "verdict.incomplete", **args), "bold yellow"
     if counts[Status.WARN]:
-        return t("verdict.warn", lang, **args), "bold yellow"
-    return t("verdict.ready", lang, **args), "bold green"
+        return t(lang, "verdict.warn", **args), "bold yellow"
+    return t(lang, "verdict.ready", **args), "bold green"
 
 
 def print_table(
@@ -102,16 +102,16 @@ def print_table(
     *, with_verdict: bool = True,
 ) -> None:
     table = Table(title=title, show_lines=False, expand=False)
-    table.add_column(t("col.check", lang), overflow="fold")
-    table.add_column(t("col.target", lang), overflow="fold")
-    table.add_column(t("col.status", lang), no_wrap=True)
-    table.add_column(t("col.values", lang), overflow="fold")
-    table.add_column(t("col.reason", lang), overflow="fold")
+    table.add_column(t(lang, "col.check"), overflow="fold")
+    table.add_column(t(lang, "col.target"), overflow="fold")
+    table.add_column(t(lang, "col.status"), no_wrap=True)
+    table.add_column(t(lang, "col.values"), overflow="fold")
+    table.add_column(t(lang, "col.reason"), overflow="fold")
     for r in sort_results(results):
         table.add_row(
-            check_title(r.check, lang),
+            check_title(lang, r.check),
             r.target or "—",
-            f"[{STATUS_STYLE[r.status]}]{t('status.' + r.status.value, lang)}[/]",
+            f"[{STATUS_STYLE[r.status]}]{t(lang, 'status.' + r.status.value)}[/]",
             format_values(r.values, lang),
             r.message,
         )

@@ -1,20 +1,34 @@
-"""The one base class every check derives from.
+"""The one base class every check derives from, and the conventions it carries.
 
-A check is fetch -> parse -> evaluate (STYLE.md 1): only ``fetch`` touches the world; ``parse``
-and ``evaluate`` are pure functions tested with recorded data. Override :meth:`Check.run`
-only; the runner (``checks.runner``) enforces the deadline and turns any exception into an
-``unknown`` result, so a check may raise freely inside ``run``.
+A check is fetch -> parse -> evaluate (docs/ARCHITECTURE.md, "The check API"):
+
+* :meth:`Check.fetch` is the only step that touches the world (sockets, files, psutil, the
+  platform backend); it is async, and runs blocking calls in a thread;
+* :meth:`Check.parse` turns what ``fetch`` returned into a section (pure; the identity by
+  default);
+* :meth:`Check.evaluate` turns the section and the check's configuration into results
+  (pure: tested with recorded data).
+
+:meth:`Check.run` chains them once for every check. When there is nothing to measure
+(nothing configured, no collector) or the platform cannot tell, ``fetch`` raises
+:class:`CannotMeasure` (a :class:`~checks.backend.BackendError` counts as one) and ``run``
+answers ``unknown`` with the reason. A check that genuinely needs another shape (a cache
+around the measurement) may override ``run``. The runner (``checks.runner``) enforces the
+deadline and turns any other exception into an ``unknown`` result.
+
+The platform backend is injected (``Check(config, backend=...)``, tests pass a fake one) and
+otherwise taken from :func:`checks.backend.get_backend` the first time it is needed.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from checks.model import Category, CheckResult
+from checks.backend import Backend, BackendError, get_backend
+from checks.model import Category, CheckResult, Status, Value
 from checks.tls import TLSVerify
 
 
@@ -40,24 +54,95 @@ class CheckContext:
     token: str | None = None
 
 
-class Check(ABC):
-    """Base of all checks. Subclasses set ``id``, ``category``, ``Config`` and implement ``run``."""
+class CannotMeasure(Exception):
+    """Raised by :meth:`Check.fetch` when there is nothing to measure or no way to: the
+    check reports ``unknown`` with ``reason``, for ``target`` (default: every target)."""
+
+    def __init__(self, reason: str, target: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.target = target
+
+
+class Check:
+    """Base of all checks. Subclasses set ``id``, ``category``, ``Config`` and implement
+    :meth:`fetch` and :meth:`evaluate` (and :meth:`parse` when the raw data needs it)."""
 
     id: ClassVar[str]
     category: ClassVar[Category]
     Config: ClassVar[type[CheckConfig]] = CheckConfig
 
-    def __init__(self, config: CheckConfig | None = None) -> None:
+    def __init__(self, config: CheckConfig | None = None, backend: Backend | None = None) -> None:
         self.config = config if config is not None else self.Config()
+        self._backend = backend
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.run is Check.run and (cls.fetch is Check.fetch or cls.evaluate is Check.evaluate):
+            raise TypeError(f"{cls.__qualname__} must implement fetch() and evaluate() "
+                            "(or, for another shape, run())")
+
+    @property
+    def backend(self) -> Backend:
+        """The platform backend given to the constructor, else this platform's."""
+        if self._backend is None:
+            self._backend = get_backend()
+        return self._backend
 
     @property
     def timeout_s(self) -> float:
         return self.config.timeout_s
 
     def targets(self) -> list[str]:
-        """Targets this check measures; the runner names them in an ``unknown`` result."""
+        """Targets this check measures; an ``unknown`` answer names each of them."""
         return [""]
 
-    @abstractmethod
+    # ------------------------------------------------------------------ the three steps
+
+    async def fetch(self, ctx: CheckContext) -> Any:
+        """Read the world (the only I/O); raise :class:`CannotMeasure` when it cannot."""
+        raise NotImplementedError
+
+    def parse(self, raw: Any) -> Any:
+        """What ``fetch`` returned, as the section ``evaluate`` judges (pure)."""
+        return raw
+
+    def evaluate(self, section: Any) -> list[CheckResult]:
+        """Results for the section under ``self.config`` (pure)."""
+        raise NotImplementedError
+
     async def run(self, ctx: CheckContext) -> list[CheckResult]:
-        """Measure and return one result per target. May raise: the runner catches it."""
+        """fetch -> parse -> evaluate. May raise: the runner catches it."""
+        try:
+            raw = await self.fetch(ctx)
+        except CannotMeasure as exc:
+            if exc.target is not None:
+                return [self.unknown(exc.reason, target=exc.target)]
+            return self.unknown_all(exc.reason)
+        except BackendError as exc:  # NotSupportedError included: the platform cannot tell
+            return self.unknown_all(str(exc))
+        return self.evaluate(self.parse(raw))
+
+    # ------------------------------------------------------------------ making results
+
+    @classmethod
+    def result(
+        cls, status: Status, message: str = "", *, target: str = "",
+        values: dict[str, Value] | None = None, duration_s: float = 0.0,
+        category: Category | None = None,
+    ) -> CheckResult:
+        """A result of this check (its id and category unless ``category`` is given)."""
+        return CheckResult(check=cls.id, category=category or cls.category, target=target,
+                           status=status, values=values or {}, message=message,
+                           duration_s=duration_s)
+
+    @classmethod
+    def unknown(cls, reason: str, *, target: str = "", duration_s: float = 0.0) -> CheckResult:
+        """"Could not measure" ``target``, and why."""
+        return CheckResult.unknown(cls.id, cls.category, reason, target=target,
+                                   duration_s=duration_s)
+
+    def unknown_all(self, reason: str, duration_s: float = 0.0) -> list[CheckResult]:
+        """"Could not measure", once for each of :meth:`targets`."""
+        return [self.unknown(reason, target=t, duration_s=duration_s)
+                for t in self.targets() or [""]]

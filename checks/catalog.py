@@ -49,7 +49,7 @@ CHECK_CLASSES = (
     H323Check,
     StunCheck,
     DevicesCheck,
-    # issue 4: SSH, signatures, endpoint security, LAN devices
+    # SSH, signatures, endpoint security, LAN devices
     SshCheck,
     TokenCheck,
     CertificateCheck,

@@ -118,6 +118,15 @@ class CheckResult(BaseModel):
         item = self.values.get(name)
         return None if item is None else item.value
 
+    @classmethod
+    def unknown(
+        cls, check: str, category: Category, reason: str, *, target: str = "",
+        duration_s: float = 0.0,
+    ) -> CheckResult:
+        """"Could not measure": status ``unknown``, no values, ``reason`` as the message."""
+        return cls(check=check, category=category, target=target, status=Status.UNKNOWN,
+                   message=reason[:MAX_MESSAGE_CHARS], duration_s=duration_s)
+
 
 def _require_tz(v: datetime) -> datetime:
     if v.tzinfo is None:

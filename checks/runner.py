@@ -3,7 +3,7 @@
 A check that overruns its ``timeout_s`` is cancelled and reported ``unknown`` per target
 ("no answer within N s"); a check that raises is reported ``unknown`` with the exception
 type and message. Secrets from the context are scrubbed from every message, whatever the
-check put there (the DataDog base-check pattern, STYLE.md 2).
+check put there (the DataDog base-check pattern).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable
 
 from checks.base import Check, CheckContext
-from checks.model import MAX_MESSAGE_CHARS, CheckResult, Status
+from checks.model import MAX_MESSAGE_CHARS, CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -27,21 +27,6 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, SCRUBBED)
     return text
-
-
-def _unknown(check: Check, message: str, duration_s: float) -> list[CheckResult]:
-    targets = check.targets() or [""]
-    return [
-        CheckResult(
-            check=check.id,
-            category=check.category,
-            target=target,
-            status=Status.UNKNOWN,
-            message=message,
-            duration_s=duration_s,
-        )
-        for target in targets
-    ]
 
 
 def _clean(result: CheckResult, secrets: tuple[str, ...]) -> CheckResult:
@@ -58,14 +43,14 @@ async def run_check(check: Check, ctx: CheckContext) -> list[CheckResult]:
     try:
         results = await asyncio.wait_for(check.run(ctx), check.timeout_s)
     except TimeoutError:
-        results = _unknown(
-            check, f"no answer within {check.timeout_s:g} s", time.monotonic() - start
+        results = check.unknown_all(
+            f"no answer within {check.timeout_s:g} s", time.monotonic() - start
         )
     except Exception as exc:
         # Any plugin bug or unexpected platform error is a result, not a crash.
         log.debug("check %s raised", check.id, exc_info=True)
         text = f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE_CHARS]
-        results = _unknown(check, text, time.monotonic() - start)
+        results = check.unknown_all(text, time.monotonic() - start)
     return [_clean(r, ctx.secrets) for r in results]
 
 

@@ -2,7 +2,7 @@
 
 Any option typed :class:`pydantic.SecretStr` (an SSH key passphrase, a PKCS#12 password,
 an SNMP community) is collected here, so that the agent scrubs it from every message and
-target whatever a check or a library put there (STYLE.md 2).
+target whatever a check or a library put there.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from checks.base import Check, CheckConfig, CheckContext
+from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
 from checks.network.probes import (
     _UNKNOWN_FAILURES,
@@ -186,9 +186,8 @@ def evaluate_device(device: Device, outcome: DeviceOutcome) -> CheckResult:
                 "rtsp": f"RTSP {outcome.code}"}[device.protocol]
         status = Status.OK if up else Status.FAIL
         message = f"{what} in {ms}" if up else f"unexpected answer: {what}"
-    return CheckResult(
-        check=EquipmentDeviceCheck.id, category=EquipmentDeviceCheck.category, target=device.name,
-        status=status, values=values, message=f"{device.kind}: {message}",
+    return EquipmentDeviceCheck.result(
+        status, f"{device.kind}: {message}", target=device.name, values=values,
         duration_s=outcome.response_time_s,
     )
 
@@ -226,13 +225,14 @@ class EquipmentDeviceCheck(Check):
     def targets(self) -> list[str]:
         return [d.name for d in self.config.devices] or [""]
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    async def fetch(self, ctx: CheckContext) -> list[tuple[Device, DeviceOutcome]]:
         if not self.config.devices:
-            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
-                                message="no devices configured")]
+            raise CannotMeasure("no devices configured")
 
-        async def one(device: Device) -> CheckResult:
-            outcome = await probe_device(device, self.config.probe_timeout_s)
-            return evaluate_device(device, outcome)
+        async def one(device: Device) -> tuple[Device, DeviceOutcome]:
+            return device, await probe_device(device, self.config.probe_timeout_s)
 
         return list(await asyncio.gather(*(one(d) for d in self.config.devices)))
+
+    def evaluate(self, section: list[tuple[Device, DeviceOutcome]]) -> list[CheckResult]:
+        return [evaluate_device(device, outcome) for device, outcome in section]

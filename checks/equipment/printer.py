@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from checks.equipment import oids
-from checks.equipment.profiles import as_int, as_text, columns
+from checks.equipment.profiles import as_int, as_text, columns, device_result
 from checks.equipment.snmp_client import Row, SnmpValue
-from checks.model import Category, CheckResult, Status, Value
+from checks.levels import levels
+from checks.model import CheckResult, Status, Value
 
 CHECK_ID = "eq.printer"
 
@@ -163,10 +164,7 @@ _NAME_RE = re.compile(r"[^a-z0-9_]+")
 def evaluate_printer(
     section: PrinterSection, target: str, *, warn_supply_ratio: float = 0.10
 ) -> CheckResult:
-    def result(status: Status, message: str, values: dict[str, Value] | None = None
-               ) -> CheckResult:
-        return CheckResult(check=CHECK_ID, category=Category.EQUIPMENT, target=target,
-                           status=status, values=values or {}, message=message[:1000])
+    result = device_result(CHECK_ID, target)
 
     if section.empty:
         return result(Status.UNKNOWN, "the device answers SNMP but not the Printer-MIB "
@@ -206,7 +204,8 @@ def evaluate_printer(
     if section.device_status == 5 or failing:
         status = Status.FAIL
     elif (section.device_status in (3, 4) or section.errors
-          or (ratios and min(ratios) < warn_supply_ratio)):
+          or (ratios and levels(min(ratios), warn_below=warn_supply_ratio).status
+                          is Status.WARN)):
         status = Status.WARN
     else:
         status = Status.OK

@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from checks.backend import Backend
 from checks.base import Check, CheckConfig, CheckContext
 from checks.equipment import oids
 from checks.equipment.printer import evaluate_printer, parse_printer
@@ -46,6 +47,7 @@ from checks.equipment.profiles import (
     DeviceKind,
     Identity,
     detect_kind,
+    device_result,
     parse_identity,
 )
 from checks.equipment.snmp_client import (
@@ -124,11 +126,6 @@ class SnmpDevice(BaseModel):
             timeout_s=self.timeout_s, retries=self.retries,
         )
 
-    def secrets(self) -> tuple[str, ...]:
-        """For the CLI probe; the agent finds them as SecretStr (``checks.secrets``)."""
-        return tuple(s.get_secret_value() for s in (self.community, self.auth_key,
-                                                      self.priv_key) if s is not None)
-
 
 class SnmpConfig(CheckConfig):
     timeout_s: float = Field(default=30.0, gt=0, le=300,
@@ -157,8 +154,8 @@ class DevicePoll:
 
 
 def _unknown(kind: DeviceKind, name: str, reason: str, elapsed: float) -> CheckResult:
-    return CheckResult(check=CHECK_ID[kind], category=Category.EQUIPMENT, target=name,
-                       status=Status.UNKNOWN, message=reason[:1000], duration_s=elapsed)
+    return CheckResult.unknown(CHECK_ID[kind], Category.EQUIPMENT, reason, target=name,
+                               duration_s=elapsed)
 
 
 def evaluate_host(identity: Identity, target: str, kind: DeviceKind) -> CheckResult:
@@ -167,8 +164,7 @@ def evaluate_host(identity: Identity, target: str, kind: DeviceKind) -> CheckRes
         values["uptime"] = Value(value=identity.uptime_s, unit="seconds")
     text = identity.descr.splitlines()[0][:120] if identity.descr else "no sysDescr"
     days = f", up {identity.uptime_s / 86400:.1f} days" if identity.uptime_s is not None else ""
-    return CheckResult(check=CHECK_ID[kind], category=Category.EQUIPMENT, target=target,
-                       status=Status.OK, values=values, message=f"{text}{days}")
+    return device_result(CHECK_ID[kind], target)(Status.OK, f"{text}{days}", values)
 
 
 async def poll_device(
@@ -244,11 +240,13 @@ class SnmpCheck(Check):
     Config: ClassVar[type[CheckConfig]] = SnmpConfig
     config: SnmpConfig
 
-    def __init__(self, config: CheckConfig | None = None) -> None:
-        super().__init__(config)
+    def __init__(self, config: CheckConfig | None = None, backend: Backend | None = None) -> None:
+        super().__init__(config, backend)
         #: Kind each auto-detected device last answered as, and its last switch poll.
         self._kinds: dict[str, DeviceKind] = {}
         self._polls: dict[str, Poll] = {}
+        #: Kind of each device in the last cycle (unknown when it could not be told).
+        self.polled_kinds: dict[str, DeviceKind] = {}
 
     def targets(self) -> list[str]:
         return [d.name for d in self.config.devices] or [""]
@@ -256,7 +254,7 @@ class SnmpCheck(Check):
     def _kind(self, device: SnmpDevice) -> DeviceKind | None:
         return None if device.kind == "auto" else DeviceKind(device.kind)
 
-    async def _one(self, device: SnmpDevice, engine: Any) -> CheckResult:
+    async def _one(self, device: SnmpDevice, engine: Any) -> DevicePoll:
         kind = self._kind(device)
         fallback = self._kinds.get(device.name, DeviceKind.UNKNOWN)
         # Inside the check's own deadline, so a slow device is reported under its own id.
@@ -269,17 +267,25 @@ class SnmpCheck(Check):
                 engine=engine,
             ), deadline)
         except TimeoutError:
-            return _unknown(kind or fallback, device.name,
-                            f"reading the device took longer than {deadline:g} s", deadline)
+            return DevicePoll(kind or DeviceKind.UNKNOWN, _unknown(
+                kind or fallback, device.name,
+                f"reading the device took longer than {deadline:g} s", deadline))
         if polled.kind is not DeviceKind.UNKNOWN and polled.result.status is not Status.UNKNOWN:
             self._kinds[device.name] = polled.kind
         if polled.poll is not None:
             self._polls[device.name] = polled.poll
-        return polled.result
+        return polled
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    async def fetch(self, ctx: CheckContext) -> list[DevicePoll]:
+        """Poll every device; a device's reading is judged as soon as it is read (its kind
+        decides what is read), so each poll already holds its result."""
         if not self.config.devices:
             return []  # no SNMP equipment configured: nothing to report, nothing imported
         async with snmp_engine() as engine:  # one engine per cycle for every device
-            return list(await asyncio.gather(*(self._one(d, engine)
-                                               for d in self.config.devices)))
+            polls = await asyncio.gather(*(self._one(d, engine) for d in self.config.devices))
+        self.polled_kinds = {d.name: p.kind for d, p in zip(self.config.devices, polls,
+                                                             strict=True)}
+        return list(polls)
+
+    def evaluate(self, section: list[DevicePoll]) -> list[CheckResult]:
+        return [p.result for p in section]

@@ -159,7 +159,7 @@ class SnmpSession:
         if err_status:
             # v2c/v3 agents should answer per varbind; an error status (tooBig, genErr) on a
             # multi-OID GET is retried one OID at a time so that one bad object costs only
-            # itself (STYLE.md 6: degrade to partial data).
+            # itself (degrade to partial data).
             if len(oids) == 1:
                 return out
             for oid in oids:

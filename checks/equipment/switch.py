@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from checks.equipment import oids
-from checks.equipment.profiles import as_int, as_text, columns
+from checks.equipment.profiles import as_int, as_text, columns, device_result
 from checks.equipment.snmp_client import Row, SnmpValue
-from checks.model import Category, CheckResult, Status, Value
+from checks.model import CheckResult, Status, Value
 
 CHECK_ID = "eq.switch"
 
@@ -154,10 +154,7 @@ def evaluate_switch(
     section: SwitchSection, target: str, *, uplinks: Sequence[str] = (),
     previous: Poll | None = None, current: Poll | None = None,
 ) -> CheckResult:
-    def result(status: Status, message: str, values: dict[str, Value] | None = None
-               ) -> CheckResult:
-        return CheckResult(check=CHECK_ID, category=Category.EQUIPMENT, target=target,
-                           status=status, values=values or {}, message=message[:1000])
+    result = device_result(CHECK_ID, target)
 
     ports = [i for i in section.interfaces if i.if_type != SOFTWARE_LOOPBACK]
     if not ports:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from checks.equipment import oids
-from checks.equipment.profiles import as_int, as_text
+from checks.equipment.profiles import as_int, as_text, device_result
 from checks.equipment.snmp_client import SnmpValue
-from checks.model import Category, CheckResult, Status, Value
+from checks.model import CheckResult, Status, Value
 
 CHECK_ID = "eq.ups"
 
@@ -76,10 +76,7 @@ def runtime_words(minutes: int) -> str:
 
 
 def evaluate_ups(section: UpsSection, target: str) -> CheckResult:
-    def result(status: Status, message: str, values: dict[str, Value] | None = None
-               ) -> CheckResult:
-        return CheckResult(check=CHECK_ID, category=Category.EQUIPMENT, target=target,
-                           status=status, values=values or {}, message=message[:1000])
+    result = device_result(CHECK_ID, target)
 
     if section.empty:
         why = "the device answers SNMP but not the UPS-MIB (RFC 1628)"

@@ -1,9 +1,9 @@
 """Host health: CPU, memory, disk space, uptime, and clock offset against the collector.
 
-Each check is fetch -> parse -> evaluate: ``fetch_*`` reads psutil or the network (in a
-thread, so a slow call cannot stall the other checks), ``parse_*`` turns the raw reading into
-a frozen section, and ``evaluate_*`` turns a section and the thresholds into results. The
-thresholds (other than those the brief fixes) are proposals: see DOMAIN.md, EQ-01.
+Each check is fetch -> parse -> evaluate (``checks.base``): ``fetch`` reads psutil or the
+network (in a thread, so a slow call cannot stall the other checks), ``parse_*`` turns the
+raw reading into a frozen section, and ``evaluate_*`` judges a section against the thresholds
+(``checks.levels``) and makes the results. The thresholds are proposals (criterion EQ-01).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import httpx
 import psutil
 from pydantic import Field, model_validator
 
-from checks.backend import get_backend
-from checks.base import Check, CheckConfig, CheckContext
+from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
+from checks.levels import levels, percent
 from checks.model import Category, CheckResult, Status, TimeResponse, Value
 from checks.tls import httpx_verify
 
@@ -48,14 +48,12 @@ def evaluate_cpu(section: CpuSection, params: CpuConfig) -> CheckResult:
         "cpu_usage": Value(value=section.usage_ratio, unit="ratio"),
         "load1": Value(value=section.load1, unit=""),
     }
-    if section.usage_ratio > params.warn_usage_ratio:
-        status = Status.WARN
-        message = f"CPU busy: {section.usage_ratio:.0%} > {params.warn_usage_ratio:.0%}"
+    judged = levels(section.usage_ratio, warn_above=params.warn_usage_ratio, fmt=percent)
+    if judged.status is Status.OK:
+        message = f"CPU {judged.value_text}"
     else:
-        status, message = Status.OK, f"CPU {section.usage_ratio:.0%}"
-    return CheckResult(
-        check=CpuCheck.id, category=Category.HOST, status=status, values=values, message=message
-    )
+        message = f"CPU busy: {judged.value_text} {judged.crossed}"
+    return CpuCheck.result(judged.status, message, values=values)
 
 
 class CpuCheck(Check):
@@ -64,9 +62,15 @@ class CpuCheck(Check):
     Config: ClassVar[type[CheckConfig]] = CpuConfig
     config: CpuConfig
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
-        percent = await asyncio.to_thread(psutil.cpu_percent, self.config.sample_s)
-        return [evaluate_cpu(parse_cpu(percent, psutil.getloadavg()), self.config)]
+    async def fetch(self, ctx: CheckContext) -> tuple[float, tuple[float, float, float]]:
+        usage = await asyncio.to_thread(psutil.cpu_percent, self.config.sample_s)
+        return usage, psutil.getloadavg()
+
+    def parse(self, raw: tuple[float, tuple[float, float, float]]) -> CpuSection:
+        return parse_cpu(*raw)
+
+    def evaluate(self, section: CpuSection) -> list[CheckResult]:
+        return [evaluate_cpu(section, self.config)]
 
 
 # --------------------------------------------------------------------------- memory
@@ -92,29 +96,22 @@ def parse_memory(vm: Mapping[str, Any]) -> MemorySection:
     return MemorySection(total=int(vm["total"]), available=int(vm["available"]))
 
 
-def _by_floor(
-    ratio: float, warn_below: float, fail_below: float
-) -> Status:
-    if ratio < fail_below:
-        return Status.FAIL
-    if ratio < warn_below:
-        return Status.WARN
-    return Status.OK
+def _free_message(ratio: float, what: str, warn_below: float, fail_below: float
+                  ) -> tuple[Status, str]:
+    """Status of a free-space ratio, and ``"8% <what> (below 10%)"``."""
+    judged = levels(ratio, warn_below=warn_below, fail_below=fail_below, fmt=percent)
+    message = f"{judged.value_text} {what}"
+    if judged.status is not Status.OK:
+        message += f" (below {judged.bound_text})"
+    return judged.status, message
 
 
 def evaluate_memory(section: MemorySection, params: MemoryConfig) -> CheckResult:
     ratio = section.available_ratio
-    status = _by_floor(ratio, params.warn_available_ratio, params.fail_available_ratio)
-    message = f"{ratio:.0%} memory available"
-    if status is not Status.OK:
-        limit = (
-            params.fail_available_ratio if status is Status.FAIL else params.warn_available_ratio
-        )
-        message += f" (below {limit:.0%})"
-    return CheckResult(
-        check=MemoryCheck.id,
-        category=Category.HOST,
-        status=status,
+    status, message = _free_message(ratio, "memory available", params.warn_available_ratio,
+                                    params.fail_available_ratio)
+    return MemoryCheck.result(
+        status,
         values={
             "memory_available": Value(value=section.available, unit="bytes"),
             "memory_available_ratio": Value(value=ratio, unit="ratio"),
@@ -130,9 +127,15 @@ class MemoryCheck(Check):
     Config: ClassVar[type[CheckConfig]] = MemoryConfig
     config: MemoryConfig
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    async def fetch(self, ctx: CheckContext) -> dict[str, Any]:
         vm = await asyncio.to_thread(psutil.virtual_memory)
-        return [evaluate_memory(parse_memory(vm._asdict()), self.config)]
+        return dict(vm._asdict())
+
+    def parse(self, raw: dict[str, Any]) -> MemorySection:
+        return parse_memory(raw)
+
+    def evaluate(self, section: MemorySection) -> list[CheckResult]:
+        return [evaluate_memory(section, self.config)]
 
 
 # --------------------------------------------------------------------------- disk
@@ -170,16 +173,11 @@ def parse_disk(mountpoint: str, usage: Mapping[str, Any]) -> DiskSection:
 
 def evaluate_disk(section: DiskSection, params: DiskConfig) -> CheckResult:
     ratio = section.free_ratio
-    status = _by_floor(ratio, params.warn_free_ratio, params.fail_free_ratio)
-    message = f"{ratio:.0%} free"
-    if status is not Status.OK:
-        limit = params.fail_free_ratio if status is Status.FAIL else params.warn_free_ratio
-        message += f" (below {limit:.0%})"
-    return CheckResult(
-        check=DiskCheck.id,
-        category=Category.HOST,
+    status, message = _free_message(ratio, "free", params.warn_free_ratio,
+                                    params.fail_free_ratio)
+    return DiskCheck.result(
+        status,
         target=section.mountpoint,
-        status=status,
         values={
             "disk_free": Value(value=section.free, unit="bytes"),
             "disk_free_ratio": Value(value=ratio, unit="ratio"),
@@ -196,26 +194,32 @@ class DiskCheck(Check):
     config: DiskConfig
 
     def targets(self) -> list[str]:
-        return self.config.paths or [get_backend().system_drive()]
+        return self.config.paths or [self.backend.system_drive()]
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
-        results = []
+    async def fetch(self, ctx: CheckContext) -> list[tuple[str, dict[str, Any] | OSError]]:
+        """(path, disk usage or the error reading it) for each path."""
+        readings: list[tuple[str, dict[str, Any] | OSError]] = []
         for path in self.targets():
             try:
                 usage = await asyncio.to_thread(psutil.disk_usage, path)
             except OSError as exc:
-                results.append(
-                    CheckResult(
-                        check=self.id,
-                        category=self.category,
-                        target=path,
-                        status=Status.UNKNOWN,
-                        message=f"cannot read disk usage: {exc.strerror or exc}",
-                    )
-                )
+                readings.append((path, exc))
                 continue
-            results.append(evaluate_disk(parse_disk(path, usage._asdict()), self.config))
-        return results
+            readings.append((path, dict(usage._asdict())))
+        return readings
+
+    def parse(self, raw: list[tuple[str, dict[str, Any] | OSError]]
+              ) -> list[DiskSection | tuple[str, OSError]]:
+        return [(path, usage) if isinstance(usage, OSError) else parse_disk(path, usage)
+                for path, usage in raw]
+
+    def evaluate(self, section: list[DiskSection | tuple[str, OSError]]) -> list[CheckResult]:
+        return [
+            evaluate_disk(item, self.config) if isinstance(item, DiskSection)
+            else self.unknown(f"cannot read disk usage: {item[1].strerror or item[1]}",
+                              target=item[0])
+            for item in section
+        ]
 
 
 # --------------------------------------------------------------------------- uptime
@@ -223,10 +227,8 @@ class DiskCheck(Check):
 
 def evaluate_uptime(boot_time: float, now: float) -> CheckResult:
     uptime = max(0.0, now - boot_time)
-    return CheckResult(
-        check=UptimeCheck.id,
-        category=Category.HOST,
-        status=Status.OK,
+    return UptimeCheck.result(
+        Status.OK,
         values={"uptime": Value(value=uptime, unit="seconds")},
         message=f"up {uptime / 86400:.1f} days" if uptime >= 86400 else f"up {uptime / 3600:.1f} h",
     )
@@ -236,8 +238,11 @@ class UptimeCheck(Check):
     id = "host.uptime"
     category = Category.HOST
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
-        return [evaluate_uptime(psutil.boot_time(), time.time())]
+    async def fetch(self, ctx: CheckContext) -> tuple[float, float]:
+        return psutil.boot_time(), time.time()
+
+    def evaluate(self, section: tuple[float, float]) -> list[CheckResult]:
+        return [evaluate_uptime(*section)]
 
 
 # --------------------------------------------------------------------------- clock
@@ -267,18 +272,12 @@ def parse_clock(t0: float, t1: float, body: Mapping[str, Any]) -> ClockSection:
 
 def evaluate_clock(target: str, section: ClockSection, params: ClockConfig) -> CheckResult:
     off = abs(section.offset_s)
-    if off > params.fail_offset_s:
-        status = Status.FAIL
-    elif off > params.warn_offset_s:
-        status = Status.WARN
-    else:
-        status = Status.OK
+    status = levels(off, warn_above=params.warn_offset_s, fail_above=params.fail_offset_s,
+                    unit="s").status
     direction = "behind" if section.offset_s > 0 else "ahead of"
-    return CheckResult(
-        check=ClockCheck.id,
-        category=Category.HOST,
+    return ClockCheck.result(
+        status,
         target=target,
-        status=status,
         values={
             "clock_offset": Value(value=section.offset_s, unit="seconds"),
             "clock_offset_abs": Value(value=off, unit="seconds"),
@@ -293,16 +292,9 @@ class ClockCheck(Check):
     Config: ClassVar[type[CheckConfig]] = ClockConfig
     config: ClockConfig
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    async def fetch(self, ctx: CheckContext) -> tuple[str, ClockSection]:
         if not ctx.collector_url:
-            return [
-                CheckResult(
-                    check=self.id,
-                    category=self.category,
-                    status=Status.UNKNOWN,
-                    message="no collector configured",
-                )
-            ]
+            raise CannotMeasure("no collector configured")
         base = ctx.collector_url.rstrip("/")
         timeout = httpx.Timeout(self.config.request_timeout_s)
         verify = httpx_verify(ctx.verify_tls)
@@ -315,16 +307,12 @@ class ClockCheck(Check):
                 resp = await client.get(f"{base}/api/v1/time")
                 t1 = time.time()
                 resp.raise_for_status()
-                section = parse_clock(t0, t1, resp.json())
+                return ctx.collector_url, parse_clock(t0, t1, resp.json())
             except (httpx.HTTPError, ValueError) as exc:
-                return [
-                    CheckResult(
-                        check=self.id,
-                        category=self.category,
-                        target=ctx.collector_url,
-                        status=Status.UNKNOWN,
-                        message=f"cannot read the collector's time: {type(exc).__name__}: {exc}",
-                    )
-                ]
-        return [evaluate_clock(ctx.collector_url, section, self.config)]
+                raise CannotMeasure(
+                    f"cannot read the collector's time: {type(exc).__name__}: {exc}",
+                    target=ctx.collector_url,
+                ) from None
 
+    def evaluate(self, section: tuple[str, ClockSection]) -> list[CheckResult]:
+        return [evaluate_clock(*section, self.config)]

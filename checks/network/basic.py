@@ -22,15 +22,16 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from checks.backend import Backend, BackendError, Route, get_backend
-from checks.base import Check, CheckConfig, CheckContext
+from checks.backend import Route
+from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
 from checks.network.probes import (
     HttpOutcome,
+    TcpOutcome,
     evaluate_http,
     evaluate_tcp,
     probe_http,
-    probe_tcp,
+    probe_tcp_targets,
     split_host_port,
 )
 from checks.tls import httpx_verify
@@ -57,10 +58,8 @@ def parse_gateway(route: Route | None, neighbours: list[Any]) -> GatewaySection:
 
 def evaluate_gateway(section: GatewaySection) -> CheckResult:
     if section.gateway is None:
-        return CheckResult(
-            check=GatewayCheck.id,
-            category=Category.NETWORK,
-            status=Status.FAIL,
+        return GatewayCheck.result(
+            Status.FAIL,
             values={"gateway_present": Value(value=0.0), "gateway_reachable": Value(value=0.0)},
             message="no default route",
         )
@@ -70,11 +69,9 @@ def evaluate_gateway(section: GatewaySection) -> CheckResult:
         if section.reachable
         else f"gateway {section.gateway} on {section.interface} does not answer ARP"
     )
-    return CheckResult(
-        check=GatewayCheck.id,
-        category=Category.NETWORK,
+    return GatewayCheck.result(
+        status,
         target=section.gateway,
-        status=status,
         values={
             "gateway_present": Value(value=1.0),
             "gateway_reachable": Value(value=1.0 if section.reachable else 0.0),
@@ -95,24 +92,24 @@ class GatewayCheck(Check):
     id = "net.gateway"
     category = Category.NETWORK
 
-    def __init__(self, config: CheckConfig | None = None, backend: Backend | None = None):
-        super().__init__(config)
-        self.backend = backend
-
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
-        backend = self.backend or get_backend()
-        try:
-            route = await asyncio.to_thread(backend.default_gateway)
+    async def fetch(self, ctx: CheckContext) -> tuple[Route | None, list[Any]]:
+        """The default route and the neighbour table (a BackendError, e.g. not supported on
+        this platform, is ``unknown``)."""
+        backend = self.backend
+        route = await asyncio.to_thread(backend.default_gateway)
+        neighbours = await asyncio.to_thread(backend.neighbours)
+        section = parse_gateway(route, neighbours)
+        if section.gateway and not section.reachable:
+            # The entry may simply have expired: ask the kernel to resolve it, re-read.
+            await asyncio.to_thread(_poke, section.gateway)
+            await asyncio.sleep(0.5)
             neighbours = await asyncio.to_thread(backend.neighbours)
-            section = parse_gateway(route, neighbours)
-            if section.gateway and not section.reachable:
-                # The entry may simply have expired: ask the kernel to resolve it, re-read.
-                await asyncio.to_thread(_poke, section.gateway)
-                await asyncio.sleep(0.5)
-                section = parse_gateway(route, await asyncio.to_thread(backend.neighbours))
-        except BackendError as exc:  # includes NotSupportedError (Windows, for now)
-            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
-                                message=str(exc))]
+        return route, neighbours
+
+    def parse(self, raw: tuple[Route | None, list[Any]]) -> GatewaySection:
+        return parse_gateway(*raw)
+
+    def evaluate(self, section: GatewaySection) -> list[CheckResult]:
         return [evaluate_gateway(section)]
 
 
@@ -148,11 +145,9 @@ def evaluate_dns(outcome: DnsOutcome) -> CheckResult:
         status = Status.FAIL
         values = {"dns_addresses": Value(value=0.0)}
         message = f"does not resolve: {outcome.error}" if outcome.error else "does not resolve"
-    return CheckResult(
-        check=DnsCheck.id,
-        category=Category.NETWORK,
+    return DnsCheck.result(
+        status,
         target=outcome.name,
-        status=status,
         values=values,
         message=message,
         duration_s=outcome.elapsed_s,
@@ -190,19 +185,16 @@ class DnsCheck(Check):
     def targets(self) -> list[str]:
         return list(self.config.names)
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
-        outcomes = await asyncio.gather(
+    async def fetch(self, ctx: CheckContext) -> list[DnsOutcome]:
+        return list(await asyncio.gather(
             *(resolve(n, self.config.resolve_timeout_s) for n in self.config.names)
-        )
-        return [evaluate_dns(o) for o in outcomes]
+        ))
+
+    def evaluate(self, section: list[DnsOutcome]) -> list[CheckResult]:
+        return [evaluate_dns(o) for o in section]
 
 
 # --------------------------------------------------------------------------- TCP
-
-
-def _no_targets(check: Check, why: str = "no targets configured") -> list[CheckResult]:
-    return [CheckResult(check=check.id, category=check.category, status=Status.UNKNOWN,
-                        message=why)]
 
 
 def _host_port(value: str) -> str:
@@ -213,7 +205,7 @@ def _host_port(value: str) -> str:
 class TcpConfig(CheckConfig):
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     targets: list[str] = Field(default_factory=list, description="HOST:PORT targets")
-    connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    connect_timeout_s: float = Field(default=3.0, gt=0, le=300)
 
     @field_validator("targets")
     @classmethod
@@ -230,18 +222,17 @@ class TcpCheck(Check):
     def targets(self) -> list[str]:
         return list(self.config.targets) or [""]
 
-    async def _probe(self, targets: list[str]) -> list[CheckResult]:
-        async def one(target: str) -> CheckResult:
-            host, port = split_host_port(target)
-            outcome = await probe_tcp(host, port, self.config.connect_timeout_s)
-            return evaluate_tcp(self.id, outcome, target=target, category=self.category)
-
-        return list(await asyncio.gather(*(one(t) for t in targets)))
-
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    def _probe_targets(self, ctx: CheckContext) -> list[str]:
         if not self.config.targets:
-            return _no_targets(self)
-        return await self._probe(self.config.targets)
+            raise CannotMeasure("no targets configured")
+        return list(self.config.targets)
+
+    async def fetch(self, ctx: CheckContext) -> list[tuple[str, TcpOutcome]]:
+        return await probe_tcp_targets(self._probe_targets(ctx), self.config.connect_timeout_s)
+
+    def evaluate(self, section: list[tuple[str, TcpOutcome]]) -> list[CheckResult]:
+        return [evaluate_tcp(self.id, outcome, target=target, category=self.category)
+                for target, outcome in section]
 
 
 def collector_host_port(url: str | None) -> str | None:
@@ -266,14 +257,13 @@ class DedicatedCheck(TcpCheck):
     id = "net.dedicated"
     Config: ClassVar[type[CheckConfig]] = DedicatedConfig
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
-        targets = list(self.config.targets)
-        if not targets:
-            default = collector_host_port(ctx.collector_url)
-            if default is None:
-                return _no_targets(self, "no provincial gateway or collector configured")
-            targets = [default]
-        return await self._probe(targets)
+    def _probe_targets(self, ctx: CheckContext) -> list[str]:
+        if self.config.targets:
+            return list(self.config.targets)
+        default = collector_host_port(ctx.collector_url)
+        if default is None:
+            raise CannotMeasure("no provincial gateway or collector configured")
+        return [default]
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -307,7 +297,7 @@ def _coerce_targets(v: Any) -> Any:
 class HttpConfig(CheckConfig):
     timeout_s: float = Field(default=15.0, gt=0, le=300)
     targets: list[HttpTarget] = Field(default_factory=list)
-    request_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    request_timeout_s: float = Field(default=5.0, gt=0, le=300)
     max_response_time_s: float | None = Field(default=3.0, gt=0)
     warn_cert_days: float = Field(default=14.0, ge=0)
     verify_tls: bool = True
@@ -334,25 +324,26 @@ class HttpCheck(Check):
     def targets(self) -> list[str]:
         return [self._label(t) for t in self._targets()] or [""]
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    def _verify(self) -> Any:
+        if self.config.ca_file and self.config.verify_tls:
+            return httpx_verify(self.config.ca_file)
+        return httpx_verify(self.config.verify_tls)  # a shared context, not one per cycle
+
+    async def fetch(self, ctx: CheckContext) -> list[tuple[HttpTarget, HttpOutcome]]:
         targets = self._targets()
         if not targets:
-            return _no_targets(self)
+            raise CannotMeasure("no targets configured")
+        verify = self._verify()
 
-        verify = (
-            httpx_verify(self.config.ca_file)
-            if self.config.ca_file and self.config.verify_tls
-            else httpx_verify(self.config.verify_tls)  # a shared context, not one per cycle
-        )
+        async def one(target: HttpTarget) -> tuple[HttpTarget, HttpOutcome]:
+            return target, await probe_http(target.url, self.config.request_timeout_s,
+                                            expect=target.expect, verify=verify)
 
-        async def one(target: HttpTarget) -> CheckResult:
-            outcome: HttpOutcome = await probe_http(
-                target.url,
-                self.config.request_timeout_s,
-                expect=target.expect,
-                verify=verify,
-            )
-            return evaluate_http(
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+
+    def evaluate(self, section: list[tuple[HttpTarget, HttpOutcome]]) -> list[CheckResult]:
+        return [
+            evaluate_http(
                 self.id,
                 outcome,
                 target=self._label(target),
@@ -361,8 +352,8 @@ class HttpCheck(Check):
                 category=self.category,
                 expect=target.expect,
             )
-
-        return list(await asyncio.gather(*(one(t) for t in targets)))
+            for target, outcome in section
+        ]
 
 
 class PortalConfig(HttpConfig):

@@ -24,9 +24,13 @@ from typing import Any, ClassVar
 import psutil
 from pydantic import Field, field_validator, model_validator
 
-from checks.backend import Backend, BackendError, Route, get_backend
+from checks.backend import BackendError, Route
 from checks.base import Check, CheckConfig, CheckContext
+from checks.levels import levels
 from checks.model import Category, CheckResult, Status, Value
+
+#: The routing table, the error reading it, or None when no dedicated route is configured.
+_Routes = list[Route] | BackendError | None
 
 
 @dataclass(frozen=True)
@@ -132,21 +136,21 @@ def evaluate_interfaces(links: dict[str, Link], cfg: InterfacesConfig,
         if link.speed_bps is not None:
             values["link_speed"] = Value(value=link.speed_bps, unit="bits_per_second")
         speed = f", {link.speed_bps / 1e6:g} Mbit/s" if link.speed_bps else ""
+        judged = levels(link.speed_bps or 0.0, warn_below=cfg.min_speed_bps, unit="Mbit/s",
+                        fmt=lambda bps: f"{bps / 1e6:g}")
         if not link.up:
             status = Status.FAIL if required else Status.WARN
             message = f"link down{role}"
-        elif (cfg.min_speed_bps is not None and link.speed_bps is not None
-              and link.speed_bps < cfg.min_speed_bps):
+        elif link.speed_bps is not None and judged.status is Status.WARN:
             status = Status.WARN
-            message = (f"link up{role}{speed}: slower than "
-                       f"{cfg.min_speed_bps / 1e6:g} Mbit/s")
+            message = f"link up{role}{speed}: slower than {judged.bound_text}"
         else:
             status, message = Status.OK, f"link up{role}{speed}"
         results.append(CheckResult(check=check_id, category=Category.NETWORK, target=name,
                                    status=status, values=values, message=message))
     if not results:
-        results.append(CheckResult(check=check_id, category=Category.NETWORK,
-                                   status=Status.UNKNOWN, message="no network interface found"))
+        results.append(CheckResult.unknown(check_id, Category.NETWORK,
+                                           "no network interface found"))
     return results
 
 
@@ -156,10 +160,6 @@ class InterfacesCheck(Check):
     Config: ClassVar[type[CheckConfig]] = InterfacesConfig
     config: InterfacesConfig
 
-    def __init__(self, config: CheckConfig | None = None, backend: Backend | None = None):
-        super().__init__(config)
-        self.backend = backend
-
     def targets(self) -> list[str]:
         named = [*self.config.interfaces]
         if self.config.dedicated_interface:
@@ -168,19 +168,31 @@ class InterfacesCheck(Check):
             named.append(f"route:{self.config.dedicated_route}")
         return list(dict.fromkeys(named)) or [""]
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    async def fetch(self, ctx: CheckContext) -> tuple[dict[str, Any], _Routes]:
+        """Interface statistics, and the routing table when a dedicated route is configured
+        (or the error reading it: only that result is then unknown)."""
         stats = await asyncio.to_thread(psutil.net_if_stats)
-        results = evaluate_interfaces(parse_interfaces(stats), self.config, self.id)
-        if self.config.dedicated_route:
-            backend = self.backend or get_backend()
-            try:
-                routes = await asyncio.to_thread(backend.routes)
-            except BackendError as exc:
-                results.append(CheckResult(
-                    check=self.id, category=self.category,
-                    target=f"route:{self.config.dedicated_route}", status=Status.UNKNOWN,
-                    message=str(exc)))
-            else:
-                route = route_for(routes, self.config.dedicated_route)
-                results.append(evaluate_route(route, self.config, self.id))
+        if not self.config.dedicated_route:
+            return stats, None
+        try:
+            return stats, await asyncio.to_thread(self.backend.routes)
+        except BackendError as exc:
+            return stats, exc
+
+    def parse(self, raw: tuple[dict[str, Any], _Routes]
+              ) -> tuple[dict[str, Link], _Routes]:
+        return parse_interfaces(raw[0]), raw[1]
+
+    def evaluate(self, section: tuple[dict[str, Link], _Routes]
+                 ) -> list[CheckResult]:
+        links, routes = section
+        results = evaluate_interfaces(links, self.config, self.id)
+        destination = self.config.dedicated_route
+        if destination is None:
+            return results
+        if isinstance(routes, BackendError):
+            results.append(self.unknown(str(routes), target=f"route:{destination}"))
+        else:
+            results.append(evaluate_route(route_for(routes or [], destination), self.config,
+                                          self.id))
         return results

@@ -1,7 +1,7 @@
 """Generic TCP and HTTP(S) probes, shared by several check ids and by ``ioc-agent probe``.
 
 A probe returns an *outcome* (what happened, measured), and ``evaluate_*`` turns it into a
-:class:`CheckResult`. Reachability checks distinguish three cases (STYLE.md 4, 5):
+:class:`CheckResult`. Reachability checks distinguish three cases:
 
 * the target answered -> ok (or fail on a bad HTTP status / missing content);
 * the target should answer and did not (refused, timed out, unreachable) -> ``fail``;
@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from checks.levels import levels
 from checks.model import Category, CheckResult, Status, Value
 
 
@@ -112,6 +113,18 @@ async def probe_tcp(host: str, port: int, timeout_s: float) -> TcpOutcome:
     with contextlib.suppress(OSError, TimeoutError):
         await asyncio.wait_for(writer.wait_closed(), 1.0)
     return TcpOutcome(target, Failure.NONE, elapsed)
+
+
+async def probe_tcp_targets(
+    targets: list[str], timeout_s: float, default_port: int | None = None
+) -> list[tuple[str, TcpOutcome]]:
+    """Probe every ``HOST:PORT`` target concurrently: (target as written, outcome)."""
+
+    async def one(target: str) -> tuple[str, TcpOutcome]:
+        host, port = split_host_port(target, default_port)
+        return target, await probe_tcp(host, port, timeout_s)
+
+    return list(await asyncio.gather(*(one(t) for t in targets)))
 
 
 def evaluate_tcp(
@@ -279,7 +292,8 @@ def evaluate_http(
         if not up:
             status = Status.FAIL
             problems.append(f"HTTP {code}")
-        if max_response_time_s is not None and outcome.response_time_s > max_response_time_s:
+        slow = levels(outcome.response_time_s, fail_above=max_response_time_s).status
+        if slow is Status.FAIL:
             status = Status.FAIL
             problems.append(
                 f"slow: {outcome.response_time_s:.2f} s > {max_response_time_s:g} s"
@@ -291,10 +305,11 @@ def evaluate_http(
         if outcome.cert_not_after is not None:
             days = (outcome.cert_not_after - outcome.now).total_seconds() / 86400
             values["tls_cert_days_left"] = Value(value=days, unit="days")
-            if days < 0:
+            expiry = levels(days, warn_below=warn_cert_days, fail_below=0).status
+            if expiry is Status.FAIL:
                 status = Status.FAIL
                 problems.append("TLS certificate expired")
-            elif days < warn_cert_days:
+            elif expiry is Status.WARN:
                 if status is Status.OK:
                     status = Status.WARN
                 problems.append(f"TLS certificate expires in {days:.0f} days")

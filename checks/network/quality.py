@@ -34,7 +34,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
-from checks.base import Check, CheckConfig, CheckContext
+from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
+from checks.levels import levels
 from checks.model import Category, CheckResult, Status, Value
 from checks.videoconf.emodel import CODECS, mos_from_r, r_factor
 
@@ -307,14 +308,6 @@ class QualityConfig(CheckConfig):
         return self
 
 
-def _grade(value: float, warn: float, fail: float) -> Status:
-    if value > fail:
-        return Status.FAIL
-    if value > warn:
-        return Status.WARN
-    return Status.OK
-
-
 _ORDER = {Status.OK: 0, Status.WARN: 1, Status.FAIL: 2}
 
 
@@ -334,7 +327,8 @@ def evaluate_quality(
             why = (f"no reply to {section.sent if section else 0} packets: reflector not "
                    "running, UDP blocked by a firewall, or the path is down")
         # Unknown, not fail: a blocked UDP port must not read as an unusable network.
-        return CheckResult(status=Status.UNKNOWN, message=why, **base)
+        return CheckResult.unknown(check_id, Category.VIDEOCONF, why, target=outcome.target,
+                                   duration_s=outcome.elapsed_s)
     assert section.rtt_avg_s is not None and section.jitter_s is not None
     assert section.rtt_min_s is not None and section.rtt_p95_s is not None
     r = r_factor(section.rtt_avg_s, section.jitter_s, section.loss, CODECS[cfg.codec])
@@ -349,9 +343,11 @@ def evaluate_quality(
         "mos": Value(value=mos),
     }
     grades = {
-        "RTT": _grade(section.rtt_avg_s, cfg.warn_rtt_s, cfg.fail_rtt_s),
-        "jitter": _grade(section.jitter_s, cfg.warn_jitter_s, cfg.fail_jitter_s),
-        "loss": _grade(section.loss, cfg.warn_loss, cfg.fail_loss),
+        "RTT": levels(section.rtt_avg_s, warn_above=cfg.warn_rtt_s,
+                      fail_above=cfg.fail_rtt_s).status,
+        "jitter": levels(section.jitter_s, warn_above=cfg.warn_jitter_s,
+                         fail_above=cfg.fail_jitter_s).status,
+        "loss": levels(section.loss, warn_above=cfg.warn_loss, fail_above=cfg.fail_loss).status,
     }
     status = max(grades.values(), key=_ORDER.__getitem__)
     summary = (f"RTT {section.rtt_avg_s * 1000:.1f} ms, jitter {section.jitter_s * 1000:.1f} ms, "
@@ -382,13 +378,13 @@ class QualityCheck(Check):
     Config: ClassVar[type[CheckConfig]] = QualityConfig
     config: QualityConfig
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    async def fetch(self, ctx: CheckContext) -> UdpOutcome:
         cfg = self.config
         where = reflector_target(cfg.target, cfg.port, ctx.collector_url)
         if where is None:
-            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
-                                message="not configured: no reflector target and no collector")]
-        outcome = await probe_udp(where[0], where[1], count=cfg.count,
-                                  interval_s=cfg.interval_s, wait_s=cfg.wait_s,
-                                  size=cfg.packet_size)
-        return [evaluate_quality(outcome, cfg, self.id)]
+            raise CannotMeasure("not configured: no reflector target and no collector")
+        return await probe_udp(where[0], where[1], count=cfg.count, interval_s=cfg.interval_s,
+                               wait_s=cfg.wait_s, size=cfg.packet_size)
+
+    def evaluate(self, section: UdpOutcome) -> list[CheckResult]:
+        return [evaluate_quality(section, self.config, self.id)]

@@ -22,7 +22,9 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import Field, model_validator
 
-from checks.base import Check, CheckConfig, CheckContext
+from checks.backend import Backend
+from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
+from checks.levels import levels
 from checks.model import Category, CheckResult, Status, Value
 from checks.tls import TLSVerify, httpx_verify
 
@@ -127,6 +129,9 @@ class ThroughputConfig(CheckConfig):
     # NET-02 defaults (basis: proposal; 200 Mbit/s provisioned).
     warn_below_bps: float = 50e6
     fail_below_bps: float = 20e6
+    #: False: measure even without the agent's token, and report the collector's answer
+    #: (``ioc-agent probe throughput`` shows a refused or missing token this way).
+    require_token: bool = True
 
     @model_validator(mode="after")
     def _fits(self) -> ThroughputConfig:
@@ -160,12 +165,9 @@ def evaluate_throughput(target: str, down: Transfer, up: Transfer | None,
         status = Status.UNKNOWN
         if down.status_code == 401:
             notes.append("not enrolled, or the token was refused")
-    elif down_bps < cfg.fail_below_bps:
-        status = Status.FAIL
-    elif down_bps < cfg.warn_below_bps:
-        status = Status.WARN
     else:
-        status = Status.OK
+        status = levels(down_bps, warn_below=cfg.warn_below_bps,
+                        fail_below=cfg.fail_below_bps).status
     return CheckResult(status=status, values=values, message="; ".join(notes), **base)
 
 
@@ -188,28 +190,28 @@ class ThroughputCheck(Check):
     Config: ClassVar[type[CheckConfig]] = ThroughputConfig
     config: ThroughputConfig
 
-    def __init__(self, config: CheckConfig | None = None) -> None:
-        super().__init__(config)
+    def __init__(self, config: CheckConfig | None = None, backend: Backend | None = None) -> None:
+        super().__init__(config, backend)
         self._last: tuple[float, list[CheckResult]] | None = None
 
     async def run(self, ctx: CheckContext) -> list[CheckResult]:
         now = time.monotonic()
         if self._last is not None and now - self._last[0] < self.config.every_s:
             return self._last[1]  # same results, same observed_at: nothing new was measured
-        results = await self._measure(ctx)
+        results = await super().run(ctx)
         if any(r.values for r in results):  # keep only real measurements
             self._last = (now, results)
         return results
 
-    async def _measure(self, ctx: CheckContext) -> list[CheckResult]:
+    async def fetch(self, ctx: CheckContext) -> tuple[str, Transfer, Transfer | None]:
         base_url = (self.config.url or ctx.collector_url or "").rstrip("/")
         if not base_url:
-            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
-                                message="not configured: no collector URL")]
-        if not ctx.token:
-            return [CheckResult(check=self.id, category=self.category, target=base_url,
-                                status=Status.UNKNOWN,
-                                message="not enrolled: the throughput test needs the agent's "
-                                        "token (ioc-agent enroll)")]
+            raise CannotMeasure("not configured: no collector URL")
+        if not ctx.token and self.config.require_token:
+            raise CannotMeasure("not enrolled: the throughput test needs the agent's token "
+                                "(ioc-agent enroll)", target=base_url)
         down, up = await measure_throughput(base_url, ctx.token, self.config, ctx.verify_tls)
-        return [evaluate_throughput(base_url, down, up, self.config, self.id)]
+        return base_url, down, up
+
+    def evaluate(self, section: tuple[str, Transfer, Transfer | None]) -> list[CheckResult]:
+        return [evaluate_throughput(*section, self.config, self.id)]

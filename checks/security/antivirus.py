@@ -18,7 +18,7 @@ from typing import ClassVar
 import psutil
 from pydantic import Field
 
-from checks.base import Check, CheckConfig, CheckContext
+from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
 
 #: process name -> product, for the message.
@@ -68,8 +68,8 @@ def evaluate_antivirus(section: AntivirusSection) -> CheckResult:
         status, message = Status.OK, "running: " + ", ".join(products)
     else:
         status, message = Status.FAIL, "no antivirus engine process running"
-    return CheckResult(
-        check=AntivirusCheck.id, category=AntivirusCheck.category, status=status,
+    return AntivirusCheck.result(
+        status,
         values={"antivirus_running": Value(value=1.0 if running else 0.0)}, message=message,
     )
 
@@ -85,9 +85,13 @@ class AntivirusCheck(Check):
     Config: ClassVar[type[CheckConfig]] = AntivirusConfig
     config: AntivirusConfig
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    async def fetch(self, ctx: CheckContext) -> list[str | None]:
         if not self.config.process_names:
-            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
-                                message="no antivirus process names configured")]
-        names = await asyncio.to_thread(process_names)
-        return [evaluate_antivirus(parse_antivirus(names, self.config.process_names))]
+            raise CannotMeasure("no antivirus process names configured")
+        return await asyncio.to_thread(process_names)
+
+    def parse(self, raw: list[str | None]) -> AntivirusSection:
+        return parse_antivirus(raw, self.config.process_names)
+
+    def evaluate(self, section: AntivirusSection) -> list[CheckResult]:
+        return [evaluate_antivirus(section)]

@@ -14,9 +14,10 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from checks.backend import Backend, BackendError, UpdateInfo, get_backend
+from checks.backend import UpdateInfo
 from checks.base import Check, CheckConfig, CheckContext
-from checks.model import Category, CheckResult, Status, Value, utcnow
+from checks.levels import levels
+from checks.model import Category, CheckResult, Value, utcnow
 
 
 class UpdatesConfig(CheckConfig):
@@ -33,14 +34,9 @@ class UpdatesConfig(CheckConfig):
 
 def evaluate_updates(info: UpdateInfo, params: UpdatesConfig, now: datetime) -> CheckResult:
     age = max(0.0, (now - info.when).total_seconds() / 86400)
-    if age > params.fail_days:
-        status = Status.FAIL
-    elif age > params.warn_days:
-        status = Status.WARN
-    else:
-        status = Status.OK
-    return CheckResult(
-        check=UpdatesCheck.id, category=UpdatesCheck.category, status=status,
+    status = levels(age, warn_above=params.warn_days, fail_above=params.fail_days).status
+    return UpdatesCheck.result(
+        status,
         values={"updates_age": Value(value=age, unit="days")},
         message=f"last update {age:.0f} days ago ({info.when:%Y-%m-%d}, from {info.source})",
     )
@@ -52,15 +48,10 @@ class UpdatesCheck(Check):
     Config: ClassVar[type[CheckConfig]] = UpdatesConfig
     config: UpdatesConfig
 
-    def __init__(self, config: CheckConfig | None = None, backend: Backend | None = None):
-        super().__init__(config)
-        self.backend = backend
+    async def fetch(self, ctx: CheckContext) -> tuple[UpdateInfo, datetime]:
+        # A BackendError (the platform does not tell) is unknown.
+        return await asyncio.to_thread(self.backend.last_update), utcnow()
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
-        backend = self.backend or get_backend()
-        try:
-            info = await asyncio.to_thread(backend.last_update)
-        except BackendError as exc:
-            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
-                                message=str(exc))]
-        return [evaluate_updates(info, self.config, utcnow())]
+    def evaluate(self, section: tuple[UpdateInfo, datetime]) -> list[CheckResult]:
+        info, now = section
+        return [evaluate_updates(info, self.config, now)]

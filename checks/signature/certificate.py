@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from checks.base import Check, CheckConfig, CheckContext
+from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
+from checks.levels import levels
 from checks.model import Category, CheckResult, Status, Value, utcnow
 
 if TYPE_CHECKING:
@@ -139,19 +140,14 @@ def evaluate_certificate(
         until = (section.not_before - now).total_seconds() / 86400
         values = {"cert_days_until_valid": Value(value=until, unit="days")}
         message = f"not valid before {section.not_before:%Y-%m-%d %H:%M} UTC: {who}"
-    elif days_left < 0:
-        status = Status.FAIL
-        message = f"expired {-days_left:.0f} days ago ({section.not_after:%Y-%m-%d}): {who}"
-    elif days_left < params.warn_days:
-        status = Status.WARN
-        message = f"expires in {days_left:.0f} days ({section.not_after:%Y-%m-%d}): {who}"
     else:
-        status = Status.OK
-        message = f"valid {days_left:.0f} more days ({section.not_after:%Y-%m-%d}): {who}"
-    return CheckResult(
-        check=CertificateCheck.id, category=CertificateCheck.category, target=target,
-        status=status, values=values, message=message,
-    )
+        status = levels(days_left, warn_below=params.warn_days, fail_below=0).status
+        message = {
+            Status.FAIL: f"expired {-days_left:.0f} days ago",
+            Status.WARN: f"expires in {days_left:.0f} days",
+            Status.OK: f"valid {days_left:.0f} more days",
+        }[status] + f" ({section.not_after:%Y-%m-%d}): {who}"
+    return CertificateCheck.result(status, message, target=target, values=values)
 
 
 def _read(path: Path) -> bytes:
@@ -166,19 +162,32 @@ def _read(path: Path) -> bytes:
         raise CertificateError(f"cannot read: {exc.strerror or exc}") from None
 
 
-def check_file(cert_file: CertificateFile, params: CertificateConfig,
-               now: datetime | None = None) -> CheckResult:
-    """Read, parse and evaluate one certificate file (synchronous: run it in a thread)."""
+def read_certificate(cert_file: CertificateFile) -> CertSection | CertificateError:
+    """Read and parse one certificate file, or the reason it cannot be (synchronous: run it
+    in a thread, ``cryptography`` parses on the CPU)."""
     password = cert_file.password.get_secret_value() if cert_file.password else None
     try:
-        section = parse_certificate(_read(cert_file.path), password)
+        return parse_certificate(_read(cert_file.path), password)
     except CertificateError as exc:
-        return CheckResult(
-            check=CertificateCheck.id, category=CertificateCheck.category,
-            target=cert_file.label, status=Status.UNKNOWN, message=f"{cert_file.path}: {exc}",
-        )
-    return evaluate_certificate(section, params, target=cert_file.label,
-                                now=now or utcnow().astimezone(UTC))
+        return exc
+
+
+def judge_file(cert_file: CertificateFile, section: CertSection | CertificateError,
+               params: CertificateConfig, now: datetime) -> CheckResult:
+    if isinstance(section, CertificateError):
+        return CertificateCheck.unknown(f"{cert_file.path}: {section}", target=cert_file.label)
+    return evaluate_certificate(section, params, target=cert_file.label, now=now)
+
+
+def check_file(cert_file: CertificateFile, params: CertificateConfig,
+               now: datetime | None = None) -> CheckResult:
+    """Read, parse and evaluate one certificate file (synchronous)."""
+    return judge_file(cert_file, read_certificate(cert_file), params,
+                      now or utcnow().astimezone(UTC))
+
+
+#: Each configured file with what reading it gave, and the time of reading.
+_Readings = tuple[list[tuple[CertificateFile, CertSection | CertificateError]], datetime]
 
 
 class CertificateCheck(Check):
@@ -190,10 +199,13 @@ class CertificateCheck(Check):
     def targets(self) -> list[str]:
         return [c.label for c in self.config.certificates] or [""]
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
-        if not self.config.certificates:
-            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
-                                message="no signing certificate configured")]
-        return list(await asyncio.gather(
-            *(asyncio.to_thread(check_file, c, self.config) for c in self.config.certificates)
-        ))
+    async def fetch(self, ctx: CheckContext) -> _Readings:
+        files = self.config.certificates
+        if not files:
+            raise CannotMeasure("no signing certificate configured")
+        sections = await asyncio.gather(*(asyncio.to_thread(read_certificate, c) for c in files))
+        return list(zip(files, sections, strict=True)), utcnow().astimezone(UTC)
+
+    def evaluate(self, section: _Readings) -> list[CheckResult]:
+        readings, now = section
+        return [judge_file(f, s, self.config, now) for f, s in readings]

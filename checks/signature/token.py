@@ -21,8 +21,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from checks.backend import Backend, BackendError, UsbDevice, get_backend
-from checks.base import Check, CheckConfig, CheckContext
+from checks.backend import UsbDevice
+from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
 
 _HEX4 = re.compile(r"^[0-9a-f]{4}$")
@@ -78,10 +78,9 @@ def evaluate_token(section: TokenSection, params: TokenConfig) -> CheckResult:
         status = Status.FAIL
         message = "no signature token plugged in (looked for " + \
             ", ".join(t.label for t in params.tokens) + ")"
-    return CheckResult(
-        check=TokenCheck.id, category=TokenCheck.category, target=params.target,
-        status=status, values={"token_present": Value(value=1.0 if present else 0.0)},
-        message=message,
+    return TokenCheck.result(
+        status, message, target=params.target,
+        values={"token_present": Value(value=1.0 if present else 0.0)},
     )
 
 
@@ -92,21 +91,17 @@ class TokenCheck(Check):
     Config: ClassVar[type[CheckConfig]] = TokenConfig
     config: TokenConfig
 
-    def __init__(self, config: CheckConfig | None = None, backend: Backend | None = None):
-        super().__init__(config)
-        self.backend = backend
-
     def targets(self) -> list[str]:
         return [self.config.target]
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    async def fetch(self, ctx: CheckContext) -> list[UsbDevice]:
         if not self.config.tokens:
-            return [CheckResult(check=self.id, category=self.category, target=self.config.target,
-                                status=Status.UNKNOWN, message="no signature token configured")]
-        backend = self.backend or get_backend()
-        try:
-            devices = await asyncio.to_thread(backend.usb_devices)
-        except BackendError as exc:  # NotSupportedError included (Windows, for now)
-            return [CheckResult(check=self.id, category=self.category, target=self.config.target,
-                                status=Status.UNKNOWN, message=str(exc))]
-        return [evaluate_token(parse_token(devices, self.config.tokens), self.config)]
+            raise CannotMeasure("no signature token configured")
+        # A BackendError (NotSupportedError on Windows, for now) is unknown.
+        return await asyncio.to_thread(self.backend.usb_devices)
+
+    def parse(self, raw: list[UsbDevice]) -> TokenSection:
+        return parse_token(raw, self.config.tokens)
+
+    def evaluate(self, section: TokenSection) -> list[CheckResult]:
+        return [evaluate_token(section, self.config)]

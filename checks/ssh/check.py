@@ -28,7 +28,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from checks.base import Check, CheckConfig, CheckContext
+from checks.backend import Backend
+from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import MAX_MESSAGE_CHARS, Category, CheckResult, Status, Value
 from checks.ssh.client import (
     SshFailure,
@@ -129,10 +130,9 @@ def evaluate_ssh(
 
     def result(status: Status, message: str, values: dict[str, Value] | None = None,
                duration: float = 0.0) -> CheckResult:
-        return CheckResult(
-            check=SshCheck.id, category=command_set.category, target=label, status=status,
-            values=values or {}, message=message[:MAX_MESSAGE_CHARS], duration_s=duration,
-        )
+        return SshCheck.result(status, message[:MAX_MESSAGE_CHARS], target=label,
+                               values=values, duration_s=duration,
+                               category=command_set.category)
 
     if outcome.failure is not SshFailure.NONE:
         status = Status.UNKNOWN if outcome.failure in _UNKNOWN else Status.FAIL
@@ -187,37 +187,41 @@ class SshCheck(Check):
     def __init__(
         self,
         config: CheckConfig | None = None,
+        backend: Backend | None = None,
         command_sets: dict[str, CommandSet] | None = None,
     ) -> None:
-        super().__init__(config)
+        super().__init__(config, backend)
         self.command_sets = command_sets if command_sets is not None else COMMAND_SETS
 
     def targets(self) -> list[str]:
         return [t.label for t in self.config.targets] or [""]
 
-    async def _one(self, target: SshTarget, deadline_s: float) -> CheckResult:
-        command_set = self.command_sets[target.set]
-        outcome = await asyncio.to_thread(
+    async def _one(self, target: SshTarget, deadline_s: float) -> SshOutcome:
+        return await asyncio.to_thread(
             run_commands,
             target.spec(),
-            command_set.commands,
+            self.command_sets[target.set].commands,
             self.config.timeouts(),
             max_output_bytes=self.config.max_output_bytes,
             deadline_s=deadline_s,
         )
-        return evaluate_ssh(
-            outcome, command_set, label=target.label, params=self.config.params(),
-            max_output_bytes=self.config.max_output_bytes,
-        )
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    async def fetch(self, ctx: CheckContext) -> list[tuple[SshTarget, SshOutcome]]:
         if not self.config.targets:
-            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
-                                message="no SSH targets configured")]
+            raise CannotMeasure("no SSH targets configured")
         # The thread cannot be cancelled: make it end on its own just before the runner's
         # deadline, so no session outlives its check.
         budget = max(0.5, self.config.timeout_s - 0.5)
-        return list(await asyncio.gather(*(self._one(t, budget) for t in self.config.targets)))
+        outcomes = await asyncio.gather(*(self._one(t, budget) for t in self.config.targets))
+        return list(zip(self.config.targets, outcomes, strict=True))
+
+    def evaluate(self, section: list[tuple[SshTarget, SshOutcome]]) -> list[CheckResult]:
+        return [
+            evaluate_ssh(outcome, self.command_sets[target.set], label=target.label,
+                         params=self.config.params(),
+                         max_output_bytes=self.config.max_output_bytes)
+            for target, outcome in section
+        ]
 
 
 __all__ = ["SshCheck", "SshConfig", "SshTarget", "evaluate_ssh"]

@@ -1,6 +1,6 @@
 """A small, strict SSH client on paramiko: pinned host keys, key authentication, bounded I/O.
 
-Security rules (ARCHITECTURE.md, issue 4):
+Security rules (docs/ARCHITECTURE.md):
 
 * Host keys come only from the configured ``known_hosts`` file, never from the user's or the
   system's files, and the policy is :class:`PinnedHostKeyPolicy` (a ``RejectPolicy``): an
@@ -16,7 +16,7 @@ Security rules (ARCHITECTURE.md, issue 4):
   memory stays bounded whatever the remote side sends.
 
 paramiko is imported lazily (only when an SSH target is configured), to keep the agent's
-import cost low (ARCHITECTURE.md, performance notes). Everything here is synchronous: callers
+import cost low (docs/ARCHITECTURE.md, performance notes). Everything here is synchronous: callers
 run :func:`run_commands` in a thread.
 """
 

@@ -1,4 +1,4 @@
-"""Command sets run over SSH, and their pure parsers (STYLE.md 1: commands are data).
+"""Command sets run over SSH, and their pure parsers (commands are data).
 
 A set is a fixed tuple of commands plus a function that turns their text outputs into values
 and findings. Parsers are tested with recorded outputs under ``tests/fixtures/ssh/``.
@@ -11,7 +11,7 @@ and findings. Parsers are tested with recorded outputs under ``tests/fixtures/ss
   ``R`` running). The fixtures were written in RouterOS 6.49/7.x output format, not yet
   captured from a commune router.
 
-Missing pieces degrade (STYLE.md 6): what parsed is reported, the message names what did not.
+Missing pieces degrade: what parsed is reported, the message names what did not.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from checks.levels import levels
 from checks.model import Category, Status, Value
 
 # --------------------------------------------------------------------------- sections
@@ -192,7 +193,7 @@ def parse_routeros_interfaces(text: str) -> list[RouterInterface]:
 
 @dataclass(frozen=True)
 class SetParams:
-    """Thresholds of the command sets (proposals, as EQ-01's: DOMAIN.md)."""
+    """Thresholds of the command sets (proposals, as EQ-01's)."""
 
     warn_free_ratio: float = 0.10
     fail_free_ratio: float = 0.05
@@ -233,11 +234,10 @@ def read_linux(outputs: Mapping[str, str], params: SetParams) -> SetReading:
             reading.values["disk_size"] = Value(value=root.size, unit="bytes")
         fullest = min(real, key=lambda f: f.free_ratio)
         reading.values["disk_min_free_ratio"] = Value(value=fullest.free_ratio, unit="ratio")
-        if fullest.free_ratio < params.fail_free_ratio:
-            reading.findings.append((Status.FAIL, f"{fullest.mountpoint} "
-                                     f"{fullest.free_ratio:.0%} free"))
-        elif fullest.free_ratio < params.warn_free_ratio:
-            reading.findings.append((Status.WARN, f"{fullest.mountpoint} "
+        status = levels(fullest.free_ratio, warn_below=params.warn_free_ratio,
+                        fail_below=params.fail_free_ratio).status
+        if status is not Status.OK:
+            reading.findings.append((status, f"{fullest.mountpoint} "
                                      f"{fullest.free_ratio:.0%} free"))
         else:
             reading.notes.append(f"disk {fullest.mountpoint} {fullest.free_ratio:.0%} free")
@@ -251,7 +251,7 @@ def read_linux(outputs: Mapping[str, str], params: SetParams) -> SetReading:
         reading.values["memory_total"] = Value(value=mem.total, unit="bytes")
         reading.values["memory_available"] = Value(value=mem.available, unit="bytes")
         reading.values["memory_available_ratio"] = Value(value=ratio, unit="ratio")
-        if ratio < params.warn_memory_ratio:
+        if levels(ratio, warn_below=params.warn_memory_ratio).status is Status.WARN:
             reading.findings.append((Status.WARN, f"memory {ratio:.0%} available"))
         else:
             reading.notes.append(f"memory {ratio:.0%} available")
@@ -289,7 +289,7 @@ def read_router(outputs: Mapping[str, str], params: SetParams) -> SetReading:
             reading.values["memory_total"] = Value(value=res.memory_total, unit="bytes")
             reading.values["memory_available"] = Value(value=res.memory_free, unit="bytes")
             reading.values["memory_available_ratio"] = Value(value=ratio, unit="ratio")
-            if ratio < params.warn_memory_ratio:
+            if levels(ratio, warn_below=params.warn_memory_ratio).status is Status.WARN:
                 reading.findings.append((Status.WARN, f"memory {ratio:.0%} free"))
         if res.board or res.version:
             reading.notes.append(f"{res.board} RouterOS {res.version}".strip())

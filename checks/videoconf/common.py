@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from checks.model import Category, CheckResult, Status
-
 
 @dataclass(frozen=True)
 class Exchange:
@@ -97,8 +95,3 @@ async def udp_exchange(
     return Exchange(None, time.monotonic() - start, "timeout", f"no answer within {timeout_s:g} s",
                     local)
 
-
-def not_configured(check_id: str, category: Category, what: str) -> list[CheckResult]:
-    """Unknown, never pass: a check with nothing to measure says so."""
-    return [CheckResult(check=check_id, category=category, status=Status.UNKNOWN,
-                        message=f"not configured: {what}")]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
-from checks.backend import AvDevices, Backend, BackendError, get_backend
-from checks.base import Check, CheckConfig, CheckContext
+from checks.backend import AvDevices
+from checks.base import Check, CheckContext
 from checks.model import Category, CheckResult, Status, Value
 
 KINDS = (("camera", "cameras"), ("microphone", "microphones"), ("speaker", "speakers"))
@@ -52,15 +52,9 @@ class DevicesCheck(Check):
     id = "vc.devices"
     category = Category.VIDEOCONF
 
-    def __init__(self, config: CheckConfig | None = None, backend: Backend | None = None):
-        super().__init__(config)
-        self.backend = backend
+    async def fetch(self, ctx: CheckContext) -> AvDevices:
+        # A BackendError (NotSupportedError on Windows for now) is unknown.
+        return await asyncio.to_thread(self.backend.av_devices)
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
-        backend = self.backend or get_backend()
-        try:
-            devices = await asyncio.to_thread(backend.av_devices)
-        except BackendError as exc:  # NotSupportedError on Windows for now
-            return [CheckResult(check=self.id, category=self.category, status=Status.UNKNOWN,
-                                message=str(exc))]
-        return [evaluate_devices(devices, self.id)]
+    def evaluate(self, section: AvDevices) -> list[CheckResult]:
+        return [evaluate_devices(section, self.id)]

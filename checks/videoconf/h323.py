@@ -4,15 +4,13 @@ H.323 stack; a refused or silent port fails, an unresolvable name is unknown."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from checks.base import Check, CheckConfig, CheckContext
+from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult
-from checks.network.probes import evaluate_tcp, probe_tcp, split_host_port
-from checks.videoconf.common import not_configured
+from checks.network.probes import TcpOutcome, evaluate_tcp, probe_tcp_targets, split_host_port
 
 H225_PORT = 1720
 
@@ -38,14 +36,12 @@ class H323Check(Check):
     def targets(self) -> list[str]:
         return list(self.config.targets) or [""]
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    async def fetch(self, ctx: CheckContext) -> list[tuple[str, TcpOutcome]]:
         if not self.config.targets:
-            return not_configured(self.id, self.category, "no H.323 MCU (vc.h323.targets)")
+            raise CannotMeasure("not configured: no H.323 MCU (vc.h323.targets)")
         budget = max(0.1, self.config.timeout_s - 0.2)
+        return await probe_tcp_targets(self.config.targets, budget, default_port=H225_PORT)
 
-        async def one(target: str) -> CheckResult:
-            host, port = split_host_port(target, default_port=H225_PORT)
-            outcome = await probe_tcp(host, port, budget)
-            return evaluate_tcp(self.id, outcome, target=target, category=self.category)
-
-        return list(await asyncio.gather(*(one(t) for t in self.config.targets)))
+    def evaluate(self, section: list[tuple[str, TcpOutcome]]) -> list[CheckResult]:
+        return [evaluate_tcp(self.id, outcome, target=target, category=self.category)
+                for target, outcome in section]

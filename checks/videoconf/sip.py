@@ -27,10 +27,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from checks.base import Check, CheckConfig, CheckContext
+from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
 from checks.network.probes import split_host_port
-from checks.videoconf.common import Exchange, not_configured, resolve_one, udp_exchange
+from checks.videoconf.common import Exchange, resolve_one, udp_exchange
 
 DEFAULT_PORT = 5060
 USER_AGENT = "commune-ioc"
@@ -181,7 +181,8 @@ def evaluate_sip(outcome: SipOutcome, check_id: str = "vc.sip",
     resp = outcome.response
     if resp is None:
         if ex.failure in ("resolve", "error"):
-            return CheckResult(status=Status.UNKNOWN, message=f"cannot try: {ex.detail}", **base)
+            return CheckResult.unknown(check_id, Category.VIDEOCONF, f"cannot try: {ex.detail}",
+                                       target=base["target"], duration_s=ex.elapsed_s)
         why = {"refused": "connection refused" if outcome.transport == "tcp"
                else "port unreachable"}.get(ex.failure, ex.detail or "no answer")
         return CheckResult(status=Status.FAIL, values={"sip_up": Value(value=0.0)},
@@ -218,7 +219,7 @@ class SipTarget(BaseModel):
 
 
 class SipConfig(CheckConfig):
-    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    timeout_s: float = Field(default=5.0, gt=0, le=300)
     targets: list[SipTarget] = Field(default_factory=list)
 
     @field_validator("targets", mode="before")
@@ -245,14 +246,16 @@ class SipCheck(Check):
     def targets(self) -> list[str]:
         return [t.label for t in self.config.targets] or [""]
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    async def fetch(self, ctx: CheckContext) -> list[tuple[SipTarget, SipOutcome]]:
         if not self.config.targets:
-            return not_configured(self.id, self.category, "no SIP server (vc.sip.targets)")
+            raise CannotMeasure("not configured: no SIP server (vc.sip.targets)")
         budget = max(0.1, self.config.timeout_s - 0.2)
 
-        async def one(t: SipTarget) -> CheckResult:
+        async def one(t: SipTarget) -> tuple[SipTarget, SipOutcome]:
             host, port = split_host_port(t.server, default_port=DEFAULT_PORT)
-            outcome = await probe_sip(host, port, t.transport, budget)
-            return evaluate_sip(outcome, self.id, target=t.label)
+            return t, await probe_sip(host, port, t.transport, budget)
 
         return list(await asyncio.gather(*(one(t) for t in self.config.targets)))
+
+    def evaluate(self, section: list[tuple[SipTarget, SipOutcome]]) -> list[CheckResult]:
+        return [evaluate_sip(outcome, self.id, target=t.label) for t, outcome in section]

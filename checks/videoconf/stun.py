@@ -19,10 +19,10 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from checks.base import Check, CheckConfig, CheckContext
+from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
 from checks.network.probes import split_host_port
-from checks.videoconf.common import Exchange, not_configured, udp_exchange
+from checks.videoconf.common import Exchange, udp_exchange
 
 MAGIC_COOKIE = 0x2112A442
 BINDING_REQUEST = 0x0001
@@ -147,7 +147,8 @@ def evaluate_stun(outcome: StunOutcome, check_id: str = "vc.stun") -> CheckResul
     resp = outcome.response
     if resp is None:
         if ex.failure in ("resolve", "error"):
-            return CheckResult(status=Status.UNKNOWN, message=f"cannot try: {ex.detail}", **base)
+            return CheckResult.unknown(check_id, Category.VIDEOCONF, f"cannot try: {ex.detail}",
+                                       target=outcome.target, duration_s=ex.elapsed_s)
         why = "port unreachable" if ex.failure == "refused" else ex.detail or "no answer"
         return CheckResult(status=Status.FAIL, values={"stun_up": Value(value=0.0)},
                            message=why, **base)
@@ -170,7 +171,7 @@ def _target(v: str) -> str:
 
 
 class StunConfig(CheckConfig):
-    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    timeout_s: float = Field(default=5.0, gt=0, le=300)
     servers: list[str] = Field(default_factory=list, description="HOST[:PORT], default 3478")
 
     @field_validator("servers")
@@ -188,15 +189,18 @@ class StunCheck(Check):
     def targets(self) -> list[str]:
         return list(self.config.servers) or [""]
 
-    async def run(self, ctx: CheckContext) -> list[CheckResult]:
+    async def fetch(self, ctx: CheckContext) -> list[tuple[str, StunOutcome]]:
         if not self.config.servers:
-            return not_configured(self.id, self.category, "no STUN server (vc.stun.servers)")
+            raise CannotMeasure("not configured: no STUN server (vc.stun.servers)")
         # Leave the runner 0.2 s to report: our own deadline answers first.
         budget = max(0.1, self.config.timeout_s - 0.2)
 
-        async def one(server: str) -> CheckResult:
+        async def one(server: str) -> tuple[str, StunOutcome]:
             host, port = split_host_port(server, default_port=DEFAULT_PORT)
-            result = evaluate_stun(await probe_stun(host, port, budget), self.id)
-            return result.model_copy(update={"target": server})
+            return server, await probe_stun(host, port, budget)
 
         return list(await asyncio.gather(*(one(s) for s in self.config.servers)))
+
+    def evaluate(self, section: list[tuple[str, StunOutcome]]) -> list[CheckResult]:
+        return [evaluate_stun(outcome, self.id).model_copy(update={"target": server})
+                for server, outcome in section]

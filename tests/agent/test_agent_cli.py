@@ -136,3 +136,22 @@ def test_help_texts():
                 ["probe", "tcp", "--help"], ["probe", "http", "--help"]):
         result = invoke(*cmd)
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_probe_unknown_check_lists_the_known_ones():
+    result = CliRunner().invoke(main, ["probe", "ping", "x"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "unknown check 'ping'" in result.output and "tcp (net.tcp)" in result.output
+    cpu = CliRunner().invoke(main, ["probe", "host.cpu"])
+    assert cpu.exit_code == 2 and "has no probe" in cpu.output
+
+
+def test_probe_by_check_id_and_help_lists_every_probe(collector):
+    port = collector.server_address[1]
+    ok = invoke("probe", "net.tcp", f"127.0.0.1:{port}", "--json")
+    assert ok.exit_code == 0 and json.loads(ok.output)["check"] == "net.tcp"
+    listed = invoke("probe", "--help").output
+    for name, check_id in (("tcp", "net.tcp"), ("snmp", "eq.snmp"), ("udp", "vc.quality"),
+                           ("throughput", "net.throughput")):
+        assert name in listed and check_id in listed
+    assert "net.http" in invoke("probe", "http", "--help").output

@@ -8,9 +8,9 @@ def r(status: Status) -> CheckResult:
 
 
 def test_status_names_vietnamese_with_diacritics():
-    assert [t(f"status.{s}") for s in ("ok", "warn", "fail", "unknown")] == [
+    assert [t("vi", f"status.{s}") for s in ("ok", "warn", "fail", "unknown")] == [
         "Sẵn sàng", "Cảnh báo", "Không đạt", "Không rõ"]
-    assert t("status.fail", "en") == "Not ready"
+    assert t("en", "status.fail") == "Not ready"
 
 
 def test_not_ready_first():

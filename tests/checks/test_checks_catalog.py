@@ -23,7 +23,7 @@ def test_every_check_has_a_title_in_both_languages():
     from agent.i18n import check_title
 
     for cls in CHECK_CLASSES:
-        vi, en = check_title(cls.id, "vi"), check_title(cls.id, "en")
+        vi, en = check_title("vi", cls.id), check_title("en", cls.id)
         assert vi != cls.id and en != cls.id, cls.id
 
 
