@@ -32,20 +32,47 @@ def percent(value: float) -> str:
     return f"{value:.0%}"
 
 
-@dataclass(frozen=True)
+#: (status, side, level) in the order they are tried.
+_Levels = tuple[tuple[Status, Literal["above", "below"], float | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Judged:
-    """What :func:`levels` decided about one value."""
+    """What :func:`levels` decided about one value. The texts are written only when read
+    (the criteria engine judges every value of every report and reads just the status)."""
 
     status: Status  # Status.OK, Status.WARN or Status.FAIL
-    #: The value as written by the formatter, with its unit: ``"8%"``, ``"0.62 s"``.
-    value_text: str
-    #: The value with its levels: ``"8% (warn below 20%, fail below 10%)"``.
-    text: str
+    value: float
     #: The level the value crossed (None when OK) and on which side.
-    bound: float | None = None
-    side: Literal["above", "below"] | None = None
-    #: The crossed level written like the value: ``"10%"`` ("" when OK).
-    bound_text: str = ""
+    bound: float | None
+    side: Literal["above", "below"] | None
+    checked: _Levels
+    unit: str
+    fmt: Formatter
+
+    def write(self, v: float) -> str:
+        return f"{self.fmt(v)} {self.unit}" if self.unit else self.fmt(v)
+
+    @property
+    def value_text(self) -> str:
+        """The value as written by the formatter, with its unit: ``"8%"``, ``"0.62 s"``."""
+        return self.write(self.value)
+
+    @property
+    def text(self) -> str:
+        """The value with its levels: ``"8% (warn below 20%, fail below 10%)"``."""
+        described = [
+            f"{status.value} {side} {self.write(level)}"
+            for status, side, level in sorted(self.checked, key=lambda c: c[0] is Status.FAIL)
+            if level is not None
+        ]
+        shown = self.value_text
+        return f"{shown} ({', '.join(described)})" if described else shown
+
+    @property
+    def bound_text(self) -> str:
+        """The crossed level written like the value: ``"10%"`` ("" when OK)."""
+        return "" if self.bound is None else self.write(self.bound)
 
     @property
     def crossed(self) -> str:
@@ -72,25 +99,16 @@ def levels(
     (not judged). Returns :class:`Judged`: ``status`` is ``Status.FAIL`` when a fail level is
     crossed, else ``Status.WARN`` when a warn level is, else ``Status.OK``.
     """
-
-    def write(v: float) -> str:
-        return f"{fmt(v)} {unit}" if unit else fmt(v)
-
-    checks: tuple[tuple[Status, Literal["above", "below"], float | None], ...] = (
+    checked: _Levels = (
         (Status.FAIL, "below", fail_below),
         (Status.FAIL, "above", fail_above),
         (Status.WARN, "below", warn_below),
         (Status.WARN, "above", warn_above),
     )
-    shown = write(value)
-    described = [f"{status.value} {side} {write(level)}"
-                 for status, side, level in sorted(checks, key=lambda c: c[0] is Status.FAIL)
-                 if level is not None]
-    text = f"{shown} ({', '.join(described)})" if described else shown
-    for status, side, level in checks:
+    for status, side, level in checked:
         if level is not None and (value < level if side == "below" else value > level):
-            return Judged(status, shown, text, level, side, write(level))
-    return Judged(Status.OK, shown, text)
+            return Judged(status, value, level, side, checked, unit, fmt)
+    return Judged(Status.OK, value, None, None, checked, unit, fmt)
 
 
 __all__ = ["Formatter", "Judged", "default_format", "levels", "percent"]

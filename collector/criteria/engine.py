@@ -27,6 +27,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, TypeVar
 
+from checks.levels import levels as judge_levels
+from checks.model import Status
 from collector.criteria.catalogue import CheckRule, Severity
 from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules, RuleStep, Step
 
@@ -170,18 +172,21 @@ class Levels(Protocol):
     def fail_above(self) -> float | None: ...
 
 
+_OF_CHECK_STATUS = {
+    Status.OK: CriterionStatus.PASS,
+    Status.WARN: CriterionStatus.WARN,
+    Status.FAIL: CriterionStatus.FAIL,
+}
+
+
 def levels(value: float, lv: Levels) -> tuple[CriterionStatus, str]:
     """The status of ``value`` under ``lv`` and the bound it crossed ("< 0.2"; "" when it
-    passes). Failing is checked before warning, the lower bounds before the upper."""
-    if lv.fail_below is not None and value < lv.fail_below:
-        return CriterionStatus.FAIL, f"< {_fmt(lv.fail_below)}"
-    if lv.fail_above is not None and value > lv.fail_above:
-        return CriterionStatus.FAIL, f"> {_fmt(lv.fail_above)}"
-    if lv.warn_below is not None and value < lv.warn_below:
-        return CriterionStatus.WARN, f"< {_fmt(lv.warn_below)}"
-    if lv.warn_above is not None and value > lv.warn_above:
-        return CriterionStatus.WARN, f"> {_fmt(lv.warn_above)}"
-    return CriterionStatus.PASS, ""
+    passes), judged by the same :func:`checks.levels.levels` as the agents' checks."""
+    judged = judge_levels(
+        value, warn_above=lv.warn_above, fail_above=lv.fail_above,
+        warn_below=lv.warn_below, fail_below=lv.fail_below,
+    )
+    return _OF_CHECK_STATUS[judged.status], judged.crossed
 
 
 def _evidence(obs: Observation, value: str | None = None) -> dict[str, Any]:
