@@ -114,9 +114,28 @@ def _pct(x: float) -> str:
 _Styles = dict[str, ParagraphStyle]
 
 
-def _section(title: str, table: Table, st: _Styles) -> list[Flowable]:
-    """A level-2 heading and the table under it."""
-    return [Paragraph(escape(title), st["h2"]), table]
+def _labels(lang: str, *keys: str) -> list[str]:
+    """Column headings: each key in ``lang``, but ``ID``, the same in both languages."""
+    return [k if k == "ID" else t(lang, k) for k in keys]
+
+
+def _expired(lang: str, item: dict[str, Any]) -> str:
+    """`` (expired)`` after an attestation or a waiver no longer in force, else nothing."""
+    return "" if item["active"] else f" ({t(lang, 'expired')})"
+
+
+def _section(
+    lang: str,
+    key: str,
+    st: _Styles,
+    header: list[str],
+    rows: list[list[Any]],
+    widths_mm: list[float],
+    **colours: Any,
+) -> list[Flowable]:
+    """A level-2 heading (the text of ``key``) and its table, column widths in mm."""
+    table = _table(header, rows, [w * mm for w in widths_mm], st, **colours)
+    return [Paragraph(escape(t(lang, key)), st["h2"]), table]
 
 
 def _header(report: ReadinessReport, st: _Styles) -> list[Flowable]:
@@ -152,9 +171,7 @@ def _provinces(report: ReadinessReport, st: _Styles) -> list[Flowable]:
     """National scope: one row per province, the furthest behind first."""
     lang = report.lang
     header = [
-        t(lang, "code"),
-        t(lang, "province"),
-        t(lang, "count"),
+        *_labels(lang, "code", "province", "count"),
         *(colour_label(lang, c) for c in ("green", "yellow", "red", "grey")),
         t(lang, "green_ratio"),
     ]
@@ -162,28 +179,28 @@ def _provinces(report: ReadinessReport, st: _Styles) -> list[Flowable]:
         [p.code, p.name, p.communes, p.green, p.yellow, p.red, p.grey, _pct(p.green_ratio)]
         for p in sorted(report.provinces, key=lambda p: p.green_ratio)
     ]
-    widths = [11 * mm, 52 * mm, 15 * mm, 15 * mm, 15 * mm, 15 * mm, 15 * mm, 22 * mm]
-    return _section(t(lang, "provinces"), _table(header, rows, widths, st), st)
+    return _section(lang, "provinces", st, header, rows, [11, 52, 15, 15, 15, 15, 15, 22])
 
 
 def _communes(report: ReadinessReport, st: _Styles) -> list[Flowable]:
     """Province scope: one row per commune, red first, then yellow, grey and green."""
     lang = report.lang
     communes = sorted(report.communes, key=lambda r: ("redyellowgreygreen".find(r.colour), r.code))
-    header = [
-        t(lang, "code"),
-        t(lang, "commune"),
-        t(lang, "colour"),
-        t(lang, "not_met"),
-        t(lang, "last_report"),
-    ]
+    header = _labels(lang, "code", "commune", "colour", "not_met", "last_report")
     rows: list[list[Any]] = [
         [r.code, r.name, colour_label(lang, r.colour), ", ".join(r.not_met), ict(r.last_report_at)]
         for r in communes
     ]
-    widths = [14 * mm, 45 * mm, 16 * mm, 78 * mm, 27 * mm]
-    table = _table(header, rows, widths, st, colour_col=2, colours=[r.colour for r in communes])
-    return _section(t(lang, "communes"), table, st)
+    return _section(
+        lang,
+        "communes",
+        st,
+        header,
+        rows,
+        [14, 45, 16, 78, 27],
+        colour_col=2,
+        colours=[r.colour for r in communes],
+    )
 
 
 def _commune_criteria(report: ReadinessReport, st: _Styles) -> list[Flowable]:
@@ -197,14 +214,7 @@ def _commune_criteria(report: ReadinessReport, st: _Styles) -> list[Flowable]:
         ),
         st["base"],
     )
-    header = [
-        "ID",
-        t(lang, "criterion"),
-        t(lang, "status"),
-        t(lang, "reason"),
-        t(lang, "evidence"),
-        t(lang, "since"),
-    ]
+    header = _labels(lang, "ID", "criterion", "status", "reason", "evidence", "since")
     rows: list[list[Any]] = [
         [
             d.id,
@@ -216,8 +226,7 @@ def _commune_criteria(report: ReadinessReport, st: _Styles) -> list[Flowable]:
         ]
         for d in report.detail
     ]
-    widths = [13 * mm, 33 * mm, 17 * mm, 40 * mm, 57 * mm, 20 * mm]
-    return [status, *_section(t(lang, "criteria"), _table(header, rows, widths, st), st)]
+    return [status, *_section(lang, "criteria", st, header, rows, [13, 33, 17, 40, 57, 20])]
 
 
 def _attestations(report: ReadinessReport, st: _Styles) -> list[Flowable]:
@@ -225,27 +234,19 @@ def _attestations(report: ReadinessReport, st: _Styles) -> list[Flowable]:
     if not report.attestations:
         return []
     lang = report.lang
-    expired = f" ({t(lang, 'expired')})"
-    header = [
-        "ID",
-        t(lang, "status"),
-        t(lang, "evidence"),
-        t(lang, "entered_by"),
-        t(lang, "expires_at"),
-    ]
+    header = _labels(lang, "ID", "status", "evidence", "entered_by", "expires_at")
     rows: list[list[Any]] = [
         [
             a["criterion_id"],
             t(lang, "attested_met" if a["status"] == "pass" else "attested_not_met")
-            + ("" if a["active"] else expired),
+            + _expired(lang, a),
             a["evidence"] + (f" [{a['filename']}]" if a["filename"] else ""),
             a["entered_by"],
             ict(a["expires_at"]),
         ]
         for a in report.attestations
     ]
-    widths = [13 * mm, 25 * mm, 82 * mm, 30 * mm, 30 * mm]
-    return _section(t(lang, "attestations"), _table(header, rows, widths, st), st)
+    return _section(lang, "attestations", st, header, rows, [13, 25, 82, 30, 30])
 
 
 def _scope_body(report: ReadinessReport, st: _Styles) -> list[Flowable]:
@@ -262,26 +263,18 @@ def _waivers(report: ReadinessReport, st: _Styles) -> list[Flowable]:
     if not report.waivers:
         return []
     lang = report.lang
-    expired = f" ({t(lang, 'expired')})"
-    header = [
-        t(lang, "commune"),
-        "ID",
-        t(lang, "reason"),
-        t(lang, "granted_by"),
-        t(lang, "expires_at"),
-    ]
+    header = _labels(lang, "commune", "ID", "reason", "granted_by", "expires_at")
     rows: list[list[Any]] = [
         [
             w["commune_code"],
             w["criterion_id"],
             w["reason"],
             w["granted_by"],
-            ict(w["expires_at"]) + ("" if w["active"] else expired),
+            ict(w["expires_at"]) + _expired(lang, w),
         ]
         for w in report.waivers
     ]
-    widths = [18 * mm, 14 * mm, 88 * mm, 30 * mm, 30 * mm]
-    return _section(t(lang, "waivers"), _table(header, rows, widths, st), st)
+    return _section(lang, "waivers", st, header, rows, [18, 14, 88, 30, 30])
 
 
 def _worst_criteria(report: ReadinessReport, st: _Styles) -> list[Flowable]:
@@ -290,10 +283,7 @@ def _worst_criteria(report: ReadinessReport, st: _Styles) -> list[Flowable]:
         return []
     lang = report.lang
     header = [
-        "ID",
-        t(lang, "criterion"),
-        t(lang, "severity"),
-        t(lang, "not_met_count"),
+        *_labels(lang, "ID", "criterion", "severity", "not_met_count"),
         *(status_label(lang, s) for s in ("fail", "warn", "unknown", "waived")),
     ]
     rows: list[list[Any]] = [
@@ -301,8 +291,7 @@ def _worst_criteria(report: ReadinessReport, st: _Styles) -> list[Flowable]:
         + [c.fail, c.warn, c.unknown, c.waived]
         for c in sorted(report.criterion_counts, key=lambda c: -c.not_met)
     ]
-    widths = [14 * mm, 62 * mm, 20 * mm, 18 * mm, 16 * mm, 16 * mm, 16 * mm, 18 * mm]
-    return _section(t(lang, "worst_criteria"), _table(header, rows, widths, st), st)
+    return _section(lang, "worst_criteria", st, header, rows, [14, 62, 20, 18, 16, 16, 16, 18])
 
 
 def _history(report: ReadinessReport, st: _Styles) -> list[Flowable]:
@@ -311,8 +300,7 @@ def _history(report: ReadinessReport, st: _Styles) -> list[Flowable]:
         return []
     lang = report.lang
     header = [
-        t(lang, "taken_at"),
-        t(lang, "count"),
+        *_labels(lang, "taken_at", "count"),
         colour_label(lang, "green"),
         t(lang, "green_ratio"),
     ]
@@ -320,15 +308,14 @@ def _history(report: ReadinessReport, st: _Styles) -> list[Flowable]:
         [ict(h["taken_at"]), h["communes"], h["green"], _pct(h["green_ratio"])]
         for h in report.history[-12:]
     ]
-    widths = [40 * mm, 25 * mm, 25 * mm, 30 * mm]
-    return _section(t(lang, "history"), _table(header, rows, widths, st), st)
+    return _section(lang, "history", st, header, rows, [40, 25, 25, 30])
 
 
 def _criteria_basis(report: ReadinessReport, st: _Styles) -> list[Flowable]:
     """Every criterion of the catalogue with its kind, severity and legal basis."""
     lang = report.lang
     proposal = f" ({t(lang, 'proposal')})"
-    header = ["ID", t(lang, "criterion"), t(lang, "kind"), t(lang, "severity"), t(lang, "basis")]
+    header = _labels(lang, "ID", "criterion", "kind", "severity", "basis")
     rows: list[list[Any]] = [
         [
             c.id,
@@ -339,8 +326,7 @@ def _criteria_basis(report: ReadinessReport, st: _Styles) -> list[Flowable]:
         ]
         for c in report.catalogue
     ]
-    widths = [14 * mm, 58 * mm, 18 * mm, 20 * mm, 70 * mm]
-    return _section(t(lang, "criteria_basis"), _table(header, rows, widths, st), st)
+    return _section(lang, "criteria_basis", st, header, rows, [14, 58, 18, 20, 70])
 
 
 def _footer(report: ReadinessReport) -> Callable[[Any, Any], None]:
