@@ -69,17 +69,27 @@ def _cell(ws: Any, value: Any, **style: Any) -> WriteOnlyCell:
     return cell
 
 
+def _sheet(wb: Workbook, lang: str, key: str) -> Any:
+    """A new sheet named by ``key`` in ``lang`` (Excel allows 31 characters)."""
+    return wb.create_sheet(t(lang, key)[:31])
+
+
+def _utc(lang: str, key: str) -> str:
+    """The heading of a column of times: Excel has no time zones, so the heading says UTC."""
+    return t(lang, key) + " (UTC)"
+
+
 def _summary_sheet(wb: Workbook, report: ReadinessReport) -> None:
     """Title, scope, date, the count of each colour and the green ratio."""
     lang = report.lang
-    ws = wb.create_sheet(t(lang, "summary"))
+    ws = _sheet(wb, lang, "summary")
     tot = report.totals
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 40
     ws.append([_cell(ws, report.title, font=Font(bold=True, size=14))])
     for label, value in (
         (t(lang, "scope"), report.scope_label),
-        (t(lang, "generated_at") + " (UTC)", _naive(report.generated_at)),
+        (_utc(lang, "generated_at"), _naive(report.generated_at)),
         (t(lang, "count"), tot.communes),
         (colour_label(lang, "green"), tot.green),
         (colour_label(lang, "yellow"), tot.yellow),
@@ -94,7 +104,7 @@ def _provinces_sheet(wb: Workbook, report: ReadinessReport) -> None:
     """One row per province: its communes by colour and its green ratio."""
     lang = report.lang
     _table(
-        wb.create_sheet(t(lang, "provinces")[:31]),
+        _sheet(wb, lang, "provinces"),
         [
             t(lang, "code"),
             t(lang, "province"),
@@ -124,7 +134,7 @@ def _communes_sheet(wb: Workbook, report: ReadinessReport) -> None:
             t(lang, "code"),
             t(lang, "province"),
             t(lang, "colour"),
-            t(lang, "last_report") + " (UTC)",
+            _utc(lang, "last_report"),
             t(lang, "not_met"),
             *cids,
         ],
@@ -152,7 +162,7 @@ def _criteria_sheet(wb: Workbook, report: ReadinessReport) -> None:
     lang = report.lang
     counts = {c.id: c for c in report.criterion_counts}
     _table(
-        wb.create_sheet(t(lang, "criteria")[:31]),
+        _sheet(wb, lang, "criteria"),
         [
             "ID",
             t(lang, "criterion"),
@@ -189,7 +199,7 @@ def _evidence_sheet(wb: Workbook, report: ReadinessReport) -> None:
         return
     lang = report.lang
     _table(
-        wb.create_sheet(t(lang, "evidence")[:31]),
+        _sheet(wb, lang, "evidence"),
         [
             "ID",
             t(lang, "criterion"),
@@ -221,15 +231,15 @@ def _attestations_sheet(wb: Workbook, report: ReadinessReport) -> None:
         return
     lang = report.lang
     _table(
-        wb.create_sheet(t(lang, "attestations")[:31]),
+        _sheet(wb, lang, "attestations"),
         [
             t(lang, "commune"),
             "ID",
             t(lang, "status"),
             t(lang, "evidence"),
             t(lang, "entered_by"),
-            t(lang, "entered_at") + " (UTC)",
-            t(lang, "expires_at") + " (UTC)",
+            _utc(lang, "entered_at"),
+            _utc(lang, "expires_at"),
             t(lang, "file"),
         ],
         (
@@ -255,13 +265,13 @@ def _waivers_sheet(wb: Workbook, report: ReadinessReport) -> None:
         return
     lang = report.lang
     _table(
-        wb.create_sheet(t(lang, "waivers")[:31]),
+        _sheet(wb, lang, "waivers"),
         [
             t(lang, "commune"),
             "ID",
             t(lang, "reason"),
             t(lang, "granted_by"),
-            t(lang, "expires_at") + " (UTC)",
+            _utc(lang, "expires_at"),
         ],
         (
             [w["commune_code"], w["criterion_id"], w["reason"], w["granted_by"], w["expires_at"]]
