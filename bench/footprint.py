@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,8 @@ from bench.common import (
     stop,
     write_collector_config,
 )
-from collector.config import load_config
 from collector.assembly import open_store
+from collector.config import load_config
 
 COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
 
@@ -140,6 +141,128 @@ class AgentWatch:
         self._reader.join(timeout=10)
 
 
+@dataclass
+class SideBySide:
+    """The agent and node_exporter, sampled together: the agent's cycles, node_exporter's
+    scrapes, and each one's memory measured before it stopped."""
+
+    agent: AgentWatch
+    scrapes: list[Sample]
+    ne_bytes: int
+    agent_peak: float
+    agent_uss: float
+    ne_peak: float
+    ne_uss: float
+
+
+def _scrape_beside(
+    agent: AgentWatch, ne_ps: psutil.Process, ne_url: str, cycles: int, interval_s: float
+) -> tuple[list[Sample], int]:
+    """Scrape node_exporter once an interval until both have ``cycles + 1`` samples; returns
+    the scrapes and the size of the last one."""
+    scrapes: list[Sample] = []
+    ne_bytes = 0
+    deadline = time.monotonic() + (cycles + 2) * interval_s + 60
+    next_scrape = time.monotonic()
+    while len(agent.cycles) < cycles + 1 or len(scrapes) < cycles + 1:
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"footprint: {len(agent.cycles)} agent cycles and {len(scrapes)} "
+                f"scrapes before the deadline; agent errors: {agent.errors[-3:]}"
+            )
+        if agent.proc.poll() is not None:
+            raise RuntimeError(f"ioc-agent run exited: {agent.errors[-3:]}")
+        if len(scrapes) < cycles + 1 and time.monotonic() >= next_scrape:
+            ne_bytes = len(httpx.get(ne_url, timeout=30).content)
+            scrapes.append(sample(ne_ps))
+            next_scrape += interval_s
+            progress(f"footprint: {len(agent.cycles)} agent cycles, "
+                     f"{len(scrapes)} node_exporter scrapes")
+        time.sleep(0.05)
+    return scrapes, ne_bytes
+
+
+def run_side_by_side(
+    agent_cfg: Path, agent_bin: Path, cycles: int, interval_s: float
+) -> SideBySide:
+    """Run the enrolled agent and node_exporter together for ``cycles`` cycles, then stop
+    both."""
+    ne, ne_url = start_node_exporter()
+    agent = AgentWatch(agent_cfg, agent_bin)
+    try:
+        ne_ps = psutil.Process(ne.pid)
+        scrapes, ne_bytes = _scrape_beside(agent, ne_ps, ne_url, cycles, interval_s)
+        return SideBySide(
+            agent=agent,
+            scrapes=scrapes,
+            ne_bytes=ne_bytes,
+            agent_peak=peak_rss_mib(agent.proc.pid),
+            agent_uss=agent.ps.memory_full_info().uss / 2**20,
+            ne_peak=peak_rss_mib(ne.pid),
+            ne_uss=ne_ps.memory_full_info().uss / 2**20,
+        )
+    finally:
+        agent.stop()
+        stop(ne)
+
+
+def agent_environment_figures(agent_bin: Path) -> tuple[float, str]:
+    """Peak RSS (MiB) of importing the agent in its own environment, and the versions of
+    its main dependencies there."""
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec (it would be the bench's own).
+    imports = subprocess.run(
+        [str(agent_bin / "python"), "-c", "import agent.cli, agent.daemon\n"
+         "print(next(x.split()[1] for x in open('/proc/self/status') if x[:6] == 'VmHWM:'))"],
+        check=True, capture_output=True, text=True, timeout=60,
+    )
+    import_rss = int(imports.stdout) / 1024
+    env_versions = subprocess.run(
+        [str(agent_bin / "python"), "-c", "from importlib.metadata import version\n"
+         "print(', '.join(f'{p} {version(p)}' for p in ('pydantic', 'httpx', 'psutil')))"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.strip()
+    return import_rss, env_versions
+
+
+def footprint_figures(
+    run: SideBySide, import_rss: float, env_versions: str, interval_s: float
+) -> dict[str, Any]:
+    """The figures of the footprint section, from the samples of both sides."""
+    agent, scrapes = run.agent, run.scrapes
+    # The first cycle (start-up, imports, the hourly throughput test) is reported apart.
+    steady = agent.cycles[1:]
+    cpu = per_step_cpu_ms(agent.cycles)
+    ne_cpu = per_step_cpu_ms(scrapes)
+    agent_rss = median([s.rss_mib for s in steady])
+    ne_rss = median([s.rss_mib for s in scrapes[1:]])
+    agent_cpu = (steady[-1].cpu_s - steady[0].cpu_s) * 1000 / (len(steady) - 1)
+    ne_cpu_mean = (scrapes[-1].cpu_s - scrapes[0].cpu_s) * 1000 / (len(scrapes) - 1)
+    return {
+        "agent_environment": env_versions,
+        "cycles": len(cpu),
+        "interval_s": interval_s,
+        "results_per_report": agent.results[-1],
+        "ne_scrape_bytes": run.ne_bytes,
+        "agent_rss_mib": round(agent_rss, 1),
+        "agent_peak_rss_mib": round(run.agent_peak, 1),
+        "agent_uss_mib": round(run.agent_uss, 1),
+        "agent_import_rss_mib": round(import_rss, 1),
+        "import_ratio": round(import_rss / ne_rss, 1),
+        "agent_rss_growth_mib": round(steady[-1].rss_mib - steady[0].rss_mib, 1),
+        "agent_first_cycle_cpu_s": round(agent.cycles[0].cpu_s, 2),
+        "agent_cpu_ms_per_cycle": round(agent_cpu, 1),
+        "agent_cpu_ms_max_cycle": round(max(cpu), 1),
+        "ne_rss_mib": round(ne_rss, 1),
+        "ne_peak_rss_mib": round(run.ne_peak, 1),
+        "ne_uss_mib": round(run.ne_uss, 1),
+        "ne_cpu_ms_per_scrape": round(ne_cpu_mean, 1),
+        "ne_cpu_ms_max_scrape": round(max(ne_cpu), 1),
+        "rss_ratio": round(agent_rss / ne_rss, 2),
+        "peak_rss_ratio": round(run.agent_peak / run.ne_peak, 2),
+        "cpu_ratio": round(agent_cpu / ne_cpu_mean, 2) if ne_cpu_mean else None,
+    }
+
+
 def bench_footprint(work: Path, cycles: int = 12, interval_s: float = 5.0) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     progress("footprint: installing the agent in an environment of its own")
@@ -154,79 +277,8 @@ def bench_footprint(work: Path, cycles: int = 12, interval_s: float = 5.0) -> di
             work / "agent.yaml", url, work / "agent", reflector, interval_s=interval_s
         )
         enroll_agent(agent_cfg, code, agent_bin)
-        ne, ne_url = start_node_exporter()
-        agent = AgentWatch(agent_cfg, agent_bin)
-        scrapes: list[Sample] = []
-        ne_bytes = 0
-        try:
-            ne_ps = psutil.Process(ne.pid)
-            deadline = time.monotonic() + (cycles + 2) * interval_s + 60
-            next_scrape = time.monotonic()
-            while len(agent.cycles) < cycles + 1 or len(scrapes) < cycles + 1:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"footprint: {len(agent.cycles)} agent cycles and {len(scrapes)} "
-                        f"scrapes before the deadline; agent errors: {agent.errors[-3:]}"
-                    )
-                if agent.proc.poll() is not None:
-                    raise RuntimeError(f"ioc-agent run exited: {agent.errors[-3:]}")
-                if len(scrapes) < cycles + 1 and time.monotonic() >= next_scrape:
-                    ne_bytes = len(httpx.get(ne_url, timeout=30).content)
-                    scrapes.append(sample(ne_ps))
-                    next_scrape += interval_s
-                    progress(f"footprint: {len(agent.cycles)} agent cycles, "
-                             f"{len(scrapes)} node_exporter scrapes")
-                time.sleep(0.05)
-            agent_peak = peak_rss_mib(agent.proc.pid)
-            agent_uss = agent.ps.memory_full_info().uss / 2**20
-            ne_peak = peak_rss_mib(ne.pid)
-            ne_uss = ne_ps.memory_full_info().uss / 2**20
-        finally:
-            agent.stop()
-            stop(ne)
-    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec (it would be the bench's own).
-    imports = subprocess.run(
-        [str(agent_bin / "python"), "-c", "import agent.cli, agent.daemon\n"
-         "print(next(x.split()[1] for x in open('/proc/self/status') if x[:6] == 'VmHWM:'))"],
-        check=True, capture_output=True, text=True, timeout=60,
-    )
-    import_rss = int(imports.stdout) / 1024
-    env_versions = subprocess.run(
-        [str(agent_bin / "python"), "-c", "from importlib.metadata import version\n"
-         "print(', '.join(f'{p} {version(p)}' for p in ('pydantic', 'httpx', 'psutil')))"],
-        check=True, capture_output=True, text=True, timeout=60,
-    ).stdout.strip()
-    if agent.sent < cycles:
-        raise RuntimeError(f"footprint: the agent sent {agent.sent} reports in {cycles} cycles")
-    # The first cycle (start-up, imports, the hourly throughput test) is reported apart.
-    steady = agent.cycles[1:]
-    cpu = per_step_cpu_ms(agent.cycles)
-    ne_cpu = per_step_cpu_ms(scrapes)
-    agent_rss = median([s.rss_mib for s in steady])
-    ne_rss = median([s.rss_mib for s in scrapes[1:]])
-    agent_cpu = (steady[-1].cpu_s - steady[0].cpu_s) * 1000 / (len(steady) - 1)
-    ne_cpu_mean = (scrapes[-1].cpu_s - scrapes[0].cpu_s) * 1000 / (len(scrapes) - 1)
-    return {
-        "agent_environment": env_versions,
-        "cycles": len(cpu),
-        "interval_s": interval_s,
-        "results_per_report": agent.results[-1],
-        "ne_scrape_bytes": ne_bytes,
-        "agent_rss_mib": round(agent_rss, 1),
-        "agent_peak_rss_mib": round(agent_peak, 1),
-        "agent_uss_mib": round(agent_uss, 1),
-        "agent_import_rss_mib": round(import_rss, 1),
-        "import_ratio": round(import_rss / ne_rss, 1),
-        "agent_rss_growth_mib": round(steady[-1].rss_mib - steady[0].rss_mib, 1),
-        "agent_first_cycle_cpu_s": round(agent.cycles[0].cpu_s, 2),
-        "agent_cpu_ms_per_cycle": round(agent_cpu, 1),
-        "agent_cpu_ms_max_cycle": round(max(cpu), 1),
-        "ne_rss_mib": round(ne_rss, 1),
-        "ne_peak_rss_mib": round(ne_peak, 1),
-        "ne_uss_mib": round(ne_uss, 1),
-        "ne_cpu_ms_per_scrape": round(ne_cpu_mean, 1),
-        "ne_cpu_ms_max_scrape": round(max(ne_cpu), 1),
-        "rss_ratio": round(agent_rss / ne_rss, 2),
-        "peak_rss_ratio": round(agent_peak / ne_peak, 2),
-        "cpu_ratio": round(agent_cpu / ne_cpu_mean, 2) if ne_cpu_mean else None,
-    }
+        run = run_side_by_side(agent_cfg, agent_bin, cycles, interval_s)
+    import_rss, env_versions = agent_environment_figures(agent_bin)
+    if run.agent.sent < cycles:
+        raise RuntimeError(f"footprint: the agent sent {run.agent.sent} reports in {cycles} cycles")
+    return footprint_figures(run, import_rss, env_versions, interval_s)

@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,16 +85,13 @@ def _postgres_part(pg: dict[str, Any] | None) -> str:
 """
 
 
-def national_section(
-    n: dict[str, Any], ne: dict[str, Any], pg: dict[str, Any] | None = None
-) -> str:
-    sc = n["scrape"]
+def _per_1k(s: float, series: int) -> str:
+    return f"{s / series * 1000 * 1000:.2f} ms"
+
+
+def _evaluation_rows(n: dict[str, Any]) -> str:
+    """The evaluation table: each pass or query, the communes it covers and its time."""
     row = report.row
-
-    def per_1k(s: float, series: int) -> str:
-        return f"{s / series * 1000 * 1000:.2f} ms"
-
-    ratio = (sc["readiness"]["s"] / sc["readiness"]["series"]) / (ne["s"] / ne["series"])
     steady_s, _ = n["steady_pass"]
     evening_s, evening_n = n["evening_pass"]
     evening_detail_s, evening_detail_n = n["evening_details"]
@@ -101,7 +99,7 @@ def national_section(
     details_s, details_n = n["all_details"]
     all_s, all_n = n["all_from_findings"]
     full_s, full_n = n["full_rejudge"]
-    evaluation = "\n".join([
+    return "\n".join([
         row("periodic pass, every host reporting (steady state)", "0 due",
             f"{steady_s * 1000:.0f} ms"),
         row(f"periodic pass after 1 host in 10 switched off ({n['switched_off']:,} hosts)",
@@ -117,18 +115,53 @@ def national_section(
         row("full re-judgement of every host's latest results (a catalogue reload)",
             f"{full_n:,}", f"{full_s:.1f} s"),
     ])
+
+
+def _exposition_rows(sc: dict[str, Any], ne: dict[str, Any]) -> str:
+    """The exposition table: each part of ``/metrics``, then node_exporter's scrape."""
+    row = report.row
     rd, hm, al = sc["readiness"], sc["hosts_max"], sc["all"]
-    exposition = "\n".join([
+    return "\n".join([
         row("`?part=readiness` (communes, provinces, nation)", f"{rd['series']:,}",
-            f"{rd['bytes']:,}", f"{rd['s']:.2f} s", per_1k(rd["s"], rd["series"])),
+            f"{rd['bytes']:,}", f"{rd['s']:.2f} s", _per_1k(rd["s"], rd["series"])),
         row("`?part=hosts&province=NN`, largest province", f"{hm['series']:,}", "",
-            f"{hm['s']:.2f} s", per_1k(hm["s"], hm["series"])),
+            f"{hm['s']:.2f} s", _per_1k(hm["s"], hm["series"])),
         row("all 34 `?part=hosts` scrapes together", "", "", f"{sc['hosts_sum_s']:.1f} s", ""),
         row("everything in one scrape", f"{al['series']:,}", f"{al['bytes']:,}",
-            f"{al['s']:.2f} s", per_1k(al["s"], al["series"])),
+            f"{al['s']:.2f} s", _per_1k(al["s"], al["series"])),
         row("node_exporter on this machine (HTTP, median of 5)", f"{ne['series']:,}", "",
-            f"{ne['s'] * 1000:.0f} ms", per_1k(ne["s"], ne["series"])),
+            f"{ne['s'] * 1000:.0f} ms", _per_1k(ne["s"], ne["series"])),
     ])
+
+
+def _national_goals(n: dict[str, Any]) -> str:
+    """The closing paragraph: the national goals, met or not, and the figures behind them."""
+    sc = n["scrape"]
+    steady_s = n["steady_pass"][0]
+    evening_s, evening_n = n["evening_pass"]
+    evening_detail_s, evening_detail_n = n["evening_details"]
+    statuses_s = n["all_statuses"][0]
+    details_s, details_n = n["all_details"]
+    full_s = n["full_rejudge"][0]
+    rd, hm, al = sc["readiness"], sc["hosts_max"], sc["all"]
+    met = _met(max(statuses_s, evening_s) <= 1.0)
+    return f"""Goals (issue 8): national evaluation ≤ 1 s: {met} for
+colours and statuses: every commune in {statuses_s:.2f} s, the pass after many hosts went
+stale at once in {evening_s:.2f} s ({evening_n:,} communes), steady state
+{steady_s * 1000:.0f} ms. Reasons and evidence are evaluated per commune when asked for
+({evening_detail_s / max(evening_detail_n, 1) * 1000:.1f} ms a commune; all
+{details_n:,} at once would take {details_s:.1f} s); a full re-judgement after a catalogue
+change takes {full_s:.1f} s. National scrape ≤ 1 s: **met by each
+part** (readiness {rd["s"]:.2f} s, largest province {hm["s"]:.2f} s); a single scrape of all
+{al["series"]:,} series takes {al["s"]:.1f} s.
+"""
+
+
+def national_section(
+    n: dict[str, Any], ne: dict[str, Any], pg: dict[str, Any] | None = None
+) -> str:
+    sc = n["scrape"]
+    ratio = (sc["readiness"]["s"] / sc["readiness"]["series"]) / (ne["s"] / ne["series"])
     return f"""{report.HEADINGS["nation"]}
 
 {report.stamp()}
@@ -157,7 +190,7 @@ those views need them, and the nation's summary, metrics and reports do not.
 
 | evaluation | communes | time |
 |---|---|---|
-{evaluation}
+{_evaluation_rows(n)}
 
 **Exposition.** `/metrics` rendered in process (no HTTP), in the parts the national
 Prometheus configuration scrapes (`dashboards/prometheus/prometheus-national.yml`), and as
@@ -165,20 +198,11 @@ one scrape of everything:
 
 | scrape | series | bytes | time | per 1,000 series |
 |---|---|---|---|---|
-{exposition}
+{_exposition_rows(sc, ne)}
 
 Per series, the readiness scrape costs {ratio:.2f} × node_exporter's.
 {_postgres_part(pg)}
-Goals (issue 8): national evaluation ≤ 1 s: {_met(max(statuses_s, evening_s) <= 1.0)} for
-colours and statuses: every commune in {statuses_s:.2f} s, the pass after many hosts went
-stale at once in {evening_s:.2f} s ({evening_n:,} communes), steady state
-{steady_s * 1000:.0f} ms. Reasons and evidence are evaluated per commune when asked for
-({evening_detail_s / max(evening_detail_n, 1) * 1000:.1f} ms a commune; all
-{details_n:,} at once would take {details_s:.1f} s); a full re-judgement after a catalogue
-change takes {full_s:.1f} s. National scrape ≤ 1 s: **met by each
-part** (readiness {rd["s"]:.2f} s, largest province {hm["s"]:.2f} s); a single scrape of all
-{al["series"]:,} series takes {al["s"]:.1f} s.
-"""
+{_national_goals(n)}"""
 
 
 def _met(ok: bool) -> str:
@@ -201,7 +225,7 @@ def _only(value: str) -> list[str]:
     return names
 
 
-def main() -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.run",
         description=__doc__.split("\n\n")[0].strip('"'),
@@ -236,63 +260,95 @@ def main() -> int:
                     help="seconds the fleet drain is measured")
     dr.add_argument("--fleet-spread", type=float, default=10.0, metavar="S",
                     help="the fleet's first cycles fall within this many seconds")
-    args = parser.parse_args()
+    return parser
+
+
+#: The Debian peers each benchmark runs beside.
+PEERS = {"ingest": ["prometheus-pushgateway", "wrk"], "nation": ["prometheus-node-exporter"],
+         "footprint": ["prometheus-node-exporter"]}
+
+
+def _missing_peer(only: list[str]) -> str | None:
+    """The first peer the chosen benchmarks need that is not installed, if any."""
+    for peer in sorted({p for name in only for p in PEERS.get(name, [])}):
+        if shutil.which(peer) is None:
+            return peer
+    return None
+
+
+def _run_ingest(args: argparse.Namespace, work: Path) -> str:
+    from bench.ingest import bench_ingest
+
+    i = bench_ingest(args.agents, args.duration, args.connections, work / "ingest",
+                     postgres=not args.no_postgres, values=args.values,
+                     nation_agents=args.nation_agents,
+                     nation_duration_s=args.nation_duration)
+    print(json.dumps(i), file=sys.stderr)
+    return report.ingest_section(i)
+
+
+def _run_nation(args: argparse.Namespace, work: Path) -> str:
+    from bench.nation import bench_nation_at_scale
+
+    progress(f"nation: {args.hosts:,} hosts (~5 min) ...")
+    n = bench_nation_at_scale(work / "nation", args.hosts, _nation_progress)
+    ne = node_exporter_scrape()
+    print(json.dumps({**n, "node_exporter": ne}), file=sys.stderr)
+    pg = None
+    with postgres_server(not args.no_postgres) as server:
+        if server is not None:
+            progress("nation: the same on PostgreSQL 15 ...")
+            pg = bench_nation_at_scale(work / "nation-pg", args.hosts,
+                                       _nation_progress, server.create_database())
+            print(json.dumps(pg), file=sys.stderr)
+    return national_section(n, ne, pg)
+
+
+def _run_footprint(args: argparse.Namespace, work: Path) -> str:
+    from bench.footprint import bench_footprint
+
+    f = bench_footprint(work / "footprint", args.cycles, args.interval)
+    print(json.dumps(f), file=sys.stderr)
+    return report.footprint_section(f)
+
+
+def _run_drain(args: argparse.Namespace, work: Path) -> str:
+    from bench.drain import bench_drain_fleet, bench_drain_one
+
+    d, template = bench_drain_one(work / "drain")
+    print(json.dumps(d), file=sys.stderr)
+    fleet = None
+    if args.fleet_agents > 0:
+        fleet = bench_drain_fleet(work / "fleet", template, args.fleet_agents,
+                                  window_s=args.fleet_window,
+                                  spread_s=args.fleet_spread)
+        print(json.dumps(fleet), file=sys.stderr)
+    return report.drain_section(d, fleet)
+
+
+#: Each benchmark: runs it under the work folder and returns its section of the report.
+RUNNERS: dict[str, Callable[[argparse.Namespace, Path], str]] = {
+    "ingest": _run_ingest,
+    "nation": _run_nation,
+    "footprint": _run_footprint,
+    "drain": _run_drain,
+}
+
+
+def main() -> int:
+    args = _parser().parse_args()
     # SIGTERM unwinds like Ctrl-C, so the collectors, agents and peers started here stop too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    peers = {"ingest": ["prometheus-pushgateway", "wrk"], "nation": ["prometheus-node-exporter"],
-             "footprint": ["prometheus-node-exporter"]}
-    for peer in sorted({p for name in args.only for p in peers.get(name, [])}):
-        if shutil.which(peer) is None:
-            print(f"bench: {peer} is not installed (apt-get install {peer})", file=sys.stderr)
-            return 2
+    peer = _missing_peer(args.only)
+    if peer is not None:
+        print(f"bench: {peer} is not installed (apt-get install {peer})", file=sys.stderr)
+        return 2
     started = time.monotonic()
     sections: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="ioc-bench-") as tmp:
-        work = Path(tmp)
         for name in (b for b in BENCHMARKS if b in args.only):
             progress(f"{name} ...")
-            if name == "ingest":
-                from bench.ingest import bench_ingest
-
-                i = bench_ingest(args.agents, args.duration, args.connections, work / "ingest",
-                                 postgres=not args.no_postgres, values=args.values,
-                                 nation_agents=args.nation_agents,
-                                 nation_duration_s=args.nation_duration)
-                print(json.dumps(i), file=sys.stderr)
-                sections[name] = report.ingest_section(i)
-            elif name == "nation":
-                from bench.nation import bench_nation_at_scale
-
-                progress(f"nation: {args.hosts:,} hosts (~5 min) ...")
-                n = bench_nation_at_scale(work / "nation", args.hosts, _nation_progress)
-                ne = node_exporter_scrape()
-                print(json.dumps({**n, "node_exporter": ne}), file=sys.stderr)
-                pg = None
-                with postgres_server(not args.no_postgres) as server:
-                    if server is not None:
-                        progress("nation: the same on PostgreSQL 15 ...")
-                        pg = bench_nation_at_scale(work / "nation-pg", args.hosts,
-                                                   _nation_progress, server.create_database())
-                        print(json.dumps(pg), file=sys.stderr)
-                sections[name] = national_section(n, ne, pg)
-            elif name == "footprint":
-                from bench.footprint import bench_footprint
-
-                f = bench_footprint(work / "footprint", args.cycles, args.interval)
-                print(json.dumps(f), file=sys.stderr)
-                sections[name] = report.footprint_section(f)
-            elif name == "drain":
-                from bench.drain import bench_drain_fleet, bench_drain_one
-
-                d, template = bench_drain_one(work / "drain")
-                print(json.dumps(d), file=sys.stderr)
-                fleet = None
-                if args.fleet_agents > 0:
-                    fleet = bench_drain_fleet(work / "fleet", template, args.fleet_agents,
-                                              window_s=args.fleet_window,
-                                              spread_s=args.fleet_spread)
-                    print(json.dumps(fleet), file=sys.stderr)
-                sections[name] = report.drain_section(d, fleet)
+            sections[name] = RUNNERS[name](args, Path(tmp))
             # Written after each benchmark: an interrupted run keeps what it measured.
             report.write(args.out, sections)
     progress(f"written {args.out} in {time.monotonic() - started:.0f} s")

@@ -328,14 +328,9 @@ def national() -> DashboardModel:
     return add_panels(d, panels).build()
 
 
-def province() -> DashboardModel:
-    sel = 'province="$province"'
-    d = new_dashboard(
-        "ioc-province",
-        "IOC — Tỉnh: các xã theo màu, tiêu chí không đạt, chất lượng mạng",
-        "Province view: communes by colour, failing criteria, network quality of its communes.",
-    ).with_variable(province_variable())
-    panels: list[PanelBuilder] = [
+def _province_colours(sel: str) -> list[PanelBuilder]:
+    """The province's coverage, its communes by colour, and the criteria they fail."""
+    return [
         stat_panel(
             "Tỷ lệ xã xanh",
             "Share of the province's communes that are green.",
@@ -377,6 +372,12 @@ def province() -> DashboardModel:
             thresholds=_thresholds((None, "orange")),
             h=14,
         ),
+    ]
+
+
+def _province_network(sel: str) -> list[PanelBuilder]:
+    """Meeting-server quality over the province's communes: RTT, jitter, loss, throughput."""
+    return [
         ts_panel(
             "Độ trễ và jitter (phân vị 90)",
             "90th percentile over the province's communes of round-trip time and jitter to "
@@ -422,6 +423,12 @@ def province() -> DashboardModel:
                 )
             ],
         ),
+    ]
+
+
+def _province_problems(sel: str) -> list[PanelBuilder]:
+    """Checks with a problem, and the communes by colour over time."""
+    return [
         table_panel(
             "Kiểm tra có vấn đề",
             "Checks whose latest status is not ok (warn, fail, unknown), by commune.",
@@ -435,22 +442,26 @@ def province() -> DashboardModel:
             w=24,
         ),
     ]
+
+
+def province() -> DashboardModel:
+    sel = 'province="$province"'
+    d = new_dashboard(
+        "ioc-province",
+        "IOC — Tỉnh: các xã theo màu, tiêu chí không đạt, chất lượng mạng",
+        "Province view: communes by colour, failing criteria, network quality of its communes.",
+    ).with_variable(province_variable())
+    panels: list[PanelBuilder] = [
+        *_province_colours(sel),
+        *_province_network(sel),
+        *_province_problems(sel),
+    ]
     return add_panels(d, panels).build()
 
 
-def commune() -> DashboardModel:
-    sel = 'commune="$commune"'
-    d = (
-        new_dashboard(
-            "ioc-commune",
-            "IOC — Chi tiết xã: tiêu chí, mạng, thiết bị, chứng thư số",
-            "Commune detail: every criterion, RTT/jitter/loss, throughput, equipment, "
-            "certificate expiry.",
-        )
-        .with_variable(province_variable())
-        .with_variable(commune_variable())
-    )
-    panels: list[PanelBuilder] = [
+def _commune_status(sel: str) -> list[PanelBuilder]:
+    """Which commune, its colour, its last report, its criteria and its failing checks."""
+    return [
         stat_panel(
             "Xã",
             "Official name of the commune and its province.",
@@ -487,6 +498,12 @@ def commune() -> DashboardModel:
             [query(f"ioc_check_problem{{{sel}}}", as_table=True)],
             h=14,
         ),
+    ]
+
+
+def _commune_network(sel: str) -> list[PanelBuilder]:
+    """RTT, jitter, loss and throughput to the meeting server."""
+    return [
         ts_panel(
             "Độ trễ khứ hồi và jitter",
             "Round-trip time and jitter to the meeting server (VC-02: warn above 150 ms / 30 ms).",
@@ -520,6 +537,12 @@ def commune() -> DashboardModel:
             unit="Bps",
             w=8,
         ),
+    ]
+
+
+def _commune_equipment(sel: str) -> list[PanelBuilder]:
+    """UPS, printer supplies, signature and portal certificates."""
+    return [
         stat_panel(
             "UPS: điện lưới",
             "1 = UPS on mains, 0 = on battery (alert IocUpsOnBattery).",
@@ -568,6 +591,12 @@ def commune() -> DashboardModel:
             thresholds=_thresholds((None, "red"), (0, "orange"), (30 * 86400, "green")),
             w=4,
         ),
+    ]
+
+
+def _commune_hosts(sel: str) -> list[PanelBuilder]:
+    """Service response times, the machines' disk, memory and clocks."""
+    return [
         ts_panel(
             "Thời gian phản hồi dịch vụ",
             "HTTP response time of the portal and the core systems the commune uses.",
@@ -597,19 +626,32 @@ def commune() -> DashboardModel:
             w=24,
         ),
     ]
+
+
+def commune() -> DashboardModel:
+    sel = 'commune="$commune"'
+    d = (
+        new_dashboard(
+            "ioc-commune",
+            "IOC — Chi tiết xã: tiêu chí, mạng, thiết bị, chứng thư số",
+            "Commune detail: every criterion, RTT/jitter/loss, throughput, equipment, "
+            "certificate expiry.",
+        )
+        .with_variable(province_variable())
+        .with_variable(commune_variable())
+    )
+    panels: list[PanelBuilder] = [
+        *_commune_status(sel),
+        *_commune_network(sel),
+        *_commune_equipment(sel),
+        *_commune_hosts(sel),
+    ]
     return add_panels(d, panels).build()
 
 
-def agents() -> DashboardModel:
-    sel = 'province=~"$province"'
-    d = new_dashboard(
-        "ioc-agents",
-        "IOC — Tác nhân: báo cáo, tác nhân im lặng, hàng đợi, phiên bản",
-        "Agent fleet: agents reporting, silent agents, spool backlog, software versions, "
-        "collector ingest.",
-    ).with_variable(province_variable(include_all=True))
-    last = f"ioc_agent_last_report_timestamp_seconds{{{sel}}}"
-    panels: list[PanelBuilder] = [
+def _agent_reports(sel: str, last: str) -> list[PanelBuilder]:
+    """Agents reporting and silent, reports waiting in spools and dropped from them."""
+    return [
         stat_panel(
             "Tác nhân đang báo cáo",
             f"Agents whose last report is under {SILENT_AFTER_S // 60} minutes old.",
@@ -641,6 +683,12 @@ def agents() -> DashboardModel:
             ],
             thresholds=_thresholds((None, "green"), (1, "red")),
         ),
+    ]
+
+
+def _agent_fleet(sel: str, last: str) -> list[PanelBuilder]:
+    """The agents furthest behind, with the largest spools, by version, by clock skew."""
+    return [
         table_panel(
             "Tác nhân lâu chưa báo cáo nhất",
             "The twenty agents with the oldest last report (seconds since it).",
@@ -664,6 +712,12 @@ def agents() -> DashboardModel:
             [query(f"topk(10, abs(ioc_agent_clock_skew_seconds{{{sel}}}))", as_table=True)],
             w=16,
         ),
+    ]
+
+
+def _collector_ingest() -> list[PanelBuilder]:
+    """The collector's side: reports received, its write backlog, its batch time."""
+    return [
         ts_panel(
             "Báo cáo nhận được",
             "Reports received by the collector per second, by result (accepted, duplicate), "
@@ -705,6 +759,23 @@ def agents() -> DashboardModel:
             unit="s",
         ),
     ]
+
+
+def agents() -> DashboardModel:
+    sel = 'province=~"$province"'
+    d = new_dashboard(
+        "ioc-agents",
+        "IOC — Tác nhân: báo cáo, tác nhân im lặng, hàng đợi, phiên bản",
+        "Agent fleet: agents reporting, silent agents, spool backlog, software versions, "
+        "collector ingest.",
+    ).with_variable(province_variable(include_all=True))
+    last = f"ioc_agent_last_report_timestamp_seconds{{{sel}}}"
+    panels: list[PanelBuilder] = [
+        *_agent_reports(sel, last),
+        *_agent_fleet(sel, last),
+        *_collector_ingest(),
+    ]
+    return add_panels(d, panels).build()
     return add_panels(d, panels).build()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -110,233 +111,241 @@ def _pct(x: float) -> str:
     return f"{x * 100:.1f} %"
 
 
-def render_pdf(report: ReadinessReport) -> bytes:
-    _register_fonts()
-    st = _styles()
+_Styles = dict[str, ParagraphStyle]
+
+
+def _labels(lang: str, *keys: str) -> list[str]:
+    """Column headings: each key in ``lang``, but ``ID``, the same in both languages."""
+    return [k if k == "ID" else t(lang, k) for k in keys]
+
+
+def _expired(lang: str, item: dict[str, Any]) -> str:
+    """`` (expired)`` after an attestation or a waiver no longer in force, else nothing."""
+    return "" if item["active"] else f" ({t(lang, 'expired')})"
+
+
+def _section(
+    lang: str,
+    key: str,
+    st: _Styles,
+    header: list[str],
+    rows: list[list[Any]],
+    widths_mm: list[float],
+    **colours: Any,
+) -> list[Flowable]:
+    """A level-2 heading (the text of ``key``) and its table, column widths in mm."""
+    table = _table(header, rows, [w * mm for w in widths_mm], st, **colours)
+    return [Paragraph(escape(t(lang, key)), st["h2"]), table]
+
+
+def _header(report: ReadinessReport, st: _Styles) -> list[Flowable]:
+    """Title, application, scope and date, then the summary sentence of the totals."""
     lang = report.lang
-    L = lambda key: t(lang, key)  # noqa: E731 - short local alias
-    story: list[Flowable] = [
+    tot = report.totals
+    return [
         Paragraph(escape(report.title), st["title"]),
-        Paragraph(escape(L("app")), st["base"]),
+        Paragraph(escape(t(lang, "app")), st["base"]),
         Spacer(1, 4 * mm),
-        Paragraph(f"<b>{escape(L('scope'))}:</b> {escape(report.scope_label)}", st["base"]),
+        Paragraph(f"<b>{escape(t(lang, 'scope'))}:</b> {escape(report.scope_label)}", st["base"]),
         Paragraph(
-            f"<b>{escape(L('generated_at'))}:</b> {ict(report.generated_at)} (UTC+7)", st["base"]
+            f"<b>{escape(t(lang, 'generated_at'))}:</b> {ict(report.generated_at)} (UTC+7)",
+            st["base"],
         ),
         Spacer(1, 3 * mm),
-        Paragraph(escape(L("summary")), st["h2"]),
-    ]
-    tot = report.totals
-    story.append(
+        Paragraph(escape(t(lang, "summary")), st["h2"]),
         Paragraph(
             escape(
-                f"{tot.communes} {L('communes').lower()}: "
+                f"{tot.communes} {t(lang, 'communes').lower()}: "
                 f"{tot.green} {colour_label(lang, 'green').lower()}, "
                 f"{tot.yellow} {colour_label(lang, 'yellow').lower()}, "
                 f"{tot.red} {colour_label(lang, 'red').lower()}, "
                 f"{tot.grey} {colour_label(lang, 'grey').lower()}. "
-                f"{L('green_ratio')}: {_pct(tot.green_ratio)}."
+                f"{t(lang, 'green_ratio')}: {_pct(tot.green_ratio)}."
             ),
             st["base"],
-        )
+        ),
+    ]
+
+
+def _provinces(report: ReadinessReport, st: _Styles) -> list[Flowable]:
+    """National scope: one row per province, the furthest behind first."""
+    lang = report.lang
+    header = [
+        *_labels(lang, "code", "province", "count"),
+        *(colour_label(lang, c) for c in ("green", "yellow", "red", "grey")),
+        t(lang, "green_ratio"),
+    ]
+    rows: list[list[Any]] = [
+        [p.code, p.name, p.communes, p.green, p.yellow, p.red, p.grey, _pct(p.green_ratio)]
+        for p in sorted(report.provinces, key=lambda p: p.green_ratio)
+    ]
+    return _section(lang, "provinces", st, header, rows, [11, 52, 15, 15, 15, 15, 15, 22])
+
+
+def _communes(report: ReadinessReport, st: _Styles) -> list[Flowable]:
+    """Province scope: one row per commune, red first, then yellow, grey and green."""
+    lang = report.lang
+    communes = sorted(report.communes, key=lambda r: ("redyellowgreygreen".find(r.colour), r.code))
+    header = _labels(lang, "code", "commune", "colour", "not_met", "last_report")
+    rows: list[list[Any]] = [
+        [r.code, r.name, colour_label(lang, r.colour), ", ".join(r.not_met), ict(r.last_report_at)]
+        for r in communes
+    ]
+    return _section(
+        lang,
+        "communes",
+        st,
+        header,
+        rows,
+        [14, 45, 16, 78, 27],
+        colour_col=2,
+        colours=[r.colour for r in communes],
     )
 
+
+def _commune_criteria(report: ReadinessReport, st: _Styles) -> list[Flowable]:
+    """Commune scope: its colour and last report, then each criterion with its evidence."""
+    lang = report.lang
+    r = report.communes[0]
+    status = Paragraph(
+        escape(
+            f"{t(lang, 'colour')}: {colour_label(lang, r.colour)}. "
+            f"{t(lang, 'last_report')}: {ict(r.last_report_at) or t(lang, 'never')}."
+        ),
+        st["base"],
+    )
+    header = _labels(lang, "ID", "criterion", "status", "reason", "evidence", "since")
+    rows: list[list[Any]] = [
+        [
+            d.id,
+            d.title,
+            status_label(lang, d.status),
+            d.reason,
+            "; ".join(evidence_text(e) for e in d.evidence),
+            ict(datetime.fromisoformat(d.since)) if d.since else "",
+        ]
+        for d in report.detail
+    ]
+    return [status, *_section(lang, "criteria", st, header, rows, [13, 33, 17, 40, 57, 20])]
+
+
+def _attestations(report: ReadinessReport, st: _Styles) -> list[Flowable]:
+    """Commune scope: the attestations entered for it (none: no section)."""
+    if not report.attestations:
+        return []
+    lang = report.lang
+    header = _labels(lang, "ID", "status", "evidence", "entered_by", "expires_at")
+    rows: list[list[Any]] = [
+        [
+            a["criterion_id"],
+            t(lang, "attested_met" if a["status"] == "pass" else "attested_not_met")
+            + _expired(lang, a),
+            a["evidence"] + (f" [{a['filename']}]" if a["filename"] else ""),
+            a["entered_by"],
+            ict(a["expires_at"]),
+        ]
+        for a in report.attestations
+    ]
+    return _section(lang, "attestations", st, header, rows, [13, 25, 82, 30, 30])
+
+
+def _scope_body(report: ReadinessReport, st: _Styles) -> list[Flowable]:
+    """The part that depends on the scope: provinces, communes, or one commune's criteria."""
     if report.scope == "national":
-        story.append(Paragraph(escape(L("provinces")), st["h2"]))
-        story.append(
-            _table(
-                [
-                    L("code"),
-                    L("province"),
-                    L("count"),
-                    *(colour_label(lang, c) for c in ("green", "yellow", "red", "grey")),
-                    L("green_ratio"),
-                ],
-                [
-                    [
-                        p.code,
-                        p.name,
-                        p.communes,
-                        p.green,
-                        p.yellow,
-                        p.red,
-                        p.grey,
-                        _pct(p.green_ratio),
-                    ]
-                    for p in sorted(report.provinces, key=lambda p: p.green_ratio)
-                ],
-                [11 * mm, 52 * mm, 15 * mm, 15 * mm, 15 * mm, 15 * mm, 15 * mm, 22 * mm],
-                st,
-            )
-        )
-    elif report.scope == "province":
-        story.append(Paragraph(escape(L("communes")), st["h2"]))
-        rows = sorted(report.communes, key=lambda r: ("redyellowgreygreen".find(r.colour), r.code))
-        story.append(
-            _table(
-                [L("code"), L("commune"), L("colour"), L("not_met"), L("last_report")],
-                [
-                    [
-                        r.code,
-                        r.name,
-                        colour_label(lang, r.colour),
-                        ", ".join(r.not_met),
-                        ict(r.last_report_at),
-                    ]
-                    for r in rows
-                ],
-                [14 * mm, 45 * mm, 16 * mm, 78 * mm, 27 * mm],
-                st,
-                colour_col=2,
-                colours=[r.colour for r in rows],
-            )
-        )
-    else:
-        r = report.communes[0]
-        story.append(
-            Paragraph(
-                escape(
-                    f"{L('colour')}: {colour_label(lang, r.colour)}. "
-                    f"{L('last_report')}: {ict(r.last_report_at) or L('never')}."
-                ),
-                st["base"],
-            )
-        )
-        story.append(Paragraph(escape(L("criteria")), st["h2"]))
-        story.append(
-            _table(
-                ["ID", L("criterion"), L("status"), L("reason"), L("evidence"), L("since")],
-                [
-                    [
-                        d.id,
-                        d.title,
-                        status_label(lang, d.status),
-                        d.reason,
-                        "; ".join(evidence_text(e) for e in d.evidence),
-                        ict(datetime.fromisoformat(d.since)) if d.since else "",
-                    ]
-                    for d in report.detail
-                ],
-                [13 * mm, 33 * mm, 17 * mm, 40 * mm, 57 * mm, 20 * mm],
-                st,
-            )
-        )
-        if report.attestations:
-            story.append(Paragraph(escape(L("attestations")), st["h2"]))
-            story.append(
-                _table(
-                    ["ID", L("status"), L("evidence"), L("entered_by"), L("expires_at")],
-                    [
-                        [
-                            a["criterion_id"],
-                            t(lang, "attested_met" if a["status"] == "pass" else "attested_not_met")
-                            + ("" if a["active"] else f" ({L('expired')})"),
-                            a["evidence"] + (f" [{a['filename']}]" if a["filename"] else ""),
-                            a["entered_by"],
-                            ict(a["expires_at"]),
-                        ]
-                        for a in report.attestations
-                    ],
-                    [13 * mm, 25 * mm, 82 * mm, 30 * mm, 30 * mm],
-                    st,
-                )
-            )
+        return _provinces(report, st)
+    if report.scope == "province":
+        return _communes(report, st)
+    return _commune_criteria(report, st) + _attestations(report, st)
 
-    if report.waivers:
-        story.append(Paragraph(escape(L("waivers")), st["h2"]))
-        story.append(
-            _table(
-                [L("commune"), "ID", L("reason"), L("granted_by"), L("expires_at")],
-                [
-                    [
-                        w["commune_code"],
-                        w["criterion_id"],
-                        w["reason"],
-                        w["granted_by"],
-                        ict(w["expires_at"]) + ("" if w["active"] else f" ({L('expired')})"),
-                    ]
-                    for w in report.waivers
-                ],
-                [18 * mm, 14 * mm, 88 * mm, 30 * mm, 30 * mm],
-                st,
-            )
-        )
 
-    if report.scope != "commune":
-        story.append(Paragraph(escape(L("worst_criteria")), st["h2"]))
-        worst = sorted(report.criterion_counts, key=lambda c: -c.not_met)
-        story.append(
-            _table(
-                [
-                    "ID",
-                    L("criterion"),
-                    L("severity"),
-                    L("not_met_count"),
-                    status_label(lang, "fail"),
-                    status_label(lang, "warn"),
-                    status_label(lang, "unknown"),
-                    status_label(lang, "waived"),
-                ],
-                [
-                    [
-                        c.id,
-                        c.title,
-                        severity_label(lang, c.severity),
-                        c.not_met,
-                        c.fail,
-                        c.warn,
-                        c.unknown,
-                        c.waived,
-                    ]
-                    for c in worst
-                ],
-                [14 * mm, 62 * mm, 20 * mm, 18 * mm, 16 * mm, 16 * mm, 16 * mm, 18 * mm],
-                st,
-            )
-        )
+def _waivers(report: ReadinessReport, st: _Styles) -> list[Flowable]:
+    """The waivers granted in the scope (none: no section)."""
+    if not report.waivers:
+        return []
+    lang = report.lang
+    header = _labels(lang, "commune", "ID", "reason", "granted_by", "expires_at")
+    rows: list[list[Any]] = [
+        [
+            w["commune_code"],
+            w["criterion_id"],
+            w["reason"],
+            w["granted_by"],
+            ict(w["expires_at"]) + _expired(lang, w),
+        ]
+        for w in report.waivers
+    ]
+    return _section(lang, "waivers", st, header, rows, [18, 14, 88, 30, 30])
 
-    if report.history:
-        story.append(Paragraph(escape(L("history")), st["h2"]))
-        story.append(
-            _table(
-                [L("taken_at"), L("count"), colour_label(lang, "green"), L("green_ratio")],
-                [
-                    [ict(h["taken_at"]), h["communes"], h["green"], _pct(h["green_ratio"])]
-                    for h in report.history[-12:]
-                ],
-                [40 * mm, 25 * mm, 25 * mm, 30 * mm],
-                st,
-            )
-        )
 
-    story.append(Paragraph(escape(L("criteria_basis")), st["h2"]))
-    story.append(
-        _table(
-            ["ID", L("criterion"), L("kind"), L("severity"), L("basis")],
-            [
-                [
-                    c.id,
-                    c.title,
-                    kind_label(lang, c.kind),
-                    severity_label(lang, c.severity),
-                    c.basis + (f" ({L('proposal')})" if c.proposal else ""),
-                ]
-                for c in report.catalogue
-            ],
-            [14 * mm, 58 * mm, 18 * mm, 20 * mm, 70 * mm],
-            st,
-        )
-    )
+def _worst_criteria(report: ReadinessReport, st: _Styles) -> list[Flowable]:
+    """National and province scopes: the criteria most communes miss, first."""
+    if report.scope == "commune":
+        return []
+    lang = report.lang
+    header = [
+        *_labels(lang, "ID", "criterion", "severity", "not_met_count"),
+        *(status_label(lang, s) for s in ("fail", "warn", "unknown", "waived")),
+    ]
+    rows: list[list[Any]] = [
+        [c.id, c.title, severity_label(lang, c.severity), c.not_met]
+        + [c.fail, c.warn, c.unknown, c.waived]
+        for c in sorted(report.criterion_counts, key=lambda c: -c.not_met)
+    ]
+    return _section(lang, "worst_criteria", st, header, rows, [14, 62, 20, 18, 16, 16, 16, 18])
+
+
+def _history(report: ReadinessReport, st: _Styles) -> list[Flowable]:
+    """The last twelve coverage snapshots (none: no section)."""
+    if not report.history:
+        return []
+    lang = report.lang
+    header = [
+        *_labels(lang, "taken_at", "count"),
+        colour_label(lang, "green"),
+        t(lang, "green_ratio"),
+    ]
+    rows: list[list[Any]] = [
+        [ict(h["taken_at"]), h["communes"], h["green"], _pct(h["green_ratio"])]
+        for h in report.history[-12:]
+    ]
+    return _section(lang, "history", st, header, rows, [40, 25, 25, 30])
+
+
+def _criteria_basis(report: ReadinessReport, st: _Styles) -> list[Flowable]:
+    """Every criterion of the catalogue with its kind, severity and legal basis."""
+    lang = report.lang
+    proposal = f" ({t(lang, 'proposal')})"
+    header = _labels(lang, "ID", "criterion", "kind", "severity", "basis")
+    rows: list[list[Any]] = [
+        [
+            c.id,
+            c.title,
+            kind_label(lang, c.kind),
+            severity_label(lang, c.severity),
+            c.basis + (proposal if c.proposal else ""),
+        ]
+        for c in report.catalogue
+    ]
+    return _section(lang, "criteria_basis", st, header, rows, [14, 58, 18, 20, 70])
+
+
+def _footer(report: ReadinessReport) -> Callable[[Any, Any], None]:
+    """The page callback: title, scope and date on the left, the page number on the right."""
     footer = f"{report.title} — {report.scope_label} — {ict(report.generated_at)}"
+    page = "Page" if report.lang == "en" else "Trang"
 
     def on_page(canvas: Any, doc: Any) -> None:
         canvas.saveState()
         canvas.setFont(FONT, 7)
         canvas.drawString(15 * mm, 10 * mm, footer)
-        page = "Page" if lang == "en" else "Trang"
         canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, f"{page} {doc.page}")
         canvas.restoreState()
 
+    return on_page
+
+
+def _build(report: ReadinessReport, story: list[Flowable]) -> bytes:
+    """Lay ``story`` out on A4 pages with the footer, in the embedded font."""
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
@@ -347,9 +356,27 @@ def render_pdf(report: ReadinessReport) -> bytes:
         bottomMargin=17 * mm,
         title=f"{report.title} — {report.scope_label}",
         author="commune-ioc",
-        lang="en" if lang == "en" else "vi",
+        lang="en" if report.lang == "en" else "vi",
     )
+    on_page = _footer(report)
     # Start the canvas in the embedded font, so no unembedded base-14 font is referenced.
     canvasmaker = functools.partial(Canvas, initialFontName=FONT, initialFontSize=9)
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page, canvasmaker=canvasmaker)
     return buf.getvalue()
+
+
+_SECTIONS = (
+    _header,
+    _scope_body,
+    _waivers,
+    _worst_criteria,
+    _history,
+    _criteria_basis,
+)
+
+
+def render_pdf(report: ReadinessReport) -> bytes:
+    _register_fonts()
+    st = _styles()
+    story: list[Flowable] = [f for section in _SECTIONS for f in section(report, st)]
+    return _build(report, story)

@@ -69,17 +69,27 @@ def _cell(ws: Any, value: Any, **style: Any) -> WriteOnlyCell:
     return cell
 
 
-def render_xlsx(report: ReadinessReport) -> bytes:
+def _sheet(wb: Workbook, lang: str, key: str) -> Any:
+    """A new sheet named by ``key`` in ``lang`` (Excel allows 31 characters)."""
+    return wb.create_sheet(t(lang, key)[:31])
+
+
+def _utc(lang: str, key: str) -> str:
+    """The heading of a column of times: Excel has no time zones, so the heading says UTC."""
+    return t(lang, key) + " (UTC)"
+
+
+def _summary_sheet(wb: Workbook, report: ReadinessReport) -> None:
+    """Title, scope, date, the count of each colour and the green ratio."""
     lang = report.lang
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(t(lang, "summary"))
+    ws = _sheet(wb, lang, "summary")
     tot = report.totals
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 40
     ws.append([_cell(ws, report.title, font=Font(bold=True, size=14))])
     for label, value in (
         (t(lang, "scope"), report.scope_label),
-        (t(lang, "generated_at") + " (UTC)", _naive(report.generated_at)),
+        (_utc(lang, "generated_at"), _naive(report.generated_at)),
         (t(lang, "count"), tot.communes),
         (colour_label(lang, "green"), tot.green),
         (colour_label(lang, "yellow"), tot.yellow),
@@ -89,17 +99,17 @@ def render_xlsx(report: ReadinessReport) -> bytes:
         ws.append([label, value])
     ws.append([t(lang, "green_ratio"), _cell(ws, tot.green_ratio, number_format="0.0%")])
 
-    wp = wb.create_sheet(t(lang, "provinces")[:31])
+
+def _provinces_sheet(wb: Workbook, report: ReadinessReport) -> None:
+    """One row per province: its communes by colour and its green ratio."""
+    lang = report.lang
     _table(
-        wp,
+        _sheet(wb, lang, "provinces"),
         [
             t(lang, "code"),
             t(lang, "province"),
             t(lang, "count"),
-            colour_label(lang, "green"),
-            colour_label(lang, "yellow"),
-            colour_label(lang, "red"),
-            colour_label(lang, "grey"),
+            *(colour_label(lang, c) for c in ("green", "yellow", "red", "grey")),
             t(lang, "green_ratio"),
         ],
         (
@@ -110,10 +120,13 @@ def render_xlsx(report: ReadinessReport) -> bytes:
         percent_col=8,
     )
 
+
+def _communes_sheet(wb: Workbook, report: ReadinessReport) -> None:
+    """One row per commune: its colour, last report, and the status of every criterion."""
+    lang = report.lang
     cids = [c.id for c in report.catalogue]
-    wc = wb.create_sheet(t(lang, "communes")[:31].replace(",", ""))
     _table(
-        wc,
+        wb.create_sheet(t(lang, "communes")[:31].replace(",", "")),
         [
             t(lang, "code"),
             t(lang, "commune"),
@@ -121,7 +134,7 @@ def render_xlsx(report: ReadinessReport) -> bytes:
             t(lang, "code"),
             t(lang, "province"),
             t(lang, "colour"),
-            t(lang, "last_report") + " (UTC)",
+            _utc(lang, "last_report"),
             t(lang, "not_met"),
             *cids,
         ],
@@ -143,10 +156,13 @@ def render_xlsx(report: ReadinessReport) -> bytes:
         colour_col=6,
     )
 
+
+def _criteria_sheet(wb: Workbook, report: ReadinessReport) -> None:
+    """One row per criterion of the catalogue: its basis and how many communes miss it."""
+    lang = report.lang
     counts = {c.id: c for c in report.criterion_counts}
-    wk = wb.create_sheet(t(lang, "criteria")[:31])
     _table(
-        wk,
+        _sheet(wb, lang, "criteria"),
         [
             "ID",
             t(lang, "criterion"),
@@ -155,10 +171,7 @@ def render_xlsx(report: ReadinessReport) -> bytes:
             t(lang, "basis"),
             t(lang, "proposal"),
             t(lang, "not_met_count"),
-            status_label(lang, "fail"),
-            status_label(lang, "warn"),
-            status_label(lang, "unknown"),
-            status_label(lang, "waived"),
+            *(status_label(lang, s) for s in ("fail", "warn", "unknown", "waived")),
         ],
         (
             [
@@ -179,85 +192,110 @@ def render_xlsx(report: ReadinessReport) -> bytes:
         widths=[9, 50, 11, 13, 60, 10, 12, 10, 10, 10, 10],
     )
 
-    if report.detail:
-        we = wb.create_sheet(t(lang, "evidence")[:31])
-        _table(
-            we,
+
+def _evidence_sheet(wb: Workbook, report: ReadinessReport) -> None:
+    """Commune scope: each criterion's status, reason and evidence (no detail: no sheet)."""
+    if not report.detail:
+        return
+    lang = report.lang
+    _table(
+        _sheet(wb, lang, "evidence"),
+        [
+            "ID",
+            t(lang, "criterion"),
+            t(lang, "severity"),
+            t(lang, "status"),
+            t(lang, "reason"),
+            t(lang, "evidence"),
+            t(lang, "since"),
+        ],
+        (
             [
-                "ID",
-                t(lang, "criterion"),
-                t(lang, "severity"),
-                t(lang, "status"),
-                t(lang, "reason"),
-                t(lang, "evidence"),
-                t(lang, "since"),
-            ],
-            (
-                [
-                    d.id,
-                    d.title,
-                    severity_label(lang, d.severity),
-                    status_label(lang, d.status),
-                    d.reason,
-                    "\n".join(evidence_text(e) for e in d.evidence),
-                    (d.since or "")[:19].replace("T", " "),
-                ]
-                for d in report.detail
-            ),
-            widths=[9, 40, 12, 12, 50, 70, 19],
-        )
-    if report.attestations:
-        wa = wb.create_sheet(t(lang, "attestations")[:31])
-        _table(
-            wa,
+                d.id,
+                d.title,
+                severity_label(lang, d.severity),
+                status_label(lang, d.status),
+                d.reason,
+                "\n".join(evidence_text(e) for e in d.evidence),
+                (d.since or "")[:19].replace("T", " "),
+            ]
+            for d in report.detail
+        ),
+        widths=[9, 40, 12, 12, 50, 70, 19],
+    )
+
+
+def _attestations_sheet(wb: Workbook, report: ReadinessReport) -> None:
+    """The attestations in the scope (none: no sheet)."""
+    if not report.attestations:
+        return
+    lang = report.lang
+    _table(
+        _sheet(wb, lang, "attestations"),
+        [
+            t(lang, "commune"),
+            "ID",
+            t(lang, "status"),
+            t(lang, "evidence"),
+            t(lang, "entered_by"),
+            _utc(lang, "entered_at"),
+            _utc(lang, "expires_at"),
+            t(lang, "file"),
+        ],
+        (
             [
-                t(lang, "commune"),
-                "ID",
-                t(lang, "status"),
-                t(lang, "evidence"),
-                t(lang, "entered_by"),
-                t(lang, "entered_at") + " (UTC)",
-                t(lang, "expires_at") + " (UTC)",
-                t(lang, "file"),
-            ],
-            (
-                [
-                    a["commune_code"],
-                    a["criterion_id"],
-                    t(lang, "attested_met" if a["status"] == "pass" else "attested_not_met"),
-                    a["evidence"],
-                    a["entered_by"],
-                    a["entered_at"],
-                    a["expires_at"],
-                    a["filename"] or "",
-                ]
-                for a in report.attestations
-            ),
-            widths=[9, 9, 10, 50, 16, 19, 19, 24],
-        )
-    if report.waivers:
-        ww = wb.create_sheet(t(lang, "waivers")[:31])
-        _table(
-            ww,
-            [
-                t(lang, "commune"),
-                "ID",
-                t(lang, "reason"),
-                t(lang, "granted_by"),
-                t(lang, "expires_at") + " (UTC)",
-            ],
-            (
-                [
-                    w["commune_code"],
-                    w["criterion_id"],
-                    w["reason"],
-                    w["granted_by"],
-                    w["expires_at"],
-                ]
-                for w in report.waivers
-            ),
-            widths=[9, 9, 50, 16, 19],
-        )
+                a["commune_code"],
+                a["criterion_id"],
+                t(lang, "attested_met" if a["status"] == "pass" else "attested_not_met"),
+                a["evidence"],
+                a["entered_by"],
+                a["entered_at"],
+                a["expires_at"],
+                a["filename"] or "",
+            ]
+            for a in report.attestations
+        ),
+        widths=[9, 9, 10, 50, 16, 19, 19, 24],
+    )
+
+
+def _waivers_sheet(wb: Workbook, report: ReadinessReport) -> None:
+    """The waivers in the scope (none: no sheet)."""
+    if not report.waivers:
+        return
+    lang = report.lang
+    _table(
+        _sheet(wb, lang, "waivers"),
+        [
+            t(lang, "commune"),
+            "ID",
+            t(lang, "reason"),
+            t(lang, "granted_by"),
+            _utc(lang, "expires_at"),
+        ],
+        (
+            [w["commune_code"], w["criterion_id"], w["reason"], w["granted_by"], w["expires_at"]]
+            for w in report.waivers
+        ),
+        widths=[9, 9, 50, 16, 19],
+    )
+
+
+_SHEETS = (
+    _summary_sheet,
+    _provinces_sheet,
+    _communes_sheet,
+    _criteria_sheet,
+    _evidence_sheet,
+    _attestations_sheet,
+    _waivers_sheet,
+)
+
+
+def render_xlsx(report: ReadinessReport) -> bytes:
+    wb = Workbook(write_only=True)
+    for sheet in _SHEETS:
+        sheet(wb, report)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
