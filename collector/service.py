@@ -6,10 +6,10 @@ import gc
 
 from fastapi import FastAPI
 
-from collector.app import Settings, create_app
+from collector.api.app import Settings, create_app
+from collector.api.prometheus import DEFAULT_HOST_VALUES
 from collector.config import CollectorConfig, parse_listen
 from collector.db import create_schema, make_engine
-from collector.metrics import DEFAULT_HOST_VALUES
 from collector.store import Store
 from collector.units import load_units
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from collector.app import Settings, create_app
+from collector.api.app import Settings, create_app
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, database_url, make_engine
 from collector.server import BackgroundServer

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from collector.app import Settings, create_app
+from collector.api.app import Settings, create_app
 from collector.auth import Accounts
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine

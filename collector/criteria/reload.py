@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 from collector.criteria.catalogue import Catalogue, CatalogueError
 
 if TYPE_CHECKING:
+    from collector.api.prometheus import CatalogueMetrics
     from collector.config import CollectorConfig
-    from collector.metrics import CatalogueMetrics
     from collector.store import Store
 
 log = logging.getLogger("collector.catalogue")

@@ -71,7 +71,7 @@ def test_a_restarted_collector_knows_every_agents_token_before_its_first_report(
     """After a restart under national load, no agent's next report reads its token from the
     database first: the collector loads them all as it starts. A revoked agent's token is
     not among them, and is still refused."""
-    from collector.app import Settings, create_app
+    from collector.api.app import Settings, create_app
     from collector.server import BackgroundServer
 
     enrolled = [store.enroll(code, f"pc-{c}") for c, code in

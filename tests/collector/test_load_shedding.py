@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from collector.app import Settings, create_app
+from collector.api.app import Settings, create_app
 from collector.server import BackgroundServer
 from tests.collector.test_ingest_api import enroll, report, stored
 from tests.conftest import Clock, Collector, reports_locked

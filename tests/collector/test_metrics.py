@@ -9,7 +9,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.metrics import value_metric
+from collector.api.prometheus import value_metric
 from collector.simulator import Simulator
 from tests.conftest import require_binary
 
@@ -97,9 +97,9 @@ def test_promtool_check_metrics_is_clean(fed) -> None:
 
 
 def test_a_province_can_expose_more_host_values(store) -> None:
-    from collector.app import Settings, create_app
+    from collector.api.app import Settings, create_app
+    from collector.api.prometheus import DEFAULT_HOST_VALUES
     from collector.config import load_config
-    from collector.metrics import DEFAULT_HOST_VALUES
     from collector.server import BackgroundServer
 
     cfg = load_config(None, metrics_host_values=["sip_response_time"])

@@ -14,7 +14,7 @@ from agent.config import parse_config
 from agent.daemon import Agent
 from agent.enroll import enroll
 from collector import db
-from collector.app import Settings, create_app
+from collector.api.app import Settings, create_app
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
 from collector.server import BackgroundServer

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.app import Settings, create_app
+from collector.api.app import Settings, create_app
 from collector.auth import Accounts
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from checks.network.quality import probe_udp
-from collector.app import Settings, create_app
+from collector.api.app import Settings, create_app
 from collector.config import CollectorConfig
 from collector.server import BackgroundServer
 from tests.integration.peers import free_port

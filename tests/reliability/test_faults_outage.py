@@ -29,7 +29,7 @@ from agent.enroll import enroll
 from agent.spool import SPOOL_FILE
 from checks.registry import Registry
 from collector import db
-from collector.app import Settings, create_app
+from collector.api.app import Settings, create_app
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
 from collector.server import BackgroundServer

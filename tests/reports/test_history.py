@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from collector.app import Settings, create_app
+from collector.api.app import Settings, create_app
 from collector.reports import history
 from collector.server import BackgroundServer
 

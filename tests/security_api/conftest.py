@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from collector.app import Settings, create_app
+from collector.api.app import Settings, create_app
 from collector.server import BackgroundServer, TLSFiles
 from collector.store import Store
 from tests.security_api.pki import CA, ServerCert, issue_server, make_ca

@@ -23,10 +23,10 @@ from agent.sender import Sender
 from agent.spool import Spool
 from checks.model import Report
 from collector import db
-from collector.app import Settings
+from collector.api.app import Settings
+from collector.api.ratelimit import TokenBucket, client_key, retry_after
 from collector.auth import Accounts
 from collector.config import ConfigError, load_config
-from collector.ratelimit import TokenBucket, client_key, retry_after
 from collector.server import BackgroundServer
 from collector.service import build_app
 from collector.store import Store

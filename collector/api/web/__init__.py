@@ -5,6 +5,6 @@ login (viewer or above); attestation and waiver forms need an operator; user man
 admin. Agents' bearer tokens open nothing here (401).
 """
 
-from collector.web.routes import make_router
+from collector.api.web.pages import make_router
 
 __all__ = ["make_router"]

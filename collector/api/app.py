@@ -35,20 +35,20 @@ from checks.model import (
     utcnow,
 )
 from collector.api.errors import status_of
-from collector.auth import Accounts, Role
-from collector.domain.errors import DomainError, EnrollmentError, TokenRefusedError
-from collector.ingest import GroupCommitter
-from collector.metrics import (
+from collector.api.openapi import add_body_schemas, json_body
+from collector.api.prometheus import (
     DEFAULT_HOST_VALUES,
     CatalogueMetrics,
     IngestMetrics,
     ReadinessCollector,
 )
-from collector.openapi import add_body_schemas, json_body
-from collector.ratelimit import TokenBucket, client_key, retry_after
+from collector.api.ratelimit import TokenBucket, client_key, retry_after
+from collector.api.web.session import visitor
+from collector.auth import Accounts, Role
+from collector.domain.errors import DomainError, EnrollmentError, TokenRefusedError
+from collector.ingest import GroupCommitter
 from collector.store import Store
 from collector.units import UnknownUnitError
-from collector.web.session import visitor
 
 log = logging.getLogger("collector")
 
@@ -415,13 +415,13 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     # Officials' pages and report downloads (login required; see collector/web/).
-    from collector.web import make_router
+    from collector.api.web import make_router
 
     app.include_router(
         make_router(store, login_limit=auth_failures, on_limited=ingest_metrics.rate_limited)
     )
     # Throughput probe endpoints for the agents' net.throughput check.
-    from collector.probes_api import make_probe_router
+    from collector.api.probes import make_probe_router
 
     app.include_router(make_probe_router(store))
     return app

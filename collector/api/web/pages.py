@@ -17,9 +17,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from collector import attest
+from collector.api.ratelimit import TokenBucket, client_key, retry_after
+from collector.api.web import session as sess
 from collector.auth import SESSION_TTL, Accounts, AuthError, Role
 from collector.criteria.catalogue import Kind
-from collector.ratelimit import TokenBucket, client_key, retry_after
 from collector.reports import FORMATS, MEDIA_TYPES, filename, render
 from collector.reports import history as hist
 from collector.reports.i18n import (
@@ -39,10 +40,9 @@ from collector.reports.model import (
 from collector.reports.states import light_states
 from collector.store import Store, StoreError
 from collector.units import UnknownUnitError, fold
-from collector.web import session as sess
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-STATIC = Path(__file__).resolve().parent.parent / "static"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+STATIC = Path(__file__).resolve().parents[2] / "static"
 #: Whole form body limit (the evidence file is limited separately, to 2 MiB).
 MAX_FORM_BYTES = attest.MAX_FILE_BYTES + 256 * 1024
 #: No scripts at all on these pages; nothing may frame them (clickjacking).
