@@ -15,7 +15,6 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -45,50 +44,13 @@ from collector.api.prometheus import (
 from collector.api.ratelimit import TokenBucket, client_key, retry_after
 from collector.api.web.session import visitor
 from collector.auth import Accounts, Role
+from collector.config import CollectorConfig, parse_listen
 from collector.domain.errors import DomainError, EnrollmentError, TokenRefusedError
 from collector.ingest import GroupCommitter
 from collector.store import Store
 from collector.units import UnknownUnitError
 
 log = logging.getLogger("collector")
-
-#: A batch of 200 reports of ~30 values each is well under this; anything larger is refused
-#: before it is parsed.
-DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Settings:
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    #: How often the stored colours are re-evaluated as time passes (0 = never).
-    reevaluate_every_s: float = 60.0
-    retry_after_s: int = 10
-    #: UDP reflector for the agents' vc.quality probe (collector/reflector.py): None = off
-    #: (the default here, so tests start it only when they ask); `serve` turns it on.
-    reflector_host: str = "127.0.0.1"
-    reflector_port: int | None = None
-    #: SO_REUSEPORT on the reflector too (`serve --reuse-port`: several processes)
-    reuse_port: bool = False
-    #: Check values exposed per host on /metrics (cardinality budget: collector/metrics.py).
-    host_values: frozenset[str] = DEFAULT_HOST_VALUES
-    #: Rate limits (collector/ratelimit.py; 0 = off): report requests per agent, and failed
-    #: enrollments / logins / bearer tokens per client address.
-    ingest_rate_per_s: float = 1.0
-    ingest_burst: int = 60
-    auth_failures_per_min: float = 10.0
-    auth_failures_burst: int = 10
-    #: Load shedding: report requests being read, queued or committed at once (0 = no
-    #: limit). Beyond, 503 with a spread Retry-After before the body is read, so that
-    #: thousands of agents draining after an outage queue in their spools, not here.
-    max_ingest_inflight: int = 64
-    #: and at most this many body bytes (Content-Length) in progress: a drain of big
-    #: batches is shed by size, not only by count (0 = no limit)
-    max_ingest_inflight_bytes: int = 32 * 1024 * 1024
-    #: and at most this long expected to wait: the bytes in progress at the writer's
-    #: measured rate (0 = no limit). Kept under the agents' request timeout (10 s), so
-    #: that in a drain an agent hears a prompt 503 instead of timing out in the queue.
-    max_ingest_wait_s: float = 5.0
-
 
 def _validation_detail(exc: ValidationError) -> str:
     parts = []
@@ -137,13 +99,15 @@ def _too_many(wait_s: float, detail: str) -> HTTPException:
     return HTTPException(429, detail, headers={"Retry-After": retry_after(wait_s)})
 
 
-def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+def create_app(store: Store, config: CollectorConfig) -> FastAPI:
+    host_values = DEFAULT_HOST_VALUES | frozenset(config.metrics_host_values)
+    # the UDP reflector listens on the --listen host (a wrong one is refused here, at once)
+    reflector_host = parse_listen(config.listen)[0] if config.reflector_port else ""
     registry = CollectorRegistry(auto_describe=True)
     ingest_metrics = IngestMetrics(registry)
     catalogue_metrics = CatalogueMetrics(registry)
-    per_agent = TokenBucket(settings.ingest_rate_per_s, settings.ingest_burst)
-    auth_failures = TokenBucket(settings.auth_failures_per_min / 60, settings.auth_failures_burst)
+    per_agent = TokenBucket(config.ingest_rate_per_s, config.ingest_burst)
+    auth_failures = TokenBucket(config.auth_failures_per_min / 60, config.auth_failures_burst)
 
     def refuse_failing_client(request: Request, endpoint: str) -> str:
         """The client's rate-limit key; 429 when it has failed to authenticate too often."""
@@ -156,26 +120,25 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
                 f"too many failed attempts from {key}: retry in {retry_after(wait)} s",
             )
         return key
-    readiness = ReadinessCollector(store, settings.host_values)
+    readiness = ReadinessCollector(store, host_values)
     committer = GroupCommitter(store)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = None
-        if settings.reevaluate_every_s > 0:
-            task = asyncio.create_task(_reevaluate_loop(store, settings.reevaluate_every_s))
+        if config.reevaluate_every_s > 0:
+            task = asyncio.create_task(_reevaluate_loop(store, config.reevaluate_every_s))
         reflector = None
-        if settings.reflector_port is not None:
+        if config.reflector_port:
             from collector.reflector import start_reflector
 
             try:
                 reflector, _ = await start_reflector(
-                    settings.reflector_host, settings.reflector_port,
-                    reuse_port=settings.reuse_port,
+                    reflector_host, config.reflector_port, reuse_port=config.reuse_port
                 )
             except OSError as exc:  # ingest matters more: serve on, say why vc.quality fails
-                log.error("UDP reflector not started on %s:%s: %s", settings.reflector_host,
-                          settings.reflector_port, exc.strerror or exc)
+                log.error("UDP reflector not started on %s:%s: %s", reflector_host,
+                          config.reflector_port, exc.strerror or exc)
         try:
             # Every agent's token known before the first report (after a restart under load,
             # each agent's first report would otherwise read the database first).
@@ -212,7 +175,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         return JSONResponse(
             {"detail": "database unavailable, retry later"},
             status_code=503,
-            headers={"Retry-After": str(settings.retry_after_s)},
+            headers={"Retry-After": str(config.retry_after_s)},
         )
 
     @app.exception_handler(DomainError)
@@ -277,17 +240,17 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     async def ingest(request: Request) -> IngestResponse:
         """Store a batch of reports. Answers 2xx only once the batch is committed; a report
         whose (agent_id, seq) is already stored is acknowledged again and not duplicated."""
-        limit, byte_limit = settings.max_ingest_inflight, settings.max_ingest_inflight_bytes
-        size = _declared_size(request, settings.max_body_bytes)
+        limit, byte_limit = config.max_ingest_inflight, config.max_ingest_inflight_bytes
+        size = _declared_size(request, config.max_body_bytes)
         busy, reached = "", ""
         # (one request is always let in, however big: the body limit bounds it)
         if limit and inflight[0] >= limit:
             busy, reached = f"{limit} report requests in progress", "requests"
         elif byte_limit and inflight[0] and inflight[1] + size > byte_limit:
             busy, reached = f"{inflight[1] // 1024:,} KiB of reports in progress", "bytes"
-        elif settings.max_ingest_wait_s and inflight[0]:
+        elif config.max_ingest_wait_s and inflight[0]:
             wait_s = committer.expected_wait_s(inflight[1] + size)
-            if wait_s > settings.max_ingest_wait_s:
+            if wait_s > config.max_ingest_wait_s:
                 busy = (f"{inflight[1] // 1024:,} KiB of reports ahead, about {wait_s:.0f} s "
                         "to store")
                 reached = "wait"
@@ -295,7 +258,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
             # Refuse before reading anything: cheap, and the agent keeps the reports.
             ingest_metrics.rejected.labels(reason="overload").inc()
             ingest_metrics.shed.labels(limit=reached).inc()
-            wait = random.randint(settings.retry_after_s, 3 * settings.retry_after_s)
+            wait = random.randint(config.retry_after_s, 3 * config.retry_after_s)
             raise HTTPException(
                 503,
                 f"collector busy ({busy}): keep the reports and retry in {wait} s",
@@ -315,7 +278,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
 
     async def _ingest(request: Request) -> IngestResponse:
         token = _bearer(request)
-        body = await _read_body(request, settings.max_body_bytes)
+        body = await _read_body(request, config.max_body_bytes)
         agent = store.cached_identity(token) or await run_in_threadpool(
             store.authenticate, token
         )
@@ -329,8 +292,8 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
             ingest_metrics.rate_limited.labels(endpoint="reports").inc()
             raise _too_many(
                 wait,
-                f"agent {agent.agent_id} sends faster than {settings.ingest_rate_per_s:g} "
-                f"request(s)/s after a burst of {settings.ingest_burst}: keep the reports "
+                f"agent {agent.agent_id} sends faster than {config.ingest_rate_per_s:g} "
+                f"request(s)/s after a burst of {config.ingest_burst}: keep the reports "
                 f"and retry in {retry_after(wait)} s",
             )
         try:

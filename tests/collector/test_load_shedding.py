@@ -11,10 +11,10 @@ import time
 import httpx
 import pytest
 
-from collector.api.app import Settings, create_app
+from collector.api.app import create_app
 from collector.server import BackgroundServer
 from tests.collector.test_ingest_api import enroll, report, stored
-from tests.conftest import Clock, Collector, reports_locked
+from tests.conftest import Clock, Collector, app_config, reports_locked
 
 
 def test_requests_beyond_the_limit_are_shed_with_retry_after(make_store, new_database) -> None:
@@ -22,7 +22,7 @@ def test_requests_beyond_the_limit_are_shed_with_retry_after(make_store, new_dat
     store = make_store(url=url)
     app = create_app(
         store,
-        Settings(reevaluate_every_s=0, max_ingest_inflight=2, retry_after_s=3,
+        app_config(max_ingest_inflight=2, retry_after_s=3,
                  ingest_rate_per_s=0),
     )
     with BackgroundServer(app) as base:
@@ -77,7 +77,7 @@ def test_bytes_in_progress_are_limited_too(make_store, new_database) -> None:
     store = make_store(url=url)
     app = create_app(
         store,
-        Settings(reevaluate_every_s=0, max_ingest_inflight=100, retry_after_s=3,
+        app_config(max_ingest_inflight=100, retry_after_s=3,
                  max_ingest_inflight_bytes=10_000, ingest_rate_per_s=0),
     )
     with BackgroundServer(app) as base:
@@ -123,7 +123,7 @@ def test_requests_expected_to_wait_too_long_are_shed(make_store, new_database) -
         store,
         # The count and byte limits out of the way; a wait limit that a second batch
         # queued behind a first one exceeds at any commit rate this machine can reach.
-        Settings(reevaluate_every_s=0, max_ingest_inflight=100, max_ingest_inflight_bytes=0,
+        app_config(max_ingest_inflight=100, max_ingest_inflight_bytes=0,
                  max_ingest_wait_s=0.001, retry_after_s=3, ingest_rate_per_s=0),
     )
     committer = app.state.committer
