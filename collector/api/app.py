@@ -13,7 +13,6 @@ import contextlib
 import functools
 import json
 import logging
-import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -34,6 +33,7 @@ from checks.model import (
     utcnow,
 )
 from collector.api.errors import status_of
+from collector.api.middleware import InFlight, LoadShedding, read_body
 from collector.api.openapi import add_body_schemas, json_body
 from collector.api.prometheus import (
     DEFAULT_HOST_VALUES,
@@ -59,28 +59,6 @@ def _validation_detail(exc: ValidationError) -> str:
         parts.append(f"{loc}: {error_message(err)}")
     more = len(exc.errors()) - 5
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
-
-
-def _declared_size(request: Request, max_body_bytes: int) -> int:
-    """The body size a request announces (Content-Length); the body limit when it does not
-    say (chunked), which is the most it may send."""
-    try:
-        return max(0, min(int(request.headers.get("content-length", "")), max_body_bytes))
-    except ValueError:
-        return max_body_bytes
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"request body of {declared} bytes is over the {limit}-byte limit")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"request body is over the {limit}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _bearer(request: Request) -> str:
@@ -205,7 +183,7 @@ def create_app(store: Store, config: CollectorConfig) -> FastAPI:
     async def enroll(request: Request) -> EnrollResponse:
         """Exchange a single-use enrollment code for the agent's own token."""
         key = refuse_failing_client(request, "enroll")
-        body = await _read_body(request, 16 * 1024)
+        body = await read_body(request, 16 * 1024)
         try:
             req = EnrollRequest.model_validate_json(body)
         except ValidationError as exc:
@@ -240,45 +218,21 @@ def create_app(store: Store, config: CollectorConfig) -> FastAPI:
     async def ingest(request: Request) -> IngestResponse:
         """Store a batch of reports. Answers 2xx only once the batch is committed; a report
         whose (agent_id, seq) is already stored is acknowledged again and not duplicated."""
-        limit, byte_limit = config.max_ingest_inflight, config.max_ingest_inflight_bytes
-        size = _declared_size(request, config.max_body_bytes)
-        busy, reached = "", ""
-        # (one request is always let in, however big: the body limit bounds it)
-        if limit and inflight[0] >= limit:
-            busy, reached = f"{limit} report requests in progress", "requests"
-        elif byte_limit and inflight[0] and inflight[1] + size > byte_limit:
-            busy, reached = f"{inflight[1] // 1024:,} KiB of reports in progress", "bytes"
-        elif config.max_ingest_wait_s and inflight[0]:
-            wait_s = committer.expected_wait_s(inflight[1] + size)
-            if wait_s > config.max_ingest_wait_s:
-                busy = (f"{inflight[1] // 1024:,} KiB of reports ahead, about {wait_s:.0f} s "
-                        "to store")
-                reached = "wait"
-        if busy:
-            # Refuse before reading anything: cheap, and the agent keeps the reports.
-            ingest_metrics.rejected.labels(reason="overload").inc()
-            ingest_metrics.shed.labels(limit=reached).inc()
-            wait = random.randint(config.retry_after_s, 3 * config.retry_after_s)
-            raise HTTPException(
-                503,
-                f"collector busy ({busy}): keep the reports and retry in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
-        inflight[0] += 1
-        inflight[1] += size
-        try:
-            return await _ingest(request)
-        finally:
-            inflight[0] -= 1
-            inflight[1] -= size
+        return await _ingest(request)
 
-    # Report requests and their declared bytes in progress (one event loop: no lock needed).
-    inflight = [0, 0]
-    ingest_metrics.backlog.set_function(lambda: committer.expected_wait_s(inflight[1]))
+    inflight = InFlight()
+    app.add_middleware(
+        LoadShedding,
+        config=config,
+        inflight=inflight,
+        expected_wait_s=committer.expected_wait_s,
+        on_shed=ingest_metrics.shed_one,
+    )
+    ingest_metrics.backlog.set_function(lambda: committer.expected_wait_s(inflight.bytes))
 
     async def _ingest(request: Request) -> IngestResponse:
         token = _bearer(request)
-        body = await _read_body(request, config.max_body_bytes)
+        body = await read_body(request, config.max_body_bytes)
         agent = store.cached_identity(token) or await run_in_threadpool(
             store.authenticate, token
         )
