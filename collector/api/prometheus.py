@@ -77,7 +77,7 @@ def value_metric(value: str, unit: str) -> tuple[str, float]:
     return name, scale
 
 
-#: Endpoints of ``ioc_rate_limited_requests_total`` (collector/ratelimit.py).
+#: Endpoints of ``ioc_rate_limited_requests_total`` (collector/api/ratelimit.py).
 RATE_LIMITED_ENDPOINTS = ("reports", "enroll", "login")
 
 
