@@ -1,6 +1,6 @@
 """Green coverage over time: snapshots kept in the ``coverage_history`` table.
 
-The periodic re-evaluation (collector/app.py) takes a snapshot at most every
+The periodic re-evaluation (collector/api/app.py) takes a snapshot at most every
 ``DEFAULT_EVERY_S`` seconds (checked against the database, so several collector replicas
 do not multiply the rows); the demo takes one after its summary.
 """

@@ -2,7 +2,7 @@
 
 A write that cannot get its lock within the busy timeout (SQLite ``busy_timeout``,
 PostgreSQL ``lock_timeout``: collector/db.py), or a database server that is not there,
-makes ``POST /api/v1/reports`` answer 503 with ``Retry-After`` (collector/app.py). The real
+makes ``POST /api/v1/reports`` answer 503 with ``Retry-After`` (collector/api/handlers.py). The real
 agent keeps the report in its spool, waits at least Retry-After before trying again
 (agent/sender.py), and delivers it once the database is back: stored once, in order.
 """
