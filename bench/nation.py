@@ -119,8 +119,8 @@ def bench_nation_at_scale(
     after the last report so that every host is fresh."""
     from sqlalchemy import update
 
+    from collector.api.prometheus import ReadinessCollector
     from collector.config import load_config
-    from collector.metrics import ReadinessCollector
     from collector.assembly import open_store, settle_gc
 
     work.mkdir(parents=True, exist_ok=True)

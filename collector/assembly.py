@@ -6,10 +6,9 @@ import gc
 
 from fastapi import FastAPI
 
-from collector.app import Settings, create_app
-from collector.config import CollectorConfig, parse_listen
+from collector.api.app import create_app
+from collector.config import CollectorConfig
 from collector.db import create_schema, make_engine
-from collector.metrics import DEFAULT_HOST_VALUES
 from collector.store import Store
 from collector.units import load_units
 
@@ -22,25 +21,7 @@ def open_store(config: CollectorConfig) -> Store:
 
 
 def build_app(store: Store, config: CollectorConfig) -> FastAPI:
-    return create_app(
-        store,
-        Settings(
-            max_body_bytes=config.max_body_bytes,
-            reevaluate_every_s=config.reevaluate_every_s,
-            retry_after_s=config.retry_after_s,
-            max_ingest_inflight=config.max_ingest_inflight,
-            max_ingest_inflight_bytes=config.max_ingest_inflight_bytes,
-            max_ingest_wait_s=config.max_ingest_wait_s,
-            reflector_host=parse_listen(config.listen)[0],
-            reflector_port=config.reflector_port or None,
-            reuse_port=config.reuse_port,
-            host_values=DEFAULT_HOST_VALUES | frozenset(config.metrics_host_values),
-            ingest_rate_per_s=config.ingest_rate_per_s,
-            ingest_burst=config.ingest_burst,
-            auth_failures_per_min=config.auth_failures_per_min,
-            auth_failures_burst=config.auth_failures_burst,
-        ),
-    )
+    return create_app(store, config)
 
 
 #: Allocations (less deallocations) between two collections of the youngest generation;

@@ -84,7 +84,7 @@ class CollectorConfig(BaseModel):
         "progress (their bytes at the measured commit rate) before the collector sheds "
         "load the same way; keep it under the agents' request timeout (0 = no limit)",
     )
-    # Rate limits (collector/ratelimit.py), per collector process: with N replicas behind a
+    # Rate limits (collector/api/ratelimit.py), per collector process: with N replicas behind a
     # load balancer the effective limit is N times these figures. 0 turns a limit off.
     ingest_rate_per_s: float = Field(
         default=1.0, ge=0,

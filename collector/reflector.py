@@ -9,7 +9,7 @@ An asyncio ``DatagramProtocol`` that answers each well-formed probe packet
   ten agents' worth of 50-packet probes at 20 ms), so it cannot be turned into a flood
   towards a spoofed victim at more than that rate; the table of sources is bounded;
 * started by ``ioc-collector serve`` on ``reflector_port`` (0 turns it off) through the
-  app's lifespan (``Settings.reflector_port``); tests start it only when they ask.
+  app's lifespan (``CollectorConfig.reflector_port``); tests start it only when they ask.
 """
 
 from __future__ import annotations

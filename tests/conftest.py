@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from collector.app import Settings, create_app
+from collector.api.app import create_app
+from collector.config import CollectorConfig
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, database_url, make_engine
 from collector.server import BackgroundServer
@@ -28,6 +29,14 @@ REQUIRE_INTEGRATION = os.environ.get("IOC_REQUIRE_INTEGRATION") == "1"
 #: Backend of every collector store in the tests: "sqlite" (default) or "postgresql", in
 #: which case a throwaway Debian PostgreSQL server is started for the session.
 TEST_DATABASE = os.environ.get("IOC_TEST_DATABASE", "sqlite")
+
+
+def app_config(**options: Any) -> CollectorConfig:
+    """The configuration of a collector app under test: ``options`` over the defaults, with
+    neither the periodic re-evaluation nor the UDP reflector unless a test asks for them."""
+    return CollectorConfig.model_validate(
+        {"reevaluate_every_s": 0, "reflector_port": 0, **options}
+    )
 
 
 _real_getaddrinfo = socket.getaddrinfo
@@ -156,7 +165,7 @@ def store(make_store: Callable[..., Store], clock: Clock) -> Store:
 
 @pytest.fixture
 def collector(store: Store, clock: Clock) -> Iterator[Collector]:
-    app = create_app(store, Settings(reevaluate_every_s=0, max_body_bytes=256 * 1024))
+    app = create_app(store, app_config(max_body_bytes=256 * 1024))
     with BackgroundServer(app) as url:
         yield Collector(store=store, url=url, clock=clock, app=app)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from collector.app import Settings, create_app
+from collector.api.app import create_app
 from collector.auth import Accounts
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
@@ -25,7 +25,7 @@ from collector.server import BackgroundServer
 from collector.simulator import Simulator
 from collector.store import Store
 from collector.units import load_units
-from tests.conftest import TEST_DATABASE, Clock
+from tests.conftest import TEST_DATABASE, Clock, app_config
 
 PASSWORDS = {
     "viewer": "viewer-pass-1",
@@ -60,7 +60,7 @@ def open_site(db: str | Path, provinces: set[str] | None, users: bool = True) ->
         accounts = Accounts(engine, clock=clock)
         for role, password in PASSWORDS.items():
             accounts.add_user(role, password, role)
-    app = create_app(store, Settings(reevaluate_every_s=0))
+    app = create_app(store, app_config())
     with BackgroundServer(app) as url:
         stats = asyncio.run(Simulator(url, store, provinces=provinces, concurrency=8).run())
         assert not stats.errors, stats.errors[:3]

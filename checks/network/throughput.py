@@ -1,7 +1,7 @@
 """``net.throughput``: download and upload bandwidth to the province's collector (NET-02).
 
 fetch: ``GET /api/v1/probe/download?bytes=N`` and ``POST /api/v1/probe/upload`` of the
-collector (``collector/probes_api.py``), with the agent's bearer token; each transfer is
+collector (``collector/api/probes.py``), with the agent's bearer token; each transfer is
 bounded in size (``download_bytes`` / ``upload_bytes``, at most 64 MiB, the server's limit)
 and in time (``max_seconds``: the transfer stops there and the bytes moved so far count).
 Bandwidth = bits moved / transfer time, timed from the response headers (download) or the

@@ -71,8 +71,9 @@ def test_a_restarted_collector_knows_every_agents_token_before_its_first_report(
     """After a restart under national load, no agent's next report reads its token from the
     database first: the collector loads them all as it starts. A revoked agent's token is
     not among them, and is still refused."""
-    from collector.app import Settings, create_app
+    from collector.api.app import create_app
     from collector.server import BackgroundServer
+    from tests.conftest import app_config
 
     enrolled = [store.enroll(code, f"pc-{c}") for c, code in
                 store.create_enrollment_codes(["00070", "00073", "00070"])]
@@ -80,7 +81,7 @@ def test_a_restarted_collector_knows_every_agents_token_before_its_first_report(
     restarted = _other_process_store(store)  # a new process: nothing remembered yet
     assert all(restarted.cached_identity(e.token) is None for e in enrolled)
 
-    app = create_app(restarted, Settings(reevaluate_every_s=0))
+    app = create_app(restarted, app_config())
     with BackgroundServer(app) as url:
         for e in enrolled[:2]:
             hit = restarted.cached_identity(e.token)

@@ -339,7 +339,12 @@ def test_readiness_api_needs_a_user_login(collector, reader) -> None:
                              headers={"Authorization": f"Bearer {agent['token']}"})
         assert as_agent.status_code == 401
         assert "agent tokens" in as_agent.json()["detail"]
+        for refused in (anonymous, as_agent):  # JSON, never the login page's redirect
+            assert refused.headers["www-authenticate"] == 'Cookie realm="ioc"'
+            assert refused.headers["content-type"] == "application/json"
         assert reader.get(path).status_code == 200
+    unknown = reader.get("/api/v1/communes/99999")
+    assert unknown.status_code == 404 and "unknown commune code" in unknown.json()["detail"]
 
 
 def test_since_is_kept_while_a_criterion_stays_in_its_status(collector) -> None:

@@ -5,16 +5,21 @@ outage then wait in their own spools instead of timing out in the collector's qu
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
 import time
+from typing import Any
 
 import httpx
 import pytest
 
-from collector.app import Settings, create_app
+from collector.api.app import create_app
+from collector.api.middleware import InFlight, LoadShedding
+from collector.config import CollectorConfig
 from collector.server import BackgroundServer
 from tests.collector.test_ingest_api import enroll, report, stored
-from tests.conftest import Clock, Collector, reports_locked
+from tests.conftest import Clock, Collector, app_config, reports_locked
 
 
 def test_requests_beyond_the_limit_are_shed_with_retry_after(make_store, new_database) -> None:
@@ -22,7 +27,7 @@ def test_requests_beyond_the_limit_are_shed_with_retry_after(make_store, new_dat
     store = make_store(url=url)
     app = create_app(
         store,
-        Settings(reevaluate_every_s=0, max_ingest_inflight=2, retry_after_s=3,
+        app_config(max_ingest_inflight=2, retry_after_s=3,
                  ingest_rate_per_s=0),
     )
     with BackgroundServer(app) as base:
@@ -77,7 +82,7 @@ def test_bytes_in_progress_are_limited_too(make_store, new_database) -> None:
     store = make_store(url=url)
     app = create_app(
         store,
-        Settings(reevaluate_every_s=0, max_ingest_inflight=100, retry_after_s=3,
+        app_config(max_ingest_inflight=100, retry_after_s=3,
                  max_ingest_inflight_bytes=10_000, ingest_rate_per_s=0),
     )
     with BackgroundServer(app) as base:
@@ -123,7 +128,7 @@ def test_requests_expected_to_wait_too_long_are_shed(make_store, new_database) -
         store,
         # The count and byte limits out of the way; a wait limit that a second batch
         # queued behind a first one exceeds at any commit rate this machine can reach.
-        Settings(reevaluate_every_s=0, max_ingest_inflight=100, max_ingest_inflight_bytes=0,
+        app_config(max_ingest_inflight=100, max_ingest_inflight_bytes=0,
                  max_ingest_wait_s=0.001, retry_after_s=3, ingest_rate_per_s=0),
     )
     committer = app.state.committer
@@ -186,3 +191,160 @@ def test_requests_expected_to_wait_too_long_are_shed(make_store, new_database) -
         assert 'ioc_ingest_shed_requests_total{limit="requests"} 0.0' in metrics
         # Nothing in progress now: nothing expected to wait.
         assert "ioc_ingest_backlog_seconds 0.0" in metrics
+
+
+# ------------------------------------------------------------------ the middleware alone
+class _Held:
+    """A tiny ASGI app: answers 200 once released (or raises, when told to)."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.calls = 0
+        self.fail = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.calls += 1
+        await self.release.wait()
+        if self.fail:
+            raise RuntimeError("the handler failed")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+def _shedding(
+    held: _Held, wait_s: float = 0.0, **limits: Any
+) -> tuple[LoadShedding, InFlight, list[str]]:
+    config = CollectorConfig.model_validate({"retry_after_s": 3, **limits})
+    inflight, shed = InFlight(), []
+    mw = LoadShedding(
+        held, config=config, inflight=inflight,
+        expected_wait_s=lambda n: wait_s * n, on_shed=shed.append,
+    )
+    return mw, inflight, shed
+
+
+async def _request(
+    app: Any, size: int | None = 100, path: str = "/api/v1/reports", method: str = "POST"
+) -> dict[str, Any]:
+    """Send one request through ``app``; its status, headers and JSON body."""
+    headers = [] if size is None else [(b"content-length", str(size).encode())]
+    scope = {"type": "http", "method": method, "path": path, "headers": headers,
+             "query_string": b""}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return {
+        "status": start["status"],
+        "headers": {k.decode(): v.decode() for k, v in start["headers"]},
+        "json": json.loads(body),
+    }
+
+
+def test_middleware_lets_requests_in_below_the_limit_and_counts_them() -> None:
+    async def scenario() -> None:
+        held = _Held()
+        mw, inflight, shed = _shedding(held, max_ingest_inflight=2)
+        first = asyncio.create_task(_request(mw, 100))
+        second = asyncio.create_task(_request(mw, 250))
+        await asyncio.sleep(0.01)
+        assert (inflight.requests, inflight.bytes, held.calls) == (2, 350, 2)
+        held.release.set()
+        assert [(await t)["status"] for t in (first, second)] == [200, 200]
+        assert (inflight.requests, inflight.bytes, shed) == (0, 0, [])
+
+    asyncio.run(scenario())
+
+
+def test_middleware_sheds_beyond_the_request_limit_with_a_spread_retry_after() -> None:
+    async def scenario() -> None:
+        held = _Held()
+        mw, inflight, shed = _shedding(held, max_ingest_inflight=2)
+        running = [asyncio.create_task(_request(mw)) for _ in range(2)]
+        await asyncio.sleep(0.01)
+        answers = [await _request(mw) for _ in range(20)]
+        assert {a["status"] for a in answers} == {503}
+        assert "collector busy (2 report requests in progress)" in answers[0]["json"]["detail"]
+        waits = {int(a["headers"]["retry-after"]) for a in answers}
+        assert waits <= set(range(3, 10)) and len(waits) > 1  # spread over 1-3 x 3 s
+        assert held.calls == 2 and shed == ["requests"] * 20  # the handler never saw them
+        held.release.set()
+        await asyncio.gather(*running)
+        assert (await _request(mw))["status"] == 200
+
+    asyncio.run(scenario())
+
+
+def test_middleware_sheds_by_bytes_and_by_expected_wait_but_lets_one_in_alone() -> None:
+    async def scenario() -> None:
+        held = _Held()
+        mw, _, shed = _shedding(held, max_ingest_inflight=0, max_ingest_inflight_bytes=10_000,
+                                max_ingest_wait_s=0)
+        held.release.set()
+        assert (await _request(mw, 2 * 1024 * 1024))["status"] == 200  # alone: let in
+        held.release.clear()
+        big = asyncio.create_task(_request(mw, 8_000))
+        await asyncio.sleep(0.01)
+        over = await _request(mw, 3_000)
+        assert over["status"] == 503 and "7 KiB of reports in progress" in over["json"]["detail"]
+        assert (await _request(mw, None))["status"] == 503  # chunked: counted at the body limit
+        held.release.set()
+        await big
+        assert shed == ["bytes", "bytes"]
+
+        held = _Held()
+        mw, inflight, shed = _shedding(held, wait_s=0.001, max_ingest_wait_s=5)  # 1 ms a byte
+        first = asyncio.create_task(_request(mw, 4_000))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(_request(mw, 500))  # 4.5 s to wait: within the limit
+        await asyncio.sleep(0.01)
+        assert inflight.requests == 2
+        slow = await _request(mw, 2_000)  # 6.5 s
+        assert slow["status"] == 503
+        assert "4 KiB of reports ahead, about 6 s to store" in slow["json"]["detail"]
+        held.release.set()
+        assert [(await t)["status"] for t in (first, second)] == [200, 200]
+        assert shed == ["wait"]
+
+    asyncio.run(scenario())
+
+
+def test_middleware_counts_back_down_when_a_request_fails() -> None:
+    async def scenario() -> None:
+        held = _Held()
+        held.fail = True
+        held.release.set()
+        mw, inflight, _ = _shedding(held, max_ingest_inflight=1)
+        for _ in range(3):
+            with pytest.raises(RuntimeError, match="the handler failed"):
+                await _request(mw)
+            assert (inflight.requests, inflight.bytes) == (0, 0)
+        held.fail = False
+        assert (await _request(mw))["status"] == 200
+
+    asyncio.run(scenario())
+
+
+def test_middleware_leaves_other_requests_alone() -> None:
+    async def scenario() -> None:
+        held = _Held()
+        mw, inflight, _ = _shedding(held, max_ingest_inflight=1)
+        first = asyncio.create_task(_request(mw))
+        await asyncio.sleep(0.01)
+        others = [
+            asyncio.create_task(_request(mw, path="/api/v1/enroll")),
+            asyncio.create_task(_request(mw, method="GET")),
+        ]
+        await asyncio.sleep(0.01)
+        assert inflight.requests == 1 and held.calls == 3  # let through, not counted
+        held.release.set()
+        assert [(await t)["status"] for t in (first, *others)] == [200, 200, 200]
+
+    asyncio.run(scenario())

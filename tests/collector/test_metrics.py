@@ -9,9 +9,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.metrics import value_metric
+from collector.api.prometheus import value_metric
 from collector.simulator import Simulator
-from tests.conftest import require_binary
+from tests.conftest import app_config, require_binary
 
 
 @pytest.fixture
@@ -97,14 +97,11 @@ def test_promtool_check_metrics_is_clean(fed) -> None:
 
 
 def test_a_province_can_expose_more_host_values(store) -> None:
-    from collector.app import Settings, create_app
-    from collector.config import load_config
-    from collector.metrics import DEFAULT_HOST_VALUES
+    from collector.api.app import create_app
+    from collector.api.prometheus import DEFAULT_HOST_VALUES
     from collector.server import BackgroundServer
 
-    cfg = load_config(None, metrics_host_values=["sip_response_time"])
-    wanted = DEFAULT_HOST_VALUES | frozenset(cfg.metrics_host_values)
-    app = create_app(store, Settings(reevaluate_every_s=0, host_values=wanted))
+    app = create_app(store, app_config(metrics_host_values=["sip_response_time"]))
     with BackgroundServer(app) as url:
         sim = Simulator(url, store, seed=3, provinces={"12"})
         assert asyncio.run(sim.run()).errors == []

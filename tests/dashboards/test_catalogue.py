@@ -11,7 +11,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.metrics import DEFAULT_HOST_VALUES, value_metric
+from collector.api.prometheus import DEFAULT_HOST_VALUES, value_metric
 from dashboards.build import GENERATED
 from dashboards.catalogue import load_catalogue, referenced_names, series_names
 from tests.dashboards.feed import feed

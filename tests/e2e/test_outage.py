@@ -14,12 +14,13 @@ from agent.config import parse_config
 from agent.daemon import Agent
 from agent.enroll import enroll
 from collector import db
-from collector.app import Settings, create_app
+from collector.api.app import create_app
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
 from collector.server import BackgroundServer
 from collector.store import Store
 from collector.units import load_units
+from tests.conftest import app_config
 from tests.reliability.faults import agent_settings
 
 HK = "00070"
@@ -32,7 +33,7 @@ def _store(db_url: str) -> Store:
 
 
 def _serve(store: Store, port: int) -> BackgroundServer:
-    server = BackgroundServer(create_app(store, Settings(reevaluate_every_s=0)), port=port)
+    server = BackgroundServer(create_app(store, app_config()), port=port)
     server.start()
     return server
 

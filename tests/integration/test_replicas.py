@@ -9,7 +9,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.app import Settings, create_app
+from collector.api.app import create_app
 from collector.auth import Accounts
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
@@ -17,6 +17,7 @@ from collector.server import BackgroundServer
 from collector.simulator import Simulator
 from collector.store import Store
 from collector.units import load_units
+from tests.conftest import app_config
 from tests.readiness_fixtures import login
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ def _replica(url: str) -> tuple[Store, BackgroundServer]:
     engine = make_engine(url)
     create_schema(engine)
     store = Store(engine, load_catalogue(), load_units())
-    server = BackgroundServer(create_app(store, Settings(reevaluate_every_s=0)))
+    server = BackgroundServer(create_app(store, app_config()))
     server.start()
     return store, server
 

@@ -18,7 +18,7 @@ from checks.network.throughput import (
     evaluate_throughput,
     measure_throughput,
 )
-from collector.probes_api import MAX_PROBE_BYTES
+from collector.api.probes import MAX_PROBE_BYTES
 
 HK = "00070"  # Phường Hoàn Kiếm, Hà Nội
 

@@ -2,7 +2,7 @@
 
 A write that cannot get its lock within the busy timeout (SQLite ``busy_timeout``,
 PostgreSQL ``lock_timeout``: collector/db.py), or a database server that is not there,
-makes ``POST /api/v1/reports`` answer 503 with ``Retry-After`` (collector/app.py). The real
+makes ``POST /api/v1/reports`` answer 503 with ``Retry-After`` (collector/api/handlers.py). The real
 agent keeps the report in its spool, waits at least Retry-After before trying again
 (agent/sender.py), and delivers it once the database is back: stored once, in order.
 """
@@ -26,13 +26,13 @@ from agent.enroll import enroll
 from checks.model import ReportBatch
 from checks.registry import Registry
 from collector import db
-from collector.app import Settings, create_app
+from collector.api.app import create_app
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
 from collector.server import BackgroundServer
 from collector.store import Store
 from collector.units import load_units
-from tests.conftest import REQUIRE_INTEGRATION, reports_locked, require_binary
+from tests.conftest import REQUIRE_INTEGRATION, app_config, reports_locked, require_binary
 from tests.reliability.faults import record, stoppable_postgres
 
 HK = "00070"
@@ -46,7 +46,7 @@ def _serve(db_url: str) -> tuple[Store, BackgroundServer]:
     create_schema(engine)
     store = Store(engine, load_catalogue(), load_units())
     server = BackgroundServer(
-        create_app(store, Settings(reevaluate_every_s=0, retry_after_s=RETRY_AFTER_S))
+        create_app(store, app_config(retry_after_s=RETRY_AFTER_S))
     )
     server.start()
     return store, server

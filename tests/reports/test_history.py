@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 
-from collector.app import Settings, create_app
+from collector.api.app import create_app
 from collector.reports import history
 from collector.server import BackgroundServer
+from tests.conftest import app_config
 
 
 def test_snapshot_is_throttled_and_kept_in_the_database(store, clock) -> None:
@@ -23,7 +24,7 @@ def test_snapshot_is_throttled_and_kept_in_the_database(store, clock) -> None:
 
 
 def test_periodic_reevaluation_takes_snapshots(store) -> None:
-    app = create_app(store, Settings(reevaluate_every_s=0.2))
+    app = create_app(store, app_config(reevaluate_every_s=0.2))
     with BackgroundServer(app):
         deadline = time.monotonic() + 20
         while not history.history(store) and time.monotonic() < deadline:

@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from collector.app import Settings, create_app
+from collector.api.app import create_app
+from collector.config import CollectorConfig
 from collector.server import BackgroundServer, TLSFiles
 from collector.store import Store
+from tests.conftest import app_config
 from tests.security_api.pki import CA, ServerCert, issue_server, make_ca
 
 HK = "00070"  # Phường Hoàn Kiếm (Hà Nội)
@@ -63,12 +65,12 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
 
 @pytest.fixture
 def serve(store: Store) -> Iterator[Callable[..., str]]:
-    """Start real collectors on ``store`` with ``settings`` (HTTPS with ``cert``); each
+    """Start real collectors on ``store`` with ``config`` (HTTPS with ``cert``); each
     call returns the new collector's URL, and all are stopped after the test."""
     servers: list[BackgroundServer] = []
 
-    def start(settings: Settings | None = None, cert: ServerCert | None = None) -> str:
-        app = create_app(store, settings or Settings(reevaluate_every_s=0))
+    def start(config: CollectorConfig | None = None, cert: ServerCert | None = None) -> str:
+        app = create_app(store, config or app_config())
         tls = None if cert is None else TLSFiles(cert.cert_file, cert.key_file)
         server = BackgroundServer(app, tls=tls)
         servers.append(server)
@@ -84,7 +86,7 @@ def serve(store: Store) -> Iterator[Callable[..., str]]:
 @pytest.fixture
 def https_collector(serve: Callable[..., str]) -> Callable[..., str]:
     """Start a real collector over HTTPS with the given certificate; returns its URL."""
-    return lambda cert, settings=None: serve(settings, cert)
+    return lambda cert, config=None: serve(config, cert)
 
 
 def free_port() -> int:

@@ -23,14 +23,14 @@ from agent.sender import Sender
 from agent.spool import Spool
 from checks.model import Report
 from collector import db
-from collector.app import Settings
+from collector.api.ratelimit import TokenBucket, client_key, retry_after
 from collector.auth import Accounts
 from collector.config import ConfigError, load_config
-from collector.ratelimit import TokenBucket, client_key, retry_after
 from collector.server import BackgroundServer
 from collector.assembly import build_app
 from collector.store import Store
 from tests.collector.test_ingest_api import report
+from tests.conftest import app_config
 from tests.security_api.conftest import HK, agent_config
 
 #: Reports an agent makes in 24 hours at the default 60 s interval.
@@ -116,7 +116,7 @@ def test_client_key_groups_an_ipv6_subscriber() -> None:
 
 
 def test_an_agent_over_its_limit_gets_429_with_retry_after(serve, store: Store) -> None:
-    url = serve(Settings(reevaluate_every_s=0, ingest_rate_per_s=0.5, ingest_burst=3))
+    url = serve(app_config(ingest_rate_per_s=0.5, ingest_burst=3))
     agent, other = new_agent(url, store), new_agent(url, store, host="pasc-pc-2")
     assert [post(url, agent, s).status_code for s in (1, 2, 3)] == [200, 200, 200]
     refused = post(url, agent, 4)
@@ -153,7 +153,7 @@ def test_limits_come_from_the_collector_configuration(store: Store, tmp_path: Pa
 def test_real_agent_keeps_its_reports_and_honours_retry_after(
     serve, store: Store, tmp_path: Path
 ) -> None:
-    url = serve(Settings(reevaluate_every_s=0, ingest_rate_per_s=1.0, ingest_burst=1))
+    url = serve(app_config(ingest_rate_per_s=1.0, ingest_burst=1))
     [(_, code)] = store.create_enrollment_codes([HK])
     enroll(url, code, tmp_path / "agent", host="pasc-pc-1")
     config = agent_config(url, tmp_path / "agent")
@@ -190,7 +190,7 @@ def test_default_limits_let_a_day_of_backlog_drain_in_well_under_a_minute(
 ) -> None:
     """The figure for docs/RELIABILITY.md: default collector limits, default agent spool
     settings (batches of 50, 0.5-1 s jittered pause), 1,440 spooled reports."""
-    url = serve(Settings(reevaluate_every_s=0))  # the defaults: 1 request/s, burst 60
+    url = serve(app_config())  # the defaults: 1 request/s, burst 60
     [(_, code)] = store.create_enrollment_codes([HK])
     enroll(url, code, tmp_path / "agent", host="pasc-pc-1")
     config = parse_config(agent_config(url, tmp_path / "agent"))
@@ -228,7 +228,7 @@ def test_a_pause_less_drain_of_a_day_fits_in_the_burst(
     serve, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Worst case for the limit: an agent configured with no pause between batches."""
-    url = serve(Settings(reevaluate_every_s=0))
+    url = serve(app_config())
     agent = new_agent(url, store)
     sender = Sender(url, agent["token"], batch_size=50, batch_pause_s=0)
     spool = Spool(tmp_path / "spool.db")
@@ -259,7 +259,7 @@ def test_a_pause_less_drain_of_a_day_fits_in_the_burst(
 
 
 def test_enrollment_code_guessing_is_slowed_per_address(serve, store: Store) -> None:
-    url = serve(Settings(reevaluate_every_s=0, auth_failures_per_min=30, auth_failures_burst=3))
+    url = serve(app_config(auth_failures_per_min=30, auth_failures_burst=3))
     # Successful enrollments take nothing: many machines enroll from one address.
     for i in range(6):
         new_agent(url, store, host=f"pc-{i}")
@@ -280,7 +280,7 @@ def test_enrollment_code_guessing_is_slowed_per_address(serve, store: Store) -> 
 
 def test_password_guessing_is_slowed_per_address(serve, store: Store) -> None:
     Accounts(store.engine).add_user("canbo", "dung-mat-khau-1", "viewer")
-    url = serve(Settings(reevaluate_every_s=0, auth_failures_per_min=30, auth_failures_burst=3))
+    url = serve(app_config(auth_failures_per_min=30, auth_failures_burst=3))
 
     def attempt(client: httpx.Client, password: str) -> httpx.Response:
         form = client.get(f"{url}/login?lang=en")

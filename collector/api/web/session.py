@@ -1,34 +1,20 @@
-"""Request-side access control: who is logged in, language, CSRF, and the refusals."""
+"""The cookies of the officials' pages: session, language, CSRF; safe redirects.
+
+Who is logged in, and with what role, is collector/api/deps.py's ``require``."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
-from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import Response
 
-from collector.auth import Accounts, Role, Session
 from collector.reports.i18n import Lang, pick_lang
 
 SESSION_COOKIE = "ioc_session"
 LANG_COOKIE = "ioc_lang"
 LOGIN_CSRF_COOKIE = "ioc_login_csrf"
-
-
-@dataclass(frozen=True)
-class Visitor:
-    session: Session
-    lang: Lang
-
-    @property
-    def role(self) -> Role:
-        return self.session.user.role
-
-    def can(self, role: Role) -> bool:
-        return self.role.allows(role)
 
 
 def language(request: Request) -> Lang:
@@ -79,27 +65,3 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
-
-
-def visitor(request: Request, accounts: Accounts, needed: Role) -> Visitor | Response:
-    """The logged-in visitor, or the response that refuses them."""
-    lang = language(request)
-    session = accounts.session(request.cookies.get(SESSION_COOKIE))
-    if session is None:
-        if request.headers.get("authorization"):
-            # An agent (or any API client) with a bearer token: pages and reports are for
-            # people who log in; agent tokens read nothing.
-            return JSONResponse(
-                {"detail": "pages and reports need a user login; agent tokens cannot read them"},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Cookie realm="ioc"'},
-            )
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(path, safe='')}", status_code=303)
-    v = Visitor(session, lang)
-    if not v.can(needed):
-        return JSONResponse(
-            {"detail": f"needs the {needed.value} role; you are {v.role.value}"},
-            status_code=403,
-        )
-    return v

@@ -1,6 +1,6 @@
 """Rate limits: a token bucket per key (an agent id, or a client address).
 
-Two uses in the collector (collector/app.py, collector/web/routes.py):
+Two uses in the collector (collector/api/agents.py, collector/api/web/login.py):
 
 * **Ingest, per agent.** An agent sends about one request a minute, but after an outage it
   drains its spool in batches of 50 with a ~1 s pause. The bucket holds ``burst`` requests

@@ -77,11 +77,11 @@ def value_metric(value: str, unit: str) -> tuple[str, float]:
     return name, scale
 
 
-#: Endpoints of ``ioc_rate_limited_requests_total`` (collector/ratelimit.py).
+#: Endpoints of ``ioc_rate_limited_requests_total`` (collector/api/ratelimit.py).
 RATE_LIMITED_ENDPOINTS = ("reports", "enroll", "login")
 
 
-#: Limits of ``ioc_ingest_shed_requests_total`` (collector/app.py, load shedding).
+#: Limits of ``ioc_ingest_shed_requests_total`` (collector/api/middleware.py).
 SHED_LIMITS = ("requests", "bytes", "wait")
 
 
@@ -133,6 +133,11 @@ class IngestMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=registry,
         )
+
+    def shed_one(self, limit: str) -> None:
+        """Count a report request shed by load shedding at ``limit`` (one of SHED_LIMITS)."""
+        self.rejected.labels(reason="overload").inc()
+        self.shed.labels(limit=limit).inc()
 
 
 #: Outcomes of ``ioc_catalogue_reloads_total`` (collector/criteria/reload.py).

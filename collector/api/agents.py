@@ -1,0 +1,163 @@
+"""The agents' API: server time, enrollment, and the reports they push.
+
+Errors are JSON ``{"detail": "..."}`` with a status that says whose fault it is: 4xx for
+the caller (and nothing is stored), 503 with ``Retry-After`` when the database is
+unavailable or the collector is busy (collector/api/middleware.py): the agent keeps the
+report and retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from checks.model import (
+    EnrollRequest,
+    EnrollResponse,
+    IngestResponse,
+    ReportBatch,
+    TimeResponse,
+    error_message,
+    utcnow,
+)
+from collector.api.deps import ApiContext, Ctx, bearer_token
+from collector.api.middleware import read_body
+from collector.api.openapi import json_body
+from collector.api.ratelimit import client_key, retry_after
+from collector.domain.errors import DomainError, EnrollmentError, TokenRefusedError
+from collector.store import AgentIdentity
+
+router = APIRouter(prefix="/api/v1", tags=["agents"])
+#: An enrollment request is a code and a host name: anything larger is refused unread.
+MAX_ENROLL_BYTES = 16 * 1024
+
+
+@router.get("/time", response_model=TimeResponse)
+async def time_now() -> TimeResponse:
+    """Server time, for the agent's clock-offset check."""
+    return TimeResponse(server_time=utcnow())
+
+
+async def _enrolling_client(request: Request, ctx: Ctx) -> str:
+    """The client's rate-limit key; 429 when it has failed to enroll too often."""
+    key = client_key(request.client.host if request.client else None)
+    wait = ctx.auth_failures.wait_s(key)
+    if wait > 0:
+        ctx.metrics.rate_limited.labels(endpoint="enroll").inc()
+        raise _too_many(
+            wait, f"too many failed attempts from {key}: retry in {retry_after(wait)} s"
+        )
+    return key
+
+
+@router.post(
+    "/enroll",
+    response_model=EnrollResponse,
+    status_code=201,
+    responses={
+        403: {"description": "code unknown, used or expired"},
+        429: {"description": "too many failed attempts from this address; see Retry-After"},
+    },
+    openapi_extra=json_body(EnrollRequest),
+)
+async def enroll(
+    request: Request, ctx: Ctx, client: Annotated[str, Depends(_enrolling_client)]
+) -> EnrollResponse:
+    """Exchange a single-use enrollment code for the agent's own token."""
+    body = await read_body(request, MAX_ENROLL_BYTES)
+    try:
+        req = EnrollRequest.model_validate_json(body)
+    except ValidationError as exc:
+        raise HTTPException(422, _validation_detail(exc)) from None
+    enroll = functools.partial(
+        ctx.store.enroll, req.code, req.host, req.agent_version, client=client
+    )
+    try:
+        return await run_in_threadpool(enroll)
+    except EnrollmentError:
+        ctx.auth_failures.spend(client)
+        raise
+
+
+@router.post(
+    "/reports",
+    response_model=IngestResponse,
+    responses={
+        401: {"description": "missing or unknown token"},
+        403: {"description": "report for another agent or commune"},
+        413: {"description": "body over the size limit"},
+        422: {"description": "malformed JSON, wrong schema or unknown commune code"},
+        429: {"description": "this agent sends too fast; retry after Retry-After seconds"},
+        503: {
+            "description": "database unavailable, or the collector is busy (load "
+            "shedding); retry after Retry-After seconds"
+        },
+    },
+    openapi_extra=json_body(ReportBatch),
+)
+async def ingest(
+    request: Request, ctx: Ctx, token: Annotated[str, Depends(bearer_token)]
+) -> IngestResponse:
+    """Store a batch of reports. Answers 2xx only once the batch is committed; a report
+    whose (agent_id, seq) is already stored is acknowledged again and not duplicated."""
+    body = await read_body(request, ctx.config.max_body_bytes)
+    agent = ctx.store.cached_identity(token) or await run_in_threadpool(
+        ctx.store.authenticate, token
+    )
+    if agent is None:
+        ctx.metrics.rejected.labels(reason="token").inc()
+        raise _unknown_token()
+    _take_turn(ctx, agent)
+    try:
+        batch = ReportBatch.model_validate_json(body)
+    except ValidationError as exc:
+        ctx.metrics.rejected.labels(reason="schema").inc()
+        raise HTTPException(422, _validation_detail(exc)) from None
+    with ctx.metrics.duration.time():
+        try:
+            resp = await asyncio.wrap_future(ctx.committer.submit(agent, batch.reports, len(body)))
+        except TokenRefusedError:
+            ctx.metrics.rejected.labels(reason="token").inc()
+            raise _unknown_token() from None
+        except DomainError:
+            ctx.metrics.rejected.labels(reason="forbidden").inc()
+            raise
+    ctx.metrics.reports.labels(result="accepted").inc(resp.accepted)
+    ctx.metrics.reports.labels(result="duplicate").inc(resp.duplicates)
+    return resp
+
+
+def _take_turn(ctx: ApiContext, agent: AgentIdentity) -> None:
+    """429 when ``agent`` sends faster than its rate limit allows."""
+    wait = ctx.per_agent.take(agent.agent_id)
+    if wait > 0:
+        cfg = ctx.config
+        ctx.metrics.rate_limited.labels(endpoint="reports").inc()
+        raise _too_many(
+            wait,
+            f"agent {agent.agent_id} sends faster than {cfg.ingest_rate_per_s:g} "
+            f"request(s)/s after a burst of {cfg.ingest_burst}: keep the reports "
+            f"and retry in {retry_after(wait)} s",
+        )
+
+
+def _unknown_token() -> HTTPException:
+    return HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _too_many(wait_s: float, detail: str) -> HTTPException:
+    return HTTPException(429, detail, headers={"Retry-After": retry_after(wait_s)})
+
+
+def _validation_detail(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{loc}: {error_message(err)}")
+    more = len(exc.errors()) - 5
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

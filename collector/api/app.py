@@ -1,0 +1,153 @@
+"""The collector's HTTP app (FastAPI): wiring only.
+
+Agents enroll and push reports (agents.py); the operations centre scrapes ``/metrics``
+(metrics.py); officials read the pages (web/) and the readiness JSON (readiness.py). The
+handlers' shared objects are one ApiContext (deps.py); refusals are answered by handlers.py;
+report requests beyond the configured load are shed by middleware.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
+
+from checks.model import EnrollRequest, ReportBatch
+from collector.api import agents, health, metrics, probes, readiness
+from collector.api.deps import ApiContext
+from collector.api.handlers import add_exception_handlers
+from collector.api.middleware import InFlight, LoadShedding
+from collector.api.openapi import add_body_schemas
+from collector.api.prometheus import (
+    DEFAULT_HOST_VALUES,
+    CatalogueMetrics,
+    IngestMetrics,
+    ReadinessCollector,
+)
+from collector.api.ratelimit import TokenBucket
+from collector.api.web import admin, downloads, forms, login, pages
+from collector.auth import Accounts
+from collector.config import CollectorConfig, parse_listen
+from collector.ingest import GroupCommitter
+from collector.store import Store
+
+log = logging.getLogger("collector")
+
+
+def create_app(store: Store, config: CollectorConfig) -> FastAPI:
+    if config.reflector_port:
+        parse_listen(config.listen)  # the reflector's host: a wrong one is refused now
+    registry = CollectorRegistry(auto_describe=True)
+    ctx = _context(store, config, registry)
+    app = FastAPI(
+        title="commune-ioc collector",
+        version="0.1.0",
+        description="Ingest of agent reports, commune readiness and metrics.",
+        lifespan=lifespan,
+    )
+    app.state.api = ctx
+    app.state.store = store
+    app.state.committer = ctx.committer
+    app.state.registry = registry
+    app.state.catalogue_metrics = CatalogueMetrics(registry)  # updated by `serve`'s reloader
+
+    inflight = app.state.inflight = InFlight()
+    app.add_middleware(
+        LoadShedding,
+        config=config,
+        inflight=inflight,
+        expected_wait_s=ctx.committer.expected_wait_s,
+        on_shed=ctx.metrics.shed_one,
+    )
+    ctx.metrics.backlog.set_function(lambda: ctx.committer.expected_wait_s(inflight.bytes))
+    add_exception_handlers(app, config.retry_after_s)
+
+    for module in (agents, readiness, metrics, health, probes):
+        app.include_router(module.router)
+    # Officials' pages and report downloads (login required; see collector/api/web/).
+    for page_module in (login, pages, downloads, forms, admin):
+        app.include_router(page_module.router)
+    add_body_schemas(app, EnrollRequest, ReportBatch)  # bodies read raw: see openapi.py
+    return app
+
+
+def _context(store: Store, config: CollectorConfig, registry: CollectorRegistry) -> ApiContext:
+    host_values = DEFAULT_HOST_VALUES | frozenset(config.metrics_host_values)
+    return ApiContext(
+        store=store,
+        config=config,
+        accounts=Accounts(store.engine, clock=store.clock),
+        committer=GroupCommitter(store),
+        registry=registry,
+        metrics=IngestMetrics(registry),
+        readiness=ReadinessCollector(store, host_values),
+        per_agent=TokenBucket(config.ingest_rate_per_s, config.ingest_burst),
+        auth_failures=TokenBucket(config.auth_failures_per_min / 60, config.auth_failures_burst),
+        probe_slots=probes.Slots(probes.MAX_CONCURRENT),
+    )
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start: the periodic re-evaluation, the UDP reflector, every agent's token known.
+    Stop: the writer drained, the rest closed."""
+    ctx: ApiContext = app.state.api
+    config, store = ctx.config, ctx.store
+    task = None
+    if config.reevaluate_every_s > 0:
+        task = asyncio.create_task(_reevaluate_loop(store, config.reevaluate_every_s))
+    reflector = await _start_reflector(config) if config.reflector_port else None
+    try:
+        # Every agent's token known before the first report (after a restart under load,
+        # each agent's first report would otherwise read the database first).
+        known = await asyncio.to_thread(store.load_identities)
+        log.info("%d agent tokens loaded", known)
+    except OperationalError as exc:  # the database is down: reports wait, then read it
+        log.warning("agent tokens not loaded: %s", exc.orig)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(ctx.committer.stop)
+        if reflector is not None:
+            reflector.close()
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _start_reflector(config: CollectorConfig) -> asyncio.DatagramTransport | None:
+    """The UDP reflector of the agents' vc.quality probe, on the --listen host."""
+    from collector.reflector import start_reflector
+
+    host = parse_listen(config.listen)[0]
+    try:
+        reflector, _ = await start_reflector(
+            host, config.reflector_port, reuse_port=config.reuse_port
+        )
+        return reflector
+    except OSError as exc:  # ingest matters more: serve on, say why vc.quality fails
+        log.error("UDP reflector not started on %s:%s: %s", host, config.reflector_port,
+                  exc.strerror or exc)
+        return None
+
+
+async def _reevaluate_loop(store: Store, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            # Colours and statuses (what /metrics, alerts and the summary show); a commune's
+            # reasons and evidence are evaluated when first asked for (Store.commune_state).
+            await run_in_threadpool(store.reevaluate)
+            # Green coverage over time, kept in the database (at most every 15 min).
+            from collector.reports.history import snapshot
+
+            await run_in_threadpool(snapshot, store)
+        except Exception:  # keep the loop alive: the next pass may succeed
+            log.exception("periodic re-evaluation failed")

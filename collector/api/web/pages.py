@@ -1,0 +1,147 @@
+"""The readiness pages: nation -> province -> commune, search, coverage history.
+
+Every page needs a login (viewer or above): without one, a redirect to the login form; with
+an agent's bearer token, 401 (collector/api/deps.py, collector/api/handlers.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from collector.api.deps import Ctx, Viewer
+from collector.api.web.render import page, page_router
+from collector.criteria.catalogue import Kind
+from collector.domain.errors import NotFoundError
+from collector.reports import history as hist
+from collector.reports.i18n import texts
+from collector.reports.model import NOT_MET, build_report
+from collector.reports.states import light_states
+from collector.units import fold
+
+router = page_router()
+_SORT_KEYS = ("code", "name", "communes", "green", "yellow", "red", "grey", "green_ratio")
+_COLOUR_ORDER = {"red": 0, "yellow": 1, "grey": 2, "green": 3}
+
+
+@router.get("/")
+def nation(
+    request: Request, v: Viewer, ctx: Ctx, sort: str = "green_ratio", dir: str = "asc"  # noqa: A002
+) -> Response:
+    report = build_report(ctx.store, "national", lang=v.lang)
+    key = sort if sort in _SORT_KEYS else "green_ratio"
+    rows = sorted(report.provinces, key=lambda p: getattr(p, key), reverse=dir == "desc")
+    return page(
+        request,
+        "nation.html",
+        v.lang,
+        visitor=v,
+        report=report,
+        rows=rows,
+        sort=key,
+        dir="desc" if dir == "desc" else "asc",
+    )
+
+
+@router.get("/province/{code}")
+def province(
+    request: Request, code: str, v: Viewer, ctx: Ctx, colour: str = "", criterion: str = ""
+) -> Response:
+    report = build_report(ctx.store, "province", code, lang=v.lang)  # unknown code: 404
+    rows = report.communes
+    if colour in ("green", "yellow", "red", "grey"):
+        rows = [r for r in rows if r.colour == colour]
+    cid = criterion if criterion in {c.id for c in ctx.store.catalogue.criteria} else ""
+    if cid:
+        rows = [r for r in rows if r.statuses[cid] in NOT_MET]
+    rows = sorted(rows, key=lambda r: (_COLOUR_ORDER.get(r.colour, 9), r.code))
+    return page(
+        request,
+        "province.html",
+        v.lang,
+        visitor=v,
+        report=report,
+        rows=rows,
+        colour_filter=colour,
+        criterion_filter=cid,
+    )
+
+
+@router.get("/commune/{code}")
+def commune(request: Request, code: str, v: Viewer, ctx: Ctx, saved: str = "") -> Response:
+    report = build_report(ctx.store, "commune", code, lang=v.lang, with_history=False)
+    attested = [c.id for c in ctx.store.catalogue.criteria if c.kind is Kind.ATTESTED]
+    return page(
+        request,
+        "commune.html",
+        v.lang,
+        visitor=v,
+        report=report,
+        row=report.communes[0],
+        attested_ids=attested,
+        audit=ctx.accounts.audit_entries(limit=20, target=code),
+        saved=bool(saved),
+    )
+
+
+@router.get("/search")
+def search(request: Request, v: Viewer, ctx: Ctx, q: str = "") -> Response:
+    units = ctx.store.units
+    needle = fold(q.strip())
+    hits = []
+    if needle:
+        for c in units.communes.values():
+            if needle == c.code or needle in fold(c.name):
+                hits.append(c)
+            if len(hits) >= 100:
+                break
+    states = {}
+    for pcode in {c.province_code for c in hits}:
+        for s in light_states(ctx.store, pcode):
+            states[s.code] = s.colour.value
+    return page(
+        request,
+        "search.html",
+        v.lang,
+        visitor=v,
+        q=q,
+        hits=hits,
+        colours=states,
+        provinces=units.provinces,
+    )
+
+
+@router.get("/history")
+def history(request: Request, v: Viewer, ctx: Ctx, scope: str = hist.NATION) -> Response:
+    provinces = ctx.store.units.provinces
+    if scope != hist.NATION and scope not in provinces:
+        raise NotFoundError(f"unknown province code {scope!r}")
+    rows = hist.history(ctx.store, scope, limit=500)
+    label = texts(v.lang)["nation"] if scope == hist.NATION else provinces[scope].name
+    return page(
+        request,
+        "history.html",
+        v.lang,
+        visitor=v,
+        rows=rows,
+        scope=scope,
+        label=label,
+        provinces=provinces,
+        chart=_chart(rows),
+    )
+
+
+def _chart(rows: list[dict[str, Any]], w: int = 600, h: int = 160) -> dict[str, Any]:
+    """Points of an inline SVG line of the green ratio (0-100 %) over the snapshots."""
+    if len(rows) < 2:
+        return {"w": w, "h": h, "points": ""}
+    t0 = rows[0]["taken_at"].timestamp()
+    span = max(rows[-1]["taken_at"].timestamp() - t0, 1.0)
+    pts = " ".join(
+        f"{(r['taken_at'].timestamp() - t0) / span * (w - 20) + 10:.1f},"
+        f"{h - 10 - r['green_ratio'] * (h - 20):.1f}"
+        for r in rows
+    )
+    return {"w": w, "h": h, "points": pts}
