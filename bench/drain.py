@@ -49,8 +49,8 @@ from bench.common import (
 from bench.footprint import agent_config, enroll_agent, enrollment_code
 from checks.model import Report
 from checks.tls import httpx_verify
-from collector.config import load_config
 from collector.assembly import open_store
+from collector.config import load_config
 from collector.simulator import plan_nation
 
 DAY_REPORTS = 1440  # 24 h at the default 60 s interval

@@ -36,8 +36,8 @@ from bench.common import (
 from checks.model import CheckResult, Report, ReportBatch, utcnow
 from collector import db
 from collector.api.prometheus import labels
-from collector.config import load_config
 from collector.assembly import open_store
+from collector.config import load_config
 from collector.simulator import plan_nation, simulated_results
 from collector.store import as_utc
 

@@ -120,8 +120,8 @@ def bench_nation_at_scale(
     from sqlalchemy import update
 
     from collector.api.prometheus import ReadinessCollector
-    from collector.config import load_config
     from collector.assembly import open_store, settle_gc
+    from collector.config import load_config
 
     work.mkdir(parents=True, exist_ok=True)
     if db_url is None:

@@ -35,8 +35,8 @@ def list_agents(
     db: str | None, config_file: Path | None, commune: str | None, as_json: bool
 ) -> None:
     """Agents whose token is valid, with their host and when they last reported."""
-    from collector.cli import _config, _user_errors
     from collector.assembly import open_store
+    from collector.cli import _config, _user_errors
 
     with _user_errors():
         store = open_store(_config(config_file, db=db))
@@ -66,8 +66,8 @@ def list_agents(
 def revoke(db: str | None, config_file: Path | None, agent_id: str, reason: str) -> None:
     """Revoke an agent's token: it can no longer send, and its results stop counting. The
     machine enrolls again with a new code."""
-    from collector.cli import _config, _user_errors
     from collector.assembly import open_store
+    from collector.cli import _config, _user_errors
 
     with _user_errors():
         store = open_store(_config(config_file, db=db))
@@ -94,9 +94,9 @@ def audit(
 ) -> None:
     """The audit log, newest first: enrollment codes issued, used and refused, agents
     revoked, attestations, waivers, user changes and logins."""
+    from collector.assembly import open_store
     from collector.auth import Accounts
     from collector.cli import _config, _user_errors
-    from collector.assembly import open_store
 
     with _user_errors():
         store = open_store(_config(config_file, db=db))

@@ -33,9 +33,9 @@ def add(
     db: str | None, config_file: Path | None, username: str, role: str, password_stdin: bool
 ) -> None:
     """Add a user; the password is asked for (never given on the command line)."""
+    from collector.assembly import open_store
     from collector.auth import Accounts, AuthError
     from collector.cli import _config, _user_errors
-    from collector.assembly import open_store
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -56,9 +56,9 @@ def add(
 @click.option("--json", "as_json", is_flag=True)
 def list_users(db: str | None, config_file: Path | None, as_json: bool) -> None:
     """List users and their roles."""
+    from collector.assembly import open_store
     from collector.auth import Accounts
     from collector.cli import _config, _user_errors
-    from collector.assembly import open_store
 
     with _user_errors():
         store = open_store(_config(config_file, db=db))

@@ -101,9 +101,9 @@ def serve(
     reuse_port: bool | None = None,
 ) -> None:
     """Run the collector until interrupted (Ctrl-C); HTTPS with a certificate and key."""
+    from collector.assembly import build_app, open_store, settle_gc
     from collector.db import display_url
     from collector.server import TLSFiles, check_port_free, make_server, shared_socket
-    from collector.assembly import build_app, open_store, settle_gc
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -23,9 +23,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from collector.assembly import build_app, open_store, settle_gc
 from collector.config import ConfigError, load_config, parse_listen
 from collector.server import BackgroundServer
-from collector.assembly import build_app, open_store, settle_gc
 from collector.simulator import Simulator
 from collector.store import Store
 

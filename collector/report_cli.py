@@ -52,10 +52,10 @@ def report(
     ioc-collector report --db ioc.db --scope province 04 --format xlsx -o cao-bang.xlsx
     ioc-collector report --db ioc.db --scope commune 00070 --format csv -o hoan-kiem.csv
     """
+    from collector.assembly import open_store
     from collector.cli import _config, _user_errors
     from collector.reports import build_report, render
     from collector.reports.model import ReportError
-    from collector.assembly import open_store
 
     if fmt is None:
         suffix = output.suffix.lstrip(".").lower()

@@ -6,7 +6,7 @@ at 100 %, mountainous border provinces far behind (Cao Bằng 5.36 %, Lai Châu 
 few communes whose agent is silent.
 
 The simulator issues enrollment codes and enters attestations the way an administrator and an
-operator would (through the :class:`~collector.store.Store`), then every simulated agent
+operator would (through the collector's services), then every simulated agent
 enrolls and reports through HTTP, exactly as a real agent does.
 """
 
@@ -21,7 +21,8 @@ from datetime import datetime
 import httpx
 
 from checks.model import Category, CheckResult, Report, ReportBatch, Status, Value, utcnow
-from collector.store import Store
+from collector.service import Services
+from collector.service.attestations import AttestationEntry
 from collector.units import Units
 
 #: Share of fully ready communes per province; provinces not named get a seeded share
@@ -473,46 +474,24 @@ def office_results(rng: random.Random) -> list[CheckResult]:
     ]
 
 
-def attestations_for(
-    plans: dict[str, CommunePlan],
-) -> list[tuple[str, str, str, str, str, int | None]]:
+#: Who enters the simulated attestations (shown on the commune pages and in the audit log).
+_OPERATOR = "demo-operator"
+
+
+def attestations_for(plans: dict[str, CommunePlan]) -> list[AttestationEntry]:
     """Evidence an operator would enter for each commune (ATT-01..03)."""
-    items: list[tuple[str, str, str, str, str, int | None]] = []
+    items: list[AttestationEntry] = []
     for code, plan in plans.items():
         if plan.silent:
             continue
-        items.append(
-            (
-                code,
-                "ATT-01",
-                "Quyết định thành lập Trung tâm PVHCC (mô phỏng)",
-                "demo-operator",
-                "pass",
-                None,
-            )
-        )
         staffed = "not_staffed" not in plan.faults
-        items.append(
-            (
-                code,
-                "ATT-02",
-                "Báo cáo nhân sự quầy một cửa (mô phỏng)",
-                "demo-operator",
-                "pass" if staffed else "fail",
-                None,
-            )
-        )
+        items.append(AttestationEntry(code, "ATT-01", "pass",
+                                      "Quyết định thành lập Trung tâm PVHCC (mô phỏng)", _OPERATOR))
+        items.append(AttestationEntry(code, "ATT-02", "pass" if staffed else "fail",
+                                      "Báo cáo nhân sự quầy một cửa (mô phỏng)", _OPERATOR))
         if "layout_not_attested" not in plan.faults:
-            items.append(
-                (
-                    code,
-                    "ATT-03",
-                    "Biên bản kiểm tra bố trí (mô phỏng)",
-                    "demo-operator",
-                    "pass",
-                    None,
-                )
-            )
+            items.append(AttestationEntry(code, "ATT-03", "pass",
+                                          "Biên bản kiểm tra bố trí (mô phỏng)", _OPERATOR))
     return items
 
 
@@ -538,21 +517,21 @@ class Simulator:
     def __init__(
         self,
         base_url: str,
-        store: Store,
+        services: Services,
         seed: int = 1,
         concurrency: int = 16,
         progress: Callable[[str, int, int], None] | None = None,
         provinces: set[str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.store = store
+        self.services = services
         self.seed = seed
         self.concurrency = concurrency
         # The plan is always drawn for the whole nation, so a commune's faults do not depend
         # on which provinces a run simulates.
         self.plans = {
             code: plan
-            for code, plan in plan_nation(store.units, seed).items()
+            for code, plan in plan_nation(services.units, seed).items()
             if provinces is None or plan.province_code in provinces
         }
         self.agents: dict[str, SimAgent] = {}
@@ -562,9 +541,11 @@ class Simulator:
     async def setup(self, client: httpx.AsyncClient) -> None:
         active = [p for p in self.plans.values() if not p.silent]
         codes = await asyncio.to_thread(
-            self.store.create_enrollment_codes, [p.code for p in active]
+            self.services.identities.create_enrollment_codes, [p.code for p in active]
         )
-        await asyncio.to_thread(self.store.add_attestations, attestations_for(self.plans))
+        await asyncio.to_thread(
+            self.services.attestations.record, attestations_for(self.plans), only_reported=True
+        )
         sem = asyncio.Semaphore(self.concurrency)
         done = 0
 

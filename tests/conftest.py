@@ -22,7 +22,7 @@ from collector.config import CollectorConfig
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, database_url, make_engine
 from collector.server import BackgroundServer
-from collector.store import Store
+from collector.service import Services, services_for
 from collector.units import load_units
 
 REQUIRE_INTEGRATION = os.environ.get("IOC_REQUIRE_INTEGRATION") == "1"
@@ -92,7 +92,7 @@ class Clock:
 
 @dataclass
 class Collector:
-    store: Store
+    services: Services
     url: str
     clock: Clock
     app: Any = None
@@ -144,39 +144,38 @@ def new_database(
 
 
 @pytest.fixture
-def make_store(new_database: Callable[[str], str]) -> Callable[..., Store]:
+def make_services(new_database: Callable[[str], str]) -> Callable[..., Services]:
     def make(
         clock: Callable[[], datetime] | None = None,
         name: str = "collector.db",
         url: str | None = None,
-    ) -> Store:
+    ) -> Services:
         engine = make_engine(url or new_database(name))
         create_schema(engine)
         kwargs = {"clock": clock} if clock is not None else {}
-        return Store(engine, load_catalogue(), load_units(), **kwargs)
+        return services_for(engine, load_catalogue(), load_units(), **kwargs)
 
     return make
 
 
 @pytest.fixture
-def store(make_store: Callable[..., Store], clock: Clock) -> Store:
-    return make_store(clock)
+def services(make_services: Callable[..., Services], clock: Clock) -> Services:
+    return make_services(clock)
 
 
 @pytest.fixture
-def collector(store: Store, clock: Clock) -> Iterator[Collector]:
-    app = create_app(store, app_config(max_body_bytes=256 * 1024))
+def collector(services: Services, clock: Clock) -> Iterator[Collector]:
+    app = create_app(services, app_config(max_body_bytes=256 * 1024))
     with BackgroundServer(app) as url:
-        yield Collector(store=store, url=url, clock=clock, app=app)
+        yield Collector(services=services, url=url, clock=clock, app=app)
 
 
 @pytest.fixture
 def reader(collector: Collector) -> Iterator[Any]:
     """An HTTP client logged in to ``collector`` as a viewer (the readiness API needs one)."""
-    from collector.auth import Accounts
     from tests.readiness_fixtures import login
 
-    Accounts(collector.store.engine, clock=collector.store.clock).add_user(
+    collector.services.accounts.add_user(
         "reader", "reader-pass-1", "viewer"
     )
     client = login(collector.url, "reader", "reader-pass-1")

@@ -20,10 +20,9 @@ from collector.api.app import create_app
 from collector.auth import Accounts
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
-from collector.reports import history
 from collector.server import BackgroundServer
+from collector.service import Services, services_for
 from collector.simulator import Simulator
-from collector.store import Store
 from collector.units import load_units
 from tests.conftest import TEST_DATABASE, Clock, app_config
 
@@ -36,7 +35,7 @@ PASSWORDS = {
 
 @dataclass
 class Site:
-    store: Store
+    services: Services
     url: str
     db_path: str  # SQLite path or database URL, as `--db` takes it
     clock: Clock
@@ -55,17 +54,17 @@ def open_site(db: str | Path, provinces: set[str] | None, users: bool = True) ->
     clock = Clock()
     engine = make_engine(db)
     create_schema(engine)
-    store = Store(engine, load_catalogue(), load_units(), clock=clock)
+    services = services_for(engine, load_catalogue(), load_units(), clock=clock)
     if users:
         accounts = Accounts(engine, clock=clock)
         for role, password in PASSWORDS.items():
             accounts.add_user(role, password, role)
-    app = create_app(store, app_config())
+    app = create_app(services, app_config())
     with BackgroundServer(app) as url:
-        stats = asyncio.run(Simulator(url, store, provinces=provinces, concurrency=8).run())
+        stats = asyncio.run(Simulator(url, services, provinces=provinces, concurrency=8).run())
         assert not stats.errors, stats.errors[:3]
-        history.snapshot(store, min_interval_s=0)
-        yield Site(store, url, str(db), clock)
+        services.history.snapshot(min_interval_s=0)
+        yield Site(services, url, str(db), clock)
 
 
 def login(

@@ -30,7 +30,7 @@ from collector.api.middleware import read_body
 from collector.api.openapi import json_body
 from collector.api.ratelimit import client_key, retry_after
 from collector.domain.errors import DomainError, EnrollmentError, TokenRefusedError
-from collector.store import AgentIdentity
+from collector.service.identities import AgentIdentity
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
 #: An enrollment request is a code and a host name: anything larger is refused unread.
@@ -75,7 +75,7 @@ async def enroll(
     except ValidationError as exc:
         raise HTTPException(422, _validation_detail(exc)) from None
     enroll = functools.partial(
-        ctx.store.enroll, req.code, req.host, req.agent_version, client=client
+        ctx.services.identities.enroll, req.code, req.host, req.agent_version, client=client
     )
     try:
         return await run_in_threadpool(enroll)
@@ -106,8 +106,8 @@ async def ingest(
     """Store a batch of reports. Answers 2xx only once the batch is committed; a report
     whose (agent_id, seq) is already stored is acknowledged again and not duplicated."""
     body = await read_body(request, ctx.config.max_body_bytes)
-    agent = ctx.store.cached_identity(token) or await run_in_threadpool(
-        ctx.store.authenticate, token
+    agent = ctx.services.identities.cached_identity(token) or await run_in_threadpool(
+        ctx.services.identities.authenticate, token
     )
     if agent is None:
         ctx.metrics.rejected.labels(reason="token").inc()

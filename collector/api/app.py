@@ -32,19 +32,18 @@ from collector.api.prometheus import (
 )
 from collector.api.ratelimit import TokenBucket
 from collector.api.web import admin, downloads, forms, login, pages
-from collector.auth import Accounts
 from collector.config import CollectorConfig, parse_listen
-from collector.ingest import GroupCommitter
-from collector.store import Store
+from collector.service import Services
+from collector.service.committer import GroupCommitter
 
 log = logging.getLogger("collector")
 
 
-def create_app(store: Store, config: CollectorConfig) -> FastAPI:
+def create_app(services: Services, config: CollectorConfig) -> FastAPI:
     if config.reflector_port:
         parse_listen(config.listen)  # the reflector's host: a wrong one is refused now
     registry = CollectorRegistry(auto_describe=True)
-    ctx = _context(store, config, registry)
+    ctx = _context(services, config, registry)
     app = FastAPI(
         title="commune-ioc collector",
         version="0.1.0",
@@ -52,7 +51,7 @@ def create_app(store: Store, config: CollectorConfig) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.api = ctx
-    app.state.store = store
+    app.state.services = services
     app.state.committer = ctx.committer
     app.state.registry = registry
     app.state.catalogue_metrics = CatalogueMetrics(registry)  # updated by `serve`'s reloader
@@ -77,16 +76,16 @@ def create_app(store: Store, config: CollectorConfig) -> FastAPI:
     return app
 
 
-def _context(store: Store, config: CollectorConfig, registry: CollectorRegistry) -> ApiContext:
+def _context(services: Services, config: CollectorConfig, registry: CollectorRegistry) -> ApiContext:
     host_values = DEFAULT_HOST_VALUES | frozenset(config.metrics_host_values)
     return ApiContext(
-        store=store,
+        services=services,
         config=config,
-        accounts=Accounts(store.engine, clock=store.clock),
-        committer=GroupCommitter(store),
+        accounts=services.accounts,
+        committer=GroupCommitter(services),
         registry=registry,
         metrics=IngestMetrics(registry),
-        readiness=ReadinessCollector(store, host_values),
+        readiness=ReadinessCollector(services, host_values),
         per_agent=TokenBucket(config.ingest_rate_per_s, config.ingest_burst),
         auth_failures=TokenBucket(config.auth_failures_per_min / 60, config.auth_failures_burst),
         probe_slots=probes.Slots(probes.MAX_CONCURRENT),
@@ -98,15 +97,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start: the periodic re-evaluation, the UDP reflector, every agent's token known.
     Stop: the writer drained, the rest closed."""
     ctx: ApiContext = app.state.api
-    config, store = ctx.config, ctx.store
+    config, services = ctx.config, ctx.services
     task = None
     if config.reevaluate_every_s > 0:
-        task = asyncio.create_task(_reevaluate_loop(store, config.reevaluate_every_s))
+        task = asyncio.create_task(_reevaluate_loop(services, config.reevaluate_every_s))
     reflector = await _start_reflector(config) if config.reflector_port else None
     try:
         # Every agent's token known before the first report (after a restart under load,
         # each agent's first report would otherwise read the database first).
-        known = await asyncio.to_thread(store.load_identities)
+        known = await asyncio.to_thread(services.identities.load_identities)
         log.info("%d agent tokens loaded", known)
     except OperationalError as exc:  # the database is down: reports wait, then read it
         log.warning("agent tokens not loaded: %s", exc.orig)
@@ -138,16 +137,17 @@ async def _start_reflector(config: CollectorConfig) -> asyncio.DatagramTransport
         return None
 
 
-async def _reevaluate_loop(store: Store, every_s: float) -> None:
+async def _reevaluate_loop(services: Services, every_s: float) -> None:
     while True:
         await asyncio.sleep(every_s)
         try:
             # Colours and statuses (what /metrics, alerts and the summary show); a commune's
-            # reasons and evidence are evaluated when first asked for (Store.commune_state).
-            await run_in_threadpool(store.reevaluate)
+            # reasons and evidence are evaluated when first asked for (settled_state).
+            await run_in_threadpool(services.evaluation.reevaluate)
             # Green coverage over time, kept in the database (at most every 15 min).
-            from collector.reports.history import snapshot
-
-            await run_in_threadpool(snapshot, store)
+            await run_in_threadpool(services.history.snapshot)
+        except OperationalError as exc:  # an outage is expected now and then: one line
+            log.warning("periodic re-evaluation skipped, database unavailable: %s",
+                        str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
         except Exception:  # keep the loop alive: the next pass may succeed
             log.exception("periodic re-evaluation failed")

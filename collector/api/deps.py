@@ -27,9 +27,9 @@ from collector.api.web.session import SESSION_COOKIE, language
 from collector.auth import Accounts, Role, Session
 from collector.config import CollectorConfig
 from collector.domain.errors import ForbiddenError, NotAuthenticatedError
-from collector.ingest import GroupCommitter
 from collector.reports.i18n import Lang
-from collector.store import Store
+from collector.service import Services
+from collector.service.committer import GroupCommitter
 
 if TYPE_CHECKING:
     from collector.api.probes import Slots
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 class ApiContext:
     """The objects the handlers of one app share (built by create_app, in app.state.api)."""
 
-    store: Store
+    services: Services
     config: CollectorConfig
     accounts: Accounts
     committer: GroupCommitter

@@ -19,7 +19,7 @@ router = APIRouter(include_in_schema=False)
 async def metrics(ctx: Ctx, part: str = "all", province: str | None = None) -> Response:
     if part not in ("all", "readiness", "hosts"):
         raise HTTPException(400, "part must be one of: all, readiness, hosts")
-    if province is not None and province not in ctx.store.units.provinces:
+    if province is not None and province not in ctx.services.units.provinces:
         raise HTTPException(400, f"unknown province code {province!r}")
 
     def scrape() -> bytes:

@@ -57,7 +57,7 @@ async def authenticate(request: Request, ctx: ApiContext) -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(401, "missing bearer token: throughput tests are for enrolled "
                             "agents", headers={"WWW-Authenticate": "Bearer"})
-    if await run_in_threadpool(ctx.store.authenticate, token.strip()) is None:
+    if await run_in_threadpool(ctx.services.identities.authenticate, token.strip()) is None:
         raise HTTPException(401, "unknown or revoked token",
                             headers={"WWW-Authenticate": "Bearer"})
 

@@ -17,10 +17,10 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_creat
 from prometheus_client import Counter as PromCounter
 
 from collector.criteria.engine import COLOURS
-from collector.store import as_utc
+from collector.storage.codecs import as_utc
 
 if TYPE_CHECKING:
-    from collector.store import Store
+    from collector.service import Services
 
 NS = "ioc"
 # The *_created series of counters add nothing an operator uses; keep the exposition lean.
@@ -226,8 +226,8 @@ class ReadinessCollector:
     """Readiness read from the database at every scrape (a custom collector in the sense of
     client_python's docs: nothing is kept between scrapes), rendered by :meth:`render`."""
 
-    def __init__(self, store: Store, host_values: frozenset[str] = DEFAULT_HOST_VALUES) -> None:
-        self.store = store
+    def __init__(self, services: Services, host_values: frozenset[str] = DEFAULT_HOST_VALUES) -> None:
+        self.services = services
         self.host_values = host_values
 
     def render(self, part: str = "all", province: str | None = None) -> str:
@@ -247,8 +247,8 @@ class ReadinessCollector:
         return out
 
     def _communes(self) -> list[Family]:
-        store = self.store
-        units = store.units
+        services = self.services
+        units = services.units
         info = Family(
             f"{NS}_commune_info",
             "gauge",
@@ -271,7 +271,7 @@ class ReadinessCollector:
             "Unix time of the newest report observed for a commune.",
         )
         per_prov: dict[str, Counter[str]] = {p: Counter() for p in units.provinces}
-        for s in store.commune_states(detail=False):
+        for s in services.readiness.commune_states():
             c = units.communes[s.code]
             pc = f'province="{s.province_code}",commune="{s.code}"'
             info.add(
@@ -326,7 +326,7 @@ class ReadinessCollector:
             "Agent clock minus collector clock at the agent's last report (includes transit time).",
         )
         info = Family(f"{NS}_agent_info", "gauge", "Agent software version (value 1).")
-        for row in self.store.agent_rows(province):
+        for row in self.services.readiness.agent_rows(province):
             ids = labels(
                 province=row.province_code,
                 commune=row.commune_code,
@@ -362,7 +362,7 @@ class ReadinessCollector:
         families: dict[str, Family] = {}
         wanted = self.host_values
         names: dict[tuple[str, str], tuple[str, float]] = {}
-        for row in self.store.latest_values(province):
+        for row in self.services.readiness.latest_values(province):
             figures = row.figures
             if row.check_id == "agent.spool":
                 ids = labels(

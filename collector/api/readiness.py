@@ -19,21 +19,21 @@ router = APIRouter(
 @router.get("/summary")
 async def summary(ctx: Ctx) -> dict[str, Any]:
     """National summary: colour counts overall and by province (KH02 green coverage)."""
-    return await run_in_threadpool(ctx.store.summary)
+    return await run_in_threadpool(ctx.services.readiness.summary)
 
 
 @router.get("/communes/{code}")
 async def commune(code: str, ctx: Ctx) -> dict[str, Any]:
     """One commune: colour, each criterion with status, reason, evidence and since when."""
-    store = ctx.store
-    state = await run_in_threadpool(store.commune_state, code)
-    info = store.units.commune(code)
+    services = ctx.services
+    state = await run_in_threadpool(services.readiness.settled_state, code)
+    info = services.units.commune(code)
     return {
         "code": code,
         "name": info.name,
         "kind": info.kind,
         "province_code": info.province_code,
-        "province": store.units.provinces[info.province_code].name,
+        "province": services.units.provinces[info.province_code].name,
         "colour": state.colour.value,
         "last_report_at": state.last_report_at.isoformat() if state.last_report_at else None,
         "criteria": state.criteria,

@@ -12,13 +12,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from collector import attest
 from collector.criteria.engine import COLOURS
 from collector.criteria.rules import Rules
 from collector.reports import history as hist
 from collector.reports.i18n import Lang, colour_label, ict, t
-from collector.reports.states import light_states
-from collector.store import CommuneState, Store
+from collector.service import Services
+from collector.service.readiness import CommuneState
 
 Scope = Literal["national", "province", "commune"]
 SCOPES: tuple[Scope, ...] = ("national", "province", "commune")
@@ -152,8 +151,8 @@ def _catalogue(rules: Rules, lang: Lang) -> list[CriterionInfo]:
     ]
 
 
-def _commune_row(store: Store, s: CommuneState, cids: list[str]) -> CommuneRow:
-    c = store.units.communes[s.code]
+def _commune_row(services: Services, s: CommuneState, cids: list[str]) -> CommuneRow:
+    c = services.units.communes[s.code]
     statuses = {cid: (s.criteria.get(cid) or {}).get("status", "unknown") for cid in cids}
     if s.last_report_at is None:
         statuses = dict.fromkeys(cids, "unknown")
@@ -162,7 +161,7 @@ def _commune_row(store: Store, s: CommuneState, cids: list[str]) -> CommuneRow:
         name=c.name,
         kind=c.kind,
         province_code=c.province_code,
-        province_name=store.units.provinces[c.province_code].name,
+        province_name=services.units.provinces[c.province_code].name,
         colour=s.colour.value,
         last_report_at=s.last_report_at,
         statuses=statuses,
@@ -176,7 +175,7 @@ def _roll_up(code: str, name: str, rows: list[CommuneRow]) -> ProvinceRow:
 
 
 def build_report(
-    store: Store,
+    services: Services,
     scope: str,
     code: str | None = None,
     lang: Lang = "vi",
@@ -193,23 +192,23 @@ def build_report(
         raise ReportError("the national scope takes no code")
     if scope != "national" and not code:
         raise ReportError(f"scope {scope} needs a code (e.g. '01' or '00070')")
-    units = store.units
-    rules = Rules.of(store.catalogue)  # one snapshot of the rules for the whole report
+    units = services.units
+    rules = services.rules.current()  # one snapshot of the rules for the whole report
     cids = [c.id for c in rules.catalogue.criteria]
     if scope == "national":
-        states = light_states(store)
+        states = services.readiness.commune_states()
         label = t(lang, "nation")
     elif scope == "province":
         assert code is not None
         p = units.province(code)
-        states = light_states(store, p.code)
+        states = services.readiness.commune_states(p.code)
         label = p.name
     else:
         assert code is not None
         commune = units.commune(code)
-        states = [store.commune_state(code)]
+        states = [services.readiness.settled_state(code)]
         label = f"{commune.name}, {units.provinces[commune.province_code].name}"
-    rows = [_commune_row(store, s, cids) for s in states]
+    rows = [_commune_row(services, s, cids) for s in states]
     by_prov: dict[str, list[CommuneRow]] = {}
     for r in rows:
         by_prov.setdefault(r.province_code, []).append(r)
@@ -236,7 +235,7 @@ def build_report(
         code=code,
         lang=lang,
         scope_label=label,
-        generated_at=store.clock(),
+        generated_at=services.clock(),
         totals=totals,
         provinces=provinces,
         communes=rows,
@@ -244,7 +243,7 @@ def build_report(
         criterion_counts=counts,
     )
     codes = [r.code for r in rows] if scope != "national" else None
-    report.waivers = attest.waivers(store, codes, active_only=scope != "commune")
+    report.waivers = services.attestations.waivers(codes, active_only=scope != "commune")
     if scope == "commune":
         s = states[0]
         kinds = {c.id: c.kind.value for c in rules.catalogue.criteria}
@@ -263,9 +262,9 @@ def build_report(
                     since=item.get("since"),
                 )
             )
-        report.attestations = attest.attestations(store, codes)
+        report.attestations = services.attestations.attestations(codes)
     if with_history:
-        report.history = hist.history(store, code if scope == "province" and code else hist.NATION)
+        report.history = services.history.history(code if scope == "province" and code else hist.NATION)
     return report
 
 

@@ -20,8 +20,8 @@ from bench.ingest import (
 )
 from bench.report import ingest_section
 from collector import db
-from collector.config import load_config
 from collector.assembly import open_store
+from collector.config import load_config
 from tests.conftest import require_binary
 
 
@@ -35,12 +35,12 @@ def test_wrk_agents_send_their_reports_in_seq_order_and_all_are_stored(tmp_path:
     assert load.failed == 0
     assert load.requests > 2 * len(reports)  # several rounds: seq goes past 1
     assert stored_reports(url) >= load.requests
-    store = open_store(load_config(None, db=url))
+    services = open_store(load_config(None, db=url))
     try:
-        with store.engine.connect() as conn:
+        with services.engine.connect() as conn:
             rows = conn.execute(select(db.reports.c.agent_id, db.reports.c.seq)).all()
     finally:
-        store.engine.dispose()
+        services.engine.dispose()
     seqs: dict[str, list[int]] = {}
     for agent_id, seq in rows:
         seqs.setdefault(agent_id, []).append(seq)

@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import func, select
 
 from collector import db
+from collector.service.attestations import AttestationEntry
 from tests.collector.test_engine import all_ok
 
 HK, CUA_NAM = "00070", "00073"  # Phường Hoàn Kiếm, Phường Cửa Nam (Hà Nội)
 
 
 def enroll(collector, commune: str = HK, host: str = "pasc-pc-1") -> dict[str, Any]:
-    [(_, code)] = collector.store.create_enrollment_codes([commune])
+    [(_, code)] = collector.services.identities.create_enrollment_codes([commune])
     r = httpx.post(f"{collector.url}/api/v1/enroll", json={"code": code, "host": host})
     assert r.status_code == 201, r.text
     return r.json()
@@ -57,7 +58,7 @@ def post(collector, agent, reports, token: str | None = None, **kw) -> httpx.Res
 
 
 def stored(collector) -> int:
-    with collector.store.engine.connect() as conn:
+    with collector.services.engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(db.reports)).scalar_one()
 
 
@@ -65,19 +66,19 @@ def test_enroll_returns_token_stored_only_as_hash(collector) -> None:
     agent = enroll(collector)
     assert agent["commune_code"] == HK and agent["province_code"] == "01"
     assert agent["commune_name"] == "Phường Hoàn Kiếm"
-    with collector.store.engine.connect() as conn:
+    with collector.services.engine.connect() as conn:
         row = conn.execute(select(db.agents)).one()
     assert agent["token"] not in json.dumps([str(v) for v in row])
     assert len(row.token_hash) == 64
 
 
 def test_enrollment_code_is_single_use_and_expires(collector) -> None:
-    [(_, code)] = collector.store.create_enrollment_codes([HK])
+    [(_, code)] = collector.services.identities.create_enrollment_codes([HK])
     ok = httpx.post(f"{collector.url}/api/v1/enroll", json={"code": code, "host": "a"})
     assert ok.status_code == 201
     again = httpx.post(f"{collector.url}/api/v1/enroll", json={"code": code, "host": "b"})
     assert again.status_code == 403 and "already used" in again.json()["detail"]
-    [(_, old)] = collector.store.create_enrollment_codes([HK], ttl=timedelta(days=1))
+    [(_, old)] = collector.services.identities.create_enrollment_codes([HK], ttl=timedelta(days=1))
     collector.clock.advance(days=2)
     late = httpx.post(f"{collector.url}/api/v1/enroll", json={"code": old, "host": "c"})
     assert late.status_code == 403 and "expired" in late.json()["detail"]
@@ -273,8 +274,9 @@ def test_silent_commune_turns_grey(collector, reader) -> None:
         for o in all_ok()
     ]
     now = collector.clock.now.isoformat()
-    collector.store.add_attestations(
-        [(HK, cid, "evidence", "op", "pass", None) for cid in ("ATT-01", "ATT-02", "ATT-03")]
+    collector.services.attestations.record(
+        [AttestationEntry(HK, cid, "pass", "evidence", "op") for cid in ("ATT-01", "ATT-02", "ATT-03")],
+        only_reported=True,
     )
     r = post(collector, agent, [report(agent, 1, results=results, observed_at=now)])
     assert r.status_code == 200, r.text
@@ -289,7 +291,7 @@ def test_silent_commune_turns_grey(collector, reader) -> None:
 def test_concurrent_requests_share_transactions_and_each_gets_its_own_answer(collector) -> None:
     import asyncio
 
-    agents = [enroll(collector, code) for code in collector.store.units.by_province["01"][:4]]
+    agents = [enroll(collector, code) for code in collector.services.units.by_province["01"][:4]]
     bad = dict(agents[0], token="wrong-token")
 
     async def burst() -> list[httpx.Response]:
@@ -350,17 +352,17 @@ def test_readiness_api_needs_a_user_login(collector, reader) -> None:
 def test_since_is_kept_while_a_criterion_stays_in_its_status(collector) -> None:
     agent = enroll(collector)
     post(collector, agent, [report(agent, 1)])
-    first = collector.store.commune_state(HK).criteria["EQ-01"]
+    first = collector.services.readiness.settled_state(HK).criteria["EQ-01"]
     collector.clock.advance(seconds=30)
     post(collector, agent, [report(agent, 2)])  # same figures: still unknown (memory missing)
-    again = collector.store.commune_state(HK).criteria["EQ-01"]
+    again = collector.services.readiness.settled_state(HK).criteria["EQ-01"]
     assert (again["status"], again["since"]) == (first["status"], first["since"])
     collector.clock.advance(seconds=30)
     low = report(agent, 3)
     low["results"][0]["values"]["disk_free_ratio"]["value"] = 0.05
     post(collector, agent, [low])
-    changed = collector.store.commune_state(HK).criteria["EQ-01"]
+    changed = collector.services.readiness.settled_state(HK).criteria["EQ-01"]
     assert changed["status"] == "fail" and changed["since"] > first["since"]
     # the compact view used by roll-ups and metrics carries the same "since"
-    light = collector.store.commune_states("01", detail=False)
+    light = collector.services.readiness.commune_states("01")
     assert next(s for s in light if s.code == HK).criteria["EQ-01"]["since"] == changed["since"]

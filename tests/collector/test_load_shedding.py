@@ -22,16 +22,16 @@ from tests.collector.test_ingest_api import enroll, report, stored
 from tests.conftest import Clock, Collector, app_config, reports_locked
 
 
-def test_requests_beyond_the_limit_are_shed_with_retry_after(make_store, new_database) -> None:
+def test_requests_beyond_the_limit_are_shed_with_retry_after(make_services, new_database) -> None:
     url = new_database("shed.db")
-    store = make_store(url=url)
+    services = make_services(url=url)
     app = create_app(
-        store,
+        services,
         app_config(max_ingest_inflight=2, retry_after_s=3,
                  ingest_rate_per_s=0),
     )
     with BackgroundServer(app) as base:
-        collector = Collector(store=store, url=base, clock=Clock())
+        collector = Collector(services=services, url=base, clock=Clock())
         agents = [enroll(collector, host=f"pc-{i}") for i in range(5)]
         answers: dict[int, httpx.Response] = {}
 
@@ -74,19 +74,19 @@ def test_requests_beyond_the_limit_are_shed_with_retry_after(make_store, new_dat
         assert 'ioc_ingest_shed_requests_total{limit="wait"} 0.0' in metrics
 
 
-def test_bytes_in_progress_are_limited_too(make_store, new_database) -> None:
+def test_bytes_in_progress_are_limited_too(make_services, new_database) -> None:
     """A drain of big batches is shed by size: with one batch in progress, a second one
     that would pass the byte limit is refused before its body is read; small ones are not
     counted against a request limit they do not reach."""
     url = new_database("shed-bytes.db")
-    store = make_store(url=url)
+    services = make_services(url=url)
     app = create_app(
-        store,
+        services,
         app_config(max_ingest_inflight=100, retry_after_s=3,
                  max_ingest_inflight_bytes=10_000, ingest_rate_per_s=0),
     )
     with BackgroundServer(app) as base:
-        collector = Collector(store=store, url=base, clock=Clock())
+        collector = Collector(services=services, url=base, clock=Clock())
         agents = [enroll(collector, host=f"pc-{i}") for i in range(3)]
         answers: dict[int, httpx.Response] = {}
 
@@ -117,15 +117,15 @@ def test_bytes_in_progress_are_limited_too(make_store, new_database) -> None:
         assert stored(collector) == 41
 
 
-def test_requests_expected_to_wait_too_long_are_shed(make_store, new_database) -> None:
+def test_requests_expected_to_wait_too_long_are_shed(make_services, new_database) -> None:
     """The writer measures how fast it commits; a request that would wait longer than
     ``max_ingest_wait_s`` behind the ones in progress gets a prompt 503 (instead of timing
     out in the queue, as 144 agents did in the drain benchmark with the count and byte
     limits alone). A request is never refused for its own size when nothing is ahead."""
     url = new_database("shed-wait.db")
-    store = make_store(url=url)
+    services = make_services(url=url)
     app = create_app(
-        store,
+        services,
         # The count and byte limits out of the way; a wait limit that a second batch
         # queued behind a first one exceeds at any commit rate this machine can reach.
         app_config(max_ingest_inflight=100, max_ingest_inflight_bytes=0,
@@ -135,7 +135,7 @@ def test_requests_expected_to_wait_too_long_are_shed(make_store, new_database) -
     min_bytes = committer.min_measured_bytes
     committer.min_measured_bytes = 0  # trust the rate from the first group (a few KiB)
     with BackgroundServer(app) as base:
-        collector = Collector(store=store, url=base, clock=Clock())
+        collector = Collector(services=services, url=base, clock=Clock())
         agents = [enroll(collector, host=f"pc-{i}") for i in range(3)]
         answers: dict[int, httpx.Response] = {}
 

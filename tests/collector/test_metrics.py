@@ -16,7 +16,7 @@ from tests.conftest import app_config, require_binary
 
 @pytest.fixture
 def fed(collector):
-    sim = Simulator(collector.url, collector.store, seed=3, provinces={"12"})
+    sim = Simulator(collector.url, collector.services, seed=3, provinces={"12"})
     assert asyncio.run(sim.run()).errors == []
     return collector, sim
 
@@ -40,7 +40,7 @@ def test_every_family_is_namespaced_and_documented(fed) -> None:
 def test_figures_match_the_summary(fed) -> None:
     collector, sim = fed
     fams = {f.name: f for f in text_string_to_metric_families(scrape(collector))}
-    summary = collector.store.summary()
+    summary = collector.services.readiness.summary()
     lai_chau = next(p for p in summary["by_province"] if p["code"] == "12")
     counts = {
         s.labels["colour"]: s.value
@@ -96,14 +96,14 @@ def test_promtool_check_metrics_is_clean(fed) -> None:
     assert proc.stdout.strip() == "" and proc.stderr.strip() == ""
 
 
-def test_a_province_can_expose_more_host_values(store) -> None:
+def test_a_province_can_expose_more_host_values(services) -> None:
     from collector.api.app import create_app
     from collector.api.prometheus import DEFAULT_HOST_VALUES
     from collector.server import BackgroundServer
 
-    app = create_app(store, app_config(metrics_host_values=["sip_response_time"]))
+    app = create_app(services, app_config(metrics_host_values=["sip_response_time"]))
     with BackgroundServer(app) as url:
-        sim = Simulator(url, store, seed=3, provinces={"12"})
+        sim = Simulator(url, services, seed=3, provinces={"12"})
         assert asyncio.run(sim.run()).errors == []
         text = httpx.get(f"{url}/metrics", timeout=30).text
     names = {f.name for f in text_string_to_metric_families(text)}
@@ -120,7 +120,7 @@ def _samples(text: str) -> set[str]:
 def test_national_split_readiness_and_hosts_per_province_add_up_to_the_whole(collector) -> None:
     """At national scale Prometheus scrapes ?part=readiness once and ?part=hosts once per
     province; together they carry exactly the series of the single scrape."""
-    sim = Simulator(collector.url, collector.store, seed=3, provinces={"12", "04"})
+    sim = Simulator(collector.url, collector.services, seed=3, provinces={"12", "04"})
     assert asyncio.run(sim.run()).errors == []
     url = f"{collector.url}/metrics"
     whole = _samples(httpx.get(url, timeout=30).text)

@@ -38,7 +38,7 @@ CRITERIA = ("NET-01", "NET-02", "NET-03", "VC-01", "VC-02", "VC-03", "SYS-01")
 
 
 def enroll(collector) -> dict:
-    [(_, code)] = collector.store.create_enrollment_codes([HK])
+    [(_, code)] = collector.services.identities.create_enrollment_codes([HK])
     r = httpx.post(f"{collector.url}/api/v1/enroll", json={"code": code, "host": "pasc-pc-1"})
     assert r.status_code == 201, r.text
     return r.json()
@@ -100,7 +100,7 @@ def send_and_read(collector, agent: dict, results: list[CheckResult], seq: int) 
                    headers={"Authorization": f"Bearer {agent['token']}",
                             "Content-Type": "application/json"})
     assert r.status_code == 200, r.text
-    state = collector.store.commune_state(HK)
+    state = collector.services.readiness.settled_state(HK)
     return {cid: state.criteria[cid]["status"] for cid in CRITERIA}
 
 

@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from collector.db import create_schema, make_engine, metadata
+from collector.service import services_for
 
 
 def test_migrations_match_the_declared_schema(new_database) -> None:
@@ -58,7 +59,6 @@ def test_upgrade_from_0001_moves_latest_results_and_evaluates_from_them(new_data
     from collector import db
     from collector.criteria.catalogue import load_catalogue
     from collector.db import _alembic_config
-    from collector.store import Store
     from collector.units import load_units
 
     engine = make_engine(new_database("old.db"))
@@ -103,14 +103,14 @@ def test_upgrade_from_0001_moves_latest_results_and_evaluates_from_them(new_data
     assert entry[:4] == ["host.disk", "C:\\", "host", "fail"]
     assert entry[6:] == [7, {"disk_free_ratio": [0.04, "ratio"]}]
 
-    store = Store(engine, load_catalogue(), load_units(), clock=lambda: now)
-    assert store.due_communes() == ["00070"]
-    assert store.reevaluate() == 1
-    eq01 = store.commune_states("01", detail=True)
+    services = services_for(engine, load_catalogue(), load_units(), clock=lambda: now)
+    assert services.evaluation.due_communes() == ["00070"]
+    assert services.evaluation.reevaluate() == 1
+    eq01 = services.readiness.settled_states("01")
     [mine] = [s for s in eq01 if s.code == "00070"]
     assert mine.criteria["EQ-01"]["status"] == "fail"
     assert "disk_free_ratio = 0.04 < 0.1" in mine.criteria["EQ-01"]["reason_en"]
-    assert store.due_communes() == []  # the pass recorded when it is next due
+    assert services.evaluation.due_communes() == []  # the pass recorded when it is next due
     with engine.connect() as conn:  # the pass judged the host again: it has a verdict now
         assert conn.execute(select(db.agents.c.verdict)).scalar_one().count(":") == 2
 

@@ -16,7 +16,7 @@ def feed(collector, provinces: set[str] = PROVINCES, seed: int = 1) -> Simulator
     """Simulated agents report once; then one agent reports the values the simulator does
     not produce (mos, r_factor: no check measures them yet) and one request is refused (so
     the rejected-requests counter has a series)."""
-    sim = Simulator(collector.url, collector.store, seed=seed, provinces=provinces)
+    sim = Simulator(collector.url, collector.services, seed=seed, provinces=provinces)
     stats = asyncio.run(sim.run())
     assert stats.errors == []
     agent = next(iter(sorted(sim.agents.values(), key=lambda a: a.plan.code)))

@@ -18,7 +18,7 @@ from collector.api.app import create_app
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
 from collector.server import BackgroundServer
-from collector.store import Store
+from collector.service import Services, services_for
 from collector.units import load_units
 from tests.conftest import app_config
 from tests.reliability.faults import agent_settings
@@ -26,14 +26,14 @@ from tests.reliability.faults import agent_settings
 HK = "00070"
 
 
-def _store(db_url: str) -> Store:
+def _store(db_url: str) -> Services:
     engine = make_engine(db_url)
     create_schema(engine)
-    return Store(engine, load_catalogue(), load_units())
+    return services_for(engine, load_catalogue(), load_units())
 
 
-def _serve(store: Store, port: int) -> BackgroundServer:
-    server = BackgroundServer(create_app(store, app_config()), port=port)
+def _serve(services: Services, port: int) -> BackgroundServer:
+    server = BackgroundServer(create_app(services, app_config()), port=port)
     server.start()
     return server
 
@@ -51,10 +51,10 @@ def test_outage_of_several_intervals_delivers_every_report_once_in_order(
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     db_url = new_database("collector.db")
-    store = _store(db_url)
-    server = _serve(store, port)
+    services = _store(db_url)
+    server = _serve(services, port)
     url = server.url
-    [(_, code)] = store.create_enrollment_codes([HK])
+    [(_, code)] = services.identities.create_enrollment_codes([HK])
     state = enroll(url, code, tmp_path / "agent")
     config = parse_config(_agent_config(url, tmp_path / "agent"))
 

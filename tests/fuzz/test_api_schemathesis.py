@@ -29,7 +29,6 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
 
-from collector.auth import Accounts
 from tests.readiness_fixtures import login
 
 #: Examples per operation and mode: about 430 requests, some 20 s here.
@@ -45,12 +44,12 @@ WITH_INPUT = {
 @pytest.fixture
 def credentials(collector: Any) -> Iterator[dict[str, str]]:
     """Headers of a real enrolled agent (bearer token) and a real viewer (session cookie)."""
-    [(_, code)] = collector.store.create_enrollment_codes(["00070"])
+    [(_, code)] = collector.services.identities.create_enrollment_codes(["00070"])
     enrolled = httpx.post(
         f"{collector.url}/api/v1/enroll", json={"code": code, "host": "fuzz-pc-1"}
     )
     assert enrolled.status_code == 201, enrolled.text
-    Accounts(collector.store.engine, clock=collector.store.clock).add_user(
+    collector.services.accounts.add_user(
         "viewer", "viewer-pass-1", "viewer"
     )
     client = login(collector.url, "viewer", "viewer-pass-1")

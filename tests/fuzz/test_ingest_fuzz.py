@@ -209,18 +209,18 @@ def test_near_valid_batches_are_stored_whole_or_not_at_all(collector: Any) -> No
     assert outcomes["2xx"] > 0 and outcomes["4xx"] > 0, outcomes
 
 
-def test_a_batch_the_database_refuses_fails_alone_not_its_group(store: Any) -> None:
+def test_a_batch_the_database_refuses_fails_alone_not_its_group(services: Any) -> None:
     """Group commit stores many agents' batches in one transaction; if the database refuses
     one of them (here a seq past 64 bits, which the model would never let through), the
     others are still stored and only that one request fails."""
     from checks.model import Report
-    from collector.ingest import GroupCommitter, _Item
-    from collector.store import AgentIdentity
+    from collector.service.committer import GroupCommitter, _Item
+    from collector.service.identities import AgentIdentity
 
-    pairs = store.create_enrollment_codes(["00070", "00073"])
+    pairs = services.identities.create_enrollment_codes(["00070", "00073"])
     agents = []
     for commune, code in pairs:
-        e = store.enroll(code, f"pc-{commune}")
+        e = services.identities.enroll(code, f"pc-{commune}")
         agents.append(AgentIdentity(e.agent_id, e.commune_code, e.province_code))
 
     def one(agent: AgentIdentity, seq: int) -> Report:
@@ -230,8 +230,8 @@ def test_a_batch_the_database_refuses_fails_alone_not_its_group(store: Any) -> N
 
     good = _Item(agents[0], [one(agents[0], 1)])
     poisoned = _Item(agents[1], [one(agents[1], 2**63)])
-    GroupCommitter(store)._commit([good, poisoned])
+    GroupCommitter(services)._commit([good, poisoned])
     assert good.future.result(timeout=5).accepted == 1
     assert poisoned.future.exception(timeout=5) is not None
-    with store.engine.connect() as conn:
+    with services.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(db.reports)).scalar_one() == 1

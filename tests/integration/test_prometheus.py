@@ -24,7 +24,7 @@ def prometheus_bin() -> str:
 def test_prometheus_scrapes_commune_colour_and_province_green_ratio(
     prometheus_bin: str, collector, tmp_path: Path
 ) -> None:
-    sim = Simulator(collector.url, collector.store, seed=1, provinces=PROVINCES)
+    sim = Simulator(collector.url, collector.services, seed=1, provinces=PROVINCES)
     stats = asyncio.run(sim.run())
     assert stats.errors == []
     assert stats.reports_sent == sum(1 for p in sim.plans.values() if not p.silent)
@@ -75,7 +75,7 @@ def test_national_config_scrapes_readiness_once_and_hosts_per_province(
     target, every province's hosts from its own target, nothing twice."""
     import yaml
 
-    sim = Simulator(collector.url, collector.store, seed=1, provinces=PROVINCES)
+    sim = Simulator(collector.url, collector.services, seed=1, provinces=PROVINCES)
     assert asyncio.run(sim.run()).errors == []
     shipped = yaml.safe_load(
         (Path(__file__).parents[2] / "dashboards/prometheus/prometheus-national.yml").read_text()

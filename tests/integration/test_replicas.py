@@ -10,12 +10,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.api.app import create_app
-from collector.auth import Accounts
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
 from collector.server import BackgroundServer
+from collector.service import Services, services_for
 from collector.simulator import Simulator
-from collector.store import Store
 from collector.units import load_units
 from tests.conftest import app_config
 from tests.readiness_fixtures import login
@@ -23,13 +22,13 @@ from tests.readiness_fixtures import login
 pytestmark = pytest.mark.integration
 
 
-def _replica(url: str) -> tuple[Store, BackgroundServer]:
+def _replica(url: str) -> tuple[Services, BackgroundServer]:
     engine = make_engine(url)
     create_schema(engine)
-    store = Store(engine, load_catalogue(), load_units())
-    server = BackgroundServer(create_app(store, app_config()))
+    services = services_for(engine, load_catalogue(), load_units())
+    server = BackgroundServer(create_app(services, app_config()))
     server.start()
-    return store, server
+    return services, server
 
 
 def _readiness(text: str) -> dict[tuple, float]:
@@ -69,7 +68,7 @@ def test_two_replicas_on_one_postgresql_agree(postgres_server) -> None:
         assert agent.seq == 2
 
         # One login, stored in the shared database, is valid on both replicas.
-        Accounts(store_a.engine).add_user("reader", "reader-pass-1", "viewer")
+        store_a.accounts.add_user("reader", "reader-pass-1", "viewer")
         client = login(a.url, "reader", "reader-pass-1")
         cookies = dict(client.cookies)
         sa = client.get("/api/v1/summary", timeout=30).json()

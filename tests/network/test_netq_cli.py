@@ -55,7 +55,7 @@ def test_probe_sip_and_stun_silent_exit_1_within_deadline():
 
 
 def test_probe_throughput_against_the_collector(collector):
-    [(_, code)] = collector.store.create_enrollment_codes(["00070"])
+    [(_, code)] = collector.services.identities.create_enrollment_codes(["00070"])
     token = httpx.post(f"{collector.url}/api/v1/enroll",
                        json={"code": code, "host": "pc"}).json()["token"]
     res = run("throughput", collector.url, "--download-bytes", str(1 << 20),

@@ -24,7 +24,7 @@ HK = "00070"  # Phường Hoàn Kiếm, Hà Nội
 
 
 def agent_token(collector) -> str:
-    [(_, code)] = collector.store.create_enrollment_codes([HK])
+    [(_, code)] = collector.services.identities.create_enrollment_codes([HK])
     r = httpx.post(f"{collector.url}/api/v1/enroll", json={"code": code, "host": "pc-1"})
     assert r.status_code == 201, r.text
     return str(r.json()["token"])

@@ -49,7 +49,7 @@ def _spooled(state_dir: Path) -> list[int]:
 
 def _stored(collector: Collector, agent_id: str) -> list[int]:
     """Seqs stored for ``agent_id``, in the order the collector received them."""
-    with collector.store.engine.connect() as conn:
+    with collector.services.engine.connect() as conn:
         rows = conn.execute(
             select(db.reports.c.seq)
             .where(db.reports.c.agent_id == agent_id)
@@ -85,7 +85,7 @@ def test_agent_killed_mid_send_loses_and_duplicates_nothing(
     tmp_path: Path, collector: Collector
 ) -> None:
     state_dir = tmp_path / "agent"
-    [(_, code)] = collector.store.create_enrollment_codes([HK])
+    [(_, code)] = collector.services.identities.create_enrollment_codes([HK])
     state = enroll(collector.url, code, state_dir, host="pasc-pc-1")
     direct = agent_config(tmp_path / "direct.yaml", collector.url, state_dir)
 

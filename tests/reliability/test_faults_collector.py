@@ -24,7 +24,7 @@ from checks.model import Category, CheckResult, Report, ReportBatch, Status
 from collector import db
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
-from collector.store import Store
+from collector.service import Services, services_for
 from collector.units import load_units
 from tests.reliability.faults import CollectorProcess, record, wait_until
 
@@ -114,9 +114,9 @@ def test_sigkill_under_load_keeps_every_acknowledged_report(
     db_url = new_database("collector.db")
     engine = make_engine(db_url)
     create_schema(engine)
-    store = Store(engine, load_catalogue(), load_units())
-    communes = sorted(store.units.communes)[:N_SENDERS]
-    codes = store.create_enrollment_codes(communes)
+    services = services_for(engine, load_catalogue(), load_units())
+    communes = sorted(services.units.communes)[:N_SENDERS]
+    codes = services.identities.create_enrollment_codes(communes)
     engine.dispose()
 
     collector = CollectorProcess(db_url, tmp_path)

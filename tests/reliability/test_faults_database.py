@@ -30,7 +30,7 @@ from collector.api.app import create_app
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
 from collector.server import BackgroundServer
-from collector.store import Store
+from collector.service import Services, services_for
 from collector.units import load_units
 from tests.conftest import REQUIRE_INTEGRATION, app_config, reports_locked, require_binary
 from tests.reliability.faults import record, stoppable_postgres
@@ -41,19 +41,19 @@ RETRY_AFTER_S = 1
 BACKOFF_BASE_S = 0.2  # the jitter the agent adds to Retry-After
 
 
-def _serve(db_url: str) -> tuple[Store, BackgroundServer]:
+def _serve(db_url: str) -> tuple[Services, BackgroundServer]:
     engine = make_engine(db_url, busy_timeout_s=BUSY_S)
     create_schema(engine)
-    store = Store(engine, load_catalogue(), load_units())
+    services = services_for(engine, load_catalogue(), load_units())
     server = BackgroundServer(
-        create_app(store, app_config(retry_after_s=RETRY_AFTER_S))
+        create_app(services, app_config(retry_after_s=RETRY_AFTER_S))
     )
     server.start()
-    return store, server
+    return services, server
 
 
-def _stored(store: Store, agent_id: str) -> list[int]:
-    with store.engine.connect() as conn:
+def _stored(services: Services, agent_id: str) -> list[int]:
+    with services.engine.connect() as conn:
         rows = conn.execute(
             select(db.reports.c.seq)
             .where(db.reports.c.agent_id == agent_id)
@@ -63,12 +63,12 @@ def _stored(store: Store, agent_id: str) -> list[int]:
 
 
 def _fault_then_recovery(
-    tmp_path: Path, store: Store, server: BackgroundServer,
+    tmp_path: Path, services: Services, server: BackgroundServer,
     fault: Callable[[], AbstractContextManager[Any]],
 ) -> dict[str, Any]:
     """Deliver, then run a cycle during ``fault`` (503, the report kept, Retry-After
     honoured), then deliver once the fault is over. Returns the measured figures."""
-    [(_, code)] = store.create_enrollment_codes([HK])
+    [(_, code)] = services.identities.create_enrollment_codes([HK])
     state = enroll(server.url, code, tmp_path / "agent", host="pasc-pc-1")
     config = parse_config({
         "collector": {"url": server.url, "timeout_s": 10},
@@ -122,7 +122,7 @@ def _fault_then_recovery(
             await agent.aclose()
 
     produced = asyncio.run(scenario())
-    assert _stored(store, state.agent_id) == produced  # once each, in order
+    assert _stored(services, state.agent_id) == produced  # once each, in order
     return figures
 
 
@@ -130,9 +130,9 @@ def test_locked_database_answers_503_and_the_agent_retries(
     tmp_path: Path, new_database: Callable[[str], str]
 ) -> None:
     db_url = new_database("collector.db")
-    store, server = _serve(db_url)
+    services, server = _serve(db_url)
     try:
-        figures = _fault_then_recovery(tmp_path, store, server, lambda: reports_locked(db_url))
+        figures = _fault_then_recovery(tmp_path, services, server, lambda: reports_locked(db_url))
     finally:
         server.stop()
     # The 503 comes after the busy timeout, well within the agent's request timeout.
@@ -160,7 +160,7 @@ def private_postgres() -> Iterator[Any]:
 def test_stopped_postgresql_answers_503_and_the_agent_retries(
     tmp_path: Path, private_postgres: Any
 ) -> None:
-    store, server = _serve(private_postgres.create_database())
+    services, server = _serve(private_postgres.create_database())
 
     @contextmanager
     def stopped() -> Iterator[None]:
@@ -174,7 +174,7 @@ def test_stopped_postgresql_answers_503_and_the_agent_retries(
 
     figures: dict[str, Any] = {}
     try:
-        figures.update(_fault_then_recovery(tmp_path, store, server, stopped))
+        figures.update(_fault_then_recovery(tmp_path, services, server, stopped))
     finally:
         server.stop()
     record("database_postgresql_stopped", backend="postgresql", retry_after_s=RETRY_AFTER_S,

@@ -160,7 +160,7 @@ def test_agent_daemon_on_a_full_disk_keeps_running_and_reports_drops(
 ) -> None:
     disk = tiny_disk(16 * MiB)
     state_dir = disk / "agent"
-    [(_, code)] = collector.store.create_enrollment_codes([HK])
+    [(_, code)] = collector.services.identities.create_enrollment_codes([HK])
     state = enroll(collector.url, code, state_dir, host="pasc-pc-1")
     config = agent_config(tmp_path / "agent.yaml", collector.url, state_dir, interval_s=5)
     done = run_agent(config, "--once")  # installed and delivering: spool and reserve exist

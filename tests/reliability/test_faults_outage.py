@@ -33,7 +33,7 @@ from collector.api.app import create_app
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
 from collector.server import BackgroundServer
-from collector.store import Store
+from collector.service import Services, services_for
 from collector.units import load_units
 from tests.conftest import app_config
 from tests.reliability.faults import agent_settings, free_port, record
@@ -72,14 +72,14 @@ def _spool_files(state_dir: Path) -> int:
     )
 
 
-def _store(db_url: str) -> Store:
+def _store(db_url: str) -> Services:
     engine = make_engine(db_url)
     create_schema(engine)
-    return Store(engine, load_catalogue(), load_units())
+    return services_for(engine, load_catalogue(), load_units())
 
 
-def _serve(store: Store, port: int) -> BackgroundServer:
-    server = BackgroundServer(create_app(store, app_config()), port=port)
+def _serve(services: Services, port: int) -> BackgroundServer:
+    server = BackgroundServer(create_app(services, app_config()), port=port)
     server.start()
     return server
 
@@ -92,9 +92,9 @@ def test_day_long_outage_stays_bounded_then_delivers_in_order(
     most = keeps or max_bytes // 250
     port = free_port()
     db_url = new_database("collector.db")
-    store = _store(db_url)
-    server = _serve(store, port)
-    [(_, code)] = store.create_enrollment_codes([HK])
+    services = _store(db_url)
+    server = _serve(services, port)
+    [(_, code)] = services.identities.create_enrollment_codes([HK])
     state_dir = tmp_path / "agent"
     state = enroll(server.url, code, state_dir, host="pasc-pc-1")
     server.stop()  # the outage begins

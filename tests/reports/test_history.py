@@ -6,27 +6,26 @@ from __future__ import annotations
 import time
 
 from collector.api.app import create_app
-from collector.reports import history
 from collector.server import BackgroundServer
 from tests.conftest import app_config
 
 
-def test_snapshot_is_throttled_and_kept_in_the_database(store, clock) -> None:
-    assert history.snapshot(store, min_interval_s=900)
-    assert not history.snapshot(store, min_interval_s=900)  # too soon: no second row
+def test_snapshot_is_throttled_and_kept_in_the_database(services, clock) -> None:
+    assert services.history.snapshot(min_interval_s=900)
+    assert not services.history.snapshot(min_interval_s=900)  # too soon: no second row
     clock.advance(seconds=901)
-    assert history.snapshot(store, min_interval_s=900)
-    nation = history.history(store)
+    assert services.history.snapshot(min_interval_s=900)
+    nation = services.history.history()
     assert [r["communes"] for r in nation] == [3321, 3321]
     assert nation[0]["taken_at"] < nation[1]["taken_at"]
-    cao_bang = history.history(store, "04")
+    cao_bang = services.history.history("04")
     assert len(cao_bang) == 2 and cao_bang[0]["grey"] == cao_bang[0]["communes"]
 
 
-def test_periodic_reevaluation_takes_snapshots(store) -> None:
-    app = create_app(store, app_config(reevaluate_every_s=0.2))
+def test_periodic_reevaluation_takes_snapshots(services) -> None:
+    app = create_app(services, app_config(reevaluate_every_s=0.2))
     with BackgroundServer(app):
         deadline = time.monotonic() + 20
-        while not history.history(store) and time.monotonic() < deadline:
+        while not services.history.history() and time.monotonic() < deadline:
             time.sleep(0.1)
-    assert history.history(store), "the re-evaluation loop stored a snapshot"
+    assert services.history.history(), "the re-evaluation loop stored a snapshot"

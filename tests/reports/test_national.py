@@ -36,7 +36,7 @@ def national_files(nation: Site) -> dict[str, tuple[bytes, float]]:
     out = {}
     for fmt in ("pdf", "xlsx", "csv", "json"):
         started = time.perf_counter()
-        data = render(build_report(nation.store, "national"), fmt)
+        data = render(build_report(nation.services, "national"), fmt)
         out[fmt] = (data, time.perf_counter() - started)
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "report-timings.json").write_text(
@@ -52,7 +52,7 @@ def test_national_report_under_ten_seconds(national_files: dict[str, tuple[bytes
 
 
 def test_national_data_is_mostly_reported(nation: Site) -> None:
-    s = nation.store.summary()
+    s = nation.services.readiness.summary()
     assert s["communes"] == 3321
     assert s["grey"] < 0.05 * 3321  # the simulation reached nearly every commune
     assert 0.4 < s["green_ratio"] < 0.8

@@ -17,7 +17,7 @@ import pytest
 from collector.api.app import create_app
 from collector.config import CollectorConfig
 from collector.server import BackgroundServer, TLSFiles
-from collector.store import Store
+from collector.service import Services
 from tests.conftest import app_config
 from tests.security_api.pki import CA, ServerCert, issue_server, make_ca
 
@@ -64,13 +64,13 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
 
 
 @pytest.fixture
-def serve(store: Store) -> Iterator[Callable[..., str]]:
+def serve(services: Services) -> Iterator[Callable[..., str]]:
     """Start real collectors on ``store`` with ``config`` (HTTPS with ``cert``); each
     call returns the new collector's URL, and all are stopped after the test."""
     servers: list[BackgroundServer] = []
 
     def start(config: CollectorConfig | None = None, cert: ServerCert | None = None) -> str:
-        app = create_app(store, config or app_config())
+        app = create_app(services, config or app_config())
         tls = None if cert is None else TLSFiles(cert.cert_file, cert.key_file)
         server = BackgroundServer(app, tls=tls)
         servers.append(server)

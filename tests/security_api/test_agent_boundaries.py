@@ -16,14 +16,14 @@ from tests.security_api.conftest import HK
 
 
 def test_the_stored_hashes_open_nothing(collector: Collector) -> None:
-    [(_, code)] = collector.store.create_enrollment_codes([HK])
-    with collector.store.engine.connect() as conn:
+    [(_, code)] = collector.services.identities.create_enrollment_codes([HK])
+    with collector.services.engine.connect() as conn:
         code_hash = conn.execute(select(db.enrollment_codes.c.code_hash)).scalar_one()
     assert code not in code_hash
     r = httpx.post(f"{collector.url}/api/v1/enroll", json={"code": code_hash, "host": "x"})
     assert r.status_code == 403
     agent = httpx.post(f"{collector.url}/api/v1/enroll", json={"code": code, "host": "x"}).json()
-    with collector.store.engine.connect() as conn:
+    with collector.services.engine.connect() as conn:
         token_hash = conn.execute(select(db.agents.c.token_hash)).scalar_one()
     assert token_hash != agent["token"] and len(token_hash) == 64
     assert post(collector, agent, [report(agent, 1)], token=token_hash).status_code == 401
@@ -31,7 +31,7 @@ def test_the_stored_hashes_open_nothing(collector: Collector) -> None:
 
 
 def test_a_raced_code_enrolls_exactly_one_machine(collector: Collector) -> None:
-    [(_, code)] = collector.store.create_enrollment_codes([HK])
+    [(_, code)] = collector.services.identities.create_enrollment_codes([HK])
 
     def attempt(i: int) -> int:
         r = httpx.post(f"{collector.url}/api/v1/enroll",
@@ -41,7 +41,7 @@ def test_a_raced_code_enrolls_exactly_one_machine(collector: Collector) -> None:
     with ThreadPoolExecutor(8) as pool:
         codes = sorted(pool.map(attempt, range(8)))
     assert codes == [201] + [403] * 7
-    with collector.store.engine.connect() as conn:
+    with collector.services.engine.connect() as conn:
         assert len(conn.execute(select(db.agents)).all()) == 1
 
 
@@ -56,5 +56,5 @@ def test_an_agent_writes_only_as_itself_and_reads_nothing(collector: Collector) 
                  "/admin/users"):
         got = httpx.get(f"{collector.url}{path}", headers=auth, follow_redirects=False)
         assert got.status_code in (401, 403), path
-    with collector.store.engine.connect() as conn:
+    with collector.services.engine.connect() as conn:
         assert conn.execute(select(db.reports)).all() == []

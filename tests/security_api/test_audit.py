@@ -13,28 +13,27 @@ from typing import Any
 import httpx
 import pytest
 
-from collector import attest
-from collector.auth import Accounts
-from collector.store import Store, code_id, hash_secret
+from collector.service import Services
+from collector.service.identities import code_id, hash_secret
 from tests.collector.test_ingest_api import report
 from tests.conftest import Clock, Collector
 from tests.readiness_fixtures import login
 from tests.security_api.conftest import BIN, HK, cli_env
 
 
-def db_arg(store: Store) -> str:
-    return store.engine.url.render_as_string(hide_password=False)
+def db_arg(services: Services) -> str:
+    return services.engine.url.render_as_string(hide_password=False)
 
 
-def cli(store: Store, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(services: Services, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN / "ioc-collector"), *args, "--db", db_arg(store)],
+        [str(BIN / "ioc-collector"), *args, "--db", db_arg(services)],
         capture_output=True, text=True, env=cli_env(), timeout=120, input=stdin,
     )
 
 
-def entries(store: Store, prefix: str = "") -> list[dict[str, Any]]:
-    run = cli(store, "audit", "--json", *(("--action", prefix) if prefix else ()))
+def entries(services: Services, prefix: str = "") -> list[dict[str, Any]]:
+    run = cli(services, "audit", "--json", *(("--action", prefix) if prefix else ()))
     assert run.returncode == 0, run.stderr
     return list(reversed(json.loads(run.stdout)))  # oldest first
 
@@ -49,8 +48,8 @@ def enroll_from(url: str, address: str, code: str, host: str) -> httpx.Response:
 
 
 def test_enrollment_lifecycle_is_audited(collector: Collector, clock: Clock) -> None:
-    store, url = collector.store, collector.url
-    issued = cli(store, "enrollment-code", "--commune", HK, "--json")
+    services, url = collector.services, collector.url
+    issued = cli(services, "enrollment-code", "--commune", HK, "--json")
     assert issued.returncode == 0, issued.stderr
     [code] = [c["code"] for c in json.loads(issued.stdout)]
     cid = code_id(hash_secret(code))
@@ -62,17 +61,17 @@ def test_enrollment_lifecycle_is_audited(collector: Collector, clock: Clock) -> 
     assert again.status_code == 403
     unknown = enroll_from(url, "127.0.0.8", "ZZZZ-ZZZZ-ZZZZ", "other-pc")
     assert unknown.status_code == 403
-    [(_, stale)] = store.create_enrollment_codes([HK], ttl=timedelta(days=1), actor="admin1")
+    [(_, stale)] = services.identities.create_enrollment_codes([HK], ttl=timedelta(days=1), actor="admin1")
     clock.advance(days=2)
     expired = enroll_from(url, "127.0.0.8", stale, "other-pc")
     assert expired.status_code == 403 and "expired" in expired.json()["detail"]
     # The same machine enrolls again (reinstalled): the new identity names the old one.
-    [(_, fresh)] = store.create_enrollment_codes([HK], actor="admin1")
+    [(_, fresh)] = services.identities.create_enrollment_codes([HK], actor="admin1")
     re = enroll_from(url, "127.0.0.7", fresh, "pasc-pc-1")
     assert re.status_code == 201
     new_agent = re.json()
 
-    log = entries(store, "enroll")
+    log = entries(services, "enroll")
     assert [e["action"] for e in log] == [
         "enroll.code_issued", "enroll", "enroll.refused", "enroll.refused",
         "enroll.code_issued", "enroll.refused", "enroll.code_issued", "enroll.reenroll",
@@ -92,29 +91,29 @@ def test_enrollment_lifecycle_is_audited(collector: Collector, clock: Clock) -> 
     assert reenroll["detail"]["replaces"] == [agent["agent_id"]]
 
     # Revoking the old token (from the command line) is audited and takes effect at once.
-    revoked = cli(store, "agents", "revoke", agent["agent_id"], "--reason", "PC reinstalled")
+    revoked = cli(services, "agents", "revoke", agent["agent_id"], "--reason", "PC reinstalled")
     assert revoked.returncode == 0, revoked.stderr
-    twice = cli(store, "agents", "revoke", agent["agent_id"])
+    twice = cli(services, "agents", "revoke", agent["agent_id"])
     assert twice.returncode == 1 and "no agent" in twice.stderr and "Traceback" not in twice.stderr
-    [rev] = entries(store, "agent.")
+    [rev] = entries(services, "agent.")
     assert rev["action"] == "agent.revoke" and rev["target"] == HK
     assert has(rev["detail"], agent_id=agent["agent_id"], host="pasc-pc-1",
                reason="PC reinstalled")
     r = httpx.post(f"{url}/api/v1/reports", json={"reports": [report(agent, 1)]},
                    headers={"Authorization": f"Bearer {agent['token']}"})
     assert r.status_code == 401
-    listed = cli(store, "agents", "list", "--json")
+    listed = cli(services, "agents", "list", "--json")
     assert [a["agent_id"] for a in json.loads(listed.stdout)] == [new_agent["agent_id"]]
 
     # No code or token in the audit log, in any form.
-    text = json.dumps(entries(store))
+    text = json.dumps(entries(services))
     for secret in (code, stale, fresh, agent["token"], new_agent["token"]):
         assert secret not in text and secret.replace("-", "") not in text
 
 
 def test_user_changes_and_logins_are_audited(collector: Collector) -> None:
-    store, url = collector.store, collector.url
-    added = cli(store, "user", "add", "--username", "admin1", "--role", "admin",
+    services, url = collector.services, collector.url
+    added = cli(services, "user", "add", "--username", "admin1", "--role", "admin",
                 "--password-stdin", stdin="quan-tri-vien-1\n")
     assert added.returncode == 0, added.stderr
     admin = login(url, "admin1", "quan-tri-vien-1")
@@ -123,12 +122,12 @@ def test_user_changes_and_logins_are_audited(collector: Collector) -> None:
     made = admin.post("/admin/users", data={
         "csrf": csrf, "username": "canbo.xa", "password": "mat-khau-canbo", "role": "viewer"})
     assert made.status_code == 303
-    accounts = Accounts(store.engine)
+    accounts = services.accounts
     accounts.set_disabled("canbo.xa", True, actor="admin1")
     accounts.set_disabled("canbo.xa", False, actor="admin1")
     assert accounts.login("canbo.xa", "sai-mat-khau") is None
 
-    log = [(e["actor"], e["action"], e["target"]) for e in entries(store)]
+    log = [(e["actor"], e["action"], e["target"]) for e in entries(services)]
     assert log == [
         ("cli", "user.add", "admin1"),
         ("admin1", "login", ""),
@@ -141,22 +140,22 @@ def test_user_changes_and_logins_are_audited(collector: Collector) -> None:
     assert page.status_code == 200
     for action in ("user.add", "user.disable", "user.enable", "login.failed"):
         assert action in page.text
-    text = json.dumps(entries(store)) + page.text
+    text = json.dumps(entries(services)) + page.text
     for secret in ("quan-tri-vien-1", "mat-khau-canbo", "sai-mat-khau"):
         assert secret not in text
     admin.close()
 
 
 def test_attestations_waivers_and_enrollments_share_one_log(collector: Collector) -> None:
-    store, url = collector.store, collector.url
-    [(_, code)] = store.create_enrollment_codes([HK], actor="admin1")
+    services, url = collector.services, collector.url
+    [(_, code)] = services.identities.create_enrollment_codes([HK], actor="admin1")
     assert httpx.post(f"{url}/api/v1/enroll", json={"code": code, "host": "pc"}).status_code == 201
-    attest.record_attestation(store, commune=HK, criterion="ATT-01", status="pass",
+    services.attestations.record_attestation(commune=HK, criterion="ATT-01", status="pass",
                               evidence="Quyết định số 12/QĐ-UBND", actor="operator1")
-    attest.record_waiver(store, commune=HK, criterion="NET-01", reason="Đang nâng cấp đường truyền",
+    services.attestations.record_waiver(commune=HK, criterion="NET-01", reason="Đang nâng cấp đường truyền",
                          actor="operator1", valid_days=30)
     commune_log = [e["action"] for e in reversed(
-        Accounts(store.engine).audit_entries(target=HK))]
+        services.accounts.audit_entries(target=HK))]
     assert commune_log == ["enroll.code_issued", "enroll", "attestation.add", "waiver.add"]
 
 

@@ -24,11 +24,10 @@ from agent.spool import Spool
 from checks.model import Report
 from collector import db
 from collector.api.ratelimit import TokenBucket, client_key, retry_after
-from collector.auth import Accounts
+from collector.assembly import build_app
 from collector.config import ConfigError, load_config
 from collector.server import BackgroundServer
-from collector.assembly import build_app
-from collector.store import Store
+from collector.service import Services
 from tests.collector.test_ingest_api import report
 from tests.conftest import app_config
 from tests.security_api.conftest import HK, agent_config
@@ -57,8 +56,8 @@ def from_address(address: str) -> httpx.Client:
     return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=30)
 
 
-def new_agent(url: str, store: Store, host: str = "pasc-pc-1") -> dict[str, Any]:
-    [(_, code)] = store.create_enrollment_codes([HK])
+def new_agent(url: str, services: Services, host: str = "pasc-pc-1") -> dict[str, Any]:
+    [(_, code)] = services.identities.create_enrollment_codes([HK])
     r = httpx.post(f"{url}/api/v1/enroll", json={"code": code, "host": host})
     assert r.status_code == 201, r.text
     return dict(r.json())
@@ -115,9 +114,9 @@ def test_client_key_groups_an_ipv6_subscriber() -> None:
 # ------------------------------------------------------------------------ ingest, per agent
 
 
-def test_an_agent_over_its_limit_gets_429_with_retry_after(serve, store: Store) -> None:
+def test_an_agent_over_its_limit_gets_429_with_retry_after(serve, services: Services) -> None:
     url = serve(app_config(ingest_rate_per_s=0.5, ingest_burst=3))
-    agent, other = new_agent(url, store), new_agent(url, store, host="pasc-pc-2")
+    agent, other = new_agent(url, services), new_agent(url, services, host="pasc-pc-2")
     assert [post(url, agent, s).status_code for s in (1, 2, 3)] == [200, 200, 200]
     refused = post(url, agent, 4)
     assert refused.status_code == 429
@@ -126,7 +125,7 @@ def test_an_agent_over_its_limit_gets_429_with_retry_after(serve, store: Store) 
     assert agent["agent_id"] in detail and "retry in 2 s" in detail and "keep the reports" in detail
     # Another agent is not affected; the refused report was not stored.
     assert post(url, other, 1).status_code == 200
-    with store.engine.connect() as conn:
+    with services.engine.connect() as conn:
         seqs = conn.execute(
             select(db.reports.c.seq).where(db.reports.c.agent_id == agent["agent_id"])
         ).scalars().all()
@@ -136,13 +135,13 @@ def test_an_agent_over_its_limit_gets_429_with_retry_after(serve, store: Store) 
     assert post(url, agent, 4).status_code == 200
 
 
-def test_limits_come_from_the_collector_configuration(store: Store, tmp_path: Path) -> None:
+def test_limits_come_from_the_collector_configuration(services: Services, tmp_path: Path) -> None:
     cfg_file = tmp_path / "collector.yaml"
     cfg_file.write_text("ingest_rate_per_s: 0.1\ningest_burst: 2\nreflector_port: 0\n")
     cfg = load_config(cfg_file)
     assert (cfg.ingest_rate_per_s, cfg.ingest_burst, cfg.auth_failures_per_min) == (0.1, 2, 10.0)
-    with BackgroundServer(build_app(store, cfg)) as url:
-        agent = new_agent(url, store)
+    with BackgroundServer(build_app(services, cfg)) as url:
+        agent = new_agent(url, services)
         codes = [post(url, agent, s).status_code for s in (1, 2, 3)]
         assert codes == [200, 200, 429]
     cfg_file.write_text("ingest_burst: 0\n")
@@ -151,10 +150,10 @@ def test_limits_come_from_the_collector_configuration(store: Store, tmp_path: Pa
 
 
 def test_real_agent_keeps_its_reports_and_honours_retry_after(
-    serve, store: Store, tmp_path: Path
+    serve, services: Services, tmp_path: Path
 ) -> None:
     url = serve(app_config(ingest_rate_per_s=1.0, ingest_burst=1))
-    [(_, code)] = store.create_enrollment_codes([HK])
+    [(_, code)] = services.identities.create_enrollment_codes([HK])
     enroll(url, code, tmp_path / "agent", host="pasc-pc-1")
     config = agent_config(url, tmp_path / "agent")
     config["spool"] = {"batch_size": 1, "batch_pause_s": 0}
@@ -186,12 +185,12 @@ def test_real_agent_keeps_its_reports_and_honours_retry_after(
 
 
 def test_default_limits_let_a_day_of_backlog_drain_in_well_under_a_minute(
-    serve, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    serve, services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The figure for docs/RELIABILITY.md: default collector limits, default agent spool
     settings (batches of 50, 0.5-1 s jittered pause), 1,440 spooled reports."""
     url = serve(app_config())  # the defaults: 1 request/s, burst 60
-    [(_, code)] = store.create_enrollment_codes([HK])
+    [(_, code)] = services.identities.create_enrollment_codes([HK])
     enroll(url, code, tmp_path / "agent", host="pasc-pc-1")
     config = parse_config(agent_config(url, tmp_path / "agent"))
     assert (config.spool.batch_size, config.spool.batch_pause_s) == (50, 1.0)
@@ -225,11 +224,11 @@ def test_default_limits_let_a_day_of_backlog_drain_in_well_under_a_minute(
 
 
 def test_a_pause_less_drain_of_a_day_fits_in_the_burst(
-    serve, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    serve, services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Worst case for the limit: an agent configured with no pause between batches."""
     url = serve(app_config())
-    agent = new_agent(url, store)
+    agent = new_agent(url, services)
     sender = Sender(url, agent["token"], batch_size=50, batch_pause_s=0)
     spool = Spool(tmp_path / "spool.db")
     start = datetime.now(UTC) - timedelta(days=1)
@@ -258,16 +257,16 @@ def test_a_pause_less_drain_of_a_day_fits_in_the_burst(
 # ------------------------------------------------------------- enrollment and login, per address
 
 
-def test_enrollment_code_guessing_is_slowed_per_address(serve, store: Store) -> None:
+def test_enrollment_code_guessing_is_slowed_per_address(serve, services: Services) -> None:
     url = serve(app_config(auth_failures_per_min=30, auth_failures_burst=3))
     # Successful enrollments take nothing: many machines enroll from one address.
     for i in range(6):
-        new_agent(url, store, host=f"pc-{i}")
+        new_agent(url, services, host=f"pc-{i}")
     guess = {"code": "AAAA-BBBB-CCCC", "host": "x"}
     with from_address("127.0.0.3") as attacker:
         codes = [attacker.post(f"{url}/api/v1/enroll", json=guess).status_code for _ in range(3)]
         assert codes == [403, 403, 403]
-        [(_, good)] = store.create_enrollment_codes([HK])
+        [(_, good)] = services.identities.create_enrollment_codes([HK])
         blocked = attacker.post(f"{url}/api/v1/enroll", json={"code": good, "host": "x"})
         assert blocked.status_code == 429 and blocked.headers["Retry-After"] == "2"
         assert "too many failed attempts from 127.0.0.3" in blocked.json()["detail"]
@@ -278,8 +277,8 @@ def test_enrollment_code_guessing_is_slowed_per_address(serve, store: Store) -> 
     assert rate_limited(url) == {"reports": 0.0, "enroll": 1.0, "login": 0.0}
 
 
-def test_password_guessing_is_slowed_per_address(serve, store: Store) -> None:
-    Accounts(store.engine).add_user("canbo", "dung-mat-khau-1", "viewer")
+def test_password_guessing_is_slowed_per_address(serve, services: Services) -> None:
+    services.accounts.add_user("canbo", "dung-mat-khau-1", "viewer")
     url = serve(app_config(auth_failures_per_min=30, auth_failures_burst=3))
 
     def attempt(client: httpx.Client, password: str) -> httpx.Response:

@@ -11,10 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from collector import attest, db
-from collector.auth import Accounts, hash_password, verify_password
+from collector import db
+from collector.auth import hash_password, verify_password
+from collector.domain.errors import BadRequestError
 from collector.reports.i18n import ict
-from collector.store import StoreError
+from collector.service.attestations import MAX_FILE_BYTES
 from tests.readiness_fixtures import PASSWORDS, Site, csrf_of, login
 
 HK = "00070"  # Phường Hoàn Kiếm (Hà Nội)
@@ -32,7 +33,7 @@ def operator(site: Site) -> httpx.Client:
 
 
 def red_commune(site: Site) -> str:
-    return next(s.code for s in site.store.commune_states("04") if s.colour.value == "red")
+    return next(s.code for s in site.services.readiness.settled_states("04") if s.colour.value == "red")
 
 
 # ------------------------------------------------------------------------------ access
@@ -52,7 +53,7 @@ def test_pages_need_login(site: Site) -> None:
 
 
 def test_agent_token_reads_nothing(site: Site) -> None:
-    [(_, code)] = site.store.create_enrollment_codes([CUA_NAM])
+    [(_, code)] = site.services.identities.create_enrollment_codes([CUA_NAM])
     agent = httpx.post(f"{site.url}/api/v1/enroll", json={"code": code, "host": "pc"}).json()
     headers = {"Authorization": f"Bearer {agent['token']}"}
     for path in (
@@ -98,7 +99,7 @@ def test_session_cookie_is_httponly_samesite_and_server_side(site: Site) -> None
     cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("ioc_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
     token = cookie.split(";")[0].split("=", 1)[1]
-    with site.store.engine.connect() as conn:
+    with site.services.engine.connect() as conn:
         hashes = list(conn.execute(select(db.sessions.c.token_hash)).scalars())
     assert token not in hashes and len(hashes) >= 1
     # Log out: the server forgets the session, the old cookie opens nothing.
@@ -150,15 +151,15 @@ def test_province_page_filters(site: Site, viewer: httpx.Client) -> None:
     r = viewer.get("/province/04")
     assert r.status_code == 200 and "Cao Bằng" in r.text
     all_rows = re.findall(r'<a href="/commune/(\d{5})">', r.text)
-    assert len(all_rows) == len(site.store.units.by_province["04"])
+    assert len(all_rows) == len(site.services.units.by_province["04"])
     reds = re.findall(r'<a href="/commune/(\d{5})">', viewer.get("/province/04?colour=red").text)
-    expected = {s.code for s in site.store.commune_states("04") if s.colour.value == "red"}
+    expected = {s.code for s in site.services.readiness.settled_states("04") if s.colour.value == "red"}
     assert set(reds) == expected and expected
     failing = viewer.get("/province/04?criterion=NET-02").text
     codes = re.findall(r'<a href="/commune/(\d{5})">', failing)
     assert codes
     for code in codes:
-        crit = site.store.commune_state(code).criteria  # silent communes: no criteria yet
+        crit = site.services.readiness.settled_state(code).criteria  # silent communes: no criteria yet
         assert crit.get("NET-02", {}).get("status", "unknown") in ("fail", "warn", "unknown")
 
 
@@ -166,7 +167,7 @@ def test_commune_page_shows_failing_criterion_with_evidence(
     site: Site, viewer: httpx.Client
 ) -> None:
     code = red_commune(site)
-    state = site.store.commune_state(code)
+    state = site.services.readiness.settled_state(code)
     cid = next(
         c
         for c, v in state.criteria.items()
@@ -269,21 +270,21 @@ def test_operator_attestation_with_file_is_stored_audited_and_shown(
     assert file_id is not None
     got = operator.get(f"/evidence/{file_id.group(1)}")
     assert got.content == pdf and got.headers["content-type"] == "application/pdf"
-    audit = Accounts(site.store.engine).audit_entries(target=CUA_NAM)
+    audit = site.services.accounts.audit_entries(target=CUA_NAM)
     assert any(
         e["action"] == "attestation.add"
         and e["actor"] == "operator"
         and e["detail"]["criterion"] == "ATT-03"
         for e in audit
     )
-    assert site.store.commune_state(CUA_NAM).criteria["ATT-03"]["status"] == "pass"
+    assert site.services.readiness.settled_state(CUA_NAM).criteria["ATT-03"]["status"] == "pass"
 
 
 def test_attestation_form_refuses_bad_input(site: Site, operator: httpx.Client) -> None:
     csrf = csrf_of(operator.get(f"/commune/{CUA_NAM}").text)
     url = f"/commune/{CUA_NAM}/attestations"
     base = {"csrf": csrf, "criterion": "ATT-01", "status": "pass", "evidence": "QĐ 1"}
-    big = b"x" * (attest.MAX_FILE_BYTES + 1)
+    big = b"x" * (MAX_FILE_BYTES + 1)
     r = operator.post(url, data=base, files={"file": ("scan.pdf", big, "application/pdf")})
     assert r.status_code == 400 and "MiB" in r.text
     r = operator.post(url, data={**base, "csrf": "forged"})
@@ -310,7 +311,7 @@ def test_operator_waiver_is_stored_audited_and_shown(site: Site, operator: httpx
     assert r.status_code == 303, r.text
     assert "Máy lấy số đang bảo hành" in operator.get(f"/commune/{CUA_NAM}").text
     assert "Máy lấy số đang bảo hành" in operator.get("/province/01").text
-    audit = Accounts(site.store.engine).audit_entries(target=CUA_NAM)
+    audit = site.services.accounts.audit_entries(target=CUA_NAM)
     assert any(e["action"] == "waiver.add" and e["actor"] == "operator" for e in audit)
 
 
@@ -334,27 +335,23 @@ def test_admin_manages_users(site: Site) -> None:
 
 # ------------------------------------------------------------------ expiry, store level
 def test_expired_attestation_and_waiver_stop_counting(collector) -> None:
-    store, clock = collector.store, collector.clock
-    attest.record_attestation(
-        store,
-        commune=HK,
+    services, clock = collector.services, collector.clock
+    services.attestations.record_attestation(commune=HK,
         criterion="ATT-02",
         status="pass",
         evidence="Danh sách cán bộ quầy",
         actor="op",
     )
-    attest.record_waiver(
-        store, commune=HK, criterion="EQ-04", reason="bảo hành", actor="op", valid_days=3
+    services.attestations.record_waiver(commune=HK, criterion="EQ-04", reason="bảo hành", actor="op", valid_days=3
     )
-    crit = store.commune_state(HK).criteria
+    crit = services.readiness.settled_state(HK).criteria
     assert crit["ATT-02"]["status"] == "pass" and crit["EQ-04"]["status"] == "waived"
     clock.advance(days=91)
-    store.reevaluate([HK])
-    crit = store.commune_state(HK).criteria
+    services.evaluation.reevaluate([HK])
+    crit = services.readiness.settled_state(HK).criteria
     assert crit["ATT-02"]["status"] == "unknown" and "hết hạn" in crit["ATT-02"]["reason_vi"]
     assert crit["EQ-04"]["status"] != "waived"
-    assert [a["active"] for a in attest.attestations(store, [HK])] == [False]
-    with pytest.raises(StoreError, match="validity"):
-        attest.record_waiver(
-            store, commune=HK, criterion="EQ-04", reason="r", actor="op", valid_days=999
+    assert [a["active"] for a in services.attestations.attestations([HK])] == [False]
+    with pytest.raises(BadRequestError, match="validity"):
+        services.attestations.record_waiver(commune=HK, criterion="EQ-04", reason="r", actor="op", valid_days=999
         )

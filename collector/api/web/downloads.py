@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi.responses import Response
 
-from collector import attest
 from collector.api.deps import Ctx, Viewer
 from collector.api.web.render import page_router
 from collector.domain.errors import BadRequestError, NotFoundError
@@ -25,7 +24,7 @@ def report(
     if format not in FORMATS:
         raise BadRequestError(f"format {format!r}: {', '.join(FORMATS)}")
     try:
-        rep = build_report(ctx.store, scope, code or None, lang=v.lang)  # unknown code: 404
+        rep = build_report(ctx.services, scope, code or None, lang=v.lang)  # unknown code: 404
     except ReportError as exc:
         raise BadRequestError(str(exc)) from None
     name = filename(rep, format)
@@ -38,7 +37,7 @@ def report(
 
 @router.get("/evidence/{file_id}")
 def evidence(file_id: int, _v: Viewer, ctx: Ctx) -> Response:
-    found = attest.evidence_file(ctx.store, file_id)
+    found = ctx.services.attestations.evidence_file(file_id)
     if found is None:
         raise NotFoundError(f"no evidence file {file_id}")
     f, _commune = found

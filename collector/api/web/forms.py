@@ -14,31 +14,30 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from collector import attest
 from collector.api.deps import Ctx, Operator, Visitor
 from collector.api.web import session as sess
 from collector.api.web.render import page_router
-from collector.store import StoreError
+from collector.domain.errors import BadRequestError
+from collector.service.attestations import MAX_FILE_BYTES, EvidenceFile
 
 router = page_router()
 #: Whole form body limit (the evidence file is limited separately, to 2 MiB).
-MAX_FORM_BYTES = attest.MAX_FILE_BYTES + 256 * 1024
+MAX_FORM_BYTES = MAX_FILE_BYTES + 256 * 1024
 
 
 @router.post("/commune/{code}/attestations")
 async def add_attestation(request: Request, code: str, v: Operator, ctx: Ctx) -> Response:
-    ctx.store.units.commune(code)  # unknown code: 404
+    ctx.services.units.commune(code)  # unknown code: 404
     form = await _form(request, v)
     upload = form.get("file")
     file = None
     if isinstance(upload, UploadFile) and upload.filename:
-        data = await upload.read(attest.MAX_FILE_BYTES + 1)
-        file = attest.EvidenceFile(
+        data = await upload.read(MAX_FILE_BYTES + 1)
+        file = EvidenceFile(
             upload.filename[:255], upload.content_type or "application/octet-stream", data
         )
     await run_in_threadpool(
-        lambda: attest.record_attestation(
-            ctx.store,
+        lambda: ctx.services.attestations.record_attestation(
             commune=code,
             criterion=str(form.get("criterion") or ""),
             status=str(form.get("status") or "pass"),
@@ -53,12 +52,11 @@ async def add_attestation(request: Request, code: str, v: Operator, ctx: Ctx) ->
 
 @router.post("/commune/{code}/waivers")
 async def add_waiver(request: Request, code: str, v: Operator, ctx: Ctx) -> Response:
-    ctx.store.units.commune(code)  # unknown code: 404
+    ctx.services.units.commune(code)  # unknown code: 404
     form = await _form(request, v)
     days = _days(form.get("valid_days"))
     await run_in_threadpool(
-        lambda: attest.record_waiver(
-            ctx.store,
+        lambda: ctx.services.attestations.record_waiver(
             commune=code,
             criterion=str(form.get("criterion") or ""),
             reason=str(form.get("reason") or ""),
@@ -72,13 +70,13 @@ async def add_waiver(request: Request, code: str, v: Operator, ctx: Ctx) -> Resp
 async def _form(request: Request, v: Visitor) -> Any:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise StoreError(
+        raise BadRequestError(
             f"upload of {declared} bytes is over the limit "
-            f"({attest.MAX_FILE_BYTES // (1024 * 1024)} MiB per file)"
+            f"({MAX_FILE_BYTES // (1024 * 1024)} MiB per file)"
         )
     form = await request.form(max_files=1, max_fields=20)
     if not sess.same_token(v.session.csrf_token, str(form.get("csrf") or "")):
-        raise StoreError("CSRF token missing or wrong: reload the page and try again")
+        raise BadRequestError("CSRF token missing or wrong: reload the page and try again")
     return form
 
 
@@ -87,5 +85,5 @@ def _days(value: Any) -> int | None:
     if not text:
         return None
     if not text.isdigit():
-        raise StoreError(f"validity {text!r}: a whole number of days")
+        raise BadRequestError(f"validity {text!r}: a whole number of days")
     return int(text)

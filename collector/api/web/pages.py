@@ -15,10 +15,9 @@ from collector.api.deps import Ctx, Viewer
 from collector.api.web.render import page, page_router
 from collector.criteria.catalogue import Kind
 from collector.domain.errors import NotFoundError
-from collector.reports import history as hist
 from collector.reports.i18n import texts
 from collector.reports.model import NOT_MET, build_report
-from collector.reports.states import light_states
+from collector.service.history import NATION
 from collector.units import fold
 
 router = page_router()
@@ -30,7 +29,7 @@ _COLOUR_ORDER = {"red": 0, "yellow": 1, "grey": 2, "green": 3}
 def nation(
     request: Request, v: Viewer, ctx: Ctx, sort: str = "green_ratio", dir: str = "asc"  # noqa: A002
 ) -> Response:
-    report = build_report(ctx.store, "national", lang=v.lang)
+    report = build_report(ctx.services, "national", lang=v.lang)
     key = sort if sort in _SORT_KEYS else "green_ratio"
     rows = sorted(report.provinces, key=lambda p: getattr(p, key), reverse=dir == "desc")
     return page(
@@ -49,11 +48,11 @@ def nation(
 def province(
     request: Request, code: str, v: Viewer, ctx: Ctx, colour: str = "", criterion: str = ""
 ) -> Response:
-    report = build_report(ctx.store, "province", code, lang=v.lang)  # unknown code: 404
+    report = build_report(ctx.services, "province", code, lang=v.lang)  # unknown code: 404
     rows = report.communes
     if colour in ("green", "yellow", "red", "grey"):
         rows = [r for r in rows if r.colour == colour]
-    cid = criterion if criterion in {c.id for c in ctx.store.catalogue.criteria} else ""
+    cid = criterion if criterion in {c.id for c in ctx.services.rules.current().catalogue.criteria} else ""
     if cid:
         rows = [r for r in rows if r.statuses[cid] in NOT_MET]
     rows = sorted(rows, key=lambda r: (_COLOUR_ORDER.get(r.colour, 9), r.code))
@@ -71,8 +70,8 @@ def province(
 
 @router.get("/commune/{code}")
 def commune(request: Request, code: str, v: Viewer, ctx: Ctx, saved: str = "") -> Response:
-    report = build_report(ctx.store, "commune", code, lang=v.lang, with_history=False)
-    attested = [c.id for c in ctx.store.catalogue.criteria if c.kind is Kind.ATTESTED]
+    report = build_report(ctx.services, "commune", code, lang=v.lang, with_history=False)
+    attested = [c.id for c in ctx.services.rules.current().catalogue.criteria if c.kind is Kind.ATTESTED]
     return page(
         request,
         "commune.html",
@@ -88,7 +87,7 @@ def commune(request: Request, code: str, v: Viewer, ctx: Ctx, saved: str = "") -
 
 @router.get("/search")
 def search(request: Request, v: Viewer, ctx: Ctx, q: str = "") -> Response:
-    units = ctx.store.units
+    units = ctx.services.units
     needle = fold(q.strip())
     hits = []
     if needle:
@@ -99,7 +98,7 @@ def search(request: Request, v: Viewer, ctx: Ctx, q: str = "") -> Response:
                 break
     states = {}
     for pcode in {c.province_code for c in hits}:
-        for s in light_states(ctx.store, pcode):
+        for s in ctx.services.readiness.commune_states(pcode):
             states[s.code] = s.colour.value
     return page(
         request,
@@ -114,12 +113,12 @@ def search(request: Request, v: Viewer, ctx: Ctx, q: str = "") -> Response:
 
 
 @router.get("/history")
-def history(request: Request, v: Viewer, ctx: Ctx, scope: str = hist.NATION) -> Response:
-    provinces = ctx.store.units.provinces
-    if scope != hist.NATION and scope not in provinces:
+def history(request: Request, v: Viewer, ctx: Ctx, scope: str = NATION) -> Response:
+    provinces = ctx.services.units.provinces
+    if scope != NATION and scope not in provinces:
         raise NotFoundError(f"unknown province code {scope!r}")
-    rows = hist.history(ctx.store, scope, limit=500)
-    label = texts(v.lang)["nation"] if scope == hist.NATION else provinces[scope].name
+    rows = ctx.services.history.history(scope, limit=500)
+    label = texts(v.lang)["nation"] if scope == NATION else provinces[scope].name
     return page(
         request,
         "history.html",

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import OperationalError
 
 from checks.model import IngestResponse, Report
-from collector.store import AgentIdentity, Store
+from collector.service import Services
+from collector.service.identities import AgentIdentity
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,9 @@ class _Item:
 
 class GroupCommitter:
     def __init__(
-        self, store: Store, max_group: int = 128, min_measured_bytes: int = MIN_MEASURED_BYTES
+        self, services: Services, max_group: int = 128, min_measured_bytes: int = MIN_MEASURED_BYTES
     ) -> None:
-        self.store = store
+        self.services = services
         self.max_group = max_group
         self.min_measured_bytes = min_measured_bytes
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
@@ -121,7 +122,7 @@ class GroupCommitter:
     def _commit(self, group: list[_Item]) -> None:
         started = time.perf_counter()
         try:
-            outcomes = self.store.ingest_many([(i.agent, i.reports) for i in group])
+            outcomes = self.services.ingest.ingest_many([(i.agent, i.reports) for i in group])
         except Exception as exc:  # database down or locked: every request of the group fails
             if len(group) > 1 and not isinstance(exc, OperationalError):
                 # Not the database but something in one batch that it refused: commit each
