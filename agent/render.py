@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -46,28 +47,33 @@ def _bytes(n: float) -> str:
     return f"{n:.1f} TiB"  # pragma: no cover
 
 
+def _seconds(v: float, lang: Lang) -> str:
+    if abs(v) < 1:
+        return f"{v * 1000:.0f} ms"
+    if abs(v) >= 86400:
+        return f"{v / 86400:.1f} {t(lang, 'unit.days')}"
+    if abs(v) >= 3600:
+        return f"{v / 3600:.1f} h"
+    return f"{v:.2f} s"
+
+
+#: How a value of each unit is written; a unit not listed is a plain number.
+_FORMATS: dict[str, Callable[[float, Lang], str]] = {
+    "bytes": lambda v, _: _bytes(v),
+    "ratio": lambda v, _: f"{v:.0%}",
+    "seconds": _seconds,
+    "days": lambda v, lang: f"{v:.0f} {t(lang, 'unit.days')}",
+    "bits_per_second": lambda v, _: f"{v / 1e6:.1f} Mbit/s",
+    "percent": lambda v, _: f"{v:.0f} %",
+    "celsius": lambda v, _: f"{v:.1f} °C",
+}
+
+
 def format_value(value: Value, lang: Lang = "vi") -> str:
-    v, unit = value.value, value.unit
-    if unit == "bytes":
-        return _bytes(v)
-    if unit == "ratio":
-        return f"{v:.0%}"
-    if unit == "seconds":
-        if abs(v) < 1:
-            return f"{v * 1000:.0f} ms"
-        if abs(v) >= 86400:
-            return f"{v / 86400:.1f} {t(lang, 'unit.days')}"
-        if abs(v) >= 3600:
-            return f"{v / 3600:.1f} h"
-        return f"{v:.2f} s"
-    if unit == "days":
-        return f"{v:.0f} {t(lang, 'unit.days')}"
-    if unit == "bits_per_second":
-        return f"{v / 1e6:.1f} Mbit/s"
-    if unit in ("percent",):
-        return f"{v:.0f} %"
-    if unit == "celsius":
-        return f"{v:.1f} °C"
+    fmt = _FORMATS.get(value.unit)
+    if fmt is not None:
+        return fmt(value.value, lang)
+    v = value.value
     return f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}"
 
 

@@ -88,8 +88,17 @@ class _Chain:
     rules: int = 0
 
 
-def parse_nft_ruleset(text: str) -> FirewallState:
-    """Decide from ``nft list ruleset`` output (see the module docstring, heuristic 1)."""
+def _read_chain_type(chain: _Chain, line: str) -> None:
+    """``type filter hook input priority 0; policy drop;``: the chain's hook and policy."""
+    words = line.replace(";", " ").split()
+    if "hook" in words[:-1]:
+        chain.hook = words[words.index("hook") + 1]
+    if "policy" in words[:-1]:
+        chain.policy = words[words.index("policy") + 1]
+
+
+def _nft_chains(text: str) -> list[_Chain]:
+    """The chains of ``nft list ruleset`` output, with their hook, policy and rule count."""
     chains: list[_Chain] = []
     current: _Chain | None = None
     for raw in text.splitlines():
@@ -99,16 +108,20 @@ def parse_nft_ruleset(text: str) -> FirewallState:
         if line.startswith("chain ") and line.endswith("{"):
             current = _Chain(line.split()[1])
             chains.append(current)
-        elif current is not None and line == "}":
+        elif current is None:
+            continue
+        elif line == "}":
             current = None
-        elif current is not None and line.startswith("type "):
-            words = line.replace(";", " ").split()
-            if "hook" in words[:-1]:
-                current.hook = words[words.index("hook") + 1]
-            if "policy" in words[:-1]:
-                current.policy = words[words.index("policy") + 1]
-        elif current is not None:
+        elif line.startswith("type "):
+            _read_chain_type(current, line)
+        else:
             current.rules += 1
+    return chains
+
+
+def parse_nft_ruleset(text: str) -> FirewallState:
+    """Decide from ``nft list ruleset`` output (see the module docstring, heuristic 1)."""
+    chains = _nft_chains(text)
     inputs = [c for c in chains if c.hook == "input"]
     active = [c for c in inputs if c.policy == "drop" or c.rules > 0]
     if active:

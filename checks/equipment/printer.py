@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from checks.equipment import oids
-from checks.equipment.profiles import as_int, as_text, columns, device_result
+from checks.equipment.profiles import as_int, as_text, columns, device_result, worst
 from checks.equipment.snmp_client import Row, SnmpValue
 from checks.levels import levels
 from checks.model import CheckResult, Status, Value
@@ -37,6 +37,8 @@ _COLOURS = ("black", "cyan", "magenta", "yellow", "photo", "grey", "gray", "ligh
 
 #: hrDeviceStatus (RFC 2790): 1 unknown, 2 running, 3 warning, 4 testing, 5 down.
 DEVICE_STATUS = {1: "unknown", 2: "running", 3: "warning", 4: "testing", 5: "down"}
+#: What hrDeviceStatus alone says of the printer; a state not listed is OK.
+DEVICE_VERDICT = {3: Status.WARN, 4: Status.WARN, 5: Status.FAIL}
 #: hrPrinterStatus: 1 other, 2 unknown, 3 idle, 4 printing, 5 warmup.
 PRINTER_STATUS = {1: "other", 2: "unknown", 3: "idle", 4: "printing", 5: "warming up"}
 
@@ -161,20 +163,9 @@ def parse_printer(rows: Sequence[Row]) -> PrinterSection:
 _NAME_RE = re.compile(r"[^a-z0-9_]+")
 
 
-def evaluate_printer(
-    section: PrinterSection, target: str, *, warn_supply_ratio: float = 0.10
-) -> CheckResult:
-    result = device_result(CHECK_ID, target)
-
-    if section.empty:
-        return result(Status.UNKNOWN, "the device answers SNMP but not the Printer-MIB "
-                                      "(RFC 3805) nor HOST-RESOURCES printer status")
+def _supply_values(consumed: list[Supply], ratios: list[float]) -> dict[str, Value]:
+    """The lowest level, then each measurable level by name (32 values at most)."""
     values: dict[str, Value] = {}
-    consumed = [s for s in section.supplies if s.consumed]
-    ratios = [r for r in (s.ratio for s in consumed) if r is not None]
-    if section.device_status is None and section.printer_status is None and not ratios:
-        return result(Status.UNKNOWN, "the device answers but sends no usable printer "
-                      f"status or supply level (not reported: {', '.join(section.missing)})")
     if ratios:
         values["supply_level_min"] = Value(value=min(ratios), unit="ratio")
     for supply in consumed:
@@ -185,8 +176,11 @@ def evaluate_printer(
         if name in values:
             name = f"{name}_{supply.index.replace('.', '_')}"
         values[name] = Value(value=ratio, unit="ratio")
-    values["printer_up"] = Value(value=0.0 if section.device_status == 5 else 1.0)
+    return values
 
+
+def _printer_message(section: PrinterSection) -> str:
+    """States and error conditions, then each supply, then what the device did not report."""
     state = []
     if section.device_status is not None:
         state.append(DEVICE_STATUS.get(section.device_status, f"status {section.device_status}"))
@@ -199,14 +193,34 @@ def evaluate_printer(
         message += ("; " if message else "") + ", ".join(words)
     if section.missing:
         message += f" (not reported: {', '.join(section.missing)})"
+    return message
 
-    failing = [e for e in section.errors if e in FAILING_ERRORS]
-    if section.device_status == 5 or failing:
-        status = Status.FAIL
-    elif (section.device_status in (3, 4) or section.errors
-          or (ratios and levels(min(ratios), warn_below=warn_supply_ratio).status
-                          is Status.WARN)):
-        status = Status.WARN
-    else:
-        status = Status.OK
-    return result(status, message, values)
+
+def _errors_verdict(errors: tuple[str, ...]) -> Status:
+    """A condition that stops printing fails; any other condition warns."""
+    if not FAILING_ERRORS.isdisjoint(errors):
+        return Status.FAIL
+    return Status.WARN if errors else Status.OK
+
+
+def evaluate_printer(
+    section: PrinterSection, target: str, *, warn_supply_ratio: float = 0.10
+) -> CheckResult:
+    result = device_result(CHECK_ID, target)
+
+    if section.empty:
+        return result(Status.UNKNOWN, "the device answers SNMP but not the Printer-MIB "
+                                      "(RFC 3805) nor HOST-RESOURCES printer status")
+    consumed = [s for s in section.supplies if s.consumed]
+    ratios = [r for r in (s.ratio for s in consumed) if r is not None]
+    if section.device_status is None and section.printer_status is None and not ratios:
+        return result(Status.UNKNOWN, "the device answers but sends no usable printer "
+                      f"status or supply level (not reported: {', '.join(section.missing)})")
+    values = _supply_values(consumed, ratios)
+    values["printer_up"] = Value(value=0.0 if section.device_status == 5 else 1.0)
+    supplies = (levels(min(ratios), warn_below=warn_supply_ratio).status
+                if ratios else Status.OK)
+    status = worst(DEVICE_VERDICT.get(section.device_status or 0, Status.OK),
+                   _errors_verdict(section.errors),
+                   Status.WARN if supplies is Status.WARN else Status.OK)
+    return result(status, _printer_message(section), values)

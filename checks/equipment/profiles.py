@@ -8,7 +8,7 @@ functions over the values :mod:`checks.equipment.snmp_client` returns.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -36,6 +36,14 @@ def device_result(check_id: str, target: str) -> ResultMaker:
                            message=message[:MAX_MESSAGE_CHARS])
 
     return result
+
+
+_SEVERITY = {Status.OK: 0, Status.WARN: 1, Status.FAIL: 2}
+
+
+def worst(*statuses: Status) -> Status:
+    """The most severe of the verdicts (OK, WARN, FAIL) that parts of a device give."""
+    return max(statuses, key=_SEVERITY.__getitem__)
 
 
 class DeviceKind(StrEnum):
@@ -164,29 +172,25 @@ _PRINTER_WORDS = re.compile(r"\b(printer|laserjet|jetdirect|officejet|mfp|imager
 _UPS_WORDS = re.compile(r"\b(ups|smart-ups|powerware)\b", re.I)
 
 
+#: (test, kind) in the order tried: the MIBs that answer, then sysObjectID, then sysDescr,
+#: then sysServices (RFC 3418): bit value 2 = layer 2 (bridging) without layer 3 = a switch.
+_KIND_RULES: tuple[tuple[Callable[[Identity], object], DeviceKind], ...] = (
+    (lambda i: i.printer_mib, DeviceKind.PRINTER),
+    (lambda i: i.ups_mib, DeviceKind.UPS),
+    (lambda i: i.bridge_ports is not None and i.bridge_ports > 0, DeviceKind.SWITCH),
+    (lambda i: i.ip_forwarding == 1, DeviceKind.ROUTER),
+    (lambda i: (i.object_id + ".").startswith(_PRINTER_ENTERPRISES), DeviceKind.PRINTER),
+    (lambda i: (i.object_id + ".").startswith(_UPS_ENTERPRISES), DeviceKind.UPS),
+    (lambda i: _PRINTER_WORDS.search(i.descr), DeviceKind.PRINTER),
+    (lambda i: _UPS_WORDS.search(i.descr), DeviceKind.UPS),
+    (lambda i: i.services is not None and i.services & 2 and not i.services & 4,
+     DeviceKind.SWITCH),
+)
+
+
 def detect_kind(identity: Identity) -> DeviceKind:
-    """MIBs that answer first, then sysObjectID, then sysDescr; ``unknown`` only when
-    nothing answered."""
+    """The first rule of :data:`_KIND_RULES` that holds, else a plain host; ``unknown`` only
+    when nothing answered."""
     if not identity.answered:
         return DeviceKind.UNKNOWN
-    if identity.printer_mib:
-        return DeviceKind.PRINTER
-    if identity.ups_mib:
-        return DeviceKind.UPS
-    if identity.bridge_ports is not None and identity.bridge_ports > 0:
-        return DeviceKind.SWITCH
-    if identity.ip_forwarding == 1:
-        return DeviceKind.ROUTER
-    oid = identity.object_id + "."
-    if oid.startswith(_PRINTER_ENTERPRISES):
-        return DeviceKind.PRINTER
-    if oid.startswith(_UPS_ENTERPRISES):
-        return DeviceKind.UPS
-    if _PRINTER_WORDS.search(identity.descr):
-        return DeviceKind.PRINTER
-    if _UPS_WORDS.search(identity.descr):
-        return DeviceKind.UPS
-    # sysServices (RFC 3418): bit value 2 = layer 2 (bridging) without layer 3 = a switch.
-    if identity.services is not None and identity.services & 2 and not identity.services & 4:
-        return DeviceKind.SWITCH
-    return DeviceKind.HOST
+    return next((kind for holds, kind in _KIND_RULES if holds(identity)), DeviceKind.HOST)

@@ -150,6 +150,27 @@ def _traffic(previous: Poll, current: Poll) -> tuple[float, float] | None:
     return (total_in, total_out) if seen else None
 
 
+def _uplink_problems(ports: list[Interface], uplinks: Sequence[str]) -> list[str]:
+    """What is wrong with the uplinks the site named: not found, or not up."""
+    problems = []
+    for wanted in uplinks:
+        match = next((i for i in ports if i.matches(wanted)), None)
+        if match is None:
+            problems.append(f"uplink {wanted!r} not found")
+        elif match.oper != IF_UP:
+            problems.append(f"uplink {match.name} is down")
+    return problems
+
+
+def _traffic_values(previous: Poll | None, current: Poll | None) -> dict[str, Value]:
+    """Total in/out rates between two polls; nothing without both, or after a reboot."""
+    traffic = None if previous is None or current is None else _traffic(previous, current)
+    if traffic is None:
+        return {}
+    return {"if_in_rate": Value(value=traffic[0], unit="bits_per_second"),
+            "if_out_rate": Value(value=traffic[1], unit="bits_per_second")}
+
+
 def evaluate_switch(
     section: SwitchSection, target: str, *, uplinks: Sequence[str] = (),
     previous: Poll | None = None, current: Poll | None = None,
@@ -172,20 +193,9 @@ def evaluate_switch(
         "interfaces_up": Value(value=float(len(up)), unit="count"),
         "interfaces_down": Value(value=float(len(down)), unit="count"),
         "if_errors": Value(value=float(errors), unit="count"),
+        **_traffic_values(previous, current),
     }
-    if previous is not None and current is not None:
-        traffic = _traffic(previous, current)
-        if traffic is not None:
-            values["if_in_rate"] = Value(value=traffic[0], unit="bits_per_second")
-            values["if_out_rate"] = Value(value=traffic[1], unit="bits_per_second")
-
-    problems = []
-    for wanted in uplinks:
-        match = next((i for i in ports if i.matches(wanted)), None)
-        if match is None:
-            problems.append(f"uplink {wanted!r} not found")
-        elif match.oper != IF_UP:
-            problems.append(f"uplink {match.name} is down")
+    problems = _uplink_problems(ports, uplinks)
     if uplinks:
         values["uplinks_down"] = Value(value=float(len(problems)), unit="count")
     message = f"{len(up)} of {len(ports)} interfaces up, {len(down)} enabled but down"

@@ -7,10 +7,11 @@ dropped and named, never trusted: a missing runtime is "could not measure", not 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from checks.equipment import oids
-from checks.equipment.profiles import as_int, as_text, device_result
+from checks.equipment.profiles import as_int, as_text, device_result, worst
 from checks.equipment.snmp_client import SnmpValue
 from checks.model import CheckResult, Status, Value
 
@@ -24,6 +25,12 @@ ON_LINE_SOURCES = frozenset({3, 4, 6, 7})
 #: upsBatteryStatus: 1 unknown, 2 batteryNormal, 3 batteryLow, 4 batteryDepleted.
 BATTERY_STATUS = {1: "battery status unknown", 2: "battery normal", 3: "battery low",
                   4: "battery depleted"}
+
+#: What each state alone says of the UPS; a state not listed is OK. The output switched off
+#: fails; another source, bypass and battery power warn.
+SOURCE_VERDICT = {1: Status.WARN, 2: Status.FAIL, 4: Status.WARN, 5: Status.WARN}
+#: A depleted battery fails; a low battery, or one whose state the UPS does not know, warns.
+BATTERY_VERDICT = {1: Status.WARN, 3: Status.WARN, 4: Status.FAIL}
 
 
 @dataclass(frozen=True)
@@ -75,15 +82,7 @@ def runtime_words(minutes: int) -> str:
     return f"{hours} h {mins} min left" if hours else f"{mins} min left"
 
 
-def evaluate_ups(section: UpsSection, target: str) -> CheckResult:
-    result = device_result(CHECK_ID, target)
-
-    if section.empty:
-        why = "the device answers SNMP but not the UPS-MIB (RFC 1628)"
-        if section.invalid:
-            why += f"; unusable values: {', '.join(section.invalid)}"
-        return result(Status.UNKNOWN, why)
-
+def _ups_values(section: UpsSection) -> dict[str, Value]:
     values: dict[str, Value] = {}
     if section.output_source is not None and section.output_source != 1:
         on_line = section.output_source in ON_LINE_SOURCES
@@ -95,24 +94,32 @@ def evaluate_ups(section: UpsSection, target: str) -> CheckResult:
     if section.seconds_on_battery is not None:
         values["ups_seconds_on_battery"] = Value(value=float(section.seconds_on_battery),
                                                  unit="seconds")
+    return values
 
-    parts = []
-    if section.output_source is not None:
-        parts.append(OUTPUT_SOURCE[section.output_source])
-    if section.battery_status is not None:
-        parts.append(BATTERY_STATUS[section.battery_status])
-    if section.charge_percent is not None:
-        parts.append(f"charge {section.charge_percent} %")
-    if section.minutes_remaining is not None:
-        parts.append(runtime_words(section.minutes_remaining))
-    message = ", ".join(parts)
+
+def _ups_message(section: UpsSection) -> str:
+    """The reported states in words, each one only when the UPS sent it."""
+    words: tuple[tuple[int | None, Callable[[int], str]], ...] = (
+        (section.output_source, OUTPUT_SOURCE.__getitem__),
+        (section.battery_status, BATTERY_STATUS.__getitem__),
+        (section.charge_percent, lambda percent: f"charge {percent} %"),
+        (section.minutes_remaining, runtime_words),
+    )
+    message = ", ".join(write(value) for value, write in words if value is not None)
     if section.invalid:
         message += f" (ignored out-of-range values: {', '.join(section.invalid)})"
+    return message
 
-    if section.output_source == 2 or section.battery_status == 4:
-        status = Status.FAIL
-    elif section.output_source in (1, 4, 5) or section.battery_status in (1, 3):
-        status = Status.WARN
-    else:
-        status = Status.OK
-    return result(status, message, values)
+
+def evaluate_ups(section: UpsSection, target: str) -> CheckResult:
+    result = device_result(CHECK_ID, target)
+
+    if section.empty:
+        why = "the device answers SNMP but not the UPS-MIB (RFC 1628)"
+        if section.invalid:
+            why += f"; unusable values: {', '.join(section.invalid)}"
+        return result(Status.UNKNOWN, why)
+
+    status = worst(SOURCE_VERDICT.get(section.output_source or 0, Status.OK),
+                   BATTERY_VERDICT.get(section.battery_status or 0, Status.OK))
+    return result(status, _ups_message(section), _ups_values(section))

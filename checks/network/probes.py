@@ -252,6 +252,63 @@ async def _request(
         )
 
 
+#: How a request that got no HTTP answer is judged and told; ``{detail}`` is the reason.
+_HTTP_FAILURES = {
+    Failure.RESOLVE: (Status.UNKNOWN, "cannot resolve host: {detail}"),
+    Failure.CONFIG: (Status.UNKNOWN, "bad URL: {detail}"),
+    Failure.TIMEOUT: (Status.FAIL, "timeout"),
+    Failure.REFUSED: (Status.FAIL, "connection refused"),
+    Failure.TLS: (Status.FAIL, "TLS error: {detail}"),
+    Failure.UNREACHABLE: (Status.FAIL, "unreachable: {detail}"),
+}
+
+
+def _http_problems(
+    outcome: HttpOutcome, days: float | None, max_response_time_s: float | None,
+    warn_cert_days: float, expect: str | None,
+) -> list[tuple[Status, str]]:
+    """What is wrong with an answer, in the order told: status code, time, content, cert."""
+    found: list[tuple[Status, str]] = []
+    code = outcome.status_code or 0
+    if not 200 <= code < 400:
+        found.append((Status.FAIL, f"HTTP {code}"))
+    if levels(outcome.response_time_s, fail_above=max_response_time_s).status is Status.FAIL:
+        found.append((Status.FAIL,
+                      f"slow: {outcome.response_time_s:.2f} s > {max_response_time_s:g} s"))
+    if outcome.content_found is False:
+        found.append((Status.FAIL, f"expected content {expect!r} not found" if expect else
+                       "expected content not found"))
+    if days is not None:
+        expiry = levels(days, warn_below=warn_cert_days, fail_below=0).status
+        if expiry is not Status.OK:
+            found.append((expiry, "TLS certificate expired" if expiry is Status.FAIL
+                          else f"TLS certificate expires in {days:.0f} days"))
+    return found
+
+
+def _http_answer(
+    outcome: HttpOutcome, max_response_time_s: float | None, warn_cert_days: float,
+    expect: str | None,
+) -> tuple[Status, str, dict[str, Value]]:
+    """Status, message and values of a request that got an HTTP answer."""
+    code = outcome.status_code or 0
+    values = {
+        "http_up": Value(value=1.0 if 200 <= code < 400 else 0.0),
+        "http_status": Value(value=float(code)),
+        "http_response_time": Value(value=outcome.response_time_s, unit="seconds"),
+    }
+    days = None
+    if outcome.cert_not_after is not None:
+        days = (outcome.cert_not_after - outcome.now).total_seconds() / 86400
+        values["tls_cert_days_left"] = Value(value=days, unit="days")
+    found = _http_problems(outcome, days, max_response_time_s, warn_cert_days, expect)
+    if not found:
+        return (Status.OK,
+                f"HTTP {outcome.status_code} in {outcome.response_time_s * 1000:.0f} ms", values)
+    status = Status.FAIL if any(s is Status.FAIL for s, _ in found) else Status.WARN
+    return status, "; ".join(text for _, text in found), values
+
+
 def evaluate_http(
     check_id: str,
     outcome: HttpOutcome,
@@ -262,61 +319,14 @@ def evaluate_http(
     category: Category = Category.NETWORK,
     expect: str | None = None,
 ) -> CheckResult:
-    values: dict[str, Value] = {}
-    status = Status.OK
-    problems: list[str] = []
-    if outcome.failure in _UNKNOWN_FAILURES:
-        status = Status.UNKNOWN
-        problems.append(
-            f"cannot resolve host: {outcome.detail}"
-            if outcome.failure is Failure.RESOLVE
-            else f"bad URL: {outcome.detail}"
-        )
-    elif outcome.failure is not Failure.NONE:
-        status = Status.FAIL
-        values["http_up"] = Value(value=0.0)
-        if outcome.failure is Failure.TIMEOUT:
-            problems.append("timeout")
-        elif outcome.failure is Failure.REFUSED:
-            problems.append("connection refused")
-        elif outcome.failure is Failure.TLS:
-            problems.append(f"TLS error: {outcome.detail}")
-        else:
-            problems.append(f"unreachable: {outcome.detail}")
+    values: dict[str, Value]
+    if outcome.failure is Failure.NONE:
+        status, message, values = _http_answer(outcome, max_response_time_s, warn_cert_days,
+                                               expect)
     else:
-        code = outcome.status_code or 0
-        up = 200 <= code < 400
-        values["http_up"] = Value(value=1.0 if up else 0.0)
-        values["http_status"] = Value(value=float(code))
-        values["http_response_time"] = Value(value=outcome.response_time_s, unit="seconds")
-        if not up:
-            status = Status.FAIL
-            problems.append(f"HTTP {code}")
-        slow = levels(outcome.response_time_s, fail_above=max_response_time_s).status
-        if slow is Status.FAIL:
-            status = Status.FAIL
-            problems.append(
-                f"slow: {outcome.response_time_s:.2f} s > {max_response_time_s:g} s"
-            )
-        if outcome.content_found is False:
-            status = Status.FAIL
-            problems.append(f"expected content {expect!r} not found" if expect else
-                            "expected content not found")
-        if outcome.cert_not_after is not None:
-            days = (outcome.cert_not_after - outcome.now).total_seconds() / 86400
-            values["tls_cert_days_left"] = Value(value=days, unit="days")
-            expiry = levels(days, warn_below=warn_cert_days, fail_below=0).status
-            if expiry is Status.FAIL:
-                status = Status.FAIL
-                problems.append("TLS certificate expired")
-            elif expiry is Status.WARN:
-                if status is Status.OK:
-                    status = Status.WARN
-                problems.append(f"TLS certificate expires in {days:.0f} days")
-    if status is Status.OK:
-        message = f"HTTP {outcome.status_code} in {outcome.response_time_s * 1000:.0f} ms"
-    else:
-        message = "; ".join(problems)
+        status, words = _HTTP_FAILURES[outcome.failure]
+        message = words.format(detail=outcome.detail)
+        values = {} if status is Status.UNKNOWN else {"http_up": Value(value=0.0)}
     return CheckResult(
         check=check_id,
         category=category,

@@ -154,6 +154,32 @@ class UdpOutcome:
 _PORT_UNREACHABLE = (ConnectionRefusedError, ConnectionResetError)
 
 
+def _send(sock: socket.socket, seq: int, now: float, size: int) -> bool:
+    """Send packet ``seq`` stamped ``now``; True when the port was reported unreachable."""
+    try:
+        sock.send(encode(seq, int(now * 1e9), size))
+    except _PORT_UNREACHABLE:
+        return True
+    return False
+
+
+def _receive(sock: socket.socket, timeout: float, arrivals: list[tuple[int, float]]) -> bool:
+    """Wait up to ``timeout`` for one packet and keep it when it is a reply; True when the
+    port was reported unreachable instead."""
+    sock.settimeout(timeout)
+    try:
+        data = sock.recv(MAX_PACKET + 1)
+    except TimeoutError:
+        return False
+    except _PORT_UNREACHABLE:
+        return True
+    received_at = time.perf_counter()
+    parsed = decode(data)
+    if parsed is not None and parsed[0] == KIND_REPLY:
+        arrivals.append((parsed[1], received_at))
+    return False
+
+
 def _exchange(
     sock: socket.socket, count: int, interval_s: float, wait_s: float, size: int
 ) -> tuple[dict[int, float], list[tuple[int, float]], bool]:
@@ -174,39 +200,21 @@ def _exchange(
     seq = 0
     while True:
         now = time.perf_counter()
-        if seq < count:
-            # Absolute schedule: a late wake-up does not push every later packet back.
-            due = base + seq * interval_s
-            if now >= due:
-                sent[seq] = now
-                try:
-                    sock.send(encode(seq, int(now * 1e9), size))
-                except _PORT_UNREACHABLE:  # ICMP port unreachable for an earlier packet
-                    refused = True
-                    if not arrivals:
-                        break  # nobody listens: stop now rather than at the deadline
-                last_sent = now
-                seq += 1
-                continue
-            timeout = due - now
+        # Absolute schedule: a late wake-up does not push every later packet back.
+        if seq < count and now >= base + seq * interval_s:
+            sent[seq] = now
+            unreachable = _send(sock, seq, now, size)
+            last_sent = now
+            seq += 1
         else:
-            timeout = last_sent + wait_s - now
-            if timeout <= 0 or len(arrivals) >= count:
+            wait = base + seq * interval_s - now if seq < count else last_sent + wait_s - now
+            if seq >= count and (wait <= 0 or len(arrivals) >= count):
                 break
-        sock.settimeout(timeout)
-        try:
-            data = sock.recv(MAX_PACKET + 1)
-        except TimeoutError:
-            continue
-        except _PORT_UNREACHABLE:
+            unreachable = _receive(sock, wait, arrivals)
+        if unreachable:  # ICMP port unreachable for an earlier packet
             refused = True
             if not arrivals:
-                break
-            continue
-        received_at = time.perf_counter()
-        parsed = decode(data)
-        if parsed is not None and parsed[0] == KIND_REPLY:
-            arrivals.append((parsed[1], received_at))
+                break  # nobody listens: stop now rather than at the deadline
     return sent, arrivals, refused
 
 

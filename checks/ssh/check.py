@@ -23,6 +23,7 @@ the IOC must look at it (a reinstalled device, or someone in the middle).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -32,6 +33,7 @@ from checks.backend import Backend
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import MAX_MESSAGE_CHARS, Category, CheckResult, Status, Value
 from checks.ssh.client import (
+    CommandOutput,
     SshFailure,
     SshOutcome,
     SshTargetSpec,
@@ -118,6 +120,41 @@ def _decode(data: bytes) -> str | None:
     return text
 
 
+def _output_texts(
+    outputs: Sequence[CommandOutput], max_output_bytes: int
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """The text of each command that ran to the end, and why the others gave none: cut
+    (timed out, over the size cap) or broken (failed, not text)."""
+    texts: dict[str, str] = {}
+    cut: list[str] = []
+    broken: list[str] = []
+    for out in outputs:
+        if out.timed_out:
+            cut.append(f"{out.command!r} did not finish within {out.elapsed_s:.1f} s")
+        elif out.truncated:
+            cut.append(f"output of {out.command!r} over {max_output_bytes} bytes")
+        elif out.exit_status != 0:
+            err = (_decode(out.stderr) or "").strip().splitlines()
+            broken.append(f"{out.command!r} exited {out.exit_status}"
+                          + (f": {err[-1][:120]}" if err else ""))
+        else:
+            text = _decode(out.stdout)
+            if text is None:
+                broken.append(f"{out.command!r} output is not text")
+            else:
+                texts[out.command] = text
+    return texts, cut, broken
+
+
+def _worst_finding(findings: Sequence[tuple[Status, str]]) -> Status:
+    """OK unless a finding warns or fails; a failure outranks a warning."""
+    status = Status.OK
+    for level, _ in findings:
+        if level is Status.FAIL or (level is Status.WARN and status is Status.OK):
+            status = level
+    return status
+
+
 def evaluate_ssh(
     outcome: SshOutcome,
     command_set: CommandSet,
@@ -140,24 +177,7 @@ def evaluate_ssh(
         return result(status, outcome.detail or outcome.failure.value, values,
                       outcome.connect_time_s)
 
-    texts: dict[str, str] = {}
-    cut: list[str] = []
-    broken: list[str] = []
-    for out in outcome.outputs:
-        if out.timed_out:
-            cut.append(f"{out.command!r} did not finish within {out.elapsed_s:.1f} s")
-        elif out.truncated:
-            cut.append(f"output of {out.command!r} over {max_output_bytes} bytes")
-        elif out.exit_status != 0:
-            err = (_decode(out.stderr) or "").strip().splitlines()
-            broken.append(f"{out.command!r} exited {out.exit_status}"
-                          + (f": {err[-1][:120]}" if err else ""))
-        else:
-            text = _decode(out.stdout)
-            if text is None:
-                broken.append(f"{out.command!r} output is not text")
-            else:
-                texts[out.command] = text
+    texts, cut, broken = _output_texts(outcome.outputs, max_output_bytes)
     duration = outcome.connect_time_s + sum(o.elapsed_s for o in outcome.outputs)
     reading = command_set.read(texts, params)
     values = {"ssh_up": Value(value=1.0),
@@ -170,12 +190,8 @@ def evaluate_ssh(
         return result(Status.UNKNOWN, "; ".join(problems), values, duration)
     if len(values) == 2:  # nothing but the connection figures
         return result(Status.UNKNOWN, "; ".join(problems) or "no data", values, duration)
-    status = Status.OK
-    for level, _ in reading.findings:
-        if level is Status.FAIL or (level is Status.WARN and status is Status.OK):
-            status = level
     parts = [text for _, text in reading.findings] + reading.notes + problems
-    return result(status, "; ".join(parts), values, duration)
+    return result(_worst_finding(reading.findings), "; ".join(parts), values, duration)
 
 
 class SshCheck(Check):

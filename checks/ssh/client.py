@@ -25,6 +25,7 @@ from __future__ import annotations
 import errno
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -154,42 +155,56 @@ def load_private_key(path: Path, passphrase: str | None) -> paramiko.PKey:
         raise ValueError(f"cannot load private key {path}: {type(exc).__name__}: {exc}") from None
 
 
+def _changed_host_key(exc: Any) -> tuple[SshFailure, str]:
+    return SshFailure.CHANGED_HOST_KEY, (
+        f"host key of {exc.hostname} CHANGED: got {exc.key.get_name()} "
+        f"{exc.key.fingerprint}, pinned {exc.expected_key.fingerprint}; refusing "
+        "(possible man-in-the-middle, or the device was reinstalled: verify, then "
+        "update the known_hosts file)"
+    )
+
+
+def _no_valid_connections(exc: Any) -> tuple[SshFailure, str]:
+    # paramiko tried every address of the name; refused when all of them refused.
+    causes = list(exc.errors.values())
+    if causes and all(isinstance(c, ConnectionRefusedError) or
+                      getattr(c, "errno", None) == errno.ECONNREFUSED for c in causes):
+        return SshFailure.REFUSED, "connection refused"
+    return SshFailure.PROTOCOL, f"unreachable: {exc}"
+
+
+def _ssh_exception(exc: BaseException) -> tuple[SshFailure, str]:
+    text = str(exc)
+    # paramiko reports a missing/late banner and a dead negotiation as SSHException;
+    # its cause chain says whether a timeout was behind it.
+    if isinstance(exc.__cause__ or exc.__context__, TimeoutError):
+        return SshFailure.TIMEOUT, f"timeout: {text}"
+    return SshFailure.PROTOCOL, text
+
+
 def _classify(exc: BaseException) -> tuple[SshFailure, str]:
     import paramiko
 
-    if isinstance(exc, UnknownHostKeyError):
-        return SshFailure.UNKNOWN_HOST_KEY, str(exc)
-    if isinstance(exc, paramiko.BadHostKeyException):
-        return SshFailure.CHANGED_HOST_KEY, (
-            f"host key of {exc.hostname} CHANGED: got {exc.key.get_name()} "
-            f"{exc.key.fingerprint}, pinned {exc.expected_key.fingerprint}; refusing "
-            "(possible man-in-the-middle, or the device was reinstalled: verify, then "
-            "update the known_hosts file)"
-        )
-    if isinstance(exc, paramiko.AuthenticationException):
-        return SshFailure.AUTH, f"authentication refused: {exc}"
-    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
-        # paramiko tried every address of the name; refused when all of them refused.
-        causes = list(exc.errors.values())
-        if causes and all(isinstance(c, ConnectionRefusedError) or
-                          getattr(c, "errno", None) == errno.ECONNREFUSED for c in causes):
-            return SshFailure.REFUSED, "connection refused"
-        return SshFailure.PROTOCOL, f"unreachable: {exc}"
-    if isinstance(exc, socket.gaierror):
-        return SshFailure.RESOLVE, f"cannot resolve host: {exc.strerror or exc}"
-    if isinstance(exc, ConnectionRefusedError):
-        return SshFailure.REFUSED, "connection refused"
-    if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since 3.10
-        return SshFailure.TIMEOUT, "timeout"
-    if isinstance(exc, paramiko.SSHException):
-        text = str(exc)
-        # paramiko reports a missing/late banner and a dead negotiation as SSHException;
-        # its cause chain says whether a timeout was behind it.
-        if isinstance(exc.__cause__ or exc.__context__, TimeoutError):
-            return SshFailure.TIMEOUT, f"timeout: {text}"
-        return SshFailure.PROTOCOL, text
-    if isinstance(exc, OSError):
-        return SshFailure.PROTOCOL, f"{type(exc).__name__}: {exc.strerror or exc}"
+    # (exception class, how it is told) in the order tried: subclasses before their bases
+    # (paramiko's host key and auth errors are SSHExceptions, socket errors OSErrors).
+    rules: tuple[tuple[type[BaseException], Callable[[Any], tuple[SshFailure, str]]], ...] = (
+        (UnknownHostKeyError, lambda e: (SshFailure.UNKNOWN_HOST_KEY, str(e))),
+        (paramiko.BadHostKeyException, _changed_host_key),
+        (paramiko.AuthenticationException,
+         lambda e: (SshFailure.AUTH, f"authentication refused: {e}")),
+        (paramiko.ssh_exception.NoValidConnectionsError, _no_valid_connections),
+        (socket.gaierror,
+         lambda e: (SshFailure.RESOLVE, f"cannot resolve host: {e.strerror or e}")),
+        (ConnectionRefusedError, lambda e: (SshFailure.REFUSED, "connection refused")),
+        # socket.timeout is TimeoutError since 3.10
+        (TimeoutError, lambda e: (SshFailure.TIMEOUT, "timeout")),
+        (paramiko.SSHException, _ssh_exception),
+        (OSError,
+         lambda e: (SshFailure.PROTOCOL, f"{type(e).__name__}: {e.strerror or e}")),
+    )
+    for kind, tell in rules:
+        if isinstance(exc, kind):
+            return tell(exc)
     return SshFailure.PROTOCOL, f"{type(exc).__name__}: {exc}"
 
 

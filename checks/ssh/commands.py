@@ -217,54 +217,55 @@ def _guard(reading: SetReading, label: str, fn: Callable[[], None]) -> None:
         reading.missing.append(f"{label} ({exc})")
 
 
+def _text(outputs: Mapping[str, str], command: str) -> str:
+    """What ``command`` printed; ValueError when it gave no output."""
+    text = outputs.get(command)
+    if text is None:
+        raise ValueError("no output")
+    return text
+
+
+def _linux_disk(text: str, params: SetParams, reading: SetReading) -> None:
+    real = [f for f in parse_df(text) if f.device not in _PSEUDO_FS and f.size > 0]
+    if not real:
+        raise ValueError("no real filesystem")
+    root = next((f for f in real if f.mountpoint == "/"), None)
+    if root is not None:
+        reading.values["disk_free"] = Value(value=root.available, unit="bytes")
+        reading.values["disk_free_ratio"] = Value(value=root.free_ratio, unit="ratio")
+        reading.values["disk_size"] = Value(value=root.size, unit="bytes")
+    fullest = min(real, key=lambda f: f.free_ratio)
+    reading.values["disk_min_free_ratio"] = Value(value=fullest.free_ratio, unit="ratio")
+    status = levels(fullest.free_ratio, warn_below=params.warn_free_ratio,
+                    fail_below=params.fail_free_ratio).status
+    if status is not Status.OK:
+        reading.findings.append((status, f"{fullest.mountpoint} "
+                                 f"{fullest.free_ratio:.0%} free"))
+    else:
+        reading.notes.append(f"disk {fullest.mountpoint} {fullest.free_ratio:.0%} free")
+
+
+def _linux_memory(text: str, params: SetParams, reading: SetReading) -> None:
+    mem = parse_free(text)
+    ratio = mem.available / mem.total if mem.total > 0 else 0.0
+    reading.values["memory_total"] = Value(value=mem.total, unit="bytes")
+    reading.values["memory_available"] = Value(value=mem.available, unit="bytes")
+    reading.values["memory_available_ratio"] = Value(value=ratio, unit="ratio")
+    if levels(ratio, warn_below=params.warn_memory_ratio).status is Status.WARN:
+        reading.findings.append((Status.WARN, f"memory {ratio:.0%} available"))
+    else:
+        reading.notes.append(f"memory {ratio:.0%} available")
+
+
+def _linux_uptime(text: str, reading: SetReading) -> None:
+    reading.values["uptime"] = Value(value=parse_proc_uptime(text), unit="seconds")
+
+
 def read_linux(outputs: Mapping[str, str], params: SetParams) -> SetReading:
     reading = SetReading()
-
-    def disk() -> None:
-        text = outputs.get("df -P")
-        if text is None:
-            raise ValueError("no output")
-        real = [f for f in parse_df(text) if f.device not in _PSEUDO_FS and f.size > 0]
-        if not real:
-            raise ValueError("no real filesystem")
-        root = next((f for f in real if f.mountpoint == "/"), None)
-        if root is not None:
-            reading.values["disk_free"] = Value(value=root.available, unit="bytes")
-            reading.values["disk_free_ratio"] = Value(value=root.free_ratio, unit="ratio")
-            reading.values["disk_size"] = Value(value=root.size, unit="bytes")
-        fullest = min(real, key=lambda f: f.free_ratio)
-        reading.values["disk_min_free_ratio"] = Value(value=fullest.free_ratio, unit="ratio")
-        status = levels(fullest.free_ratio, warn_below=params.warn_free_ratio,
-                        fail_below=params.fail_free_ratio).status
-        if status is not Status.OK:
-            reading.findings.append((status, f"{fullest.mountpoint} "
-                                     f"{fullest.free_ratio:.0%} free"))
-        else:
-            reading.notes.append(f"disk {fullest.mountpoint} {fullest.free_ratio:.0%} free")
-
-    def memory() -> None:
-        text = outputs.get("free -b")
-        if text is None:
-            raise ValueError("no output")
-        mem = parse_free(text)
-        ratio = mem.available / mem.total if mem.total > 0 else 0.0
-        reading.values["memory_total"] = Value(value=mem.total, unit="bytes")
-        reading.values["memory_available"] = Value(value=mem.available, unit="bytes")
-        reading.values["memory_available_ratio"] = Value(value=ratio, unit="ratio")
-        if levels(ratio, warn_below=params.warn_memory_ratio).status is Status.WARN:
-            reading.findings.append((Status.WARN, f"memory {ratio:.0%} available"))
-        else:
-            reading.notes.append(f"memory {ratio:.0%} available")
-
-    def uptime() -> None:
-        text = outputs.get("cat /proc/uptime")
-        if text is None:
-            raise ValueError("no output")
-        reading.values["uptime"] = Value(value=parse_proc_uptime(text), unit="seconds")
-
-    _guard(reading, "disk", disk)
-    _guard(reading, "memory", memory)
-    _guard(reading, "uptime", uptime)
+    _guard(reading, "disk", lambda: _linux_disk(_text(outputs, "df -P"), params, reading))
+    _guard(reading, "memory", lambda: _linux_memory(_text(outputs, "free -b"), params, reading))
+    _guard(reading, "uptime", lambda: _linux_uptime(_text(outputs, "cat /proc/uptime"), reading))
     return reading
 
 
@@ -276,9 +277,7 @@ def read_router(outputs: Mapping[str, str], params: SetParams) -> SetReading:
     reading = SetReading()
 
     def resource() -> None:
-        text = outputs.get(ROUTEROS_RESOURCE)
-        if text is None:
-            raise ValueError("no output")
+        text = _text(outputs, ROUTEROS_RESOURCE)
         res = parse_routeros_resource(text)
         if res.uptime_s is not None:
             reading.values["uptime"] = Value(value=res.uptime_s, unit="seconds")
@@ -295,9 +294,7 @@ def read_router(outputs: Mapping[str, str], params: SetParams) -> SetReading:
             reading.notes.append(f"{res.board} RouterOS {res.version}".strip())
 
     def interfaces() -> None:
-        text = outputs.get(ROUTEROS_INTERFACES)
-        if text is None:
-            raise ValueError("no output")
+        text = _text(outputs, ROUTEROS_INTERFACES)
         enabled = [i for i in parse_routeros_interfaces(text) if not i.disabled]
         running = [i for i in enabled if i.running]
         reading.values["interfaces_enabled"] = Value(value=float(len(enabled)), unit="count")

@@ -32,6 +32,21 @@ def test_format_values_with_units():
     assert format_value(Value(value=200, unit="")) == "200"
 
 
+def test_format_values_every_unit_branch():
+    def show(value: float, unit: str, lang: str = "en") -> str:
+        return format_value(Value(value=value, unit=unit), lang)  # type: ignore[arg-type]
+
+    assert show(90000, "seconds", "vi") == "1.0 ngày"
+    assert show(7200, "seconds") == "2.0 h"
+    assert show(5.5, "seconds") == "5.50 s"
+    assert show(-2, "seconds") == "-2.00 s"
+    assert show(12.5e6, "bits_per_second") == "12.5 Mbit/s"
+    assert show(42.4, "percent") == "42 %"
+    assert show(36.55, "celsius") == "36.5 °C"
+    assert show(2.5, "") == "2.50"
+    assert show(3, "count") == "3"
+
+
 def test_verdict_unknown_is_not_called_ready():
     text, _ = verdict([r(Status.OK), r(Status.UNKNOWN)], "vi")
     assert "Chưa đủ dữ liệu" in text

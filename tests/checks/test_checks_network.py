@@ -220,6 +220,36 @@ def test_http_slow_answer_fails():
     assert evaluate_http("net.portal", outcome, max_response_time_s=3.0).status is Status.OK
 
 
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("outcome", "kw", "status", "message", "values"), [
+    (HttpOutcome("https://p/", Failure.UNREACHABLE, 0.2, detail="No route to host"), {},
+     Status.FAIL, "unreachable: No route to host", {"http_up": 0.0}),
+    (HttpOutcome("https://p/", Failure.TLS, 0.2, detail="bad cert"), {},
+     Status.FAIL, "TLS error: bad cert", {"http_up": 0.0}),
+    (HttpOutcome("https://p/", Failure.RESOLVE, 0.2, detail="nx"), {},
+     Status.UNKNOWN, "cannot resolve host: nx", {}),
+    (HttpOutcome("https://p/", Failure.CONFIG, 0.0, detail="bad"), {},
+     Status.UNKNOWN, "bad URL: bad", {}),
+    (HttpOutcome("https://p/", Failure.NONE, 4.0, 503, NOW + timedelta(days=3), False, now=NOW),
+     {"max_response_time_s": 3, "expect": "x"}, Status.FAIL,
+     "HTTP 503; slow: 4.00 s > 3 s; expected content 'x' not found; "
+     "TLS certificate expires in 3 days",
+     {"http_up": 0.0, "http_status": 503.0, "http_response_time": 4.0,
+      "tls_cert_days_left": 3.0}),
+    (HttpOutcome("https://p/", Failure.NONE, 0.5, None, NOW - timedelta(days=3), False, now=NOW),
+     {}, Status.FAIL, "HTTP 0; expected content not found; TLS certificate expired",
+     {"http_up": 0.0, "http_status": 0.0, "http_response_time": 0.5,
+      "tls_cert_days_left": -3.0}),
+])
+def test_http_outcomes(outcome, kw, status, message, values):  # type: ignore[no-untyped-def]
+    result = evaluate_http("net.http", outcome, **kw)
+    assert (result.status, result.message) == (status, message)
+    assert {k: v.value for k, v in result.values.items()} == values
+    assert (result.target, result.duration_s) == ("https://p/", outcome.response_time_s)
+
+
 def test_tls_days_left_from_recorded_peercert():
     # As ssl.SSLSocket.getpeercert() returns it.
     peer = {"notAfter": "Jul 31 23:59:59 2026 GMT", "subject": ((("commonName", "x"),),)}

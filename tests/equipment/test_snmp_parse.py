@@ -8,17 +8,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from checks.equipment import oids
-from checks.equipment.printer import decode_error_state, evaluate_printer, parse_printer
+from checks.equipment.printer import (
+    PrinterSection,
+    Supply,
+    decode_error_state,
+    evaluate_printer,
+    parse_printer,
+)
 from checks.equipment.profiles import DeviceKind, detect_kind, parse_identity
 from checks.equipment.snmp_client import convert
 from checks.equipment.switch import (
+    Interface,
     Poll,
+    SwitchSection,
     counter_delta,
     counter_rate,
     evaluate_switch,
     parse_switch,
 )
-from checks.equipment.ups import evaluate_ups, parse_ups
+from checks.equipment.ups import UpsSection, evaluate_ups, parse_ups
 from checks.model import Status
 from tests.equipment.snmp_peers import (
     PRINTER_DUMPS,
@@ -69,6 +77,10 @@ def test_kind_fallbacks():
     # An APC rack PDU (recorded walk) is not a UPS: it stays a plain host.
     pdu = dict(read_snmprec(UPS_DUMPS["ups-eaton-93e-80"].parent / "apc-7902b.snmprec"))
     assert detect_kind(parse_identity({o: pdu.get(o) for o in oids.IDENTITY})) is \
+        DeviceKind.HOST
+    assert detect_kind(parse_identity({oids.SYS_DESCR: b"Eaton Powerware 9130"})) is \
+        DeviceKind.UPS
+    assert detect_kind(parse_identity({oids.SYS_DESCR: b"x", oids.SYS_SERVICES: 6})) is \
         DeviceKind.HOST
     # Wrong types are ignored, not trusted: a string where an integer belongs.
     assert detect_kind(parse_identity({oids.SYS_DESCR: b"x", oids.IP_FORWARDING: b"1"})) is \
@@ -134,6 +146,42 @@ def test_printer_malformed_values_are_ignored():
     assert result.value("supply_level_min") == pytest.approx(0.64)
 
 
+def test_printer_without_status_or_usable_level_is_unknown():
+    section = PrinterSection(supplies=(Supply("1.1", "black toner", 3, 3, 100, -3),),
+                             missing=("hrPrinterStatus", "hrDeviceStatus"))
+    result = evaluate_printer(section, "p")
+    assert result.status is Status.UNKNOWN and result.values == {}
+    assert result.message == ("the device answers but sends no usable printer status or "
+                              "supply level (not reported: hrPrinterStatus, hrDeviceStatus)")
+
+
+def test_printer_value_names_clash_and_are_capped():
+    section = PrinterSection(supplies=(
+        Supply("1.1", "black toner", 3, 3, 100, 50), Supply("1.2", "Black toner", 3, 3, 100, 30),
+        Supply("1.3", "waste", 4, 4, 100, 90)), printer_status=4, device_status=2)
+    result = evaluate_printer(section, "p")
+    assert result.status is Status.OK
+    assert {k: v.value for k, v in result.values.items()} == {
+        "supply_level_min": 0.3, "toner_black": 0.5, "toner_black_1_2": 0.3, "printer_up": 1.0}
+    assert result.message == "running, printing; black toner 50 %, black toner 30 %, waste 90 %"
+    many = PrinterSection(supplies=tuple(Supply(f"1.{i}", "", 3, 99, 100, 50) for i in range(40)),
+                          printer_status=3, device_status=2)
+    assert len(evaluate_printer(many, "p").values) == 33  # 32 levels at most, then printer_up
+
+
+@pytest.mark.parametrize(("device", "printer", "errors", "message"), [
+    (4, None, (), "testing; black toner 5 %"),
+    (2, 3, ("low paper",), "running, idle, low paper; black toner 5 %"),
+    (2, 1, (), "running; black toner 5 %"),
+    (9, 2, (), "status 9; black toner 5 %"),
+])
+def test_printer_warnings(device, printer, errors, message):  # type: ignore[no-untyped-def]
+    section = PrinterSection(supplies=(Supply("1.1", "black", 3, 3, 100, 5),),
+                             printer_status=printer, device_status=device, errors=errors)
+    result = evaluate_printer(section, "p")
+    assert (result.status, result.message) == (Status.WARN, message)
+
+
 def test_no_printer_mib_is_unknown():
     assert evaluate_printer(parse_printer(C3750_ROWS), "p").status is Status.UNKNOWN
 
@@ -186,6 +234,28 @@ def test_ups_malformed_and_missing():
     assert result.status is Status.UNKNOWN and result.values == {}
     assert "upsOutputSource=b'3'" in result.message
     assert evaluate_ups(parse_ups({}), "u").status is Status.UNKNOWN
+
+
+@pytest.mark.parametrize(("section", "status", "message", "values"), [
+    (UpsSection(output_source=1, battery_status=2), Status.WARN, "other, battery normal", {}),
+    (UpsSection(output_source=7, battery_status=2, minutes_remaining=65), Status.OK,
+     "on line (reducing), battery normal, 1 h 5 min left",
+     {"ups_on_line": 1.0, "ups_runtime": 3900.0}),
+    (UpsSection(output_source=4, battery_status=3), Status.WARN, "on bypass, battery low",
+     {"ups_on_line": 1.0}),
+    (UpsSection(output_source=3, battery_status=1, charge_percent=40, seconds_on_battery=0),
+     Status.WARN, "on line, battery status unknown, charge 40 %",
+     {"ups_on_line": 1.0, "battery_charge": 0.4, "ups_seconds_on_battery": 0.0}),
+    (UpsSection(battery_status=2, invalid=("x=1",)), Status.OK,
+     "battery normal (ignored out-of-range values: x=1)", {}),
+    (UpsSection(invalid=("upsOutputSource=9",)), Status.UNKNOWN,
+     "the device answers SNMP but not the UPS-MIB (RFC 1628); unusable values: "
+     "upsOutputSource=9", {}),
+])
+def test_ups_states(section, status, message, values):  # type: ignore[no-untyped-def]
+    result = evaluate_ups(section, "u")
+    assert (result.status, result.message) == (status, message)
+    assert {k: v.value for k, v in result.values.items()} == values
 
 
 # ------------------------------------------------------------------------ switch, counters
@@ -243,6 +313,23 @@ def test_switch_recorded_and_uplinks():
     assert failing.status is Status.FAIL and failing.value("uplinks_down") == 2
     assert f"uplink {down.name} is down" in failing.message
     assert "uplink 'nope' not found" in failing.message
+
+
+def test_switch_message_counts_errors_and_names_uplinks():
+    section = SwitchSection((
+        Interface("1", "ge1", if_type=6, admin=1, oper=1, in_errors=3),
+        Interface("2", "ge2", if_type=6, admin=1, oper=2, out_errors=2),
+        Interface("3", "lo", if_type=24, admin=1, oper=2),
+        Interface("4", "ge4", if_type=6, admin=2, oper=2)))
+    counts = "1 of 3 interfaces up, 1 enabled but down, 5 interface errors since restart"
+    ok = evaluate_switch(section, "s", uplinks=["ge1"])
+    assert (ok.status, ok.message) == (Status.OK, counts)
+    assert {k: v.value for k, v in ok.values.items()} == {
+        "interfaces_up": 1.0, "interfaces_down": 1.0, "if_errors": 5.0, "uplinks_down": 0.0}
+    failing = evaluate_switch(section, "s", uplinks=["ge2", "x"])
+    assert (failing.status, failing.message) == (
+        Status.FAIL, f"uplink ge2 is down; uplink 'x' not found ({counts})")
+    assert "uplinks_down" not in evaluate_switch(section, "s").values
 
 
 def test_switch_malformed_rows():

@@ -18,6 +18,7 @@ from checks.network.quality import (
     QualityCheck,
     QualityConfig,
     UdpOutcome,
+    _exchange,
     as_reply,
     decode,
     encode,
@@ -105,6 +106,64 @@ def test_no_reply_is_unknown_not_a_verdict_on_the_network():
     result = evaluate_quality(silent)
     assert result.status is Status.UNKNOWN and not result.values
     assert "no reply" in result.message
+
+
+class ScriptedSocket:
+    """A connected UDP socket that fails or answers as scripted; an empty receive script
+    waits out the timeout, as a silent peer does."""
+
+    def __init__(self, sends: list[BaseException | None], recvs: list[bytes | BaseException]):
+        self.sends, self.recvs, self.sent = sends, recvs, 0
+        self.timeout = 0.0
+
+    def send(self, data: bytes) -> int:
+        self.sent += 1
+        error = self.sends.pop(0) if self.sends else None
+        if error is not None:
+            raise error
+        return len(data)
+
+    def settimeout(self, timeout: float) -> None:
+        self.timeout = timeout
+
+    def recv(self, size: int) -> bytes:
+        if not self.recvs:
+            time.sleep(max(self.timeout, 0.0))
+            raise TimeoutError
+        item = self.recvs.pop(0)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+
+def _reply(seq: int) -> bytes:
+    return encode(seq, 0, 64, kind=KIND_REPLY)
+
+
+def _run(sock: ScriptedSocket, count: int, interval_s: float = 0.0,
+         wait_s: float = 0.05) -> tuple[list[int], list[int], bool]:
+    fake: socket.socket = sock  # type: ignore[assignment]
+    sent, arrivals, refused = _exchange(fake, count, interval_s, wait_s, 64)
+    return sorted(sent), [seq for seq, _ in arrivals], refused
+
+
+def test_exchange_port_unreachable_on_send():
+    # Nothing came back yet: nobody listens, stop at once.
+    sock = ScriptedSocket([None, ConnectionRefusedError()], [])
+    assert _run(sock, 5) == ([0, 1], [], True) and sock.sent == 2
+    # A peer that answered before: keep sending, the refusal is recorded.
+    sock = ScriptedSocket([None, ConnectionResetError()], [_reply(0)])
+    assert _run(sock, 2, interval_s=0.02, wait_s=0.02) == ([0, 1], [0], True)
+
+
+def test_exchange_port_unreachable_on_receive():
+    sock = ScriptedSocket([], [ConnectionResetError()])
+    assert _run(sock, 1) == ([0], [], True)
+    garbage, request = b"junk", encode(1, 0, 64)
+    sock = ScriptedSocket([], [_reply(0), ConnectionRefusedError(), garbage, request, _reply(1)])
+    assert _run(sock, 2) == ([0, 1], [0, 1], True) and sock.recvs == []
+    sock = ScriptedSocket([], [_reply(0)])
+    assert _run(sock, 2, wait_s=0.01) == ([0, 1], [0], False)
 
 
 def test_config_must_fit_the_deadline():

@@ -84,8 +84,16 @@ def test_nft_host_firewall_is_on():
 
 
 def test_nft_docker_forward_rules_are_not_a_host_firewall():
-    assert not parse_nft_ruleset((NFT / "docker_only.txt").read_text()).enabled
+    assert parse_nft_ruleset((NFT / "docker_only.txt").read_text()) == FirewallState(
+        False, "nftables: no input chain")
     assert parse_nft_ruleset("").how == "nftables: empty"
+
+
+def test_nft_input_chain_with_only_a_drop_policy_is_on():
+    text = ("table inet f {\n chain input {\n"
+            "  type filter hook input priority 0; policy drop;\n }\n}\n")
+    assert parse_nft_ruleset(text) == FirewallState(
+        True, "nftables: input chain with 0 rule(s), policy drop")
 
 
 def _fake_nft(tmp_path: Path, body: str) -> str:

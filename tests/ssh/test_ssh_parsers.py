@@ -109,6 +109,89 @@ def test_cut_output_is_unknown():
     assert result.status is Status.UNKNOWN and "over 1048576 bytes" in result.message
 
 
+@pytest.mark.parametrize(("outputs", "status", "message"), [
+    ((CommandOutput("df -P", b"", b"", None, 10.0, timed_out=True),
+      out("free -b", fx("linux_free_b.txt"))),
+     Status.UNKNOWN, "'df -P' did not finish within 10.0 s"),
+    ((out("df -P", "Filesystem 1024-blocks Used Available Capacity Mounted on\n"
+                   "tmpfs 100 0 100 0% /run\n"),
+      out("free -b", fx("linux_free_b.txt")), out("cat /proc/uptime", "12.5 3.0\n")),
+     Status.OK, "memory 94% available; not parsed: disk (no real filesystem)"),
+    ((), Status.UNKNOWN, "not parsed: disk (no output), memory (no output), uptime (no output)"),
+    ((CommandOutput("df -P", b"", b"df: boom\nsecond line\n", 1, 0.01),),
+     Status.UNKNOWN, "'df -P' exited 1: second line"),
+    ((CommandOutput("df -P", b"", b"", 1, 0.01),), Status.UNKNOWN, "'df -P' exited 1"),
+])
+def test_session_outputs(outputs, status, message):  # type: ignore[no-untyped-def]
+    result = evaluate(SshOutcome("h:22", SshFailure.NONE, "", 0.05, outputs))
+    assert (result.status, result.message) == (status, message)
+    assert result.duration_s == pytest.approx(0.05 + sum(o.elapsed_s for o in outputs))
+
+
+def test_session_failure_without_detail_names_the_failure():
+    result = evaluate(SshOutcome("h:22", SshFailure.PROTOCOL, "", 0.05))
+    assert (result.status, result.message) == (Status.FAIL, "protocol")
+    assert result.values["ssh_up"].value == 0.0 and result.duration_s == 0.05
+
+
+def test_classify_every_exception_family():
+    import errno
+    import socket
+
+    import paramiko
+
+    from checks.ssh.client import UnknownHostKeyError, _classify
+
+    class Key:
+        def __init__(self, fingerprint: str) -> None:
+            self.fingerprint = fingerprint
+
+        def get_name(self) -> str:
+            return "ssh-ed25519"
+
+    def timed_out_banner() -> paramiko.SSHException:
+        try:
+            try:
+                raise TimeoutError("timed out")
+            except TimeoutError as exc:
+                raise paramiko.SSHException("Error reading SSH protocol banner") from exc
+        except paramiko.SSHException as exc:
+            return exc
+
+    no_valid = paramiko.ssh_exception.NoValidConnectionsError
+    cases = [
+        (UnknownHostKeyError("h", "ssh-ed25519", "SHA256:new"), SshFailure.UNKNOWN_HOST_KEY,
+         "host key of h (ssh-ed25519 SHA256:new) is not in the known_hosts file"),
+        (paramiko.BadHostKeyException("h", Key("SHA256:got"), Key("SHA256:pinned")),
+         SshFailure.CHANGED_HOST_KEY,
+         "host key of h CHANGED: got ssh-ed25519 SHA256:got, pinned SHA256:pinned; refusing "
+         "(possible man-in-the-middle, or the device was reinstalled: verify, then update "
+         "the known_hosts file)"),
+        (paramiko.AuthenticationException("Authentication failed."), SshFailure.AUTH,
+         "authentication refused: Authentication failed."),
+        (no_valid({("10.0.0.1", 22): ConnectionRefusedError(),
+                   ("::1", 22, 0, 0): OSError(errno.ECONNREFUSED, "Connection refused")}),
+         SshFailure.REFUSED, "connection refused"),
+        (no_valid({("10.0.0.1", 22): OSError(errno.EHOSTUNREACH, "No route to host")}),
+         SshFailure.PROTOCOL, "unreachable: [Errno None] Unable to connect to port 22 on "
+         "10.0.0.1"),
+        (socket.gaierror(-2, "Name or service not known"), SshFailure.RESOLVE,
+         "cannot resolve host: Name or service not known"),
+        (socket.gaierror(), SshFailure.RESOLVE, "cannot resolve host: "),
+        (ConnectionRefusedError(), SshFailure.REFUSED, "connection refused"),
+        (TimeoutError(), SshFailure.TIMEOUT, "timeout"),
+        (timed_out_banner(), SshFailure.TIMEOUT, "timeout: Error reading SSH protocol banner"),
+        (paramiko.SSHException("Incompatible ssh peer"), SshFailure.PROTOCOL,
+         "Incompatible ssh peer"),
+        (OSError(errno.ENETUNREACH, "Network is unreachable"), SshFailure.PROTOCOL,
+         "OSError: Network is unreachable"),
+        (OSError("weird"), SshFailure.PROTOCOL, "OSError: weird"),
+        (RuntimeError("boom"), SshFailure.PROTOCOL, "RuntimeError: boom"),
+    ]
+    for exc, failure, message in cases:
+        assert _classify(exc) == (failure, message), exc
+
+
 @pytest.mark.parametrize(("failure", "status"), [
     (SshFailure.UNKNOWN_HOST_KEY, Status.UNKNOWN),
     (SshFailure.AUTH, Status.UNKNOWN),
