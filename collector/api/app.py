@@ -22,7 +22,7 @@ from checks.model import EnrollRequest, ReportBatch
 from collector.api import agents, health, metrics, probes, readiness
 from collector.api.deps import ApiContext
 from collector.api.handlers import add_exception_handlers
-from collector.api.middleware import InFlight, LoadShedding
+from collector.api.middleware import InFlight, LoadShedding, Slots
 from collector.api.openapi import add_body_schemas
 from collector.api.prometheus import (
     DEFAULT_HOST_VALUES,
@@ -88,7 +88,7 @@ def _context(services: Services, config: CollectorConfig, registry: CollectorReg
         readiness=ReadinessCollector(services, host_values),
         per_agent=TokenBucket(config.ingest_rate_per_s, config.ingest_burst),
         auth_failures=TokenBucket(config.auth_failures_per_min / 60, config.auth_failures_burst),
-        probe_slots=probes.Slots(probes.MAX_CONCURRENT),
+        probe_slots=Slots(probes.MAX_CONCURRENT),
     )
 
 

@@ -32,7 +32,7 @@ from collector.service import Services
 from collector.service.committer import GroupCommitter
 
 if TYPE_CHECKING:
-    from collector.api.probes import Slots
+    from collector.api.middleware import Slots
 
 
 @dataclass(frozen=True)

@@ -32,22 +32,6 @@ CHUNK = 64 * 1024
 _PAYLOAD = os.urandom(CHUNK)
 
 
-class Slots:
-    """Throughput tests running at once, at most ``limit`` (more: 429)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit, self.active = limit, 0
-
-    def take(self) -> None:
-        if self.active >= self.limit:
-            raise HTTPException(429, "too many throughput tests at once; retry later",
-                                headers={"Retry-After": "5"})
-        self.active += 1
-
-    def give(self) -> None:
-        self.active = max(0, self.active - 1)
-
-
 router = APIRouter(prefix="/api/v1/probe", tags=["probes"])
 
 
