@@ -297,7 +297,7 @@ def bench_drain_fleet(
 ) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     cfg = write_collector_config(work / "collector.yaml", str(work / "fleet.db"))
-    store = open_store(load_config(cfg))
+    store = open_store(load_config(cfg), migrate=True)  # the benchmark's own database
     communes = sorted(plan_nation(store.units))[:agents]
     enrolled = [store.enroll(code, f"bench-{c}")
                 for c, code in store.create_enrollment_codes(communes)]

@@ -84,7 +84,7 @@ def agent_config(
 
 
 def enrollment_code(collector_cfg: Path, commune: str = COMMUNE) -> str:
-    store = open_store(load_config(collector_cfg))
+    store = open_store(load_config(collector_cfg), migrate=True)  # made for the benchmark
     try:
         [(_, code)] = store.create_enrollment_codes([commune])
     finally:

@@ -121,7 +121,7 @@ def _workload(db_url: str, agents: int, values: int = 30) -> list[tuple[str, Rep
     """Enroll ``agents`` in the database, one per commune in code order and round again
     (50,000 agents: ~15 a commune); each one's first report: the first ``values`` values of
     its commune's PASC machine's cycle (0: the whole cycle, ~69)."""
-    store = open_store(load_config(None, db=db_url))
+    store = open_store(load_config(None, db=db_url), migrate=True)  # the benchmark's database
     try:
         plans = plan_nation(store.units)
         codes = sorted(plans)

@@ -130,7 +130,7 @@ def bench_nation_at_scale(
         for old in work.glob(path.name + "*"):
             old.unlink()
         db_url = str(path)
-    store = open_store(load_config(None, db=db_url, reevaluate_every_s=0))
+    store = open_store(load_config(None, db=db_url, reevaluate_every_s=0), migrate=True)
     settle_gc()  # as `ioc-collector serve` does once it is set up: what follows is its work
     nation = build_nation(store, hosts, progress=progress)
     a = db.agents.c

@@ -135,7 +135,7 @@ def run_demo(
     host, port = parse_listen(listen)
     path = _prepare_db(db)
     cfg = load_config(None, db=str(path), listen=listen)
-    store = open_store(cfg)
+    store = open_store(cfg, migrate=True)  # its own database, made here
     store.units.commune(commune)  # refuse an unknown --commune before starting anything
     started = time.monotonic()
     server = BackgroundServer(build_app(store, cfg), host, port)

@@ -8,16 +8,23 @@ from fastapi import FastAPI
 
 from collector.app import Settings, create_app
 from collector.config import CollectorConfig, parse_listen
-from collector.db import create_schema, make_engine
+from collector.db import open_database
 from collector.metrics import DEFAULT_HOST_VALUES
 from collector.store import Store
 from collector.units import load_units
 
 
-def open_store(config: CollectorConfig) -> Store:
+def open_store(
+    config: CollectorConfig, *, migrate: bool = False, wait_s: float | None = 0.0
+) -> Store:
+    """The store on ``config.db``: its schema version checked, or migrated when
+    ``migrate`` (a database of one's own, or `ioc-collector migrate` / `serve --migrate`);
+    ``wait_s``: how long to wait for a database that does not answer (None: until it does;
+    see collector.db.open_database)."""
     catalogue = config.load_catalogue()
-    engine = make_engine(config.db, busy_timeout_s=config.db_busy_timeout_s)
-    create_schema(engine)
+    engine = open_database(
+        config.db, busy_timeout_s=config.db_busy_timeout_s, migrate=migrate, wait_s=wait_s
+    )
     return Store(engine, catalogue, load_units())
 
 

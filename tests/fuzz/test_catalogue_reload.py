@@ -72,7 +72,7 @@ class Serve:
         )
         self.proc = subprocess.Popen(
             [str(BIN / "ioc-collector"), "serve", "--config", str(config),
-             "--catalogue", str(catalogue)],
+             "--catalogue", str(catalogue), "--migrate"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

@@ -204,6 +204,7 @@ def test_report_cli_bad_input_is_a_clean_error(
 def test_user_cli(tmp_path: Path) -> None:
     db = str(tmp_path / "users.db")
     runner = CliRunner()
+    assert runner.invoke(main, ["migrate", "--db", db]).exit_code == 0
     add = ["user", "add", "--db", db, "--username", "can-bo", "--role", "operator"]
     r = runner.invoke(main, [*add, "--password-stdin"], input="mat-khau-123\n")
     assert r.exit_code == 0, r.output

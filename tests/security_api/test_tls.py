@@ -166,7 +166,7 @@ def test_serve_https_from_the_cli_and_enroll_with_the_cli(
         "db": new_database("serve.db"), "listen": f"127.0.0.1:{port}", "reflector_port": 0,
     }))
     proc = subprocess.Popen(
-        [str(BIN / "ioc-collector"), "serve", "--config", str(cfg),
+        [str(BIN / "ioc-collector"), "serve", "--config", str(cfg), "--migrate",
          "--tls-cert", str(pki.good.cert_file), "--tls-key", str(pki.good.key_file)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=cli_env(),
     )
