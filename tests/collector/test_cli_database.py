@@ -27,7 +27,7 @@ from collector.db import (
     make_engine,
     wait_for_database,
 )
-from tests.conftest import REQUIRE_INTEGRATION, require_binary
+from tests.conftest import REQUIRE_INTEGRATION, TEST_DATABASE, require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,6 +76,24 @@ def test_migrate_creates_the_schema_then_finds_it_current(new_database) -> None:
     summary = cli("summary", "--db", db)
     assert summary.exit_code == 0, summary.output
     assert '"communes": 3321' in summary.output
+
+
+@pytest.mark.skipif(TEST_DATABASE != "postgresql", reason="the lock is PostgreSQL's")
+def test_two_migrations_at_once_run_one_after_the_other(new_database) -> None:
+    """Two collectors started with `serve --migrate` on one new database: one creates the
+    schema, the other waits for its lock and finds it current."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from collector.db import migrate_schema
+
+    db = new_database("both.db")
+    engines = [make_engine(db) for _ in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        done = sorted(pool.map(migrate_schema, engines), key=lambda m: m.before or "")
+    for engine in engines:
+        engine.dispose()
+    assert [(m.before, m.after) for m in done] == [(None, head_revision()),
+                                                   (head_revision(), head_revision())]
 
 
 def test_an_older_schema_is_refused_until_migrated(new_database) -> None:
