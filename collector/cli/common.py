@@ -67,13 +67,13 @@ class CliContext:
             self._config = load_config(self.config_file, db=self.db, **self.overrides)
         return self._config
 
-    def open_store(self, *, migrate: bool = False) -> Store:
-        """The store on the configured database, its schema checked (never migrated unless
-        ``migrate``: `ioc-collector migrate` does that)."""
+    def open_store(self) -> Store:
+        """The store on the configured database, its schema version checked, never
+        migrated (`ioc-collector migrate` does that); logging set up first."""
         from collector.service import open_store
 
         self.setup_logging()
-        return open_store(self.config, migrate=migrate)
+        return open_store(self.config)
 
     def setup_logging(self, default: str = "warning") -> str:
         """Log to stderr at --log-level (or ``default``); returns the level used."""
