@@ -49,7 +49,7 @@ from bench.common import (
 from bench.footprint import agent_config, enroll_agent, enrollment_code
 from checks.model import Report
 from checks.tls import httpx_verify
-from collector.assembly import open_store
+from collector.assembly import open_services
 from collector.config import load_config
 from collector.simulator import plan_nation
 
@@ -297,11 +297,11 @@ def bench_drain_fleet(
 ) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     cfg = write_collector_config(work / "collector.yaml", str(work / "fleet.db"))
-    store = open_store(load_config(cfg))
-    communes = sorted(plan_nation(store.units))[:agents]
-    enrolled = [store.enroll(code, f"bench-{c}")
-                for c, code in store.create_enrollment_codes(communes)]
-    store.engine.dispose()
+    services = open_services(load_config(cfg), migrate=True)  # the benchmark's own database
+    communes = sorted(plan_nation(services.units))[:agents]
+    enrolled = [services.identities.enroll(code, f"bench-{c}")
+                for c, code in services.identities.create_enrollment_codes(communes)]
+    services.engine.dispose()
     progress(f"drain fleet: {len(enrolled)} agents enrolled; each drains {backlog} reports")
     body = _template(template)
     rng = random.Random(5)

@@ -42,7 +42,7 @@ from bench.common import (
     stop,
     write_collector_config,
 )
-from collector.assembly import open_store
+from collector.assembly import open_services
 from collector.config import load_config
 
 COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
@@ -85,11 +85,11 @@ def agent_config(
 
 
 def enrollment_code(collector_cfg: Path, commune: str = COMMUNE) -> str:
-    store = open_store(load_config(collector_cfg))
+    services = open_services(load_config(collector_cfg), migrate=True)  # made for the benchmark
     try:
-        [(_, code)] = store.create_enrollment_codes([commune])
+        [(_, code)] = services.identities.create_enrollment_codes([commune])
     finally:
-        store.engine.dispose()
+        services.engine.dispose()
     return code
 
 

@@ -36,10 +36,10 @@ from bench.common import (
 from checks.model import CheckResult, Report, ReportBatch, utcnow
 from collector import db
 from collector.api.prometheus import labels
-from collector.assembly import open_store
+from collector.assembly import open_services
 from collector.config import load_config
 from collector.simulator import plan_nation, simulated_results
-from collector.store import as_utc
+from collector.storage.codecs import as_utc
 
 LUA = Path(__file__).with_name("ingest.lua")
 THREADS = 2
@@ -121,20 +121,20 @@ def _workload(db_url: str, agents: int, values: int = 30) -> list[tuple[str, Rep
     """Enroll ``agents`` in the database, one per commune in code order and round again
     (50,000 agents: ~15 a commune); each one's first report: the first ``values`` values of
     its commune's PASC machine's cycle (0: the whole cycle, ~69)."""
-    store = open_store(load_config(None, db=db_url))
+    services = open_services(load_config(None, db=db_url), migrate=True)  # the benchmark's database
     try:
-        plans = plan_nation(store.units)
+        plans = plan_nation(services.units)
         codes = sorted(plans)
         communes = [codes[i % len(codes)] for i in range(agents)]
         enrolled = []
-        for n, (c, code) in enumerate(store.create_enrollment_codes(communes)):
+        for n, (c, code) in enumerate(services.identities.create_enrollment_codes(communes)):
             k = n // len(codes)  # the commune's k-th machine
             host = f"bench-{c}" + (f"-{k}" if k else "")
-            enrolled.append((store.enroll(code, host), host))
+            enrolled.append((services.identities.enroll(code, host), host))
             if (n + 1) % 10_000 == 0:
                 progress(f"ingest: {n + 1:,} of {agents:,} agents enrolled")
     finally:
-        store.engine.dispose()
+        services.engine.dispose()
     rng = random.Random(7)
     return [
         (
@@ -162,12 +162,12 @@ def _line(method: str, path: str, token: str, body: str) -> str:
 
 
 def stored_reports(db_url: str) -> int:
-    store = open_store(load_config(None, db=db_url))
+    services = open_services(load_config(None, db=db_url))
     try:
-        with store.engine.connect() as conn:
+        with services.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(db.reports)).scalar_one())
     finally:
-        store.engine.dispose()
+        services.engine.dispose()
 
 
 def ingest_collector(
@@ -264,16 +264,16 @@ def national_minute(
     load, reports = ingest_collector(work, url, prefix, agents, connections, duration_s,
                                      processes=processes, values=values, paced=pace)
     r = db.reports.c
-    store = open_store(load_config(None, db=url))
+    services = open_services(load_config(None, db=url))
     try:
-        with store.engine.connect() as conn:
+        with services.engine.connect() as conn:
             firsts = [
                 as_utc(t) for t in conn.execute(
                     select(func.min(r.received_at)).group_by(r.agent_id)
                 ).scalars()
             ]
     finally:
-        store.engine.dispose()
+        services.engine.dispose()
     per_report = _values_per_report(reports)
     return {
         f"{prefix}_agents": agents,

@@ -16,7 +16,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,11 @@ from sqlalchemy import func, select
 
 from checks.model import Report, utcnow
 from collector import db
+from collector.criteria.rules import Rules
+from collector.service import Services
+from collector.service.identities import AgentIdentity, hash_secret
 from collector.simulator import attestations_for, office_results, plan_nation, simulated_results
-from collector.store import AgentIdentity, Store, as_utc, hash_secret
+from collector.storage.codecs import as_utc
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Nation:
 
 
 def build_nation(
-    store: Store,
+    services: Services,
     hosts: int = 50_000,
     seed: int = 1,
     group: int = 250,
@@ -46,10 +49,10 @@ def build_nation(
 ) -> Nation:
     """Register ``hosts`` agents across the nation and ingest one report from each."""
     progress = progress or (lambda _p, _d, _t: None)
-    plans = [p for p in plan_nation(store.units, seed).values() if not p.silent]
+    plans = [p for p in plan_nation(services.units, seed).values() if not p.silent]
     per_commune, extra = divmod(hosts, len(plans))
     rng = random.Random(seed)
-    now = store.clock()
+    now = services.clock()
     agents: list[dict[str, object]] = []
     work: list[tuple[AgentIdentity, str, bool]] = []  # (identity, host, is_pasc)
     for n, plan in enumerate(plans):
@@ -71,9 +74,11 @@ def build_nation(
                 }
             )
             work.append((AgentIdentity(agent_id, plan.code, plan.province_code), host, k == 0))
-    with store.engine.begin() as conn:
+    with services.engine.begin() as conn:
         conn.execute(db.agents.insert(), agents)
-    store.add_attestations(attestations_for(plan_nation(store.units, seed)))
+    services.attestations.record(
+        attestations_for(plan_nation(services.units, seed)), only_reported=True
+    )
     by_code = {p.code: p for p in plans}
     reports = values = 0
     started = time.perf_counter()
@@ -100,12 +105,22 @@ def build_nation(
                     ],
                 )
             )
-        for outcome in store.ingest_many(batches):
+        for outcome in services.ingest.ingest_many(batches):
             if not hasattr(outcome, "accepted"):
                 raise RuntimeError(f"bench ingest refused: {outcome}")
         reports += len(batches)
         progress("ingest", reports, len(work))
     return Nation(len(work), len(plans), reports, values, time.perf_counter() - started)
+
+
+class _PinnedClock:
+    """The services' clock: the real time until the benchmark pins it (``at``)."""
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.at or utcnow()
 
 
 def bench_nation_at_scale(
@@ -120,7 +135,7 @@ def bench_nation_at_scale(
     from sqlalchemy import update
 
     from collector.api.prometheus import ReadinessCollector
-    from collector.assembly import open_store, settle_gc
+    from collector.assembly import open_services, settle_gc
     from collector.config import load_config
 
     work.mkdir(parents=True, exist_ok=True)
@@ -129,19 +144,24 @@ def bench_nation_at_scale(
         for old in work.glob(path.name + "*"):
             old.unlink()
         db_url = str(path)
-    store = open_store(load_config(None, db=db_url, reevaluate_every_s=0))
+    clock = _PinnedClock()
+    services = open_services(
+        load_config(None, db=db_url, reevaluate_every_s=0), migrate=True, clock=clock
+    )
     settle_gc()  # as `ioc-collector serve` does once it is set up: what follows is its work
-    nation = build_nation(store, hosts, progress=progress)
+    nation = build_nation(services, hosts, progress=progress)
     a = db.agents.c
-    with store.engine.connect() as conn:
+    with services.engine.connect() as conn:
         newest = as_utc(conn.execute(select(func.max(a.last_observed_at))).scalar_one())
         communes = sorted(set(conn.execute(select(a.commune_code).distinct()).scalars()))
     # Every host reported within the build; keep them all fresh at the pinned time.
-    store.catalogue = store.catalogue.model_copy(
-        update={"stale_after_s": max(store.stale_after_s, int(nation.ingest_s) + 120)}
+    rules = services.rules.current()
+    stale_after_s = max(rules.stale_after_s, int(nation.ingest_s) + 120)
+    services.rules.replace(
+        Rules.of(rules.catalogue.model_copy(update={"stale_after_s": stale_after_s}))
     )
     now = newest + timedelta(seconds=1)
-    store.clock = lambda: now
+    clock.at = now
 
     def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
         t = time.perf_counter()
@@ -152,26 +172,26 @@ def bench_nation_at_scale(
         """``fn`` with the store's verdict memo emptied first (no help from earlier runs)."""
 
         def run() -> Any:
-            store.verdict_memo.clear()
+            services.evaluation.memo.clear()
             return fn()
 
         return run
 
-    steady_s, steady_n = timed(cold(store.reevaluate))
+    steady_s, steady_n = timed(cold(services.evaluation.reevaluate))
     # Ingest decided colours and statuses; every commune's reasons and evidence at once (as
     # if every commune's page were opened), from the hosts' stored findings.
-    details_s, details_n = timed(store.fill_details)
+    details_s, details_n = timed(services.evaluation.fill_details)
     # End of the working day: one host in ten switched off. Its commune becomes due when
     # it turns stale, and is re-evaluated from the other hosts' stored findings.
     rng = random.Random(2)
-    with store.engine.connect() as conn:
+    with services.engine.connect() as conn:
         ids = list(conn.execute(select(a.agent_id)).scalars())
     off = rng.sample(ids, len(ids) // 10)
-    with store.engine.begin() as conn:
+    with services.engine.begin() as conn:
         conn.execute(
             update(db.agents)
             .where(a.agent_id.in_(off))
-            .values(last_observed_at=now - timedelta(seconds=store.stale_after_s + 5))
+            .values(last_observed_at=now - timedelta(seconds=stale_after_s + 5))
         )
         conn.execute(
             update(db.commune_status)
@@ -182,13 +202,15 @@ def bench_nation_at_scale(
         )
     # The pass updates colours and statuses from the hosts' verdicts; the reasons and
     # evidence of the communes it changed are evaluated when asked for (here: all of them).
-    evening_s, evening_n = timed(cold(store.reevaluate))
-    evening_detail_s, evening_detail_n = timed(store.fill_details)
-    statuses_s, statuses_n = timed(cold(lambda: store.reevaluate(communes, detail=False)))
-    all_s, all_n = timed(lambda: store.reevaluate(communes))
-    full_s, full_n = timed(lambda: store.reevaluate(full=True))
+    evening_s, evening_n = timed(cold(services.evaluation.reevaluate))
+    evening_detail_s, evening_detail_n = timed(services.evaluation.fill_details)
+    statuses_s, statuses_n = timed(
+        cold(lambda: services.evaluation.reevaluate(communes, detail=False))
+    )
+    all_s, all_n = timed(lambda: services.evaluation.reevaluate(communes))
+    full_s, full_n = timed(lambda: services.evaluation.reevaluate(full=True))
 
-    rc = ReadinessCollector(store)
+    rc = ReadinessCollector(services)
     scrape: dict[str, Any] = {}
     for part in ("readiness", "all"):
         t = time.perf_counter()
@@ -197,7 +219,7 @@ def bench_nation_at_scale(
             "s": time.perf_counter() - t, "bytes": len(body.encode()), "series": _series(body)
         }
     per_province = []
-    for code in sorted(store.units.provinces):
+    for code in sorted(services.units.provinces):
         t = time.perf_counter()
         body = rc.render("hosts", code)
         per_province.append((time.perf_counter() - t, _series(body)))
@@ -206,7 +228,7 @@ def bench_nation_at_scale(
         "series": max(n for _, n in per_province),
     }
     scrape["hosts_sum_s"] = sum(t for t, _ in per_province)
-    store.engine.dispose()
+    services.engine.dispose()
     return {
         "hosts": nation.hosts,
         "communes": nation.communes,

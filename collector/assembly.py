@@ -1,27 +1,41 @@
-"""Assembly: configuration -> engine, schema, catalogue, services, app."""
+"""Assembly: configuration -> database, rules, services, app. The one place that builds them."""
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
+from datetime import datetime
 
 from fastapi import FastAPI
 
+from checks.model import utcnow
 from collector.api.app import create_app
 from collector.config import CollectorConfig
-from collector.db import create_schema, make_engine
-from collector.store import Store
+from collector.db import open_database
+from collector.service import Services, services_for
 from collector.units import load_units
 
 
-def open_store(config: CollectorConfig) -> Store:
+def open_services(
+    config: CollectorConfig,
+    *,
+    migrate: bool = False,
+    wait_s: float | None = 0.0,
+    clock: Callable[[], datetime] = utcnow,
+) -> Services:
+    """The services over ``config.db``: its schema version checked, or migrated when
+    ``migrate`` (a database of one's own, or `ioc-collector migrate` / `serve --migrate`);
+    ``wait_s``: how long to wait for a database that does not answer (None: until it does;
+    see collector.db.open_database)."""
     catalogue = config.load_catalogue()
-    engine = make_engine(config.db, busy_timeout_s=config.db_busy_timeout_s)
-    create_schema(engine)
-    return Store(engine, catalogue, load_units())
+    engine = open_database(
+        config.db, busy_timeout_s=config.db_busy_timeout_s, migrate=migrate, wait_s=wait_s
+    )
+    return services_for(engine, catalogue, load_units(), clock)
 
 
-def build_app(store: Store, config: CollectorConfig) -> FastAPI:
-    return create_app(store, config)
+def build_app(services: Services, config: CollectorConfig) -> FastAPI:
+    return create_app(services, config)
 
 
 #: Allocations (less deallocations) between two collections of the youngest generation;

@@ -23,11 +23,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from collector.assembly import build_app, open_store, settle_gc
+from collector.assembly import build_app, open_services, settle_gc
 from collector.config import ConfigError, load_config, parse_listen
 from collector.server import BackgroundServer
+from collector.service import Services
 from collector.simulator import Simulator
-from collector.store import Store
 
 DEFAULT_DB = Path(".demo/ioc-demo.db")
 COLOUR_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "grey": "bright_black"}
@@ -48,13 +48,13 @@ def _prepare_db(db: Path | None) -> Path:
     return db
 
 
-def _local_agent(url: str, store: Store, commune: str, console: Console) -> bool:
+def _local_agent(url: str, services: Services, commune: str, console: Console) -> bool:
     """Enroll this machine's agent and run one check cycle against the collector."""
     from agent.config import AgentConfig, CollectorConfig
     from agent.daemon import Agent
     from agent.enroll import enroll
 
-    [(_, code)] = store.create_enrollment_codes([commune])
+    [(_, code)] = services.identities.create_enrollment_codes([commune])
     state_dir = Path(tempfile.mkdtemp(prefix="ioc-demo-agent-"))
 
     async def one_cycle() -> bool:
@@ -135,17 +135,17 @@ def run_demo(
     host, port = parse_listen(listen)
     path = _prepare_db(db)
     cfg = load_config(None, db=str(path), listen=listen)
-    store = open_store(cfg)
-    store.units.commune(commune)  # refuse an unknown --commune before starting anything
+    services = open_services(cfg, migrate=True)  # its own database, made here
+    services.units.commune(commune)  # refuse an unknown --commune before starting anything
     started = time.monotonic()
-    server = BackgroundServer(build_app(store, cfg), host, port)
+    server = BackgroundServer(build_app(services, cfg), host, port)
     settle_gc()  # a long-running process from here on, like `serve`
     url = server.start()
     err.print(f"collector: {url}  (database {path})")
     try:
         if local_agent:
             err.print(f"this machine's agent: enrolling for commune {commune} and reporting once")
-            _local_agent(url, store, commune, err)
+            _local_agent(url, services, commune, err)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -162,19 +162,18 @@ def run_demo(
                     tasks[phase] = progress.add_task(label.get(phase, phase), total=total)
                 progress.update(tasks[phase], completed=done)
 
-            sim = Simulator(url, store, seed=seed, progress=show)
+            sim = Simulator(url, services, seed=seed, progress=show)
             stats = asyncio.run(sim.run(rounds=1))
         if stats.errors:
             err.print(
                 f"[red]{len(stats.errors)} simulated requests failed[/], first: {stats.errors[0]}"
             )
-        summary = store.summary()
+        summary = services.readiness.summary()
         # Officials' pages: the first point of the coverage history, and two demo logins.
-        from collector.auth import demo_users
-        from collector.reports.history import snapshot
+        from collector.service.accounts import demo_users
 
-        snapshot(store, min_interval_s=0)
-        logins = demo_users(store.engine)
+        services.history.snapshot(min_interval_s=0)
+        logins = demo_users(services.accounts)
         elapsed = time.monotonic() - started
         if as_json:
             print(json.dumps(summary, ensure_ascii=False, indent=2), flush=True)

@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 from collector.api.app import create_app
-from collector.auth import Accounts
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
 from collector.server import BackgroundServer
@@ -56,9 +55,8 @@ def open_site(db: str | Path, provinces: set[str] | None, users: bool = True) ->
     create_schema(engine)
     services = services_for(engine, load_catalogue(), load_units(), clock=clock)
     if users:
-        accounts = Accounts(engine, clock=clock)
         for role, password in PASSWORDS.items():
-            accounts.add_user(role, password, role)
+            services.accounts.add_user(role, password, role)
     app = create_app(services, app_config())
     with BackgroundServer(app) as url:
         stats = asyncio.run(Simulator(url, services, provinces=provinces, concurrency=8).run())

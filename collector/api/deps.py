@@ -24,11 +24,11 @@ from prometheus_client import CollectorRegistry
 from collector.api.prometheus import IngestMetrics, ReadinessCollector
 from collector.api.ratelimit import TokenBucket
 from collector.api.web.session import SESSION_COOKIE, language
-from collector.auth import Accounts, Role, Session
 from collector.config import CollectorConfig
 from collector.domain.errors import ForbiddenError, NotAuthenticatedError
 from collector.reports.i18n import Lang
 from collector.service import Services
+from collector.service.accounts import Accounts, Role, Session
 from collector.service.committer import GroupCommitter
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
 from collector.api.deps import Ctx, require
-from collector.auth import Role
+from collector.service.accounts import Role
 
 router = APIRouter(
     prefix="/api/v1", tags=["readiness"], dependencies=[Depends(require(Role.VIEWER))]

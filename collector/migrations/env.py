@@ -1,5 +1,5 @@
 """Alembic environment: migrations run on the connection the collector hands over
-(``collector.db.create_schema``), for SQLite and PostgreSQL alike."""
+(``collector.db.migrate_schema``: `ioc-collector migrate`), for SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collector.db import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - the collector always passes its connection
-    raise RuntimeError("run migrations through collector.db.create_schema(engine)")
+    raise RuntimeError("run migrations with `ioc-collector migrate` (collector.db.migrate_schema)")
 
 context.configure(
     connection=connection,

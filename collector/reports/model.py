@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from collector.criteria.engine import COLOURS
 from collector.criteria.rules import Rules
-from collector.reports import history as hist
 from collector.reports.i18n import Lang, colour_label, ict, t
 from collector.service import Services
+from collector.service.history import NATION
 from collector.service.readiness import CommuneState
 
 Scope = Literal["national", "province", "commune"]
@@ -264,7 +264,7 @@ def build_report(
             )
         report.attestations = services.attestations.attestations(codes)
     if with_history:
-        report.history = services.history.history(code if scope == "province" and code else hist.NATION)
+        report.history = services.history.history(code if scope == "province" and code else NATION)
     return report
 
 

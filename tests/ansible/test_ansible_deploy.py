@@ -203,7 +203,8 @@ def rollout(
     collector_cfg = prefix / "etc/ioc-collector/collector.yaml"
     log = (tmp / "collector.log").open("w")
     proc = subprocess.Popen(
-        [str(collector_bin), "serve", "--config", str(collector_cfg), "--log-level", "warning"],
+        [str(collector_bin), "serve", "--migrate", "--config", str(collector_cfg),
+         "--log-level", "warning"],
         stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     try:
@@ -315,6 +316,9 @@ def test_installed_files(rollout: Rollout) -> None:
     collector_unit = (root / "etc/systemd/system/ioc-collector.service").read_text()
     assert "ProtectSystem=strict" in collector_unit
     assert "ExecReload=/bin/kill -HUP $MAINPID" in collector_unit
+    # The unit migrates the database as it starts (the test's `serve` above does the same).
+    assert (f"ExecStart={root / 'opt/ioc-collector/venv/bin/ioc-collector'} serve --migrate "
+            f"--config {root / 'etc/ioc-collector/collector.yaml'}") in collector_unit
     # The overrides were checked by the installed CLI, deployed and named in the config.
     deployed = root / "etc/ioc-collector/catalogue-overrides.yaml"
     assert deployed.read_text() == OVERRIDES

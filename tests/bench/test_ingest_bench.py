@@ -20,7 +20,7 @@ from bench.ingest import (
 )
 from bench.report import ingest_section
 from collector import db
-from collector.assembly import open_store
+from collector.assembly import open_services
 from collector.config import load_config
 from tests.conftest import require_binary
 
@@ -35,7 +35,7 @@ def test_wrk_agents_send_their_reports_in_seq_order_and_all_are_stored(tmp_path:
     assert load.failed == 0
     assert load.requests > 2 * len(reports)  # several rounds: seq goes past 1
     assert stored_reports(url) >= load.requests
-    services = open_store(load_config(None, db=url))
+    services = open_services(load_config(None, db=url))
     try:
         with services.engine.connect() as conn:
             rows = conn.execute(select(db.reports.c.agent_id, db.reports.c.seq)).all()

@@ -13,7 +13,10 @@ import psutil
 
 from bench.common import free_port, listens, stop, wait_http, wait_listening
 
-SERVE = [str(Path(sys.executable).parent / "ioc-collector"), "serve", "--log-level", "warning"]
+# --migrate: each test's database is new (the first process creates the schema, the next
+# finds it current).
+SERVE = [str(Path(sys.executable).parent / "ioc-collector"), "serve", "--log-level", "warning",
+         "--migrate"]
 
 
 def test_two_processes_share_one_port_and_a_third_without_the_flag_is_refused(

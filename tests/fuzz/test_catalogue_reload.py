@@ -23,7 +23,7 @@ import pytest
 
 from collector.criteria.catalogue import load_catalogue
 from collector.db import make_engine
-from collector.store import Store
+from collector.service import Services
 from collector.units import load_units
 
 BIN = Path(sys.executable).parent
@@ -72,7 +72,7 @@ class Serve:
         )
         self.proc = subprocess.Popen(
             [str(BIN / "ioc-collector"), "serve", "--config", str(config),
-             "--catalogue", str(catalogue)],
+             "--catalogue", str(catalogue), "--migrate"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -154,7 +154,7 @@ def test_broken_catalogue_is_refused_with_line_and_field_and_old_rules_stay(
 ) -> None:
     # Reads the collector's database with the collector's first rules (details pending after
     # a report are evaluated by whoever asks first, under its own rules).
-    reading = Store(make_engine(str(serve.db)), load_catalogue(catalogue_file), load_units())
+    reading = Services(make_engine(str(serve.db)), load_catalogue(catalogue_file), load_units())
 
     def disk() -> str:
         return str(reading.commune_state(HK).criteria["DISK-01"]["status"])

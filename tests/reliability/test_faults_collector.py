@@ -24,7 +24,7 @@ from checks.model import Category, CheckResult, Report, ReportBatch, Status
 from collector import db
 from collector.criteria.catalogue import load_catalogue
 from collector.db import create_schema, make_engine
-from collector.service import Services, services_for
+from collector.service import services_for
 from collector.units import load_units
 from tests.reliability.faults import CollectorProcess, record, wait_until
 

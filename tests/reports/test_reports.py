@@ -14,11 +14,9 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from collector import attest
 from collector.cli import main
 from collector.reports import build_report, render
 from collector.reports.model import ReportError
-from collector.reports.states import light_states
 from collector.units import UnknownUnitError
 from tests.conftest import require_binary
 from tests.readiness_fixtures import Site
@@ -28,8 +26,8 @@ HK = "00070"
 
 
 def test_report_matches_the_summary(site: Site) -> None:
-    rep = build_report(site.store, "national")
-    summary = site.store.summary()
+    rep = build_report(site.services, "national")
+    summary = site.services.readiness.summary()
     assert rep.totals.communes == summary["communes"] == 3321
     assert (rep.totals.green, rep.totals.red, rep.totals.grey) == (
         summary["green"],
@@ -43,9 +41,9 @@ def test_report_matches_the_summary(site: Site) -> None:
     assert rep.history, "the fixture took one coverage snapshot"
 
 
-def test_light_states_agree_with_the_store(site: Site) -> None:
-    full = {s.code: s for s in site.store.commune_states("04")}
-    light = light_states(site.store, "04")
+def test_statuses_agree_with_the_settled_details(site: Site) -> None:
+    full = {s.code: s for s in site.services.readiness.settled_states("04")}
+    light = site.services.readiness.commune_states("04")
     assert [s.code for s in light] == list(full)
     for s in light:
         f = full[s.code]
@@ -58,19 +56,19 @@ def test_light_states_agree_with_the_store(site: Site) -> None:
 
 def test_bad_scope_or_code(site: Site) -> None:
     with pytest.raises(ReportError, match="scope"):
-        build_report(site.store, "district", "01")
+        build_report(site.services, "district", "01")
     with pytest.raises(ReportError, match="needs a code"):
-        build_report(site.store, "province")
+        build_report(site.services, "province")
     with pytest.raises(UnknownUnitError, match="unknown province code"):
-        build_report(site.store, "province", "99")
+        build_report(site.services, "province", "99")
     with pytest.raises(ReportError, match="format"):
-        render(build_report(site.store, "commune", HK), "docx")
+        render(build_report(site.services, "commune", HK), "docx")
 
 
 def test_csv_one_row_per_commune(site: Site) -> None:
-    text = render(build_report(site.store, "province", "04"), "csv").decode("utf-8-sig")
+    text = render(build_report(site.services, "province", "04"), "csv").decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows) == len(site.store.units.by_province["04"])
+    assert len(rows) == len(site.services.units.by_province["04"])
     assert {r["province_code"] for r in rows} == {"04"}
     assert all(r["Tỉnh, thành phố"] == "Cao Bằng" for r in rows)
     red = next(r for r in rows if r["Màu"] == "red")
@@ -79,7 +77,7 @@ def test_csv_one_row_per_commune(site: Site) -> None:
 
 
 def test_xlsx_one_sheet_per_level_with_autofilters(site: Site) -> None:
-    data = render(build_report(site.store, "national", lang="en"), "xlsx")
+    data = render(build_report(site.services, "national", lang="en"), "xlsx")
     wb = openpyxl.load_workbook(io.BytesIO(data))
     assert wb.sheetnames == ["Summary", "Provinces", "Communes", "Criteria"]
     provinces, communes = wb["Provinces"], wb["Communes"]
@@ -91,15 +89,14 @@ def test_xlsx_one_sheet_per_level_with_autofilters(site: Site) -> None:
 
 
 def test_commune_report_shows_evidence_attestations_and_waivers(site: Site) -> None:
-    attest.record_waiver(
-        site.store,
+    site.services.attestations.record_waiver(
         commune=HK,
         criterion="EQ-04",
         reason="Camera đang thay thế",
         actor="operator",
         valid_days=10,
     )
-    rep = build_report(site.store, "commune", HK)
+    rep = build_report(site.services, "commune", HK)
     assert [d.id for d in rep.detail][:2] == ["NET-01", "NET-02"]
     assert all(d.evidence for d in rep.detail if d.kind == "automated")
     assert any(a["criterion_id"] == "ATT-01" for a in rep.attestations)
@@ -123,7 +120,7 @@ def test_pdf_embeds_its_font_and_keeps_vietnamese(site: Site, tmp_path: Path) ->
         ("commune", HK, "report-commune-00070"),
     ):
         pdf = tmp_path / f"{name}.pdf"
-        pdf.write_bytes(render(build_report(site.store, scope, code), "pdf"))
+        pdf.write_bytes(render(build_report(site.services, scope, code), "pdf"))
         fonts = subprocess.run(
             [pdffonts, str(pdf)], capture_output=True, text=True, check=True
         ).stdout
@@ -152,7 +149,7 @@ def test_pdf_embeds_its_font_and_keeps_vietnamese(site: Site, tmp_path: Path) ->
 
 
 def test_english_report(site: Site) -> None:
-    doc = json.loads(render(build_report(site.store, "province", "01", lang="en"), "json"))
+    doc = json.loads(render(build_report(site.services, "province", "01", lang="en"), "json"))
     assert doc["title"] == "Readiness report" and doc["scope_label"] == "Thành phố Hà Nội"
     assert doc["catalogue"][0]["title"] == "Dedicated data network link up"
 
@@ -204,6 +201,7 @@ def test_report_cli_bad_input_is_a_clean_error(
 def test_user_cli(tmp_path: Path) -> None:
     db = str(tmp_path / "users.db")
     runner = CliRunner()
+    assert runner.invoke(main, ["migrate", "--db", db]).exit_code == 0
     add = ["user", "add", "--db", db, "--username", "can-bo", "--role", "operator"]
     r = runner.invoke(main, [*add, "--password-stdin"], input="mat-khau-123\n")
     assert r.exit_code == 0, r.output

@@ -76,6 +76,8 @@ def test_no_secret_in_logs_errors_answers_spool_metrics_exports_or_database(
         collected.append((where, proc.stdout + proc.stderr))
         return proc
 
+    migrated = keep("migrate", run("ioc-collector", "migrate", "--config", str(cfg)))
+    assert migrated.returncode == 0, migrated.stderr
     added = keep("user add", run("ioc-collector", "user", "add", "--config", str(cfg),
                                  "--username", "canbo", "--role", "viewer", "--password-stdin",
                                  stdin=s["user password"] + "\n"))
@@ -248,8 +250,14 @@ def test_database_password_never_shown(tmp_path: Path) -> None:
     password = secret("dbpw")
     url = f"postgresql+psycopg://ioc:{password}@127.0.0.1:{free_port()}/ioc"
     assert password not in display_url(url) and "***" in display_url(url)
-    for args in (["serve", "--db", url, "--listen", f"127.0.0.1:{free_port()}"],
-                 ["summary", "--db", url], ["summary", "--db", f"no-such-dialect://u:{password}@x/"]):
+    # serve waits for a database that does not answer (one WARNING line per attempt, with
+    # the URL): here 1.5 s, then gives up.
+    for args in (["serve", "--db", url, "--listen", f"127.0.0.1:{free_port()}", "--wait-db",
+                  "1.5"],
+                 ["summary", "--db", url], ["migrate", "--db", url],
+                 ["summary", "--db", f"no-such-dialect://u:{password}@x/"]):
         r = run("ioc-collector", *args)
         assert r.returncode == 1, r.stderr
         assert password not in r.stdout + r.stderr and "Traceback" not in r.stderr
+        if args[0] == "serve":
+            assert "WARNING" in r.stderr and "ioc:***@127.0.0.1" in r.stderr

@@ -20,13 +20,13 @@ from agent.daemon import Agent
 from agent.enroll import EnrollError, enroll
 from checks.tls import Pinned, httpx_verify
 from collector import db
-from collector.store import Store
+from collector.service import Services
 from tests.security_api.conftest import BIN, HK, PKI, agent_config, cli_env, free_port, wait_http
 from tests.security_api.pki import issue_server
 
 
-def stored_reports(store: Store) -> int:
-    with store.engine.connect() as conn:
+def stored_reports(services: Services) -> int:
+    with services.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(db.reports)).scalar_one())
 
 
@@ -44,24 +44,24 @@ def one_cycle(config: dict[str, Any]) -> tuple[Any, list[int]]:
     return asyncio.run(go())
 
 
-def enrolled(store: Store, url: str, state_dir: Path, verify: Any) -> None:
-    [(_, code)] = store.create_enrollment_codes([HK])
+def enrolled(services: Services, url: str, state_dir: Path, verify: Any) -> None:
+    [(_, code)] = services.identities.create_enrollment_codes([HK])
     enroll(url, code, state_dir, host="pasc-pc-1", verify=verify)
 
 
 def test_agent_enrolls_and_delivers_over_https_trusting_only_the_province_ca(
-    pki: PKI, https_collector, store: Store, tmp_path: Path
+    pki: PKI, https_collector, services: Services, tmp_path: Path
 ) -> None:
     url = https_collector(pki.good)
     assert url.startswith("https://127.0.0.1:")
     config = agent_config(url, tmp_path / "agent", ca_file=str(pki.ca.pem))
     verify = parse_config(config).collector.verify
     assert verify == str(pki.ca.pem)
-    enrolled(store, url, tmp_path / "agent", verify)
+    enrolled(services, url, tmp_path / "agent", verify)
 
     flush, pending = one_cycle(config)
     assert flush.error is None and flush.sent == 1
-    assert pending == [] and stored_reports(store) == 1
+    assert pending == [] and stored_reports(services) == 1
 
     # ca_file is the ONLY trust anchor: the context holds that CA and nothing else.
     ctx = httpx_verify(verify)
@@ -71,10 +71,10 @@ def test_agent_enrolls_and_delivers_over_https_trusting_only_the_province_ca(
 
 
 def test_server_of_another_ca_is_refused_and_the_report_stays_in_the_spool(
-    pki: PKI, https_collector, store: Store, tmp_path: Path
+    pki: PKI, https_collector, services: Services, tmp_path: Path
 ) -> None:
     good = https_collector(pki.good)
-    enrolled(store, good, tmp_path / "agent", str(pki.ca.pem))
+    enrolled(services, good, tmp_path / "agent", str(pki.ca.pem))
     # The agent is told to trust another CA (or the system store): same server, refused.
     for collector_opts in ({"ca_file": str(pki.other_ca.pem)}, {}):
         flush, pending = one_cycle(agent_config(good, tmp_path / "agent", **collector_opts))
@@ -83,11 +83,11 @@ def test_server_of_another_ca_is_refused_and_the_report_stays_in_the_spool(
         assert "unable to get local issuer certificate" in flush.error
         assert "Traceback" not in flush.error
         assert pending, "the report must stay in the spool"
-    assert stored_reports(store) == 0
+    assert stored_reports(services) == 0
     # Trusting the right CA again delivers the whole backlog.
     flush, pending = one_cycle(agent_config(good, tmp_path / "agent", ca_file=str(pki.ca.pem)))
     assert flush.error is None and flush.sent == 3 and pending == []
-    assert stored_reports(store) == 3
+    assert stored_reports(services) == 3
 
 
 @pytest.mark.parametrize(
@@ -100,10 +100,10 @@ def test_server_of_another_ca_is_refused_and_the_report_stays_in_the_spool(
     ids=["expired", "other-address"],
 )
 def test_expired_or_mismatched_certificate_is_refused(
-    pki: PKI, https_collector, store: Store, tmp_path: Path, cert_kw: dict[str, Any], reason: str
+    pki: PKI, https_collector, services: Services, tmp_path: Path, cert_kw: dict[str, Any], reason: str
 ) -> None:
     bad = https_collector(pki.server(stem=f"bad-{reason[:7]}", **cert_kw))
-    [(_, code)] = store.create_enrollment_codes([HK])
+    [(_, code)] = services.identities.create_enrollment_codes([HK])
     with pytest.raises(EnrollError) as err:
         enroll(bad, code, tmp_path / "agent", verify=str(pki.ca.pem))
     assert reason in str(err.value) and "not trusted" in str(err.value)
@@ -111,19 +111,19 @@ def test_expired_or_mismatched_certificate_is_refused(
 
     # An agent enrolled elsewhere and pointed at this server keeps its report.
     good = https_collector(pki.good)
-    enrolled(store, good, tmp_path / "agent2", str(pki.ca.pem))
+    enrolled(services, good, tmp_path / "agent2", str(pki.ca.pem))
     flush, pending = one_cycle(agent_config(bad, tmp_path / "agent2", ca_file=str(pki.ca.pem)))
     assert reason in flush.error and flush.sent == 0 and len(pending) == 1
-    assert stored_reports(store) == 0
+    assert stored_reports(services) == 0
 
 
-def test_fingerprint_pin(pki: PKI, https_collector, store: Store, tmp_path: Path) -> None:
+def test_fingerprint_pin(pki: PKI, https_collector, services: Services, tmp_path: Path) -> None:
     url = https_collector(pki.good)
     colon = ":".join(pki.good.sha256[i : i + 2] for i in range(0, 64, 2)).upper()
     config = agent_config(url, tmp_path / "agent", ca_file=str(pki.ca.pem), cert_sha256=colon)
     verify = parse_config(config).collector.verify
     assert verify == Pinned(pki.good.sha256, str(pki.ca.pem))
-    enrolled(store, url, tmp_path / "agent", verify)  # synchronous client: pinned too
+    enrolled(services, url, tmp_path / "agent", verify)  # synchronous client: pinned too
     flush, pending = one_cycle(config)
     assert flush.error is None and flush.sent == 1 and pending == []
 
@@ -132,7 +132,7 @@ def test_fingerprint_pin(pki: PKI, https_collector, store: Store, tmp_path: Path
     wrong = agent_config(other, tmp_path / "agent", ca_file=str(pki.ca.pem), cert_sha256=colon)
     flush, pending = one_cycle(wrong)
     assert "is not the pinned" in flush.error and flush.sent == 0 and len(pending) == 1
-    [(_, code)] = store.create_enrollment_codes([HK])
+    [(_, code)] = services.identities.create_enrollment_codes([HK])
     with pytest.raises(EnrollError, match="is not the pinned"):
         enroll(other, code, tmp_path / "agent3", verify=parse_config(wrong).collector.verify)
 
@@ -142,7 +142,7 @@ def test_fingerprint_pin(pki: PKI, https_collector, store: Store, tmp_path: Path
     foreign = https_collector(foreign_cert)
     pin_only = agent_config(foreign, tmp_path / "agent4", verify_tls=False,
                             cert_sha256=foreign_cert.sha256)
-    enrolled(store, foreign, tmp_path / "agent4", parse_config(pin_only).collector.verify)
+    enrolled(services, foreign, tmp_path / "agent4", parse_config(pin_only).collector.verify)
     flush, pending = one_cycle(pin_only)
     assert flush.error is None and flush.sent == 1 and pending == []
     pin_only["collector"]["cert_sha256"] = pki.good.sha256
@@ -166,7 +166,7 @@ def test_serve_https_from_the_cli_and_enroll_with_the_cli(
         "db": new_database("serve.db"), "listen": f"127.0.0.1:{port}", "reflector_port": 0,
     }))
     proc = subprocess.Popen(
-        [str(BIN / "ioc-collector"), "serve", "--config", str(cfg),
+        [str(BIN / "ioc-collector"), "serve", "--config", str(cfg), "--migrate",
          "--tls-cert", str(pki.good.cert_file), "--tls-key", str(pki.good.key_file)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=cli_env(),
     )

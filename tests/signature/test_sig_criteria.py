@@ -31,7 +31,7 @@ TOKENS = [{"vendor_id": "096e", "product_id": "0807", "name": "Feitian ePass2003
 
 
 def observe(results: list[CheckResult]) -> list[Observation]:
-    """What the collector stores of a result (collector.store does the same mapping)."""
+    """What the collector stores of a result (collector.service.ingest does the same mapping)."""
     return [
         Observation("pasc-pc-1", r.check, r.target, r.status.value,
                     {k: v.value for k, v in r.values.items()}, r.message, r.observed_at)

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from collector import db
-from collector.auth import hash_password, verify_password
 from collector.domain.errors import BadRequestError
 from collector.reports.i18n import ict
+from collector.service.accounts import hash_password, verify_password
 from collector.service.attestations import MAX_FILE_BYTES
 from tests.readiness_fixtures import PASSWORDS, Site, csrf_of, login
 

@@ -9,8 +9,8 @@ from starlette.concurrency import run_in_threadpool
 from collector.api.deps import Admin, Ctx
 from collector.api.web import session as sess
 from collector.api.web.render import page, page_router
-from collector.auth import AuthError, Role
 from collector.domain.errors import BadRequestError
+from collector.service.accounts import AuthError, Role
 
 router = page_router()
 

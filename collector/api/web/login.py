@@ -16,9 +16,9 @@ from collector.api.deps import Ctx, Viewer
 from collector.api.ratelimit import client_key, retry_after
 from collector.api.web import session as sess
 from collector.api.web.render import STATIC, page, page_router
-from collector.auth import SESSION_TTL
 from collector.domain.errors import BadRequestError
 from collector.reports.i18n import texts
+from collector.service.accounts import SESSION_TTL
 
 router = page_router()
 

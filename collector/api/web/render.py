@@ -20,7 +20,6 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from collector.api.web import session as sess
-from collector.auth import Role
 from collector.reports.i18n import (
     colour_label,
     ict,
@@ -30,6 +29,7 @@ from collector.reports.i18n import (
     texts,
 )
 from collector.reports.model import evidence_text
+from collector.service.accounts import Role
 
 if TYPE_CHECKING:
     from collector.api.deps import Visitor

@@ -1,19 +1,22 @@
-"""``ioc-collector report``: the readiness report of the nation, a province or a commune."""
+"""``ioc-collector report`` and ``summary``: the readiness of the nation, a province or a
+commune, as a report file or the national summary."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
 
 import click
 
+from collector.cli.common import CliContext, pass_cli, shared_options, user_errors
+
 SCOPES = ("national", "province", "commune")  # collector.reports.model.SCOPES, without its imports
 
 
 @click.command("report")
-@click.option("--db", help="SQLite file path or database URL.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
+@shared_options
 @click.option(
     "--scope",
     type=click.Choice(SCOPES),
@@ -28,7 +31,8 @@ SCOPES = ("national", "province", "commune")  # collector.reports.model.SCOPES, 
     type=click.Choice(["pdf", "xlsx", "csv", "json"]),
     help="Output format (default: from the -o file's extension).",
 )
-@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+              help="Language of the report.")
 @click.option(
     "-o",
     "--output",
@@ -36,9 +40,9 @@ SCOPES = ("national", "province", "commune")  # collector.reports.model.SCOPES, 
     required=True,
     help="File to write ('-' for standard output).",
 )
+@pass_cli
 def report(
-    db: str | None,
-    config_file: Path | None,
+    obj: CliContext,
     scope: str,
     code: str | None,
     fmt: str | None,
@@ -52,8 +56,6 @@ def report(
     ioc-collector report --db ioc.db --scope province 04 --format xlsx -o cao-bang.xlsx
     ioc-collector report --db ioc.db --scope commune 00070 --format csv -o hoan-kiem.csv
     """
-    from collector.assembly import open_store
-    from collector.cli import _config, _user_errors
     from collector.reports import build_report, render
     from collector.reports.model import ReportError
 
@@ -65,10 +67,10 @@ def report(
             )
         fmt = suffix
     started = time.monotonic()
-    with _user_errors():
-        store = open_store(_config(config_file, db=db))
+    with user_errors():
+        services = obj.open_services()
         try:
-            rep = build_report(store, scope, code, lang="en" if lang == "en" else "vi")
+            rep = build_report(services, scope, code, lang="en" if lang == "en" else "vi")
         except ReportError as exc:
             raise click.UsageError(str(exc)) from None
         data = render(rep, fmt)
@@ -85,3 +87,13 @@ def report(
         f"{time.monotonic() - started:.1f} s)",
         err=True,
     )
+
+
+@click.command()
+@shared_options
+@pass_cli
+def summary(obj: CliContext) -> None:
+    """Print the national summary JSON from a database (read only: nothing is written)."""
+    with user_errors():
+        services = obj.open_services()
+        click.echo(json.dumps(services.readiness.summary(), ensure_ascii=False, indent=2))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
+
+from collector.cli.common import CliContext, pass_cli, shared_options, user_errors
 
 
 @click.group("user")
@@ -15,9 +16,8 @@ def user() -> None:
 
 
 @user.command("add")
-@click.option("--db", help="SQLite file path or database URL.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--username", required=True)
+@shared_options
+@click.option("--username", required=True, help="The login name.")
 @click.option(
     "--role",
     type=click.Choice(["viewer", "operator", "admin"]),
@@ -29,40 +29,34 @@ def user() -> None:
     is_flag=True,
     help="Read the password from standard input (first line) instead of prompting.",
 )
-def add(
-    db: str | None, config_file: Path | None, username: str, role: str, password_stdin: bool
-) -> None:
+@pass_cli
+def add(obj: CliContext, username: str, role: str, password_stdin: bool) -> None:
     """Add a user; the password is asked for (never given on the command line)."""
-    from collector.assembly import open_store
-    from collector.auth import Accounts, AuthError
-    from collector.cli import _config, _user_errors
+    from collector.service.accounts import AuthError
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with _user_errors():
-        store = open_store(_config(config_file, db=db))
+    with user_errors():
+        services = obj.open_services()
         try:
-            u = Accounts(store.engine).add_user(username, password, role, actor="cli")
+            u = services.accounts.add_user(username, password, role, actor="cli")
         except AuthError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"user {u.username} added with role {u.role.value}")
 
 
 @user.command("list")
-@click.option("--db", help="SQLite file path or database URL.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True)
-def list_users(db: str | None, config_file: Path | None, as_json: bool) -> None:
+@shared_options
+@click.option("--json", "as_json", is_flag=True, help="Print the users as JSON.")
+@pass_cli
+def list_users(obj: CliContext, as_json: bool) -> None:
     """List users and their roles."""
-    from collector.assembly import open_store
-    from collector.auth import Accounts
-    from collector.cli import _config, _user_errors
 
-    with _user_errors():
-        store = open_store(_config(config_file, db=db))
-        rows = Accounts(store.engine).list_users()
+    with user_errors():
+        services = obj.open_services()
+        rows = services.accounts.list_users()
     if as_json:
         click.echo(json.dumps(rows))
         return
