@@ -23,7 +23,7 @@ import pytest
 
 from collector.criteria.catalogue import load_catalogue
 from collector.db import make_engine
-from collector.service import Services
+from collector.service import services_for
 from collector.units import load_units
 
 BIN = Path(sys.executable).parent
@@ -154,12 +154,12 @@ def test_broken_catalogue_is_refused_with_line_and_field_and_old_rules_stay(
 ) -> None:
     # Reads the collector's database with the collector's first rules (details pending after
     # a report are evaluated by whoever asks first, under its own rules).
-    reading = Services(make_engine(str(serve.db)), load_catalogue(catalogue_file), load_units())
+    reading = services_for(make_engine(str(serve.db)), load_catalogue(catalogue_file), load_units())
 
     def disk() -> str:
-        return str(reading.commune_state(HK).criteria["DISK-01"]["status"])
+        return str(reading.readiness.settled_state(HK).criteria["DISK-01"]["status"])
 
-    [(_, code)] = reading.create_enrollment_codes([HK])
+    [(_, code)] = reading.identities.create_enrollment_codes([HK])
     agent = httpx.post(f"{serve.url}/api/v1/enroll", json={"code": code, "host": "pc"}).json()
     auth = {"Authorization": f"Bearer {agent['token']}"}
 
