@@ -51,7 +51,7 @@ from checks.model import Report
 from checks.tls import httpx_verify
 from collector.assembly import open_services
 from collector.config import load_config
-from collector.simulator import plan_nation
+from collector.demo.simulator import plan_nation
 
 DAY_REPORTS = 1440  # 24 h at the default 60 s interval
 INTERVAL_S = 60.0

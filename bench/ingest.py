@@ -34,11 +34,11 @@ from bench.common import (
     write_collector_config,
 )
 from checks.model import CheckResult, Report, ReportBatch, utcnow
-from collector import db
 from collector.api.prometheus import labels
 from collector.assembly import open_services
 from collector.config import load_config
-from collector.simulator import plan_nation, simulated_results
+from collector.demo.simulator import plan_nation, simulated_results
+from collector.storage import schema as db
 from collector.storage.codecs import as_utc
 
 LUA = Path(__file__).with_name("ingest.lua")

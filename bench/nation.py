@@ -1,7 +1,7 @@
 """A nation of ~50,000 hosts for the evaluation and ``/metrics`` benchmarks.
 
 Every commune that is not planned silent gets its PASC machine (the simulator's full check
-set and planned faults) and enough office PCs (:func:`~collector.simulator.office_results`)
+set and planned faults) and enough office PCs (:func:`~collector.demo.simulator.office_results`)
 to reach the requested number of hosts. Agents are registered directly in the database
 (enrolling 50,000 agents one HTTP call at a time would measure enrollment, not evaluation);
 their reports go through :meth:`Store.ingest_many`, the collector's group-commit path, so
@@ -23,11 +23,16 @@ from typing import Any
 from sqlalchemy import func, select
 
 from checks.model import Report, utcnow
-from collector import db
 from collector.criteria.rules import Rules
+from collector.demo.simulator import (
+    attestations_for,
+    office_results,
+    plan_nation,
+    simulated_results,
+)
 from collector.service import Services
 from collector.service.identities import AgentIdentity, hash_secret
-from collector.simulator import attestations_for, office_results, plan_nation, simulated_results
+from collector.storage import schema as db
 from collector.storage.codecs import as_utc
 
 

@@ -11,9 +11,9 @@ from fastapi import FastAPI
 from checks.model import utcnow
 from collector.api.app import create_app
 from collector.config import CollectorConfig
-from collector.db import open_database
+from collector.domain.units import load_units
 from collector.service import Services, services_for
-from collector.units import load_units
+from collector.storage.connect import open_database
 
 
 def open_services(
@@ -26,7 +26,7 @@ def open_services(
     """The services over ``config.db``: its schema version checked, or migrated when
     ``migrate`` (a database of one's own, or `ioc-collector migrate` / `serve --migrate`);
     ``wait_s``: how long to wait for a database that does not answer (None: until it does;
-    see collector.db.open_database)."""
+    see collector.storage.connect.open_database)."""
     catalogue = config.load_catalogue()
     engine = open_database(
         config.db, busy_timeout_s=config.db_busy_timeout_s, migrate=migrate, wait_s=wait_s

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 
 from collector.api.app import create_app
+from collector.api.server import BackgroundServer
 from collector.config import CollectorConfig
 from collector.criteria.catalogue import load_catalogue
-from collector.db import create_schema, database_url, make_engine
-from collector.server import BackgroundServer
+from collector.domain.units import load_units
 from collector.service import Services, services_for
-from collector.units import load_units
+from collector.storage.connect import create_schema, database_url, make_engine
 
 REQUIRE_INTEGRATION = os.environ.get("IOC_REQUIRE_INTEGRATION") == "1"
 #: Backend of every collector store in the tests: "sqlite" (default) or "postgresql", in

@@ -2,7 +2,7 @@
 
 The role's preflight refuses a commune code that is not one of them, on the target's own
 terms (no Python package needed on the controller or the commune machine). The list comes
-from the ``vietnam-provinces`` package, through ``collector.units`` so that the role and the
+from the ``vietnam-provinces`` package, through ``collector.domain.units`` so that the role and the
 collector agree on the codes. Re-run after upgrading ``vietnam-provinces``::
 
     .venv/bin/python ansible/scripts/generate_commune_vars.py
@@ -25,7 +25,7 @@ def render() -> str:
     sys.path.insert(0, str(ROOT))
     from importlib.metadata import version
 
-    from collector.units import load_units
+    from collector.domain.units import load_units
 
     units = load_units()
     lines = [

@@ -2,7 +2,7 @@
 and the resulting ITU-T G.107 R-factor / MOS (VC-02).
 
 The agent sends ``count`` timestamped datagrams, ``interval_s`` apart (default 50 x 20 ms, the
-packet rate of a 20 ms voice frame), to the reflector (``collector/reflector.py``), which
+packet rate of a 20 ms voice frame), to the reflector (``collector/api/reflector.py``), which
 echoes each one back with the same size. Only the agent's own clock is used: each packet's
 *transit* is its round trip, so no clock synchronisation is needed.
 

@@ -123,7 +123,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 async def _start_reflector(config: CollectorConfig) -> asyncio.DatagramTransport | None:
     """The UDP reflector of the agents' vc.quality probe, on the --listen host."""
-    from collector.reflector import start_reflector
+    from collector.api.reflector import start_reflector
 
     host = parse_listen(config.listen)[0]
     try:

@@ -22,7 +22,7 @@ from collector.api.deps import LoginRequired, RoleRequired
 from collector.api.errors import status_of
 from collector.api.web.render import error_page, is_page, role_refusal
 from collector.domain.errors import DomainError
-from collector.units import UnknownUnitError
+from collector.domain.units import UnknownUnitError
 
 log = logging.getLogger("collector")
 

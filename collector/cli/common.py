@@ -147,10 +147,10 @@ def cli_actor() -> str:
 def user_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one clean line, never a traceback: exit 2 for
     a database whose schema this collector will not use, 1 for the others."""
+    from collector.api.server import ServerError
     from collector.criteria.catalogue import CatalogueError
-    from collector.db import DatabaseUnavailable, SchemaError, SchemaMismatch
-    from collector.server import ServerError
-    from collector.units import UnknownUnitError
+    from collector.domain.units import UnknownUnitError
+    from collector.storage.connect import DatabaseUnavailable, SchemaError, SchemaMismatch
 
     try:
         yield

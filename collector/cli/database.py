@@ -29,7 +29,7 @@ def migrate(obj: CliContext, wait_db: float) -> None:
     touch it, exit 2). Running it again changes nothing; two at once on one PostgreSQL
     database run one after the other.
     """
-    from collector.db import (
+    from collector.storage.connect import (
         describe_revision,
         display_url,
         make_engine,

@@ -66,10 +66,10 @@ def serve(
     A database that does not answer yet is waited for (see --wait-db); its schema must be
     this version's: run `ioc-collector migrate` first, or give --migrate.
     """
+    from collector.api.server import TLSFiles, check_port_free, make_server, shared_socket
     from collector.assembly import build_app, open_services, settle_gc
     from collector.config import parse_listen
-    from collector.db import display_url
-    from collector.server import TLSFiles, check_port_free, make_server, shared_socket
+    from collector.storage.connect import display_url
 
     log_level = obj.setup_logging("info")
     with user_errors():
@@ -140,7 +140,7 @@ def demo(
     summary and the URLs to open. Without --once the collector keeps serving (and the
     simulated agents keep reporting every minute) until Ctrl-C. The demo makes its own
     database (its schema included): --config does not apply."""
-    from collector.demo import run_demo
+    from collector.demo.run import run_demo
 
     with user_errors():
         code = run_demo(

@@ -184,7 +184,7 @@ def build_report(
     """The readiness of the nation, a province (``code`` = 2 digits) or a commune (5 digits).
 
     Raises :class:`ReportError` for a bad scope or a missing code and
-    :class:`~collector.units.UnknownUnitError` for a code that is not an official unit.
+    :class:`~collector.domain.units.UnknownUnitError` for a code that is not an official unit.
     """
     if scope not in SCOPES:
         raise ReportError(f"scope {scope!r}: expected national, province CODE or commune CODE")

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from checks.model import utcnow
 from collector.criteria.catalogue import Catalogue
 from collector.criteria.rules import Rules, RulesHolder
+from collector.domain.units import Units
 from collector.service.accounts import Accounts
 from collector.service.attestations import Attestations
 from collector.service.audit import Audit
@@ -36,7 +37,6 @@ from collector.service.identities import Identities
 from collector.service.ingest import Ingest
 from collector.service.readiness import Readiness
 from collector.storage.database import Database
-from collector.units import Units
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from checks.model import utcnow
-from collector import db
 from collector.domain.errors import BadRequestError
 from collector.service.audit import Audit
 from collector.service.identities import hash_secret
+from collector.storage import schema as db
 from collector.storage.codecs import as_utc
 from collector.storage.database import Database
 

@@ -16,15 +16,15 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from collector import db
 from collector.criteria.catalogue import Criterion, Kind
 from collector.criteria.rules import RulesHolder
 from collector.domain.errors import BadRequestError
+from collector.domain.units import Units
 from collector.service.audit import Audit
 from collector.service.evaluation import Evaluation
+from collector.storage import schema as db
 from collector.storage.codecs import as_utc
 from collector.storage.database import Database
-from collector.units import Units
 
 #: Largest evidence file an operator may upload (a scanned decision, a photo).
 MAX_FILE_BYTES = 2 * 1024 * 1024

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from collector import db
+from collector.storage import schema as db
 from collector.storage.codecs import as_utc
 from collector.storage.database import Database
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
 
-from collector import db
 from collector.criteria.engine import (
     Attestation,
     CommuneEvaluation,
@@ -31,6 +30,8 @@ from collector.criteria.engine import (
     host_verdict,
 )
 from collector.criteria.rules import Rules, RulesHolder
+from collector.domain.units import Units
+from collector.storage import schema as db
 from collector.storage.codecs import (
     CriterionState,
     LatestResult,
@@ -42,7 +43,6 @@ from collector.storage.codecs import (
     since,
 )
 from collector.storage.database import Database
-from collector.units import Units
 
 #: Communes a transaction evaluates at most: each holds SQLite's write lock ~0.1-0.3 s.
 CHUNK_DETAILED = 100

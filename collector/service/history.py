@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from collector import db
 from collector.criteria.engine import COLOURS
 from collector.service.readiness import Readiness
+from collector.storage import schema as db
 from collector.storage.codecs import as_utc
 from collector.storage.database import Database
 

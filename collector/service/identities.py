@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, select, update
 
 from checks.model import EnrollResponse
-from collector import db
 from collector.domain.errors import EnrollmentError
+from collector.domain.units import Commune, Units
+from collector.storage import schema as db
 from collector.storage.codecs import aware
 from collector.storage.database import Database
-from collector.units import Commune, Units
 
 if TYPE_CHECKING:
     from collector.service.audit import Audit

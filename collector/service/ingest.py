@@ -17,7 +17,6 @@ from pydantic import TypeAdapter
 from sqlalchemy import Connection, and_, bindparam, select, update
 
 from checks.model import CheckResult, IngestResponse, Report, utcnow
-from collector import db
 from collector.criteria.engine import HostFindings
 from collector.criteria.rules import Rules, RulesHolder
 from collector.domain.errors import (
@@ -26,11 +25,12 @@ from collector.domain.errors import (
     TokenRefusedError,
     UnknownCommuneError,
 )
+from collector.domain.units import Units, UnknownUnitError
 from collector.service.evaluation import Evaluation, judge
 from collector.service.identities import AgentIdentity, Identities
+from collector.storage import schema as db
 from collector.storage.codecs import LatestResult, decode_latest, encode_latest
 from collector.storage.database import Database
-from collector.units import Units, UnknownUnitError
 
 _RESULTS = TypeAdapter(list[CheckResult])
 

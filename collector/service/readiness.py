@@ -17,13 +17,13 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, select
 
-from collector import db
 from collector.criteria.engine import COLOURS, Colour, colour_at
 from collector.criteria.rules import RulesHolder
+from collector.domain.units import Units
 from collector.service.evaluation import Evaluation
+from collector.storage import schema as db
 from collector.storage.codecs import aware, decode_latest, decode_statuses
 from collector.storage.database import Database
-from collector.units import Units
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from bench.ingest import (
     stored_reports,
 )
 from bench.report import ingest_section
-from collector import db
 from collector.assembly import open_services
 from collector.config import load_config
+from collector.storage import schema as db
 from tests.conftest import require_binary
 
 

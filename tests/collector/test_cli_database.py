@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import text
 
 from collector.cli import main
-from collector.db import (
+from collector.storage.connect import (
     DatabaseUnavailable,
     _alembic_config,
     head_revision,
@@ -84,7 +84,7 @@ def test_two_migrations_at_once_run_one_after_the_other(new_database) -> None:
     schema, the other waits for its lock and finds it current."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from collector.db import migrate_schema
+    from collector.storage.connect import migrate_schema
 
     db = new_database("both.db")
     engines = [make_engine(db) for _ in range(2)]
@@ -244,7 +244,7 @@ def test_wait_for_database_backs_off_then_connects(tmp_path: Path, caplog) -> No
         if len(slept) == 7:
             directory.mkdir()
 
-    caplog.set_level("WARNING", logger="collector.db")
+    caplog.set_level("WARNING", logger="collector.storage")
     wait_for_database(engine, None, sleep=sleep, clock=lambda: now[0])
     assert slept == [1, 2, 4, 8, 16, 30, 30]
     unavailable = [r for r in caplog.records if "unavailable" in r.getMessage()]
@@ -318,7 +318,7 @@ def until(predicate: Callable[[], Any], timeout_s: float, what: str, serve: Serv
 
 def assert_outage_logged_as_warnings(log: list[str]) -> None:
     waits = [line for line in log if "unavailable" in line]
-    assert waits and all(" WARNING collector.db: database " in line for line in waits), log
+    assert waits and all(" WARNING collector.storage: database " in line for line in waits), log
     assert not any(" ERROR " in line or "Traceback" in line for line in log), log
 
 

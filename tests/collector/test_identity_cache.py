@@ -8,9 +8,9 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import func, select
 
-from collector import db
 from collector.api.errors import status_of
 from collector.service import Services, services_for
+from collector.storage import schema as db
 from tests.collector.test_ingest_api import enroll, post, report, stored
 
 
@@ -72,7 +72,7 @@ def test_a_restarted_collector_knows_every_agents_token_before_its_first_report(
     database first: the collector loads them all as it starts. A revoked agent's token is
     not among them, and is still refused."""
     from collector.api.app import create_app
-    from collector.server import BackgroundServer
+    from collector.api.server import BackgroundServer
     from tests.conftest import app_config
 
     enrolled = [services.identities.enroll(code, f"pc-{c}") for c, code in

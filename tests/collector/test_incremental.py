@@ -11,12 +11,12 @@ import random
 from datetime import timedelta
 
 from checks.model import Category, CheckResult, Report, Status, Value
-from collector import db
 from collector.criteria.engine import Observation, evaluate_commune
 from collector.criteria.rules import Rules
+from collector.demo.simulator import office_results, plan_nation, simulated_results
 from collector.service import Services
 from collector.service.attestations import AttestationEntry
-from collector.simulator import office_results, plan_nation, simulated_results
+from collector.storage import schema as db
 from tests.conftest import Clock
 
 HK = "00070"  # a phường of Hà Nội

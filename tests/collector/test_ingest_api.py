@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from collector import db
 from collector.service.attestations import AttestationEntry
+from collector.storage import schema as db
 from tests.collector.test_engine import all_ok
 
 HK, CUA_NAM = "00070", "00073"  # Phường Hoàn Kiếm, Phường Cửa Nam (Hà Nội)

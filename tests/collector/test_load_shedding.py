@@ -16,8 +16,8 @@ import pytest
 
 from collector.api.app import create_app
 from collector.api.middleware import InFlight, LoadShedding
+from collector.api.server import BackgroundServer
 from collector.config import CollectorConfig
-from collector.server import BackgroundServer
 from tests.collector.test_ingest_api import enroll, report, stored
 from tests.conftest import Clock, Collector, app_config, reports_locked
 

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.api.prometheus import value_metric
-from collector.simulator import Simulator
+from collector.demo.simulator import Simulator
 from tests.conftest import app_config, require_binary
 
 
@@ -99,7 +99,7 @@ def test_promtool_check_metrics_is_clean(fed) -> None:
 def test_a_province_can_expose_more_host_values(services) -> None:
     from collector.api.app import create_app
     from collector.api.prometheus import DEFAULT_HOST_VALUES
-    from collector.server import BackgroundServer
+    from collector.api.server import BackgroundServer
 
     app = create_app(services, app_config(metrics_host_values=["sip_response_time"]))
     with BackgroundServer(app) as url:

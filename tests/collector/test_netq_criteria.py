@@ -30,7 +30,7 @@ from checks.videoconf.devices import DevicesCheck
 from checks.videoconf.h323 import H323Check, H323Config
 from checks.videoconf.sip import SipCheck, SipConfig
 from checks.videoconf.stun import StunCheck, StunConfig
-from collector.reflector import start_reflector
+from collector.api.reflector import start_reflector
 from tests.network.netq_peers import ImpairedReflector, blackhole_tcp, silent_tcp, silent_udp
 
 HK = "00070"

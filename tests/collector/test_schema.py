@@ -6,8 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from collector.db import create_schema, make_engine, metadata
 from collector.service import services_for
+from collector.storage.connect import create_schema, make_engine
+from collector.storage.schema import metadata
 
 
 def test_migrations_match_the_declared_schema(new_database) -> None:
@@ -33,7 +34,7 @@ def test_tables_made_without_migrations_are_adopted_only_if_identical(new_databa
     import pytest
     from sqlalchemy import text
 
-    from collector.db import SchemaError
+    from collector.storage.connect import SchemaError
 
     same = make_engine(new_database("same.db"))
     metadata.create_all(same)  # as a build before the migrations did
@@ -56,10 +57,10 @@ def test_upgrade_from_0001_moves_latest_results_and_evaluates_from_them(new_data
     from alembic import command
     from sqlalchemy import select, text
 
-    from collector import db
     from collector.criteria.catalogue import load_catalogue
-    from collector.db import _alembic_config
-    from collector.units import load_units
+    from collector.domain.units import load_units
+    from collector.storage import schema as db
+    from collector.storage.connect import _alembic_config
 
     engine = make_engine(new_database("old.db"))
     now = datetime.now(UTC).replace(microsecond=0)
@@ -123,8 +124,8 @@ def test_0003_downgrades_and_upgrades_again_keeping_the_details(new_database) ->
     from alembic import command
     from sqlalchemy import select, text
 
-    from collector import db
-    from collector.db import _alembic_config
+    from collector.storage import schema as db
+    from collector.storage.connect import _alembic_config
 
     engine = make_engine(new_database("down.db"))
     create_schema(engine)

@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from collector.units import UnknownUnitError, fold, load_units
+from collector.domain.units import UnknownUnitError, fold, load_units
 
 
 def test_post_reform_structure_34_provinces_3321_communes() -> None:

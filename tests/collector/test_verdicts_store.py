@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from collector import db
 from collector.criteria.catalogue import load_catalogue
 from collector.criteria.engine import verdict_is_current
 from collector.service import services_for
+from collector.storage import schema as db
 from tests.collector.test_incremental import (
     HK,
     _disk,

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 
 from checks.model import Category, CheckResult, Report, ReportBatch, Status, Value, utcnow
-from collector.simulator import Simulator
+from collector.demo.simulator import Simulator
 
 PROVINCES = {"01", "04", "12"}  # Hà Nội (all green), Cao Bằng and Lai Châu (far behind)
 

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from collector.simulator import expected_summary, plan_nation
-from collector.units import load_units
+from collector.demo.simulator import expected_summary, plan_nation
+from collector.domain.units import load_units
 from tests.integration.peers import free_port
 
 

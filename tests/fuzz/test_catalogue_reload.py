@@ -22,9 +22,9 @@ import httpx
 import pytest
 
 from collector.criteria.catalogue import load_catalogue
-from collector.db import make_engine
+from collector.domain.units import load_units
 from collector.service import services_for
-from collector.units import load_units
+from collector.storage.connect import make_engine
 
 BIN = Path(sys.executable).parent
 HK = "00070"

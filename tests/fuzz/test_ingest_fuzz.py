@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from collector import db
+from collector.storage import schema as db
 from tests.collector.test_ingest_api import enroll, report, stored
 
 #: Examples per property; each is one HTTP request to the collector.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.simulator import Simulator
+from collector.demo.simulator import Simulator
 from tests.conftest import require_binary
 from tests.integration.peers import Prometheus, wait_for
 

@@ -10,12 +10,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.api.app import create_app
+from collector.api.server import BackgroundServer
 from collector.criteria.catalogue import load_catalogue
-from collector.db import create_schema, make_engine
-from collector.server import BackgroundServer
+from collector.demo.simulator import Simulator
+from collector.domain.units import load_units
 from collector.service import Services, services_for
-from collector.simulator import Simulator
-from collector.units import load_units
+from collector.storage.connect import create_schema, make_engine
 from tests.conftest import app_config
 from tests.readiness_fixtures import login
 

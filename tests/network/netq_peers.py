@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 
 from checks.network.quality import UdpOutcome, decode, probe_udp
-from collector.reflector import RateLimiter, Reflector, start_reflector
+from collector.api.reflector import RateLimiter, Reflector, start_reflector
 
 
 class ImpairedReflector(Reflector):
@@ -76,7 +76,7 @@ def reflector_thread(protocol: Reflector | None = None) -> Iterator[int]:
 
 _REFLECTOR_MAIN = """
 import asyncio, sys
-from collector.reflector import start_reflector
+from collector.api.reflector import start_reflector
 
 async def main():
     transport, _ = await start_reflector("127.0.0.1", 0)

@@ -7,8 +7,8 @@ import asyncio
 
 from checks.network.quality import probe_udp
 from collector.api.app import create_app
+from collector.api.server import BackgroundServer
 from collector.config import CollectorConfig
-from collector.server import BackgroundServer
 from tests.conftest import app_config
 from tests.integration.peers import free_port
 

@@ -28,7 +28,7 @@ from checks.network.quality import (
     reflector_target,
     rfc3550_jitter,
 )
-from collector.reflector import RateLimiter, Reflector, start_reflector
+from collector.api.reflector import RateLimiter, Reflector, start_reflector
 from tests.network.netq_peers import (
     impaired_reflector_process,
     probe_in_process,

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from agent.enroll import enroll
 from agent.spool import SPOOL_FILE
-from collector import db
+from collector.storage import schema as db
 from tests.conftest import Collector
 from tests.reliability.faults import (
     FaultProxy,

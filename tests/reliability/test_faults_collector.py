@@ -21,11 +21,11 @@ import httpx
 from sqlalchemy import func, select
 
 from checks.model import Category, CheckResult, Report, ReportBatch, Status
-from collector import db
 from collector.criteria.catalogue import load_catalogue
-from collector.db import create_schema, make_engine
+from collector.domain.units import load_units
 from collector.service import services_for
-from collector.units import load_units
+from collector.storage import schema as db
+from collector.storage.connect import create_schema, make_engine
 from tests.reliability.faults import CollectorProcess, record, wait_until
 
 N_SENDERS = 8

@@ -1,7 +1,7 @@
 """The collector's database locked or down: 503 with Retry-After, and the agents retry.
 
 A write that cannot get its lock within the busy timeout (SQLite ``busy_timeout``,
-PostgreSQL ``lock_timeout``: collector/db.py), or a database server that is not there,
+PostgreSQL ``lock_timeout``: collector/storage/schema.py), or a database server that is not there,
 makes ``POST /api/v1/reports`` answer 503 with ``Retry-After`` (collector/api/handlers.py). The real
 agent keeps the report in its spool, waits at least Retry-After before trying again
 (agent/sender.py), and delivers it once the database is back: stored once, in order.
@@ -25,13 +25,13 @@ from agent.daemon import Agent
 from agent.enroll import enroll
 from checks.model import ReportBatch
 from checks.registry import Registry
-from collector import db
 from collector.api.app import create_app
+from collector.api.server import BackgroundServer
 from collector.criteria.catalogue import load_catalogue
-from collector.db import create_schema, make_engine
-from collector.server import BackgroundServer
+from collector.domain.units import load_units
 from collector.service import Services, services_for
-from collector.units import load_units
+from collector.storage import schema as db
+from collector.storage.connect import create_schema, make_engine
 from tests.conftest import REQUIRE_INTEGRATION, app_config, reports_locked, require_binary
 from tests.reliability.faults import record, stoppable_postgres
 

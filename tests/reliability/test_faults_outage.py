@@ -28,13 +28,13 @@ from agent.daemon import Agent
 from agent.enroll import enroll
 from agent.spool import SPOOL_FILE
 from checks.registry import Registry
-from collector import db
 from collector.api.app import create_app
+from collector.api.server import BackgroundServer
 from collector.criteria.catalogue import load_catalogue
-from collector.db import create_schema, make_engine
-from collector.server import BackgroundServer
+from collector.domain.units import load_units
 from collector.service import Services, services_for
-from collector.units import load_units
+from collector.storage import schema as db
+from collector.storage.connect import create_schema, make_engine
 from tests.conftest import app_config
 from tests.reliability.faults import agent_settings, free_port, record
 

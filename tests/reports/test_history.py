@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from collector.api.app import create_app
-from collector.server import BackgroundServer
+from collector.api.server import BackgroundServer
 from tests.conftest import app_config
 
 

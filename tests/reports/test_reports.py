@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from collector.cli import main
+from collector.domain.units import UnknownUnitError
 from collector.reports import build_report, render
 from collector.reports.model import ReportError
-from collector.units import UnknownUnitError
 from tests.conftest import require_binary
 from tests.readiness_fixtures import Site
 

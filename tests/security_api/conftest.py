@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from collector.api.app import create_app
+from collector.api.server import BackgroundServer, TLSFiles
 from collector.config import CollectorConfig
-from collector.server import BackgroundServer, TLSFiles
 from collector.service import Services
 from tests.conftest import app_config
 from tests.security_api.pki import CA, ServerCert, issue_server, make_ca

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy import select
 
-from collector import db
+from collector.storage import schema as db
 from tests.collector.test_ingest_api import enroll, post, report
 from tests.conftest import Collector
 from tests.security_api.conftest import HK

@@ -22,12 +22,12 @@ from agent.enroll import enroll
 from agent.sender import Sender
 from agent.spool import Spool
 from checks.model import Report
-from collector import db
 from collector.api.ratelimit import TokenBucket, client_key, retry_after
+from collector.api.server import BackgroundServer
 from collector.assembly import build_app
 from collector.config import ConfigError, load_config
-from collector.server import BackgroundServer
 from collector.service import Services
+from collector.storage import schema as db
 from tests.collector.test_ingest_api import report
 from tests.conftest import app_config
 from tests.security_api.conftest import HK, agent_config

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import select
 
 from agent.spool import SPOOL_FILE, Spool
-from collector import db
-from collector.db import display_url, make_engine
+from collector.storage import schema as db
+from collector.storage.connect import display_url, make_engine
 from tests.security_api.conftest import BIN, HK, agent_config, cli_env, free_port, wait_http
 
 

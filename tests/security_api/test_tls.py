@@ -19,8 +19,8 @@ from agent.config import parse_config
 from agent.daemon import Agent
 from agent.enroll import EnrollError, enroll
 from checks.tls import Pinned, httpx_verify
-from collector import db
 from collector.service import Services
+from collector.storage import schema as db
 from tests.security_api.conftest import BIN, HK, PKI, agent_config, cli_env, free_port, wait_http
 from tests.security_api.pki import issue_server
 

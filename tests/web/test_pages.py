@@ -11,11 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from collector import db
 from collector.domain.errors import BadRequestError
 from collector.reports.i18n import ict
 from collector.service.accounts import hash_password, verify_password
 from collector.service.attestations import MAX_FILE_BYTES
+from collector.storage import schema as db
 from tests.readiness_fixtures import PASSWORDS, Site, csrf_of, login
 
 HK = "00070"  # Phường Hoàn Kiếm (Hà Nội)

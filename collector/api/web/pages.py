@@ -15,10 +15,10 @@ from collector.api.deps import Ctx, Viewer
 from collector.api.web.render import page, page_router
 from collector.criteria.catalogue import Kind
 from collector.domain.errors import NotFoundError
+from collector.domain.units import fold
 from collector.reports.i18n import texts
 from collector.reports.model import NOT_MET, build_report
 from collector.service.history import NATION
-from collector.units import fold
 
 router = page_router()
 _SORT_KEYS = ("code", "name", "communes", "green", "yellow", "red", "grey", "green_ratio")

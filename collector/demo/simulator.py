@@ -21,9 +21,9 @@ from datetime import datetime
 import httpx
 
 from checks.model import Category, CheckResult, Report, ReportBatch, Status, Value, utcnow
+from collector.domain.units import Units
 from collector.service import Services
 from collector.service.attestations import AttestationEntry
-from collector.units import Units
 
 #: Share of fully ready communes per province; provinces not named get a seeded share
 #: between 0.35 and 0.8. Values for 04 and 12 are the reported figures of 31 July 2025.

@@ -23,11 +23,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from collector.api.server import BackgroundServer
 from collector.assembly import build_app, open_services, settle_gc
 from collector.config import ConfigError, load_config, parse_listen
-from collector.server import BackgroundServer
+from collector.demo.simulator import Simulator
 from collector.service import Services
-from collector.simulator import Simulator
 
 DEFAULT_DB = Path(".demo/ioc-demo.db")
 COLOUR_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "grey": "bright_black"}

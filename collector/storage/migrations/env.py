@@ -1,15 +1,18 @@
 """Alembic environment: migrations run on the connection the collector hands over
-(``collector.db.migrate_schema``: `ioc-collector migrate`), for SQLite and PostgreSQL alike."""
+(``collector.storage.connect.migrate_schema``: `ioc-collector migrate`), for SQLite and
+PostgreSQL alike."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from collector.db import metadata
+from collector.storage.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - the collector always passes its connection
-    raise RuntimeError("run migrations with `ioc-collector migrate` (collector.db.migrate_schema)")
+    raise RuntimeError(
+        "run migrations with `ioc-collector migrate` (collector.storage.connect.migrate_schema)"
+    )
 
 context.configure(
     connection=connection,

@@ -1,0 +1,208 @@
+"""The collector's tables (SQLAlchemy 2 Core; SQLite embedded by default, PostgreSQL in
+production).
+
+Everything that matters lives here, not in a collector's memory, so several collector
+replicas can share one database. The stored forms of the JSON columns are described, with
+their codecs, in :mod:`collector.storage.codecs`; the migrations that build these tables are
+in ``collector/storage/migrations``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+)
+
+metadata = MetaData()
+
+enrollment_codes = Table(
+    "enrollment_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("commune_code", String(5), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("used_by", String(64)),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("agent_id", String(64), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("commune_code", String(5), nullable=False, index=True),
+    Column("province_code", String(2), nullable=False),
+    Column("host", String(253), nullable=False),
+    Column("agent_version", String(64), nullable=False, default=""),
+    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True)),
+    Column("last_observed_at", DateTime(timezone=True)),
+    Column("last_seq", BigInteger, nullable=False, default=0),
+    Column("clock_skew_s", Float),
+    Column("revoked", Boolean, nullable=False, default=False),
+    # The latest result of each (check, target) this host reported:
+    # {"check<TAB>target": [check, target, category, status, message, observed_at, seq,
+    #  {value: [number, unit]}]} (collector/storage/codecs.py), one row per host so that a report
+    # is one read and one write whatever its number of results.
+    Column("latest", JSON),
+    # What this host's latest results say per criterion rule (criteria/engine.py
+    # HostFindings), refreshed when it reports: a commune is evaluated from these small
+    # parts instead of every result of every host.
+    Column("findings", JSON),
+    # The same, down to what statuses need (criteria/engine.py host_verdict): per rule the
+    # worst status, per check whether there is a result; the national pass reads only these.
+    Column("verdict", Text),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("agent_id", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("commune_code", String(5), nullable=False),
+    Column("host", String(253), nullable=False),
+    Column("observed_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    # The report's results as JSON text, exactly as validated (history and audit; never
+    # queried by field, so kept as text and serialised by pydantic, not json.dumps).
+    Column("results", Text, nullable=False),
+)
+# What the national pass reads of every host, in one index it can answer from alone: the
+# table's rows carry each host's latest results and findings, kilobytes the pass skips.
+Index(
+    "ix_agents_commune_verdict",
+    agents.c.commune_code,
+    agents.c.revoked,
+    agents.c.last_observed_at,
+    agents.c.agent_id,
+    agents.c.host,
+    agents.c.verdict,
+)
+Index("ix_reports_commune_observed", reports.c.commune_code, reports.c.observed_at)
+
+commune_status = Table(
+    "commune_status",
+    metadata,
+    Column("commune_code", String(5), primary_key=True),
+    Column("province_code", String(2), nullable=False, index=True),
+    Column("colour", String(8), nullable=False),
+    # {criterion_id: [status, severity, since]}: what the summary, /metrics and the national
+    # pass need; the reasons and evidence are in commune_details (kilobytes a commune, not
+    # read, nor rewritten, with the statuses).
+    Column("statuses", JSON, nullable=False),
+    Column("evaluated_at", DateTime(timezone=True), nullable=False),
+    Column("last_report_at", DateTime(timezone=True)),
+    # When the evaluation may change with no new report (a host going stale, an
+    # attestation or waiver expiring): the periodic pass re-evaluates only communes due.
+    Column("next_eval_at", DateTime(timezone=True), index=True),
+    # True when ingest or the pass updated colour and statuses from the hosts' verdicts and
+    # the commune's details (reasons, evidence) still await their evaluation from findings,
+    # done when first asked for (Store.commune_state, Store.fill_details).
+    Column("detail_pending", Boolean, nullable=False, default=False, server_default=false()),
+)
+
+commune_details = Table(
+    "commune_details",
+    metadata,
+    Column("commune_code", String(5), primary_key=True),
+    # {criterion_id: {status, severity, reason_en, reason_vi, evidence, since}}
+    Column("criteria", JSON, nullable=False),
+)
+
+attestations = Table(
+    "attestations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("commune_code", String(5), nullable=False, index=True),
+    Column("criterion_id", String(16), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("entered_by", String(128), nullable=False),
+    Column("entered_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+waivers = Table(
+    "waivers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("commune_code", String(5), nullable=False, index=True),
+    Column("criterion_id", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("granted_by", String(128), nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# ---- web UI and reports (collector/auth.py, collector/web/, collector/reports/) ----------
+# A file an operator uploads as evidence for an attestation (size-limited in collector/attest.py).
+evidence_files = Table(
+    "evidence_files",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("attestation_id", Integer, nullable=False, index=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(128), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", String(256), nullable=False),  # scrypt, see collector/auth.py
+    Column("role", String(16), nullable=False),  # viewer | operator | admin
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(64), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(64), nullable=False, default=""),
+    Column("detail", JSON, nullable=False),
+)
+
+# Green coverage over time, snapshotted by the periodic re-evaluation (scope "00" = nation).
+coverage_history = Table(
+    "coverage_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("taken_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("scope", String(2), nullable=False),
+    Column("communes", Integer, nullable=False),
+    Column("green", Integer, nullable=False),
+    Column("yellow", Integer, nullable=False),
+    Column("red", Integer, nullable=False),
+    Column("grey", Integer, nullable=False),
+)
+Index("ix_coverage_scope_taken", coverage_history.c.scope, coverage_history.c.taken_at)
