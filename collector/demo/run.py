@@ -120,6 +120,66 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     return table
 
 
+def _simulate(url: str, services: Services, seed: int, err: Console) -> tuple[Simulator, Any]:
+    """One round of every simulated agent (enroll, then report), with progress bars."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
+        tasks: dict[str, Any] = {}
+
+        def show(phase: str, done: int, total: int) -> None:
+            label = {"enroll": "simulated agents enroll", "report": "simulated agents report"}
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(label.get(phase, phase), total=total)
+            progress.update(tasks[phase], completed=done)
+
+        sim = Simulator(url, services, seed=seed, progress=show)
+        stats = asyncio.run(sim.run(rounds=1))
+    return sim, stats
+
+
+def _show(
+    out: Console,
+    err: Console,
+    summary: dict[str, Any],
+    logins: dict[str, tuple[str, str]],
+    *,
+    url: str,
+    commune: str,
+    elapsed: float,
+    as_json: bool,
+) -> None:
+    """The national picture (a table, or JSON), then where to look and the demo logins."""
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2), flush=True)
+        for r, (u, p) in logins.items():
+            err.print(f"pages {url}/ login {r}: {u} / {p}")
+    else:
+        out.print(_summary_table(summary))
+        out.print(
+            f"{summary['provinces']} tỉnh, {summary['communes']} xã/phường/đặc khu: "
+            f"[green]{summary['green']} xanh[/], [yellow]{summary['yellow']} vàng[/], "
+            f"[red]{summary['red']} đỏ[/], [bright_black]{summary['grey']} xám[/] "
+            f"({elapsed:.0f} s)"
+        )
+        out.print(
+            "\nOpen / Mở:\n"
+            f"  {url}/api/v1/summary          national summary (JSON)\n"
+            f"  {url}/api/v1/communes/{commune}  one commune, criterion by criterion\n"
+            f"  {url}/metrics                 Prometheus metrics\n"
+            f"  {url}/docs                    API documentation\n"
+            f"  {url}/                        officials' pages (trang cho cán bộ)\n"
+            f"  {url}/commune/{commune}          one commune's page\n"
+            f"  {url}/reports?format=pdf      national report (PDF)\n"
+            + "".join(f"  login {r}: {u} / {p}\n" for r, (u, p) in logins.items())
+        )
+
+
 def run_demo(
     *,
     db: Path | None,
@@ -146,24 +206,7 @@ def run_demo(
         if local_agent:
             err.print(f"this machine's agent: enrolling for commune {commune} and reporting once")
             _local_agent(url, services, commune, err)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=False,
-        ) as progress:
-            tasks: dict[str, Any] = {}
-
-            def show(phase: str, done: int, total: int) -> None:
-                label = {"enroll": "simulated agents enroll", "report": "simulated agents report"}
-                if phase not in tasks:
-                    tasks[phase] = progress.add_task(label.get(phase, phase), total=total)
-                progress.update(tasks[phase], completed=done)
-
-            sim = Simulator(url, services, seed=seed, progress=show)
-            stats = asyncio.run(sim.run(rounds=1))
+        sim, stats = _simulate(url, services, seed, err)
         if stats.errors:
             err.print(
                 f"[red]{len(stats.errors)} simulated requests failed[/], first: {stats.errors[0]}"
@@ -175,29 +218,8 @@ def run_demo(
         services.history.snapshot(min_interval_s=0)
         logins = demo_users(services.accounts)
         elapsed = time.monotonic() - started
-        if as_json:
-            print(json.dumps(summary, ensure_ascii=False, indent=2), flush=True)
-            for r, (u, p) in logins.items():
-                err.print(f"pages {url}/ login {r}: {u} / {p}")
-        else:
-            out.print(_summary_table(summary))
-            out.print(
-                f"{summary['provinces']} tỉnh, {summary['communes']} xã/phường/đặc khu: "
-                f"[green]{summary['green']} xanh[/], [yellow]{summary['yellow']} vàng[/], "
-                f"[red]{summary['red']} đỏ[/], [bright_black]{summary['grey']} xám[/] "
-                f"({elapsed:.0f} s)"
-            )
-            out.print(
-                "\nOpen / Mở:\n"
-                f"  {url}/api/v1/summary          national summary (JSON)\n"
-                f"  {url}/api/v1/communes/{commune}  one commune, criterion by criterion\n"
-                f"  {url}/metrics                 Prometheus metrics\n"
-                f"  {url}/docs                    API documentation\n"
-                f"  {url}/                        officials' pages (trang cho cán bộ)\n"
-                f"  {url}/commune/{commune}          one commune's page\n"
-                f"  {url}/reports?format=pdf      national report (PDF)\n"
-                + "".join(f"  login {r}: {u} / {p}\n" for r, (u, p) in logins.items())
-            )
+        _show(out, err, summary, logins, url=url, commune=commune, elapsed=elapsed,
+              as_json=as_json)
         if once:
             return 0 if not stats.errors else 1
         err.print("serving until Ctrl-C; simulated agents report every 60 s")

@@ -174,6 +174,72 @@ def _roll_up(code: str, name: str, rows: list[CommuneRow]) -> ProvinceRow:
     return ProvinceRow(code, name, len(rows), *(n.get(c.value, 0) for c in COLOURS))
 
 
+def _check_scope(scope: str, code: str | None) -> Scope:
+    """``scope`` as a :data:`Scope`, or ReportError saying what is expected."""
+    if scope not in SCOPES:
+        raise ReportError(f"scope {scope!r}: expected national, province CODE or commune CODE")
+    if scope == "national" and code:
+        raise ReportError("the national scope takes no code")
+    if scope != "national" and not code:
+        raise ReportError(f"scope {scope} needs a code (e.g. '01' or '00070')")
+    return SCOPES[SCOPES.index(scope)]
+
+
+def _scope_states(
+    services: Services, scope: str, code: str | None, lang: Lang
+) -> tuple[list[CommuneState], str]:
+    """The communes of the scope (statuses only; one commune with its details) and its label."""
+    units = services.units
+    if scope == "national":
+        return services.readiness.commune_states(), t(lang, "nation")
+    assert code is not None
+    if scope == "province":
+        p = units.province(code)
+        return services.readiness.commune_states(p.code), p.name
+    commune = units.commune(code)
+    label = f"{commune.name}, {units.provinces[commune.province_code].name}"
+    return [services.readiness.settled_state(code)], label
+
+
+def _criterion_counts(
+    rows: list[CommuneRow], cids: list[str], titles: dict[str, str], severity: dict[str, str]
+) -> list[CriterionCount]:
+    """Per criterion, how many reporting communes fail, warn, are unknown or waived."""
+    counts = []
+    for cid in cids:
+        n = Counter(r.statuses[cid] for r in rows if r.last_report_at is not None)
+        counts.append(
+            CriterionCount(
+                cid, titles[cid], severity[cid], n.get("fail", 0), n.get("warn", 0),
+                n.get("unknown", 0), n.get("waived", 0),
+            )
+        )
+    return counts
+
+
+def _commune_detail(
+    rules: Rules, s: CommuneState, titles: dict[str, str], lang: Lang
+) -> list[CriterionResult]:
+    """One commune's every criterion with its reason, evidence and since when."""
+    out = []
+    for c in rules.catalogue.criteria:
+        item = s.criteria.get(c.id) or {}
+        out.append(
+            CriterionResult(
+                id=c.id,
+                title=titles[c.id],
+                kind=c.kind.value,
+                severity=c.severity.value,
+                status=item.get("status", "unknown") if s.last_report_at else "unknown",
+                reason=item.get("reason_en" if lang == "en" else "reason_vi", "")
+                or t(lang, "never"),
+                evidence=list(item.get("evidence", [])),
+                since=item.get("since"),
+            )
+        )
+    return out
+
+
 def build_report(
     services: Services,
     scope: str,
@@ -186,82 +252,33 @@ def build_report(
     Raises :class:`ReportError` for a bad scope or a missing code and
     :class:`~collector.domain.units.UnknownUnitError` for a code that is not an official unit.
     """
-    if scope not in SCOPES:
-        raise ReportError(f"scope {scope!r}: expected national, province CODE or commune CODE")
-    if scope == "national" and code:
-        raise ReportError("the national scope takes no code")
-    if scope != "national" and not code:
-        raise ReportError(f"scope {scope} needs a code (e.g. '01' or '00070')")
-    units = services.units
+    checked = _check_scope(scope, code)
     rules = services.rules.current()  # one snapshot of the rules for the whole report
     cids = [c.id for c in rules.catalogue.criteria]
-    if scope == "national":
-        states = services.readiness.commune_states()
-        label = t(lang, "nation")
-    elif scope == "province":
-        assert code is not None
-        p = units.province(code)
-        states = services.readiness.commune_states(p.code)
-        label = p.name
-    else:
-        assert code is not None
-        commune = units.commune(code)
-        states = [services.readiness.settled_state(code)]
-        label = f"{commune.name}, {units.provinces[commune.province_code].name}"
+    states, label = _scope_states(services, scope, code, lang)
     rows = [_commune_row(services, s, cids) for s in states]
     by_prov: dict[str, list[CommuneRow]] = {}
     for r in rows:
         by_prov.setdefault(r.province_code, []).append(r)
-    provinces = [_roll_up(pc, units.provinces[pc].name, by_prov[pc]) for pc in sorted(by_prov)]
-    totals = _roll_up(code or "", label, rows)
+    provinces = services.units.provinces
     titles = {c.id: c.title for c in _catalogue(rules, lang)}
     severity = {c.id: c.severity.value for c in rules.catalogue.criteria}
-    counts = []
-    for cid in cids:
-        n = Counter(r.statuses[cid] for r in rows if r.last_report_at is not None)
-        counts.append(
-            CriterionCount(
-                cid,
-                titles[cid],
-                severity[cid],
-                n.get("fail", 0),
-                n.get("warn", 0),
-                n.get("unknown", 0),
-                n.get("waived", 0),
-            )
-        )
     report = ReadinessReport(
-        scope=scope,
+        scope=checked,
         code=code,
         lang=lang,
         scope_label=label,
         generated_at=services.clock(),
-        totals=totals,
-        provinces=provinces,
+        totals=_roll_up(code or "", label, rows),
+        provinces=[_roll_up(pc, provinces[pc].name, by_prov[pc]) for pc in sorted(by_prov)],
         communes=rows,
         catalogue=_catalogue(rules, lang),
-        criterion_counts=counts,
+        criterion_counts=_criterion_counts(rows, cids, titles, severity),
     )
     codes = [r.code for r in rows] if scope != "national" else None
     report.waivers = services.attestations.waivers(codes, active_only=scope != "commune")
     if scope == "commune":
-        s = states[0]
-        kinds = {c.id: c.kind.value for c in rules.catalogue.criteria}
-        for cid in cids:
-            item = s.criteria.get(cid) or {}
-            report.detail.append(
-                CriterionResult(
-                    id=cid,
-                    title=titles[cid],
-                    kind=kinds[cid],
-                    severity=severity[cid],
-                    status=item.get("status", "unknown") if s.last_report_at else "unknown",
-                    reason=item.get("reason_en" if lang == "en" else "reason_vi", "")
-                    or t(lang, "never"),
-                    evidence=list(item.get("evidence", [])),
-                    since=item.get("since"),
-                )
-            )
+        report.detail = _commune_detail(rules, states[0], titles, lang)
         report.attestations = services.attestations.attestations(codes)
     if with_history:
         report.history = services.history.history(code if scope == "province" and code else NATION)
