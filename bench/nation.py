@@ -118,6 +118,15 @@ def build_nation(
     return Nation(len(work), len(plans), reports, values, time.perf_counter() - started)
 
 
+def _fresh_sqlite(work: Path, hosts: int) -> str:
+    """A new SQLite file in ``work`` for a nation of ``hosts`` hosts (an old one removed)."""
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / f"nation-{hosts}.db"
+    for old in work.glob(path.name + "*"):
+        old.unlink()
+    return str(path)
+
+
 class _PinnedClock:
     """The services' clock: the real time until the benchmark pins it (``at``)."""
 
@@ -137,18 +146,10 @@ def bench_nation_at_scale(
     """Evaluation and exposition of a nation of ``hosts`` hosts (benchmarks 3
     and 4) on ``db_url`` (default: a fresh SQLite file in ``work``). Time is pinned just
     after the last report so that every host is fresh."""
-    from sqlalchemy import update
-
-    from collector.api.prometheus import ReadinessCollector
     from collector.assembly import open_services, settle_gc
     from collector.config import load_config
 
-    work.mkdir(parents=True, exist_ok=True)
-    if db_url is None:
-        path = work / f"nation-{hosts}.db"
-        for old in work.glob(path.name + "*"):
-            old.unlink()
-        db_url = str(path)
+    db_url = db_url or _fresh_sqlite(work, hosts)
     clock = _PinnedClock()
     services = open_services(
         load_config(None, db=db_url, reevaluate_every_s=0), migrate=True, clock=clock
@@ -188,6 +189,43 @@ def bench_nation_at_scale(
     details_s, details_n = timed(services.evaluation.fill_details)
     # End of the working day: one host in ten switched off. Its commune becomes due when
     # it turns stale, and is re-evaluated from the other hosts' stored findings.
+    off = _switch_off(services, now, stale_after_s)
+    # The pass updates colours and statuses from the hosts' verdicts; the reasons and
+    # evidence of the communes it changed are evaluated when asked for (here: all of them).
+    evening_s, evening_n = timed(cold(services.evaluation.reevaluate))
+    evening_detail_s, evening_detail_n = timed(services.evaluation.fill_details)
+    statuses_s, statuses_n = timed(
+        cold(lambda: services.evaluation.reevaluate(communes, detail=False))
+    )
+    all_s, all_n = timed(lambda: services.evaluation.reevaluate(communes))
+    full_s, full_n = timed(lambda: services.evaluation.reevaluate(full=True))
+
+    scrape = _scrape(services)
+    services.engine.dispose()
+    return {
+        "hosts": nation.hosts,
+        "communes": nation.communes,
+        "values": nation.values,
+        "ingest_reports_per_s": nation.reports / nation.ingest_s,
+        "ingest_values_per_s": nation.values / nation.ingest_s,
+        "steady_pass": (steady_s, steady_n),
+        "evening_pass": (evening_s, evening_n),
+        "evening_details": (evening_detail_s, evening_detail_n),
+        "switched_off": len(off),
+        "all_statuses": (statuses_s, statuses_n),
+        "all_details": (details_s, details_n),
+        "all_from_findings": (all_s, all_n),
+        "full_rejudge": (full_s, full_n),
+        "scrape": scrape,
+    }
+
+
+def _switch_off(services: Services, now: datetime, stale_after_s: int) -> list[str]:
+    """End of the working day: one host in ten (chosen with a fixed seed) last seen just past
+    staleness, and its commune due now. Returns the hosts switched off."""
+    from sqlalchemy import update
+
+    a = db.agents.c
     rng = random.Random(2)
     with services.engine.connect() as conn:
         ids = list(conn.execute(select(a.agent_id)).scalars())
@@ -205,15 +243,12 @@ def bench_nation_at_scale(
             ))
             .values(next_eval_at=now)
         )
-    # The pass updates colours and statuses from the hosts' verdicts; the reasons and
-    # evidence of the communes it changed are evaluated when asked for (here: all of them).
-    evening_s, evening_n = timed(cold(services.evaluation.reevaluate))
-    evening_detail_s, evening_detail_n = timed(services.evaluation.fill_details)
-    statuses_s, statuses_n = timed(
-        cold(lambda: services.evaluation.reevaluate(communes, detail=False))
-    )
-    all_s, all_n = timed(lambda: services.evaluation.reevaluate(communes))
-    full_s, full_n = timed(lambda: services.evaluation.reevaluate(full=True))
+    return off
+
+
+def _scrape(services: Services) -> dict[str, Any]:
+    """/metrics of the nation: the readiness part, everything, and each province's hosts."""
+    from collector.api.prometheus import ReadinessCollector
 
     rc = ReadinessCollector(services)
     scrape: dict[str, Any] = {}
@@ -233,23 +268,7 @@ def bench_nation_at_scale(
         "series": max(n for _, n in per_province),
     }
     scrape["hosts_sum_s"] = sum(t for t, _ in per_province)
-    services.engine.dispose()
-    return {
-        "hosts": nation.hosts,
-        "communes": nation.communes,
-        "values": nation.values,
-        "ingest_reports_per_s": nation.reports / nation.ingest_s,
-        "ingest_values_per_s": nation.values / nation.ingest_s,
-        "steady_pass": (steady_s, steady_n),
-        "evening_pass": (evening_s, evening_n),
-        "evening_details": (evening_detail_s, evening_detail_n),
-        "switched_off": len(off),
-        "all_statuses": (statuses_s, statuses_n),
-        "all_details": (details_s, details_n),
-        "all_from_findings": (all_s, all_n),
-        "full_rejudge": (full_s, full_n),
-        "scrape": scrape,
-    }
+    return scrape
 
 
 def _series(body: str) -> int:
