@@ -32,16 +32,23 @@ T = TypeVar("T")
 
 CONFIG_HELP = "YAML configuration file (default: built-in defaults). Env: IOC_AGENT_CONFIG."
 LANG_OPTION = click.option(
-    "--lang", type=click.Choice(LANGS), default="vi", show_default=True,
-    envvar="IOC_AGENT_LANG", help="Language of the table (vi = Tiếng Việt, en = English).",
+    "--lang",
+    type=click.Choice(LANGS),
+    default="vi",
+    show_default=True,
+    envvar="IOC_AGENT_LANG",
+    help="Language of the table (vi = Tiếng Việt, en = English).",
 )
 
 
 def _config_option(required: bool = False) -> Any:
     return click.option(
-        "--config", "config_path",
+        "--config",
+        "config_path",
         type=click.Path(dir_okay=False, path_type=Path),
-        envvar="IOC_AGENT_CONFIG", required=required, help=CONFIG_HELP,
+        envvar="IOC_AGENT_CONFIG",
+        required=required,
+        help=CONFIG_HELP,
     )
 
 
@@ -72,8 +79,9 @@ def results_json(host: str, results: list[CheckResult]) -> dict[str, Any]:
     return render_json(host, results)
 
 
-def print_table(console: Any, title: str, results: list[CheckResult], lang: Lang,
-                **kwargs: Any) -> None:
+def print_table(
+    console: Any, title: str, results: list[CheckResult], lang: Lang, **kwargs: Any
+) -> None:
     # rich (tables) is imported only by the commands that print one: the daemon (`run`)
     # never does, and stays smaller without it (docs/BENCHMARKS.md, agent footprint).
     from agent.render import print_table as render_table
@@ -135,13 +143,24 @@ def check(config_path: Path | None, as_json: bool, lang: Lang) -> None:
 
 
 @main.command(name="enroll")
-@click.option("--collector", "collector_url", metavar="URL",
-              help="Collector base URL, e.g. https://ioc.tinh.gov.vn:8443 "
-                   "(default: collector.url from --config).")
-@click.option("--code", required=True, metavar="CODE",
-              help="One-time enrollment code issued by the province for this commune.")
-@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to keep agent.json (default: state_dir from the configuration).")
+@click.option(
+    "--collector",
+    "collector_url",
+    metavar="URL",
+    help="Collector base URL, e.g. https://ioc.tinh.gov.vn:8443 "
+    "(default: collector.url from --config).",
+)
+@click.option(
+    "--code",
+    required=True,
+    metavar="CODE",
+    help="One-time enrollment code issued by the province for this commune.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to keep agent.json (default: state_dir from the configuration).",
+)
 @_config_option()
 def enroll_cmd(
     collector_url: str | None, code: str, state_dir: Path | None, config_path: Path | None
@@ -158,8 +177,14 @@ def enroll_cmd(
         raise click.BadParameter("must start with http:// or https://", param_hint="--collector")
     target_dir = state_dir or config.state_dir
     try:
-        state = enroll(url, code, target_dir, host=config.host,
-                       verify=config.collector.verify, timeout_s=config.collector.timeout_s)
+        state = enroll(
+            url,
+            code,
+            target_dir,
+            host=config.host,
+            verify=config.collector.verify,
+            timeout_s=config.collector.timeout_s,
+        )
     except EnrollError as exc:
         raise click.ClickException(scrub(str(exc), (code,))) from None
     click.echo(
@@ -215,13 +240,15 @@ def run(config_path: Path | None, once: bool, verbose: bool) -> None:
     _run(main_loop())
 
 
-def _json_or_table(results: list[CheckResult], extra: dict[str, str], as_json: bool,
-                   lang: Lang) -> None:
+def _json_or_table(
+    results: list[CheckResult], extra: dict[str, str], as_json: bool, lang: Lang
+) -> None:
     """Print a probe's results (``extra`` fields first) and exit 1 unless all answered."""
     if as_json:
         bodies = [{**extra, **body} for body in results_json("", results)["results"]]
-        click.echo(json.dumps(bodies[0] if len(bodies) == 1 else bodies, ensure_ascii=False,
-                              indent=2))
+        click.echo(
+            json.dumps(bodies[0] if len(bodies) == 1 else bodies, ensure_ascii=False, indent=2)
+        )
     else:
         for name, value in extra.items():
             click.echo(f"{name}: {value}")
@@ -234,12 +261,14 @@ def _uplink(config_path: Path | None) -> Uplink:
     """The collector URL, token and TLS settings of the agent's configuration and state."""
     config = _load(config_path)
     state = _try_state(config)
-    return Uplink(collector_url=config.collector.url or (state.collector_url if state else None),
-                  token=state.token if state else None, verify=config.collector.verify)
+    return Uplink(
+        collector_url=config.collector.url or (state.collector_url if state else None),
+        token=state.token if state else None,
+        verify=config.collector.verify,
+    )
 
 
-def _probe(spec: Probe, target: str | None, as_json: bool, lang: Lang,
-           **options: Any) -> None:
+def _probe(spec: Probe, target: str | None, as_json: bool, lang: Lang, **options: Any) -> None:
     """The one probe command: the check from the registry, configured from the target and
     the options, run once through the runner, its result printed."""
     from pydantic import ValidationError
@@ -257,13 +286,14 @@ def _probe(spec: Probe, target: str | None, as_json: bool, lang: Lang,
     except UnknownCheckError as exc:
         raise click.UsageError(str(exc.args[0])) from None
     except ValidationError as exc:
-        raise click.UsageError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-                               ) from None
+        raise click.UsageError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
     link = setup.uplink
     ctx = CheckContext(
-        host=target or "", collector_url=link.collector_url,
+        host=target or "",
+        collector_url=link.collector_url,
         secrets=((link.token,) if link.token else ()) + check_secrets([check]),
-        verify_tls=link.verify, token=link.token,
+        verify_tls=link.verify,
+        token=link.token,
     )
     results = _run(run_check(check, ctx))
     extra = spec.describe(check, target or "") if spec.describe else {}
@@ -271,18 +301,24 @@ def _probe(spec: Probe, target: str | None, as_json: bool, lang: Lang,
 
 
 def _probe_command(spec: Probe) -> click.Command:
-    lang = click.Option(["--lang"], type=click.Choice(LANGS), default="vi", show_default=True,
-                        envvar="IOC_AGENT_LANG",
-                        help="Language of the table (vi = Tiếng Việt, en = English).")
-    as_json = click.Option(["--json", "as_json"], is_flag=True,
-                           help="Print JSON instead of a table.")
+    lang = click.Option(
+        ["--lang"],
+        type=click.Choice(LANGS),
+        default="vi",
+        show_default=True,
+        envvar="IOC_AGENT_LANG",
+        help="Language of the table (vi = Tiếng Việt, en = English).",
+    )
+    as_json = click.Option(
+        ["--json", "as_json"], is_flag=True, help="Print JSON instead of a table."
+    )
     target = click.Argument(["target"], metavar=spec.metavar, required=spec.target_required)
     return click.Command(
         spec.name,
         callback=functools.partial(_probe, spec),
         params=[target, *spec.options, as_json, lang],
         help=f"{spec.summary}\n\nRuns the check {spec.check_id} once on {spec.metavar}, as "
-             "`ioc-agent check` would, and shows its result.",
+        "`ioc-agent check` would, and shows its result.",
         short_help=f"[{spec.check_id}] {spec.summary}",
     )
 
@@ -305,8 +341,10 @@ class ProbeGroup(click.Group):
 
             name = args[0]
             if name in default_registry():
-                raise click.UsageError(f"check {name!r} has no probe (`ioc-agent check` runs "
-                                       f"it); probes: {known()}", ctx)
+                raise click.UsageError(
+                    f"check {name!r} has no probe (`ioc-agent check` runs it); probes: {known()}",
+                    ctx,
+                )
             raise click.UsageError(f"unknown check {name!r}; known: {known()}", ctx)
         return super().resolve_command(ctx, args)
 

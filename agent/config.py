@@ -205,9 +205,7 @@ def _keys_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
         if isinstance(part, int) or current is None:
             continue
         fields = current.model_fields
-        match = next(
-            (f for name, f in fields.items() if part in (name, f.alias)), None
-        )
+        match = next((f for name, f in fields.items() if part in (name, f.alias)), None)
         current = _unwrap(match.annotation) if match is not None else None
     if current is None:
         return []
@@ -234,8 +232,9 @@ def _describe(source: str, exc: ValidationError) -> str:
             text = str(err["msg"]).removeprefix("Value error, ")
             msg = f"{where}: {text}{shown}"
         lines.append(msg)
-    return f"{source}: " + ("\n  ".join(lines) if len(lines) == 1 else
-                            "invalid configuration:\n  " + "\n  ".join(lines))
+    return f"{source}: " + (
+        "\n  ".join(lines) if len(lines) == 1 else "invalid configuration:\n  " + "\n  ".join(lines)
+    )
 
 
 def parse_config(data: Any, source: str = "configuration") -> AgentConfig:

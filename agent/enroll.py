@@ -48,8 +48,9 @@ def enroll(
     """
     url = collector_url.rstrip("/")
     try:
-        request = EnrollRequest(code=code, host=host or socket.gethostname(),
-                                agent_version=__version__)
+        request = EnrollRequest(
+            code=code, host=host or socket.gethostname(), agent_version=__version__
+        )
     except ValidationError as exc:
         first = exc.errors()[0]
         raise EnrollError(f"invalid {first['loc'][0]}: {first['msg']}") from None
@@ -72,8 +73,7 @@ def enroll(
     if resp.status_code >= 400:
         if 400 <= resp.status_code < 500:
             raise EnrollError(
-                f"collector refused the enrollment code (HTTP {resp.status_code}): "
-                f"{_detail(resp)}"
+                f"collector refused the enrollment code (HTTP {resp.status_code}): {_detail(resp)}"
             )
         raise EnrollError(
             f"collector error (HTTP {resp.status_code}): {_detail(resp)}; try again later"

@@ -19,17 +19,18 @@ _STRINGS: dict[str, dict[Lang, str]] = {
     "col.status": {"vi": "Trạng thái", "en": "Status"},
     "col.values": {"vi": "Số đo", "en": "Values"},
     "col.reason": {"vi": "Lý do", "en": "Reason"},
-    "title.check": {"vi": "Kiểm tra sẵn sàng của máy {host}",
-                    "en": "Readiness check of {host}"},
+    "title.check": {"vi": "Kiểm tra sẵn sàng của máy {host}", "en": "Readiness check of {host}"},
     "title.probe": {"vi": "Thăm dò", "en": "Probe"},
     # verdicts
-    "verdict.ready": {"vi": "KẾT LUẬN: Sẵn sàng — tất cả {total} mục đạt.",
-                      "en": "VERDICT: Ready — all {total} items pass."},
+    "verdict.ready": {
+        "vi": "KẾT LUẬN: Sẵn sàng — tất cả {total} mục đạt.",
+        "en": "VERDICT: Ready — all {total} items pass.",
+    },
     "verdict.not_ready": {
         "vi": "KẾT LUẬN: Chưa sẵn sàng — {fail} không đạt, {warn} cảnh báo, "
-              "{unknown} không rõ trên {total} mục.",
+        "{unknown} không rõ trên {total} mục.",
         "en": "VERDICT: Not ready — {fail} failing, {warn} warning, {unknown} unknown "
-              "of {total} items.",
+        "of {total} items.",
     },
     "verdict.warn": {
         "vi": "KẾT LUẬN: Sẵn sàng có cảnh báo — {warn} cảnh báo trên {total} mục.",
@@ -37,9 +38,9 @@ _STRINGS: dict[str, dict[Lang, str]] = {
     },
     "verdict.incomplete": {
         "vi": "KẾT LUẬN: Chưa đủ dữ liệu — {unknown} mục không rõ (chưa cấu hình hoặc không "
-              "đo được), {warn} cảnh báo trên {total} mục.",
+        "đo được), {warn} cảnh báo trên {total} mục.",
         "en": "VERDICT: Incomplete — {unknown} unknown (not configured or not measurable), "
-              "{warn} warning of {total} items.",
+        "{warn} warning of {total} items.",
     },
     "unit.days": {"vi": "ngày", "en": "days"},
     # check titles
@@ -52,20 +53,28 @@ _STRINGS: dict[str, dict[Lang, str]] = {
     "check.net.dns": {"vi": "Phân giải tên miền (DNS)", "en": "DNS resolution"},
     "check.net.tcp": {"vi": "Kết nối TCP", "en": "TCP connection"},
     "check.net.http": {"vi": "Trang web (HTTP)", "en": "Web (HTTP)"},
-    "check.net.dedicated": {"vi": "Mạng truyền số liệu chuyên dùng",
-                            "en": "Dedicated data network"},
-    "check.net.portal": {"vi": "Cổng Dịch vụ công quốc gia",
-                         "en": "National Public Service Portal"},
+    "check.net.dedicated": {
+        "vi": "Mạng truyền số liệu chuyên dùng",
+        "en": "Dedicated data network",
+    },
+    "check.net.portal": {
+        "vi": "Cổng Dịch vụ công quốc gia",
+        "en": "National Public Service Portal",
+    },
     "check.svc.http": {"vi": "Hệ thống thông tin dùng chung", "en": "Core information system"},
-    "check.ssh.command": {"vi": "Lệnh qua SSH (máy chủ, bộ định tuyến)",
-                          "en": "Commands over SSH (host, router)"},
+    "check.ssh.command": {
+        "vi": "Lệnh qua SSH (máy chủ, bộ định tuyến)",
+        "en": "Commands over SSH (host, router)",
+    },
     "check.sig.token": {"vi": "Thiết bị ký số (USB token)", "en": "Signature token (USB)"},
     "check.sig.certificate": {"vi": "Chứng thư số", "en": "Signing certificate"},
     "check.sec.antivirus": {"vi": "Phần mềm diệt virus", "en": "Antivirus"},
     "check.sec.firewall": {"vi": "Tường lửa", "en": "Firewall"},
     "check.sec.updates": {"vi": "Cập nhật hệ điều hành", "en": "System updates"},
-    "check.eq.device": {"vi": "Máy cấp số, thiết bị đánh giá, camera",
-                        "en": "Queue machine, satisfaction terminal, camera"},
+    "check.eq.device": {
+        "vi": "Máy cấp số, thiết bị đánh giá, camera",
+        "en": "Queue machine, satisfaction terminal, camera",
+    },
     "check.eq.snmp": {"vi": "Thiết bị qua SNMP", "en": "Devices over SNMP"},
     "check.eq.printer": {"vi": "Máy in (mực, trạng thái)", "en": "Printer (supplies, state)"},
     "check.eq.ups": {"vi": "Bộ lưu điện (UPS)", "en": "UPS"},
@@ -73,8 +82,10 @@ _STRINGS: dict[str, dict[Lang, str]] = {
     "check.eq.snmp_host": {"vi": "Thiết bị mạng (SNMP)", "en": "Network device (SNMP)"},
     "check.net.interfaces": {"vi": "Giao diện mạng", "en": "Network interfaces"},
     "check.net.throughput": {"vi": "Băng thông đến tỉnh", "en": "Bandwidth to the province"},
-    "check.vc.quality": {"vi": "Chất lượng mạng cho họp trực tuyến",
-                         "en": "Network quality for online meetings"},
+    "check.vc.quality": {
+        "vi": "Chất lượng mạng cho họp trực tuyến",
+        "en": "Network quality for online meetings",
+    },
     "check.vc.sip": {"vi": "Máy chủ họp trực tuyến (SIP)", "en": "Meeting server (SIP)"},
     "check.vc.h323": {"vi": "Máy chủ họp trực tuyến (H.323)", "en": "Meeting server (H.323)"},
     "check.vc.stun": {"vi": "Máy chủ STUN (WebRTC)", "en": "STUN server (WebRTC)"},

@@ -70,12 +70,18 @@ def http_url(url: str, hint: str = "URL") -> str:
 
 
 def _timeout(low: float, high: float, default: float, text: str) -> click.Option:
-    return click.Option(["--timeout", "timeout_s"], type=click.FloatRange(min=low, max=high),
-                        default=default, show_default=True, help=text)
+    return click.Option(
+        ["--timeout", "timeout_s"],
+        type=click.FloatRange(min=low, max=high),
+        default=default,
+        show_default=True,
+        help=text,
+    )
 
 
 CONFIG_OPTION = click.Option(
-    ["--config", "config_path"], type=click.Path(dir_okay=False, path_type=Path),
+    ["--config", "config_path"],
+    type=click.Path(dir_okay=False, path_type=Path),
     envvar="IOC_AGENT_CONFIG",
     help="YAML configuration file (default: built-in defaults). Env: IOC_AGENT_CONFIG.",
 )
@@ -86,18 +92,24 @@ CONFIG_OPTION = click.Option(
 def _tcp(target: str | None, o: Options, _: Uplink) -> Setup:
     host_port(target, None, "HOST:PORT")
     timeout = o["timeout_s"]
-    return Setup({"targets": [target], "connect_timeout_s": timeout,
-                  "timeout_s": min(300.0, timeout + 1.0)})
+    return Setup(
+        {"targets": [target], "connect_timeout_s": timeout, "timeout_s": min(300.0, timeout + 1.0)}
+    )
 
 
 def _http(target: str | None, o: Options, _: Uplink) -> Setup:
     url = http_url(target or "")
     timeout = o["timeout_s"]
-    return Setup({
-        "targets": [{"url": url, "expect": o["expect"]}], "request_timeout_s": timeout,
-        "timeout_s": min(300.0, timeout + 1.0), "max_response_time_s": None,
-        "verify_tls": not o["insecure"], "ca_file": o["ca_file"],
-    })
+    return Setup(
+        {
+            "targets": [{"url": url, "expect": o["expect"]}],
+            "request_timeout_s": timeout,
+            "timeout_s": min(300.0, timeout + 1.0),
+            "max_response_time_s": None,
+            "verify_tls": not o["insecure"],
+            "ca_file": o["ca_file"],
+        }
+    )
 
 
 # --------------------------------------------------------------------------- SNMP, SSH
@@ -108,10 +120,19 @@ def _snmp(target: str | None, o: Options, _: Uplink) -> Setup:
     if bool(o["community"]) == bool(o["user"]):
         raise click.UsageError("give either --community (v2c) or --v3-user (v3)")
     device = {
-        "name": target, "host": host, "port": port, "kind": o["kind"],
-        "version": "3" if o["user"] else "2c", "community": o["community"], "user": o["user"],
-        "auth_key": o["auth_key"], "priv_key": o["priv_key"], "auth_proto": o["auth_proto"],
-        "priv_proto": o["priv_proto"], "context": o["context"], "timeout_s": o["timeout_s"],
+        "name": target,
+        "host": host,
+        "port": port,
+        "kind": o["kind"],
+        "version": "3" if o["user"] else "2c",
+        "community": o["community"],
+        "user": o["user"],
+        "auth_key": o["auth_key"],
+        "priv_key": o["priv_key"],
+        "auth_proto": o["auth_proto"],
+        "priv_proto": o["priv_proto"],
+        "context": o["context"],
+        "timeout_s": o["timeout_s"],
         "retries": o["retries"],
     }
     # Room for the few requests of one device, each bounded by timeout x (retries + 1).
@@ -132,14 +153,26 @@ def _ssh(target: str | None, o: Options, _: Uplink) -> Setup:
     if variable and passphrase is None:
         raise click.BadParameter(f"{variable} is not set", param_hint="--passphrase-env")
     timeout = o["timeout_s"]
-    return Setup({
-        "targets": [{"host": host, "port": port, "user": o["user"], "key_file": o["key_file"],
-                     "known_hosts": o["known_hosts"], "set": o["command_set"],
-                     "passphrase": passphrase}],
-        "connect_timeout_s": timeout, "banner_timeout_s": timeout,
-        "auth_timeout_s": timeout, "command_timeout_s": timeout,
-        "timeout_s": min(300.0, timeout * 6 + 5),
-    })
+    return Setup(
+        {
+            "targets": [
+                {
+                    "host": host,
+                    "port": port,
+                    "user": o["user"],
+                    "key_file": o["key_file"],
+                    "known_hosts": o["known_hosts"],
+                    "set": o["command_set"],
+                    "passphrase": passphrase,
+                }
+            ],
+            "connect_timeout_s": timeout,
+            "banner_timeout_s": timeout,
+            "auth_timeout_s": timeout,
+            "command_timeout_s": timeout,
+            "timeout_s": min(300.0, timeout * 6 + 5),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- meetings
@@ -155,9 +188,16 @@ def _udp(target: str | None, o: Options, uplink: Uplink) -> Setup:
     if where is None:
         raise click.UsageError("missing HOST[:PORT] (and no collector URL configured)")
     needed = o["count"] * o["interval_s"] + o["wait_s"]
-    return Setup({"target": target, "count": o["count"], "interval_s": o["interval_s"],
-                  "wait_s": o["wait_s"], "timeout_s": min(300.0, needed + 5.0)},
-                 Uplink(collector_url=uplink.collector_url))
+    return Setup(
+        {
+            "target": target,
+            "count": o["count"],
+            "interval_s": o["interval_s"],
+            "wait_s": o["wait_s"],
+            "timeout_s": min(300.0, needed + 5.0),
+        },
+        Uplink(collector_url=uplink.collector_url),
+    )
 
 
 def _sip(target: str | None, o: Options, _: Uplink) -> Setup:
@@ -165,8 +205,12 @@ def _sip(target: str | None, o: Options, _: Uplink) -> Setup:
 
     host_port(target, DEFAULT_PORT, "HOST[:PORT]")
     # The check answers 0.2 s before its own deadline: the exchange gets --timeout.
-    return Setup({"targets": [{"server": target, "transport": o["transport"]}],
-                  "timeout_s": o["timeout_s"] + 0.2})
+    return Setup(
+        {
+            "targets": [{"server": target, "transport": o["transport"]}],
+            "timeout_s": o["timeout_s"] + 0.2,
+        }
+    )
 
 
 def _stun(target: str | None, o: Options, _: Uplink) -> Setup:
@@ -182,110 +226,212 @@ def _throughput(target: str | None, o: Options, uplink: Uplink) -> Setup:
         raise click.UsageError("missing URL (and no collector URL configured)")
     http_url(base)
     seconds = o["max_seconds"]
-    return Setup({
-        "url": base, "download_bytes": o["download_bytes"], "upload_bytes": o["upload_bytes"],
-        "max_seconds": seconds,
-        # Two directions, each with its transfer time and the client's 5 s of slack.
-        "timeout_s": min(300.0, 2 * seconds + 12),
-        # Without a token the collector's refusal (401) is the answer to show.
-        "require_token": False,
-    }, Uplink(token=o["token"] or uplink.token, verify=uplink.verify))
+    return Setup(
+        {
+            "url": base,
+            "download_bytes": o["download_bytes"],
+            "upload_bytes": o["upload_bytes"],
+            "max_seconds": seconds,
+            # Two directions, each with its transfer time and the client's 5 s of slack.
+            "timeout_s": min(300.0, 2 * seconds + 12),
+            # Without a token the collector's refusal (401) is the answer to show.
+            "require_token": False,
+        },
+        Uplink(token=o["token"] or uplink.token, verify=uplink.verify),
+    )
 
 
 def _bytes_option(flag: str, default: int) -> click.Option:
-    return click.Option([flag], type=click.IntRange(65536, 64 * 1024 * 1024), default=default,
-                        show_default=True)
+    return click.Option(
+        [flag], type=click.IntRange(65536, 64 * 1024 * 1024), default=default, show_default=True
+    )
 
 
 PROBES: tuple[Probe, ...] = (
-    Probe("tcp", "net.tcp", "HOST:PORT",
-          "Open one TCP connection to HOST:PORT and measure the connect time.", _tcp,
-          (_timeout(0.01, 300, 3.0, "Connect deadline in seconds."),)),
-    Probe("http", "net.http", "URL",
-          "Send one GET to URL (redirects not followed: a 3xx is an answer).", _http, (
-              _timeout(0.01, 300, 5.0, "Deadline of the whole request in seconds."),
-              click.Option(["--expect"], metavar="TEXT",
-                           help="Text the response body must contain."),
-              click.Option(["--ca-file"], type=click.Path(exists=True, dir_okay=False),
-                           help="CA bundle to verify the server with (private PKI)."),
-              click.Option(["--insecure"], is_flag=True,
-                           help="Do not verify the TLS certificate."),
-          )),
-    Probe("snmp", "eq.snmp", "HOST[:PORT]",
-          "Identify an SNMP device (printer, UPS, switch, router, host) and read its state.",
-          _snmp, (
-              click.Option(["--community"], envvar="IOC_SNMP_COMMUNITY",
-                           help="SNMPv2c community (env IOC_SNMP_COMMUNITY keeps it out of "
-                                "`ps`)."),
-              click.Option(["--v3-user", "user"], metavar="USER",
-                           help="SNMPv3 user (authPriv or authNoPriv)."),
-              click.Option(["--auth-key"], envvar="IOC_SNMP_AUTH_KEY",
-                           help="SNMPv3 authentication key."),
-              click.Option(["--priv-key"], envvar="IOC_SNMP_PRIV_KEY",
-                           help="SNMPv3 privacy key."),
-              click.Option(["--auth-proto"], type=click.Choice(
-                  ["SHA", "SHA224", "SHA256", "SHA384", "SHA512", "MD5"]),
-                  default="SHA", show_default=True),
-              click.Option(["--priv-proto"], type=click.Choice(
-                  ["AES", "AES128", "AES192", "AES256", "DES"]), default="AES", show_default=True),
-              click.Option(["--context"], default="", help="SNMPv3 context name."),
-              click.Option(["--kind"], type=click.Choice(
-                  ["auto", "printer", "ups", "switch", "router", "host"]),
-                  default="auto", show_default=True, help="Device kind (auto = detect)."),
-              _timeout(0.1, 60, 2.0, "Deadline of each try, seconds."),
-              click.Option(["--retries"], type=click.IntRange(0, 5), default=1,
-                           show_default=True),
-          ), describe=_snmp_kind),
-    Probe("ssh", "ssh.command", "HOST[:PORT]",
-          "Run a command set on HOST over SSH (key authentication, pinned host key).", _ssh, (
-              click.Option(["--user"], required=True, help="Login name."),
-              click.Option(["--key", "key_file"], required=True,
-                           type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                           help="Private key file (Ed25519, ECDSA or RSA)."),
-              click.Option(["--known-hosts", "known_hosts"], required=True,
-                           type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                           help="Pinned host keys; an unknown or changed host key is refused."),
-              click.Option(["--set", "command_set"], default="linux", show_default=True,
-                           help="Command set to run (linux, router)."),
-              _timeout(0.1, 120, 10.0, "Connect and per-command deadline (s)."),
-              click.Option(["--passphrase-env"], metavar="VAR",
-                           help="Environment variable holding the key's passphrase (never on "
-                                "the line)."),
-          )),
-    Probe("udp", "vc.quality", "[HOST[:PORT]]",
-          "RTT, jitter, loss and MOS to the collector's UDP reflector (default: the "
-          "collector's host, port 8322).", _udp, (
-              click.Option(["--count"], type=click.IntRange(2, 5000), default=50,
-                           show_default=True, help="Packets to send."),
-              click.Option(["--interval", "interval_s"], type=click.FloatRange(0.001, 1.0),
-                           default=0.02, show_default=True, help="Seconds between packets."),
-              click.Option(["--wait", "wait_s"], type=click.FloatRange(0.01, 10), default=1.0,
-                           show_default=True,
-                           help="Seconds to wait for replies after the last packet."),
-              CONFIG_OPTION,
-          ), target_required=False, uses_agent=True),
-    Probe("sip", "vc.sip", "HOST[:PORT]",
-          "Send a SIP OPTIONS to HOST[:PORT] (default 5060); any final answer means alive.",
-          _sip, (
-              click.Option(["--transport"], type=click.Choice(["udp", "tcp"]), default="udp",
-                           show_default=True),
-              _timeout(0.01, 60, 3.0, "Deadline in seconds."),
-          )),
-    Probe("stun", "vc.stun", "HOST[:PORT]",
-          "Send a STUN Binding request to HOST[:PORT] (default 3478); show the mapped "
-          "address.", _stun, (_timeout(0.01, 60, 3.0, "Deadline in seconds."),)),
-    Probe("throughput", "net.throughput", "[URL]",
-          "Download and upload bandwidth to the collector at URL (default: the configured "
-          "one).", _throughput, (
-              _bytes_option("--download-bytes", 16 * 1024 * 1024),
-              _bytes_option("--upload-bytes", 8 * 1024 * 1024),
-              click.Option(["--max-seconds"], type=click.FloatRange(0.1, 60), default=10.0,
-                           show_default=True, help="Time limit of each direction."),
-              click.Option(["--token"], envvar="IOC_AGENT_TOKEN",
-                           help="Agent token (default: the enrolled agent's). "
-                                "Env: IOC_AGENT_TOKEN."),
-              CONFIG_OPTION,
-          ), target_required=False, uses_agent=True),
+    Probe(
+        "tcp",
+        "net.tcp",
+        "HOST:PORT",
+        "Open one TCP connection to HOST:PORT and measure the connect time.",
+        _tcp,
+        (_timeout(0.01, 300, 3.0, "Connect deadline in seconds."),),
+    ),
+    Probe(
+        "http",
+        "net.http",
+        "URL",
+        "Send one GET to URL (redirects not followed: a 3xx is an answer).",
+        _http,
+        (
+            _timeout(0.01, 300, 5.0, "Deadline of the whole request in seconds."),
+            click.Option(["--expect"], metavar="TEXT", help="Text the response body must contain."),
+            click.Option(
+                ["--ca-file"],
+                type=click.Path(exists=True, dir_okay=False),
+                help="CA bundle to verify the server with (private PKI).",
+            ),
+            click.Option(["--insecure"], is_flag=True, help="Do not verify the TLS certificate."),
+        ),
+    ),
+    Probe(
+        "snmp",
+        "eq.snmp",
+        "HOST[:PORT]",
+        "Identify an SNMP device (printer, UPS, switch, router, host) and read its state.",
+        _snmp,
+        (
+            click.Option(
+                ["--community"],
+                envvar="IOC_SNMP_COMMUNITY",
+                help="SNMPv2c community (env IOC_SNMP_COMMUNITY keeps it out of `ps`).",
+            ),
+            click.Option(
+                ["--v3-user", "user"], metavar="USER", help="SNMPv3 user (authPriv or authNoPriv)."
+            ),
+            click.Option(
+                ["--auth-key"], envvar="IOC_SNMP_AUTH_KEY", help="SNMPv3 authentication key."
+            ),
+            click.Option(["--priv-key"], envvar="IOC_SNMP_PRIV_KEY", help="SNMPv3 privacy key."),
+            click.Option(
+                ["--auth-proto"],
+                type=click.Choice(["SHA", "SHA224", "SHA256", "SHA384", "SHA512", "MD5"]),
+                default="SHA",
+                show_default=True,
+            ),
+            click.Option(
+                ["--priv-proto"],
+                type=click.Choice(["AES", "AES128", "AES192", "AES256", "DES"]),
+                default="AES",
+                show_default=True,
+            ),
+            click.Option(["--context"], default="", help="SNMPv3 context name."),
+            click.Option(
+                ["--kind"],
+                type=click.Choice(["auto", "printer", "ups", "switch", "router", "host"]),
+                default="auto",
+                show_default=True,
+                help="Device kind (auto = detect).",
+            ),
+            _timeout(0.1, 60, 2.0, "Deadline of each try, seconds."),
+            click.Option(["--retries"], type=click.IntRange(0, 5), default=1, show_default=True),
+        ),
+        describe=_snmp_kind,
+    ),
+    Probe(
+        "ssh",
+        "ssh.command",
+        "HOST[:PORT]",
+        "Run a command set on HOST over SSH (key authentication, pinned host key).",
+        _ssh,
+        (
+            click.Option(["--user"], required=True, help="Login name."),
+            click.Option(
+                ["--key", "key_file"],
+                required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="Private key file (Ed25519, ECDSA or RSA).",
+            ),
+            click.Option(
+                ["--known-hosts", "known_hosts"],
+                required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="Pinned host keys; an unknown or changed host key is refused.",
+            ),
+            click.Option(
+                ["--set", "command_set"],
+                default="linux",
+                show_default=True,
+                help="Command set to run (linux, router).",
+            ),
+            _timeout(0.1, 120, 10.0, "Connect and per-command deadline (s)."),
+            click.Option(
+                ["--passphrase-env"],
+                metavar="VAR",
+                help="Environment variable holding the key's passphrase (never on the line).",
+            ),
+        ),
+    ),
+    Probe(
+        "udp",
+        "vc.quality",
+        "[HOST[:PORT]]",
+        "RTT, jitter, loss and MOS to the collector's UDP reflector (default: the "
+        "collector's host, port 8322).",
+        _udp,
+        (
+            click.Option(
+                ["--count"],
+                type=click.IntRange(2, 5000),
+                default=50,
+                show_default=True,
+                help="Packets to send.",
+            ),
+            click.Option(
+                ["--interval", "interval_s"],
+                type=click.FloatRange(0.001, 1.0),
+                default=0.02,
+                show_default=True,
+                help="Seconds between packets.",
+            ),
+            click.Option(
+                ["--wait", "wait_s"],
+                type=click.FloatRange(0.01, 10),
+                default=1.0,
+                show_default=True,
+                help="Seconds to wait for replies after the last packet.",
+            ),
+            CONFIG_OPTION,
+        ),
+        target_required=False,
+        uses_agent=True,
+    ),
+    Probe(
+        "sip",
+        "vc.sip",
+        "HOST[:PORT]",
+        "Send a SIP OPTIONS to HOST[:PORT] (default 5060); any final answer means alive.",
+        _sip,
+        (
+            click.Option(
+                ["--transport"], type=click.Choice(["udp", "tcp"]), default="udp", show_default=True
+            ),
+            _timeout(0.01, 60, 3.0, "Deadline in seconds."),
+        ),
+    ),
+    Probe(
+        "stun",
+        "vc.stun",
+        "HOST[:PORT]",
+        "Send a STUN Binding request to HOST[:PORT] (default 3478); show the mapped address.",
+        _stun,
+        (_timeout(0.01, 60, 3.0, "Deadline in seconds."),),
+    ),
+    Probe(
+        "throughput",
+        "net.throughput",
+        "[URL]",
+        "Download and upload bandwidth to the collector at URL (default: the configured one).",
+        _throughput,
+        (
+            _bytes_option("--download-bytes", 16 * 1024 * 1024),
+            _bytes_option("--upload-bytes", 8 * 1024 * 1024),
+            click.Option(
+                ["--max-seconds"],
+                type=click.FloatRange(0.1, 60),
+                default=10.0,
+                show_default=True,
+                help="Time limit of each direction.",
+            ),
+            click.Option(
+                ["--token"],
+                envvar="IOC_AGENT_TOKEN",
+                help="Agent token (default: the enrolled agent's). Env: IOC_AGENT_TOKEN.",
+            ),
+            CONFIG_OPTION,
+        ),
+        target_required=False,
+        uses_agent=True,
+    ),
 )
 
 

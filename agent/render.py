@@ -104,8 +104,12 @@ def verdict(results: list[CheckResult], lang: Lang = "vi") -> tuple[str, str]:
 
 
 def print_table(
-    console: Console, title: str, results: list[CheckResult], lang: Lang = "vi",
-    *, with_verdict: bool = True,
+    console: Console,
+    title: str,
+    results: list[CheckResult],
+    lang: Lang = "vi",
+    *,
+    with_verdict: bool = True,
 ) -> None:
     table = Table(title=title, show_lines=False, expand=False)
     table.add_column(t(lang, "col.check"), overflow="fold")

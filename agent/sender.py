@@ -132,9 +132,7 @@ class Sender:
 
     def _backoff(self, retry_after: float | None = None, *, at_cap: bool = False) -> float:
         if retry_after is not None:
-            delay = min(retry_after, MAX_RETRY_AFTER_S) + self._rng.uniform(
-                0, self.backoff_base_s
-            )
+            delay = min(retry_after, MAX_RETRY_AFTER_S) + self._rng.uniform(0, self.backoff_base_s)
         elif at_cap:
             delay = self.backoff_cap_s
         else:
@@ -205,13 +203,22 @@ class Sender:
             detail = _detail(resp)
             if len(reports) > 1:
                 self._batch_size = max(1, len(reports) // 2)
-                log.warning("collector refused a batch of %d (HTTP %d: %s); retrying in "
-                            "batches of %d", len(reports), code, detail, self._batch_size)
+                log.warning(
+                    "collector refused a batch of %d (HTTP %d: %s); retrying in batches of %d",
+                    len(reports),
+                    code,
+                    detail,
+                    self._batch_size,
+                )
                 return False
             spool.reject(seqs, f"HTTP {code}: {detail}")
             result.rejected += 1
-            log.error("collector refused report seq %d (HTTP %d: %s); kept in the spool's "
-                      "rejected table", seqs[0], code, detail)
+            log.error(
+                "collector refused report seq %d (HTTP %d: %s); kept in the spool's rejected table",
+                seqs[0],
+                code,
+                detail,
+            )
             return False
         result.error = f"collector refused the reports (HTTP {code}): {_detail(resp)}"
         if code in (401, 403):

@@ -209,9 +209,7 @@ class Spool:
         except (sqlite3.Error, OSError) as exc:
             if not disk_full(exc):
                 raise
-        raise SpoolFullError(
-            f"disk full in {self.path.parent}: {what}; free space on that disk"
-        )
+        raise SpoolFullError(f"disk full in {self.path.parent}: {what}; free space on that disk")
 
     def _free_space(self) -> None:
         self._release_reserve()
@@ -223,7 +221,9 @@ class Spool:
                 self.reserve_path.unlink()
                 log.error(
                     "disk full in %s: released the spool's %d-byte reserve; free space on "
-                    "that disk", self.path.parent, self.reserve_bytes,
+                    "that disk",
+                    self.path.parent,
+                    self.reserve_bytes,
                 )
 
     def _checkpoint(self) -> None:
@@ -264,8 +264,12 @@ class Spool:
                 os.close(fd)
         except OSError as exc:
             self.reserve_path.unlink(missing_ok=True)
-            log.warning("cannot keep a %d-byte reserve beside the spool in %s: %s",
-                        self.reserve_bytes, self.path.parent, exc.strerror or exc)
+            log.warning(
+                "cannot keep a %d-byte reserve beside the spool in %s: %s",
+                self.reserve_bytes,
+                self.path.parent,
+                exc.strerror or exc,
+            )
 
     # -- API
 
@@ -313,9 +317,7 @@ class Spool:
             )
             self._enforce_bounds()
             if lost:
-                self._db.execute(
-                    "UPDATE meta SET value = value + ? WHERE key = 'dropped'", (lost,)
-                )
+                self._db.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped'", (lost,))
             return room
 
         try:
@@ -331,8 +333,13 @@ class Spool:
         if tight:
             self._checkpoint()
         if room:
-            log.error("disk full in %s: dropped the %d oldest report(s) of the spool to make "
-                      "room for report seq %d", self.path.parent, room, report.seq)
+            log.error(
+                "disk full in %s: dropped the %d oldest report(s) of the spool to make "
+                "room for report seq %d",
+                self.path.parent,
+                room,
+                report.seq,
+            )
 
     def _drop_oldest(self, nbytes: int) -> int:
         """Drop the oldest reports until ``nbytes`` of payload are freed; count them."""
@@ -362,9 +369,7 @@ class Spool:
             # Walk from the oldest, dropping until the rest fits.
             excess = total - self.max_bytes
             seqs: list[int] = []
-            for seq, size in self._db.execute(
-                "SELECT seq, LENGTH(body) FROM reports ORDER BY seq"
-            ):
+            for seq, size in self._db.execute("SELECT seq, LENGTH(body) FROM reports ORDER BY seq"):
                 if excess <= 0:
                     break
                 seqs.append(seq)
@@ -378,7 +383,10 @@ class Spool:
             log.warning(
                 "spool full: dropped %d report(s) older than %.0f s and %d oldest report(s) "
                 "over the %d-byte limit",
-                n_age, self.max_age_s, n_size, self.max_bytes,
+                n_age,
+                self.max_age_s,
+                n_size,
+                self.max_bytes,
             )
 
     def pending(self, limit: int = 50) -> list[Report]:
@@ -409,8 +417,9 @@ class Spool:
             return self._db.total_changes - before
 
         return self._write(
-            op, f"cannot remove {len(params)} acknowledged report(s) from the spool; they "
-            "will be sent again"
+            op,
+            f"cannot remove {len(params)} acknowledged report(s) from the spool; they "
+            "will be sent again",
         )
 
     def reject(self, seqs: Iterable[int], reason: str) -> None:

@@ -48,8 +48,9 @@ def wait_http(url: str, timeout_s: float = 30, proc: subprocess.Popen[Any] | Non
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process {proc.pid} exited ({proc.returncode}) before {url} "
-                               "came up")
+            raise RuntimeError(
+                f"process {proc.pid} exited ({proc.returncode}) before {url} came up"
+            )
         try:
             if httpx.get(url, timeout=1).status_code < 500:
                 return
@@ -61,8 +62,10 @@ def wait_http(url: str, timeout_s: float = 30, proc: subprocess.Popen[Any] | Non
 
 def listens(proc: psutil.Process, port: int) -> bool:
     """Whether ``proc`` itself listens on TCP ``port`` (bound only is not listening)."""
-    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
-               for c in proc.net_connections("tcp"))
+    return any(
+        c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+        for c in proc.net_connections("tcp")
+    )
 
 
 def wait_listening(proc: subprocess.Popen[Any], port: int, timeout_s: float = 60) -> None:
@@ -73,8 +76,9 @@ def wait_listening(proc: subprocess.Popen[Any], port: int, timeout_s: float = 60
         if proc.poll() is not None:
             raise RuntimeError(f"process {proc.pid} exited ({proc.returncode}) before listening")
         if time.monotonic() > deadline:
-            raise RuntimeError(f"process {proc.pid} not listening on port {port} after "
-                               f"{timeout_s:g} s")
+            raise RuntimeError(
+                f"process {proc.pid} not listening on port {port} after {timeout_s:g} s"
+            )
         time.sleep(0.05)
 
 

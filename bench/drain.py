@@ -61,8 +61,9 @@ def _spooled(db: Path, upto_seq: int) -> int:
     """Backlog reports still in the agent's spool (read while the agent writes: WAL)."""
     con = sqlite3.connect(db, timeout=5, isolation_level=None)
     try:
-        return int(con.execute("SELECT COUNT(*) FROM reports WHERE seq <= ?", (upto_seq,))
-                   .fetchone()[0])
+        return int(
+            con.execute("SELECT COUNT(*) FROM reports WHERE seq <= ?", (upto_seq,)).fetchone()[0]
+        )
     finally:
         con.close()
 
@@ -81,8 +82,11 @@ def fill_backlog(spool_db: Path, reports: int = DAY_REPORTS) -> tuple[Report, in
             at = end - (reports - i) * INTERVAL_S
             clock[0] = at
             last = spool.next_seq()
-            spool.put(template.model_copy(update={
-                "seq": last, "observed_at": datetime.fromtimestamp(at, UTC)}))
+            spool.put(
+                template.model_copy(
+                    update={"seq": last, "observed_at": datetime.fromtimestamp(at, UTC)}
+                )
+            )
         size = spool.stats().pending_bytes
     finally:
         spool.close()
@@ -105,17 +109,23 @@ def bench_drain_one(work: Path) -> tuple[dict[str, Any], Report]:
     # The collector is down: one real cycle, spooled, not sent.
     subprocess.run(
         [str(BIN / "ioc-agent"), "run", "--once", "--config", str(agent_cfg)],
-        check=True, capture_output=True, timeout=120,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     spool_db = work / "agent" / SPOOL_FILE
     template, last_seq, spool_bytes = fill_backlog(spool_db)
-    progress(f"drain: {DAY_REPORTS} reports spooled ({spool_bytes:,} bytes compressed); "
-             "collector back, agent started")
+    progress(
+        f"drain: {DAY_REPORTS} reports spooled ({spool_bytes:,} bytes compressed); "
+        "collector back, agent started"
+    )
     with collector_process(cfg, port):
         started = time.monotonic()
         proc = subprocess.Popen(
             [str(BIN / "ioc-agent"), "run", "--config", str(agent_cfg)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         first_ack = drained = None
         try:
@@ -134,8 +144,9 @@ def bench_drain_one(work: Path) -> tuple[dict[str, Any], Report]:
             stop(proc)
             log = proc.stderr.read() if proc.stderr else ""
     if drained is None or first_ack is None:
-        raise RuntimeError(f"drain: {left} of {DAY_REPORTS} reports still spooled; agent log:\n"
-                           + log[-2000:])
+        raise RuntimeError(
+            f"drain: {left} of {DAY_REPORTS} reports still spooled; agent log:\n" + log[-2000:]
+        )
     cycles = [line for line in log.splitlines() if "report seq" in line]
     pacing = SpoolConfig()
     return {
@@ -159,8 +170,13 @@ def bench_drain_one(work: Path) -> tuple[dict[str, Any], Report]:
 def _template(report: Report) -> str:
     """The report as JSON with placeholders for what differs between agents and reports."""
     data = report.model_dump(mode="json")
-    data.update(agent_id="@AGENT@", commune_code="@COMMUNE@", host="@HOST@",
-                seq="@SEQ@", observed_at="@OBSERVED@")
+    data.update(
+        agent_id="@AGENT@",
+        commune_code="@COMMUNE@",
+        host="@HOST@",
+        seq="@SEQ@",
+        observed_at="@OBSERVED@",
+    )
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -193,11 +209,21 @@ async def _watch_lag(stats: FleetStats, deadline: float) -> None:
 class SimAgent:
     """One agent's drain, with the policy of agent/sender.py."""
 
-    def __init__(self, agent_id: str, token: str, commune: str, template: str, backlog: int,
-                 url: str, rng: random.Random) -> None:
-        self.body = (template.replace('"@AGENT@"', json.dumps(agent_id))
-                     .replace('"@COMMUNE@"', json.dumps(commune))
-                     .replace('"@HOST@"', json.dumps(f"bench-{commune}")))
+    def __init__(
+        self,
+        agent_id: str,
+        token: str,
+        commune: str,
+        template: str,
+        backlog: int,
+        url: str,
+        rng: random.Random,
+    ) -> None:
+        self.body = (
+            template.replace('"@AGENT@"', json.dumps(agent_id))
+            .replace('"@COMMUNE@"', json.dumps(commune))
+            .replace('"@HOST@"', json.dumps(f"bench-{commune}"))
+        )
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.url = url
         self.rng = rng
@@ -215,8 +241,9 @@ class SimAgent:
         parts = []
         for seq in range(self.next_seq, self.next_seq + n):
             at = (self.start + timedelta(seconds=seq * INTERVAL_S)).isoformat()
-            parts.append(self.body.replace('"@SEQ@"', str(seq))
-                         .replace('"@OBSERVED@"', json.dumps(at)))
+            parts.append(
+                self.body.replace('"@SEQ@"', str(seq)).replace('"@OBSERVED@"', json.dumps(at))
+            )
         return '{"reports":[' + ",".join(parts) + "]}", n
 
     def _backoff(self, retry_after: float | None) -> None:
@@ -227,8 +254,9 @@ class SimAgent:
         self.failures += 1
         self.not_before = time.monotonic() + delay
 
-    async def run(self, client: httpx.AsyncClient, first_cycle_in_s: float, stats: FleetStats,
-                  deadline: float) -> None:
+    async def run(
+        self, client: httpx.AsyncClient, first_cycle_in_s: float, stats: FleetStats, deadline: float
+    ) -> None:
         cycle_at = time.monotonic() + first_cycle_in_s
         while self.next_seq <= self.backlog:
             await asyncio.sleep(max(0.0, cycle_at - time.monotonic()))
@@ -240,8 +268,9 @@ class SimAgent:
         stats.drained_agents += 1
         stats.last_drained_at = time.monotonic()
 
-    async def _flush(self, client: httpx.AsyncClient, stats: FleetStats, budget_end: float,
-                     deadline: float) -> None:
+    async def _flush(
+        self, client: httpx.AsyncClient, stats: FleetStats, budget_end: float, deadline: float
+    ) -> None:
         batches = 0
         while self.next_seq <= self.backlog and time.monotonic() < deadline:
             if batches:
@@ -292,24 +321,39 @@ def _shed_by_limit(url: str) -> dict[str, int]:
 
 
 def bench_drain_fleet(
-    work: Path, template: Report, agents: int = 2000, backlog: int = DAY_REPORTS,
-    window_s: float = 45.0, spread_s: float = 10.0,
+    work: Path,
+    template: Report,
+    agents: int = 2000,
+    backlog: int = DAY_REPORTS,
+    window_s: float = 45.0,
+    spread_s: float = 10.0,
 ) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     cfg = write_collector_config(work / "collector.yaml", str(work / "fleet.db"))
     services = open_services(load_config(cfg), migrate=True)  # the benchmark's own database
     communes = sorted(plan_nation(services.units))[:agents]
-    enrolled = [services.identities.enroll(code, f"bench-{c}")
-                for c, code in services.identities.create_enrollment_codes(communes)]
+    enrolled = [
+        services.identities.enroll(code, f"bench-{c}")
+        for c, code in services.identities.create_enrollment_codes(communes)
+    ]
     services.engine.dispose()
     progress(f"drain fleet: {len(enrolled)} agents enrolled; each drains {backlog} reports")
     body = _template(template)
     rng = random.Random(5)
     stats = FleetStats()
     with collector_process(cfg, stop_timeout_s=5) as (url, collector):
-        sims = [SimAgent(a.agent_id, a.token, a.commune_code, body, backlog,
-                         f"{url}/api/v1/reports", random.Random(rng.random()))
-                for a in enrolled]
+        sims = [
+            SimAgent(
+                a.agent_id,
+                a.token,
+                a.commune_code,
+                body,
+                backlog,
+                f"{url}/api/v1/reports",
+                random.Random(rng.random()),
+            )
+            for a in enrolled
+        ]
 
         async def storm() -> float:
             timeout = httpx.Timeout(CollectorConfig().timeout_s)  # the agent's default
@@ -319,9 +363,14 @@ def bench_drain_fleet(
             # then ran seconds late, and that delay read as the collector's latency.
             verify = httpx_verify(True)  # one TLS context for all (plain HTTP here anyway)
             async with contextlib.AsyncExitStack() as clients:
-                pool = [await clients.enter_async_context(httpx.AsyncClient(
-                    limits=httpx.Limits(max_connections=1), timeout=timeout, verify=verify))
-                    for _ in sims]
+                pool = [
+                    await clients.enter_async_context(
+                        httpx.AsyncClient(
+                            limits=httpx.Limits(max_connections=1), timeout=timeout, verify=verify
+                        )
+                    )
+                    for _ in sims
+                ]
                 started = time.monotonic()
                 deadline = started + window_s
                 tasks = [
@@ -331,8 +380,7 @@ def bench_drain_fleet(
                 watcher = asyncio.create_task(_watch_lag(stats, deadline))
                 while time.monotonic() < deadline and not all(t.done() for t in tasks):
                     await asyncio.sleep(min(10.0, max(0.0, deadline - time.monotonic())))
-                    progress(f"drain fleet: {stats.accepted:,} reports stored, "
-                             f"{stats.status}")
+                    progress(f"drain fleet: {stats.accepted:,} reports stored, {stats.status}")
                 for t in (*tasks, watcher):
                     t.cancel()
                 await asyncio.gather(*tasks, watcher, return_exceptions=True)

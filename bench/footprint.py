@@ -51,11 +51,17 @@ COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
 def agent_environment(venv: Path) -> Path:
     """A fresh virtual environment with this tree installed as a commune PC gets it (core
     dependencies, no ``[collector]``, no development tools); returns its ``bin`` folder."""
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--clear", str(venv)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     pip = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(ROOT)],
-        capture_output=True, text=True, timeout=1800,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     if pip.returncode != 0:
         raise RuntimeError(
@@ -176,8 +182,9 @@ def _scrape_beside(
             ne_bytes = len(httpx.get(ne_url, timeout=30).content)
             scrapes.append(sample(ne_ps))
             next_scrape += interval_s
-            progress(f"footprint: {len(agent.cycles)} agent cycles, "
-                     f"{len(scrapes)} node_exporter scrapes")
+            progress(
+                f"footprint: {len(agent.cycles)} agent cycles, {len(scrapes)} node_exporter scrapes"
+            )
         time.sleep(0.05)
     return scrapes, ne_bytes
 
@@ -211,15 +218,29 @@ def agent_environment_figures(agent_bin: Path) -> tuple[float, str]:
     its main dependencies there."""
     # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec (it would be the bench's own).
     imports = subprocess.run(
-        [str(agent_bin / "python"), "-c", "import agent.cli, agent.daemon\n"
-         "print(next(x.split()[1] for x in open('/proc/self/status') if x[:6] == 'VmHWM:'))"],
-        check=True, capture_output=True, text=True, timeout=60,
+        [
+            str(agent_bin / "python"),
+            "-c",
+            "import agent.cli, agent.daemon\n"
+            "print(next(x.split()[1] for x in open('/proc/self/status') if x[:6] == 'VmHWM:'))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     import_rss = int(imports.stdout) / 1024
     env_versions = subprocess.run(
-        [str(agent_bin / "python"), "-c", "from importlib.metadata import version\n"
-         "print(', '.join(f'{p} {version(p)}' for p in ('pydantic', 'httpx', 'psutil')))"],
-        check=True, capture_output=True, text=True, timeout=60,
+        [
+            str(agent_bin / "python"),
+            "-c",
+            "from importlib.metadata import version\n"
+            "print(', '.join(f'{p} {version(p)}' for p in ('pydantic', 'httpx', 'psutil')))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     ).stdout.strip()
     return import_rss, env_versions
 

@@ -73,22 +73,39 @@ def wrk(
     if exe is None:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
     out = subprocess.run(
-        [exe, f"-t{THREADS}", f"-c{connections}", f"-d{duration_s:g}s", "--timeout", "30s",
-         "-s", str(LUA), url],
-        env={**os.environ, "IOC_WRK_DATA": str(data), "IOC_WRK_THREADS": str(THREADS),
-             "IOC_WRK_RATE": f"{rate:g}", "IOC_WRK_SEQ0": str(seq0)},
-        capture_output=True, text=True, check=False, timeout=duration_s + 120,
+        [
+            exe,
+            f"-t{THREADS}",
+            f"-c{connections}",
+            f"-d{duration_s:g}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(LUA),
+            url,
+        ],
+        env={
+            **os.environ,
+            "IOC_WRK_DATA": str(data),
+            "IOC_WRK_THREADS": str(THREADS),
+            "IOC_WRK_RATE": f"{rate:g}",
+            "IOC_WRK_SEQ0": str(seq0),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=duration_s + 120,
     )
     line = next((x for x in out.stdout.splitlines() if x.startswith("{")), None)
     if out.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr[-500:]}")
     r = json.loads(line)
-    failed = sum(r[k] for k in ("status_errors", "connect_errors", "read_errors",
-                                "write_errors", "timeouts"))
+    failed = sum(
+        r[k] for k in ("status_errors", "connect_errors", "read_errors", "write_errors", "timeouts")
+    )
     if out.stderr.strip():
         progress(f"wrk: {out.stderr.strip().splitlines()[0][:200]}")
-    return Load(r["requests"], r["duration_us"] / 1e6, r["p50_us"] / 1e6, r["p99_us"] / 1e6,
-                failed)
+    return Load(r["requests"], r["duration_us"] / 1e6, r["p50_us"] / 1e6, r["p99_us"] / 1e6, failed)
 
 
 def _exposition(report: Report) -> bytes:
@@ -157,7 +174,7 @@ def _line(method: str, path: str, token: str, body: str) -> str:
     body = body.replace("\n", _NEWLINE)
     if _SEQ in body:  # the report's seq is filled in by wrk, one more each round
         prefix, suffix = body.split(_SEQ)
-        return f"{method}\t{path}\t{token}\tseq\t{prefix}\"seq\":\t,{suffix}\n"
+        return f'{method}\t{path}\t{token}\tseq\t{prefix}"seq":\t,{suffix}\n'
     return f"{method}\t{path}\t{token}\tplain\t{body}\t\n"
 
 
@@ -171,8 +188,15 @@ def stored_reports(db_url: str) -> int:
 
 
 def ingest_collector(
-    work: Path, db_url: str, label: str, agents: int, connections: int, duration_s: float,
-    processes: int = 1, values: int = 30, paced: tuple[float, float] | None = None,
+    work: Path,
+    db_url: str,
+    label: str,
+    agents: int,
+    connections: int,
+    duration_s: float,
+    processes: int = 1,
+    values: int = 30,
+    paced: tuple[float, float] | None = None,
     **options: Any,
 ) -> tuple[Load, list[tuple[str, Report]]]:
     """``processes`` × ``ioc-collector serve`` on ``db_url`` sharing one port
@@ -187,8 +211,9 @@ def ingest_collector(
             if body.count(_SEQ) != 1:
                 raise RuntimeError("a report body must name its seq exactly once")
             f.write(_line("POST", "/api/v1/reports", tok, body))
-    cfg = write_collector_config(work / f"collector-{label}.yaml", db_url,
-                                 reuse_port=processes > 1, **options)
+    cfg = write_collector_config(
+        work / f"collector-{label}.yaml", db_url, reuse_port=processes > 1, **options
+    )
     port = free_port()
     with ExitStack() as running:
         for _ in range(processes):
@@ -213,8 +238,7 @@ def ingest_pushgateway(
     pgw = subprocess.Popen(
         # Memory only: Debian's default persistence file would load every group pushed
         # by earlier runs (thousands), and the pushgateway slows with each group it holds.
-        ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}",
-         "--persistence.file="],
+        ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -223,8 +247,14 @@ def ingest_pushgateway(
         data = work / "wrk-pushgateway.tsv"
         with data.open("w", encoding="utf-8") as f:
             for _, rep in reports:
-                f.write(_line("PUT", f"/metrics/job/ioc/instance/{rep.agent_id}", "",
-                              _exposition(rep).decode()))
+                f.write(
+                    _line(
+                        "PUT",
+                        f"/metrics/job/ioc/instance/{rep.agent_id}",
+                        "",
+                        _exposition(rep).decode(),
+                    )
+                )
         load = wrk(f"http://127.0.0.1:{port}", data, connections, duration_s)
         held = httpx.get(f"http://127.0.0.1:{port}/api/v1/metrics", timeout=60).json()["data"]
     finally:
@@ -248,8 +278,14 @@ def _figures(prefix: str, load: Load, values_per_report: float) -> dict[str, Any
 
 
 def national_minute(
-    work: Path, agents: int, connections: int, duration_s: float, values: int = 30,
-    db_url: str | None = None, processes: int = 1, prefix: str = "minute",
+    work: Path,
+    agents: int,
+    connections: int,
+    duration_s: float,
+    values: int = 30,
+    db_url: str | None = None,
+    processes: int = 1,
+    prefix: str = "minute",
     paced_s: float = 0,
 ) -> dict[str, Any]:
     """A nation's agents (50,000, ~15 a commune) each sending its report over HTTP to
@@ -261,14 +297,24 @@ def national_minute(
     the latency at that rate (``<prefix>_paced_*``)."""
     url = db_url or str(work / f"national-{prefix}.db")
     pace = (agents / 60, paced_s) if paced_s > 0 else None
-    load, reports = ingest_collector(work, url, prefix, agents, connections, duration_s,
-                                     processes=processes, values=values, paced=pace)
+    load, reports = ingest_collector(
+        work,
+        url,
+        prefix,
+        agents,
+        connections,
+        duration_s,
+        processes=processes,
+        values=values,
+        paced=pace,
+    )
     r = db.reports.c
     services = open_services(load_config(None, db=url))
     try:
         with services.engine.connect() as conn:
             firsts = [
-                as_utc(t) for t in conn.execute(
+                as_utc(t)
+                for t in conn.execute(
                     select(func.min(r.received_at)).group_by(r.agent_id)
                 ).scalars()
             ]
@@ -286,9 +332,13 @@ def national_minute(
         ),
         **_figures(prefix, load, per_report),
         **(
-            {f"{prefix}_paced_target_s": round(agents / 60), f"{prefix}_paced_duration_s": paced_s,
-             **_figures(f"{prefix}_paced", load.paced, per_report)}
-            if load.paced is not None else {}
+            {
+                f"{prefix}_paced_target_s": round(agents / 60),
+                f"{prefix}_paced_duration_s": paced_s,
+                **_figures(f"{prefix}_paced", load.paced, per_report),
+            }
+            if load.paced is not None
+            else {}
         ),
     }
 
@@ -308,10 +358,12 @@ def bench_ingest(
 
     def measure(engine: str, url: str, prefix: str, procs: int) -> list[tuple[str, Report]]:
         """One wrk run against ``procs`` collectors on ``url``: its figures go in ``out``."""
-        progress(f"ingest: {procs} collector process(es) on {engine}, {agents} agents, "
-                 f"{duration_s:g} s")
-        load, reports = ingest_collector(work, url, prefix, agents, connections, duration_s,
-                                         processes=procs, values=values)
+        progress(
+            f"ingest: {procs} collector process(es) on {engine}, {agents} agents, {duration_s:g} s"
+        )
+        load, reports = ingest_collector(
+            work, url, prefix, agents, connections, duration_s, processes=procs, values=values
+        )
         out.update(_figures(prefix, load, _values_per_report(reports)))
         out[f"{prefix}_stored"] = stored_reports(url)
         return reports
@@ -321,20 +373,42 @@ def bench_ingest(
     out["values_per_report"] = round(values_per_report, 1)
     measure("SQLite", str(work / "ingest-2.db"), "ioc2", 2)
     if nation_agents > 0:
-        progress(f"ingest: the national minute on SQLite, {nation_agents:,} agents over HTTP "
-                 f"(enrolling them takes ~1 min)")
-        out.update(national_minute(work, nation_agents, connections, nation_duration_s, values,
-                                   paced_s=nation_duration_s))
+        progress(
+            f"ingest: the national minute on SQLite, {nation_agents:,} agents over HTTP "
+            f"(enrolling them takes ~1 min)"
+        )
+        out.update(
+            national_minute(
+                work,
+                nation_agents,
+                connections,
+                nation_duration_s,
+                values,
+                paced_s=nation_duration_s,
+            )
+        )
     with postgres_server(postgres) as pg:
         if pg is not None:
             for procs, prefix in ((1, "pg"), (2, "pg2")):
                 measure("PostgreSQL 15", pg.create_database(), prefix, procs)
             if nation_agents > 0:
-                progress(f"ingest: the national minute on PostgreSQL 15, 2 processes, "
-                         f"{nation_agents:,} agents (enrolling them takes ~2 min)")
-                out.update(national_minute(work, nation_agents, connections, nation_duration_s,
-                                           values, db_url=pg.create_database(), processes=2,
-                                           prefix="pgminute", paced_s=nation_duration_s))
+                progress(
+                    f"ingest: the national minute on PostgreSQL 15, 2 processes, "
+                    f"{nation_agents:,} agents (enrolling them takes ~2 min)"
+                )
+                out.update(
+                    national_minute(
+                        work,
+                        nation_agents,
+                        connections,
+                        nation_duration_s,
+                        values,
+                        db_url=pg.create_database(),
+                        processes=2,
+                        prefix="pgminute",
+                        paced_s=nation_duration_s,
+                    )
+                )
     progress(f"ingest: pushgateway, the same values for {duration_s:g} s")
     gw, groups = ingest_pushgateway(reports, work, connections, duration_s)
     out.update(_figures("pgw", gw, values_per_report))

@@ -238,9 +238,11 @@ def _switch_off(services: Services, now: datetime, stale_after_s: int) -> list[s
         )
         conn.execute(
             update(db.commune_status)
-            .where(db.commune_status.c.commune_code.in_(
-                select(a.commune_code).where(a.agent_id.in_(off))
-            ))
+            .where(
+                db.commune_status.c.commune_code.in_(
+                    select(a.commune_code).where(a.agent_id.in_(off))
+                )
+            )
             .values(next_eval_at=now)
         )
     return off
@@ -256,7 +258,9 @@ def _scrape(services: Services) -> dict[str, Any]:
         t = time.perf_counter()
         body = rc.render(part)
         scrape[part] = {
-            "s": time.perf_counter() - t, "bytes": len(body.encode()), "series": _series(body)
+            "s": time.perf_counter() - t,
+            "bytes": len(body.encode()),
+            "series": _series(body),
         }
     per_province = []
     for code in sorted(services.units.provinces):

@@ -87,23 +87,35 @@ def row(*cells: object) -> str:
 
 def ingest_section(i: dict[str, Any]) -> str:
     def line(name: str, p: str) -> str:
-        return row(name, i[f"{p}_reports_s"], f"{i[f'{p}_values_s']:,}", f"{i[f'{p}_p50_ms']} ms",
-                   f"{i[f'{p}_p99_ms']} ms", i[f"{p}_failed"])
+        return row(
+            name,
+            i[f"{p}_reports_s"],
+            f"{i[f'{p}_values_s']:,}",
+            f"{i[f'{p}_p50_ms']} ms",
+            f"{i[f'{p}_p99_ms']} ms",
+            i[f"{p}_failed"],
+        )
 
-    runs = [("SQLite", 1, "ioc"), ("SQLite", 2, "ioc2"), ("PostgreSQL 15", 1, "pg"),
-            ("PostgreSQL 15", 2, "pg2")]
+    runs = [
+        ("SQLite", 1, "ioc"),
+        ("SQLite", 2, "ioc2"),
+        ("PostgreSQL 15", 1, "pg"),
+        ("PostgreSQL 15", 2, "pg2"),
+    ]
     runs = [r for r in runs if f"{r[2]}_reports_s" in i]
     rows = [
-        line(f"commune-ioc collector, {name}, {_processes(n)}"
-             + (" (--reuse-port)" if n > 1 else ""), p)
+        line(
+            f"commune-ioc collector, {name}, {_processes(n)}"
+            + (" (--reuse-port)" if n > 1 else ""),
+            p,
+        )
         for name, n, p in runs
     ]
     rows.append(line("prometheus-pushgateway", "pgw"))
     ratio = i["ioc_values_s"] / max(1, i["pgw_values_s"])
     table = "\n".join(rows)
     stored = "Stored: " + ", ".join(
-        f"{name} {_processes(n)} {i[f'{p}_stored']:,} reports for "
-        f"{i[f'{p}_requests']:,} answers"
+        f"{name} {_processes(n)} {i[f'{p}_stored']:,} reports for {i[f'{p}_requests']:,} answers"
         for name, n, p in runs
     )
     # Per engine, its best way to use this machine's two cores (one process or two).
@@ -150,32 +162,52 @@ pushgateway's: {_goal(ratio >= 1)}.
 
 def _minute_part(i: dict[str, Any]) -> str:
     """The national minute over HTTP, on each engine it was run on."""
-    runs = [(p, name) for p, name in (("minute", "SQLite"), ("pgminute", "PostgreSQL 15"))
-            if f"{p}_agents" in i]
+    runs = [
+        (p, name)
+        for p, name in (("minute", "SQLite"), ("pgminute", "PostgreSQL 15"))
+        if f"{p}_agents" in i
+    ]
     if not runs:
         return ""
 
     def verdict(p: str, name: str) -> str:
         all_in = i[f"{p}_all_in_s"]
         if all_in is None:
-            return (f"on {name}, **{i[f'{p}_agents'] - i[f'{p}_reported']:,} agents' reports "
-                    f"were not stored** within the {i[f'{p}_duration_s']:g} s")
-        return (f"on {name}, every agent's report was stored **{all_in:.1f} s** after the "
-                "first" + (" (within the minute)" if all_in <= 60
-                           else " (**longer than the minute**)"))
+            return (
+                f"on {name}, **{i[f'{p}_agents'] - i[f'{p}_reported']:,} agents' reports "
+                f"were not stored** within the {i[f'{p}_duration_s']:g} s"
+            )
+        return f"on {name}, every agent's report was stored **{all_in:.1f} s** after the first" + (
+            " (within the minute)" if all_in <= 60 else " (**longer than the minute**)"
+        )
 
     first = runs[0][0]
     lines = []
     for p, name in runs:
         who = f"commune-ioc collector, {name}, {_processes(i[f'{p}_processes'])}"
-        lines.append(row(who + ", as fast as it answers", f"{i[f'{p}_reported']:,}",
-                         f"{i[f'{p}_reports_s']:,}", f"{i[f'{p}_values_s']:,}",
-                         f"{i[f'{p}_p50_ms']} ms", f"{i[f'{p}_p99_ms']} ms", i[f"{p}_failed"]))
+        lines.append(
+            row(
+                who + ", as fast as it answers",
+                f"{i[f'{p}_reported']:,}",
+                f"{i[f'{p}_reports_s']:,}",
+                f"{i[f'{p}_values_s']:,}",
+                f"{i[f'{p}_p50_ms']} ms",
+                f"{i[f'{p}_p99_ms']} ms",
+                i[f"{p}_failed"],
+            )
+        )
         if f"{p}_paced_reports_s" in i:
-            lines.append(row(f"{who}, paced at {i[f'{p}_paced_target_s']:,} reports/s", "",
-                             f"{i[f'{p}_paced_reports_s']:,}", f"{i[f'{p}_paced_values_s']:,}",
-                             f"{i[f'{p}_paced_p50_ms']} ms", f"{i[f'{p}_paced_p99_ms']} ms",
-                             i[f"{p}_paced_failed"]))
+            lines.append(
+                row(
+                    f"{who}, paced at {i[f'{p}_paced_target_s']:,} reports/s",
+                    "",
+                    f"{i[f'{p}_paced_reports_s']:,}",
+                    f"{i[f'{p}_paced_values_s']:,}",
+                    f"{i[f'{p}_paced_p50_ms']} ms",
+                    f"{i[f'{p}_paced_p99_ms']} ms",
+                    i[f"{p}_paced_failed"],
+                )
+            )
     rows = "\n".join(lines)
     paced = [(p, name) for p, name in runs if f"{p}_paced_reports_s" in i]
     paced_text = ""
@@ -183,8 +215,11 @@ def _minute_part(i: dict[str, Any]) -> str:
         kept = "; ".join(
             f"on {name}, {i[f'{p}_paced_reports_s']:,} reports/s answered with p50 "
             f"{i[f'{p}_paced_p50_ms']} ms and p99 {i[f'{p}_paced_p99_ms']} ms"
-            + ("" if i[f"{p}_paced_reports_s"] >= 0.97 * i[f"{p}_paced_target_s"]
-               else " (**behind the schedule**)")
+            + (
+                ""
+                if i[f"{p}_paced_reports_s"] >= 0.97 * i[f"{p}_paced_target_s"]
+                else " (**behind the schedule**)"
+            )
             for p, name in paced
         )
         paced_text = f"""
@@ -237,14 +272,36 @@ memory is RSS (median over the cycles), peak is the kernel's high-water mark (Vm
 
 | | RSS | peak RSS | unique (USS) | CPU per cycle / scrape | worst cycle / scrape |
 |---|---|---|---|---|---|
-{row("ioc-agent run", f"{f['agent_rss_mib']} MiB", f"{f['agent_peak_rss_mib']} MiB",
-     f"{f['agent_uss_mib']} MiB", f"{f['agent_cpu_ms_per_cycle']} ms",
-     f"{f['agent_cpu_ms_max_cycle']} ms")}
-{row("prometheus-node-exporter", f"{f['ne_rss_mib']} MiB", f"{f['ne_peak_rss_mib']} MiB",
-     f"{f['ne_uss_mib']} MiB", f"{f['ne_cpu_ms_per_scrape']} ms",
-     f"{f['ne_cpu_ms_max_scrape']} ms")}
-{row("**ratio agent / node_exporter**", f"**{f['rss_ratio']}**", f["peak_rss_ratio"], "",
-     f"**{f['cpu_ratio']}**", "")}
+{
+        row(
+            "ioc-agent run",
+            f"{f['agent_rss_mib']} MiB",
+            f"{f['agent_peak_rss_mib']} MiB",
+            f"{f['agent_uss_mib']} MiB",
+            f"{f['agent_cpu_ms_per_cycle']} ms",
+            f"{f['agent_cpu_ms_max_cycle']} ms",
+        )
+    }
+{
+        row(
+            "prometheus-node-exporter",
+            f"{f['ne_rss_mib']} MiB",
+            f"{f['ne_peak_rss_mib']} MiB",
+            f"{f['ne_uss_mib']} MiB",
+            f"{f['ne_cpu_ms_per_scrape']} ms",
+            f"{f['ne_cpu_ms_max_scrape']} ms",
+        )
+    }
+{
+        row(
+            "**ratio agent / node_exporter**",
+            f"**{f['rss_ratio']}**",
+            f["peak_rss_ratio"],
+            "",
+            f"**{f['cpu_ratio']}**",
+            "",
+        )
+    }
 
 The first cycle (start-up, imports and the hourly throughput test against the collector)
 took {f["agent_first_cycle_cpu_s"]} s of CPU; RSS grew by {f["agent_rss_growth_mib"]} MiB
@@ -309,7 +366,9 @@ province's agents over five minutes, on purpose.
     f = fleet
     status = ", ".join(f"{k}: {v:,}" for k, v in sorted(f["status"].items()))
     total_h = f["projected_total_s"] / 3600 if f["projected_total_s"] else float("nan")
-    return text + f"""
+    return (
+        text
+        + f"""
 **The fleet.** {f["agents"]:,} simulated agents (real enrollment tokens, one HTTP client
 and connection each) come back within {f["spread_s"]:.0f} s of each other, each with a
 24-hour backlog of {f["backlog"]:,} copies of that report, and drain with the agent's policy
@@ -319,15 +378,28 @@ timeout, 10 s request timeout); collector `ioc-collector serve` on SQLite, measu
 
 | | figure |
 |---|---|
-{row("reports stored", f"{f['stored']:,} ({f['reports_per_s']:,} reports/s), "
-     f"{f['duplicates']:,} duplicates")}
+{
+            row(
+                "reports stored",
+                f"{f['stored']:,} ({f['reports_per_s']:,} reports/s), "
+                f"{f['duplicates']:,} duplicates",
+            )
+        }
 | requests | {f["requests"]:,} ({status}) |
-{row("503s by the limit reached (the collector's count)",
-     ", ".join(f"{k}: {v:,}" for k, v in f.get("shed_by_limit", {}).items()) or "none")}
+{
+            row(
+                "503s by the limit reached (the collector's count)",
+                ", ".join(f"{k}: {v:,}" for k, v in f.get("shed_by_limit", {}).items()) or "none",
+            )
+        }
 | latency of acknowledged batches, p50 / p99 | {f["p50_ms"]:,} ms / {f["p99_ms"]:,} ms |
 | collector CPU | {f["collector_cpu_cores"]} cores (load generator {f["generator_cpu_cores"]}) |
-{row("load generator's own event loop late, p50 / p99",
-     f"{f['generator_lag_p50_ms']:,} ms / {f['generator_lag_p99_ms']:,} ms")}
+{
+            row(
+                "load generator's own event loop late, p50 / p99",
+                f"{f['generator_lag_p50_ms']:,} ms / {f['generator_lag_p99_ms']:,} ms",
+            )
+        }
 | collector peak RSS | {f["collector_peak_rss_mib"]:,} MiB |
 | agents fully drained in the window | {f["drained_agents"]:,} |
 | all backlogs ({f["agents"] * f["backlog"]:,} reports) at that rate | {total_h:.1f} h |
@@ -336,6 +408,7 @@ Nothing is lost: a batch that timed out stays in the agent's spool and is sent a
 collector acknowledges what it already stored as duplicates).
 {_fleet_reading(f, per_batch_ms)}
 """
+    )
 
 
 def _fleet_reading(f: dict[str, Any], per_batch_ms: float) -> str:
@@ -356,7 +429,8 @@ def _fleet_reading(f: dict[str, Any], per_batch_ms: float) -> str:
     if shed:
         late = (
             f" {timeouts:,} batches still timed out at the agents, which send them again."
-            if timeouts else " No batch timed out."
+            if timeouts
+            else " No batch timed out."
         )
         counted = sum(f.get("shed_by_limit", {}).values())
         if timeouts and counted > shed:
@@ -367,8 +441,7 @@ def _fleet_reading(f: dict[str, Any], per_batch_ms: float) -> str:
             )
         return (
             f"The collector shed load with {shed:,} refusals (429/503 with `Retry-After`), "
-            "which the agents honour; the drain is paced by the collector's ingest rate."
-            + late
+            "which the agents honour; the drain is paced by the collector's ingest rate." + late
         )
     return "The collector absorbed the storm; the drain is paced by the agents."
 

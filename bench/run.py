@@ -59,23 +59,35 @@ def _postgres_part(pg: dict[str, Any] | None) -> str:
         return ""
     row = report.row
     sc = pg["scrape"]
-    rows = "\n".join([
-        row("building the nation (in process, group commit)",
-            f"{pg['ingest_reports_per_s']:.0f} reports/s"),
-        row("periodic pass, steady state", f"{pg['steady_pass'][0] * 1000:.0f} ms"),
-        row(f"periodic pass after 1 host in 10 switched off ({pg['evening_pass'][1]:,} due)",
-            f"{pg['evening_pass'][0]:.2f} s"),
-        row("their reasons and evidence, all asked for at once",
-            f"{pg['evening_details'][0]:.1f} s"),
-        row("every commune's colour and statuses, from verdicts",
-            f"{pg['all_statuses'][0]:.2f} s"),
-        row("every commune from stored findings (reasons and evidence too)",
-            f"{pg['all_from_findings'][0]:.1f} s"),
-        row("full re-judgement", f"{pg['full_rejudge'][0]:.1f} s"),
-        row("`?part=readiness`", f"{sc['readiness']['s']:.2f} s"),
-        row("`?part=hosts`, largest province", f"{sc['hosts_max']['s']:.2f} s"),
-        row("everything in one scrape", f"{sc['all']['s']:.2f} s"),
-    ])
+    rows = "\n".join(
+        [
+            row(
+                "building the nation (in process, group commit)",
+                f"{pg['ingest_reports_per_s']:.0f} reports/s",
+            ),
+            row("periodic pass, steady state", f"{pg['steady_pass'][0] * 1000:.0f} ms"),
+            row(
+                f"periodic pass after 1 host in 10 switched off ({pg['evening_pass'][1]:,} due)",
+                f"{pg['evening_pass'][0]:.2f} s",
+            ),
+            row(
+                "their reasons and evidence, all asked for at once",
+                f"{pg['evening_details'][0]:.1f} s",
+            ),
+            row(
+                "every commune's colour and statuses, from verdicts",
+                f"{pg['all_statuses'][0]:.2f} s",
+            ),
+            row(
+                "every commune from stored findings (reasons and evidence too)",
+                f"{pg['all_from_findings'][0]:.1f} s",
+            ),
+            row("full re-judgement", f"{pg['full_rejudge'][0]:.1f} s"),
+            row("`?part=readiness`", f"{sc['readiness']['s']:.2f} s"),
+            row("`?part=hosts`, largest province", f"{sc['hosts_max']['s']:.2f} s"),
+            row("everything in one scrape", f"{sc['all']['s']:.2f} s"),
+        ]
+    )
     return f"""
 **The same on PostgreSQL 15** ({pg["hosts"]:,} hosts, a throwaway server on this machine):
 
@@ -99,39 +111,84 @@ def _evaluation_rows(n: dict[str, Any]) -> str:
     details_s, details_n = n["all_details"]
     all_s, all_n = n["all_from_findings"]
     full_s, full_n = n["full_rejudge"]
-    return "\n".join([
-        row("periodic pass, every host reporting (steady state)", "0 due",
-            f"{steady_s * 1000:.0f} ms"),
-        row(f"periodic pass after 1 host in 10 switched off ({n['switched_off']:,} hosts)",
-            f"{evening_n:,} due", f"**{evening_s:.2f} s**"),
-        row("those communes' reasons and evidence, all asked for at once",
-            f"{evening_detail_n:,}", f"{evening_detail_s:.1f} s"),
-        row("**every commune's colour and statuses, from its hosts' verdicts**",
-            f"{statuses_n:,}", f"**{statuses_s:.2f} s**"),
-        row("every commune's reasons and evidence after ingest, all asked for at once",
-            f"{details_n:,}", f"{details_s:.1f} s"),
-        row("every commune from its hosts' stored findings (statuses, reasons, evidence)",
-            f"{all_n:,}", f"{all_s:.1f} s"),
-        row("full re-judgement of every host's latest results (a catalogue reload)",
-            f"{full_n:,}", f"{full_s:.1f} s"),
-    ])
+    return "\n".join(
+        [
+            row(
+                "periodic pass, every host reporting (steady state)",
+                "0 due",
+                f"{steady_s * 1000:.0f} ms",
+            ),
+            row(
+                f"periodic pass after 1 host in 10 switched off ({n['switched_off']:,} hosts)",
+                f"{evening_n:,} due",
+                f"**{evening_s:.2f} s**",
+            ),
+            row(
+                "those communes' reasons and evidence, all asked for at once",
+                f"{evening_detail_n:,}",
+                f"{evening_detail_s:.1f} s",
+            ),
+            row(
+                "**every commune's colour and statuses, from its hosts' verdicts**",
+                f"{statuses_n:,}",
+                f"**{statuses_s:.2f} s**",
+            ),
+            row(
+                "every commune's reasons and evidence after ingest, all asked for at once",
+                f"{details_n:,}",
+                f"{details_s:.1f} s",
+            ),
+            row(
+                "every commune from its hosts' stored findings (statuses, reasons, evidence)",
+                f"{all_n:,}",
+                f"{all_s:.1f} s",
+            ),
+            row(
+                "full re-judgement of every host's latest results (a catalogue reload)",
+                f"{full_n:,}",
+                f"{full_s:.1f} s",
+            ),
+        ]
+    )
 
 
 def _exposition_rows(sc: dict[str, Any], ne: dict[str, Any]) -> str:
     """The exposition table: each part of ``/metrics``, then node_exporter's scrape."""
     row = report.row
     rd, hm, al = sc["readiness"], sc["hosts_max"], sc["all"]
-    return "\n".join([
-        row("`?part=readiness` (communes, provinces, nation)", f"{rd['series']:,}",
-            f"{rd['bytes']:,}", f"{rd['s']:.2f} s", _per_1k(rd["s"], rd["series"])),
-        row("`?part=hosts&province=NN`, largest province", f"{hm['series']:,}", "",
-            f"{hm['s']:.2f} s", _per_1k(hm["s"], hm["series"])),
-        row("all 34 `?part=hosts` scrapes together", "", "", f"{sc['hosts_sum_s']:.1f} s", ""),
-        row("everything in one scrape", f"{al['series']:,}", f"{al['bytes']:,}",
-            f"{al['s']:.2f} s", _per_1k(al["s"], al["series"])),
-        row("node_exporter on this machine (HTTP, median of 5)", f"{ne['series']:,}", "",
-            f"{ne['s'] * 1000:.0f} ms", _per_1k(ne["s"], ne["series"])),
-    ])
+    return "\n".join(
+        [
+            row(
+                "`?part=readiness` (communes, provinces, nation)",
+                f"{rd['series']:,}",
+                f"{rd['bytes']:,}",
+                f"{rd['s']:.2f} s",
+                _per_1k(rd["s"], rd["series"]),
+            ),
+            row(
+                "`?part=hosts&province=NN`, largest province",
+                f"{hm['series']:,}",
+                "",
+                f"{hm['s']:.2f} s",
+                _per_1k(hm["s"], hm["series"]),
+            ),
+            row("all 34 `?part=hosts` scrapes together", "", "", f"{sc['hosts_sum_s']:.1f} s", ""),
+            row(
+                "everything in one scrape",
+                f"{al['series']:,}",
+                f"{al['bytes']:,}",
+                f"{al['s']:.2f} s",
+                _per_1k(al["s"], al["series"]),
+            ),
+            row(
+                "node_exporter on this machine (HTTP, median of 5)",
+                f"{ne['series']:,}",
+                "",
+                f"{ne['s'] * 1000:.0f} ms",
+                _per_1k(ne["s"], ne["series"]),
+            ),
+        ]
+    )
 
 
 def _national_goals(n: dict[str, Any]) -> str:
@@ -231,41 +288,87 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0].strip('"'),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--only", type=_only, default=",".join(BENCHMARKS), metavar="NAMES",
-                        help=f"comma-separated benchmarks among {', '.join(BENCHMARKS)}")
+    parser.add_argument(
+        "--only",
+        type=_only,
+        default=",".join(BENCHMARKS),
+        metavar="NAMES",
+        help=f"comma-separated benchmarks among {', '.join(BENCHMARKS)}",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
-    parser.add_argument("--no-postgres", action="store_true",
-                        help="skip the runs on PostgreSQL 15 (ingest, nation)")
+    parser.add_argument(
+        "--no-postgres", action="store_true", help="skip the runs on PostgreSQL 15 (ingest, nation)"
+    )
     ingest = parser.add_argument_group("ingest")
     ingest.add_argument("--agents", type=int, default=2000, help="simulated agents")
-    ingest.add_argument("--duration", type=float, default=30.0, metavar="S",
-                        help="seconds of load on each collector and on the pushgateway")
+    ingest.add_argument(
+        "--duration",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds of load on each collector and on the pushgateway",
+    )
     ingest.add_argument("--connections", type=int, default=32)
-    ingest.add_argument("--values", type=int, default=30,
-                        help="values a report (the goal's 30; 0: a PASC machine's whole cycle)")
-    ingest.add_argument("--nation-agents", type=int, default=50_000,
-                        help="agents of the national minute over HTTP (0: skip it)")
-    ingest.add_argument("--nation-duration", type=float, default=60.0, metavar="S",
-                        help="seconds of the national minute's load")
+    ingest.add_argument(
+        "--values",
+        type=int,
+        default=30,
+        help="values a report (the goal's 30; 0: a PASC machine's whole cycle)",
+    )
+    ingest.add_argument(
+        "--nation-agents",
+        type=int,
+        default=50_000,
+        help="agents of the national minute over HTTP (0: skip it)",
+    )
+    ingest.add_argument(
+        "--nation-duration",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds of the national minute's load",
+    )
     na = parser.add_argument_group("nation")
     na.add_argument("--hosts", type=int, default=50_000, help="hosts across the nation")
     fp = parser.add_argument_group("footprint")
     fp.add_argument("--cycles", type=int, default=10, help="agent cycles measured")
-    fp.add_argument("--interval", type=float, default=5.0, metavar="S",
-                    help="agent interval and node_exporter scrape interval (≥ 5)")
+    fp.add_argument(
+        "--interval",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="agent interval and node_exporter scrape interval (≥ 5)",
+    )
     dr = parser.add_argument_group("drain")
-    dr.add_argument("--fleet-agents", type=int, default=2000,
-                    help="simulated agents draining at once (0: skip the fleet)")
-    dr.add_argument("--fleet-window", type=float, default=45.0, metavar="S",
-                    help="seconds the fleet drain is measured")
-    dr.add_argument("--fleet-spread", type=float, default=10.0, metavar="S",
-                    help="the fleet's first cycles fall within this many seconds")
+    dr.add_argument(
+        "--fleet-agents",
+        type=int,
+        default=2000,
+        help="simulated agents draining at once (0: skip the fleet)",
+    )
+    dr.add_argument(
+        "--fleet-window",
+        type=float,
+        default=45.0,
+        metavar="S",
+        help="seconds the fleet drain is measured",
+    )
+    dr.add_argument(
+        "--fleet-spread",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="the fleet's first cycles fall within this many seconds",
+    )
     return parser
 
 
 #: The Debian peers each benchmark runs beside.
-PEERS = {"ingest": ["prometheus-pushgateway", "wrk"], "nation": ["prometheus-node-exporter"],
-         "footprint": ["prometheus-node-exporter"]}
+PEERS = {
+    "ingest": ["prometheus-pushgateway", "wrk"],
+    "nation": ["prometheus-node-exporter"],
+    "footprint": ["prometheus-node-exporter"],
+}
 
 
 def _missing_peer(only: list[str]) -> str | None:
@@ -279,10 +382,16 @@ def _missing_peer(only: list[str]) -> str | None:
 def _run_ingest(args: argparse.Namespace, work: Path) -> str:
     from bench.ingest import bench_ingest
 
-    i = bench_ingest(args.agents, args.duration, args.connections, work / "ingest",
-                     postgres=not args.no_postgres, values=args.values,
-                     nation_agents=args.nation_agents,
-                     nation_duration_s=args.nation_duration)
+    i = bench_ingest(
+        args.agents,
+        args.duration,
+        args.connections,
+        work / "ingest",
+        postgres=not args.no_postgres,
+        values=args.values,
+        nation_agents=args.nation_agents,
+        nation_duration_s=args.nation_duration,
+    )
     print(json.dumps(i), file=sys.stderr)
     return report.ingest_section(i)
 
@@ -298,8 +407,9 @@ def _run_nation(args: argparse.Namespace, work: Path) -> str:
     with postgres_server(not args.no_postgres) as server:
         if server is not None:
             progress("nation: the same on PostgreSQL 15 ...")
-            pg = bench_nation_at_scale(work / "nation-pg", args.hosts,
-                                       _nation_progress, server.create_database())
+            pg = bench_nation_at_scale(
+                work / "nation-pg", args.hosts, _nation_progress, server.create_database()
+            )
             print(json.dumps(pg), file=sys.stderr)
     return national_section(n, ne, pg)
 
@@ -319,9 +429,13 @@ def _run_drain(args: argparse.Namespace, work: Path) -> str:
     print(json.dumps(d), file=sys.stderr)
     fleet = None
     if args.fleet_agents > 0:
-        fleet = bench_drain_fleet(work / "fleet", template, args.fleet_agents,
-                                  window_s=args.fleet_window,
-                                  spread_s=args.fleet_spread)
+        fleet = bench_drain_fleet(
+            work / "fleet",
+            template,
+            args.fleet_agents,
+            window_s=args.fleet_window,
+            spread_s=args.fleet_spread,
+        )
         print(json.dumps(fleet), file=sys.stderr)
     return report.drain_section(d, fleet)
 

@@ -79,8 +79,10 @@ class Check:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.run is Check.run and (cls.fetch is Check.fetch or cls.evaluate is Check.evaluate):
-            raise TypeError(f"{cls.__qualname__} must implement fetch() and evaluate() "
-                            "(or, for another shape, run())")
+            raise TypeError(
+                f"{cls.__qualname__} must implement fetch() and evaluate() "
+                "(or, for another shape, run())"
+            )
 
     @property
     def backend(self) -> Backend:
@@ -127,22 +129,35 @@ class Check:
 
     @classmethod
     def result(
-        cls, status: Status, message: str = "", *, target: str = "",
-        values: dict[str, Value] | None = None, duration_s: float = 0.0,
+        cls,
+        status: Status,
+        message: str = "",
+        *,
+        target: str = "",
+        values: dict[str, Value] | None = None,
+        duration_s: float = 0.0,
         category: Category | None = None,
     ) -> CheckResult:
         """A result of this check (its id and category unless ``category`` is given)."""
-        return CheckResult(check=cls.id, category=category or cls.category, target=target,
-                           status=status, values=values or {}, message=message,
-                           duration_s=duration_s)
+        return CheckResult(
+            check=cls.id,
+            category=category or cls.category,
+            target=target,
+            status=status,
+            values=values or {},
+            message=message,
+            duration_s=duration_s,
+        )
 
     @classmethod
     def unknown(cls, reason: str, *, target: str = "", duration_s: float = 0.0) -> CheckResult:
-        """"Could not measure" ``target``, and why."""
-        return CheckResult.unknown(cls.id, cls.category, reason, target=target,
-                                   duration_s=duration_s)
+        """ "Could not measure" ``target``, and why."""
+        return CheckResult.unknown(
+            cls.id, cls.category, reason, target=target, duration_s=duration_s
+        )
 
     def unknown_all(self, reason: str, duration_s: float = 0.0) -> list[CheckResult]:
-        """"Could not measure", once for each of :meth:`targets`."""
-        return [self.unknown(reason, target=t, duration_s=duration_s)
-                for t in self.targets() or [""]]
+        """ "Could not measure", once for each of :meth:`targets`."""
+        return [
+            self.unknown(reason, target=t, duration_s=duration_s) for t in self.targets() or [""]
+        ]

@@ -96,15 +96,14 @@ class CheckResult(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     check: str = Field(
-        max_length=64, pattern=CHECK_ID_RE.pattern,
+        max_length=64,
+        pattern=CHECK_ID_RE.pattern,
         description="check id: dotted lower-case words, e.g. 'host.disk'",
     )
     category: Category
     target: Text = Field(default="", max_length=256)
     status: Status
-    values: dict[ValueName, Value] = Field(
-        default_factory=dict, max_length=MAX_VALUES_PER_RESULT
-    )
+    values: dict[ValueName, Value] = Field(default_factory=dict, max_length=MAX_VALUES_PER_RESULT)
     message: Text = Field(default="", max_length=MAX_MESSAGE_CHARS)
     duration_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     observed_at: datetime = Field(default_factory=utcnow)
@@ -120,12 +119,23 @@ class CheckResult(BaseModel):
 
     @classmethod
     def unknown(
-        cls, check: str, category: Category, reason: str, *, target: str = "",
+        cls,
+        check: str,
+        category: Category,
+        reason: str,
+        *,
+        target: str = "",
         duration_s: float = 0.0,
     ) -> CheckResult:
-        """"Could not measure": status ``unknown``, no values, ``reason`` as the message."""
-        return cls(check=check, category=category, target=target, status=Status.UNKNOWN,
-                   message=reason[:MAX_MESSAGE_CHARS], duration_s=duration_s)
+        """ "Could not measure": status ``unknown``, no values, ``reason`` as the message."""
+        return cls(
+            check=check,
+            category=category,
+            target=target,
+            status=Status.UNKNOWN,
+            message=reason[:MAX_MESSAGE_CHARS],
+            duration_s=duration_s,
+        )
 
 
 def _require_tz(v: datetime) -> datetime:

@@ -33,12 +33,16 @@ class CollectorConfig(BaseModel):
 
     db: str = Field(default="ioc-collector.db", description="SQLite file path or database URL")
     db_busy_timeout_s: float = Field(
-        default=5.0, gt=0, le=300,
+        default=5.0,
+        gt=0,
+        le=300,
         description="how long a write waits for a database lock held elsewhere before the "
         "API answers 503 with Retry-After (keep it under the agents' request timeout)",
     )
     retry_after_s: int = Field(
-        default=10, ge=1, le=3600,
+        default=10,
+        ge=1,
+        le=3600,
         description="Retry-After of a 503 answered while the database is unavailable",
     )
     listen: str = Field(default="127.0.0.1:8321", description="HOST:PORT to serve on")
@@ -52,14 +56,18 @@ class CollectorConfig(BaseModel):
         default=None, description="a province's overrides, merged by criterion id"
     )
     catalogue_reload_s: float = Field(
-        default=5.0, ge=0, le=3600,
+        default=5.0,
+        ge=0,
+        le=3600,
         description="how often `serve` looks for a changed catalogue or overrides file and "
         "reloads it (0 = only on SIGHUP); a broken file is refused and the old one stays",
     )
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     reevaluate_every_s: float = Field(default=60.0, ge=0)
     reflector_port: int = Field(
-        default=8322, ge=0, le=65535,
+        default=8322,
+        ge=0,
+        le=65535,
         description="UDP port of the reflector for the agents' vc.quality probe (0 = off); "
         "it listens on the --listen host",
     )
@@ -69,17 +77,22 @@ class CollectorConfig(BaseModel):
         "(e.g. sip_response_time); each adds one series per host and target",
     )
     max_ingest_inflight: int = Field(
-        default=64, ge=0, le=100_000,
+        default=64,
+        ge=0,
+        le=100_000,
         description="report requests in progress at once before the collector sheds load "
         "(503 with a Retry-After spread over 1-3 x retry_after_s; 0 = no limit)",
     )
     max_ingest_inflight_bytes: int = Field(
-        default=32 * 1024 * 1024, ge=0,
+        default=32 * 1024 * 1024,
+        ge=0,
         description="report bytes (Content-Length) in progress at once before the collector "
         "sheds load the same way: a drain of big batches is limited by size (0 = no limit)",
     )
     max_ingest_wait_s: float = Field(
-        default=5.0, ge=0, le=3600,
+        default=5.0,
+        ge=0,
+        le=3600,
         description="longest a report request may be expected to wait behind those in "
         "progress (their bytes at the measured commit rate) before the collector sheds "
         "load the same way; keep it under the agents' request timeout (0 = no limit)",
@@ -87,15 +100,19 @@ class CollectorConfig(BaseModel):
     # Rate limits (collector/api/ratelimit.py), per collector process: with N replicas behind a
     # load balancer the effective limit is N times these figures. 0 turns a limit off.
     ingest_rate_per_s: float = Field(
-        default=1.0, ge=0,
+        default=1.0,
+        ge=0,
         description="report requests per second each agent may send, sustained",
     )
     ingest_burst: int = Field(
-        default=60, ge=1, le=100_000,
+        default=60,
+        ge=1,
+        le=100_000,
         description="report requests an agent may send at once (draining a backlog)",
     )
     auth_failures_per_min: float = Field(
-        default=10.0, ge=0,
+        default=10.0,
+        ge=0,
         description="failed enrollments or logins per minute and client "
         "address, sustained, before 429",
     )

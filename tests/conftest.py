@@ -34,9 +34,7 @@ TEST_DATABASE = os.environ.get("IOC_TEST_DATABASE", "sqlite")
 def app_config(**options: Any) -> CollectorConfig:
     """The configuration of a collector app under test: ``options`` over the defaults, with
     neither the periodic re-evaluation nor the UDP reflector unless a test asks for them."""
-    return CollectorConfig.model_validate(
-        {"reevaluate_every_s": 0, "reflector_port": 0, **options}
-    )
+    return CollectorConfig.model_validate({"reevaluate_every_s": 0, "reflector_port": 0, **options})
 
 
 _real_getaddrinfo = socket.getaddrinfo
@@ -122,9 +120,7 @@ def postgres_server() -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_database(
-    tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[Callable[[str], str]]:
+def new_database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
     """Make a fresh, empty database of the backend under test; returns its URL or path.
     PostgreSQL databases are dropped after the test, with any connection left open."""
     made: list[str] = []
@@ -175,9 +171,7 @@ def reader(collector: Collector) -> Iterator[Any]:
     """An HTTP client logged in to ``collector`` as a viewer (the readiness API needs one)."""
     from tests.readiness_fixtures import login
 
-    collector.services.accounts.add_user(
-        "reader", "reader-pass-1", "viewer"
-    )
+    collector.services.accounts.add_user("reader", "reader-pass-1", "viewer")
     client = login(collector.url, "reader", "reader-pass-1")
     try:
         yield client

@@ -118,8 +118,9 @@ def parse_v4l(nodes: list[tuple[str, str | None, str]]) -> tuple[str, ...]:
 class LinuxBackend:
     name = "linux"
 
-    def __init__(self, proc: Path | str = "/proc", sys: Path | str = "/sys",
-                 dev: Path | str = "/dev") -> None:
+    def __init__(
+        self, proc: Path | str = "/proc", sys: Path | str = "/sys", dev: Path | str = "/dev"
+    ) -> None:
         self.proc = Path(proc)
         self.sys = Path(sys)
         self.dev = Path(dev)

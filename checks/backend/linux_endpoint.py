@@ -145,7 +145,10 @@ def _nft(nft: str, timeout_s: float) -> FirewallState | str:
     """Run ``nft list ruleset``: a state, or the reason it could not decide."""
     try:
         done = subprocess.run(
-            [nft, "list", "ruleset"], capture_output=True, timeout=timeout_s, check=False,
+            [nft, "list", "ruleset"],
+            capture_output=True,
+            timeout=timeout_s,
+            check=False,
             env={**os.environ, "LC_ALL": "C"},
         )
     except subprocess.TimeoutExpired:
@@ -176,8 +179,7 @@ def read_firewall(
         tables = parse_table_names(names_file.read_text(encoding="ascii", errors="replace"))
     except PermissionError:
         reasons.append(f"{names_file}: permission denied (run the agent as root)")
-        raise BackendError("cannot tell whether a firewall is on: " + "; ".join(reasons)) \
-            from None
+        raise BackendError("cannot tell whether a firewall is on: " + "; ".join(reasons)) from None
     except OSError as exc:
         reasons.append(f"{names_file}: {exc.strerror}")
         tables = None

@@ -152,8 +152,7 @@ async def probe_rtsp(host: str, port: int, timeout_s: float, path: str = "/") ->
     except TimeoutError:
         return DeviceOutcome(Failure.TIMEOUT, time.monotonic() - start, detail="timeout")
     except OSError as exc:
-        return DeviceOutcome(_classify_oserror(exc), time.monotonic() - start,
-                             detail=_reason(exc))
+        return DeviceOutcome(_classify_oserror(exc), time.monotonic() - start, detail=_reason(exc))
     elapsed = time.monotonic() - start
     code = parse_rtsp_status(head)
     if code is None:
@@ -182,12 +181,16 @@ def evaluate_device(device: Device, outcome: DeviceOutcome) -> CheckResult:
         values["device_up"] = Value(value=1.0 if up else 0.0)
         values["response_time"] = Value(value=outcome.response_time_s, unit="seconds")
         ms = f"{outcome.response_time_s * 1000:.0f} ms"
-        what = {"tcp": "connected", "http": f"HTTP {outcome.code}",
-                "rtsp": f"RTSP {outcome.code}"}[device.protocol]
+        what = {"tcp": "connected", "http": f"HTTP {outcome.code}", "rtsp": f"RTSP {outcome.code}"}[
+            device.protocol
+        ]
         status = Status.OK if up else Status.FAIL
         message = f"{what} in {ms}" if up else f"unexpected answer: {what}"
     return EquipmentDeviceCheck.result(
-        status, f"{device.kind}: {message}", target=device.name, values=values,
+        status,
+        f"{device.kind}: {message}",
+        target=device.name,
+        values=values,
         duration_s=outcome.response_time_s,
     )
 
@@ -209,8 +212,9 @@ async def probe_device(device: Device, timeout_s: float, verify: Any = True) -> 
         return DeviceOutcome(h.failure, h.response_time_s, h.status_code, h.detail)
     assert device.host is not None  # validated
     if device.protocol == "rtsp":
-        return await probe_rtsp(device.host, device.port or RTSP_DEFAULT_PORT, timeout_s,
-                                device.path)
+        return await probe_rtsp(
+            device.host, device.port or RTSP_DEFAULT_PORT, timeout_s, device.path
+        )
     assert device.port is not None  # validated
     t = await probe_tcp(device.host, device.port, timeout_s)
     return DeviceOutcome(t.failure, t.connect_time_s, None, t.detail)

@@ -29,9 +29,19 @@ CLASS_RECEPTACLE = 4
 
 #: prtMarkerSuppliesType (RFC 3805 PrtMarkerSuppliesTypeTC) -> short value-name stem.
 SUPPLY_TYPES = {
-    3: "toner", 4: "waste_toner", 5: "ink", 6: "ink", 7: "ribbon", 8: "waste_ink",
-    9: "drum", 10: "developer", 11: "fuser_oil", 15: "fuser", 20: "transfer_unit",
-    21: "toner", 24: "staples",
+    3: "toner",
+    4: "waste_toner",
+    5: "ink",
+    6: "ink",
+    7: "ribbon",
+    8: "waste_ink",
+    9: "drum",
+    10: "developer",
+    11: "fuser_oil",
+    15: "fuser",
+    20: "transfer_unit",
+    21: "toner",
+    24: "staples",
 }
 _COLOURS = ("black", "cyan", "magenta", "yellow", "photo", "grey", "gray", "light")
 
@@ -44,16 +54,35 @@ PRINTER_STATUS = {1: "other", 2: "unknown", 3: "idle", 4: "printing", 5: "warmin
 
 #: hrPrinterDetectedErrorState bits, most significant bit of the first octet = bit 0.
 ERROR_BITS = (
-    "low paper", "no paper", "low toner", "no toner", "door open", "jammed", "offline",
-    "service requested", "input tray missing", "output tray missing",
-    "marker supply missing", "output near full", "output full", "input tray empty",
+    "low paper",
+    "no paper",
+    "low toner",
+    "no toner",
+    "door open",
+    "jammed",
+    "offline",
+    "service requested",
+    "input tray missing",
+    "output tray missing",
+    "marker supply missing",
+    "output near full",
+    "output full",
+    "input tray empty",
     "overdue preventive maintenance",
 )
 #: Conditions under which the printer cannot print: the check fails.
-FAILING_ERRORS = frozenset({
-    "no paper", "no toner", "door open", "jammed", "offline", "service requested",
-    "marker supply missing", "output full",
-})
+FAILING_ERRORS = frozenset(
+    {
+        "no paper",
+        "no toner",
+        "door open",
+        "jammed",
+        "offline",
+        "service requested",
+        "marker supply missing",
+        "output full",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -135,14 +164,16 @@ def parse_printer(rows: Sequence[Row]) -> PrinterSection:
     levels = cols[oids.PRT_MARKER_SUPPLIES_LEVEL]
     supplies = []
     for idx in sorted(levels, key=lambda i: tuple(int(p) for p in i.split(".") if p.isdigit())):
-        supplies.append(Supply(
-            index=idx,
-            description=as_text(cols[oids.PRT_MARKER_SUPPLIES_DESCRIPTION].get(idx)),
-            supply_class=as_int(cols[oids.PRT_MARKER_SUPPLIES_CLASS].get(idx)),
-            supply_type=as_int(cols[oids.PRT_MARKER_SUPPLIES_TYPE].get(idx)),
-            max_capacity=as_int(cols[oids.PRT_MARKER_SUPPLIES_MAX_CAPACITY].get(idx)),
-            level=as_int(levels[idx]),
-        ))
+        supplies.append(
+            Supply(
+                index=idx,
+                description=as_text(cols[oids.PRT_MARKER_SUPPLIES_DESCRIPTION].get(idx)),
+                supply_class=as_int(cols[oids.PRT_MARKER_SUPPLIES_CLASS].get(idx)),
+                supply_type=as_int(cols[oids.PRT_MARKER_SUPPLIES_TYPE].get(idx)),
+                max_capacity=as_int(cols[oids.PRT_MARKER_SUPPLIES_MAX_CAPACITY].get(idx)),
+                level=as_int(levels[idx]),
+            )
+        )
     # The printer's hrDeviceIndex: the hrPrinterTable row, else the supplies' first part.
     printer_rows = cols[oids.HR_PRINTER_STATUS]
     device = next(iter(sorted(printer_rows)), None)
@@ -152,11 +183,15 @@ def parse_printer(rows: Sequence[Row]) -> PrinterSection:
     printer_status = _enum(printer_rows.get(device), 5) if device else None
     device_status = _enum(cols[oids.HR_DEVICE_STATUS].get(device), 5) if device else None
     errors = decode_error_state(cols[oids.HR_PRINTER_DETECTED_ERROR_STATE].get(device or ""))
-    missing = tuple(name for name, present in (
-        ("prtMarkerSuppliesLevel", bool(supplies)),
-        ("hrPrinterStatus", printer_status is not None),
-        ("hrDeviceStatus", device_status is not None),
-    ) if not present)
+    missing = tuple(
+        name
+        for name, present in (
+            ("prtMarkerSuppliesLevel", bool(supplies)),
+            ("hrPrinterStatus", printer_status is not None),
+            ("hrDeviceStatus", device_status is not None),
+        )
+        if not present
+    )
     return PrinterSection(tuple(supplies), printer_status, device_status, errors, missing)
 
 
@@ -209,18 +244,25 @@ def evaluate_printer(
     result = device_result(CHECK_ID, target)
 
     if section.empty:
-        return result(Status.UNKNOWN, "the device answers SNMP but not the Printer-MIB "
-                                      "(RFC 3805) nor HOST-RESOURCES printer status")
+        return result(
+            Status.UNKNOWN,
+            "the device answers SNMP but not the Printer-MIB "
+            "(RFC 3805) nor HOST-RESOURCES printer status",
+        )
     consumed = [s for s in section.supplies if s.consumed]
     ratios = [r for r in (s.ratio for s in consumed) if r is not None]
     if section.device_status is None and section.printer_status is None and not ratios:
-        return result(Status.UNKNOWN, "the device answers but sends no usable printer "
-                      f"status or supply level (not reported: {', '.join(section.missing)})")
+        return result(
+            Status.UNKNOWN,
+            "the device answers but sends no usable printer "
+            f"status or supply level (not reported: {', '.join(section.missing)})",
+        )
     values = _supply_values(consumed, ratios)
     values["printer_up"] = Value(value=0.0 if section.device_status == 5 else 1.0)
-    supplies = (levels(min(ratios), warn_below=warn_supply_ratio).status
-                if ratios else Status.OK)
-    status = worst(DEVICE_VERDICT.get(section.device_status or 0, Status.OK),
-                   _errors_verdict(section.errors),
-                   Status.WARN if supplies is Status.WARN else Status.OK)
+    supplies = levels(min(ratios), warn_below=warn_supply_ratio).status if ratios else Status.OK
+    status = worst(
+        DEVICE_VERDICT.get(section.device_status or 0, Status.OK),
+        _errors_verdict(section.errors),
+        Status.WARN if supplies is Status.WARN else Status.OK,
+    )
     return result(status, _printer_message(section), values)

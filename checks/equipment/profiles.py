@@ -21,19 +21,24 @@ from checks.model import MAX_MESSAGE_CHARS, Category, CheckResult, Status, Value
 class ResultMaker(Protocol):
     """Makes a result of one device."""
 
-    def __call__(self, status: Status, message: str, values: dict[str, Value] | None = None
-                 ) -> CheckResult: ...
+    def __call__(
+        self, status: Status, message: str, values: dict[str, Value] | None = None
+    ) -> CheckResult: ...
 
 
 def device_result(check_id: str, target: str) -> ResultMaker:
     """How the results of the device ``target`` under ``check_id`` are made (equipment
     category; the message cut to the model's limit)."""
 
-    def result(status: Status, message: str, values: dict[str, Value] | None = None
-               ) -> CheckResult:
-        return CheckResult(check=check_id, category=Category.EQUIPMENT, target=target,
-                           status=status, values=values or {},
-                           message=message[:MAX_MESSAGE_CHARS])
+    def result(status: Status, message: str, values: dict[str, Value] | None = None) -> CheckResult:
+        return CheckResult(
+            check=check_id,
+            category=Category.EQUIPMENT,
+            target=target,
+            status=status,
+            values=values or {},
+            message=message[:MAX_MESSAGE_CHARS],
+        )
 
     return result
 
@@ -82,7 +87,7 @@ def as_text(value: SnmpValue) -> str:
 def index_of(oid: str, column: str) -> str | None:
     """``1.3.6.1.2.1.2.2.1.8.12`` under column ``1.3.6.1.2.1.2.2.1.8`` -> ``"12"``."""
     stem = column + "."
-    return oid[len(stem):] if oid.startswith(stem) else None
+    return oid[len(stem) :] if oid.startswith(stem) else None
 
 
 def columns(rows: Sequence[Row], *cols: str) -> dict[str, dict[str, SnmpValue]]:
@@ -183,8 +188,7 @@ _KIND_RULES: tuple[tuple[Callable[[Identity], object], DeviceKind], ...] = (
     (lambda i: (i.object_id + ".").startswith(_UPS_ENTERPRISES), DeviceKind.UPS),
     (lambda i: _PRINTER_WORDS.search(i.descr), DeviceKind.PRINTER),
     (lambda i: _UPS_WORDS.search(i.descr), DeviceKind.UPS),
-    (lambda i: i.services is not None and i.services & 2 and not i.services & 4,
-     DeviceKind.SWITCH),
+    (lambda i: i.services is not None and i.services & 2 and not i.services & 4, DeviceKind.SWITCH),
 )
 
 

@@ -84,9 +84,10 @@ class SnmpDevice(BaseModel):
     context: str = Field(default="", max_length=64, description="SNMPv3 context name")
     timeout_s: float = Field(default=2.0, gt=0, le=60, description="per request try")
     retries: int = Field(default=1, ge=0, le=5)
-    uplinks: list[str] = Field(default_factory=list,
-                               description="switch/router ports (ifName, ifDescr, ifAlias "
-                                           "or ifIndex) that must be up")
+    uplinks: list[str] = Field(
+        default_factory=list,
+        description="switch/router ports (ifName, ifDescr, ifAlias or ifIndex) that must be up",
+    )
 
     @field_validator("version", mode="before")
     @classmethod
@@ -119,20 +120,29 @@ class SnmpDevice(BaseModel):
             return s.get_secret_value() if s is not None else None
 
         return SnmpTarget(
-            host=self.host, port=self.port, version=self.version,
-            community=reveal(self.community) or "", user=self.user or "",
-            auth_key=reveal(self.auth_key), priv_key=reveal(self.priv_key),
-            auth_proto=self.auth_proto, priv_proto=self.priv_proto, context=self.context,
-            timeout_s=self.timeout_s, retries=self.retries,
+            host=self.host,
+            port=self.port,
+            version=self.version,
+            community=reveal(self.community) or "",
+            user=self.user or "",
+            auth_key=reveal(self.auth_key),
+            priv_key=reveal(self.priv_key),
+            auth_proto=self.auth_proto,
+            priv_proto=self.priv_proto,
+            context=self.context,
+            timeout_s=self.timeout_s,
+            retries=self.retries,
         )
 
 
 class SnmpConfig(CheckConfig):
-    timeout_s: float = Field(default=30.0, gt=0, le=300,
-                             description="deadline of polling every device (in parallel)")
+    timeout_s: float = Field(
+        default=30.0, gt=0, le=300, description="deadline of polling every device (in parallel)"
+    )
     devices: list[SnmpDevice] = Field(default_factory=list)
-    max_rows: int = Field(default=5000, ge=1, le=100_000,
-                          description="rows read per walked column (huge chassis)")
+    max_rows: int = Field(
+        default=5000, ge=1, le=100_000, description="rows read per walked column (huge chassis)"
+    )
     warn_supply_ratio: float = Field(default=0.10, ge=0, le=1)
 
     @field_validator("devices")
@@ -154,8 +164,9 @@ class DevicePoll:
 
 
 def _unknown(kind: DeviceKind, name: str, reason: str, elapsed: float) -> CheckResult:
-    return CheckResult.unknown(CHECK_ID[kind], Category.EQUIPMENT, reason, target=name,
-                               duration_s=elapsed)
+    return CheckResult.unknown(
+        CHECK_ID[kind], Category.EQUIPMENT, reason, target=name, duration_s=elapsed
+    )
 
 
 def evaluate_host(identity: Identity, target: str, kind: DeviceKind) -> CheckResult:
@@ -193,8 +204,10 @@ async def poll_device(
                 if not identity.answered:
                     # An answer with no object at all: restricted view, or not SNMP-managed.
                     reason = "the device answers but exposes none of the system group"
-                    return DevicePoll(DeviceKind.UNKNOWN, _unknown(
-                        fallback_kind, name, reason, time.monotonic() - start))
+                    return DevicePoll(
+                        DeviceKind.UNKNOWN,
+                        _unknown(fallback_kind, name, reason, time.monotonic() - start),
+                    )
                 if not identity.ups_mib:
                     probe = await session.walk(oids.HR_PRINTER_STATUS, max_rows=1)
                     if not probe:
@@ -203,9 +216,11 @@ async def poll_device(
                 kind = detect_kind(identity)
             if kind is DeviceKind.PRINTER:
                 rows = await session.walk_many(
-                    (*oids.PRINTER_COLUMNS, oids.HR_DEVICE_STATUS), max_rows)
-                result = evaluate_printer(parse_printer(rows), name,
-                                          warn_supply_ratio=warn_supply_ratio)
+                    (*oids.PRINTER_COLUMNS, oids.HR_DEVICE_STATUS), max_rows
+                )
+                result = evaluate_printer(
+                    parse_printer(rows), name, warn_supply_ratio=warn_supply_ratio
+                )
                 poll = None
             elif kind is DeviceKind.UPS:
                 result = evaluate_ups(parse_ups(await session.get(oids.UPS_SCALARS)), name)
@@ -213,21 +228,27 @@ async def poll_device(
             elif kind in (DeviceKind.SWITCH, DeviceKind.ROUTER):
                 section = parse_switch(await session.walk_many(oids.SWITCH_COLUMNS, max_rows))
                 poll = Poll(section, time.monotonic(), identity.agent_uptime_s)
-                result = evaluate_switch(section, name, uplinks=uplinks, previous=previous,
-                                         current=poll)
+                result = evaluate_switch(
+                    section, name, uplinks=uplinks, previous=previous, current=poll
+                )
             else:
                 result = evaluate_host(identity, name, kind)
                 poll = None
     except SnmpError as exc:
-        return DevicePoll(DeviceKind.UNKNOWN if kind is None else kind, _unknown(
-            kind or fallback_kind, name, exc.reason, time.monotonic() - start))
+        return DevicePoll(
+            DeviceKind.UNKNOWN if kind is None else kind,
+            _unknown(kind or fallback_kind, name, exc.reason, time.monotonic() - start),
+        )
     except Exception as exc:  # a malformed answer must not cost the other devices
         reason = f"unreadable answer: {type(exc).__name__}: {exc}"
-        return DevicePoll(kind or DeviceKind.UNKNOWN, _unknown(
-            kind or fallback_kind, name, reason, time.monotonic() - start))
+        return DevicePoll(
+            kind or DeviceKind.UNKNOWN,
+            _unknown(kind or fallback_kind, name, reason, time.monotonic() - start),
+        )
     message = f"{kind.value}: {result.message}" if result.message else kind.value
-    result = result.model_copy(update={"message": message[:1000],
-                                       "duration_s": time.monotonic() - start})
+    result = result.model_copy(
+        update={"message": message[:1000], "duration_s": time.monotonic() - start}
+    )
     return DevicePoll(kind, result, poll)
 
 
@@ -260,16 +281,30 @@ class SnmpCheck(Check):
         # Inside the check's own deadline, so a slow device is reported under its own id.
         deadline = max(self.config.timeout_s - 1.0, self.config.timeout_s * 0.9)
         try:
-            polled = await asyncio.wait_for(poll_device(
-                device.target(), device.name, kind, uplinks=device.uplinks,
-                previous=self._polls.get(device.name), max_rows=self.config.max_rows,
-                warn_supply_ratio=self.config.warn_supply_ratio, fallback_kind=fallback,
-                engine=engine,
-            ), deadline)
+            polled = await asyncio.wait_for(
+                poll_device(
+                    device.target(),
+                    device.name,
+                    kind,
+                    uplinks=device.uplinks,
+                    previous=self._polls.get(device.name),
+                    max_rows=self.config.max_rows,
+                    warn_supply_ratio=self.config.warn_supply_ratio,
+                    fallback_kind=fallback,
+                    engine=engine,
+                ),
+                deadline,
+            )
         except TimeoutError:
-            return DevicePoll(kind or DeviceKind.UNKNOWN, _unknown(
-                kind or fallback, device.name,
-                f"reading the device took longer than {deadline:g} s", deadline))
+            return DevicePoll(
+                kind or DeviceKind.UNKNOWN,
+                _unknown(
+                    kind or fallback,
+                    device.name,
+                    f"reading the device took longer than {deadline:g} s",
+                    deadline,
+                ),
+            )
         if polled.kind is not DeviceKind.UNKNOWN and polled.result.status is not Status.UNKNOWN:
             self._kinds[device.name] = polled.kind
         if polled.poll is not None:
@@ -283,8 +318,9 @@ class SnmpCheck(Check):
             return []  # no SNMP equipment configured: nothing to report, nothing imported
         async with snmp_engine() as engine:  # one engine per cycle for every device
             polls = await asyncio.gather(*(self._one(d, engine) for d in self.config.devices))
-        self.polled_kinds = {d.name: p.kind for d, p in zip(self.config.devices, polls,
-                                                             strict=True)}
+        self.polled_kinds = {
+            d.name: p.kind for d, p in zip(self.config.devices, polls, strict=True)
+        }
         return list(polls)
 
     def evaluate(self, section: list[DevicePoll]) -> list[CheckResult]:

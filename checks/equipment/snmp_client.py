@@ -148,11 +148,16 @@ class SnmpSession:
         """GET the given instances; a missing one maps to ``None``."""
         from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType, get_cmd
 
-        err_ind, err_status, err_index, var_binds = await self._bounded(get_cmd(
-            self._engine, self._auth, self._transport, self._context,
-            *(ObjectType(ObjectIdentity(o)) for o in oids),
-            lookupMib=False,
-        ))
+        err_ind, err_status, err_index, var_binds = await self._bounded(
+            get_cmd(
+                self._engine,
+                self._auth,
+                self._transport,
+                self._context,
+                *(ObjectType(ObjectIdentity(o)) for o in oids),
+                lookupMib=False,
+            )
+        )
         if err_ind:
             raise self._fail(err_ind)
         out: dict[str, SnmpValue] = dict.fromkeys(oids)
@@ -176,16 +181,20 @@ class SnmpSession:
         rows: list[Row] = []
         stem = prefix + "."
         pages = bulk_walk_cmd(
-            self._engine, self._auth, self._transport, self._context,
-            0, self.target.max_repetitions,
+            self._engine,
+            self._auth,
+            self._transport,
+            self._context,
+            0,
+            self.target.max_repetitions,
             ObjectType(ObjectIdentity(prefix)),
-            lexicographicMode=False, lookupMib=False,
+            lexicographicMode=False,
+            lookupMib=False,
         )
         try:
             while len(rows) < max_rows:
                 try:  # each page is one request, each under the deadline
-                    err_ind, err_status, _idx, var_binds = await self._bounded(
-                        pages.__anext__())
+                    err_ind, err_status, _idx, var_binds = await self._bounded(pages.__anext__())
                 except StopAsyncIteration:
                     break
                 if err_ind:

@@ -30,8 +30,9 @@ OPER_KNOWN = frozenset({1, 2, 3, 5, 6, 7})
 MAX_RATE_BYTES_PER_S = 1.25e11
 
 
-def counter_delta(previous: int, current: int, bits: int = 64,
-                  max_delta: float | None = None) -> int | None:
+def counter_delta(
+    previous: int, current: int, bits: int = 64, max_delta: float | None = None
+) -> int | None:
     """Increase of an SNMP counter between two polls, across at most one wrap past 2^bits.
 
     A counter that went down either wrapped (``2^bits - previous + current``) or was reset.
@@ -49,8 +50,13 @@ def counter_delta(previous: int, current: int, bits: int = 64,
     return delta
 
 
-def counter_rate(previous: int, current: int, elapsed_s: float, bits: int = 64,
-                 max_rate: float = MAX_RATE_BYTES_PER_S) -> float | None:
+def counter_rate(
+    previous: int,
+    current: int,
+    elapsed_s: float,
+    bits: int = 64,
+    max_rate: float = MAX_RATE_BYTES_PER_S,
+) -> float | None:
     """Per-second rate between two polls ``elapsed_s`` apart, or None (reset, bad interval)."""
     if elapsed_s <= 0:
         return None
@@ -97,19 +103,21 @@ def parse_switch(rows: Sequence[Row]) -> SwitchSection:
     out = []
     for idx in sorted(indices, key=lambda i: int(i) if i.isdigit() else 0):
         descr = as_text(cols[oids.IF_DESCR].get(idx))
-        out.append(Interface(
-            index=idx,
-            name=as_text(cols[oids.IF_NAME].get(idx)) or descr or idx,
-            descr=descr,
-            alias=as_text(cols[oids.IF_ALIAS].get(idx)),
-            if_type=as_int(cols[oids.IF_TYPE].get(idx)),
-            admin=as_int(cols[oids.IF_ADMIN_STATUS].get(idx)),
-            oper=as_int(cols[oids.IF_OPER_STATUS].get(idx)),
-            in_errors=_counter(cols[oids.IF_IN_ERRORS].get(idx), 32),
-            out_errors=_counter(cols[oids.IF_OUT_ERRORS].get(idx), 32),
-            hc_in_octets=_counter(cols[oids.IF_HC_IN_OCTETS].get(idx), 64),
-            hc_out_octets=_counter(cols[oids.IF_HC_OUT_OCTETS].get(idx), 64),
-        ))
+        out.append(
+            Interface(
+                index=idx,
+                name=as_text(cols[oids.IF_NAME].get(idx)) or descr or idx,
+                descr=descr,
+                alias=as_text(cols[oids.IF_ALIAS].get(idx)),
+                if_type=as_int(cols[oids.IF_TYPE].get(idx)),
+                admin=as_int(cols[oids.IF_ADMIN_STATUS].get(idx)),
+                oper=as_int(cols[oids.IF_OPER_STATUS].get(idx)),
+                in_errors=_counter(cols[oids.IF_IN_ERRORS].get(idx), 32),
+                out_errors=_counter(cols[oids.IF_OUT_ERRORS].get(idx), 32),
+                hc_in_octets=_counter(cols[oids.IF_HC_IN_OCTETS].get(idx), 64),
+                hc_out_octets=_counter(cols[oids.IF_HC_OUT_OCTETS].get(idx), 64),
+            )
+        )
     return SwitchSection(tuple(out))
 
 
@@ -124,8 +132,11 @@ class Poll:
 
 def _traffic(previous: Poll, current: Poll) -> tuple[float, float] | None:
     """Total in/out bits per second between two polls; None after a reboot or on no data."""
-    if (previous.uptime_s is not None and current.uptime_s is not None
-            and current.uptime_s < previous.uptime_s):
+    if (
+        previous.uptime_s is not None
+        and current.uptime_s is not None
+        and current.uptime_s < previous.uptime_s
+    ):
         return None  # rebooted: every counter restarted
     elapsed = current.at_s - previous.at_s
     before = {i.index: i for i in previous.section.interfaces}
@@ -167,13 +178,19 @@ def _traffic_values(previous: Poll | None, current: Poll | None) -> dict[str, Va
     traffic = None if previous is None or current is None else _traffic(previous, current)
     if traffic is None:
         return {}
-    return {"if_in_rate": Value(value=traffic[0], unit="bits_per_second"),
-            "if_out_rate": Value(value=traffic[1], unit="bits_per_second")}
+    return {
+        "if_in_rate": Value(value=traffic[0], unit="bits_per_second"),
+        "if_out_rate": Value(value=traffic[1], unit="bits_per_second"),
+    }
 
 
 def evaluate_switch(
-    section: SwitchSection, target: str, *, uplinks: Sequence[str] = (),
-    previous: Poll | None = None, current: Poll | None = None,
+    section: SwitchSection,
+    target: str,
+    *,
+    uplinks: Sequence[str] = (),
+    previous: Poll | None = None,
+    current: Poll | None = None,
 ) -> CheckResult:
     result = device_result(CHECK_ID, target)
 

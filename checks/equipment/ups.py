@@ -18,13 +18,24 @@ from checks.model import CheckResult, Status, Value
 CHECK_ID = "eq.ups"
 
 #: upsOutputSource: 1 other, 2 none, 3 normal, 4 bypass, 5 battery, 6 booster, 7 reducer.
-OUTPUT_SOURCE = {1: "other", 2: "output off", 3: "on line", 4: "on bypass",
-                 5: "on battery", 6: "on line (boosting)", 7: "on line (reducing)"}
+OUTPUT_SOURCE = {
+    1: "other",
+    2: "output off",
+    3: "on line",
+    4: "on bypass",
+    5: "on battery",
+    6: "on line (boosting)",
+    7: "on line (reducing)",
+}
 #: Sources fed by the mains: the UPS is "on line" (bypass, booster and reducer included).
 ON_LINE_SOURCES = frozenset({3, 4, 6, 7})
 #: upsBatteryStatus: 1 unknown, 2 batteryNormal, 3 batteryLow, 4 batteryDepleted.
-BATTERY_STATUS = {1: "battery status unknown", 2: "battery normal", 3: "battery low",
-                  4: "battery depleted"}
+BATTERY_STATUS = {
+    1: "battery status unknown",
+    2: "battery normal",
+    3: "battery low",
+    4: "battery depleted",
+}
 
 #: What each state alone says of the UPS; a state not listed is OK. The output switched off
 #: fails; another source, bypass and battery power warn.
@@ -48,8 +59,9 @@ class UpsSection:
         return self.output_source is None and self.battery_status is None
 
 
-def _ranged(values: dict[str, SnmpValue], oid: str, name: str, lo: int, hi: int,
-            invalid: list[str]) -> int | None:
+def _ranged(
+    values: dict[str, SnmpValue], oid: str, name: str, lo: int, hi: int, invalid: list[str]
+) -> int | None:
     raw = values.get(oid)
     if raw is None:
         return None
@@ -65,14 +77,26 @@ def parse_ups(values: dict[str, SnmpValue]) -> UpsSection:
     return UpsSection(
         model=as_text(values.get(oids.UPS_IDENT_MODEL)),
         output_source=_ranged(values, oids.UPS_OUTPUT_SOURCE, "upsOutputSource", 1, 7, invalid),
-        battery_status=_ranged(values, oids.UPS_BATTERY_STATUS, "upsBatteryStatus", 1, 4,
-                               invalid),
-        minutes_remaining=_ranged(values, oids.UPS_ESTIMATED_MINUTES_REMAINING,
-                                  "upsEstimatedMinutesRemaining", 0, 2**31 - 1, invalid),
-        charge_percent=_ranged(values, oids.UPS_ESTIMATED_CHARGE_REMAINING,
-                               "upsEstimatedChargeRemaining", 0, 100, invalid),
-        seconds_on_battery=_ranged(values, oids.UPS_SECONDS_ON_BATTERY, "upsSecondsOnBattery",
-                                   0, 2**31 - 1, invalid),
+        battery_status=_ranged(values, oids.UPS_BATTERY_STATUS, "upsBatteryStatus", 1, 4, invalid),
+        minutes_remaining=_ranged(
+            values,
+            oids.UPS_ESTIMATED_MINUTES_REMAINING,
+            "upsEstimatedMinutesRemaining",
+            0,
+            2**31 - 1,
+            invalid,
+        ),
+        charge_percent=_ranged(
+            values,
+            oids.UPS_ESTIMATED_CHARGE_REMAINING,
+            "upsEstimatedChargeRemaining",
+            0,
+            100,
+            invalid,
+        ),
+        seconds_on_battery=_ranged(
+            values, oids.UPS_SECONDS_ON_BATTERY, "upsSecondsOnBattery", 0, 2**31 - 1, invalid
+        ),
         invalid=tuple(invalid),
     )
 
@@ -92,8 +116,9 @@ def _ups_values(section: UpsSection) -> dict[str, Value]:
     if section.charge_percent is not None:
         values["battery_charge"] = Value(value=section.charge_percent / 100.0, unit="ratio")
     if section.seconds_on_battery is not None:
-        values["ups_seconds_on_battery"] = Value(value=float(section.seconds_on_battery),
-                                                 unit="seconds")
+        values["ups_seconds_on_battery"] = Value(
+            value=float(section.seconds_on_battery), unit="seconds"
+        )
     return values
 
 
@@ -120,6 +145,8 @@ def evaluate_ups(section: UpsSection, target: str) -> CheckResult:
             why += f"; unusable values: {', '.join(section.invalid)}"
         return result(Status.UNKNOWN, why)
 
-    status = worst(SOURCE_VERDICT.get(section.output_source or 0, Status.OK),
-                   BATTERY_VERDICT.get(section.battery_status or 0, Status.OK))
+    status = worst(
+        SOURCE_VERDICT.get(section.output_source or 0, Status.OK),
+        BATTERY_VERDICT.get(section.battery_status or 0, Status.OK),
+    )
     return result(status, _ups_message(section), _ups_values(section))

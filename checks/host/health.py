@@ -96,8 +96,9 @@ def parse_memory(vm: Mapping[str, Any]) -> MemorySection:
     return MemorySection(total=int(vm["total"]), available=int(vm["available"]))
 
 
-def _free_message(ratio: float, what: str, warn_below: float, fail_below: float
-                  ) -> tuple[Status, str]:
+def _free_message(
+    ratio: float, what: str, warn_below: float, fail_below: float
+) -> tuple[Status, str]:
     """Status of a free-space ratio, and ``"8% <what> (below 10%)"``."""
     judged = levels(ratio, warn_below=warn_below, fail_below=fail_below, fmt=percent)
     message = f"{judged.value_text} {what}"
@@ -108,8 +109,9 @@ def _free_message(ratio: float, what: str, warn_below: float, fail_below: float
 
 def evaluate_memory(section: MemorySection, params: MemoryConfig) -> CheckResult:
     ratio = section.available_ratio
-    status, message = _free_message(ratio, "memory available", params.warn_available_ratio,
-                                    params.fail_available_ratio)
+    status, message = _free_message(
+        ratio, "memory available", params.warn_available_ratio, params.fail_available_ratio
+    )
     return MemoryCheck.result(
         status,
         values={
@@ -173,8 +175,7 @@ def parse_disk(mountpoint: str, usage: Mapping[str, Any]) -> DiskSection:
 
 def evaluate_disk(section: DiskSection, params: DiskConfig) -> CheckResult:
     ratio = section.free_ratio
-    status, message = _free_message(ratio, "free", params.warn_free_ratio,
-                                    params.fail_free_ratio)
+    status, message = _free_message(ratio, "free", params.warn_free_ratio, params.fail_free_ratio)
     return DiskCheck.result(
         status,
         target=section.mountpoint,
@@ -208,16 +209,21 @@ class DiskCheck(Check):
             readings.append((path, dict(usage._asdict())))
         return readings
 
-    def parse(self, raw: list[tuple[str, dict[str, Any] | OSError]]
-              ) -> list[DiskSection | tuple[str, OSError]]:
-        return [(path, usage) if isinstance(usage, OSError) else parse_disk(path, usage)
-                for path, usage in raw]
+    def parse(
+        self, raw: list[tuple[str, dict[str, Any] | OSError]]
+    ) -> list[DiskSection | tuple[str, OSError]]:
+        return [
+            (path, usage) if isinstance(usage, OSError) else parse_disk(path, usage)
+            for path, usage in raw
+        ]
 
     def evaluate(self, section: list[DiskSection | tuple[str, OSError]]) -> list[CheckResult]:
         return [
-            evaluate_disk(item, self.config) if isinstance(item, DiskSection)
-            else self.unknown(f"cannot read disk usage: {item[1].strerror or item[1]}",
-                              target=item[0])
+            evaluate_disk(item, self.config)
+            if isinstance(item, DiskSection)
+            else self.unknown(
+                f"cannot read disk usage: {item[1].strerror or item[1]}", target=item[0]
+            )
             for item in section
         ]
 
@@ -272,8 +278,9 @@ def parse_clock(t0: float, t1: float, body: Mapping[str, Any]) -> ClockSection:
 
 def evaluate_clock(target: str, section: ClockSection, params: ClockConfig) -> CheckResult:
     off = abs(section.offset_s)
-    status = levels(off, warn_above=params.warn_offset_s, fail_above=params.fail_offset_s,
-                    unit="s").status
+    status = levels(
+        off, warn_above=params.warn_offset_s, fail_above=params.fail_offset_s, unit="s"
+    ).status
     direction = "behind" if section.offset_s > 0 else "ahead of"
     return ClockCheck.result(
         status,

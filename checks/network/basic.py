@@ -186,9 +186,11 @@ class DnsCheck(Check):
         return list(self.config.names)
 
     async def fetch(self, ctx: CheckContext) -> list[DnsOutcome]:
-        return list(await asyncio.gather(
-            *(resolve(n, self.config.resolve_timeout_s) for n in self.config.names)
-        ))
+        return list(
+            await asyncio.gather(
+                *(resolve(n, self.config.resolve_timeout_s) for n in self.config.names)
+            )
+        )
 
     def evaluate(self, section: list[DnsOutcome]) -> list[CheckResult]:
         return [evaluate_dns(o) for o in section]
@@ -231,8 +233,10 @@ class TcpCheck(Check):
         return await probe_tcp_targets(self._probe_targets(ctx), self.config.connect_timeout_s)
 
     def evaluate(self, section: list[tuple[str, TcpOutcome]]) -> list[CheckResult]:
-        return [evaluate_tcp(self.id, outcome, target=target, category=self.category)
-                for target, outcome in section]
+        return [
+            evaluate_tcp(self.id, outcome, target=target, category=self.category)
+            for target, outcome in section
+        ]
 
 
 def collector_host_port(url: str | None) -> str | None:
@@ -336,8 +340,9 @@ class HttpCheck(Check):
         verify = self._verify()
 
         async def one(target: HttpTarget) -> tuple[HttpTarget, HttpOutcome]:
-            return target, await probe_http(target.url, self.config.request_timeout_s,
-                                            expect=target.expect, verify=verify)
+            return target, await probe_http(
+                target.url, self.config.request_timeout_s, expect=target.expect, verify=verify
+            )
 
         return list(await asyncio.gather(*(one(t) for t in targets)))
 

@@ -54,13 +54,15 @@ def _is_loopback(name: str) -> bool:
 
 
 class InterfacesConfig(CheckConfig):
-    interfaces: list[str] = Field(default_factory=list,
-                                  description="interfaces that must be up (default: report all)")
+    interfaces: list[str] = Field(
+        default_factory=list, description="interfaces that must be up (default: report all)"
+    )
     dedicated_interface: str | None = Field(
         default=None, description="interface of the dedicated data network (must be up)"
     )
-    min_speed_bps: float | None = Field(default=None, gt=0,
-                                        description="warn when the link is slower")
+    min_speed_bps: float | None = Field(
+        default=None, gt=0, description="warn when the link is slower"
+    )
     dedicated_route: str | None = Field(
         default=None, description="IPv4 address that must be routed via dedicated_interface"
     )
@@ -96,30 +98,44 @@ def route_for(routes: list[Route], destination: str) -> Route | None:
     return best
 
 
-def evaluate_route(route: Route | None, cfg: InterfacesConfig,
-                   check_id: str = "net.interfaces") -> CheckResult:
+def evaluate_route(
+    route: Route | None, cfg: InterfacesConfig, check_id: str = "net.interfaces"
+) -> CheckResult:
     target = f"route:{cfg.dedicated_route}"
     want = cfg.dedicated_interface
     if route is None:
-        return CheckResult(check=check_id, category=Category.NETWORK, target=target,
-                           status=Status.FAIL, values={"route_via_dedicated": Value(value=0.0)},
-                           message=f"no route to {cfg.dedicated_route}")
+        return CheckResult(
+            check=check_id,
+            category=Category.NETWORK,
+            target=target,
+            status=Status.FAIL,
+            values={"route_via_dedicated": Value(value=0.0)},
+            message=f"no route to {cfg.dedicated_route}",
+        )
     via = route.gateway if route.is_gateway else "direct"
     ok = route.interface == want
     return CheckResult(
-        check=check_id, category=Category.NETWORK, target=target,
+        check=check_id,
+        category=Category.NETWORK,
+        target=target,
         status=Status.OK if ok else Status.FAIL,
         values={"route_via_dedicated": Value(value=1.0 if ok else 0.0)},
-        message=(f"via {route.interface} ({via})" if ok else
-                 f"leaves via {route.interface} ({via}), not the dedicated {want}"),
+        message=(
+            f"via {route.interface} ({via})"
+            if ok
+            else f"leaves via {route.interface} ({via}), not the dedicated {want}"
+        ),
     )
 
 
-def evaluate_interfaces(links: dict[str, Link], cfg: InterfacesConfig,
-                        check_id: str = "net.interfaces") -> list[CheckResult]:
-    required = list(dict.fromkeys(
-        [*cfg.interfaces, *([cfg.dedicated_interface] if cfg.dedicated_interface else [])]
-    ))
+def evaluate_interfaces(
+    links: dict[str, Link], cfg: InterfacesConfig, check_id: str = "net.interfaces"
+) -> list[CheckResult]:
+    required = list(
+        dict.fromkeys(
+            [*cfg.interfaces, *([cfg.dedicated_interface] if cfg.dedicated_interface else [])]
+        )
+    )
     names = required or sorted(n for n in links if not _is_loopback(n))
     results = []
     for name in names:
@@ -127,17 +143,27 @@ def evaluate_interfaces(links: dict[str, Link], cfg: InterfacesConfig,
         link = links.get(name)
         if link is None:
             known = ", ".join(sorted(links)) or "none"
-            results.append(CheckResult(
-                check=check_id, category=Category.NETWORK, target=name, status=Status.FAIL,
-                values={"link_up": Value(value=0.0)},
-                message=f"interface{role} not found (present: {known})"))
+            results.append(
+                CheckResult(
+                    check=check_id,
+                    category=Category.NETWORK,
+                    target=name,
+                    status=Status.FAIL,
+                    values={"link_up": Value(value=0.0)},
+                    message=f"interface{role} not found (present: {known})",
+                )
+            )
             continue
         values = {"link_up": Value(value=1.0 if link.up else 0.0)}
         if link.speed_bps is not None:
             values["link_speed"] = Value(value=link.speed_bps, unit="bits_per_second")
         speed = f", {link.speed_bps / 1e6:g} Mbit/s" if link.speed_bps else ""
-        judged = levels(link.speed_bps or 0.0, warn_below=cfg.min_speed_bps, unit="Mbit/s",
-                        fmt=lambda bps: f"{bps / 1e6:g}")
+        judged = levels(
+            link.speed_bps or 0.0,
+            warn_below=cfg.min_speed_bps,
+            unit="Mbit/s",
+            fmt=lambda bps: f"{bps / 1e6:g}",
+        )
         if not link.up:
             status = Status.FAIL if required else Status.WARN
             message = f"link down{role}"
@@ -146,11 +172,20 @@ def evaluate_interfaces(links: dict[str, Link], cfg: InterfacesConfig,
             message = f"link up{role}{speed}: slower than {judged.bound_text}"
         else:
             status, message = Status.OK, f"link up{role}{speed}"
-        results.append(CheckResult(check=check_id, category=Category.NETWORK, target=name,
-                                   status=status, values=values, message=message))
+        results.append(
+            CheckResult(
+                check=check_id,
+                category=Category.NETWORK,
+                target=name,
+                status=status,
+                values=values,
+                message=message,
+            )
+        )
     if not results:
-        results.append(CheckResult.unknown(check_id, Category.NETWORK,
-                                           "no network interface found"))
+        results.append(
+            CheckResult.unknown(check_id, Category.NETWORK, "no network interface found")
+        )
     return results
 
 
@@ -179,12 +214,10 @@ class InterfacesCheck(Check):
         except BackendError as exc:
             return stats, exc
 
-    def parse(self, raw: tuple[dict[str, Any], _Routes]
-              ) -> tuple[dict[str, Link], _Routes]:
+    def parse(self, raw: tuple[dict[str, Any], _Routes]) -> tuple[dict[str, Link], _Routes]:
         return parse_interfaces(raw[0]), raw[1]
 
-    def evaluate(self, section: tuple[dict[str, Link], _Routes]
-                 ) -> list[CheckResult]:
+    def evaluate(self, section: tuple[dict[str, Link], _Routes]) -> list[CheckResult]:
         links, routes = section
         results = evaluate_interfaces(links, self.config, self.id)
         destination = self.config.dedicated_route
@@ -193,6 +226,7 @@ class InterfacesCheck(Check):
         if isinstance(routes, BackendError):
             results.append(self.unknown(str(routes), target=f"route:{destination}"))
         else:
-            results.append(evaluate_route(route_for(routes or [], destination), self.config,
-                                          self.id))
+            results.append(
+                evaluate_route(route_for(routes or [], destination), self.config, self.id)
+            )
         return results

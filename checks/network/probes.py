@@ -104,9 +104,7 @@ async def probe_tcp(host: str, port: int, timeout_s: float) -> TcpOutcome:
     except TimeoutError:
         return TcpOutcome(target, Failure.TIMEOUT, time.monotonic() - start, "timeout")
     except OSError as exc:
-        return TcpOutcome(
-            target, _classify_oserror(exc), time.monotonic() - start, _reason(exc)
-        )
+        return TcpOutcome(target, _classify_oserror(exc), time.monotonic() - start, _reason(exc))
     elapsed = time.monotonic() - start
     writer.close()
     # The connection was made; how it closes does not matter.
@@ -128,7 +126,10 @@ async def probe_tcp_targets(
 
 
 def evaluate_tcp(
-    check_id: str, outcome: TcpOutcome, *, target: str | None = None,
+    check_id: str,
+    outcome: TcpOutcome,
+    *,
+    target: str | None = None,
     category: Category = Category.NETWORK,
 ) -> CheckResult:
     up = outcome.failure is Failure.NONE
@@ -264,8 +265,11 @@ _HTTP_FAILURES = {
 
 
 def _http_problems(
-    outcome: HttpOutcome, days: float | None, max_response_time_s: float | None,
-    warn_cert_days: float, expect: str | None,
+    outcome: HttpOutcome,
+    days: float | None,
+    max_response_time_s: float | None,
+    warn_cert_days: float,
+    expect: str | None,
 ) -> list[tuple[Status, str]]:
     """What is wrong with an answer, in the order told: status code, time, content, cert."""
     found: list[tuple[Status, str]] = []
@@ -273,21 +277,36 @@ def _http_problems(
     if not 200 <= code < 400:
         found.append((Status.FAIL, f"HTTP {code}"))
     if levels(outcome.response_time_s, fail_above=max_response_time_s).status is Status.FAIL:
-        found.append((Status.FAIL,
-                      f"slow: {outcome.response_time_s:.2f} s > {max_response_time_s:g} s"))
+        found.append(
+            (Status.FAIL, f"slow: {outcome.response_time_s:.2f} s > {max_response_time_s:g} s")
+        )
     if outcome.content_found is False:
-        found.append((Status.FAIL, f"expected content {expect!r} not found" if expect else
-                       "expected content not found"))
+        found.append(
+            (
+                Status.FAIL,
+                f"expected content {expect!r} not found"
+                if expect
+                else "expected content not found",
+            )
+        )
     if days is not None:
         expiry = levels(days, warn_below=warn_cert_days, fail_below=0).status
         if expiry is not Status.OK:
-            found.append((expiry, "TLS certificate expired" if expiry is Status.FAIL
-                          else f"TLS certificate expires in {days:.0f} days"))
+            found.append(
+                (
+                    expiry,
+                    "TLS certificate expired"
+                    if expiry is Status.FAIL
+                    else f"TLS certificate expires in {days:.0f} days",
+                )
+            )
     return found
 
 
 def _http_answer(
-    outcome: HttpOutcome, max_response_time_s: float | None, warn_cert_days: float,
+    outcome: HttpOutcome,
+    max_response_time_s: float | None,
+    warn_cert_days: float,
     expect: str | None,
 ) -> tuple[Status, str, dict[str, Value]]:
     """Status, message and values of a request that got an HTTP answer."""
@@ -303,8 +322,11 @@ def _http_answer(
         values["tls_cert_days_left"] = Value(value=days, unit="days")
     found = _http_problems(outcome, days, max_response_time_s, warn_cert_days, expect)
     if not found:
-        return (Status.OK,
-                f"HTTP {outcome.status_code} in {outcome.response_time_s * 1000:.0f} ms", values)
+        return (
+            Status.OK,
+            f"HTTP {outcome.status_code} in {outcome.response_time_s * 1000:.0f} ms",
+            values,
+        )
     status = Status.FAIL if any(s is Status.FAIL for s, _ in found) else Status.WARN
     return status, "; ".join(text for _, text in found), values
 
@@ -321,8 +343,7 @@ def evaluate_http(
 ) -> CheckResult:
     values: dict[str, Value]
     if outcome.failure is Failure.NONE:
-        status, message, values = _http_answer(outcome, max_response_time_s, warn_cert_days,
-                                               expect)
+        status, message, values = _http_answer(outcome, max_response_time_s, warn_cert_days, expect)
     else:
         status, words = _HTTP_FAILURES[outcome.failure]
         message = words.format(detail=outcome.detail)

@@ -52,8 +52,9 @@ DEFAULT_REFLECTOR_PORT = 8322
 DEFAULT_PACKET_SIZE = 172
 
 
-def encode(seq: int, send_ns: int, size: int = DEFAULT_PACKET_SIZE,
-           kind: int = KIND_REQUEST) -> bytes:
+def encode(
+    seq: int, send_ns: int, size: int = DEFAULT_PACKET_SIZE, kind: int = KIND_REQUEST
+) -> bytes:
     size = min(max(size, HEADER_SIZE), MAX_PACKET)
     head = HEADER.pack(MAGIC, VERSION, kind, 0, seq & 0xFFFFFFFF, send_ns & (2**64 - 1))
     return head + bytes(size - HEADER_SIZE)
@@ -244,8 +245,13 @@ def _prompt_thread_switches() -> Iterator[None]:
 
 
 async def probe_udp(
-    host: str, port: int, *, count: int = 50, interval_s: float = 0.020,
-    wait_s: float = 1.0, size: int = DEFAULT_PACKET_SIZE,
+    host: str,
+    port: int,
+    *,
+    count: int = 50,
+    interval_s: float = 0.020,
+    wait_s: float = 1.0,
+    size: int = DEFAULT_PACKET_SIZE,
 ) -> UdpOutcome:
     """Send ``count`` packets paced ``interval_s`` apart; wait ``wait_s`` after the last one.
 
@@ -279,8 +285,12 @@ async def probe_udp(
     except OSError as exc:
         return UdpOutcome(target, error=f"cannot send to {target}: {exc}", cannot_try=True)
     section = parse_quality(sent, arrivals)
-    return UdpOutcome(target, section=section, refused=refused and section.received == 0,
-                      elapsed_s=time.monotonic() - start)
+    return UdpOutcome(
+        target,
+        section=section,
+        refused=refused and section.received == 0,
+        elapsed_s=time.monotonic() - start,
+    )
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -324,19 +334,26 @@ def evaluate_quality(
 ) -> CheckResult:
     cfg = config or QualityConfig()
     section = outcome.section
-    base: dict[str, Any] = {"check": check_id, "category": Category.VIDEOCONF,
-                            "target": outcome.target, "duration_s": outcome.elapsed_s}
+    base: dict[str, Any] = {
+        "check": check_id,
+        "category": Category.VIDEOCONF,
+        "target": outcome.target,
+        "duration_s": outcome.elapsed_s,
+    }
     if section is None or section.received == 0:
         if outcome.cannot_try:
             why = outcome.error
         elif outcome.refused:
             why = "reflector port unreachable (is the collector's UDP reflector running?)"
         else:
-            why = (f"no reply to {section.sent if section else 0} packets: reflector not "
-                   "running, UDP blocked by a firewall, or the path is down")
+            why = (
+                f"no reply to {section.sent if section else 0} packets: reflector not "
+                "running, UDP blocked by a firewall, or the path is down"
+            )
         # Unknown, not fail: a blocked UDP port must not read as an unusable network.
-        return CheckResult.unknown(check_id, Category.VIDEOCONF, why, target=outcome.target,
-                                   duration_s=outcome.elapsed_s)
+        return CheckResult.unknown(
+            check_id, Category.VIDEOCONF, why, target=outcome.target, duration_s=outcome.elapsed_s
+        )
     assert section.rtt_avg_s is not None and section.jitter_s is not None
     assert section.rtt_min_s is not None and section.rtt_p95_s is not None
     r = r_factor(section.rtt_avg_s, section.jitter_s, section.loss, CODECS[cfg.codec])
@@ -351,24 +368,29 @@ def evaluate_quality(
         "mos": Value(value=mos),
     }
     grades = {
-        "RTT": levels(section.rtt_avg_s, warn_above=cfg.warn_rtt_s,
-                      fail_above=cfg.fail_rtt_s).status,
-        "jitter": levels(section.jitter_s, warn_above=cfg.warn_jitter_s,
-                         fail_above=cfg.fail_jitter_s).status,
+        "RTT": levels(
+            section.rtt_avg_s, warn_above=cfg.warn_rtt_s, fail_above=cfg.fail_rtt_s
+        ).status,
+        "jitter": levels(
+            section.jitter_s, warn_above=cfg.warn_jitter_s, fail_above=cfg.fail_jitter_s
+        ).status,
         "loss": levels(section.loss, warn_above=cfg.warn_loss, fail_above=cfg.fail_loss).status,
     }
     status = max(grades.values(), key=_ORDER.__getitem__)
-    summary = (f"RTT {section.rtt_avg_s * 1000:.1f} ms, jitter {section.jitter_s * 1000:.1f} ms, "
-               f"loss {section.loss * 100:.1f} % ({section.received}/{section.sent}), "
-               f"MOS {mos:.2f}")
+    summary = (
+        f"RTT {section.rtt_avg_s * 1000:.1f} ms, jitter {section.jitter_s * 1000:.1f} ms, "
+        f"loss {section.loss * 100:.1f} % ({section.received}/{section.sent}), "
+        f"MOS {mos:.2f}"
+    )
     bad = [name for name, g in grades.items() if g is not Status.OK]
     if bad:
         summary += "; too high: " + ", ".join(bad)
     return CheckResult(status=status, values=values, message=summary, **base)
 
 
-def reflector_target(configured: str | None, port: int,
-                     collector_url: str | None) -> tuple[str, int] | None:
+def reflector_target(
+    configured: str | None, port: int, collector_url: str | None
+) -> tuple[str, int] | None:
     """(host, port) of the reflector: configured, else the collector URL's host."""
     from checks.network.probes import split_host_port
 
@@ -391,8 +413,14 @@ class QualityCheck(Check):
         where = reflector_target(cfg.target, cfg.port, ctx.collector_url)
         if where is None:
             raise CannotMeasure("not configured: no reflector target and no collector")
-        return await probe_udp(where[0], where[1], count=cfg.count, interval_s=cfg.interval_s,
-                               wait_s=cfg.wait_s, size=cfg.packet_size)
+        return await probe_udp(
+            where[0],
+            where[1],
+            count=cfg.count,
+            interval_s=cfg.interval_s,
+            wait_s=cfg.wait_s,
+            size=cfg.packet_size,
+        )
 
     def evaluate(self, section: UdpOutcome) -> list[CheckResult]:
         return [evaluate_quality(section, self.config, self.id)]

@@ -59,16 +59,19 @@ def _http_error(direction: str, exc: BaseException) -> Transfer:
     return Transfer(direction, error=f"{type(exc).__name__}: {exc}")
 
 
-async def measure_download(client: httpx.AsyncClient, base_url: str, size: int,
-                           max_seconds: float, token: str | None) -> Transfer:
+async def measure_download(
+    client: httpx.AsyncClient, base_url: str, size: int, max_seconds: float, token: str | None
+) -> Transfer:
     received = 0
     try:
-        async with client.stream("GET", base_url + DOWNLOAD_PATH, params={"bytes": size},
-                                 headers=_headers(token)) as response:
+        async with client.stream(
+            "GET", base_url + DOWNLOAD_PATH, params={"bytes": size}, headers=_headers(token)
+        ) as response:
             if response.status_code != 200:
                 await response.aread()
-                return Transfer("download", error=_detail(response),
-                                status_code=response.status_code)
+                return Transfer(
+                    "download", error=_detail(response), status_code=response.status_code
+                )
             start = time.perf_counter()
             async for chunk in response.aiter_raw():
                 received += len(chunk)
@@ -80,8 +83,9 @@ async def measure_download(client: httpx.AsyncClient, base_url: str, size: int,
     return Transfer("download", received, elapsed, status_code=200)
 
 
-async def measure_upload(client: httpx.AsyncClient, base_url: str, size: int,
-                         max_seconds: float, token: str | None) -> Transfer:
+async def measure_upload(
+    client: httpx.AsyncClient, base_url: str, size: int, max_seconds: float, token: str | None
+) -> Transfer:
     started: list[float] = []
     payload = bytes(CHUNK)
 
@@ -94,8 +98,9 @@ async def measure_upload(client: httpx.AsyncClient, base_url: str, size: int,
             yield chunk
 
     try:
-        response = await client.post(base_url + UPLOAD_PATH, content=body(),
-                                     headers=_headers(token))
+        response = await client.post(
+            base_url + UPLOAD_PATH, content=body(), headers=_headers(token)
+        )
     except httpx.HTTPError as exc:
         return _http_error("upload", exc)
     elapsed = time.perf_counter() - (started[0] if started else time.perf_counter())
@@ -137,17 +142,27 @@ class ThroughputConfig(CheckConfig):
     def _fits(self) -> ThroughputConfig:
         needed = self.max_seconds * (2 if self.upload else 1) + 2
         if needed > self.timeout_s:
-            raise ValueError(f"max_seconds x directions + 2 s = {needed:g} s must not exceed "
-                             f"timeout_s ({self.timeout_s:g} s)")
+            raise ValueError(
+                f"max_seconds x directions + 2 s = {needed:g} s must not exceed "
+                f"timeout_s ({self.timeout_s:g} s)"
+            )
         return self
 
 
-def evaluate_throughput(target: str, down: Transfer, up: Transfer | None,
-                        cfg: ThroughputConfig | None = None,
-                        check_id: str = "net.throughput") -> CheckResult:
+def evaluate_throughput(
+    target: str,
+    down: Transfer,
+    up: Transfer | None,
+    cfg: ThroughputConfig | None = None,
+    check_id: str = "net.throughput",
+) -> CheckResult:
     cfg = cfg or ThroughputConfig()
-    base: dict[str, Any] = {"check": check_id, "category": Category.NETWORK, "target": target,
-                            "duration_s": down.seconds + (up.seconds if up else 0.0)}
+    base: dict[str, Any] = {
+        "check": check_id,
+        "category": Category.NETWORK,
+        "target": target,
+        "duration_s": down.seconds + (up.seconds if up else 0.0),
+    }
     values: dict[str, Value] = {}
     notes: list[str] = []
     for transfer in (down, up):
@@ -158,29 +173,31 @@ def evaluate_throughput(target: str, down: Transfer, up: Transfer | None,
             notes.append(f"{transfer.direction}: {transfer.error or 'nothing transferred'}")
         else:
             values[f"{transfer.direction}_bandwidth"] = Value(value=bps, unit="bits_per_second")
-            notes.append(f"{transfer.direction} {bps / 1e6:.1f} Mbit/s "
-                         f"({transfer.bytes / 1048576:.1f} MiB in {transfer.seconds:.2f} s)")
+            notes.append(
+                f"{transfer.direction} {bps / 1e6:.1f} Mbit/s "
+                f"({transfer.bytes / 1048576:.1f} MiB in {transfer.seconds:.2f} s)"
+            )
     down_bps = down.bits_per_second
     if down_bps is None:
         status = Status.UNKNOWN
         if down.status_code == 401:
             notes.append("not enrolled, or the token was refused")
     else:
-        status = levels(down_bps, warn_below=cfg.warn_below_bps,
-                        fail_below=cfg.fail_below_bps).status
+        status = levels(
+            down_bps, warn_below=cfg.warn_below_bps, fail_below=cfg.fail_below_bps
+        ).status
     return CheckResult(status=status, values=values, message="; ".join(notes), **base)
 
 
-async def measure_throughput(base_url: str, token: str | None, cfg: ThroughputConfig,
-                             verify: TLSVerify = True) -> tuple[Transfer, Transfer | None]:
+async def measure_throughput(
+    base_url: str, token: str | None, cfg: ThroughputConfig, verify: TLSVerify = True
+) -> tuple[Transfer, Transfer | None]:
     timeout = httpx.Timeout(cfg.max_seconds + 5.0)
     async with httpx.AsyncClient(timeout=timeout, verify=httpx_verify(verify)) as client:
-        down = await measure_download(client, base_url, cfg.download_bytes, cfg.max_seconds,
-                                      token)
+        down = await measure_download(client, base_url, cfg.download_bytes, cfg.max_seconds, token)
         up = None
         if cfg.upload and down.status_code == 200:
-            up = await measure_upload(client, base_url, cfg.upload_bytes, cfg.max_seconds,
-                                      token)
+            up = await measure_upload(client, base_url, cfg.upload_bytes, cfg.max_seconds, token)
     return down, up
 
 
@@ -208,8 +225,10 @@ class ThroughputCheck(Check):
         if not base_url:
             raise CannotMeasure("not configured: no collector URL")
         if not ctx.token and self.config.require_token:
-            raise CannotMeasure("not enrolled: the throughput test needs the agent's token "
-                                "(ioc-agent enroll)", target=base_url)
+            raise CannotMeasure(
+                "not enrolled: the throughput test needs the agent's token (ioc-agent enroll)",
+                target=base_url,
+            )
         down, up = await measure_throughput(base_url, ctx.token, self.config, ctx.verify_tls)
         return base_url, down, up
 

@@ -70,7 +70,8 @@ def evaluate_antivirus(section: AntivirusSection) -> CheckResult:
         status, message = Status.FAIL, "no antivirus engine process running"
     return AntivirusCheck.result(
         status,
-        values={"antivirus_running": Value(value=1.0 if running else 0.0)}, message=message,
+        values={"antivirus_running": Value(value=1.0 if running else 0.0)},
+        message=message,
     )
 
 

@@ -27,8 +27,9 @@ class UpdatesConfig(CheckConfig):
     @model_validator(mode="after")
     def _order(self) -> UpdatesConfig:
         if self.fail_days < self.warn_days:
-            raise ValueError(f"fail_days ({self.fail_days:g}) must not be below warn_days "
-                             f"({self.warn_days:g})")
+            raise ValueError(
+                f"fail_days ({self.fail_days:g}) must not be below warn_days ({self.warn_days:g})"
+            )
         return self
 
 

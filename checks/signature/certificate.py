@@ -52,8 +52,9 @@ class CertificateFile(BaseModel):
 
 class CertificateConfig(CheckConfig):
     certificates: list[CertificateFile] = Field(default_factory=list)
-    warn_days: float = Field(default=30.0, ge=0, le=3650,
-                             description="warn when fewer days than this are left")
+    warn_days: float = Field(
+        default=30.0, ge=0, le=3650, description="warn when fewer days than this are left"
+    )
 
 
 class CertificateError(Exception):
@@ -172,18 +173,24 @@ def read_certificate(cert_file: CertificateFile) -> CertSection | CertificateErr
         return exc
 
 
-def judge_file(cert_file: CertificateFile, section: CertSection | CertificateError,
-               params: CertificateConfig, now: datetime) -> CheckResult:
+def judge_file(
+    cert_file: CertificateFile,
+    section: CertSection | CertificateError,
+    params: CertificateConfig,
+    now: datetime,
+) -> CheckResult:
     if isinstance(section, CertificateError):
         return CertificateCheck.unknown(f"{cert_file.path}: {section}", target=cert_file.label)
     return evaluate_certificate(section, params, target=cert_file.label, now=now)
 
 
-def check_file(cert_file: CertificateFile, params: CertificateConfig,
-               now: datetime | None = None) -> CheckResult:
+def check_file(
+    cert_file: CertificateFile, params: CertificateConfig, now: datetime | None = None
+) -> CheckResult:
     """Read, parse and evaluate one certificate file (synchronous)."""
-    return judge_file(cert_file, read_certificate(cert_file), params,
-                      now or utcnow().astimezone(UTC))
+    return judge_file(
+        cert_file, read_certificate(cert_file), params, now or utcnow().astimezone(UTC)
+    )
 
 
 #: Each configured file with what reading it gave, and the time of reading.

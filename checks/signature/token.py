@@ -51,8 +51,9 @@ class TokenId(BaseModel):
 
 class TokenConfig(CheckConfig):
     tokens: list[TokenId] = Field(default_factory=list, description="accepted token models")
-    target: str = Field(default="usb-token", min_length=1, max_length=64,
-                        description="label of the result")
+    target: str = Field(
+        default="usb-token", min_length=1, max_length=64, description="label of the result"
+    )
 
 
 @dataclass(frozen=True)
@@ -76,10 +77,15 @@ def evaluate_token(section: TokenSection, params: TokenConfig) -> CheckResult:
         status, message = Status.OK, "token present: " + ", ".join(section.found)
     else:
         status = Status.FAIL
-        message = "no signature token plugged in (looked for " + \
-            ", ".join(t.label for t in params.tokens) + ")"
+        message = (
+            "no signature token plugged in (looked for "
+            + ", ".join(t.label for t in params.tokens)
+            + ")"
+        )
     return TokenCheck.result(
-        status, message, target=params.target,
+        status,
+        message,
+        target=params.target,
         values={"token_present": Value(value=1.0 if present else 0.0)},
     )
 

@@ -66,8 +66,9 @@ class SshTarget(BaseModel):
     @classmethod
     def _set(cls, v: str) -> str:
         if v not in COMMAND_SETS:
-            raise ValueError(f"unknown command set {v!r}; expected one of: "
-                             + ", ".join(sorted(COMMAND_SETS)))
+            raise ValueError(
+                f"unknown command set {v!r}; expected one of: " + ", ".join(sorted(COMMAND_SETS))
+            )
         return v
 
     @property
@@ -135,8 +136,9 @@ def _output_texts(
             cut.append(f"output of {out.command!r} over {max_output_bytes} bytes")
         elif out.exit_status != 0:
             err = (_decode(out.stderr) or "").strip().splitlines()
-            broken.append(f"{out.command!r} exited {out.exit_status}"
-                          + (f": {err[-1][:120]}" if err else ""))
+            broken.append(
+                f"{out.command!r} exited {out.exit_status}" + (f": {err[-1][:120]}" if err else "")
+            )
         else:
             text = _decode(out.stdout)
             if text is None:
@@ -165,26 +167,42 @@ def evaluate_ssh(
 ) -> CheckResult:
     """Turn one session's outcome into a result (pure: tested with recorded outputs)."""
 
-    def result(status: Status, message: str, values: dict[str, Value] | None = None,
-               duration: float = 0.0) -> CheckResult:
-        return SshCheck.result(status, message[:MAX_MESSAGE_CHARS], target=label,
-                               values=values, duration_s=duration,
-                               category=command_set.category)
+    def result(
+        status: Status, message: str, values: dict[str, Value] | None = None, duration: float = 0.0
+    ) -> CheckResult:
+        return SshCheck.result(
+            status,
+            message[:MAX_MESSAGE_CHARS],
+            target=label,
+            values=values,
+            duration_s=duration,
+            category=command_set.category,
+        )
 
     if outcome.failure is not SshFailure.NONE:
         status = Status.UNKNOWN if outcome.failure in _UNKNOWN else Status.FAIL
         values = {} if status is Status.UNKNOWN else {"ssh_up": Value(value=0.0)}
-        return result(status, outcome.detail or outcome.failure.value, values,
-                      outcome.connect_time_s)
+        return result(
+            status, outcome.detail or outcome.failure.value, values, outcome.connect_time_s
+        )
 
     texts, cut, broken = _output_texts(outcome.outputs, max_output_bytes)
     duration = outcome.connect_time_s + sum(o.elapsed_s for o in outcome.outputs)
     reading = command_set.read(texts, params)
-    values = {"ssh_up": Value(value=1.0),
-              "ssh_connect_time": Value(value=outcome.connect_time_s, unit="seconds"),
-              **reading.values}
-    problems = cut + broken + ([f"not parsed: {', '.join(reading.missing)}"]
-                               if reading.missing and not cut and not broken else [])
+    values = {
+        "ssh_up": Value(value=1.0),
+        "ssh_connect_time": Value(value=outcome.connect_time_s, unit="seconds"),
+        **reading.values,
+    }
+    problems = (
+        cut
+        + broken
+        + (
+            [f"not parsed: {', '.join(reading.missing)}"]
+            if reading.missing and not cut and not broken
+            else []
+        )
+    )
     if cut:
         # Could not measure: the output is incomplete, so no verdict on the device.
         return result(Status.UNKNOWN, "; ".join(problems), values, duration)
@@ -233,9 +251,13 @@ class SshCheck(Check):
 
     def evaluate(self, section: list[tuple[SshTarget, SshOutcome]]) -> list[CheckResult]:
         return [
-            evaluate_ssh(outcome, self.command_sets[target.set], label=target.label,
-                         params=self.config.params(),
-                         max_output_bytes=self.config.max_output_bytes)
+            evaluate_ssh(
+                outcome,
+                self.command_sets[target.set],
+                label=target.label,
+                params=self.config.params(),
+                max_output_bytes=self.config.max_output_bytes,
+            )
             for target, outcome in section
         ]
 

@@ -167,8 +167,10 @@ def _changed_host_key(exc: Any) -> tuple[SshFailure, str]:
 def _no_valid_connections(exc: Any) -> tuple[SshFailure, str]:
     # paramiko tried every address of the name; refused when all of them refused.
     causes = list(exc.errors.values())
-    if causes and all(isinstance(c, ConnectionRefusedError) or
-                      getattr(c, "errno", None) == errno.ECONNREFUSED for c in causes):
+    if causes and all(
+        isinstance(c, ConnectionRefusedError) or getattr(c, "errno", None) == errno.ECONNREFUSED
+        for c in causes
+    ):
         return SshFailure.REFUSED, "connection refused"
     return SshFailure.PROTOCOL, f"unreachable: {exc}"
 
@@ -190,17 +192,20 @@ def _classify(exc: BaseException) -> tuple[SshFailure, str]:
     rules: tuple[tuple[type[BaseException], Callable[[Any], tuple[SshFailure, str]]], ...] = (
         (UnknownHostKeyError, lambda e: (SshFailure.UNKNOWN_HOST_KEY, str(e))),
         (paramiko.BadHostKeyException, _changed_host_key),
-        (paramiko.AuthenticationException,
-         lambda e: (SshFailure.AUTH, f"authentication refused: {e}")),
+        (
+            paramiko.AuthenticationException,
+            lambda e: (SshFailure.AUTH, f"authentication refused: {e}"),
+        ),
         (paramiko.ssh_exception.NoValidConnectionsError, _no_valid_connections),
-        (socket.gaierror,
-         lambda e: (SshFailure.RESOLVE, f"cannot resolve host: {e.strerror or e}")),
+        (
+            socket.gaierror,
+            lambda e: (SshFailure.RESOLVE, f"cannot resolve host: {e.strerror or e}"),
+        ),
         (ConnectionRefusedError, lambda e: (SshFailure.REFUSED, "connection refused")),
         # socket.timeout is TimeoutError since 3.10
         (TimeoutError, lambda e: (SshFailure.TIMEOUT, "timeout")),
         (paramiko.SSHException, _ssh_exception),
-        (OSError,
-         lambda e: (SshFailure.PROTOCOL, f"{type(e).__name__}: {e.strerror or e}")),
+        (OSError, lambda e: (SshFailure.PROTOCOL, f"{type(e).__name__}: {e.strerror or e}")),
     )
     for kind, tell in rules:
         if isinstance(exc, kind):
@@ -300,7 +305,8 @@ def run_commands(
             client.load_host_keys(str(spec.known_hosts))
         except OSError as exc:
             return SshOutcome(
-                target, SshFailure.KNOWN_HOSTS,
+                target,
+                SshFailure.KNOWN_HOSTS,
                 f"cannot read known_hosts {spec.known_hosts}: {exc.strerror or exc}",
             )
         client.set_missing_host_key_policy(_policy_class()())
@@ -337,7 +343,10 @@ def run_commands(
             except Exception as exc:
                 failure, detail = _classify(exc)
                 return SshOutcome(
-                    target, failure, f"while running {command!r}: {detail}", connect_time,
+                    target,
+                    failure,
+                    f"while running {command!r}: {detail}",
+                    connect_time,
                     tuple(outputs),
                 )
         return SshOutcome(target, SshFailure.NONE, "", connect_time, tuple(outputs))

@@ -176,9 +176,7 @@ def parse_routeros_interfaces(text: str) -> list[RouterInterface]:
         if not m:
             continue
         flags, rest = m.group(2), m.group(3)
-        attrs = dict(
-            item.split("=", 1) for item in rest.split() if "=" in item
-        )
+        attrs = dict(item.split("=", 1) for item in rest.split() if "=" in item)
         if "name" not in attrs:
             continue
         # RouterOS 7 quotes values in terse output ('name="ether1"'), 6.x does not.
@@ -236,11 +234,11 @@ def _linux_disk(text: str, params: SetParams, reading: SetReading) -> None:
         reading.values["disk_size"] = Value(value=root.size, unit="bytes")
     fullest = min(real, key=lambda f: f.free_ratio)
     reading.values["disk_min_free_ratio"] = Value(value=fullest.free_ratio, unit="ratio")
-    status = levels(fullest.free_ratio, warn_below=params.warn_free_ratio,
-                    fail_below=params.fail_free_ratio).status
+    status = levels(
+        fullest.free_ratio, warn_below=params.warn_free_ratio, fail_below=params.fail_free_ratio
+    ).status
     if status is not Status.OK:
-        reading.findings.append((status, f"{fullest.mountpoint} "
-                                 f"{fullest.free_ratio:.0%} free"))
+        reading.findings.append((status, f"{fullest.mountpoint} {fullest.free_ratio:.0%} free"))
     else:
         reading.notes.append(f"disk {fullest.mountpoint} {fullest.free_ratio:.0%} free")
 
@@ -300,8 +298,10 @@ def read_router(outputs: Mapping[str, str], params: SetParams) -> SetReading:
         reading.values["interfaces_enabled"] = Value(value=float(len(enabled)), unit="count")
         reading.values["interfaces_running"] = Value(value=float(len(running)), unit="count")
         down = [i.name for i in enabled if not i.running]
-        reading.notes.append(f"{len(running)}/{len(enabled)} interfaces running"
-                             + (f" (down: {', '.join(down[:5])})" if down else ""))
+        reading.notes.append(
+            f"{len(running)}/{len(enabled)} interfaces running"
+            + (f" (down: {', '.join(down[:5])})" if down else "")
+        )
 
     _guard(reading, "resources", resource)
     _guard(reading, "interfaces", interfaces)

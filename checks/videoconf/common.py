@@ -34,8 +34,9 @@ class _Waiter(asyncio.DatagramProtocol):
             self.future.set_exception(exc)
 
 
-async def resolve_one(host: str, port: int, kind: socket.SocketKind,
-                      timeout_s: float) -> tuple[int, tuple[str, int]]:
+async def resolve_one(
+    host: str, port: int, kind: socket.SocketKind, timeout_s: float
+) -> tuple[int, tuple[str, int]]:
     loop = asyncio.get_running_loop()
     infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=kind), timeout_s)
     family, _, _, _, addr = infos[0]
@@ -43,8 +44,12 @@ async def resolve_one(host: str, port: int, kind: socket.SocketKind,
 
 
 async def udp_exchange(
-    host: str, port: int, make_request: Callable[[tuple[str, int]], bytes],
-    accept: Callable[[bytes], bool], timeout_s: float, first_rto_s: float = 0.5,
+    host: str,
+    port: int,
+    make_request: Callable[[tuple[str, int]], bytes],
+    accept: Callable[[bytes], bool],
+    timeout_s: float,
+    first_rto_s: float = 0.5,
 ) -> Exchange:
     """Send a request over UDP, retransmitting with doubling intervals (RFC 3261 Timer A,
     RFC 5389 RTO: both start at 500 ms), until an accepted answer or ``timeout_s``.
@@ -77,14 +82,14 @@ async def udp_exchange(
             if remaining <= 0:
                 break
             try:
-                answer = await asyncio.wait_for(asyncio.shield(waiter.future),
-                                                min(rto, remaining))
+                answer = await asyncio.wait_for(asyncio.shield(waiter.future), min(rto, remaining))
             except TimeoutError:
                 rto *= 2
                 continue
             except ConnectionRefusedError:
-                return Exchange(None, time.monotonic() - start, "refused",
-                                "port unreachable", local)
+                return Exchange(
+                    None, time.monotonic() - start, "refused", "port unreachable", local
+                )
             return Exchange(answer, time.monotonic() - sent_at, local=local)
     finally:
         transport.close()
@@ -92,6 +97,6 @@ async def udp_exchange(
             waiter.future.exception()  # mark it retrieved: no "never retrieved" warning
         else:
             waiter.future.cancel()
-    return Exchange(None, time.monotonic() - start, "timeout", f"no answer within {timeout_s:g} s",
-                    local)
-
+    return Exchange(
+        None, time.monotonic() - start, "timeout", f"no answer within {timeout_s:g} s", local
+    )

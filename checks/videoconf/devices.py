@@ -40,12 +40,20 @@ def evaluate_devices(devices: AvDevices, check_id: str = "vc.devices") -> CheckR
     if missing:
         parts.append("no " + ", no ".join(missing))
     if unreadable:
-        parts.append("cannot read: " + ", ".join(unreadable)
-                     + (f" ({devices.detail})" if devices.detail else ""))
+        parts.append(
+            "cannot read: "
+            + ", ".join(unreadable)
+            + (f" ({devices.detail})" if devices.detail else "")
+        )
     if found:
         parts.append("found " + ", ".join(found))
-    return CheckResult(check=check_id, category=Category.VIDEOCONF, status=status,
-                       values=values, message="; ".join(parts))
+    return CheckResult(
+        check=check_id,
+        category=Category.VIDEOCONF,
+        status=status,
+        values=values,
+        message="; ".join(parts),
+    )
 
 
 class DevicesCheck(Check):

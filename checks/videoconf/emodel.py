@@ -59,8 +59,9 @@ def delay_impairment(ta_s: float) -> float:
     return 25.0 * ((1 + x**6) ** (1 / 6) - 3 * (1 + (x / 3) ** 6) ** (1 / 6) + 2)
 
 
-def effective_equipment_impairment(loss_ratio: float, codec: Codec = G711,
-                                   burst_r: float = 1.0) -> float:
+def effective_equipment_impairment(
+    loss_ratio: float, codec: Codec = G711, burst_r: float = 1.0
+) -> float:
     """Ie-eff of G.107 eq. 7-29; ``loss_ratio`` 0..1 (Ppl is in percent in the standard)."""
     ppl = min(max(loss_ratio, 0.0), 1.0) * 100.0
     return codec.ie + (95.0 - codec.ie) * ppl / (ppl / burst_r + codec.bpl)
@@ -71,8 +72,14 @@ def effective_latency(rtt_s: float, jitter_s: float, codec_delay_s: float = 0.01
     return max(0.0, rtt_s) / 2 + 2 * max(0.0, jitter_s) + max(0.0, codec_delay_s)
 
 
-def r_factor(rtt_s: float, jitter_s: float, loss_ratio: float, codec: Codec = G711,
-             codec_delay_s: float = 0.010, advantage: float = 0.0) -> float:
+def r_factor(
+    rtt_s: float,
+    jitter_s: float,
+    loss_ratio: float,
+    codec: Codec = G711,
+    codec_delay_s: float = 0.010,
+    advantage: float = 0.0,
+) -> float:
     """Transmission rating R (0..100) of a call over a path with these figures."""
     ta = effective_latency(rtt_s, jitter_s, codec_delay_s)
     r = R_DEFAULT - delay_impairment(ta) - effective_equipment_impairment(loss_ratio, codec)

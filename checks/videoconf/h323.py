@@ -43,5 +43,7 @@ class H323Check(Check):
         return await probe_tcp_targets(self.config.targets, budget, default_port=H225_PORT)
 
     def evaluate(self, section: list[tuple[str, TcpOutcome]]) -> list[CheckResult]:
-        return [evaluate_tcp(self.id, outcome, target=target, category=self.category)
-                for target, outcome in section]
+        return [
+            evaluate_tcp(self.id, outcome, target=target, category=self.category)
+            for target, outcome in section
+        ]

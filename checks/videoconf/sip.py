@@ -42,8 +42,15 @@ def _hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def options_request(host: str, port: int, transport: str, local: tuple[str, int],
-                    call_id: str, branch: str, tag: str) -> bytes:
+def options_request(
+    host: str,
+    port: int,
+    transport: str,
+    local: tuple[str, int],
+    call_id: str,
+    branch: str,
+    tag: str,
+) -> bytes:
     """An OPTIONS request with the mandatory headers of RFC 3261 §8.1.1."""
     me = _hostport(*local)
     lines = [
@@ -107,14 +114,17 @@ async def probe_sip(host: str, port: int, transport: str, timeout_s: float) -> S
     target = _hostport(host, port)
     call_id, branch, tag = _ids()
     if transport == "udp":
+
         def accept(data: bytes) -> bool:
             resp = parse_response(data)
             return resp is not None and resp.final and resp.call_id == call_id
 
         exchange = await udp_exchange(
-            host, port,
+            host,
+            port,
             lambda local: options_request(host, port, "udp", local, call_id, branch, tag),
-            accept, timeout_s,
+            accept,
+            timeout_s,
         )
     else:
         exchange = await _tcp_exchange(host, port, call_id, branch, tag, timeout_s)
@@ -122,28 +132,29 @@ async def probe_sip(host: str, port: int, transport: str, timeout_s: float) -> S
     return SipOutcome(target, transport, exchange, response)
 
 
-async def _tcp_exchange(host: str, port: int, call_id: str, branch: str, tag: str,
-                        timeout_s: float) -> Exchange:
+async def _tcp_exchange(
+    host: str, port: int, call_id: str, branch: str, tag: str, timeout_s: float
+) -> Exchange:
     start = time.monotonic()
     try:
         await resolve_one(host, port, socket.SOCK_STREAM, timeout_s)
     except (OSError, TimeoutError) as exc:
         return Exchange(None, time.monotonic() - start, "resolve", str(exc))
     try:
-        return await asyncio.wait_for(
-            _tcp_talk(host, port, call_id, branch, tag, start), timeout_s
-        )
+        return await asyncio.wait_for(_tcp_talk(host, port, call_id, branch, tag, start), timeout_s)
     except TimeoutError:
-        return Exchange(None, time.monotonic() - start, "timeout",
-                        f"no answer within {timeout_s:g} s")
+        return Exchange(
+            None, time.monotonic() - start, "timeout", f"no answer within {timeout_s:g} s"
+        )
     except ConnectionRefusedError:
         return Exchange(None, time.monotonic() - start, "refused", "connection refused")
     except OSError as exc:
         return Exchange(None, time.monotonic() - start, "timeout", str(exc))
 
 
-async def _tcp_talk(host: str, port: int, call_id: str, branch: str, tag: str,
-                    start: float) -> Exchange:
+async def _tcp_talk(
+    host: str, port: int, call_id: str, branch: str, tag: str, start: float
+) -> Exchange:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         name = writer.get_extra_info("sockname")
@@ -166,27 +177,39 @@ async def _tcp_talk(host: str, port: int, call_id: str, branch: str, tag: str,
             if resp is not None and resp.final and resp.call_id == call_id:
                 return Exchange(head, time.monotonic() - sent_at, local=local)
     except asyncio.IncompleteReadError:
-        return Exchange(None, time.monotonic() - start, "timeout",
-                        "connection closed without a final answer")
+        return Exchange(
+            None, time.monotonic() - start, "timeout", "connection closed without a final answer"
+        )
     finally:
         writer.close()
 
 
-def evaluate_sip(outcome: SipOutcome, check_id: str = "vc.sip",
-                 target: str | None = None) -> CheckResult:
+def evaluate_sip(
+    outcome: SipOutcome, check_id: str = "vc.sip", target: str | None = None
+) -> CheckResult:
     ex = outcome.exchange
-    base: dict[str, Any] = {"check": check_id, "category": Category.VIDEOCONF,
-                            "target": target or f"{outcome.target}/{outcome.transport}",
-                            "duration_s": ex.elapsed_s}
+    base: dict[str, Any] = {
+        "check": check_id,
+        "category": Category.VIDEOCONF,
+        "target": target or f"{outcome.target}/{outcome.transport}",
+        "duration_s": ex.elapsed_s,
+    }
     resp = outcome.response
     if resp is None:
         if ex.failure in ("resolve", "error"):
-            return CheckResult.unknown(check_id, Category.VIDEOCONF, f"cannot try: {ex.detail}",
-                                       target=base["target"], duration_s=ex.elapsed_s)
-        why = {"refused": "connection refused" if outcome.transport == "tcp"
-               else "port unreachable"}.get(ex.failure, ex.detail or "no answer")
-        return CheckResult(status=Status.FAIL, values={"sip_up": Value(value=0.0)},
-                           message=why, **base)
+            return CheckResult.unknown(
+                check_id,
+                Category.VIDEOCONF,
+                f"cannot try: {ex.detail}",
+                target=base["target"],
+                duration_s=ex.elapsed_s,
+            )
+        why = {
+            "refused": "connection refused" if outcome.transport == "tcp" else "port unreachable"
+        }.get(ex.failure, ex.detail or "no answer")
+        return CheckResult(
+            status=Status.FAIL, values={"sip_up": Value(value=0.0)}, message=why, **base
+        )
     values = {
         "sip_up": Value(value=1.0),
         "sip_response_time": Value(value=ex.elapsed_s, unit="seconds"),
@@ -194,8 +217,12 @@ def evaluate_sip(outcome: SipOutcome, check_id: str = "vc.sip",
     }
     text = f"{resp.code} {resp.reason}".strip() + f" in {ex.elapsed_s * 1000:.0f} ms"
     if resp.code >= 500:
-        return CheckResult(status=Status.WARN, values=values,
-                           message=f"{text}: server alive but cannot serve", **base)
+        return CheckResult(
+            status=Status.WARN,
+            values=values,
+            message=f"{text}: server alive but cannot serve",
+            **base,
+        )
     if resp.code >= 300:
         text += " (server alive)"
     return CheckResult(status=Status.OK, values=values, message=text, **base)

@@ -96,13 +96,13 @@ def parse_response(data: bytes, transaction_id: bytes | None = None) -> StunResp
         raise StunParseError("transaction id does not match")
     if HEADER.size + length > len(data):
         raise StunParseError("truncated attributes")
-    body = data[HEADER.size:HEADER.size + length]
+    body = data[HEADER.size : HEADER.size + length]
     xor_mapped = mapped = None
     error_code, reason = None, ""
     pos = 0
     while pos + 4 <= len(body):
         attr_type, attr_len = struct.unpack_from("!HH", body, pos)
-        value = body[pos + 4:pos + 4 + attr_len]
+        value = body[pos + 4 : pos + 4 + attr_len]
         if attr_type == ATTR_XOR_MAPPED_ADDRESS:
             xor_mapped = _xor_address(value, tid)
         elif attr_type == ATTR_MAPPED_ADDRESS:
@@ -133,8 +133,9 @@ async def probe_stun(host: str, port: int, timeout_s: float) -> StunOutcome:
             return False
         return True
 
-    exchange = await udp_exchange(host, port, lambda _local: binding_request(tid), accept,
-                                  timeout_s)
+    exchange = await udp_exchange(
+        host, port, lambda _local: binding_request(tid), accept, timeout_s
+    )
     if exchange.answer is None:
         return StunOutcome(target, exchange)
     return StunOutcome(target, exchange, parse_response(exchange.answer, tid))
@@ -142,27 +143,46 @@ async def probe_stun(host: str, port: int, timeout_s: float) -> StunOutcome:
 
 def evaluate_stun(outcome: StunOutcome, check_id: str = "vc.stun") -> CheckResult:
     ex = outcome.exchange
-    base: dict[str, Any] = {"check": check_id, "category": Category.VIDEOCONF,
-                            "target": outcome.target, "duration_s": ex.elapsed_s}
+    base: dict[str, Any] = {
+        "check": check_id,
+        "category": Category.VIDEOCONF,
+        "target": outcome.target,
+        "duration_s": ex.elapsed_s,
+    }
     resp = outcome.response
     if resp is None:
         if ex.failure in ("resolve", "error"):
-            return CheckResult.unknown(check_id, Category.VIDEOCONF, f"cannot try: {ex.detail}",
-                                       target=outcome.target, duration_s=ex.elapsed_s)
+            return CheckResult.unknown(
+                check_id,
+                Category.VIDEOCONF,
+                f"cannot try: {ex.detail}",
+                target=outcome.target,
+                duration_s=ex.elapsed_s,
+            )
         why = "port unreachable" if ex.failure == "refused" else ex.detail or "no answer"
-        return CheckResult(status=Status.FAIL, values={"stun_up": Value(value=0.0)},
-                           message=why, **base)
-    values = {"stun_up": Value(value=1.0),
-              "stun_response_time": Value(value=ex.elapsed_s, unit="seconds")}
+        return CheckResult(
+            status=Status.FAIL, values={"stun_up": Value(value=0.0)}, message=why, **base
+        )
+    values = {
+        "stun_up": Value(value=1.0),
+        "stun_response_time": Value(value=ex.elapsed_s, unit="seconds"),
+    }
     ms = ex.elapsed_s * 1000
     if resp.success:
-        seen = (f"{resp.mapped[0]}:{resp.mapped[1]}" if resp.mapped else "no mapped address")
-        return CheckResult(status=Status.OK, values=values,
-                           message=f"Binding success in {ms:.0f} ms; mapped address {seen}",
-                           **base)
-    return CheckResult(status=Status.WARN, values=values,
-                       message=f"Binding error {resp.error_code} {resp.error_reason}".strip()
-                       + f" in {ms:.0f} ms (server alive)", **base)
+        seen = f"{resp.mapped[0]}:{resp.mapped[1]}" if resp.mapped else "no mapped address"
+        return CheckResult(
+            status=Status.OK,
+            values=values,
+            message=f"Binding success in {ms:.0f} ms; mapped address {seen}",
+            **base,
+        )
+    return CheckResult(
+        status=Status.WARN,
+        values=values,
+        message=f"Binding error {resp.error_code} {resp.error_reason}".strip()
+        + f" in {ms:.0f} ms (server alive)",
+        **base,
+    )
 
 
 def _target(v: str) -> str:
@@ -202,5 +222,7 @@ class StunCheck(Check):
         return list(await asyncio.gather(*(one(s) for s in self.config.servers)))
 
     def evaluate(self, section: list[tuple[str, StunOutcome]]) -> list[CheckResult]:
-        return [evaluate_stun(outcome, self.id).model_copy(update={"target": server})
-                for server, outcome in section]
+        return [
+            evaluate_stun(outcome, self.id).model_copy(update={"target": server})
+            for server, outcome in section
+        ]

@@ -76,7 +76,9 @@ def create_app(services: Services, config: CollectorConfig) -> FastAPI:
     return app
 
 
-def _context(services: Services, config: CollectorConfig, registry: CollectorRegistry) -> ApiContext:
+def _context(
+    services: Services, config: CollectorConfig, registry: CollectorRegistry
+) -> ApiContext:
     host_values = DEFAULT_HOST_VALUES | frozenset(config.metrics_host_values)
     return ApiContext(
         services=services,
@@ -132,8 +134,12 @@ async def _start_reflector(config: CollectorConfig) -> asyncio.DatagramTransport
         )
         return reflector
     except OSError as exc:  # ingest matters more: serve on, say why vc.quality fails
-        log.error("UDP reflector not started on %s:%s: %s", host, config.reflector_port,
-                  exc.strerror or exc)
+        log.error(
+            "UDP reflector not started on %s:%s: %s",
+            host,
+            config.reflector_port,
+            exc.strerror or exc,
+        )
         return None
 
 
@@ -147,7 +153,9 @@ async def _reevaluate_loop(services: Services, every_s: float) -> None:
             # Green coverage over time, kept in the database (at most every 15 min).
             await run_in_threadpool(services.history.snapshot)
         except OperationalError as exc:  # an outage is expected now and then: one line
-            log.warning("periodic re-evaluation skipped, database unavailable: %s",
-                        str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
+            log.warning(
+                "periodic re-evaluation skipped, database unavailable: %s",
+                str(exc.orig).strip().splitlines()[0] if exc.orig else exc,
+            )
         except Exception:  # keep the loop alive: the next pass may succeed
             log.exception("periodic re-evaluation failed")

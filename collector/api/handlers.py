@@ -62,9 +62,7 @@ async def unknown_unit(request: Request, exc: Exception) -> Response:
 def _page_refusal(request: Request, exc: DomainError) -> Response:
     if isinstance(exc, LoginRequired):
         if exc.bearer:  # an agent (or any API client): pages are for people who log in
-            return JSONResponse(
-                {"detail": exc.message}, status_code=401, headers=_COOKIE_CHALLENGE
-            )
+            return JSONResponse({"detail": exc.message}, status_code=401, headers=_COOKIE_CHALLENGE)
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(path, safe='')}", status_code=303)
     if isinstance(exc, RoleRequired):

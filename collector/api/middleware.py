@@ -138,8 +138,9 @@ class Slots:
 
     def take(self) -> None:
         if self.active >= self.limit:
-            raise HTTPException(429, "too many throughput tests at once; retry later",
-                                headers={"Retry-After": "5"})
+            raise HTTPException(
+                429, "too many throughput tests at once; retry later", headers={"Retry-After": "5"}
+            )
         self.active += 1
 
     def give(self) -> None:

@@ -24,9 +24,7 @@ def json_body(model: type[BaseModel], description: str = "") -> dict[str, Any]:
     """``openapi_extra`` for a route whose JSON body is ``model``."""
     body: dict[str, Any] = {
         "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}
-        },
+        "content": {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}},
     }
     if description:
         body["description"] = description

@@ -39,16 +39,19 @@ async def authenticate(request: Request, ctx: ApiContext) -> None:
     """An enrolled agent's bearer token, or 401."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPException(401, "missing bearer token: throughput tests are for enrolled "
-                            "agents", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "missing bearer token: throughput tests are for enrolled agents",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if await run_in_threadpool(ctx.services.identities.authenticate, token.strip()) is None:
-        raise HTTPException(401, "unknown or revoked token",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
 
 
 @router.get("/download", responses={401: {}, 422: {}, 429: {}})
-async def download(request: Request, ctx: Ctx,
-                   size: int = Query(alias="bytes", ge=1)) -> StreamingResponse:
+async def download(
+    request: Request, ctx: Ctx, size: int = Query(alias="bytes", ge=1)
+) -> StreamingResponse:
     """Stream ``bytes`` bytes (at most the limit, for at most the time limit)."""
     if size > MAX_PROBE_BYTES:
         raise HTTPException(422, f"bytes={size} is over the {MAX_PROBE_BYTES}-byte limit")
@@ -67,7 +70,8 @@ async def download(request: Request, ctx: Ctx,
             slots.give()
 
     return StreamingResponse(
-        body(), media_type="application/octet-stream",
+        body(),
+        media_type="application/octet-stream",
         headers={"Cache-Control": "no-store"},  # chunked: the time limit may cut it short
     )
 
@@ -77,8 +81,9 @@ async def upload(request: Request, ctx: Ctx) -> dict[str, Any]:
     """Read and discard the body; answer how many bytes arrived and in how long."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_PROBE_BYTES:
-        raise HTTPException(413, f"body of {declared} bytes is over the {MAX_PROBE_BYTES}-byte "
-                            "limit")
+        raise HTTPException(
+            413, f"body of {declared} bytes is over the {MAX_PROBE_BYTES}-byte limit"
+        )
     await authenticate(request, ctx)
     ctx.probe_slots.take()
     try:

@@ -226,7 +226,9 @@ class ReadinessCollector:
     """Readiness read from the database at every scrape (a custom collector in the sense of
     client_python's docs: nothing is kept between scrapes), rendered by :meth:`render`."""
 
-    def __init__(self, services: Services, host_values: frozenset[str] = DEFAULT_HOST_VALUES) -> None:
+    def __init__(
+        self, services: Services, host_values: frozenset[str] = DEFAULT_HOST_VALUES
+    ) -> None:
         self.services = services
         self.host_values = host_values
 

@@ -83,7 +83,8 @@ class TokenBucket:
     def _prune(self, now: float) -> None:
         """Forget keys whose bucket is full again (they are as good as new)."""
         full = [
-            k for k, b in self._buckets.items()
+            k
+            for k, b in self._buckets.items()
             if b.tokens + (now - b.at) * self.rate_per_s >= self.burst
         ]
         for k in full:

@@ -35,8 +35,9 @@ class _Bucket:
 class RateLimiter:
     """Token bucket per source IP; at most ``max_sources`` tracked (least recent evicted)."""
 
-    def __init__(self, rate_pps: float = 200.0, burst: float = 400.0,
-                 max_sources: int = 65536) -> None:
+    def __init__(
+        self, rate_pps: float = 200.0, burst: float = 400.0, max_sources: int = 65536
+    ) -> None:
         self.rate, self.burst, self.max_sources = rate_pps, burst, max_sources
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 

@@ -31,8 +31,9 @@ def check_port_free(host: str, port: int) -> None:
 def _listen_error(host: str, port: int, exc: OSError, shared: bool = False) -> ServerError:
     if exc.errno == errno.EADDRINUSE:
         hint = (
-            " by a program that does not share it (every collector on this port needs "
-            "--reuse-port)" if shared else ""
+            " by a program that does not share it (every collector on this port needs --reuse-port)"
+            if shared
+            else ""
         )
         return ServerError(
             f"{host}:{port} is already in use{hint}: stop the other program or pass "

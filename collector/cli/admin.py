@@ -64,7 +64,11 @@ def list_agents(obj: CliContext, commune: str | None, as_json: bool) -> None:
 
     with user_errors():
         services = obj.open_services()
-        rows = [r for r in services.readiness.agent_rows() if commune is None or r.commune_code == commune]
+        rows = [
+            r
+            for r in services.readiness.agent_rows()
+            if commune is None or r.commune_code == commune
+        ]
     out = [
         {
             "agent_id": r.agent_id,
@@ -100,8 +104,13 @@ def revoke(obj: CliContext, agent_id: str, reason: str) -> None:
 
 @click.command("audit")
 @shared_options
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000),
-              help="Newest entries to show.")
+@click.option(
+    "--limit",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Newest entries to show.",
+)
 @click.option("--target", help="Only entries about this commune code or username.")
 @click.option("--action", "prefix", help="Only actions starting with this, e.g. enroll.")
 @click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
@@ -114,14 +123,10 @@ def audit(
 
     with user_errors():
         services = obj.open_services()
-        rows = services.accounts.audit_entries(
-            limit=limit, target=target, action_prefix=prefix
-        )
+        rows = services.accounts.audit_entries(limit=limit, target=target, action_prefix=prefix)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
     for r in rows:
         detail = json.dumps(r["detail"], ensure_ascii=False, sort_keys=True)
-        click.echo(
-            f"{r['at'][:19]}  {r['actor']:<20} {r['action']:<20} {r['target']:<12} {detail}"
-        )
+        click.echo(f"{r['at'][:19]}  {r['actor']:<20} {r['action']:<20} {r['target']:<12} {detail}")

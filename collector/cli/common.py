@@ -102,9 +102,7 @@ def _store_option(attr: str) -> Callable[[click.Context, click.Parameter, Any], 
 def db_option(help: str = DB_HELP) -> Callable[[F], F]:
     """``--db``, written into ``ctx.obj``: on the group, and after a subcommand as well
     (``ioc-collector summary --db X``, the spelling of earlier versions)."""
-    return click.option(
-        "--db", expose_value=False, callback=_store_option("db"), help=help
-    )
+    return click.option("--db", expose_value=False, callback=_store_option("db"), help=help)
 
 
 def config_option(f: F) -> F:
@@ -157,7 +155,11 @@ def user_errors() -> Iterator[None]:
     except SchemaMismatch as exc:
         raise SchemaRefused(str(exc)) from None
     except (
-        ConfigError, CatalogueError, ServerError, SchemaError, UnknownUnitError,
+        ConfigError,
+        CatalogueError,
+        ServerError,
+        SchemaError,
+        UnknownUnitError,
         DatabaseUnavailable,
     ) as exc:
         raise click.ClickException(str(exc)) from None

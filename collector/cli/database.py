@@ -53,7 +53,8 @@ def migrate(obj: CliContext, wait_db: float) -> None:
     elif done.before is None:
         click.echo(f"{where}: schema created, version {after}")
     elif done.changed:
-        click.echo(f"{where}: migrated from schema version {describe_revision(done.before)} "
-                   f"to {after}")
+        click.echo(
+            f"{where}: migrated from schema version {describe_revision(done.before)} to {after}"
+        )
     else:
         click.echo(f"{where}: already at the current schema version {after}; nothing to do")

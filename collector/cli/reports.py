@@ -31,8 +31,13 @@ SCOPES = ("national", "province", "commune")  # collector.reports.model.SCOPES, 
     type=click.Choice(["pdf", "xlsx", "csv", "json"]),
     help="Output format (default: from the -o file's extension).",
 )
-@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
-              help="Language of the report.")
+@click.option(
+    "--lang",
+    type=click.Choice(["vi", "en"]),
+    default="vi",
+    show_default=True,
+    help="Language of the report.",
+)
 @click.option(
     "-o",
     "--output",

@@ -34,7 +34,16 @@ def main(ctx: click.Context) -> None:
 
 
 for command in (
-    serve, demo, migrate, enrollment_code, agents, audit, user, report, summary, catalogue,
+    serve,
+    demo,
+    migrate,
+    enrollment_code,
+    agents,
+    audit,
+    user,
+    report,
+    summary,
+    catalogue,
     dashboards,
 ):
     main.add_command(command)

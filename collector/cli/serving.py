@@ -74,7 +74,10 @@ def serve(
     log_level = obj.setup_logging("info")
     with user_errors():
         obj.override(
-            listen=listen, tls_cert_file=tls_cert, tls_key_file=tls_key, catalogue=catalogue,
+            listen=listen,
+            tls_cert_file=tls_cert,
+            tls_key_file=tls_key,
+            catalogue=catalogue,
             reuse_port=reuse_port,
         )
         cfg = obj.config

@@ -181,8 +181,9 @@ def _read_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
         data = None if node is None else loader.construct_document(node)
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
-        raise CatalogueError(f"{source}: line {line}: not valid YAML: {exc.reason} "
-                             f"(character #x{exc.character:04x})") from None
+        raise CatalogueError(
+            f"{source}: line {line}: not valid YAML: {exc.reason} (character #x{exc.character:04x})"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -241,8 +242,12 @@ def _without_tags(loc: list[Any]) -> list[Any]:
     return [
         part
         for i, part in enumerate(loc)
-        if not (i >= 2 and loc[i - 2] == "rules" and isinstance(loc[i - 1], int)
-                and part in ("check", "any_of"))
+        if not (
+            i >= 2
+            and loc[i - 2] == "rules"
+            and isinstance(loc[i - 1], int)
+            and part in ("check", "any_of")
+        )
     ]
 
 
@@ -280,9 +285,7 @@ def _describe(
 def parse_catalogue(text: str, source: str = "<catalogue>") -> Catalogue:
     data, root = _read_yaml(text, source)
     if not isinstance(data, dict):
-        raise CatalogueError(
-            f"{source}: line 1: expected a mapping with 'profile' and 'criteria'"
-        )
+        raise CatalogueError(f"{source}: line 1: expected a mapping with 'profile' and 'criteria'")
     try:
         return Catalogue.model_validate(data)
     except ValidationError as exc:
@@ -337,13 +340,15 @@ def merge(
         if not isinstance(item, dict) or "id" not in item:
             line = _line(root, ["criteria", n])
             at = f"line {line}: " if line is not None else ""
-            raise CatalogueError(f"{source}: {at}criteria[{n}]: every criterion override "
-                                 "needs an 'id'")
+            raise CatalogueError(
+                f"{source}: {at}criteria[{n}]: every criterion override needs an 'id'"
+            )
         if not isinstance(item["id"], str):
             line = _line(root, ["criteria", n, "id"])
             at = f"line {line}: " if line is not None else ""
-            raise CatalogueError(f"{source}: {at}criteria[{n}].id: expected a text id such "
-                                 "as 'NET-02'")
+            raise CatalogueError(
+                f"{source}: {at}criteria[{n}].id: expected a text id such as 'NET-02'"
+            )
         if item["id"] in by_id:
             by_id[item["id"]].update(item)
         else:

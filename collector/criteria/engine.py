@@ -183,8 +183,11 @@ def levels(value: float, lv: Levels) -> tuple[CriterionStatus, str]:
     """The status of ``value`` under ``lv`` and the bound it crossed ("< 0.2"; "" when it
     passes), judged by the same :func:`checks.levels.levels` as the agents' checks."""
     judged = judge_levels(
-        value, warn_above=lv.warn_above, fail_above=lv.fail_above,
-        warn_below=lv.warn_below, fail_below=lv.fail_below,
+        value,
+        warn_above=lv.warn_above,
+        fail_above=lv.fail_above,
+        warn_below=lv.warn_below,
+        fail_below=lv.fail_below,
     )
     return _OF_CHECK_STATUS[judged.status], judged.crossed
 

@@ -114,14 +114,18 @@ def compile_catalogue(catalogue: Catalogue) -> CompiledCatalogue:
         mine: list[Step] = []
         for i, rule in enumerate(c.rules):
             if isinstance(rule, AnyOfRule):
-                mine.append(AnyOfStep(tuple(
-                    step_of[_rule_key(c.id, i, j)] for j in range(len(rule.any_of))
-                )))
+                mine.append(
+                    AnyOfStep(
+                        tuple(step_of[_rule_key(c.id, i, j)] for j in range(len(rule.any_of)))
+                    )
+                )
             else:
                 mine.append(step_of[_rule_key(c.id, i)])
-        criteria.append(CompiledCriterion(
-            c, c.id, c.severity, frozenset(c.applies_to), c.kind is Kind.ATTESTED, tuple(mine)
-        ))
+        criteria.append(
+            CompiledCriterion(
+                c, c.id, c.severity, frozenset(c.applies_to), c.kind is Kind.ATTESTED, tuple(mine)
+            )
+        )
     return CompiledCatalogue(
         steps,
         {k: tuple(v) for k, v in by_check.items()},

@@ -218,8 +218,7 @@ def run_demo(
         services.history.snapshot(min_interval_s=0)
         logins = demo_users(services.accounts)
         elapsed = time.monotonic() - started
-        _show(out, err, summary, logins, url=url, commune=commune, elapsed=elapsed,
-              as_json=as_json)
+        _show(out, err, summary, logins, url=url, commune=commune, elapsed=elapsed, as_json=as_json)
         if once:
             return 0 if not stats.errors else 1
         err.print("serving until Ctrl-C; simulated agents report every 60 s")

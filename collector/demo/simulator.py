@@ -453,21 +453,50 @@ def office_results(rng: random.Random) -> list[CheckResult]:
     gib = 1024**3
     free = rng.uniform(0.3, 0.7)
     return [
-        _r("host.cpu", H, "", ok, cpu_usage=(rng.uniform(0.05, 0.4), "ratio"),
-           load1=(rng.uniform(0.1, 1.5), "")),
-        _r("host.memory", H, "", ok, memory_available=(rng.uniform(1, 3) * gib, "bytes"),
-           memory_available_ratio=(rng.uniform(0.25, 0.6), "ratio"),
-           memory_total=(4 * gib, "bytes")),
-        _r("host.disk", H, "C:\\", ok, disk_free=(free * 128 * gib, "bytes"),
-           disk_free_ratio=(free, "ratio"), disk_size=(128 * gib, "bytes")),
+        _r(
+            "host.cpu",
+            H,
+            "",
+            ok,
+            cpu_usage=(rng.uniform(0.05, 0.4), "ratio"),
+            load1=(rng.uniform(0.1, 1.5), ""),
+        ),
+        _r(
+            "host.memory",
+            H,
+            "",
+            ok,
+            memory_available=(rng.uniform(1, 3) * gib, "bytes"),
+            memory_available_ratio=(rng.uniform(0.25, 0.6), "ratio"),
+            memory_total=(4 * gib, "bytes"),
+        ),
+        _r(
+            "host.disk",
+            H,
+            "C:\\",
+            ok,
+            disk_free=(free * 128 * gib, "bytes"),
+            disk_free_ratio=(free, "ratio"),
+            disk_size=(128 * gib, "bytes"),
+        ),
         _r("host.uptime", H, "", ok, uptime=(rng.uniform(3600, 10 * 86400), "seconds")),
-        _r("host.clock", H, "collector", ok,
-           clock_offset=(rng.uniform(-0.05, 0.05), "seconds"),
-           clock_offset_abs=(rng.uniform(0, 0.05), "seconds")),
-        _r("net.gateway", N, "192.0.2.1", ok, gateway_present=(1, ""),
-           gateway_reachable=(1, "")),
-        _r("net.dns", N, "dichvucong.gov.vn", ok,
-           dns_resolve_time=(rng.uniform(0.005, 0.05), "seconds"), dns_addresses=(2, "")),
+        _r(
+            "host.clock",
+            H,
+            "collector",
+            ok,
+            clock_offset=(rng.uniform(-0.05, 0.05), "seconds"),
+            clock_offset_abs=(rng.uniform(0, 0.05), "seconds"),
+        ),
+        _r("net.gateway", N, "192.0.2.1", ok, gateway_present=(1, ""), gateway_reachable=(1, "")),
+        _r(
+            "net.dns",
+            N,
+            "dichvucong.gov.vn",
+            ok,
+            dns_resolve_time=(rng.uniform(0.005, 0.05), "seconds"),
+            dns_addresses=(2, ""),
+        ),
         _r("sec.antivirus", X, "", ok, antivirus_running=(1, "")),
         _r("sec.firewall", X, "", ok, firewall_enabled=(1, "")),
         _r("sec.updates", X, "", ok, updates_age=(rng.uniform(1, 10), "days")),
@@ -485,13 +514,26 @@ def attestations_for(plans: dict[str, CommunePlan]) -> list[AttestationEntry]:
         if plan.silent:
             continue
         staffed = "not_staffed" not in plan.faults
-        items.append(AttestationEntry(code, "ATT-01", "pass",
-                                      "Quyết định thành lập Trung tâm PVHCC (mô phỏng)", _OPERATOR))
-        items.append(AttestationEntry(code, "ATT-02", "pass" if staffed else "fail",
-                                      "Báo cáo nhân sự quầy một cửa (mô phỏng)", _OPERATOR))
+        items.append(
+            AttestationEntry(
+                code, "ATT-01", "pass", "Quyết định thành lập Trung tâm PVHCC (mô phỏng)", _OPERATOR
+            )
+        )
+        items.append(
+            AttestationEntry(
+                code,
+                "ATT-02",
+                "pass" if staffed else "fail",
+                "Báo cáo nhân sự quầy một cửa (mô phỏng)",
+                _OPERATOR,
+            )
+        )
         if "layout_not_attested" not in plan.faults:
-            items.append(AttestationEntry(code, "ATT-03", "pass",
-                                          "Biên bản kiểm tra bố trí (mô phỏng)", _OPERATOR))
+            items.append(
+                AttestationEntry(
+                    code, "ATT-03", "pass", "Biên bản kiểm tra bố trí (mô phỏng)", _OPERATOR
+                )
+            )
     return items
 
 

@@ -210,8 +210,13 @@ def _criterion_counts(
         n = Counter(r.statuses[cid] for r in rows if r.last_report_at is not None)
         counts.append(
             CriterionCount(
-                cid, titles[cid], severity[cid], n.get("fail", 0), n.get("warn", 0),
-                n.get("unknown", 0), n.get("waived", 0),
+                cid,
+                titles[cid],
+                severity[cid],
+                n.get("fail", 0),
+                n.get("warn", 0),
+                n.get("unknown", 0),
+                n.get("waived", 0),
             )
         )
     return counts

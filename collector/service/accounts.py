@@ -108,8 +108,9 @@ class Session:
 class Accounts:
     """Users and sessions over the collector's database."""
 
-    def __init__(self, database: Database, audit: Audit, clock: Callable[[], datetime] = utcnow
-                 ) -> None:
+    def __init__(
+        self, database: Database, audit: Audit, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.database = database
         self.audit = audit
         self.clock = clock

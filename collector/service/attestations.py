@@ -75,8 +75,13 @@ def check_file(file: EvidenceFile) -> None:
 
 class Attestations:
     def __init__(
-        self, database: Database, rules: RulesHolder, units: Units,
-        clock: Callable[[], datetime], audit: Audit, evaluation: Evaluation,
+        self,
+        database: Database,
+        rules: RulesHolder,
+        units: Units,
+        clock: Callable[[], datetime],
+        audit: Audit,
+        evaluation: Evaluation,
     ) -> None:
         self.database = database
         self.rules = rules
@@ -111,11 +116,13 @@ class Attestations:
             raise BadRequestError(f"validity must be 1 to {c.validity_days} days for {e.criterion}")
         if e.file is not None:
             check_file(e.file)
-        return AttestationEntry(e.commune, e.criterion, e.status, evidence, e.actor,
-                                days, e.file), days
+        return AttestationEntry(
+            e.commune, e.criterion, e.status, evidence, e.actor, days, e.file
+        ), days
 
-    def record(self, entries: Iterable[AttestationEntry], *,
-               only_reported: bool = False) -> list[int]:
+    def record(
+        self, entries: Iterable[AttestationEntry], *, only_reported: bool = False
+    ) -> list[int]:
         """Store attestations (all or none), each audited as ``attestation.add``, then
         re-evaluate their communes (with ``only_reported``, only those that already have
         an evaluation: a bulk entry for communes that never reported). Returns their ids."""
@@ -133,29 +140,58 @@ class Attestations:
         return ids
 
     def _insert(self, conn: Connection, e: AttestationEntry, days: int, now: datetime) -> int:
-        att_id = _pk(db.attestations.insert().values(
-            commune_code=e.commune, criterion_id=e.criterion, status=e.status,
-            evidence=e.evidence, entered_by=e.actor, entered_at=now,
-            expires_at=now + timedelta(days=days),
-        ), conn)
+        att_id = _pk(
+            db.attestations.insert().values(
+                commune_code=e.commune,
+                criterion_id=e.criterion,
+                status=e.status,
+                evidence=e.evidence,
+                entered_by=e.actor,
+                entered_at=now,
+                expires_at=now + timedelta(days=days),
+            ),
+            conn,
+        )
         file_id = None
         if e.file is not None:
-            file_id = _pk(db.evidence_files.insert().values(
-                attestation_id=att_id, filename=e.file.filename,
-                content_type=e.file.content_type, size=len(e.file.data), data=e.file.data,
-            ), conn)
-        self.audit.record(conn, e.actor, "attestation.add", e.commune, criterion=e.criterion,
-                          status=e.status, valid_days=days, attestation_id=att_id,
-                          file_id=file_id)
+            file_id = _pk(
+                db.evidence_files.insert().values(
+                    attestation_id=att_id,
+                    filename=e.file.filename,
+                    content_type=e.file.content_type,
+                    size=len(e.file.data),
+                    data=e.file.data,
+                ),
+                conn,
+            )
+        self.audit.record(
+            conn,
+            e.actor,
+            "attestation.add",
+            e.commune,
+            criterion=e.criterion,
+            status=e.status,
+            valid_days=days,
+            attestation_id=att_id,
+            file_id=file_id,
+        )
         return att_id
 
     def record_attestation(
-        self, *, commune: str, criterion: str, status: str, evidence: str, actor: str,
-        valid_days: int | None = None, file: EvidenceFile | None = None,
+        self,
+        *,
+        commune: str,
+        criterion: str,
+        status: str,
+        evidence: str,
+        actor: str,
+        valid_days: int | None = None,
+        file: EvidenceFile | None = None,
     ) -> int:
         """Store one attestation (with an optional evidence file); see :meth:`record`."""
-        [att_id] = self.record([AttestationEntry(commune, criterion, status, evidence, actor,
-                                                 valid_days, file)])
+        [att_id] = self.record(
+            [AttestationEntry(commune, criterion, status, evidence, actor, valid_days, file)]
+        )
         return att_id
 
     def record_waiver(
@@ -171,12 +207,26 @@ class Attestations:
             raise BadRequestError(f"waiver validity must be 1 to {MAX_WAIVER_DAYS} days")
         now = self.clock()
         with self.database.write() as conn:
-            wid = _pk(db.waivers.insert().values(
-                commune_code=commune, criterion_id=criterion, reason=reason, granted_by=actor,
-                granted_at=now, expires_at=now + timedelta(days=valid_days),
-            ), conn)
-            self.audit.record(conn, actor, "waiver.add", commune, criterion=criterion,
-                              valid_days=valid_days, waiver_id=wid)
+            wid = _pk(
+                db.waivers.insert().values(
+                    commune_code=commune,
+                    criterion_id=criterion,
+                    reason=reason,
+                    granted_by=actor,
+                    granted_at=now,
+                    expires_at=now + timedelta(days=valid_days),
+                ),
+                conn,
+            )
+            self.audit.record(
+                conn,
+                actor,
+                "waiver.add",
+                commune,
+                criterion=criterion,
+                valid_days=valid_days,
+                waiver_id=wid,
+            )
         self.evaluation.reevaluate([commune])
         return wid
 
@@ -195,11 +245,18 @@ class Attestations:
         with self.database.read() as conn:
             return [
                 {
-                    "id": r.id, "commune_code": r.commune_code, "criterion_id": r.criterion_id,
-                    "status": r.status, "evidence": r.evidence, "entered_by": r.entered_by,
-                    "entered_at": as_utc(r.entered_at), "expires_at": as_utc(r.expires_at),
-                    "active": as_utc(r.expires_at) > now, "file_id": r.file_id,
-                    "filename": r.filename, "file_size": r.size,
+                    "id": r.id,
+                    "commune_code": r.commune_code,
+                    "criterion_id": r.criterion_id,
+                    "status": r.status,
+                    "evidence": r.evidence,
+                    "entered_by": r.entered_by,
+                    "entered_at": as_utc(r.entered_at),
+                    "expires_at": as_utc(r.expires_at),
+                    "active": as_utc(r.expires_at) > now,
+                    "file_id": r.file_id,
+                    "filename": r.filename,
+                    "file_size": r.size,
                 }
                 for r in conn.execute(q)
             ]
@@ -217,9 +274,13 @@ class Attestations:
         with self.database.read() as conn:
             return [
                 {
-                    "id": r.id, "commune_code": r.commune_code, "criterion_id": r.criterion_id,
-                    "reason": r.reason, "granted_by": r.granted_by,
-                    "granted_at": as_utc(r.granted_at), "expires_at": as_utc(r.expires_at),
+                    "id": r.id,
+                    "commune_code": r.commune_code,
+                    "criterion_id": r.criterion_id,
+                    "reason": r.reason,
+                    "granted_by": r.granted_by,
+                    "granted_at": as_utc(r.granted_at),
+                    "expires_at": as_utc(r.expires_at),
                     "active": as_utc(r.expires_at) > now,
                 }
                 for r in conn.execute(q)

@@ -35,11 +35,11 @@ class Audit:
             "detail": detail,
         }
 
-    def record(self, conn: Connection, actor: str, action: str, target: str,
-               **detail: Any) -> None:
+    def record(self, conn: Connection, actor: str, action: str, target: str, **detail: Any) -> None:
         """One line, in the caller's transaction ``conn``."""
-        conn.execute(db.audit_log.insert(), [self.row(self.clock(), actor, action, target,
-                                                      **detail)])
+        conn.execute(
+            db.audit_log.insert(), [self.row(self.clock(), actor, action, target, **detail)]
+        )
 
     def record_many(self, conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
         """Lines made by :meth:`row`, in one statement."""

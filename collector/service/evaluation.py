@@ -53,8 +53,13 @@ def observations(host: str, latest: dict[str, LatestResult]) -> list[Observation
     """A host's latest results as the rule interpreter reads them."""
     return [
         Observation(
-            host=host, check=e.check, target=e.target, status=e.status, values=e.values(),
-            message=e.message, observed_at=as_utc(datetime.fromisoformat(e.observed_at)),
+            host=host,
+            check=e.check,
+            target=e.target,
+            status=e.status,
+            values=e.values(),
+            message=e.message,
+            observed_at=as_utc(datetime.fromisoformat(e.observed_at)),
         )
         for e in latest.values()
     ]
@@ -87,7 +92,10 @@ class _Gathered:
 
 class Evaluation:
     def __init__(
-        self, database: Database, rules: RulesHolder, units: Units,
+        self,
+        database: Database,
+        rules: RulesHolder,
+        units: Units,
         clock: Callable[[], datetime],
     ) -> None:
         self.database = database
@@ -112,17 +120,26 @@ class Evaluation:
         }
         if judged:
             conn.execute(
-                update(db.agents).where(a.agent_id == bindparam("b_agent_id"))
+                update(db.agents)
+                .where(a.agent_id == bindparam("b_agent_id"))
                 .values(findings=bindparam("b_findings"), verdict=bindparam("b_verdict")),
-                [{"b_agent_id": i, "b_findings": f.to_json(), "b_verdict": v}
-                 for i, (f, v) in judged.items()],
+                [
+                    {"b_agent_id": i, "b_findings": f.to_json(), "b_verdict": v}
+                    for i, (f, v) in judged.items()
+                ],
             )
         return {i: f for i, (f, _) in judged.items()}
 
     # ------------------------------------------------------------------- evaluating
     def evaluate(
-        self, conn: Connection, communes: list[str], now: datetime, rules: Rules,
-        known: dict[str, HostFindings] | None = None, *, detail: bool = True,
+        self,
+        conn: Connection,
+        communes: list[str],
+        now: datetime,
+        rules: Rules,
+        known: dict[str, HostFindings] | None = None,
+        *,
+        detail: bool = True,
     ) -> None:
         """Evaluate ``communes`` from their fresh hosts' stored judgements (``known``: ones
         just made) and record when each may next change without a new report.
@@ -146,8 +163,9 @@ class Evaluation:
         g.previous = {
             row.commune_code: decode_statuses(row.statuses)
             for row in conn.execute(
-                select(db.commune_status.c.commune_code, db.commune_status.c.statuses)
-                .where(self.database.among(db.commune_status.c.commune_code, communes))
+                select(db.commune_status.c.commune_code, db.commune_status.c.statuses).where(
+                    self.database.among(db.commune_status.c.commune_code, communes)
+                )
             )
         }
         return g
@@ -164,8 +182,11 @@ class Evaluation:
         a = db.agents.c
         for agent_id, code, host, verdict, observed in conn.execute(
             select(a.agent_id, a.commune_code, a.host, a.verdict, a.last_observed_at).where(
-                and_(self.database.among(a.commune_code, g.communes), a.revoked.is_(False),
-                     a.last_observed_at.is_not(None))
+                and_(
+                    self.database.among(a.commune_code, g.communes),
+                    a.revoked.is_(False),
+                    a.last_observed_at.is_not(None),
+                )
             )
         ):
             seen = as_utc(observed)
@@ -189,29 +210,45 @@ class Evaluation:
     def _gather_people(self, conn: Connection, g: _Gathered, now: datetime) -> None:
         """Attestations and waivers in force, each also making its commune due on expiry."""
         g.attestations = {c: [] for c in g.communes}
-        for row in conn.execute(select(db.attestations).where(
-            self.database.among(db.attestations.c.commune_code, g.communes)
-        )):
+        for row in conn.execute(
+            select(db.attestations).where(
+                self.database.among(db.attestations.c.commune_code, g.communes)
+            )
+        ):
             att = Attestation(
-                criterion_id=row.criterion_id, status=row.status, evidence=row.evidence,
-                entered_by=row.entered_by, entered_at=aware(row.entered_at) or now,
+                criterion_id=row.criterion_id,
+                status=row.status,
+                evidence=row.evidence,
+                entered_by=row.entered_by,
+                entered_at=aware(row.entered_at) or now,
                 expires_at=aware(row.expires_at) or now,
             )
             g.attestations[row.commune_code].append(att)
             if att.expires_at > now:
                 g.due_at(row.commune_code, att.expires_at)
         g.waivers = {c: [] for c in g.communes}
-        for row in conn.execute(select(db.waivers).where(
-            self.database.among(db.waivers.c.commune_code, g.communes)
-        )):
-            wv = Waiver(criterion_id=row.criterion_id, reason=row.reason,
-                        granted_by=row.granted_by, expires_at=aware(row.expires_at) or now)
+        for row in conn.execute(
+            select(db.waivers).where(self.database.among(db.waivers.c.commune_code, g.communes))
+        ):
+            wv = Waiver(
+                criterion_id=row.criterion_id,
+                reason=row.reason,
+                granted_by=row.granted_by,
+                expires_at=aware(row.expires_at) or now,
+            )
             g.waivers[row.commune_code].append(wv)
             if wv.expires_at > now:
                 g.due_at(row.commune_code, wv.expires_at)
 
-    def _status_row(self, g: _Gathered, code: str, now: datetime, colour: str,
-                    statuses: dict[str, CriterionState], pending: bool) -> dict[str, Any]:
+    def _status_row(
+        self,
+        g: _Gathered,
+        code: str,
+        now: datetime,
+        colour: str,
+        statuses: dict[str, CriterionState],
+        pending: bool,
+    ) -> dict[str, Any]:
         return {
             "commune_code": code,
             "province_code": self.units.commune(code).province_code,
@@ -223,8 +260,7 @@ class Evaluation:
             "detail_pending": pending,
         }
 
-    def _write_statuses(self, conn: Connection, g: _Gathered, now: datetime,
-                        rules: Rules) -> None:
+    def _write_statuses(self, conn: Connection, g: _Gathered, now: datetime, rules: Rules) -> None:
         if g.unjudged:
             judged = self.refresh_findings(conn, rules, [aid for _, aid in g.unjudged])
             for code, aid in g.unjudged:
@@ -233,8 +269,13 @@ class Evaluation:
         rows = []
         for code in g.communes:
             colour, statuses = evaluate_verdicts(
-                rules, self.units.commune(code).kind, g.verdicts[code], g.attestations[code],
-                g.waivers[code], now, memo=self.memo,
+                rules,
+                self.units.commune(code).kind,
+                g.verdicts[code],
+                g.attestations[code],
+                g.waivers[code],
+                now,
+                memo=self.memo,
             )
             prev = g.previous.get(code, {})
             states = {
@@ -244,8 +285,9 @@ class Evaluation:
             rows.append(self._status_row(g, code, now, colour.value, states, pending=True))
         self._upsert(conn, rows)
 
-    def _findings(self, conn: Connection, g: _Gathered, rules: Rules,
-                  known: dict[str, HostFindings]) -> dict[str, HostFindings]:
+    def _findings(
+        self, conn: Connection, g: _Gathered, rules: Rules, known: dict[str, HostFindings]
+    ) -> dict[str, HostFindings]:
         """The findings of every fresh host: ``known``, stored under these rules, or judged
         again now."""
         wanted = [aid for hs in g.hosts.values() for _, aid in hs if aid not in known]
@@ -261,24 +303,37 @@ class Evaluation:
             found.update(self.refresh_findings(conn, rules, redo))
         return found
 
-    def _write_detailed(self, conn: Connection, g: _Gathered, now: datetime, rules: Rules,
-                        known: dict[str, HostFindings]) -> None:
+    def _write_detailed(
+        self,
+        conn: Connection,
+        g: _Gathered,
+        now: datetime,
+        rules: Rules,
+        known: dict[str, HostFindings],
+    ) -> None:
         found = self._findings(conn, g, rules, known)
         stamp = now.isoformat()
         rows, details = [], []
         for code in g.communes:
             ev = evaluate_findings(
-                rules, self.units.commune(code).kind,
+                rules,
+                self.units.commune(code).kind,
                 [found[aid] for _, aid in sorted(g.hosts[code])],
-                g.attestations[code], g.waivers[code], now,
+                g.attestations[code],
+                g.waivers[code],
+                now,
             )
             criteria, states = _with_since(ev, g.previous.get(code, {}), stamp)
             rows.append(self._status_row(g, code, now, ev.colour.value, states, pending=False))
             details.append({"commune_code": code, "criteria": criteria})
         self._upsert(conn, rows, details)
 
-    def _upsert(self, conn: Connection, rows: list[dict[str, Any]],
-                details: list[dict[str, Any]] | None = None) -> None:
+    def _upsert(
+        self,
+        conn: Connection,
+        rows: list[dict[str, Any]],
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
         if not rows:
             return
         stmt = self.database.insert(db.commune_status)
@@ -303,14 +358,22 @@ class Evaluation:
         cs, a = db.commune_status.c, db.agents.c
         with self.database.read() as conn:
             due = set(conn.execute(select(cs.commune_code).where(cs.next_eval_at <= now)).scalars())
-            due.update(conn.execute(
-                select(a.commune_code).distinct().where(a.commune_code.not_in(select(cs.commune_code)))
-            ).scalars())
+            due.update(
+                conn.execute(
+                    select(a.commune_code)
+                    .distinct()
+                    .where(a.commune_code.not_in(select(cs.commune_code)))
+                ).scalars()
+            )
         return sorted(due)
 
     def reevaluate(
-        self, communes: Iterable[str] | None = None, chunk: int | None = None, *,
-        full: bool = False, detail: bool | None = None,
+        self,
+        communes: Iterable[str] | None = None,
+        chunk: int | None = None,
+        *,
+        full: bool = False,
+        detail: bool | None = None,
     ) -> int:
         """Bring stored colours up to date as time passes. By default only the communes
         :meth:`due_communes` names (the minute-by-minute pass: new reports are evaluated
@@ -342,29 +405,37 @@ class Evaluation:
             return sorted(set(communes))
         if full:
             with self.database.read() as conn:
-                return sorted(set(conn.execute(select(db.agents.c.commune_code).distinct())
-                                  .scalars()))
+                return sorted(
+                    set(conn.execute(select(db.agents.c.commune_code).distinct()).scalars())
+                )
         return self.due_communes(now)
 
     def _rejudge(self, conn: Connection, rules: Rules, part: list[str]) -> dict[str, HostFindings]:
         a = db.agents.c
-        ids = conn.execute(select(a.agent_id).where(
-            and_(self.database.among(a.commune_code, part), a.revoked.is_(False))
-        )).scalars()
+        ids = conn.execute(
+            select(a.agent_id).where(
+                and_(self.database.among(a.commune_code, part), a.revoked.is_(False))
+            )
+        ).scalars()
         return self.refresh_findings(conn, rules, ids)
 
     def reevaluate_reported(self, communes: set[str]) -> int:
         """Re-evaluate those of ``communes`` that have an evaluation already (a commune
         that never reported stays without one)."""
         with self.database.read() as conn:
-            reported = set(conn.execute(select(db.commune_status.c.commune_code).where(
-                db.commune_status.c.commune_code.in_(communes)
-            )).scalars())
+            reported = set(
+                conn.execute(
+                    select(db.commune_status.c.commune_code).where(
+                        db.commune_status.c.commune_code.in_(communes)
+                    )
+                ).scalars()
+            )
         return self.reevaluate(reported) if reported else 0
 
     # ------------------------------------------------------------------ details
-    def pending_details(self, province_code: str | None = None,
-                        only: str | None = None) -> list[str]:
+    def pending_details(
+        self, province_code: str | None = None, only: str | None = None
+    ) -> list[str]:
         """Communes whose colour and statuses are newer than their reasons and evidence."""
         cs = db.commune_status.c
         q = select(cs.commune_code).where(cs.detail_pending.is_(True))
@@ -375,8 +446,9 @@ class Evaluation:
         with self.database.read() as conn:
             return sorted(conn.execute(q).scalars())
 
-    def fill_details(self, province_code: str | None = None, chunk: int | None = None,
-                     *, only: str | None = None) -> int:
+    def fill_details(
+        self, province_code: str | None = None, chunk: int | None = None, *, only: str | None = None
+    ) -> int:
         """Evaluate, reasons and evidence included, the communes whose details are pending
         (of one province, or just commune ``only``); returns how many. Ingest and the
         periodic pass decide colours and statuses only: pages, reports and API answers
@@ -396,10 +468,16 @@ class Evaluation:
             pending = conn.execute(
                 select(cs.detail_pending).where(cs.commune_code == code)
             ).scalar_one_or_none()
-            return bool(pending) and bool(conn.execute(select(func.count()).where(
-                a.commune_code == code, a.revoked.is_(False), a.verdict.is_not(None),
-                a.verdict.not_like(ours + "%"),
-            )).scalar_one())
+            return bool(pending) and bool(
+                conn.execute(
+                    select(func.count()).where(
+                        a.commune_code == code,
+                        a.revoked.is_(False),
+                        a.verdict.is_not(None),
+                        a.verdict.not_like(ours + "%"),
+                    )
+                ).scalar_one()
+            )
 
     def evaluate_unsaved(self, code: str, read: Callable[[Connection], Any]) -> Any:
         """Evaluate commune ``code`` with details under this process's rules and give

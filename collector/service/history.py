@@ -38,8 +38,9 @@ class History:
         return history(self.database, scope, limit)
 
 
-def snapshot(database: Database, readiness: Readiness,
-             min_interval_s: float = DEFAULT_EVERY_S) -> bool:
+def snapshot(
+    database: Database, readiness: Readiness, min_interval_s: float = DEFAULT_EVERY_S
+) -> bool:
     now = readiness.clock()
     h = db.coverage_history
     with database.read() as conn:

@@ -83,7 +83,10 @@ class Identities:
 
     # ------------------------------------------------------------------ enrollment
     def create_enrollment_codes(
-        self, commune_codes: Iterable[str], ttl: timedelta = timedelta(days=7), *,
+        self,
+        commune_codes: Iterable[str],
+        ttl: timedelta = timedelta(days=7),
+        *,
         actor: str = "cli",
     ) -> list[tuple[str, str]]:
         """Issue one single-use code per commune; returns (commune_code, code) pairs.
@@ -94,17 +97,31 @@ class Identities:
             self.units.commune(commune)  # raises UnknownUnitError with a clear message
             code = new_enrollment_code()
             out.append((commune, code))
-            rows.append({"code_hash": hash_secret(code), "commune_code": commune,
-                         "created_at": now, "expires_at": now + ttl})
+            rows.append(
+                {
+                    "code_hash": hash_secret(code),
+                    "commune_code": commune,
+                    "created_at": now,
+                    "expires_at": now + ttl,
+                }
+            )
         if rows:
             with self.database.write() as conn:
                 conn.execute(db.enrollment_codes.insert(), rows)
-                self.audit.record_many(conn, (
-                    self.audit.row(now, actor, "enroll.code_issued", str(r["commune_code"]),
-                                   code_id=code_id(str(r["code_hash"])),
-                                   expires_at=(now + ttl).isoformat())
-                    for r in rows
-                ))
+                self.audit.record_many(
+                    conn,
+                    (
+                        self.audit.row(
+                            now,
+                            actor,
+                            "enroll.code_issued",
+                            str(r["commune_code"]),
+                            code_id=code_id(str(r["code_hash"])),
+                            expires_at=(now + ttl).isoformat(),
+                        )
+                        for r in rows
+                    ),
+                )
         return out
 
     def enroll(
@@ -117,9 +134,16 @@ class Identities:
             return self._enroll(code_hash, host, agent_version, client)
         except EnrollmentError as exc:
             with self.database.write() as conn:
-                self.audit.record(conn, client or "?", "enroll.refused", exc.commune,
-                                  reason=exc.reason, code_id=code_id(code_hash), host=host,
-                                  client=client)
+                self.audit.record(
+                    conn,
+                    client or "?",
+                    "enroll.refused",
+                    exc.commune,
+                    reason=exc.reason,
+                    code_id=code_id(code_hash),
+                    host=host,
+                    client=client,
+                )
             raise
 
     def _claim(self, conn: Connection, code_hash: str, agent_id: str, now: datetime) -> Commune:
@@ -129,15 +153,21 @@ class Identities:
         row = conn.execute(select(db.enrollment_codes).where(ec.code_hash == code_hash)).first()
         if row is None:
             raise EnrollmentError("enrollment code not recognised", reason="unknown")
-        used = EnrollmentError("enrollment code already used: ask for a new one",
-                               reason="used", commune=row.commune_code)
+        used = EnrollmentError(
+            "enrollment code already used: ask for a new one",
+            reason="used",
+            commune=row.commune_code,
+        )
         if row.used_at is not None:
             raise used
         expires_at = aware(row.expires_at)
         if expires_at is None or expires_at <= now:
             day = expires_at.date().isoformat() if expires_at else "?"
-            raise EnrollmentError(f"enrollment code expired on {day}: ask for a new one",
-                                  reason="expired", commune=row.commune_code)
+            raise EnrollmentError(
+                f"enrollment code expired on {day}: ask for a new one",
+                reason="expired",
+                commune=row.commune_code,
+            )
         commune = self.units.commune(row.commune_code)
         claimed = conn.execute(
             update(db.enrollment_codes)
@@ -148,9 +178,7 @@ class Identities:
             raise used
         return commune
 
-    def _enroll(
-        self, code_hash: str, host: str, agent_version: str, client: str
-    ) -> EnrollResponse:
+    def _enroll(self, code_hash: str, host: str, agent_version: str, client: str) -> EnrollResponse:
         now = self.clock()
         token = secrets.token_urlsafe(32)
         agent_id = f"a-{secrets.token_hex(8)}"
@@ -159,22 +187,44 @@ class Identities:
             commune = self._claim(conn, code_hash, agent_id, now)
             # The same machine enrolling again (new install, lost state): say which
             # identities it replaces, so an administrator can revoke them.
-            previous = sorted(conn.execute(
-                select(a.agent_id).where(and_(a.commune_code == commune.code, a.host == host,
-                                              a.revoked.is_(False)))
-            ).scalars())
-            conn.execute(db.agents.insert().values(
-                agent_id=agent_id, token_hash=hash_secret(token), commune_code=commune.code,
-                province_code=commune.province_code, host=host, agent_version=agent_version,
-                enrolled_at=now, last_seq=0, revoked=False,
-            ))
+            previous = sorted(
+                conn.execute(
+                    select(a.agent_id).where(
+                        and_(a.commune_code == commune.code, a.host == host, a.revoked.is_(False))
+                    )
+                ).scalars()
+            )
+            conn.execute(
+                db.agents.insert().values(
+                    agent_id=agent_id,
+                    token_hash=hash_secret(token),
+                    commune_code=commune.code,
+                    province_code=commune.province_code,
+                    host=host,
+                    agent_version=agent_version,
+                    enrolled_at=now,
+                    last_seq=0,
+                    revoked=False,
+                )
+            )
             extra = {"replaces": previous} if previous else {}
-            self.audit.record(conn, agent_id, "enroll.reenroll" if previous else "enroll",
-                              commune.code, code_id=code_id(code_hash), host=host,
-                              client=client, agent_version=agent_version, **extra)
+            self.audit.record(
+                conn,
+                agent_id,
+                "enroll.reenroll" if previous else "enroll",
+                commune.code,
+                code_id=code_id(code_hash),
+                host=host,
+                client=client,
+                agent_version=agent_version,
+                **extra,
+            )
         return EnrollResponse(
-            agent_id=agent_id, token=token, commune_code=commune.code,
-            province_code=commune.province_code, commune_name=commune.name,
+            agent_id=agent_id,
+            token=token,
+            commune_code=commune.code,
+            province_code=commune.province_code,
+            commune_name=commune.name,
             report_interval_s=REPORT_INTERVAL_S,
         )
 
@@ -189,8 +239,15 @@ class Identities:
             if row is None or row.revoked:
                 return False
             conn.execute(update(db.agents).where(a.agent_id == agent_id).values(revoked=True))
-            self.audit.record(conn, actor, "agent.revoke", row.commune_code,
-                              agent_id=agent_id, host=row.host, reason=reason)
+            self.audit.record(
+                conn,
+                actor,
+                "agent.revoke",
+                row.commune_code,
+                agent_id=agent_id,
+                host=row.host,
+                reason=reason,
+            )
         self._cache = {h: hit for h, hit in self._cache.items() if hit[0].agent_id != agent_id}
         self.evaluation.reevaluate_reported({str(row.commune_code)})
         return True
@@ -208,7 +265,8 @@ class Identities:
         with self.database.read() as conn:
             rows = conn.execute(
                 select(a.agent_id, a.commune_code, a.province_code, a.token_hash)
-                .where(a.revoked.is_(False)).limit(_MAX_IDENTITIES)
+                .where(a.revoked.is_(False))
+                .limit(_MAX_IDENTITIES)
             ).all()
         now = time.monotonic()
         loaded = {row.token_hash: (self._identity(row), now) for row in rows}
@@ -228,8 +286,9 @@ class Identities:
         a = db.agents.c
         with self.database.read() as conn:
             row = conn.execute(
-                select(a.agent_id, a.commune_code, a.province_code, a.token_hash, a.revoked)
-                .where(a.token_hash == token_hash)
+                select(a.agent_id, a.commune_code, a.province_code, a.token_hash, a.revoked).where(
+                    a.token_hash == token_hash
+                )
             ).first()
         if row is None or row.revoked or not hmac.compare_digest(row.token_hash, token_hash):
             self.forget(token_hash)

@@ -49,8 +49,13 @@ class _Group:
 
 class Ingest:
     def __init__(
-        self, database: Database, rules: RulesHolder, units: Units,
-        clock: Callable[[], datetime], identities: Identities, evaluation: Evaluation,
+        self,
+        database: Database,
+        rules: RulesHolder,
+        units: Units,
+        clock: Callable[[], datetime],
+        identities: Identities,
+        evaluation: Evaluation,
     ) -> None:
         self.database = database
         self.rules = rules
@@ -122,15 +127,21 @@ class Ingest:
             if new:
                 to_store.append((agent, new))
             g.outcomes[i] = IngestResponse(
-                accepted=len(new), duplicates=len(reports) - len(new),
-                acked_seqs=sorted({r.seq for r in reports}), server_time=server_time,
+                accepted=len(new),
+                duplicates=len(reports) - len(new),
+                acked_seqs=sorted({r.seq for r in reports}),
+                server_time=server_time,
             )
         if to_store:
             previous = {aid: row.latest for aid, row in g.rows.items()}
             known = self._store_reports(conn, to_store, now, previous, rules)
             # Colours and statuses now; reasons and evidence when first asked for.
             self.evaluation.evaluate(
-                conn, sorted({a.commune_code for a, _ in to_store}), now, rules, known,
+                conn,
+                sorted({a.commune_code for a, _ in to_store}),
+                now,
+                rules,
+                known,
                 detail=False,
             )
 
@@ -141,8 +152,9 @@ class Ingest:
         g.rows = {
             row.agent_id: row
             for row in conn.execute(
-                select(a.agent_id, a.token_hash, a.revoked, a.latest, a.last_seq)
-                .where(a.agent_id.in_({g.batches[i][0].agent_id for i in g.valid}))
+                select(a.agent_id, a.token_hash, a.revoked, a.latest, a.last_seq).where(
+                    a.agent_id.in_({g.batches[i][0].agent_id for i in g.valid})
+                )
             )
         }
         for i in list(g.valid):
@@ -172,15 +184,23 @@ class Ingest:
         rep = db.reports.c
         return {
             (row.agent_id, row.seq)
-            for row in conn.execute(select(rep.agent_id, rep.seq).where(and_(
-                rep.agent_id.in_({aid for aid, _ in maybe}),
-                rep.seq.in_({seq for _, seq in maybe}),
-            )))
+            for row in conn.execute(
+                select(rep.agent_id, rep.seq).where(
+                    and_(
+                        rep.agent_id.in_({aid for aid, _ in maybe}),
+                        rep.seq.in_({seq for _, seq in maybe}),
+                    )
+                )
+            )
         }
 
     def _store_reports(
-        self, conn: Connection, batches: list[Batch], now: datetime,
-        previous: dict[str, dict[str, list[Any]] | None], rules: Rules,
+        self,
+        conn: Connection,
+        batches: list[Batch],
+        now: datetime,
+        previous: dict[str, dict[str, list[Any]] | None],
+        rules: Rules,
     ) -> dict[str, HostFindings]:
         """Insert the new reports, merge their results into each agent's latest results
         (``previous``: as stored) and judge those: two bulk statements for the whole group.
@@ -191,26 +211,34 @@ class Ingest:
         for agent, new in batches:
             latest = decode_latest(previous.get(agent.agent_id))
             for r in new:  # in seq order: a later report's result replaces an earlier one
-                report_rows.append({
-                    "agent_id": r.agent_id, "seq": r.seq, "commune_code": r.commune_code,
-                    "host": r.host, "observed_at": r.observed_at, "received_at": now,
-                    "results": _RESULTS.dump_json(r.results).decode(),
-                })
+                report_rows.append(
+                    {
+                        "agent_id": r.agent_id,
+                        "seq": r.seq,
+                        "commune_code": r.commune_code,
+                        "host": r.host,
+                        "observed_at": r.observed_at,
+                        "received_at": now,
+                        "results": _RESULTS.dump_json(r.results).decode(),
+                    }
+                )
                 _merge(latest, r, now)
             newest = new[-1]
             findings, verdict = judge(rules, newest.host, latest)
             found[agent.agent_id] = findings
-            agent_rows.append({
-                "b_agent_id": agent.agent_id,
-                "b_seq": newest.seq,
-                "b_observed": min(max(r.observed_at for r in new), now),
-                "b_host": newest.host,
-                "b_version": newest.agent_version,
-                "b_skew": (newest.observed_at - now).total_seconds(),
-                "b_latest": encode_latest(latest),
-                "b_findings": findings.to_json(),
-                "b_verdict": verdict,
-            })
+            agent_rows.append(
+                {
+                    "b_agent_id": agent.agent_id,
+                    "b_seq": newest.seq,
+                    "b_observed": min(max(r.observed_at for r in new), now),
+                    "b_host": newest.host,
+                    "b_version": newest.agent_version,
+                    "b_skew": (newest.observed_at - now).total_seconds(),
+                    "b_latest": encode_latest(latest),
+                    "b_findings": findings.to_json(),
+                    "b_verdict": verdict,
+                }
+            )
         # ON CONFLICT DO NOTHING: a replica racing us on the same (agent_id, seq) is a no-op.
         conn.execute(
             self.database.insert(db.reports).on_conflict_do_nothing(
@@ -220,7 +248,9 @@ class Ingest:
         )
         a = db.agents.c
         conn.execute(
-            update(db.agents).where(a.agent_id == bindparam("b_agent_id")).values(
+            update(db.agents)
+            .where(a.agent_id == bindparam("b_agent_id"))
+            .values(
                 last_seen_at=now,
                 last_seq=self.database.greatest(a.last_seq, bindparam("b_seq")),
                 last_observed_at=bindparam("b_observed"),

@@ -50,8 +50,12 @@ class LatestValue(NamedTuple):
 
 class Readiness:
     def __init__(
-        self, database: Database, rules: RulesHolder, units: Units,
-        clock: Callable[[], datetime], evaluation: Evaluation,
+        self,
+        database: Database,
+        rules: RulesHolder,
+        units: Units,
+        clock: Callable[[], datetime],
+        evaluation: Evaluation,
     ) -> None:
         self.database = database
         self.rules = rules
@@ -92,8 +96,9 @@ class Readiness:
         self.evaluation.fill_details(only=code)
         return self.commune_state(code)
 
-    def _rows(self, province_code: str | None, detail: bool, only: str | None,
-              conn: Connection) -> dict[str, Any]:
+    def _rows(
+        self, province_code: str | None, detail: bool, only: str | None, conn: Connection
+    ) -> dict[str, Any]:
         cs, cd = db.commune_status, db.commune_details
         if detail:
             q = select(
@@ -115,7 +120,10 @@ class Readiness:
         return self.units.by_province[self.units.province(province_code).code]
 
     def _read(
-        self, province_code: str | None, detail: bool, only: str | None = None,
+        self,
+        province_code: str | None,
+        detail: bool,
+        only: str | None = None,
         conn: Connection | None = None,
     ) -> list[CommuneState]:
         now = self.clock()
@@ -152,13 +160,15 @@ class Readiness:
         for pcode, counts in by_prov.items():
             total.update(counts)
             n = len(self.units.by_province[pcode])
-            rows.append({
-                "code": pcode,
-                "name": self.units.provinces[pcode].name,
-                "communes": n,
-                **{c.value: counts.get(c.value, 0) for c in COLOURS},
-                "green_ratio": round(counts.get("green", 0) / n, 4) if n else 0.0,
-            })
+            rows.append(
+                {
+                    "code": pcode,
+                    "name": self.units.provinces[pcode].name,
+                    "communes": n,
+                    **{c.value: counts.get(c.value, 0) for c in COLOURS},
+                    "green_ratio": round(counts.get("green", 0) / n, 4) if n else 0.0,
+                }
+            )
         n_all = len(self.units.communes)
         return {
             "provinces": len(self.units.provinces),
@@ -182,14 +192,29 @@ class Readiness:
         with self.database.read() as conn:
             for row in conn.execute(q):
                 for e in decode_latest(row.latest).values():
-                    yield LatestValue(row.agent_id, row.commune_code, row.province_code,
-                                      row.host, e.check, e.target, e.status, e.figures)
+                    yield LatestValue(
+                        row.agent_id,
+                        row.commune_code,
+                        row.province_code,
+                        row.host,
+                        e.check,
+                        e.target,
+                        e.status,
+                        e.figures,
+                    )
 
     def agent_rows(self, province: str | None = None) -> list[Any]:
         a = db.agents.c
         q = select(
-            a.agent_id, a.commune_code, a.province_code, a.host, a.agent_version,
-            a.last_observed_at, a.last_seen_at, a.last_seq, a.clock_skew_s,
+            a.agent_id,
+            a.commune_code,
+            a.province_code,
+            a.host,
+            a.agent_version,
+            a.last_observed_at,
+            a.last_seen_at,
+            a.last_seq,
+            a.clock_skew_s,
         ).where(a.revoked.is_(False))
         if province is not None:
             q = q.where(a.province_code == province)

@@ -36,6 +36,7 @@ class ReloadMetrics(Protocol):
 
     def reloaded(self, result: str) -> None: ...
 
+
 log = logging.getLogger("collector.catalogue")
 
 _Signature = tuple[tuple[int, int] | None, ...]
@@ -91,14 +92,18 @@ class CatalogueReloader:
             log.error(
                 "criteria catalogue NOT reloaded (%s); the previous one (profile %s, %d "
                 "criteria) stays in use: %s",
-                why, old.profile, len(old.criteria), exc,
+                why,
+                old.profile,
+                len(old.criteria),
+                exc,
             )
             return False
         except Exception as exc:  # keep serving with the old rules whatever went wrong
             self._count("refused")
             self.last_error = f"cannot load the catalogue: {exc}"
-            log.exception("criteria catalogue NOT reloaded (%s); the previous one stays in use",
-                          why)
+            log.exception(
+                "criteria catalogue NOT reloaded (%s); the previous one stays in use", why
+            )
             return False
         self.last_error = None
         if new == old:
@@ -113,8 +118,11 @@ class CatalogueReloader:
             log.exception("criteria catalogue reloaded (%s) but re-evaluation failed", why)
             return True
         log.info(
-            "criteria catalogue reloaded (%s): profile %s, %d criteria; %d communes "
-            "re-evaluated", why, new.profile, len(new.criteria), communes,
+            "criteria catalogue reloaded (%s): profile %s, %d criteria; %d communes re-evaluated",
+            why,
+            new.profile,
+            len(new.criteria),
+            communes,
         )
         return True
 
@@ -149,7 +157,9 @@ class CatalogueReloader:
 
 
 def watch_catalogue(
-    rules: RulesHolder, evaluation: Evaluation, config: CollectorConfig,
+    rules: RulesHolder,
+    evaluation: Evaluation,
+    config: CollectorConfig,
     metrics: ReloadMetrics | None = None,
 ) -> CatalogueReloader:
     """For ``serve``: reload on SIGHUP and, every ``catalogue_reload_s``, when the catalogue
@@ -157,8 +167,12 @@ def watch_catalogue(
     still re-read on SIGHUP (after a package upgrade)."""
     paths = [p for p in (config.catalogue, config.catalogue_overrides) if p is not None]
     reloader = CatalogueReloader(
-        rules, evaluation, config.load_catalogue, paths,
-        poll_s=config.catalogue_reload_s if paths else 0, metrics=metrics,
+        rules,
+        evaluation,
+        config.load_catalogue,
+        paths,
+        poll_s=config.catalogue_reload_s if paths else 0,
+        metrics=metrics,
     )
     if hasattr(signal, "SIGHUP"):  # POSIX; a Windows service restarts instead
         signal.signal(signal.SIGHUP, lambda _sig, _frame: reloader.request())

@@ -228,7 +228,8 @@ def check_schema(engine: Engine) -> None:
         if current is None:
             ours = set(inspect(conn).get_table_names()) & set(metadata.tables)
             what = (
-                "collector tables without a schema version" if ours
+                "collector tables without a schema version"
+                if ours
                 else "no collector schema (an empty database)"
             )
             raise SchemaTooOld(f"{where}: {what}; {migrate_hint}")
@@ -321,7 +322,10 @@ def wait_for_database(
             pause = delay if left is None else min(delay, left)
             log.warning(
                 "database %s unavailable (%s); attempt %d, next in %.0f s%s",
-                _where(engine), reason, attempt, pause,
+                _where(engine),
+                reason,
+                attempt,
+                pause,
                 "" if deadline is None else f" (giving up after {wait_s:g} s)",
             )
             sleep(pause)
@@ -330,7 +334,9 @@ def wait_for_database(
         if attempt > 1:
             log.warning(
                 "database %s available after %d attempts (%.0f s)",
-                _where(engine), attempt, clock() - started,
+                _where(engine),
+                attempt,
+                clock() - started,
             )
         return
 
@@ -356,8 +362,10 @@ def open_database(
             done = migrate_schema(engine)
             if done.changed:
                 log.info(
-                    "database %s migrated from %s to %s", _where(engine),
-                    describe_revision(done.before), describe_revision(done.after),
+                    "database %s migrated from %s to %s",
+                    _where(engine),
+                    describe_revision(done.before),
+                    describe_revision(done.after),
                 )
         else:
             check_schema(engine)

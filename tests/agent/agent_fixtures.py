@@ -18,8 +18,19 @@ ENROLL_OK = {
 
 def make_report(seq: int, n_results: int = 1, message: str = "") -> Report:
     return Report(
-        agent_id="agt-1", seq=seq, commune_code="00070", host="pc-1",
+        agent_id="agt-1",
+        seq=seq,
+        commune_code="00070",
+        host="pc-1",
         observed_at=datetime(2025, 7, 1, tzinfo=UTC),
-        results=[CheckResult(check="host.cpu", category=Category.HOST, status=Status.OK,
-                             target=f"t{i}", message=message) for i in range(n_results)],
+        results=[
+            CheckResult(
+                check="host.cpu",
+                category=Category.HOST,
+                status=Status.OK,
+                target=f"t{i}",
+                message=message,
+            )
+            for i in range(n_results)
+        ],
     )

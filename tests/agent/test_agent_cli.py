@@ -43,8 +43,10 @@ def test_check_table_vietnamese_default_and_english(tmp_path):
 
 def test_check_not_ready_items_first(tmp_path):
     cfg = tmp_path / "agent.yaml"
-    cfg.write_text("checks:\n  host.disk: {warn_free_ratio: 1.0, fail_free_ratio: 1.0}\n"
-                   "  net.dns: {enabled: false}\n  net.portal: {enabled: false}\n")
+    cfg.write_text(
+        "checks:\n  host.disk: {warn_free_ratio: 1.0, fail_free_ratio: 1.0}\n"
+        "  net.dns: {enabled: false}\n  net.portal: {enabled: false}\n"
+    )
     out = invoke("check", "--config", str(cfg), "--lang", "en").output
     assert out.index("Disk space") < out.index("Memory")
 
@@ -66,8 +68,15 @@ def test_missing_config_file(tmp_path):
 
 def test_enroll_command(tmp_path, collector):
     collector.script.append((201, {}, ENROLL_OK))
-    result = invoke("enroll", "--collector", collector.base, "--code", "CODE-1234-ABCD",
-                    "--state-dir", str(tmp_path / "st"))
+    result = invoke(
+        "enroll",
+        "--collector",
+        collector.base,
+        "--code",
+        "CODE-1234-ABCD",
+        "--state-dir",
+        str(tmp_path / "st"),
+    )
     assert result.exit_code == 0, result.output
     assert "agt-0001" in result.output and "Phường Hoàn Kiếm" in result.output
     assert (tmp_path / "st" / "agent.json").exists()
@@ -75,11 +84,13 @@ def test_enroll_command(tmp_path, collector):
 
 def test_enroll_refused_is_one_line(tmp_path, collector):
     collector.script.append((410, {}, {"detail": "code expired"}))
-    result = CliRunner().invoke(main, ["enroll", "--collector", collector.base,
-                                       "--code", "CODE-1234-ABCD"])
+    result = CliRunner().invoke(
+        main, ["enroll", "--collector", collector.base, "--code", "CODE-1234-ABCD"]
+    )
     assert result.exit_code == 1
     assert result.output.strip() == (
-        "Error: collector refused the enrollment code (HTTP 410): code expired")
+        "Error: collector refused the enrollment code (HTTP 410): code expired"
+    )
 
 
 def test_enroll_needs_a_collector():
@@ -122,8 +133,10 @@ def test_probe_tcp_bad_target():
 
 
 def test_probe_http(collector):
-    result = CliRunner().invoke(main, ["probe", "http", collector.base + "/api/v1/time",
-                                       "--json", "--expect", "server_time"])
+    result = CliRunner().invoke(
+        main,
+        ["probe", "http", collector.base + "/api/v1/time", "--json", "--expect", "server_time"],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["values"]["http_status"]["value"] == 200
@@ -132,8 +145,14 @@ def test_probe_http(collector):
 
 
 def test_help_texts():
-    for cmd in (["--help"], ["check", "--help"], ["enroll", "--help"], ["run", "--help"],
-                ["probe", "tcp", "--help"], ["probe", "http", "--help"]):
+    for cmd in (
+        ["--help"],
+        ["check", "--help"],
+        ["enroll", "--help"],
+        ["run", "--help"],
+        ["probe", "tcp", "--help"],
+        ["probe", "http", "--help"],
+    ):
         result = invoke(*cmd)
         assert result.exit_code == 0 and "Usage" in result.output
 
@@ -151,7 +170,11 @@ def test_probe_by_check_id_and_help_lists_every_probe(collector):
     ok = invoke("probe", "net.tcp", f"127.0.0.1:{port}", "--json")
     assert ok.exit_code == 0 and json.loads(ok.output)["check"] == "net.tcp"
     listed = invoke("probe", "--help").output
-    for name, check_id in (("tcp", "net.tcp"), ("snmp", "eq.snmp"), ("udp", "vc.quality"),
-                           ("throughput", "net.throughput")):
+    for name, check_id in (
+        ("tcp", "net.tcp"),
+        ("snmp", "eq.snmp"),
+        ("udp", "vc.quality"),
+        ("throughput", "net.throughput"),
+    ):
         assert name in listed and check_id in listed
     assert "net.http" in invoke("probe", "http", "--help").output

@@ -31,7 +31,9 @@ def test_default_state_dir_without_env(monkeypatch):
 
 
 def test_full_file(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 collector:
   url: https://ioc.hanoi.gov.vn:8443/
   verify_tls: true
@@ -44,7 +46,8 @@ checks:
       - {name: LGSP, url: "https://lgsp.hanoi.gov.vn/health", expect: OK}
   net.http:
     targets: ["http://127.0.0.1:8080/"]
-""")
+""",
+    )
     config = load_config(path)
     assert config.collector.url == "https://ioc.hanoi.gov.vn:8443"
     disk = config.checks.for_check("host.disk")
@@ -76,13 +79,16 @@ def test_typo_in_check_id_and_option(tmp_path):
 
 
 def test_bad_type_names_the_path(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 checks:
   net.http:
     targets:
       - url: https://ok.example/
       - url: ftp://files.example/
-""")
+""",
+    )
     with pytest.raises(ConfigError) as err:
         load_config(path)
     msg = str(err.value)
@@ -109,4 +115,5 @@ def test_shipped_example_config_is_valid():
     config = load_config(example)
     assert config.collector.url == "https://ioc.hanoi.gov.vn:8443"
     assert [t.name for t in config.checks.for_check("svc.http").targets][0] == (
-        "Thư điện tử công vụ")
+        "Thư điện tử công vụ"
+    )

@@ -14,8 +14,11 @@ def config_for(collector, state_dir, **extra):
         "collector": {"url": collector.base},
         "state_dir": str(state_dir),
         # The fake collector is scripted for the report protocol only: no throughput test.
-        "checks": {"net.dns": {"enabled": False}, "net.portal": {"enabled": False},
-                   "net.throughput": {"enabled": False}},
+        "checks": {
+            "net.dns": {"enabled": False},
+            "net.portal": {"enabled": False},
+            "net.throughput": {"enabled": False},
+        },
     }
     data.update(extra)
     return parse_config(data)

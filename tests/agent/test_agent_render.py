@@ -9,7 +9,11 @@ def r(status: Status) -> CheckResult:
 
 def test_status_names_vietnamese_with_diacritics():
     assert [t("vi", f"status.{s}") for s in ("ok", "warn", "fail", "unknown")] == [
-        "Sẵn sàng", "Cảnh báo", "Không đạt", "Không rõ"]
+        "Sẵn sàng",
+        "Cảnh báo",
+        "Không đạt",
+        "Không rõ",
+    ]
     assert t("en", "status.fail") == "Not ready"
 
 

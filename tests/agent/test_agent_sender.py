@@ -25,8 +25,15 @@ class FakeTime:
 def make_sender(url: str, clock: FakeTime | None = None, **kw) -> Sender:
     clock = clock or FakeTime()
     kw.setdefault("batch_size", 2)
-    return Sender(url, "tok-secret", rng=random.Random(1), sleep=clock.sleep,
-                  monotonic=clock.monotonic, timeout_s=2, **kw)
+    return Sender(
+        url,
+        "tok-secret",
+        rng=random.Random(1),
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
+        timeout_s=2,
+        **kw,
+    )
 
 
 def fill(spool: Spool, n: int) -> list[int]:
@@ -67,8 +74,16 @@ def test_sends_in_seq_order_with_bearer_and_paces_batches(tmp_path, collector):
 def test_deletes_only_acked_seqs(tmp_path, collector):
     def ack_first(body):
         seq = body["reports"][0]["seq"]
-        return 200, {}, {"accepted": 1, "duplicates": 0, "acked_seqs": [seq, 424242],
-                         "server_time": "2025-07-01T00:00:00Z"}
+        return (
+            200,
+            {},
+            {
+                "accepted": 1,
+                "duplicates": 0,
+                "acked_seqs": [seq, 424242],
+                "server_time": "2025-07-01T00:00:00Z",
+            },
+        )
 
     collector.default = ack_first
     with Spool(tmp_path / "s.db") as spool:
@@ -102,8 +117,9 @@ def test_connection_refused_backs_off_with_full_jitter(tmp_path, closed_port):
     clock = FakeTime()
     with Spool(tmp_path / "s.db") as spool:
         fill(spool, 1)
-        sender = make_sender(f"http://127.0.0.1:{closed_port}", clock,
-                             backoff_base_s=2, backoff_cap_s=10)
+        sender = make_sender(
+            f"http://127.0.0.1:{closed_port}", clock, backoff_base_s=2, backoff_cap_s=10
+        )
         delays = []
         for _ in range(6):
             result = run(sender.flush(spool))
@@ -125,8 +141,16 @@ def test_422_splits_then_quarantines_the_bad_report(tmp_path, collector):
             got = [r["seq"] for r in body["reports"]]
             if bad in got:
                 return 422, {}, {"detail": "results[0].check: bad id"}
-            return 200, {}, {"accepted": len(got), "duplicates": 0, "acked_seqs": got,
-                             "server_time": "2025-07-01T00:00:00Z"}
+            return (
+                200,
+                {},
+                {
+                    "accepted": len(got),
+                    "duplicates": 0,
+                    "acked_seqs": got,
+                    "server_time": "2025-07-01T00:00:00Z",
+                },
+            )
 
         collector.default = refuse_bad
         result = run(flush(make_sender(collector.base, batch_size=2), spool))
@@ -146,9 +170,11 @@ def test_401_keeps_reports_and_waits_the_cap(tmp_path, collector):
 
 
 def test_2xx_without_acks_does_not_loop(tmp_path, collector):
-    collector.default = lambda body: (200, {}, {"accepted": 0, "duplicates": 0,
-                                                "acked_seqs": [],
-                                                "server_time": "2025-07-01T00:00:00Z"})
+    collector.default = lambda body: (
+        200,
+        {},
+        {"accepted": 0, "duplicates": 0, "acked_seqs": [], "server_time": "2025-07-01T00:00:00Z"},
+    )
     with Spool(tmp_path / "s.db") as spool:
         fill(spool, 1)
         result = run(flush(make_sender(collector.base), spool))
@@ -159,8 +185,9 @@ def test_budget_limits_a_long_drain(tmp_path, collector):
     clock = FakeTime()
     with Spool(tmp_path / "s.db") as spool:
         fill(spool, 10)
-        result = run(flush(make_sender(collector.base, clock, batch_pause_s=1.0), spool,
-                           budget_s=1.5))
+        result = run(
+            flush(make_sender(collector.base, clock, batch_pause_s=1.0), spool, budget_s=1.5)
+        )
         assert 0 < result.sent < 10
 
 

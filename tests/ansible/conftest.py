@@ -73,10 +73,19 @@ def run_playbook(
     playbook: str, inventory: Path, tmp: Path, extra: Sequence[str] = (), timeout: float = 600
 ) -> PlaybookRun:
     proc = subprocess.run(
-        [ansible_tool("ansible-playbook"), "-i", str(inventory), str(ANSIBLE_DIR / playbook),
-         *extra],
-        cwd=ANSIBLE_DIR, env=ansible_env(tmp), capture_output=True, text=True,
-        timeout=timeout, check=False,
+        [
+            ansible_tool("ansible-playbook"),
+            "-i",
+            str(inventory),
+            str(ANSIBLE_DIR / playbook),
+            *extra,
+        ],
+        cwd=ANSIBLE_DIR,
+        env=ansible_env(tmp),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
 

@@ -42,9 +42,18 @@ COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
 
 
 def _inventory(
-    path: Path, prefix: Path, wheelhouse: Path, *, collector_port: int, collector_url: str,
-    commune: str = COMMUNE, province: str = "01", code: str = "", overrides: Path | None = None,
-    tls: tuple[CA, ServerCert] | None = None, postgresql_url: str = "",
+    path: Path,
+    prefix: Path,
+    wheelhouse: Path,
+    *,
+    collector_port: int,
+    collector_url: str,
+    commune: str = COMMUNE,
+    province: str = "01",
+    code: str = "",
+    overrides: Path | None = None,
+    tls: tuple[CA, ServerCert] | None = None,
+    postgresql_url: str = "",
 ) -> Path:
     """A one-province inventory (collector + one agent) with every path under ``prefix``;
     with ``tls``, the collector serves HTTPS with that certificate of that CA; with
@@ -75,8 +84,10 @@ def _inventory(
         "ioc_collector_catalogue_overrides": str(overrides or ""),
     }
     if postgresql_url:
-        collector |= {"ioc_collector_database": "postgresql",
-                      "ioc_collector_postgresql_url": postgresql_url}
+        collector |= {
+            "ioc_collector_database": "postgresql",
+            "ioc_collector_postgresql_url": postgresql_url,
+        }
     agent = {
         "ioc_agent_commune_code": commune,
         "ioc_agent_enrollment_code": code,
@@ -93,28 +104,37 @@ def _inventory(
         "ioc_agent_preflight_timeout_s": 3,
         "ioc_agent_tcp_targets": [f"127.0.0.1:{collector_port}"],
         # Only loopback targets in tests: no public DNS name, no public portal.
-        "ioc_agent_checks_extra": {"net.dns": {"enabled": False},
-                                   "net.portal": {"enabled": False}},
+        "ioc_agent_checks_extra": {"net.dns": {"enabled": False}, "net.portal": {"enabled": False}},
     }
     if tls is not None:
         ca, server = tls
-        collector |= {"ioc_collector_tls_cert": str(server.cert_file),
-                      "ioc_collector_tls_key": str(server.key_file),
-                      "ioc_collector_tls_ca": str(ca.pem),
-                      # Short enough for the test's Prometheus to scrape a few times.
-                      "ioc_collector_prometheus_scrape_interval": "2s",
-                      "ioc_collector_prometheus_scrape_timeout": "2s"}
+        collector |= {
+            "ioc_collector_tls_cert": str(server.cert_file),
+            "ioc_collector_tls_key": str(server.key_file),
+            "ioc_collector_tls_ca": str(ca.pem),
+            # Short enough for the test's Prometheus to scrape a few times.
+            "ioc_collector_prometheus_scrape_interval": "2s",
+            "ioc_collector_prometheus_scrape_timeout": "2s",
+        }
         agent["ioc_agent_ca_file"] = str(ca.pem)
     inventory = {
         "all": {
             "vars": common,
             "children": {
                 "ioc_collectors": {"hosts": {"collector-hanoi": collector}},
-                "ioc_agents": {"children": {f"province_{province}": {
-                    "vars": {"ioc_agent_province_code": province,
-                             "ioc_agent_collector_url": collector_url},
-                    "children": {f"commune_{commune}": {"hosts": {"agent-hoankiem": agent}}},
-                }}},
+                "ioc_agents": {
+                    "children": {
+                        f"province_{province}": {
+                            "vars": {
+                                "ioc_agent_province_code": province,
+                                "ioc_agent_collector_url": collector_url,
+                            },
+                            "children": {
+                                f"commune_{commune}": {"hosts": {"agent-hoankiem": agent}}
+                            },
+                        }
+                    }
+                },
             },
         }
     }
@@ -154,8 +174,9 @@ class Rollout:
     postgresql_url: str
 
 
-def _wait_http(url: str, proc: subprocess.Popen[str], log: Path, verify: ssl.SSLContext,
-               deadline_s: float = 60) -> None:
+def _wait_http(
+    url: str, proc: subprocess.Popen[str], log: Path, verify: ssl.SSLContext, deadline_s: float = 60
+) -> None:
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         if proc.poll() is not None:
@@ -194,8 +215,16 @@ def rollout(
     overrides.write_text(OVERRIDES, encoding="utf-8")
 
     # 1. The collector role, then the installed collector, started as its unit would.
-    _inventory(inventory, prefix, wheelhouse, collector_port=port, collector_url=url,
-               overrides=overrides, tls=tls, postgresql_url=postgresql_url)
+    _inventory(
+        inventory,
+        prefix,
+        wheelhouse,
+        collector_port=port,
+        collector_url=url,
+        overrides=overrides,
+        tls=tls,
+        postgresql_url=postgresql_url,
+    )
     # With --diff and -v, as an operator previews a change: what would print a secret does.
     collector_run = run_playbook("collector.yml", inventory, tmp, ["--diff", "-v"])
     _assert_ok(collector_run)
@@ -203,49 +232,111 @@ def rollout(
     collector_cfg = prefix / "etc/ioc-collector/collector.yaml"
     log = (tmp / "collector.log").open("w")
     proc = subprocess.Popen(
-        [str(collector_bin), "serve", "--migrate", "--config", str(collector_cfg),
-         "--log-level", "warning"],
-        stdout=log, stderr=subprocess.STDOUT, text=True,
+        [
+            str(collector_bin),
+            "serve",
+            "--migrate",
+            "--config",
+            str(collector_cfg),
+            "--log-level",
+            "warning",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         _wait_http(f"{url}/api/v1/time", proc, tmp / "collector.log", trust)
         # The readiness API needs a user: one made with the installed CLI.
         subprocess.run(
-            [str(collector_bin), "user", "add", "--config", str(collector_cfg),
-             "--username", "ops", "--role", "viewer", "--password-stdin"],
-            input="ops-pass-1\n", capture_output=True, text=True, check=True, timeout=120,
+            [
+                str(collector_bin),
+                "user",
+                "add",
+                "--config",
+                str(collector_cfg),
+                "--username",
+                "ops",
+                "--role",
+                "viewer",
+                "--password-stdin",
+            ],
+            input="ops-pass-1\n",
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
         )
         reader = login(url, "ops", "ops-pass-1", verify=trust)
         summary_before = reader.get("/api/v1/summary", timeout=30).json()
 
         # 2. A one-time code from the installed CLI, on the installed configuration.
         issued = subprocess.run(
-            [str(collector_bin), "enrollment-code", "--config", str(collector_cfg),
-             "--commune", COMMUNE, "--json"],
-            capture_output=True, text=True, check=True, timeout=120,
+            [
+                str(collector_bin),
+                "enrollment-code",
+                "--config",
+                str(collector_cfg),
+                "--commune",
+                COMMUNE,
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
         )
         code = json.loads(issued.stdout)[0]["code"]
 
         # 3. The whole site: collector (unchanged) then the agent, which enrolls.
-        _inventory(inventory, prefix, wheelhouse, collector_port=port, collector_url=url,
-                   code=code, overrides=overrides, tls=tls, postgresql_url=postgresql_url)
+        _inventory(
+            inventory,
+            prefix,
+            wheelhouse,
+            collector_port=port,
+            collector_url=url,
+            code=code,
+            overrides=overrides,
+            tls=tls,
+            postgresql_url=postgresql_url,
+        )
         first = run_playbook("site.yml", inventory, tmp)
         _assert_ok(first)
 
         # 4. The installed agent, with the installed configuration: one cycle.
         agent_once = subprocess.run(
-            [str(prefix / "opt/ioc-agent/venv/bin/ioc-agent"), "run", "--once",
-             "--config", str(prefix / "etc/ioc-agent/agent.yaml")],
-            capture_output=True, text=True, timeout=180,
+            [
+                str(prefix / "opt/ioc-agent/venv/bin/ioc-agent"),
+                "run",
+                "--once",
+                "--config",
+                str(prefix / "etc/ioc-agent/agent.yaml"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
         summary_after = reader.get("/api/v1/summary", timeout=30).json()
         commune_after = reader.get(f"/api/v1/communes/{COMMUNE}", timeout=30).json()
 
         # 5. Again: nothing may change.
         second = run_playbook("site.yml", inventory, tmp)
-        yield Rollout(prefix, tmp, inventory, url, code, first, second, agent_once,
-                      summary_before, summary_after, commune_after, ca.pem, collector_run,
-                      postgresql_url)
+        yield Rollout(
+            prefix,
+            tmp,
+            inventory,
+            url,
+            code,
+            first,
+            second,
+            agent_once,
+            summary_before,
+            summary_after,
+            commune_after,
+            ca.pem,
+            collector_run,
+            postgresql_url,
+        )
     finally:
         proc.terminate()
         try:
@@ -308,25 +399,43 @@ def test_installed_files(rollout: Rollout) -> None:
     assert f"url: {rollout.url}" in agent_yaml
     assert "Phường Hoàn Kiếm" in agent_yaml
     unit = (root / "etc/systemd/system/ioc-agent.service").read_text()
-    for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
-                 "PrivateTmp=yes", "Restart=always",
-                 f"ReadWritePaths={root / 'var/lib/ioc-agent'}"):
+    for line in (
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "Restart=always",
+        f"ReadWritePaths={root / 'var/lib/ioc-agent'}",
+    ):
         assert line in unit
     assert unit.startswith("#")
     collector_unit = (root / "etc/systemd/system/ioc-collector.service").read_text()
     assert "ProtectSystem=strict" in collector_unit
     assert "ExecReload=/bin/kill -HUP $MAINPID" in collector_unit
     # The unit migrates the database as it starts (the test's `serve` above does the same).
-    assert (f"ExecStart={root / 'opt/ioc-collector/venv/bin/ioc-collector'} serve --migrate "
-            f"--config {root / 'etc/ioc-collector/collector.yaml'}") in collector_unit
+    assert (
+        f"ExecStart={root / 'opt/ioc-collector/venv/bin/ioc-collector'} serve --migrate "
+        f"--config {root / 'etc/ioc-collector/collector.yaml'}"
+    ) in collector_unit
     # The overrides were checked by the installed CLI, deployed and named in the config.
     deployed = root / "etc/ioc-collector/catalogue-overrides.yaml"
     assert deployed.read_text() == OVERRIDES
-    assert f"catalogue_overrides: {deployed}" in (
-        root / "etc/ioc-collector/collector.yaml").read_text()
+    assert (
+        f"catalogue_overrides: {deployed}"
+        in (root / "etc/ioc-collector/collector.yaml").read_text()
+    )
     checked = subprocess.run(
-        [str(root / "opt/ioc-collector/venv/bin/ioc-collector"), "catalogue", "check",
-         "--overrides", str(deployed)], capture_output=True, text=True, timeout=120)
+        [
+            str(root / "opt/ioc-collector/venv/bin/ioc-collector"),
+            "catalogue",
+            "check",
+            "--overrides",
+            str(deployed),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert checked.returncode == 0 and checked.stdout.startswith("OK: profile ha-noi,")
     if rollout.postgresql_url:  # the installed collector created its schema there
         assert not (root / "var/lib/ioc-collector/ioc.db").exists()
@@ -359,8 +468,9 @@ def test_prometheus_configuration_is_valid(rollout: Rollout) -> None:
     rules = sorted((rollout.prefix / "etc/prometheus/rules/ioc").glob("*.yml"))
     shipped = sorted((Path(__file__).parents[2] / "dashboards/prometheus/rules").glob("*.yml"))
     assert [p.name for p in rules] == [p.name for p in shipped]
-    check = subprocess.run([promtool, "check", "config", str(config)],
-                           capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        [promtool, "check", "config", str(config)], capture_output=True, text=True, timeout=60
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "centre: ha-noi" in config.read_text()
 
@@ -378,8 +488,11 @@ def test_prometheus_scrapes_the_collector_over_https(rollout: Rollout) -> None:
     prom = Prometheus(require_binary("prometheus"), work, [], scrape_configs=[job])
     try:
         wait_for(lambda: prom.query('up{job="ioc-collector"} == 1'), 60, "a scrape over HTTPS")
-        [grey] = wait_for(lambda: prom.query('sum(ioc_commune_colour{colour="grey"})'), 30,
-                          "the communes' colours")
+        [grey] = wait_for(
+            lambda: prom.query('sum(ioc_commune_colour{colour="grey"})'),
+            30,
+            "the communes' colours",
+        )
         assert float(grey["value"][1]) == 3320  # every commune but the one that reported
     finally:
         prom.stop()
@@ -404,8 +517,14 @@ def test_wrong_inventory_stops_in_preflight(
         kwargs["commune"] = "99999"
     elif case == "wrong-province":
         kwargs["province"] = "79"
-    inventory = _inventory(tmp_path / "hosts.yml", prefix, wheelhouse,
-                           collector_port=closed, collector_url=url, **kwargs)
+    inventory = _inventory(
+        tmp_path / "hosts.yml",
+        prefix,
+        wheelhouse,
+        collector_port=closed,
+        collector_url=url,
+        **kwargs,
+    )
     run = run_playbook("agents.yml", inventory, tmp_path)
     assert run.rc != 0
     assert message in " ".join(run.output.split()), run.output[-4000:]
@@ -424,8 +543,14 @@ def test_a_broken_catalogue_override_stops_the_collector_play(
     overrides = tmp_path / "tinh-overrides.yaml"
     overrides.write_text("criteria:\n  - id: NET-02\n    severity: urgent\n", encoding="utf-8")
     port = free_port()
-    inventory = _inventory(tmp_path / "hosts.yml", prefix, wheelhouse, collector_port=port,
-                           collector_url=f"http://127.0.0.1:{port}", overrides=overrides)
+    inventory = _inventory(
+        tmp_path / "hosts.yml",
+        prefix,
+        wheelhouse,
+        collector_port=port,
+        collector_url=f"http://127.0.0.1:{port}",
+        overrides=overrides,
+    )
     run = run_playbook("collector.yml", inventory, tmp_path)
     assert run.rc != 0
     text = " ".join(run.output.split())

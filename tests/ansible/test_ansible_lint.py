@@ -16,21 +16,28 @@ def test_ansible_lint_production_profile_is_clean(tmp_path: Path) -> None:
     lint = ansible_tool("ansible-lint")
     proc = subprocess.run(
         [lint, "--profile", "production", "--nocolor", "--offline", "."],
-        cwd=ANSIBLE_DIR, env=ansible_env(tmp_path), capture_output=True, text=True,
-        timeout=580, check=False,
+        cwd=ANSIBLE_DIR,
+        env=ansible_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=580,
+        check=False,
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     assert "Passed" in out and "production" in out, out[-2000:]
 
 
-@pytest.mark.parametrize("playbook", ["site.yml", "agents.yml", "collector.yml",
-                                      "wheelhouse.yml"])
+@pytest.mark.parametrize("playbook", ["site.yml", "agents.yml", "collector.yml", "wheelhouse.yml"])
 def test_playbook_syntax(playbook: str, tmp_path: Path) -> None:
     proc = subprocess.run(
         [ansible_tool("ansible-playbook"), "--syntax-check", playbook],
-        cwd=ANSIBLE_DIR, env=ansible_env(tmp_path), capture_output=True, text=True,
-        timeout=120, check=False,
+        cwd=ANSIBLE_DIR,
+        env=ansible_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -46,8 +53,13 @@ def test_molecule_scenario_of_the_agent_role(wheelhouse: Path, tmp_path: Path) -
     env["IOC_WHEELHOUSE_ARCHIVE"] = str(wheelhouse)
     env["IOC_MOLECULE_PORT"] = str(free_port())
     proc = subprocess.run(
-        [molecule, "test"], cwd=ANSIBLE_DIR / "roles/ioc_agent", env=env,
-        capture_output=True, text=True, timeout=580, check=False,
+        [molecule, "test"],
+        cwd=ANSIBLE_DIR / "roles/ioc_agent",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=580,
+        check=False,
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-8000:]
@@ -62,8 +74,12 @@ def test_example_inventory_groups_agents_by_province_and_commune(tmp_path: Path)
 
     proc = subprocess.run(
         [ansible_tool("ansible-inventory"), "-i", "inventory/example/hosts.yml", "--list"],
-        cwd=ANSIBLE_DIR, env=ansible_env(tmp_path), capture_output=True, text=True,
-        timeout=120, check=True,
+        cwd=ANSIBLE_DIR,
+        env=ansible_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     inv = json.loads(proc.stdout)
     hostvars = inv["_meta"]["hostvars"]

@@ -15,8 +15,13 @@ ROLE_NAMES = ["ioc_agent", "ioc_collector"]
 
 # argument_specs type -> the Python types a default of that type may have in YAML.
 SPEC_TYPES: dict[str, tuple[type, ...]] = {
-    "str": (str,), "path": (str,), "bool": (bool,), "int": (int,), "float": (float, int),
-    "list": (list,), "dict": (dict,),
+    "str": (str,),
+    "path": (str,),
+    "bool": (bool,),
+    "int": (int,),
+    "float": (float, int),
+    "list": (list,),
+    "dict": (dict,),
 }
 
 
@@ -66,8 +71,14 @@ def test_commune_vars_are_generated_from_vietnam_provinces() -> None:
 def test_unit_is_hardened(role: str) -> None:
     unit = next((ROLES / role / "templates").glob("*.service.j2")).read_text()
     assert unit.startswith("{{ ansible_managed | comment }}\n")
-    for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
-                 "PrivateTmp=yes", "Restart=always", "ReadWritePaths="):
+    for line in (
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "Restart=always",
+        "ReadWritePaths=",
+    ):
         assert f"\n{line}" in unit, line
     install = (ROLES / role / "tasks/install.yml").read_text()
     assert "shell: /usr/sbin/nologin" in install
@@ -86,7 +97,10 @@ def test_phases_are_tagged_and_one_restart_handler(role: str) -> None:
 
 def test_enrollment_code_is_never_logged() -> None:
     tasks = _load(ROLES / "ioc_agent/tasks/configure.yml")
-    enroll = next(t for t in tasks if "ansible.builtin.command" in t
-                  and "enroll" in t["ansible.builtin.command"]["argv"])
+    enroll = next(
+        t
+        for t in tasks
+        if "ansible.builtin.command" in t and "enroll" in t["ansible.builtin.command"]["argv"]
+    )
     assert enroll["no_log"] is True
     assert enroll["ansible.builtin.command"]["creates"] == "{{ _ioc_agent_state_file }}"

@@ -74,7 +74,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(n)
         for d in sorted(graph.get(n, ())):
             if state.get(d) == 1:
-                return stack[stack.index(d):] + [d]
+                return stack[stack.index(d) :] + [d]
             if d not in state and (found := visit(d)):
                 return found
         stack.pop()
@@ -101,12 +101,31 @@ def test_the_cycle_finder_finds_one() -> None:
 FORBIDDEN = [
     ("checks", ("agent", "collector", "dashboards")),
     ("agent", ("collector", "dashboards")),
-    ("collector.domain", ("collector.api", "collector.cli", "collector.service",
-                          "collector.storage", "collector.criteria", "collector.reports")),
-    ("collector.criteria", ("collector.api", "collector.cli", "collector.service",
-                            "collector.storage", "collector.reports")),
-    ("collector.storage", ("collector.api", "collector.cli", "collector.service",
-                           "collector.reports")),
+    (
+        "collector.domain",
+        (
+            "collector.api",
+            "collector.cli",
+            "collector.service",
+            "collector.storage",
+            "collector.criteria",
+            "collector.reports",
+        ),
+    ),
+    (
+        "collector.criteria",
+        (
+            "collector.api",
+            "collector.cli",
+            "collector.service",
+            "collector.storage",
+            "collector.reports",
+        ),
+    ),
+    (
+        "collector.storage",
+        ("collector.api", "collector.cli", "collector.service", "collector.reports"),
+    ),
     ("collector.service", ("collector.api", "collector.cli")),
     ("collector.reports", ("collector.api", "collector.cli")),
     ("collector.api", ("collector.cli",)),

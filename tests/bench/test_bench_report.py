@@ -14,14 +14,20 @@ from bench.run import _only
 
 def test_a_partial_run_replaces_its_sections_and_keeps_the_others(tmp_path: Path) -> None:
     out = tmp_path / "BENCHMARKS.md"
-    report.write(out, {
-        "ingest": f"{report.HEADINGS['ingest']}\n\ningest v1\n",
-        "nation": f"{report.HEADINGS['nation']}\n\nnation v1\n",
-    })
-    report.write(out, {
-        "drain": f"{report.HEADINGS['drain']}\n\ndrain v1\n",
-        "ingest": f"{report.HEADINGS['ingest']}\n\ningest v2\n",
-    })
+    report.write(
+        out,
+        {
+            "ingest": f"{report.HEADINGS['ingest']}\n\ningest v1\n",
+            "nation": f"{report.HEADINGS['nation']}\n\nnation v1\n",
+        },
+    )
+    report.write(
+        out,
+        {
+            "drain": f"{report.HEADINGS['drain']}\n\ndrain v1\n",
+            "ingest": f"{report.HEADINGS['ingest']}\n\ningest v2\n",
+        },
+    )
     text = out.read_text(encoding="utf-8")
     assert "ingest v2" in text and "ingest v1" not in text
     assert "nation v1" in text and "drain v1" in text

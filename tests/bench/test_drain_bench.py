@@ -12,8 +12,9 @@ from bench.ingest import _workload
 
 def test_a_small_fleet_drains_every_backlog_once(tmp_path: Path) -> None:
     [(_, template)] = _workload(str(tmp_path / "template.db"), agents=1, values=0)
-    f = bench_drain_fleet(tmp_path / "fleet", template, agents=12, backlog=120,
-                          window_s=30, spread_s=1)
+    f = bench_drain_fleet(
+        tmp_path / "fleet", template, agents=12, backlog=120, window_s=30, spread_s=1
+    )
     assert f["drained_agents"] == 12  # every backlog drained within the window
     assert f["stored"] == 12 * 120 and f["duplicates"] == 0
     assert f["status"] == {"2xx": 12 * 3}  # batches of 50: 50 + 50 + 20, nothing refused

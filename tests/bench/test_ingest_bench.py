@@ -30,8 +30,7 @@ def test_wrk_agents_send_their_reports_in_seq_order_and_all_are_stored(tmp_path:
     url = str(tmp_path / "bench.db")
     # Enough agents that none goes past the collector's per-agent burst (60 requests) in the
     # 2 s (12 agents did once ingest answered in ~5 ms: 429s).
-    load, reports = ingest_collector(tmp_path, url, "smoke", agents=64, connections=4,
-                                     duration_s=2)
+    load, reports = ingest_collector(tmp_path, url, "smoke", agents=64, connections=4, duration_s=2)
     assert load.failed == 0
     assert load.requests > 2 * len(reports)  # several rounds: seq goes past 1
     assert stored_reports(url) >= load.requests
@@ -56,8 +55,9 @@ def test_wrk_agents_send_their_reports_in_seq_order_and_all_are_stored(tmp_path:
     # than a round ahead (one more for the request wrk never sends). The threads themselves
     # run at their own pace, so rounds are compared within a thread only.
     for tid in range(THREADS):
-        counts = [len(seqs[rep.agent_id]) for i, (_, rep) in enumerate(reports)
-                  if i % THREADS == tid]
+        counts = [
+            len(seqs[rep.agent_id]) for i, (_, rep) in enumerate(reports) if i % THREADS == tid
+        ]
         assert counts and max(counts) - min(counts) <= 2
 
 
@@ -71,8 +71,16 @@ def test_paced_reports_go_past_every_seq_of_an_agent_whose_thread_ran_ahead(
     require_binary("wrk")
     assert THREADS == 2
     url = str(tmp_path / "ahead.db")
-    load, reports = ingest_collector(tmp_path, url, "ahead", agents=3, connections=2,
-                                     duration_s=1, paced=(4, 2), ingest_burst=100_000)
+    load, reports = ingest_collector(
+        tmp_path,
+        url,
+        "ahead",
+        agents=3,
+        connections=2,
+        duration_s=1,
+        paced=(4, 2),
+        ingest_burst=100_000,
+    )
     assert load.failed == 0 and load.requests > 30
     assert load.paced is not None and load.paced.failed == 0
     assert 4 <= load.paced.requests <= 12
@@ -82,8 +90,9 @@ def test_paced_reports_go_past_every_seq_of_an_agent_whose_thread_ran_ahead(
 def test_the_pushgateway_gets_the_same_values(tmp_path: Path) -> None:
     require_binary("wrk")
     require_binary("prometheus-pushgateway")
-    _, reports = ingest_collector(tmp_path, str(tmp_path / "b.db"), "pgw", agents=3,
-                                  connections=2, duration_s=1)
+    _, reports = ingest_collector(
+        tmp_path, str(tmp_path / "b.db"), "pgw", agents=3, connections=2, duration_s=1
+    )
     load, groups = ingest_pushgateway(reports, tmp_path, connections=3, duration_s=3)
     assert load.failed == 0 and load.requests >= 3
     assert groups == 3  # as the pushgateway itself reports: one group per agent, no more
@@ -108,8 +117,9 @@ def test_the_national_minute_times_every_agents_first_report(
     """On the engine under test, with two collector processes sharing the port."""
     require_binary("wrk")
     url = new_database("minute.db")
-    m = national_minute(tmp_path, agents=120, connections=4, duration_s=2, db_url=url,
-                        processes=2, paced_s=3)
+    m = national_minute(
+        tmp_path, agents=120, connections=4, duration_s=2, db_url=url, processes=2, paced_s=3
+    )
     assert m["minute_agents"] == m["minute_communes"] == 120
     assert m["minute_processes"] == 2
     assert m["minute_failed"] == 0
@@ -127,18 +137,37 @@ def test_the_national_minute_times_every_agents_first_report(
 def test_the_ingest_section_judges_each_engine_by_its_best_run() -> None:
     """The goal is for this machine: SQLite by its faster run (two processes here), and a
     p99 from that same run."""
-    def run(rate: int, p99: float) -> dict[str, float]:
-        return {"reports_s": rate, "values_s": rate * 30, "p50_ms": 20.0, "p99_ms": p99,
-                "failed": 0, "requests": rate * 30, "stored": rate * 30}
 
-    i: dict[str, Any] = {"agents": 2000, "values_per_report": 30, "connections": 32,
-                         "duration_s": 30.0, "pgw_groups": 1200}
-    for prefix, (rate, p99) in {"ioc": (1200, 40.0), "ioc2": (1300, 120.0),
-                                "pg": (2100, 50.0), "pg2": (1900, 60.0),
-                                "pgw": (40, 900.0)}.items():
+    def run(rate: int, p99: float) -> dict[str, float]:
+        return {
+            "reports_s": rate,
+            "values_s": rate * 30,
+            "p50_ms": 20.0,
+            "p99_ms": p99,
+            "failed": 0,
+            "requests": rate * 30,
+            "stored": rate * 30,
+        }
+
+    i: dict[str, Any] = {
+        "agents": 2000,
+        "values_per_report": 30,
+        "connections": 32,
+        "duration_s": 30.0,
+        "pgw_groups": 1200,
+    }
+    for prefix, (rate, p99) in {
+        "ioc": (1200, 40.0),
+        "ioc2": (1300, 120.0),
+        "pg": (2100, 50.0),
+        "pg2": (1900, 60.0),
+        "pgw": (40, 900.0),
+    }.items():
         i.update({f"{prefix}_{k}": v for k, v in run(rate, p99).items()})
     text = ingest_section(i)
-    assert "≥ 2,000 reports/s: SQLite **not met** (1,300/s with 2 processes); " \
-           "PostgreSQL met (2,100/s with 1 process)" in text
+    assert (
+        "≥ 2,000 reports/s: SQLite **not met** (1,300/s with 2 processes); "
+        "PostgreSQL met (2,100/s with 1 process)" in text
+    )
     assert "p99 < 100 ms: SQLite **not met** (120.0 ms); PostgreSQL met (50.0 ms)" in text
     assert "| commune-ioc collector, PostgreSQL 15, 2 processes (--reuse-port) | 1900 |" in text

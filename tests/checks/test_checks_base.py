@@ -39,13 +39,20 @@ class Doubler(Check):
 def test_run_chains_fetch_parse_evaluate():
     [r] = asyncio.run(Doubler().run(CTX))
     assert (r.check, r.category, r.status, r.message, r.target) == (
-        "test.doubler", Category.HOST, Status.OK, "42", "a")
+        "test.doubler",
+        Category.HOST,
+        Status.OK,
+        "42",
+        "a",
+    )
 
 
 def test_cannot_measure_is_unknown_for_every_target_or_the_one_named():
     results = asyncio.run(Doubler(CannotMeasure("nothing configured")).run(CTX))
     assert [(r.target, r.status, r.message) for r in results] == [
-        ("a", Status.UNKNOWN, "nothing configured"), ("b", Status.UNKNOWN, "nothing configured")]
+        ("a", Status.UNKNOWN, "nothing configured"),
+        ("b", Status.UNKNOWN, "nothing configured"),
+    ]
     [one] = asyncio.run(Doubler(CannotMeasure("down", target="x")).run(CTX))
     assert (one.target, one.status, one.values) == ("x", Status.UNKNOWN, {})
     backend = asyncio.run(Doubler(BackendError("not on this platform")).run(CTX))
@@ -64,6 +71,7 @@ def test_backend_is_injected_or_taken_lazily(monkeypatch):
 
 def test_a_check_must_implement_the_steps():
     with pytest.raises(TypeError, match="fetch"):
+
         class Half(Check):  # noqa: F841
             id = "test.half"
             category = Category.HOST

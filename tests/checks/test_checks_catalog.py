@@ -9,9 +9,7 @@ def test_every_check_registered_once_with_a_valid_id():
     registry = default_registry()
     assert len(registry.ids()) == len(CHECK_CLASSES)
     assert all(CHECK_ID_RE.match(i) for i in registry.ids())
-    assert {"net.tcp", "net.http", "net.dedicated", "net.portal", "svc.http"} <= set(
-        registry.ids()
-    )
+    assert {"net.tcp", "net.http", "net.dedicated", "net.portal", "svc.http"} <= set(registry.ids())
 
 
 def test_duplicate_id_is_an_error():

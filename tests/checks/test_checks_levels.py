@@ -8,18 +8,30 @@ from checks.levels import levels, percent
 from checks.model import Status
 
 
-@pytest.mark.parametrize(("value", "status"), [
-    (0.5, Status.OK), (0.9, Status.OK), (0.91, Status.WARN), (0.95, Status.WARN),
-    (0.96, Status.FAIL),
-])
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        (0.5, Status.OK),
+        (0.9, Status.OK),
+        (0.91, Status.WARN),
+        (0.95, Status.WARN),
+        (0.96, Status.FAIL),
+    ],
+)
 def test_upper_levels_are_strict(value, status):
     assert levels(value, warn_above=0.9, fail_above=0.95).status is status
 
 
-@pytest.mark.parametrize(("value", "status"), [
-    (0.30, Status.OK), (0.20, Status.OK), (0.15, Status.WARN), (0.10, Status.WARN),
-    (0.05, Status.FAIL),
-])
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        (0.30, Status.OK),
+        (0.20, Status.OK),
+        (0.15, Status.WARN),
+        (0.10, Status.WARN),
+        (0.05, Status.FAIL),
+    ],
+)
 def test_lower_levels_are_strict(value, status):
     assert levels(value, warn_below=0.20, fail_below=0.10).status is status
 

@@ -46,8 +46,11 @@ CTX = CheckContext(host="h")
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("10.0.0.1:443", ("10.0.0.1", 443)), ("gw.tinh.gov.vn:8443", ("gw.tinh.gov.vn", 8443)),
-     ("[::1]:22", ("::1", 22))],
+    [
+        ("10.0.0.1:443", ("10.0.0.1", 443)),
+        ("gw.tinh.gov.vn:8443", ("gw.tinh.gov.vn", 8443)),
+        ("[::1]:22", ("::1", 22)),
+    ],
 )
 def test_split_host_port(text, expected):
     assert split_host_port(text) == expected
@@ -223,26 +226,68 @@ def test_http_slow_answer_fails():
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("outcome", "kw", "status", "message", "values"), [
-    (HttpOutcome("https://p/", Failure.UNREACHABLE, 0.2, detail="No route to host"), {},
-     Status.FAIL, "unreachable: No route to host", {"http_up": 0.0}),
-    (HttpOutcome("https://p/", Failure.TLS, 0.2, detail="bad cert"), {},
-     Status.FAIL, "TLS error: bad cert", {"http_up": 0.0}),
-    (HttpOutcome("https://p/", Failure.RESOLVE, 0.2, detail="nx"), {},
-     Status.UNKNOWN, "cannot resolve host: nx", {}),
-    (HttpOutcome("https://p/", Failure.CONFIG, 0.0, detail="bad"), {},
-     Status.UNKNOWN, "bad URL: bad", {}),
-    (HttpOutcome("https://p/", Failure.NONE, 4.0, 503, NOW + timedelta(days=3), False, now=NOW),
-     {"max_response_time_s": 3, "expect": "x"}, Status.FAIL,
-     "HTTP 503; slow: 4.00 s > 3 s; expected content 'x' not found; "
-     "TLS certificate expires in 3 days",
-     {"http_up": 0.0, "http_status": 503.0, "http_response_time": 4.0,
-      "tls_cert_days_left": 3.0}),
-    (HttpOutcome("https://p/", Failure.NONE, 0.5, None, NOW - timedelta(days=3), False, now=NOW),
-     {}, Status.FAIL, "HTTP 0; expected content not found; TLS certificate expired",
-     {"http_up": 0.0, "http_status": 0.0, "http_response_time": 0.5,
-      "tls_cert_days_left": -3.0}),
-])
+@pytest.mark.parametrize(
+    ("outcome", "kw", "status", "message", "values"),
+    [
+        (
+            HttpOutcome("https://p/", Failure.UNREACHABLE, 0.2, detail="No route to host"),
+            {},
+            Status.FAIL,
+            "unreachable: No route to host",
+            {"http_up": 0.0},
+        ),
+        (
+            HttpOutcome("https://p/", Failure.TLS, 0.2, detail="bad cert"),
+            {},
+            Status.FAIL,
+            "TLS error: bad cert",
+            {"http_up": 0.0},
+        ),
+        (
+            HttpOutcome("https://p/", Failure.RESOLVE, 0.2, detail="nx"),
+            {},
+            Status.UNKNOWN,
+            "cannot resolve host: nx",
+            {},
+        ),
+        (
+            HttpOutcome("https://p/", Failure.CONFIG, 0.0, detail="bad"),
+            {},
+            Status.UNKNOWN,
+            "bad URL: bad",
+            {},
+        ),
+        (
+            HttpOutcome(
+                "https://p/", Failure.NONE, 4.0, 503, NOW + timedelta(days=3), False, now=NOW
+            ),
+            {"max_response_time_s": 3, "expect": "x"},
+            Status.FAIL,
+            "HTTP 503; slow: 4.00 s > 3 s; expected content 'x' not found; "
+            "TLS certificate expires in 3 days",
+            {
+                "http_up": 0.0,
+                "http_status": 503.0,
+                "http_response_time": 4.0,
+                "tls_cert_days_left": 3.0,
+            },
+        ),
+        (
+            HttpOutcome(
+                "https://p/", Failure.NONE, 0.5, None, NOW - timedelta(days=3), False, now=NOW
+            ),
+            {},
+            Status.FAIL,
+            "HTTP 0; expected content not found; TLS certificate expired",
+            {
+                "http_up": 0.0,
+                "http_status": 0.0,
+                "http_response_time": 0.5,
+                "tls_cert_days_left": -3.0,
+            },
+        ),
+    ],
+)
 def test_http_outcomes(outcome, kw, status, message, values):  # type: ignore[no-untyped-def]
     result = evaluate_http("net.http", outcome, **kw)
     assert (result.status, result.message) == (status, message)
@@ -261,8 +306,9 @@ def test_tls_days_left_from_recorded_peercert():
     assert result.status is Status.WARN
     assert result.value("tls_cert_days_left") == pytest.approx(10)
     assert result.values["tls_cert_days_left"].unit == "days"
-    expired = HttpOutcome("https://p/", Failure.NONE, 0.1, 200, not_after,
-                          now=not_after + timedelta(days=1))
+    expired = HttpOutcome(
+        "https://p/", Failure.NONE, 0.1, 200, not_after, now=not_after + timedelta(days=1)
+    )
     assert evaluate_http("net.portal", expired).status is Status.FAIL
     assert cert_not_after({}) is None
 
@@ -282,13 +328,14 @@ def test_portal_default_target_and_override(http_server):
 
 def test_services_named_targets(http_server, closed_port):
     http_server.routes["/health"] = (200, {}, b"LGSP OK")
-    cfg = ServiceConfig(targets=[
-        {"name": "LGSP", "url": http_server.base + "/health", "expect": "OK"},
-        {"name": "E-mail", "url": f"http://127.0.0.1:{closed_port}/"},
-    ])
+    cfg = ServiceConfig(
+        targets=[
+            {"name": "LGSP", "url": http_server.base + "/health", "expect": "OK"},
+            {"name": "E-mail", "url": f"http://127.0.0.1:{closed_port}/"},
+        ]
+    )
     results = asyncio.run(ServiceCheck(cfg).run(CTX))
-    assert [(r.target, r.status) for r in results] == [("LGSP", Status.OK),
-                                                        ("E-mail", Status.FAIL)]
+    assert [(r.target, r.status) for r in results] == [("LGSP", Status.OK), ("E-mail", Status.FAIL)]
     assert results[0].category is Category.SERVICES
     with pytest.raises(ValueError, match="needs a name"):
         ServiceConfig(targets=["https://x.example/"])

@@ -43,9 +43,15 @@ class Leaky(Check):
     category = Category.NETWORK
 
     async def run(self, ctx: CheckContext) -> list[CheckResult]:
-        return [CheckResult(check=self.id, category=self.category, status=Status.FAIL,
-                            target="snmp://s3cr3t-token@10.0.0.1",
-                            message="community s3cr3t-token refused")]
+        return [
+            CheckResult(
+                check=self.id,
+                category=self.category,
+                status=Status.FAIL,
+                target="snmp://s3cr3t-token@10.0.0.1",
+                message="community s3cr3t-token refused",
+            )
+        ]
 
 
 def _cfg(timeout: float) -> CheckConfig:

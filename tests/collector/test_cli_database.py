@@ -92,42 +92,60 @@ def test_two_migrations_at_once_run_one_after_the_other(new_database) -> None:
         done = sorted(pool.map(migrate_schema, engines), key=lambda m: m.before or "")
     for engine in engines:
         engine.dispose()
-    assert [(m.before, m.after) for m in done] == [(None, head_revision()),
-                                                   (head_revision(), head_revision())]
+    assert [(m.before, m.after) for m in done] == [
+        (None, head_revision()),
+        (head_revision(), head_revision()),
+    ]
 
 
 def test_an_older_schema_is_refused_until_migrated(new_database) -> None:
     db = new_database("old.db")
     at_revision(db, "0002")
-    for args in (["summary"], ["user", "list"], ["agents", "list"], ["audit"],
-                 ["enrollment-code", "--commune", "00070"]):
+    for args in (
+        ["summary"],
+        ["user", "list"],
+        ["agents", "list"],
+        ["audit"],
+        ["enrollment-code", "--commune", "00070"],
+    ):
         refused = cli(*args, "--db", db)
-        clean_refusal(refused, "schema version 0002 (incremental evaluation) is older than",
-                      f"collector's {head_revision()}", "run `ioc-collector migrate`")
+        clean_refusal(
+            refused,
+            "schema version 0002 (incremental evaluation) is older than",
+            f"collector's {head_revision()}",
+            "run `ioc-collector migrate`",
+        )
     engine = make_engine(db)
     with engine.connect() as conn:  # nothing was migrated by the refusals
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     engine.dispose()
     migrated = cli("migrate", "--db", db)
     assert migrated.exit_code == 0, migrated.output
-    assert (f"migrated from schema version 0002 (incremental evaluation) to {head_revision()}"
-            in migrated.output)
+    assert (
+        f"migrated from schema version 0002 (incremental evaluation) to {head_revision()}"
+        in migrated.output
+    )
     assert cli("summary", "--db", db).exit_code == 0
 
 
 def test_an_empty_database_is_refused_and_a_missing_file_not_created(
     new_database, tmp_path: Path
 ) -> None:
-    clean_refusal(cli("summary", "--db", str(tmp_path / "none.db")),
-                  "no database there; `ioc-collector migrate` creates it")
+    clean_refusal(
+        cli("summary", "--db", str(tmp_path / "none.db")),
+        "no database there; `ioc-collector migrate` creates it",
+    )
     assert not (tmp_path / "none.db").exists()
     db = new_database("empty.db")
     engine = make_engine(db)
     with engine.connect():  # the database exists (a SQLite file too), with no table
         pass
     engine.dispose()
-    clean_refusal(cli("user", "list", "--db", db), "no collector schema (an empty database)",
-                  "run `ioc-collector migrate`")
+    clean_refusal(
+        cli("user", "list", "--db", db),
+        "no collector schema (an empty database)",
+        "run `ioc-collector migrate`",
+    )
 
 
 def test_a_newer_schema_is_refused_by_every_command_and_by_migrate(
@@ -136,14 +154,31 @@ def test_a_newer_schema_is_refused_by_every_command_and_by_migrate(
     db = new_database("newer.db")
     assert cli("migrate", "--db", db).exit_code == 0
     set_revision(db, "0999")
-    message = ("schema version 0999 is newer than this collector knows",
-               f"(its newest is {head_revision()} (")
+    message = (
+        "schema version 0999 is newer than this collector knows",
+        f"(its newest is {head_revision()} (",
+    )
     clean_refusal(cli("summary", "--db", db), *message)
     clean_refusal(cli("migrate", "--db", db), *message)
     serve = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "serve", "--db", db, "--migrate",
-         "--listen", f"127.0.0.1:{free_port()}", "--log-level", "warning"],
-        capture_output=True, text=True, env=cli_env(), timeout=120, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "collector.cli",
+            "serve",
+            "--db",
+            db,
+            "--migrate",
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+            "--log-level",
+            "warning",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+        cwd=tmp_path,
     )
     assert serve.returncode == 2, serve.stderr
     assert message[0] in serve.stderr and "Traceback" not in serve.stderr
@@ -151,9 +186,21 @@ def test_a_newer_schema_is_refused_by_every_command_and_by_migrate(
 
 def test_serve_without_migrate_refuses_an_old_database(tmp_path: Path) -> None:
     serve = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "serve", "--db", str(tmp_path / "new.db"),
-         "--listen", f"127.0.0.1:{free_port()}"],
-        capture_output=True, text=True, env=cli_env(), timeout=120, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "collector.cli",
+            "serve",
+            "--db",
+            str(tmp_path / "new.db"),
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+        cwd=tmp_path,
     )
     assert serve.returncode == 2, serve.stderr
     assert "`ioc-collector migrate` creates it" in serve.stderr
@@ -172,8 +219,8 @@ def test_shared_options_on_the_group_and_after_the_subcommand(tmp_path: Path) ->
     add = ["user", "add", "--username", "can-bo", "--role", "viewer", "--password-stdin"]
     assert cli("--config", str(good), *add, input="mat-khau-123\n").exit_code == 0
     for args in (
-        ["--db", db, "user", "list", "--json"],           # on the group
-        ["user", "list", "--db", db, "--json"],           # after the subcommand, as before
+        ["--db", db, "user", "list", "--json"],  # on the group
+        ["user", "list", "--db", db, "--json"],  # after the subcommand, as before
         ["--config", str(good), "user", "list", "--json"],
         ["user", "list", "--json", "--config", str(good)],
         ["--db", bad, "user", "list", "--db", db, "--json"],  # after the subcommand wins
@@ -200,8 +247,9 @@ def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[
 
 def test_every_command_and_option_explains_itself() -> None:
     commands = list(_commands(main))
-    assert {("migrate",), ("serve",), ("summary",), ("user", "add"), ("agents", "revoke")} \
-        <= set(commands)
+    assert {("migrate",), ("serve",), ("summary",), ("user", "add"), ("agents", "revoke")} <= set(
+        commands
+    )
     for path in [(), *commands]:
         r = cli(*path, "--help")
         assert r.exit_code == 0, (path, r.output)
@@ -218,11 +266,18 @@ def test_command_modules_do_not_import_the_group() -> None:
     """The group imports the command modules; a command module imports only the shared
     one (no cycle): importing one in a fresh interpreter leaves the group unimported."""
     probe = subprocess.run(
-        [sys.executable, "-c",
-         "import sys, collector.cli.serving, collector.cli.admin, collector.cli.users, "
-         "collector.cli.reports, collector.cli.database, collector.cli.catalogue; "
-         "print('collector.cli.root' in sys.modules)"],
-        capture_output=True, text=True, env=cli_env(), timeout=60, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, collector.cli.serving, collector.cli.admin, collector.cli.users, "
+            "collector.cli.reports, collector.cli.database, collector.cli.catalogue; "
+            "print('collector.cli.root' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        check=True,
     )
     assert probe.stdout.strip() == "False"
 
@@ -256,8 +311,9 @@ def test_wait_for_database_backs_off_then_connects(tmp_path: Path, caplog) -> No
     slept.clear()
     now[0] = 0.0
     with pytest.raises(DatabaseUnavailable, match=r"unavailable: .* \(waited 10 s\)"):
-        wait_for_database(make_engine(str(tmp_path / "never" / "x.db")), 10,
-                          sleep=sleep, clock=lambda: now[0])
+        wait_for_database(
+            make_engine(str(tmp_path / "never" / "x.db")), 10, sleep=sleep, clock=lambda: now[0]
+        )
     assert slept == [1, 2, 4, 3]  # the last pause cut to the 10 s bound
     with pytest.raises(DatabaseUnavailable):
         wait_for_database(make_engine(str(tmp_path / "never" / "x.db")), 0, sleep=sleep)
@@ -273,9 +329,21 @@ class Serve:
         config = cwd / "collector.yaml"
         config.write_text("reflector_port: 0\nreevaluate_every_s: 0\n")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "collector.cli", "--config", str(config), "serve",
-             "--listen", f"127.0.0.1:{self.port}", *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=cli_env(),
+            [
+                sys.executable,
+                "-m",
+                "collector.cli",
+                "--config",
+                str(config),
+                "serve",
+                "--listen",
+                f"127.0.0.1:{self.port}",
+                *args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
             cwd=cwd,
         )
         self.log: list[str] = []
@@ -287,8 +355,12 @@ class Serve:
             self.log.append(line.rstrip("\n"))
 
     def wait_log(self, needle: str, timeout_s: float = 60) -> None:
-        until(lambda: any(needle in line for line in self.log), timeout_s,
-              f"{needle!r} in the log", self)
+        until(
+            lambda: any(needle in line for line in self.log),
+            timeout_s,
+            f"{needle!r} in the log",
+            self,
+        )
 
     def up(self) -> bool:
         try:
@@ -324,8 +396,9 @@ def assert_outage_logged_as_warnings(log: list[str]) -> None:
 
 def test_serve_waits_for_a_sqlite_directory_that_appears_later(tmp_path: Path) -> None:
     directory = tmp_path / "volume"
-    serve = Serve("--db", str(directory / "ioc.db"), "--migrate", "--log-level", "warning",
-                  cwd=tmp_path)
+    serve = Serve(
+        "--db", str(directory / "ioc.db"), "--migrate", "--log-level", "warning", cwd=tmp_path
+    )
     try:
         serve.wait_log("attempt 2, next in 2 s", timeout_s=30)
         assert not serve.up()
@@ -391,5 +464,8 @@ def free_port() -> int:
 def cli_env() -> dict[str, str]:
     """This checkout's code first, whatever collector the environment has installed."""
     path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": f"{ROOT}{os.pathsep}{path}" if path else str(ROOT)}
+    return {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{path}" if path else str(ROOT),
+    }

@@ -219,13 +219,16 @@ def test_rules_holder_swaps_whole_snapshots() -> None:
     assert len(held.compiled.criteria) == len(RULES.catalogue.criteria)
 
 
-
 def test_levels_fail_before_warn_and_name_the_bound_crossed() -> None:
     from collector.criteria.catalogue import CheckRule
     from collector.criteria.engine import levels
 
     both_sides = CheckRule(
-        check="vc.quality", value="rtt", warn_below=0.2, fail_below=0.1, warn_above=0.8,
+        check="vc.quality",
+        value="rtt",
+        warn_below=0.2,
+        fail_below=0.1,
+        warn_above=0.8,
         fail_above=0.9,
     )
     assert levels(0.5, both_sides) == (CriterionStatus.PASS, "")

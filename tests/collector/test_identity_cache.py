@@ -16,7 +16,9 @@ from tests.collector.test_ingest_api import enroll, post, report, stored
 
 def _other_process(services: Services) -> Services:
     """Another Store on the same database, as a second replica or the admin CLI has."""
-    return services_for(services.engine, services.rules.current().catalogue, services.units, clock=services.clock)
+    return services_for(
+        services.engine, services.rules.current().catalogue, services.units, clock=services.clock
+    )
 
 
 def test_a_known_token_is_answered_from_memory(collector) -> None:
@@ -45,23 +47,33 @@ def test_a_refused_token_fails_alone_in_its_group(services: Services) -> None:
     """Group commit: one revoked agent in a group does not fail the others."""
     from checks.model import Report, utcnow
 
-    enrolled = [services.identities.enroll(code, f"pc-{c}") for c, code in
-                services.identities.create_enrollment_codes(["00070", "00073"])]
+    enrolled = [
+        services.identities.enroll(code, f"pc-{c}")
+        for c, code in services.identities.create_enrollment_codes(["00070", "00073"])
+    ]
     ids = [services.identities.authenticate(e.token) for e in enrolled]
     assert all(ids)
     _other_process(services).identities.revoke_agent(enrolled[0].agent_id, "admin")
 
     def rep(e, seq):
-        return Report(agent_id=e.agent_id, seq=seq, commune_code=e.commune_code,
-                      host=f"pc-{e.commune_code}", observed_at=utcnow(), results=[])
+        return Report(
+            agent_id=e.agent_id,
+            seq=seq,
+            commune_code=e.commune_code,
+            host=f"pc-{e.commune_code}",
+            observed_at=utcnow(),
+            results=[],
+        )
 
-    outcomes = services.ingest.ingest_many([(ids[0], [rep(enrolled[0], 1)]),
-                                  (ids[1], [rep(enrolled[1], 1)])])
+    outcomes = services.ingest.ingest_many(
+        [(ids[0], [rep(enrolled[0], 1)]), (ids[1], [rep(enrolled[1], 1)])]
+    )
     assert type(outcomes[0]).__name__ == "TokenRefusedError" and status_of(outcomes[0]) == 401
     assert outcomes[1].accepted == 1
     with services.engine.connect() as conn:
-        rows = conn.execute(select(db.reports.c.agent_id, func.count())
-                            .group_by(db.reports.c.agent_id)).all()
+        rows = conn.execute(
+            select(db.reports.c.agent_id, func.count()).group_by(db.reports.c.agent_id)
+        ).all()
     assert dict(rows) == {enrolled[1].agent_id: 1}
 
 
@@ -75,8 +87,10 @@ def test_a_restarted_collector_knows_every_agents_token_before_its_first_report(
     from collector.api.server import BackgroundServer
     from tests.conftest import app_config
 
-    enrolled = [services.identities.enroll(code, f"pc-{c}") for c, code in
-                services.identities.create_enrollment_codes(["00070", "00073", "00070"])]
+    enrolled = [
+        services.identities.enroll(code, f"pc-{c}")
+        for c, code in services.identities.create_enrollment_codes(["00070", "00073", "00070"])
+    ]
     assert services.identities.revoke_agent(enrolled[2].agent_id, "admin")
     restarted = _other_process(services)  # a new process: nothing remembered yet
     assert all(restarted.identities.cached_identity(e.token) is None for e in enrolled)
@@ -88,6 +102,9 @@ def test_a_restarted_collector_knows_every_agents_token_before_its_first_report(
             assert hit is not None and hit.agent_id == e.agent_id
             assert hit.commune_code == e.commune_code
         assert restarted.identities.cached_identity(enrolled[2].token) is None
-        r = httpx.post(f"{url}/api/v1/reports", json={"reports": []},
-                       headers={"Authorization": f"Bearer {enrolled[2].token}"})
+        r = httpx.post(
+            f"{url}/api/v1/reports",
+            json={"reports": []},
+            headers={"Authorization": f"Bearer {enrolled[2].token}"},
+        )
         assert r.status_code == 401, r.text

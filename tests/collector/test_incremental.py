@@ -32,23 +32,37 @@ def _enroll(services: Services, host: str, commune: str = HK):
 
 def _send(services: Services, ident, host: str, seq: int, results: list[CheckResult], clock: Clock):
     report = Report(
-        agent_id=ident.agent_id, seq=seq, commune_code=ident.commune_code, host=host,
-        observed_at=clock(), agent_version="t", results=results,
+        agent_id=ident.agent_id,
+        seq=seq,
+        commune_code=ident.commune_code,
+        host=host,
+        observed_at=clock(),
+        agent_version="t",
+        results=results,
     )
     services.ingest.ingest(ident, [report])
 
 
 def _observations(host: str, results: list[CheckResult], clock: Clock) -> list[Observation]:
     return [
-        Observation(host, r.check, r.target, r.status.value,
-                    {k: v.value for k, v in r.values.items()}, r.message, clock())
+        Observation(
+            host,
+            r.check,
+            r.target,
+            r.status.value,
+            {k: v.value for k, v in r.values.items()},
+            r.message,
+            clock(),
+        )
         for r in results
     ]
 
 
 def _disk(free: float) -> CheckResult:
     return CheckResult(
-        check="host.disk", category=Category.HOST, target="C:\\",
+        check="host.disk",
+        category=Category.HOST,
+        target="C:\\",
         status=Status.FAIL if free < 0.1 else Status.OK,
         values={"disk_free_ratio": Value(value=free, unit="ratio")},
     )
@@ -127,8 +141,16 @@ def test_attestation_and_waiver_expiry_make_the_commune_due_at_that_moment(make_
     with services.engine.begin() as conn:
         conn.execute(
             db.waivers.insert(),
-            [{"commune_code": HK, "criterion_id": "EQ-01", "reason": "đang thay ổ đĩa",
-              "granted_by": "op", "granted_at": now, "expires_at": now + timedelta(hours=2)}],
+            [
+                {
+                    "commune_code": HK,
+                    "criterion_id": "EQ-01",
+                    "reason": "đang thay ổ đĩa",
+                    "granted_by": "op",
+                    "granted_at": now,
+                    "expires_at": now + timedelta(hours=2),
+                }
+            ],
         )
     # Keep the host fresh throughout, so only the expiries can make the commune due.
     seq = 0
@@ -151,7 +173,9 @@ def test_attestation_and_waiver_expiry_make_the_commune_due_at_that_moment(make_
     services.evaluation.reevaluate()
     assert services.readiness.settled_state(HK).criteria["EQ-01"]["status"] == "fail"
     clock.advance(days=1)
-    assert services.evaluation.due_communes() == [HK]  # the host is stale and the attestation expired
+    assert services.evaluation.due_communes() == [
+        HK
+    ]  # the host is stale and the attestation expired
     services.evaluation.reevaluate()
     att = services.readiness.settled_state(HK).criteria["ATT-01"]
     assert att["status"] == "unknown" and "expired" in att["reason_en"]

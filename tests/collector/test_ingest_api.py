@@ -150,10 +150,14 @@ def test_malformed_json_is_422(collector) -> None:
         (lambda r: r.update(observed_at="2025-07-31T08:00:00"), "time zone"),
         (lambda r: r["results"][0].update(status="great"), "status"),
         (lambda r: r["results"][0].update(check="Disk Free"), "check id 'Disk Free' must be"),
-        (lambda r: r["results"][0]["values"].update({"Free %": {"value": 1}}),
-         "value name 'Free %' must be snake_case"),
-        (lambda r: r["results"][0]["values"].update({"x" * 65: {"value": 1}}),
-         "at most 64 characters"),
+        (
+            lambda r: r["results"][0]["values"].update({"Free %": {"value": 1}}),
+            "value name 'Free %' must be snake_case",
+        ),
+        (
+            lambda r: r["results"][0]["values"].update({"x" * 65: {"value": 1}}),
+            "at most 64 characters",
+        ),
         (lambda r: r["results"][0]["values"].update(x={"value": "NaN", "unit": ""}), "finite"),
         (lambda r: r.update(extra_field=1), "extra_field"),
     ],
@@ -275,7 +279,10 @@ def test_silent_commune_turns_grey(collector, reader) -> None:
     ]
     now = collector.clock.now.isoformat()
     collector.services.attestations.record(
-        [AttestationEntry(HK, cid, "pass", "evidence", "op") for cid in ("ATT-01", "ATT-02", "ATT-03")],
+        [
+            AttestationEntry(HK, cid, "pass", "evidence", "op")
+            for cid in ("ATT-01", "ATT-02", "ATT-03")
+        ],
         only_reported=True,
     )
     r = post(collector, agent, [report(agent, 1, results=results, observed_at=now)])
@@ -337,8 +344,9 @@ def test_readiness_api_needs_a_user_login(collector, reader) -> None:
         anonymous = httpx.get(f"{collector.url}{path}")
         assert anonymous.status_code == 401 and "log in" in anonymous.json()["detail"]
         # An agent's token reads nothing.
-        as_agent = httpx.get(f"{collector.url}{path}",
-                             headers={"Authorization": f"Bearer {agent['token']}"})
+        as_agent = httpx.get(
+            f"{collector.url}{path}", headers={"Authorization": f"Bearer {agent['token']}"}
+        )
         assert as_agent.status_code == 401
         assert "agent tokens" in as_agent.json()["detail"]
         for refused in (anonymous, as_agent):  # JSON, never the login page's redirect

@@ -27,8 +27,7 @@ def test_requests_beyond_the_limit_are_shed_with_retry_after(make_services, new_
     services = make_services(url=url)
     app = create_app(
         services,
-        app_config(max_ingest_inflight=2, retry_after_s=3,
-                 ingest_rate_per_s=0),
+        app_config(max_ingest_inflight=2, retry_after_s=3, ingest_rate_per_s=0),
     )
     with BackgroundServer(app) as base:
         collector = Collector(services=services, url=base, clock=Clock())
@@ -82,8 +81,12 @@ def test_bytes_in_progress_are_limited_too(make_services, new_database) -> None:
     services = make_services(url=url)
     app = create_app(
         services,
-        app_config(max_ingest_inflight=100, retry_after_s=3,
-                 max_ingest_inflight_bytes=10_000, ingest_rate_per_s=0),
+        app_config(
+            max_ingest_inflight=100,
+            retry_after_s=3,
+            max_ingest_inflight_bytes=10_000,
+            ingest_rate_per_s=0,
+        ),
     )
     with BackgroundServer(app) as base:
         collector = Collector(services=services, url=base, clock=Clock())
@@ -128,8 +131,13 @@ def test_requests_expected_to_wait_too_long_are_shed(make_services, new_database
         services,
         # The count and byte limits out of the way; a wait limit that a second batch
         # queued behind a first one exceeds at any commit rate this machine can reach.
-        app_config(max_ingest_inflight=100, max_ingest_inflight_bytes=0,
-                 max_ingest_wait_s=0.001, retry_after_s=3, ingest_rate_per_s=0),
+        app_config(
+            max_ingest_inflight=100,
+            max_ingest_inflight_bytes=0,
+            max_ingest_wait_s=0.001,
+            retry_after_s=3,
+            ingest_rate_per_s=0,
+        ),
     )
     committer = app.state.committer
     min_bytes = committer.min_measured_bytes
@@ -177,8 +185,11 @@ def test_requests_expected_to_wait_too_long_are_shed(make_services, new_database
             assert 3 <= int(answers[2].headers["Retry-After"]) <= 9
             # The operations centre sees the queue: the held batch's expected time.
             text = httpx.get(f"{base}/metrics", params={"part": "readiness"}).text
-            backlog = next(float(line.split()[1]) for line in text.splitlines()
-                           if line.startswith("ioc_ingest_backlog_seconds "))
+            backlog = next(
+                float(line.split()[1])
+                for line in text.splitlines()
+                if line.startswith("ioc_ingest_backlog_seconds ")
+            )
             assert backlog == pytest.approx(committer.expected_wait_s(size), rel=0.05)
         held.join(timeout=30)
         assert answers[1].status_code == 200 and answers[1].json()["accepted"] == 20
@@ -217,8 +228,11 @@ def _shedding(
     config = CollectorConfig.model_validate({"retry_after_s": 3, **limits})
     inflight, shed = InFlight(), []
     mw = LoadShedding(
-        held, config=config, inflight=inflight,
-        expected_wait_s=lambda n: wait_s * n, on_shed=shed.append,
+        held,
+        config=config,
+        inflight=inflight,
+        expected_wait_s=lambda n: wait_s * n,
+        on_shed=shed.append,
     )
     return mw, inflight, shed
 
@@ -228,8 +242,13 @@ async def _request(
 ) -> dict[str, Any]:
     """Send one request through ``app``; its status, headers and JSON body."""
     headers = [] if size is None else [(b"content-length", str(size).encode())]
-    scope = {"type": "http", "method": method, "path": path, "headers": headers,
-             "query_string": b""}
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "headers": headers,
+        "query_string": b"",
+    }
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -285,8 +304,9 @@ def test_middleware_sheds_beyond_the_request_limit_with_a_spread_retry_after() -
 def test_middleware_sheds_by_bytes_and_by_expected_wait_but_lets_one_in_alone() -> None:
     async def scenario() -> None:
         held = _Held()
-        mw, _, shed = _shedding(held, max_ingest_inflight=0, max_ingest_inflight_bytes=10_000,
-                                max_ingest_wait_s=0)
+        mw, _, shed = _shedding(
+            held, max_ingest_inflight=0, max_ingest_inflight_bytes=10_000, max_ingest_wait_s=0
+        )
         held.release.set()
         assert (await _request(mw, 2 * 1024 * 1024))["status"] == 200  # alone: let in
         held.release.clear()

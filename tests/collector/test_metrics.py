@@ -142,7 +142,9 @@ def test_national_split_readiness_and_hosts_per_province_add_up_to_the_whole(col
     agents = sum(not p.silent for p in sim.plans.values())
     assert sum(s.startswith("ioc_agent_info{") for s in hosts) == agents
 
-    for params, why in (({"part": "everything"}, "part must be"),
-                        ({"part": "hosts", "province": "99"}, "unknown province")):
+    for params, why in (
+        ({"part": "everything"}, "part must be"),
+        ({"part": "hosts", "province": "99"}, "unknown province"),
+    ):
         r = httpx.get(url, params=params, timeout=30)
         assert r.status_code == 400 and why in r.json()["detail"]

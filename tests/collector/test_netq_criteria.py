@@ -54,17 +54,32 @@ def devices(root: Path, camera: bool) -> LinuxBackend:
     return LinuxBackend(sys=root / "sys", dev=root / "dev")
 
 
-def measure(collector, agent: dict, reflector: ImpairedReflector, backend: LinuxBackend,
-            sip_alive: bool) -> list[CheckResult]:
+def measure(
+    collector, agent: dict, reflector: ImpairedReflector, backend: LinuxBackend, sip_alive: bool
+) -> list[CheckResult]:
     """One agent cycle of the issue's checks against peers on loopback."""
     url = collector.url
     ctx = CheckContext(host="pasc-pc-1", collector_url=url, token=agent["token"])
     # Throughput first and alone: it shares this process (GIL) with the collector thread,
     # and must not compete with the timed UDP probe on a loaded 2-core machine.
-    throughput = asyncio.run(run_checks([ThroughputCheck(ThroughputConfig(
-        download_bytes=4 << 20, upload_bytes=1 << 20, max_seconds=3, timeout_s=10,
-        every_s=0))], ctx))
+    throughput = asyncio.run(
+        run_checks(
+            [
+                ThroughputCheck(
+                    ThroughputConfig(
+                        download_bytes=4 << 20,
+                        upload_bytes=1 << 20,
+                        max_seconds=3,
+                        timeout_s=10,
+                        every_s=0,
+                    )
+                )
+            ],
+            ctx,
+        )
+    )
     with silent_udp() as udp, silent_tcp() as tcp, blackhole_tcp() as dead:
+
         async def go() -> list[CheckResult]:
             transport, _ = await start_reflector("127.0.0.1", 0, reflector)
             port = transport.get_extra_info("sockname")[1]
@@ -72,16 +87,19 @@ def measure(collector, agent: dict, reflector: ImpairedReflector, backend: Linux
                 DedicatedCheck(),  # default target: the collector's host:port
                 PortalCheck(PortalConfig(targets=[f"{url}/healthz"])),
                 ServiceCheck(ServiceConfig(targets=[{"name": "LGSP", "url": f"{url}/healthz"}])),
-                QualityCheck(QualityConfig(target=f"127.0.0.1:{port}", count=40,
-                                           interval_s=0.01, wait_s=1.5)),
+                QualityCheck(
+                    QualityConfig(target=f"127.0.0.1:{port}", count=40, interval_s=0.01, wait_s=1.5)
+                ),
                 # An MCU answering on H.323 (a listener) or nothing at all (silent peers).
-                H323Check(H323Config(targets=[f"127.0.0.1:{tcp if sip_alive else dead}"],
-                                     timeout_s=1.0)),
+                H323Check(
+                    H323Config(targets=[f"127.0.0.1:{tcp if sip_alive else dead}"], timeout_s=1.0)
+                ),
                 SipCheck(SipConfig(targets=[f"127.0.0.1:{udp}/udp"], timeout_s=1.0)),
                 # Not configured (unknown, never pass) or configured and silent (fail): an
                 # any_of with an unknown member and no pass is unknown, not fail.
                 StunCheck(StunConfig(servers=[f"127.0.0.1:{udp}"], timeout_s=1.0))
-                if not sip_alive else StunCheck(),
+                if not sip_alive
+                else StunCheck(),
                 DevicesCheck(backend=backend),
             ]
             try:
@@ -93,12 +111,19 @@ def measure(collector, agent: dict, reflector: ImpairedReflector, backend: Linux
 
 
 def send_and_read(collector, agent: dict, results: list[CheckResult], seq: int) -> dict:
-    report = Report(agent_id=agent["agent_id"], seq=seq, commune_code=HK, host="pasc-pc-1",
-                    observed_at=datetime.now(UTC), results=results)
-    r = httpx.post(f"{collector.url}/api/v1/reports",
-                   content=ReportBatch(reports=[report]).model_dump_json(),
-                   headers={"Authorization": f"Bearer {agent['token']}",
-                            "Content-Type": "application/json"})
+    report = Report(
+        agent_id=agent["agent_id"],
+        seq=seq,
+        commune_code=HK,
+        host="pasc-pc-1",
+        observed_at=datetime.now(UTC),
+        results=results,
+    )
+    r = httpx.post(
+        f"{collector.url}/api/v1/reports",
+        content=ReportBatch(reports=[report]).model_dump_json(),
+        headers={"Authorization": f"Bearer {agent['token']}", "Content-Type": "application/json"},
+    )
     assert r.status_code == 200, r.text
     state = collector.services.readiness.settled_state(HK)
     return {cid: state.criteria[cid]["status"] for cid in CRITERIA}
@@ -106,19 +131,22 @@ def send_and_read(collector, agent: dict, results: list[CheckResult], seq: int) 
 
 def test_ready_commune_passes_every_network_and_meeting_criterion(collector, tmp_path):
     agent = enroll(collector)
-    results = measure(collector, agent, ImpairedReflector(), devices(tmp_path, camera=True),
-                      sip_alive=True)
+    results = measure(
+        collector, agent, ImpairedReflector(), devices(tmp_path, camera=True), sip_alive=True
+    )
     statuses = send_and_read(collector, agent, results, seq=1)
     assert statuses == dict.fromkeys(CRITERIA, "pass"), [
-        (r.check, r.target, r.status.value, r.message) for r in results]
+        (r.check, r.target, r.status.value, r.message) for r in results
+    ]
 
 
 def test_impaired_commune_warns_and_fails_where_it_should(collector, tmp_path):
     agent = enroll(collector)
     # 200 ms round trip, no loss: VC-02 warns (RTT > 150 ms) but does not fail (< 300 ms).
     slow = ImpairedReflector(base_s=0.200)
-    results = measure(collector, agent, slow, devices(tmp_path / "a", camera=False),
-                      sip_alive=False)
+    results = measure(
+        collector, agent, slow, devices(tmp_path / "a", camera=False), sip_alive=False
+    )
     statuses = send_and_read(collector, agent, results, seq=1)
     assert statuses["VC-02"] == "warn"
     assert statuses["VC-03"] == "fail"  # no camera
@@ -132,8 +160,7 @@ def test_lossy_path_fails_vc02(collector, tmp_path):
     agent = enroll(collector)
     # 10 % loss: VC-02 fails (> 5 %).
     lossy = ImpairedReflector(drop=set(range(0, 40, 10)))
-    results = measure(collector, agent, lossy, devices(tmp_path / "b", camera=True),
-                      sip_alive=True)
+    results = measure(collector, agent, lossy, devices(tmp_path / "b", camera=True), sip_alive=True)
     statuses = send_and_read(collector, agent, results, seq=1)
     assert statuses["VC-02"] == "fail" and statuses["VC-01"] == "pass"
     assert statuses["VC-03"] == "pass"

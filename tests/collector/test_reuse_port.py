@@ -15,8 +15,13 @@ from bench.common import free_port, listens, stop, wait_http, wait_listening
 
 # --migrate: each test's database is new (the first process creates the schema, the next
 # finds it current).
-SERVE = [str(Path(sys.executable).parent / "ioc-collector"), "serve", "--log-level", "warning",
-         "--migrate"]
+SERVE = [
+    str(Path(sys.executable).parent / "ioc-collector"),
+    "serve",
+    "--log-level",
+    "warning",
+    "--migrate",
+]
 
 
 def test_two_processes_share_one_port_and_a_third_without_the_flag_is_refused(
@@ -37,7 +42,8 @@ def test_two_processes_share_one_port_and_a_third_without_the_flag_is_refused(
         try:
             assert all(c.get("/healthz").status_code == 200 for c in clients)
             serving = {
-                c.pid for c in psutil.net_connections("tcp")
+                c.pid
+                for c in psutil.net_connections("tcp")
                 if c.laddr and c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED
             }
         finally:
@@ -60,8 +66,7 @@ def test_a_process_still_starting_takes_no_connection(tmp_path: Path) -> None:
     between the two (SIGSTOP, as if its start-up took long), it must not take connections
     it cannot answer."""
     port = free_port()
-    args = [*SERVE, "--db", str(tmp_path / "c.db"), "--listen", f"127.0.0.1:{port}",
-            "--reuse-port"]
+    args = [*SERVE, "--db", str(tmp_path / "c.db"), "--listen", f"127.0.0.1:{port}", "--reuse-port"]
     first = subprocess.Popen(args, stderr=subprocess.PIPE)
     procs = [first]
     try:
@@ -87,8 +92,7 @@ def test_a_process_still_starting_takes_no_connection(tmp_path: Path) -> None:
             stop(second)
         else:
             raise AssertionError("five processes were listening as soon as they had bound")
-        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
-                   for _ in range(32)]
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for _ in range(32)]
         try:
             assert all(c.get("/healthz").status_code == 200 for c in clients)
             assert not listens(ps, port)  # still held, and bound only

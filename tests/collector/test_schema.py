@@ -133,7 +133,10 @@ def test_0003_downgrades_and_upgrades_again_keeping_the_details(new_database) ->
     with engine.begin() as conn:
         conn.execute(
             db.commune_status.insert().values(
-                commune_code="00070", province_code="01", colour="red", statuses={},
+                commune_code="00070",
+                province_code="01",
+                colour="red",
+                statuses={},
                 evaluated_at=text("CURRENT_TIMESTAMP"),
             )
         )

@@ -64,9 +64,9 @@ def random_host(rng: random.Random, name: str) -> list[Observation]:
     return out
 
 
-def random_commune(rng: random.Random) -> tuple[
-    str, list[list[Observation]], list[Attestation], list[Waiver]
-]:
+def random_commune(
+    rng: random.Random,
+) -> tuple[str, list[list[Observation]], list[Attestation], list[Waiver]]:
     hosts = [random_host(rng, f"pc-{i}") for i in range(rng.choice((0, 1, 1, 2, 3, 6)))]
     atts = []
     for cid in ("ATT-01", "ATT-02", "ATT-03"):
@@ -106,7 +106,8 @@ def test_statuses_from_verdicts_are_those_of_the_full_evaluation() -> None:
         assert colour is full.colour
         # A memo's answer is the same (its key holds everything the statuses depend on).
         assert evaluate_verdicts(RULES, kind, verdicts, atts, waivers, NOW, memo) == (
-            colour, statuses
+            colour,
+            statuses,
         )
         seen.update((cid, st) for cid, (st, _) in statuses.items())
     # The cases really cover every outcome of the criteria that decide colours.
@@ -125,9 +126,7 @@ def test_a_verdict_is_short_and_names_its_catalogue() -> None:
     assert set(rules) <= set(".0123") and set(checks) <= {"0", "1"}
     assert len(verdict) < 120 < len(str(findings.to_json()))
     assert verdict_is_current(RULES, verdict)
-    other = CAT.model_copy(
-        update={"criteria": [c for c in CAT.criteria if c.id != "EQ-02"]}
-    )
+    other = CAT.model_copy(update={"criteria": [c for c in CAT.criteria if c.id != "EQ-02"]})
     assert not verdict_is_current(Rules.of(other), verdict)
     assert not verdict_is_current(RULES, None)
     # No host: every automated criterion unknown, as in the full evaluation.
@@ -139,10 +138,16 @@ def test_a_verdict_is_short_and_names_its_catalogue() -> None:
 def test_a_memo_never_answers_for_other_rules_and_stays_bounded() -> None:
     """Two snapshots whose verdicts pool to the same characters (same rule positions, one
     severity changed) share a memo without sharing answers; a full memo is emptied."""
-    critical = Rules.of(CAT.model_copy(update={"criteria": [
-        c.model_copy(update={"severity": Severity.CRITICAL}) if c.id == "EQ-01" else c
-        for c in CAT.criteria
-    ]}))
+    critical = Rules.of(
+        CAT.model_copy(
+            update={
+                "criteria": [
+                    c.model_copy(update={"severity": Severity.CRITICAL}) if c.id == "EQ-01" else c
+                    for c in CAT.criteria
+                ]
+            }
+        )
+    )
     assert critical.fingerprint != RULES.fingerprint
     failing = replace(all_ok(), obs("host.disk", target="/", disk_free_ratio=0.05))
     memo = VerdictMemo(max_entries=2)
@@ -160,7 +165,8 @@ def test_a_memo_never_answers_for_other_rules_and_stays_bounded() -> None:
 
 # ----------------------------------------------------------------- each rule, both algebras
 
-SEMANTICS = Rules.of(parse_catalogue("""
+SEMANTICS = Rules.of(
+    parse_catalogue("""
 profile: semantics
 criteria:
   - id: OPT-1
@@ -199,10 +205,14 @@ criteria:
     kind: attested
     severity: critical
     validity_days: 30
-"""))
+""")
+)
 _ALL_FINE = [obs("a.one", x=5), obs("b.sip")]
-_SIGNED = (Attestation("ATT-1", "pass", "decision", "op", NOW - timedelta(days=1),
-                       NOW + timedelta(days=29)),)
+_SIGNED = (
+    Attestation(
+        "ATT-1", "pass", "decision", "op", NOW - timedelta(days=1), NOW + timedelta(days=29)
+    ),
+)
 
 
 def both(
@@ -277,15 +287,24 @@ def test_attestations_latest_decides_and_expires() -> None:
     ev = both(_ALL_FINE, atts=())
     assert ev.criteria["ATT-1"].status is CriterionStatus.UNKNOWN
     assert ev.criteria["ATT-1"].reason_en == "no attestation entered"
-    expired = [Attestation("ATT-1", "pass", "decision", "op", NOW - timedelta(days=31),
-                           NOW - timedelta(days=1))]
+    expired = [
+        Attestation(
+            "ATT-1", "pass", "decision", "op", NOW - timedelta(days=31), NOW - timedelta(days=1)
+        )
+    ]
     ev = both(_ALL_FINE, atts=expired)
     assert ev.criteria["ATT-1"].status is CriterionStatus.UNKNOWN
     assert ev.criteria["ATT-1"].reason_en == "attestation expired on 2025-07-30"
     assert ev.criteria["ATT-1"].evidence[0]["entered_by"] == "op"
     assert ev.colour is Colour.YELLOW
-    not_met = Attestation("ATT-1", "fail", "inspection", "inspector", NOW - timedelta(hours=1),
-                          NOW + timedelta(days=29))
+    not_met = Attestation(
+        "ATT-1",
+        "fail",
+        "inspection",
+        "inspector",
+        NOW - timedelta(hours=1),
+        NOW + timedelta(days=29),
+    )
     ev = both(_ALL_FINE, atts=[not_met, *_SIGNED])  # the newer one decides, in any order
     assert ev.criteria["ATT-1"].status is CriterionStatus.FAIL
     assert ev.criteria["ATT-1"].reason_en == "attested as not met by inspector"
@@ -302,9 +321,7 @@ def test_not_applicable_to_this_kind_of_commune() -> None:
     assert ev.colour is Colour.RED
     # A waiver in force covers anything but a pass, "not applicable" included.
     waiver = Waiver("WARD-1", "r", "d", NOW + timedelta(days=1))
-    assert both(_ALL_FINE, waivers=(waiver,)).criteria["WARD-1"].status is (
-        CriterionStatus.WAIVED
-    )
+    assert both(_ALL_FINE, waivers=(waiver,)).criteria["WARD-1"].status is (CriterionStatus.WAIVED)
 
 
 def test_colour_red_for_a_critical_failure_yellow_for_anything_else_not_met() -> None:

@@ -124,7 +124,8 @@ def _disk_warn_below(warn: float):
         if c.id == "EQ-01":
             rules = [
                 r.model_copy(update={"warn_below": warn})
-                if getattr(r, "check", None) == "host.disk" else r
+                if getattr(r, "check", None) == "host.disk"
+                else r
                 for r in c.rules
             ]
             c = c.model_copy(update={"rules": rules})

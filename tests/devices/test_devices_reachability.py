@@ -55,10 +55,20 @@ class RtspResponder:
                         break
                     data += chunk
                 self.requests.append(data)
-                cseq = next((line.split(b":", 1)[1].strip() for line in data.split(b"\r\n")
-                             if line.lower().startswith(b"cseq:")), b"0")
-                conn.sendall(self.status_line + b"\r\nCSeq: " + cseq +
-                             b"\r\nPublic: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY\r\n\r\n")
+                cseq = next(
+                    (
+                        line.split(b":", 1)[1].strip()
+                        for line in data.split(b"\r\n")
+                        if line.lower().startswith(b"cseq:")
+                    ),
+                    b"0",
+                )
+                conn.sendall(
+                    self.status_line
+                    + b"\r\nCSeq: "
+                    + cseq
+                    + b"\r\nPublic: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY\r\n\r\n"
+                )
 
     def close(self) -> None:
         self._stop.set()
@@ -104,8 +114,9 @@ def web() -> Iterator[int]:
             self.wfile.write(b"ok")
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                     daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     yield server.server_address[1]
     server.shutdown()
     server.server_close()
@@ -118,10 +129,11 @@ def run(devices: list[dict], probe_timeout_s: float = 1.0):
 
 def test_options_request_is_rfc2326_shaped():
     assert rtsp_options_request("127.0.0.1", 8554) == (
-        b"OPTIONS rtsp://127.0.0.1:8554/ RTSP/1.0\r\nCSeq: 1\r\n"
-        b"User-Agent: commune-ioc\r\n\r\n")
+        b"OPTIONS rtsp://127.0.0.1:8554/ RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: commune-ioc\r\n\r\n"
+    )
     assert rtsp_options_request("::1", 554, "stream1").startswith(
-        b"OPTIONS rtsp://[::1]:554/stream1 RTSP/1.0\r\n")
+        b"OPTIONS rtsp://[::1]:554/stream1 RTSP/1.0\r\n"
+    )
     assert parse_rtsp_status(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n") == 200
     assert parse_rtsp_status(b"RTSP/2.0 401 Unauthorized\r\n") == 401
     assert parse_rtsp_status(b"HTTP/1.1 200 OK\r\n") is None
@@ -131,10 +143,20 @@ def test_options_request_is_rfc2326_shaped():
 def test_rtsp_camera_answers(rtsp):
     outcome = asyncio.run(probe_rtsp("127.0.0.1", rtsp.port, 2.0))
     assert outcome.failure is Failure.NONE and outcome.code == 200
-    assert rtsp.requests[0].startswith(f"OPTIONS rtsp://127.0.0.1:{rtsp.port}/ RTSP/1.0\r\n"
-                                       "CSeq: 1\r\n".encode())
-    [result] = run([{"name": "camera-1", "kind": "camera", "protocol": "rtsp",
-                     "host": "127.0.0.1", "port": rtsp.port}])
+    assert rtsp.requests[0].startswith(
+        f"OPTIONS rtsp://127.0.0.1:{rtsp.port}/ RTSP/1.0\r\nCSeq: 1\r\n".encode()
+    )
+    [result] = run(
+        [
+            {
+                "name": "camera-1",
+                "kind": "camera",
+                "protocol": "rtsp",
+                "host": "127.0.0.1",
+                "port": rtsp.port,
+            }
+        ]
+    )
     assert result.status is Status.OK and result.target == "camera-1"
     assert result.value("device_up") == 1.0
     assert 0 < result.value("response_time") < 2
@@ -146,10 +168,12 @@ def test_rtsp_needing_credentials_is_up_but_a_server_error_is_not():
     auth = RtspResponder(b"RTSP/1.0 401 Unauthorized")
     broken = RtspResponder(b"RTSP/1.0 503 Service Unavailable")
     try:
-        a, b = run([
-            {"name": "cam-auth", "protocol": "rtsp", "host": "127.0.0.1", "port": auth.port},
-            {"name": "cam-503", "protocol": "rtsp", "host": "127.0.0.1", "port": broken.port},
-        ])
+        a, b = run(
+            [
+                {"name": "cam-auth", "protocol": "rtsp", "host": "127.0.0.1", "port": auth.port},
+                {"name": "cam-503", "protocol": "rtsp", "host": "127.0.0.1", "port": broken.port},
+            ]
+        )
     finally:
         auth.close()
         broken.close()
@@ -159,8 +183,18 @@ def test_rtsp_needing_credentials_is_up_but_a_server_error_is_not():
 
 def test_silent_rtsp_fails_within_the_deadline(silent):
     start = time.monotonic()
-    [result] = run([{"name": "camera-2", "kind": "camera", "protocol": "rtsp",
-                     "host": "127.0.0.1", "port": silent}], probe_timeout_s=1.0)
+    [result] = run(
+        [
+            {
+                "name": "camera-2",
+                "kind": "camera",
+                "protocol": "rtsp",
+                "host": "127.0.0.1",
+                "port": silent,
+            }
+        ],
+        probe_timeout_s=1.0,
+    )
     assert time.monotonic() - start < 1.0 + 0.5
     assert result.status is Status.FAIL and result.value("device_up") == 0.0
     assert "timeout" in result.message
@@ -172,16 +206,36 @@ def test_not_rtsp_speaking_server_fails(web):
 
 
 def test_tcp_and_http_devices(web, closed_port):
-    results = run([
-        {"name": "may-cap-so", "kind": "queue", "protocol": "http",
-         "url": f"http://127.0.0.1:{web}/"},
-        {"name": "danh-gia", "kind": "satisfaction", "protocol": "http",
-         "url": f"http://127.0.0.1:{web}/login"},
-        {"name": "kiosk", "kind": "satisfaction", "protocol": "tcp", "host": "127.0.0.1",
-         "port": web},
-        {"name": "camera-3", "kind": "camera", "protocol": "tcp", "host": "127.0.0.1",
-         "port": closed_port},
-    ])
+    results = run(
+        [
+            {
+                "name": "may-cap-so",
+                "kind": "queue",
+                "protocol": "http",
+                "url": f"http://127.0.0.1:{web}/",
+            },
+            {
+                "name": "danh-gia",
+                "kind": "satisfaction",
+                "protocol": "http",
+                "url": f"http://127.0.0.1:{web}/login",
+            },
+            {
+                "name": "kiosk",
+                "kind": "satisfaction",
+                "protocol": "tcp",
+                "host": "127.0.0.1",
+                "port": web,
+            },
+            {
+                "name": "camera-3",
+                "kind": "camera",
+                "protocol": "tcp",
+                "host": "127.0.0.1",
+                "port": closed_port,
+            },
+        ]
+    )
     assert [r.status for r in results] == [Status.OK, Status.OK, Status.OK, Status.FAIL]
     assert [r.value("device_up") for r in results] == [1.0, 1.0, 1.0, 0.0]
     assert "connection refused" in results[3].message
@@ -192,8 +246,7 @@ def test_unresolvable_is_unknown(monkeypatch):
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (test)")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
-    [result] = run([{"name": "x", "protocol": "tcp", "host": "queue.pasc.example",
-                     "port": 80}])
+    [result] = run([{"name": "x", "protocol": "tcp", "host": "queue.pasc.example", "port": 80}])
     assert result.status is Status.UNKNOWN and "device_up" not in result.values
 
 

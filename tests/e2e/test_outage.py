@@ -40,8 +40,9 @@ def _serve(services: Services, port: int) -> BackgroundServer:
 
 def _agent_config(url: str, state_dir: Path) -> dict:
     # Only local, fast checks: the test is about delivery, not about measuring.
-    return agent_settings(url, state_dir, collector={"timeout_s": 15},
-                          spool={"batch_size": 2, "batch_pause_s": 0.01})
+    return agent_settings(
+        url, state_dir, collector={"timeout_s": 15}, spool={"batch_size": 2, "batch_pause_s": 0.01}
+    )
 
 
 def test_outage_of_several_intervals_delivers_every_report_once_in_order(

@@ -111,8 +111,9 @@ async def _answers(target: SnmpTarget) -> bool:
         return False
 
 
-def wait_until_answers(target: SnmpTarget, proc: subprocess.Popen[bytes], log: Path,
-                       timeout_s: float = 60.0) -> None:
+def wait_until_answers(
+    target: SnmpTarget, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 60.0
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -123,13 +124,13 @@ def wait_until_answers(target: SnmpTarget, proc: subprocess.Popen[bytes], log: P
     raise TimeoutError(f"peer did not answer within {timeout_s} s: {log.read_text()[-2000:]}")
 
 
-LAUNCHER = '''\
+LAUNCHER = """\
 # Imports the simulator needs after it dropped root: the interpreter's own tree may not be
 # readable by "nobody" (a pyenv Python under /root).
 import bz2, dbm.dumb, encodings.latin_1, encodings.ascii, encodings.utf_8, sys  # noqa
 from snmpsim.commands.responder import main
 sys.exit(main())
-'''
+"""
 
 
 class Snmpsim:
@@ -144,9 +145,10 @@ class Snmpsim:
             # Only the subtrees the checks read, lines unchanged: snmpsim indexes a 600k-line
             # chassis dump for minutes otherwise.
             opener = bz2.open if src.name.endswith(".bz2") else open
-            with opener(src, "rt", encoding="latin-1") as f_in, (data / f"{name}.snmprec").open(
-                "w", encoding="latin-1"
-            ) as f_out:
+            with (
+                opener(src, "rt", encoding="latin-1") as f_in,
+                (data / f"{name}.snmprec").open("w", encoding="latin-1") as f_out,
+            ):
                 f_out.writelines(line for line in f_in if line.startswith(SUBTREES))
         cache = self.dir / "cache"
         cache.mkdir()
@@ -156,11 +158,18 @@ class Snmpsim:
             p.chmod(0o755 if p.is_dir() else 0o644)
         self.port = free_udp_port()
         args = [
-            sys.executable, str(launcher), f"--data-dir={data}", f"--cache-dir={cache}",
+            sys.executable,
+            str(launcher),
+            f"--data-dir={data}",
+            f"--cache-dir={cache}",
             f"--agent-udpv4-endpoint=127.0.0.1:{self.port}",
-            f"--v3-user={V3_USER}", f"--v3-auth-key={V3_AUTH_KEY}", "--v3-auth-proto=SHA",
-            f"--v3-priv-key={V3_PRIV_KEY}", "--v3-priv-proto=AES",
-            "--logging-method=stderr", "--log-level=error",
+            f"--v3-user={V3_USER}",
+            f"--v3-auth-key={V3_AUTH_KEY}",
+            "--v3-auth-proto=SHA",
+            f"--v3-priv-key={V3_PRIV_KEY}",
+            "--v3-priv-proto=AES",
+            "--logging-method=stderr",
+            "--log-level=error",
         ]
         if os.geteuid() == 0:
             shutil.chown(cache, "nobody", "nogroup")
@@ -177,8 +186,7 @@ class Snmpsim:
 
     def target(self, community: str, **kw: object) -> SnmpTarget:
         opts: dict[str, object] = {"timeout_s": 2.0, "retries": 1, **kw}
-        return SnmpTarget(host="127.0.0.1", port=self.port, community=community,
-                          **opts)  # type: ignore[arg-type]
+        return SnmpTarget(host="127.0.0.1", port=self.port, community=community, **opts)  # type: ignore[arg-type]
 
     def stop(self) -> None:
         self.log_text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -219,9 +227,20 @@ class Snmpd:
         env = {**os.environ, "SNMP_PERSISTENT_DIR": str(persist), "MIBS": ""}
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [binary, "-f", "-Lo", "-C", "-c", str(conf), "-p", str(self.dir / "snmpd.pid"),
-                 f"udp:127.0.0.1:{self.port}"],
-                stdout=out, stderr=subprocess.STDOUT, env=env,
+                [
+                    binary,
+                    "-f",
+                    "-Lo",
+                    "-C",
+                    "-c",
+                    str(conf),
+                    "-p",
+                    str(self.dir / "snmpd.pid"),
+                    f"udp:127.0.0.1:{self.port}",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
             )
         try:
             wait_until_answers(self.v2c(), self.proc, self.log)
@@ -231,15 +250,23 @@ class Snmpd:
 
     def v2c(self, community: str = SNMPD_COMMUNITY, **kw: object) -> SnmpTarget:
         opts: dict[str, object] = {"timeout_s": 1.0, "retries": 1, **kw}
-        return SnmpTarget(host="127.0.0.1", port=self.port, community=community,
-                          **opts)  # type: ignore[arg-type]
+        return SnmpTarget(host="127.0.0.1", port=self.port, community=community, **opts)  # type: ignore[arg-type]
 
-    def v3(self, auth_key: str = SNMPD_AUTH, priv_key: str = SNMPD_PRIV,
-           **kw: object) -> SnmpTarget:
+    def v3(
+        self, auth_key: str = SNMPD_AUTH, priv_key: str = SNMPD_PRIV, **kw: object
+    ) -> SnmpTarget:
         opts: dict[str, object] = {"timeout_s": 1.0, "retries": 1, **kw}
-        return SnmpTarget(host="127.0.0.1", port=self.port, version="3", user=SNMPD_USER,
-                          auth_key=auth_key, priv_key=priv_key, auth_proto="SHA",
-                          priv_proto="AES", **opts)  # type: ignore[arg-type]
+        return SnmpTarget(
+            host="127.0.0.1",
+            port=self.port,
+            version="3",
+            user=SNMPD_USER,
+            auth_key=auth_key,
+            priv_key=priv_key,
+            auth_proto="SHA",
+            priv_proto="AES",
+            **opts,
+        )  # type: ignore[arg-type]
 
     def stop(self) -> None:
         self.log_text = self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -25,12 +25,22 @@ def _devices(*devices: dict) -> dict:  # type: ignore[type-arg]
 
 
 def test_config_devices_validated_and_secret():
-    config = parse_config(_devices(
-        {"name": "printer", "host": "192.168.1.20", "community": "congdong-ro"},
-        {"name": "ups", "host": "192.168.1.30", "kind": "ups", "version": 3, "user": "ioc",
-         "auth_key": "auth-secret-1", "priv_key": "priv-secret-1", "auth_proto": "SHA256",
-         "priv_proto": "AES256"},
-    ))
+    config = parse_config(
+        _devices(
+            {"name": "printer", "host": "192.168.1.20", "community": "congdong-ro"},
+            {
+                "name": "ups",
+                "host": "192.168.1.30",
+                "kind": "ups",
+                "version": 3,
+                "user": "ioc",
+                "auth_key": "auth-secret-1",
+                "priv_key": "priv-secret-1",
+                "auth_proto": "SHA256",
+                "priv_proto": "AES256",
+            },
+        )
+    )
     check = next(c for c in config.enabled_checks() if isinstance(c, SnmpCheck))
     assert check.targets() == ["printer", "ups"]
     assert check.config.devices[1].version == "3"
@@ -38,14 +48,19 @@ def test_config_devices_validated_and_secret():
     assert "congdong-ro" not in repr(config) and "auth-secret-1" not in str(config)
 
 
-@pytest.mark.parametrize(("device", "expected"), [
-    ({"name": "p", "host": "h"}, "version 2c needs a community"),
-    ({"name": "p", "host": "h", "version": "3"}, "version 3 needs a user"),
-    ({"name": "p", "host": "h", "version": "3", "user": "u", "auth_key": "short"},
-     "at least 8 characters"),
-    ({"name": "p", "host": "h", "community": "c", "kind": "fax"}, "kind"),
-    ({"name": "p", "host": "h", "comunity": "c"}, "did you mean 'community'?"),
-])
+@pytest.mark.parametrize(
+    ("device", "expected"),
+    [
+        ({"name": "p", "host": "h"}, "version 2c needs a community"),
+        ({"name": "p", "host": "h", "version": "3"}, "version 3 needs a user"),
+        (
+            {"name": "p", "host": "h", "version": "3", "user": "u", "auth_key": "short"},
+            "at least 8 characters",
+        ),
+        ({"name": "p", "host": "h", "community": "c", "kind": "fax"}, "kind"),
+        ({"name": "p", "host": "h", "comunity": "c"}, "did you mean 'community'?"),
+    ],
+)
 def test_config_errors_name_the_option(device, expected):  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match="checks.eq.snmp.devices") as err:
         parse_config(_devices(device), "agent.yaml")
@@ -54,8 +69,12 @@ def test_config_errors_name_the_option(device, expected):  # type: ignore[no-unt
 
 def test_duplicate_device_names_refused():
     with pytest.raises(ConfigError, match="used twice"):
-        parse_config(_devices({"name": "p", "host": "a", "community": "c"},
-                              {"name": "p", "host": "b", "community": "c"}))
+        parse_config(
+            _devices(
+                {"name": "p", "host": "a", "community": "c"},
+                {"name": "p", "host": "b", "community": "c"},
+            )
+        )
 
 
 LAZY = textwrap.dedent("""
@@ -97,10 +116,14 @@ LAZY = textwrap.dedent("""
 
 
 def test_agent_without_snmp_devices_never_imports_pysnmp(tmp_path):  # type: ignore[no-untyped-def]
-    out = subprocess.run([sys.executable, "-c", LAZY], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120,
-                         env={"PATH": "/usr/bin:/bin", "IOC_AGENT_STATE_DIR": str(tmp_path),
-                              "HOME": str(tmp_path)})
+    out = subprocess.run(
+        [sys.executable, "-c", LAZY],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "IOC_AGENT_STATE_DIR": str(tmp_path), "HOME": str(tmp_path)},
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     count, _max_rss_kib, leaked = out.stdout.split(" ", 2)
     assert int(count) > 0
@@ -112,8 +135,10 @@ def test_agent_without_snmp_devices_never_imports_pysnmp(tmp_path):  # type: ign
 
 @pytest.mark.integration
 def test_probe_snmp_json_ups(snmpsim):  # type: ignore[no-untyped-def]
-    res = CliRunner().invoke(main, ["probe", "snmp", f"127.0.0.1:{snmpsim.port}",
-                                    "--community", "ups-eaton-93e-80", "--json"])
+    res = CliRunner().invoke(
+        main,
+        ["probe", "snmp", f"127.0.0.1:{snmpsim.port}", "--community", "ups-eaton-93e-80", "--json"],
+    )
     assert res.exit_code == 0, res.output
     body = json.loads(res.output)
     assert body["device_kind"] == "ups" and body["check"] == "eq.ups"
@@ -123,9 +148,11 @@ def test_probe_snmp_json_ups(snmpsim):  # type: ignore[no-untyped-def]
 
 @pytest.mark.integration
 def test_probe_snmp_table_printer(snmpsim):  # type: ignore[no-untyped-def]
-    res = CliRunner().invoke(main, ["probe", "snmp", f"127.0.0.1:{snmpsim.port}",
-                                    "--lang", "en"],
-                             env={"IOC_SNMP_COMMUNITY": "printer-hp-m479", "COLUMNS": "200"})
+    res = CliRunner().invoke(
+        main,
+        ["probe", "snmp", f"127.0.0.1:{snmpsim.port}", "--lang", "en"],
+        env={"IOC_SNMP_COMMUNITY": "printer-hp-m479", "COLUMNS": "200"},
+    )
     assert res.exit_code == 0, res.output
     assert res.output.startswith("device_kind: printer")
     assert "black toner 12 %" in res.output
@@ -133,9 +160,21 @@ def test_probe_snmp_table_printer(snmpsim):  # type: ignore[no-untyped-def]
 
 @pytest.mark.integration
 def test_probe_snmp_silent_device_exit_1(silent_udp):  # type: ignore[no-untyped-def]
-    res = CliRunner().invoke(main, ["probe", "snmp", f"127.0.0.1:{silent_udp.port}",
-                                    "--community", "secret-community", "--timeout", "0.3",
-                                    "--retries", "0", "--json"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "probe",
+            "snmp",
+            f"127.0.0.1:{silent_udp.port}",
+            "--community",
+            "secret-community",
+            "--timeout",
+            "0.3",
+            "--retries",
+            "0",
+            "--json",
+        ],
+    )
     assert res.exit_code == 1
     body = json.loads(res.output)
     assert body["device_kind"] == "unknown" and body["status"] == "unknown"

@@ -36,8 +36,9 @@ def test_v3_authpriv_sha_aes_get(snmpd):  # type: ignore[no-untyped-def]
 
 
 def test_v3_authpriv_sha256_aes256(snmpd):  # type: ignore[no-untyped-def]
-    target = dataclasses.replace(snmpd.v3(), user=f"{SNMPD_USER}256", auth_proto="SHA256",
-                                 priv_proto="AES256")
+    target = dataclasses.replace(
+        snmpd.v3(), user=f"{SNMPD_USER}256", auth_proto="SHA256", priv_proto="AES256"
+    )
     polled, _ = _timed_poll(target, DeviceKind.HOST)
     assert polled.result.status is Status.OK, polled.result.message
 
@@ -70,8 +71,9 @@ def test_wrong_community_is_unknown_in_time(snmpd):  # type: ignore[no-untyped-d
 
 
 def test_silent_device_is_unknown_in_time(silent_udp):  # type: ignore[no-untyped-def]
-    target = SnmpTarget(host="127.0.0.1", port=silent_udp.port, community="public",
-                        timeout_s=0.5, retries=2)
+    target = SnmpTarget(
+        host="127.0.0.1", port=silent_udp.port, community="public", timeout_s=0.5, retries=2
+    )
     polled, elapsed = _timed_poll(target, DeviceKind.PRINTER)
     assert target.budget_s - 0.2 < elapsed < target.budget_s + 1, elapsed
     assert polled.result.check == "eq.printer" and polled.result.status is Status.UNKNOWN
@@ -79,13 +81,29 @@ def test_silent_device_is_unknown_in_time(silent_udp):  # type: ignore[no-untype
 
 
 def test_check_scrubs_secrets_and_remembers_the_kind(snmpd, silent_udp):  # type: ignore[no-untyped-def]
-    cfg = SnmpConfig(devices=[
-        {"name": "pc", "host": "127.0.0.1", "port": snmpd.port, "version": "3",
-         "user": SNMPD_USER, "auth_key": SNMPD_AUTH, "priv_key": SNMPD_PRIV,
-         "timeout_s": 2.0, "retries": 1},
-        {"name": "off", "host": "127.0.0.1", "port": silent_udp.port,
-         "community": SNMPD_COMMUNITY, "timeout_s": 0.3, "retries": 0},
-    ])
+    cfg = SnmpConfig(
+        devices=[
+            {
+                "name": "pc",
+                "host": "127.0.0.1",
+                "port": snmpd.port,
+                "version": "3",
+                "user": SNMPD_USER,
+                "auth_key": SNMPD_AUTH,
+                "priv_key": SNMPD_PRIV,
+                "timeout_s": 2.0,
+                "retries": 1,
+            },
+            {
+                "name": "off",
+                "host": "127.0.0.1",
+                "port": silent_udp.port,
+                "community": SNMPD_COMMUNITY,
+                "timeout_s": 0.3,
+                "retries": 0,
+            },
+        ]
+    )
     check = SnmpCheck(cfg)
     # The agent builds its scrub list from every SecretStr of the check configurations.
     assert set(check_secrets([check])) == {SNMPD_AUTH, SNMPD_PRIV, SNMPD_COMMUNITY}

@@ -33,7 +33,7 @@ def _poll(snmpsim, name, **kw):  # type: ignore[no-untyped-def]
 
 def _column(rows, column):  # type: ignore[no-untyped-def]
     stem = column + "."
-    return {oid[len(stem):]: v for oid, v in rows if oid.startswith(stem)}
+    return {oid[len(stem) :]: v for oid, v in rows if oid.startswith(stem)}
 
 
 @pytest.mark.parametrize("name", sorted(UPS_DUMPS))
@@ -65,15 +65,22 @@ def _expected_interfaces(rows):  # type: ignore[no-untyped-def]
     ports = [i for i in set(admin) | set(oper) if types.get(i) != 24]
     up = sum(1 for i in ports if oper.get(i) == 1)
     down = sum(1 for i in ports if admin.get(i) == 1 and oper.get(i) in (2, 7))
-    errors = sum(v for col in (oids.IF_IN_ERRORS, oids.IF_OUT_ERRORS)
-                 for i, v in _column(rows, col).items() if i in ports)
+    errors = sum(
+        v
+        for col in (oids.IF_IN_ERRORS, oids.IF_OUT_ERRORS)
+        for i, v in _column(rows, col).items()
+        if i in ports
+    )
     return up, down, errors
 
 
-@pytest.mark.parametrize(("name", "kind"), [
-    *((n, DeviceKind.SWITCH) for n in sorted(SWITCH_DUMPS)),
-    *((n, DeviceKind.ROUTER) for n in sorted(ROUTER_DUMPS)),
-])
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        *((n, DeviceKind.SWITCH) for n in sorted(SWITCH_DUMPS)),
+        *((n, DeviceKind.ROUTER) for n in sorted(ROUTER_DUMPS)),
+    ],
+)
 def test_switch_and_router_dumps(snmpsim, name, kind):  # type: ignore[no-untyped-def]
     rows = read_snmprec({**SWITCH_DUMPS, **ROUTER_DUMPS}[name])
     polled = _poll(snmpsim, name)
@@ -92,10 +99,12 @@ def test_printer_record(snmpsim):  # type: ignore[no-untyped-def]
     levels = _column(rows, oids.PRT_MARKER_SUPPLIES_LEVEL)
     maxima = _column(rows, oids.PRT_MARKER_SUPPLIES_MAX_CAPACITY)
     classes = _column(rows, oids.PRT_MARKER_SUPPLIES_CLASS)
-    descr = {i: v.decode() for i, v in _column(rows, oids.PRT_MARKER_SUPPLIES_DESCRIPTION)
-             .items()}
-    known = {i: levels[i] / maxima[i] for i in levels
-             if levels[i] >= 0 and maxima[i] > 0 and classes[i] == 3}
+    descr = {i: v.decode() for i, v in _column(rows, oids.PRT_MARKER_SUPPLIES_DESCRIPTION).items()}
+    known = {
+        i: levels[i] / maxima[i]
+        for i in levels
+        if levels[i] >= 0 and maxima[i] > 0 and classes[i] == 3
+    }
 
     polled = _poll(snmpsim, "printer-hp-m479")
     assert polled.kind is DeviceKind.PRINTER
@@ -113,9 +122,16 @@ def test_printer_record(snmpsim):  # type: ignore[no-untyped-def]
 
 
 def test_v3_authpriv_context_picks_the_dump(snmpsim):  # type: ignore[no-untyped-def]
-    target = snmpsim.target("", version="3", user=V3_USER, auth_key=V3_AUTH_KEY,
-                            priv_key=V3_PRIV_KEY, auth_proto="SHA", priv_proto="AES",
-                            context="ups-eaton-93e-80")
+    target = snmpsim.target(
+        "",
+        version="3",
+        user=V3_USER,
+        auth_key=V3_AUTH_KEY,
+        priv_key=V3_PRIV_KEY,
+        auth_proto="SHA",
+        priv_proto="AES",
+        context="ups-eaton-93e-80",
+    )
     polled = asyncio.run(poll_device(target, "ups"))
     assert polled.kind is DeviceKind.UPS and polled.result.value("ups_on_line") == 1.0
 
@@ -126,12 +142,19 @@ def test_every_dump_polled_concurrently(snmpsim):  # type: ignore[no-untyped-def
 
     async def all_at_once():  # type: ignore[no-untyped-def]
         async with snmp_engine() as engine:  # shared, as the check does
-            return await asyncio.gather(*(poll_device(snmpsim.target(n), n, engine=engine)
-                                          for n in names))
+            return await asyncio.gather(
+                *(poll_device(snmpsim.target(n), n, engine=engine) for n in names)
+            )
 
     kinds = Counter(p.kind for p in asyncio.run(all_at_once()))
-    assert kinds == Counter({DeviceKind.UPS: len(UPS_DUMPS), DeviceKind.SWITCH: len(SWITCH_DUMPS),
-                             DeviceKind.ROUTER: len(ROUTER_DUMPS), DeviceKind.PRINTER: 1})
+    assert kinds == Counter(
+        {
+            DeviceKind.UPS: len(UPS_DUMPS),
+            DeviceKind.SWITCH: len(SWITCH_DUMPS),
+            DeviceKind.ROUTER: len(ROUTER_DUMPS),
+            DeviceKind.PRINTER: 1,
+        }
+    )
 
 
 def test_unknown_community_is_unknown_within_budget(snmpsim):  # type: ignore[no-untyped-def]
@@ -150,8 +173,15 @@ def test_unknown_community_is_unknown_within_budget(snmpsim):  # type: ignore[no
 
 
 def _device(snmpsim, name, **kw):  # type: ignore[no-untyped-def]
-    return {"name": name, "host": "127.0.0.1", "port": snmpsim.port, "community": name,
-            "timeout_s": 2.0, "retries": 1, **kw}
+    return {
+        "name": name,
+        "host": "127.0.0.1",
+        "port": snmpsim.port,
+        "community": name,
+        "timeout_s": 2.0,
+        "retries": 1,
+        **kw,
+    }
 
 
 def test_check_remembers_kind_and_computes_rates(snmpsim, silent_udp):  # type: ignore[no-untyped-def]
@@ -160,8 +190,11 @@ def test_check_remembers_kind_and_computes_rates(snmpsim, silent_udp):  # type: 
     from checks.runner import run_check
 
     ctx = CheckContext(host="h")
-    check = SnmpCheck(SnmpConfig(devices=[_device(snmpsim, "ups-eaton-93e-80"),
-                                          _device(snmpsim, "switch-dlink-des3200")]))
+    check = SnmpCheck(
+        SnmpConfig(
+            devices=[_device(snmpsim, "ups-eaton-93e-80"), _device(snmpsim, "switch-dlink-des3200")]
+        )
+    )
     first = {r.target: r for r in asyncio.run(run_check(check, ctx))}
     assert first["ups-eaton-93e-80"].check == "eq.ups"
     assert first["switch-dlink-des3200"].value("if_in_rate") is None  # one poll: no rate yet
@@ -169,9 +202,16 @@ def test_check_remembers_kind_and_computes_rates(snmpsim, silent_udp):  # type: 
     # A recorded walk does not move: 0 bit/s between two polls, not a wrap or a reset.
     assert second["switch-dlink-des3200"].value("if_in_rate") == 0.0
     # The UPS goes silent: still reported under eq.ups (EQ-03 sees it), as unknown.
-    check.config = SnmpConfig(devices=[{**_device(snmpsim, "ups-eaton-93e-80"),
-                                        "port": silent_udp.port, "timeout_s": 0.3,
-                                        "retries": 0}])
+    check.config = SnmpConfig(
+        devices=[
+            {
+                **_device(snmpsim, "ups-eaton-93e-80"),
+                "port": silent_udp.port,
+                "timeout_s": 0.3,
+                "retries": 0,
+            }
+        ]
+    )
     (silent,) = asyncio.run(run_check(check, ctx))
     assert silent.check == "eq.ups" and silent.status is Status.UNKNOWN
 
@@ -188,11 +228,18 @@ def test_results_feed_the_decree118_criteria(snmpsim):  # type: ignore[no-untype
         return await asyncio.gather(*(poll_device(snmpsim.target(n), n) for n in names))
 
     results = [p.result for p in asyncio.run(all_devices())]
-    observations = [Observation(host="pc", check=r.check, target=r.target,
-                                status=r.status.value,
-                                values={k: v.value for k, v in r.values.items()},
-                                message=r.message, observed_at=r.observed_at)
-                    for r in results]
+    observations = [
+        Observation(
+            host="pc",
+            check=r.check,
+            target=r.target,
+            status=r.status.value,
+            values={k: v.value for k, v in r.values.items()},
+            message=r.message,
+            observed_at=r.observed_at,
+        )
+        for r in results
+    ]
     outcome = evaluate_commune(Rules.of(load_catalogue()), "xã", observations).criteria
     # Black toner 12 %: below the 20 % warning line, above the 10 % failure line.
     assert outcome["EQ-02"].status is CriterionStatus.WARN

@@ -49,9 +49,7 @@ def credentials(collector: Any) -> Iterator[dict[str, str]]:
         f"{collector.url}/api/v1/enroll", json={"code": code, "host": "fuzz-pc-1"}
     )
     assert enrolled.status_code == 201, enrolled.text
-    collector.services.accounts.add_user(
-        "viewer", "viewer-pass-1", "viewer"
-    )
+    collector.services.accounts.add_user("viewer", "viewer-pass-1", "viewer")
     client = login(collector.url, "viewer", "viewer-pass-1")
     try:
         yield {

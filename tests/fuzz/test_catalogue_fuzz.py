@@ -44,10 +44,24 @@ values = st.recursive(
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats()
     | st.text(max_size=20)
-    | st.sampled_from(["critical", "urgent", "automated", "attested", "host.disk", "Host Disk",
-                       "xã", "NET-01", "LOC-01", "", "warn_below"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner,
-                                                                  max_size=3),
+    | st.sampled_from(
+        [
+            "critical",
+            "urgent",
+            "automated",
+            "attested",
+            "host.disk",
+            "Host Disk",
+            "xã",
+            "NET-01",
+            "LOC-01",
+            "",
+            "warn_below",
+        ]
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 

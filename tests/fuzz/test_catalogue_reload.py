@@ -71,8 +71,15 @@ class Serve:
             encoding="utf-8",
         )
         self.proc = subprocess.Popen(
-            [str(BIN / "ioc-collector"), "serve", "--config", str(config),
-             "--catalogue", str(catalogue), "--migrate"],
+            [
+                str(BIN / "ioc-collector"),
+                "serve",
+                "--config",
+                str(config),
+                "--catalogue",
+                str(catalogue),
+                "--migrate",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -98,8 +105,9 @@ class Serve:
     def metric(self, series: str) -> float:
         """One series of the collector's own metrics (``/metrics?part=readiness``)."""
         text = httpx.get(f"{self.url}/metrics?part=readiness", timeout=30).text
-        [value] = [line.rsplit(" ", 1)[1] for line in text.splitlines()
-                   if line.startswith(series + " ")]
+        [value] = [
+            line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith(series + " ")
+        ]
         return float(value)
 
     def logged(self, *words: str) -> list[str]:
@@ -164,8 +172,11 @@ def test_broken_catalogue_is_refused_with_line_and_field_and_old_rules_stay(
     auth = {"Authorization": f"Bearer {agent['token']}"}
 
     def send(seq: int, free: float) -> None:
-        r = httpx.post(f"{serve.url}/api/v1/reports", json={"reports": [report(agent, seq, free)]},
-                       headers=auth)
+        r = httpx.post(
+            f"{serve.url}/api/v1/reports",
+            json={"reports": [report(agent, seq, free)]},
+            headers=auth,
+        )
         assert r.status_code == 200, r.text
 
     send(1, 0.3)

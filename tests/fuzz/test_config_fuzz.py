@@ -61,8 +61,9 @@ scalars = (
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner,
-                                                                  max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -92,8 +93,7 @@ def options(model: type[BaseModel], depth: int = 0) -> st.SearchStrategy[dict[st
             fields[key] = (st.lists(nested, max_size=2) if is_list else nested) | values
         else:
             fields[key] = values
-    typo = st.dictionaries(st.sampled_from([k + "s" for k in fields] or ["x"]), values,
-                           max_size=1)
+    typo = st.dictionaries(st.sampled_from([k + "s" for k in fields] or ["x"]), values, max_size=1)
     return st.fixed_dictionaries({}, optional=fields).flatmap(
         lambda d: typo.map(lambda t: {**d, **t})
     )

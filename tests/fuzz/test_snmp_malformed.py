@@ -105,10 +105,14 @@ class BadResponder:
                 binds.append((oid, self._next_odd()))  # the same OID again: never advances
             elif walking:
                 # One row under the column asked for, then a jump out of it (end of walk).
-                depth = oid.count(".") - max((c.count(".") for c in _COLUMNS if
-                                              oid.startswith(c)), default=oid.count("."))
-                binds.append((oid + ".1", self._next_odd()) if depth == 0 else
-                             ("1.3.6.1.6.3.99", rfc1902.Integer32(0)))
+                depth = oid.count(".") - max(
+                    (c.count(".") for c in _COLUMNS if oid.startswith(c)), default=oid.count(".")
+                )
+                binds.append(
+                    (oid + ".1", self._next_odd())
+                    if depth == 0
+                    else ("1.3.6.1.6.3.99", rfc1902.Integer32(0))
+                )
             elif self.mode == "ups":
                 binds.append((oid, UPS_VALUES.get(oid, rfc1902.Integer32(-1))))
             elif self.mode == "huge":
@@ -150,8 +154,9 @@ def poll(
 ) -> tuple[CheckResult, float]:
     """Poll ``responder``. Answers that are meant to be used get a generous timeout (the
     machine may be busy); the tests of unusable answers pass a short one and time it."""
-    target = SnmpTarget("127.0.0.1", responder.port, community="public", timeout_s=timeout_s,
-                        retries=retries)
+    target = SnmpTarget(
+        "127.0.0.1", responder.port, community="public", timeout_s=timeout_s, retries=retries
+    )
     start = time.monotonic()
     polled = asyncio.run(poll_device(target, "dev", kind, max_rows=200))
     elapsed = time.monotonic() - start
@@ -161,8 +166,9 @@ def poll(
 
 @pytest.mark.parametrize("responder", ["garbage", "truncated", "wrong_id"], indirect=True)
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.value if k else "auto")
-def test_unusable_answers_are_unknown_in_time(responder: BadResponder,
-                                              kind: DeviceKind | None) -> None:
+def test_unusable_answers_are_unknown_in_time(
+    responder: BadResponder, kind: DeviceKind | None
+) -> None:
     result, elapsed = poll(responder, kind, timeout_s=0.4, retries=0)
     assert result.status is Status.UNKNOWN, result
     assert "no answer within 0.4 s" in result.message, result.message
@@ -172,8 +178,9 @@ def test_unusable_answers_are_unknown_in_time(responder: BadResponder,
 
 @pytest.mark.parametrize("responder", ["odd_types", "huge", "stuck"], indirect=True)
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.value if k else "auto")
-def test_wrong_types_and_sizes_never_crash(responder: BadResponder,
-                                           kind: DeviceKind | None) -> None:
+def test_wrong_types_and_sizes_never_crash(
+    responder: BadResponder, kind: DeviceKind | None
+) -> None:
     result, elapsed = poll(responder, kind)
     assert result.status in set(Status)
     assert result.message  # says what it saw or why it could not judge

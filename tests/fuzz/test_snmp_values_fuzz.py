@@ -30,8 +30,9 @@ snmp_values = st.one_of(
     st.none(),
     st.integers(),
     st.integers(min_value=-(2**31), max_value=2**64 + 5),
-    st.sampled_from([-1, 0, 1, 2, 3, 4, 5, 2**31 - 1, -(2**31), 2**32 - 1, 2**63, 2**64 - 1,
-                     10**400]),
+    st.sampled_from(
+        [-1, 0, 1, 2, 3, 4, 5, 2**31 - 1, -(2**31), 2**32 - 1, 2**63, 2**64 - 1, 10**400]
+    ),
     st.binary(max_size=40),
     st.sampled_from([b"", b"\x00", b"\xff\xfe", b"\x80", b"\x00" * 300, "1.3.6.1.4.1.9.1.516"]),
     st.text(max_size=20),
@@ -47,9 +48,12 @@ def _valid(result: CheckResult) -> None:
 
 
 @FUZZ
-@given(values=st.dictionaries(st.sampled_from(oids.IDENTITY), snmp_values),
-       probe=st.lists(st.tuples(st.sampled_from([oids.HR_PRINTER_STATUS + ".1"]), snmp_values),
-                      max_size=2))
+@given(
+    values=st.dictionaries(st.sampled_from(oids.IDENTITY), snmp_values),
+    probe=st.lists(
+        st.tuples(st.sampled_from([oids.HR_PRINTER_STATUS + ".1"]), snmp_values), max_size=2
+    ),
+)
 @example(values={oids.SYS_UPTIME: 10**400}, probe=[])
 @example(values={oids.SYS_UPTIME: -5, oids.SYS_DESCR: b"\xff\x00"}, probe=[])
 def test_identity_with_any_values(values: dict[str, Any], probe: list[Any]) -> None:
@@ -60,41 +64,61 @@ def test_identity_with_any_values(values: dict[str, Any], probe: list[Any]) -> N
 
 def _rows(cols: tuple[str, ...]) -> st.SearchStrategy[list[tuple[str, Any]]]:
     return st.lists(
-        st.tuples(st.tuples(st.sampled_from(cols), indexes).map(lambda t: f"{t[0]}.{t[1]}"),
-                  snmp_values),
+        st.tuples(
+            st.tuples(st.sampled_from(cols), indexes).map(lambda t: f"{t[0]}.{t[1]}"), snmp_values
+        ),
         max_size=12,
     )
 
 
 @FUZZ
-@given(rows=_rows((*oids.PRINTER_COLUMNS, oids.HR_DEVICE_STATUS)),
-       warn=st.floats(min_value=0, max_value=1))
-@example(rows=[(oids.PRT_MARKER_SUPPLIES_MAX_CAPACITY + ".1.1", 0),
-               (oids.PRT_MARKER_SUPPLIES_LEVEL + ".1.1", 10**400)], warn=0.1)
+@given(
+    rows=_rows((*oids.PRINTER_COLUMNS, oids.HR_DEVICE_STATUS)),
+    warn=st.floats(min_value=0, max_value=1),
+)
+@example(
+    rows=[
+        (oids.PRT_MARKER_SUPPLIES_MAX_CAPACITY + ".1.1", 0),
+        (oids.PRT_MARKER_SUPPLIES_LEVEL + ".1.1", 10**400),
+    ],
+    warn=0.1,
+)
 def test_printer_with_any_values(rows: list[Any], warn: float) -> None:
     _valid(evaluate_printer(parse_printer(rows), "printer", warn_supply_ratio=warn))
 
 
 @FUZZ
 @given(values=st.dictionaries(st.sampled_from(oids.UPS_SCALARS), snmp_values))
-@example(values={oids.UPS_ESTIMATED_MINUTES_REMAINING: 10**400,
-                 oids.UPS_BATTERY_STATUS: 2})
+@example(values={oids.UPS_ESTIMATED_MINUTES_REMAINING: 10**400, oids.UPS_BATTERY_STATUS: 2})
 @example(values={oids.UPS_ESTIMATED_CHARGE_REMAINING: -7, oids.UPS_BATTERY_STATUS: b"2"})
 def test_ups_with_any_values(values: dict[str, Any]) -> None:
     _valid(evaluate_ups(parse_ups(values), "ups"))
 
 
 @FUZZ
-@given(before=_rows(oids.SWITCH_COLUMNS), after=_rows(oids.SWITCH_COLUMNS),
-       elapsed=st.floats(min_value=-10, max_value=1e6, allow_nan=False),
-       uptimes=st.tuples(st.none() | st.floats(min_value=0, max_value=1e12),
-                         st.none() | st.floats(min_value=0, max_value=1e12)),
-       uplinks=st.lists(st.sampled_from(["Gi0/1", "uplink", "1", ""]), max_size=2))
+@given(
+    before=_rows(oids.SWITCH_COLUMNS),
+    after=_rows(oids.SWITCH_COLUMNS),
+    elapsed=st.floats(min_value=-10, max_value=1e6, allow_nan=False),
+    uptimes=st.tuples(
+        st.none() | st.floats(min_value=0, max_value=1e12),
+        st.none() | st.floats(min_value=0, max_value=1e12),
+    ),
+    uplinks=st.lists(st.sampled_from(["Gi0/1", "uplink", "1", ""]), max_size=2),
+)
 # Defects found here: an error counter or uptime past float range raised OverflowError.
-@example(before=[(oids.IF_OPER_STATUS + ".1", 1), (oids.IF_IN_ERRORS + ".1", 10**400)],
-         after=[], elapsed=1.0, uptimes=(None, None), uplinks=[])
+@example(
+    before=[(oids.IF_OPER_STATUS + ".1", 1), (oids.IF_IN_ERRORS + ".1", 10**400)],
+    after=[],
+    elapsed=1.0,
+    uptimes=(None, None),
+    uplinks=[],
+)
 def test_switch_with_any_values_over_two_polls(
-    before: list[Any], after: list[Any], elapsed: float, uptimes: tuple[Any, Any],
+    before: list[Any],
+    after: list[Any],
+    elapsed: float,
+    uptimes: tuple[Any, Any],
     uplinks: list[str],
 ) -> None:
     first, second = parse_switch(before), parse_switch(after)

@@ -31,13 +31,14 @@ from tests.ssh.test_ssh_sshd import keys, pinned, spec, sshd, target  # noqa: F4
 LINUX = COMMAND_SETS["linux"].commands
 
 
-def run_set(sshd: Any, keys: Any, pinned: Any, *commands: str, timeout_s: float = 3.0
-            ) -> tuple[CheckResult, float]:
+def run_set(
+    sshd: Any, keys: Any, pinned: Any, *commands: str, timeout_s: float = 3.0
+) -> tuple[CheckResult, float]:
     junk = CommandSet("junk", Category.HOST, commands, read_linux)
-    config = SshConfig.model_validate({"command_timeout_s": timeout_s,
-                                       "targets": [target(sshd, keys, pinned)]})
-    check = SshCheck(config,
-                     command_sets={"linux": junk})
+    config = SshConfig.model_validate(
+        {"command_timeout_s": timeout_s, "targets": [target(sshd, keys, pinned)]}
+    )
+    check = SshCheck(config, command_sets={"linux": junk})
     start = time.monotonic()
     [result] = asyncio.run(run_check(check, CheckContext(host="t")))
     return result, time.monotonic() - start
@@ -48,8 +49,9 @@ def test_never_ending_stderr_is_cut_at_the_command_timeout(sshd, keys, pinned) -
     """The read loop looks at its deadline on every pass, also while stderr keeps coming
     (stderr is kept to its first 4 kB, so a flood is never "over the output cap")."""
     start = time.monotonic()
-    outcome = run_commands(spec(sshd, keys, pinned), ("cat /dev/zero >&2",),
-                           SshTimeouts(command_s=2.0))
+    outcome = run_commands(
+        spec(sshd, keys, pinned), ("cat /dev/zero >&2",), SshTimeouts(command_s=2.0)
+    )
     [out] = outcome.outputs
     assert out.timed_out and time.monotonic() - start < 2.0 + 2.0
     assert len(out.stderr) <= 64 * 1024
@@ -60,19 +62,23 @@ def test_never_ending_stderr_is_cut_at_the_command_timeout(sshd, keys, pinned) -
 
 @pytest.mark.integration
 def test_trickle_that_never_ends_is_cut_at_the_command_timeout(sshd, keys, pinned) -> None:
-    result, elapsed = run_set(sshd, keys, pinned,
-                              "while true; do printf x; sleep 0.05; done", timeout_s=2.0)
+    result, elapsed = run_set(
+        sshd, keys, pinned, "while true; do printf x; sleep 0.05; done", timeout_s=2.0
+    )
     assert result.status is Status.UNKNOWN and "did not finish within" in result.message
     assert elapsed < 2.0 + 3.0
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("shell", [
-    r"printf 'Filesystem 1024-blocks Used Available Capacity Mounted on'",  # no newline
-    r"printf '\000\001\033[2J\377\376/dev/sda1 100 50 50 50%% /\000\n'",  # NULs, escapes
-    r"printf 'MemTotal: \377\377 kB\nMemAvailable:\n'",  # invalid UTF-8 in a number
-    r"head -c 200000 /dev/urandom | tr -d '\n'",  # one 200 kB line
-])
+@pytest.mark.parametrize(
+    "shell",
+    [
+        r"printf 'Filesystem 1024-blocks Used Available Capacity Mounted on'",  # no newline
+        r"printf '\000\001\033[2J\377\376/dev/sda1 100 50 50 50%% /\000\n'",  # NULs, escapes
+        r"printf 'MemTotal: \377\377 kB\nMemAvailable:\n'",  # invalid UTF-8 in a number
+        r"head -c 200000 /dev/urandom | tr -d '\n'",  # one 200 kB line
+    ],
+)
 def test_garbage_shaped_like_the_commands_output_is_unknown(sshd, keys, pinned, shell) -> None:
     result, elapsed = run_set(sshd, keys, pinned, shell, shell, shell)
     assert result.status is Status.UNKNOWN, result
@@ -81,15 +87,37 @@ def test_garbage_shaped_like_the_commands_output_is_unknown(sshd, keys, pinned, 
 
 
 @settings(max_examples=200, deadline=None, database=None)
-@given(outputs=st.lists(st.binary(max_size=400) | st.text(max_size=200).map(str.encode),
-                        min_size=len(LINUX), max_size=len(LINUX)),
-       statuses=st.lists(st.none() | st.integers(min_value=-1, max_value=255),
-                         min_size=len(LINUX), max_size=len(LINUX)))
+@given(
+    outputs=st.lists(
+        st.binary(max_size=400) | st.text(max_size=200).map(str.encode),
+        min_size=len(LINUX),
+        max_size=len(LINUX),
+    ),
+    statuses=st.lists(
+        st.none() | st.integers(min_value=-1, max_value=255),
+        min_size=len(LINUX),
+        max_size=len(LINUX),
+    ),
+)
 def test_linux_set_parsers_with_any_bytes(outputs: list[bytes], statuses: list[Any]) -> None:
-    outcome = SshOutcome("h:22", SshFailure.NONE, "", 0.05, tuple(
-        CommandOutput(command=c, stdout=o, stderr=b"\xff\x00", exit_status=s, elapsed_s=0.01,
-                      timed_out=False, truncated=False)
-        for c, o, s in zip(LINUX, outputs, statuses, strict=True)))
+    outcome = SshOutcome(
+        "h:22",
+        SshFailure.NONE,
+        "",
+        0.05,
+        tuple(
+            CommandOutput(
+                command=c,
+                stdout=o,
+                stderr=b"\xff\x00",
+                exit_status=s,
+                elapsed_s=0.01,
+                timed_out=False,
+                truncated=False,
+            )
+            for c, o, s in zip(LINUX, outputs, statuses, strict=True)
+        ),
+    )
     result = evaluate(outcome)
     CheckResult.model_validate(result.model_dump())
     assert result.status in set(Status) and result.message

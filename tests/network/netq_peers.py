@@ -23,8 +23,13 @@ class ImpairedReflector(Reflector):
     """Delays each reply by ``base_s`` + uniform(-spread_s, +spread_s) and drops the
     sequence numbers in ``drop``; seeded, so a run is reproducible."""
 
-    def __init__(self, base_s: float = 0.0, spread_s: float = 0.0,
-                 drop: set[int] | None = None, seed: int = 1) -> None:
+    def __init__(
+        self,
+        base_s: float = 0.0,
+        spread_s: float = 0.0,
+        drop: set[int] | None = None,
+        seed: int = 1,
+    ) -> None:
         super().__init__(RateLimiter(rate_pps=1e6, burst=1e6))
         self.base_s, self.spread_s = base_s, spread_s
         self.drop = drop or set()
@@ -93,7 +98,9 @@ def reflector_process() -> Iterator[int]:
     the prober); yield its UDP port. It ends when its stdin closes."""
     proc = subprocess.Popen(
         [sys.executable, "-c", _REFLECTOR_MAIN],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -123,8 +130,9 @@ class _LoopWatch:
             self.stall = max(self.stall, time.perf_counter() - t - 0.010)
 
 
-def _impaired_reflector_main(conn, base_s: float, spread_s: float, drop: set[int],
-                             seed: int) -> None:
+def _impaired_reflector_main(
+    conn, base_s: float, spread_s: float, drop: set[int], seed: int
+) -> None:
     async def main() -> None:
         reflector = ImpairedReflector(base_s=base_s, spread_s=spread_s, drop=drop, seed=seed)
         transport, _ = await start_reflector("127.0.0.1", 0, reflector)
@@ -150,15 +158,17 @@ class ImpairedRun:
 
 
 @contextlib.contextmanager
-def impaired_reflector_process(base_s: float, spread_s: float, drop: set[int],
-                               seed: int = 1) -> Iterator[tuple[int, ImpairedRun]]:
+def impaired_reflector_process(
+    base_s: float, spread_s: float, drop: set[int], seed: int = 1
+) -> Iterator[tuple[int, ImpairedRun]]:
     """An :class:`ImpairedReflector` in a fresh interpreter of its own, so that nothing else
     of the test run (its threads, a long garbage collection of its heap) can hold its replies
     back. Yield its UDP port and an :class:`ImpairedRun`, filled in when the block ends."""
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_impaired_reflector_main,
-                       args=(child, base_s, spread_s, drop, seed), daemon=True)
+    proc = ctx.Process(
+        target=_impaired_reflector_main, args=(child, base_s, spread_s, drop, seed), daemon=True
+    )
     proc.start()
     run = ImpairedRun()
     try:
@@ -177,14 +187,14 @@ def impaired_reflector_process(base_s: float, spread_s: float, drop: set[int],
         parent.close()
 
 
-def _probe_main(host: str, port: int, count: int, interval_s: float,
-                wait_s: float) -> tuple[UdpOutcome, float]:
+def _probe_main(
+    host: str, port: int, count: int, interval_s: float, wait_s: float
+) -> tuple[UdpOutcome, float]:
     async def main() -> tuple[UdpOutcome, float]:
         watch = _LoopWatch()
         watcher = asyncio.ensure_future(watch.run())
         try:
-            outcome = await probe_udp(host, port, count=count, interval_s=interval_s,
-                                      wait_s=wait_s)
+            outcome = await probe_udp(host, port, count=count, interval_s=interval_s, wait_s=wait_s)
         finally:
             watcher.cancel()
         return outcome, watch.stall
@@ -192,8 +202,9 @@ def _probe_main(host: str, port: int, count: int, interval_s: float,
     return asyncio.run(main())
 
 
-def probe_in_process(host: str, port: int, *, count: int, interval_s: float,
-                     wait_s: float) -> tuple[UdpOutcome, float]:
+def probe_in_process(
+    host: str, port: int, *, count: int, interval_s: float, wait_s: float
+) -> tuple[UdpOutcome, float]:
     """:func:`probe_udp` run by a fresh interpreter of its own, as on an agent that does
     nothing else; return its outcome and how late that interpreter's event loop ran."""
     from concurrent.futures import ProcessPoolExecutor

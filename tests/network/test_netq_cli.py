@@ -25,8 +25,7 @@ def run(*args: str):
 
 def test_probe_udp_json_against_a_reflector():
     with reflector_thread() as port:
-        res = run("udp", f"127.0.0.1:{port}", "--count", "10", "--interval", "0.005",
-                  "--json")
+        res = run("udp", f"127.0.0.1:{port}", "--count", "10", "--interval", "0.005", "--json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["check"] == "vc.quality" and data["status"] == "ok"
@@ -35,8 +34,7 @@ def test_probe_udp_json_against_a_reflector():
 
 def test_probe_udp_table_and_missing_target():
     with reflector_thread() as port:
-        res = run("udp", f"127.0.0.1:{port}", "--count", "5", "--interval", "0.005",
-                  "--lang", "en")
+        res = run("udp", f"127.0.0.1:{port}", "--count", "5", "--interval", "0.005", "--lang", "en")
     assert res.exit_code == 0 and "rtt" in res.output.lower()
     res = run("udp")
     assert res.exit_code == 2 and "missing HOST" in res.output
@@ -56,10 +54,20 @@ def test_probe_sip_and_stun_silent_exit_1_within_deadline():
 
 def test_probe_throughput_against_the_collector(collector):
     [(_, code)] = collector.services.identities.create_enrollment_codes(["00070"])
-    token = httpx.post(f"{collector.url}/api/v1/enroll",
-                       json={"code": code, "host": "pc"}).json()["token"]
-    res = run("throughput", collector.url, "--download-bytes", str(1 << 20),
-              "--upload-bytes", str(1 << 20), "--token", token, "--json")
+    token = httpx.post(f"{collector.url}/api/v1/enroll", json={"code": code, "host": "pc"}).json()[
+        "token"
+    ]
+    res = run(
+        "throughput",
+        collector.url,
+        "--download-bytes",
+        str(1 << 20),
+        "--upload-bytes",
+        str(1 << 20),
+        "--token",
+        token,
+        "--json",
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["values"]["download_bandwidth"]["value"] > 0

@@ -17,8 +17,7 @@ def test_app_lifespan_serves_the_reflector(services):
     port = free_port()
     app = create_app(services, app_config(reflector_port=port))
     with BackgroundServer(app):
-        outcome = asyncio.run(probe_udp("127.0.0.1", port, count=5, interval_s=0.005,
-                                        wait_s=0.5))
+        outcome = asyncio.run(probe_udp("127.0.0.1", port, count=5, interval_s=0.005, wait_s=0.5))
     assert outcome.section is not None and outcome.section.received == 5
 
 
@@ -26,6 +25,5 @@ def test_reflector_on_by_default_in_the_configuration_off_with_port_0(services):
     assert CollectorConfig().reflector_port == 8322
     port = free_port()
     with BackgroundServer(create_app(services, app_config(reflector_port=0))):
-        outcome = asyncio.run(probe_udp("127.0.0.1", port, count=5, interval_s=0.005,
-                                        wait_s=0.3))
+        outcome = asyncio.run(probe_udp("127.0.0.1", port, count=5, interval_s=0.005, wait_s=0.3))
     assert outcome.section is not None and outcome.section.received == 0

@@ -50,8 +50,9 @@ def test_dedicated_interface_must_be_up_and_fast_enough():
 
 
 def test_real_psutil_on_this_machine():
-    results = asyncio.run(InterfacesCheck(InterfacesConfig(interfaces=["lo"])).run(
-        CheckContext(host="h")))
+    results = asyncio.run(
+        InterfacesCheck(InterfacesConfig(interfaces=["lo"])).run(CheckContext(host="h"))
+    )
     assert [r.target for r in results] == ["lo"]
     assert results[0].status is Status.OK and results[0].value("link_up") == 1
 
@@ -74,8 +75,10 @@ def test_dedicated_route_longest_prefix(tmp_path, monkeypatch):
     assert route_for(routes, "8.8.8.8").interface == "enp3s0"
     (tmp_path / "net").mkdir()
     (tmp_path / "net" / "route").write_text(ROUTE)
-    stats = {"enp3s0": SimpleNamespace(isup=True, speed=1000),
-             "enp4s0": SimpleNamespace(isup=True, speed=100)}
+    stats = {
+        "enp3s0": SimpleNamespace(isup=True, speed=1000),
+        "enp4s0": SimpleNamespace(isup=True, speed=100),
+    }
     monkeypatch.setattr("checks.network.interfaces.psutil.net_if_stats", lambda: stats)
 
     def run(dest):

@@ -90,8 +90,7 @@ def test_evaluate_grades_like_vc02_and_reports_e_model():
     good = UdpOutcome("r:8322", parse_quality({0: 0.0, 1: 0.02}, [(0, 0.03), (1, 0.05)]))
     result = evaluate_quality(good)
     assert result.status is Status.OK
-    assert set(result.values) == {"rtt", "rtt_min", "rtt_p95", "jitter", "loss", "r_factor",
-                                  "mos"}
+    assert set(result.values) == {"rtt", "rtt_min", "rtt_p95", "jitter", "loss", "r_factor", "mos"}
     assert result.values["rtt"].unit == "seconds" and result.values["loss"].unit == "ratio"
     assert 4.3 < result.value("mos") <= 4.41  # 30 ms RTT, no loss: near the default maximum
     slow = UdpOutcome("r", parse_quality({0: 0.0}, [(0, 0.2)]))
@@ -140,8 +139,9 @@ def _reply(seq: int) -> bytes:
     return encode(seq, 0, 64, kind=KIND_REPLY)
 
 
-def _run(sock: ScriptedSocket, count: int, interval_s: float = 0.0,
-         wait_s: float = 0.05) -> tuple[list[int], list[int], bool]:
+def _run(
+    sock: ScriptedSocket, count: int, interval_s: float = 0.0, wait_s: float = 0.05
+) -> tuple[list[int], list[int], bool]:
     fake: socket.socket = sock  # type: ignore[assignment]
     sent, arrivals, refused = _exchange(fake, count, interval_s, wait_s, 64)
     return sorted(sent), [seq for seq, _ in arrivals], refused
@@ -172,8 +172,7 @@ def test_config_must_fit_the_deadline():
 
 
 def test_reflector_target_defaults_to_the_collector_host():
-    assert reflector_target(None, 8322, "https://ioc.tinh.gov.vn:8443") == (
-        "ioc.tinh.gov.vn", 8322)
+    assert reflector_target(None, 8322, "https://ioc.tinh.gov.vn:8443") == ("ioc.tinh.gov.vn", 8322)
     assert reflector_target("10.1.1.1:9000", 8322, None) == ("10.1.1.1", 9000)
     assert reflector_target(None, 8322, None) is None
 
@@ -221,7 +220,8 @@ def test_collector_reflector_echoes_same_size_and_drops_garbage():
 def test_reflector_rate_limit_caps_replies_per_source():
     async def go():
         transport, proto = await start_reflector(
-            "127.0.0.1", 0, Reflector(RateLimiter(rate_pps=1, burst=10)))
+            "127.0.0.1", 0, Reflector(RateLimiter(rate_pps=1, burst=10))
+        )
         port = transport.get_extra_info("sockname")[1]
         outcome = await probe_udp("127.0.0.1", port, count=40, interval_s=0.001, wait_s=0.3)
         transport.close()
@@ -235,8 +235,9 @@ def test_probe_against_the_collector_reflector_measures_loopback():
     async def go():
         transport, _ = await start_reflector("127.0.0.1", 0)
         port = transport.get_extra_info("sockname")[1]
-        check = QualityCheck(QualityConfig(target=f"127.0.0.1:{port}", count=20,
-                                           interval_s=0.005, wait_s=0.5))
+        check = QualityCheck(
+            QualityConfig(target=f"127.0.0.1:{port}", count=20, interval_s=0.005, wait_s=0.5)
+        )
         try:
             return await check.run(CheckContext(host="h"))
         finally:
@@ -287,21 +288,26 @@ def test_accuracy_against_known_delay_jitter_and_loss():
     for _attempt in range(3):
         start = time.monotonic()
         with impaired_reflector_process(base, d, drop, seed=11) as (port, run):
-            outcome, probe_stall = probe_in_process("127.0.0.1", port, count=count,
-                                                    interval_s=0.020, wait_s=0.5)
+            outcome, probe_stall = probe_in_process(
+                "127.0.0.1", port, count=count, interval_s=0.020, wait_s=0.5
+            )
         elapsed = time.monotonic() - start
-        print(f"\nevent loops ran up to {run.stall * 1e3:.1f} ms late (reflector), "
-              f"{probe_stall * 1e3:.1f} ms (prober)")
+        print(
+            f"\nevent loops ran up to {run.stall * 1e3:.1f} ms late (reflector), "
+            f"{probe_stall * 1e3:.1f} ms (prober)"
+        )
         if max(run.stall, probe_stall) < 0.050:
             break
     q = outcome.section
     assert q is not None
     expected_jitter = rfc3550_jitter(run.delays)  # the injected delays' own jitter
-    print(f"\nmeasured: rtt {q.rtt_avg_s * 1e3:.2f} ms (injected mean "
-          f"{sum(run.delays) / len(run.delays) * 1e3:.2f}), jitter "
-          f"{q.jitter_s * 1e3:.2f} ms (theory {2 * d / 3 * 1e3:.2f}, injected series "
-          f"{expected_jitter * 1e3:.2f}), loss {q.loss * 100:.2f} % (injected 5.00), "
-          f"p95 {q.rtt_p95_s * 1e3:.2f} ms, {elapsed:.1f} s")
+    print(
+        f"\nmeasured: rtt {q.rtt_avg_s * 1e3:.2f} ms (injected mean "
+        f"{sum(run.delays) / len(run.delays) * 1e3:.2f}), jitter "
+        f"{q.jitter_s * 1e3:.2f} ms (theory {2 * d / 3 * 1e3:.2f}, injected series "
+        f"{expected_jitter * 1e3:.2f}), loss {q.loss * 100:.2f} % (injected 5.00), "
+        f"p95 {q.rtt_p95_s * 1e3:.2f} ms, {elapsed:.1f} s"
+    )
     assert elapsed < 15
     assert q.rtt_avg_s == pytest.approx(base, rel=0.10)
     assert abs(q.jitter_s - 2 * d / 3) < 0.005
@@ -331,8 +337,9 @@ def test_a_busy_agent_does_not_read_as_network_jitter():
         return blocks
 
     async def go(port: int):
-        probe = asyncio.ensure_future(probe_udp("127.0.0.1", port, count=50, interval_s=0.02,
-                                                wait_s=0.5))
+        probe = asyncio.ensure_future(
+            probe_udp("127.0.0.1", port, count=50, interval_s=0.02, wait_s=0.5)
+        )
         blocks = await busy(time.monotonic() + 1.0)
         return await probe, blocks
 

@@ -32,14 +32,17 @@ def agent_token(collector) -> str:
 
 def test_measures_positive_bounded_bandwidth_both_ways(collector):
     token = agent_token(collector)
-    cfg = ThroughputConfig(download_bytes=8 << 20, upload_bytes=4 << 20, max_seconds=5,
-                           timeout_s=15, every_s=0)
+    cfg = ThroughputConfig(
+        download_bytes=8 << 20, upload_bytes=4 << 20, max_seconds=5, timeout_s=15, every_s=0
+    )
     ctx = CheckContext(host="pc-1", collector_url=collector.url, token=token)
     start = time.monotonic()
     [r] = asyncio.run(ThroughputCheck(cfg).run(ctx))
     elapsed = time.monotonic() - start
-    print(f"\nloopback: down {r.value('download_bandwidth') / 1e6:.0f} Mbit/s, "
-          f"up {r.value('upload_bandwidth') / 1e6:.0f} Mbit/s in {elapsed:.2f} s")
+    print(
+        f"\nloopback: down {r.value('download_bandwidth') / 1e6:.0f} Mbit/s, "
+        f"up {r.value('upload_bandwidth') / 1e6:.0f} Mbit/s in {elapsed:.2f} s"
+    )
     assert r.status is Status.OK, r.message
     for name in ("download_bandwidth", "upload_bandwidth"):
         assert r.values[name].unit == "bits_per_second"
@@ -49,8 +52,9 @@ def test_measures_positive_bounded_bandwidth_both_ways(collector):
 
 def test_transfer_stops_at_the_time_limit(collector):
     token = agent_token(collector)
-    cfg = ThroughputConfig(download_bytes=MAX_PROBE_BYTES, upload_bytes=MAX_PROBE_BYTES,
-                           max_seconds=0.1, timeout_s=5)
+    cfg = ThroughputConfig(
+        download_bytes=MAX_PROBE_BYTES, upload_bytes=MAX_PROBE_BYTES, max_seconds=0.1, timeout_s=5
+    )
     down, up = asyncio.run(measure_throughput(collector.url, token, cfg))
     assert down.status_code == 200 and up is not None and up.status_code == 200
     assert down.seconds < 0.1 + 0.3 and 0 < down.bytes <= MAX_PROBE_BYTES
@@ -60,14 +64,19 @@ def test_transfer_stops_at_the_time_limit(collector):
 def test_over_the_limit_is_refused_with_4xx(collector):
     token = agent_token(collector)
     auth = {"Authorization": f"Bearer {token}"}
-    r = httpx.get(f"{collector.url}/api/v1/probe/download",
-                  params={"bytes": MAX_PROBE_BYTES + 1}, headers=auth)
+    r = httpx.get(
+        f"{collector.url}/api/v1/probe/download",
+        params={"bytes": MAX_PROBE_BYTES + 1},
+        headers=auth,
+    )
     assert r.status_code == 422 and "limit" in r.json()["detail"]
     # An upload declaring more than the limit is refused before its body is read.
     host, port = collector.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as s:
-        s.sendall(f"POST /api/v1/probe/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
-                  f"{token}\r\nContent-Length: {MAX_PROBE_BYTES + 1}\r\n\r\n".encode())
+        s.sendall(
+            f"POST /api/v1/probe/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            f"{token}\r\nContent-Length: {MAX_PROBE_BYTES + 1}\r\n\r\n".encode()
+        )
         status_line = s.recv(4096).split(b"\r\n", 1)[0]
     assert b" 413 " in status_line
 
@@ -75,8 +84,11 @@ def test_over_the_limit_is_refused_with_4xx(collector):
 def test_anonymous_callers_get_401_and_the_check_says_unknown(collector):
     r = httpx.get(f"{collector.url}/api/v1/probe/download", params={"bytes": 1024})
     assert r.status_code == 401
-    r = httpx.post(f"{collector.url}/api/v1/probe/upload", content=b"x" * 10,
-                   headers={"Authorization": "Bearer nope"})
+    r = httpx.post(
+        f"{collector.url}/api/v1/probe/upload",
+        content=b"x" * 10,
+        headers={"Authorization": "Bearer nope"},
+    )
     assert r.status_code == 401
     ctx = CheckContext(host="pc-1", collector_url=collector.url, token="wrong")
     [res] = asyncio.run(ThroughputCheck(ThroughputConfig(every_s=0)).run(ctx))
@@ -91,8 +103,9 @@ def test_not_configured_or_not_enrolled_is_unknown():
     assert b.status is Status.UNKNOWN and "not enrolled" in b.message
 
 
-@pytest.mark.parametrize(("mbps", "status"), [(150, Status.OK), (30, Status.WARN),
-                                              (10, Status.FAIL)])
+@pytest.mark.parametrize(
+    ("mbps", "status"), [(150, Status.OK), (30, Status.WARN), (10, Status.FAIL)]
+)
 def test_grades_like_net02(mbps, status):
     down = Transfer("download", bytes=int(mbps * 1e6 / 8), seconds=1.0, status_code=200)
     assert evaluate_throughput("c", down, None).status is status
@@ -100,8 +113,11 @@ def test_grades_like_net02(mbps, status):
 
 def test_repeats_the_last_measurement_until_every_s(collector):
     token = agent_token(collector)
-    check = ThroughputCheck(ThroughputConfig(download_bytes=1 << 20, upload=False,
-                                             max_seconds=2, timeout_s=5, every_s=3600))
+    check = ThroughputCheck(
+        ThroughputConfig(
+            download_bytes=1 << 20, upload=False, max_seconds=2, timeout_s=5, every_s=3600
+        )
+    )
     ctx = CheckContext(host="pc-1", collector_url=collector.url, token=token)
     first = asyncio.run(check.run(ctx))
     again = asyncio.run(check.run(ctx))

@@ -30,7 +30,9 @@ def tiny_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
         path.mkdir()
         subprocess.run(
             [mount, "-t", "tmpfs", "-o", f"size={size},mode=0700", "ioc-test", str(path)],
-            check=True, capture_output=True, timeout=30,
+            check=True,
+            capture_output=True,
+            timeout=30,
         )
         mounted.append(path)
         return path
@@ -39,4 +41,3 @@ def tiny_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
     umount = require_binary("umount") if mounted else ""
     for path in mounted:
         subprocess.run([umount, "-l", str(path)], check=False, capture_output=True, timeout=30)
-

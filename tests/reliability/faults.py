@@ -127,8 +127,14 @@ class CollectorProcess:
         began = time.monotonic()
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
-                [str(BIN / "ioc-collector"), "serve", "--config", str(self.config),
-                 "--log-level", "warning"],
+                [
+                    str(BIN / "ioc-collector"),
+                    "serve",
+                    "--config",
+                    str(self.config),
+                    "--log-level",
+                    "warning",
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -198,7 +204,10 @@ def agent_command(config: Path, *args: str) -> list[str]:
 
 def run_agent(config: Path, *args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        agent_command(config, *args), capture_output=True, text=True, timeout=timeout_s,
+        agent_command(config, *args),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
 
@@ -213,16 +222,26 @@ def stoppable_postgres() -> Any:
 
     class StoppablePostgres(Postgres):
         def halt(self) -> None:
-            self._as_postgres([str(self.BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast",
-                               "-w", "stop"])
+            self._as_postgres(
+                [str(self.BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
+            )
 
         def resume(self) -> None:
-            self._as_postgres([
-                str(self.BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w",
-                "-t", "60", "-o",
-                f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=on",
-                "start",
-            ])
+            self._as_postgres(
+                [
+                    str(self.BIN / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=on",
+                    "start",
+                ]
+            )
 
     return StoppablePostgres()
 
@@ -267,9 +286,7 @@ class FaultProxy:
             except OSError:
                 return
             self._sockets.append(client)
-            threading.Thread(
-                target=self._serve, args=(client, self.mode), daemon=True
-            ).start()
+            threading.Thread(target=self._serve, args=(client, self.mode), daemon=True).start()
 
     def _serve(self, client: socket.socket, mode: str) -> None:
         if mode == "hold_request":

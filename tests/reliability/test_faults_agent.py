@@ -61,8 +61,9 @@ def _stored(collector: Collector, agent_id: str) -> list[int]:
 def _kill_when(config: Path, held: Callable[[], bool], what: str) -> float:
     """Start the agent, SIGKILL it as soon as ``held()``; returns seconds to that moment."""
     began = time.monotonic()
-    proc = subprocess.Popen(agent_command(config, "--once"), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        agent_command(config, "--once"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         deadline = began + 30
         while not held():

@@ -55,10 +55,12 @@ class Sender:
         now = datetime.now(UTC)
         reports = [
             Report(
-                agent_id=self.agent_id, seq=s, commune_code=self.commune, host="pc-1",
+                agent_id=self.agent_id,
+                seq=s,
+                commune_code=self.commune,
+                host="pc-1",
                 observed_at=now,
-                results=[CheckResult(check="host.cpu", category=Category.HOST,
-                                     status=Status.OK)],
+                results=[CheckResult(check="host.cpu", category=Category.HOST, status=Status.OK)],
             )
             for s in seqs
         ]
@@ -67,9 +69,12 @@ class Sender:
     def post(self, client: httpx.Client, url: str, seqs: list[int]) -> bool:
         try:
             resp = client.post(
-                f"{url}/api/v1/reports", content=self.batch(seqs),
-                headers={"Authorization": f"Bearer {self.token}",
-                         "Content-Type": "application/json"},
+                f"{url}/api/v1/reports",
+                content=self.batch(seqs),
+                headers={
+                    "Authorization": f"Bearer {self.token}",
+                    "Content-Type": "application/json",
+                },
             )
         except httpx.ConnectError:  # refused: the collector is down, nothing was sent
             self.refused = True
@@ -124,8 +129,9 @@ def test_sigkill_under_load_keeps_every_acknowledged_report(
         collector.start()
         senders = []
         for commune, code in codes:
-            r = httpx.post(f"{collector.url}/api/v1/enroll",
-                           json={"code": code, "host": "pc-1"}, timeout=10)
+            r = httpx.post(
+                f"{collector.url}/api/v1/enroll", json={"code": code, "host": "pc-1"}, timeout=10
+            )
             assert r.status_code == 201, r.text
             body = r.json()
             senders.append(Sender(body["agent_id"], body["token"], commune))
@@ -135,8 +141,11 @@ def test_sigkill_under_load_keeps_every_acknowledged_report(
         began = time.monotonic()
         for t in threads:
             t.start()
-        wait_until(lambda: sum(len(s.acked) for s in senders) >= KILL_AFTER, 60,
-                   f"{KILL_AFTER} acknowledged reports")
+        wait_until(
+            lambda: sum(len(s.acked) for s in senders) >= KILL_AFTER,
+            60,
+            f"{KILL_AFTER} acknowledged reports",
+        )
         collector.kill()
         killed_at = time.monotonic()
         stop.set()

@@ -45,9 +45,7 @@ def _serve(db_url: str) -> tuple[Services, BackgroundServer]:
     engine = make_engine(db_url, busy_timeout_s=BUSY_S)
     create_schema(engine)
     services = services_for(engine, load_catalogue(), load_units())
-    server = BackgroundServer(
-        create_app(services, app_config(retry_after_s=RETRY_AFTER_S))
-    )
+    server = BackgroundServer(create_app(services, app_config(retry_after_s=RETRY_AFTER_S)))
     server.start()
     return services, server
 
@@ -63,21 +61,25 @@ def _stored(services: Services, agent_id: str) -> list[int]:
 
 
 def _fault_then_recovery(
-    tmp_path: Path, services: Services, server: BackgroundServer,
+    tmp_path: Path,
+    services: Services,
+    server: BackgroundServer,
     fault: Callable[[], AbstractContextManager[Any]],
 ) -> dict[str, Any]:
     """Deliver, then run a cycle during ``fault`` (503, the report kept, Retry-After
     honoured), then deliver once the fault is over. Returns the measured figures."""
     [(_, code)] = services.identities.create_enrollment_codes([HK])
     state = enroll(server.url, code, tmp_path / "agent", host="pasc-pc-1")
-    config = parse_config({
-        "collector": {"url": server.url, "timeout_s": 10},
-        "state_dir": str(tmp_path / "agent"),
-        "host": "pasc-pc-1",
-        "interval_s": 60,
-        "spool": {"batch_pause_s": 0},
-        "sender": {"backoff_base_s": BACKOFF_BASE_S, "backoff_cap_s": 5},
-    })
+    config = parse_config(
+        {
+            "collector": {"url": server.url, "timeout_s": 10},
+            "state_dir": str(tmp_path / "agent"),
+            "host": "pasc-pc-1",
+            "interval_s": 60,
+            "spool": {"batch_pause_s": 0},
+            "sender": {"backoff_base_s": BACKOFF_BASE_S, "backoff_cap_s": 5},
+        }
+    )
     figures: dict[str, Any] = {}
 
     async def scenario() -> list[int]:
@@ -103,8 +105,10 @@ def _fault_then_recovery(
                 resp = httpx.post(
                     f"{server.url}/api/v1/reports",
                     content=ReportBatch(reports=agent.spool.pending()).model_dump_json(),
-                    headers={"Authorization": f"Bearer {state.token}",
-                             "Content-Type": "application/json"},
+                    headers={
+                        "Authorization": f"Bearer {state.token}",
+                        "Content-Type": "application/json",
+                    },
                     timeout=10,
                 )
                 assert resp.status_code == 503
@@ -177,5 +181,6 @@ def test_stopped_postgresql_answers_503_and_the_agent_retries(
         figures.update(_fault_then_recovery(tmp_path, services, server, stopped))
     finally:
         server.stop()
-    record("database_postgresql_stopped", backend="postgresql", retry_after_s=RETRY_AFTER_S,
-           **figures)
+    record(
+        "database_postgresql_stopped", backend="postgresql", retry_after_s=RETRY_AFTER_S, **figures
+    )

@@ -42,10 +42,19 @@ HK = "00070"
 
 def _report(seq: int) -> Report:
     return Report(
-        agent_id="a-1", seq=seq, commune_code=HK, host="pc-1",
+        agent_id="a-1",
+        seq=seq,
+        commune_code=HK,
+        host="pc-1",
         observed_at=datetime.now(UTC),
-        results=[CheckResult(check="host.cpu", category=Category.HOST, status=Status.OK,
-                             message=f"report {seq} " + "x" * 400)],
+        results=[
+            CheckResult(
+                check="host.cpu",
+                category=Category.HOST,
+                status=Status.OK,
+                message=f"report {seq} " + "x" * 400,
+            )
+        ],
     )
 
 
@@ -87,7 +96,9 @@ def test_spool_on_a_full_disk_drops_oldest_counts_and_recovers(tiny_disk: Any) -
     assert errors, "a disk full to the last byte must refuse the report"
     assert re.fullmatch(
         rf"disk full in {re.escape(str(disk))}: report seq \d+ is dropped; free space on that "
-        r"disk \(\d+ report\(s\) dropped so far\)", errors[-1])
+        r"disk \(\d+ report\(s\) dropped so far\)",
+        errors[-1],
+    )
     stats = spool.stats()
     pending = [r.seq for r in spool.pending(100)]
     assert pending == sorted(pending) and set(pending) <= set(produced)
@@ -173,13 +184,17 @@ def test_agent_daemon_on_a_full_disk_keeps_running_and_reports_drops(
     began = time.monotonic()
     try:
         with RunawayLog(disk):
-            wait_until(lambda: "is dropped" in log_path.read_text("utf-8"), 30,
-                       f"the agent to drop a report on the full disk; log: {log_path}")
+            wait_until(
+                lambda: "is dropped" in log_path.read_text("utf-8"),
+                30,
+                f"the agent to drop a report on the full disk; log: {log_path}",
+            )
             full_s = time.monotonic() - began
             assert daemon.poll() is None, log_path.read_text("utf-8")
         # Space back: the next report carries the drop count to the collector.
         exposed = wait_until(
-            lambda: _dropped_metric(collector.url, state.agent_id), 20,
+            lambda: _dropped_metric(collector.url, state.agent_id),
+            20,
             "the drop count on the collector's /metrics",
         )
         assert daemon.poll() is None

@@ -98,13 +98,16 @@ def test_day_long_outage_stays_bounded_then_delivers_in_order(
     state_dir = tmp_path / "agent"
     state = enroll(server.url, code, state_dir, host="pasc-pc-1")
     server.stop()  # the outage begins
-    config = parse_config(agent_settings(
-        f"http://127.0.0.1:{port}", state_dir,
-        collector={"timeout_s": 5},
-        interval_s=INTERVAL_S,
-        spool={"max_age_s": max_age_s, "max_bytes": max_bytes},
-        sender={"backoff_cap_s": 0.5},
-    ))
+    config = parse_config(
+        agent_settings(
+            f"http://127.0.0.1:{port}",
+            state_dir,
+            collector={"timeout_s": 5},
+            interval_s=INTERVAL_S,
+            spool={"max_age_s": max_age_s, "max_bytes": max_bytes},
+            sender={"backoff_cap_s": 0.5},
+        )
+    )
     # The day ends now: no report is stamped in the collector's future. Whole seconds, so
     # that ages are exact and a report exactly max_age_s old is kept, as documented.
     clock = ManualClock(float(int(time.time()) - DAY * int(INTERVAL_S)))
@@ -131,12 +134,16 @@ def test_day_long_outage_stays_bounded_then_delivers_in_order(
                 assert stats.pending + stats.dropped == len(produced)
                 files = _spool_files(state_dir)
                 assert files <= FILE_OVERHEAD * min(max_bytes, most * REPORT_BYTES) + 1024**2
-                for key, value in (("pending", stats.pending), ("bytes", stats.pending_bytes),
-                                   ("age_s", stats.oldest_age_s or 0.0), ("files", files)):
+                for key, value in (
+                    ("pending", stats.pending),
+                    ("bytes", stats.pending_bytes),
+                    ("age_s", stats.oldest_age_s or 0.0),
+                    ("files", files),
+                ):
                     worst[key] = max(worst[key], value)
             worst["outage_wall_s"] = time.monotonic() - began
             kept = [r.seq for r in agent.spool.pending(DAY)]
-            assert kept == produced[len(produced) - len(kept):]  # the newest, in order
+            assert kept == produced[len(produced) - len(kept) :]  # the newest, in order
             worst["dropped"] = agent.spool.stats().dropped
             worst["dropped_before_last"] = dropped_before
             # The size bound drops no more than it must: the next report would not fit.

@@ -49,8 +49,7 @@ def test_statuses_agree_with_the_settled_details(site: Site) -> None:
         f = full[s.code]
         assert (s.colour, s.last_report_at) == (f.colour, f.last_report_at)
         assert s.criteria == {
-            cid: {k: v[k] for k in ("status", "severity", "since")}
-            for cid, v in f.criteria.items()
+            cid: {k: v[k] for k in ("status", "severity", "since")} for cid, v in f.criteria.items()
         }
 
 

@@ -42,8 +42,9 @@ def run(check):
 
 
 def test_antivirus_found_case_insensitively():
-    section = parse_antivirus(["System", None, "msmpeng.EXE", "explorer.exe"],
-                              AntivirusConfig().process_names)
+    section = parse_antivirus(
+        ["System", None, "msmpeng.EXE", "explorer.exe"], AntivirusConfig().process_names
+    )
     result = evaluate_antivirus(section)
     assert result.status is Status.OK and result.value("antivirus_running") == 1.0
     assert "Microsoft Defender" in result.message
@@ -85,15 +86,18 @@ def test_nft_host_firewall_is_on():
 
 def test_nft_docker_forward_rules_are_not_a_host_firewall():
     assert parse_nft_ruleset((NFT / "docker_only.txt").read_text()) == FirewallState(
-        False, "nftables: no input chain")
+        False, "nftables: no input chain"
+    )
     assert parse_nft_ruleset("").how == "nftables: empty"
 
 
 def test_nft_input_chain_with_only_a_drop_policy_is_on():
-    text = ("table inet f {\n chain input {\n"
-            "  type filter hook input priority 0; policy drop;\n }\n}\n")
+    text = (
+        "table inet f {\n chain input {\n  type filter hook input priority 0; policy drop;\n }\n}\n"
+    )
     assert parse_nft_ruleset(text) == FirewallState(
-        True, "nftables: input chain with 0 rule(s), policy drop")
+        True, "nftables: input chain with 0 rule(s), policy drop"
+    )
 
 
 def _fake_nft(tmp_path: Path, body: str) -> str:
@@ -183,9 +187,10 @@ def test_firewall_check_statuses():
 # --------------------------------------------------------------------------- updates
 
 
-@pytest.mark.parametrize(("age", "status"), [(1, Status.OK), (30, Status.OK),
-                                             (31, Status.WARN), (60, Status.WARN),
-                                             (61, Status.FAIL)])
+@pytest.mark.parametrize(
+    ("age", "status"),
+    [(1, Status.OK), (30, Status.OK), (31, Status.WARN), (60, Status.WARN), (61, Status.FAIL)],
+)
 def test_updates_thresholds(age, status):
     info = UpdateInfo(NOW - timedelta(days=age), "apt history.log")
     result = evaluate_updates(info, UpdatesConfig(), NOW)

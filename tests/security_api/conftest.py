@@ -29,9 +29,20 @@ BIN = Path(sys.executable).parent
 QUIET_CHECKS: dict[str, Any] = {
     cid: {"enabled": False}
     for cid in (
-        "net.dns", "net.portal", "net.dedicated", "net.gateway", "net.tcp", "net.http",
-        "svc.http", "net.throughput", "vc.quality", "vc.stun", "vc.sip", "vc.h323",
-        "vc.devices", "net.interfaces",
+        "net.dns",
+        "net.portal",
+        "net.dedicated",
+        "net.gateway",
+        "net.tcp",
+        "net.http",
+        "svc.http",
+        "net.throughput",
+        "vc.quality",
+        "vc.stun",
+        "vc.sip",
+        "vc.h323",
+        "vc.devices",
+        "net.interfaces",
     )
 }
 
@@ -101,8 +112,9 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def wait_http(url: str, proc: subprocess.Popen[Any], verify: Any = True,
-              timeout_s: float = 30.0) -> None:
+def wait_http(
+    url: str, proc: subprocess.Popen[Any], verify: Any = True, timeout_s: float = 30.0
+) -> None:
     """Until ``url`` answers (the subprocess collector is up), or fail with its output."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -34,8 +34,9 @@ def test_a_raced_code_enrolls_exactly_one_machine(collector: Collector) -> None:
     [(_, code)] = collector.services.identities.create_enrollment_codes([HK])
 
     def attempt(i: int) -> int:
-        r = httpx.post(f"{collector.url}/api/v1/enroll",
-                       json={"code": code, "host": f"pc-{i}"}, timeout=30)
+        r = httpx.post(
+            f"{collector.url}/api/v1/enroll", json={"code": code, "host": f"pc-{i}"}, timeout=30
+        )
         return r.status_code
 
     with ThreadPoolExecutor(8) as pool:
@@ -51,9 +52,15 @@ def test_an_agent_writes_only_as_itself_and_reads_nothing(collector: Collector) 
     r = post(collector, me, [as_neighbour])
     assert r.status_code == 403 and "token belongs to" in r.json()["detail"]
     auth = {"Authorization": f"Bearer {me['token']}"}
-    for path in ("/api/v1/summary", f"/api/v1/communes/{HK}", "/", f"/commune/{HK}",
-                 "/reports?format=json", f"/reports?scope=commune&code={HK}&format=csv",
-                 "/admin/users"):
+    for path in (
+        "/api/v1/summary",
+        f"/api/v1/communes/{HK}",
+        "/",
+        f"/commune/{HK}",
+        "/reports?format=json",
+        f"/reports?scope=commune&code={HK}&format=csv",
+        "/admin/users",
+    ):
         got = httpx.get(f"{collector.url}{path}", headers=auth, follow_redirects=False)
         assert got.status_code in (401, 403), path
     with collector.services.engine.connect() as conn:

@@ -25,10 +25,16 @@ def db_arg(services: Services) -> str:
     return services.engine.url.render_as_string(hide_password=False)
 
 
-def cli(services: Services, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    services: Services, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BIN / "ioc-collector"), *args, "--db", db_arg(services)],
-        capture_output=True, text=True, env=cli_env(), timeout=120, input=stdin,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+        input=stdin,
     )
 
 
@@ -61,7 +67,9 @@ def test_enrollment_lifecycle_is_audited(collector: Collector, clock: Clock) -> 
     assert again.status_code == 403
     unknown = enroll_from(url, "127.0.0.8", "ZZZZ-ZZZZ-ZZZZ", "other-pc")
     assert unknown.status_code == 403
-    [(_, stale)] = services.identities.create_enrollment_codes([HK], ttl=timedelta(days=1), actor="admin1")
+    [(_, stale)] = services.identities.create_enrollment_codes(
+        [HK], ttl=timedelta(days=1), actor="admin1"
+    )
     clock.advance(days=2)
     expired = enroll_from(url, "127.0.0.8", stale, "other-pc")
     assert expired.status_code == 403 and "expired" in expired.json()["detail"]
@@ -73,16 +81,23 @@ def test_enrollment_lifecycle_is_audited(collector: Collector, clock: Clock) -> 
 
     log = entries(services, "enroll")
     assert [e["action"] for e in log] == [
-        "enroll.code_issued", "enroll", "enroll.refused", "enroll.refused",
-        "enroll.code_issued", "enroll.refused", "enroll.code_issued", "enroll.reenroll",
+        "enroll.code_issued",
+        "enroll",
+        "enroll.refused",
+        "enroll.refused",
+        "enroll.code_issued",
+        "enroll.refused",
+        "enroll.code_issued",
+        "enroll.reenroll",
     ]
     first_issue, used, refused_used, refused_unknown, _, refused_expired, _, reenroll = log
     assert first_issue["actor"].startswith("cli") and first_issue["target"] == HK
     assert first_issue["detail"]["code_id"] == cid
     assert used["actor"] == agent["agent_id"] and used["target"] == HK
     assert has(used["detail"], code_id=cid, host="pasc-pc-1", client="127.0.0.7")
-    assert has(refused_used["detail"], reason="used", code_id=cid, host="other-pc",
-               client="127.0.0.8")
+    assert has(
+        refused_used["detail"], reason="used", code_id=cid, host="other-pc", client="127.0.0.8"
+    )
     assert refused_used["actor"] == "127.0.0.8" and refused_used["target"] == HK
     assert refused_unknown["detail"]["reason"] == "unknown" and refused_unknown["target"] == ""
     assert refused_expired["detail"]["reason"] == "expired"
@@ -97,10 +112,12 @@ def test_enrollment_lifecycle_is_audited(collector: Collector, clock: Clock) -> 
     assert twice.returncode == 1 and "no agent" in twice.stderr and "Traceback" not in twice.stderr
     [rev] = entries(services, "agent.")
     assert rev["action"] == "agent.revoke" and rev["target"] == HK
-    assert has(rev["detail"], agent_id=agent["agent_id"], host="pasc-pc-1",
-               reason="PC reinstalled")
-    r = httpx.post(f"{url}/api/v1/reports", json={"reports": [report(agent, 1)]},
-                   headers={"Authorization": f"Bearer {agent['token']}"})
+    assert has(rev["detail"], agent_id=agent["agent_id"], host="pasc-pc-1", reason="PC reinstalled")
+    r = httpx.post(
+        f"{url}/api/v1/reports",
+        json={"reports": [report(agent, 1)]},
+        headers={"Authorization": f"Bearer {agent['token']}"},
+    )
     assert r.status_code == 401
     listed = cli(services, "agents", "list", "--json")
     assert [a["agent_id"] for a in json.loads(listed.stdout)] == [new_agent["agent_id"]]
@@ -113,14 +130,25 @@ def test_enrollment_lifecycle_is_audited(collector: Collector, clock: Clock) -> 
 
 def test_user_changes_and_logins_are_audited(collector: Collector) -> None:
     services, url = collector.services, collector.url
-    added = cli(services, "user", "add", "--username", "admin1", "--role", "admin",
-                "--password-stdin", stdin="quan-tri-vien-1\n")
+    added = cli(
+        services,
+        "user",
+        "add",
+        "--username",
+        "admin1",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="quan-tri-vien-1\n",
+    )
     assert added.returncode == 0, added.stderr
     admin = login(url, "admin1", "quan-tri-vien-1")
     form = admin.get("/admin/users")
     csrf = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-    made = admin.post("/admin/users", data={
-        "csrf": csrf, "username": "canbo.xa", "password": "mat-khau-canbo", "role": "viewer"})
+    made = admin.post(
+        "/admin/users",
+        data={"csrf": csrf, "username": "canbo.xa", "password": "mat-khau-canbo", "role": "viewer"},
+    )
     assert made.status_code == 303
     accounts = services.accounts
     accounts.set_disabled("canbo.xa", True, actor="admin1")
@@ -150,19 +178,33 @@ def test_attestations_waivers_and_enrollments_share_one_log(collector: Collector
     services, url = collector.services, collector.url
     [(_, code)] = services.identities.create_enrollment_codes([HK], actor="admin1")
     assert httpx.post(f"{url}/api/v1/enroll", json={"code": code, "host": "pc"}).status_code == 201
-    services.attestations.record_attestation(commune=HK, criterion="ATT-01", status="pass",
-                              evidence="Quyết định số 12/QĐ-UBND", actor="operator1")
-    services.attestations.record_waiver(commune=HK, criterion="NET-01", reason="Đang nâng cấp đường truyền",
-                         actor="operator1", valid_days=30)
-    commune_log = [e["action"] for e in reversed(
-        services.accounts.audit_entries(target=HK))]
+    services.attestations.record_attestation(
+        commune=HK,
+        criterion="ATT-01",
+        status="pass",
+        evidence="Quyết định số 12/QĐ-UBND",
+        actor="operator1",
+    )
+    services.attestations.record_waiver(
+        commune=HK,
+        criterion="NET-01",
+        reason="Đang nâng cấp đường truyền",
+        actor="operator1",
+        valid_days=30,
+    )
+    commune_log = [e["action"] for e in reversed(services.accounts.audit_entries(target=HK))]
     assert commune_log == ["enroll.code_issued", "enroll", "attestation.add", "waiver.add"]
 
 
 @pytest.mark.parametrize("bad", ["--limit=0", "--db=postgresql://u:pw-secret@/x?host=/nonexistent"])
 def test_audit_cli_errors_are_one_clear_line(bad: str, tmp_path) -> None:
-    run = subprocess.run([str(BIN / "ioc-collector"), "audit", bad],
-                         capture_output=True, text=True, env=cli_env(), timeout=60,
-                         cwd=tmp_path)
+    run = subprocess.run(
+        [str(BIN / "ioc-collector"), "audit", bad],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert run.returncode != 0 and "Traceback" not in run.stderr
     assert "pw-secret" not in run.stderr + run.stdout

@@ -46,8 +46,9 @@ class FakeClock:
 
 def rate_limited(url: str) -> dict[str, float]:
     text = httpx.get(f"{url}/metrics", timeout=30).text
-    [fam] = [f for f in text_string_to_metric_families(text)
-             if f.name == "ioc_rate_limited_requests"]
+    [fam] = [
+        f for f in text_string_to_metric_families(text) if f.name == "ioc_rate_limited_requests"
+    ]
     return {s.labels["endpoint"]: s.value for s in fam.samples}
 
 
@@ -126,9 +127,11 @@ def test_an_agent_over_its_limit_gets_429_with_retry_after(serve, services: Serv
     # Another agent is not affected; the refused report was not stored.
     assert post(url, other, 1).status_code == 200
     with services.engine.connect() as conn:
-        seqs = conn.execute(
-            select(db.reports.c.seq).where(db.reports.c.agent_id == agent["agent_id"])
-        ).scalars().all()
+        seqs = (
+            conn.execute(select(db.reports.c.seq).where(db.reports.c.agent_id == agent["agent_id"]))
+            .scalars()
+            .all()
+        )
     assert sorted(seqs) == [1, 2, 3]
     assert rate_limited(url) == {"reports": 1.0, "enroll": 0.0, "login": 0.0}
     time.sleep(2.1)  # Retry-After honoured: accepted again
@@ -201,10 +204,14 @@ def test_default_limits_let_a_day_of_backlog_drain_in_well_under_a_minute(
             template = (await agent.run_cycle(send=False)).report
             start = datetime.now(UTC) - timedelta(days=1)
             for i in range(1, DAY_OF_REPORTS):
-                agent.spool.put(template.model_copy(update={
-                    "seq": agent.spool.next_seq(),
-                    "observed_at": start + timedelta(minutes=i),
-                }))
+                agent.spool.put(
+                    template.model_copy(
+                        update={
+                            "seq": agent.spool.next_seq(),
+                            "observed_at": start + timedelta(minutes=i),
+                        }
+                    )
+                )
             assert agent.spool.stats().pending == DAY_OF_REPORTS
             t0 = time.monotonic()
             # As the daemon does: one flush per cycle, budget half an interval (30 s).
@@ -219,8 +226,10 @@ def test_default_limits_let_a_day_of_backlog_drain_in_well_under_a_minute(
     assert rate_limited(url)["reports"] == 0
     assert elapsed < 40, f"drain of a day took {elapsed:.1f} s"
     with capsys.disabled():
-        print(f"\n[figure] 24 h backlog: {DAY_OF_REPORTS} reports in {flush.batches} batches "
-              f"drained in {elapsed:.1f} s with default limits, 0 x 429")
+        print(
+            f"\n[figure] 24 h backlog: {DAY_OF_REPORTS} reports in {flush.batches} batches "
+            f"drained in {elapsed:.1f} s with default limits, 0 x 429"
+        )
 
 
 def test_a_pause_less_drain_of_a_day_fits_in_the_burst(
@@ -233,9 +242,11 @@ def test_a_pause_less_drain_of_a_day_fits_in_the_burst(
     spool = Spool(tmp_path / "spool.db")
     start = datetime.now(UTC) - timedelta(days=1)
     for i in range(1, DAY_OF_REPORTS + 1):
-        spool.put(Report.model_validate(
-            report(agent, i, observed_at=(start + timedelta(minutes=i)).isoformat())
-        ))
+        spool.put(
+            Report.model_validate(
+                report(agent, i, observed_at=(start + timedelta(minutes=i)).isoformat())
+            )
+        )
 
     async def drain() -> Any:
         try:
@@ -250,8 +261,10 @@ def test_a_pause_less_drain_of_a_day_fits_in_the_burst(
     assert flush.error is None and flush.sent == DAY_OF_REPORTS
     assert rate_limited(url)["reports"] == 0
     with capsys.disabled():
-        print(f"\n[figure] 24 h backlog without pauses: {flush.batches} batches in "
-              f"{elapsed:.1f} s, 0 x 429")
+        print(
+            f"\n[figure] 24 h backlog without pauses: {flush.batches} batches in "
+            f"{elapsed:.1f} s, 0 x 429"
+        )
 
 
 # ------------------------------------------------------------- enrollment and login, per address
@@ -284,8 +297,10 @@ def test_password_guessing_is_slowed_per_address(serve, services: Services) -> N
     def attempt(client: httpx.Client, password: str) -> httpx.Response:
         form = client.get(f"{url}/login?lang=en")
         csrf = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        return client.post(f"{url}/login?lang=en", data={
-            "csrf": csrf, "username": "canbo", "password": password, "next": "/"})
+        return client.post(
+            f"{url}/login?lang=en",
+            data={"csrf": csrf, "username": "canbo", "password": password, "next": "/"},
+        )
 
     with from_address("127.0.0.5") as guesser:
         assert [attempt(guesser, f"sai-{i}").status_code for i in range(3)] == [401] * 3

@@ -31,11 +31,13 @@ def secret(kind: str) -> str:
 
 def ssh_key(path: Path, passphrase: str) -> Path:
     key = ed25519.Ed25519PrivateKey.generate()
-    path.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.OpenSSH,
-        serialization.BestAvailableEncryption(passphrase.encode()),
-    ))
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.BestAvailableEncryption(passphrase.encode()),
+        )
+    )
     path.chmod(0o600)
     return path
 
@@ -46,8 +48,14 @@ def login_form(client: httpx.Client) -> str:
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / args[0]), *args[1:]], capture_output=True, text=True,
-                          env=cli_env(), timeout=180, input=stdin)
+    return subprocess.run(
+        [str(BIN / args[0]), *args[1:]],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=180,
+        input=stdin,
+    )
 
 
 def test_no_secret_in_logs_errors_answers_spool_metrics_exports_or_database(
@@ -66,8 +74,9 @@ def test_no_secret_in_logs_errors_answers_spool_metrics_exports_or_database(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cfg = tmp_path / "collector.yaml"
-    cfg.write_text(yaml.safe_dump({"db": db_url, "listen": f"127.0.0.1:{port}",
-                                   "reflector_port": 0}))
+    cfg.write_text(
+        yaml.safe_dump({"db": db_url, "listen": f"127.0.0.1:{port}", "reflector_port": 0})
+    )
     collected: list[tuple[str, str]] = []  # (where, text) to search
 
     def keep(
@@ -78,12 +87,27 @@ def test_no_secret_in_logs_errors_answers_spool_metrics_exports_or_database(
 
     migrated = keep("migrate", run("ioc-collector", "migrate", "--config", str(cfg)))
     assert migrated.returncode == 0, migrated.stderr
-    added = keep("user add", run("ioc-collector", "user", "add", "--config", str(cfg),
-                                 "--username", "canbo", "--role", "viewer", "--password-stdin",
-                                 stdin=s["user password"] + "\n"))
+    added = keep(
+        "user add",
+        run(
+            "ioc-collector",
+            "user",
+            "add",
+            "--config",
+            str(cfg),
+            "--username",
+            "canbo",
+            "--role",
+            "viewer",
+            "--password-stdin",
+            stdin=s["user password"] + "\n",
+        ),
+    )
     assert added.returncode == 0, added.stderr
-    issued = keep("enrollment-code", run("ioc-collector", "enrollment-code", "--config",
-                                         str(cfg), "--commune", HK, "--json"))
+    issued = keep(
+        "enrollment-code",
+        run("ioc-collector", "enrollment-code", "--config", str(cfg), "--commune", HK, "--json"),
+    )
     code = json.loads(issued.stdout)[0]["code"]
     collected.pop()  # that output is meant to show the code, once, to the administrator
     s["enrollment code"] = code
@@ -92,7 +116,9 @@ def test_no_secret_in_logs_errors_answers_spool_metrics_exports_or_database(
     with log_file.open("w") as log:
         collector = subprocess.Popen(
             [str(BIN / "ioc-collector"), "serve", "--config", str(cfg), "--log-level", "debug"],
-            stdout=log, stderr=subprocess.STDOUT, env=cli_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=cli_env(),
         )
     try:
         wait_http(f"{url}/healthz", collector)
@@ -101,78 +127,142 @@ def test_no_secret_in_logs_errors_answers_spool_metrics_exports_or_database(
         state = tmp_path / "agent"
         closed_udp, closed_tcp = free_port(), free_port()
         conf = agent_config(url, state)
-        conf["checks"]["eq.snmp"] = {"timeout_s": 5, "devices": [
-            {"name": "may-in", "host": "127.0.0.1", "port": closed_udp, "kind": "printer",
-             "community": s["SNMP community"], "timeout_s": 0.3, "retries": 0},
-            {"name": "ups", "host": "127.0.0.1", "port": closed_udp, "kind": "ups",
-             "version": "3", "user": "monitor", "auth_key": s["SNMPv3 auth key"],
-             "priv_key": s["SNMPv3 priv key"], "timeout_s": 0.3, "retries": 0},
-        ]}
+        conf["checks"]["eq.snmp"] = {
+            "timeout_s": 5,
+            "devices": [
+                {
+                    "name": "may-in",
+                    "host": "127.0.0.1",
+                    "port": closed_udp,
+                    "kind": "printer",
+                    "community": s["SNMP community"],
+                    "timeout_s": 0.3,
+                    "retries": 0,
+                },
+                {
+                    "name": "ups",
+                    "host": "127.0.0.1",
+                    "port": closed_udp,
+                    "kind": "ups",
+                    "version": "3",
+                    "user": "monitor",
+                    "auth_key": s["SNMPv3 auth key"],
+                    "priv_key": s["SNMPv3 priv key"],
+                    "timeout_s": 0.3,
+                    "retries": 0,
+                },
+            ],
+        }
         known_hosts = tmp_path / "known_hosts"
         known_hosts.write_text("")
-        conf["checks"]["ssh.command"] = {"targets": [
-            {"host": "127.0.0.1", "port": closed_tcp, "user": "monitor",
-             "key_file": str(ssh_key(tmp_path / "id_ok", s["SSH key passphrase"])),
-             "passphrase": s["SSH key passphrase"], "known_hosts": str(known_hosts)},
-            {"host": "127.0.0.1", "port": closed_tcp, "user": "monitor", "set": "linux",
-             "key_file": str(ssh_key(tmp_path / "id_other", "not-the-configured-one")),
-             "passphrase": s["SSH key passphrase"], "known_hosts": str(known_hosts)},
-        ]}
+        conf["checks"]["ssh.command"] = {
+            "targets": [
+                {
+                    "host": "127.0.0.1",
+                    "port": closed_tcp,
+                    "user": "monitor",
+                    "key_file": str(ssh_key(tmp_path / "id_ok", s["SSH key passphrase"])),
+                    "passphrase": s["SSH key passphrase"],
+                    "known_hosts": str(known_hosts),
+                },
+                {
+                    "host": "127.0.0.1",
+                    "port": closed_tcp,
+                    "user": "monitor",
+                    "set": "linux",
+                    "key_file": str(ssh_key(tmp_path / "id_other", "not-the-configured-one")),
+                    "passphrase": s["SSH key passphrase"],
+                    "known_hosts": str(known_hosts),
+                },
+            ]
+        }
         agent_yaml = tmp_path / "agent.yaml"
         agent_yaml.write_text(yaml.safe_dump(conf))
 
-        enrolled = keep("agent enroll", run("ioc-agent", "enroll", "--config", str(agent_yaml),
-                                            "--code", code))
+        enrolled = keep(
+            "agent enroll", run("ioc-agent", "enroll", "--config", str(agent_yaml), "--code", code)
+        )
         assert enrolled.returncode == 0, enrolled.stderr
         s["agent token"] = json.loads((state / "agent.json").read_text())["token"]
-        checked = keep("agent check", run("ioc-agent", "check", "--json", "--config",
-                                          str(agent_yaml)))
+        checked = keep(
+            "agent check", run("ioc-agent", "check", "--json", "--config", str(agent_yaml))
+        )
         assert checked.returncode == 0, checked.stderr
         statuses = {r["check"]: r["status"] for r in json.loads(checked.stdout)["results"]}
         assert statuses["ssh.command"] != "ok"  # the failing checks did fail
 
-        once = keep("agent run 1", run("ioc-agent", "run", "--once", "-v", "--config",
-                                       str(agent_yaml)))
+        once = keep(
+            "agent run 1", run("ioc-agent", "run", "--once", "-v", "--config", str(agent_yaml))
+        )
         assert once.returncode == 0 and "sent 1" in once.stdout, once.stdout + once.stderr
         assert "DEBUG" in once.stderr  # debug logging really was on
 
         # ---- people and callers making mistakes
         with httpx.Client(base_url=url, timeout=30) as web:
-            for who, password in (("canbo", s["wrong password tried"]),
-                                  ("nobody", s["wrong password tried"]),
-                                  ("canbo", s["user password"])):
-                r = web.post("/login", data={"csrf": login_form(web), "username": who,
-                                             "password": password, "next": "/"})
+            for who, password in (
+                ("canbo", s["wrong password tried"]),
+                ("nobody", s["wrong password tried"]),
+                ("canbo", s["user password"]),
+            ):
+                r = web.post(
+                    "/login",
+                    data={
+                        "csrf": login_form(web),
+                        "username": who,
+                        "password": password,
+                        "next": "/",
+                    },
+                )
                 collected.append((f"login {who}", r.text + str(r.headers)))
             assert "ioc_session" in web.cookies  # the right password did log in
-            for path in ("/api/v1/summary", f"/api/v1/communes/{HK}", "/",
-                         f"/commune/{HK}", "/metrics"):
+            for path in (
+                "/api/v1/summary",
+                f"/api/v1/communes/{HK}",
+                "/",
+                f"/commune/{HK}",
+                "/metrics",
+            ):
                 r = web.get(path)
                 assert r.status_code == 200, path
                 collected.append((path, r.text))
             for scope, code_arg in (("commune", HK), ("province", "01"), ("national", "")):
                 for fmt in ("json", "csv"):
-                    r = web.get("/reports", params={"scope": scope, "code": code_arg,
-                                                    "format": fmt})
+                    r = web.get(
+                        "/reports", params={"scope": scope, "code": code_arg, "format": fmt}
+                    )
                     assert r.status_code == 200, (scope, fmt, r.text[:200])
                     collected.append((f"export {scope} {fmt}", r.text))
         for name, request in {
             "bogus token": lambda: httpx.post(
-                f"{url}/api/v1/reports", json={"reports": []},
-                headers={"Authorization": f"Bearer {s['bogus bearer token']}"}),
+                f"{url}/api/v1/reports",
+                json={"reports": []},
+                headers={"Authorization": f"Bearer {s['bogus bearer token']}"},
+            ),
             "token on a reader endpoint": lambda: httpx.get(
-                f"{url}/api/v1/summary",
-                headers={"Authorization": f"Bearer {s['agent token']}"}),
-            "used code": lambda: httpx.post(f"{url}/api/v1/enroll",
-                                            json={"code": code, "host": "x"}),
+                f"{url}/api/v1/summary", headers={"Authorization": f"Bearer {s['agent token']}"}
+            ),
+            "used code": lambda: httpx.post(
+                f"{url}/api/v1/enroll", json={"code": code, "host": "x"}
+            ),
             "malformed enrollment": lambda: httpx.post(
-                f"{url}/api/v1/enroll", json={"code": code, "host": "", "extra": 1}),
+                f"{url}/api/v1/enroll", json={"code": code, "host": "", "extra": 1}
+            ),
             "report for another commune": lambda: httpx.post(
                 f"{url}/api/v1/reports",
                 headers={"Authorization": f"Bearer {s['agent token']}"},
-                json={"reports": [{"agent_id": "x", "seq": 1, "commune_code": "00073",
-                                   "host": "h", "observed_at": "2026-01-01T00:00:00Z",
-                                   "results": []}]}),
+                json={
+                    "reports": [
+                        {
+                            "agent_id": "x",
+                            "seq": 1,
+                            "commune_code": "00073",
+                            "host": "h",
+                            "observed_at": "2026-01-01T00:00:00Z",
+                            "results": [],
+                        }
+                    ]
+                },
+            ),
         }.items():
             r = request()
             assert r.status_code >= 400, name
@@ -185,13 +275,20 @@ def test_no_secret_in_logs_errors_answers_spool_metrics_exports_or_database(
         keep("agent run 2", run("ioc-agent", "run", "--once", "-v", "--config", str(agent_down)))
         agent_id = json.loads((state / "agent.json").read_text())["agent_id"]
         keep("revoke", run("ioc-collector", "agents", "revoke", agent_id, "--config", str(cfg)))
-        third = keep("agent run 3", run("ioc-agent", "run", "--once", "-v", "--config",
-                                        str(agent_yaml)))
+        third = keep(
+            "agent run 3", run("ioc-agent", "run", "--once", "-v", "--config", str(agent_yaml))
+        )
         assert "HTTP 401" in third.stdout + third.stderr
         audit = keep("audit", run("ioc-collector", "audit", "--json", "--config", str(cfg)))
         assert {e["action"] for e in json.loads(audit.stdout)} >= {
-            "enroll.code_issued", "enroll", "enroll.refused", "login", "login.failed",
-            "agent.revoke", "user.add"}
+            "enroll.code_issued",
+            "enroll",
+            "enroll.refused",
+            "login",
+            "login.failed",
+            "agent.revoke",
+            "user.add",
+        }
     finally:
         collector.terminate()
         collector.wait(timeout=30)
@@ -211,14 +308,14 @@ def test_no_secret_in_logs_errors_answers_spool_metrics_exports_or_database(
         for table in db.metadata.sorted_tables:
             rows = [dict(r._mapping) for r in conn.execute(select(table))]
             # json, not str(row): SQLAlchemy's repr of a row cuts long values short.
-            collected.append((f"table {table.name}",
-                              json.dumps(rows, default=str, ensure_ascii=False)))
+            collected.append(
+                (f"table {table.name}", json.dumps(rows, default=str, ensure_ascii=False))
+            )
     engine.dispose()
 
     # Positive controls: the search really covers the failing checks' results, in each place.
     texts = dict(collected)
-    for where in ("spool", "table reports", "agent check",
-                  "export commune json"):
+    for where in ("spool", "table reports", "agent check", "export commune json"):
         assert "may-in" in texts[where], f"the SNMP result is missing from {where}"
     assert any("may-in" in t for w, t in collected if w.startswith("inflated spool.db"))
     assert agent_id in texts["collector log"] or agent_id in texts["audit"]
@@ -252,10 +349,12 @@ def test_database_password_never_shown(tmp_path: Path) -> None:
     assert password not in display_url(url) and "***" in display_url(url)
     # serve waits for a database that does not answer (one WARNING line per attempt, with
     # the URL): here 1.5 s, then gives up.
-    for args in (["serve", "--db", url, "--listen", f"127.0.0.1:{free_port()}", "--wait-db",
-                  "1.5"],
-                 ["summary", "--db", url], ["migrate", "--db", url],
-                 ["summary", "--db", f"no-such-dialect://u:{password}@x/"]):
+    for args in (
+        ["serve", "--db", url, "--listen", f"127.0.0.1:{free_port()}", "--wait-db", "1.5"],
+        ["summary", "--db", url],
+        ["migrate", "--db", url],
+        ["summary", "--db", f"no-such-dialect://u:{password}@x/"],
+    ):
         r = run("ioc-collector", *args)
         assert r.returncode == 1, r.stderr
         assert password not in r.stdout + r.stderr and "Traceback" not in r.stderr

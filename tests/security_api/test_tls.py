@@ -93,14 +93,21 @@ def test_server_of_another_ca_is_refused_and_the_report_stays_in_the_spool(
 @pytest.mark.parametrize(
     ("cert_kw", "reason"),
     [
-        ({"valid_from": timedelta(days=-30), "valid_to": timedelta(days=-1)},
-         "certificate has expired"),
+        (
+            {"valid_from": timedelta(days=-30), "valid_to": timedelta(days=-1)},
+            "certificate has expired",
+        ),
         ({"ip": "127.0.0.2"}, "IP address mismatch"),
     ],
     ids=["expired", "other-address"],
 )
 def test_expired_or_mismatched_certificate_is_refused(
-    pki: PKI, https_collector, services: Services, tmp_path: Path, cert_kw: dict[str, Any], reason: str
+    pki: PKI,
+    https_collector,
+    services: Services,
+    tmp_path: Path,
+    cert_kw: dict[str, Any],
+    reason: str,
 ) -> None:
     bad = https_collector(pki.server(stem=f"bad-{reason[:7]}", **cert_kw))
     [(_, code)] = services.identities.create_enrollment_codes([HK])
@@ -140,8 +147,9 @@ def test_fingerprint_pin(pki: PKI, https_collector, services: Services, tmp_path
     # still refuses any other.
     foreign_cert = issue_server(pki.other_ca, pki.dir, stem="foreign")
     foreign = https_collector(foreign_cert)
-    pin_only = agent_config(foreign, tmp_path / "agent4", verify_tls=False,
-                            cert_sha256=foreign_cert.sha256)
+    pin_only = agent_config(
+        foreign, tmp_path / "agent4", verify_tls=False, cert_sha256=foreign_cert.sha256
+    )
     enrolled(services, foreign, tmp_path / "agent4", parse_config(pin_only).collector.verify)
     flush, pending = one_cycle(pin_only)
     assert flush.error is None and flush.sent == 1 and pending == []
@@ -162,21 +170,50 @@ def test_serve_https_from_the_cli_and_enroll_with_the_cli(
 ) -> None:
     port = free_port()
     cfg = tmp_path / "collector.yaml"
-    cfg.write_text(yaml.safe_dump({
-        "db": new_database("serve.db"), "listen": f"127.0.0.1:{port}", "reflector_port": 0,
-    }))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "db": new_database("serve.db"),
+                "listen": f"127.0.0.1:{port}",
+                "reflector_port": 0,
+            }
+        )
+    )
     proc = subprocess.Popen(
-        [str(BIN / "ioc-collector"), "serve", "--config", str(cfg), "--migrate",
-         "--tls-cert", str(pki.good.cert_file), "--tls-key", str(pki.good.key_file)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=cli_env(),
+        [
+            str(BIN / "ioc-collector"),
+            "serve",
+            "--config",
+            str(cfg),
+            "--migrate",
+            "--tls-cert",
+            str(pki.good.cert_file),
+            "--tls-key",
+            str(pki.good.key_file),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=cli_env(),
     )
     url = f"https://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/healthz", proc, verify=httpx_verify(str(pki.ca.pem)))
         code = subprocess.run(
-            [str(BIN / "ioc-collector"), "enrollment-code", "--config", str(cfg),
-             "--commune", HK, "--json"],
-            capture_output=True, text=True, env=cli_env(), timeout=60, check=True,
+            [
+                str(BIN / "ioc-collector"),
+                "enrollment-code",
+                "--config",
+                str(cfg),
+                "--commune",
+                HK,
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=60,
+            check=True,
         )
         [issued] = yaml.safe_load(code.stdout)
         agent_cfg = tmp_path / "agent.yaml"
@@ -184,9 +221,18 @@ def test_serve_https_from_the_cli_and_enroll_with_the_cli(
         def agent_enroll(**collector: Any) -> subprocess.CompletedProcess[str]:
             agent_cfg.write_text(yaml.safe_dump(agent_config(url, tmp_path / "st", **collector)))
             return subprocess.run(
-                [str(BIN / "ioc-agent"), "enroll", "--config", str(agent_cfg),
-                 "--code", issued["code"]],
-                capture_output=True, text=True, env=cli_env(), timeout=60,
+                [
+                    str(BIN / "ioc-agent"),
+                    "enroll",
+                    "--config",
+                    str(agent_cfg),
+                    "--code",
+                    issued["code"],
+                ],
+                capture_output=True,
+                text=True,
+                env=cli_env(),
+                timeout=60,
             )
 
         refused = agent_enroll(ca_file=str(pki.other_ca.pem))
@@ -202,21 +248,40 @@ def test_serve_https_from_the_cli_and_enroll_with_the_cli(
     assert f"collector listening on https://127.0.0.1:{port}" in out
 
 
-def test_serve_refuses_a_certificate_and_key_that_do_not_match(
-    pki: PKI, tmp_path: Path
-) -> None:
+def test_serve_refuses_a_certificate_and_key_that_do_not_match(pki: PKI, tmp_path: Path) -> None:
     other = pki.server(stem="mismatch")
     run = subprocess.run(
-        [str(BIN / "ioc-collector"), "serve", "--db", str(tmp_path / "x.db"),
-         "--listen", f"127.0.0.1:{free_port()}",
-         "--tls-cert", str(pki.good.cert_file), "--tls-key", str(other.key_file)],
-        capture_output=True, text=True, env=cli_env(), timeout=60,
+        [
+            str(BIN / "ioc-collector"),
+            "serve",
+            "--db",
+            str(tmp_path / "x.db"),
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+            "--tls-cert",
+            str(pki.good.cert_file),
+            "--tls-key",
+            str(other.key_file),
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
     )
     assert run.returncode == 1
     assert "TLS: cannot use certificate" in run.stderr and "Traceback" not in run.stderr
     half = subprocess.run(
-        [str(BIN / "ioc-collector"), "serve", "--db", str(tmp_path / "x.db"),
-         "--tls-cert", str(pki.good.cert_file)],
-        capture_output=True, text=True, env=cli_env(), timeout=60,
+        [
+            str(BIN / "ioc-collector"),
+            "serve",
+            "--db",
+            str(tmp_path / "x.db"),
+            "--tls-cert",
+            str(pki.good.cert_file),
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
     )
     assert half.returncode == 1 and "tls_cert_file and tls_key_file go together" in half.stderr

@@ -13,13 +13,16 @@ from cryptography.x509.oid import NameOID
 _KEY = ec.generate_private_key(ec.SECP256R1())
 
 
-def make_cert(not_before: datetime, not_after: datetime,
-              cn: str = "Nguyễn Văn A - UBND xã Tân Lập") -> x509.Certificate:
+def make_cert(
+    not_before: datetime, not_after: datetime, cn: str = "Nguyễn Văn A - UBND xã Tân Lập"
+) -> x509.Certificate:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    issuer = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, "Test Chuyên dùng Chính phủ CA"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Ban Cơ yếu Chính phủ (test)"),
-    ])
+    issuer = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "Test Chuyên dùng Chính phủ CA"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Ban Cơ yếu Chính phủ (test)"),
+        ]
+    )
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -43,6 +46,9 @@ def encode(cert: x509.Certificate, fmt: str, password: str | None = None) -> byt
         return cert.public_bytes(serialization.Encoding.PEM)
     if fmt == "der":
         return cert.public_bytes(serialization.Encoding.DER)
-    enc = (serialization.BestAvailableEncryption(password.encode()) if password
-           else serialization.NoEncryption())
+    enc = (
+        serialization.BestAvailableEncryption(password.encode())
+        if password
+        else serialization.NoEncryption()
+    )
     return pkcs12.serialize_key_and_certificates(b"signer", _KEY, cert, None, enc)

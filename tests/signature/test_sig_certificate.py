@@ -33,8 +33,7 @@ def write(tmp_path: Path, cert, fmt: str, password: str | None = None) -> Path:
 @pytest.mark.parametrize("fmt", ["pem", "der", "p12"])
 @pytest.mark.parametrize(
     ("days", "status"),
-    [(31, Status.OK), (30, Status.OK), (29, Status.WARN), (1, Status.WARN),
-     (-1, Status.FAIL)],
+    [(31, Status.OK), (30, Status.OK), (29, Status.WARN), (1, Status.WARN), (-1, Status.FAIL)],
 )
 def test_expiry_boundary(tmp_path, fmt, days, status):
     password = PASSWORD if fmt == "p12" else None
@@ -52,8 +51,9 @@ def test_expiry_boundary(tmp_path, fmt, days, status):
 def test_a_second_short_of_30_days_warns(tmp_path):
     path = write(tmp_path, days_from(NOW, 30), "pem")
     later = NOW + timedelta(seconds=1)
-    assert check_file(CertificateFile(path=path), CertificateConfig(), now=later).status \
-        is Status.WARN
+    assert (
+        check_file(CertificateFile(path=path), CertificateConfig(), now=later).status is Status.WARN
+    )
 
 
 def test_expired_message(tmp_path):
@@ -68,8 +68,7 @@ def test_not_yet_valid_fails(tmp_path, fmt):
     cert = make_cert(NOW + timedelta(days=2), NOW + timedelta(days=400))
     password = PASSWORD if fmt == "p12" else None
     path = write(tmp_path, cert, fmt, password)
-    result = check_file(CertificateFile(path=path, password=password), CertificateConfig(),
-                        now=NOW)
+    result = check_file(CertificateFile(path=path, password=password), CertificateConfig(), now=NOW)
     assert result.status is Status.FAIL and "not valid before" in result.message
     # No days-left figure: the criteria engine must not pass it on 400 days left.
     assert result.value("cert_days_left") is None
@@ -78,8 +77,10 @@ def test_not_yet_valid_fails(tmp_path, fmt):
 
 def test_warn_days_configurable(tmp_path):
     path = write(tmp_path, days_from(NOW, 45), "pem")
-    assert check_file(CertificateFile(path=path), CertificateConfig(warn_days=60),
-                      now=NOW).status is Status.WARN
+    assert (
+        check_file(CertificateFile(path=path), CertificateConfig(warn_days=60), now=NOW).status
+        is Status.WARN
+    )
 
 
 def test_pem_chain_uses_the_first_certificate(tmp_path):
@@ -101,16 +102,16 @@ def test_pem_chain_uses_the_first_certificate(tmp_path):
 def test_garbage_is_unknown_with_reason(tmp_path, content, password, reason):
     path = tmp_path / "bad.crt"
     path.write_bytes(content)
-    result = check_file(CertificateFile(path=path, password=password), CertificateConfig(),
-                        now=NOW)
+    result = check_file(CertificateFile(path=path, password=password), CertificateConfig(), now=NOW)
     assert result.status is Status.UNKNOWN and reason in result.message
     assert result.values == {}
 
 
 def test_pkcs12_wrong_or_missing_password(tmp_path):
     path = write(tmp_path, days_from(NOW, 100), "p12", PASSWORD)
-    wrong = check_file(CertificateFile(path=path, password="sai-mat-khau"), CertificateConfig(),
-                       now=NOW)
+    wrong = check_file(
+        CertificateFile(path=path, password="sai-mat-khau"), CertificateConfig(), now=NOW
+    )
     assert wrong.status is Status.UNKNOWN and "wrong password" in wrong.message
     assert "sai-mat-khau" not in wrong.message
     missing = check_file(CertificateFile(path=path), CertificateConfig(), now=NOW)
@@ -128,8 +129,9 @@ def test_missing_and_huge_files(tmp_path):
 
 def test_check_runs_every_file_and_nothing_configured_is_unknown(tmp_path):
     a = write(tmp_path, days_from(NOW, 100), "pem")
-    cfg = CertificateConfig(certificates=[{"path": a, "name": "signing-cert"},
-                                          {"path": tmp_path / "missing.p12"}])
+    cfg = CertificateConfig(
+        certificates=[{"path": a, "name": "signing-cert"}, {"path": tmp_path / "missing.p12"}]
+    )
     results = asyncio.run(run_check(CertificateCheck(cfg), CheckContext(host="t")))
     assert [r.status for r in results] == [Status.OK, Status.UNKNOWN]
     assert [r.target for r in results] == ["signing-cert", "missing.p12"]

@@ -33,8 +33,15 @@ TOKENS = [{"vendor_id": "096e", "product_id": "0807", "name": "Feitian ePass2003
 def observe(results: list[CheckResult]) -> list[Observation]:
     """What the collector stores of a result (collector.service.ingest does the same mapping)."""
     return [
-        Observation("pasc-pc-1", r.check, r.target, r.status.value,
-                    {k: v.value for k, v in r.values.items()}, r.message, r.observed_at)
+        Observation(
+            "pasc-pc-1",
+            r.check,
+            r.target,
+            r.status.value,
+            {k: v.value for k, v in r.values.items()},
+            r.message,
+            r.observed_at,
+        )
         for r in results
     ]
 
@@ -50,8 +57,11 @@ def certificate(tmp_path: Path, cert, fmt: str = "pem") -> CheckResult:
     password = "p12-pass" if fmt == "p12" else None
     path = tmp_path / f"signing.{fmt}"
     path.write_bytes(encode(cert, fmt, password))
-    return check_file(CertificateFile(path=path, password=password, name="signing-cert"),
-                      CertificateConfig(), now=NOW)
+    return check_file(
+        CertificateFile(path=path, password=password, name="signing-cert"),
+        CertificateConfig(),
+        now=NOW,
+    )
 
 
 def sig01(results: list[CheckResult]):
@@ -61,8 +71,12 @@ def sig01(results: list[CheckResult]):
 @pytest.mark.parametrize("fmt", ["pem", "der", "p12"])
 @pytest.mark.parametrize(
     ("days", "expected"),
-    [(31, CriterionStatus.PASS), (30, CriterionStatus.PASS), (29, CriterionStatus.WARN),
-     (-1, CriterionStatus.FAIL)],
+    [
+        (31, CriterionStatus.PASS),
+        (30, CriterionStatus.PASS),
+        (29, CriterionStatus.WARN),
+        (-1, CriterionStatus.FAIL),
+    ],
 )
 def test_sig01_around_30_days(tmp_path, fmt, days, expected):
     outcome = sig01([token(True), certificate(tmp_path, days_from(NOW, days), fmt)])
@@ -93,18 +107,21 @@ def test_sig01_token_absent_fails_even_with_a_good_certificate(tmp_path):
 def test_sig01_unreadable_certificate_is_unknown(tmp_path):
     bad = tmp_path / "bad.pem"
     bad.write_bytes(b"garbage")
-    result = check_file(CertificateFile(path=bad, name="signing-cert"), CertificateConfig(),
-                        now=NOW)
+    result = check_file(
+        CertificateFile(path=bad, name="signing-cert"), CertificateConfig(), now=NOW
+    )
     assert sig01([token(True), result]).status is CriterionStatus.UNKNOWN
 
 
 def sec01(av: bool, fw: bool, age_days: float):
     results = [
-        evaluate_antivirus(parse_antivirus(["MsMpEng.exe"] if av else ["explorer.exe"],
-                                           ["MsMpEng.exe"])),
+        evaluate_antivirus(
+            parse_antivirus(["MsMpEng.exe"] if av else ["explorer.exe"], ["MsMpEng.exe"])
+        ),
         evaluate_firewall(FirewallState(fw, "test")),
-        evaluate_updates(UpdateInfo(NOW - timedelta(days=age_days), "apt history.log"),
-                         UpdatesConfig(), NOW),
+        evaluate_updates(
+            UpdateInfo(NOW - timedelta(days=age_days), "apt history.log"), UpdatesConfig(), NOW
+        ),
     ]
     return evaluate_commune(RULES, "xã", observe(results), now=NOW).criteria["SEC-01"]
 

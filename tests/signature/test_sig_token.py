@@ -18,8 +18,10 @@ from checks.runner import run_check
 from checks.signature.token import TokenCheck, TokenConfig
 
 SYSFS = Path(__file__).resolve().parent.parent / "fixtures" / "sysfs"
-TOKENS = [{"vendor_id": "096E", "product_id": "0x0807", "name": "Feitian ePass2003"},
-          {"vendor_id": "0529", "product_id": "0620", "name": "SafeNet eToken 5110"}]
+TOKENS = [
+    {"vendor_id": "096E", "product_id": "0x0807", "name": "Feitian ePass2003"},
+    {"vendor_id": "0529", "product_id": "0620", "name": "SafeNet eToken 5110"},
+]
 
 
 def run(check: TokenCheck):
@@ -35,7 +37,10 @@ def test_recorded_sysfs_lists_devices_and_skips_interfaces(tmp_path):
     (iface / "bInterfaceClass").write_text("0b\n")
     devices = read_usb_devices(root)
     assert [(d.vendor_id, d.product_id) for d in devices] == [
-        ("096e", "0807"), ("046d", "c077"), ("1d6b", "0002")]
+        ("096e", "0807"),
+        ("046d", "c077"),
+        ("1d6b", "0002"),
+    ]
     assert devices[0].product == "USB Token"
 
 

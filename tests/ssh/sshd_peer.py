@@ -76,9 +76,12 @@ def start_sshd(binary: str, directory: Path, authorized: list[Path]) -> Sshd:
         "LogLevel VERBOSE\n"
     )
     with (directory / "sshd.log").open("wb") as log:
-        proc = subprocess.Popen([binary, "-D", "-e", "-f", str(conf)],
-                                stdout=subprocess.DEVNULL, stderr=log,
-                                env={**os.environ, "LC_ALL": "C"})
+        proc = subprocess.Popen(
+            [binary, "-D", "-e", "-f", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env={**os.environ, "LC_ALL": "C"},
+        )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -24,15 +24,26 @@ P12_PASSWORD = "p12-Password-Zt3%"
 
 
 def config(tmp_path: Path, key: Path, p12: Path):
-    return parse_config({
-        "state_dir": str(tmp_path / "state"),
-        "checks": {
-            "ssh.command": {"targets": [{
-                "host": "127.0.0.1", "port": 1, "user": "monitor", "key_file": str(key),
-                "passphrase": PASSPHRASE, "known_hosts": str(tmp_path / "known_hosts")}]},
-            "sig.certificate": {"certificates": [{"path": str(p12), "password": P12_PASSWORD}]},
-        },
-    })
+    return parse_config(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "checks": {
+                "ssh.command": {
+                    "targets": [
+                        {
+                            "host": "127.0.0.1",
+                            "port": 1,
+                            "user": "monitor",
+                            "key_file": str(key),
+                            "passphrase": PASSPHRASE,
+                            "known_hosts": str(tmp_path / "known_hosts"),
+                        }
+                    ]
+                },
+                "sig.certificate": {"certificates": [{"path": str(p12), "password": P12_PASSWORD}]},
+            },
+        }
+    )
 
 
 def files(tmp_path: Path) -> tuple[Path, Path]:
@@ -53,17 +64,29 @@ class Leaky(Check):
     category: ClassVar[Category] = Category.HOST
 
     async def run(self, ctx: CheckContext) -> list[CheckResult]:
-        return [CheckResult(check=self.id, category=self.category, status=Status.FAIL,
-                            target=f"t-{PASSPHRASE}",
-                            message=f"oops {PASSPHRASE} and {P12_PASSWORD}")]
+        return [
+            CheckResult(
+                check=self.id,
+                category=self.category,
+                status=Status.FAIL,
+                target=f"t-{PASSPHRASE}",
+                message=f"oops {PASSPHRASE} and {P12_PASSWORD}",
+            )
+        ]
 
 
 def test_agent_scrub_list_holds_the_configured_secrets(tmp_path):
     key, p12 = files(tmp_path)
     cfg = config(tmp_path, key, p12)
-    state = AgentState(agent_id="a1", token="tok-secret-1", commune_code="00070",
-                       province_code="01", commune_name="x", collector_url="http://127.0.0.1:9",
-                       report_interval_s=60)
+    state = AgentState(
+        agent_id="a1",
+        token="tok-secret-1",
+        commune_code="00070",
+        province_code="01",
+        commune_name="x",
+        collector_url="http://127.0.0.1:9",
+        report_interval_s=60,
+    )
     agent = Agent(cfg, state=state)
     assert {"tok-secret-1", PASSPHRASE, P12_PASSWORD} <= set(agent.ctx.secrets)
     [leak] = asyncio.run(run_check(Leaky(), agent.ctx))
@@ -75,8 +98,10 @@ def test_agent_scrub_list_holds_the_configured_secrets(tmp_path):
 def test_wrong_secrets_never_reach_messages_or_logs(tmp_path, caplog):
     key, p12 = files(tmp_path)
     cfg = config(tmp_path, key, p12)
-    checks = [SshCheck(cfg.checks.for_check("ssh.command")),
-              CertificateCheck(cfg.checks.for_check("sig.certificate"))]
+    checks = [
+        SshCheck(cfg.checks.for_check("ssh.command")),
+        CertificateCheck(cfg.checks.for_check("sig.certificate")),
+    ]
     ctx = CheckContext(host="t", secrets=check_secrets(checks))
     with caplog.at_level(logging.DEBUG):
         results = asyncio.run(run_checks(checks, ctx))

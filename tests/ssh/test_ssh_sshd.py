@@ -37,8 +37,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory: pytest.TempPathFactory, keys: dict[str, Path]) -> Iterator[Sshd]:
     binary = require_binary("sshd")
-    server = start_sshd(binary, tmp_path_factory.mktemp("sshd"),
-                        [keys["ed25519"], keys["rsa"]])
+    server = start_sshd(binary, tmp_path_factory.mktemp("sshd"), [keys["ed25519"], keys["rsa"]])
     yield server
     server.stop()
 
@@ -50,14 +49,25 @@ def pinned(sshd: Sshd, tmp_path: Path) -> Path:
     return path
 
 
-def spec(sshd: Sshd, keys: dict[str, Path], known: Path, key: str = "ed25519",
-         passphrase: str | None = None) -> SshTargetSpec:
+def spec(
+    sshd: Sshd,
+    keys: dict[str, Path],
+    known: Path,
+    key: str = "ed25519",
+    passphrase: str | None = None,
+) -> SshTargetSpec:
     return SshTargetSpec("127.0.0.1", sshd.port, "root", keys[key], known, passphrase)
 
 
 def target(sshd: Sshd, keys: dict[str, Path], known: Path, **kw: object) -> dict[str, object]:
-    return {"host": "127.0.0.1", "port": sshd.port, "user": "root",
-            "key_file": str(keys["ed25519"]), "known_hosts": str(known), **kw}
+    return {
+        "host": "127.0.0.1",
+        "port": sshd.port,
+        "user": "root",
+        "key_file": str(keys["ed25519"]),
+        "known_hosts": str(known),
+        **kw,
+    }
 
 
 def test_pinned_key_runs_the_linux_set_and_parses_it(sshd, keys, pinned):
@@ -73,15 +83,15 @@ def test_pinned_key_runs_the_linux_set_and_parses_it(sshd, keys, pinned):
 
 
 def test_rsa_key_with_passphrase_and_passphrase_never_shown(sshd, keys, pinned):
-    cfg = SshConfig(targets=[target(sshd, keys, pinned, key_file=str(keys["rsa"]),
-                                    passphrase=PASSPHRASE)])
+    cfg = SshConfig(
+        targets=[target(sshd, keys, pinned, key_file=str(keys["rsa"]), passphrase=PASSPHRASE)]
+    )
     check = SshCheck(cfg)
     [ok] = asyncio.run(run_check(check, CheckContext(host="t")))
     assert ok.value("ssh_up") == 1.0, ok.message
     assert PASSPHRASE not in repr(cfg) and PASSPHRASE not in ok.model_dump_json()
     # Without the passphrase: could not measure, and the reason says so.
-    no_pass = SshCheck(SshConfig(targets=[target(sshd, keys, pinned,
-                                                 key_file=str(keys["rsa"]))]))
+    no_pass = SshCheck(SshConfig(targets=[target(sshd, keys, pinned, key_file=str(keys["rsa"]))]))
     [res] = asyncio.run(run_check(no_pass, CheckContext(host="t")))
     assert res.status is Status.UNKNOWN and "encrypted" in res.message
 
@@ -91,8 +101,9 @@ def test_unknown_host_key_is_refused(sshd, keys, tmp_path):
     empty.write_text("")
     outcome = run_commands(spec(sshd, keys, empty), ("true",), SshTimeouts())
     assert outcome.failure is SshFailure.UNKNOWN_HOST_KEY
-    assert f"[127.0.0.1]:{sshd.port}" in outcome.detail and "not in the known_hosts" in \
-        outcome.detail
+    assert (
+        f"[127.0.0.1]:{sshd.port}" in outcome.detail and "not in the known_hosts" in outcome.detail
+    )
     assert "SHA256:" in outcome.detail  # the fingerprint to verify out of band
     check = SshCheck(SshConfig(targets=[target(sshd, keys, empty)]))
     [result] = asyncio.run(run_check(check, CheckContext(host="t")))
@@ -134,9 +145,10 @@ def test_hanging_command_is_cut_at_its_timeout(sshd, keys, pinned):
     assert out.elapsed_s < 2.0 + 1.0 and elapsed < 2.0 + 2.0  # + connect and auth
 
     hang = CommandSet("hang", Category.HOST, ("sleep 30",), read_linux)
-    check = SshCheck(SshConfig(command_timeout_s=2.0, targets=[target(sshd, keys, pinned,
-                                                                      set="linux")]),
-                     command_sets={"linux": hang})
+    check = SshCheck(
+        SshConfig(command_timeout_s=2.0, targets=[target(sshd, keys, pinned, set="linux")]),
+        command_sets={"linux": hang},
+    )
     start = time.monotonic()
     [result] = asyncio.run(run_check(check, CheckContext(host="t")))
     assert time.monotonic() - start < 2.0 + 2.0
@@ -147,8 +159,12 @@ def test_huge_output_is_capped_with_bounded_memory(sshd, keys, pinned):
     cap = 1 << 20
     tracemalloc.start()
     try:
-        outcome = run_commands(spec(sshd, keys, pinned), ("head -c 50000000 /dev/zero",),
-                               SshTimeouts(command_s=20), max_output_bytes=cap)
+        outcome = run_commands(
+            spec(sshd, keys, pinned),
+            ("head -c 50000000 /dev/zero",),
+            SshTimeouts(command_s=20),
+            max_output_bytes=cap,
+        )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -157,23 +173,20 @@ def test_huge_output_is_capped_with_bounded_memory(sshd, keys, pinned):
     assert peak < 16 * cap, f"peak {peak} bytes for a {cap}-byte cap"
 
     huge = CommandSet("huge", Category.HOST, ("head -c 50000000 /dev/zero",), read_linux)
-    check = SshCheck(SshConfig(targets=[target(sshd, keys, pinned)]),
-                     command_sets={"linux": huge})
+    check = SshCheck(SshConfig(targets=[target(sshd, keys, pinned)]), command_sets={"linux": huge})
     [result] = asyncio.run(run_check(check, CheckContext(host="t")))
     assert result.status is Status.UNKNOWN and "over 1048576 bytes" in result.message
 
 
 def test_garbage_output_is_unknown(sshd, keys, pinned):
     junk = CommandSet("junk", Category.HOST, ("head -c 3000 /dev/urandom",), read_linux)
-    check = SshCheck(SshConfig(targets=[target(sshd, keys, pinned)]),
-                     command_sets={"linux": junk})
+    check = SshCheck(SshConfig(targets=[target(sshd, keys, pinned)]), command_sets={"linux": junk})
     [result] = asyncio.run(run_check(check, CheckContext(host="t")))
     assert result.status is Status.UNKNOWN
 
 
 def test_failing_command_degrades_to_partial_data(sshd, keys, pinned):
-    partial = CommandSet("p", Category.HOST, ("df -P", "free -b", "cat /no/such/file"),
-                         read_linux)
+    partial = CommandSet("p", Category.HOST, ("df -P", "free -b", "cat /no/such/file"), read_linux)
     partial_set = {"linux": partial}
     check = SshCheck(SshConfig(targets=[target(sshd, keys, pinned)]), command_sets=partial_set)
     [result] = asyncio.run(run_check(check, CheckContext(host="t")))
@@ -201,16 +214,37 @@ def test_cli_probe_ssh(sshd, keys, pinned, tmp_path, monkeypatch):
     from agent.cli import main
 
     runner = CliRunner()
-    args = ["probe", "ssh", f"127.0.0.1:{sshd.port}", "--user", "root", "--key",
-            str(keys["ed25519"]), "--known-hosts", str(pinned), "--json"]
+    args = [
+        "probe",
+        "ssh",
+        f"127.0.0.1:{sshd.port}",
+        "--user",
+        "root",
+        "--key",
+        str(keys["ed25519"]),
+        "--known-hosts",
+        str(pinned),
+        "--json",
+    ]
     done = runner.invoke(main, args)
     assert done.exit_code == 0, done.output
     shown = json.loads(done.output)
     assert shown["check"] == "ssh.command" and shown["target"] == f"127.0.0.1:{sshd.port}/linux"
 
     monkeypatch.setenv("TEST_SSH_PASS", PASSPHRASE)
-    rsa = ["probe", "ssh", f"127.0.0.1:{sshd.port}", "--user", "root", "--key",
-           str(keys["rsa"]), "--known-hosts", str(pinned), "--passphrase-env", "TEST_SSH_PASS"]
+    rsa = [
+        "probe",
+        "ssh",
+        f"127.0.0.1:{sshd.port}",
+        "--user",
+        "root",
+        "--key",
+        str(keys["rsa"]),
+        "--known-hosts",
+        str(pinned),
+        "--passphrase-env",
+        "TEST_SSH_PASS",
+    ]
     done = runner.invoke(main, [*rsa, "--json"])
     assert done.exit_code == 0, done.output
     assert PASSPHRASE not in done.output

@@ -23,9 +23,20 @@ def test_default_r_gives_mos_4_41():
     assert mos_from_r(93.2) == pytest.approx(4.41, abs=0.005)
 
 
-@pytest.mark.parametrize(("r", "mos"), [(-5, 1.0), (0, 1.0), (50, 2.575), (60, 3.1),
-                                        (70, 3.6), (80, 4.02), (90, 4.34), (100, 4.5),
-                                        (120, 4.5)])
+@pytest.mark.parametrize(
+    ("r", "mos"),
+    [
+        (-5, 1.0),
+        (0, 1.0),
+        (50, 2.575),
+        (60, 3.1),
+        (70, 3.6),
+        (80, 4.02),
+        (90, 4.34),
+        (100, 4.5),
+        (120, 4.5),
+    ],
+)
 def test_mos_from_r_annex_b(r, mos):
     # G.107 Annex B eq. B-4, and the G.109 user-satisfaction boundaries (R 60/70/80/90).
     assert mos_from_r(r) == pytest.approx(mos, abs=0.01)

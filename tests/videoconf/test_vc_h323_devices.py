@@ -63,8 +63,18 @@ def _tree(root: Path, video: dict[str, tuple[str, str]], snd: list[str]) -> Linu
 
 # A laptop with a UVC webcam (capture node + metadata node) and an HDA card with a USB
 # headset, as listed on a Debian 12 machine.
-LAPTOP_SND = ["controlC0", "controlC1", "pcmC0D0c", "pcmC0D0p", "pcmC0D3p", "pcmC1D0c",
-              "pcmC1D0p", "seq", "timer", "hwC0D0"]
+LAPTOP_SND = [
+    "controlC0",
+    "controlC1",
+    "pcmC0D0c",
+    "pcmC0D0p",
+    "pcmC0D3p",
+    "pcmC1D0c",
+    "pcmC1D0p",
+    "seq",
+    "timer",
+    "hwC0D0",
+]
 
 
 def test_parsers():
@@ -75,12 +85,16 @@ def test_parsers():
 
 
 def test_devices_all_present_is_ok(tmp_path):
-    backend = _tree(tmp_path, {"video0": ("0", "HD Webcam"), "video1": ("1", "HD Webcam")},
-                    LAPTOP_SND)
+    backend = _tree(
+        tmp_path, {"video0": ("0", "HD Webcam"), "video1": ("1", "HD Webcam")}, LAPTOP_SND
+    )
     [r] = asyncio.run(DevicesCheck(backend=backend).run(CTX))
     assert r.status is Status.OK, r.message
-    assert (r.value("camera_count"), r.value("microphone_count"), r.value("speaker_count")) \
-        == (1, 2, 2)
+    assert (r.value("camera_count"), r.value("microphone_count"), r.value("speaker_count")) == (
+        1,
+        2,
+        2,
+    )
     assert r.values["camera_count"].unit == "count"
 
 
@@ -88,8 +102,11 @@ def test_devices_missing_kind_fails(tmp_path):
     backend = _tree(tmp_path, {}, ["pcmC0D3p"])  # no camera dir, HDMI audio out only
     [r] = asyncio.run(DevicesCheck(backend=backend).run(CTX))
     assert r.status is Status.FAIL
-    assert (r.value("camera_count"), r.value("microphone_count"), r.value("speaker_count")) \
-        == (0, 0, 1)
+    assert (r.value("camera_count"), r.value("microphone_count"), r.value("speaker_count")) == (
+        0,
+        0,
+        1,
+    )
     assert "no camera" in r.message and "no microphone" in r.message
 
 
@@ -125,10 +142,14 @@ def test_cycle_is_bounded_by_the_slowest_deadline_not_the_sum():
     """Four meeting checks against silent peers, 1 s deadline each: < 2 s in all."""
     with silent_udp() as udp, silent_tcp() as tcp, blackhole_tcp() as dead:
         checks = [
-            QualityCheck(QualityConfig(timeout_s=1.0, target=f"127.0.0.1:{udp}", count=10,
-                                       interval_s=0.02, wait_s=0.5)),
-            SipCheck(SipConfig(timeout_s=1.0, targets=[f"127.0.0.1:{udp}/udp",
-                                                       f"127.0.0.1:{tcp}/tcp"])),
+            QualityCheck(
+                QualityConfig(
+                    timeout_s=1.0, target=f"127.0.0.1:{udp}", count=10, interval_s=0.02, wait_s=0.5
+                )
+            ),
+            SipCheck(
+                SipConfig(timeout_s=1.0, targets=[f"127.0.0.1:{udp}/udp", f"127.0.0.1:{tcp}/tcp"])
+            ),
             StunCheck(StunConfig(timeout_s=1.0, servers=[f"127.0.0.1:{udp}"])),
             H323Check(H323Config(timeout_s=1.0, targets=[f"127.0.0.1:{dead}"])),
         ]
@@ -137,6 +158,5 @@ def test_cycle_is_bounded_by_the_slowest_deadline_not_the_sum():
         elapsed = time.monotonic() - start
     print(f"\n4 checks, 1 s deadlines, silent peers: {elapsed:.2f} s")
     assert elapsed < 2.0
-    assert [r.check for r in results] == ["vc.quality", "vc.sip", "vc.sip", "vc.stun",
-                                          "vc.h323"]
+    assert [r.check for r in results] == ["vc.quality", "vc.sip", "vc.sip", "vc.stun", "vc.h323"]
     assert all(r.status in (Status.UNKNOWN, Status.FAIL) for r in results)

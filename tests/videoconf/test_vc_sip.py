@@ -39,8 +39,9 @@ RECORDED_200 = (
 
 
 def test_options_request_has_the_rfc3261_mandatory_headers():
-    req = options_request("10.0.0.5", 5060, "udp", ("10.1.1.1", 40000), "cid@x",
-                          "z9hG4bKdeadbeef", "tag1").decode()
+    req = options_request(
+        "10.0.0.5", 5060, "udp", ("10.1.1.1", 40000), "cid@x", "z9hG4bKdeadbeef", "tag1"
+    ).decode()
     first, *headers = req.split("\r\n")
     assert first == "OPTIONS sip:10.0.0.5:5060 SIP/2.0"
     names = {h.split(":", 1)[0] for h in headers if h}
@@ -55,12 +56,19 @@ def test_parse_recorded_response_and_compact_call_id():
     assert parse_response(b"HTTP/1.1 200 OK\r\n\r\n") is None
 
 
-@pytest.mark.parametrize(("code", "status"), [(200, Status.OK), (404, Status.OK),
-                                              (405, Status.OK), (483, Status.OK),
-                                              (503, Status.WARN), (603, Status.WARN)])
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (200, Status.OK),
+        (404, Status.OK),
+        (405, Status.OK),
+        (483, Status.OK),
+        (503, Status.WARN),
+        (603, Status.WARN),
+    ],
+)
 def test_any_final_answer_means_alive(code, status):
-    outcome = SipOutcome("s:5060", "udp", Exchange(b"x", 0.01),
-                         SipResponse(code, "R", "c"))
+    outcome = SipOutcome("s:5060", "udp", Exchange(b"x", 0.01), SipResponse(code, "R", "c"))
     result = evaluate_sip(outcome)
     assert result.status is status
     assert result.value("sip_up") == 1 and result.value("sip_status_code") == code

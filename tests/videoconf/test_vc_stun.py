@@ -82,8 +82,7 @@ def test_coturn_answers_binding_with_our_address(tmp_path):
     binary = require_binary("turnserver")
     with coturn(binary, tmp_path) as port:
         outcome = asyncio.run(probe_stun("127.0.0.1", port, 2.0))
-        [checked] = asyncio.run(
-            StunCheck(StunConfig(servers=[f"127.0.0.1:{port}"])).run(CTX))
+        [checked] = asyncio.run(StunCheck(StunConfig(servers=[f"127.0.0.1:{port}"])).run(CTX))
     assert outcome.response is not None and outcome.response.success
     # The server saw us from the very socket we sent on.
     assert outcome.response.mapped == outcome.exchange.local

@@ -45,8 +45,9 @@ def free_udp_tcp_port() -> int:
     raise RuntimeError("no free port")
 
 
-def _wait_ready(probe, proc: subprocess.Popen[bytes], log: Path, what: str,
-                timeout_s: float = 10.0) -> None:
+def _wait_ready(
+    probe, proc: subprocess.Popen[bytes], log: Path, what: str, timeout_s: float = 10.0
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -81,14 +82,31 @@ def kamailio(binary: str, workdir: Path) -> Iterator[int]:
     log = workdir / "kamailio.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [binary, "-f", str(cfg), "-DD", "-E", "-Y", str(rundir), "-n", "1",
-             "-w", str(workdir), "-P", str(rundir / "kamailio.pid")],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                binary,
+                "-f",
+                str(cfg),
+                "-DD",
+                "-E",
+                "-Y",
+                str(rundir),
+                "-n",
+                "1",
+                "-w",
+                str(workdir),
+                "-P",
+                str(rundir / "kamailio.pid"),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
+
         def answers() -> bool:
             outcome = asyncio.run(probe_sip("127.0.0.1", port, "udp", 0.3))
             return outcome.response is not None
+
         _wait_ready(answers, proc, log, "kamailio")
         yield port
     finally:
@@ -103,14 +121,32 @@ def coturn(binary: str, workdir: Path) -> Iterator[int]:
     log = workdir / "turnserver.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [binary, "-n", "--stun-only", "--no-cli", "--no-tls", "--no-dtls",
-             "-L", "127.0.0.1", "-p", str(port), "--log-file", "stdout",
-             "--pidfile", str(workdir / "turnserver.pid"), "--no-software-attribute"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                binary,
+                "-n",
+                "--stun-only",
+                "--no-cli",
+                "--no-tls",
+                "--no-dtls",
+                "-L",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "--log-file",
+                "stdout",
+                "--pidfile",
+                str(workdir / "turnserver.pid"),
+                "--no-software-attribute",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
+
         def answers() -> bool:
             return asyncio.run(probe_stun("127.0.0.1", port, 0.3)).response is not None
+
         _wait_ready(answers, proc, log, "turnserver")
         yield port
     finally:

@@ -33,7 +33,9 @@ def operator(site: Site) -> httpx.Client:
 
 
 def red_commune(site: Site) -> str:
-    return next(s.code for s in site.services.readiness.settled_states("04") if s.colour.value == "red")
+    return next(
+        s.code for s in site.services.readiness.settled_states("04") if s.colour.value == "red"
+    )
 
 
 # ------------------------------------------------------------------------------ access
@@ -153,13 +155,17 @@ def test_province_page_filters(site: Site, viewer: httpx.Client) -> None:
     all_rows = re.findall(r'<a href="/commune/(\d{5})">', r.text)
     assert len(all_rows) == len(site.services.units.by_province["04"])
     reds = re.findall(r'<a href="/commune/(\d{5})">', viewer.get("/province/04?colour=red").text)
-    expected = {s.code for s in site.services.readiness.settled_states("04") if s.colour.value == "red"}
+    expected = {
+        s.code for s in site.services.readiness.settled_states("04") if s.colour.value == "red"
+    }
     assert set(reds) == expected and expected
     failing = viewer.get("/province/04?criterion=NET-02").text
     codes = re.findall(r'<a href="/commune/(\d{5})">', failing)
     assert codes
     for code in codes:
-        crit = site.services.readiness.settled_state(code).criteria  # silent communes: no criteria yet
+        crit = site.services.readiness.settled_state(
+            code
+        ).criteria  # silent communes: no criteria yet
         assert crit.get("NET-02", {}).get("status", "unknown") in ("fail", "warn", "unknown")
 
 
@@ -336,13 +342,15 @@ def test_admin_manages_users(site: Site) -> None:
 # ------------------------------------------------------------------ expiry, store level
 def test_expired_attestation_and_waiver_stop_counting(collector) -> None:
     services, clock = collector.services, collector.clock
-    services.attestations.record_attestation(commune=HK,
+    services.attestations.record_attestation(
+        commune=HK,
         criterion="ATT-02",
         status="pass",
         evidence="Danh sách cán bộ quầy",
         actor="op",
     )
-    services.attestations.record_waiver(commune=HK, criterion="EQ-04", reason="bảo hành", actor="op", valid_days=3
+    services.attestations.record_waiver(
+        commune=HK, criterion="EQ-04", reason="bảo hành", actor="op", valid_days=3
     )
     crit = services.readiness.settled_state(HK).criteria
     assert crit["ATT-02"]["status"] == "pass" and crit["EQ-04"]["status"] == "waived"
@@ -353,5 +361,6 @@ def test_expired_attestation_and_waiver_stop_counting(collector) -> None:
     assert crit["EQ-04"]["status"] != "waived"
     assert [a["active"] for a in services.attestations.attestations([HK])] == [False]
     with pytest.raises(BadRequestError, match="validity"):
-        services.attestations.record_waiver(commune=HK, criterion="EQ-04", reason="r", actor="op", valid_days=999
+        services.attestations.record_waiver(
+            commune=HK, criterion="EQ-04", reason="r", actor="op", valid_days=999
         )

@@ -27,7 +27,11 @@ _COLOUR_ORDER = {"red": 0, "yellow": 1, "grey": 2, "green": 3}
 
 @router.get("/")
 def nation(
-    request: Request, v: Viewer, ctx: Ctx, sort: str = "green_ratio", dir: str = "asc"  # noqa: A002
+    request: Request,
+    v: Viewer,
+    ctx: Ctx,
+    sort: str = "green_ratio",
+    dir: str = "asc",  # noqa: A002
 ) -> Response:
     report = build_report(ctx.services, "national", lang=v.lang)
     key = sort if sort in _SORT_KEYS else "green_ratio"
@@ -52,7 +56,11 @@ def province(
     rows = report.communes
     if colour in ("green", "yellow", "red", "grey"):
         rows = [r for r in rows if r.colour == colour]
-    cid = criterion if criterion in {c.id for c in ctx.services.rules.current().catalogue.criteria} else ""
+    cid = (
+        criterion
+        if criterion in {c.id for c in ctx.services.rules.current().catalogue.criteria}
+        else ""
+    )
     if cid:
         rows = [r for r in rows if r.statuses[cid] in NOT_MET]
     rows = sorted(rows, key=lambda r: (_COLOUR_ORDER.get(r.colour, 9), r.code))
@@ -71,7 +79,9 @@ def province(
 @router.get("/commune/{code}")
 def commune(request: Request, code: str, v: Viewer, ctx: Ctx, saved: str = "") -> Response:
     report = build_report(ctx.services, "commune", code, lang=v.lang, with_history=False)
-    attested = [c.id for c in ctx.services.rules.current().catalogue.criteria if c.kind is Kind.ATTESTED]
+    attested = [
+        c.id for c in ctx.services.rules.current().catalogue.criteria if c.kind is Kind.ATTESTED
+    ]
     return page(
         request,
         "commune.html",

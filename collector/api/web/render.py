@@ -90,17 +90,21 @@ def page(
         q["lang"] = code
         return f"{request.url.path}?{urlencode(q)}"
 
-    html = environment().get_template(template).render(
-        T=texts(lang),
-        lang=lang,
-        me=visitor,
-        Role=Role,
-        lang_url=with_lang,
-        colour=lambda c: colour_label(lang, c),
-        status=lambda s: status_label(lang, s),
-        severity=lambda s: severity_label(lang, s),
-        kind=lambda k: kind_label(lang, k),
-        **ctx,
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            T=texts(lang),
+            lang=lang,
+            me=visitor,
+            Role=Role,
+            lang_url=with_lang,
+            colour=lambda c: colour_label(lang, c),
+            status=lambda s: status_label(lang, s),
+            severity=lambda s: severity_label(lang, s),
+            kind=lambda k: kind_label(lang, k),
+            **ctx,
+        )
     )
     resp = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
     return sess.remember_language(request, resp)  # type: ignore[return-value]

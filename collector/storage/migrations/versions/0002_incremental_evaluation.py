@@ -32,7 +32,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("findings", sa.JSON(), nullable=True))
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.alter_column(
-            "results", existing_type=sa.JSON(), type_=sa.Text(), existing_nullable=False,
+            "results",
+            existing_type=sa.JSON(),
+            type_=sa.Text(),
+            existing_nullable=False,
             postgresql_using="results::text",
         )
     with op.batch_alter_table("commune_status", schema=None) as batch_op:
@@ -52,8 +55,14 @@ def upgrade() -> None:
     ):
         figures = row.figures if isinstance(row.figures, dict) else json.loads(row.figures)
         docs.setdefault(row.agent_id, {})[f"{row.check_id}\t{row.target}"] = [
-            row.check_id, row.target, row.category, row.status, row.message,
-            _iso(row.observed_at), row.seq, figures,
+            row.check_id,
+            row.target,
+            row.category,
+            row.status,
+            row.message,
+            _iso(row.observed_at),
+            row.seq,
+            figures,
         ]
     agents = sa.table("agents", sa.column("agent_id", sa.String), sa.column("latest", sa.JSON))
     for agent_id, doc in docs.items():
@@ -88,7 +97,10 @@ def downgrade() -> None:
         )
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.alter_column(
-            "results", existing_type=sa.Text(), type_=sa.JSON(), existing_nullable=False,
+            "results",
+            existing_type=sa.Text(),
+            type_=sa.JSON(),
+            existing_nullable=False,
             postgresql_using="results::json",
         )
     with op.batch_alter_table("commune_status", schema=None) as batch_op:
