@@ -102,11 +102,6 @@ class UplinkConfig(_Strict):
         return str(self.ca_file) if self.ca_file else True
 
 
-#: The former name, kept for callers outside the agent not yet renamed (the drain
-#: benchmark); it clashed with the collector's own ``collector.config.CollectorConfig``.
-CollectorConfig = UplinkConfig
-
-
 class SpoolConfig(_Strict):
     #: 8 days at 60 s = 11,520 reports: more than the 7 days docs/ARCHITECTURE.md asks.
     max_age_s: float = Field(default=8 * 86400, gt=0)

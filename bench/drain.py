@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.config import CollectorConfig, SenderConfig, SpoolConfig
+from agent.config import SenderConfig, SpoolConfig, UplinkConfig
 from agent.spool import SPOOL_FILE, Spool
 from bench.common import (
     BIN,
@@ -47,7 +47,7 @@ from bench.common import (
     write_collector_config,
 )
 from bench.footprint import agent_config, enroll_agent, enrollment_code
-from checks.model import Report
+from checks.model import EnrollResponse, Report
 from checks.tls import httpx_verify
 from collector.assembly import open_services
 from collector.config import load_config
@@ -320,6 +320,53 @@ def _shed_by_limit(url: str) -> dict[str, int]:
     }
 
 
+async def _storm(
+    sims: list[SimAgent], stats: FleetStats, rng: random.Random, window_s: float, spread_s: float
+) -> float:
+    """Every simulated agent drains its backlog at once for ``window_s``; the seconds it took."""
+    timeout = httpx.Timeout(UplinkConfig().timeout_s)  # the agent's default
+    # One client (one connection) an agent, as on the agents' machines. One client
+    # for them all would spend the load generator's core in its pool, which looks
+    # over every connection for every request (thousands here): its own event loop
+    # then ran seconds late, and that delay read as the collector's latency.
+    verify = httpx_verify(True)  # one TLS context for all (plain HTTP here anyway)
+    async with contextlib.AsyncExitStack() as clients:
+        pool = [
+            await clients.enter_async_context(
+                httpx.AsyncClient(
+                    limits=httpx.Limits(max_connections=1), timeout=timeout, verify=verify
+                )
+            )
+            for _ in sims
+        ]
+        started = time.monotonic()
+        deadline = started + window_s
+        tasks = [
+            asyncio.create_task(s.run(c, rng.uniform(0, spread_s), stats, deadline))
+            for s, c in zip(sims, pool, strict=True)
+        ]
+        watcher = asyncio.create_task(_watch_lag(stats, deadline))
+        while time.monotonic() < deadline and not all(t.done() for t in tasks):
+            await asyncio.sleep(min(10.0, max(0.0, deadline - time.monotonic())))
+            progress(f"drain fleet: {stats.accepted:,} reports stored, {stats.status}")
+        for t in (*tasks, watcher):
+            t.cancel()
+        await asyncio.gather(*tasks, watcher, return_exceptions=True)
+        return time.monotonic() - started
+
+
+def _enroll_fleet(cfg: Path, agents: int) -> list[EnrollResponse]:
+    """``agents`` agents, one a commune, enrolled in the benchmark's own database."""
+    services = open_services(load_config(cfg), migrate=True)
+    communes = sorted(plan_nation(services.units))[:agents]
+    enrolled = [
+        services.identities.enroll(code, f"bench-{c}")
+        for c, code in services.identities.create_enrollment_codes(communes)
+    ]
+    services.engine.dispose()
+    return enrolled
+
+
 def bench_drain_fleet(
     work: Path,
     template: Report,
@@ -330,13 +377,7 @@ def bench_drain_fleet(
 ) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     cfg = write_collector_config(work / "collector.yaml", str(work / "fleet.db"))
-    services = open_services(load_config(cfg), migrate=True)  # the benchmark's own database
-    communes = sorted(plan_nation(services.units))[:agents]
-    enrolled = [
-        services.identities.enroll(code, f"bench-{c}")
-        for c, code in services.identities.create_enrollment_codes(communes)
-    ]
-    services.engine.dispose()
+    enrolled = _enroll_fleet(cfg, agents)
     progress(f"drain fleet: {len(enrolled)} agents enrolled; each drains {backlog} reports")
     body = _template(template)
     rng = random.Random(5)
@@ -355,40 +396,9 @@ def bench_drain_fleet(
             for a in enrolled
         ]
 
-        async def storm() -> float:
-            timeout = httpx.Timeout(CollectorConfig().timeout_s)  # the agent's default
-            # One client (one connection) an agent, as on the agents' machines. One client
-            # for them all would spend the load generator's core in its pool, which looks
-            # over every connection for every request (thousands here): its own event loop
-            # then ran seconds late, and that delay read as the collector's latency.
-            verify = httpx_verify(True)  # one TLS context for all (plain HTTP here anyway)
-            async with contextlib.AsyncExitStack() as clients:
-                pool = [
-                    await clients.enter_async_context(
-                        httpx.AsyncClient(
-                            limits=httpx.Limits(max_connections=1), timeout=timeout, verify=verify
-                        )
-                    )
-                    for _ in sims
-                ]
-                started = time.monotonic()
-                deadline = started + window_s
-                tasks = [
-                    asyncio.create_task(s.run(c, rng.uniform(0, spread_s), stats, deadline))
-                    for s, c in zip(sims, pool, strict=True)
-                ]
-                watcher = asyncio.create_task(_watch_lag(stats, deadline))
-                while time.monotonic() < deadline and not all(t.done() for t in tasks):
-                    await asyncio.sleep(min(10.0, max(0.0, deadline - time.monotonic())))
-                    progress(f"drain fleet: {stats.accepted:,} reports stored, {stats.status}")
-                for t in (*tasks, watcher):
-                    t.cancel()
-                await asyncio.gather(*tasks, watcher, return_exceptions=True)
-                return time.monotonic() - started
-
         cpu0 = sum(collector.cpu_times()[:2])
         gen0 = time.process_time()
-        elapsed = asyncio.run(storm())
+        elapsed = asyncio.run(_storm(sims, stats, rng, window_s, spread_s))
         collector_cpu = sum(collector.cpu_times()[:2]) - cpu0
         generator_cpu = time.process_time() - gen0
         collector_peak = peak_rss_mib(collector.pid)

@@ -50,7 +50,7 @@ def _prepare_db(db: Path | None) -> Path:
 
 def _local_agent(url: str, services: Services, commune: str, console: Console) -> bool:
     """Enroll this machine's agent and run one check cycle against the collector."""
-    from agent.config import AgentConfig, CollectorConfig
+    from agent.config import AgentConfig, UplinkConfig
     from agent.daemon import Agent
     from agent.enroll import enroll
 
@@ -58,7 +58,7 @@ def _local_agent(url: str, services: Services, commune: str, console: Console) -
     state_dir = Path(tempfile.mkdtemp(prefix="ioc-demo-agent-"))
 
     async def one_cycle() -> bool:
-        agent = Agent(AgentConfig(collector=CollectorConfig(url=url), state_dir=state_dir))
+        agent = Agent(AgentConfig(collector=UplinkConfig(url=url), state_dir=state_dir))
         try:
             cycle = await agent.run_cycle()
         finally:
