@@ -141,9 +141,9 @@ def collector_process(
 
 @contextmanager
 def postgres_server(wanted: bool = True) -> Iterator[Any]:
-    """Debian's PostgreSQL 15 in a throwaway data directory (tests/integration/peers.py),
+    """Debian's PostgreSQL 15 in a throwaway data directory (tests/peers/prometheus.py),
     stopped afterwards; None when not ``wanted`` or not installed (the runs are skipped)."""
-    from tests.integration.peers import Postgres
+    from tests.peers.prometheus import Postgres
 
     if not wanted or not (Postgres.BIN / "postgres").exists():
         yield None

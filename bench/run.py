@@ -239,7 +239,7 @@ It decides their colours and criterion statuses (what `/metrics`, the alerts and
 show) from each host's *verdict*, a short string kept beside its findings at ingest: per
 rule the worst status of the host's findings, per check whether it has a result. Statuses
 combine by worst and best, so a commune's verdicts pool character by character, with no
-JSON, reasons or evidence; `tests/collector/test_verdicts.py` checks that the statuses are
+JSON, reasons or evidence; `tests/collector/criteria/test_verdicts.py` checks that the statuses are
 those the full evaluation gives. Ingest does the same for a report's commune. A commune's
 reasons and evidence (which host said what) are evaluated from the findings when first asked
 for: its page, its report, `GET /api/v1/communes/{{code}}` (`Store.commune_state`); only

@@ -104,7 +104,7 @@ def clock() -> Clock:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Any]:
     """A throwaway Debian PostgreSQL server for the session (started on first use)."""
-    from tests.integration.peers import Postgres
+    from tests.peers.prometheus import Postgres
 
     require_binary("runuser")
     if not Path(Postgres.BIN / "postgres").exists():
@@ -169,7 +169,7 @@ def collector(services: Services, clock: Clock) -> Iterator[Collector]:
 @pytest.fixture
 def reader(collector: Collector) -> Iterator[Any]:
     """An HTTP client logged in to ``collector`` as a viewer (the readiness API needs one)."""
-    from tests.readiness_fixtures import login
+    from tests.peers.site import login
 
     collector.services.accounts.add_user("reader", "reader-pass-1", "viewer")
     client = login(collector.url, "reader", "reader-pass-1")

@@ -1,9 +1,9 @@
 import json
 
-from agent_fixtures import ENROLL_OK
 from click.testing import CliRunner
 
 from agent.cli import main
+from tests.agent.agent_fixtures import ENROLL_OK
 
 # No external name resolves under the test guard, so the default DNS and portal checks
 # answer fail/unknown without leaving the machine.

@@ -2,11 +2,11 @@ import asyncio
 import time
 
 import pytest
-from agent_fixtures import ENROLL_OK
 
 from agent.config import parse_config
 from agent.daemon import Agent
 from agent.state import AgentState, save_state
+from tests.agent.agent_fixtures import ENROLL_OK
 
 
 def config_for(collector, state_dir, **extra):

@@ -3,10 +3,10 @@ import os
 import stat
 
 import pytest
-from agent_fixtures import ENROLL_OK
 
 from agent.enroll import EnrollError, enroll, load_state
 from agent.state import StateError, state_path
+from tests.agent.agent_fixtures import ENROLL_OK
 
 
 def test_enroll_writes_state_0600(tmp_path, collector):

@@ -1,10 +1,9 @@
 import asyncio
 import random
 
-from agent_fixtures import make_report
-
 from agent.sender import Sender, parse_retry_after
 from agent.spool import Spool
+from tests.agent.agent_fixtures import make_report
 
 
 class FakeTime:

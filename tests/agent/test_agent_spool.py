@@ -1,7 +1,7 @@
 import pytest
-from agent_fixtures import make_report
 
 from agent.spool import Spool
+from tests.agent.agent_fixtures import make_report
 
 
 class Clock:

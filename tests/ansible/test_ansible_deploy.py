@@ -31,9 +31,9 @@ from sqlalchemy import create_engine, inspect, make_url, text
 
 from tests.ansible.conftest import PlaybookRun, free_port, run_playbook
 from tests.conftest import TEST_DATABASE, require_binary
-from tests.integration.peers import Prometheus, wait_for
-from tests.readiness_fixtures import login
-from tests.security_api.pki import CA, ServerCert, issue_server, make_ca
+from tests.peers.pki import CA, ServerCert, issue_server, make_ca
+from tests.peers.prometheus import Prometheus, wait_for
+from tests.peers.site import login
 
 # The first test carries the roll-out (wheelhouse, two roles, two site runs): ~2-4 min.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]

@@ -1,11 +1,10 @@
 import asyncio
 
-from checks_fixtures import FIXTURES
-
 from checks.backend.linux import LinuxBackend, default_route, parse_arp, parse_route
 from checks.base import CheckContext
 from checks.model import Status
 from checks.network.basic import GatewayCheck, evaluate_gateway, parse_gateway
+from tests.checks.checks_fixtures import FIXTURES
 
 PROC = FIXTURES / "proc"
 

@@ -3,7 +3,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from checks_fixtures import FIXTURES, json_body
 
 from checks.base import CheckContext
 from checks.host.health import (
@@ -26,6 +25,7 @@ from checks.host.health import (
     parse_memory,
 )
 from checks.model import Status
+from tests.checks.checks_fixtures import FIXTURES, json_body
 
 PSUTIL = FIXTURES / "psutil"
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from collector.cli import main
 from dashboards.build import DASHBOARDS
 from dashboards.push import DEFAULT_FOLDER
-from tests.dashboards.fake_grafana import FakeGrafana
+from tests.peers.fake_grafana import FakeGrafana
 
 TOKEN = "glsa_test"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from collector.demo.simulator import expected_summary, plan_nation
 from collector.domain.units import load_units
-from tests.integration.peers import free_port
+from tests.peers.prometheus import free_port
 
 
 def test_demo_prints_the_national_summary_in_under_3_minutes(tmp_path: Path) -> None:

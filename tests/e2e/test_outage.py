@@ -21,7 +21,7 @@ from collector.service import Services, services_for
 from collector.storage import schema as db
 from collector.storage.connect import create_schema, make_engine
 from tests.conftest import app_config
-from tests.reliability.faults import agent_settings
+from tests.peers.faults import agent_settings
 
 HK = "00070"
 

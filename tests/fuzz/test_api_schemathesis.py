@@ -29,7 +29,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
 
-from tests.readiness_fixtures import login
+from tests.peers.site import login
 
 #: Examples per operation and mode: about 430 requests, some 20 s here.
 EXAMPLES = 60

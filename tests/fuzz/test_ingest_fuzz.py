@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from collector.storage import schema as db
-from tests.collector.test_ingest_api import enroll, report, stored
+from tests.collector.api.test_ingest_api import enroll, report, stored
 
 #: Examples per property; each is one HTTP request to the collector.
 EXAMPLES = 120

@@ -5,7 +5,7 @@ set's parsers with any bytes. Each gives ``unknown`` (or the figures that are re
 a clear message, in bounded time, never an exception.
 """
 
-# The sshd fixtures are imported from tests/ssh/test_ssh_sshd.py; their names as test
+# The sshd fixtures are imported from tests/checks/ssh/test_ssh_sshd.py; their names as test
 # arguments look like redefinitions to ruff.
 # ruff: noqa: F811
 
@@ -25,8 +25,8 @@ from checks.runner import run_check
 from checks.ssh.check import SshCheck, SshConfig
 from checks.ssh.client import CommandOutput, SshFailure, SshOutcome, SshTimeouts, run_commands
 from checks.ssh.commands import COMMAND_SETS, CommandSet, read_linux
-from tests.ssh.test_ssh_parsers import evaluate
-from tests.ssh.test_ssh_sshd import keys, pinned, spec, sshd, target  # noqa: F401
+from tests.checks.ssh.test_ssh_parsers import evaluate
+from tests.checks.ssh.test_ssh_sshd import keys, pinned, spec, sshd, target  # noqa: F401
 
 LINUX = COMMAND_SETS["linux"].commands
 

@@ -1,7 +1,7 @@
 """The agent killed mid-send: nothing lost, nothing duplicated.
 
 The real ``ioc-agent run --once`` talks to the real collector through a loopback proxy
-(tests/reliability/faults.py) that can stop the exchange at the two moments that matter,
+(tests/peers/faults.py) that can stop the exchange at the two moments that matter,
 and the agent is killed with SIGKILL there:
 
 * after the collector committed the batch but before the agent heard the answer: the
@@ -28,7 +28,7 @@ from agent.enroll import enroll
 from agent.spool import SPOOL_FILE
 from collector.storage import schema as db
 from tests.conftest import Collector
-from tests.reliability.faults import (
+from tests.peers.faults import (
     FaultProxy,
     agent_command,
     agent_config,

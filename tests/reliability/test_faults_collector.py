@@ -26,7 +26,7 @@ from collector.domain.units import load_units
 from collector.service import services_for
 from collector.storage import schema as db
 from collector.storage.connect import create_schema, make_engine
-from tests.reliability.faults import CollectorProcess, record, wait_until
+from tests.peers.faults import CollectorProcess, record, wait_until
 
 N_SENDERS = 8
 BATCH = 10

@@ -33,7 +33,7 @@ from collector.service import Services, services_for
 from collector.storage import schema as db
 from collector.storage.connect import create_schema, make_engine
 from tests.conftest import REQUIRE_INTEGRATION, app_config, reports_locked, require_binary
-from tests.reliability.faults import record, stoppable_postgres
+from tests.peers.faults import record, stoppable_postgres
 
 HK = "00070"
 BUSY_S = 0.5
@@ -147,7 +147,7 @@ def test_locked_database_answers_503_and_the_agent_retries(
 @pytest.fixture
 def private_postgres() -> Iterator[Any]:
     require_binary("runuser")
-    from tests.integration.peers import Postgres
+    from tests.peers.prometheus import Postgres
 
     if not (Postgres.BIN / "postgres").exists():
         msg = "real peer PostgreSQL 15 is not installed (apt-get install postgresql)"

@@ -27,7 +27,7 @@ from agent.enroll import enroll
 from agent.spool import Spool, SpoolFullError
 from checks.model import Category, CheckResult, Report, Status
 from tests.conftest import Collector
-from tests.reliability.faults import (
+from tests.peers.faults import (
     agent_command,
     agent_config,
     fill,

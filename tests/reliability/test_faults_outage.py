@@ -36,7 +36,7 @@ from collector.service import Services, services_for
 from collector.storage import schema as db
 from collector.storage.connect import create_schema, make_engine
 from tests.conftest import app_config
-from tests.reliability.faults import agent_settings, free_port, record
+from tests.peers.faults import agent_settings, free_port, record
 
 HK = "00070"
 DAY = 1440  # reports: 24 h at 60 s
