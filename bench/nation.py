@@ -4,8 +4,8 @@ Every commune that is not planned silent gets its PASC machine (the simulator's 
 set and planned faults) and enough office PCs (:func:`~collector.demo.simulator.office_results`)
 to reach the requested number of hosts. Agents are registered directly in the database
 (enrolling 50,000 agents one HTTP call at a time would measure enrollment, not evaluation);
-their reports go through :meth:`Store.ingest_many`, the collector's group-commit path, so
-the database holds exactly what real ingest would leave: reports, latest results, each
+their reports go through the collector's group-commit path (``Ingest.ingest_many``), so the
+database holds exactly what real ingest would leave: reports, latest results, each
 host's findings and every commune's evaluation.
 """
 

@@ -202,7 +202,7 @@ def _national_goals(n: dict[str, Any]) -> str:
     full_s = n["full_rejudge"][0]
     rd, hm, al = sc["readiness"], sc["hosts_max"], sc["all"]
     met = _met(max(statuses_s, evening_s) <= 1.0)
-    return f"""Goals (issue 8): national evaluation ≤ 1 s: {met} for
+    return f"""Goals: national evaluation ≤ 1 s: {met} for
 colours and statuses: every commune in {statuses_s:.2f} s, the pass after many hosts went
 stale at once in {evening_s:.2f} s ({evening_n:,} communes), steady state
 {steady_s * 1000:.0f} ms. Reasons and evidence are evaluated per commune when asked for
@@ -226,7 +226,7 @@ def national_section(
 {n["hosts"]:,} hosts in {n["communes"]:,} communes (every commune of the simulator's plan
 that is not silent: its PASC machine with the full check set and planned faults, and office
 PCs with host, security and basic network checks), one report each: {n["values"]:,} values.
-Built through `Store.ingest_many` (group commit, in process: this section is about
+Built through `services.ingest.ingest_many` (group commit, in process: this section is about
 evaluation and exposition; HTTP ingest is section 1): {n["ingest_reports_per_s"]:.0f}
 reports/s, {n["ingest_values_per_s"]:,.0f} values/s, each report judged against the
 criteria (per-host findings and verdict) and its commune's colour and statuses re-evaluated
@@ -242,7 +242,7 @@ combine by worst and best, so a commune's verdicts pool character by character, 
 JSON, reasons or evidence; `tests/collector/criteria/test_verdicts.py` checks that the statuses are
 those the full evaluation gives. Ingest does the same for a report's commune. A commune's
 reasons and evidence (which host said what) are evaluated from the findings when first asked
-for: its page, its report, `GET /api/v1/communes/{{code}}` (`Store.commune_state`); only
+for: its page, its report, `GET /api/v1/communes/{{code}}` (`Readiness.settled_state`); only
 those views need them, and the nation's summary, metrics and reports do not.
 
 | evaluation | communes | time |

@@ -140,7 +140,7 @@ class IngestMetrics:
         self.shed.labels(limit=limit).inc()
 
 
-#: Outcomes of ``ioc_catalogue_reloads_total`` (collector/criteria/reload.py).
+#: Outcomes of ``ioc_catalogue_reloads_total`` (collector/service/reload.py).
 CATALOGUE_RELOAD_RESULTS = ("applied", "unchanged", "refused")
 
 

@@ -1,6 +1,6 @@
 """One data model for every way officials read readiness: web pages, PDF, XLSX, CSV, JSON.
 
-:func:`build_report` reads the current state once (``Store.commune_states``) and returns a
+:func:`build_report` reads the current state once (``services.readiness``) and returns a
 :class:`ReadinessReport` for the nation, a province or a commune, in one language. The
 renderers only lay it out, so a page and a report of the same scope show the same figures.
 """

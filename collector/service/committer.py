@@ -1,7 +1,7 @@
 """Group commit of agent reports.
 
 Every request's batch goes to one writer thread, which takes everything that has queued up
-meanwhile and stores it in a single transaction (:meth:`Store.ingest_many`). Under load the
+meanwhile and stores it in a single transaction (:meth:`Ingest.ingest_many`). Under load the
 groups grow by themselves, so one commit (one fsync, one evaluation pass per commune) serves
 many agents; with one request in flight a group is just that request. Each request is still
 answered only after its reports are committed.

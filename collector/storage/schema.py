@@ -111,7 +111,7 @@ commune_status = Table(
     Column("next_eval_at", DateTime(timezone=True), index=True),
     # True when ingest or the pass updated colour and statuses from the hosts' verdicts and
     # the commune's details (reasons, evidence) still await their evaluation from findings,
-    # done when first asked for (Store.commune_state, Store.fill_details).
+    # done when first asked for (Readiness.settled_state, Evaluation.fill_details).
     Column("detail_pending", Boolean, nullable=False, default=False, server_default=false()),
 )
 
@@ -148,8 +148,9 @@ waivers = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
-# ---- web UI and reports (collector/auth.py, collector/web/, collector/reports/) ----------
-# A file an operator uploads as evidence for an attestation (size-limited in collector/attest.py).
+# ---- people, evidence and history (collector/service/, collector/api/web/, collector/reports/)
+# A file an operator uploads as evidence for an attestation (size-limited in
+# collector/service/attestations.py).
 evidence_files = Table(
     "evidence_files",
     metadata,
@@ -165,7 +166,9 @@ users = Table(
     "users",
     metadata,
     Column("username", String(64), primary_key=True),
-    Column("password_hash", String(256), nullable=False),  # scrypt, see collector/auth.py
+    Column(
+        "password_hash", String(256), nullable=False
+    ),  # scrypt, see collector/service/accounts.py
     Column("role", String(16), nullable=False),  # viewer | operator | admin
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),

@@ -1,6 +1,6 @@
 """The collector killed with SIGKILL under load.
 
-The collector answers 2xx only after the batch is committed (collector/ingest.py), so a
+The collector answers 2xx only after the batch is committed (collector/service/committer.py), so a
 kill at any moment may lose answers but never an acknowledged report. Several senders post
 batches concurrently to a real ``ioc-collector serve`` process; it is killed mid-load and
 restarted on the same database. Every acknowledged (agent_id, seq) must be stored; the
