@@ -273,7 +273,7 @@ def _probe(spec: Probe, target: str | None, as_json: bool, lang: Lang, **options
     the options, run once through the runner, its result printed."""
     from pydantic import ValidationError
 
-    from checks.catalog import default_registry
+    from checks.check_list import default_registry
     from checks.registry import UnknownCheckError
     from checks.runner import run_check
 
@@ -337,7 +337,7 @@ class ProbeGroup(click.Group):
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         if args and not args[0].startswith("-") and find(args[0]) is None:
-            from checks.catalog import default_registry
+            from checks.check_list import default_registry
 
             name = args[0]
             if name in default_registry():

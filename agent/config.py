@@ -31,7 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from checks.base import Check, CheckConfig
-from checks.catalog import default_registry
+from checks.check_list import default_registry
 from checks.registry import Registry
 from checks.tls import Pinned, TLSVerify, normalise_fingerprint
 

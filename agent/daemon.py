@@ -22,7 +22,7 @@ from agent.sender import FlushResult, Sender
 from agent.spool import SPOOL_FILE, Spool, SpoolFullError, SpoolStats
 from agent.state import AgentState, load_state
 from checks.base import Check, CheckContext
-from checks.model import Category, CheckResult, Report, Status, Value
+from checks.model import AgentReport, Category, CheckResult, Status, Value
 from checks.registry import Registry
 from checks.runner import run_checks
 from checks.secrets import check_secrets
@@ -34,7 +34,7 @@ DEFAULT_INTERVAL_S = 60.0
 
 @dataclass(frozen=True)
 class CycleResult:
-    report: Report
+    report: AgentReport
     flush: FlushResult | None
     #: Why the report is not in the spool (disk full: dropped and counted), else None.
     error: str | None = None
@@ -117,7 +117,7 @@ class Agent:
         observed_at = datetime.fromtimestamp(self._now(), UTC)
         results = await self.collect()
         results.append(spool_result(self.spool.stats()))
-        report = Report(
+        report = AgentReport(
             agent_id=self.state.agent_id,
             seq=self.spool.next_seq(),
             commune_code=self.state.commune_code,

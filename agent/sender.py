@@ -34,7 +34,7 @@ from pydantic import ValidationError
 
 from agent import __version__
 from agent.spool import Spool, SpoolError
-from checks.model import IngestResponse, Report, ReportBatch
+from checks.model import AgentReport, IngestResponse, ReportBatch
 from checks.tls import TLSVerify, httpx_verify, tls_refusal
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,9 @@ class Sender:
             if deadline is not None and self._monotonic() >= deadline:
                 return result
 
-    async def _send_one(self, spool: Spool, reports: list[Report], result: FlushResult) -> bool:
+    async def _send_one(
+        self, spool: Spool, reports: list[AgentReport], result: FlushResult
+    ) -> bool:
         """Send one batch; return True when the flush must stop."""
         seqs = [r.seq for r in reports]
         body = ReportBatch(reports=reports).model_dump_json()

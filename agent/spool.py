@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from checks.model import Report
+from checks.model import AgentReport
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
     seq INTEGER PRIMARY KEY,
     created_at REAL NOT NULL,
-    body BLOB NOT NULL          -- zlib-compressed Report JSON
+    body BLOB NOT NULL          -- zlib-compressed AgentReport JSON
 );
 CREATE TABLE IF NOT EXISTS rejected (
     seq INTEGER PRIMARY KEY,
@@ -293,7 +293,7 @@ class Spool:
         self._last_seq = seq
         return seq
 
-    def put(self, report: Report) -> None:
+    def put(self, report: AgentReport) -> None:
         """Commit ``report`` durably, then enforce the age and size bounds.
 
         Raises :class:`SpoolFullError` when the disk is full even after the reserve was
@@ -389,16 +389,16 @@ class Spool:
                 self.max_bytes,
             )
 
-    def pending(self, limit: int = 50) -> list[Report]:
+    def pending(self, limit: int = 50) -> list[AgentReport]:
         """The oldest ``limit`` unacknowledged reports, in seq order."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT seq, body FROM reports ORDER BY seq LIMIT ?", (limit,)
             ).fetchall()
-        out: list[Report] = []
+        out: list[AgentReport] = []
         for seq, body in rows:
             try:
-                out.append(Report.model_validate_json(zlib.decompress(body)))
+                out.append(AgentReport.model_validate_json(zlib.decompress(body)))
             except (zlib.error, ValueError) as exc:
                 self.reject([seq], f"unreadable in spool: {exc}")
         return out

@@ -47,7 +47,7 @@ from bench.common import (
     write_collector_config,
 )
 from bench.footprint import agent_config, enroll_agent, enrollment_code
-from checks.model import EnrollResponse, Report
+from checks.model import AgentReport, EnrollResponse
 from checks.tls import httpx_verify
 from collector.assembly import open_services
 from collector.config import load_config
@@ -68,7 +68,7 @@ def _spooled(db: Path, upto_seq: int) -> int:
         con.close()
 
 
-def fill_backlog(spool_db: Path, reports: int = DAY_REPORTS) -> tuple[Report, int, int]:
+def fill_backlog(spool_db: Path, reports: int = DAY_REPORTS) -> tuple[AgentReport, int, int]:
     """Turn the one real report in the spool into a backlog of ``reports``, one a minute
     over the past day; returns the template report, the last backlog seq and spool bytes."""
     end = time.time()
@@ -93,7 +93,7 @@ def fill_backlog(spool_db: Path, reports: int = DAY_REPORTS) -> tuple[Report, in
     return template, last, size
 
 
-def bench_drain_one(work: Path) -> tuple[dict[str, Any], Report]:
+def bench_drain_one(work: Path) -> tuple[dict[str, Any], AgentReport]:
     work.mkdir(parents=True, exist_ok=True)
     port, reflector = free_port(), free_port()
     cfg = write_collector_config(
@@ -167,7 +167,7 @@ def bench_drain_one(work: Path) -> tuple[dict[str, Any], Report]:
 # --------------------------------------------------------------------------- the fleet
 
 
-def _template(report: Report) -> str:
+def _template(report: AgentReport) -> str:
     """The report as JSON with placeholders for what differs between agents and reports."""
     data = report.model_dump(mode="json")
     data.update(
@@ -369,7 +369,7 @@ def _enroll_fleet(cfg: Path, agents: int) -> list[EnrollResponse]:
 
 def bench_drain_fleet(
     work: Path,
-    template: Report,
+    template: AgentReport,
     agents: int = 2000,
     backlog: int = DAY_REPORTS,
     window_s: float = 45.0,

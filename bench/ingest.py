@@ -33,7 +33,7 @@ from bench.common import (
     wait_http,
     write_collector_config,
 )
-from checks.model import CheckResult, Report, ReportBatch, utcnow
+from checks.model import AgentReport, CheckResult, ReportBatch, utcnow
 from collector.api.prometheus import labels
 from collector.assembly import open_services
 from collector.config import load_config
@@ -108,7 +108,7 @@ def wrk(
     return Load(r["requests"], r["duration_us"] / 1e6, r["p50_us"] / 1e6, r["p99_us"] / 1e6, failed)
 
 
-def _exposition(report: Report) -> bytes:
+def _exposition(report: AgentReport) -> bytes:
     """The report's values as Prometheus text, as a pushgateway client would push them."""
     lines = []
     for res in report.results:
@@ -134,7 +134,7 @@ def _trim(results: list[CheckResult], values: int) -> list[CheckResult]:
     return out
 
 
-def _workload(db_url: str, agents: int, values: int = 30) -> list[tuple[str, Report]]:
+def _workload(db_url: str, agents: int, values: int = 30) -> list[tuple[str, AgentReport]]:
     """Enroll ``agents`` in the database, one per commune in code order and round again
     (50,000 agents: ~15 a commune); each one's first report: the first ``values`` values of
     its commune's PASC machine's cycle (0: the whole cycle, ~69)."""
@@ -156,7 +156,7 @@ def _workload(db_url: str, agents: int, values: int = 30) -> list[tuple[str, Rep
     return [
         (
             a.token,
-            Report(
+            AgentReport(
                 agent_id=a.agent_id,
                 seq=1,
                 commune_code=a.commune_code,
@@ -198,7 +198,7 @@ def ingest_collector(
     values: int = 30,
     paced: tuple[float, float] | None = None,
     **options: Any,
-) -> tuple[Load, list[tuple[str, Report]]]:
+) -> tuple[Load, list[tuple[str, AgentReport]]]:
     """``processes`` × ``ioc-collector serve`` on ``db_url`` sharing one port
     (``--reuse-port``), receiving one report per request for ``duration_s``; with ``paced``
     (requests/s, seconds), then the same agents' later reports on that schedule, whose load
@@ -230,7 +230,7 @@ def ingest_collector(
 
 
 def ingest_pushgateway(
-    reports: list[tuple[str, Report]], work: Path, connections: int, duration_s: float
+    reports: list[tuple[str, AgentReport]], work: Path, connections: int, duration_s: float
 ) -> tuple[Load, int]:
     """The same values pushed to the pushgateway, one PUT per report, for ``duration_s``;
     returns the load and the number of groups (agents) it held at the end."""
@@ -262,7 +262,7 @@ def ingest_pushgateway(
     return load, len(held)
 
 
-def _values_per_report(reports: list[tuple[str, Report]]) -> float:
+def _values_per_report(reports: list[tuple[str, AgentReport]]) -> float:
     return statistics.mean(sum(len(x.values) for x in r.results) for _, r in reports)
 
 
@@ -356,7 +356,7 @@ def bench_ingest(
     work.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {"agents": agents, "duration_s": duration_s, "connections": connections}
 
-    def measure(engine: str, url: str, prefix: str, procs: int) -> list[tuple[str, Report]]:
+    def measure(engine: str, url: str, prefix: str, procs: int) -> list[tuple[str, AgentReport]]:
         """One wrk run against ``procs`` collectors on ``url``: its figures go in ``out``."""
         progress(
             f"ingest: {procs} collector process(es) on {engine}, {agents} agents, {duration_s:g} s"

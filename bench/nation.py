@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from checks.model import Report, utcnow
+from checks.model import AgentReport, utcnow
 from collector.criteria.rules import Rules
 from collector.demo.simulator import (
     attestations_for,
@@ -98,7 +98,7 @@ def build_nation(
                 (
                     ident,
                     [
-                        Report(
+                        AgentReport(
                             agent_id=ident.agent_id,
                             seq=1,
                             commune_code=ident.commune_code,

@@ -1,7 +1,7 @@
 """The result model shared by the agent and the collector, and the wire protocol between them.
 
 A check measures one thing on one target and returns :class:`CheckResult` objects; the agent
-wraps the results of one cycle into a :class:`Report`, and sends reports in a
+wraps the results of one cycle into an :class:`AgentReport`, and sends reports in a
 :class:`ReportBatch` to ``POST /api/v1/reports``. Everything here is validated with pydantic
 so that both ends refuse the same bad input with the same message.
 """
@@ -147,7 +147,7 @@ def _require_tz(v: datetime) -> datetime:
         raise ValueError(f"timestamp {v.isoformat()} is out of range in UTC") from None
 
 
-class Report(BaseModel):
+class AgentReport(BaseModel):
     """One agent cycle: every result the agent measured on its host at ``observed_at``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -178,7 +178,7 @@ class Report(BaseModel):
 class ReportBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reports: list[Report] = Field(min_length=1, max_length=MAX_REPORTS_PER_BATCH)
+    reports: list[AgentReport] = Field(min_length=1, max_length=MAX_REPORTS_PER_BATCH)
 
 
 class IngestResponse(BaseModel):

@@ -26,8 +26,8 @@ from pydantic import (
 
 from checks.model import CHECK_ID_RE, VALUE_NAME_RE
 
-UnitKind = Literal["xã", "phường", "đặc khu"]
-UNIT_KINDS: tuple[UnitKind, ...] = ("xã", "phường", "đặc khu")
+CommuneKind = Literal["xã", "phường", "đặc khu"]
+COMMUNE_KINDS: tuple[CommuneKind, ...] = ("xã", "phường", "đặc khu")
 
 
 class Severity(StrEnum):
@@ -118,7 +118,7 @@ class Criterion(_Strict):
     proposal: bool = Field(default=False, description="threshold proposed here, not in law")
     kind: Kind
     severity: Severity
-    applies_to: list[UnitKind] = Field(default_factory=lambda: list(UNIT_KINDS))
+    applies_to: list[CommuneKind] = Field(default_factory=lambda: list(COMMUNE_KINDS))
     rules: list[Rule] = Field(default_factory=list)
     validity_days: int | None = Field(default=None, ge=1, le=3660)
 

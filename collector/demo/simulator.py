@@ -20,7 +20,7 @@ from datetime import datetime
 
 import httpx
 
-from checks.model import Category, CheckResult, Report, ReportBatch, Status, Value, utcnow
+from checks.model import AgentReport, Category, CheckResult, ReportBatch, Status, Value, utcnow
 from collector.domain.units import Units
 from collector.service import Services
 from collector.service.attestations import AttestationEntry
@@ -624,7 +624,7 @@ class Simulator:
         async def one(a: SimAgent) -> None:
             nonlocal done
             a.seq += 1
-            report = Report(
+            report = AgentReport(
                 agent_id=a.agent_id,
                 seq=a.seq,
                 commune_code=a.plan.code,

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy import Connection, and_, bindparam, select, update
 
-from checks.model import CheckResult, IngestResponse, Report, utcnow
+from checks.model import AgentReport, CheckResult, IngestResponse, utcnow
 from collector.criteria.engine import HostFindings
 from collector.criteria.rules import Rules, RulesHolder
 from collector.domain.errors import (
@@ -34,7 +34,7 @@ from collector.storage.database import Database
 
 _RESULTS = TypeAdapter(list[CheckResult])
 
-Batch = tuple[AgentIdentity, list[Report]]
+Batch = tuple[AgentIdentity, list[AgentReport]]
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Ingest:
         self.identities = identities
         self.evaluation = evaluation
 
-    def check_batch(self, agent: AgentIdentity, reports: list[Report]) -> None:
+    def check_batch(self, agent: AgentIdentity, reports: list[AgentReport]) -> None:
         """Refuse the whole batch if any report is not this agent's to write."""
         for r in reports:
             try:
@@ -83,7 +83,7 @@ class Ingest:
                     f"and may not write commune {r.commune_code}"
                 )
 
-    def ingest(self, agent: AgentIdentity, reports: list[Report]) -> IngestResponse:
+    def ingest(self, agent: AgentIdentity, reports: list[AgentReport]) -> IngestResponse:
         """Store one agent's batch; see :meth:`ingest_many`."""
         [outcome] = self.ingest_many([(agent, reports)])
         if isinstance(outcome, DomainError):
@@ -117,7 +117,7 @@ class Ingest:
         to_store: list[Batch] = []
         for i in g.valid:
             agent, reports = g.batches[i]
-            fresh: dict[int, Report] = {}
+            fresh: dict[int, AgentReport] = {}
             for r in reports:
                 if (agent.agent_id, r.seq) not in existing:
                     fresh.setdefault(r.seq, r)
@@ -266,7 +266,7 @@ class Ingest:
         return found
 
 
-def _merge(latest: dict[str, LatestResult], report: Report, now: datetime) -> None:
+def _merge(latest: dict[str, LatestResult], report: AgentReport, now: datetime) -> None:
     """A report's results into a host's latest ones (a late retry of an older report does
     not replace a newer result)."""
     for res in report.results:

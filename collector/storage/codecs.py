@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from checks.model import CheckResult, Report
+from checks.model import AgentReport, CheckResult
 
 
 def as_utc(dt: datetime) -> datetime:
@@ -42,7 +42,7 @@ class LatestResult(NamedTuple):
     figures: dict[str, list[Any]]  # value name -> [value, unit]
 
     @classmethod
-    def of(cls, result: CheckResult, report: Report, now: datetime) -> LatestResult:
+    def of(cls, result: CheckResult, report: AgentReport, now: datetime) -> LatestResult:
         return cls(
             result.check,
             result.target,

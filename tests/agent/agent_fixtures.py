@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from checks.model import Category, CheckResult, Report, Status
+from checks.model import AgentReport, Category, CheckResult, Status
 
 ENROLL_OK = {
     "agent_id": "agt-0001",
@@ -16,8 +16,8 @@ ENROLL_OK = {
 }
 
 
-def make_report(seq: int, n_results: int = 1, message: str = "") -> Report:
-    return Report(
+def make_report(seq: int, n_results: int = 1, message: str = "") -> AgentReport:
+    return AgentReport(
         agent_id="agt-1",
         seq=seq,
         commune_code="00070",

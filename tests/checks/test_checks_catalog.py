@@ -1,6 +1,6 @@
 import pytest
 
-from checks.catalog import CHECK_CLASSES, default_registry
+from checks.check_list import CHECK_CLASSES, default_registry
 from checks.model import CHECK_ID_RE
 from checks.registry import DuplicateCheckError, Registry
 

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from checks.model import Category, CheckResult, Report, ReportBatch, Status, Value, utcnow
+from checks.model import AgentReport, Category, CheckResult, ReportBatch, Status, Value, utcnow
 from collector.demo.simulator import Simulator
 
 PROVINCES = {"01", "04", "12"}  # Hà Nội (all green), Cao Bằng and Lai Châu (far behind)
@@ -21,7 +21,7 @@ def feed(collector, provinces: set[str] = PROVINCES, seed: int = 1) -> Simulator
     assert stats.errors == []
     agent = next(iter(sorted(sim.agents.values(), key=lambda a: a.plan.code)))
     agent.seq += 1
-    extra = Report(
+    extra = AgentReport(
         agent_id=agent.agent_id,
         seq=agent.seq,
         commune_code=agent.plan.code,

@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from dashboards.build import GENERATED
-from dashboards.catalogue import load_catalogue, referenced_names
+from dashboards.metric_catalogue import load_metric_catalogue, referenced_names
 from tests import paths
 from tests.conftest import require_binary
 from tests.dashboards.feed import PROVINCES, feed
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.integration
 
 RULES = paths.ROOT / "dashboards" / "prometheus" / "rules"
 PROVINCE = "04"  # Cao Bằng: red, yellow and green communes
-PLANNED = {n for n, s in load_catalogue().items() if s.planned}
+PLANNED = {n for n, s in load_metric_catalogue().items() if s.planned}
 #: Alerts the simulated nation must trigger (before their `for:`), by the fault causing it.
 EXPECTED_TO_MATCH = {
     "IocCommuneRed": None,

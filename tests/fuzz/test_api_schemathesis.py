@@ -142,5 +142,5 @@ def test_spec_documents_the_raw_bodies(collector: Any) -> None:
         ref = body["content"]["application/json"]["schema"]["$ref"]
         assert ref == f"#/components/schemas/{model}"
     schemas = spec["components"]["schemas"]
-    assert {"ReportBatch", "Report", "CheckResult", "Value", "EnrollRequest"} <= set(schemas)
-    assert schemas["Report"]["properties"]["seq"]["minimum"] == 1
+    assert {"ReportBatch", "AgentReport", "CheckResult", "Value", "EnrollRequest"} <= set(schemas)
+    assert schemas["AgentReport"]["properties"]["seq"]["minimum"] == 1

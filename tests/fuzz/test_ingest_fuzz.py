@@ -214,7 +214,7 @@ def test_a_batch_the_database_refuses_fails_alone_not_its_group(services: Any) -
     """Group commit stores many agents' batches in one transaction; if the database refuses
     one of them (here a seq past 64 bits, which the model would never let through), the
     others are still stored and only that one request fails."""
-    from checks.model import Report
+    from checks.model import AgentReport
     from collector.service.committer import GroupCommitter, _Item
     from collector.service.identities import AgentIdentity
 
@@ -224,9 +224,9 @@ def test_a_batch_the_database_refuses_fails_alone_not_its_group(services: Any) -
         e = services.identities.enroll(code, f"pc-{commune}")
         agents.append(AgentIdentity(e.agent_id, e.commune_code, e.province_code))
 
-    def one(agent: AgentIdentity, seq: int) -> Report:
+    def one(agent: AgentIdentity, seq: int) -> AgentReport:
         body = valid_batch({"agent_id": agent.agent_id, "commune_code": agent.commune_code})
-        rep = Report.model_validate(body["reports"][0])
+        rep = AgentReport.model_validate(body["reports"][0])
         return rep.model_copy(update={"seq": seq})
 
     good = _Item(agents[0], [one(agents[0], 1)])

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import yaml
 
-from checks.catalog import default_registry
+from checks.check_list import default_registry
 from tests import paths
 
 BIN = Path(sys.executable).parent

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from checks.model import Category, CheckResult, Report, ReportBatch, Status
+from checks.model import AgentReport, Category, CheckResult, ReportBatch, Status
 from collector.criteria.catalogue import load_catalogue
 from collector.domain.units import load_units
 from collector.service import services_for
@@ -54,7 +54,7 @@ class Sender:
     def batch(self, seqs: list[int]) -> bytes:
         now = datetime.now(UTC)
         reports = [
-            Report(
+            AgentReport(
                 agent_id=self.agent_id,
                 seq=s,
                 commune_code=self.commune,

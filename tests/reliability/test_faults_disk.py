@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agent.enroll import enroll
 from agent.spool import Spool, SpoolFullError
-from checks.model import Category, CheckResult, Report, Status
+from checks.model import AgentReport, Category, CheckResult, Status
 from tests.conftest import Collector
 from tests.peers.faults import (
     agent_command,
@@ -40,8 +40,8 @@ MiB = 1024 * 1024
 HK = "00070"
 
 
-def _report(seq: int) -> Report:
-    return Report(
+def _report(seq: int) -> AgentReport:
+    return AgentReport(
         agent_id="a-1",
         seq=seq,
         commune_code=HK,

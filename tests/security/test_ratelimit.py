@@ -21,7 +21,7 @@ from agent.daemon import Agent
 from agent.enroll import enroll
 from agent.sender import Sender
 from agent.spool import Spool
-from checks.model import Report
+from checks.model import AgentReport
 from collector.api.ratelimit import TokenBucket, client_key, retry_after
 from collector.api.server import BackgroundServer
 from collector.assembly import build_app
@@ -243,7 +243,7 @@ def test_a_pause_less_drain_of_a_day_fits_in_the_burst(
     start = datetime.now(UTC) - timedelta(days=1)
     for i in range(1, DAY_OF_REPORTS + 1):
         spool.put(
-            Report.model_validate(
+            AgentReport.model_validate(
                 report(agent, i, observed_at=(start + timedelta(minutes=i)).isoformat())
             )
         )

@@ -363,7 +363,7 @@ def test_paramiko_not_imported_without_ssh_targets():
         "from checks.base import CheckContext; "
         "asyncio.run(SshCheck().run(CheckContext(host='t'))); "
         "asyncio.run(CertificateCheck().run(CheckContext(host='t'))); "
-        "from checks.catalog import default_registry; "
+        "from checks.check_list import default_registry; "
         "print('paramiko' in sys.modules, 'cryptography' in sys.modules)"
     )
     done = subprocess.run(

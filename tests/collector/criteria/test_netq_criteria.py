@@ -15,7 +15,7 @@ import httpx
 
 from checks.backend.linux import LinuxBackend
 from checks.base import CheckContext
-from checks.model import CheckResult, Report, ReportBatch
+from checks.model import AgentReport, CheckResult, ReportBatch
 from checks.network.basic import (
     DedicatedCheck,
     PortalCheck,
@@ -111,7 +111,7 @@ def measure(
 
 
 def send_and_read(collector, agent: dict, results: list[CheckResult], seq: int) -> dict:
-    report = Report(
+    report = AgentReport(
         agent_id=agent["agent_id"],
         seq=seq,
         commune_code=HK,

@@ -10,7 +10,7 @@ import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from collector.criteria.catalogue import UNIT_KINDS, Severity, load_catalogue, parse_catalogue
+from collector.criteria.catalogue import COMMUNE_KINDS, Severity, load_catalogue, parse_catalogue
 from collector.criteria.engine import (
     Attestation,
     Colour,
@@ -86,7 +86,7 @@ def random_commune(
         for c in CAT.criteria
         if rng.random() < 0.08
     ]
-    return rng.choice(UNIT_KINDS), hosts, atts, waivers
+    return rng.choice(COMMUNE_KINDS), hosts, atts, waivers
 
 
 def test_statuses_from_verdicts_are_those_of_the_full_evaluation() -> None:

@@ -45,7 +45,7 @@ def test_a_token_revoked_by_another_process_is_refused_at_the_next_report(collec
 
 def test_a_refused_token_fails_alone_in_its_group(services: Services) -> None:
     """Group commit: one revoked agent in a group does not fail the others."""
-    from checks.model import Report, utcnow
+    from checks.model import AgentReport, utcnow
 
     enrolled = [
         services.identities.enroll(code, f"pc-{c}")
@@ -56,7 +56,7 @@ def test_a_refused_token_fails_alone_in_its_group(services: Services) -> None:
     _other_process(services).identities.revoke_agent(enrolled[0].agent_id, "admin")
 
     def rep(e, seq):
-        return Report(
+        return AgentReport(
             agent_id=e.agent_id,
             seq=seq,
             commune_code=e.commune_code,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from checks.model import Category, CheckResult, Report, Status, Value
+from checks.model import AgentReport, Category, CheckResult, Status, Value
 from collector.criteria.engine import Observation, evaluate_commune
 from collector.criteria.rules import Rules
 from collector.demo.simulator import office_results, plan_nation, simulated_results
@@ -31,7 +31,7 @@ def _enroll(services: Services, host: str, commune: str = HK):
 
 
 def _send(services: Services, ident, host: str, seq: int, results: list[CheckResult], clock: Clock):
-    report = Report(
+    report = AgentReport(
         agent_id=ident.agent_id,
         seq=seq,
         commune_code=ident.commune_code,

@@ -70,7 +70,7 @@ def _spec(raw: dict[str, Any]) -> MetricSpec:
     return spec
 
 
-def load_catalogue(text: str | None = None) -> dict[str, MetricSpec]:
+def load_metric_catalogue(text: str | None = None) -> dict[str, MetricSpec]:
     """Catalogued metrics by name (the packaged file unless ``text`` is given)."""
     if text is None:
         text = (resources.files("collector") / "metric_catalogue.yaml").read_text("utf-8")

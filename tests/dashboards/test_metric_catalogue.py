@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collector.api.prometheus import DEFAULT_HOST_VALUES, value_metric
 from dashboards.build import GENERATED
-from dashboards.catalogue import load_catalogue, referenced_names, series_names
+from dashboards.metric_catalogue import load_metric_catalogue, referenced_names, series_names
 from tests.dashboards.feed import feed
 
 RULES = Path(__file__).resolve().parents[2] / "dashboards" / "prometheus" / "rules"
@@ -22,7 +22,7 @@ SPOOL = {"ioc_agent_spool_pending_reports", "ioc_agent_spool_dropped_reports_tot
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return load_catalogue()
+    return load_metric_catalogue()
 
 
 def test_exposition_and_catalogue_agree_both_ways(collector, catalogue) -> None:
