@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from checks.model import Category, CheckResult, Status, Value
+
 
 @dataclass(frozen=True)
 class Exchange:
@@ -99,4 +101,27 @@ async def udp_exchange(
             waiter.future.cancel()
     return Exchange(
         None, time.monotonic() - start, "timeout", f"no answer within {timeout_s:g} s", local
+    )
+
+
+def no_answer(check_id: str, target: str, ex: Exchange, up_value: str, refused: str) -> CheckResult:
+    """The result of an exchange that got no answer: ``unknown`` when it could not even be
+    tried (a name that does not resolve, no route), else ``fail`` with ``up_value`` = 0 and
+    why (``refused`` when the peer refused: port unreachable, connection refused)."""
+    if ex.failure in ("resolve", "error"):
+        return CheckResult.unknown(
+            check_id,
+            Category.VIDEOCONF,
+            f"cannot try: {ex.detail}",
+            target=target,
+            duration_s=ex.elapsed_s,
+        )
+    return CheckResult(
+        check=check_id,
+        category=Category.VIDEOCONF,
+        target=target,
+        duration_s=ex.elapsed_s,
+        status=Status.FAIL,
+        values={up_value: Value(value=0.0)},
+        message=refused if ex.failure == "refused" else ex.detail or "no answer",
     )

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
 from checks.network.probes import split_host_port
-from checks.videoconf.common import Exchange, resolve_one, udp_exchange
+from checks.videoconf.common import Exchange, no_answer, resolve_one, udp_exchange
 
 DEFAULT_PORT = 5060
 USER_AGENT = "commune-ioc"
@@ -196,20 +196,8 @@ def evaluate_sip(
     }
     resp = outcome.response
     if resp is None:
-        if ex.failure in ("resolve", "error"):
-            return CheckResult.unknown(
-                check_id,
-                Category.VIDEOCONF,
-                f"cannot try: {ex.detail}",
-                target=base["target"],
-                duration_s=ex.elapsed_s,
-            )
-        why = {
-            "refused": "connection refused" if outcome.transport == "tcp" else "port unreachable"
-        }.get(ex.failure, ex.detail or "no answer")
-        return CheckResult(
-            status=Status.FAIL, values={"sip_up": Value(value=0.0)}, message=why, **base
-        )
+        refused = "connection refused" if outcome.transport == "tcp" else "port unreachable"
+        return no_answer(check_id, base["target"], ex, "sip_up", refused)
     values = {
         "sip_up": Value(value=1.0),
         "sip_response_time": Value(value=ex.elapsed_s, unit="seconds"),

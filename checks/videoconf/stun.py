@@ -22,7 +22,7 @@ from pydantic import Field, field_validator
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
 from checks.network.probes import split_host_port
-from checks.videoconf.common import Exchange, udp_exchange
+from checks.videoconf.common import Exchange, no_answer, udp_exchange
 
 MAGIC_COOKIE = 0x2112A442
 BINDING_REQUEST = 0x0001
@@ -151,18 +151,7 @@ def evaluate_stun(outcome: StunOutcome, check_id: str = "vc.stun") -> CheckResul
     }
     resp = outcome.response
     if resp is None:
-        if ex.failure in ("resolve", "error"):
-            return CheckResult.unknown(
-                check_id,
-                Category.VIDEOCONF,
-                f"cannot try: {ex.detail}",
-                target=outcome.target,
-                duration_s=ex.elapsed_s,
-            )
-        why = "port unreachable" if ex.failure == "refused" else ex.detail or "no answer"
-        return CheckResult(
-            status=Status.FAIL, values={"stun_up": Value(value=0.0)}, message=why, **base
-        )
+        return no_answer(check_id, outcome.target, ex, "stun_up", "port unreachable")
     values = {
         "stun_up": Value(value=1.0),
         "stun_response_time": Value(value=ex.elapsed_s, unit="seconds"),

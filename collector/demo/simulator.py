@@ -145,11 +145,27 @@ def _r(
     )
 
 
-def _host_results(f: set[str], rng: random.Random) -> list[CheckResult]:
+@dataclass(frozen=True)
+class _Machine:
+    """What kind of PC a simulated host is: its memory, disk and how long it stays up."""
+
+    memory_gib: tuple[float, float]  # available, from-to
+    total_gib: int
+    disk_gib: int
+    uptime_days: int
+    clock_offset_s: float
+
+
+PASC_PC = _Machine((2, 5), 8, 256, 30, 0.08)
+OFFICE_PC = _Machine((1, 3), 4, 128, 10, 0.05)
+
+
+def _host_results(f: set[str], rng: random.Random, pc: _Machine = PASC_PC) -> list[CheckResult]:
     H = Category.HOST
     ok, fail = Status.OK, Status.FAIL
     gib = 1024**3
     free = rng.uniform(0.02, 0.07) if "disk_full" in f else rng.uniform(0.3, 0.7)
+    offset = pc.clock_offset_s
     return [
         _r(
             "host.cpu",
@@ -164,9 +180,9 @@ def _host_results(f: set[str], rng: random.Random) -> list[CheckResult]:
             H,
             "",
             ok,
-            memory_available=(rng.uniform(2, 5) * gib, "bytes"),
+            memory_available=(rng.uniform(*pc.memory_gib) * gib, "bytes"),
             memory_available_ratio=(rng.uniform(0.25, 0.6), "ratio"),
-            memory_total=(8 * gib, "bytes"),
+            memory_total=(pc.total_gib * gib, "bytes"),
         ),
         _r(
             "host.disk",
@@ -174,26 +190,26 @@ def _host_results(f: set[str], rng: random.Random) -> list[CheckResult]:
             "C:\\",
             fail if free < 0.1 else ok,
             "ổ đĩa gần đầy" if free < 0.1 else "",
-            disk_free=(free * 256 * gib, "bytes"),
+            disk_free=(free * pc.disk_gib * gib, "bytes"),
             disk_free_ratio=(free, "ratio"),
-            disk_size=(256 * gib, "bytes"),
+            disk_size=(pc.disk_gib * gib, "bytes"),
         ),
-        _r("host.uptime", H, "", ok, uptime=(rng.uniform(3600, 30 * 86400), "seconds")),
+        _r("host.uptime", H, "", ok, uptime=(rng.uniform(3600, pc.uptime_days * 86400), "seconds")),
         _r(
             "host.clock",
             H,
             "collector",
             ok,
-            clock_offset=(rng.uniform(-0.08, 0.08), "seconds"),
-            clock_offset_abs=(rng.uniform(0, 0.08), "seconds"),
+            clock_offset=(rng.uniform(-offset, offset), "seconds"),
+            clock_offset_abs=(rng.uniform(0, offset), "seconds"),
         ),
     ]
 
 
-def _network_results(f: set[str], rng: random.Random) -> list[CheckResult]:
-    N = Category.NETWORK
-    ok, fail = Status.OK, Status.FAIL
-    out = [
+def _basic_network(rng: random.Random) -> list[CheckResult]:
+    """The gateway and DNS results every machine has."""
+    N, ok = Category.NETWORK, Status.OK
+    return [
         _r("net.gateway", N, "192.0.2.1", ok, gateway_present=(1, ""), gateway_reachable=(1, "")),
         _r(
             "net.dns",
@@ -204,6 +220,12 @@ def _network_results(f: set[str], rng: random.Random) -> list[CheckResult]:
             dns_addresses=(2, ""),
         ),
     ]
+
+
+def _network_results(f: set[str], rng: random.Random) -> list[CheckResult]:
+    N = Category.NETWORK
+    ok, fail = Status.OK, Status.FAIL
+    out = _basic_network(rng)
     if "link_down" in f:
         out.append(
             _r(
@@ -449,54 +471,10 @@ def office_results(rng: random.Random) -> list[CheckResult]:
     """One cycle's results for an ordinary office PC of a commune (beside the PASC machine):
     the host, security and basic network checks, all healthy, so that extra hosts add
     realistic load without changing the commune's planned colour."""
-    ok, H, N, X = Status.OK, Category.HOST, Category.NETWORK, Category.SECURITY
-    gib = 1024**3
-    free = rng.uniform(0.3, 0.7)
+    ok, X = Status.OK, Category.SECURITY
     return [
-        _r(
-            "host.cpu",
-            H,
-            "",
-            ok,
-            cpu_usage=(rng.uniform(0.05, 0.4), "ratio"),
-            load1=(rng.uniform(0.1, 1.5), ""),
-        ),
-        _r(
-            "host.memory",
-            H,
-            "",
-            ok,
-            memory_available=(rng.uniform(1, 3) * gib, "bytes"),
-            memory_available_ratio=(rng.uniform(0.25, 0.6), "ratio"),
-            memory_total=(4 * gib, "bytes"),
-        ),
-        _r(
-            "host.disk",
-            H,
-            "C:\\",
-            ok,
-            disk_free=(free * 128 * gib, "bytes"),
-            disk_free_ratio=(free, "ratio"),
-            disk_size=(128 * gib, "bytes"),
-        ),
-        _r("host.uptime", H, "", ok, uptime=(rng.uniform(3600, 10 * 86400), "seconds")),
-        _r(
-            "host.clock",
-            H,
-            "collector",
-            ok,
-            clock_offset=(rng.uniform(-0.05, 0.05), "seconds"),
-            clock_offset_abs=(rng.uniform(0, 0.05), "seconds"),
-        ),
-        _r("net.gateway", N, "192.0.2.1", ok, gateway_present=(1, ""), gateway_reachable=(1, "")),
-        _r(
-            "net.dns",
-            N,
-            "dichvucong.gov.vn",
-            ok,
-            dns_resolve_time=(rng.uniform(0.005, 0.05), "seconds"),
-            dns_addresses=(2, ""),
-        ),
+        *_host_results(set(), rng, OFFICE_PC),
+        *_basic_network(rng),
         _r("sec.antivirus", X, "", ok, antivirus_running=(1, "")),
         _r("sec.firewall", X, "", ok, firewall_enabled=(1, "")),
         _r("sec.updates", X, "", ok, updates_age=(rng.uniform(1, 10), "days")),

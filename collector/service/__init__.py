@@ -31,6 +31,7 @@ from collector.domain.units import Units
 from collector.service.accounts import Accounts
 from collector.service.attestations import Attestations
 from collector.service.audit import Audit
+from collector.service.base import Core
 from collector.service.evaluation import Evaluation
 from collector.service.history import History
 from collector.service.identities import Identities
@@ -67,22 +68,22 @@ def services_for(
 ) -> Services:
     """Every service over one database, under ``catalogue``'s rules."""
     database = Database(engine)
-    rules = RulesHolder(Rules.of(catalogue))
-    audit = Audit(database, clock)
-    evaluation = Evaluation(database, rules, units, clock)
-    identities = Identities(database, units, clock, audit, evaluation)
-    readiness = Readiness(database, rules, units, clock, evaluation)
+    core = Core(database, RulesHolder(Rules.of(catalogue)), units, clock)
+    audit = Audit(core)
+    evaluation = Evaluation(core)
+    identities = Identities(core, audit, evaluation)
+    readiness = Readiness(core, evaluation)
     return Services(
         database=database,
-        rules=rules,
+        rules=core.rules,
         units=units,
         clock=clock,
         audit=audit,
         evaluation=evaluation,
         identities=identities,
-        ingest=Ingest(database, rules, units, clock, identities, evaluation),
+        ingest=Ingest(core, identities, evaluation),
         readiness=readiness,
-        attestations=Attestations(database, rules, units, clock, audit, evaluation),
-        accounts=Accounts(database, audit, clock),
-        history=History(database, readiness),
+        attestations=Attestations(core, audit, evaluation),
+        accounts=Accounts(core, audit),
+        history=History(core, readiness),
     )

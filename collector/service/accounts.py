@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,13 +23,12 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from checks.model import utcnow
 from collector.domain.errors import BadRequestError
 from collector.service.audit import Audit
+from collector.service.base import Core, Service
 from collector.service.identities import hash_secret
 from collector.storage import schema as db
 from collector.storage.codecs import as_utc
-from collector.storage.database import Database
 
 
 class Role(StrEnum):
@@ -105,15 +103,12 @@ class Session:
     expires_at: datetime
 
 
-class Accounts:
+class Accounts(Service):
     """Users and sessions over the collector's database."""
 
-    def __init__(
-        self, database: Database, audit: Audit, clock: Callable[[], datetime] = utcnow
-    ) -> None:
-        self.database = database
+    def __init__(self, core: Core, audit: Audit) -> None:
+        super().__init__(core)
         self.audit = audit
-        self.clock = clock
 
     # ------------------------------------------------------------------ users
     def add_user(self, username: str, password: str, role: str, actor: str = "cli") -> User:

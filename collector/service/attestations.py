@@ -9,7 +9,7 @@ once. An expired attestation or waiver stops counting (the interpreter compares
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,14 +17,12 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from collector.criteria.catalogue import Criterion, Kind
-from collector.criteria.rules import RulesHolder
 from collector.domain.errors import BadRequestError
-from collector.domain.units import Units
 from collector.service.audit import Audit
+from collector.service.base import Core, Service
 from collector.service.evaluation import Evaluation
 from collector.storage import schema as db
 from collector.storage.codecs import as_utc
-from collector.storage.database import Database
 
 #: Largest evidence file an operator may upload (a scanned decision, a photo).
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -73,20 +71,9 @@ def check_file(file: EvidenceFile) -> None:
         )
 
 
-class Attestations:
-    def __init__(
-        self,
-        database: Database,
-        rules: RulesHolder,
-        units: Units,
-        clock: Callable[[], datetime],
-        audit: Audit,
-        evaluation: Evaluation,
-    ) -> None:
-        self.database = database
-        self.rules = rules
-        self.units = units
-        self.clock = clock
+class Attestations(Service):
+    def __init__(self, core: Core, audit: Audit, evaluation: Evaluation) -> None:
+        super().__init__(core)
         self.audit = audit
         self.evaluation = evaluation
 

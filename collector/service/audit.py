@@ -6,24 +6,23 @@ never kept without its line (nor a line without its change).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from collector.service.base import Core, Service
 from collector.storage import schema as db
 from collector.storage.codecs import as_utc
-from collector.storage.database import Database
 
 #: Widths of the audit_log columns (longer values are cut, never refused).
 _ACTOR_MAX = _TARGET_MAX = 64
 
 
-class Audit:
-    def __init__(self, database: Database, clock: Callable[[], datetime]) -> None:
-        self.database = database
-        self.clock = clock
+class Audit(Service):
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
 
     @staticmethod
     def row(at: datetime, actor: str, action: str, target: str, **detail: Any) -> dict[str, Any]:

@@ -29,8 +29,8 @@ from collector.criteria.engine import (
     host_findings,
     host_verdict,
 )
-from collector.criteria.rules import Rules, RulesHolder
-from collector.domain.units import Units
+from collector.criteria.rules import Rules
+from collector.service.base import Core, Service
 from collector.storage import schema as db
 from collector.storage.codecs import (
     CriterionState,
@@ -42,7 +42,6 @@ from collector.storage.codecs import (
     encode_statuses,
     since,
 )
-from collector.storage.database import Database
 
 #: Communes a transaction evaluates at most: each holds SQLite's write lock ~0.1-0.3 s.
 CHUNK_DETAILED = 100
@@ -90,18 +89,9 @@ class _Gathered:
         self.due[code] = when if current is None else min(current, when)
 
 
-class Evaluation:
-    def __init__(
-        self,
-        database: Database,
-        rules: RulesHolder,
-        units: Units,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.database = database
-        self.rules = rules
-        self.units = units
-        self.clock = clock
+class Evaluation(Service):
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
         self.memo = VerdictMemo()
 
     # ----------------------------------------------------------------- host judgements

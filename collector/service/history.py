@@ -14,73 +14,63 @@ from typing import Any
 from sqlalchemy import func, select
 
 from collector.criteria.engine import COLOURS
+from collector.service.base import Core, Service
 from collector.service.readiness import Readiness
 from collector.storage import schema as db
 from collector.storage.codecs import as_utc
-from collector.storage.database import Database
 
 NATION = "00"
 DEFAULT_EVERY_S = 900.0
 
 
-class History:
-    def __init__(self, database: Database, readiness: Readiness) -> None:
-        self.database = database
+class History(Service):
+    def __init__(self, core: Core, readiness: Readiness) -> None:
+        super().__init__(core)
         self.readiness = readiness
 
     def snapshot(self, min_interval_s: float = DEFAULT_EVERY_S) -> bool:
         """Record the colour counts of the nation and of each province; False if one is
         recent."""
-        return snapshot(self.database, self.readiness, min_interval_s)
+        now = self.clock()
+        h = db.coverage_history
+        with self.database.read() as conn:
+            last = conn.execute(select(func.max(h.c.taken_at)).where(h.c.scope == NATION)).scalar()
+        if last is not None and now - as_utc(last) < timedelta(seconds=min_interval_s):
+            return False
+        by_scope: dict[str, Counter[str]] = {NATION: Counter()}
+        size: Counter[str] = Counter()
+        for s in self.readiness.commune_states():
+            for scope in (NATION, s.province_code):
+                by_scope.setdefault(scope, Counter())[s.colour.value] += 1
+                size[scope] += 1
+        rows = [
+            {
+                "taken_at": now,
+                "scope": scope,
+                "communes": size[scope],
+                **{c.value: counts.get(c.value, 0) for c in COLOURS},
+            }
+            for scope, counts in by_scope.items()
+        ]
+        with self.database.write() as conn:
+            conn.execute(h.insert(), rows)
+        return True
 
     def history(self, scope: str = NATION, limit: int = 200) -> list[dict[str, Any]]:
         """Snapshots of one scope (the nation, or a province code), oldest first."""
-        return history(self.database, scope, limit)
-
-
-def snapshot(
-    database: Database, readiness: Readiness, min_interval_s: float = DEFAULT_EVERY_S
-) -> bool:
-    now = readiness.clock()
-    h = db.coverage_history
-    with database.read() as conn:
-        last = conn.execute(select(func.max(h.c.taken_at)).where(h.c.scope == NATION)).scalar()
-    if last is not None and now - as_utc(last) < timedelta(seconds=min_interval_s):
-        return False
-    by_scope: dict[str, Counter[str]] = {NATION: Counter()}
-    size: Counter[str] = Counter()
-    for s in readiness.commune_states():
-        for scope in (NATION, s.province_code):
-            by_scope.setdefault(scope, Counter())[s.colour.value] += 1
-            size[scope] += 1
-    rows = [
-        {
-            "taken_at": now,
-            "scope": scope,
-            "communes": size[scope],
-            **{c.value: counts.get(c.value, 0) for c in COLOURS},
-        }
-        for scope, counts in by_scope.items()
-    ]
-    with database.write() as conn:
-        conn.execute(h.insert(), rows)
-    return True
-
-
-def history(database: Database, scope: str = NATION, limit: int = 200) -> list[dict[str, Any]]:
-    h = db.coverage_history
-    q = select(h).where(h.c.scope == scope).order_by(h.c.taken_at.desc()).limit(limit)
-    with database.read() as conn:
-        rows = list(conn.execute(q))
-    return [
-        {
-            "taken_at": as_utc(r.taken_at),
-            "communes": r.communes,
-            "green": r.green,
-            "yellow": r.yellow,
-            "red": r.red,
-            "grey": r.grey,
-            "green_ratio": round(r.green / r.communes, 4) if r.communes else 0.0,
-        }
-        for r in reversed(rows)
-    ]
+        h = db.coverage_history
+        q = select(h).where(h.c.scope == scope).order_by(h.c.taken_at.desc()).limit(limit)
+        with self.database.read() as conn:
+            rows = list(conn.execute(q))
+        return [
+            {
+                "taken_at": as_utc(r.taken_at),
+                "communes": r.communes,
+                "green": r.green,
+                "yellow": r.yellow,
+                "red": r.red,
+                "grey": r.grey,
+                "green_ratio": round(r.green / r.communes, 4) if r.communes else 0.0,
+            }
+            for r in reversed(rows)
+        ]

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,10 +20,10 @@ from sqlalchemy import Connection, and_, select, update
 
 from checks.model import EnrollResponse
 from collector.domain.errors import EnrollmentError
-from collector.domain.units import Commune, Units
+from collector.domain.units import Commune
+from collector.service.base import Core, Service
 from collector.storage import schema as db
 from collector.storage.codecs import aware
-from collector.storage.database import Database
 
 if TYPE_CHECKING:
     from collector.service.audit import Audit
@@ -63,18 +63,9 @@ class AgentIdentity:
     token_hash: str = ""
 
 
-class Identities:
-    def __init__(
-        self,
-        database: Database,
-        units: Units,
-        clock: Callable[[], datetime],
-        audit: Audit,
-        evaluation: Evaluation,
-    ) -> None:
-        self.database = database
-        self.units = units
-        self.clock = clock
+class Identities(Service):
+    def __init__(self, core: Core, audit: Audit, evaluation: Evaluation) -> None:
+        super().__init__(core)
         self.audit = audit
         self.evaluation = evaluation
         #: token hash -> (identity, monotonic time it was read).

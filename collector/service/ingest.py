@@ -8,7 +8,6 @@ acknowledged again and not stored twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,19 +17,19 @@ from sqlalchemy import Connection, and_, bindparam, select, update
 
 from checks.model import AgentReport, CheckResult, IngestResponse, utcnow
 from collector.criteria.engine import HostFindings
-from collector.criteria.rules import Rules, RulesHolder
+from collector.criteria.rules import Rules
 from collector.domain.errors import (
     DomainError,
     ForbiddenError,
     TokenRefusedError,
     UnknownCommuneError,
 )
-from collector.domain.units import Units, UnknownUnitError
+from collector.domain.units import UnknownUnitError
+from collector.service.base import Core, Service
 from collector.service.evaluation import Evaluation, judge
 from collector.service.identities import AgentIdentity, Identities
 from collector.storage import schema as db
 from collector.storage.codecs import LatestResult, decode_latest, encode_latest
-from collector.storage.database import Database
 
 _RESULTS = TypeAdapter(list[CheckResult])
 
@@ -47,20 +46,9 @@ class _Group:
     rows: dict[str, Any]
 
 
-class Ingest:
-    def __init__(
-        self,
-        database: Database,
-        rules: RulesHolder,
-        units: Units,
-        clock: Callable[[], datetime],
-        identities: Identities,
-        evaluation: Evaluation,
-    ) -> None:
-        self.database = database
-        self.rules = rules
-        self.units = units
-        self.clock = clock
+class Ingest(Service):
+    def __init__(self, core: Core, identities: Identities, evaluation: Evaluation) -> None:
+        super().__init__(core)
         self.identities = identities
         self.evaluation = evaluation
 

@@ -10,7 +10,7 @@ evaluated first, explicitly, through :class:`~collector.service.evaluation.Evalu
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -18,12 +18,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, and_, select
 
 from collector.criteria.engine import COLOURS, Colour, colour_at
-from collector.criteria.rules import RulesHolder
-from collector.domain.units import Units
+from collector.service.base import Core, Service
 from collector.service.evaluation import Evaluation
 from collector.storage import schema as db
 from collector.storage.codecs import aware, decode_latest, decode_statuses
-from collector.storage.database import Database
 
 
 @dataclass(frozen=True)
@@ -48,19 +46,9 @@ class LatestValue(NamedTuple):
     figures: dict[str, list[Any]]  # value name -> [value, unit]
 
 
-class Readiness:
-    def __init__(
-        self,
-        database: Database,
-        rules: RulesHolder,
-        units: Units,
-        clock: Callable[[], datetime],
-        evaluation: Evaluation,
-    ) -> None:
-        self.database = database
-        self.rules = rules
-        self.units = units
-        self.clock = clock
+class Readiness(Service):
+    def __init__(self, core: Core, evaluation: Evaluation) -> None:
+        super().__init__(core)
         self.evaluation = evaluation
 
     # ------------------------------------------------------------------ communes

@@ -1,0 +1,31 @@
+"""What every service stands on: the database, the rules in force, the administrative
+register and the clock, shared by all the services of one process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from collector.criteria.rules import RulesHolder
+from collector.domain.units import Units
+from collector.storage.database import Database
+
+
+@dataclass(frozen=True)
+class Core:
+    database: Database
+    rules: RulesHolder
+    units: Units
+    clock: Callable[[], datetime]
+
+
+class Service:
+    """Base of the services: the core's parts as attributes (``self.database``, ...)."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.database = core.database
+        self.rules = core.rules
+        self.units = core.units
+        self.clock = core.clock
