@@ -29,17 +29,5 @@ def render_csv(report: ReadinessReport) -> bytes:
         ]
     )
     for r in report.communes:
-        w.writerow(
-            [
-                r.code,
-                r.name,
-                r.kind,
-                r.province_code,
-                r.province_name,
-                r.colour,
-                r.last_report_at.isoformat() if r.last_report_at else "",
-                " ".join(r.not_met),
-                *(r.statuses[c] for c in cids),
-            ]
-        )
+        w.writerow(r.cells(cids, lambda when: when.isoformat() if when else ""))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

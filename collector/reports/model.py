@@ -8,6 +8,7 @@ renderers only lay it out, so a page and a report of the same scope show the sam
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -63,6 +64,21 @@ class CommuneRow:
     last_report_at: datetime | None
     statuses: dict[str, str]  # criterion id -> status
     not_met: list[str]
+
+    def cells(self, cids: list[str], when: Callable[[datetime | None], Any]) -> list[Any]:
+        """The row of a table of communes (CSV, XLSX): ``when`` writes the last report time,
+        then the status of each criterion of ``cids``."""
+        return [
+            self.code,
+            self.name,
+            self.kind,
+            self.province_code,
+            self.province_name,
+            self.colour,
+            when(self.last_report_at),
+            " ".join(self.not_met),
+            *(self.statuses[c] for c in cids),
+        ]
 
 
 @dataclass(frozen=True)

@@ -138,20 +138,7 @@ def _communes_sheet(wb: Workbook, report: ReadinessReport) -> None:
             t(lang, "not_met"),
             *cids,
         ],
-        (
-            [
-                r.code,
-                r.name,
-                r.kind,
-                r.province_code,
-                r.province_name,
-                r.colour,
-                r.last_report_at,
-                " ".join(r.not_met),
-                *(r.statuses[c] for c in cids),
-            ]
-            for r in report.communes
-        ),
+        (r.cells(cids, lambda when: when) for r in report.communes),
         widths=[8, 26, 8, 6, 24, 9, 19, 30] + [9] * len(cids),
         colour_col=6,
     )
