@@ -14,8 +14,7 @@ without pulling in any check.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from checks.model import Status
 
@@ -32,21 +31,18 @@ def percent(value: float) -> str:
     return f"{value:.0%}"
 
 
-#: (status, side, level) in the order they are tried.
-_Levels = tuple[tuple[Status, Literal["above", "below"], float | None], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Judged:
-    """What :func:`levels` decided about one value. The texts are written only when read
-    (the criteria engine judges every value of every report and reads just the status)."""
+class Judged(NamedTuple):
+    """What :func:`levels` decided about one value. A named tuple, and the texts are written
+    only when read: the criteria engine judges every value of every report it stores and
+    reads just the status and the level crossed."""
 
     status: Status  # Status.OK, Status.WARN or Status.FAIL
     value: float
     #: The level the value crossed (None when OK) and on which side.
     bound: float | None
     side: Literal["above", "below"] | None
-    checked: _Levels
+    #: The levels as given: fail below, fail above, warn below, warn above.
+    given: tuple[float | None, float | None, float | None, float | None]
     unit: str
     fmt: Formatter
 
@@ -61,11 +57,14 @@ class Judged:
     @property
     def text(self) -> str:
         """The value with its levels: ``"8% (warn below 20%, fail below 10%)"``."""
-        described = [
-            f"{status.value} {side} {self.write(level)}"
-            for status, side, level in sorted(self.checked, key=lambda c: c[0] is Status.FAIL)
-            if level is not None
-        ]
+        fail_below, fail_above, warn_below, warn_above = self.given
+        named = (
+            ("warn below", warn_below),
+            ("warn above", warn_above),
+            ("fail below", fail_below),
+            ("fail above", fail_above),
+        )
+        described = [f"{name} {self.write(level)}" for name, level in named if level is not None]
         shown = self.value_text
         return f"{shown} ({', '.join(described)})" if described else shown
 
@@ -99,16 +98,36 @@ def levels(
     (not judged). Returns :class:`Judged`: ``status`` is ``Status.FAIL`` when a fail level is
     crossed, else ``Status.WARN`` when a warn level is, else ``Status.OK``.
     """
-    checked: _Levels = (
-        (Status.FAIL, "below", fail_below),
-        (Status.FAIL, "above", fail_above),
-        (Status.WARN, "below", warn_below),
-        (Status.WARN, "above", warn_above),
-    )
-    for status, side, level in checked:
-        if level is not None and (value < level if side == "below" else value > level):
-            return Judged(status, value, level, side, checked, unit, fmt)
-    return Judged(Status.OK, value, None, None, checked, unit, fmt)
+    given = (fail_below, fail_above, warn_below, warn_above)
+    hit = crossing(value, *given)
+    if hit is None:
+        return Judged(Status.OK, value, None, None, given, unit, fmt)
+    return Judged(hit[0], value, hit[1], hit[2], given, unit, fmt)
 
 
-__all__ = ["Formatter", "Judged", "default_format", "levels", "percent"]
+Side = Literal["above", "below"]
+
+
+def crossing(
+    value: float,
+    fail_below: float | None,
+    fail_above: float | None,
+    warn_below: float | None,
+    warn_above: float | None,
+) -> tuple[Status, float, Side] | None:
+    """The first level ``value`` crosses, as (status, level, side), in the order levels are
+    tried (fail before warn, below before above); None when it crosses none. The comparison
+    itself, for :func:`levels` and for the criteria engine (which judges every value of
+    every stored report and writes its own texts)."""
+    if fail_below is not None and value < fail_below:
+        return Status.FAIL, fail_below, "below"
+    if fail_above is not None and value > fail_above:
+        return Status.FAIL, fail_above, "above"
+    if warn_below is not None and value < warn_below:
+        return Status.WARN, warn_below, "below"
+    if warn_above is not None and value > warn_above:
+        return Status.WARN, warn_above, "above"
+    return None
+
+
+__all__ = ["Formatter", "Judged", "crossing", "default_format", "levels", "percent"]

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from checks.levels import levels as judge_levels
+from checks.levels import crossing
 from checks.model import Status
 from collector.criteria.catalogue import CheckRule, Severity
 from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules, RuleStep, Step
@@ -173,7 +173,6 @@ class Levels(Protocol):
 
 
 _OF_CHECK_STATUS = {
-    Status.OK: CriterionStatus.PASS,
     Status.WARN: CriterionStatus.WARN,
     Status.FAIL: CriterionStatus.FAIL,
 }
@@ -181,15 +180,12 @@ _OF_CHECK_STATUS = {
 
 def levels(value: float, lv: Levels) -> tuple[CriterionStatus, str]:
     """The status of ``value`` under ``lv`` and the bound it crossed ("< 0.2"; "" when it
-    passes), judged by the same :func:`checks.levels.levels` as the agents' checks."""
-    judged = judge_levels(
-        value,
-        warn_above=lv.warn_above,
-        fail_above=lv.fail_above,
-        warn_below=lv.warn_below,
-        fail_below=lv.fail_below,
-    )
-    return _OF_CHECK_STATUS[judged.status], judged.crossed
+    passes), by the same comparison as the agents' checks (:func:`checks.levels.crossing`)."""
+    hit = crossing(value, lv.fail_below, lv.fail_above, lv.warn_below, lv.warn_above)
+    if hit is None:
+        return CriterionStatus.PASS, ""
+    status, bound, side = hit
+    return _OF_CHECK_STATUS[status], f"{'<' if side == 'below' else '>'} {_fmt(bound)}"
 
 
 def _evidence(obs: Observation, value: str | None = None) -> dict[str, Any]:

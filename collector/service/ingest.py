@@ -29,7 +29,7 @@ from collector.service.base import Core, Service
 from collector.service.evaluation import Evaluation, judge
 from collector.service.identities import AgentIdentity, Identities
 from collector.storage import schema as db
-from collector.storage.codecs import LatestResult, decode_latest, encode_latest
+from collector.storage.codecs import LatestResult, decode_latest, encode_latest, latest_key
 
 _RESULTS = TypeAdapter(list[CheckResult])
 
@@ -257,9 +257,9 @@ class Ingest(Service):
 def _merge(latest: dict[str, LatestResult], report: AgentReport, now: datetime) -> None:
     """A report's results into a host's latest ones (a late retry of an older report does
     not replace a newer result)."""
+    seq = report.seq
     for res in report.results:
-        entry = LatestResult.of(res, report, now)
-        prior = latest.get(entry.key)
-        if prior is not None and prior.seq > report.seq:
-            continue
-        latest[entry.key] = entry
+        key = latest_key(res.check, res.target)
+        prior = latest.get(key)
+        if prior is None or prior.seq <= seq:
+            latest[key] = LatestResult.of(res, seq, now)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from checks.model import AgentReport, CheckResult
+from checks.model import CheckResult
 
 
 def as_utc(dt: datetime) -> datetime:
@@ -42,17 +42,20 @@ class LatestResult(NamedTuple):
     figures: dict[str, list[Any]]  # value name -> [value, unit]
 
     @classmethod
-    def of(cls, result: CheckResult, report: AgentReport, now: datetime) -> LatestResult:
-        return cls(
-            result.check,
-            result.target,
-            result.category.value,
-            result.status.value,
-            result.message,
-            # An agent's clock may run ahead: never look fresher than now.
-            min(result.observed_at, now).isoformat(),
-            report.seq,
-            {k: [v.value, v.unit] for k, v in result.values.items()},
+    def of(cls, result: CheckResult, seq: int, now: datetime) -> LatestResult:
+        """The entry for ``result`` of the report numbered ``seq``, received at ``now``."""
+        return cls._make(
+            (
+                result.check,
+                result.target,
+                result.category.value,
+                result.status.value,
+                result.message,
+                # An agent's clock may run ahead: never look fresher than now.
+                min(result.observed_at, now).isoformat(),
+                seq,
+                {k: [v.value, v.unit] for k, v in result.values.items()},
+            )
         )
 
     @property
@@ -68,7 +71,8 @@ def latest_key(check: str, target: str) -> str:
 
 
 def decode_latest(stored: dict[str, list[Any]] | None) -> dict[str, LatestResult]:
-    return {k: LatestResult(*v) for k, v in (stored or {}).items()}
+    make = LatestResult._make
+    return {k: make(v) for k, v in (stored or {}).items()}
 
 
 def encode_latest(latest: dict[str, LatestResult]) -> dict[str, list[Any]]:
