@@ -423,43 +423,39 @@ class Evaluation(Service):
         return self.reevaluate(reported) if reported else 0
 
     # ------------------------------------------------------------------ details
-    def pending_details(
-        self, province_code: str | None = None, only: str | None = None
-    ) -> list[str]:
+    def pending_details(self, province_code: str | None = None) -> list[str]:
         """Communes whose colour and statuses are newer than their reasons and evidence."""
         cs = db.commune_status.c
         q = select(cs.commune_code).where(cs.detail_pending.is_(True))
         if province_code is not None:
             q = q.where(cs.province_code == province_code)
-        if only is not None:
-            q = q.where(cs.commune_code == only)
         with self.database.read() as conn:
             return sorted(conn.execute(q).scalars())
 
-    def fill_details(
-        self, province_code: str | None = None, chunk: int | None = None, *, only: str | None = None
-    ) -> int:
+    def fill_details(self, province_code: str | None = None, chunk: int | None = None) -> int:
         """Evaluate, reasons and evidence included, the communes whose details are pending
-        (of one province, or just commune ``only``); returns how many. Ingest and the
-        periodic pass decide colours and statuses only: pages, reports and API answers
-        call this before they read details."""
-        codes = self.pending_details(province_code, only)
+        (of one province); returns how many. Ingest and the periodic pass decide colours and
+        statuses only: pages, reports and API answers call this (or :meth:`settle`) before
+        they read details."""
+        codes = self.pending_details(province_code)
         if codes:
             self.reevaluate(codes, chunk, detail=True)
         return len(codes)
 
-    def judged_elsewhere(self, code: str) -> bool:
-        """Whether commune ``code`` has pending details and hosts judged under other rules
-        than this process's (another collector's catalogue, or a newer one): its details
-        can then only be evaluated for a reader (:meth:`evaluate_unsaved`)."""
+    def settle(self, code: str) -> bool:
+        """Bring commune ``code``'s details up to its statuses: evaluated and stored if
+        pending. False when its hosts were judged under other rules than this process's
+        (another collector's catalogue, or a newer one): its details can then only be
+        evaluated for a reader (:meth:`evaluate_unsaved`), and nothing is written."""
         cs, a = db.commune_status.c, db.agents.c
         ours = self.rules.current().fingerprint + ":"
         with self.database.read() as conn:
             pending = conn.execute(
                 select(cs.detail_pending).where(cs.commune_code == code)
             ).scalar_one_or_none()
-            return bool(pending) and bool(
-                conn.execute(
+            foreign = (
+                pending
+                and conn.execute(
                     select(func.count()).where(
                         a.commune_code == code,
                         a.revoked.is_(False),
@@ -468,6 +464,11 @@ class Evaluation(Service):
                     )
                 ).scalar_one()
             )
+        if foreign:
+            return False
+        if pending:
+            self.reevaluate([code], detail=True)
+        return True
 
     def evaluate_unsaved(self, code: str, read: Callable[[Connection], Any]) -> Any:
         """Evaluate commune ``code`` with details under this process's rules and give

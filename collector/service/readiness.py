@@ -75,14 +75,13 @@ class Readiness(Service):
         """One commune with its details evaluated first if pending. A commune whose hosts
         were judged under other rules than this process's is evaluated for this reader
         only: nothing is written."""
-        self.units.commune(code)
-        if self.evaluation.judged_elsewhere(code):
-            states = self.evaluation.evaluate_unsaved(
-                code, lambda conn: self._read(None, True, only=code, conn=conn)
-            )
-            return states[0]
-        self.evaluation.fill_details(only=code)
-        return self.commune_state(code)
+        self.units.commune(code)  # an unknown code is refused
+        if self.evaluation.settle(code):
+            return self._read(None, True, only=code)[0]
+        states = self.evaluation.evaluate_unsaved(
+            code, lambda conn: self._read(None, True, only=code, conn=conn)
+        )
+        return states[0]
 
     def _rows(
         self, province_code: str | None, detail: bool, only: str | None, conn: Connection
