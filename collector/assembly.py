@@ -1,4 +1,5 @@
-"""Assembly: configuration -> database, rules, services, app. The one place that builds them."""
+"""Assembly: configuration -> database, rules, services. The one place that builds them
+(the app is then `collector.api.app.create_app(services, config)`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,7 @@ import gc
 from collections.abc import Callable
 from datetime import datetime
 
-from fastapi import FastAPI
-
 from checks.model import utcnow
-from collector.api.app import create_app
 from collector.config import CollectorConfig
 from collector.domain.units import load_units
 from collector.service import Services, services_for
@@ -32,10 +30,6 @@ def open_services(
         config.db, busy_timeout_s=config.db_busy_timeout_s, migrate=migrate, wait_s=wait_s
     )
     return services_for(engine, catalogue, load_units(), clock)
-
-
-def build_app(services: Services, config: CollectorConfig) -> FastAPI:
-    return create_app(services, config)
 
 
 #: Allocations (less deallocations) between two collections of the youngest generation;

@@ -66,8 +66,9 @@ def serve(
     A database that does not answer yet is waited for (see --wait-db); its schema must be
     this version's: run `ioc-collector migrate` first, or give --migrate.
     """
+    from collector.api.app import create_app
     from collector.api.server import TLSFiles, check_port_free, make_server, shared_socket
-    from collector.assembly import build_app, open_services, settle_gc
+    from collector.assembly import open_services, settle_gc
     from collector.config import parse_listen
     from collector.storage.connect import display_url
 
@@ -97,7 +98,7 @@ def serve(
         sock = shared_socket(host, port) if cfg.reuse_port else None
         if sock is None:
             check_port_free(host, port)
-        app = build_app(services, cfg)
+        app = create_app(services, cfg)
         scheme = "https" if tls else "http"
         click.echo(
             f"collector listening on {scheme}://{host}:{port} (database: {display_url(cfg.db)})",

@@ -23,8 +23,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from collector.api.app import create_app
 from collector.api.server import BackgroundServer
-from collector.assembly import build_app, open_services, settle_gc
+from collector.assembly import open_services, settle_gc
 from collector.config import ConfigError, load_config, parse_listen
 from collector.demo.simulator import Simulator
 from collector.service import Services
@@ -198,7 +199,7 @@ def run_demo(
     services = open_services(cfg, migrate=True)  # its own database, made here
     services.units.commune(commune)  # refuse an unknown --commune before starting anything
     started = time.monotonic()
-    server = BackgroundServer(build_app(services, cfg), host, port)
+    server = BackgroundServer(create_app(services, cfg), host, port)
     settle_gc()  # a long-running process from here on, like `serve`
     url = server.start()
     err.print(f"collector: {url}  (database {path})")

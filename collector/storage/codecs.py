@@ -58,10 +58,6 @@ class LatestResult(NamedTuple):
             )
         )
 
-    @property
-    def key(self) -> str:
-        return latest_key(self.check, self.target)
-
     def values(self) -> dict[str, float]:
         return {k: v[0] for k, v in self.figures.items()}
 

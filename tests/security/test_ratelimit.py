@@ -22,9 +22,9 @@ from agent.enroll import enroll
 from agent.sender import Sender
 from agent.spool import Spool
 from checks.model import AgentReport
+from collector.api.app import create_app
 from collector.api.ratelimit import TokenBucket, client_key, retry_after
 from collector.api.server import BackgroundServer
-from collector.assembly import build_app
 from collector.config import ConfigError, load_config
 from collector.service import Services
 from collector.storage import schema as db
@@ -143,7 +143,7 @@ def test_limits_come_from_the_collector_configuration(services: Services, tmp_pa
     cfg_file.write_text("ingest_rate_per_s: 0.1\ningest_burst: 2\nreflector_port: 0\n")
     cfg = load_config(cfg_file)
     assert (cfg.ingest_rate_per_s, cfg.ingest_burst, cfg.auth_failures_per_min) == (0.1, 2, 10.0)
-    with BackgroundServer(build_app(services, cfg)) as url:
+    with BackgroundServer(create_app(services, cfg)) as url:
         agent = new_agent(url, services)
         codes = [post(url, agent, s).status_code for s in (1, 2, 3)]
         assert codes == [200, 200, 429]
