@@ -42,10 +42,7 @@ from collector.storage.database import Database
 
 @dataclass(frozen=True)
 class Services:
-    database: Database
-    rules: RulesHolder
-    units: Units
-    clock: Callable[[], datetime]
+    core: Core
     audit: Audit
     evaluation: Evaluation
     identities: Identities
@@ -56,8 +53,24 @@ class Services:
     history: History
 
     @property
+    def database(self) -> Database:
+        return self.core.database
+
+    @property
+    def rules(self) -> RulesHolder:
+        return self.core.rules
+
+    @property
+    def units(self) -> Units:
+        return self.core.units
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.core.clock
+
+    @property
     def engine(self) -> Engine:
-        return self.database.engine
+        return self.core.database.engine
 
 
 def services_for(
@@ -67,17 +80,13 @@ def services_for(
     clock: Callable[[], datetime] = utcnow,
 ) -> Services:
     """Every service over one database, under ``catalogue``'s rules."""
-    database = Database(engine)
-    core = Core(database, RulesHolder(Rules.of(catalogue)), units, clock)
+    core = Core(Database(engine), RulesHolder(Rules.of(catalogue)), units, clock)
     audit = Audit(core)
     evaluation = Evaluation(core)
     identities = Identities(core, audit, evaluation)
     readiness = Readiness(core, evaluation)
     return Services(
-        database=database,
-        rules=core.rules,
-        units=units,
-        clock=clock,
+        core=core,
         audit=audit,
         evaluation=evaluation,
         identities=identities,
