@@ -120,6 +120,25 @@ def postgres_server() -> Iterator[Any]:
 
 
 @pytest.fixture
+def private_postgres() -> Iterator[Any]:
+    """A PostgreSQL server of the test's own, which it may halt and resume."""
+    require_binary("runuser")
+    from tests.peers.faults import stoppable_postgres
+    from tests.peers.prometheus import Postgres
+
+    if not (Postgres.BIN / "postgres").exists():
+        msg = "real peer PostgreSQL 15 is not installed (apt-get install postgresql)"
+        if REQUIRE_INTEGRATION:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    server = stoppable_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 def new_database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
     """Make a fresh, empty database of the backend under test; returns its URL or path.
     PostgreSQL databases are dropped after the test, with any connection left open."""

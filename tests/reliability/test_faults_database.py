@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from agent.config import parse_config
@@ -32,8 +31,8 @@ from collector.domain.units import load_units
 from collector.service import Services, services_for
 from collector.storage import schema as db
 from collector.storage.connect import create_schema, make_engine
-from tests.conftest import REQUIRE_INTEGRATION, app_config, reports_locked, require_binary
-from tests.peers.faults import record, stoppable_postgres
+from tests.conftest import app_config, reports_locked
+from tests.peers.faults import record
 
 HK = "00070"
 BUSY_S = 0.5
@@ -142,23 +141,6 @@ def test_locked_database_answers_503_and_the_agent_retries(
     # The 503 comes after the busy timeout, well within the agent's request timeout.
     assert BUSY_S <= figures["answer_503_after_s"] < 10
     record("database_locked", busy_timeout_s=BUSY_S, retry_after_s=RETRY_AFTER_S, **figures)
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[Any]:
-    require_binary("runuser")
-    from tests.peers.prometheus import Postgres
-
-    if not (Postgres.BIN / "postgres").exists():
-        msg = "real peer PostgreSQL 15 is not installed (apt-get install postgresql)"
-        if REQUIRE_INTEGRATION:
-            pytest.fail(msg)
-        pytest.skip(msg)
-    server = stoppable_postgres()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_stopped_postgresql_answers_503_and_the_agent_retries(

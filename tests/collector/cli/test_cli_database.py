@@ -28,7 +28,7 @@ from collector.storage.connect import (
     wait_for_database,
 )
 from tests import paths
-from tests.conftest import REQUIRE_INTEGRATION, TEST_DATABASE, require_binary
+from tests.conftest import TEST_DATABASE
 
 ROOT = paths.ROOT
 
@@ -412,39 +412,21 @@ def test_serve_waits_for_a_sqlite_directory_that_appears_later(tmp_path: Path) -
     assert (directory / "ioc.db").exists()
 
 
-@pytest.fixture
-def late_postgres() -> Iterator[Any]:
-    require_binary("runuser")
-    from tests.peers.faults import stoppable_postgres
-    from tests.peers.prometheus import Postgres
-
-    if not (Postgres.BIN / "postgres").exists():
-        msg = "real peer PostgreSQL 15 is not installed (apt-get install postgresql)"
-        if REQUIRE_INTEGRATION:
-            pytest.fail(msg)
-        pytest.skip(msg)
-    server = stoppable_postgres()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.mark.integration
 @pytest.mark.timeout(240)
 def test_serve_waits_for_a_postgresql_server_that_starts_late(
-    late_postgres: Any, tmp_path: Path
+    private_postgres: Any, tmp_path: Path
 ) -> None:
     """The machine boots, the collector starts before PostgreSQL: serve says it waits (one
     WARNING line a try, no ERROR, no traceback) and serves once the server is up."""
-    url = late_postgres.create_database()
+    url = private_postgres.create_database()
     assert cli("migrate", "--db", url).exit_code == 0
-    late_postgres.halt()
+    private_postgres.halt()
     serve = Serve("--db", url, "--log-level", "info", cwd=tmp_path)
     try:
         serve.wait_log("attempt 2, next in 2 s", timeout_s=30)
         assert not serve.up()
-        late_postgres.resume()
+        private_postgres.resume()
         until(serve.up, 90, "/healthz answering", serve)
     finally:
         serve.stop()
