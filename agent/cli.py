@@ -21,9 +21,11 @@ from agent import __version__
 from agent.config import AgentConfig, ConfigError, load_config
 from agent.enroll import EnrollError, enroll
 from agent.i18n import LANGS, Lang, t
+from agent.levels import KnownLevels, load_levels
 from agent.probes import PROBES, Probe, Uplink, find, known
 from agent.state import AgentState, StateError, load_state
 from checks.base import CheckContext
+from checks.levels import judge_all
 from checks.model import CheckResult
 from checks.runner import run_checks, scrub
 from checks.secrets import check_secrets
@@ -135,7 +137,7 @@ def check(config_path: Path | None, as_json: bool, lang: Lang) -> None:
         verify_tls=config.collector.verify,
         token=state.token if state else None,
     )
-    results = _run(run_checks(checks, ctx))
+    results = judge_all(_run(run_checks(checks, ctx)), load_levels(config.state_dir).table)
     if as_json:
         click.echo(json.dumps(results_json(config.host, results), ensure_ascii=False, indent=2))
         return
@@ -268,6 +270,15 @@ def _uplink(config_path: Path | None) -> Uplink:
     )
 
 
+def _levels_of(config_path: Path | None) -> KnownLevels:
+    """The levels a probe's result is judged with: the agent's copy of the collector's when
+    there is a readable configuration, else the built-in ones."""
+    try:
+        return load_levels(_load(config_path).state_dir)
+    except click.ClickException:
+        return load_levels(None)
+
+
 def _probe(spec: Probe, target: str | None, as_json: bool, lang: Lang, **options: Any) -> None:
     """The one probe command: the check from the registry, configured from the target and
     the options, run once through the runner, its result printed."""
@@ -295,7 +306,7 @@ def _probe(spec: Probe, target: str | None, as_json: bool, lang: Lang, **options
         verify_tls=link.verify,
         token=link.token,
     )
-    results = _run(run_check(check, ctx))
+    results = judge_all(_run(run_check(check, ctx)), _levels_of(config_path).table)
     extra = spec.describe(check, target or "") if spec.describe else {}
     _json_or_table(results, extra, as_json, lang)
 

@@ -10,7 +10,7 @@ known option for a typo::
     interval_s: 60
     spool: {max_age_s: 691200, max_bytes: 268435456}
     checks:
-      host.disk: {paths: [/, /data], warn_free_ratio: 0.25}
+      host.disk: {paths: [/, /data]}
       net.dns: {enabled: false}
       svc.http:
         targets:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from agent import __version__
 from agent.config import AgentConfig
+from agent.levels import load_levels, save_levels
 from agent.sender import FlushResult, Sender
 from agent.spool import SPOOL_FILE, Spool, SpoolFullError, SpoolStats
 from agent.state import AgentState, load_state
@@ -77,6 +78,9 @@ class Agent:
         self._now = now  # injectable: time-compressed tests of long outages
         self.state = state if state is not None else load_state(config.state_dir)
         self.checks: list[Check] = config.enabled_checks(registry)
+        #: The catalogue's levels as last received (docs/ARCHITECTURE.md, "Who owns a
+        #: threshold"): reports go unjudged; these judge only what is shown here.
+        self.levels = load_levels(config.state_dir)
         self.collector_url = config.collector.url or self.state.collector_url
         self.spool = Spool(
             config.state_dir / SPOOL_FILE,
@@ -136,7 +140,22 @@ class Agent:
         if send:
             # Leave the scheduler room: a long drain stops after half an interval.
             flush = await self.sender.flush(self.spool, budget_s=self.interval_s / 2)
+            await self._follow_levels(flush.levels_version)
         return CycleResult(report=report, flush=flush, error=error)
+
+    async def _follow_levels(self, version: str | None) -> None:
+        """Fetch the collector's levels when its answer names another version than ours."""
+        if version is None or version == self.levels.version:
+            return
+        body = await self.sender.fetch_levels()
+        if body is None:
+            return
+        try:
+            self.levels = save_levels(self.config.state_dir, body)
+        except (OSError, ValueError) as exc:
+            log.warning("cannot keep the collector's levels: %s", exc)
+            return
+        log.info("levels of version %s received from the collector", self.levels.version)
 
     async def aclose(self) -> None:
         await self.sender.aclose()

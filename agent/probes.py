@@ -105,7 +105,6 @@ def _http(target: str | None, o: Options, _: Uplink) -> Setup:
             "targets": [{"url": url, "expect": o["expect"]}],
             "request_timeout_s": timeout,
             "timeout_s": min(300.0, timeout + 1.0),
-            "max_response_time_s": None,
             "verify_tls": not o["insecure"],
             "ca_file": o["ca_file"],
         }

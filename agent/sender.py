@@ -28,13 +28,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from pydantic import ValidationError
 
 from agent import __version__
 from agent.spool import Spool, SpoolError
-from checks.model import AgentReport, IngestResponse, ReportBatch
+from checks.model import AgentReport, IngestResponse, LevelsResponse, ReportBatch
 from checks.tls import TLSVerify, httpx_verify, tls_refusal
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class FlushResult:
     retry_in_s: float | None = None
     deferred: bool = False  # nothing tried: still inside a backoff period
     acked: list[int] = field(default_factory=list)
+    #: The version of the catalogue's levels the collector named in its last answer.
+    levels_version: str | None = None
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -98,6 +101,7 @@ class Sender:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url.rstrip("/") + "/api/v1/reports"
+        self.levels_url = url.rstrip("/") + "/api/v1/levels"
         self._token = token
         self._verify = verify
         self._timeout = httpx.Timeout(timeout_s)
@@ -141,6 +145,18 @@ class Sender:
         self._failures += 1
         self._not_before = self._monotonic() + delay
         return delay
+
+    async def fetch_levels(self) -> dict[str, Any] | None:
+        """The collector's levels (``GET /api/v1/levels``), or None (logged) when they
+        cannot be had now: the agent keeps its copy and asks again after the next answer."""
+        try:
+            resp = await self._http().get(self.levels_url)
+            resp.raise_for_status()
+            body = LevelsResponse.model_validate(resp.json())
+        except (httpx.HTTPError, OSError, ValueError, ValidationError) as exc:
+            log.warning("cannot fetch the collector's levels: %s", exc)
+            return None
+        return body.model_dump(mode="json")
 
     async def flush(self, spool: Spool, *, budget_s: float | None = None) -> FlushResult:
         """Send pending reports batch after batch until the spool is empty, an error
@@ -239,6 +255,7 @@ class Sender:
             result.retry_in_s = self._backoff()
             log.warning("%s; retry in %.0f s", result.error, result.retry_in_s)
             return True
+        result.levels_version = answer.levels_version or result.levels_version
         acked = sorted(set(answer.acked_seqs) & set(seqs))
         try:
             spool.ack(acked)

@@ -22,23 +22,72 @@ otherwise taken from :func:`checks.backend.get_backend` the first time it is nee
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from checks.backend import Backend, BackendError, get_backend
 from checks.model import Category, CheckResult, Status, Value
 from checks.tls import TLSVerify
 
+log = logging.getLogger(__name__)
+
+#: Options that set a check's thresholds before the catalogue became their one owner
+#: (docs/ARCHITECTURE.md, "Who owns a threshold"). A configuration file that still has
+#: one keeps working: the option is ignored, with a warning that says where levels live.
+RETIRED_THRESHOLDS = frozenset(
+    {
+        "warn_usage_ratio",
+        "warn_available_ratio",
+        "fail_available_ratio",
+        "warn_free_ratio",
+        "fail_free_ratio",
+        "warn_memory_ratio",
+        "warn_offset_s",
+        "fail_offset_s",
+        "max_response_time_s",
+        "warn_cert_days",
+        "warn_rtt_s",
+        "fail_rtt_s",
+        "warn_jitter_s",
+        "fail_jitter_s",
+        "warn_loss",
+        "fail_loss",
+        "warn_below_bps",
+        "fail_below_bps",
+        "warn_days",
+        "fail_days",
+        "min_speed_bps",
+        "warn_supply_ratio",
+    }
+)
+
 
 class CheckConfig(BaseModel):
-    """Options common to every check; each check extends it with its own."""
+    """Options common to every check; each check extends it with its own. A check has no
+    threshold options: it reports values, the collector's catalogue judges them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     timeout_s: float = Field(default=5.0, gt=0, le=300, description="deadline of the whole check")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        gone = sorted(RETIRED_THRESHOLDS & data.keys())
+        if not gone:
+            return data
+        log.warning(
+            "ignored: %s (thresholds are set in the collector's criteria catalogue, "
+            "'levels' or a criterion's rule; agents receive them from the collector)",
+            ", ".join(gone),
+        )
+        return {k: v for k, v in data.items() if k not in RETIRED_THRESHOLDS}
 
 
 @dataclass(frozen=True)

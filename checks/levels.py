@@ -7,16 +7,24 @@ value with its levels, e.g. ``"95% (warn above 90%, fail above 98%)"``.
 
 Comparisons are strict: a value equal to a level does not cross it (``> fail_above``,
 ``< fail_below``). Fail levels are tried before warn levels, ``below`` before ``above``.
-This module imports nothing but :class:`checks.model.Status`, so the collector can use it
-without pulling in any check.
+This module imports nothing but :mod:`checks.model`, so the collector can use it without
+pulling in any check.
+
+The levels themselves have one owner, the collector's criteria catalogue
+(docs/ARCHITECTURE.md, "Who owns a threshold"): checks report values and facts (reachable,
+measured, what the device says of itself), never a threshold of their own. The catalogue
+compiles its levels into a :data:`LevelTable` (check id -> value name -> :class:`Bounds`)
+that the collector judges with and sends to its agents, which judge their local display
+(``ioc-agent check``) with :func:`judge`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Literal, NamedTuple
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
 
-from checks.model import Status
+from checks.model import MAX_MESSAGE_CHARS, CheckResult, Status, Value
 
 #: How a value is written when no formatter is given (six significant digits).
 Formatter = Callable[[float], str]
@@ -130,4 +138,154 @@ def crossing(
     return None
 
 
-__all__ = ["Formatter", "Judged", "crossing", "default_format", "levels", "percent"]
+# ------------------------------------------------------------------ the catalogue's table
+
+_NAMES = ("fail_below", "fail_above", "warn_below", "warn_above")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The levels of one value, as the catalogue gives them (any may be None)."""
+
+    fail_below: float | None = None
+    fail_above: float | None = None
+    warn_below: float | None = None
+    warn_above: float | None = None
+
+    def to_json(self) -> dict[str, float]:
+        return {name: v for name in _NAMES if (v := getattr(self, name)) is not None}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Bounds:
+        """The levels of a JSON object; ValueError for anything but numbers under the four
+        names (the agent reads this from its cache and from the collector)."""
+        unknown = set(data) - set(_NAMES)
+        if unknown:
+            raise ValueError(f"unknown level names: {', '.join(sorted(unknown))}")
+        given: dict[str, float] = {}
+        for name, v in data.items():
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise ValueError(f"{name} must be a number, not {v!r}")
+            given[name] = float(v)
+        return cls(**given)
+
+    def judge(self, value: float, unit: str = "", fmt: Formatter = default_format) -> Judged:
+        return levels(
+            value,
+            fail_below=self.fail_below,
+            fail_above=self.fail_above,
+            warn_below=self.warn_below,
+            warn_above=self.warn_above,
+            unit=unit,
+            fmt=fmt,
+        )
+
+
+#: check id -> value name -> levels: what the catalogue judges in the values agents report.
+LevelTable = Mapping[str, Mapping[str, Bounds]]
+
+
+def table_to_json(table: LevelTable) -> dict[str, dict[str, dict[str, float]]]:
+    return {
+        check: {name: b.to_json() for name, b in sorted(values.items())}
+        for check, values in sorted(table.items())
+    }
+
+
+def table_from_json(data: Any) -> dict[str, dict[str, Bounds]]:
+    """A level table from its JSON form; ValueError when it is not one."""
+    if not isinstance(data, dict):
+        raise ValueError("a level table is an object of checks")
+    table: dict[str, dict[str, Bounds]] = {}
+    for check, values in data.items():
+        if not isinstance(values, dict) or not all(isinstance(b, dict) for b in values.values()):
+            raise ValueError(f"{check}: expected an object of values, each an object of levels")
+        table[str(check)] = {str(name): Bounds.from_json(b) for name, b in values.items()}
+    return table
+
+
+#: How each unit of :class:`checks.model.Value` is written in a judgement.
+_WRITTEN: dict[str, tuple[str, Formatter]] = {
+    "ratio": ("", percent),
+    "seconds": ("s", lambda v: f"{v:.3g}"),
+    "days": ("days", lambda v: f"{v:.0f}"),
+    "bits_per_second": ("Mbit/s", lambda v: f"{round(v / 1e6, 1):g}"),
+    "bytes": ("MiB", lambda v: f"{v / 2**20:.0f}"),
+}
+
+_RANK = {Status.OK: 0, Status.WARN: 1, Status.FAIL: 2}
+
+
+def judge_values(
+    values: Mapping[str, Value], bounds: Mapping[str, Bounds]
+) -> list[tuple[str, Judged]]:
+    """Each value of ``values`` that has levels in ``bounds`` and crosses one, with how."""
+    crossed = []
+    for name, b in bounds.items():
+        v = values.get(name)
+        if v is None:
+            continue
+        unit, fmt = _WRITTEN.get(v.unit, (v.unit, default_format))
+        j = b.judge(v.value, unit, fmt)
+        if j.status is not Status.OK:
+            crossed.append((name, j))
+    return crossed
+
+
+def judged_status(
+    status: str, bounds: Mapping[str, Bounds] | None, figures: Mapping[str, float]
+) -> str:
+    """A stored result's status (``"ok"``...) made worse by any level its figures cross:
+    what the collector shows per check (/metrics) beside the criteria."""
+    if not bounds or status not in ("ok", "warn"):
+        return status
+    rank = _RANK[Status(status)]
+    for name, b in bounds.items():
+        v = figures.get(name)
+        if v is None:
+            continue
+        hit = crossing(v, b.fail_below, b.fail_above, b.warn_below, b.warn_above)
+        if hit is not None and _RANK[hit[0]] > rank:
+            status, rank = hit[0].value, _RANK[hit[0]]
+    return status
+
+
+def judge(result: CheckResult, table: LevelTable) -> CheckResult:
+    """``result`` with the catalogue's levels applied to its values: the status becomes the
+    worse of the check's own (a fact: reachable, measured) and the worst level crossed, and
+    each crossing is added to the message (``"disk_free_ratio 8% < 10%"``). A result the
+    check could not measure (unknown) stays as it is."""
+    bounds = table.get(result.check)
+    if not bounds or result.status not in _RANK:
+        return result
+    crossed = judge_values(result.values, bounds)
+    if not crossed:
+        return result
+    status = max((j.status for _, j in crossed), key=_RANK.__getitem__)
+    if _RANK[result.status] > _RANK[status]:
+        status = result.status
+    told = "; ".join(f"{name} {j.value_text} {j.crossed}" for name, j in crossed)
+    message = f"{result.message}; {told}" if result.message else told
+    return result.model_copy(update={"status": status, "message": message[:MAX_MESSAGE_CHARS]})
+
+
+def judge_all(results: Iterable[CheckResult], table: LevelTable) -> list[CheckResult]:
+    return [judge(r, table) for r in results]
+
+
+__all__ = [
+    "Bounds",
+    "Formatter",
+    "Judged",
+    "LevelTable",
+    "crossing",
+    "default_format",
+    "judge",
+    "judge_all",
+    "judge_values",
+    "judged_status",
+    "levels",
+    "percent",
+    "table_from_json",
+    "table_to_json",
+]

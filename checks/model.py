@@ -186,6 +186,20 @@ class IngestResponse(BaseModel):
     duplicates: int = Field(description="reports already stored earlier (same agent_id and seq)")
     acked_seqs: list[int] = Field(description="seq of every report now durably stored")
     server_time: datetime
+    levels_version: str | None = Field(
+        default=None,
+        description="version of the catalogue's levels (GET /api/v1/levels): an agent "
+        "whose copy is another version fetches them again",
+    )
+
+
+class LevelsResponse(BaseModel):
+    """The levels the collector's catalogue judges reported values with."""
+
+    version: str = Field(description="changes whenever a level (or a criterion) changes")
+    levels: dict[str, dict[str, dict[str, float]]] = Field(
+        description="check id -> value name -> fail_below/fail_above/warn_below/warn_above"
+    )
 
 
 class EnrollRequest(BaseModel):

@@ -2,8 +2,9 @@
 
 Each check is fetch -> parse -> evaluate (``checks.base``): ``fetch`` reads psutil or the
 network (in a thread, so a slow call cannot stall the other checks), ``parse_*`` turns the
-raw reading into a frozen section, and ``evaluate_*`` judges a section against the thresholds
-(``checks.levels``) and makes the results. The thresholds are proposals (criterion EQ-01).
+raw reading into a frozen section, and ``evaluate_*`` makes the results: values and what was
+measured. They judge no threshold: the collector's catalogue does (criterion EQ-01, and its
+``levels:`` for the CPU), and ``ioc-agent check`` shows the same judgement.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Any, ClassVar
 
 import httpx
 import psutil
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
-from checks.levels import levels, percent
+from checks.levels import percent
 from checks.model import Category, CheckResult, Status, TimeResponse, Value
 from checks.tls import httpx_verify
 
@@ -28,7 +29,6 @@ from checks.tls import httpx_verify
 
 
 class CpuConfig(CheckConfig):
-    warn_usage_ratio: float = Field(default=0.9, ge=0, le=1)
     sample_s: float = Field(default=0.5, gt=0, le=10, description="CPU usage sampling window")
 
 
@@ -43,17 +43,12 @@ def parse_cpu(percent: float, loadavg: tuple[float, float, float]) -> CpuSection
     return CpuSection(usage_ratio=max(0.0, min(1.0, percent / 100.0)), load1=loadavg[0])
 
 
-def evaluate_cpu(section: CpuSection, params: CpuConfig) -> CheckResult:
+def evaluate_cpu(section: CpuSection) -> CheckResult:
     values = {
         "cpu_usage": Value(value=section.usage_ratio, unit="ratio"),
         "load1": Value(value=section.load1, unit=""),
     }
-    judged = levels(section.usage_ratio, warn_above=params.warn_usage_ratio, fmt=percent)
-    if judged.status is Status.OK:
-        message = f"CPU {judged.value_text}"
-    else:
-        message = f"CPU busy: {judged.value_text} {judged.crossed}"
-    return CpuCheck.result(judged.status, message, values=values)
+    return CpuCheck.result(Status.OK, f"CPU {percent(section.usage_ratio)}", values=values)
 
 
 class CpuCheck(Check):
@@ -70,15 +65,14 @@ class CpuCheck(Check):
         return parse_cpu(*raw)
 
     def evaluate(self, section: CpuSection) -> list[CheckResult]:
-        return [evaluate_cpu(section, self.config)]
+        return [evaluate_cpu(section)]
 
 
 # --------------------------------------------------------------------------- memory
 
 
 class MemoryConfig(CheckConfig):
-    warn_available_ratio: float = Field(default=0.10, ge=0, le=1)
-    fail_available_ratio: float = Field(default=0.05, ge=0, le=1)
+    pass
 
 
 @dataclass(frozen=True)
@@ -96,30 +90,16 @@ def parse_memory(vm: Mapping[str, Any]) -> MemorySection:
     return MemorySection(total=int(vm["total"]), available=int(vm["available"]))
 
 
-def _free_message(
-    ratio: float, what: str, warn_below: float, fail_below: float
-) -> tuple[Status, str]:
-    """Status of a free-space ratio, and ``"8% <what> (below 10%)"``."""
-    judged = levels(ratio, warn_below=warn_below, fail_below=fail_below, fmt=percent)
-    message = f"{judged.value_text} {what}"
-    if judged.status is not Status.OK:
-        message += f" (below {judged.bound_text})"
-    return judged.status, message
-
-
-def evaluate_memory(section: MemorySection, params: MemoryConfig) -> CheckResult:
+def evaluate_memory(section: MemorySection) -> CheckResult:
     ratio = section.available_ratio
-    status, message = _free_message(
-        ratio, "memory available", params.warn_available_ratio, params.fail_available_ratio
-    )
     return MemoryCheck.result(
-        status,
+        Status.OK,
         values={
             "memory_available": Value(value=section.available, unit="bytes"),
             "memory_available_ratio": Value(value=ratio, unit="ratio"),
             "memory_total": Value(value=section.total, unit="bytes"),
         },
-        message=message,
+        message=f"{percent(ratio)} memory available",
     )
 
 
@@ -137,7 +117,7 @@ class MemoryCheck(Check):
         return parse_memory(raw)
 
     def evaluate(self, section: MemorySection) -> list[CheckResult]:
-        return [evaluate_memory(section, self.config)]
+        return [evaluate_memory(section)]
 
 
 # --------------------------------------------------------------------------- disk
@@ -147,14 +127,6 @@ class DiskConfig(CheckConfig):
     paths: list[str] = Field(
         default_factory=list, description="mountpoints to watch; empty = the system drive"
     )
-    warn_free_ratio: float = Field(default=0.20, ge=0, le=1)
-    fail_free_ratio: float = Field(default=0.10, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _order(self) -> DiskConfig:
-        if self.fail_free_ratio > self.warn_free_ratio:
-            raise ValueError("fail_free_ratio must not be above warn_free_ratio")
-        return self
 
 
 @dataclass(frozen=True)
@@ -173,18 +145,17 @@ def parse_disk(mountpoint: str, usage: Mapping[str, Any]) -> DiskSection:
     return DiskSection(mountpoint=mountpoint, total=int(usage["total"]), free=int(usage["free"]))
 
 
-def evaluate_disk(section: DiskSection, params: DiskConfig) -> CheckResult:
+def evaluate_disk(section: DiskSection) -> CheckResult:
     ratio = section.free_ratio
-    status, message = _free_message(ratio, "free", params.warn_free_ratio, params.fail_free_ratio)
     return DiskCheck.result(
-        status,
+        Status.OK,
         target=section.mountpoint,
         values={
             "disk_free": Value(value=section.free, unit="bytes"),
             "disk_free_ratio": Value(value=ratio, unit="ratio"),
             "disk_size": Value(value=section.total, unit="bytes"),
         },
-        message=message,
+        message=f"{percent(ratio)} free",
     )
 
 
@@ -219,7 +190,7 @@ class DiskCheck(Check):
 
     def evaluate(self, section: list[DiskSection | tuple[str, OSError]]) -> list[CheckResult]:
         return [
-            evaluate_disk(item, self.config)
+            evaluate_disk(item)
             if isinstance(item, DiskSection)
             else self.unknown(
                 f"cannot read disk usage: {item[1].strerror or item[1]}", target=item[0]
@@ -255,8 +226,6 @@ class UptimeCheck(Check):
 
 
 class ClockConfig(CheckConfig):
-    warn_offset_s: float = Field(default=0.5, gt=0)
-    fail_offset_s: float = Field(default=1.0, gt=0)
     request_timeout_s: float = Field(default=3.0, gt=0, le=60)
 
 
@@ -276,14 +245,11 @@ def parse_clock(t0: float, t1: float, body: Mapping[str, Any]) -> ClockSection:
     return ClockSection(offset_s=server.timestamp() - (t0 + t1) / 2, round_trip_s=t1 - t0)
 
 
-def evaluate_clock(target: str, section: ClockSection, params: ClockConfig) -> CheckResult:
+def evaluate_clock(target: str, section: ClockSection) -> CheckResult:
     off = abs(section.offset_s)
-    status = levels(
-        off, warn_above=params.warn_offset_s, fail_above=params.fail_offset_s, unit="s"
-    ).status
     direction = "behind" if section.offset_s > 0 else "ahead of"
     return ClockCheck.result(
-        status,
+        Status.OK,
         target=target,
         values={
             "clock_offset": Value(value=section.offset_s, unit="seconds"),
@@ -322,4 +288,4 @@ class ClockCheck(Check):
                 ) from None
 
     def evaluate(self, section: tuple[str, ClockSection]) -> list[CheckResult]:
-        return [evaluate_clock(*section, self.config)]
+        return [evaluate_clock(*section)]

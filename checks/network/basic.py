@@ -302,8 +302,6 @@ class HttpConfig(CheckConfig):
     timeout_s: float = Field(default=15.0, gt=0, le=300)
     targets: list[HttpTarget] = Field(default_factory=list)
     request_timeout_s: float = Field(default=5.0, gt=0, le=300)
-    max_response_time_s: float | None = Field(default=3.0, gt=0)
-    warn_cert_days: float = Field(default=14.0, ge=0)
     verify_tls: bool = True
     ca_file: str | None = Field(default=None, description="CA bundle for a private PKI")
 
@@ -352,8 +350,6 @@ class HttpCheck(Check):
                 self.id,
                 outcome,
                 target=self._label(target),
-                max_response_time_s=self.config.max_response_time_s,
-                warn_cert_days=self.config.warn_cert_days,
                 category=self.category,
                 expect=target.expect,
             )

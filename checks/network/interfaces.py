@@ -5,7 +5,8 @@ fetch: ``psutil.net_if_stats()`` (cross-platform). parse: a frozen section per i
 evaluate:
 
 * configured interfaces (``interfaces`` and ``dedicated_interface``) must exist and be up:
-  missing or down -> fail; speed below ``min_speed_bps`` -> warn;
+  missing or down -> fail; the negotiated speed is the ``link_speed`` value, judged by the
+  catalogue (a province that expects e.g. 100 Mbit/s sets it in its ``levels:``);
 * with no list, every non-loopback interface is reported: up -> ok, down -> warn (it may
   simply be unused, e.g. Wi-Fi on a wired PC);
 * a speed the driver does not report (0, virtual NICs) gives no ``link_speed`` value;
@@ -26,7 +27,6 @@ from pydantic import Field, field_validator, model_validator
 
 from checks.backend import BackendError, Route
 from checks.base import Check, CheckConfig, CheckContext
-from checks.levels import levels
 from checks.model import Category, CheckResult, Status, Value
 
 #: The routing table, the error reading it, or None when no dedicated route is configured.
@@ -59,9 +59,6 @@ class InterfacesConfig(CheckConfig):
     )
     dedicated_interface: str | None = Field(
         default=None, description="interface of the dedicated data network (must be up)"
-    )
-    min_speed_bps: float | None = Field(
-        default=None, gt=0, description="warn when the link is slower"
     )
     dedicated_route: str | None = Field(
         default=None, description="IPv4 address that must be routed via dedicated_interface"
@@ -158,18 +155,9 @@ def evaluate_interfaces(
         if link.speed_bps is not None:
             values["link_speed"] = Value(value=link.speed_bps, unit="bits_per_second")
         speed = f", {link.speed_bps / 1e6:g} Mbit/s" if link.speed_bps else ""
-        judged = levels(
-            link.speed_bps or 0.0,
-            warn_below=cfg.min_speed_bps,
-            unit="Mbit/s",
-            fmt=lambda bps: f"{bps / 1e6:g}",
-        )
         if not link.up:
             status = Status.FAIL if required else Status.WARN
             message = f"link down{role}"
-        elif link.speed_bps is not None and judged.status is Status.WARN:
-            status = Status.WARN
-            message = f"link up{role}{speed}: slower than {judged.bound_text}"
         else:
             status, message = Status.OK, f"link up{role}{speed}"
         results.append(

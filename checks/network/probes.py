@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from checks.levels import levels
 from checks.model import Category, CheckResult, Status, Value
 
 
@@ -264,51 +263,21 @@ _HTTP_FAILURES = {
 }
 
 
-def _http_problems(
-    outcome: HttpOutcome,
-    days: float | None,
-    max_response_time_s: float | None,
-    warn_cert_days: float,
-    expect: str | None,
-) -> list[tuple[Status, str]]:
-    """What is wrong with an answer, in the order told: status code, time, content, cert."""
-    found: list[tuple[Status, str]] = []
+def _http_problems(outcome: HttpOutcome, expect: str | None) -> list[str]:
+    """What is wrong with an answer, as it was seen: the status code, the content. How long
+    it took and how long its certificate has left are values the catalogue judges."""
+    found: list[str] = []
     code = outcome.status_code or 0
     if not 200 <= code < 400:
-        found.append((Status.FAIL, f"HTTP {code}"))
-    if levels(outcome.response_time_s, fail_above=max_response_time_s).status is Status.FAIL:
-        found.append(
-            (Status.FAIL, f"slow: {outcome.response_time_s:.2f} s > {max_response_time_s:g} s")
-        )
+        found.append(f"HTTP {code}")
     if outcome.content_found is False:
         found.append(
-            (
-                Status.FAIL,
-                f"expected content {expect!r} not found"
-                if expect
-                else "expected content not found",
-            )
+            f"expected content {expect!r} not found" if expect else "expected content not found"
         )
-    if days is not None:
-        expiry = levels(days, warn_below=warn_cert_days, fail_below=0).status
-        if expiry is not Status.OK:
-            found.append(
-                (
-                    expiry,
-                    "TLS certificate expired"
-                    if expiry is Status.FAIL
-                    else f"TLS certificate expires in {days:.0f} days",
-                )
-            )
     return found
 
 
-def _http_answer(
-    outcome: HttpOutcome,
-    max_response_time_s: float | None,
-    warn_cert_days: float,
-    expect: str | None,
-) -> tuple[Status, str, dict[str, Value]]:
+def _http_answer(outcome: HttpOutcome, expect: str | None) -> tuple[Status, str, dict[str, Value]]:
     """Status, message and values of a request that got an HTTP answer."""
     code = outcome.status_code or 0
     values = {
@@ -316,19 +285,15 @@ def _http_answer(
         "http_status": Value(value=float(code)),
         "http_response_time": Value(value=outcome.response_time_s, unit="seconds"),
     }
-    days = None
+    took = f"HTTP {outcome.status_code} in {outcome.response_time_s * 1000:.0f} ms"
     if outcome.cert_not_after is not None:
         days = (outcome.cert_not_after - outcome.now).total_seconds() / 86400
         values["tls_cert_days_left"] = Value(value=days, unit="days")
-    found = _http_problems(outcome, days, max_response_time_s, warn_cert_days, expect)
+        took += f", TLS certificate {days:.0f} days left"
+    found = _http_problems(outcome, expect)
     if not found:
-        return (
-            Status.OK,
-            f"HTTP {outcome.status_code} in {outcome.response_time_s * 1000:.0f} ms",
-            values,
-        )
-    status = Status.FAIL if any(s is Status.FAIL for s, _ in found) else Status.WARN
-    return status, "; ".join(text for _, text in found), values
+        return Status.OK, took, values
+    return Status.FAIL, "; ".join(found), values
 
 
 def evaluate_http(
@@ -336,14 +301,12 @@ def evaluate_http(
     outcome: HttpOutcome,
     *,
     target: str | None = None,
-    max_response_time_s: float | None = None,
-    warn_cert_days: float = 14.0,
     category: Category = Category.NETWORK,
     expect: str | None = None,
 ) -> CheckResult:
     values: dict[str, Value]
     if outcome.failure is Failure.NONE:
-        status, message, values = _http_answer(outcome, max_response_time_s, warn_cert_days, expect)
+        status, message, values = _http_answer(outcome, expect)
     else:
         status, words = _HTTP_FAILURES[outcome.failure]
         message = words.format(detail=outcome.detail)

@@ -24,7 +24,6 @@ from pydantic import Field, model_validator
 
 from checks.backend import Backend
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
-from checks.levels import levels
 from checks.model import Category, CheckResult, Status, Value
 from checks.tls import TLSVerify, httpx_verify
 
@@ -131,9 +130,6 @@ class ThroughputConfig(CheckConfig):
     #: A test moves tens of MiB over the province's link: at most once per ``every_s``
     #: (default 1 h, a proposal); cycles in between repeat the last measurement as it was.
     every_s: float = Field(default=3600.0, ge=0, le=7 * 86400)
-    # NET-02 defaults (basis: proposal; 200 Mbit/s provisioned).
-    warn_below_bps: float = 50e6
-    fail_below_bps: float = 20e6
     #: False: measure even without the agent's token, and report the collector's answer
     #: (``ioc-agent probe throughput`` shows a refused or missing token this way).
     require_token: bool = True
@@ -183,9 +179,7 @@ def evaluate_throughput(
         if down.status_code == 401:
             notes.append("not enrolled, or the token was refused")
     else:
-        status = levels(
-            down_bps, warn_below=cfg.warn_below_bps, fail_below=cfg.fail_below_bps
-        ).status
+        status = Status.OK  # measured: the catalogue judges the bandwidth (NET-02)
     return CheckResult(status=status, values=values, message="; ".join(notes), **base)
 
 

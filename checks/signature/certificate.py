@@ -3,15 +3,14 @@
 Certificates are read from configured files with ``cryptography`` (imported only when a file
 is configured): PEM (the first certificate of the file: the leaf of a chain), DER, or
 PKCS#12 (``.p12``/``.pfx``, with its password, a secret). Value ``cert_days_left`` (days,
-negative once expired). Status: ``ok`` with at least ``warn_days`` (30) left, ``warn`` below,
-``fail`` when expired or not yet valid; a file that cannot be read or is not a certificate
-is ``unknown`` with the reason. A not-yet-valid certificate carries no ``cert_days_left``
-(the criteria engine would otherwise judge it on its days left) but
-``cert_days_until_valid``. Configuration::
+negative once expired). Status: ``fail`` when expired or not yet valid (facts: it cannot
+sign), else ``ok``: how many days are enough is the catalogue's level (SIG-01); a file
+that cannot be read or is not a certificate is ``unknown`` with the reason. A not-yet-valid
+certificate carries no ``cert_days_left`` (the criteria engine would otherwise judge it on
+its days left) but ``cert_days_until_valid``. Configuration::
 
     checks:
       sig.certificate:
-        warn_days: 30
         certificates:
           - {path: /etc/ioc-agent/signing.pem, name: signing-cert}
           - {path: C:\\certs\\chuky.p12, password: "...", name: chu-ky-so}
@@ -28,7 +27,6 @@ from typing import TYPE_CHECKING, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
-from checks.levels import levels
 from checks.model import Category, CheckResult, Status, Value, utcnow
 
 if TYPE_CHECKING:
@@ -52,9 +50,6 @@ class CertificateFile(BaseModel):
 
 class CertificateConfig(CheckConfig):
     certificates: list[CertificateFile] = Field(default_factory=list)
-    warn_days: float = Field(
-        default=30.0, ge=0, le=3650, description="warn when fewer days than this are left"
-    )
 
 
 class CertificateError(Exception):
@@ -142,12 +137,14 @@ def evaluate_certificate(
         values = {"cert_days_until_valid": Value(value=until, unit="days")}
         message = f"not valid before {section.not_before:%Y-%m-%d %H:%M} UTC: {who}"
     else:
-        status = levels(days_left, warn_below=params.warn_days, fail_below=0).status
-        message = {
-            Status.FAIL: f"expired {-days_left:.0f} days ago",
-            Status.WARN: f"expires in {days_left:.0f} days",
-            Status.OK: f"valid {days_left:.0f} more days",
-        }[status] + f" ({section.not_after:%Y-%m-%d}): {who}"
+        # Expired is a fact (it cannot sign); "expires soon" is the catalogue's level (SIG-01).
+        status = Status.FAIL if days_left < 0 else Status.OK
+        told = (
+            f"expired {-days_left:.0f} days ago"
+            if days_left < 0
+            else (f"valid {days_left:.0f} more days")
+        )
+        message = f"{told} ({section.not_after:%Y-%m-%d}): {who}"
     return CertificateCheck.result(status, message, target=target, values=values)
 
 

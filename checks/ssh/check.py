@@ -40,7 +40,7 @@ from checks.ssh.client import (
     SshTimeouts,
     run_commands,
 )
-from checks.ssh.commands import COMMAND_SETS, CommandSet, SetParams
+from checks.ssh.commands import COMMAND_SETS, CommandSet
 
 _UNKNOWN = {
     SshFailure.RESOLVE,
@@ -95,9 +95,6 @@ class SshConfig(CheckConfig):
     auth_timeout_s: float = Field(default=5.0, gt=0, le=60)
     command_timeout_s: float = Field(default=10.0, gt=0, le=120)
     max_output_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
-    warn_free_ratio: float = Field(default=0.10, ge=0, le=1)
-    fail_free_ratio: float = Field(default=0.05, ge=0, le=1)
-    warn_memory_ratio: float = Field(default=0.10, ge=0, le=1)
 
     def timeouts(self) -> SshTimeouts:
         return SshTimeouts(
@@ -106,9 +103,6 @@ class SshConfig(CheckConfig):
             auth_s=self.auth_timeout_s,
             command_s=self.command_timeout_s,
         )
-
-    def params(self) -> SetParams:
-        return SetParams(self.warn_free_ratio, self.fail_free_ratio, self.warn_memory_ratio)
 
 
 def _decode(data: bytes) -> str | None:
@@ -162,7 +156,6 @@ def evaluate_ssh(
     command_set: CommandSet,
     *,
     label: str,
-    params: SetParams,
     max_output_bytes: int,
 ) -> CheckResult:
     """Turn one session's outcome into a result (pure: tested with recorded outputs)."""
@@ -188,7 +181,7 @@ def evaluate_ssh(
 
     texts, cut, broken = _output_texts(outcome.outputs, max_output_bytes)
     duration = outcome.connect_time_s + sum(o.elapsed_s for o in outcome.outputs)
-    reading = command_set.read(texts, params)
+    reading = command_set.read(texts)
     values = {
         "ssh_up": Value(value=1.0),
         "ssh_connect_time": Value(value=outcome.connect_time_s, unit="seconds"),
@@ -255,7 +248,6 @@ class SshCheck(Check):
                 outcome,
                 self.command_sets[target.set],
                 label=target.label,
-                params=self.config.params(),
                 max_output_bytes=self.config.max_output_bytes,
             )
             for target, outcome in section

@@ -20,7 +20,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from checks.levels import levels
 from checks.model import Category, Status, Value
 
 # --------------------------------------------------------------------------- sections
@@ -189,15 +188,6 @@ def parse_routeros_interfaces(text: str) -> list[RouterInterface]:
 # --------------------------------------------------------------------------- evaluation
 
 
-@dataclass(frozen=True)
-class SetParams:
-    """Thresholds of the command sets (proposals, as EQ-01's)."""
-
-    warn_free_ratio: float = 0.10
-    fail_free_ratio: float = 0.05
-    warn_memory_ratio: float = 0.10
-
-
 @dataclass
 class SetReading:
     """What a command set yielded: values, findings that lower the status, what is missing."""
@@ -223,7 +213,7 @@ def _text(outputs: Mapping[str, str], command: str) -> str:
     return text
 
 
-def _linux_disk(text: str, params: SetParams, reading: SetReading) -> None:
+def _linux_disk(text: str, reading: SetReading) -> None:
     real = [f for f in parse_df(text) if f.device not in _PSEUDO_FS and f.size > 0]
     if not real:
         raise ValueError("no real filesystem")
@@ -233,36 +223,28 @@ def _linux_disk(text: str, params: SetParams, reading: SetReading) -> None:
         reading.values["disk_free_ratio"] = Value(value=root.free_ratio, unit="ratio")
         reading.values["disk_size"] = Value(value=root.size, unit="bytes")
     fullest = min(real, key=lambda f: f.free_ratio)
+    # Measured; the catalogue's levels judge disk_min_free_ratio (ssh.command).
     reading.values["disk_min_free_ratio"] = Value(value=fullest.free_ratio, unit="ratio")
-    status = levels(
-        fullest.free_ratio, warn_below=params.warn_free_ratio, fail_below=params.fail_free_ratio
-    ).status
-    if status is not Status.OK:
-        reading.findings.append((status, f"{fullest.mountpoint} {fullest.free_ratio:.0%} free"))
-    else:
-        reading.notes.append(f"disk {fullest.mountpoint} {fullest.free_ratio:.0%} free")
+    reading.notes.append(f"disk {fullest.mountpoint} {fullest.free_ratio:.0%} free")
 
 
-def _linux_memory(text: str, params: SetParams, reading: SetReading) -> None:
+def _linux_memory(text: str, reading: SetReading) -> None:
     mem = parse_free(text)
     ratio = mem.available / mem.total if mem.total > 0 else 0.0
     reading.values["memory_total"] = Value(value=mem.total, unit="bytes")
     reading.values["memory_available"] = Value(value=mem.available, unit="bytes")
     reading.values["memory_available_ratio"] = Value(value=ratio, unit="ratio")
-    if levels(ratio, warn_below=params.warn_memory_ratio).status is Status.WARN:
-        reading.findings.append((Status.WARN, f"memory {ratio:.0%} available"))
-    else:
-        reading.notes.append(f"memory {ratio:.0%} available")
+    reading.notes.append(f"memory {ratio:.0%} available")
 
 
 def _linux_uptime(text: str, reading: SetReading) -> None:
     reading.values["uptime"] = Value(value=parse_proc_uptime(text), unit="seconds")
 
 
-def read_linux(outputs: Mapping[str, str], params: SetParams) -> SetReading:
+def read_linux(outputs: Mapping[str, str]) -> SetReading:
     reading = SetReading()
-    _guard(reading, "disk", lambda: _linux_disk(_text(outputs, "df -P"), params, reading))
-    _guard(reading, "memory", lambda: _linux_memory(_text(outputs, "free -b"), params, reading))
+    _guard(reading, "disk", lambda: _linux_disk(_text(outputs, "df -P"), reading))
+    _guard(reading, "memory", lambda: _linux_memory(_text(outputs, "free -b"), reading))
     _guard(reading, "uptime", lambda: _linux_uptime(_text(outputs, "cat /proc/uptime"), reading))
     return reading
 
@@ -271,7 +253,7 @@ ROUTEROS_RESOURCE = "/system resource print without-paging"
 ROUTEROS_INTERFACES = "/interface print terse without-paging"
 
 
-def read_router(outputs: Mapping[str, str], params: SetParams) -> SetReading:
+def read_router(outputs: Mapping[str, str]) -> SetReading:
     reading = SetReading()
 
     def resource() -> None:
@@ -286,8 +268,7 @@ def read_router(outputs: Mapping[str, str], params: SetParams) -> SetReading:
             reading.values["memory_total"] = Value(value=res.memory_total, unit="bytes")
             reading.values["memory_available"] = Value(value=res.memory_free, unit="bytes")
             reading.values["memory_available_ratio"] = Value(value=ratio, unit="ratio")
-            if levels(ratio, warn_below=params.warn_memory_ratio).status is Status.WARN:
-                reading.findings.append((Status.WARN, f"memory {ratio:.0%} free"))
+            reading.notes.append(f"memory {ratio:.0%} free")
         if res.board or res.version:
             reading.notes.append(f"{res.board} RouterOS {res.version}".strip())
 
@@ -313,7 +294,7 @@ class CommandSet:
     name: str
     category: Category
     commands: tuple[str, ...]
-    read: Callable[[Mapping[str, str], SetParams], SetReading]
+    read: Callable[[Mapping[str, str]], SetReading]
 
 
 COMMAND_SETS: dict[str, CommandSet] = {

@@ -16,10 +16,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from checks.levels import table_to_json
 from checks.model import (
     EnrollRequest,
     EnrollResponse,
     IngestResponse,
+    LevelsResponse,
     ReportBatch,
     TimeResponse,
     error_message,
@@ -130,6 +132,23 @@ async def ingest(
     ctx.metrics.reports.labels(result="accepted").inc(resp.accepted)
     ctx.metrics.reports.labels(result="duplicate").inc(resp.duplicates)
     return resp
+
+
+@router.get(
+    "/levels",
+    response_model=LevelsResponse,
+    responses={401: {"description": "missing or unknown token"}},
+)
+async def levels(ctx: Ctx, token: Annotated[str, Depends(bearer_token)]) -> LevelsResponse:
+    """The levels the catalogue judges reported values with (an agent's copy judges its
+    local display); ``version`` is the one each ingest answer names."""
+    agent = ctx.services.identities.cached_identity(token) or await run_in_threadpool(
+        ctx.services.identities.authenticate, token
+    )
+    if agent is None:
+        raise _unknown_token()
+    rules = ctx.services.core.rules.current()
+    return LevelsResponse(version=rules.fingerprint, levels=table_to_json(rules.compiled.levels))
 
 
 def _take_turn(ctx: ApiContext, agent: AgentIdentity) -> None:

@@ -37,3 +37,43 @@ def catalogue_check(file: Path | None, overrides: Path | None) -> None:
         f"{len(cat.criteria) - automated} attested), stale after {cat.stale_after_s} s, "
         f"rules fingerprint {fingerprint_of(cat)}"
     )
+
+
+@catalogue.command("levels")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--overrides",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A province's overrides file, merged over FILE (or over the built-in catalogue).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the JSON to this file instead of printing it.",
+)
+def catalogue_levels(file: Path | None, overrides: Path | None, output: Path | None) -> None:
+    """Print every level the catalogue judges reported values with, as JSON: what agents
+    receive from GET /api/v1/levels. An agent installed without a link to the collector
+    judges `ioc-agent check` with the built-in catalogue's levels, written by this command
+    to agent/default_levels.json."""
+    import json
+
+    from checks.levels import table_to_json
+    from collector.config import CollectorConfig
+    from collector.criteria.rules import Rules
+
+    with user_errors():
+        rules = Rules.of(
+            CollectorConfig(catalogue=file, catalogue_overrides=overrides).load_catalogue()
+        )
+    text = json.dumps(
+        {"version": rules.fingerprint, "levels": table_to_json(rules.compiled.levels)}, indent=2
+    )
+    if output is None:
+        click.echo(text)
+        return
+    try:
+        output.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"{output}: cannot write: {exc.strerror}") from None
+    click.echo(f"{output}: levels of version {rules.fingerprint} written")

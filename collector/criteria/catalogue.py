@@ -3,6 +3,12 @@
 Loaded from YAML and validated once; a broken catalogue is refused with the file, the line,
 the criterion and the field, and never half-loaded. A province overrides thresholds or adds
 criteria with a file of the same shape, merged by criterion id (:func:`merge`).
+
+The catalogue is the one owner of every threshold (docs/ARCHITECTURE.md, "Who owns a
+threshold"): agents measure and report values, the catalogue judges them, in a rule of a
+criterion (``value:`` with levels) or, for a value no rule names, in its ``levels:`` table,
+which applies wherever the check's own status decides. :func:`level_table` gives both as one
+table, the one agents receive to judge their local display.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from checks.levels import Bounds
 from checks.model import CHECK_ID_RE, VALUE_NAME_RE
 
 CommuneKind = Literal["xã", "phường", "đặc khu"]
@@ -48,6 +55,39 @@ class _Strict(BaseModel):
 class Title(_Strict):
     vi: str = Field(min_length=1)
     en: str = Field(min_length=1)
+
+
+def _ordered(
+    warn_below: float | None,
+    fail_below: float | None,
+    warn_above: float | None,
+    fail_above: float | None,
+) -> None:
+    if warn_below is not None and fail_below is not None and fail_below > warn_below:
+        raise ValueError("fail_below must not be above warn_below")
+    if warn_above is not None and fail_above is not None and fail_above < warn_above:
+        raise ValueError("fail_above must not be below warn_above")
+
+
+class LevelSpec(_Strict):
+    """The levels of one value in the catalogue's ``levels:`` table."""
+
+    warn_below: float | None = None
+    fail_below: float | None = None
+    warn_above: float | None = None
+    fail_above: float | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if all(
+            t is None for t in (self.warn_below, self.fail_below, self.warn_above, self.fail_above)
+        ):
+            raise ValueError("no level given (warn_/fail_below/above)")
+        _ordered(self.warn_below, self.fail_below, self.warn_above, self.fail_above)
+        return self
+
+    def bounds(self) -> Bounds:
+        return Bounds(self.fail_below, self.fail_above, self.warn_below, self.warn_above)
 
 
 class CheckRule(_Strict):
@@ -76,19 +116,11 @@ class CheckRule(_Strict):
                 raise ValueError(f"value {self.value!r} must be a snake_case value name")
             if all(t is None for t in thresholds):
                 raise ValueError(f"value {self.value!r} has no threshold (warn_/fail_below/above)")
-        if (
-            self.warn_below is not None
-            and self.fail_below is not None
-            and self.fail_below > self.warn_below
-        ):
-            raise ValueError("fail_below must not be above warn_below")
-        if (
-            self.warn_above is not None
-            and self.fail_above is not None
-            and self.fail_above < self.warn_above
-        ):
-            raise ValueError("fail_above must not be below warn_above")
+        _ordered(self.warn_below, self.fail_below, self.warn_above, self.fail_above)
         return self
+
+    def bounds(self) -> Bounds:
+        return Bounds(self.fail_below, self.fail_above, self.warn_below, self.warn_above)
 
 
 class AnyOfRule(_Strict):
@@ -148,6 +180,9 @@ class Catalogue(_Strict):
     version: int = 1
     stale_after_s: int = Field(default=180, ge=30, le=7 * 86400)
     criteria: list[Criterion] = Field(min_length=1)
+    #: check id -> value name -> levels, for values no rule names: judged wherever the
+    #: check's own status decides (a ``check:`` rule without ``value:``).
+    levels: dict[str, dict[str, LevelSpec]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
@@ -158,6 +193,35 @@ class Catalogue(_Strict):
             seen.add(c.id)
         return self
 
+    @model_validator(mode="after")
+    def _levels_once(self) -> Self:
+        """Each value has one set of levels: in the ``levels:`` table or in rules, and
+        every rule that names it gives the same ones."""
+        for check, values in self.levels.items():
+            if not CHECK_ID_RE.match(check):
+                raise ValueError(f"levels: {check!r} is not a check id such as 'host.disk'")
+            for name in values:
+                if not VALUE_NAME_RE.match(name):
+                    raise ValueError(f"levels: {check}: {name!r} is not a snake_case value name")
+        ruled: dict[tuple[str, str], tuple[str, Bounds]] = {}
+        for c in self.criteria:
+            for rule in _check_rules(c):
+                if rule.value is None:
+                    continue
+                pair, bounds = (rule.check, rule.value), rule.bounds()
+                first = ruled.setdefault(pair, (c.id, bounds))
+                if first[1] != bounds:
+                    raise ValueError(
+                        f"{c.id} judges {rule.check} {rule.value} with other levels than "
+                        f"{first[0]}: give one value one set of levels"
+                    )
+                if rule.value in self.levels.get(rule.check, {}):
+                    raise ValueError(
+                        f"levels: {rule.check}: {rule.value} is judged by {c.id}'s rule "
+                        "already: give its levels in one place"
+                    )
+        return self
+
     def by_id(self) -> dict[str, Criterion]:
         return {c.id: c for c in self.criteria}
 
@@ -166,6 +230,27 @@ class Catalogue(_Strict):
         for c in self.criteria:
             out |= c.check_ids()
         return out
+
+
+def _check_rules(c: Criterion) -> list[CheckRule]:
+    """Every check rule of a criterion, each alternative of an any_of included."""
+    out: list[CheckRule] = []
+    for rule in c.rules:
+        out.extend(rule.any_of if isinstance(rule, AnyOfRule) else [rule])
+    return out
+
+
+def level_table(catalogue: Catalogue) -> dict[str, dict[str, Bounds]]:
+    """Every level the catalogue judges a value with, from its rules and its ``levels:``
+    table: check id -> value name -> levels. What an agent judges its display with."""
+    table: dict[str, dict[str, Bounds]] = {}
+    for c in catalogue.criteria:
+        for rule in _check_rules(c):
+            if rule.value is not None:
+                table.setdefault(rule.check, {})[rule.value] = rule.bounds()
+    for check, values in catalogue.levels.items():
+        table.setdefault(check, {}).update({name: spec.bounds() for name, spec in values.items()})
+    return table
 
 
 class CatalogueError(ValueError):
@@ -318,6 +403,20 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     return parse_catalogue(text, str(path))
 
 
+def _merge_levels(data: dict[str, Any], levels: Any, source: str, root: yaml.Node | None) -> None:
+    """An override's ``levels:`` replace the base's levels value by value."""
+    if levels is None:
+        return
+    if not isinstance(levels, dict) or not all(isinstance(v, dict) for v in levels.values()):
+        line = _line(root, ["levels"])
+        at = f"line {line}: " if line is not None else ""
+        raise CatalogueError(
+            f"{source}: {at}levels: expected check ids, each with value names and their levels"
+        )
+    for check, values in levels.items():
+        data["levels"].setdefault(check, {}).update(values)
+
+
 def merge(
     base: Catalogue,
     override: dict[str, Any],
@@ -331,6 +430,7 @@ def merge(
     for key in ("stale_after_s", "profile"):
         if key in override:
             data[key] = override[key]
+    _merge_levels(data, override.get("levels"), source, root)
     items = override.get("criteria", []) or []
     if not isinstance(items, list):
         line = _line(root, ["criteria"])

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from checks.levels import crossing
 from checks.model import Status
-from collector.criteria.catalogue import CheckRule, Severity
+from collector.criteria.catalogue import Severity
 from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules, RuleStep, Step
 
 
@@ -213,18 +213,41 @@ _STATUS_VI = {
 }
 
 
-def _eval_one(rule: CheckRule, obs: Observation) -> Finding:
+def _eval_status(step: RuleStep, obs: Observation) -> Finding:
+    """A rule on the check's own status: the status the agent reported (a fact: reachable,
+    measured) made worse by any of the catalogue's ``levels:`` the result's values cross."""
+    status = _FROM_CHECK.get(obs.status, CriterionStatus.UNKNOWN)
+    where = _where(obs)
+    detail = f": {obs.message}" if obs.message and status is not CriterionStatus.PASS else ""
+    said = obs.status
+    crossed: list[str] = []
+    if step.levels and status is not CriterionStatus.UNKNOWN:
+        for name, bounds in step.levels.items():
+            v = obs.values.get(name)
+            if v is None:
+                continue
+            judged, bound = levels(v, bounds)
+            if bound:
+                crossed.append(f"{name} = {_fmt(v)} {bound}")
+                status = max(status, judged, key=_WORST.__getitem__)
+    if crossed:
+        said = status.value
+        detail = f"{detail}; " if detail else ": "
+        detail += "; ".join(crossed)
+    return Finding(
+        status,
+        f"{obs.check} {said} on {where}{detail}",
+        f"{obs.check} {_STATUS_VI[status]} trên {where}{detail}",
+        (_evidence(obs),),
+    )
+
+
+def _eval_one(step: RuleStep, obs: Observation) -> Finding:
+    rule = step.rule
+    if rule.value is None:
+        return _eval_status(step, obs)
     ev = (_evidence(obs, rule.value),)
     where = _where(obs)
-    if rule.value is None:
-        status = _FROM_CHECK.get(obs.status, CriterionStatus.UNKNOWN)
-        detail = f": {obs.message}" if obs.message and status is not CriterionStatus.PASS else ""
-        return Finding(
-            status,
-            f"{obs.check} {obs.status} on {where}{detail}",
-            f"{obs.check} {_STATUS_VI[status]} trên {where}{detail}",
-            ev,
-        )
     v = obs.values.get(rule.value)
     if v is None:
         # A failed check often carries no figures (device unreachable): that is a failure;
@@ -289,7 +312,7 @@ def host_findings(rules: Rules, observations: Iterable[Observation]) -> HostFind
         checks.add(o.check)
         for step in by_check.get(o.check, ()):
             if step.rule.target is None or o.target == step.rule.target:
-                found.setdefault(step.key, []).append(_eval_one(step.rule, o))
+                found.setdefault(step.key, []).append(_eval_one(step, o))
     return HostFindings(rules.fingerprint, frozenset(checks), dict(found))
 
 

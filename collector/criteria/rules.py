@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from checks.levels import Bounds
 from collector.criteria.catalogue import (
     AnyOfRule,
     Catalogue,
@@ -23,6 +25,7 @@ from collector.criteria.catalogue import (
     Criterion,
     Kind,
     Severity,
+    level_table,
 )
 
 
@@ -39,6 +42,9 @@ class RuleStep:
     rule: CheckRule
     #: ``rule.optional``, at hand for the interpreter.
     optional: bool
+    #: For a rule on the check's own status (no ``value:``): the catalogue's ``levels:``
+    #: of that check's values, judged with the status. Empty otherwise.
+    levels: Mapping[str, Bounds] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,8 @@ class CompiledCatalogue:
     criteria: tuple[CompiledCriterion, ...]
     #: The ids of the attested criteria (their statuses come from attestations).
     attested: tuple[str, ...]
+    #: Every level of the catalogue (rules and ``levels:``): what agents judge with.
+    levels: Mapping[str, Mapping[str, Bounds]]
 
 
 def _rule_key(criterion_id: str, i: int, j: int | None = None) -> str:
@@ -83,10 +91,18 @@ def _rule_key(criterion_id: str, i: int, j: int | None = None) -> str:
 
 
 def fingerprint_of(catalogue: Catalogue) -> str:
-    """16 hex characters naming the criteria (not e.g. ``stale_after_s``): what a host's
-    findings and verdict depend on. Stored with them: it must not change for the same
-    criteria."""
-    rules_json = json.dumps([c.model_dump(mode="json") for c in catalogue.criteria])
+    """16 hex characters naming the criteria and levels (not e.g. ``stale_after_s``): what
+    a host's findings and verdict depend on. Stored with them: it must not change for the
+    same criteria and levels."""
+    judged: list[object] = [c.model_dump(mode="json") for c in catalogue.criteria]
+    if catalogue.levels:  # a catalogue without a levels table keeps its fingerprint
+        judged.append(
+            {
+                k: {n: s.model_dump(mode="json") for n, s in v.items()}
+                for k, v in sorted(catalogue.levels.items())
+            }
+        )
+    rules_json = json.dumps(judged, sort_keys=False)
     return hashlib.sha256(rules_json.encode()).hexdigest()[:16]
 
 
@@ -101,8 +117,19 @@ def compile_catalogue(catalogue: Catalogue) -> CompiledCatalogue:
                 flat.append((_rule_key(c.id, i), rule))
     checks = tuple(sorted({rule.check for _, rule in flat}))
     check_at = {check: i for i, check in enumerate(checks)}
+    own = {
+        check: {name: spec.bounds() for name, spec in values.items()}
+        for check, values in catalogue.levels.items()
+    }
     steps = tuple(
-        RuleStep(key, pos, check_at[rule.check], rule, rule.optional)
+        RuleStep(
+            key,
+            pos,
+            check_at[rule.check],
+            rule,
+            rule.optional,
+            own.get(rule.check, {}) if rule.value is None else {},
+        )
         for pos, (key, rule) in enumerate(flat)
     )
     step_of = {s.key: s for s in steps}
@@ -132,6 +159,7 @@ def compile_catalogue(catalogue: Catalogue) -> CompiledCatalogue:
         checks,
         tuple(criteria),
         tuple(c.id for c in catalogue.criteria if c.kind is Kind.ATTESTED),
+        level_table(catalogue),
     )
 
 

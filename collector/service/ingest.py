@@ -119,6 +119,7 @@ class Ingest(Service):
                 duplicates=len(reports) - len(new),
                 acked_seqs=sorted({r.seq for r in reports}),
                 server_time=server_time,
+                levels_version=rules.fingerprint,
             )
         if to_store:
             previous = {aid: row.latest for aid, row in g.rows.items()}

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, select
 
+from checks.levels import judged_status
 from collector.criteria.engine import COLOURS, Colour, colour_at
 from collector.service.base import Core, Service
 from collector.service.evaluation import Evaluation
@@ -167,9 +168,13 @@ class Readiness(Service):
         }
 
     def latest_values(self, province: str | None = None) -> Iterator[LatestValue]:
-        """Latest results of fresh agents (of one ``province``), for exposition."""
+        """Latest results of fresh agents (of one ``province``), for exposition. Each status
+        is the agent's (what it saw) made worse by any of the catalogue's levels its values
+        cross, so that a check's status agrees with the criteria that read it."""
         now = self.clock()
-        stale = timedelta(seconds=self.rules.current().stale_after_s)
+        rules = self.rules.current()
+        levels = rules.compiled.levels
+        stale = timedelta(seconds=rules.stale_after_s)
         a = db.agents.c
         q = select(a.agent_id, a.commune_code, a.province_code, a.host, a.latest).where(
             and_(a.revoked.is_(False), a.last_observed_at >= now - stale)
@@ -186,7 +191,7 @@ class Readiness(Service):
                         row.host,
                         e.check,
                         e.target,
-                        e.status,
+                        judged_status(e.status, levels.get(e.check), e.values()),
                         e.figures,
                     )
 

@@ -41,14 +41,29 @@ def test_check_table_vietnamese_default_and_english(tmp_path):
     assert "Memory" in en.output
 
 
-def test_check_not_ready_items_first(tmp_path):
+def test_check_judges_with_the_collectors_levels_not_ready_items_first(tmp_path):
+    """`check` judges with the levels the collector sent (kept in the state directory):
+    levels under which no disk can pass make the disk fail, and it is listed first."""
+    state = tmp_path / "st"
+    state.mkdir()
+    strict = {"host.disk": {"disk_free_ratio": {"fail_below": 1.01}}}
+    (state / "levels.json").write_text(json.dumps({"version": "v-test", "levels": strict}))
     cfg = tmp_path / "agent.yaml"
     cfg.write_text(
-        "checks:\n  host.disk: {warn_free_ratio: 1.0, fail_free_ratio: 1.0}\n"
-        "  net.dns: {enabled: false}\n  net.portal: {enabled: false}\n"
+        f"state_dir: {state}\n"
+        "checks:\n  net.dns: {enabled: false}\n  net.portal: {enabled: false}\n"
     )
     out = invoke("check", "--config", str(cfg), "--lang", "en").output
     assert out.index("Disk space") < out.index("Memory")
+    body = json.loads(invoke("check", "--config", str(cfg), "--json").output)
+    [disk] = [r for r in body["results"] if r["check"] == "host.disk"]
+    assert disk["status"] == "fail" and "disk_free_ratio" in disk["message"]
+    # Without the collector's copy, the built-in catalogue's levels judge (20 % / 10 %).
+    (state / "levels.json").unlink()
+    body = json.loads(invoke("check", "--config", str(cfg), "--json").output)
+    [disk] = [r for r in body["results"] if r["check"] == "host.disk"]
+    free = disk["values"]["disk_free_ratio"]["value"]
+    assert disk["status"] == ("ok" if free >= 0.2 else "warn" if free >= 0.1 else "fail")
 
 
 def test_bad_config_is_a_clean_usage_error(tmp_path):

@@ -39,7 +39,7 @@ collector:
   verify_tls: true
 interval_s: 30
 checks:
-  host.disk: {paths: [/, /data], warn_free_ratio: 0.3, fail_free_ratio: 0.15}
+  host.disk: {paths: [/, /data], warn_free_ratio: 0.3, fail_free_ratio: 0.15}  # ignored
   net.dns: {enabled: false}
   svc.http:
     targets:
@@ -51,7 +51,8 @@ checks:
     config = load_config(path)
     assert config.collector.url == "https://ioc.hanoi.gov.vn:8443"
     disk = config.checks.for_check("host.disk")
-    assert disk.paths == ["/", "/data"] and disk.warn_free_ratio == 0.3
+    # Thresholds are the catalogue's now: an old file's threshold options are ignored.
+    assert disk.paths == ["/", "/data"] and not hasattr(disk, "warn_free_ratio")
     http = config.checks.for_check("net.http")
     assert isinstance(http, HttpConfig) and http.targets[0].url == "http://127.0.0.1:8080/"
     ids = [c.id for c in config.enabled_checks()]

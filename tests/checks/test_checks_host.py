@@ -7,13 +7,10 @@ import pytest
 from checks.base import CheckContext
 from checks.host.health import (
     ClockCheck,
-    ClockConfig,
     ClockSection,
-    CpuConfig,
     CpuSection,
     DiskCheck,
     DiskConfig,
-    MemoryConfig,
     evaluate_clock,
     evaluate_cpu,
     evaluate_disk,
@@ -25,7 +22,7 @@ from checks.host.health import (
     parse_memory,
 )
 from checks.model import Status
-from tests.checks.checks_fixtures import FIXTURES, json_body
+from tests.checks.checks_fixtures import FIXTURES, json_body, judged
 
 PSUTIL = FIXTURES / "psutil"
 
@@ -33,15 +30,16 @@ PSUTIL = FIXTURES / "psutil"
 def test_cpu_parse_and_boundaries():
     section = parse_cpu(90.0, (1.5, 1.0, 0.5))
     assert section.usage_ratio == pytest.approx(0.9) and section.load1 == 1.5
-    assert evaluate_cpu(section, CpuConfig()).status is Status.OK  # warn *above* 0.9
-    busy = evaluate_cpu(CpuSection(0.91, 4.0), CpuConfig())
-    assert busy.status is Status.WARN
+    assert judged(evaluate_cpu(section)).status is Status.OK  # warn *above* 0.9
+    busy = evaluate_cpu(CpuSection(0.91, 4.0))
+    assert busy.status is Status.OK  # measured; the catalogue's levels judge it
+    assert judged(busy).status is Status.WARN and "cpu_usage 91% > 90%" in judged(busy).message
     assert busy.values["cpu_usage"].unit == "ratio" and busy.values["load1"].unit == ""
 
 
 def test_memory_recorded_low_memory_warns():
     section = parse_memory(json.loads((PSUTIL / "virtual_memory_low.json").read_text()))
-    result = evaluate_memory(section, MemoryConfig())
+    result = judged(evaluate_memory(section))
     assert result.status is Status.WARN  # 7.5 % available
     assert result.values["memory_available"].unit == "bytes"
     assert result.value("memory_total") == 4102225920
@@ -53,13 +51,14 @@ def test_memory_recorded_low_memory_warns():
 )
 def test_memory_boundaries(available, status):
     section = parse_memory({"total": 100, "available": available})
-    assert evaluate_memory(section, MemoryConfig()).status is status
+    assert judged(evaluate_memory(section)).status is status
 
 
 def test_disk_recorded_nearly_full_fails():
     usage = json.loads((PSUTIL / "disk_usage_root.json").read_text())
-    result = evaluate_disk(parse_disk("/", usage), DiskConfig())
+    result = judged(evaluate_disk(parse_disk("/", usage)))
     assert result.status is Status.FAIL  # 6.8 % free
+    assert result.message.endswith("disk_free_ratio 7% < 10%")
     assert result.target == "/"
     assert set(result.values) == {"disk_free", "disk_free_ratio", "disk_size"}
 
@@ -70,14 +69,16 @@ def test_disk_recorded_nearly_full_fails():
 )
 def test_disk_boundaries(free, status):
     section = parse_disk("/data", {"total": 100, "free": free})
-    assert evaluate_disk(section, DiskConfig()).status is status
+    assert judged(evaluate_disk(section)).status is status
 
 
-def test_disk_thresholds_configurable_and_ordered():
-    cfg = DiskConfig(warn_free_ratio=0.5, fail_free_ratio=0.3)
-    assert evaluate_disk(parse_disk("/", {"total": 100, "free": 40}), cfg).status is Status.WARN
-    with pytest.raises(ValueError, match="fail_free_ratio"):
-        DiskConfig(warn_free_ratio=0.1, fail_free_ratio=0.2)
+def test_retired_threshold_options_are_ignored_with_a_warning(caplog):
+    """A configuration written when checks had thresholds keeps working: the option is
+    ignored, and the warning says where levels are set now."""
+    cfg = DiskConfig.model_validate({"paths": ["/"], "warn_free_ratio": 0.5})
+    assert cfg.paths == ["/"] and not hasattr(cfg, "warn_free_ratio")
+    assert "ignored: warn_free_ratio" in caplog.text and "catalogue" in caplog.text
+    assert evaluate_disk(parse_disk("/", {"total": 100, "free": 40})).status is Status.OK
 
 
 def test_disk_check_one_result_per_path_and_unknown_for_missing(tmp_path):
@@ -99,7 +100,7 @@ def test_clock_offset_is_ntp_style():
     t0 = datetime(2025, 7, 1, 8, 0, 0, tzinfo=UTC).timestamp()
     section = parse_clock(t0, t0 + 0.2, {"server_time": server.isoformat()})
     assert section.offset_s == pytest.approx(0.6)  # server read its clock at our t0 + 0.1
-    result = evaluate_clock("https://c", section, ClockConfig())
+    result = judged(evaluate_clock("https://c", section))
     assert result.status is Status.WARN
     assert result.value("clock_offset") == pytest.approx(0.6)
     assert result.value("clock_offset_abs") == pytest.approx(0.6)
@@ -110,7 +111,7 @@ def test_clock_offset_is_ntp_style():
     [(0.5, Status.OK), (-0.51, Status.WARN), (1.0, Status.WARN), (-1.01, Status.FAIL)],
 )
 def test_clock_boundaries(offset, status):
-    result = evaluate_clock("c", ClockSection(offset, 0.01), ClockConfig())
+    result = judged(evaluate_clock("c", ClockSection(offset, 0.01)))
     assert result.status is status
     assert result.value("clock_offset") == offset
     assert result.value("clock_offset_abs") == abs(offset)
@@ -128,7 +129,7 @@ def test_clock_against_local_collector(http_server):
     http_server.routes["/api/v1/time"] = (200, {"Content-Type": "application/json"}, ahead)
     ctx = CheckContext(host="h", collector_url=http_server.base)
     (result,) = asyncio.run(ClockCheck().run(ctx))
-    assert result.status is Status.FAIL
+    assert judged(result).status is Status.FAIL
     assert result.target == http_server.base
     assert result.value("clock_offset") == pytest.approx(5, abs=0.3)
 

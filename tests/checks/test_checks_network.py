@@ -37,6 +37,7 @@ from checks.network.probes import (
     probe_tcp,
     split_host_port,
 )
+from tests.checks.checks_fixtures import judged
 
 CTX = CheckContext(host="h")
 
@@ -164,7 +165,7 @@ def test_dedicated_unknown_without_target_or_collector():
 def test_http_ok_with_expected_content(http_server):
     http_server.routes["/"] = (200, {}, b"<html>Cong Dich vu cong</html>")
     outcome = asyncio.run(probe_http(http_server.base + "/", 2, expect="Dich vu cong"))
-    result = evaluate_http("net.http", outcome, max_response_time_s=3)
+    result = evaluate_http("net.http", outcome)
     assert result.status is Status.OK
     assert result.value("http_up") == 1 and result.value("http_status") == 200
     assert result.values["http_response_time"].unit == "seconds"
@@ -217,10 +218,12 @@ def test_http_unresolvable_and_bad_url_are_unknown():
 
 def test_http_slow_answer_fails():
     outcome = HttpOutcome("https://p/", Failure.NONE, 3.4, status_code=200)
-    result = evaluate_http("net.portal", outcome, max_response_time_s=3.0)
-    assert result.status is Status.FAIL and "slow" in result.message
+    result = evaluate_http("net.portal", outcome)
+    assert result.status is Status.OK  # it answered; the catalogue judges how fast (NET-03)
+    result = judged(result)
+    assert result.status is Status.FAIL and "http_response_time 3.4 s > 3 s" in result.message
     outcome = HttpOutcome("https://p/", Failure.NONE, 2.9, status_code=200)
-    assert evaluate_http("net.portal", outcome, max_response_time_s=3.0).status is Status.OK
+    assert judged(evaluate_http("net.portal", outcome)).status is Status.OK
 
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -261,10 +264,10 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
             HttpOutcome(
                 "https://p/", Failure.NONE, 4.0, 503, NOW + timedelta(days=3), False, now=NOW
             ),
-            {"max_response_time_s": 3, "expect": "x"},
+            {"expect": "x"},
             Status.FAIL,
-            "HTTP 503; slow: 4.00 s > 3 s; expected content 'x' not found; "
-            "TLS certificate expires in 3 days",
+            "HTTP 503; expected content 'x' not found; "
+            "http_response_time 4 s > 3 s; tls_cert_days_left 3 days < 14 days",
             {
                 "http_up": 0.0,
                 "http_status": 503.0,
@@ -278,7 +281,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
             ),
             {},
             Status.FAIL,
-            "HTTP 0; expected content not found; TLS certificate expired",
+            "HTTP 0; expected content not found; tls_cert_days_left -3 days < 0 days",
             {
                 "http_up": 0.0,
                 "http_status": 0.0,
@@ -289,7 +292,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
     ],
 )
 def test_http_outcomes(outcome, kw, status, message, values):  # type: ignore[no-untyped-def]
-    result = evaluate_http("net.http", outcome, **kw)
+    result = judged(evaluate_http("net.http", outcome, **kw))
     assert (result.status, result.message) == (status, message)
     assert {k: v.value for k, v in result.values.items()} == values
     assert (result.target, result.duration_s) == ("https://p/", outcome.response_time_s)
@@ -302,14 +305,14 @@ def test_tls_days_left_from_recorded_peercert():
     assert not_after == datetime(2026, 7, 31, 23, 59, 59, tzinfo=UTC)
     now = not_after - timedelta(days=10)
     outcome = HttpOutcome("https://p/", Failure.NONE, 0.1, 200, not_after, now=now)
-    result = evaluate_http("net.portal", outcome, warn_cert_days=14)
+    result = judged(evaluate_http("net.portal", outcome))
     assert result.status is Status.WARN
     assert result.value("tls_cert_days_left") == pytest.approx(10)
     assert result.values["tls_cert_days_left"].unit == "days"
     expired = HttpOutcome(
         "https://p/", Failure.NONE, 0.1, 200, not_after, now=not_after + timedelta(days=1)
     )
-    assert evaluate_http("net.portal", expired).status is Status.FAIL
+    assert judged(evaluate_http("net.portal", expired)).status is Status.FAIL
     assert cert_not_after({}) is None
 
 

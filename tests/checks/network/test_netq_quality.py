@@ -29,6 +29,7 @@ from checks.network.quality import (
     rfc3550_jitter,
 )
 from collector.api.reflector import RateLimiter, Reflector, start_reflector
+from tests.checks.checks_fixtures import judged
 from tests.peers.netq import (
     impaired_reflector_process,
     probe_in_process,
@@ -94,10 +95,11 @@ def test_evaluate_grades_like_vc02_and_reports_e_model():
     assert result.values["rtt"].unit == "seconds" and result.values["loss"].unit == "ratio"
     assert 4.3 < result.value("mos") <= 4.41  # 30 ms RTT, no loss: near the default maximum
     slow = UdpOutcome("r", parse_quality({0: 0.0}, [(0, 0.2)]))
-    assert evaluate_quality(slow).status is Status.WARN  # 200 ms > 150 ms
+    assert evaluate_quality(slow).status is Status.OK  # measured: VC-02's levels judge it
+    assert judged(evaluate_quality(slow)).status is Status.WARN  # 200 ms > 150 ms
     lossy = UdpOutcome("r", parse_quality({i: 0.0 for i in range(10)}, [(0, 0.01)]))
-    assert evaluate_quality(lossy).status is Status.FAIL  # 90 % loss
-    assert "loss" in evaluate_quality(lossy).message
+    assert judged(evaluate_quality(lossy)).status is Status.FAIL  # 90 % loss
+    assert "loss 90% > 5%" in judged(evaluate_quality(lossy)).message
 
 
 def test_no_reply_is_unknown_not_a_verdict_on_the_network():
@@ -312,7 +314,7 @@ def test_accuracy_against_known_delay_jitter_and_loss():
     assert q.rtt_avg_s == pytest.approx(base, rel=0.10)
     assert abs(q.jitter_s - 2 * d / 3) < 0.005
     assert abs(q.loss - 0.05) < 0.02
-    result = evaluate_quality(outcome)
+    result = judged(evaluate_quality(outcome))
     assert result.status is Status.WARN  # 5 % loss > the 1 % warning line of VC-02
 
 

@@ -28,8 +28,9 @@ from checks.security.antivirus import (
     parse_antivirus,
 )
 from checks.security.firewall import FirewallCheck, evaluate_firewall
-from checks.security.updates import UpdatesCheck, UpdatesConfig, evaluate_updates
+from checks.security.updates import UpdatesCheck, evaluate_updates
 from tests import paths
+from tests.checks.checks_fixtures import judged
 
 NFT = paths.FIXTURES / "nft"
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -194,7 +195,7 @@ def test_firewall_check_statuses():
 )
 def test_updates_thresholds(age, status):
     info = UpdateInfo(NOW - timedelta(days=age), "apt history.log")
-    result = evaluate_updates(info, UpdatesConfig(), NOW)
+    result = judged(evaluate_updates(info, NOW))
     assert result.status is status
     assert result.value("updates_age") == pytest.approx(age)
     assert result.values["updates_age"].unit == "days"
@@ -232,6 +233,7 @@ def test_windows_slots_answer_not_implemented_yet():
         assert r.status is Status.UNKNOWN and "not implemented yet on Windows" in r.message
 
 
-def test_updates_config_order_is_validated():
-    with pytest.raises(ValueError, match="fail_days"):
-        UpdatesConfig(warn_days=30, fail_days=10)
+def test_updates_reports_the_age_and_leaves_judging_to_the_catalogue():
+    info = UpdateInfo(NOW - timedelta(days=90), "apt history.log")
+    assert evaluate_updates(info, NOW).status is Status.OK
+    assert "updates_age 90 days > 60 days" in judged(evaluate_updates(info, NOW)).message

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from checks.base import CheckContext
+from checks.levels import Bounds, judge
 from checks.model import Status
 from checks.runner import run_check
 from checks.signature.certificate import (
@@ -17,6 +18,7 @@ from checks.signature.certificate import (
     CertificateFile,
     check_file,
 )
+from tests.checks.checks_fixtures import judged
 from tests.peers.certs import days_from, encode, make_cert
 
 # Certificates carry whole seconds: a "now" with microseconds would shift the boundary.
@@ -39,7 +41,7 @@ def test_expiry_boundary(tmp_path, fmt, days, status):
     password = PASSWORD if fmt == "p12" else None
     path = write(tmp_path, days_from(NOW, days), fmt, password)
     cfg = CertificateFile(path=path, password=password, name="signing-cert")
-    result = check_file(cfg, CertificateConfig(), now=NOW)
+    result = judged(check_file(cfg, CertificateConfig(), now=NOW))
     assert result.status is status, result.message
     assert result.value("cert_days_left") == pytest.approx(days)
     assert result.values["cert_days_left"].unit == "days"
@@ -51,9 +53,9 @@ def test_expiry_boundary(tmp_path, fmt, days, status):
 def test_a_second_short_of_30_days_warns(tmp_path):
     path = write(tmp_path, days_from(NOW, 30), "pem")
     later = NOW + timedelta(seconds=1)
-    assert (
-        check_file(CertificateFile(path=path), CertificateConfig(), now=later).status is Status.WARN
-    )
+    result = check_file(CertificateFile(path=path), CertificateConfig(), now=later)
+    assert result.status is Status.OK  # valid: how many days are enough is SIG-01's level
+    assert judged(result).status is Status.WARN
 
 
 def test_expired_message(tmp_path):
@@ -75,12 +77,12 @@ def test_not_yet_valid_fails(tmp_path, fmt):
     assert result.value("cert_days_until_valid") == pytest.approx(2)
 
 
-def test_warn_days_configurable(tmp_path):
+def test_a_province_level_decides_how_many_days_are_enough(tmp_path):
     path = write(tmp_path, days_from(NOW, 45), "pem")
-    assert (
-        check_file(CertificateFile(path=path), CertificateConfig(warn_days=60), now=NOW).status
-        is Status.WARN
-    )
+    result = check_file(CertificateFile(path=path), CertificateConfig(), now=NOW)
+    assert judged(result).status is Status.OK
+    sixty = {"sig.certificate": {"cert_days_left": Bounds(warn_below=60, fail_below=0)}}
+    assert judge(result, sixty).status is Status.WARN
 
 
 def test_pem_chain_uses_the_first_certificate(tmp_path):

@@ -16,7 +16,7 @@ from checks.model import CheckResult
 from checks.runner import run_check
 from checks.security.antivirus import evaluate_antivirus, parse_antivirus
 from checks.security.firewall import evaluate_firewall
-from checks.security.updates import UpdatesConfig, evaluate_updates
+from checks.security.updates import evaluate_updates
 from checks.signature.certificate import CertificateConfig, CertificateFile, check_file
 from checks.signature.token import TokenCheck, TokenConfig
 from collector.criteria.catalogue import load_catalogue
@@ -120,9 +120,7 @@ def sec01(av: bool, fw: bool, age_days: float):
             parse_antivirus(["MsMpEng.exe"] if av else ["explorer.exe"], ["MsMpEng.exe"])
         ),
         evaluate_firewall(FirewallState(fw, "test")),
-        evaluate_updates(
-            UpdateInfo(NOW - timedelta(days=age_days), "apt history.log"), UpdatesConfig(), NOW
-        ),
+        evaluate_updates(UpdateInfo(NOW - timedelta(days=age_days), "apt history.log"), NOW),
     ]
     return evaluate_commune(RULES, "xã", observe(results), now=NOW).criteria["SEC-01"]
 

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from agent.levels import built_in_levels
+from checks.levels import judge
 from checks.model import Category, Status
 from checks.ssh.check import SshConfig, SshTarget, evaluate_ssh
 from checks.ssh.client import CommandOutput, SshFailure, SshOutcome
@@ -13,7 +15,6 @@ from checks.ssh.commands import (
     COMMAND_SETS,
     ROUTEROS_INTERFACES,
     ROUTEROS_RESOURCE,
-    SetParams,
     parse_df,
     parse_free,
     parse_proc_uptime,
@@ -52,9 +53,13 @@ def evaluate(outcome: SshOutcome, set_name: str = "linux"):
         outcome,
         COMMAND_SETS[set_name],
         label=f"h/{set_name}",
-        params=SetParams(),
         max_output_bytes=1 << 20,
     )
+
+
+def judged(outcome: SshOutcome, set_name: str = "linux"):
+    """The result as the catalogue's levels judge it (the check itself judges no level)."""
+    return judge(evaluate(outcome, set_name), built_in_levels().table)
 
 
 def test_df_recorded_and_mountpoint_with_spaces():
@@ -90,11 +95,14 @@ def test_linux_set_recorded_ok():
 
 
 def test_linux_set_full_disk_fails_and_names_the_mountpoint():
-    result = evaluate(
-        linux_outcome(fx("linux_df_P_full.txt"), fx("linux_free_b_old.txt"), "100.0 50.0\n")
-    )
+    outcome = linux_outcome(fx("linux_df_P_full.txt"), fx("linux_free_b_old.txt"), "100.0 50.0\n")
+    measured = evaluate(outcome)
+    assert measured.status is Status.OK  # a measurement: the catalogue judges it
+    assert "/ 1% free" in measured.message and "memory 6% available" in measured.message
+    result = judged(outcome)
     assert result.status is Status.FAIL
-    assert "/ 1% free" in result.message and "memory 6% available" in result.message
+    assert "disk_min_free_ratio 1% < 5%" in result.message
+    assert "memory_available_ratio 6% < 10%" in result.message
 
 
 def test_linux_set_partial_output_degrades():
@@ -324,7 +332,9 @@ def test_router_low_memory_warns():
             out(ROUTEROS_INTERFACES, fx("routeros_interface_print_terse.txt")),
         ),
     )
-    assert evaluate(outcome, "router").status is Status.WARN
+    assert evaluate(outcome, "router").status is Status.OK
+    result = judged(outcome, "router")
+    assert result.status is Status.WARN and "memory_available_ratio" in result.message
 
 
 def test_target_label_and_unknown_set():

@@ -374,3 +374,31 @@ def test_since_is_kept_while_a_criterion_stays_in_its_status(collector) -> None:
     # the compact view used by roll-ups and metrics carries the same "since"
     light = collector.services.readiness.commune_states("01")
     assert next(s for s in light if s.code == HK).criteria["EQ-01"]["since"] == changed["since"]
+
+
+def test_the_catalogues_levels_are_served_to_agents_and_judge_the_exposed_status(
+    collector,
+) -> None:
+    """Agents report values unjudged; the collector names its levels' version in every
+    answer, serves them to agents, and shows a check's status judged by them (/metrics),
+    as the criteria judge it."""
+    agent = enroll(collector)
+    nearly_full = report(agent, 1)
+    nearly_full["results"][0]["values"]["disk_free_ratio"]["value"] = 0.05
+    answer = post(collector, agent, [nearly_full]).json()
+    rules = collector.services.core.rules.current()
+    assert answer["levels_version"] == rules.fingerprint
+    headers = {"Authorization": f"Bearer {agent['token']}"}
+    levels = httpx.get(f"{collector.url}/api/v1/levels", headers=headers).json()
+    assert levels["version"] == rules.fingerprint
+    assert levels["levels"]["host.disk"]["disk_free_ratio"] == {
+        "fail_below": 0.1,
+        "warn_below": 0.2,
+    }
+    refused = httpx.get(f"{collector.url}/api/v1/levels", headers={"Authorization": "Bearer x"})
+    assert refused.status_code == 401
+    metrics = httpx.get(f"{collector.url}/metrics").text
+    assert (
+        'ioc_check_problem{province="01",commune="00070",host="pasc-pc-1",check="host.disk",'
+        'target="/",status="fail"} 1' in metrics.splitlines()
+    )

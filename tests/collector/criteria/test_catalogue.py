@@ -131,3 +131,61 @@ def test_province_override_changes_threshold_and_adds_criterion() -> None:
     assert merged.criteria[-1].id == "LOC-01"
     with pytest.raises(CatalogueError, match="LOC-02"):
         merge(base, {"criteria": [{"id": "LOC-02", "kind": "automated"}]}, "p.yaml")
+
+
+# ------------------------------------------------------------------ one owner of levels
+
+
+def test_level_table_holds_every_threshold_of_rules_and_levels() -> None:
+    """The table agents receive: the levels of the rules' values and of the ``levels:``
+    section, each value once."""
+    from checks.levels import Bounds
+    from collector.criteria.catalogue import level_table
+
+    table = level_table(load_catalogue())
+    assert table["net.throughput"]["download_bandwidth"] == Bounds(fail_below=20e6, warn_below=50e6)
+    assert table["net.portal"] == {
+        "http_response_time": Bounds(fail_above=3.0),
+        "tls_cert_days_left": Bounds(fail_below=0, warn_below=14),
+    }
+    assert table["ssh.command"]["disk_min_free_ratio"] == Bounds(fail_below=0.05, warn_below=0.1)
+
+
+def test_a_value_has_one_set_of_levels() -> None:
+    def twice(d):  # NET-02's bandwidth given again in the levels table
+        d["levels"]["net.throughput"] = {"download_bandwidth": {"warn_below": 1}}
+
+    with pytest.raises(CatalogueError, match="judged by NET-02's rule already"):
+        parse_catalogue(_broken(twice))
+
+    def disagree(d):  # a second rule on the same value with other levels
+        d["criteria"][2]["rules"].append(
+            {"check": "net.throughput", "value": "download_bandwidth", "fail_below": 1}
+        )
+
+    with pytest.raises(CatalogueError, match="other levels than NET-02"):
+        parse_catalogue(_broken(disagree))
+
+    def empty(d):
+        d["levels"]["host.cpu"]["cpu_usage"] = {}
+
+    with pytest.raises(CatalogueError, match="no level given"):
+        parse_catalogue(_broken(empty))
+
+    def bad_check(d):
+        d["levels"]["Host CPU"] = {"cpu_usage": {"warn_above": 0.9}}
+
+    with pytest.raises(CatalogueError, match="not a check id"):
+        parse_catalogue(_broken(bad_check))
+
+
+def test_province_override_changes_a_level_and_the_fingerprint() -> None:
+    from collector.criteria.rules import Rules
+
+    base = load_catalogue()
+    merged = merge(base, {"levels": {"net.portal": {"tls_cert_days_left": {"warn_below": 30}}}})
+    assert merged.levels["net.portal"]["tls_cert_days_left"].warn_below == 30
+    assert merged.levels["svc.http"] == base.levels["svc.http"]  # the rest kept
+    assert Rules.of(merged).fingerprint != Rules.of(base).fingerprint
+    with pytest.raises(CatalogueError, match="levels: expected check ids"):
+        merge(base, {"levels": ["net.portal"]})

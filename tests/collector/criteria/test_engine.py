@@ -239,3 +239,28 @@ def test_levels_fail_before_warn_and_name_the_bound_crossed() -> None:
     assert levels(1.5, both_sides) == (CriterionStatus.FAIL, "> 0.9")
     warn_only = CheckRule(check="host.clock", value="clock_offset_abs", warn_above=1 / 3)
     assert levels(1, warn_only) == (CriterionStatus.WARN, "> 0.333333")
+
+
+def test_the_catalogues_levels_judge_where_a_checks_own_status_decides() -> None:
+    """The agent says the portal answered (ok) and how long its certificate has left; the
+    catalogue's ``levels:`` judge the days left within NET-03's status rule. A result
+    without the value (plain HTTP) is not judged on it."""
+    soon = replace(all_ok(), obs("net.portal", http_response_time=0.5, tls_cert_days_left=5))
+    ev = evaluate_commune(RULES, "xã", soon, attested(), now=NOW)
+    net03 = ev.criteria["NET-03"]
+    assert net03.status is CriterionStatus.WARN
+    assert "tls_cert_days_left = 5 < 14" in net03.reason_en
+    assert "cảnh báo" in net03.reason_vi
+    expired = replace(all_ok(), obs("net.portal", http_response_time=0.5, tls_cert_days_left=-1))
+    assert (
+        evaluate_commune(RULES, "xã", expired, attested(), now=NOW).criteria["NET-03"].status
+        is CriterionStatus.FAIL
+    )
+    plain = evaluate_commune(RULES, "xã", all_ok(), attested(), now=NOW)
+    assert plain.criteria["NET-03"].status is CriterionStatus.PASS
+    # A check that could not measure stays unknown whatever its values.
+    unknown = replace(all_ok(), obs("net.portal", "unknown", tls_cert_days_left=-1))
+    assert (
+        evaluate_commune(RULES, "xã", unknown, attested(), now=NOW).criteria["NET-03"].status
+        is CriterionStatus.UNKNOWN
+    )
