@@ -314,14 +314,15 @@ def test_ups_malformed_and_missing():
         (
             UpsSection(battery_status=2, invalid=("x=1",)),
             Status.OK,
-            "battery normal (ignored out-of-range values: x=1)",
+            "battery normal (ignored values: x=1)",
             {},
         ),
         (
             UpsSection(invalid=("upsOutputSource=9",)),
             Status.UNKNOWN,
-            "the device answers SNMP but not the UPS-MIB (RFC 1628); unusable values: "
-            "upsOutputSource=9",
+            "the device answers SNMP but neither the UPS-MIB (RFC 1628) nor a vendor UPS "
+            "MIB read here (PowerNet-MIB (APC), XUPS-MIB (Eaton), LIEBERT-GP-POWER-MIB "
+            "(Liebert/Emerson)); unusable values: upsOutputSource=9",
             {},
         ),
     ],
