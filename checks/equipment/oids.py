@@ -40,6 +40,34 @@ UPS_ESTIMATED_MINUTES_REMAINING = "1.3.6.1.2.1.33.1.2.3.0"  # upsEstimatedMinute
 UPS_ESTIMATED_CHARGE_REMAINING = "1.3.6.1.2.1.33.1.2.4.0"  # upsEstimatedChargeRemaining (%)
 UPS_OUTPUT_SOURCE = "1.3.6.1.2.1.33.1.4.1.0"  # upsOutputSource
 
+# --- PowerNet-MIB (APC, enterprise 318): upsBasic* / upsAdv* of a Smart-UPS card
+APC_UPS_MODEL = "1.3.6.1.4.1.318.1.1.1.1.1.1.0"  # upsBasicIdentModel
+APC_BATTERY_STATUS = "1.3.6.1.4.1.318.1.1.1.2.1.1.0"  # upsBasicBatteryStatus
+APC_TIME_ON_BATTERY = "1.3.6.1.4.1.318.1.1.1.2.1.2.0"  # upsBasicBatteryTimeOnBattery (ticks)
+APC_BATTERY_CAPACITY = "1.3.6.1.4.1.318.1.1.1.2.2.1.0"  # upsAdvBatteryCapacity (%)
+APC_RUNTIME_REMAINING = "1.3.6.1.4.1.318.1.1.1.2.2.3.0"  # upsAdvBatteryRunTimeRemaining (ticks)
+APC_OUTPUT_STATUS = "1.3.6.1.4.1.318.1.1.1.4.1.1.0"  # upsBasicOutputStatus
+
+# --- XUPS-MIB (Eaton / Powerware, enterprise 534)
+XUPS_MODEL = "1.3.6.1.4.1.534.1.1.2.0"  # xupsIdentModel
+XUPS_BAT_TIME_REMAINING = "1.3.6.1.4.1.534.1.2.1.0"  # xupsBatTimeRemaining (seconds)
+XUPS_BAT_CAPACITY = "1.3.6.1.4.1.534.1.2.4.0"  # xupsBatCapacity (%)
+XUPS_BATTERY_ABM_STATUS = "1.3.6.1.4.1.534.1.2.5.0"  # xupsBatteryAbmStatus
+XUPS_OUTPUT_SOURCE = "1.3.6.1.4.1.534.1.4.5.0"  # xupsOutputSource
+
+# --- LIEBERT-GP-POWER-MIB (Liebert / Emerson / Vertiv, enterprise 476)
+LGP_AGENT_MODEL = "1.3.6.1.4.1.476.1.42.2.1.2.0"  # lgpAgentIdentModel
+LGP_BATTERY_TIME_REMAINING = "1.3.6.1.4.1.476.1.42.3.5.1.18.0"  # lgpPwrBatteryTimeRemaining (min)
+LGP_BATTERY_CAPACITY = "1.3.6.1.4.1.476.1.42.3.5.1.19.0"  # lgpPwrBatteryCapacity (%)
+LGP_BATTERY_CAPACITY_STATUS = "1.3.6.1.4.1.476.1.42.3.5.1.26.0"  # lgpPwrBatteryCapacityStatus
+LGP_UPS_OUTPUT_SOURCE = "1.3.6.1.4.1.476.1.42.3.5.3.55.0"  # lgpPwrStateUpsOutputSource
+
+# --- FIBRE-CHANNEL-MGMT-MIB / FC-MGMT-MIB (RFC 4044): a Fibre Channel switch answers it
+FC_MGMT = "1.3.6.1.2.1.75"
+
+# --- Printer-MIB (RFC 3805) general table: a printer answers it even without supplies
+PRT_GENERAL = "1.3.6.1.2.1.43.5.1.1"  # prtGeneralEntry
+
 # --- IF-MIB (RFC 2863) ifTable / ifXTable, index ifIndex
 IF_DESCR = "1.3.6.1.2.1.2.2.1.2"  # ifDescr
 IF_TYPE = "1.3.6.1.2.1.2.2.1.3"  # ifType (IANAifType; 24 softwareLoopback)
@@ -52,7 +80,8 @@ IF_HC_IN_OCTETS = "1.3.6.1.2.1.31.1.1.1.6"  # ifHCInOctets (Counter64)
 IF_HC_OUT_OCTETS = "1.3.6.1.2.1.31.1.1.1.10"  # ifHCOutOctets (Counter64)
 IF_ALIAS = "1.3.6.1.2.1.31.1.1.1.18"  # ifAlias (the operator's label, e.g. "uplink")
 
-#: Scalars read in one GET to identify a device (see ``profiles.detect_kind``).
+#: Scalars read in one GET to identify a device (see ``profiles.detect_kind``): the system
+#: group, the forwarding and bridge flags, and one or two objects of each UPS MIB read.
 IDENTITY = (
     SYS_DESCR,
     SYS_OBJECT_ID,
@@ -63,7 +92,15 @@ IDENTITY = (
     HR_SYSTEM_UPTIME,
     UPS_BATTERY_STATUS,
     UPS_OUTPUT_SOURCE,
+    APC_BATTERY_STATUS,
+    APC_OUTPUT_STATUS,
+    XUPS_BAT_CAPACITY,
+    XUPS_OUTPUT_SOURCE,
+    LGP_BATTERY_CAPACITY_STATUS,
+    LGP_UPS_OUTPUT_SOURCE,
 )
+#: Tables walked for one row each to tell whether a MIB answers (see ``profiles.Mib``).
+IDENTITY_TABLES = (PRT_MARKER_SUPPLIES_LEVEL, PRT_GENERAL, FC_MGMT)
 
 #: Columns walked for a printer, a switch/router.
 PRINTER_COLUMNS = (
@@ -82,6 +119,28 @@ UPS_SCALARS = (
     UPS_ESTIMATED_MINUTES_REMAINING,
     UPS_ESTIMATED_CHARGE_REMAINING,
     UPS_OUTPUT_SOURCE,
+)
+APC_UPS_SCALARS = (
+    APC_UPS_MODEL,
+    APC_BATTERY_STATUS,
+    APC_TIME_ON_BATTERY,
+    APC_BATTERY_CAPACITY,
+    APC_RUNTIME_REMAINING,
+    APC_OUTPUT_STATUS,
+)
+XUPS_SCALARS = (
+    XUPS_MODEL,
+    XUPS_BAT_TIME_REMAINING,
+    XUPS_BAT_CAPACITY,
+    XUPS_BATTERY_ABM_STATUS,
+    XUPS_OUTPUT_SOURCE,
+)
+LIEBERT_UPS_SCALARS = (
+    LGP_AGENT_MODEL,
+    LGP_BATTERY_TIME_REMAINING,
+    LGP_BATTERY_CAPACITY,
+    LGP_BATTERY_CAPACITY_STATUS,
+    LGP_UPS_OUTPUT_SOURCE,
 )
 SWITCH_COLUMNS = (
     IF_DESCR,

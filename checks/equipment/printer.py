@@ -51,6 +51,14 @@ DEVICE_STATUS = {1: "unknown", 2: "running", 3: "warning", 4: "testing", 5: "dow
 DEVICE_VERDICT = {3: Status.WARN, 4: Status.WARN, 5: Status.FAIL}
 #: hrPrinterStatus: 1 other, 2 unknown, 3 idle, 4 printing, 5 warmup.
 PRINTER_STATUS = {1: "other", 2: "unknown", 3: "idle", 4: "printing", 5: "warming up"}
+#: States that say nothing of the printer: hrDeviceStatus unknown(1), hrPrinterStatus
+#: other(1) and unknown(2) (and either one missing).
+DEVICE_SAYS_NOTHING = frozenset({None, 1})
+PRINTER_SAYS_NOTHING = frozenset({None, 1, 2})
+#: States in which the printer is up: running, warning, testing; idle, printing, warming up.
+DEVICE_UP = frozenset({2, 3, 4})
+PRINTER_UP = frozenset({3, 4, 5})
+DEVICE_DOWN = 5
 
 #: hrPrinterDetectedErrorState bits, most significant bit of the first octet = bit 0.
 ERROR_BITS = (
@@ -238,6 +246,41 @@ def _errors_verdict(errors: tuple[str, ...]) -> Status:
     return Status.WARN if errors else Status.OK
 
 
+def _says_nothing(section: PrinterSection) -> bool:
+    """No state worth judging: both statuses unknown or missing, and no error condition."""
+    return (
+        section.device_status in DEVICE_SAYS_NOTHING
+        and section.printer_status in PRINTER_SAYS_NOTHING
+        and not section.errors
+    )
+
+
+def _nothing_message(section: PrinterSection) -> str:
+    said = [
+        f"{name} {words[value]}"
+        for name, value, words in (
+            ("hrDeviceStatus", section.device_status, DEVICE_STATUS),
+            ("hrPrinterStatus", section.printer_status, PRINTER_STATUS),
+        )
+        if value is not None
+    ]
+    if section.missing:
+        said.append(f"not reported: {', '.join(section.missing)}")
+    return (
+        f"the device answers but sends no usable printer status or supply level ({'; '.join(said)})"
+    )
+
+
+def printer_up(section: PrinterSection) -> bool | None:
+    """Whether the printer says it is up (hrDeviceStatus first), or None when it does not
+    say: an unknown state is not "up"."""
+    if section.device_status == DEVICE_DOWN:
+        return False
+    if section.device_status in DEVICE_UP or section.printer_status in PRINTER_UP:
+        return True
+    return None
+
+
 def evaluate_printer(
     section: PrinterSection, target: str, *, warn_supply_ratio: float = 0.10
 ) -> CheckResult:
@@ -251,14 +294,12 @@ def evaluate_printer(
         )
     consumed = [s for s in section.supplies if s.consumed]
     ratios = [r for r in (s.ratio for s in consumed) if r is not None]
-    if section.device_status is None and section.printer_status is None and not ratios:
-        return result(
-            Status.UNKNOWN,
-            "the device answers but sends no usable printer "
-            f"status or supply level (not reported: {', '.join(section.missing)})",
-        )
+    if _says_nothing(section) and not ratios:
+        return result(Status.UNKNOWN, _nothing_message(section))
     values = _supply_values(consumed, ratios)
-    values["printer_up"] = Value(value=0.0 if section.device_status == 5 else 1.0)
+    up = printer_up(section)
+    if up is not None:
+        values["printer_up"] = Value(value=1.0 if up else 0.0)
     supplies = levels(min(ratios), warn_below=warn_supply_ratio).status if ratios else Status.OK
     status = worst(
         DEVICE_VERDICT.get(section.device_status or 0, Status.OK),

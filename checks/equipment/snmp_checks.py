@@ -46,6 +46,7 @@ from checks.equipment.profiles import (
     CHECK_ID,
     DeviceKind,
     Identity,
+    answering_mibs,
     detect_kind,
     device_result,
     parse_identity,
@@ -59,7 +60,7 @@ from checks.equipment.snmp_client import (
     snmp_engine,
 )
 from checks.equipment.switch import Poll, evaluate_switch, parse_switch
-from checks.equipment.ups import evaluate_ups, parse_ups
+from checks.equipment.ups import evaluate_ups, parse_ups, profile_for
 from checks.model import Category, CheckResult, Status, Value
 
 KindOption = Literal["auto", "printer", "ups", "switch", "router", "host"]
@@ -178,6 +179,15 @@ def evaluate_host(identity: Identity, target: str, kind: DeviceKind) -> CheckRes
     return device_result(CHECK_ID[kind], target)(Status.OK, f"{text}{days}", values)
 
 
+async def _probe_tables(session: Any, identity: Identity) -> Identity:
+    """The identity with the MIBs whose tables answer (one row of each is enough)."""
+    rows = []
+    for table in oids.IDENTITY_TABLES:
+        rows.extend(await session.walk(table, max_rows=1))
+    found = answering_mibs({}, rows)
+    return replace(identity, mibs=identity.mibs | found)
+
+
 async def poll_device(
     target: SnmpTarget,
     name: str,
@@ -208,11 +218,7 @@ async def poll_device(
                         DeviceKind.UNKNOWN,
                         _unknown(fallback_kind, name, reason, time.monotonic() - start),
                     )
-                if not identity.ups_mib:
-                    probe = await session.walk(oids.HR_PRINTER_STATUS, max_rows=1)
-                    if not probe:
-                        probe = await session.walk(oids.PRT_MARKER_SUPPLIES_LEVEL, max_rows=1)
-                    identity = replace(identity, printer_mib=bool(probe))
+                identity = await _probe_tables(session, identity)
                 kind = detect_kind(identity)
             if kind is DeviceKind.PRINTER:
                 rows = await session.walk_many(
@@ -223,7 +229,9 @@ async def poll_device(
                 )
                 poll = None
             elif kind is DeviceKind.UPS:
-                result = evaluate_ups(parse_ups(await session.get(oids.UPS_SCALARS)), name)
+                profile = profile_for(identity.mibs)
+                ups = parse_ups(await session.get(profile.scalars), profile)
+                result = evaluate_ups(ups, name)
                 poll = None
             elif kind in (DeviceKind.SWITCH, DeviceKind.ROUTER):
                 section = parse_switch(await session.walk_many(oids.SWITCH_COLUMNS, max_rows))

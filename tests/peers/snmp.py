@@ -52,8 +52,12 @@ V3_AUTH_KEY = "auth-key-for-tests"
 V3_PRIV_KEY = "priv-key-for-tests"
 
 #: MIB subtrees the equipment checks read (system, interfaces, ip, bridge, host resources,
-#: UPS-MIB, Printer-MIB, ifXTable).
-SUBTREES = tuple(f"1.3.6.1.2.1.{t}." for t in ("1", "2", "4.1", "17.1", "25", "31", "33", "43"))
+#: UPS-MIB, Printer-MIB, ifXTable, FC-MGMT-MIB; the UPS groups of PowerNet-MIB, XUPS-MIB and
+#: the Liebert agent identity and power MIB).
+SUBTREES = (
+    *(f"1.3.6.1.2.1.{t}." for t in ("1", "2", "4.1", "17.1", "25", "31", "33", "43", "75")),
+    *(f"1.3.6.1.4.1.{t}." for t in ("318.1.1.1", "534.1", "476.1.42.2.1", "476.1.42.3.5")),
+)
 
 #: snmprec type tags (snmpsim's grammar): integer types, strings, OIDs, addresses.
 _INT_TAGS = {"2", "65", "66", "67", "70"}
@@ -105,9 +109,12 @@ def _readable_tmpdir(prefix: str) -> Path:
 
 
 async def _answers(target: SnmpTarget) -> bool:
+    """Whether the peer answers the target's community (a recording without sysUpTime
+    answers noSuchObject: an answer all the same)."""
     try:
         async with open_session(target) as session:
-            return (await session.get(["1.3.6.1.2.1.1.3.0"]))["1.3.6.1.2.1.1.3.0"] is not None
+            await session.get(["1.3.6.1.2.1.1.3.0"])
+            return True
     except SnmpError:
         return False
 

@@ -314,14 +314,15 @@ def test_ups_malformed_and_missing():
         (
             UpsSection(battery_status=2, invalid=("x=1",)),
             Status.OK,
-            "battery normal (ignored out-of-range values: x=1)",
+            "battery normal (ignored values: x=1)",
             {},
         ),
         (
             UpsSection(invalid=("upsOutputSource=9",)),
             Status.UNKNOWN,
-            "the device answers SNMP but not the UPS-MIB (RFC 1628); unusable values: "
-            "upsOutputSource=9",
+            "the device answers SNMP but neither the UPS-MIB (RFC 1628) nor a vendor UPS "
+            "MIB read here (PowerNet-MIB (APC), XUPS-MIB (Eaton), LIEBERT-GP-POWER-MIB "
+            "(Liebert/Emerson)); unusable values: upsOutputSource=9",
             {},
         ),
     ],
@@ -455,3 +456,27 @@ def test_convert_pysnmp_values():
     assert convert(rfc1902.OctetString(b"\x20")) == b"\x20"
     assert convert(rfc1902.IpAddress("10.0.0.1")) == "10.0.0.1"
     assert convert(rfc1902.ObjectIdentifier("1.3.6.1.4.1.9")) == "1.3.6.1.4.1.9"
+
+
+def test_printer_whose_states_are_both_unknown_is_unknown_not_up():
+    """hrDeviceStatus unknown(1) and hrPrinterStatus unknown(2) with no supply level say
+    nothing of the printer: unknown, and no printer_up."""
+    section = PrinterSection(printer_status=2, device_status=1, missing=("prtMarkerSuppliesLevel",))
+    result = evaluate_printer(section, "p")
+    assert result.status is Status.UNKNOWN and result.values == {}
+    assert result.message == (
+        "the device answers but sends no usable printer status or supply level "
+        "(hrDeviceStatus unknown; hrPrinterStatus unknown; not reported: prtMarkerSuppliesLevel)"
+    )
+    # A level is a measurement: judged, but printer_up stays unsaid.
+    levelled = PrinterSection(
+        supplies=(Supply("1.1", "black toner", 3, 3, 100, 50),), printer_status=2, device_status=1
+    )
+    result = evaluate_printer(levelled, "p")
+    assert result.status is Status.OK and result.value("printer_up") is None
+    # An error condition is a state: a jam with unknown statuses still fails.
+    jammed = PrinterSection(printer_status=2, device_status=1, errors=("jammed",))
+    assert evaluate_printer(jammed, "p").status is Status.FAIL
+    # idle with an unknown device status: up.
+    idle = PrinterSection(printer_status=3, device_status=1)
+    assert evaluate_printer(idle, "p").value("printer_up") == 1.0

@@ -46,14 +46,16 @@ def test_ups_dumps(snmpsim, name):  # type: ignore[no-untyped-def]
     source = scalars[oids.UPS_OUTPUT_SOURCE]
     assert result.value("ups_on_line") == (1.0 if source in (3, 4, 6, 7) else 0.0)
     minutes = scalars[oids.UPS_ESTIMATED_MINUTES_REMAINING]
-    # RFC 1628 range is 0.. : a recorded -1 is "not measured", never "no runtime left".
-    assert result.value("ups_runtime") == (minutes * 60.0 if minutes >= 0 else None)
     charge = scalars[oids.UPS_ESTIMATED_CHARGE_REMAINING]
+    # RFC 1628 range is 0.. : a recorded -1 is "not measured", never "no runtime left"; nor
+    # is 0 minutes at a full charge (Phoenixtec, Ingrasys: the card does not estimate).
+    estimated = minutes > 0 or (minutes == 0 and charge != 100)
+    assert result.value("ups_runtime") == (minutes * 60.0 if estimated else None)
     assert result.value("battery_charge") == (charge / 100 if 0 <= charge <= 100 else None)
     assert source == 3 and scalars[oids.UPS_BATTERY_STATUS] == 2  # all four recorded on line
     assert result.status is Status.OK
     assert "on line, battery normal" in result.message
-    if minutes >= 0:
+    if estimated:
         hours, mins = divmod(minutes, 60)
         assert (f"{hours} h {mins} min left" if hours else f"{mins} min left") in result.message
 
@@ -243,8 +245,10 @@ def test_results_feed_the_decree118_criteria(snmpsim):  # type: ignore[no-untype
     outcome = evaluate_commune(Rules.of(load_catalogue()), "xã", observations).criteria
     # Black toner 12 %: below the 20 % warning line, above the 10 % failure line.
     assert outcome["EQ-02"].status is CriterionStatus.WARN
-    # The Phoenixtec card reports 0 minutes of runtime while on line: EQ-03 fails on it.
+    # The Phoenixtec card reports 0 minutes of runtime at a full charge while on line: not
+    # an estimate, so EQ-03 cannot judge its runtime (unknown), where it used to fail.
     phoenix = dict(read_snmprec(UPS_DUMPS["ups-phoenixtec"]))
     assert phoenix[oids.UPS_ESTIMATED_MINUTES_REMAINING] == 0
-    assert outcome["EQ-03"].status is CriterionStatus.FAIL
+    assert phoenix[oids.UPS_ESTIMATED_CHARGE_REMAINING] == 100
+    assert outcome["EQ-03"].status is CriterionStatus.UNKNOWN
     assert "ups-phoenixtec" in outcome["EQ-03"].reason_en
