@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from checks.equipment import oids
 from checks.equipment.profiles import as_int, as_text, columns, device_result, worst
 from checks.equipment.snmp_client import Row, SnmpValue
-from checks.levels import levels
 from checks.model import CheckResult, Status, Value
 
 CHECK_ID = "eq.printer"
@@ -281,9 +280,9 @@ def printer_up(section: PrinterSection) -> bool | None:
     return None
 
 
-def evaluate_printer(
-    section: PrinterSection, target: str, *, warn_supply_ratio: float = 0.10
-) -> CheckResult:
+def evaluate_printer(section: PrinterSection, target: str) -> CheckResult:
+    """The printer's own states decide (down, errors it reports); how empty a supply may be
+    is the catalogue's level on ``supply_level_min`` (EQ-02)."""
     result = device_result(CHECK_ID, target)
 
     if section.empty:
@@ -300,10 +299,8 @@ def evaluate_printer(
     up = printer_up(section)
     if up is not None:
         values["printer_up"] = Value(value=1.0 if up else 0.0)
-    supplies = levels(min(ratios), warn_below=warn_supply_ratio).status if ratios else Status.OK
     status = worst(
         DEVICE_VERDICT.get(section.device_status or 0, Status.OK),
         _errors_verdict(section.errors),
-        Status.WARN if supplies is Status.WARN else Status.OK,
     )
     return result(status, _printer_message(section), values)

@@ -144,7 +144,6 @@ class SnmpConfig(CheckConfig):
     max_rows: int = Field(
         default=5000, ge=1, le=100_000, description="rows read per walked column (huge chassis)"
     )
-    warn_supply_ratio: float = Field(default=0.10, ge=0, le=1)
 
     @field_validator("devices")
     @classmethod
@@ -196,7 +195,6 @@ async def poll_device(
     uplinks: tuple[str, ...] | list[str] = (),
     previous: Poll | None = None,
     max_rows: int = 5000,
-    warn_supply_ratio: float = 0.10,
     fallback_kind: DeviceKind = DeviceKind.UNKNOWN,
     engine: Any = None,
 ) -> DevicePoll:
@@ -224,9 +222,7 @@ async def poll_device(
                 rows = await session.walk_many(
                     (*oids.PRINTER_COLUMNS, oids.HR_DEVICE_STATUS), max_rows
                 )
-                result = evaluate_printer(
-                    parse_printer(rows), name, warn_supply_ratio=warn_supply_ratio
-                )
+                result = evaluate_printer(parse_printer(rows), name)
                 poll = None
             elif kind is DeviceKind.UPS:
                 profile = profile_for(identity.mibs)
@@ -297,7 +293,6 @@ class SnmpCheck(Check):
                     uplinks=device.uplinks,
                     previous=self._polls.get(device.name),
                     max_rows=self.config.max_rows,
-                    warn_supply_ratio=self.config.warn_supply_ratio,
                     fallback_kind=fallback,
                     engine=engine,
                 ),

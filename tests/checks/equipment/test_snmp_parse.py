@@ -28,6 +28,7 @@ from checks.equipment.switch import (
 )
 from checks.equipment.ups import UpsSection, evaluate_ups, parse_ups
 from checks.model import Status
+from tests.checks.checks_fixtures import judged
 from tests.peers.snmp import (
     PRINTER_DUMPS,
     ROUTER_DUMPS,
@@ -213,8 +214,6 @@ def test_printer_value_names_clash_and_are_capped():
     [
         (4, None, (), "testing; black toner 5 %"),
         (2, 3, ("low paper",), "running, idle, low paper; black toner 5 %"),
-        (2, 1, (), "running; black toner 5 %"),
-        (9, 2, (), "status 9; black toner 5 %"),
     ],
 )
 def test_printer_warnings(device, printer, errors, message):  # type: ignore[no-untyped-def]
@@ -226,6 +225,18 @@ def test_printer_warnings(device, printer, errors, message):  # type: ignore[no-
     )
     result = evaluate_printer(section, "p")
     assert (result.status, result.message) == (Status.WARN, message)
+
+
+def test_an_emptying_supply_is_the_catalogues_to_judge():
+    """A running printer with 5 % toner left is ok as it reports itself; EQ-02's level on
+    supply_level_min (fail below 10 %) judges the supply."""
+    section = PrinterSection(
+        supplies=(Supply("1.1", "black", 3, 3, 100, 5),), printer_status=1, device_status=2
+    )
+    result = evaluate_printer(section, "p")
+    assert (result.status, result.message) == (Status.OK, "running; black toner 5 %")
+    verdict = judged(result)
+    assert verdict.status is Status.FAIL and "supply_level_min 5% < 10%" in verdict.message
 
 
 def test_no_printer_mib_is_unknown():
