@@ -11,6 +11,7 @@ from collector.cli.catalogue import catalogue
 from collector.cli.common import CliContext, shared_options
 from collector.cli.dashboards import dashboards
 from collector.cli.database import migrate
+from collector.cli.notify import alerting, zalo_bridge
 from collector.cli.reports import report, summary
 from collector.cli.serving import demo, serve
 from collector.cli.users import user
@@ -45,5 +46,7 @@ for command in (
     summary,
     catalogue,
     dashboards,
+    alerting,
+    zalo_bridge,
 ):
     main.add_command(command)

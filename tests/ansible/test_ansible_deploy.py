@@ -31,6 +31,7 @@ from sqlalchemy import create_engine, inspect, make_url, text
 
 from tests.ansible.conftest import PlaybookRun, free_port, run_playbook
 from tests.conftest import TEST_DATABASE, require_binary
+from tests.peers.alertmanager import Alertmanager
 from tests.peers.pki import CA, ServerCert, issue_server, make_ca
 from tests.peers.prometheus import Prometheus, wait_for
 from tests.peers.site import login
@@ -82,6 +83,33 @@ def _inventory(
         # No reevaluation thread: the summary is computed on request anyway.
         "ioc_collector_reevaluate_every_s": 0,
         "ioc_collector_catalogue_overrides": str(overrides or ""),
+        # Alerting: Alertmanager's package is installed already (.ci/run); every secret is
+        # one a province keeps in its vault, and none may show in Ansible's output.
+        "ioc_collector_alertmanager_install": False,
+        "ioc_collector_alertmanager_config_dir": str(prefix / "etc/prometheus"),
+        "ioc_collector_alertmanager_defaults_file": str(
+            prefix / "etc/default/prometheus-alertmanager"
+        ),
+        "ioc_collector_alertmanager_group": "root",
+        "ioc_collector_alert_smtp": {
+            "smarthost": "127.0.0.1:2525",
+            "from": "canhbao-ioc@hanoi.gov.vn",
+            "auth_username": "canhbao-ioc",
+            "require_tls": False,
+        },
+        "ioc_collector_alert_smtp_password": SMTP_PASSWORD,
+        "ioc_collector_alert_telegram_bot_token": BOT_TOKEN,
+        "ioc_collector_alert_centre": {"emails": ["truc-ioc@hanoi.gov.vn"], "zalo": True},
+        "ioc_collector_alert_provinces": {
+            "01": {
+                "emails": ["ioc@hanoi.gov.vn"],
+                "telegram_chat_ids": [-1001000000001],
+                "zalo": True,
+            }
+        },
+        "ioc_collector_zalo_enabled": True,
+        "ioc_collector_zalo_access_token": ZALO_TOKEN,
+        "ioc_collector_zalo_recipients": {"province-01": ["zalo-user-hanoi"]},
     }
     if postgresql_url:
         collector |= {
@@ -146,6 +174,10 @@ def _inventory(
 OVERRIDES = "profile: ha-noi\ncriteria:\n  - id: NET-02\n    severity: critical\n"
 #: The PostgreSQL password in the role's database URL (never in Ansible's output).
 DB_PASSWORD = "vault-Secret-7x"
+#: Alerting secrets of the province's vault (never in Ansible's output either).
+SMTP_PASSWORD = "vault-Smtp-3k"
+BOT_TOKEN = "123456789:vault-Telegram-9q"
+ZALO_TOKEN = "vault-Zalo-5w"
 
 
 def _assert_ok(run: PlaybookRun) -> None:
@@ -496,6 +528,60 @@ def test_prometheus_scrapes_the_collector_over_https(rollout: Rollout) -> None:
         assert float(grey["value"][1]) == 3320  # every commune but the one that reported
     finally:
         prom.stop()
+
+
+def test_alertmanager_and_the_zalo_bridge_are_installed(rollout: Rollout) -> None:
+    """The role built alertmanager.yml with the installed CLI; amtool and the real
+    Alertmanager accept it; Prometheus sends to it; the Zalo bridge's unit and files are
+    written; no secret shows in any playbook's output."""
+    root = rollout.prefix
+    am_config = root / "etc/prometheus/alertmanager.yml"
+    assert am_config.stat().st_mode & 0o777 == 0o640
+    config = yaml.safe_load(am_config.read_text())
+    check = subprocess.run(
+        [require_binary("amtool"), "check-config", str(am_config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert {r["name"] for r in config["receivers"]} == {"ioc-centre", "province-01"}
+    [r01] = [r for r in config["receivers"] if r["name"] == "province-01"]
+    assert r01["email_configs"][0]["auth_password_file"] == str(
+        root / "etc/prometheus/alertmanager-smtp-password"
+    )
+    assert r01["telegram_configs"][0]["chat_id"] == -1001000000001
+    assert r01["webhook_configs"][0]["url"] == "http://127.0.0.1:9095/alertmanager"
+    templates = root / "etc/prometheus/alertmanager_templates/ioc"
+    assert config["templates"] == [f"{templates}/*.tmpl"]
+    assert (templates / "ioc.tmpl").exists()
+    password = root / "etc/prometheus/alertmanager-smtp-password"
+    assert password.read_text() == SMTP_PASSWORD
+    assert password.stat().st_mode & 0o777 == 0o640
+    assert (root / "etc/ioc-collector/alerting.yaml").stat().st_mode & 0o777 == 0o600
+    args = (root / "etc/default/prometheus-alertmanager").read_text()
+    assert "--web.listen-address=127.0.0.1:9093 --cluster.listen-address=" in args
+    prom = yaml.safe_load((root / "etc/prometheus/prometheus.yml").read_text())
+    assert prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
+        "127.0.0.1:9093"
+    ]
+    # The real Alertmanager loads what the role wrote.
+    work = rollout.tmp / "alertmanager"
+    work.mkdir(exist_ok=True)
+    am = Alertmanager(
+        require_binary("prometheus-alertmanager"), work, am_config.read_text(encoding="utf-8")
+    )
+    am.stop()
+    bridge = yaml.safe_load((root / "etc/ioc-collector/zalo-bridge.yaml").read_text())
+    assert bridge["recipients"] == {"province-01": ["zalo-user-hanoi"]}
+    assert bridge["access_token_file"] == str(root / "etc/ioc-collector/zalo-access-token")
+    assert (root / "etc/ioc-collector/zalo-access-token").read_text() == ZALO_TOKEN
+    unit = (root / "etc/systemd/system/ioc-zalo-bridge.service").read_text()
+    assert "ProtectSystem=strict" in unit
+    assert f"zalo-bridge --config {root / 'etc/ioc-collector/zalo-bridge.yaml'}" in unit
+    for run in (rollout.collector_run, rollout.first_site_run, rollout.second_site_run):
+        for secret in (SMTP_PASSWORD, BOT_TOKEN, ZALO_TOKEN):
+            assert secret not in run.output
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,36 @@ def test_phases_are_tagged_and_one_restart_handler(role: str) -> None:
     assert {"preflight", "install", "configure", "run"} <= tags
     handlers = _load(ROLES / role / "handlers/main.yml")
     restarts = [h["name"] for h in handlers if h["name"].startswith("Restart")]
-    assert restarts == [f"Restart {role.replace('_', '-')}"]
+    # One restart handler per service the role runs: its own, and beside the collector the
+    # Zalo bridge and Alertmanager.
+    others = ["Restart ioc-zalo-bridge", "Restart prometheus-alertmanager"]
+    assert restarts == [f"Restart {role.replace('_', '-')}"] + (
+        others if role == "ioc_collector" else []
+    )
+
+
+def test_every_unit_of_the_collector_role_is_hardened() -> None:
+    units = sorted((ROLES / "ioc_collector/templates").glob("*.service.j2"))
+    assert [u.name for u in units] == ["ioc-collector.service.j2", "ioc-zalo-bridge.service.j2"]
+    for unit in units:
+        text = unit.read_text()
+        assert text.startswith("{{ ansible_managed | comment }}\n")
+        for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "Restart=always"):
+            assert f"\n{line}" in text, (unit.name, line)
+
+
+def test_alerting_secrets_are_never_logged() -> None:
+    tasks = _load(ROLES / "ioc_collector/tasks/alertmanager.yml") + _load(
+        ROLES / "ioc_collector/tasks/zalo.yml"
+    )
+    secret_vars = (
+        "ioc_collector_alert_smtp_password",
+        "ioc_collector_zalo_access_token",
+        "alerting.yaml.j2",
+    )
+    holding = [t for t in tasks if any(v in yaml.safe_dump(t) for v in secret_vars)]
+    assert len(holding) == 3
+    assert all(t.get("no_log") is True for t in holding), [t["name"] for t in holding]
 
 
 def test_enrollment_code_is_never_logged() -> None:

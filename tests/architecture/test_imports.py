@@ -129,6 +129,10 @@ FORBIDDEN = [
     ("collector.service", ("collector.api", "collector.cli")),
     ("collector.reports", ("collector.api", "collector.cli")),
     ("collector.api", ("collector.cli",)),
+    (
+        "collector.notify",
+        ("collector.api", "collector.cli", "collector.service", "collector.storage"),
+    ),
 ]
 
 

@@ -47,6 +47,7 @@ class Prometheus:
         rule_files: list[Path] | None = None,
         scrape_interval: str = "1s",
         scrape_configs: list[dict] | None = None,
+        alertmanagers: list[str] | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -61,6 +62,11 @@ class Prometheus:
                         "scrape_timeout": scrape_interval,
                     },
                     "rule_files": [str(p) for p in rule_files or []],
+                    **(
+                        {"alerting": {"alertmanagers": [{"static_configs": [{"targets": am}]}]}}
+                        if (am := alertmanagers)
+                        else {}
+                    ),
                     "scrape_configs": scrape_configs
                     or [
                         {
