@@ -109,6 +109,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "back": ("Quay lại", "Back"),
     "attested_met": ("đạt", "met"),
     "attested_not_met": ("chưa đạt", "not met"),
+    "no_evidence_file": ("Không có tệp bằng chứng số {id}.", "No evidence file {id}."),
     "optional_file": ("Tệp bằng chứng (tuỳ chọn, ≤ 2 MiB)", "Evidence file (optional, ≤ 2 MiB)"),
     # criterion status
     "st_pass": ("Đạt", "Pass"),

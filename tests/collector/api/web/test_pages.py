@@ -196,7 +196,7 @@ def test_unknown_codes_are_404_pages(site: Site, viewer: httpx.Client) -> None:
         ("/commune/99999", "unknown commune code '99999'"),
         ("/reports?scope=commune&code=12&format=pdf", "unknown commune code '12'"),
         ("/history?scope=77", "unknown province code"),
-        ("/evidence/424242", "no evidence file"),
+        ("/evidence/424242", "Không có tệp bằng chứng số 424242"),
     ):
         r = viewer.get(path)
         assert r.status_code == 404, path
