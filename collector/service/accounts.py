@@ -166,6 +166,17 @@ class Accounts(Service):
                 for r in rows
             ]
 
+    def user(self, username: str) -> User | None:
+        """The enabled user of that name, or None."""
+        u = db.users
+        with self.database.read() as conn:
+            row = conn.execute(
+                select(u.c.username, u.c.role).where(
+                    u.c.username == username.strip().lower(), u.c.disabled.is_(False)
+                )
+            ).first()
+        return None if row is None else User(row.username, Role(row.role))
+
     def authenticate(self, username: str, password: str) -> User | None:
         username = username.strip().lower()
         with self.database.read() as conn:
