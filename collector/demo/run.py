@@ -194,12 +194,13 @@ def run_demo(
     seed: int,
     commune: str,
     local_agent: bool,
+    reflector_port: int | None = None,
 ) -> int:
     err = Console(stderr=True)
     out = Console()
     host, port = parse_listen(listen)
     path = _prepare_db(db)
-    cfg = load_config(None, db=str(path), listen=listen)
+    cfg = load_config(None, db=str(path), listen=listen, reflector_port=reflector_port)
     services = open_services(cfg, migrate=True)  # its own database, made here
     services.units.commune(commune)  # refuse an unknown --commune before starting anything
     started = time.monotonic()
