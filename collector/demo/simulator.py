@@ -25,7 +25,7 @@ import httpx
 from checks.model import AgentReport, Category, CheckResult, ReportBatch, Status, Value, utcnow
 from collector.domain.units import Units
 from collector.service import Services
-from collector.service.accounts import Role
+from collector.service.accounts import AuthError, Role
 from collector.service.attestations import AttestationEntry
 
 #: Share of fully ready communes per province; provinces not named get a seeded share
@@ -604,13 +604,15 @@ class Simulator:
         accounts = self.services.accounts
         user = accounts.user(self.operator)
         if user is None:
-            user = accounts.add_user(
-                self.operator, secrets.token_urlsafe(12), Role.OPERATOR.value, actor="demo"
-            )
-        if not user.role.allows(Role.OPERATOR):
-            raise ValueError(
-                f"{user.username} is a {user.role.value}: attestations need an operator"
-            )
+            try:
+                user = accounts.add_user(
+                    self.operator, secrets.token_urlsafe(12), Role.OPERATOR.value, actor="demo"
+                )
+            except AuthError:  # made meanwhile (another simulator on the same database)
+                user = accounts.user(self.operator)
+        if user is None or not user.role.allows(Role.OPERATOR):
+            role = user.role.value if user else "disabled account"
+            raise ValueError(f"{self.operator} is a {role}: attestations need an operator")
         return user.username
 
     def _enter_attestations(self) -> None:

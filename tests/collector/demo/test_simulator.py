@@ -58,3 +58,24 @@ def test_a_viewer_cannot_sign(collector: Collector) -> None:
     with pytest.raises(ValueError, match="need an operator"):
         asyncio.run(sim.run())
     assert collector.services.attestations.attestations() == []
+
+
+def test_an_operator_made_meanwhile_by_another_simulator_signs(
+    collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two simulators on one database (replicas): both saw no account, the other made it."""
+    accounts = collector.services.accounts
+    accounts.add_user(DEMO_OPERATOR, "mat-khau-123", "operator", actor="other-simulator")
+    real, calls = accounts.user, []
+
+    def not_yet_then_real(name: str):  # type: ignore[no-untyped-def]
+        calls.append(name)
+        return None if len(calls) == 1 else real(name)
+
+    monkeypatch.setattr(accounts, "user", not_yet_then_real)
+    assert not asyncio.run(
+        Simulator(collector.url, collector.services, provinces={"22"}).run()
+    ).errors
+    monkeypatch.undo()
+    _check_signed_by(collector, DEMO_OPERATOR)
+    assert len(calls) == 2
