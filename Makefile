@@ -11,15 +11,19 @@ BENCH_ARGS ?=
 
 install: $(STAMP)
 
+# The install says what it does on stderr, so that `make demo DEMO_ARGS="--once --json"`
+# prints only JSON on stdout, even on the first run.
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) >&2
+	@echo "installing commune-ioc into $(VENV)" >&2
+	@$(BIN)/python -m pip install --quiet --upgrade pip >&2
+	@$(BIN)/python -m pip install --quiet -e '.[dev]' >&2
 	@touch $(STAMP)
 
-## The national demo on embedded SQLite (Ctrl-C to stop; DEMO_ARGS=--once to exit after the summary).
+## The national demo on embedded SQLite (Ctrl-C to stop; DEMO_ARGS=--once to exit after the summary;
+## DEMO_ARGS="--once --json": the summary as JSON, alone on stdout).
 demo: $(STAMP)
-	$(BIN)/ioc-collector demo $(DEMO_ARGS)
+	@$(BIN)/ioc-collector demo $(DEMO_ARGS)
 
 ## Unit and integration tests. Integration tests need the Debian peers that .ci/run installs;
 ## with IOC_REQUIRE_INTEGRATION=1 a missing peer fails instead of skipping.

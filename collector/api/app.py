@@ -103,7 +103,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     task = None
     if config.reevaluate_every_s > 0:
         task = asyncio.create_task(_reevaluate_loop(services, config.reevaluate_every_s))
-    reflector = await _start_reflector(config) if config.reflector_port else None
+    reflector = await _start_reflector(config, services) if config.reflector_port else None
     try:
         # Every agent's token known before the first report (after a restart under load,
         # each agent's first report would otherwise read the database first).
@@ -123,7 +123,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await task
 
 
-async def _start_reflector(config: CollectorConfig) -> asyncio.DatagramTransport | None:
+async def _start_reflector(
+    config: CollectorConfig, services: Services
+) -> asyncio.DatagramTransport | None:
     """The UDP reflector of the agents' vc.quality probe, on the --listen host."""
     from collector.api.reflector import start_reflector
 
@@ -133,14 +135,37 @@ async def _start_reflector(config: CollectorConfig) -> asyncio.DatagramTransport
             host, config.reflector_port, reuse_port=config.reuse_port
         )
         return reflector
-    except OSError as exc:  # ingest matters more: serve on, say why vc.quality fails
+    except OSError as exc:  # ingest matters more: serve on, say what is lost and what to do
+        criteria = sorted(
+            c.id
+            for c in services.rules.current().catalogue.criteria
+            if QUALITY_CHECK in c.check_ids()
+        )
         log.error(
-            "UDP reflector not started on %s:%s: %s",
-            host,
-            config.reflector_port,
-            exc.strerror or exc,
+            "%s", reflector_lost(host, config.reflector_port, str(exc.strerror or exc), criteria)
         )
         return None
+
+
+#: The agents' check that needs the reflector.
+QUALITY_CHECK = "vc.quality"
+
+
+def reflector_lost(host: str, port: int, reason: str, criteria: list[str]) -> str:
+    """What a reflector that cannot bind costs, and what to do: Vietnamese, then English."""
+    ids = ", ".join(criteria) or "-"
+    return (
+        f"Không mở được bộ phản xạ UDP cho phép đo {QUALITY_CHECK} trên {host}:{port} "
+        f"({reason}). Mất: các agent không đo được độ trễ, độ rung và tỷ lệ mất gói của "
+        f'đường truyền hội nghị truyền hình, nên tiêu chí {ids} sẽ là "không rõ" (xã chỉ '
+        "được vàng). Cách khắc phục: chọn cổng khác bằng --reflector-port CỔNG (hoặc "
+        "reflector_port trong tệp cấu hình; 0 là tắt). Báo cáo của agent vẫn được nhận. / "
+        f"UDP reflector for {QUALITY_CHECK} not started on {host}:{port} ({reason}). Lost: "
+        "agents cannot measure round-trip time, jitter and loss of the videoconference "
+        f"path, so criterion {ids} is unknown (communes at best yellow). To fix: choose "
+        "another port with --reflector-port PORT (or reflector_port in the configuration "
+        "file; 0 turns it off). Agents' reports are still received."
+    )
 
 
 async def _reevaluate_loop(services: Services, every_s: float) -> None:

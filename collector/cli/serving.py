@@ -8,6 +8,11 @@ import click
 
 from collector.cli.common import CliContext, db_option, pass_cli, shared_options, user_errors
 
+REFLECTOR_PORT_HELP = (
+    "UDP port of the reflector that answers the agents' vc.quality probe (round-trip time, "
+    "jitter, loss), on the --listen host; 0 turns it off (default: 8322, or reflector_port "
+    "in --config). If it cannot be opened the collector serves on and says what is lost."
+)
 WAIT_DB_HELP = (
     "Seconds to wait for a database that does not answer (server down, not yet started), "
     "retrying after 1 s, 2 s, 4 s ... up to 30 s apart with one WARNING line each "
@@ -50,6 +55,9 @@ WAIT_DB_HELP = (
     "refused (exit 2).",
 )
 @click.option("--wait-db", type=click.FloatRange(min=0), metavar="SECONDS", help=WAIT_DB_HELP)
+@click.option(
+    "--reflector-port", type=click.IntRange(0, 65535), metavar="PORT", help=REFLECTOR_PORT_HELP
+)
 @pass_cli
 def serve(
     obj: CliContext,
@@ -60,6 +68,7 @@ def serve(
     reuse_port: bool | None,
     migrate: bool,
     wait_db: float | None,
+    reflector_port: int | None,
 ) -> None:
     """Run the collector until interrupted (Ctrl-C); HTTPS with a certificate and key.
 
@@ -80,6 +89,7 @@ def serve(
             tls_key_file=tls_key,
             catalogue=catalogue,
             reuse_port=reuse_port,
+            reflector_port=reflector_port,
         )
         cfg = obj.config
         host, port = parse_listen(cfg.listen)
@@ -129,6 +139,9 @@ def serve(
     help="Commune this machine's own agent reports for.",
 )
 @click.option("--no-local-agent", is_flag=True, help="Do not run this machine's agent.")
+@click.option(
+    "--reflector-port", type=click.IntRange(0, 65535), metavar="PORT", help=REFLECTOR_PORT_HELP
+)
 @pass_cli
 def demo(
     obj: CliContext,
@@ -138,6 +151,7 @@ def demo(
     seed: int,
     commune: str,
     no_local_agent: bool,
+    reflector_port: int | None,
 ) -> None:
     """Start a collector on SQLite, run this machine's agent once against it, and simulate
     agents for all 3,321 communes through the real HTTP API; then print the national
@@ -155,5 +169,6 @@ def demo(
             seed=seed,
             commune=commune,
             local_agent=not no_local_agent,
+            reflector_port=reflector_port,
         )
     raise SystemExit(code)

@@ -29,6 +29,7 @@ from collector.assembly import open_services, settle_gc
 from collector.config import ConfigError, load_config, parse_listen
 from collector.demo.simulator import Simulator
 from collector.service import Services
+from collector.service.accounts import demo_users
 
 DEFAULT_DB = Path(".demo/ioc-demo.db")
 COLOUR_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "grey": "bright_black"}
@@ -121,8 +122,11 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     return table
 
 
-def _simulate(url: str, services: Services, seed: int, err: Console) -> tuple[Simulator, Any]:
-    """One round of every simulated agent (enroll, then report), with progress bars."""
+def _simulate(
+    url: str, services: Services, seed: int, operator: str, err: Console
+) -> tuple[Simulator, Any]:
+    """One round of every simulated agent (enroll, then report), with progress bars; the
+    attestations entered by ``operator``."""
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -139,7 +143,7 @@ def _simulate(url: str, services: Services, seed: int, err: Console) -> tuple[Si
                 tasks[phase] = progress.add_task(label.get(phase, phase), total=total)
             progress.update(tasks[phase], completed=done)
 
-        sim = Simulator(url, services, seed=seed, progress=show)
+        sim = Simulator(url, services, seed=seed, progress=show, operator=operator)
         stats = asyncio.run(sim.run(rounds=1))
     return sim, stats
 
@@ -190,12 +194,13 @@ def run_demo(
     seed: int,
     commune: str,
     local_agent: bool,
+    reflector_port: int | None = None,
 ) -> int:
     err = Console(stderr=True)
     out = Console()
     host, port = parse_listen(listen)
     path = _prepare_db(db)
-    cfg = load_config(None, db=str(path), listen=listen)
+    cfg = load_config(None, db=str(path), listen=listen, reflector_port=reflector_port)
     services = open_services(cfg, migrate=True)  # its own database, made here
     services.units.commune(commune)  # refuse an unknown --commune before starting anything
     started = time.monotonic()
@@ -204,20 +209,22 @@ def run_demo(
     url = server.start()
     err.print(f"collector: {url}  (database {path})")
     try:
-        if local_agent:
-            err.print(f"this machine's agent: enrolling for commune {commune} and reporting once")
-            _local_agent(url, services, commune, err)
-        sim, stats = _simulate(url, services, seed, err)
+        # The demo's people first: the operator signs the simulated attestations.
+        logins = demo_users(services.accounts)
+        with services.history.held():  # no point of the coverage history while loading
+            if local_agent:
+                err.print(
+                    f"this machine's agent: enrolling for commune {commune} and reporting once"
+                )
+                _local_agent(url, services, commune, err)
+            sim, stats = _simulate(url, services, seed, logins["operator"][0], err)
+            summary = services.readiness.summary()
+            # The first point of the coverage history, once every simulated agent reported.
+            services.history.snapshot(min_interval_s=0, by_holder=True)
         if stats.errors:
             err.print(
                 f"[red]{len(stats.errors)} simulated requests failed[/], first: {stats.errors[0]}"
             )
-        summary = services.readiness.summary()
-        # Officials' pages: the first point of the coverage history, and two demo logins.
-        from collector.service.accounts import demo_users
-
-        services.history.snapshot(min_interval_s=0)
-        logins = demo_users(services.accounts)
         elapsed = time.monotonic() - started
         _show(out, err, summary, logins, url=url, commune=commune, elapsed=elapsed, as_json=as_json)
         if once:

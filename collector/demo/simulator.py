@@ -6,14 +6,16 @@ at 100 %, mountainous border provinces far behind (Cao Bằng 5.36 %, Lai Châu 
 few communes whose agent is silent.
 
 The simulator issues enrollment codes and enters attestations the way an administrator and an
-operator would (through the collector's services), then every simulated agent
-enrolls and reports through HTTP, exactly as a real agent does.
+operator would (through the collector's services: the attestations are validated and
+audited like an operator's form, signed by an operator account that exists before them),
+then every simulated agent enrolls and reports through HTTP, exactly as a real agent does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +25,7 @@ import httpx
 from checks.model import AgentReport, Category, CheckResult, ReportBatch, Status, Value, utcnow
 from collector.domain.units import Units
 from collector.service import Services
+from collector.service.accounts import AuthError, Role
 from collector.service.attestations import AttestationEntry
 
 #: Share of fully ready communes per province; provinces not named get a seeded share
@@ -482,10 +485,12 @@ def office_results(rng: random.Random) -> list[CheckResult]:
 
 
 #: Who enters the simulated attestations (shown on the commune pages and in the audit log).
-_OPERATOR = "demo-operator"
+DEMO_OPERATOR = "demo-operator"
 
 
-def attestations_for(plans: dict[str, CommunePlan]) -> list[AttestationEntry]:
+def attestations_for(
+    plans: dict[str, CommunePlan], operator: str = DEMO_OPERATOR
+) -> list[AttestationEntry]:
     """Evidence an operator would enter for each commune (ATT-01..03)."""
     items: list[AttestationEntry] = []
     for code, plan in plans.items():
@@ -494,7 +499,7 @@ def attestations_for(plans: dict[str, CommunePlan]) -> list[AttestationEntry]:
         staffed = "not_staffed" not in plan.faults
         items.append(
             AttestationEntry(
-                code, "ATT-01", "pass", "Quyết định thành lập Trung tâm PVHCC (mô phỏng)", _OPERATOR
+                code, "ATT-01", "pass", "Quyết định thành lập Trung tâm PVHCC (mô phỏng)", operator
             )
         )
         items.append(
@@ -503,13 +508,13 @@ def attestations_for(plans: dict[str, CommunePlan]) -> list[AttestationEntry]:
                 "ATT-02",
                 "pass" if staffed else "fail",
                 "Báo cáo nhân sự quầy một cửa (mô phỏng)",
-                _OPERATOR,
+                operator,
             )
         )
         if "layout_not_attested" not in plan.faults:
             items.append(
                 AttestationEntry(
-                    code, "ATT-03", "pass", "Biên bản kiểm tra bố trí (mô phỏng)", _OPERATOR
+                    code, "ATT-03", "pass", "Biên bản kiểm tra bố trí (mô phỏng)", operator
                 )
             )
     return items
@@ -542,8 +547,10 @@ class Simulator:
         concurrency: int = 16,
         progress: Callable[[str, int, int], None] | None = None,
         provinces: set[str] | None = None,
+        operator: str = DEMO_OPERATOR,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.operator = operator
         self.services = services
         self.seed = seed
         self.concurrency = concurrency
@@ -563,9 +570,7 @@ class Simulator:
         codes = await asyncio.to_thread(
             self.services.identities.create_enrollment_codes, [p.code for p in active]
         )
-        await asyncio.to_thread(
-            self.services.attestations.record, attestations_for(self.plans), only_reported=True
-        )
+        await asyncio.to_thread(self._enter_attestations)
         sem = asyncio.Semaphore(self.concurrency)
         done = 0
 
@@ -592,6 +597,31 @@ class Simulator:
                 self.progress("enroll", done, len(codes))
 
         await asyncio.gather(*(one(c, code) for c, code in codes))
+
+    def _operator_account(self) -> str:
+        """The operator who signs the attestations: an existing account with the operator
+        role (or above), made now (audited, with a random password) when there is none."""
+        accounts = self.services.accounts
+        user = accounts.user(self.operator)
+        if user is None:
+            try:
+                user = accounts.add_user(
+                    self.operator, secrets.token_urlsafe(12), Role.OPERATOR.value, actor="demo"
+                )
+            except AuthError:  # made meanwhile (another simulator on the same database)
+                user = accounts.user(self.operator)
+        if user is None or not user.role.allows(Role.OPERATOR):
+            role = user.role.value if user else "disabled account"
+            raise ValueError(f"{self.operator} is a {role}: attestations need an operator")
+        return user.username
+
+    def _enter_attestations(self) -> None:
+        """Every commune's attestations, as its operator would enter them, after the
+        operator's account exists: validated and audited by the attestation service."""
+        operator = self._operator_account()
+        self.services.attestations.record(
+            attestations_for(self.plans, operator), only_reported=True
+        )
 
     async def round(self, client: httpx.AsyncClient, observed_at: datetime | None = None) -> None:
         """Every simulated agent sends one report (one batch of one report)."""

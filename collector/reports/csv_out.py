@@ -1,13 +1,19 @@
-"""CSV: one row per commune of the scope, one column per criterion status (UTF-8 with BOM so
-spreadsheet programs on officials' PCs read the diacritics right)."""
+"""CSV: one row per commune of the scope, one column per criterion status.
+
+UTF-8 with a byte order mark, so that spreadsheet programs on officials' PCs read the
+diacritics right; headings and values in the report's language; times in UTC+7 as
+dd/mm/yyyy HH:MM; every text cleaned of control characters and defused as
+:mod:`collector.reports.cells` says (a leading apostrophe before a would-be formula).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 
-from collector.reports.i18n import t
-from collector.reports.model import ReadinessReport
+from collector.reports.cells import csv_value
+from collector.reports.i18n import ict
+from collector.reports.model import ReadinessReport, commune_columns
 
 
 def render_csv(report: ReadinessReport) -> bytes:
@@ -15,19 +21,7 @@ def render_csv(report: ReadinessReport) -> bytes:
     cids = [c.id for c in report.catalogue]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(
-        [
-            "commune_code",
-            t(lang, "commune"),
-            t(lang, "kind"),
-            "province_code",
-            t(lang, "province"),
-            t(lang, "colour"),
-            t(lang, "last_report"),
-            t(lang, "not_met"),
-            *cids,
-        ]
-    )
+    w.writerow([csv_value(h) for h in commune_columns(lang, cids)])
     for r in report.communes:
-        w.writerow(r.cells(cids, lambda when: when.isoformat() if when else ""))
+        w.writerow([csv_value(v) for v in r.cells(cids, lang, ict)])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

@@ -16,6 +16,12 @@ def ict(dt: datetime | None) -> str:
     return dt.astimezone(ICT).strftime("%d/%m/%Y %H:%M") if dt else ""
 
 
+def ict_wall(dt: datetime) -> datetime:
+    """A UTC time as a naive wall-clock time in UTC+7, to the second (spreadsheets have no
+    time zones: the column heading says UTC+7)."""
+    return dt.astimezone(ICT).replace(tzinfo=None, microsecond=0)
+
+
 _TEXT: dict[str, tuple[str, str]] = {
     # key: (vi, en)
     "app": ("Giám sát sẵn sàng cấp xã", "Commune readiness monitoring"),
@@ -30,6 +36,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "commune": ("Xã, phường, đặc khu", "Commune"),
     "communes": ("Xã, phường, đặc khu", "Communes"),
     "code": ("Mã", "Code"),
+    "commune_code": ("Mã xã", "Commune code"),
+    "province_code": ("Mã tỉnh", "Province code"),
     "name": ("Tên", "Name"),
     "kind": ("Loại", "Kind"),
     "count": ("Số xã", "Communes"),
@@ -101,6 +109,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "back": ("Quay lại", "Back"),
     "attested_met": ("đạt", "met"),
     "attested_not_met": ("chưa đạt", "not met"),
+    "no_evidence_file": ("Không có tệp bằng chứng số {id}.", "No evidence file {id}."),
     "optional_file": ("Tệp bằng chứng (tuỳ chọn, ≤ 2 MiB)", "Evidence file (optional, ≤ 2 MiB)"),
     # criterion status
     "st_pass": ("Đạt", "Pass"),
@@ -116,6 +125,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     # kind
     "kind_automated": ("Tự động", "Automated"),
     "kind_attested": ("Xác nhận", "Attested"),
+    # kind of commune (the register's words are the Vietnamese ones)
+    "unit_xã": ("xã", "commune"),
+    "unit_phường": ("phường", "ward"),
+    "unit_đặc khu": ("đặc khu", "special zone"),
+    "yes": ("có", "yes"),
 }
 
 
@@ -139,6 +153,12 @@ def severity_label(lang: str, severity: str) -> str:
 
 def kind_label(lang: str, kind: str) -> str:
     key = f"kind_{kind}"
+    return t(lang, key) if key in _TEXT else kind
+
+
+def unit_kind_label(lang: str, kind: str) -> str:
+    """A commune's kind (xã, phường, đặc khu) in ``lang``."""
+    key = f"unit_{kind}"
     return t(lang, key) if key in _TEXT else kind
 
 

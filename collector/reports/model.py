@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from collector.criteria.engine import COLOURS
 from collector.criteria.rules import Rules
-from collector.reports.i18n import Lang, colour_label, ict, t
+from collector.reports.i18n import Lang, colour_label, ict, status_label, t, unit_kind_label
 from collector.service import Services
 from collector.service.history import NATION
 from collector.service.readiness import CommuneState
@@ -65,20 +65,42 @@ class CommuneRow:
     statuses: dict[str, str]  # criterion id -> status
     not_met: list[str]
 
-    def cells(self, cids: list[str], when: Callable[[datetime | None], Any]) -> list[Any]:
-        """The row of a table of communes (CSV, XLSX): ``when`` writes the last report time,
-        then the status of each criterion of ``cids``."""
+    def cells(
+        self, cids: list[str], lang: str, when: Callable[[datetime | None], Any]
+    ) -> list[Any]:
+        """The row of a table of communes (CSV, XLSX), under :func:`commune_columns`, in
+        ``lang``: ``when`` writes the last report time; then the status of each criterion
+        of ``cids``."""
         return [
             self.code,
             self.name,
-            self.kind,
+            unit_kind_label(lang, self.kind),
             self.province_code,
             self.province_name,
-            self.colour,
+            colour_label(lang, self.colour),
             when(self.last_report_at),
             " ".join(self.not_met),
-            *(self.statuses[c] for c in cids),
+            *(status_label(lang, self.statuses[c]) for c in cids),
         ]
+
+
+#: The column of :meth:`CommuneRow.cells` that holds the colour (0-based).
+COLOUR_COLUMN = 5
+
+
+def commune_columns(lang: str, cids: list[str]) -> list[str]:
+    """Headings of a table of communes (CSV, XLSX): times are in UTC+7."""
+    return [
+        t(lang, "commune_code"),
+        t(lang, "commune"),
+        t(lang, "kind"),
+        t(lang, "province_code"),
+        t(lang, "province"),
+        t(lang, "colour"),
+        f"{t(lang, 'last_report')} (UTC+7)",
+        t(lang, "not_met"),
+        *cids,
+    ]
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from collector.reports.cells import clean
 from collector.reports.i18n import (
     colour_label,
     ict,
@@ -87,10 +88,11 @@ def _table(
     colour_col: int | None = None,
     colours: list[str] | None = None,
 ) -> Table:
-    data = [[Paragraph(escape(h), st["head"]) for h in header]]
+    data = [[Paragraph(_text(h), st["head"]) for h in header]]
     for row in rows:
-        data.append([Paragraph(escape(str(v)), st["cell"]) for v in row])
-    table = Table(data, colWidths=widths, repeatRows=1)
+        data.append([Paragraph(_text(v), st["cell"]) for v in row])
+    # A row taller than a page (a criterion with hundreds of findings) continues on the next.
+    table = Table(data, colWidths=widths, repeatRows=1, splitInRow=1)
     style = [
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#999999")),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E8EEF4")),
@@ -105,6 +107,12 @@ def _table(
                 style.append(("BACKGROUND", (colour_col, i), (colour_col, i), bg))
     table.setStyle(TableStyle(style))
     return table
+
+
+def _text(v: Any) -> str:
+    """A cell's value as paragraph markup: cleaned of control characters, escaped, line
+    breaks kept."""
+    return escape(clean(str(v))).replace("\n", "<br/>")
 
 
 def _pct(x: float) -> str:

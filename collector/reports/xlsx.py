@@ -1,10 +1,14 @@
 """XLSX (openpyxl): one sheet per level — summary, provinces, communes, criteria — each table
-with an autofilter and a frozen header; for a commune also its evidence, attestations, waivers."""
+with an autofilter and a frozen header; for a commune also its evidence, attestations, waivers.
+
+Headings and values are in the report's language; times are UTC+7 wall-clock times (Excel
+has no time zones: the headings say UTC+7) shown as dd/mm/yyyy hh:mm; every text is cleaned
+and never written as a formula (:mod:`collector.reports.cells`)."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +17,21 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from collector.reports.i18n import colour_label, kind_label, severity_label, status_label, t
-from collector.reports.model import ReadinessReport, evidence_text
+from collector.reports.cells import clean, clip, is_formula_like
+from collector.reports.i18n import (
+    colour_label,
+    ict_wall,
+    kind_label,
+    severity_label,
+    status_label,
+    t,
+)
+from collector.reports.model import (
+    COLOUR_COLUMN,
+    ReadinessReport,
+    commune_columns,
+    evidence_text,
+)
 
 _FILL = {
     "green": "C6EFCE",
@@ -23,12 +40,21 @@ _FILL = {
     "grey": "D9D9D9",
 }
 _BOLD = Font(bold=True)
+_TIME_FORMAT = "dd/mm/yyyy hh:mm"
 
 
-def _naive(v: Any) -> Any:
-    # Excel has no time zones: write UTC wall time (the header says UTC).
+def _value(ws: Any, v: Any) -> Any:
+    """A value as the sheet gets it: a text cleaned, cut to what a cell holds, and written
+    as a string (never a formula); a time in UTC+7; anything else as it is."""
+    if isinstance(v, str):
+        text = clip(clean(v))
+        if not (is_formula_like(v) or is_formula_like(text)):
+            return text
+        cell = _cell(ws, text, quotePrefix=True)
+        cell.data_type = "s"  # openpyxl would take a leading "=" for a formula
+        return cell
     if isinstance(v, datetime):
-        return v.replace(tzinfo=None)
+        return _cell(ws, ict_wall(v), number_format=_TIME_FORMAT)
     return v
 
 
@@ -37,7 +63,6 @@ def _table(
     header: Sequence[str],
     rows: Iterable[Sequence[Any]],
     widths: Sequence[int] | None = None,
-    colour_col: int | None = None,
     percent_col: int | None = None,
 ) -> None:
     """Write a table in write-only mode (fast for 3,321 rows): bold frozen header, autofilter.
@@ -46,14 +71,10 @@ def _table(
     for i, w in enumerate(widths or (), start=1):
         ws.column_dimensions[get_column_letter(i)].width = w
     ws.freeze_panes = "A2"
-    ws.append([_cell(ws, h, font=_BOLD) for h in header])
-    fills = {k: PatternFill("solid", fgColor=v) for k, v in _FILL.items()}
+    ws.append([_cell(ws, clean(h), font=_BOLD) for h in header])
     n = 1
     for row in rows:
-        values: list[Any] = [_naive(v) for v in row]
-        if colour_col is not None:
-            key = values[colour_col - 1]
-            values[colour_col - 1] = _cell(ws, key, fill=fills.get(str(key)))
+        values: list[Any] = [_value(ws, v) for v in row]
         if percent_col is not None:
             values[percent_col - 1] = _cell(ws, values[percent_col - 1], number_format="0.0%")
         ws.append(values)
@@ -69,14 +90,19 @@ def _cell(ws: Any, value: Any, **style: Any) -> WriteOnlyCell:
     return cell
 
 
+def _colour_cell(ws: Any, lang: str, colour: str, fills: dict[str, PatternFill]) -> WriteOnlyCell:
+    """A commune's colour: its name in ``lang`` on its own colour."""
+    return _cell(ws, colour_label(lang, colour), fill=fills.get(colour))
+
+
 def _sheet(wb: Workbook, lang: str, key: str) -> Any:
     """A new sheet named by ``key`` in ``lang`` (Excel allows 31 characters)."""
     return wb.create_sheet(t(lang, key)[:31])
 
 
-def _utc(lang: str, key: str) -> str:
-    """The heading of a column of times: Excel has no time zones, so the heading says UTC."""
-    return t(lang, key) + " (UTC)"
+def _local(lang: str, key: str) -> str:
+    """The heading of a column of times: Excel has no time zones, so the heading says UTC+7."""
+    return t(lang, key) + " (UTC+7)"
 
 
 def _summary_sheet(wb: Workbook, report: ReadinessReport) -> None:
@@ -89,14 +115,14 @@ def _summary_sheet(wb: Workbook, report: ReadinessReport) -> None:
     ws.append([_cell(ws, report.title, font=Font(bold=True, size=14))])
     for label, value in (
         (t(lang, "scope"), report.scope_label),
-        (_utc(lang, "generated_at"), _naive(report.generated_at)),
+        (_local(lang, "generated_at"), report.generated_at),
         (t(lang, "count"), tot.communes),
         (colour_label(lang, "green"), tot.green),
         (colour_label(lang, "yellow"), tot.yellow),
         (colour_label(lang, "red"), tot.red),
         (colour_label(lang, "grey"), tot.grey),
     ):
-        ws.append([label, value])
+        ws.append([_value(ws, label), _value(ws, value)])
     ws.append([t(lang, "green_ratio"), _cell(ws, tot.green_ratio, number_format="0.0%")])
 
 
@@ -106,7 +132,7 @@ def _provinces_sheet(wb: Workbook, report: ReadinessReport) -> None:
     _table(
         _sheet(wb, lang, "provinces"),
         [
-            t(lang, "code"),
+            t(lang, "province_code"),
             t(lang, "province"),
             t(lang, "count"),
             *(colour_label(lang, c) for c in ("green", "yellow", "red", "grey")),
@@ -125,22 +151,19 @@ def _communes_sheet(wb: Workbook, report: ReadinessReport) -> None:
     """One row per commune: its colour, last report, and the status of every criterion."""
     lang = report.lang
     cids = [c.id for c in report.catalogue]
+    ws = wb.create_sheet(t(lang, "communes")[:31].replace(",", ""))
+    fills = {k: PatternFill("solid", fgColor=v) for k, v in _FILL.items()}
+
+    def row(r: Any) -> list[Any]:
+        cells = r.cells(cids, lang, lambda when: when)
+        cells[COLOUR_COLUMN] = _colour_cell(ws, lang, r.colour, fills)
+        return cells
+
     _table(
-        wb.create_sheet(t(lang, "communes")[:31].replace(",", "")),
-        [
-            t(lang, "code"),
-            t(lang, "commune"),
-            t(lang, "kind"),
-            t(lang, "code"),
-            t(lang, "province"),
-            t(lang, "colour"),
-            _utc(lang, "last_report"),
-            t(lang, "not_met"),
-            *cids,
-        ],
-        (r.cells(cids, lambda when: when) for r in report.communes),
-        widths=[8, 26, 8, 6, 24, 9, 19, 30] + [9] * len(cids),
-        colour_col=6,
+        ws,
+        commune_columns(lang, cids),
+        (row(r) for r in report.communes),
+        widths=[10, 26, 10, 9, 24, 9, 19, 30] + [12] * len(cids),
     )
 
 
@@ -167,7 +190,7 @@ def _criteria_sheet(wb: Workbook, report: ReadinessReport) -> None:
                 kind_label(lang, c.kind),
                 severity_label(lang, c.severity),
                 c.basis,
-                "x" if c.proposal else "",
+                t(lang, "yes") if c.proposal else "",
                 counts[c.id].not_met,
                 counts[c.id].fail,
                 counts[c.id].warn,
@@ -178,6 +201,18 @@ def _criteria_sheet(wb: Workbook, report: ReadinessReport) -> None:
         ),
         widths=[9, 50, 11, 13, 60, 10, 12, 10, 10, 10, 10],
     )
+
+
+def _evidence_rows(report: ReadinessReport) -> Iterator[list[Any]]:
+    """One row per evidence item of each criterion (at least one row per criterion), so
+    that hundreds of findings never overflow a cell; the reason on the first row."""
+    lang = report.lang
+    for d in report.detail:
+        since = datetime.fromisoformat(d.since) if d.since else ""
+        head = [d.id, d.title, severity_label(lang, d.severity), status_label(lang, d.status)]
+        items = [evidence_text(e) for e in d.evidence] or [""]
+        for i, item in enumerate(items):
+            yield [*head, d.reason if i == 0 else "", item, since]
 
 
 def _evidence_sheet(wb: Workbook, report: ReadinessReport) -> None:
@@ -194,20 +229,9 @@ def _evidence_sheet(wb: Workbook, report: ReadinessReport) -> None:
             t(lang, "status"),
             t(lang, "reason"),
             t(lang, "evidence"),
-            t(lang, "since"),
+            _local(lang, "since"),
         ],
-        (
-            [
-                d.id,
-                d.title,
-                severity_label(lang, d.severity),
-                status_label(lang, d.status),
-                d.reason,
-                "\n".join(evidence_text(e) for e in d.evidence),
-                (d.since or "")[:19].replace("T", " "),
-            ]
-            for d in report.detail
-        ),
+        _evidence_rows(report),
         widths=[9, 40, 12, 12, 50, 70, 19],
     )
 
@@ -225,8 +249,8 @@ def _attestations_sheet(wb: Workbook, report: ReadinessReport) -> None:
             t(lang, "status"),
             t(lang, "evidence"),
             t(lang, "entered_by"),
-            _utc(lang, "entered_at"),
-            _utc(lang, "expires_at"),
+            _local(lang, "entered_at"),
+            _local(lang, "expires_at"),
             t(lang, "file"),
         ],
         (
@@ -258,7 +282,7 @@ def _waivers_sheet(wb: Workbook, report: ReadinessReport) -> None:
             "ID",
             t(lang, "reason"),
             t(lang, "granted_by"),
-            _utc(lang, "expires_at"),
+            _local(lang, "expires_at"),
         ],
         (
             [w["commune_code"], w["criterion_id"], w["reason"], w["granted_by"], w["expires_at"]]

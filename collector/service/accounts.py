@@ -122,20 +122,22 @@ class Accounts(Service):
         if len(password) < MIN_PASSWORD_LEN:
             raise AuthError(f"password too short: at least {MIN_PASSWORD_LEN} characters")
         with self.database.write() as conn:
-            exists = conn.execute(
-                select(db.users.c.username).where(db.users.c.username == username)
-            ).first()
-            if exists:
-                raise AuthError(f"user {username!r} already exists")
-            conn.execute(
-                db.users.insert().values(
+            # On conflict, nothing: the same name added at the same time elsewhere is refused
+            # like an existing one, never a database error.
+            added = conn.execute(
+                self.database.insert(db.users)
+                .values(
                     username=username,
                     password_hash=hash_password(password),
                     role=r.value,
                     created_at=self.clock(),
                     disabled=False,
                 )
-            )
+                .on_conflict_do_nothing(index_elements=["username"])
+                .returning(db.users.c.username)
+            ).first()
+            if added is None:
+                raise AuthError(f"user {username!r} already exists")
             self.audit.record(conn, actor, "user.add", username, role=r.value)
         return User(username, r)
 
@@ -165,6 +167,17 @@ class Accounts(Service):
                 }
                 for r in rows
             ]
+
+    def user(self, username: str) -> User | None:
+        """The enabled user of that name, or None."""
+        u = db.users
+        with self.database.read() as conn:
+            row = conn.execute(
+                select(u.c.username, u.c.role).where(
+                    u.c.username == username.strip().lower(), u.c.disabled.is_(False)
+                )
+            ).first()
+        return None if row is None else User(row.username, Role(row.role))
 
     def authenticate(self, username: str, password: str) -> User | None:
         username = username.strip().lower()

@@ -2,12 +2,16 @@
 
 The periodic re-evaluation (the app's background pass) takes a snapshot at most every
 ``DEFAULT_EVERY_S`` seconds (checked against the database, so several collector replicas
-do not multiply the rows); the demo takes one after its summary.
+do not multiply the rows); the demo takes one after its summary, and none while it loads
+(:meth:`History.held`): a half-loaded nation is not a point of the history.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -27,10 +31,27 @@ class History(Service):
     def __init__(self, core: Core, readiness: Readiness) -> None:
         super().__init__(core)
         self.readiness = readiness
+        self._holds = 0
+        self._lock = threading.Lock()
 
-    def snapshot(self, min_interval_s: float = DEFAULT_EVERY_S) -> bool:
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """No snapshot is taken by this process while inside (the demo while its nation is
+        still loading): :meth:`snapshot` answers False."""
+        with self._lock:
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holds -= 1
+
+    def snapshot(self, min_interval_s: float = DEFAULT_EVERY_S, *, by_holder: bool = False) -> bool:
         """Record the colour counts of the nation and of each province; False if one is
-        recent."""
+        recent, or while snapshots are :meth:`held` (unless ``by_holder``: the one who
+        holds them takes the first point, when its data is complete)."""
+        if self._holds and not by_holder:
+            return False
         now = self.clock()
         h = db.coverage_history
         with self.database.read() as conn:

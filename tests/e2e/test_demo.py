@@ -1,37 +1,33 @@
-"""`ioc-collector demo --once --json` (what `make demo` runs) on the whole nation."""
+"""`ioc-collector demo --once --json` (what `make demo` runs) on the whole nation, and
+`make demo` itself keeping stdout for the demo."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from sqlalchemy import create_engine, func, select
+
 from collector.demo.simulator import expected_summary, plan_nation
 from collector.domain.units import load_units
+from collector.storage import schema as db
+from tests.conftest import require_binary
+from tests.paths import ROOT
 from tests.peers.prometheus import free_port
 
 
 def test_demo_prints_the_national_summary_in_under_3_minutes(tmp_path: Path) -> None:
     bindir = Path(sys.executable).parent
     started = time.monotonic()
-    proc = subprocess.run(
-        [
-            str(bindir / "ioc-collector"),
-            "demo",
-            "--once",
-            "--json",
-            "--listen",
-            f"127.0.0.1:{free_port()}",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "IOC_AGENT_STATE_DIR": str(tmp_path / "agent-state")},
-    )
+    busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # someone else holds this port
+    busy.bind(("127.0.0.1", 0))
+    with busy:
+        proc = _run_demo(bindir, tmp_path, reflector_port=busy.getsockname()[1])
     elapsed = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout)
@@ -54,3 +50,69 @@ def test_demo_prints_the_national_summary_in_under_3_minutes(tmp_path: Path) -> 
     assert ratios[0] < 0.1 and sum(r >= 0.99 for r in ratios) >= 7
     assert "this machine" in proc.stderr
     assert elapsed < 180, f"demo took {elapsed:.0f} s"
+    assert "Không mở được bộ phản xạ UDP" in proc.stderr  # --reflector-port was used
+    _check_demo_database(tmp_path / ".demo" / "ioc-demo.db", summary)
+
+
+def _run_demo(bindir: Path, cwd: Path, reflector_port: int) -> subprocess.CompletedProcess[str]:
+    args = ["demo", "--once", "--json", "--listen", f"127.0.0.1:{free_port()}"]
+    return subprocess.run(
+        [str(bindir / "ioc-collector"), *args, "--reflector-port", str(reflector_port)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "IOC_AGENT_STATE_DIR": str(cwd / "agent-state")},
+    )
+
+
+def _check_demo_database(path: Path, summary: dict[str, object]) -> None:
+    """Attestations signed by the demo operator after the account exists, each audited; one
+    point of coverage history, the finished nation's."""
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        created = conn.execute(
+            select(db.users.c.created_at).where(db.users.c.username == "demo-operator")
+        ).scalar_one()
+        a = db.attestations
+        signers = set(conn.execute(select(a.c.entered_by).distinct()).scalars())
+        first = conn.execute(select(func.min(a.c.entered_at))).scalar_one()
+        count = conn.execute(select(func.count()).select_from(a)).scalar_one()
+        audited = conn.execute(
+            select(func.count())
+            .select_from(db.audit_log)
+            .where(db.audit_log.c.action == "attestation.add")
+            .where(db.audit_log.c.actor == "demo-operator")
+        ).scalar_one()
+        history = conn.execute(
+            select(db.coverage_history.c.green).where(db.coverage_history.c.scope == "00")
+        ).all()
+    engine.dispose()
+    assert signers == {"demo-operator"} and first >= created
+    assert count > 9000 and audited == count
+    assert [row.green for row in history] == [summary["green"]]
+
+
+def test_make_demo_keeps_stdout_for_the_demo(tmp_path: Path) -> None:
+    """What `make demo DEMO_ARGS="--once --json"` prints on stdout is the demo's alone,
+    on the first run (installing) as on the next ones."""
+    make = require_binary("make")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "ioc-collector").write_text('#!/bin/sh\necho "{\\"argv\\": \\"$*\\"}"\n')
+    (bindir / "python").write_text("#!/bin/sh\necho pip chatter\n")
+    for tool in bindir.iterdir():
+        tool.chmod(0o755)
+    stamp = tmp_path / ".installed"
+    for first_run in (True, False):
+        proc = subprocess.run(
+            [make, "demo", f"BIN={bindir}", f"STAMP={stamp}", "DEMO_ARGS=--once --json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout) == {"argv": "demo --once --json"}, proc.stdout
+        assert ("pip chatter" in proc.stderr) is first_run
+        assert stamp.exists()

@@ -1,6 +1,17 @@
-"""Downloads for logged-in officials: readiness reports (PDF, XLSX, CSV), evidence files."""
+"""Downloads for logged-in officials: readiness reports (PDF, XLSX, CSV), evidence files.
+
+Every download names its file in ``Content-Disposition`` twice (RFC 6266): ``filename*``,
+the exact name in UTF-8 (RFC 5987), which browsers use; and ``filename``, an ASCII
+rendering of it (diacritics dropped, other characters replaced by ``_``) for the programs
+that read only that. A name may hold any character: "Quyết định số 118.pdf", Chinese,
+emoji; control characters and path separators never reach the header.
+"""
 
 from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import quote
 
 from fastapi.responses import Response
 
@@ -8,9 +19,44 @@ from collector.api.deps import Ctx, Viewer
 from collector.api.web.render import page_router
 from collector.domain.errors import BadRequestError, NotFoundError
 from collector.reports import FORMATS, MEDIA_TYPES, filename, render
+from collector.reports.cells import clean
+from collector.reports.i18n import t
 from collector.reports.model import ReportError, build_report
 
 router = page_router()
+
+#: The largest row id the database holds (a signed 64-bit integer).
+MAX_ROW_ID = 2**63 - 1
+_NOT_ASCII_SAFE = re.compile(r"[^A-Za-z0-9._() -]+")
+
+
+def row_id(text: str) -> int | None:
+    """``text`` as a row id (1 .. 2^63 - 1), or None when it cannot name a row: not plain
+    ASCII digits, zero, or past what the database holds."""
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > 19:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ROW_ID else None
+
+
+def ascii_filename(name: str, default: str = "download") -> str:
+    """An ASCII rendering of a file name: "Quyết định số 118.pdf" -> "Quyet dinh so 118.pdf";
+    ``default`` (with the name's extension) when nothing of the name is left."""
+    name = name.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    fallback = _NOT_ASCII_SAFE.sub("_", plain).strip(" .")
+    stem, dot, ext = fallback.rpartition(".")
+    if not (stem if dot else ext).strip("_ "):
+        return default + (f".{ext}" if dot and ext.strip("_") else "")
+    return fallback
+
+
+def content_disposition(name: str, default: str = "download") -> str:
+    """``attachment`` with the file's exact name (``filename*``) and an ASCII fallback."""
+    name = " ".join(clean(name).replace("/", "_").replace("\\", "_").split()) or default
+    exact = quote(name, safe="")
+    return f"attachment; filename=\"{ascii_filename(name, default)}\"; filename*=UTF-8''{exact}"
 
 
 @router.get("/reports")
@@ -27,26 +73,25 @@ def report(
         rep = build_report(ctx.services, scope, code or None, lang=v.lang)  # unknown code: 404
     except ReportError as exc:
         raise BadRequestError(str(exc)) from None
-    name = filename(rep, format)
     return Response(
         render(rep, format),
         media_type=MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": content_disposition(filename(rep, format))},
     )
 
 
 @router.get("/evidence/{file_id}")
-def evidence(file_id: int, _v: Viewer, ctx: Ctx) -> Response:
-    found = ctx.services.attestations.evidence_file(file_id)
+def evidence(file_id: str, v: Viewer, ctx: Ctx) -> Response:
+    number = row_id(file_id)
+    found = None if number is None else ctx.services.attestations.evidence_file(number)
     if found is None:
-        raise NotFoundError(f"no evidence file {file_id}")
+        raise NotFoundError(t(v.lang, "no_evidence_file").format(id=file_id[:40]))
     f, _commune = found
-    safe = "".join(ch for ch in f.filename if ch.isalnum() or ch in "._- ") or "evidence"
     return Response(
         f.data,
         media_type=f.content_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{safe}"',
+            "Content-Disposition": content_disposition(f.filename, default="evidence"),
             "X-Content-Type-Options": "nosniff",
         },
     )

@@ -84,6 +84,6 @@ def _days(value: Any) -> int | None:
     text = str(value or "").strip()
     if not text:
         return None
-    if not text.isdigit():
-        raise BadRequestError(f"validity {text!r}: a whole number of days")
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+        raise BadRequestError(f"validity {text[:20]!r}: a whole number of days")
     return int(text)

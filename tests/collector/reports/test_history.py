@@ -29,3 +29,19 @@ def test_periodic_reevaluation_takes_snapshots(services) -> None:
         while not services.history.history() and time.monotonic() < deadline:
             time.sleep(0.1)
     assert services.history.history(), "the re-evaluation loop stored a snapshot"
+
+
+def test_no_snapshot_while_held(services, clock) -> None:
+    app = create_app(services, app_config(reevaluate_every_s=0.1))
+    with BackgroundServer(app):
+        with services.history.held():
+            assert not services.history.snapshot(min_interval_s=0)
+            time.sleep(1.0)  # about ten periodic passes
+            assert services.history.history() == []
+            assert services.history.snapshot(min_interval_s=0, by_holder=True)
+            assert len(services.history.history()) == 1
+        clock.advance(seconds=901)  # the next periodic snapshot is due
+        deadline = time.monotonic() + 20
+        while len(services.history.history()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert len(services.history.history()) == 2, "the periodic pass snapshots once released"

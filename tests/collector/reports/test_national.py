@@ -70,9 +70,9 @@ def test_national_xlsx_has_34_provinces(national_files: dict[str, tuple[bytes, f
 def test_national_csv_has_3321_communes(national_files: dict[str, tuple[bytes, float]]) -> None:
     rows = list(csv.DictReader(io.StringIO(national_files["csv"][0].decode("utf-8-sig"))))
     assert len(rows) == 3321
-    assert len({r["commune_code"] for r in rows}) == 3321
+    assert len({r["Mã xã"] for r in rows}) == 3321
     colours = {r["Màu"] for r in rows}
-    assert colours == {"green", "yellow", "red", "grey"}
+    assert colours == {"Xanh", "Vàng", "Đỏ", "Xám"}
 
 
 def test_national_pdf_is_a_document(national_files: dict[str, tuple[bytes, float]]) -> None:

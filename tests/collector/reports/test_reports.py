@@ -69,9 +69,9 @@ def test_csv_one_row_per_commune(site: Site) -> None:
     text = render(build_report(site.services, "province", "04"), "csv").decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == len(site.services.units.by_province["04"])
-    assert {r["province_code"] for r in rows} == {"04"}
+    assert {r["Mã tỉnh"] for r in rows} == {"04"}
     assert all(r["Tỉnh, thành phố"] == "Cao Bằng" for r in rows)
-    red = next(r for r in rows if r["Màu"] == "red")
+    red = next(r for r in rows if r["Màu"] == "Đỏ")
     assert red["Tiêu chí chưa đạt"]  # a red commune names what it misses
     assert set(rows[0]) >= {"NET-01", "ATT-03"}
 

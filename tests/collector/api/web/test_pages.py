@@ -196,7 +196,7 @@ def test_unknown_codes_are_404_pages(site: Site, viewer: httpx.Client) -> None:
         ("/commune/99999", "unknown commune code '99999'"),
         ("/reports?scope=commune&code=12&format=pdf", "unknown commune code '12'"),
         ("/history?scope=77", "unknown province code"),
-        ("/evidence/424242", "no evidence file"),
+        ("/evidence/424242", "Không có tệp bằng chứng số 424242"),
     ):
         r = viewer.get(path)
         assert r.status_code == 404, path
@@ -299,6 +299,9 @@ def test_attestation_form_refuses_bad_input(site: Site, operator: httpx.Client) 
     assert r.status_code == 400 and "only attested criteria" in r.text
     r = operator.post(url, data={**base, "evidence": "  "})
     assert r.status_code == 400
+    for days in ("²", "9" * 5000):  # a digit that is not 0-9; more digits than int() reads
+        r = operator.post(url, data={**base, "valid_days": days})
+        assert r.status_code == 400 and "whole number of days" in r.text
     r = operator.post("/commune/99999/attestations", data=base)
     assert r.status_code == 404
 
