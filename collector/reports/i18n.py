@@ -130,6 +130,30 @@ _TEXT: dict[str, tuple[str, str]] = {
     "unit_phường": ("phường", "ward"),
     "unit_đặc khu": ("đặc khu", "special zone"),
     "yes": ("có", "yes"),
+    # the colour legend on every page (docs/CRITERIA.md, "Colour, staleness and waivers")
+    "legend": ("Ý nghĩa các màu", "What the colours mean"),
+    "legend_green": (
+        "mọi tiêu chí áp dụng cho xã đều đạt hoặc đang được miễn.",
+        "every criterion that applies to the commune passes or is waived.",
+    ),
+    "legend_yellow": (
+        "không có tiêu chí nghiêm trọng nào không đạt, nhưng có tiêu chí không đạt, "
+        "cảnh báo hoặc chưa đo được (không rõ).",
+        "no critical criterion fails, but some criterion fails, warns or could not be "
+        "measured (unknown).",
+    ),
+    "legend_red": (
+        "có ít nhất một tiêu chí nghiêm trọng không đạt và không được miễn.",
+        "at least one critical criterion fails and is not waived.",
+    ),
+    "legend_grey": (
+        "xã chưa từng gửi báo cáo, hoặc không có máy nào của xã gửi báo cáo trong hơn {limit}; "
+        "màu cũ không còn được tính. Xám không bao giờ được tính là xanh.",
+        "the commune has never reported, or none of its machines has reported for more than "
+        "{limit}; the old colour no longer counts. Grey never counts as green.",
+    ),
+    "minutes": ("{n} phút", "{n} min"),
+    "seconds": ("{n} giây", "{n} s"),
 }
 
 

@@ -96,6 +96,7 @@ def page(
         .render(
             T=texts(lang),
             lang=lang,
+            stale_limit=stale_limit(request, lang),
             me=visitor,
             Role=Role,
             lang_url=with_lang,
@@ -108,6 +109,16 @@ def page(
     )
     resp = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
     return sess.remember_language(request, resp)  # type: ignore[return-value]
+
+
+def stale_limit(request: Request, lang: str) -> str:
+    """How long a commune may stay silent before it is grey, in words (the legend's)."""
+    api = getattr(request.app.state, "api", None)
+    seconds = api.services.rules.current().stale_after_s if api is not None else 180
+    T = texts(lang)
+    if seconds % 60 == 0:
+        return T["minutes"].format(n=seconds // 60)
+    return T["seconds"].format(n=seconds)
 
 
 def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
