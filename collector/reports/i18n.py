@@ -154,6 +154,33 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     "minutes": ("{n} phút", "{n} min"),
     "seconds": ("{n} giây", "{n} s"),
+    "criterion_basis": ("Căn cứ", "Basis"),
+    # a commune without reports
+    "no_reports_title": ("Xã chưa gửi báo cáo", "No reports from this commune"),
+    "no_reports_never": (
+        "Chưa có máy nào của xã gửi báo cáo, nên màu là Xám và mọi tiêu chí là Không rõ: "
+        "chưa tiêu chí nào được đánh giá.",
+        "No machine of this commune has reported yet, so its colour is Grey and every "
+        "criterion is Unknown: no criterion has been evaluated.",
+    ),
+    "no_reports_stale": (
+        "Không có máy nào của xã gửi báo cáo trong hơn {limit}, nên màu là Xám.",
+        "None of the commune's machines has reported for more than {limit}, so its colour is Grey.",
+    ),
+    "no_reports_attested": (
+        "Các xác nhận bên dưới đã được ghi nhận, nhưng chưa được tính vào màu khi xã chưa có "
+        "báo cáo.",
+        "The attestations below are recorded, but they do not count towards the colour "
+        "while the commune has no report.",
+    ),
+    "not_evaluated": (
+        "Chưa đánh giá: xã chưa gửi báo cáo.",
+        "Not evaluated: the commune has not reported.",
+    ),
+    "attestation_recorded": (
+        "Đã ghi nhận xác nhận của {by} ({at}).",
+        "Attestation by {by} recorded ({at}).",
+    ),
 }
 
 

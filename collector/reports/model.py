@@ -266,16 +266,20 @@ def _commune_detail(
     """One commune's every criterion with its reason, evidence and since when."""
     out = []
     for c in rules.catalogue.criteria:
-        item = s.criteria.get(c.id) or {}
+        # A commune that never reported has no verdict, even for an attested criterion:
+        # its reason says so rather than an attestation's words beside "unknown".
+        item = (s.criteria.get(c.id) or {}) if s.last_report_at else {}
+        reason = item.get("reason_en" if lang == "en" else "reason_vi", "") or t(
+            lang, "never" if s.last_report_at else "not_evaluated"
+        )
         out.append(
             CriterionResult(
                 id=c.id,
                 title=titles[c.id],
                 kind=c.kind.value,
                 severity=c.severity.value,
-                status=item.get("status", "unknown") if s.last_report_at else "unknown",
-                reason=item.get("reason_en" if lang == "en" else "reason_vi", "")
-                or t(lang, "never"),
+                status=item.get("status", "unknown"),
+                reason=reason,
                 evidence=list(item.get("evidence", [])),
                 since=item.get("since"),
             )

@@ -17,12 +17,17 @@ from collector.criteria.catalogue import Kind
 from collector.domain.errors import NotFoundError
 from collector.domain.units import fold
 from collector.reports.i18n import texts
-from collector.reports.model import NOT_MET, build_report
+from collector.reports.model import NOT_MET, CriterionInfo, ReadinessReport, build_report
 from collector.service.history import NATION
 
 router = page_router()
 _SORT_KEYS = ("code", "name", "communes", "green", "yellow", "red", "grey", "green_ratio")
 _COLOUR_ORDER = {"red": 0, "yellow": 1, "grey": 2, "green": 3}
+
+
+def by_id(report: ReadinessReport) -> dict[str, CriterionInfo]:
+    """The catalogue of a report by criterion id, for names beside ids (templates/_crit.html)."""
+    return {c.id: c for c in report.catalogue}
 
 
 @router.get("/")
@@ -42,6 +47,7 @@ def nation(
         v.lang,
         visitor=v,
         report=report,
+        criteria=by_id(report),
         rows=rows,
         sort=key,
         dir="desc" if dir == "desc" else "asc",
@@ -70,6 +76,7 @@ def province(
         v.lang,
         visitor=v,
         report=report,
+        criteria=by_id(report),
         rows=rows,
         colour_filter=colour,
         criterion_filter=cid,
@@ -88,6 +95,7 @@ def commune(request: Request, code: str, v: Viewer, ctx: Ctx, saved: str = "") -
         v.lang,
         visitor=v,
         report=report,
+        criteria=by_id(report),
         row=report.communes[0],
         attested_ids=attested,
         audit=ctx.accounts.audit_entries(limit=20, target=code),
