@@ -121,7 +121,7 @@ def test_every_page_type_fits_the_screen(
             d.get(f"{site.url}{path}{'&' if '?' in path else '?'}lang={lang}")
             assert d.find_elements(By.ID, "legend"), f"{name}: no colour legend"
             assert_fits(d, f"{name}-{size}-{lang}")
-    d.get(f"{site.url}/commune/{red}")
+    d.get(f"{site.url}/commune/{red}?lang=vi")
     for form in ("attest-form", "waiver-form"):
         el = d.find_element(By.ID, form)
         d.execute_script("arguments[0].scrollIntoView()", el)
