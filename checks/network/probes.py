@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from checks.model import Category, CheckResult, Status, Value
+from checks.resolve import Unresolved, resolve_one
 
 
 class Failure(StrEnum):
@@ -99,7 +100,12 @@ async def probe_tcp(host: str, port: int, timeout_s: float) -> TcpOutcome:
     target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     start = time.monotonic()
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+        _, (address, _) = await resolve_one(host, port, timeout_s)
+    except Unresolved as exc:
+        return TcpOutcome(target, Failure.RESOLVE, time.monotonic() - start, exc.reason)
+    left = max(0.01, timeout_s - (time.monotonic() - start))
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), left)
     except TimeoutError:
         return TcpOutcome(target, Failure.TIMEOUT, time.monotonic() - start, "timeout")
     except OSError as exc:
@@ -137,7 +143,7 @@ def evaluate_tcp(
         values["tcp_connect_time"] = Value(value=outcome.connect_time_s, unit="seconds")
         status, message = Status.OK, f"connected in {outcome.connect_time_s * 1000:.0f} ms"
     elif outcome.failure in _UNKNOWN_FAILURES:
-        status, message = Status.UNKNOWN, f"cannot resolve host: {outcome.detail}"
+        status, message = Status.UNKNOWN, outcome.detail
         values = {}
     elif outcome.failure is Failure.TIMEOUT:
         status, message = Status.FAIL, "timeout"
@@ -208,9 +214,12 @@ async def probe_http(
         return HttpOutcome(url, Failure.CONFIG, 0.0, detail="URL must be http:// or https://")
     start = time.monotonic()
     try:
-        return await asyncio.wait_for(
-            _request(url, timeout_s, expect, verify, method, start), timeout_s
-        )
+        await resolve_one(parts.hostname, parts.port or 443, timeout_s)
+    except Unresolved as exc:
+        return HttpOutcome(url, Failure.RESOLVE, time.monotonic() - start, detail=exc.reason)
+    left = max(0.01, timeout_s - (time.monotonic() - start))
+    try:
+        return await asyncio.wait_for(_request(url, left, expect, verify, method, start), left)
     except TimeoutError:
         return HttpOutcome(url, Failure.TIMEOUT, time.monotonic() - start, detail="timeout")
 
@@ -247,14 +256,15 @@ async def _request(
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         return HttpOutcome(url, Failure.CONFIG, 0.0, detail=str(exc))
     except httpx.HTTPError as exc:
-        return HttpOutcome(
-            url, _classify_oserror(exc), time.monotonic() - start, detail=_reason(exc)
-        )
+        failure, detail = _classify_oserror(exc), _reason(exc)
+        if failure is Failure.RESOLVE:
+            detail = f"cannot resolve {urlsplit(url).hostname}: {detail}"
+        return HttpOutcome(url, failure, time.monotonic() - start, detail=detail)
 
 
 #: How a request that got no HTTP answer is judged and told; ``{detail}`` is the reason.
 _HTTP_FAILURES = {
-    Failure.RESOLVE: (Status.UNKNOWN, "cannot resolve host: {detail}"),
+    Failure.RESOLVE: (Status.UNKNOWN, "{detail}"),
     Failure.CONFIG: (Status.UNKNOWN, "bad URL: {detail}"),
     Failure.TIMEOUT: (Status.FAIL, "timeout"),
     Failure.REFUSED: (Status.FAIL, "connection refused"),

@@ -36,6 +36,7 @@ from pydantic import Field, model_validator
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
+from checks.resolve import Unresolved, resolve_one
 from checks.videoconf.emodel import CODECS, mos_from_r, r_factor
 
 MAGIC = b"IOCQ"
@@ -260,14 +261,10 @@ async def probe_udp(
     """
     target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     start = time.monotonic()
-    loop = asyncio.get_running_loop()
     try:
-        infos = await asyncio.wait_for(
-            loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM), max(wait_s, 1.0)
-        )
-    except (OSError, TimeoutError) as exc:
-        return UdpOutcome(target, error=f"cannot resolve {host}: {exc}", cannot_try=True)
-    family, _, _, _, sockaddr = infos[0]
+        family, sockaddr = await resolve_one(host, port, max(wait_s, 1.0), socket.SOCK_DGRAM)
+    except Unresolved as exc:
+        return UdpOutcome(target, error=exc.reason, cannot_try=True)
     try:
         sock = socket.socket(family, socket.SOCK_DGRAM)
     except OSError as exc:

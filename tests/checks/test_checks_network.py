@@ -247,10 +247,10 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
             {"http_up": 0.0},
         ),
         (
-            HttpOutcome("https://p/", Failure.RESOLVE, 0.2, detail="nx"),
+            HttpOutcome("https://p/", Failure.RESOLVE, 0.2, detail="cannot resolve p: nx"),
             {},
             Status.UNKNOWN,
-            "cannot resolve host: nx",
+            "cannot resolve p: nx",
             {},
         ),
         (
