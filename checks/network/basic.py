@@ -313,7 +313,8 @@ class HttpCheck(Check):
         return list(self.config.targets)
 
     def _label(self, target: HttpTarget) -> str:
-        return target.url
+        """The result's target: the target's ``name`` when it has one, else its URL."""
+        return target.name or target.url
 
     def targets(self) -> list[str]:
         return [self._label(t) for t in self._targets()] or [""]
@@ -376,6 +377,3 @@ class ServiceCheck(HttpCheck):
     id = "svc.http"
     category = Category.SERVICES
     Config: ClassVar[type[CheckConfig]] = ServiceConfig
-
-    def _label(self, target: HttpTarget) -> str:
-        return target.name or target.url

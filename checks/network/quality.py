@@ -339,9 +339,17 @@ def evaluate_quality(
                 f"no reply to {section.sent if section else 0} packets: reflector not "
                 "running, UDP blocked by a firewall, or the path is down"
             )
-        # Unknown, not fail: a blocked UDP port must not read as an unusable network.
-        return CheckResult.unknown(
-            check_id, Category.VIDEOCONF, why, target=outcome.target, duration_s=outcome.elapsed_s
+        if outcome.cannot_try:
+            return CheckResult.unknown(
+                check_id,
+                Category.VIDEOCONF,
+                why,
+                target=outcome.target,
+                duration_s=outcome.elapsed_s,
+            )
+        # The reflector should answer: refused or silent (100 % loss) is fail.
+        return CheckResult(
+            status=Status.FAIL, values={"loss": Value(value=1.0, unit="ratio")}, message=why, **base
         )
     assert section.rtt_avg_s is not None and section.jitter_s is not None
     assert section.rtt_min_s is not None and section.rtt_p95_s is not None

@@ -413,3 +413,15 @@ def test_https_without_verification_has_no_days_left(https_server):
     cfg = HttpConfig(targets=[https_server.base + "/"], verify_tls=False)
     (result,) = asyncio.run(HttpCheck(cfg).run(CTX))
     assert result.status is Status.OK and "tls_cert_days_left" not in result.values
+
+
+def test_http_target_name_labels_the_result():
+    from checks.network.basic import HttpCheck, HttpConfig, HttpTarget
+
+    named = HttpTarget(url="https://p.example/", name="Cổng tỉnh")
+    bare = HttpTarget(url="https://q.example/")
+    check = HttpCheck(HttpConfig(targets=[named, bare]))
+    assert check.targets() == ["Cổng tỉnh", "https://q.example/"]
+    outcome = HttpOutcome("https://p.example/", Failure.REFUSED, 0.1, detail="refused")
+    [r] = check.evaluate([(named, outcome)])
+    assert r.target == "Cổng tỉnh" and r.status is Status.FAIL
