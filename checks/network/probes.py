@@ -188,16 +188,31 @@ def cert_not_after(peercert: dict[str, Any] | None) -> datetime | None:
     return datetime.fromtimestamp(ssl.cert_time_to_seconds(peercert["notAfter"]), UTC)
 
 
-def _peer_cert(response: httpx.Response) -> dict[str, Any] | None:
+def der_not_after(der: bytes) -> datetime | None:
+    """The end of validity of a DER certificate, read without verifying it."""
+    from cryptography import x509  # heavy: only when a certificate was not verified
+
+    try:
+        return x509.load_der_x509_certificate(der).not_valid_after_utc
+    except ValueError:
+        return None
+
+
+def _peer_not_after(response: httpx.Response) -> datetime | None:
+    """When the server's certificate ends. Verified, ``getpeercert()`` gives it; without
+    verification (``--insecure``, ``verify_tls: false``) it is empty, so the peer's DER is
+    read instead: the days left are reported either way, the catalogue judges them."""
     stream = response.extensions.get("network_stream")
     if stream is None:
         return None
     ssl_object = stream.get_extra_info("ssl_object")
     if ssl_object is None:
         return None
-    # Empty when verification is off (CERT_NONE): days left are then not obtainable.
-    cert: dict[str, Any] | None = ssl_object.getpeercert()
-    return cert
+    verified = cert_not_after(ssl_object.getpeercert())
+    if verified is not None:
+        return verified
+    der = ssl_object.getpeercert(binary_form=True)
+    return der_not_after(der) if der else None
 
 
 async def probe_http(
@@ -234,7 +249,7 @@ async def _request(
             client.stream(method, url) as response,
         ):
             elapsed = time.monotonic() - start
-            peer = _peer_cert(response)
+            not_after = _peer_not_after(response)
             found: bool | None = None
             if expect is not None:
                 body = b""
@@ -248,7 +263,7 @@ async def _request(
                 Failure.NONE,
                 elapsed,
                 status_code=response.status_code,
-                cert_not_after=cert_not_after(peer),
+                cert_not_after=not_after,
                 content_found=found,
             )
     except httpx.TimeoutException:
