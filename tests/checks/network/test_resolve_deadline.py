@@ -61,3 +61,26 @@ def test_unanswered_dns_check_lets_the_agent_exit_at_its_deadline(resolver, tmp_
     (result,) = [r for r in json.loads(done.stdout)["results"] if r["check"] == "net.dns"]
     assert result["status"] == "unknown"
     assert result["message"] == f"cannot resolve {SILENT_NAME}: no answer within 1.5 s"
+
+
+def test_unanswered_name_for_ssh_is_unknown_within_its_connect_deadline(resolver, tmp_path):
+    key, known_hosts = tmp_path / "id", tmp_path / "known_hosts"
+    key.write_text("not read: the name does not resolve first\n")
+    known_hosts.write_text("")
+    result, elapsed, code = _probe(
+        resolver,
+        "ssh",
+        SILENT_NAME,
+        "--user",
+        "ioc",
+        "--key",
+        str(key),
+        "--known-hosts",
+        str(known_hosts),
+        "--timeout",
+        "2",
+    )
+    assert elapsed < 6.0, elapsed
+    assert result["check"] == "ssh.command" and result["status"] == "unknown"
+    assert result["message"] == f"cannot resolve {SILENT_NAME}: no answer within 2 s"
+    assert code == 1
