@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from checks.resolve import Unresolved, resolve_one
 
 SnmpValue = int | bytes | str | None
 Row = tuple[str, SnmpValue]
@@ -53,6 +56,10 @@ class SnmpError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class SnmpUnresolved(SnmpError):
+    """The device's name did not resolve (or its resolver did not answer) in time."""
 
 
 class SnmpTimeout(SnmpError):
@@ -287,11 +294,18 @@ async def open_session(target: SnmpTarget, engine: Any = None) -> AsyncIterator[
     async with contextlib.AsyncExitStack() as stack:
         if engine is None:
             engine = await stack.enter_async_context(snmp_engine())
-        cls = hlapi.Udp6TransportTarget if ":" in target.host else hlapi.UdpTransportTarget
+        try:  # the name is resolved here, under the request's deadline
+            family, (address, _) = await resolve_one(
+                target.host, target.port, target.budget_s, socket.SOCK_DGRAM
+            )
+        except Unresolved as exc:
+            raise SnmpUnresolved(exc.reason) from None
+        v6 = family == socket.AF_INET6
+        cls = hlapi.Udp6TransportTarget if v6 else hlapi.UdpTransportTarget
         try:
             transport = await cls.create(
-                (target.host, target.port), timeout=target.timeout_s, retries=target.retries
+                (address, target.port), timeout=target.timeout_s, retries=target.retries
             )
-        except Exception as exc:  # name does not resolve, bad address
+        except Exception as exc:  # a bad address
             raise SnmpError(f"cannot reach {target.host}: {exc}") from None
         yield SnmpSession(target, engine, _auth_data(target), transport)

@@ -35,6 +35,7 @@ def _probe(resolver: SilentResolver, *args: str) -> tuple[dict, float, int]:
         (["http", f"http://{SILENT_NAME}/", "--timeout", "2"], "net.http"),
         (["sip", SILENT_NAME, "--timeout", "2"], "vc.sip"),
         (["stun", SILENT_NAME, "--timeout", "2"], "vc.stun"),
+        (["snmp", SILENT_NAME, "--community", "ioc-c", "--timeout", "2"], "eq.snmp_host"),
     ],
 )
 def test_unanswered_name_is_unknown_within_the_probe_deadline(resolver, args, check):
