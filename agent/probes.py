@@ -169,11 +169,13 @@ def _ssh(target: str | None, o: Options, _: Uplink) -> Setup:
                     "passphrase": passphrase,
                 }
             ],
-            "connect_timeout_s": timeout,
-            "banner_timeout_s": timeout,
-            "auth_timeout_s": timeout,
+            "connect_timeout_s": min(60.0, timeout),
+            "banner_timeout_s": min(60.0, timeout),
+            "auth_timeout_s": min(60.0, timeout),
             "command_timeout_s": timeout,
-            "timeout_s": min(300.0, timeout * 6 + 5),
+            # --timeout bounds the whole session: the check stops its commands at it and
+            # answers 0.5 s later at the latest.
+            "timeout_s": timeout + 0.5,
         }
     )
 
@@ -348,7 +350,9 @@ PROBES: tuple[Probe, ...] = (
                 show_default=True,
                 help="Command set to run (linux, router).",
             ),
-            _timeout(0.1, 120, 10.0, "Connect and per-command deadline (s)."),
+            _timeout(
+                0.1, 120, 20.0, "Deadline of the whole session in seconds (connect and commands)."
+            ),
             click.Option(
                 ["--passphrase-env"],
                 metavar="VAR",
