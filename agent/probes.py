@@ -114,6 +114,10 @@ def _http(target: str | None, o: Options, _: Uplink) -> Setup:
 # --------------------------------------------------------------------------- SNMP, SSH
 
 
+#: Longest try of one SNMP request in a probe (a LAN device answers in milliseconds).
+SNMP_TRY_S = 2.0
+
+
 def _snmp(target: str | None, o: Options, _: Uplink) -> Setup:
     host, port = host_port(target, 161, "HOST[:PORT]")
     if bool(o["community"]) == bool(o["user"]):
@@ -131,12 +135,12 @@ def _snmp(target: str | None, o: Options, _: Uplink) -> Setup:
         "auth_proto": o["auth_proto"],
         "priv_proto": o["priv_proto"],
         "context": o["context"],
-        "timeout_s": o["timeout_s"],
+        # Each request's tries share the probe's deadline, a try lasting 2 s at most.
+        "timeout_s": min(SNMP_TRY_S, o["timeout_s"] / (o["retries"] + 1)),
         "retries": o["retries"],
     }
-    # Room for the few requests of one device, each bounded by timeout x (retries + 1).
-    budget = o["timeout_s"] * (o["retries"] + 1)
-    return Setup({"devices": [device], "timeout_s": min(300.0, max(30.0, 10 * budget))})
+    # --timeout bounds the whole probe; the check answers 0.5 s after it at the latest.
+    return Setup({"devices": [device], "timeout_s": o["timeout_s"] + 0.5})
 
 
 def _snmp_kind(check: Any, target: str) -> dict[str, str]:
@@ -165,11 +169,13 @@ def _ssh(target: str | None, o: Options, _: Uplink) -> Setup:
                     "passphrase": passphrase,
                 }
             ],
-            "connect_timeout_s": timeout,
-            "banner_timeout_s": timeout,
-            "auth_timeout_s": timeout,
+            "connect_timeout_s": min(60.0, timeout),
+            "banner_timeout_s": min(60.0, timeout),
+            "auth_timeout_s": min(60.0, timeout),
             "command_timeout_s": timeout,
-            "timeout_s": min(300.0, timeout * 6 + 5),
+            # --timeout bounds the whole session: the check stops its commands at it and
+            # answers 0.5 s later at the latest.
+            "timeout_s": timeout + 0.5,
         }
     )
 
@@ -311,7 +317,9 @@ PROBES: tuple[Probe, ...] = (
                 show_default=True,
                 help="Device kind (auto = detect).",
             ),
-            _timeout(0.1, 60, 2.0, "Deadline of each try, seconds."),
+            _timeout(
+                0.1, 120, 10.0, "Deadline of the whole probe in seconds (a try: 2 s at most)."
+            ),
             click.Option(["--retries"], type=click.IntRange(0, 5), default=1, show_default=True),
         ),
         describe=_snmp_kind,
@@ -342,7 +350,9 @@ PROBES: tuple[Probe, ...] = (
                 show_default=True,
                 help="Command set to run (linux, router).",
             ),
-            _timeout(0.1, 120, 10.0, "Connect and per-command deadline (s)."),
+            _timeout(
+                0.1, 120, 20.0, "Deadline of the whole session in seconds (connect and commands)."
+            ),
             click.Option(
                 ["--passphrase-env"],
                 metavar="VAR",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Iterable
 
@@ -20,12 +21,27 @@ log = logging.getLogger(__name__)
 
 SCRUBBED = "***"
 
+#: Secrets shorter than this are not masked: a community ``1`` would turn "(1 tries" into
+#: "(*** tries", and a value that short is guessed in seconds, so masking protects nothing.
+MIN_MASKED_CHARS = 4
+
+#: Published defaults (SNMP's ``public`` and ``private``) are no secret: they stay readable.
+NOT_SECRET = frozenset({"public", "private"})
+
+
+def _masked(secret: str) -> bool:
+    return len(secret) >= MIN_MASKED_CHARS and secret.lower() not in NOT_SECRET
+
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each non-empty secret in ``text`` with ``***``."""
+    """Replace each secret with ``***`` where it stands as a whole token: not preceded or
+    followed by a letter or digit (``s3cret`` is masked in ``community=s3cret,`` and in
+    ``t-s3cret``, not in ``s3crets``). Very short secrets and published defaults are left
+    alone (:data:`MIN_MASKED_CHARS`, :data:`NOT_SECRET`)."""
     # Longest first, so a secret containing another is not left half-visible.
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, SCRUBBED)
+    for secret in sorted({s for s in secrets if s and _masked(s)}, key=len, reverse=True):
+        pattern = rf"(?<![^\W_]){re.escape(secret)}(?![^\W_])"
+        text = re.sub(pattern, SCRUBBED, text)
     return text
 
 

@@ -45,6 +45,7 @@ from checks.network.probes import (
     probe_http,
     probe_tcp,
 )
+from checks.resolve import Unresolved, resolve_one
 
 RTSP_DEFAULT_PORT = 554
 #: An RTSP response head is small; stop reading beyond this.
@@ -129,9 +130,14 @@ def parse_rtsp_status(head: bytes) -> int | None:
 async def probe_rtsp(host: str, port: int, timeout_s: float, path: str = "/") -> DeviceOutcome:
     """Send ``OPTIONS`` and read the status line; the whole exchange is under ``timeout_s``."""
     start = time.monotonic()
+    try:
+        _, (address, _) = await resolve_one(host, port, timeout_s)
+    except Unresolved as exc:
+        return DeviceOutcome(Failure.RESOLVE, time.monotonic() - start, detail=exc.reason)
+    timeout_s = max(0.01, timeout_s - (time.monotonic() - start))
 
     async def exchange() -> bytes:
-        reader, writer = await asyncio.open_connection(host, port)
+        reader, writer = await asyncio.open_connection(address, port)
         try:
             writer.write(rtsp_options_request(host, port, path))
             await writer.drain()
@@ -168,7 +174,7 @@ async def probe_rtsp(host: str, port: int, timeout_s: float, path: str = "/") ->
 def evaluate_device(device: Device, outcome: DeviceOutcome) -> CheckResult:
     values: dict[str, Value] = {}
     if outcome.failure in _UNKNOWN_FAILURES:
-        status, message = Status.UNKNOWN, f"cannot resolve host: {outcome.detail}"
+        status, message = Status.UNKNOWN, outcome.detail
     elif outcome.failure is not Failure.NONE:
         status = Status.FAIL
         values["device_up"] = Value(value=0.0)

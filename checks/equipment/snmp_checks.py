@@ -16,8 +16,11 @@ Each device's kind is detected (``profiles.detect_kind``) unless configured, and
 carries the check id the criteria catalogue reads: ``eq.printer`` (EQ-02), ``eq.ups``
 (EQ-03), ``eq.switch`` for switches and routers (EQ-04), ``eq.snmp_host`` otherwise. A
 device that does not answer is ``unknown`` with the reason, under the id of its configured
-kind, else of the kind it last answered as, else ``eq.snmp_host``: configure ``kind`` for
-devices that may be off when the agent starts.
+kind, else of the kind it answered as in this poll (a poll cut by the check's deadline after
+the device was identified keeps that kind), else of the kind it last answered as, else
+``eq.snmp_host``: configure ``kind`` for devices that may be off when the agent starts. A
+device that falls silent after giving values "stopped answering after N rows"; an SNMPv3
+report or an access refusal (authorizationError) is named as such.
 
 pysnmp is imported only when a device is polled (``snmp_client`` imports it lazily).
 """
@@ -163,6 +166,19 @@ class DevicePoll:
     poll: Poll | None = None
 
 
+@dataclass
+class Progress:
+    """How far a poll got, readable when its deadline cancels it: the kind the device
+    answered as (once detected or configured) and the values read so far."""
+
+    kind: DeviceKind | None = None
+    session: Any = None
+
+    @property
+    def rows(self) -> int:
+        return int(getattr(self.session, "rows", 0))
+
+
 def _unknown(kind: DeviceKind, name: str, reason: str, elapsed: float) -> CheckResult:
     return CheckResult.unknown(
         CHECK_ID[kind], Category.EQUIPMENT, reason, target=name, duration_s=elapsed
@@ -197,6 +213,7 @@ async def poll_device(
     max_rows: int = 5000,
     fallback_kind: DeviceKind = DeviceKind.UNKNOWN,
     engine: Any = None,
+    progress: Progress | None = None,
 ) -> DevicePoll:
     """Identify (unless ``kind`` is given) and read one device; never raises.
 
@@ -205,8 +222,11 @@ async def poll_device(
     pysnmp engine (:func:`snmp_client.snmp_engine`), else one of its own.
     """
     start = time.monotonic()
+    progress = progress if progress is not None else Progress()
+    progress.kind = kind
     try:
         async with open_session(target, engine) as session:
+            progress.session = session
             identity = parse_identity(await session.get(oids.IDENTITY))
             if kind is None:
                 if not identity.answered:
@@ -217,7 +237,7 @@ async def poll_device(
                         _unknown(fallback_kind, name, reason, time.monotonic() - start),
                     )
                 identity = await _probe_tables(session, identity)
-                kind = detect_kind(identity)
+                kind = progress.kind = detect_kind(identity)
             if kind is DeviceKind.PRINTER:
                 rows = await session.walk_many(
                     (*oids.PRINTER_COLUMNS, oids.HR_DEVICE_STATUS), max_rows
@@ -284,6 +304,7 @@ class SnmpCheck(Check):
         fallback = self._kinds.get(device.name, DeviceKind.UNKNOWN)
         # Inside the check's own deadline, so a slow device is reported under its own id.
         deadline = max(self.config.timeout_s - 1.0, self.config.timeout_s * 0.9)
+        progress = Progress()
         try:
             polled = await asyncio.wait_for(
                 poll_device(
@@ -295,24 +316,32 @@ class SnmpCheck(Check):
                     max_rows=self.config.max_rows,
                     fallback_kind=fallback,
                     engine=engine,
+                    progress=progress,
                 ),
                 deadline,
             )
         except TimeoutError:
-            return DevicePoll(
-                kind or DeviceKind.UNKNOWN,
-                _unknown(
-                    kind or fallback,
-                    device.name,
-                    f"reading the device took longer than {deadline:g} s",
-                    deadline,
-                ),
-            )
+            return self._overran(device, progress, fallback, deadline)
         if polled.kind is not DeviceKind.UNKNOWN and polled.result.status is not Status.UNKNOWN:
             self._kinds[device.name] = polled.kind
         if polled.poll is not None:
             self._polls[device.name] = polled.poll
         return polled
+
+    def _overran(
+        self, device: SnmpDevice, progress: Progress, fallback: DeviceKind, deadline: float
+    ) -> DevicePoll:
+        """A poll cut by the check's deadline: ``unknown`` under the id of the kind the
+        device answered as in this poll (else configured, else last known), saying how far
+        the reading got."""
+        kind = progress.kind
+        if kind is not None and kind is not DeviceKind.UNKNOWN and device.kind == "auto":
+            self._kinds[device.name] = kind
+        reason = f"reading the device took longer than {deadline:g} s"
+        if progress.rows:
+            reason += f" (slow answers: {progress.rows} values read)"
+        result = _unknown(kind or fallback, device.name, reason, deadline)
+        return DevicePoll(kind or DeviceKind.UNKNOWN, result)
 
     async def fetch(self, ctx: CheckContext) -> list[DevicePoll]:
         """Poll every device; a device's reading is judged as soon as it is read (its kind

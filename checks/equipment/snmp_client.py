@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from checks.resolve import Unresolved, resolve_one
 
 SnmpValue = int | bytes | str | None
 Row = tuple[str, SnmpValue]
@@ -55,6 +58,10 @@ class SnmpError(Exception):
         self.reason = reason
 
 
+class SnmpUnresolved(SnmpError):
+    """The device's name did not resolve (or its resolver did not answer) in time."""
+
+
 class SnmpTimeout(SnmpError):
     """No (valid) answer within timeout x (retries + 1)."""
 
@@ -82,12 +89,15 @@ class SnmpTarget:
         """Longest one request may take before it is a timeout."""
         return self.timeout_s * (self.retries + 1)
 
-    def timeout_reason(self) -> str:
+    def timeout_reason(self, rows: int = 0) -> str:
+        """Why a request got no answer; ``rows``: values the device gave before it fell silent
+        (then the credentials were right: it stopped answering, it was not refused)."""
+        tries = f"{self.retries + 1} tries of {self.timeout_s:g} s"
+        waited = f"no answer within {self.budget_s:g} s ({tries})"
+        if rows:
+            return f"the device stopped answering after {rows} rows ({waited})"
         who = "credentials" if self.version == "3" else "community"
-        return (
-            f"no answer within {self.budget_s:g} s ({self.retries + 1} tries of "
-            f"{self.timeout_s:g} s) — wrong {who} or device off"
-        )
+        return f"{waited} — wrong {who} or device off"
 
 
 def convert(value: Any) -> SnmpValue:
@@ -115,8 +125,14 @@ _REASONS = {
     "WrongDigest": "wrong SNMPv3 authentication key",
     "DecryptionError": "wrong SNMPv3 privacy key",
     "UnsupportedSecurityLevel": "the device refuses this SNMPv3 security level",
-    "NotInTimeWindow": "SNMPv3 time window mismatch",
+    "NotInTimeWindow": "SNMPv3 time window mismatch (the device's clock or boot counter)",
+    "UnknownEngineID": "unknown SNMPv3 engine ID",
+    "UnknownSecurityName": "unknown SNMPv3 security name",
 }
+
+#: RFC 3416 error-status of a response PDU that refuses access: the device knows the
+#: credentials but its access control (VACM) gives them no view of what was asked.
+_ACCESS_DENIED = {6: "noAccess", 16: "authorizationError"}
 
 
 class SnmpSession:
@@ -130,19 +146,31 @@ class SnmpSession:
         from pysnmp.hlapi.v3arch.asyncio import ContextData
 
         self._context = ContextData(contextName=target.context.encode())
+        #: Values the device has given so far (a timeout after some is "stopped answering").
+        self.rows = 0
 
     async def _bounded(self, awaitable: Any) -> Any:
         try:
             return await asyncio.wait_for(awaitable, self.target.budget_s + GRACE_S)
         except TimeoutError:
-            raise SnmpTimeout(self.target.timeout_reason()) from None
+            raise SnmpTimeout(self.target.timeout_reason(self.rows)) from None
 
     def _fail(self, error_indication: Any) -> SnmpError:
         name = type(error_indication).__name__
         if name == "RequestTimedOut":
-            return SnmpTimeout(self.target.timeout_reason())
+            return SnmpTimeout(self.target.timeout_reason(self.rows))
         reason = _REASONS.get(name) or str(error_indication)
         return SnmpError(f"{reason} — the device answered but refused the request")
+
+    def _denied(self, err_status: Any) -> SnmpError | None:
+        name = _ACCESS_DENIED.get(int(err_status))
+        if name is None:
+            return None
+        who = "SNMPv3 user" if self.target.version == "3" else "community"
+        return SnmpError(
+            f"access denied ({name}): the device knows this {who} but gives it no view "
+            "of the requested objects"
+        )
 
     async def get(self, oids: tuple[str, ...] | list[str]) -> dict[str, SnmpValue]:
         """GET the given instances; a missing one maps to ``None``."""
@@ -161,6 +189,8 @@ class SnmpSession:
         if err_ind:
             raise self._fail(err_ind)
         out: dict[str, SnmpValue] = dict.fromkeys(oids)
+        if err_status and (denied := self._denied(err_status)) is not None:
+            raise denied
         if err_status:
             # v2c/v3 agents should answer per varbind; an error status (tooBig, genErr) on a
             # multi-OID GET is retried one OID at a time so that one bad object costs only
@@ -172,6 +202,7 @@ class SnmpSession:
             return out
         for oid, value in var_binds:
             out[str(oid)] = convert(value)
+        self.rows += sum(v is not None for v in out.values())
         return out
 
     async def walk(self, prefix: str, max_rows: int = 5000) -> list[Row]:
@@ -199,6 +230,8 @@ class SnmpSession:
                     break
                 if err_ind:
                     raise self._fail(err_ind)
+                if err_status and (denied := self._denied(err_status)) is not None:
+                    raise denied
                 if err_status:
                     break
                 for oid, value in var_binds:
@@ -208,6 +241,7 @@ class SnmpSession:
                     converted = convert(value)
                     if converted is not None:
                         rows.append((name, converted))
+                        self.rows += 1
         finally:
             await pages.aclose()
         return rows
@@ -260,11 +294,18 @@ async def open_session(target: SnmpTarget, engine: Any = None) -> AsyncIterator[
     async with contextlib.AsyncExitStack() as stack:
         if engine is None:
             engine = await stack.enter_async_context(snmp_engine())
-        cls = hlapi.Udp6TransportTarget if ":" in target.host else hlapi.UdpTransportTarget
+        try:  # the name is resolved here, under the request's deadline
+            family, (address, _) = await resolve_one(
+                target.host, target.port, target.budget_s, socket.SOCK_DGRAM
+            )
+        except Unresolved as exc:
+            raise SnmpUnresolved(exc.reason) from None
+        v6 = family == socket.AF_INET6
+        cls = hlapi.Udp6TransportTarget if v6 else hlapi.UdpTransportTarget
         try:
             transport = await cls.create(
-                (target.host, target.port), timeout=target.timeout_s, retries=target.retries
+                (address, target.port), timeout=target.timeout_s, retries=target.retries
             )
-        except Exception as exc:  # name does not resolve, bad address
+        except Exception as exc:  # a bad address
             raise SnmpError(f"cannot reach {target.host}: {exc}") from None
         yield SnmpSession(target, engine, _auth_data(target), transport)

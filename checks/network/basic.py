@@ -34,6 +34,8 @@ from checks.network.probes import (
     probe_tcp_targets,
     split_host_port,
 )
+from checks.resolve import Unresolved
+from checks.resolve import resolve as resolve_name
 from checks.tls import httpx_verify
 
 PORTAL_URL = "https://dichvucong.gov.vn/"
@@ -133,7 +135,8 @@ class DnsOutcome:
 def evaluate_dns(outcome: DnsOutcome) -> CheckResult:
     values: dict[str, Value] = {}
     if outcome.timed_out:
-        status, message = Status.UNKNOWN, f"no DNS answer within {outcome.elapsed_s:.1f} s"
+        why = outcome.error or f"no answer within {outcome.elapsed_s:.1f} s"
+        status, message = Status.UNKNOWN, f"cannot resolve {outcome.name}: {why}"
     elif outcome.addresses:
         status = Status.OK
         values = {
@@ -154,24 +157,13 @@ def evaluate_dns(outcome: DnsOutcome) -> CheckResult:
     )
 
 
-# getaddrinfo errors that mean "the resolver did not answer" rather than "no such name".
-_TRANSIENT_EAI = {getattr(socket, "EAI_AGAIN", -3)}
-
-
 async def resolve(name: str, timeout_s: float) -> DnsOutcome:
-    loop = asyncio.get_running_loop()
     start = time.monotonic()
     try:
-        infos = await asyncio.wait_for(
-            loop.getaddrinfo(name, None, type=socket.SOCK_STREAM), timeout_s
-        )
-    except TimeoutError:
-        return DnsOutcome(name, (), time.monotonic() - start, timed_out=True)
-    except socket.gaierror as exc:
+        infos = await resolve_name(name, None, timeout_s)
+    except Unresolved as exc:
         elapsed = time.monotonic() - start
-        if exc.errno in _TRANSIENT_EAI:
-            return DnsOutcome(name, (), elapsed, error=str(exc.strerror), timed_out=True)
-        return DnsOutcome(name, (), elapsed, error=str(exc.strerror or exc))
+        return DnsOutcome(name, (), elapsed, error=exc.why, timed_out=exc.unanswered)
     addresses = tuple(sorted({str(info[4][0]) for info in infos}))
     return DnsOutcome(name, addresses, time.monotonic() - start)
 
@@ -321,7 +313,8 @@ class HttpCheck(Check):
         return list(self.config.targets)
 
     def _label(self, target: HttpTarget) -> str:
-        return target.url
+        """The result's target: the target's ``name`` when it has one, else its URL."""
+        return target.name or target.url
 
     def targets(self) -> list[str]:
         return [self._label(t) for t in self._targets()] or [""]
@@ -384,6 +377,3 @@ class ServiceCheck(HttpCheck):
     id = "svc.http"
     category = Category.SERVICES
     Config: ClassVar[type[CheckConfig]] = ServiceConfig
-
-    def _label(self, target: HttpTarget) -> str:
-        return target.name or target.url

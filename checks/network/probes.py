@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from checks.model import Category, CheckResult, Status, Value
+from checks.resolve import Unresolved, resolve_one
 
 
 class Failure(StrEnum):
@@ -99,7 +100,12 @@ async def probe_tcp(host: str, port: int, timeout_s: float) -> TcpOutcome:
     target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     start = time.monotonic()
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+        _, (address, _) = await resolve_one(host, port, timeout_s)
+    except Unresolved as exc:
+        return TcpOutcome(target, Failure.RESOLVE, time.monotonic() - start, exc.reason)
+    left = max(0.01, timeout_s - (time.monotonic() - start))
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), left)
     except TimeoutError:
         return TcpOutcome(target, Failure.TIMEOUT, time.monotonic() - start, "timeout")
     except OSError as exc:
@@ -137,7 +143,7 @@ def evaluate_tcp(
         values["tcp_connect_time"] = Value(value=outcome.connect_time_s, unit="seconds")
         status, message = Status.OK, f"connected in {outcome.connect_time_s * 1000:.0f} ms"
     elif outcome.failure in _UNKNOWN_FAILURES:
-        status, message = Status.UNKNOWN, f"cannot resolve host: {outcome.detail}"
+        status, message = Status.UNKNOWN, outcome.detail
         values = {}
     elif outcome.failure is Failure.TIMEOUT:
         status, message = Status.FAIL, "timeout"
@@ -182,16 +188,31 @@ def cert_not_after(peercert: dict[str, Any] | None) -> datetime | None:
     return datetime.fromtimestamp(ssl.cert_time_to_seconds(peercert["notAfter"]), UTC)
 
 
-def _peer_cert(response: httpx.Response) -> dict[str, Any] | None:
+def der_not_after(der: bytes) -> datetime | None:
+    """The end of validity of a DER certificate, read without verifying it."""
+    from cryptography import x509  # heavy: only when a certificate was not verified
+
+    try:
+        return x509.load_der_x509_certificate(der).not_valid_after_utc
+    except ValueError:
+        return None
+
+
+def _peer_not_after(response: httpx.Response) -> datetime | None:
+    """When the server's certificate ends. Verified, ``getpeercert()`` gives it; without
+    verification (``--insecure``, ``verify_tls: false``) it is empty, so the peer's DER is
+    read instead: the days left are reported either way, the catalogue judges them."""
     stream = response.extensions.get("network_stream")
     if stream is None:
         return None
     ssl_object = stream.get_extra_info("ssl_object")
     if ssl_object is None:
         return None
-    # Empty when verification is off (CERT_NONE): days left are then not obtainable.
-    cert: dict[str, Any] | None = ssl_object.getpeercert()
-    return cert
+    verified = cert_not_after(ssl_object.getpeercert())
+    if verified is not None:
+        return verified
+    der = ssl_object.getpeercert(binary_form=True)
+    return der_not_after(der) if der else None
 
 
 async def probe_http(
@@ -208,9 +229,12 @@ async def probe_http(
         return HttpOutcome(url, Failure.CONFIG, 0.0, detail="URL must be http:// or https://")
     start = time.monotonic()
     try:
-        return await asyncio.wait_for(
-            _request(url, timeout_s, expect, verify, method, start), timeout_s
-        )
+        await resolve_one(parts.hostname, parts.port or 443, timeout_s)
+    except Unresolved as exc:
+        return HttpOutcome(url, Failure.RESOLVE, time.monotonic() - start, detail=exc.reason)
+    left = max(0.01, timeout_s - (time.monotonic() - start))
+    try:
+        return await asyncio.wait_for(_request(url, left, expect, verify, method, start), left)
     except TimeoutError:
         return HttpOutcome(url, Failure.TIMEOUT, time.monotonic() - start, detail="timeout")
 
@@ -225,7 +249,7 @@ async def _request(
             client.stream(method, url) as response,
         ):
             elapsed = time.monotonic() - start
-            peer = _peer_cert(response)
+            not_after = _peer_not_after(response)
             found: bool | None = None
             if expect is not None:
                 body = b""
@@ -239,7 +263,7 @@ async def _request(
                 Failure.NONE,
                 elapsed,
                 status_code=response.status_code,
-                cert_not_after=cert_not_after(peer),
+                cert_not_after=not_after,
                 content_found=found,
             )
     except httpx.TimeoutException:
@@ -247,14 +271,15 @@ async def _request(
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         return HttpOutcome(url, Failure.CONFIG, 0.0, detail=str(exc))
     except httpx.HTTPError as exc:
-        return HttpOutcome(
-            url, _classify_oserror(exc), time.monotonic() - start, detail=_reason(exc)
-        )
+        failure, detail = _classify_oserror(exc), _reason(exc)
+        if failure is Failure.RESOLVE:
+            detail = f"cannot resolve {urlsplit(url).hostname}: {detail}"
+        return HttpOutcome(url, failure, time.monotonic() - start, detail=detail)
 
 
 #: How a request that got no HTTP answer is judged and told; ``{detail}`` is the reason.
 _HTTP_FAILURES = {
-    Failure.RESOLVE: (Status.UNKNOWN, "cannot resolve host: {detail}"),
+    Failure.RESOLVE: (Status.UNKNOWN, "{detail}"),
     Failure.CONFIG: (Status.UNKNOWN, "bad URL: {detail}"),
     Failure.TIMEOUT: (Status.FAIL, "timeout"),
     Failure.REFUSED: (Status.FAIL, "connection refused"),

@@ -36,6 +36,7 @@ from pydantic import Field, model_validator
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
+from checks.resolve import Unresolved, resolve_one
 from checks.videoconf.emodel import CODECS, mos_from_r, r_factor
 
 MAGIC = b"IOCQ"
@@ -260,14 +261,10 @@ async def probe_udp(
     """
     target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     start = time.monotonic()
-    loop = asyncio.get_running_loop()
     try:
-        infos = await asyncio.wait_for(
-            loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM), max(wait_s, 1.0)
-        )
-    except (OSError, TimeoutError) as exc:
-        return UdpOutcome(target, error=f"cannot resolve {host}: {exc}", cannot_try=True)
-    family, _, _, _, sockaddr = infos[0]
+        family, sockaddr = await resolve_one(host, port, max(wait_s, 1.0), socket.SOCK_DGRAM)
+    except Unresolved as exc:
+        return UdpOutcome(target, error=exc.reason, cannot_try=True)
     try:
         sock = socket.socket(family, socket.SOCK_DGRAM)
     except OSError as exc:
@@ -342,9 +339,17 @@ def evaluate_quality(
                 f"no reply to {section.sent if section else 0} packets: reflector not "
                 "running, UDP blocked by a firewall, or the path is down"
             )
-        # Unknown, not fail: a blocked UDP port must not read as an unusable network.
-        return CheckResult.unknown(
-            check_id, Category.VIDEOCONF, why, target=outcome.target, duration_s=outcome.elapsed_s
+        if outcome.cannot_try:
+            return CheckResult.unknown(
+                check_id,
+                Category.VIDEOCONF,
+                why,
+                target=outcome.target,
+                duration_s=outcome.elapsed_s,
+            )
+        # The reflector should answer: refused or silent (100 % loss) is fail.
+        return CheckResult(
+            status=Status.FAIL, values={"loss": Value(value=1.0, unit="ratio")}, message=why, **base
         )
     assert section.rtt_avg_s is not None and section.jitter_s is not None
     assert section.rtt_min_s is not None and section.rtt_p95_s is not None

@@ -25,6 +25,7 @@ from pydantic import Field, model_validator
 from checks.backend import Backend
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
+from checks.network.probes import Failure, _classify_oserror
 from checks.tls import TLSVerify, httpx_verify
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -40,6 +41,8 @@ class Transfer:
     seconds: float = 0.0
     error: str = ""
     status_code: int | None = None
+    #: The collector refused the connection or stayed silent: ``fail``, not ``unknown``.
+    silent: bool = False
 
     @property
     def bits_per_second(self) -> float | None:
@@ -54,8 +57,14 @@ def _headers(token: str | None) -> dict[str, str]:
 
 def _http_error(direction: str, exc: BaseException) -> Transfer:
     if isinstance(exc, httpx.TimeoutException):
-        return Transfer(direction, error="timeout")
-    return Transfer(direction, error=f"{type(exc).__name__}: {exc}")
+        return Transfer(direction, error="timeout", silent=True)
+    failure = _classify_oserror(exc)
+    if failure is Failure.REFUSED:
+        return Transfer(direction, error="connection refused", silent=True)
+    silent = failure in (Failure.TIMEOUT, Failure.UNREACHABLE) and isinstance(
+        exc, httpx.TransportError
+    )
+    return Transfer(direction, error=f"{type(exc).__name__}: {exc}", silent=silent)
 
 
 async def measure_download(
@@ -175,7 +184,8 @@ def evaluate_throughput(
             )
     down_bps = down.bits_per_second
     if down_bps is None:
-        status = Status.UNKNOWN
+        # Refused or silent: the collector should answer (fail); else we could not try.
+        status = Status.FAIL if down.silent else Status.UNKNOWN
         if down.status_code == 401:
             notes.append("not enrolled, or the token was refused")
     else:

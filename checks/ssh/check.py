@@ -23,6 +23,7 @@ the IOC must look at it (a reinstalled device, or someone in the middle).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -32,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from checks.backend import Backend
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import MAX_MESSAGE_CHARS, Category, CheckResult, Status, Value
+from checks.resolve import Unresolved, resolve
 from checks.ssh.client import (
     CommandOutput,
     SshFailure,
@@ -224,13 +226,22 @@ class SshCheck(Check):
         return [t.label for t in self.config.targets] or [""]
 
     async def _one(self, target: SshTarget, deadline_s: float) -> SshOutcome:
+        timeouts = self.config.timeouts()
+        host = target.spec().host
+        start = time.monotonic()
+        try:
+            infos = await resolve(host, target.spec().port, min(timeouts.connect_s, deadline_s))
+        except Unresolved as exc:
+            where = f"{host}:{target.spec().port}"
+            return SshOutcome(where, SshFailure.RESOLVE, exc.reason, time.monotonic() - start)
         return await asyncio.to_thread(
             run_commands,
             target.spec(),
             self.command_sets[target.set].commands,
-            self.config.timeouts(),
+            timeouts,
             max_output_bytes=self.config.max_output_bytes,
-            deadline_s=deadline_s,
+            deadline_s=max(0.1, deadline_s - (time.monotonic() - start)),
+            address=str(infos[0][4][0]),
         )
 
     async def fetch(self, ctx: CheckContext) -> list[tuple[SshTarget, SshOutcome]]:

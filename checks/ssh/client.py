@@ -283,11 +283,14 @@ def run_commands(
     *,
     max_output_bytes: int = 1 << 20,
     deadline_s: float | None = None,
+    address: str | None = None,
 ) -> SshOutcome:
     """Connect once, run ``commands`` in order, disconnect. Never raises for remote trouble.
 
     ``deadline_s`` bounds the whole session (monotonic seconds from now): commands that
-    would start after it are not run, and a command never outlives it.
+    would start after it are not run, and a command never outlives it. ``address``: the
+    host's address, already resolved under the check's deadline (``checks.resolve``); the
+    host key is still checked against ``spec.host``.
     """
     import paramiko
 
@@ -311,8 +314,14 @@ def run_commands(
             )
         client.set_missing_host_key_policy(_policy_class()())
         try:
+            sock = (
+                socket.create_connection((address, spec.port), timeout=timeouts.connect_s)
+                if address
+                else None
+            )
             client.connect(
                 spec.host,
+                sock=sock,
                 port=spec.port,
                 username=spec.user,
                 pkey=pkey,

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from checks.model import Category, CheckResult, Status, Value
+from checks.resolve import Unresolved, resolve_one
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,6 @@ class _Waiter(asyncio.DatagramProtocol):
             self.future.set_exception(exc)
 
 
-async def resolve_one(
-    host: str, port: int, kind: socket.SocketKind, timeout_s: float
-) -> tuple[int, tuple[str, int]]:
-    loop = asyncio.get_running_loop()
-    infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=kind), timeout_s)
-    family, _, _, _, addr = infos[0]
-    return family, (str(addr[0]), int(addr[1]))
-
-
 async def udp_exchange(
     host: str,
     port: int,
@@ -60,9 +52,9 @@ async def udp_exchange(
     """
     start = time.monotonic()
     try:
-        family, addr = await resolve_one(host, port, socket.SOCK_DGRAM, timeout_s)
-    except (OSError, TimeoutError) as exc:
-        return Exchange(None, time.monotonic() - start, "resolve", str(exc))
+        family, addr = await resolve_one(host, port, timeout_s, socket.SOCK_DGRAM)
+    except Unresolved as exc:
+        return Exchange(None, time.monotonic() - start, "resolve", exc.reason)
     loop = asyncio.get_running_loop()
     waiter = _Waiter(accept)
     try:
@@ -112,7 +104,7 @@ def no_answer(check_id: str, target: str, ex: Exchange, up_value: str, refused: 
         return CheckResult.unknown(
             check_id,
             Category.VIDEOCONF,
-            f"cannot try: {ex.detail}",
+            ex.detail if ex.failure == "resolve" else f"cannot try: {ex.detail or 'error'}",
             target=target,
             duration_s=ex.elapsed_s,
         )

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -30,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
 from checks.network.probes import split_host_port
-from checks.videoconf.common import Exchange, no_answer, resolve_one, udp_exchange
+from checks.resolve import Unresolved, resolve_one
+from checks.videoconf.common import Exchange, no_answer, udp_exchange
 
 DEFAULT_PORT = 5060
 USER_AGENT = "commune-ioc"
@@ -137,11 +137,13 @@ async def _tcp_exchange(
 ) -> Exchange:
     start = time.monotonic()
     try:
-        await resolve_one(host, port, socket.SOCK_STREAM, timeout_s)
-    except (OSError, TimeoutError) as exc:
-        return Exchange(None, time.monotonic() - start, "resolve", str(exc))
+        _, (address, _) = await resolve_one(host, port, timeout_s)
+    except Unresolved as exc:
+        return Exchange(None, time.monotonic() - start, "resolve", exc.reason)
+    left = max(0.01, timeout_s - (time.monotonic() - start))
     try:
-        return await asyncio.wait_for(_tcp_talk(host, port, call_id, branch, tag, start), timeout_s)
+        talk = _tcp_talk(host, address, port, call_id, branch, tag, start)
+        return await asyncio.wait_for(talk, left)
     except TimeoutError:
         return Exchange(
             None, time.monotonic() - start, "timeout", f"no answer within {timeout_s:g} s"
@@ -153,9 +155,9 @@ async def _tcp_exchange(
 
 
 async def _tcp_talk(
-    host: str, port: int, call_id: str, branch: str, tag: str, start: float
+    host: str, address: str, port: int, call_id: str, branch: str, tag: str, start: float
 ) -> Exchange:
-    reader, writer = await asyncio.open_connection(host, port)
+    reader, writer = await asyncio.open_connection(address, port)
     try:
         name = writer.get_extra_info("sockname")
         local = (str(name[0]), int(name[1]))

@@ -247,10 +247,10 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
             {"http_up": 0.0},
         ),
         (
-            HttpOutcome("https://p/", Failure.RESOLVE, 0.2, detail="nx"),
+            HttpOutcome("https://p/", Failure.RESOLVE, 0.2, detail="cannot resolve p: nx"),
             {},
             Status.UNKNOWN,
-            "cannot resolve host: nx",
+            "cannot resolve p: nx",
             {},
         ),
         (
@@ -408,8 +408,49 @@ def test_https_untrusted_certificate_fails(https_server):
     assert result.status is Status.FAIL and "TLS error" in result.message
 
 
-def test_https_without_verification_has_no_days_left(https_server):
+def test_https_without_verification_still_reports_days_left(https_server):
     https_server.routes["/"] = (200, {}, b"ok")
     cfg = HttpConfig(targets=[https_server.base + "/"], verify_tls=False)
     (result,) = asyncio.run(HttpCheck(cfg).run(CTX))
-    assert result.status is Status.OK and "tls_cert_days_left" not in result.values
+    assert result.status is Status.OK
+    assert result.value("tls_cert_days_left") == pytest.approx(30, abs=0.1)
+
+
+def test_expired_certificate_without_verification_is_judged_by_its_days_left(http_server, tmp_path):
+    """The check reports the negative days left; the catalogue's levels make it fail."""
+    import ssl
+
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.peers.certs import _KEY, days_from
+
+    cert = days_from(datetime.now(UTC), -3)
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        _KEY.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    http_server.socket = ctx.wrap_socket(http_server.socket, server_side=True)
+    http_server.routes["/"] = (200, {}, b"ok")
+    url = f"https://127.0.0.1:{http_server.server_address[1]}/"
+    (result,) = asyncio.run(HttpCheck(HttpConfig(targets=[url], verify_tls=False)).run(CTX))
+    assert result.value("tls_cert_days_left") == pytest.approx(-3, abs=0.1)
+    verdict = judged(result)
+    assert verdict.status is Status.FAIL and "tls_cert_days_left" in verdict.message
+
+
+def test_http_target_name_labels_the_result():
+    from checks.network.basic import HttpCheck, HttpConfig, HttpTarget
+
+    named = HttpTarget(url="https://p.example/", name="Cổng tỉnh")
+    bare = HttpTarget(url="https://q.example/")
+    check = HttpCheck(HttpConfig(targets=[named, bare]))
+    assert check.targets() == ["Cổng tỉnh", "https://q.example/"]
+    outcome = HttpOutcome("https://p.example/", Failure.REFUSED, 0.1, detail="refused")
+    [r] = check.evaluate([(named, outcome)])
+    assert r.target == "Cổng tỉnh" and r.status is Status.FAIL

@@ -109,5 +109,17 @@ def test_one_failing_check_does_not_hide_the_others():
 
 
 def test_scrub():
-    assert scrub("token abc and abcdef", ["abc", "abcdef", ""]) == "token *** and ***"
+    assert scrub("token abcd and abcdef", ["abcd", "abcdef", ""]) == "token *** and ***"
     assert scrub("nothing here", []) == "nothing here"
+
+
+def test_scrub_masks_whole_tokens_only():
+    assert scrub("community=s3cret, t-s3cret.", ["s3cret"]) == "community=***, t-***."
+    # Inside a longer word the secret is not the token: the word stays whole.
+    assert scrub("s3crets and xs3cret", ["s3cret"]) == "s3crets and xs3cret"
+
+
+def test_scrub_leaves_short_secrets_and_published_defaults_alone():
+    message = "public-printer.invalid: no answer (1 tries), community public"
+    assert scrub(message, ["public", "1", "ab"]) == message
+    assert scrub("Private and private", ["private"]) == "Private and private"

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import bz2
 import os
+import select
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -210,6 +212,7 @@ SNMPD_USER = "iocv3"
 SNMPD_AUTH = "snmpd-auth-key-1"
 SNMPD_PRIV = "snmpd-priv-key-1"
 SNMPD_COMMUNITY = "ioc-ro-community"
+SNMPD_NO_ACCESS_USER = "iocv3none"
 
 
 class Snmpd:
@@ -227,6 +230,8 @@ class Snmpd:
             f"rouser {SNMPD_USER} priv\n"
             f"createUser {SNMPD_USER}256 SHA-256 {SNMPD_AUTH} AES-256 {SNMPD_PRIV}\n"
             f"rouser {SNMPD_USER}256 priv\n"
+            # A known user with no access entry: every request is an authorizationError.
+            f"createUser {SNMPD_NO_ACCESS_USER} SHA {SNMPD_AUTH} AES {SNMPD_PRIV}\n"
             f"rocommunity {SNMPD_COMMUNITY} 127.0.0.1\n"
             "sysDescr commune-ioc test snmpd\n"
         )
@@ -261,14 +266,18 @@ class Snmpd:
         return SnmpTarget(host="127.0.0.1", port=self.port, community=community, **opts)  # type: ignore[arg-type]
 
     def v3(
-        self, auth_key: str = SNMPD_AUTH, priv_key: str = SNMPD_PRIV, **kw: object
+        self,
+        auth_key: str = SNMPD_AUTH,
+        priv_key: str = SNMPD_PRIV,
+        user: str = SNMPD_USER,
+        **kw: object,
     ) -> SnmpTarget:
         opts: dict[str, object] = {"timeout_s": 1.0, "retries": 1, **kw}
         return SnmpTarget(
             host="127.0.0.1",
             port=self.port,
             version="3",
-            user=SNMPD_USER,
+            user=user,
             auth_key=auth_key,
             priv_key=priv_key,
             auth_proto="SHA",
@@ -296,3 +305,55 @@ class SilentUdp:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class SlowProxy:
+    """A UDP proxy on 127.0.0.1 in front of an SNMP peer: each answer is held ``delay_s``
+    before it is passed on (a slow device), and after ``answers`` answers the rest are
+    dropped (a device that falls silent mid-walk; None: never). One thread, bounded: it
+    stops with :meth:`close`, at the latest after ``lifetime_s``."""
+
+    def __init__(
+        self,
+        upstream_port: int,
+        delay_s: float = 0.0,
+        answers: int | None = None,
+        lifetime_s: float = 120.0,
+    ) -> None:
+        self.delay_s = delay_s
+        self.answers_left = answers
+        self.forwarded = 0
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.front.bind(("127.0.0.1", 0))
+        self.port = int(self.front.getsockname()[1])
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.connect(("127.0.0.1", upstream_port))
+        self._client: tuple[str, int] | None = None
+        self._stop = threading.Event()
+        self._end = time.monotonic() + lifetime_s
+        self._thread = threading.Thread(target=self._run, name="slow-snmp-proxy", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        pending: list[tuple[float, bytes]] = []  # (when to pass on, answer)
+        while not self._stop.is_set() and time.monotonic() < self._end:
+            wait = 0.05 if not pending else max(0.0, min(0.05, pending[0][0] - time.monotonic()))
+            ready, _, _ = select.select([self.front, self.back], [], [], wait)
+            if self.front in ready:
+                data, self._client = self.front.recvfrom(65535)
+                self.back.send(data)
+            if self.back in ready:
+                answer = self.back.recv(65535)
+                if self.answers_left is None or self.answers_left > 0:
+                    if self.answers_left is not None:
+                        self.answers_left -= 1
+                    pending.append((time.monotonic() + self.delay_s, answer))
+            while pending and pending[0][0] <= time.monotonic() and self._client is not None:
+                self.front.sendto(pending.pop(0)[1], self._client)
+                self.forwarded += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.front.close()
+        self.back.close()

@@ -102,11 +102,15 @@ def test_evaluate_grades_like_vc02_and_reports_e_model():
     assert "loss 90% > 5%" in judged(evaluate_quality(lossy)).message
 
 
-def test_no_reply_is_unknown_not_a_verdict_on_the_network():
+def test_no_reply_is_fail_with_all_packets_lost_but_could_not_try_is_unknown():
     silent = UdpOutcome("r", parse_quality({0: 0.0, 1: 0.02}, []))
     result = evaluate_quality(silent)
-    assert result.status is Status.UNKNOWN and not result.values
+    assert result.status is Status.FAIL and result.value("loss") == 1.0
     assert "no reply" in result.message
+    untried = UdpOutcome("r", error="cannot resolve r: no answer within 1 s", cannot_try=True)
+    result = evaluate_quality(untried)
+    assert result.status is Status.UNKNOWN and not result.values
+    assert result.message == "cannot resolve r: no answer within 1 s"
 
 
 class ScriptedSocket:
@@ -259,7 +263,7 @@ def test_closed_port_ends_early_and_silent_peer_within_the_deadline():
     out = asyncio.run(probe_udp("127.0.0.1", closed, count=50, interval_s=0.02, wait_s=1.0))
     assert time.monotonic() - start < 0.5  # ICMP port unreachable: no need to wait
     r = evaluate_quality(out)
-    assert r.status is Status.UNKNOWN and "unreachable" in r.message
+    assert r.status is Status.FAIL and "unreachable" in r.message
 
     cfg = QualityConfig(count=10, interval_s=0.02, wait_s=0.5, timeout_s=1.0)
     with silent_udp() as port:
@@ -267,7 +271,7 @@ def test_closed_port_ends_early_and_silent_peer_within_the_deadline():
         start = time.monotonic()
         [r] = asyncio.run(check.run(CheckContext(host="h")))
         elapsed = time.monotonic() - start
-    assert r.status is Status.UNKNOWN and "no reply" in r.message
+    assert r.status is Status.FAIL and "no reply" in r.message
     assert elapsed < cfg.timeout_s + 0.5
 
 

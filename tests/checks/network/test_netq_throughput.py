@@ -104,6 +104,20 @@ def test_not_configured_or_not_enrolled_is_unknown():
     assert b.status is Status.UNKNOWN and "not enrolled" in b.message
 
 
+def test_refused_collector_is_fail_like_tcp_and_http(closed_port):
+    cfg = ThroughputConfig(url=f"http://127.0.0.1:{closed_port}", require_token=False)
+    start = time.monotonic()
+    [r] = asyncio.run(ThroughputCheck(cfg).run(CheckContext(host="h")))
+    assert time.monotonic() - start < 2.0
+    assert r.status is Status.FAIL and "connection refused" in r.message and not r.values
+
+
+def test_unresolvable_collector_is_unknown():
+    cfg = ThroughputConfig(url="http://collector.invalid", require_token=False)
+    [r] = asyncio.run(ThroughputCheck(cfg).run(CheckContext(host="h")))
+    assert r.status is Status.UNKNOWN and not r.values
+
+
 @pytest.mark.parametrize(
     ("mbps", "status"), [(150, Status.OK), (30, Status.WARN), (10, Status.FAIL)]
 )

@@ -258,3 +258,29 @@ def test_cli_probe_ssh(sshd, keys, pinned, tmp_path, monkeypatch):
 
     bad_set = runner.invoke(main, [*args, "--set", "cisco"])
     assert bad_set.exit_code == 2 and "unknown command set" in bad_set.output
+
+
+def test_cli_probe_ssh_to_a_silent_server_ends_at_its_timeout(keys, pinned):
+    """A server that accepts the connection and never speaks: the whole probe is bounded
+    by --timeout."""
+    import json
+    import socket
+    import time
+
+    from click.testing import CliRunner
+
+    from agent.cli import main
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        args = ["probe", "ssh", f"127.0.0.1:{port}", "--user", "root"]
+        args += ["--key", str(keys["ed25519"]), "--known-hosts", str(pinned)]
+        start = time.monotonic()
+        done = CliRunner().invoke(main, [*args, "--timeout", "1.5", "--json"])
+        elapsed = time.monotonic() - start
+    assert elapsed < 3.0, elapsed
+    shown = json.loads(done.output)
+    assert done.exit_code == 1 and shown["status"] == "fail", shown
+    assert "ssh_up" in shown["values"]
