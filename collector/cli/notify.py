@@ -24,6 +24,7 @@ from collector.cli.common import LOG_FORMAT
     type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
     default="info",
     show_default=True,
+    help="How much the bridge logs on stderr (never the access token).",
 )
 def zalo_bridge(config_file: Path, log_level: str) -> None:
     """Receive Alertmanager's webhook and send Zalo Official Account messages; every

@@ -104,6 +104,9 @@ def test_make_demo_keeps_stdout_for_the_demo(tmp_path: Path) -> None:
     for tool in bindir.iterdir():
         tool.chmod(0o755)
     stamp = tmp_path / ".installed"
+    # As typed in a shell: under `make test` the inherited MAKELEVEL would make this make a
+    # sub-make, and a sub-make announces its directory on stdout.
+    shell = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     for first_run in (True, False):
         proc = subprocess.run(
             [make, "demo", f"BIN={bindir}", f"STAMP={stamp}", "DEMO_ARGS=--once --json"],
@@ -111,6 +114,7 @@ def test_make_demo_keeps_stdout_for_the_demo(tmp_path: Path) -> None:
             capture_output=True,
             text=True,
             timeout=60,
+            env=shell,
         )
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout) == {"argv": "demo --once --json"}, proc.stdout
