@@ -117,6 +117,14 @@ class CollectorConfig(BaseModel):
         "address, sustained, before 429",
     )
     auth_failures_burst: int = Field(default=10, ge=1, le=10_000)
+    auth_failures_per_account_per_min: float = Field(
+        default=1.0,
+        ge=0,
+        description="failed logins per minute to one account, from any address, sustained, "
+        "once the burst is spent, before 429 (an address the account logged in from lately "
+        "is not held by it)",
+    )
+    auth_failures_per_account_burst: int = Field(default=10, ge=1, le=10_000)
     # HTTPS (uvicorn's ssl options): both files, or neither for plain HTTP (behind a proxy).
     tls_cert_file: Path | None = Field(
         default=None, description="PEM certificate chain of the collector (serve HTTPS)"

@@ -30,10 +30,11 @@ from collector.api.prometheus import (
     IngestMetrics,
     ReadinessCollector,
 )
-from collector.api.ratelimit import TokenBucket
+from collector.api.ratelimit import KnownLogins, TokenBucket
 from collector.api.web import admin, downloads, forms, login, pages
 from collector.config import CollectorConfig, parse_listen
 from collector.service import Services
+from collector.service.accounts import SESSION_TTL
 from collector.service.committer import GroupCommitter
 
 log = logging.getLogger("collector")
@@ -90,6 +91,10 @@ def _context(
         readiness=ReadinessCollector(services, host_values),
         per_agent=TokenBucket(config.ingest_rate_per_s, config.ingest_burst),
         auth_failures=TokenBucket(config.auth_failures_per_min / 60, config.auth_failures_burst),
+        account_failures=TokenBucket(
+            config.auth_failures_per_account_per_min / 60, config.auth_failures_per_account_burst
+        ),
+        known_logins=KnownLogins(2 * SESSION_TTL.total_seconds()),
         probe_slots=Slots(probes.MAX_CONCURRENT),
     )
 

@@ -1,10 +1,13 @@
 """Admins disable and enable users, reset passwords and end sessions, from the CLI and from
-/admin/users, each audited; a disabled user's open sessions stop working at once."""
+/admin/users, each audited; a disabled user's open sessions stop working at once. Logins are
+throttled per account whatever the address, without locking the owner out of an address
+they logged in from."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -12,8 +15,9 @@ from click.testing import CliRunner, Result
 
 from collector.cli import main
 from collector.service import Services
-from tests.conftest import Collector
+from tests.conftest import Collector, app_config
 from tests.peers.site import login
+from tests.security.test_ratelimit import from_address
 
 ADMIN_PW = "quan-tri-vien-1"
 USER_PW = "mat-khau-canbo"
@@ -183,3 +187,46 @@ def test_admin_page_manages_users(collector: Collector) -> None:
     assert found.group(1) not in log and "mat-khau-admin-dat" not in log
     admin.close()
     user.close()
+
+
+def test_password_guessing_is_slowed_per_account(serve, services: Services) -> None:
+    services.accounts.add_user("canbo", "dung-mat-khau-1", "viewer")
+    services.accounts.add_user("khac", "dung-mat-khau-2", "viewer")
+    url = serve(
+        app_config(
+            auth_failures_per_min=30,
+            auth_failures_burst=3,
+            auth_failures_per_account_per_min=30,
+            auth_failures_per_account_burst=4,
+        )
+    )
+
+    def attempt(address: str, password: str, username: str = "canbo") -> httpx.Response:
+        with from_address(address) as client:
+            form = client.get(f"{url}/login?lang=en")
+            return client.post(
+                f"{url}/login?lang=en",
+                data={
+                    "csrf": csrf(form.text),
+                    "username": username,
+                    "password": password,
+                    "next": "/",
+                },
+            )
+
+    # The owner logged in from their office once: that address is known for the account.
+    assert attempt("127.0.0.20", "dung-mat-khau-1").status_code == 303
+    # Four failures, each from another address: no address reaches its own limit...
+    codes = [attempt(f"127.0.1.{i}", f"sai-{i}").status_code for i in range(4)]
+    assert codes == [401] * 4
+    # ...but the account's is spent: a fifth address is refused, even with the password.
+    blocked = attempt("127.0.1.99", "dung-mat-khau-1")
+    assert blocked.status_code == 429 and blocked.headers["Retry-After"] == "2"
+    assert "Too many failed logins to this account: try again in 2 s." in blocked.text
+    assert "ioc_session" not in blocked.cookies
+    # Neither the owner at the known address nor another account is locked out.
+    assert attempt("127.0.0.20", "dung-mat-khau-1").status_code == 303
+    assert attempt("127.0.1.98", "dung-mat-khau-2", "khac").status_code == 303
+    # The limit is a window, not a lock: once it refills, any address may try again.
+    time.sleep(2.2)
+    assert attempt("127.0.1.97", "dung-mat-khau-1").status_code == 303
