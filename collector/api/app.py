@@ -22,7 +22,7 @@ from checks.model import EnrollRequest, ReportBatch
 from collector.api import agents, health, metrics, probes, readiness
 from collector.api.deps import ApiContext
 from collector.api.handlers import add_exception_handlers
-from collector.api.middleware import InFlight, LoadShedding, Slots
+from collector.api.middleware import Hsts, InFlight, LoadShedding, Slots
 from collector.api.openapi import add_body_schemas
 from collector.api.prometheus import (
     DEFAULT_HOST_VALUES,
@@ -65,6 +65,7 @@ def create_app(services: Services, config: CollectorConfig) -> FastAPI:
         expected_wait_s=ctx.committer.expected_wait_s,
         on_shed=ctx.metrics.shed_one,
     )
+    app.add_middleware(Hsts)
     ctx.metrics.backlog.set_function(lambda: ctx.committer.expected_wait_s(inflight.bytes))
     add_exception_handlers(app, config.retry_after_s)
 

@@ -71,7 +71,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
     cookie, _ = result
     done = RedirectResponse(target, status_code=303)
     sess.set_session_cookie(request, done, cookie, int(SESSION_TTL.total_seconds()))
-    done.delete_cookie(sess.LOGIN_CSRF_COOKIE)
+    done.delete_cookie(sess.LOGIN_CSRF_COOKIE, secure=sess.is_secure(request))
     return done
 
 
@@ -122,5 +122,5 @@ async def logout(request: Request, v: Viewer, ctx: Ctx) -> Response:
         raise BadRequestError("CSRF")
     await run_in_threadpool(ctx.accounts.logout, request.cookies.get(sess.SESSION_COOKIE))
     resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(sess.SESSION_COOKIE, path="/")
+    resp.delete_cookie(sess.SESSION_COOKIE, path="/", secure=sess.is_secure(request))
     return resp
