@@ -50,6 +50,10 @@ def create_app(services: Services, config: CollectorConfig) -> FastAPI:
         version="0.1.0",
         description="Ingest of agent reports, commune readiness and metrics.",
         lifespan=lifespan,
+        # The API documentation lists every route: only when the configuration asks.
+        openapi_url="/openapi.json" if config.api_docs else None,
+        docs_url="/docs" if config.api_docs else None,
+        redoc_url="/redoc" if config.api_docs else None,
     )
     app.state.api = ctx
     app.state.services = services
@@ -97,6 +101,7 @@ def _context(
         ),
         known_logins=KnownLogins(2 * SESSION_TTL.total_seconds()),
         probe_slots=Slots(probes.MAX_CONCURRENT),
+        metrics_token_hashes=config.metrics_scrape_hashes(),
     )
 
 

@@ -56,6 +56,8 @@ class ApiContext:
     known_logins: KnownLogins
     #: throughput tests running at once
     probe_slots: Slots
+    #: SHA-256 (hex) of the bearer tokens that may read /metrics (config.metrics_open: any)
+    metrics_token_hashes: frozenset[str] = frozenset()
 
 
 async def context(request: Request) -> ApiContext:

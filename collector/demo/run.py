@@ -201,7 +201,16 @@ def run_demo(
     out = Console()
     host, port = parse_listen(listen)
     path = _prepare_db(db)
-    cfg = load_config(None, db=str(path), listen=listen, reflector_port=reflector_port)
+    # The demo's own simulated nation: its /metrics and API documentation are open on
+    # purpose, to be looked at; a real collector keeps both closed unless configured.
+    cfg = load_config(
+        None,
+        db=str(path),
+        listen=listen,
+        reflector_port=reflector_port,
+        metrics_open=True,
+        api_docs=True,
+    )
     services = open_services(cfg, migrate=True)  # its own database, made here
     services.units.commune(commune)  # refuse an unknown --commune before starting anything
     started = time.monotonic()
