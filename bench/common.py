@@ -95,8 +95,15 @@ def stop(proc: subprocess.Popen[Any], timeout_s: float = 30) -> None:
 
 def write_collector_config(path: Path, db: str, **options: Any) -> Path:
     """A collector YAML file: ``db`` plus ``options`` (no periodic re-evaluation, no UDP
-    reflector unless asked: benchmarks measure one thing at a time)."""
-    data = {"db": db, "reflector_port": 0, "reevaluate_every_s": 0, **options}
+    reflector unless asked: benchmarks measure one thing at a time; /metrics open, on
+    loopback, for the benchmarks that read the collector's own counters)."""
+    data = {
+        "db": db,
+        "reflector_port": 0,
+        "reevaluate_every_s": 0,
+        "metrics_open": True,
+        **options,
+    }
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,10 @@ from collector.criteria.catalogue import (
     merge,
     parse_overrides,
 )
+
+_SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+#: A scrape token shorter than this is refused (the Ansible role makes 43 characters).
+MIN_METRICS_TOKEN_LEN = 16
 
 
 class ConfigError(ValueError):
@@ -117,6 +123,36 @@ class CollectorConfig(BaseModel):
         "address, sustained, before 429",
     )
     auth_failures_burst: int = Field(default=10, ge=1, le=10_000)
+    auth_failures_per_account_per_min: float = Field(
+        default=1.0,
+        ge=0,
+        description="failed logins per minute to one account, from any address, sustained, "
+        "once the burst is spent, before 429 (an address the account logged in from lately "
+        "is not held by it)",
+    )
+    auth_failures_per_account_burst: int = Field(default=10, ge=1, le=10_000)
+    # Who may read /metrics (every commune's colour, hosts and agent ids): a scraper with
+    # one of these bearer tokens, unless metrics_open.
+    metrics_open: bool = Field(
+        default=False,
+        description="serve /metrics to anyone, without a token (only where the port is "
+        "reachable from the Prometheus host alone)",
+    )
+    metrics_token_file: Path | None = Field(
+        default=None,
+        description="file whose first line is the scrape token Prometheus sends "
+        "(`authorization: credentials_file` naming the same file)",
+    )
+    metrics_token_hashes: list[str] = Field(
+        default_factory=list,
+        description="SHA-256 (hex) of further scrape tokens accepted on /metrics "
+        "(what `sha256sum` prints for the token without its newline)",
+    )
+    api_docs: bool = Field(
+        default=False,
+        description="serve the API documentation (/docs, /redoc, /openapi.json) to anyone; "
+        "off by default",
+    )
     # HTTPS (uvicorn's ssl options): both files, or neither for plain HTTP (behind a proxy).
     tls_cert_file: Path | None = Field(
         default=None, description="PEM certificate chain of the collector (serve HTTPS)"
@@ -137,6 +173,36 @@ class CollectorConfig(BaseModel):
             if path is not None and not path.is_file():
                 raise ValueError(f"{path}: no such file")
         return self
+
+    @model_validator(mode="after")
+    def _metrics_tokens(self) -> CollectorConfig:
+        for h in self.metrics_token_hashes:
+            if not _SHA256_HEX.match(h):
+                raise ValueError(
+                    f"metrics_token_hashes: {h[:8]}...: expected 64 hexadecimal digits "
+                    "(SHA-256 of the token)"
+                )
+        if self.metrics_token_file is not None and not self.metrics_token_file.is_file():
+            raise ValueError(f"metrics_token_file {self.metrics_token_file}: no such file")
+        return self
+
+    def metrics_scrape_hashes(self) -> frozenset[str]:
+        """SHA-256 (hex) of every token accepted on /metrics; reads metrics_token_file."""
+        hashes = {h.lower() for h in self.metrics_token_hashes}
+        if self.metrics_token_file is not None:
+            try:
+                token = self.metrics_token_file.read_text("utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(
+                    f"metrics_token_file {self.metrics_token_file}: cannot read: {exc}"
+                ) from None
+            if len(token) < MIN_METRICS_TOKEN_LEN:
+                raise ConfigError(
+                    f"metrics_token_file {self.metrics_token_file}: the token is too short "
+                    f"(at least {MIN_METRICS_TOKEN_LEN} characters)"
+                )
+            hashes.add(hashlib.sha256(token.encode("utf-8")).hexdigest())
+        return frozenset(hashes)
 
     def load_catalogue(self) -> Catalogue:
         cat = load_catalogue(self.catalogue)

@@ -3,6 +3,7 @@ IOC_TEST_DATABASE=postgresql), served on loopback."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import shutil
@@ -31,10 +32,24 @@ REQUIRE_INTEGRATION = os.environ.get("IOC_REQUIRE_INTEGRATION") == "1"
 TEST_DATABASE = os.environ.get("IOC_TEST_DATABASE", "sqlite")
 
 
+#: The scrape token of the collectors under test (/metrics needs one): send ``SCRAPE``.
+METRICS_TOKEN = "test-scrape-token-0123456789abcdef"
+METRICS_TOKEN_HASH = hashlib.sha256(METRICS_TOKEN.encode()).hexdigest()
+SCRAPE = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def app_config(**options: Any) -> CollectorConfig:
     """The configuration of a collector app under test: ``options`` over the defaults, with
-    neither the periodic re-evaluation nor the UDP reflector unless a test asks for them."""
-    return CollectorConfig.model_validate({"reevaluate_every_s": 0, "reflector_port": 0, **options})
+    neither the periodic re-evaluation nor the UDP reflector unless a test asks for them,
+    and /metrics open to ``SCRAPE``."""
+    return CollectorConfig.model_validate(
+        {
+            "reevaluate_every_s": 0,
+            "reflector_port": 0,
+            "metrics_token_hashes": [METRICS_TOKEN_HASH],
+            **options,
+        }
+    )
 
 
 _real_getaddrinfo = socket.getaddrinfo

@@ -22,7 +22,7 @@ from checks.model import EnrollRequest, ReportBatch
 from collector.api import agents, health, metrics, probes, readiness
 from collector.api.deps import ApiContext
 from collector.api.handlers import add_exception_handlers
-from collector.api.middleware import InFlight, LoadShedding, Slots
+from collector.api.middleware import Hsts, InFlight, LoadShedding, Slots
 from collector.api.openapi import add_body_schemas
 from collector.api.prometheus import (
     DEFAULT_HOST_VALUES,
@@ -30,10 +30,11 @@ from collector.api.prometheus import (
     IngestMetrics,
     ReadinessCollector,
 )
-from collector.api.ratelimit import TokenBucket
+from collector.api.ratelimit import KnownLogins, TokenBucket
 from collector.api.web import admin, downloads, forms, login, pages
 from collector.config import CollectorConfig, parse_listen
 from collector.service import Services
+from collector.service.accounts import SESSION_TTL
 from collector.service.committer import GroupCommitter
 
 log = logging.getLogger("collector")
@@ -49,6 +50,10 @@ def create_app(services: Services, config: CollectorConfig) -> FastAPI:
         version="0.1.0",
         description="Ingest of agent reports, commune readiness and metrics.",
         lifespan=lifespan,
+        # The API documentation lists every route: only when the configuration asks.
+        openapi_url="/openapi.json" if config.api_docs else None,
+        docs_url="/docs" if config.api_docs else None,
+        redoc_url="/redoc" if config.api_docs else None,
     )
     app.state.api = ctx
     app.state.services = services
@@ -64,6 +69,7 @@ def create_app(services: Services, config: CollectorConfig) -> FastAPI:
         expected_wait_s=ctx.committer.expected_wait_s,
         on_shed=ctx.metrics.shed_one,
     )
+    app.add_middleware(Hsts)
     ctx.metrics.backlog.set_function(lambda: ctx.committer.expected_wait_s(inflight.bytes))
     add_exception_handlers(app, config.retry_after_s)
 
@@ -90,7 +96,12 @@ def _context(
         readiness=ReadinessCollector(services, host_values),
         per_agent=TokenBucket(config.ingest_rate_per_s, config.ingest_burst),
         auth_failures=TokenBucket(config.auth_failures_per_min / 60, config.auth_failures_burst),
+        account_failures=TokenBucket(
+            config.auth_failures_per_account_per_min / 60, config.auth_failures_per_account_burst
+        ),
+        known_logins=KnownLogins(2 * SESSION_TTL.total_seconds()),
         probe_slots=Slots(probes.MAX_CONCURRENT),
+        metrics_token_hashes=config.metrics_scrape_hashes(),
     )
 
 

@@ -22,7 +22,7 @@ from fastapi import Depends, HTTPException, Request
 from prometheus_client import CollectorRegistry
 
 from collector.api.prometheus import IngestMetrics, ReadinessCollector
-from collector.api.ratelimit import TokenBucket
+from collector.api.ratelimit import KnownLogins, TokenBucket
 from collector.api.web.session import SESSION_COOKIE, language
 from collector.config import CollectorConfig
 from collector.domain.errors import ForbiddenError, NotAuthenticatedError
@@ -50,8 +50,14 @@ class ApiContext:
     per_agent: TokenBucket
     #: failed enrollments and logins per client address
     auth_failures: TokenBucket
+    #: failed logins per account, from any address
+    account_failures: TokenBucket
+    #: (account, address) pairs that logged in lately: not held by account_failures
+    known_logins: KnownLogins
     #: throughput tests running at once
     probe_slots: Slots
+    #: SHA-256 (hex) of the bearer tokens that may read /metrics (config.metrics_open: any)
+    metrics_token_hashes: frozenset[str] = frozenset()
 
 
 async def context(request: Request) -> ApiContext:

@@ -1,4 +1,5 @@
-"""Guards ahead of the handlers: load shedding of report requests, and request body limits.
+"""Guards ahead of the handlers: load shedding of report requests, request body limits, and
+HSTS over HTTPS.
 
 **Load shedding.** After an outage thousands of agents drain their spools at once. Beyond
 ``max_ingest_inflight`` report requests in progress, or ``max_ingest_inflight_bytes`` body
@@ -21,9 +22,35 @@ from dataclasses import dataclass
 from fastapi import HTTPException, Request
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector.config import CollectorConfig
+
+#: HSTS of every answer over HTTPS: browsers keep to HTTPS for a year (no includeSubDomains:
+#: the collector does not speak for the rest of its domain). Never over plain HTTP, where
+#: browsers ignore it and where it would only mislead.
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+class Hsts:
+    """Adds the HSTS header to every answer of a request that came over HTTPS (uvicorn
+    serving TLS itself, or a trusted proxy's ``X-Forwarded-Proto: https``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), HSTS]
+            await send(message)
+
+        await self.app(scope, receive, with_hsts)
+
 
 #: The route whose requests are shed.
 REPORTS_PATH = "/api/v1/reports"

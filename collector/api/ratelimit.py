@@ -1,6 +1,6 @@
 """Rate limits: a token bucket per key (an agent id, or a client address).
 
-Two uses in the collector (collector/api/agents.py, collector/api/web/login.py):
+Three uses in the collector (collector/api/agents.py, collector/api/web/login.py):
 
 * **Ingest, per agent.** An agent sends about one request a minute, but after an outage it
   drains its spool in batches of 50 with a ~1 s pause. The bucket holds ``burst`` requests
@@ -12,6 +12,13 @@ Two uses in the collector (collector/api/agents.py, collector/api/web/login.py):
   while guessing codes or passwords is slowed to ``rate_per_s``. (Bearer tokens are 256-bit
   random: guessing them is hopeless, and an agent with a good token is never refused because
   a neighbour behind the same NAT holds a revoked one.)
+
+* **Failed logins, per account**, whatever the address: guessing one person's password
+  from many (forwarded) addresses is slowed to ``auth_failures_per_account_per_min`` after
+  ``auth_failures_per_account_burst`` failures. The bucket refills with time, so nobody is
+  locked out for good; and an address from which that account logged in successfully in
+  the last ``SESSION_TTL`` x 2 (:class:`KnownLogins`) is not held by the account's limit, so
+  an attacker who keeps the bucket empty does not keep its owner out of their usual place.
 
 State is per process: behind a load balancer with N collector replicas an agent may get up
 to N times the configured rate. That is acceptable for a guard against runaway agents and
@@ -120,6 +127,40 @@ class TokenBucket:
         with self._lock:
             b = self._refill(key, self._clock())
             b.tokens = max(b.tokens - 1.0, -float(self.burst))
+
+
+class KnownLogins:
+    """The (account, client address) pairs that logged in successfully lately, so that the
+    per-account login limit cannot lock a person out from where they usually work: such a
+    pair skips the account's limit (the address's own limit still holds) for ``ttl_s``.
+
+    Bounded to ``max_keys`` pairs (the oldest forgotten first); per process, like the buckets.
+    """
+
+    def __init__(
+        self,
+        ttl_s: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = MAX_KEYS,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._max_keys = max_keys
+        self._seen: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, account: str, address: str) -> None:
+        with self._lock:
+            self._seen.pop((account, address), None)
+            self._seen[(account, address)] = self._clock()
+            while len(self._seen) > self._max_keys:
+                del self._seen[next(iter(self._seen))]
+
+    def __contains__(self, pair: tuple[str, str]) -> bool:
+        with self._lock:
+            at = self._seen.get(pair)
+            return at is not None and self._clock() - at < self.ttl_s
 
 
 def retry_after(wait_s: float) -> str:

@@ -1,9 +1,13 @@
-"""``ioc-collector user add|list``: accounts for the web pages and reports."""
+"""``ioc-collector user add|list|disable|enable|reset-password|end-sessions``: accounts for
+the web pages and reports. Every change is audited (actor ``cli``); a password is never
+given on the command line, and a generated one is printed once, never logged."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import click
 
@@ -63,3 +67,103 @@ def list_users(obj: CliContext, as_json: bool) -> None:
     for r in rows:
         flag = "  (disabled)" if r["disabled"] else ""
         click.echo(f"{r['username']:<24} {r['role']:<9} {r['created_at'][:19]}{flag}")
+
+
+def _change(action: str, username: str, run: Callable[[], object]) -> None:
+    """Run one audited change, a refusal (unknown user, short password) as one clean line."""
+    from collector.service.accounts import AuthError
+
+    with user_errors():
+        try:
+            run()
+        except AuthError as exc:
+            raise click.ClickException(f"{action} {username}: {exc}") from None
+
+
+@user.command("disable")
+@shared_options
+@click.argument("username")
+@pass_cli
+def disable(obj: CliContext, username: str) -> None:
+    """Disable a user: they cannot log in, and their sessions end at once."""
+    _change(
+        "disable",
+        username,
+        lambda: obj.open_services().accounts.set_disabled(username, True, actor="cli"),
+    )
+    click.echo(f"đã khoá người dùng {username} / user {username} disabled")
+
+
+@user.command("enable")
+@shared_options
+@click.argument("username")
+@pass_cli
+def enable(obj: CliContext, username: str) -> None:
+    """Enable a disabled user again (with the password they had)."""
+    _change(
+        "enable",
+        username,
+        lambda: obj.open_services().accounts.set_disabled(username, False, actor="cli"),
+    )
+    click.echo(f"đã mở khoá người dùng {username} / user {username} enabled")
+
+
+@user.command("end-sessions")
+@shared_options
+@click.argument("username")
+@pass_cli
+def end_sessions(obj: CliContext, username: str) -> None:
+    """End every session of a user: they must log in again."""
+    ended: list[int] = []
+    _change(
+        "end-sessions",
+        username,
+        lambda: ended.append(obj.open_services().accounts.end_sessions(username, actor="cli")),
+    )
+    n = ended[0]
+    click.echo(f"đã kết thúc {n} phiên của {username} / {n} session(s) of {username} ended")
+
+
+@user.command("reset-password")
+@shared_options
+@click.argument("username")
+@click.option("--prompt", "ask", is_flag=True, help="Ask for the new password (twice).")
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the new password from this file (its first line).",
+)
+@pass_cli
+def reset_password(obj: CliContext, username: str, ask: bool, password_file: Path | None) -> None:
+    """Set a new password and end the user's sessions. Without --prompt or
+    --password-file a random password is generated and printed once."""
+    if ask and password_file is not None:
+        raise click.UsageError("--prompt or --password-file, not both")
+    password: str | None = None
+    if password_file is not None:
+        try:
+            password = password_file.read_text("utf-8").splitlines()[0:1][0]
+        except (OSError, UnicodeDecodeError, IndexError) as exc:
+            why = getattr(exc, "strerror", None) or "empty or unreadable"
+            raise click.ClickException(
+                f"không đọc được tệp mật khẩu / cannot read the password file "
+                f"{password_file}: {why}"
+            ) from None
+    elif ask:
+        password = click.prompt(
+            "Mật khẩu mới / New password", hide_input=True, confirmation_prompt=True
+        )
+    got: list[str] = []
+    _change(
+        "reset-password",
+        username,
+        lambda: got.append(
+            obj.open_services().accounts.reset_password(username, password, actor="cli")
+        ),
+    )
+    click.echo(
+        f"đã đặt lại mật khẩu của {username}, các phiên đã kết thúc / "
+        f"password of {username} reset, sessions ended"
+    )
+    if password is None:
+        click.echo(f"mật khẩu mới (chỉ hiện một lần) / new password (shown once): {got[0]}")

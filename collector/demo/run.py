@@ -30,6 +30,7 @@ from collector.config import ConfigError, load_config, parse_listen
 from collector.demo.simulator import Simulator
 from collector.service import Services
 from collector.service.accounts import demo_users
+from collector.storage.connect import make_private_dir
 
 DEFAULT_DB = Path(".demo/ioc-demo.db")
 COLOUR_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "grey": "bright_black"}
@@ -41,12 +42,12 @@ def _prepare_db(db: Path | None) -> Path:
         # The demo's own file: recreated at each run so the figures are the seed's.
         for suffix in ("", "-wal", "-shm"):
             Path(f"{DEFAULT_DB}{suffix}").unlink(missing_ok=True)
-        DEFAULT_DB.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(DEFAULT_DB.parent)
         return DEFAULT_DB
     if db.exists() and db.stat().st_size > 0:
         # Never overwrite a file the user named: it may hold real data.
         raise ConfigError(f"--db {db}: file exists; remove it or name a new file for the demo")
-    db.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(db.parent)
     return db
 
 
@@ -200,7 +201,16 @@ def run_demo(
     out = Console()
     host, port = parse_listen(listen)
     path = _prepare_db(db)
-    cfg = load_config(None, db=str(path), listen=listen, reflector_port=reflector_port)
+    # The demo's own simulated nation: its /metrics and API documentation are open on
+    # purpose, to be looked at; a real collector keeps both closed unless configured.
+    cfg = load_config(
+        None,
+        db=str(path),
+        listen=listen,
+        reflector_port=reflector_port,
+        metrics_open=True,
+        api_docs=True,
+    )
     services = open_services(cfg, migrate=True)  # its own database, made here
     services.units.commune(commune)  # refuse an unknown --commune before starting anything
     started = time.monotonic()

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from collector.domain.errors import BadRequestError
 from collector.service.audit import Audit
@@ -142,15 +142,59 @@ class Accounts(Service):
         return User(username, r)
 
     def set_disabled(self, username: str, disabled: bool, actor: str) -> None:
+        """Disable (or enable again) a user; disabling ends their sessions at once."""
+        username = username.strip().lower()
         with self.database.write() as conn:
             n = conn.execute(
                 update(db.users).where(db.users.c.username == username).values(disabled=disabled)
             ).rowcount
             if n != 1:
                 raise AuthError(f"no user {username!r}")
+            ended = 0
             if disabled:
-                conn.execute(delete(db.sessions).where(db.sessions.c.username == username))
-            self.audit.record(conn, actor, "user.disable" if disabled else "user.enable", username)
+                ended = self._end_sessions(conn, username)
+            detail = {"sessions_ended": ended} if disabled else {}
+            action = "user.disable" if disabled else "user.enable"
+            self.audit.record(conn, actor, action, username, **detail)
+
+    def reset_password(self, username: str, password: str | None, actor: str) -> str:
+        """Set a new password (a random one when ``password`` is None) and end the user's
+        sessions; returns the password, which is never stored nor logged in clear."""
+        username = username.strip().lower()
+        if password is None:
+            password = secrets.token_urlsafe(12)
+        if len(password) < MIN_PASSWORD_LEN:
+            raise AuthError(f"password too short: at least {MIN_PASSWORD_LEN} characters")
+        with self.database.write() as conn:
+            n = conn.execute(
+                update(db.users)
+                .where(db.users.c.username == username)
+                .values(password_hash=hash_password(password))
+            ).rowcount
+            if n != 1:
+                raise AuthError(f"no user {username!r}")
+            ended = self._end_sessions(conn, username)
+            self.audit.record(conn, actor, "user.password_reset", username, sessions_ended=ended)
+        return password
+
+    def end_sessions(self, username: str, actor: str) -> int:
+        """End every session of a user (they must log in again); returns how many."""
+        username = username.strip().lower()
+        with self.database.write() as conn:
+            exists = conn.execute(
+                select(db.users.c.username).where(db.users.c.username == username)
+            ).first()
+            if exists is None:
+                raise AuthError(f"no user {username!r}")
+            ended = self._end_sessions(conn, username)
+            self.audit.record(conn, actor, "user.end_sessions", username, sessions_ended=ended)
+        return ended
+
+    @staticmethod
+    def _end_sessions(conn: Connection, username: str) -> int:
+        return int(
+            conn.execute(delete(db.sessions).where(db.sessions.c.username == username)).rowcount
+        )
 
     def list_users(self) -> list[dict[str, Any]]:
         u = db.users

@@ -9,6 +9,7 @@ database the caller has just made) runs the migrations in ``collector/storage/mi
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +65,44 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
     return on_connect
 
 
+#: Mode of the SQLite files the collector creates (password hashes, sessions, evidence files
+#: are inside): the owner's alone, whatever the umask. SQLite gives its -wal and -shm files
+#: the database file's mode.
+SQLITE_FILE_MODE = 0o600
+#: Mode of a directory the collector creates for its database.
+SQLITE_DIR_MODE = 0o700
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (its directory must exist:
+    a volume mounted late is waited for, not replaced by a new directory)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, SQLITE_FILE_MODE)  # the umask may have taken bits: set them exactly
+    finally:
+        os.close(fd)
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) with mode 0700, whatever the umask; an existing
+    directory is left as it is."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    for p in missing:
+        os.chmod(p, SQLITE_DIR_MODE)
+
+
+def _sqlite_private(path: Path) -> Any:
+    def before_connect(_dialect: Any, _rec: Any, _args: Any, _kw: Any) -> None:
+        if path.parent.is_dir():
+            create_private_file(path)
+
+    return before_connect
+
+
 def _json_dumps(value: Any) -> str:
     """JSON columns as compact UTF-8 (orjson: several times faster than the standard
     library on the ingest path, where every report rewrites its host's latest results and
@@ -86,6 +125,9 @@ def make_engine(db: str | Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) 
             json_deserializer=_json_loads,
         )
         event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
+        file = _sqlite_file(engine)
+        if file is not None:
+            event.listen(engine, "do_connect", _sqlite_private(file))
     else:
         engine = create_engine(
             url,

@@ -76,6 +76,7 @@ def _inventory(
         "ioc_collector_systemd_dir": str(prefix / "etc/systemd/system"),
         "ioc_collector_prometheus_config_dir": str(prefix / "etc/prometheus"),
         "ioc_collector_prometheus_labels": {"centre": "ha-noi"},
+        "ioc_collector_prometheus_group": "root",
         "ioc_collector_create_user": False,
         "ioc_collector_system_user": "root",
         "ioc_collector_system_group": "root",
@@ -514,6 +515,10 @@ def test_prometheus_scrapes_the_collector_over_https(rollout: Rollout) -> None:
     [job] = config["scrape_configs"]
     assert job["scheme"] == "https"
     assert Path(job["tls_config"]["ca_file"]).read_bytes() == rollout.ca_pem.read_bytes()
+    # The scrape token Prometheus sends is the collector's.
+    token = Path(job["authorization"]["credentials_file"])
+    assert token.read_text() == (rollout.prefix / "etc/ioc-collector/metrics-token").read_text()
+    assert len(token.read_text().strip()) == 43
     job["static_configs"][0]["targets"] = [rollout.url.removeprefix("https://")]
     work = rollout.tmp / "prometheus"
     work.mkdir(exist_ok=True)

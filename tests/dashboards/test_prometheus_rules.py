@@ -33,8 +33,10 @@ def run(promtool: str, *args: str) -> str:
 def test_promtool_check_rules_and_config(promtool: str) -> None:
     out = run(promtool, "check", "rules", *map(str, RULE_FILES))
     assert out.count("SUCCESS") == len(RULE_FILES)
-    run(promtool, "check", "config", "prometheus.yml")
-    run(promtool, "check", "config", "prometheus-national.yml")
+    # Syntax only: the scrape token file they name exists on the Prometheus host alone (the
+    # rules they load are checked above).
+    for config in ("prometheus.yml", "prometheus-national.yml"):
+        run(promtool, "check", "config", "--syntax-only", config)
 
 
 @pytest.mark.integration

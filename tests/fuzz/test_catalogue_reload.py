@@ -25,6 +25,7 @@ from collector.criteria.catalogue import load_catalogue
 from collector.domain.units import load_units
 from collector.service import services_for
 from collector.storage.connect import make_engine
+from tests.conftest import METRICS_TOKEN_HASH, SCRAPE
 
 BIN = Path(sys.executable).parent
 HK = "00070"
@@ -67,7 +68,8 @@ class Serve:
         config = tmp / "collector.yaml"
         config.write_text(
             f"db: {self.db}\nlisten: 127.0.0.1:{port}\nreflector_port: 0\n"
-            "reevaluate_every_s: 0\ncatalogue_reload_s: 0.2\n",
+            "reevaluate_every_s: 0\ncatalogue_reload_s: 0.2\n"
+            f"metrics_token_hashes: [{METRICS_TOKEN_HASH}]\n",
             encoding="utf-8",
         )
         self.proc = subprocess.Popen(
@@ -104,7 +106,7 @@ class Serve:
 
     def metric(self, series: str) -> float:
         """One series of the collector's own metrics (``/metrics?part=readiness``)."""
-        text = httpx.get(f"{self.url}/metrics?part=readiness", timeout=30).text
+        text = httpx.get(f"{self.url}/metrics?part=readiness", headers=SCRAPE, timeout=30).text
         [value] = [
             line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith(series + " ")
         ]

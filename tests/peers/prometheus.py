@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.conftest import METRICS_TOKEN
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -53,6 +55,9 @@ class Prometheus:
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
         config = workdir / "prometheus.yml"
+        #: The collector's scrape token (tests.conftest.METRICS_TOKEN), as Prometheus reads it.
+        self.token_file = workdir / "scrape-token"
+        self.token_file.write_text(METRICS_TOKEN + "\n", encoding="utf-8")
         config.write_text(
             yaml.safe_dump(
                 {
@@ -71,6 +76,7 @@ class Prometheus:
                     or [
                         {
                             "job_name": "ioc-collector",
+                            "authorization": {"credentials_file": str(self.token_file)},
                             "static_configs": [{"targets": scrape_targets}],
                         }
                     ],

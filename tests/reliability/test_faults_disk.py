@@ -26,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent.enroll import enroll
 from agent.spool import Spool, SpoolFullError
 from checks.model import AgentReport, Category, CheckResult, Status
-from tests.conftest import Collector
+from tests.conftest import SCRAPE, Collector
 from tests.peers.faults import (
     agent_command,
     agent_config,
@@ -134,7 +134,7 @@ def test_spool_on_a_full_disk_drops_oldest_counts_and_recovers(tiny_disk: Any) -
 
 
 def _dropped_metric(url: str, agent_id: str) -> float | None:
-    text = httpx.get(f"{url}/metrics", timeout=10).text
+    text = httpx.get(f"{url}/metrics", headers=SCRAPE, timeout=10).text
     for fam in text_string_to_metric_families(text):
         for s in fam.samples:
             if s.name == "ioc_agent_spool_dropped_reports_total" and s.labels["agent"] == agent_id:

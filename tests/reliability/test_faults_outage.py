@@ -35,7 +35,7 @@ from collector.domain.units import load_units
 from collector.service import Services, services_for
 from collector.storage import schema as db
 from collector.storage.connect import create_schema, make_engine
-from tests.conftest import app_config
+from tests.conftest import SCRAPE, app_config
 from tests.peers.faults import agent_settings, free_port, record
 
 HK = "00070"
@@ -170,7 +170,7 @@ def test_day_long_outage_stays_bounded_then_delivers_in_order(
         metrics = {
             (s.name, s.labels.get("agent")): s.value
             for fam in text_string_to_metric_families(
-                httpx.get(f"{server.url}/metrics", timeout=10).text
+                httpx.get(f"{server.url}/metrics", headers=SCRAPE, timeout=10).text
             )
             for s in fam.samples
         }

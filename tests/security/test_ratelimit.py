@@ -29,7 +29,7 @@ from collector.config import ConfigError, load_config
 from collector.service import Services
 from collector.storage import schema as db
 from tests.collector.api.test_ingest_api import report
-from tests.conftest import app_config
+from tests.conftest import SCRAPE, app_config
 from tests.security.conftest import HK, agent_config
 
 #: Reports an agent makes in 24 hours at the default 60 s interval.
@@ -45,7 +45,7 @@ class FakeClock:
 
 
 def rate_limited(url: str) -> dict[str, float]:
-    text = httpx.get(f"{url}/metrics", timeout=30).text
+    text = httpx.get(f"{url}/metrics", headers=SCRAPE, timeout=30).text
     [fam] = [
         f for f in text_string_to_metric_families(text) if f.name == "ioc_rate_limited_requests"
     ]

@@ -69,13 +69,23 @@ def test_no_secret_in_logs_errors_answers_spool_metrics_exports_or_database(
         "SNMPv3 auth key": secret("authkey"),
         "SNMPv3 priv key": secret("privkey"),
         "SSH key passphrase": secret("phrase"),
+        "metrics scrape token": secret("scrape"),
     }
     db_url = new_database("leak.db")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cfg = tmp_path / "collector.yaml"
+    scrape_token = tmp_path / "metrics-token"
+    scrape_token.write_text(s["metrics scrape token"] + "\n")
     cfg.write_text(
-        yaml.safe_dump({"db": db_url, "listen": f"127.0.0.1:{port}", "reflector_port": 0})
+        yaml.safe_dump(
+            {
+                "db": db_url,
+                "listen": f"127.0.0.1:{port}",
+                "reflector_port": 0,
+                "metrics_token_file": str(scrape_token),
+            }
+        )
     )
     collected: list[tuple[str, str]] = []  # (where, text) to search
 
@@ -198,6 +208,7 @@ def test_no_secret_in_logs_errors_answers_spool_metrics_exports_or_database(
         assert "DEBUG" in once.stderr  # debug logging really was on
 
         # ---- people and callers making mistakes
+        scrape = {"Authorization": f"Bearer {s['metrics scrape token']}"}
         with httpx.Client(base_url=url, timeout=30) as web:
             for who, password in (
                 ("canbo", s["wrong password tried"]),
@@ -222,7 +233,7 @@ def test_no_secret_in_logs_errors_answers_spool_metrics_exports_or_database(
                 f"/commune/{HK}",
                 "/metrics",
             ):
-                r = web.get(path)
+                r = web.get(path, headers=scrape if path == "/metrics" else None)
                 assert r.status_code == 200, path
                 collected.append((path, r.text))
             for scope, code_arg in (("commune", HK), ("province", "01"), ("national", "")):

@@ -1,9 +1,13 @@
 """The login form, logging in and out, and the pages' stylesheet (open to everyone).
 
-Failed logins are slowed per client address: each takes a token of the address's bucket
-(``auth_failures_*`` in the configuration), and an empty bucket answers 429 with
-``Retry-After`` (counted in ``ioc_rate_limited_requests_total{endpoint="login"}``) until it
-refills, even for the right password.
+Failed logins are slowed per client address and per account: each takes a token of the
+address's bucket (``auth_failures_*`` in the configuration) and one of the account's
+(``auth_failures_per_account_*``, whatever the address), and an empty bucket answers 429
+with ``Retry-After`` (counted in ``ioc_rate_limited_requests_total{endpoint="login"}``)
+until it refills, even for the right password. An address from which the account logged in
+successfully lately is held only by its own bucket, not the account's (see
+collector/api/ratelimit.py): the account's limit slows a guesser without locking its owner
+out.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collector.api.ratelimit import client_key, retry_after
 from collector.api.web import session as sess
 from collector.api.web.render import STATIC, page, page_router
 from collector.domain.errors import BadRequestError
-from collector.reports.i18n import texts
+from collector.reports.i18n import Lang, texts
 from collector.service.accounts import SESSION_TTL
 
 router = page_router()
@@ -51,7 +55,8 @@ async def login(request: Request, ctx: Ctx) -> Response:
         raise BadRequestError(texts(lang)["error"] + ": CSRF")
     username = str(form.get("username") or "")
     key = client_key(request.client.host if request.client else None)
-    wait = ctx.auth_failures.wait_s(key)
+    account = username.strip().lower()[:64]
+    wait, per_account = _throttled(ctx, key, account)
     result = None
     if not wait:
         result = await run_in_threadpool(
@@ -59,29 +64,55 @@ async def login(request: Request, ctx: Ctx) -> Response:
         )
         if result is None:
             ctx.auth_failures.spend(key)
+            ctx.account_failures.spend(account)
     if result is None:
-        new = sess.login_csrf(request)
-        resp = page(
-            request,
-            "login.html",
-            lang,
-            429 if wait else 401,
-            csrf=new,
-            next=target,
-            failed=not wait,
-            throttled=retry_after(wait) if wait else None,
-            username=username[:64],
-        )
-        sess.set_login_csrf(request, resp, new)
-        if wait:
-            resp.headers["Retry-After"] = retry_after(wait)
-            ctx.metrics.rate_limited.labels(endpoint="login").inc()
-        return resp
+        return _refused(request, lang, target, username, wait, per_account, ctx)
+    ctx.known_logins.add(account, key)
     cookie, _ = result
     done = RedirectResponse(target, status_code=303)
     sess.set_session_cookie(request, done, cookie, int(SESSION_TTL.total_seconds()))
-    done.delete_cookie(sess.LOGIN_CSRF_COOKIE)
+    done.delete_cookie(sess.LOGIN_CSRF_COOKIE, secure=sess.is_secure(request))
     return done
+
+
+def _throttled(ctx: Ctx, key: str, account: str) -> tuple[float, bool]:
+    """Seconds to wait before this address may try this account, and whether the account's
+    limit (not the address's) is the one that holds."""
+    wait = ctx.auth_failures.wait_s(key)
+    if wait or (account, key) in ctx.known_logins:
+        return wait, False
+    wait = ctx.account_failures.wait_s(account)
+    return wait, bool(wait)
+
+
+def _refused(
+    request: Request,
+    lang: Lang,
+    target: str,
+    username: str,
+    wait: float,
+    per_account: bool,
+    ctx: Ctx,
+) -> Response:
+    """The login form again: 401 for a wrong password, 429 with Retry-After when held."""
+    new = sess.login_csrf(request)
+    resp = page(
+        request,
+        "login.html",
+        lang,
+        429 if wait else 401,
+        csrf=new,
+        next=target,
+        failed=not wait,
+        throttled=retry_after(wait) if wait else None,
+        throttled_account=per_account,
+        username=username[:64],
+    )
+    sess.set_login_csrf(request, resp, new)
+    if wait:
+        resp.headers["Retry-After"] = retry_after(wait)
+        ctx.metrics.rate_limited.labels(endpoint="login").inc()
+    return resp
 
 
 @router.post("/logout")
@@ -91,5 +122,5 @@ async def logout(request: Request, v: Viewer, ctx: Ctx) -> Response:
         raise BadRequestError("CSRF")
     await run_in_threadpool(ctx.accounts.logout, request.cookies.get(sess.SESSION_COOKIE))
     resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(sess.SESSION_COOKIE, path="/")
+    resp.delete_cookie(sess.SESSION_COOKIE, path="/", secure=sess.is_secure(request))
     return resp

@@ -25,11 +25,19 @@ def remember_language(request: Request, response: Response) -> Response:
     """``?lang=en`` (or ``vi``) sticks in a cookie for the next pages."""
     asked = request.query_params.get("lang")
     if asked in ("vi", "en"):
-        response.set_cookie(LANG_COOKIE, asked, max_age=365 * 86400, httponly=True, samesite="lax")
+        response.set_cookie(
+            LANG_COOKIE,
+            asked,
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=is_secure(request),
+        )
     return response
 
 
-def _secure(request: Request) -> bool:
+def is_secure(request: Request) -> bool:
+    """Over HTTPS: cookies are then Secure (sent back over HTTPS only)."""
     return request.url.scheme == "https"
 
 
@@ -40,7 +48,7 @@ def set_session_cookie(request: Request, response: Response, token: str, max_age
         max_age=max_age,
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=is_secure(request),
         path="/",
     )
 
@@ -52,7 +60,7 @@ def login_csrf(request: Request) -> str:
 
 def set_login_csrf(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request)
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=is_secure(request)
     )
 
 

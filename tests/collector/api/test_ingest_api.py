@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from collector.service.attestations import AttestationEntry
 from collector.storage import schema as db
 from tests.collector.criteria.test_engine import all_ok
+from tests.conftest import SCRAPE
 
 HK, CUA_NAM = "00070", "00073"  # Phường Hoàn Kiếm, Phường Cửa Nam (Hà Nội)
 
@@ -397,7 +398,7 @@ def test_the_catalogues_levels_are_served_to_agents_and_judge_the_exposed_status
     }
     refused = httpx.get(f"{collector.url}/api/v1/levels", headers={"Authorization": "Bearer x"})
     assert refused.status_code == 401
-    metrics = httpx.get(f"{collector.url}/metrics").text
+    metrics = httpx.get(f"{collector.url}/metrics", headers=SCRAPE).text
     assert (
         'ioc_check_problem{province="01",commune="00070",host="pasc-pc-1",check="host.disk",'
         'target="/",status="fail"} 1' in metrics.splitlines()

@@ -19,7 +19,7 @@ from collector.api.middleware import InFlight, LoadShedding
 from collector.api.server import BackgroundServer
 from collector.config import CollectorConfig
 from tests.collector.api.test_ingest_api import enroll, report, stored
-from tests.conftest import Clock, Collector, app_config, reports_locked
+from tests.conftest import SCRAPE, Clock, Collector, app_config, reports_locked
 
 
 def test_requests_beyond_the_limit_are_shed_with_retry_after(make_services, new_database) -> None:
@@ -67,7 +67,7 @@ def test_requests_beyond_the_limit_are_shed_with_retry_after(make_services, new_
             send(i)
             assert answers[i].status_code == 200, answers[i].text
         assert stored(collector) == 5
-        metrics = httpx.get(f"{base}/metrics", params={"part": "readiness"}).text
+        metrics = httpx.get(f"{base}/metrics", headers=SCRAPE, params={"part": "readiness"}).text
         assert 'ioc_ingest_rejected_requests_total{reason="overload"} 3.0' in metrics
         assert 'ioc_ingest_shed_requests_total{limit="requests"} 3.0' in metrics
         assert 'ioc_ingest_shed_requests_total{limit="wait"} 0.0' in metrics
@@ -111,7 +111,7 @@ def test_bytes_in_progress_are_limited_too(make_services, new_database) -> None:
             assert 3 <= int(answers[1].headers["Retry-After"]) <= 9
         big.join(timeout=30)
         assert answers[0].status_code == 200 and answers[0].json()["accepted"] == 20
-        metrics = httpx.get(f"{base}/metrics", params={"part": "readiness"}).text
+        metrics = httpx.get(f"{base}/metrics", headers=SCRAPE, params={"part": "readiness"}).text
         assert 'ioc_ingest_shed_requests_total{limit="bytes"} 1.0' in metrics
         send(2, 1)  # alone, well within the limit
         assert answers[2].status_code == 200
@@ -184,7 +184,7 @@ def test_requests_expected_to_wait_too_long_are_shed(make_services, new_database
             assert "s to store" in answers[2].json()["detail"]
             assert 3 <= int(answers[2].headers["Retry-After"]) <= 9
             # The operations centre sees the queue: the held batch's expected time.
-            text = httpx.get(f"{base}/metrics", params={"part": "readiness"}).text
+            text = httpx.get(f"{base}/metrics", headers=SCRAPE, params={"part": "readiness"}).text
             backlog = next(
                 float(line.split()[1])
                 for line in text.splitlines()
@@ -196,7 +196,7 @@ def test_requests_expected_to_wait_too_long_are_shed(make_services, new_database
         send(2, 1, 20)  # retried once nothing is ahead
         assert answers[2].status_code == 200 and answers[2].json()["accepted"] == 20
         assert stored(collector) == 60
-        metrics = httpx.get(f"{base}/metrics", params={"part": "readiness"}).text
+        metrics = httpx.get(f"{base}/metrics", headers=SCRAPE, params={"part": "readiness"}).text
         assert 'ioc_ingest_rejected_requests_total{reason="overload"} 1.0' in metrics
         assert 'ioc_ingest_shed_requests_total{limit="wait"} 1.0' in metrics
         assert 'ioc_ingest_shed_requests_total{limit="requests"} 0.0' in metrics

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collector.api.prometheus import value_metric
 from collector.demo.simulator import Simulator
-from tests.conftest import app_config, require_binary
+from tests.conftest import SCRAPE, app_config, require_binary
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def fed(collector):
 
 
 def scrape(collector) -> str:
-    r = httpx.get(f"{collector.url}/metrics", timeout=30)
+    r = httpx.get(f"{collector.url}/metrics", headers=SCRAPE, timeout=30)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
     return r.text
@@ -105,7 +105,7 @@ def test_a_province_can_expose_more_host_values(services) -> None:
     with BackgroundServer(app) as url:
         sim = Simulator(url, services, seed=3, provinces={"12"})
         assert asyncio.run(sim.run()).errors == []
-        text = httpx.get(f"{url}/metrics", timeout=30).text
+        text = httpx.get(f"{url}/metrics", headers=SCRAPE, timeout=30).text
     names = {f.name for f in text_string_to_metric_families(text)}
     assert "ioc_check_sip_response_time_seconds" in names
     assert "ioc_check_sip_response_time_seconds" not in {
@@ -123,10 +123,14 @@ def test_national_split_readiness_and_hosts_per_province_add_up_to_the_whole(col
     sim = Simulator(collector.url, collector.services, seed=3, provinces={"12", "04"})
     assert asyncio.run(sim.run()).errors == []
     url = f"{collector.url}/metrics"
-    whole = _samples(httpx.get(url, timeout=30).text)
-    readiness = _samples(httpx.get(url, params={"part": "readiness"}, timeout=30).text)
+    whole = _samples(httpx.get(url, headers=SCRAPE, timeout=30).text)
+    readiness = _samples(
+        httpx.get(url, headers=SCRAPE, params={"part": "readiness"}, timeout=30).text
+    )
     per_province = {
-        p: _samples(httpx.get(url, params={"part": "hosts", "province": p}, timeout=30).text)
+        p: _samples(
+            httpx.get(url, headers=SCRAPE, params={"part": "hosts", "province": p}, timeout=30).text
+        )
         for p in ("12", "04", "01")
     }
     hosts = per_province["12"] | per_province["04"]
@@ -146,5 +150,5 @@ def test_national_split_readiness_and_hosts_per_province_add_up_to_the_whole(col
         ({"part": "everything"}, "part must be"),
         ({"part": "hosts", "province": "99"}, "unknown province"),
     ):
-        r = httpx.get(url, params=params, timeout=30)
+        r = httpx.get(url, headers=SCRAPE, params=params, timeout=30)
         assert r.status_code == 400 and why in r.json()["detail"]

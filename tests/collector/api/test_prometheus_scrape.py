@@ -9,7 +9,7 @@ import pytest
 
 from collector.demo.simulator import Simulator
 from tests import paths
-from tests.conftest import require_binary
+from tests.conftest import METRICS_TOKEN, require_binary
 from tests.peers.prometheus import Prometheus, wait_for
 
 pytestmark = pytest.mark.integration
@@ -82,8 +82,13 @@ def test_national_config_scrapes_readiness_once_and_hosts_per_province(
         (paths.ROOT / "dashboards/prometheus/prometheus-national.yml").read_text()
     )
     target = collector.url.removeprefix("http://")
+    token_file = tmp_path / "ioc-scrape-token"
+    token_file.write_text(METRICS_TOKEN + "\n")
     jobs = shipped["scrape_configs"]
     for job in jobs:
+        # The shipped jobs send the scrape token from a file: here, the test's.
+        assert job["authorization"]["credentials_file"] == "/etc/prometheus/ioc-scrape-token"
+        job["authorization"]["credentials_file"] = str(token_file)
         job.update(scrape_interval="1s", scrape_timeout="1s")
         for group in job["static_configs"]:
             group["targets"] = [target]

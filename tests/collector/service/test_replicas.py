@@ -16,7 +16,7 @@ from collector.demo.simulator import Simulator
 from collector.domain.units import load_units
 from collector.service import Services, services_for
 from collector.storage.connect import create_schema, make_engine
-from tests.conftest import app_config
+from tests.conftest import SCRAPE, app_config
 from tests.peers.site import login
 
 pytestmark = pytest.mark.integration
@@ -77,8 +77,8 @@ def test_two_replicas_on_one_postgresql_agree(postgres_server) -> None:
         assert sa == sb
         reported = len(sim_a.agents) + len(sim_b.agents)
         assert sa["green"] + sa["yellow"] + sa["red"] == reported
-        ma = _readiness(httpx.get(f"{a.url}/metrics", timeout=60).text)
-        mb = _readiness(httpx.get(f"{b.url}/metrics", timeout=60).text)
+        ma = _readiness(httpx.get(f"{a.url}/metrics", headers=SCRAPE, timeout=60).text)
+        mb = _readiness(httpx.get(f"{b.url}/metrics", headers=SCRAPE, timeout=60).text)
         assert ma == mb and len(ma) > 10_000
         commune = agent.plan.code
         ca = client.get(f"/api/v1/communes/{commune}").json()
