@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from collector.api.prometheus import DEFAULT_HOST_VALUES, value_metric
 from dashboards.build import GENERATED
 from dashboards.metric_catalogue import load_metric_catalogue, referenced_names, series_names
+from tests.conftest import SCRAPE
 from tests.dashboards.feed import feed
 
 RULES = Path(__file__).resolve().parents[2] / "dashboards" / "prometheus" / "rules"
@@ -27,7 +28,7 @@ def catalogue():
 
 def test_exposition_and_catalogue_agree_both_ways(collector, catalogue) -> None:
     feed(collector, provinces={"12"})
-    text = httpx.get(f"{collector.url}/metrics", timeout=30).text
+    text = httpx.get(f"{collector.url}/metrics", headers=SCRAPE, timeout=30).text
     exposed = {f.name: f for f in text_string_to_metric_families(text)}
     by_family = {spec.family: spec for spec in catalogue.values()}
 
