@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, Protocol
 
 from checks.model import MAX_MESSAGE_CHARS, CheckResult, Status, Value
 
@@ -143,6 +143,20 @@ def crossing(
 _NAMES = ("fail_below", "fail_above", "warn_below", "warn_above")
 
 
+class HasLevels(Protocol):
+    """Anything that names the four levels: :class:`Bounds`, and the catalogue's rules and
+    ``levels:`` entries."""
+
+    @property
+    def fail_below(self) -> float | None: ...
+    @property
+    def fail_above(self) -> float | None: ...
+    @property
+    def warn_below(self) -> float | None: ...
+    @property
+    def warn_above(self) -> float | None: ...
+
+
 @dataclass(frozen=True)
 class Bounds:
     """The levels of one value, as the catalogue gives them (any may be None)."""
@@ -151,6 +165,10 @@ class Bounds:
     fail_above: float | None = None
     warn_below: float | None = None
     warn_above: float | None = None
+
+    @classmethod
+    def of(cls, given: HasLevels) -> Bounds:
+        return cls(given.fail_below, given.fail_above, given.warn_below, given.warn_above)
 
     def to_json(self) -> dict[str, float]:
         return {name: v for name in _NAMES if (v := getattr(self, name)) is not None}
@@ -216,6 +234,12 @@ _WRITTEN: dict[str, tuple[str, Formatter]] = {
 _RANK = {Status.OK: 0, Status.WARN: 1, Status.FAIL: 2}
 
 
+def worst(*statuses: Status) -> Status:
+    """The most severe of verdicts (OK, WARN, FAIL): of a device's parts, of a check's own
+    status and the levels its values cross."""
+    return max(statuses, key=_RANK.__getitem__)
+
+
 def judge_values(
     values: Mapping[str, Value], bounds: Mapping[str, Bounds]
 ) -> list[tuple[str, Judged]]:
@@ -239,15 +263,15 @@ def judged_status(
     what the collector shows per check (/metrics) beside the criteria."""
     if not bounds or status not in ("ok", "warn"):
         return status
-    rank = _RANK[Status(status)]
+    judged = Status(status)
     for name, b in bounds.items():
         v = figures.get(name)
         if v is None:
             continue
         hit = crossing(v, b.fail_below, b.fail_above, b.warn_below, b.warn_above)
-        if hit is not None and _RANK[hit[0]] > rank:
-            status, rank = hit[0].value, _RANK[hit[0]]
-    return status
+        if hit is not None:
+            judged = worst(judged, hit[0])
+    return judged.value
 
 
 def judge(result: CheckResult, table: LevelTable) -> CheckResult:
@@ -261,9 +285,7 @@ def judge(result: CheckResult, table: LevelTable) -> CheckResult:
     crossed = judge_values(result.values, bounds)
     if not crossed:
         return result
-    status = max((j.status for _, j in crossed), key=_RANK.__getitem__)
-    if _RANK[result.status] > _RANK[status]:
-        status = result.status
+    status = worst(result.status, *(j.status for _, j in crossed))
     told = "; ".join(f"{name} {j.value_text} {j.crossed}" for name, j in crossed)
     message = f"{result.message}; {told}" if result.message else told
     return result.model_copy(update={"status": status, "message": message[:MAX_MESSAGE_CHARS]})
@@ -276,6 +298,7 @@ def judge_all(results: Iterable[CheckResult], table: LevelTable) -> list[CheckRe
 __all__ = [
     "Bounds",
     "Formatter",
+    "HasLevels",
     "Judged",
     "LevelTable",
     "crossing",
@@ -288,4 +311,5 @@ __all__ = [
     "percent",
     "table_from_json",
     "table_to_json",
+    "worst",
 ]

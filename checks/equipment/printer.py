@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from checks.equipment import oids
-from checks.equipment.profiles import as_int, as_text, columns, device_result, worst
+from checks.equipment.profiles import as_int, as_text, columns, device_result
 from checks.equipment.snmp_client import Row, SnmpValue
+from checks.levels import worst
 from checks.model import CheckResult, Status, Value
 
 CHECK_ID = "eq.printer"

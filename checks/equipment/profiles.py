@@ -45,14 +45,6 @@ def device_result(check_id: str, target: str) -> ResultMaker:
     return result
 
 
-_SEVERITY = {Status.OK: 0, Status.WARN: 1, Status.FAIL: 2}
-
-
-def worst(*statuses: Status) -> Status:
-    """The most severe of the verdicts (OK, WARN, FAIL) that parts of a device give."""
-    return max(statuses, key=_SEVERITY.__getitem__)
-
-
 class DeviceKind(StrEnum):
     PRINTER = "printer"
     UPS = "ups"

@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from checks.equipment import oids
-from checks.equipment.profiles import Mib, as_int, as_text, device_result, worst
+from checks.equipment.profiles import Mib, as_int, as_text, device_result
 from checks.equipment.snmp_client import SnmpValue
+from checks.levels import worst
 from checks.model import CheckResult, Status, Value
 
 CHECK_ID = "eq.ups"

@@ -315,9 +315,6 @@ class QualityConfig(CheckConfig):
         return self
 
 
-_ORDER = {Status.OK: 0, Status.WARN: 1, Status.FAIL: 2}
-
-
 def evaluate_quality(
     outcome: UdpOutcome, config: QualityConfig | None = None, check_id: str = "vc.quality"
 ) -> CheckResult:

@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from checks.levels import Bounds
+from checks.levels import Bounds, HasLevels
 from checks.model import CHECK_ID_RE, VALUE_NAME_RE
 
 CommuneKind = Literal["xã", "phường", "đặc khu"]
@@ -57,15 +57,11 @@ class Title(_Strict):
     en: str = Field(min_length=1)
 
 
-def _ordered(
-    warn_below: float | None,
-    fail_below: float | None,
-    warn_above: float | None,
-    fail_above: float | None,
-) -> None:
-    if warn_below is not None and fail_below is not None and fail_below > warn_below:
+def _ordered(given: HasLevels) -> None:
+    b = Bounds.of(given)
+    if b.warn_below is not None and b.fail_below is not None and b.fail_below > b.warn_below:
         raise ValueError("fail_below must not be above warn_below")
-    if warn_above is not None and fail_above is not None and fail_above < warn_above:
+    if b.warn_above is not None and b.fail_above is not None and b.fail_above < b.warn_above:
         raise ValueError("fail_above must not be below warn_above")
 
 
@@ -79,15 +75,10 @@ class LevelSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if all(
-            t is None for t in (self.warn_below, self.fail_below, self.warn_above, self.fail_above)
-        ):
+        if Bounds.of(self) == Bounds():
             raise ValueError("no level given (warn_/fail_below/above)")
-        _ordered(self.warn_below, self.fail_below, self.warn_above, self.fail_above)
+        _ordered(self)
         return self
-
-    def bounds(self) -> Bounds:
-        return Bounds(self.fail_below, self.fail_above, self.warn_below, self.warn_above)
 
 
 class CheckRule(_Strict):
@@ -116,11 +107,8 @@ class CheckRule(_Strict):
                 raise ValueError(f"value {self.value!r} must be a snake_case value name")
             if all(t is None for t in thresholds):
                 raise ValueError(f"value {self.value!r} has no threshold (warn_/fail_below/above)")
-        _ordered(self.warn_below, self.fail_below, self.warn_above, self.fail_above)
+        _ordered(self)
         return self
-
-    def bounds(self) -> Bounds:
-        return Bounds(self.fail_below, self.fail_above, self.warn_below, self.warn_above)
 
 
 class AnyOfRule(_Strict):
@@ -208,7 +196,7 @@ class Catalogue(_Strict):
             for rule in _check_rules(c):
                 if rule.value is None:
                     continue
-                pair, bounds = (rule.check, rule.value), rule.bounds()
+                pair, bounds = (rule.check, rule.value), Bounds.of(rule)
                 first = ruled.setdefault(pair, (c.id, bounds))
                 if first[1] != bounds:
                     raise ValueError(
@@ -247,9 +235,9 @@ def level_table(catalogue: Catalogue) -> dict[str, dict[str, Bounds]]:
     for c in catalogue.criteria:
         for rule in _check_rules(c):
             if rule.value is not None:
-                table.setdefault(rule.check, {})[rule.value] = rule.bounds()
+                table.setdefault(rule.check, {})[rule.value] = Bounds.of(rule)
     for check, values in catalogue.levels.items():
-        table.setdefault(check, {}).update({name: spec.bounds() for name, spec in values.items()})
+        table.setdefault(check, {}).update({name: Bounds.of(s) for name, s in values.items()})
     return table
 
 

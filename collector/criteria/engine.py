@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from checks.levels import crossing
+from checks.levels import HasLevels, crossing
 from checks.model import Status
 from collector.criteria.catalogue import Severity
 from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules, RuleStep, Step
@@ -158,27 +158,13 @@ def _fmt(v: float) -> str:
     return f"{v:.6g}"
 
 
-class Levels(Protocol):
-    """Levels of one value: fail/warn below a lower bound, fail/warn above an upper one
-    (each optional). A :class:`~collector.criteria.catalogue.CheckRule` is one."""
-
-    @property
-    def warn_below(self) -> float | None: ...
-    @property
-    def fail_below(self) -> float | None: ...
-    @property
-    def warn_above(self) -> float | None: ...
-    @property
-    def fail_above(self) -> float | None: ...
-
-
 _OF_CHECK_STATUS = {
     Status.WARN: CriterionStatus.WARN,
     Status.FAIL: CriterionStatus.FAIL,
 }
 
 
-def levels(value: float, lv: Levels) -> tuple[CriterionStatus, str]:
+def levels(value: float, lv: HasLevels) -> tuple[CriterionStatus, str]:
     """The status of ``value`` under ``lv`` and the bound it crossed ("< 0.2"; "" when it
     passes), by the same comparison as the agents' checks (:func:`checks.levels.crossing`)."""
     hit = crossing(value, lv.fail_below, lv.fail_above, lv.warn_below, lv.warn_above)

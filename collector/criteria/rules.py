@@ -118,7 +118,7 @@ def compile_catalogue(catalogue: Catalogue) -> CompiledCatalogue:
     checks = tuple(sorted({rule.check for _, rule in flat}))
     check_at = {check: i for i, check in enumerate(checks)}
     own = {
-        check: {name: spec.bounds() for name, spec in values.items()}
+        check: {name: Bounds.of(spec) for name, spec in values.items()}
         for check, values in catalogue.levels.items()
     }
     steps = tuple(
