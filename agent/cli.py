@@ -21,7 +21,7 @@ from agent import __version__
 from agent.config import AgentConfig, ConfigError, load_config
 from agent.enroll import EnrollError, enroll
 from agent.i18n import LANGS, Lang, t
-from agent.levels import KnownLevels, load_levels
+from agent.levels import load_levels
 from agent.probes import PROBES, Probe, Uplink, find, known
 from agent.state import AgentState, StateError, load_state
 from checks.base import CheckContext
@@ -259,9 +259,8 @@ def _json_or_table(
         raise SystemExit(1)
 
 
-def _uplink(config_path: Path | None) -> Uplink:
+def _uplink(config: AgentConfig) -> Uplink:
     """The collector URL, token and TLS settings of the agent's configuration and state."""
-    config = _load(config_path)
     state = _try_state(config)
     return Uplink(
         collector_url=config.collector.url or (state.collector_url if state else None),
@@ -270,13 +269,13 @@ def _uplink(config_path: Path | None) -> Uplink:
     )
 
 
-def _levels_of(config_path: Path | None) -> KnownLevels:
-    """The levels a probe's result is judged with: the agent's copy of the collector's when
-    there is a readable configuration, else the built-in ones."""
+def _try_load(config_path: Path | None) -> AgentConfig | None:
+    """The configuration, or None when it cannot be read (a probe that needs nothing of the
+    agent then judges with the built-in levels)."""
     try:
-        return load_levels(_load(config_path).state_dir)
+        return _load(config_path)
     except click.ClickException:
-        return load_levels(None)
+        return None
 
 
 def _probe(spec: Probe, target: str | None, as_json: bool, lang: Lang, **options: Any) -> None:
@@ -289,7 +288,8 @@ def _probe(spec: Probe, target: str | None, as_json: bool, lang: Lang, **options
     from checks.runner import run_check
 
     config_path = options.pop("config_path", None)
-    uplink = _uplink(config_path) if spec.uses_agent else Uplink()
+    config = _load(config_path) if spec.uses_agent else _try_load(config_path)
+    uplink = _uplink(config) if config is not None and spec.uses_agent else Uplink()
     setup = spec.configure(target, options, uplink)
     try:
         cls = default_registry().get(spec.check_id)
@@ -306,7 +306,8 @@ def _probe(spec: Probe, target: str | None, as_json: bool, lang: Lang, **options
         verify_tls=link.verify,
         token=link.token,
     )
-    results = judge_all(_run(run_check(check, ctx)), _levels_of(config_path).table)
+    levels = load_levels(config.state_dir if config is not None else None)
+    results = judge_all(_run(run_check(check, ctx)), levels.table)
     extra = spec.describe(check, target or "") if spec.describe else {}
     _json_or_table(results, extra, as_json, lang)
 

@@ -10,19 +10,19 @@ evaluated first, explicitly, through :class:`~collector.service.evaluation.Evalu
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, select
 
-from checks.levels import judged_status
+from checks.levels import Bounds, judged_status
 from collector.criteria.engine import COLOURS, Colour, colour_at
 from collector.service.base import Core, Service
 from collector.service.evaluation import Evaluation
 from collector.storage import schema as db
-from collector.storage.codecs import aware, decode_latest, decode_statuses
+from collector.storage.codecs import LatestResult, aware, decode_latest, decode_statuses
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,12 @@ class CommuneState:
     colour: Colour  # as shown now (grey when stale)
     criteria: dict[str, Any]
     last_report_at: datetime | None
+
+
+def _judged(entry: LatestResult, bounds: Mapping[str, Bounds] | None) -> str:
+    """The entry's status judged by the catalogue's levels of its check; its figures are
+    read only for a check that has levels (exposition reads every result of the nation)."""
+    return entry.status if not bounds else judged_status(entry.status, bounds, entry.values())
 
 
 class LatestValue(NamedTuple):
@@ -191,7 +197,7 @@ class Readiness(Service):
                         row.host,
                         e.check,
                         e.target,
-                        judged_status(e.status, levels.get(e.check), e.values()),
+                        _judged(e, levels.get(e.check)),
                         e.figures,
                     )
 
