@@ -10,7 +10,6 @@ group_wait and group_interval are a second or two, so each test settles within s
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -31,7 +30,7 @@ from dashboards import alerting
 from tests import paths
 from tests.conftest import require_binary
 from tests.peers.alertmanager import Alertmanager, FakeTelegram, FakeZalo, SmtpSink
-from tests.peers.prometheus import Prometheus, free_port, wait_for
+from tests.peers.prometheus import Prometheus, free_port, stop_process, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -135,12 +134,7 @@ class Bridge:
         return int(httpx.get(f"{self.url}/-/healthy", timeout=2).json()["pending"])
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        stop_process(self.proc)
         self.log.close()
 
 

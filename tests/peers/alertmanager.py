@@ -7,7 +7,6 @@ import asyncio
 import email
 import email.policy
 import json
-import subprocess
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,11 +16,13 @@ from typing import Any
 
 import httpx
 
-from tests.peers.prometheus import free_port, wait_for
+from tests.peers.prometheus import ReadyServer, free_port
 
 
-class Alertmanager:
+class Alertmanager(ReadyServer):
     """``prometheus-alertmanager`` with ``config`` (written to ``workdir``), clustering off."""
+
+    name = "alertmanager"
 
     def __init__(self, binary: str, workdir: Path, config_text: str) -> None:
         self.port = free_port()
@@ -29,24 +30,15 @@ class Alertmanager:
         self.workdir = workdir
         self.config = workdir / "alertmanager.yml"
         self.config.write_text(config_text, encoding="utf-8")
-        self.log = (workdir / "alertmanager.log").open("w")
-        self.proc = subprocess.Popen(
+        self._start(
             [
                 binary,
                 f"--config.file={self.config}",
                 f"--storage.path={workdir / 'am-data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--cluster.listen-address=",
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            ]
         )
-        wait_for(self._ready, 30, "alertmanager to become ready")
-
-    def _ready(self) -> bool:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"alertmanager exited: see {self.workdir / 'alertmanager.log'}")
-        return httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200
 
     def silence(self, matchers: dict[str, str], minutes: int = 10) -> str:
         now = datetime.now(UTC)
@@ -71,15 +63,6 @@ class Alertmanager:
         r = httpx.get(f"{self.url}/api/v2/alerts", timeout=5)
         r.raise_for_status()
         return [a for a in r.json() if all(a["labels"].get(k) == v for k, v in filters.items())]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        self.log.close()
 
 
 # --- SMTP sink -------------------------------------------------------------------------

@@ -159,13 +159,10 @@ class CollectorProcess:
         self.proc.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        from tests.peers.prometheus import stop_process
+
+        if self.proc is not None:
+            stop_process(self.proc)
 
 
 # ------------------------------------------------------------------------------- agent

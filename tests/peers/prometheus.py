@@ -7,7 +7,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import yaml
@@ -38,8 +38,45 @@ def wait_for(
     raise TimeoutError(f"timed out after {timeout_s} s waiting for {what} (last error: {last_exc})")
 
 
-class Prometheus:
+def stop_process(proc: subprocess.Popen[Any], grace_s: float = 15) -> None:
+    """SIGTERM, then SIGKILL when it has not exited within ``grace_s``; bounded."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+class ReadyServer:
+    """A server of the Prometheus family on a loopback port: its output in
+    ``workdir/NAME.log``, ready when ``/-/ready`` answers 200, stopped by :meth:`stop`."""
+
+    name: ClassVar[str]
+    workdir: Path
+    url: str
+
+    def _start(self, argv: list[str]) -> None:
+        self.log = (self.workdir / f"{self.name}.log").open("w")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(self._ready, 30, f"{self.name} to become ready")
+
+    def _ready(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited: see {self.workdir / (self.name + '.log')}")
+        return httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.log.close()
+
+
+class Prometheus(ReadyServer):
     """Debian's prometheus with its own config and storage under ``workdir``."""
+
+    name = "prometheus"
 
     def __init__(
         self,
@@ -84,24 +121,15 @@ class Prometheus:
             ),
             encoding="utf-8",
         )
-        self.log = (workdir / "prometheus.log").open("w")
-        self.proc = subprocess.Popen(
+        self._start(
             [
                 binary,
                 f"--config.file={config}",
                 f"--storage.tsdb.path={workdir / 'data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--web.enable-lifecycle",
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            ]
         )
-        wait_for(self._ready, 30, "prometheus to become ready")
-
-    def _ready(self) -> bool:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"prometheus exited: see {self.workdir / 'prometheus.log'}")
-        return httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         r = httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=10)
@@ -109,15 +137,6 @@ class Prometheus:
         if body.get("status") != "success":
             raise AssertionError(f"query {expr!r} failed: {body}")
         return list(body["data"]["result"])
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        self.log.close()
 
 
 class Postgres:
