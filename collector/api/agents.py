@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from checks.levels import table_to_json
 from checks.model import (
     EnrollRequest,
     EnrollResponse,
@@ -147,8 +146,7 @@ async def levels(ctx: Ctx, token: Annotated[str, Depends(bearer_token)]) -> Leve
     )
     if agent is None:
         raise _unknown_token()
-    rules = ctx.services.core.rules.current()
-    return LevelsResponse(version=rules.fingerprint, levels=table_to_json(rules.compiled.levels))
+    return LevelsResponse.model_validate(ctx.services.core.rules.current().levels_body())
 
 
 def _take_turn(ctx: ApiContext, agent: AgentIdentity) -> None:

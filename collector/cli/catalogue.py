@@ -1,12 +1,40 @@
-"""``ioc-collector catalogue check``: validate a criteria catalogue before `serve` loads it."""
+"""``ioc-collector catalogue check``: validate a criteria catalogue before `serve` loads it;
+``ioc-collector catalogue levels``: the levels it gives agents."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from collector.cli.common import user_errors
+
+if TYPE_CHECKING:
+    from collector.criteria.catalogue import Catalogue
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def catalogue_source(f: F) -> F:
+    """FILE and --overrides: the catalogue as `serve` would load it."""
+    f = click.option(
+        "--overrides",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A province's overrides file, merged over FILE (or over the built-in catalogue).",
+    )(f)
+    return click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))(
+        f
+    )
+
+
+def load_source(file: Path | None, overrides: Path | None) -> Catalogue:
+    """The catalogue of FILE and --overrides, or exit 1 with every error."""
+    from collector.config import CollectorConfig
+
+    with user_errors():
+        return CollectorConfig(catalogue=file, catalogue_overrides=overrides).load_catalogue()
 
 
 @click.group()
@@ -15,22 +43,15 @@ def catalogue() -> None:
 
 
 @catalogue.command("check")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--overrides",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A province's overrides file, merged over FILE (or over the built-in catalogue).",
-)
+@catalogue_source
 def catalogue_check(file: Path | None, overrides: Path | None) -> None:
     """Validate a catalogue FILE (and --overrides) as `serve` would load it, without
     touching a running collector: exit 0 and a summary, or exit 1 and every error with its
     line and field. Check before copying a file where `serve` reloads it."""
-    from collector.config import CollectorConfig
     from collector.criteria.catalogue import Kind
     from collector.criteria.rules import fingerprint_of
 
-    with user_errors():
-        cat = CollectorConfig(catalogue=file, catalogue_overrides=overrides).load_catalogue()
+    cat = load_source(file, overrides)
     automated = sum(1 for c in cat.criteria if c.kind is Kind.AUTOMATED)
     click.echo(
         f"OK: profile {cat.profile}, {len(cat.criteria)} criteria ({automated} automated, "
@@ -40,12 +61,7 @@ def catalogue_check(file: Path | None, overrides: Path | None) -> None:
 
 
 @catalogue.command("levels")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--overrides",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A province's overrides file, merged over FILE (or over the built-in catalogue).",
-)
+@catalogue_source
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -58,17 +74,10 @@ def catalogue_levels(file: Path | None, overrides: Path | None, output: Path | N
     to agent/default_levels.json."""
     import json
 
-    from checks.levels import table_to_json
-    from collector.config import CollectorConfig
     from collector.criteria.rules import Rules
 
-    with user_errors():
-        rules = Rules.of(
-            CollectorConfig(catalogue=file, catalogue_overrides=overrides).load_catalogue()
-        )
-    text = json.dumps(
-        {"version": rules.fingerprint, "levels": table_to_json(rules.compiled.levels)}, indent=2
-    )
+    rules = Rules.of(load_source(file, overrides))
+    text = json.dumps(rules.levels_body(), indent=2)
     if output is None:
         click.echo(text)
         return

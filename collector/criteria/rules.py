@@ -16,8 +16,9 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from checks.levels import Bounds
+from checks.levels import Bounds, table_to_json
 from collector.criteria.catalogue import (
     AnyOfRule,
     Catalogue,
@@ -179,6 +180,11 @@ class Rules:
     @property
     def stale_after_s(self) -> int:
         return self.catalogue.stale_after_s
+
+    def levels_body(self) -> dict[str, Any]:
+        """What agents receive (``GET /api/v1/levels``, agent/default_levels.json): every
+        level of the catalogue, under the version its ingest answers name."""
+        return {"version": self.fingerprint, "levels": table_to_json(self.compiled.levels)}
 
     def __hash__(self) -> int:  # the catalogue holds lists: not hashable itself
         return hash(self.fingerprint)
