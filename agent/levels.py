@@ -63,7 +63,7 @@ def load_levels(state_dir: Path | None) -> KnownLevels:
     return built_in_levels()
 
 
-def save_levels(state_dir: Path, body: dict[str, Any]) -> KnownLevels:
+def save_levels(state_dir: Path, body: Any) -> KnownLevels:
     """Check and keep the collector's answer to ``GET /api/v1/levels`` (atomically: a
     reader sees the old copy or the new one)."""
     known = parse_levels(body, "collector")

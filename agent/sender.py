@@ -35,7 +35,7 @@ from pydantic import ValidationError
 
 from agent import __version__
 from agent.spool import Spool, SpoolError
-from checks.model import AgentReport, IngestResponse, LevelsResponse, ReportBatch
+from checks.model import AgentReport, IngestResponse, ReportBatch
 from checks.tls import TLSVerify, httpx_verify, tls_refusal
 
 log = logging.getLogger(__name__)
@@ -146,17 +146,17 @@ class Sender:
         self._not_before = self._monotonic() + delay
         return delay
 
-    async def fetch_levels(self) -> dict[str, Any] | None:
-        """The collector's levels (``GET /api/v1/levels``), or None (logged) when they
-        cannot be had now: the agent keeps its copy and asks again after the next answer."""
+    async def fetch_levels(self) -> Any:
+        """The collector's answer to ``GET /api/v1/levels`` as JSON (checked where it is
+        kept, ``agent.levels.save_levels``), or None (logged) when it cannot be had now: the
+        agent keeps its copy and asks again after the next answer."""
         try:
             resp = await self._http().get(self.levels_url)
             resp.raise_for_status()
-            body = LevelsResponse.model_validate(resp.json())
-        except (httpx.HTTPError, OSError, ValueError, ValidationError) as exc:
+            return resp.json()
+        except (httpx.HTTPError, OSError, ValueError) as exc:
             log.warning("cannot fetch the collector's levels: %s", exc)
             return None
-        return body.model_dump(mode="json")
 
     async def flush(self, spool: Spool, *, budget_s: float | None = None) -> FlushResult:
         """Send pending reports batch after batch until the spool is empty, an error
