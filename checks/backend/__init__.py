@@ -84,6 +84,48 @@ class UpdateInfo:
     source: str
 
 
+@dataclass(frozen=True)
+class TimeSync:
+    """Whether the system clock is kept synchronised (NTP), and what said so.
+
+    ``synchronised`` is the time service's own verdict (timedatectl's
+    ``NTPSynchronized``, chrony's leap status, w32time's last successful sync);
+    ``source`` names the service and the server when known.
+    """
+
+    synchronised: bool
+    source: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class StoreCertificate:
+    """A personal certificate in the operating system's certificate store.
+
+    On Windows a plugged-in signing token's middleware places its certificate in
+    ``CurrentUser\\My``; ``has_private_key`` says whether the key is reachable (on the
+    token or local). Times are timezone-aware UTC.
+    """
+
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    has_private_key: bool
+    store: str
+    thumbprint: str = ""
+
+
+@dataclass(frozen=True)
+class AntivirusProduct:
+    """An antivirus product the operating system knows of (Windows Security Center)."""
+
+    name: str
+    enabled: bool | None
+    up_to_date: bool | None
+    source: str
+
+
 class Backend(Protocol):
     name: str
 
@@ -111,6 +153,17 @@ class Backend(Protocol):
     def last_update(self) -> UpdateInfo:
         """When packages were last updated (sec.updates); BackendError when unknown."""
 
+    def time_sync(self) -> TimeSync:
+        """The NTP synchronisation state; BackendError when no time service can tell."""
+
+    def store_certificates(self) -> list[StoreCertificate]:
+        """Personal certificates in the OS store (sig.certificate); NotSupportedError where
+        the platform has no such store (Linux: certificates are configured as files)."""
+
+    def antivirus_products(self) -> list[AntivirusProduct]:
+        """Antivirus products registered with the OS (sec.antivirus); NotSupportedError
+        where there is no registry of them (Linux: the process list decides)."""
+
 
 def get_backend() -> Backend:
     """The backend for the platform this process runs on."""
@@ -124,6 +177,7 @@ def get_backend() -> Backend:
 
 
 __all__ = [
+    "AntivirusProduct",
     "AvDevices",
     "Backend",
     "BackendError",
@@ -131,6 +185,8 @@ __all__ = [
     "Neighbour",
     "NotSupportedError",
     "Route",
+    "StoreCertificate",
+    "TimeSync",
     "UpdateInfo",
     "UsbDevice",
     "get_backend",

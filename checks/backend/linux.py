@@ -14,11 +14,15 @@ import struct
 from pathlib import Path
 
 from checks.backend import (
+    AntivirusProduct,
     AvDevices,
     BackendError,
     FirewallState,
     Neighbour,
+    NotSupportedError,
     Route,
+    StoreCertificate,
+    TimeSync,
     UpdateInfo,
     UsbDevice,
 )
@@ -192,6 +196,15 @@ class LinuxBackend:
         from checks.backend.linux_endpoint import read_last_update
 
         return read_last_update()
+
+    def time_sync(self) -> TimeSync:
+        raise NotSupportedError("clock synchronisation state: not implemented yet")
+
+    def store_certificates(self) -> list[StoreCertificate]:
+        raise NotSupportedError("Linux has no personal certificate store: configure files")
+
+    def antivirus_products(self) -> list[AntivirusProduct]:
+        raise NotSupportedError("Linux has no antivirus registry: the process list decides")
 
 
 def _read_optional(path: Path) -> str | None:

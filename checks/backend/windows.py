@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 
 from checks.backend import (
+    AntivirusProduct,
     AvDevices,
     FirewallState,
     Neighbour,
     NotSupportedError,
     Route,
+    StoreCertificate,
+    TimeSync,
     UpdateInfo,
     UsbDevice,
 )
@@ -52,3 +55,12 @@ class WindowsBackend:
     def routes(self) -> list[Route]:
         # Planned: GetIpForwardTable2 via ctypes (as default_gateway).
         raise NotSupportedError("routing table: not implemented yet on Windows")
+
+    def time_sync(self) -> TimeSync:
+        raise NotSupportedError("clock synchronisation state: not implemented yet on Windows")
+
+    def store_certificates(self) -> list[StoreCertificate]:
+        raise NotSupportedError("certificate store: not implemented yet on Windows")
+
+    def antivirus_products(self) -> list[AntivirusProduct]:
+        raise NotSupportedError("antivirus products: not implemented yet on Windows")
