@@ -22,13 +22,14 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_flat_params
+from fastapi.testclient import TestClient
 
 from collector.api import deps
 from collector.api.app import create_app
 from collector.api.deps import Ctx, require
 from collector.api.errors import status_for
-from collector.api.openapi import schema_routes
-from collector.domain.errors import DomainError
+from collector.api.openapi import PUBLIC, schema_routes
+from collector.domain.errors import DomainError, UnavailableError
 from collector.domain.units import UnknownUnitError
 from collector.service import Services
 from collector.service.accounts import Role
@@ -205,3 +206,22 @@ def test_a_new_route_is_documented_by_its_dependencies_and_a_forgotten_one_fails
         "POST /api/v1/waivers/{code}/close: answers 409, not declared",
         "GET /api/v1/forgotten: no security (guard a dependency, secured() or PUBLIC)",
     ]
+
+
+def test_an_unavailable_service_is_answered_as_declared(services: Services) -> None:
+    """A 503 from a domain error carries Retry-After like the database's own, as the spec
+    declares for every route that reaches the database."""
+    router = APIRouter()
+
+    @router.get("/api/v1/busy", openapi_extra=PUBLIC)
+    async def busy(ctx: Ctx) -> dict[str, str]:
+        raise UnavailableError("the register is being reloaded")
+
+    app = create_app(services, app_config(retry_after_s=7))
+    app.include_router(router)
+    declared = app.openapi()["paths"]["/api/v1/busy"]["get"]["responses"]["503"]
+    assert declared["headers"]["Retry-After"]["required"] is True
+    answer = TestClient(app).get("/api/v1/busy")
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "7"
+    assert answer.json() == {"detail": "the register is being reloaded"}
