@@ -28,7 +28,7 @@ from checks.model import (
 )
 from collector.api.deps import ApiContext, Ctx, bearer_token
 from collector.api.middleware import read_body
-from collector.api.openapi import json_body
+from collector.api.openapi import PUBLIC, guard, json_body
 from collector.api.ratelimit import client_key, retry_after
 from collector.domain.errors import DomainError, EnrollmentError, TokenRefusedError
 from collector.service.identities import AgentIdentity
@@ -38,12 +38,13 @@ router = APIRouter(prefix="/api/v1", tags=["agents"])
 MAX_ENROLL_BYTES = 16 * 1024
 
 
-@router.get("/time", response_model=TimeResponse)
+@router.get("/time", response_model=TimeResponse, openapi_extra=PUBLIC)
 async def time_now() -> TimeResponse:
     """Server time, for the agent's clock-offset check."""
     return TimeResponse(server_time=utcnow())
 
 
+@guard(answers=[429])
 async def _enrolling_client(request: Request, ctx: Ctx) -> str:
     """The client's rate-limit key; 429 when it has failed to enroll too often."""
     key = client_key(request.client.host if request.client else None)
@@ -64,7 +65,7 @@ async def _enrolling_client(request: Request, ctx: Ctx) -> str:
         403: {"description": "code unknown, used or expired"},
         429: {"description": "too many failed attempts from this address; see Retry-After"},
     },
-    openapi_extra=json_body(EnrollRequest),
+    openapi_extra=json_body(EnrollRequest) | PUBLIC,  # the code in the body is the credential
 )
 async def enroll(
     request: Request, ctx: Ctx, client: Annotated[str, Depends(_enrolling_client)]

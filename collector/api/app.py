@@ -19,11 +19,10 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from checks.model import EnrollRequest, ReportBatch
-from collector.api import agents, health, metrics, probes, readiness
+from collector.api import agents, health, metrics, openapi, probes, readiness
 from collector.api.deps import ApiContext
 from collector.api.handlers import add_exception_handlers
 from collector.api.middleware import Hsts, InFlight, LoadShedding, Slots
-from collector.api.openapi import add_body_schemas
 from collector.api.prometheus import (
     DEFAULT_HOST_VALUES,
     CatalogueMetrics,
@@ -78,7 +77,8 @@ def create_app(services: Services, config: CollectorConfig) -> FastAPI:
     # Officials' pages and report downloads (login required; see collector/api/web/).
     for page_module in (login, pages, downloads, forms, admin):
         app.include_router(page_module.router)
-    add_body_schemas(app, EnrollRequest, ReportBatch)  # bodies read raw: see openapi.py
+    # The spec tells the truth: security and every answer (see openapi.py).
+    openapi.install(app, EnrollRequest, ReportBatch)
     return app
 
 

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Annotated, cast
 from fastapi import Depends, HTTPException, Request
 from prometheus_client import CollectorRegistry
 
+from collector.api.openapi import AGENT_TOKEN, SESSION, guard
 from collector.api.prometheus import IngestMetrics, ReadinessCollector
 from collector.api.ratelimit import KnownLogins, TokenBucket
 from collector.api.web.session import SESSION_COOKIE, language
 from collector.config import CollectorConfig
-from collector.domain.errors import ForbiddenError, NotAuthenticatedError
+from collector.domain.errors import ForbiddenError, NotAuthenticatedError, UnavailableError
 from collector.reports.i18n import Lang
 from collector.service import Services
 from collector.service.accounts import Accounts, Role, Session
@@ -60,6 +61,7 @@ class ApiContext:
     metrics_token_hashes: frozenset[str] = frozenset()
 
 
+@guard(answers=[UnavailableError])  # the services behind it: the database may be down
 async def context(request: Request) -> ApiContext:
     # async, as every dependency that does not block: no trip through the thread pool
     return cast(ApiContext, request.app.state.api)
@@ -111,6 +113,7 @@ class RoleRequired(ForbiddenError):
 def require(role: Role) -> Callable[[Request, ApiContext], Visitor]:
     """The dependency that lets in a session with at least ``role`` (see the module)."""
 
+    @guard(SESSION, answers=[LoginRequired, RoleRequired])
     def visitor(request: Request, ctx: Ctx) -> Visitor:
         # a plain def: FastAPI runs the session lookup (a database read) in its thread pool
         session = ctx.accounts.session(request.cookies.get(SESSION_COOKIE))
@@ -130,6 +133,7 @@ Operator = Annotated[Visitor, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Visitor, Depends(require(Role.ADMIN))]
 
 
+@guard(AGENT_TOKEN, answers=[401])
 async def bearer_token(request: Request) -> str:
     """The token of ``Authorization: Bearer <token>`` (not checked yet), or 401."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")

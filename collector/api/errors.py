@@ -1,4 +1,7 @@
-"""Domain errors to HTTP answers: the one place that knows their status codes."""
+"""Domain errors to HTTP answers: the one place that knows their status codes.
+
+collector/api/handlers.py answers with these statuses; collector/api/openapi.py documents
+them, from the same table (``status_for``)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from collector.domain.errors import (
     NotFoundError,
     UnavailableError,
 )
+from collector.domain.units import UnknownUnitError
 
 #: Most specific first: a subclass (EnrollmentError is a ForbiddenError) takes its parent's.
 _STATUS: tuple[tuple[type[DomainError], int], ...] = (
@@ -29,5 +33,16 @@ def status_of(exc: DomainError) -> int:
     """The HTTP status that answers ``exc`` (400 for a kind not listed)."""
     for kind, status in _STATUS:
         if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def status_for(kind: type[Exception]) -> int:
+    """The HTTP status that answers an error of class ``kind``: a domain error's as
+    ``status_of``, an unknown commune or province code 404 (handlers.py)."""
+    if issubclass(kind, UnknownUnitError):
+        return 404
+    for known, status in _STATUS:
+        if issubclass(kind, known):
             return status
     return 400

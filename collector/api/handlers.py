@@ -5,8 +5,10 @@
   pages, the error page with that status, except that a missing login redirects to the
   login form (303), or answers JSON 401 to a caller with an agent's bearer token.
 * An unknown commune or province code is a 404, in the same two forms.
-* The database unavailable is a 503 with ``Retry-After``, on every route: the agent keeps
-  its reports and retries.
+* The database unavailable (or an UnavailableError) is a 503 with ``Retry-After``, on every
+  route: the agent keeps its reports and retries.
+
+collector/api/openapi.py documents these answers (statuses, bodies, headers) in the spec.
 """
 
 from __future__ import annotations
@@ -40,8 +42,14 @@ def add_exception_handlers(app: FastAPI, retry_after_s: int) -> None:
             headers={"Retry-After": str(retry_after_s)},
         )
 
+    async def refused(request: Request, exc: Exception) -> Response:
+        response = await domain_error(request, exc)
+        if response.status_code == 503:
+            response.headers["Retry-After"] = str(retry_after_s)
+        return response
+
     app.add_exception_handler(OperationalError, database_unavailable)
-    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(DomainError, refused)
     app.add_exception_handler(UnknownUnitError, unknown_unit)
 
 

@@ -14,20 +14,22 @@ from __future__ import annotations
 import hmac
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from collector.api.deps import Ctx
+from collector.api.openapi import METRICS_TOKEN, guard
 from collector.service.identities import hash_secret
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["metrics"])
 
 
 def _refused(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
 
 
+@guard(METRICS_TOKEN, answers=[401])
 async def scraper(request: Request, ctx: Ctx) -> None:
     """Let in a scraper with a configured token (or anyone when ``metrics_open``)."""
     if ctx.config.metrics_open:
@@ -45,7 +47,15 @@ async def scraper(request: Request, ctx: Ctx) -> None:
         raise _refused("/metrics: this scrape token is not one of the configured ones")
 
 
-@router.get("/metrics", dependencies=[Depends(scraper)])
+@router.get(
+    "/metrics",
+    dependencies=[Depends(scraper)],
+    response_class=PlainTextResponse,
+    responses={
+        200: {"description": "Prometheus text exposition format"},
+        400: {"description": "part or province not one of their values"},
+    },
+)
 async def metrics(ctx: Ctx, part: str = "all", province: str | None = None) -> Response:
     if part not in ("all", "readiness", "hosts"):
         raise HTTPException(400, "part must be one of: all, readiness, hosts")

@@ -23,6 +23,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from collector.api.deps import ApiContext, Ctx
+from collector.api.openapi import AGENT_TOKEN, secured
 
 MAX_PROBE_BYTES = 64 * 1024 * 1024
 MAX_PROBE_SECONDS = 30.0
@@ -48,7 +49,21 @@ async def authenticate(request: Request, ctx: ApiContext) -> None:
         raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
 
 
-@router.get("/download", responses={401: {}, 422: {}, 429: {}})
+@router.get(
+    "/download",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "the bytes asked for (fewer if the time limit cut the stream)",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        },
+        422: {"description": f"bytes over the limit ({MAX_PROBE_BYTES})"},
+        429: {},
+    },
+    openapi_extra=secured(AGENT_TOKEN),  # checked in the handler, after the size
+)
 async def download(
     request: Request, ctx: Ctx, size: int = Query(alias="bytes", ge=1)
 ) -> StreamingResponse:
@@ -76,7 +91,11 @@ async def download(
     )
 
 
-@router.post("/upload", responses={401: {}, 408: {}, 413: {}, 429: {}})
+@router.post(
+    "/upload",
+    responses={408: {}, 413: {}, 429: {}},
+    openapi_extra=secured(AGENT_TOKEN),  # checked in the handler, after the size
+)
 async def upload(request: Request, ctx: Ctx) -> dict[str, Any]:
     """Read and discard the body; answer how many bytes arrived and in how long."""
     declared = request.headers.get("content-length")

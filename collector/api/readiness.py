@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
 from collector.api.deps import Ctx, require
+from collector.api.openapi import raises
+from collector.domain.units import UnknownUnitError
 from collector.service.accounts import Role
 
 router = APIRouter(
@@ -22,7 +24,7 @@ async def summary(ctx: Ctx) -> dict[str, Any]:
     return await run_in_threadpool(ctx.services.readiness.summary)
 
 
-@router.get("/communes/{code}")
+@router.get("/communes/{code}", responses=raises(UnknownUnitError))
 async def commune(code: str, ctx: Ctx) -> dict[str, Any]:
     """One commune: colour, each criterion with status, reason, evidence and since when."""
     services = ctx.services
