@@ -160,7 +160,9 @@ class SubprocessPowerShell:
     def run(self, script: str, timeout_s: float) -> str:
         encoded = base64.b64encode((PRELUDE + script).encode("utf-16-le")).decode("ascii")
         argv = [self._exe(), "-NoProfile", "-NonInteractive", "-EncodedCommand", encoded]
-        flags = subprocess.CREATE_NO_WINDOW if sys.platform == "win32" else 0
+        flags = 0
+        if sys.platform == "win32":  # no console window flashing on the user's desktop
+            flags = subprocess.CREATE_NO_WINDOW
         try:
             done = subprocess.run(  # noqa: S603 (fixed argv, no shell)
                 argv,

@@ -17,6 +17,7 @@ from checks.backend.windows import (
     SubprocessPowerShell,
     WindowsBackend,
 )
+from checks.signature.certificate import dn_attribute
 from tests.peers.windows_shell import WINDOWS, recorded, sample
 
 
@@ -163,10 +164,10 @@ def test_store_certificates():
     assert len(certs) == 3
     vnpt = certs[0]
     assert vnpt.store == "CurrentUser\\My" and vnpt.has_private_key
-    assert wp.dn_part(vnpt.subject, "CN") == "NGUYỄN VĂN AN"
-    assert wp.dn_part(vnpt.issuer, "CN") == "VNPT Certification Authority"
+    assert dn_attribute(vnpt.subject, "CN") == "NGUYỄN VĂN AN"
+    assert dn_attribute(vnpt.issuer, "CN") == "VNPT Certification Authority"
     assert vnpt.not_after == datetime(2028, 3, 10, 2, 15, tzinfo=UTC)
-    assert wp.dn_part(certs[1].subject, "CN") == "UBND XÃ TÂN LẬP, HUYỆN ĐÔNG ANH"
+    assert dn_attribute(certs[1].subject, "CN") == "UBND XÃ TÂN LẬP, HUYỆN ĐÔNG ANH"
     assert not certs[2].has_private_key and certs[2].store == "LocalMachine\\My"
 
 
@@ -174,7 +175,7 @@ def test_store_certificate_ps51_dates_bare_object():
     [cert] = wp.parse_store_certificates(sample("certificates_ps51_dates.json"))
     assert cert.not_before == datetime(2024, 1, 1, tzinfo=UTC)
     assert cert.not_after == datetime(2026, 12, 31, tzinfo=UTC)
-    assert wp.dn_part(cert.issuer, "O") == "Bkav Corporation"
+    assert dn_attribute(cert.issuer, "O") == "Bkav Corporation"
 
 
 def test_store_certificate_without_dates_is_an_error():
