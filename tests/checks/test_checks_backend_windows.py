@@ -279,6 +279,7 @@ def test_no_dated_update_is_unknown(text):
     [
         ("time_en.json", True, "w32time (dc01.corp.example.com)"),
         ("time_vi.json", True, "w32time (ntp.tinh.gov.vn,0x9)"),
+        ("time_it_recorded.json", True, "w32time (dc01.multidata.local)"),
         ("time_unsynced.json", False, "w32time (Local CMOS Clock)"),
         ("time_stopped.json", False, "w32time"),
     ],
