@@ -18,7 +18,7 @@ from checks.backend.windows import (
     WindowsBackend,
 )
 from checks.signature.certificate import dn_attribute
-from tests.peers.windows_shell import WINDOWS, recorded, sample
+from tests.peers.windows_shell import HEALTHY, WINDOWS, recorded, sample
 
 
 def test_every_fact_has_a_sample_and_every_sample_is_listed_in_the_readme():
@@ -382,3 +382,17 @@ def test_subprocess_call_layer_runs_a_program_with_a_deadline(tmp_path):
         shell.run("sleep", 0.5)
     with pytest.raises(BackendError, match="cannot run PowerShell"):
         SubprocessPowerShell(str(tmp_path / "missing")).run("x", 1)
+
+
+def test_the_recorded_call_layer_answers_every_script():
+    assert set(HEALTHY) == set(SCRIPTS)
+    shell = recorded()
+    for script in SCRIPTS.values():
+        assert shell.run(script, 1).strip()
+
+
+def test_system_drive_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SYSTEMDRIVE", "D:")
+    assert WindowsBackend(recorded()).system_drive() == "D:\\"
+    monkeypatch.delenv("SYSTEMDRIVE")
+    assert WindowsBackend(recorded()).system_drive() == "C:\\"
