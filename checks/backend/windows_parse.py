@@ -65,7 +65,7 @@ def _text(item: dict[str, Any], key: str) -> str:
 def _int(item: dict[str, Any], key: str, what: str) -> int:
     try:
         return int(item[key])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # absent, text, NaN, Infinity
         raise BackendError(f"{what}: missing or non-numeric {key}") from None
 
 
@@ -88,15 +88,14 @@ def parse_date(value: Any) -> datetime | None:
     if not text:
         return None
     match = _MS_DATE.match(text)
-    if match:
-        return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC)
-    # .NET's round-trip format has 7 fraction digits; Python reads at most 6.
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
     try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
+        if match:
+            return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC)
+        # .NET's round-trip format has 7 fraction digits; Python reads at most 6.
+        when = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00")))
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):  # not a date, or beyond year 1-9999
         return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 # --------------------------------------------------------------------------- routes
@@ -324,7 +323,8 @@ def parse_defender(text: str) -> list[AntivirusProduct]:
     enabled = None if None in flags else all(flags)
     age = item.get("AntivirusSignatureAge")
     # Defender's own "out of date" warning comes after 7 days without new signatures.
-    current = None if not isinstance(age, int) or age < 0 or age >= 65535 else age <= 7
+    known = isinstance(age, int) and not isinstance(age, bool) and 0 <= age < 65535
+    current = age <= 7 if known else None
     return [AntivirusProduct("Microsoft Defender Antivirus", enabled, current, "Defender")]
 
 
