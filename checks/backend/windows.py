@@ -100,16 +100,17 @@ DEFENDER_SCRIPT = (
 )
 
 UPDATES_SCRIPT = (
-    "$out = try { $s = (New-Object -ComObject Microsoft.Update.Session).CreateUpdateSearcher(); "
+    "$out = @(); "
+    "try { $s = (New-Object -ComObject Microsoft.Update.Session).CreateUpdateSearcher(); "
     "$n = $s.GetTotalHistoryCount(); "
-    "if ($n -gt 0) { $s.QueryHistory(0, [Math]::Min($n, 100)) | "
+    "if ($n -gt 0) { $out = @($s.QueryHistory(0, [Math]::Min($n, 100)) | "
     "Where-Object { $_.Operation -eq 1 -and $_.ResultCode -in 2,3 } | "
     "ForEach-Object { [pscustomobject]@{ Source = 'Windows Update'; Title = $_.Title; "
-    "Date = $_.Date.ToString('o') } } } } catch { @() }; "
-    "if (-not $out) { $out = Get-HotFix | Where-Object { $_.InstalledOn } | "
+    "Date = $_.Date.ToString('o') } }) } } catch { $out = @() }; "
+    "if ($out.Count -eq 0) { $out = @(Get-HotFix | Where-Object { $_.InstalledOn } | "
     "ForEach-Object { [pscustomobject]@{ Source = 'Get-HotFix'; Title = $_.HotFixID; "
-    "Date = $_.InstalledOn.ToUniversalTime().ToString('o') } } }; "
-    "ConvertTo-Json -InputObject @($out) -Depth 3"
+    "Date = $_.InstalledOn.ToUniversalTime().ToString('o') } }) }; "
+    "ConvertTo-Json -InputObject $out -Depth 3"
 )
 
 TIME_SCRIPT = (
