@@ -323,8 +323,9 @@ def parse_defender(text: str) -> list[AntivirusProduct]:
     enabled = None if None in flags else all(flags)
     age = item.get("AntivirusSignatureAge")
     # Defender's own "out of date" warning comes after 7 days without new signatures.
-    known = isinstance(age, int) and not isinstance(age, bool) and 0 <= age < 65535
-    current = age <= 7 if known else None
+    current: bool | None = None
+    if isinstance(age, int) and not isinstance(age, bool) and 0 <= age < 65535:
+        current = age <= 7
     return [AntivirusProduct("Microsoft Defender Antivirus", enabled, current, "Defender")]
 
 
