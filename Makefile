@@ -35,6 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check agent collector checks dashboards tests bench
 	$(BIN)/ruff format --check agent collector checks dashboards tests bench
 	$(BIN)/mypy
+	$(BIN)/mypy --platform win32 agent checks
 
 ## Benchmarks beside their peers, into docs/BENCHMARKS.md (BENCH_ARGS="--only footprint,drain").
 bench: $(STAMP)

@@ -9,6 +9,9 @@ checks directly.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -165,9 +168,30 @@ class Backend(Protocol):
         where there is no registry of them (Linux: the process list decides)."""
 
 
+#: A backend chosen explicitly for this context (see :func:`using_backend`).
+_SELECTED: ContextVar[Backend | None] = ContextVar("selected_backend", default=None)
+
+
+@contextmanager
+def using_backend(backend: Backend) -> Iterator[Backend]:
+    """Select ``backend`` for every check created without one, inside the block.
+
+    How a whole ``ioc-agent check`` runs against another platform's backend, e.g. the
+    Windows backend with a recorded call layer on a Linux test machine, without pretending
+    to be another platform (``sys.platform`` is never touched)."""
+    token = _SELECTED.set(backend)
+    try:
+        yield backend
+    finally:
+        _SELECTED.reset(token)
+
+
 def get_backend() -> Backend:
-    """The backend for the platform this process runs on."""
-    if sys.platform.startswith("win"):
+    """The backend selected by :func:`using_backend`, else the one for this platform."""
+    selected = _SELECTED.get()
+    if selected is not None:
+        return selected
+    if sys.platform == "win32":
         from checks.backend.windows import WindowsBackend
 
         return WindowsBackend()
@@ -190,4 +214,5 @@ __all__ = [
     "UpdateInfo",
     "UsbDevice",
     "get_backend",
+    "using_backend",
 ]

@@ -10,6 +10,7 @@ measured. They judge no threshold: the collector's catalogue does (criterion EQ-
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,9 +39,21 @@ class CpuSection:
     load1: float
 
 
-def parse_cpu(percent: float, loadavg: tuple[float, float, float]) -> CpuSection:
-    """psutil reports CPU usage in percent; the model carries a 0..1 ratio."""
-    return CpuSection(usage_ratio=max(0.0, min(1.0, percent / 100.0)), load1=loadavg[0])
+#: Whether the OS keeps a load average. Windows has none: psutil emulates one from the
+#: processor queue in a background thread, and it reads 0 for its first seconds (always, in
+#: a one-shot ``ioc-agent check``). There ``load1`` is the sampled number of busy CPUs.
+LOADAVG_MEANINGFUL = sys.platform != "win32"
+
+
+def parse_cpu(
+    percent: float, loadavg: tuple[float, float, float] | None, cpus: int | None = None
+) -> CpuSection:
+    """psutil reports CPU usage in percent; the model carries a 0..1 ratio. Without a load
+    average (``None``), ``load1`` is the usage sampled over the window times the CPU count
+    (the CPUs kept busy), which is what a load average of CPU-bound work shows."""
+    ratio = max(0.0, min(1.0, percent / 100.0))
+    load1 = loadavg[0] if loadavg is not None else ratio * (cpus or 1)
+    return CpuSection(usage_ratio=ratio, load1=load1)
 
 
 def evaluate_cpu(section: CpuSection) -> CheckResult:
@@ -57,11 +70,14 @@ class CpuCheck(Check):
     Config: ClassVar[type[CheckConfig]] = CpuConfig
     config: CpuConfig
 
-    async def fetch(self, ctx: CheckContext) -> tuple[float, tuple[float, float, float]]:
+    async def fetch(
+        self, ctx: CheckContext
+    ) -> tuple[float, tuple[float, float, float] | None, int | None]:
         usage = await asyncio.to_thread(psutil.cpu_percent, self.config.sample_s)
-        return usage, psutil.getloadavg()
+        loadavg = psutil.getloadavg() if LOADAVG_MEANINGFUL else None
+        return usage, loadavg, psutil.cpu_count()
 
-    def parse(self, raw: tuple[float, tuple[float, float, float]]) -> CpuSection:
+    def parse(self, raw: tuple[float, tuple[float, float, float] | None, int | None]) -> CpuSection:
         return parse_cpu(*raw)
 
     def evaluate(self, section: CpuSection) -> list[CheckResult]:

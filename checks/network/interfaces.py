@@ -7,8 +7,13 @@ evaluate:
 * configured interfaces (``interfaces`` and ``dedicated_interface``) must exist and be up:
   missing or down -> fail; the negotiated speed is the ``link_speed`` value, judged by the
   catalogue (a province that expects e.g. 100 Mbit/s sets it in its ``levels:``);
-* with no list, every non-loopback interface is reported: up -> ok, down -> warn (it may
-  simply be unused, e.g. Wi-Fi on a wired PC);
+* with no list, every non-loopback interface is reported: up -> ok, down -> warn, except
+  where down is normal (ok, "not in use"): virtual, container and hypervisor adapters and
+  bridges that have no carrier until something attaches (Linux ``ifb*``, ``veth*``,
+  ``docker*``, ``virbr*``, ``br-*``, ...; Windows "vEthernet (...)", Hyper-V, VMware,
+  VirtualBox, Wi-Fi Direct "... * 2"), Bluetooth network adapters, and Wi-Fi while another
+  interface is up (a wired PC). Names are Windows' connection names too, in any display
+  language ("Kết nối mạng Bluetooth");
 * a speed the driver does not report (0, virtual NICs) gives no ``link_speed`` value;
 * ``dedicated_route`` (an address on the provincial network, e.g. the collector's): the
   longest-prefix route to it must leave through ``dedicated_interface``, else fail (traffic
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -51,6 +57,54 @@ def parse_interfaces(stats: dict[str, Any]) -> dict[str, Link]:
 
 def _is_loopback(name: str) -> bool:
     return name == "lo" or name.lower().startswith("loopback")
+
+
+#: Interfaces for which "down" is normal, by name (lower-cased): Linux prefixes, and words
+#: of Windows adapter names (kept by Windows in every display language: product names).
+_VIRTUAL_PREFIXES = (
+    "ifb", "veth", "docker", "virbr", "br-", "vnet", "vmnet", "vboxnet", "lxcbr", "lxdbr",
+    "dummy", "bnep", "cni", "flannel", "kube-", "tap", "tun", "wg", "zt",
+)  # fmt: skip
+_VIRTUAL_WORDS = (
+    "bluetooth", "vethernet", "hyper-v", "vmware", "virtualbox", "isatap", "teredo",
+    "npcap", "tap-windows", "wintun",
+)  # fmt: skip
+#: Windows names its Wi-Fi Direct virtual adapters "Local Area Connection* 2" (translated
+#: before the star): the star and number are the same in every language.
+_WIFI_DIRECT = re.compile(r"\* ?\d+$")
+_WIFI_PREFIXES = ("wl",)  # Linux: wlan0, wlp2s0, wlx...
+_WIFI_WORDS = ("wi-fi", "wifi", "wlan", "wireless")
+
+
+def interface_kind(name: str) -> str:
+    """'virtual' (down by design or of no concern), 'wifi', or '' (a wired interface)."""
+    low = name.lower()
+    if (
+        low.startswith(_VIRTUAL_PREFIXES)
+        or any(w in low for w in _VIRTUAL_WORDS)
+        or _WIFI_DIRECT.search(low)
+    ):
+        return "virtual"
+    if low.startswith(_WIFI_PREFIXES) or any(w in low for w in _WIFI_WORDS):
+        return "wifi"
+    return ""
+
+
+def _down(name: str, links: dict[str, Link], required: bool) -> tuple[Status, str]:
+    """Status and message of an interface that is down."""
+    if required:
+        return Status.FAIL, "link down"
+    kind = interface_kind(name)
+    if kind == "virtual":
+        return Status.OK, "link down (virtual or Bluetooth adapter: not in use)"
+    others = sorted(
+        n
+        for n, link in links.items()
+        if link.up and n != name and not _is_loopback(n) and interface_kind(n) != "virtual"
+    )
+    if kind == "wifi" and others:
+        return Status.OK, f"link down (Wi-Fi not in use: {', '.join(others)} up)"
+    return Status.WARN, "link down"
 
 
 class InterfacesConfig(CheckConfig):
@@ -156,8 +210,8 @@ def evaluate_interfaces(
             values["link_speed"] = Value(value=link.speed_bps, unit="bits_per_second")
         speed = f", {link.speed_bps / 1e6:g} Mbit/s" if link.speed_bps else ""
         if not link.up:
-            status = Status.FAIL if required else Status.WARN
-            message = f"link down{role}"
+            status, message = _down(name, links, bool(required))
+            message += role
         else:
             status, message = Status.OK, f"link up{role}{speed}"
         results.append(

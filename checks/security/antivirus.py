@@ -1,7 +1,12 @@
-"""``sec.antivirus``: an antivirus/EDR engine process is running (SEC-01).
+"""``sec.antivirus``: an antivirus/EDR engine is running (SEC-01).
 
-psutil's process list is cross-platform, so no backend is needed. Names are compared
-case-insensitively (Windows process names are). Values: ``antivirus_running`` 1/0.
+Where the platform keeps a registry of antivirus products (Windows: Security Center, or
+Defender's own status on Windows Server), the backend's ``antivirus_products`` decides: a
+product on with current signatures -> ok, on with signatures out of date -> warn, every
+product off -> fail. Where it has none (Linux), or it cannot be read, or it lists no product
+or none whose state is known, psutil's process list decides: a known engine process
+running -> ok, else fail. Names are compared case-insensitively (Windows process names
+are). Values: ``antivirus_running`` 1/0.
 
 The default names are the engine (service) processes of products common on Vietnamese
 government PCs. Taken from vendor documentation and support forums, NOT verified on a
@@ -18,6 +23,7 @@ from typing import ClassVar
 import psutil
 from pydantic import Field
 
+from checks.backend import AntivirusProduct, BackendError
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value
 
@@ -75,6 +81,44 @@ def evaluate_antivirus(section: AntivirusSection) -> CheckResult:
     )
 
 
+@dataclass(frozen=True)
+class RegisteredSection:
+    """Antivirus products the operating system knows of, at least one with a known state."""
+
+    products: tuple[AntivirusProduct, ...]
+
+
+def decisive(products: list[AntivirusProduct]) -> RegisteredSection | None:
+    """The products when they decide: one is on, or every one is known to be off."""
+    if any(p.enabled for p in products) or (products and all(p.enabled is False for p in products)):
+        return RegisteredSection(tuple(products))
+    return None
+
+
+def evaluate_registered(section: RegisteredSection) -> CheckResult:
+    on = [p for p in section.products if p.enabled]
+    current = [p for p in on if p.up_to_date is not False]
+    source = section.products[0].source
+    if current:
+        status = Status.OK
+        message = "on: " + ", ".join(p.name for p in current) + f" ({source})"
+    elif on:
+        status = Status.WARN
+        message = (
+            "on, but signatures out of date: " + ", ".join(p.name for p in on) + f" ({source})"
+        )
+    else:
+        status = Status.FAIL
+        message = (
+            "registered but off: " + ", ".join(p.name for p in section.products) + f" ({source})"
+        )
+    return AntivirusCheck.result(
+        status,
+        values={"antivirus_running": Value(value=1.0 if on else 0.0)},
+        message=message,
+    )
+
+
 def process_names() -> list[str | None]:
     """Names of every process (None where the OS refuses to say)."""
     return [p.info.get("name") for p in psutil.process_iter(["name"])]
@@ -86,13 +130,25 @@ class AntivirusCheck(Check):
     Config: ClassVar[type[CheckConfig]] = AntivirusConfig
     config: AntivirusConfig
 
-    async def fetch(self, ctx: CheckContext) -> list[str | None]:
+    async def fetch(self, ctx: CheckContext) -> RegisteredSection | list[str | None]:
+        try:
+            registered = decisive(await asyncio.to_thread(self.backend.antivirus_products))
+        except BackendError:  # none kept (Linux) or unreadable: the process list decides
+            registered = None
+        if registered is not None:
+            return registered
         if not self.config.process_names:
             raise CannotMeasure("no antivirus process names configured")
         return await asyncio.to_thread(process_names)
 
-    def parse(self, raw: list[str | None]) -> AntivirusSection:
+    def parse(
+        self, raw: RegisteredSection | list[str | None]
+    ) -> RegisteredSection | AntivirusSection:
+        if isinstance(raw, RegisteredSection):
+            return raw
         return parse_antivirus(raw, self.config.process_names)
 
-    def evaluate(self, section: AntivirusSection) -> list[CheckResult]:
+    def evaluate(self, section: RegisteredSection | AntivirusSection) -> list[CheckResult]:
+        if isinstance(section, RegisteredSection):
+            return [evaluate_registered(section)]
         return [evaluate_antivirus(section)]

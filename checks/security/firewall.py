@@ -1,8 +1,9 @@
 """``sec.firewall``: a host firewall filters incoming traffic (SEC-01).
 
 The platform backend decides (Linux heuristics: ``checks.backend.linux_endpoint``; Windows:
-not implemented yet). Value ``firewall_enabled`` 1/0; ``unknown`` when the platform cannot
-tell (no permission, tool missing), never "off".
+the Domain, Private and Public profiles of ``Get-NetFirewallProfile``, all on). Value
+``firewall_enabled`` 1/0; ``unknown`` when the platform cannot tell (no permission, tool
+missing), never "off".
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """``sec.updates``: how long ago the system's packages were last updated (SEC-01).
 
-The platform backend says when (Linux: Debian/Ubuntu apt records; Windows: not implemented
-yet). Value ``updates_age`` in days, judged by the catalogue (SEC-01 "patches < 30 days", a
-proposal); ``unknown`` when the platform does not tell.
+The platform backend says when (Linux: Debian/Ubuntu apt records; Windows: the Windows
+Update history, else ``Get-HotFix``). Value ``updates_age`` in days, judged by the catalogue
+(SEC-01 "patches < 30 days", a proposal); ``unknown`` when the platform does not tell.
 """
 
 from __future__ import annotations

@@ -2,7 +2,14 @@
 
 Certificates are read from configured files with ``cryptography`` (imported only when a file
 is configured): PEM (the first certificate of the file: the leaf of a chain), DER, or
-PKCS#12 (``.p12``/``.pfx``, with its password, a secret). Value ``cert_days_left`` (days,
+PKCS#12 (``.p12``/``.pfx``, with its password, a secret). With no file configured, the
+operating system's personal certificate store is read where the platform has one (Windows:
+``CurrentUser\\My`` and ``LocalMachine\\My``, where a plugged-in token's middleware puts its
+certificate): among the certificates whose private key is reachable, the one valid longest
+is judged (a renewal supersedes the expired certificate it replaces), target
+``certificate-store``; none with a key -> ``unknown`` (an agent running as a service sees
+the service account's ``CurrentUser`` store, not the signing officer's: configure the file
+then). Linux has no such store: only files. Value ``cert_days_left`` (days,
 negative once expired). Status: ``fail`` when expired or not yet valid (facts: it cannot
 sign), else ``ok``: how many days are enough is the catalogue's level (SIG-01); a file
 that cannot be read or is not a certificate is ``unknown`` with the reason. A not-yet-valid
@@ -19,6 +26,7 @@ its days left) but ``cert_days_until_valid``. Configuration::
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +34,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from checks.backend import NotSupportedError, StoreCertificate
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.model import Category, CheckResult, Status, Value, utcnow
 
@@ -48,8 +57,17 @@ class CertificateFile(BaseModel):
         return self.name or self.path.name
 
 
+#: The target of the result judged from the operating system's store.
+STORE_TARGET = "certificate-store"
+
+
 class CertificateConfig(CheckConfig):
     certificates: list[CertificateFile] = Field(default_factory=list)
+    from_store: bool = Field(
+        default=True,
+        description="with no file configured, judge the OS store's certificate that has a "
+        "private key (Windows: CurrentUser\\My, LocalMachine\\My)",
+    )
 
 
 class CertificateError(Exception):
@@ -190,8 +208,45 @@ def check_file(
     )
 
 
-#: Each configured file with what reading it gave, and the time of reading.
-_Readings = tuple[list[tuple[CertificateFile, CertSection | CertificateError]], datetime]
+def dn_attribute(dn: str, key: str) -> str:
+    """The first ``key=`` attribute of a distinguished name as Windows writes it
+    (``CN=NGUYỄN VĂN AN, O=UBND XÃ ..., C=VN``); a quoted value may hold commas."""
+    for match in re.finditer(r'(?:^|,)\s*([A-Za-z0-9.]+)=("(?:[^"]|"")*"|[^,]*)', dn):
+        if match.group(1).upper() == key.upper():
+            value = match.group(2).strip()
+            return value[1:-1].replace('""', '"') if value.startswith('"') else value
+    return ""
+
+
+def store_section(cert: StoreCertificate) -> CertSection:
+    issuer = dn_attribute(cert.issuer, "CN") or dn_attribute(cert.issuer, "O") or cert.issuer
+    return CertSection(
+        subject_cn=dn_attribute(cert.subject, "CN"),
+        issuer=issuer[:200],
+        not_before=cert.not_before,
+        not_after=cert.not_after,
+        source_format=f"store {cert.store}",
+    )
+
+
+def pick_store_certificate(certs: list[StoreCertificate]) -> CertSection:
+    """The certificate with a reachable private key that is valid longest; CannotMeasure
+    when the store holds none."""
+    signing = [c for c in certs if c.has_private_key]
+    if not signing:
+        raise CannotMeasure(
+            f"no certificate with a private key in the certificate store ({len(certs)} "
+            "without); plug in the signing token, or configure the certificate file",
+            target=STORE_TARGET,
+        )
+    return store_section(max(signing, key=lambda c: c.not_after))
+
+
+#: What was read (each configured file with its reading, or the store's certificate) and
+#: the time of reading.
+_Readings = tuple[
+    list[tuple[CertificateFile, CertSection | CertificateError]] | CertSection, datetime
+]
 
 
 class CertificateCheck(Check):
@@ -201,15 +256,28 @@ class CertificateCheck(Check):
     config: CertificateConfig
 
     def targets(self) -> list[str]:
-        return [c.label for c in self.config.certificates] or [""]
+        if self.config.certificates:
+            return [c.label for c in self.config.certificates]
+        return [STORE_TARGET] if self.config.from_store else [""]
+
+    async def _from_store(self) -> CertSection:
+        try:
+            certs = await asyncio.to_thread(self.backend.store_certificates)
+        except NotSupportedError:  # Linux: certificates are files, none configured
+            raise CannotMeasure("no signing certificate configured", target="") from None
+        return pick_store_certificate(certs)  # another BackendError: unknown, with why
 
     async def fetch(self, ctx: CheckContext) -> _Readings:
         files = self.config.certificates
         if not files:
-            raise CannotMeasure("no signing certificate configured")
+            if not self.config.from_store:
+                raise CannotMeasure("no signing certificate configured")
+            return await self._from_store(), utcnow().astimezone(UTC)
         sections = await asyncio.gather(*(asyncio.to_thread(read_certificate, c) for c in files))
         return list(zip(files, sections, strict=True)), utcnow().astimezone(UTC)
 
     def evaluate(self, section: _Readings) -> list[CheckResult]:
         readings, now = section
+        if isinstance(readings, CertSection):
+            return [evaluate_certificate(readings, self.config, target=STORE_TARGET, now=now)]
         return [judge_file(f, s, self.config, now) for f, s in readings]

@@ -1,9 +1,9 @@
 """``sig.token``: the configured USB signature token is plugged in (SIG-01).
 
 Matched by USB vendor and product id through the platform backend (Linux: sysfs; Windows:
-not implemented yet -> ``unknown``). Values: ``token_present`` 1/0. ``fail`` when no
-configured token is present, ``unknown`` when none is configured or the platform cannot
-list USB devices. Configuration (ids as ``lsusb`` prints them)::
+the ``USB\\VID_xxxx&PID_xxxx`` ids of ``Get-PnpDevice``). Values: ``token_present`` 1/0.
+``fail`` when no configured token is present, ``unknown`` when none is configured or the
+platform cannot list USB devices. Configuration (ids as ``lsusb`` prints them)::
 
     checks:
       sig.token:
@@ -103,7 +103,7 @@ class TokenCheck(Check):
     async def fetch(self, ctx: CheckContext) -> list[UsbDevice]:
         if not self.config.tokens:
             raise CannotMeasure("no signature token configured")
-        # A BackendError (NotSupportedError on Windows, for now) is unknown.
+        # A BackendError (the platform cannot list USB devices) is unknown.
         return await asyncio.to_thread(self.backend.usb_devices)
 
     def parse(self, raw: list[UsbDevice]) -> TokenSection:

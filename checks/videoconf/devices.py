@@ -1,9 +1,10 @@
 """``vc.devices``: camera, microphone and speaker present (VC-03).
 
 fetch: the platform backend lists devices by kind (Linux: ``/sys/class/video4linux``,
-``/dev/snd``; Windows: not implemented yet -> unknown). evaluate: a kind with no device
-fails (a commune meeting room needs all three); a kind that could not be read is unknown,
-and then no count is reported for it, so the criterion cannot pass on a guess.
+``/dev/snd``; Windows: ``Get-PnpDevice`` classes Camera/Image and audio endpoints).
+evaluate: a kind with no device fails (a commune meeting room needs all three); a kind that
+could not be read is unknown, and then no count is reported for it, so the criterion cannot
+pass on a guess.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class DevicesCheck(Check):
     category = Category.VIDEOCONF
 
     async def fetch(self, ctx: CheckContext) -> AvDevices:
-        # A BackendError (NotSupportedError on Windows for now) is unknown.
+        # A BackendError (the platform cannot list its devices) is unknown.
         return await asyncio.to_thread(self.backend.av_devices)
 
     def evaluate(self, section: AvDevices) -> list[CheckResult]:

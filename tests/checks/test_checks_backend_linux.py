@@ -61,9 +61,11 @@ def test_missing_proc_file_is_a_backend_error(tmp_path):
         LinuxBackend(tmp_path).default_gateway()
 
 
-def test_windows_backend_reports_not_implemented():
+def test_windows_backend_gateway_from_recorded_powershell():
     from checks.backend.windows import WindowsBackend
+    from tests.peers.windows_shell import recorded
 
-    (result,) = asyncio.run(GatewayCheck(backend=WindowsBackend()).run(CheckContext(host="h")))
-    assert result.status is Status.UNKNOWN
-    assert "not implemented yet" in result.message
+    backend = WindowsBackend(recorded())
+    (result,) = asyncio.run(GatewayCheck(backend=backend).run(CheckContext(host="h")))
+    assert result.status is Status.OK and result.target == "192.168.1.1"
+    assert "on Ethernet answers" in result.message

@@ -17,7 +17,7 @@ from checks.backend.linux_endpoint import (
     read_firewall,
     read_last_update,
 )
-from checks.backend.windows import WindowsBackend
+from checks.backend.windows import SubprocessPowerShell, WindowsBackend
 from checks.base import CheckContext
 from checks.model import Status
 from checks.runner import run_check
@@ -31,6 +31,7 @@ from checks.security.firewall import FirewallCheck, evaluate_firewall
 from checks.security.updates import UpdatesCheck, evaluate_updates
 from tests import paths
 from tests.checks.checks_fixtures import judged
+from tests.peers.windows_shell import recorded
 
 NFT = paths.FIXTURES / "nft"
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -226,11 +227,15 @@ def test_updates_check_unknown_when_platform_does_not_tell():
     assert r.status is Status.UNKNOWN and r.message == "no apt"
 
 
-def test_windows_slots_answer_not_implemented_yet():
-    win = WindowsBackend()
-    for check in (FirewallCheck(backend=win), UpdatesCheck(backend=win)):
-        [r] = run(check)
-        assert r.status is Status.UNKNOWN and "not implemented yet on Windows" in r.message
+def test_windows_firewall_and_updates_from_recorded_powershell():
+    win = WindowsBackend(recorded())
+    [fw] = run(FirewallCheck(backend=win))
+    assert fw.status is Status.OK and "Domain, Private, Public" in fw.message
+    [up] = run(UpdatesCheck(backend=win))
+    assert up.status is Status.OK and "KB2267602" in up.message
+    # Without PowerShell (this Linux machine): unknown, saying why, not a crash.
+    [r] = run(FirewallCheck(backend=WindowsBackend(SubprocessPowerShell("/nonexistent/pwsh"))))
+    assert r.status is Status.UNKNOWN and "cannot run PowerShell" in r.message
 
 
 def test_updates_reports_the_age_and_leaves_judging_to_the_catalogue():

@@ -7,7 +7,6 @@ import shutil
 
 import pytest
 
-from checks.backend import NotSupportedError
 from checks.backend.linux import LinuxBackend
 from checks.backend.linux_endpoint import read_usb_devices
 from checks.backend.windows import WindowsBackend
@@ -16,6 +15,7 @@ from checks.model import Status
 from checks.runner import run_check
 from checks.signature.token import TokenCheck, TokenConfig
 from tests import paths
+from tests.peers.windows_shell import recorded
 
 SYSFS = paths.FIXTURES / "sysfs"
 TOKENS = [
@@ -70,11 +70,20 @@ def test_nothing_configured_is_unknown():
     assert result.status is Status.UNKNOWN and "no signature token configured" in result.message
 
 
-def test_windows_not_implemented_yet_is_unknown():
-    with pytest.raises(NotSupportedError):
-        WindowsBackend().usb_devices()
-    [result] = run(TokenCheck(TokenConfig(tokens=TOKENS), backend=WindowsBackend()))
-    assert result.status is Status.UNKNOWN and "not implemented yet" in result.message
+def test_windows_token_from_recorded_pnp_devices():
+    [result] = run(TokenCheck(TokenConfig(tokens=TOKENS), backend=WindowsBackend(recorded())))
+    assert result.status is Status.OK and result.value("token_present") == 1
+    [absent] = run(
+        TokenCheck(
+            TokenConfig(tokens=TOKENS),
+            backend=WindowsBackend(recorded(usb="av_devices_speaker_only.json")),
+        )
+    )
+    assert absent.status is Status.FAIL and absent.value("token_present") == 0
+    [broken] = run(
+        TokenCheck(TokenConfig(tokens=TOKENS), backend=WindowsBackend(recorded(usb=None)))
+    )
+    assert broken.status is Status.UNKNOWN and "PowerShell" in broken.message
 
 
 def test_bad_ids_are_refused_with_the_value():

@@ -7,9 +7,7 @@ import asyncio
 import time
 from pathlib import Path
 
-import pytest
-
-from checks.backend import AvDevices, NotSupportedError
+from checks.backend import AvDevices
 from checks.backend.linux import LinuxBackend, parse_snd, parse_v4l
 from checks.backend.windows import WindowsBackend
 from checks.base import CheckContext
@@ -21,6 +19,7 @@ from checks.videoconf.h323 import H323Check, H323Config
 from checks.videoconf.sip import SipCheck, SipConfig
 from checks.videoconf.stun import StunCheck, StunConfig
 from tests.peers.netq import blackhole_tcp, silent_tcp, silent_udp
+from tests.peers.windows_shell import recorded
 
 CTX = CheckContext(host="h")
 
@@ -128,11 +127,17 @@ def test_devices_unreadable_kind_reports_no_count():
     assert "cannot read" in r.message
 
 
-def test_windows_backend_slot_answers_unknown():
-    with pytest.raises(NotSupportedError):
-        WindowsBackend().av_devices()
-    [r] = asyncio.run(DevicesCheck(backend=WindowsBackend()).run(CTX))
-    assert r.status is Status.UNKNOWN and "not implemented yet" in r.message
+def test_windows_backend_devices_from_recorded_pnp():
+    [r] = asyncio.run(DevicesCheck(backend=WindowsBackend(recorded())).run(CTX))
+    assert r.status is Status.OK
+    assert (r.value("camera_count"), r.value("microphone_count"), r.value("speaker_count")) == (
+        1,
+        1,
+        1,
+    )
+    only = WindowsBackend(recorded(av_devices="av_devices_speaker_only.json"))
+    [r] = asyncio.run(DevicesCheck(backend=only).run(CTX))
+    assert r.status is Status.FAIL and r.message.startswith("no camera, no microphone")
 
 
 # ----------------------------------------------------------------- concurrency
