@@ -20,6 +20,7 @@ and so on). A machine whose upsd does not answer, with no UPS configured, report
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -189,6 +190,8 @@ class NutCheck(Check):
         except Unresolved as exc:
             return NutReading(unreachable=exc.reason)
         password = cfg.password.get_secret_value() if cfg.password else None
+        # aionut's debug log shows every line it sends, PASSWORD included: never below INFO.
+        logging.getLogger("aionut").setLevel(logging.INFO)
         client = AIONUTClient(address, port, cfg.username, password, cfg.request_timeout_s)
         try:
             readings = await self._read(client)

@@ -5,7 +5,11 @@ service is absent (real closed ports, no mocks)."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,8 +22,14 @@ from checks.equipment.cups import (
     evaluate_queue,
     reason_words,
 )
-from checks.equipment.nut import UpsReading, evaluate_nut_ups, ups_section
-from checks.equipment.scanner import ScanReading, evaluate_scanners, parse_list
+from checks.equipment.nut import NutCheck, NutConfig, UpsReading, evaluate_nut_ups, ups_section
+from checks.equipment.scanner import (
+    ScannerCheck,
+    ScannerConfig,
+    ScanReading,
+    evaluate_scanners,
+    parse_list,
+)
 from checks.equipment.ups import evaluate_ups
 from checks.model import Status
 from checks.runner import run_check
@@ -241,3 +251,40 @@ def test_scanimage_list_parsed_and_judged() -> None:
     assert none.status is Status.FAIL
     (cannot,) = evaluate_scanners(ScanReading(error="scanimage missing"), ["x"], expected=False)
     assert cannot.status is Status.UNKNOWN and cannot.check == "eq.scanner"
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A TCP port whose kernel accepts connections that nobody ever reads or answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield int(listener.getsockname()[1])
+
+
+def test_silent_cupsd_fails_the_queue_within_its_deadline(silent_port: int) -> None:
+    config = CupsConfig(url=f"http://127.0.0.1:{silent_port}", queues=["hp"], request_timeout_s=1)
+    start = time.monotonic()
+    (result,) = asyncio.run(run_check(CupsCheck(config), CheckContext(host="t")))
+    assert time.monotonic() - start < 3
+    assert result.status is Status.FAIL and "no answer (timeout)" in result.message
+
+
+def test_silent_upsd_is_unknown_within_its_deadline(silent_port: int) -> None:
+    config = NutConfig(server="127.0.0.1", port=silent_port, ups=["ups1"], request_timeout_s=0.5)
+    start = time.monotonic()
+    (result,) = asyncio.run(run_check(NutCheck(config), CheckContext(host="t")))
+    assert time.monotonic() - start < 3  # two tries of 0.5 s (aionut's retry)
+    assert result.check == "eq.ups" and result.status is Status.UNKNOWN
+    assert "no answer (timeout)" in result.message
+
+
+def test_scanimage_that_hangs_is_killed_at_the_deadline(tmp_path: Path) -> None:
+    hanging = tmp_path / "scanimage"
+    hanging.write_text("#!/bin/sh\nexec sleep 30\n")
+    hanging.chmod(0o755)
+    config = ScannerConfig(command=str(hanging), devices=["test:0"], timeout_s=2)
+    start = time.monotonic()
+    (result,) = asyncio.run(run_check(ScannerCheck(config), CheckContext(host="t")))
+    assert time.monotonic() - start < 2.5
+    assert result.status is Status.UNKNOWN and "gave no list within 1.8 s" in result.message

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -210,6 +211,14 @@ def test_nut_unknown_ups_and_silent_server(nut: Nut) -> None:
     expected = _run(NutCheck(closed.model_copy(update={"ups": ["ups1"]})))["ups1"]
     assert expected.check == "eq.ups" and expected.status is Status.UNKNOWN
     assert "does not answer" in expected.message
+
+
+def test_nut_login_never_logged(nut: Nut, caplog: pytest.LogCaptureFixture) -> None:
+    nut.set_state(dev_file("OL", 100, 3600))
+    caplog.set_level(logging.DEBUG)
+    result = _nut(nut, ups=["ups1"], username="monuser", password="s3cret-nut-pass")["ups1"]
+    assert result.status is Status.OK  # upsd takes the login; LIST VAR needs none
+    assert "s3cret-nut-pass" not in caplog.text
 
 
 def test_nut_probe_through_the_cli(nut: Nut) -> None:
