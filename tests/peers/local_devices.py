@@ -2,8 +2,8 @@
 
 * :class:`Cupsd` — a private cupsd (Debian ``cups-daemon``) on a free 127.0.0.1 port and a
   local socket of its own, its configuration, queues, spool and logs in a directory under
-  /tmp; queues as a backend would have left them (state reasons, marker levels) are written
-  into its ``printers.conf`` before it starts, the way cupsd itself keeps them;
+  /tmp; its queues print to a backend of the tests' own, which reports state reasons and
+  marker levels to cupsd exactly as a USB printer's backend does;
 * :class:`Nut` — the ``dummy-ups`` driver (Debian ``nut-server``) on a ``.dev`` file the test
   rewrites between states, and ``upsd`` on a free 127.0.0.1 port, both with their own
   configuration and state directories;
@@ -105,52 +105,59 @@ FileDevice Yes
 """
 
 
-def printer_block(name: str, state: str = "Idle", **attributes: str) -> str:
-    """One queue of ``printers.conf`` as cupsd keeps it: a raw queue on ``/dev/null``, with
-    ``Reason`` lines (``reasons="toner-low-warning media-low-report"``) and the marker
-    attributes a backend reports (``marker_levels="7,60"``)."""
-    reasons = attributes.pop("reasons", "")
-    lines = [
-        f"<Printer {name}>",
-        f"Info {name}",
-        "MakeModel Local Raw Printer",
-        "DeviceURI file:///dev/null",
-        f"State {state}",
-        "StateTime 1",
-        "Type 4",
-        "Accepting Yes",
-        "Shared No",
-        "JobSheets none none",
-        "OpPolicy default",
-        "ErrorPolicy stop-printer",
-    ]
-    lines += [f"Attribute {k.replace('_', '-')} {v}" for k, v in attributes.items()]
-    lines += [f"Reason {r}" for r in reasons.split()]
-    lines.append("</Printer>")
-    return "\n".join(lines) + "\n"
+#: A CUPS backend of the tests' own: it tells cupsd what the file named by its device URI
+#: (``ioctest:/NAME``) says, the way a USB printer's backend reports what the printer told it
+#: (``ATTR: marker-levels=7``, ``STATE: +toner-low-warning``), then swallows the job; while a
+#: file ``NAME.hold`` exists (30 s at most) it keeps the job, as a backend waiting for an
+#: unplugged printer does. Run without arguments it names itself, as ``lpinfo -v`` asks.
+TEST_BACKEND = """#!/bin/sh
+if [ $# -eq 0 ]; then echo 'direct ioctest "Unknown" "commune-ioc test backend"'; exit 0; fi
+name="{reports}/${{DEVICE_URI#ioctest:/}}"
+cat "$name" >&2
+n=0
+while [ -e "$name.hold" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+cat > /dev/null
+exit 0
+"""
+
+
+def _server_bin(directory: Path, reports: Path) -> Path:
+    """A copy of Debian's ServerBin (links) with the test backend added."""
+    server_bin = directory / "serverbin"
+    (server_bin / "backend").mkdir(parents=True)
+    system = Path("/usr/lib/cups")
+    for entry in system.iterdir():
+        if entry.name != "backend":
+            (server_bin / entry.name).symlink_to(entry)
+    for entry in (system / "backend").iterdir():
+        (server_bin / "backend" / entry.name).symlink_to(entry)
+    backend = server_bin / "backend" / "ioctest"
+    backend.write_text(TEST_BACKEND.format(reports=reports))
+    backend.chmod(0o755)  # not 0700: cupsd runs it as lp, as it runs a USB backend
+    return server_bin
 
 
 class Cupsd:
     """A private cupsd: ``url`` (IPP over TCP on 127.0.0.1) for the check, ``socket`` for
     the CUPS administration commands (``lpadmin -h``, ``cupsdisable -h``)."""
 
-    def __init__(self, printers_conf: str = "") -> None:
+    def __init__(self) -> None:
         self.dir = _workdir("ioc-cupsd-", owner="lp")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.socket = self.dir / "run" / "cups.sock"
-        for sub in ("etc", "spool", "spool/tmp", "cache", "run", "log"):
+        for sub in ("etc", "spool", "spool/tmp", "cache", "run", "log", "reports"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
             if os.geteuid() == 0:
-                shutil.chown(self.dir / sub, "root" if sub == "etc" else "lp", "lp")
+                shutil.chown(self.dir / sub, "root" if sub in ("etc", "reports") else "lp", "lp")
+        self.reports = self.dir / "reports"
+        server_bin = _server_bin(self.dir, self.reports)
         (self.dir / "etc" / "cupsd.conf").write_text(
             CUPSD_CONF.format(port=self.port, dir=self.dir)
         )
-        (self.dir / "etc" / "cups-files.conf").write_text(CUPS_FILES_CONF.format(dir=self.dir))
-        if printers_conf:
-            path = self.dir / "etc" / "printers.conf"
-            path.write_text(printers_conf)
-            path.chmod(0o600)
+        (self.dir / "etc" / "cups-files.conf").write_text(
+            CUPS_FILES_CONF.format(dir=self.dir) + f"ServerBin {server_bin}\n"
+        )
         self.log = self.dir / "cupsd.out"
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
@@ -197,6 +204,38 @@ class Cupsd:
                 f"{command} {' '.join(args)}: {done.stderr or done.stdout}\n{self.error_log()}"
             )
         return done.stdout
+
+    def add_queue(self, name: str, report: str = "") -> None:
+        """A raw queue on the test backend, which reports ``report`` (backend lines such as
+        ``STATE: +media-empty-error``) each time it prints."""
+        path = self.reports / name
+        path.write_text(report)
+        path.chmod(0o644)
+        self.admin("lpadmin", "-p", name, "-v", f"ioctest:/{name}", "-E")
+
+    def hold(self, queue: str, held: bool = True) -> None:
+        """Make the backend keep ``queue``'s next job (30 s at most), or let it go."""
+        path = self.reports / f"{queue}.hold"
+        if held:
+            path.touch()
+        else:
+            path.unlink(missing_ok=True)
+
+    def print_job(self, queue: str, wait: bool = True) -> None:
+        """Print one small raw job on ``queue``; with ``wait``, until the backend is done."""
+        job = self.dir / "job.txt"
+        job.write_text("commune-ioc\n")
+        self.admin("lp", "-d", queue, "-o", "raw", str(job))
+        if wait:
+            self.wait_idle(queue)
+
+    def wait_idle(self, queue: str) -> None:
+        wait_for(
+            lambda: not self.admin("lpstat", "-o", queue).strip(),
+            40,
+            f"the jobs on {queue} to finish",
+            self.dir / "log" / "error_log",
+        )
 
     def stop(self) -> None:
         stop_process(self.process, grace_s=10)

@@ -25,7 +25,14 @@ from checks.levels import judge, table_from_json
 from checks.model import CheckResult, Status
 from checks.runner import run_check
 from tests.conftest import REQUIRE_INTEGRATION, require_binary
-from tests.peers.local_devices import NUT_DRIVERS, Cupsd, Nut, dev_file, printer_block, sane_config
+from tests.peers.local_devices import (
+    NUT_DRIVERS,
+    Cupsd,
+    Nut,
+    dev_file,
+    sane_config,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -53,30 +60,30 @@ def _require_path(path: Path, package: str) -> None:
 
 # --------------------------------------------------------------------------- CUPS
 
-QUEUES = (
-    printer_block(
-        "laser-usb",
-        marker_names="Black Toner,Waste Toner Box",
-        marker_levels="80,95",
-        marker_types="toner,waste-toner",
-    )
-    + printer_block(
-        "toner-low",
-        reasons="toner-low-warning",
-        marker_names="Black Toner",
-        marker_levels="7",
-        marker_types="toner",
-    )
-    + printer_block("no-paper", reasons="media-empty-error offline-report")
-)
+#: What each queue's backend tells cupsd while it prints (the lines a USB printer's backend
+#: writes): supply levels, a low toner, an empty paper tray; a printer gone (unplugged).
+REPORTS = {
+    "laser-usb": "ATTR: marker-names=Black\\ Toner,Waste\\ Toner\\ Box\n"
+    "ATTR: marker-types=toner,waste-toner\n"
+    "ATTR: marker-levels=80,95\n",
+    "toner-low": "ATTR: marker-names=Black\\ Toner\n"
+    "ATTR: marker-types=toner\n"
+    "ATTR: marker-levels=7\n"
+    "STATE: +toner-low-warning\n",
+    "no-paper": "STATE: +media-empty-error\n",
+    "unplugged": "STATE: +offline-report\n",
+}
 
 
 @pytest.fixture(scope="module")
 def cupsd() -> Iterator[Cupsd]:
     require_binary("cupsd")
     require_binary("cupsdisable")
-    server = Cupsd(QUEUES)
+    server = Cupsd()
     try:
+        for queue, report in REPORTS.items():
+            server.add_queue(queue, report)
+            server.print_job(queue)
         yield server
     finally:
         server.stop()
@@ -88,7 +95,7 @@ def _cups(cupsd: Cupsd, *queues: str) -> dict[str, CheckResult]:
 
 def test_cups_every_queue_with_its_state_reasons_and_supplies(cupsd: Cupsd) -> None:
     results = _cups(cupsd)
-    assert set(results) == {"laser-usb", "toner-low", "no-paper"}
+    assert set(results) == {"laser-usb", "toner-low", "no-paper", "unplugged"}
     assert {r.check for r in results.values()} == {"eq.printer"}
 
     laser = results["laser-usb"]
@@ -106,9 +113,29 @@ def test_cups_every_queue_with_its_state_reasons_and_supplies(cupsd: Cupsd) -> N
     assert judge(low, DEFAULT_LEVELS).status is Status.FAIL
 
     empty = results["no-paper"]
-    assert empty.status is Status.FAIL
-    assert "no paper" in empty.message and "offline" in empty.message
+    assert empty.status is Status.FAIL and "no paper" in empty.message
     assert empty.value("printer_up") == 1.0  # the queue runs; the printer cannot print
+
+    # cupsd drops offline-report when the backend ends: the printer was reached after all.
+    assert results["unplugged"].status is Status.OK, results["unplugged"].message
+
+
+def test_cups_printer_offline_while_a_job_waits_for_it(cupsd: Cupsd) -> None:
+    cupsd.hold("unplugged")
+    try:
+        cupsd.print_job("unplugged", wait=False)
+        waiting = wait_for(
+            lambda: (r := _cups(cupsd, "unplugged")["unplugged"]).status is Status.FAIL and r,
+            20,
+            "the queue to report offline",
+            cupsd.dir / "log" / "error_log",
+        )
+        assert "printing, offline" in waiting.message
+    finally:
+        cupsd.hold("unplugged", held=False)
+    cupsd.wait_idle("unplugged")
+    back = _cups(cupsd, "unplugged")["unplugged"]
+    assert back.status is Status.OK and "idle" in back.message
 
 
 def test_cups_queue_stopped_then_rejecting_then_back(cupsd: Cupsd) -> None:
