@@ -80,6 +80,15 @@ _STRINGS: dict[str, dict[Lang, str]] = {
     "check.eq.ups": {"vi": "Bộ lưu điện (UPS)", "en": "UPS"},
     "check.eq.switch": {"vi": "Bộ chuyển mạch, bộ định tuyến", "en": "Switch, router"},
     "check.eq.snmp_host": {"vi": "Thiết bị mạng (SNMP)", "en": "Network device (SNMP)"},
+    "check.eq.cups": {
+        "vi": "Máy in trên máy này (CUPS, cả máy in USB)",
+        "en": "Printers of this machine (CUPS, USB ones included)",
+    },
+    "check.eq.nut": {
+        "vi": "Bộ lưu điện trên máy này (NUT, cả UPS USB)",
+        "en": "UPS of this machine (NUT, USB ones included)",
+    },
+    "check.eq.scanner": {"vi": "Máy quét (SANE)", "en": "Scanner (SANE)"},
     "check.net.interfaces": {"vi": "Giao diện mạng", "en": "Network interfaces"},
     "check.net.throughput": {"vi": "Băng thông đến tỉnh", "en": "Bandwidth to the province"},
     "check.vc.quality": {

@@ -180,6 +180,49 @@ def _ssh(target: str | None, o: Options, _: Uplink) -> Setup:
     )
 
 
+# --------------------------------------------------------------------------- USB devices
+
+
+def _cups(target: str | None, o: Options, _: Uplink) -> Setup:
+    timeout = o["timeout_s"]
+    return Setup(
+        {
+            "url": o["url"],
+            "queues": [target] if target else [],
+            "expected": True,  # a probe always answers, also "no print service"
+            "request_timeout_s": timeout,
+            "timeout_s": min(300.0, timeout * 2 + 1.0),  # the list, then the queues
+        }
+    )
+
+
+def _nut(target: str | None, o: Options, _: Uplink) -> Setup:
+    name, _at, where = (target or "").partition("@")
+    host, port = host_port(where or o["server"], 3493, "UPS[@HOST[:PORT]]")
+    timeout = o["timeout_s"]
+    return Setup(
+        {
+            "server": host,
+            "port": port,
+            "ups": [name] if name else [],
+            "expected": True,
+            # aionut tries each request twice: each try gets half of --timeout.
+            "request_timeout_s": timeout / 4,
+            "timeout_s": timeout + 0.5,
+        }
+    )
+
+
+def _scanner(target: str | None, o: Options, _: Uplink) -> Setup:
+    return Setup(
+        {
+            "devices": [target] if target else [],
+            "expected": True,
+            "timeout_s": o["timeout_s"] + 1.0,
+        }
+    )
+
+
 # --------------------------------------------------------------------------- meetings
 
 
@@ -359,6 +402,49 @@ PROBES: tuple[Probe, ...] = (
                 help="Environment variable holding the key's passphrase (never on the line).",
             ),
         ),
+    ),
+    Probe(
+        "cups",
+        "eq.cups",
+        "[QUEUE]",
+        "State, reasons and supply levels of a printer queue of this machine's CUPS "
+        "(default: every queue), USB printers included.",
+        _cups,
+        (
+            click.Option(
+                ["--url"],
+                default="http://localhost:631",
+                show_default=True,
+                help="The cupsd to ask.",
+            ),
+            _timeout(0.1, 60, 3.0, "Deadline of each IPP request in seconds."),
+        ),
+        target_required=False,
+    ),
+    Probe(
+        "nut",
+        "eq.nut",
+        "[UPS[@HOST[:PORT]]]",
+        "Status, charge and runtime of a UPS served by NUT's upsd (default: every UPS of "
+        "localhost:3493), USB UPSes included.",
+        _nut,
+        (
+            click.Option(
+                ["--server"], default="localhost", show_default=True, help="upsd HOST[:PORT]."
+            ),
+            _timeout(0.1, 60, 8.0, "Deadline of the whole probe in seconds."),
+        ),
+        target_required=False,
+    ),
+    Probe(
+        "scanner",
+        "eq.scanner",
+        "[DEVICE]",
+        "Scanners SANE finds on this machine (scanimage -L); with DEVICE, that one must be "
+        "among them.",
+        _scanner,
+        (_timeout(0.1, 120, 20.0, "Deadline of scanimage -L in seconds."),),
+        target_required=False,
     ),
     Probe(
         "udp",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from checks.equipment.cups import CupsCheck
 from checks.equipment.devices import EquipmentDeviceCheck
+from checks.equipment.nut import NutCheck
+from checks.equipment.scanner import ScannerCheck
 from checks.equipment.snmp_checks import SnmpCheck
 from checks.host.health import ClockCheck, CpuCheck, DiskCheck, MemoryCheck, UptimeCheck
 from checks.network.basic import (
@@ -58,6 +61,10 @@ CHECK_CLASSES = (
     UpdatesCheck,
     EquipmentDeviceCheck,
     SnmpCheck,  # eq.snmp: printers, UPS, switches over SNMP (pysnmp imported lazily)
+    # printers, UPS and scanners on this machine (USB): CUPS, NUT, SANE
+    CupsCheck,  # eq.cups: eq.printer results
+    NutCheck,  # eq.nut: eq.ups results (aionut imported lazily)
+    ScannerCheck,  # eq.scanner
 )
 
 

@@ -89,6 +89,10 @@ FAILING_ERRORS = frozenset(
         "service requested",
         "marker supply missing",
         "output full",
+        # Said by CUPS (checks/equipment/cups.py): a marker supply (ink, toner) is empty,
+        # or the queue refuses jobs.
+        "supply empty",
+        "not accepting jobs",
     }
 )
 

@@ -1,0 +1,160 @@
+"""``eq.scanner``: scanners this machine sees through SANE (EQ-02, "printers and scanners").
+
+``scanimage -L`` (Debian ``sane-utils``) lists the scanners every SANE backend finds, USB
+and network ones alike; the check runs it under a deadline as ``scanimage -f FORMAT``, the
+same list formatted, so that the answer is read field by field. Configured under ``eq.scanner``::
+
+    checks:
+      eq.scanner:
+        devices: ["fujitsu:fi-7160"]   # SANE names (or a part of one) that must be found
+        expected: true                 # this PC has a scanner: say so when none is found
+
+Each scanner found gives an ``eq.scanner`` result, ``ok`` with ``scanner_up`` = 1; a
+configured scanner that is not found is ``fail`` with ``scanner_up`` = 0, and so is "no
+scanner at all" when one is ``expected``. SANE is asked only when a scanner is configured or
+expected: listing wakes every backend (USB enumeration, network discovery), too costly on
+every PC every minute for nothing. Otherwise the check reports nothing (not every PC has a
+scanner; EQ-02 reads scanners as an optional device). Windows (WIA) is not read yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import time
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import Field
+
+from checks.base import Check, CheckConfig, CheckContext
+from checks.equipment.profiles import device_result
+from checks.model import Category, CheckResult, Status, Value
+
+CHECK_ID = "eq.scanner"
+#: scanimage's formatted list: device name, vendor, model, type, one scanner a line.
+LIST_FORMAT = "%d\t%v\t%m\t%t%n"
+#: Longest output read: a machine has a few scanners, not thousands.
+MAX_OUTPUT_BYTES = 64 * 1024
+
+
+class ScannerConfig(CheckConfig):
+    timeout_s: float = Field(default=30.0, gt=0, le=300)
+    devices: list[str] = Field(
+        default_factory=list, description="SANE device names, or parts of them, that must be found"
+    )
+    expected: bool = Field(
+        default=False, description="this machine has a scanner: a result even when none is found"
+    )
+    command: str = Field(default="scanimage", min_length=1, description="SANE's scanimage")
+
+
+@dataclass(frozen=True)
+class Scanner:
+    device: str
+    vendor: str = ""
+    model: str = ""
+    kind: str = ""
+
+    def words(self) -> str:
+        about = " ".join(p for p in (self.vendor, self.model, self.kind) if p)
+        return f"{about} ({self.device})" if about else self.device
+
+
+@dataclass(frozen=True)
+class ScanReading:
+    scanners: tuple[Scanner, ...] = ()
+    #: Why SANE could not be asked (not installed, deadline, error): the reason.
+    error: str = ""
+    elapsed_s: float = 0.0
+
+
+def parse_list(output: str) -> tuple[Scanner, ...]:
+    """Lines of ``scanimage -L -f LIST_FORMAT``; anything else ("No scanners were
+    identified") is not a scanner."""
+    out = []
+    for line in output.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 4 and fields[0].strip():
+            out.append(Scanner(*(f.strip() for f in fields)))
+    return tuple(out)
+
+
+async def list_scanners(command: str, deadline_s: float) -> ScanReading:
+    """Run ``scanimage -f LIST_FORMAT`` under ``deadline_s`` (killed when it overruns)."""
+    start = time.monotonic()
+    path = shutil.which(command)
+    if path is None:
+        return ScanReading(error=f"{command} (SANE, Debian sane-utils) is not installed")
+    proc = await asyncio.create_subprocess_exec(
+        path,
+        "-f",  # the list of -L, field by field (-L itself would win over -f)
+        LIST_FORMAT,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), deadline_s)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        return ScanReading(error=f"{command} -L gave no list within {deadline_s:g} s")
+    elapsed = time.monotonic() - start
+    text = stdout[:MAX_OUTPUT_BYTES].decode("utf-8", errors="replace")
+    scanners = parse_list(text)
+    if proc.returncode and not scanners:
+        said = stderr[:300].decode("utf-8", errors="replace").strip()
+        return ScanReading(error=f"{command} -L failed (exit {proc.returncode}): {said}")
+    return ScanReading(scanners, elapsed_s=elapsed)
+
+
+def evaluate_scanners(reading: ScanReading, wanted: list[str], expected: bool) -> list[CheckResult]:
+    if reading.error:
+        if not (wanted or expected):
+            return []  # no SANE here, and no scanner expected
+        return [
+            CheckResult.unknown(CHECK_ID, Category.EQUIPMENT, reading.error, target=t)
+            for t in wanted or [""]
+        ]
+    up, down = {"scanner_up": Value(value=1.0)}, {"scanner_up": Value(value=0.0)}
+    results = [
+        device_result(CHECK_ID, s.device)(Status.OK, f"found by SANE: {s.words()}", up)
+        for s in reading.scanners
+    ]
+    for name in wanted:
+        if not any(name in s.device for s in reading.scanners):
+            found = ", ".join(s.device for s in reading.scanners) or "none"
+            results.append(
+                device_result(CHECK_ID, name)(
+                    Status.FAIL, f"not found by SANE (scanners found: {found})", down
+                )
+            )
+    if not results and expected:
+        results.append(device_result(CHECK_ID, "")(Status.FAIL, "SANE finds no scanner", down))
+    return [r.model_copy(update={"duration_s": reading.elapsed_s}) for r in results]
+
+
+class ScannerCheck(Check):
+    """The scanners SANE finds on this machine (``eq.scanner``, one result each)."""
+
+    id = CHECK_ID
+    category = Category.EQUIPMENT
+    Config: ClassVar[type[CheckConfig]] = ScannerConfig
+    config: ScannerConfig
+
+    def targets(self) -> list[str]:
+        return list(self.config.devices) or [""]
+
+    async def fetch(self, ctx: CheckContext) -> ScanReading:
+        if not (self.config.devices or self.config.expected):
+            return ScanReading(error="no scanner configured or expected")  # nothing reported
+        # The list is cut a little before the check's own deadline, so that it is reported
+        # as this check's answer rather than as the runner's "no answer within N s".
+        deadline = max(self.config.timeout_s - 1.0, self.config.timeout_s * 0.9)
+        return await list_scanners(self.config.command, deadline)
+
+    def evaluate(self, section: ScanReading) -> list[CheckResult]:
+        return evaluate_scanners(section, self.config.devices, self.config.expected)
