@@ -193,7 +193,7 @@ class LinuxBackend:
         return read_firewall(self.proc, self.sys)
 
     def last_update(self) -> UpdateInfo:
-        from checks.backend.linux_endpoint import read_last_update
+        from checks.backend.linux_updates import read_last_update
 
         return read_last_update()
 
