@@ -37,17 +37,24 @@ DEFAULT_INTERVAL_S = 60.0
 class CycleResult:
     report: AgentReport
     flush: FlushResult | None
-    #: Why the report is not in the spool (disk full: dropped and counted), else None.
+    #: Why the report is not in the spool (it could not be kept even in memory), else None.
     error: str | None = None
 
 
 def spool_result(stats: SpoolStats) -> CheckResult:
     """The agent's own store-and-forward state, reported so the operations centre sees a
     backlog growing (the link is down, or the collector refuses) and reports dropped."""
+    message = (
+        f"{stats.dropped} reports dropped, {stats.rejected} refused by the collector"
+        if stats.dropped or stats.rejected
+        else f"{stats.pending} reports waiting"
+    )
+    if stats.in_memory:
+        message = f"disk full: reports kept in memory; {message}"
     return CheckResult(
         check="agent.spool",
         category=Category.HOST,
-        status=Status.WARN if stats.dropped or stats.rejected else Status.OK,
+        status=Status.WARN if stats.dropped or stats.rejected or stats.in_memory else Status.OK,
         values={
             "spool_pending": Value(value=stats.pending, unit="count"),
             "spool_pending_bytes": Value(value=stats.pending_bytes, unit="bytes"),
@@ -55,11 +62,7 @@ def spool_result(stats: SpoolStats) -> CheckResult:
             "spool_dropped": Value(value=stats.dropped, unit="count"),
             "spool_rejected": Value(value=stats.rejected, unit="count"),
         },
-        message=(
-            f"{stats.dropped} reports dropped, {stats.rejected} refused by the collector"
-            if stats.dropped or stats.rejected
-            else f"{stats.pending} reports waiting"
-        ),
+        message=message,
     )
 
 
@@ -133,7 +136,7 @@ class Agent:
         error = None
         try:
             self.spool.put(report)  # durable before any send attempt
-        except SpoolFullError as exc:  # dropped and counted; the backlog is still sent
+        except SpoolFullError as exc:  # not even memory took it; the backlog is still sent
             error = str(exc)
             log.error("%s", error)
         flush = None

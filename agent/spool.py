@@ -12,19 +12,27 @@ Rows are deleted only when the collector acknowledges their ``seq``. The spool i
   to the newest ``MAX_REJECTED`` rows) for a human to inspect;
 * **disk full** — SQLite needs free space even to *delete* (WAL frames, checkpoints), so a
   spool on a full disk could neither accept a report nor remove acknowledged ones. The
-  spool therefore keeps a reserve file (``spool.db.reserve``, ``reserve_bytes``, 2 MiB)
-  beside it, like the ballast file of CockroachDB. When a write fails with ``SQLITE_FULL``
-  or ``ENOSPC`` the reserve is released, the WAL is folded back (checkpoint, truncate) and
-  the write is retried once, dropping the *oldest* reports to make room for the new one
-  (the same rule as the size bound). While the reserve is gone and less than twice its
-  size is free, the spool stops growing: each new report replaces the oldest one and the
-  WAL is truncated after every write. If a report cannot be written at all it is dropped.
-  Every such drop is logged at ERROR in one line naming the directory and counted in
-  ``dropped`` (kept in memory until the disk takes the counter again, so the next report
-  that gets through carries it to the collector). The reserve is rebuilt once three times
-  its size is free. An acknowledgement that cannot be written leaves its reports in the
-  spool: they are sent again and the collector acknowledges duplicates without storing
-  them.
+  spool therefore keeps a reserve file (``spool.db.reserve``) beside it, like the ballast
+  file of CockroachDB, sized to the filesystem: 1 % of it, at least 64 KiB and at most
+  2 MiB (:func:`reserve_for`); the WAL is checkpointed and truncated well within it. When
+  a write fails with ``SQLITE_FULL`` or ``ENOSPC`` the reserve is released, the WAL is
+  folded back (checkpoint, truncate) and the write is retried once, dropping the *oldest*
+  reports to make room for the new one (the same rule as the size bound). While the
+  reserve is gone and less than twice its size is free, the spool stops growing: each new
+  report replaces the oldest one and the WAL is truncated after every write. The reserve
+  is rebuilt once three times its size is free. An acknowledgement that cannot be written
+  leaves its reports in the spool: they are sent again and the collector acknowledges
+  duplicates without storing them.
+* **in memory** — when the disk takes nothing at all (the spool cannot be opened, or a
+  report cannot be written even after the steps above), the spool carries on in memory
+  (a private in-memory SQLite database, bounded to ``MEMORY_MAX_BYTES`` by the same
+  drop-oldest rule): reports are numbered, kept and sent straight away, and every report
+  dropped is counted there. Reports already on disk stay there, durable, and are sent once
+  the disk is back. At each ``put`` while in memory, once the disk has room again, the
+  spool reopens the disk database and moves the reports and the drop count into it in one
+  transaction, then rebuilds its reserve. Entering and leaving memory are logged (ERROR,
+  then WARNING) naming the directory. Reports still in memory when the agent stops are
+  lost: the stop logs how many at ERROR (the disk cannot take even that count).
 
 ``seq`` comes from a counter persisted in the same database, so it stays monotonic across
 restarts. A brand-new spool starts the counter at the current Unix time in milliseconds:
@@ -53,11 +61,14 @@ log = logging.getLogger(__name__)
 
 SPOOL_FILE = "spool.db"
 MAX_REJECTED = 1000
-#: Space kept aside for a full disk (see the module docstring). It covers the WAL, which
-#: is checkpointed every ``_WAL_PAGES`` pages and truncated back to ``_WAL_LIMIT`` bytes.
+#: Space kept aside for a full disk (see the module docstring), at most; scaled down to 1 %
+#: of a small filesystem, never below ``MIN_RESERVE_BYTES``. It covers the WAL, which is
+#: checkpointed every quarter of the reserve and truncated back to that size.
 RESERVE_BYTES = 2 * 1024 * 1024
-_WAL_PAGES = 128
-_WAL_LIMIT = 512 * 1024
+MIN_RESERVE_BYTES = 64 * 1024
+#: Compressed payload kept while the spool is in memory (the disk takes nothing).
+MEMORY_MAX_BYTES = 8 * 1024 * 1024
+_PAGE = 4096
 _SQLITE_IOERR_SHMSIZE = getattr(sqlite3, "SQLITE_IOERR_SHMSIZE", 4874)
 #: errno values of a full disk or an exhausted quota (Windows has no EDQUOT).
 _FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -88,6 +99,16 @@ class SpoolFullError(SpoolError):
     """The disk holding the spool is full: the write could not be done (see ``put``)."""
 
 
+def reserve_for(directory: Path) -> int:
+    """The reserve for a spool in ``directory``: 1 % of its filesystem, within
+    [``MIN_RESERVE_BYTES``, ``RESERVE_BYTES``]; the maximum when the size cannot be read."""
+    try:
+        total = shutil.disk_usage(directory).total
+    except OSError:
+        return RESERVE_BYTES
+    return max(MIN_RESERVE_BYTES, min(RESERVE_BYTES, total // 100))
+
+
 def disk_full(exc: BaseException) -> bool:
     """True for SQLite's ``SQLITE_FULL``, ``SQLITE_IOERR_SHMSIZE`` (the WAL index cannot be
     sized: what opening a WAL database on a full disk reports) and for ``ENOSPC`` /
@@ -108,6 +129,8 @@ class SpoolStats:
     last_seq: int
     dropped: int
     rejected: int
+    #: True while the disk takes nothing and the spool is kept in memory.
+    in_memory: bool = False
 
 
 class Spool:
@@ -119,59 +142,182 @@ class Spool:
         *,
         max_age_s: float = 8 * 86400,
         max_bytes: int = 256 * 1024 * 1024,
-        reserve_bytes: int = RESERVE_BYTES,
+        reserve_bytes: int | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.path = Path(path)
         self.max_age_s = max_age_s
         self.max_bytes = max_bytes
-        self.reserve_bytes = reserve_bytes
         self.reserve_path = self.path.with_name(self.path.name + ".reserve")
         self._now = now  # injectable so tests can age reports
         self._lock = threading.Lock()
-        #: Drops not yet in the ``dropped`` counter (the disk refused the counter too).
-        self._lost = 0
+        self._last_seq = 0
+        self._in_memory = False
+        #: The disk database's drop counter and pending reports (count, bytes) when the
+        #: spool went to memory: added to the memory's own in ``stats``, so the counter
+        #: reported never goes backwards and the backlog left on disk stays in sight.
+        self._disk_dropped = 0
+        self._disk_pending = (0, 0)
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SpoolError(f"cannot open the spool {self.path}: {exc}") from None
+        self.reserve_bytes = (
+            reserve_for(self.path.parent) if reserve_bytes is None else reserve_bytes
+        )
         try:
             try:
-                self._open()
+                self._db = self._open()
             except (sqlite3.Error, OSError) as exc:
-                if not disk_full(exc):
+                if not self._full(exc):
                     raise
                 self._release_reserve()  # even reading a WAL database needs a little room
-                self._open()
+                self._db = self._open()
         except (sqlite3.Error, OSError) as exc:
-            hint = "; free space on that disk" if disk_full(exc) else ""
-            raise SpoolError(f"cannot open the spool {self.path}: {exc}{hint}") from None
+            if not self._full(exc):
+                raise SpoolError(f"cannot open the spool {self.path}: {exc}") from None
+            self._read_disk_state()
+            self._db = self._memory(f"cannot open the spool {self.path}: {exc}")
+            return
         self._restore_reserve()
 
-    def _open(self) -> None:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    def _full(self, exc: BaseException) -> bool:
+        """A full disk: SQLite or the OS says so, or an I/O error with less than twice the
+        reserve free (what opening a database on a full disk may report instead)."""
+        if disk_full(exc):
+            return True
+        try:
+            return shutil.disk_usage(self.path.parent).free < 2 * max(self.reserve_bytes, 1)
+        except OSError:
+            return False
+
+    def _open(self) -> sqlite3.Connection:
+        """The disk database, created if missing; its counter starts past any seq known."""
         # Reports describe the commune's machines: owner-only, like agent.json. SQLite
         # gives its -wal and -shm files the database file's mode.
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a commit survives a process crash; a power cut may lose
             # the last moments, which the collector would not have acked anyway.
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA synchronous=NORMAL")
             # A small WAL, truncated after each checkpoint: the reserve must cover it.
-            self._db.execute(f"PRAGMA wal_autocheckpoint={_WAL_PAGES}")
-            self._db.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")
-            self._db.executescript(_SCHEMA)
-            with self._tx():
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', ?)",
-                    (int(self._now() * 1000),),
+            quarter = max(self.reserve_bytes // 4, 16 * _PAGE)
+            db.execute(f"PRAGMA wal_autocheckpoint={quarter // _PAGE}")
+            db.execute(f"PRAGMA journal_size_limit={quarter}")
+            self._init(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _init(self, db: sqlite3.Connection) -> None:
+        db.executescript(_SCHEMA)
+        with _Tx(db, self._lock):
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', ?)",
+                (max(int(self._now() * 1000), self._last_seq),),
+            )
+            for key in ("dropped", "rejected"):
+                db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, 0)", (key,))
+            row = db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+        self._last_seq = max(self._last_seq, int(row[0]))
+
+    def _read_disk_state(self, db: sqlite3.Connection | None = None) -> None:
+        """Note the disk database's drop counter and backlog (read-only; zero when even
+        that fails)."""
+        # Read-only; "immutable" when even a read-only open needs room (the WAL index).
+        for uri in ("mode=ro", "immutable=1") if db is None else ("",):
+            own = db is None
+            try:
+                conn = db or sqlite3.connect(f"file:{self.path}?{uri}", uri=True)
+                try:
+                    row = conn.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()
+                    count, size = conn.execute(
+                        "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM reports"
+                    ).fetchone()
+                finally:
+                    if own:
+                        conn.close()
+                break
+            except sqlite3.Error:
+                continue
+        else:
+            return
+        self._disk_dropped = int(row[0]) if row else 0
+        self._disk_pending = (int(count), int(size))
+
+    def _to_memory(self, why: str) -> None:
+        """Leave the disk database (its reports stay there) and carry on in memory."""
+        with self._lock:
+            self._read_disk_state(self._db)
+        mem = self._memory(why)
+        with self._lock:
+            disk, self._db = self._db, mem
+        disk.close()
+
+    def _back_to_disk(self) -> None:
+        """While in memory: once the disk has room, move the reports kept in memory and the
+        drop count into the disk database in one transaction, and use it again."""
+        try:
+            if shutil.disk_usage(self.path.parent).free < 2 * self.reserve_bytes:
+                return
+            disk = self._open()
+        except (sqlite3.Error, OSError) as exc:
+            log.debug("the spool stays in memory: %s", exc)
+            return
+        mem = self._db
+        try:
+            with _Tx(disk, self._lock):
+                rows = mem.execute("SELECT seq, created_at, body FROM reports").fetchall()
+                disk.executemany(
+                    "INSERT OR REPLACE INTO reports (seq, created_at, body) VALUES (?, ?, ?)", rows
+                )
+                disk.executemany(
+                    "INSERT OR REPLACE INTO rejected (seq, rejected_at, reason, body) "
+                    "VALUES (?, ?, ?, ?)",
+                    mem.execute("SELECT seq, rejected_at, reason, body FROM rejected"),
+                )
+                meta = dict(mem.execute("SELECT key, value FROM meta").fetchall())
+                disk.execute(
+                    "UPDATE meta SET value = MAX(value, ?) WHERE key = 'seq'", (meta["seq"],)
                 )
                 for key in ("dropped", "rejected"):
-                    self._db.execute(
-                        "INSERT OR IGNORE INTO meta (key, value) VALUES (?, 0)", (key,)
+                    disk.execute(
+                        "UPDATE meta SET value = value + ? WHERE key = ?", (meta[key], key)
                     )
-            self._last_seq = self._meta("seq")
-        except BaseException:
-            self._db.close()
-            raise
+                row = disk.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()
+        except (sqlite3.Error, OSError) as exc:
+            disk.close()
+            log.debug("the spool stays in memory: %s", exc)
+            return
+        with self._lock:
+            self._db, self._in_memory = disk, False
+        dropped = int(row[0])
+        mem.close()
+        log.warning(
+            "the disk in %s has room again: the spool is back on disk (%d report(s) moved "
+            "from memory; %d dropped in all)",
+            self.path.parent,
+            len(rows),
+            dropped,
+        )
+        self._restore_reserve()
+
+    def _memory(self, why: str) -> sqlite3.Connection:
+        """An in-memory spool (module docstring, "in memory"); the caller switches to it."""
+        db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        self._init(db)
+        self._in_memory = True
+        log.error(
+            "disk full in %s: %s; reports are kept in memory (at most %d bytes) and sent "
+            "from there until the disk has room again; free space on that disk",
+            self.path.parent,
+            why,
+            MEMORY_MAX_BYTES,
+        )
+        return db
 
     # -- plumbing
 
@@ -179,6 +325,19 @@ class Spool:
         return _Tx(self._db, self._lock)
 
     def close(self) -> None:
+        if self._in_memory:
+            self._back_to_disk()
+        if self._in_memory:
+            stats = self.stats()
+            kept = stats.pending - self._disk_pending[0]
+            if kept or stats.dropped > self._disk_dropped:
+                log.error(
+                    "disk full in %s: stopping with %d report(s) kept in memory and %d drop(s) "
+                    "counted there; they are lost",
+                    self.path.parent,
+                    kept,
+                    stats.dropped - self._disk_dropped,
+                )
         with self._lock:
             self._db.close()
 
@@ -238,7 +397,7 @@ class Spool:
         """True while the reserve is gone and less than twice its size is free: the spool
         then stops growing (each new report replaces the oldest, the WAL is truncated after
         each write), so it never wedges the disk it shares."""
-        if self.reserve_bytes <= 0 or self.reserve_path.exists():
+        if self._in_memory or self.reserve_bytes <= 0 or self.reserve_path.exists():
             return False
         self._restore_reserve()
         try:
@@ -249,7 +408,7 @@ class Spool:
 
     def _restore_reserve(self) -> None:
         """(Re)create the reserve when missing and the disk has ample room again."""
-        if self.reserve_bytes <= 0 or self.reserve_path.exists():
+        if self._in_memory or self.reserve_bytes <= 0 or self.reserve_path.exists():
             return
         try:
             if shutil.disk_usage(self.path.parent).free < 3 * self.reserve_bytes:
@@ -296,11 +455,12 @@ class Spool:
     def put(self, report: AgentReport) -> None:
         """Commit ``report`` durably, then enforce the age and size bounds.
 
-        Raises :class:`SpoolFullError` when the disk is full even after the reserve was
-        released and the oldest reports were dropped: the report is then dropped (counted).
+        When the disk is full even after the reserve was released and the oldest reports
+        were dropped, the spool goes to memory (module docstring) with this report.
         """
         body = zlib.compress(report.model_dump_json().encode(), 6)
-        lost = self._lost
+        if self._in_memory:
+            self._back_to_disk()
         tight = self._tight()
 
         def op(make_room: bool) -> int:
@@ -316,19 +476,17 @@ class Spool:
                 "UPDATE meta SET value = MAX(value, ?) WHERE key = 'seq'", (report.seq,)
             )
             self._enforce_bounds()
-            if lost:
-                self._db.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped'", (lost,))
             return room
 
         try:
-            room = self._write(op, f"report seq {report.seq} is dropped")
+            room = self._write(op, f"report seq {report.seq} cannot be written")
         except SpoolFullError as exc:
-            with self._lock:
-                self._lost += 1
-                total = self._meta("dropped") + self._lost
-            raise SpoolFullError(f"{exc} ({total} report(s) dropped so far)") from None
+            # The disk takes nothing: this report and the next ones are kept in memory.
+            why = str(exc).removeprefix(f"disk full in {self.path.parent}: ")
+            self._to_memory(why.removesuffix("; free space on that disk"))
+            tight = False
+            room = self._write(op, f"report seq {report.seq} cannot be kept in memory")
         with self._lock:
-            self._lost -= lost
             self._last_seq = max(self._last_seq, report.seq)
         if tight:
             self._checkpoint()
@@ -358,6 +516,7 @@ class Spool:
         return len(seqs)
 
     def _enforce_bounds(self) -> None:
+        limit = min(self.max_bytes, MEMORY_MAX_BYTES) if self._in_memory else self.max_bytes
         cutoff = self._now() - self.max_age_s
         dropped = self._db.execute(
             "DELETE FROM reports WHERE created_at < ? RETURNING seq", (cutoff,)
@@ -365,9 +524,9 @@ class Spool:
         n_age = len(dropped)
         n_size = 0
         total = self._db.execute("SELECT COALESCE(SUM(LENGTH(body)), 0) FROM reports").fetchone()[0]
-        if total > self.max_bytes:
+        if total > limit:
             # Walk from the oldest, dropping until the rest fits.
-            excess = total - self.max_bytes
+            excess = total - limit
             seqs: list[int] = []
             for seq, size in self._db.execute("SELECT seq, LENGTH(body) FROM reports ORDER BY seq"):
                 if excess <= 0:
@@ -386,7 +545,7 @@ class Spool:
                 n_age,
                 self.max_age_s,
                 n_size,
-                self.max_bytes,
+                limit,
             )
 
     def pending(self, limit: int = 50) -> list[AgentReport]:
@@ -450,13 +609,17 @@ class Spool:
             count, size, oldest = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0), MIN(created_at) FROM reports"
             ).fetchone()
+            if self._in_memory:
+                count += self._disk_pending[0]
+                size += self._disk_pending[1]
             return SpoolStats(
                 pending=count,
                 pending_bytes=size,
                 oldest_age_s=None if oldest is None else max(0.0, self._now() - oldest),
                 last_seq=max(self._meta("seq"), self._last_seq),
-                dropped=self._meta("dropped") + self._lost,
+                dropped=self._meta("dropped") + (self._disk_dropped if self._in_memory else 0),
                 rejected=self._meta("rejected"),
+                in_memory=self._in_memory,
             )
 
 

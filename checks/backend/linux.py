@@ -193,12 +193,14 @@ class LinuxBackend:
         return read_firewall(self.proc, self.sys)
 
     def last_update(self) -> UpdateInfo:
-        from checks.backend.linux_endpoint import read_last_update
+        from checks.backend.linux_updates import read_last_update
 
         return read_last_update()
 
     def time_sync(self) -> TimeSync:
-        raise NotSupportedError("clock synchronisation state: not implemented yet")
+        from checks.backend.linux_time import read_time_sync
+
+        return read_time_sync()
 
     def store_certificates(self) -> list[StoreCertificate]:
         raise NotSupportedError("Linux has no personal certificate store: configure files")

@@ -1,4 +1,4 @@
-"""Linux facts for the signature and endpoint-security checks: USB devices, firewall, updates.
+"""Linux facts for the signature and endpoint-security checks: USB devices, firewall.
 
 Pure parsers (``parse_nft_ruleset``, ``parse_table_names``) are tested with recorded text;
 the readers take their roots (``sys``, ``proc``, file paths) so tests can point them at
@@ -19,10 +19,7 @@ Firewall heuristics (SEC-01; a heuristic, so the result message says which one d
    ``nf_tables`` is not among them), else cannot tell.
 3. Unreadable files (no permission) -> cannot tell (``unknown``), never "off".
 
-Updates: Debian/Ubuntu only. ``/var/log/apt/history.log`` is written by every apt install or
-upgrade (unattended-upgrades included): its mtime is the last time packages changed.
-Without it, ``/var/lib/apt/periodic/update-success-stamp`` (package lists refreshed by the
-apt timer) is a weaker hint, said so in the source. Other distributions -> not supported.
+Updates: see :mod:`checks.backend.linux_updates`.
 """
 
 from __future__ import annotations
@@ -31,10 +28,9 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from checks.backend import BackendError, FirewallState, NotSupportedError, UpdateInfo, UsbDevice
+from checks.backend import BackendError, FirewallState, UsbDevice
 
 # --------------------------------------------------------------------------- USB
 
@@ -191,27 +187,3 @@ def read_firewall(
     if not modules.is_dir():
         reasons.append(f"{modules} not available (container?)")
     raise BackendError("cannot tell whether a firewall is on: " + "; ".join(reasons))
-
-
-# --------------------------------------------------------------------------- updates
-
-APT_HISTORY = Path("/var/log/apt/history.log")
-APT_STAMP = Path("/var/lib/apt/periodic/update-success-stamp")
-
-
-def read_last_update(
-    history: Path = APT_HISTORY, stamp: Path = APT_STAMP, dpkg_status: Path | None = None
-) -> UpdateInfo:
-    """When packages last changed (apt history), else when lists were last refreshed."""
-    for path, source in ((history, "apt history.log"), (stamp, "apt update-success-stamp")):
-        try:
-            mtime = path.stat().st_mtime
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise BackendError(f"cannot read {path}: {exc.strerror}") from exc
-        return UpdateInfo(datetime.fromtimestamp(mtime, UTC), f"{source} ({path})")
-    dpkg = dpkg_status if dpkg_status is not None else Path("/var/lib/dpkg/status")
-    if dpkg.exists():
-        raise BackendError(f"apt records no update: neither {history} nor {stamp} exists")
-    raise NotSupportedError("last update time: only Debian/Ubuntu (apt) is supported on Linux")

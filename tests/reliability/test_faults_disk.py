@@ -1,20 +1,19 @@
 """The agent's disk full: a clear error, the documented drop policy, counted in a metric.
 
 A real tmpfs of a few MiB holds the agent's state; a "runaway log" fills it to the last
-byte. The spool (agent/spool.py, "disk full") releases its reserve, drops the oldest
-reports to make room, stops growing while the disk stays full, drops (and counts) a report
-it cannot write at all, and recovers when space comes back. The daemon test runs the real
-``ioc-agent run`` through it: one ERROR line per problem and no traceback, the process
-keeps running, and the drop count reaches the collector's ``/metrics``.
+byte. The spool (agent/spool.py, "disk full" and "in memory") releases its reserve, drops
+the oldest reports to make room, stops growing while the disk stays full, carries on in
+memory when the disk takes nothing, and moves back to disk (reserve rebuilt, scaled to the
+filesystem) when space comes back. The daemon test starts the real ``ioc-agent run`` on a
+4 MiB disk already full, its reserve spent: it keeps running, sends from memory, counts
+every report its bounded memory could not keep, and that count reaches the collector's
+``/metrics``.
 """
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
-import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+import agent.spool
 from agent.enroll import enroll
-from agent.spool import Spool, SpoolFullError
+from agent.spool import Spool
 from checks.model import AgentReport, Category, CheckResult, Status
 from tests.conftest import SCRAPE, Collector
 from tests.peers.faults import (
+    FaultProxy,
     agent_command,
     agent_config,
     fill,
@@ -68,68 +69,106 @@ def test_spool_on_a_full_disk_drops_oldest_counts_and_recovers(tiny_disk: Any) -
         spool.put(_report(produced[-1]))
     fill(disk)
 
-    # 1. The first write on the full disk releases the reserve and gets in, dropping the
-    #    oldest report to make room for it.
-    produced.append(spool.next_seq())
-    spool.put(_report(produced[-1]))
+    # 1. Writes go on in the room the WAL file already has; the first that needs more
+    #    releases the reserve and gets in, dropping the oldest report(s) to make room.
+    for _ in range(500):
+        produced.append(spool.next_seq())
+        spool.put(_report(produced[-1]))
+        if not spool.reserve_path.exists():
+            break
     assert not spool.reserve_path.exists()
     stats = spool.stats()
-    assert stats.dropped == 1 and stats.pending == 20
-    assert [r.seq for r in spool.pending(100)] == produced[1:]
+    assert stats.dropped <= 1 and stats.pending + stats.dropped == len(produced)
+    assert [r.seq for r in spool.pending(1000)] == produced[stats.dropped :]
+    assert not stats.in_memory
 
     # 2. While the disk stays nearly full the spool stops growing: each report replaces
     #    the oldest. A runaway log that takes every freed byte leaves no room at all: the
-    #    new report is dropped, counted, and the error says where and what to do.
+    #    spool carries on in memory, newest reports kept and ready to send.
     for _ in range(5):
         produced.append(spool.next_seq())
         spool.put(_report(produced[-1]))
-        assert spool.stats().pending == 20
+        assert spool.stats().pending == stats.pending
     fill(disk)
-    errors = []
     for _ in range(5):
         produced.append(spool.next_seq())
-        try:
-            spool.put(_report(produced[-1]))
-        except SpoolFullError as exc:
-            errors.append(str(exc))
+        spool.put(_report(produced[-1]))
         fill(disk)
-    assert errors, "a disk full to the last byte must refuse the report"
-    assert re.fullmatch(
-        rf"disk full in {re.escape(str(disk))}: report seq \d+ is dropped; free space on that "
-        r"disk \(\d+ report\(s\) dropped so far\)",
-        errors[-1],
-    )
     stats = spool.stats()
-    pending = [r.seq for r in spool.pending(100)]
-    assert pending == sorted(pending) and set(pending) <= set(produced)
-    assert stats.pending + stats.dropped == len(produced)  # every missing report counted
-    try:  # deleting needs room too: if it cannot, the reports stay (sent again later)
-        spool.ack(pending[:2])
-    except SpoolFullError:
-        assert [r.seq for r in spool.pending(100)] == pending
-    else:
-        pending = pending[2:]
-    acked = len(produced) - stats.dropped - len(pending)
+    assert stats.in_memory, "a disk full to the last byte must send the spool to memory"
+    in_memory = [r.seq for r in spool.pending(1000)]
+    assert in_memory == sorted(in_memory) and in_memory[-1] == produced[-1]
+    # Sent straight away from memory and acknowledged: gone.
+    spool.ack(in_memory[:1])
+    in_memory = in_memory[1:]
+    stats = spool.stats()
+    # Reports left on disk + kept in memory + dropped (counted) + acked: all produced.
+    assert stats.pending + stats.dropped + 1 == len(produced)
 
-    # 3. Space back: the next report gets in, the drop count is written to disk and the
-    #    reserve is rebuilt.
+    # 3. Space back: the next report takes the memory's reports and counts to disk and
+    #    the reserve is rebuilt.
     (disk / "runaway.log").unlink()
     produced.append(spool.next_seq())
     spool.put(_report(produced[-1]))
+    assert not spool.stats().in_memory
     assert spool.reserve_path.exists()
     dropped = spool.stats().dropped
     spool.close()
     with Spool(disk / "spool.db") as again:
         assert again.stats().dropped == dropped
-        assert again.stats().pending + dropped + acked == len(produced)
-        assert [r.seq for r in again.pending(100)] == pending + produced[-1:]
+        assert again.stats().pending + dropped + 1 == len(produced)
+        seqs = [r.seq for r in again.pending(1000)]
+        assert seqs == sorted(seqs) and set(in_memory + produced[-1:]) <= set(seqs)
     record(
         "spool_disk_full",
         disk_bytes=16 * MiB,
         reserve_bytes=spool.reserve_bytes,
         reports=len(produced),
         dropped_counted=dropped,
-        refused_while_full=len(errors),
+        kept_in_memory=len(in_memory),
+    )
+
+
+def test_spool_opened_on_a_full_small_disk_keeps_reports_in_memory(
+    tiny_disk: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 4 MiB disk: the reserve is 64 KiB (1 % would be less), full before the spool
+    opens, its reserve already spent. The memory bound is lowered to about two reports."""
+    monkeypatch.setattr(agent.spool, "MEMORY_MAX_BYTES", 600)
+    disk = tiny_disk(4 * MiB)
+    with Spool(disk / "spool.db") as spool:
+        assert spool.reserve_bytes == 64 * 1024
+        spool.put(_report(spool.next_seq()))  # one report left on disk, unsent
+    (disk / "spool.db.reserve").unlink()
+    fill(disk)
+
+    spool = Spool(disk / "spool.db")
+    assert spool.stats().in_memory
+    produced = [spool.next_seq() for _ in range(6)]
+    assert len(set(produced)) == 6 and produced == sorted(produced)
+    for seq in produced:
+        spool.put(_report(seq))
+    stats = spool.stats()
+    kept = [r.seq for r in spool.pending(100)]
+    assert kept == produced[-len(kept) :] and 0 < len(kept) < 6  # newest kept, in memory
+    assert stats.dropped == 6 - len(kept)  # every report the memory could not keep
+    assert stats.pending == len(kept) + 1  # and the one still on disk
+
+    (disk / "runaway.log").unlink()
+    spool.put(_report(spool.next_seq()))
+    after = spool.stats()
+    assert not after.in_memory and after.dropped == stats.dropped
+    assert spool.reserve_path.stat().st_size == 64 * 1024  # rebuilt on a small disk
+    spool.close()
+    with Spool(disk / "spool.db") as again:
+        assert again.stats().dropped == stats.dropped
+        assert again.stats().pending == len(kept) + 2
+    record(
+        "spool_opened_on_full_disk",
+        disk_bytes=4 * MiB,
+        reserve_bytes=64 * 1024,
+        reports=7,
+        dropped_counted=stats.dropped,
     )
 
 
@@ -142,62 +181,57 @@ def _dropped_metric(url: str, agent_id: str) -> float | None:
     return None
 
 
-class RunawayLog:
-    """Keeps the disk full, taking every byte freed, until stopped."""
-
-    def __init__(self, disk: Path) -> None:
-        self.disk = disk
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.002):
-            fill(self.disk)
-
-    def __enter__(self) -> RunawayLog:
-        fill(self.disk)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-        (self.disk / "runaway.log").unlink()
+def _log_count(path: Path, text: str) -> int:
+    return path.read_text("utf-8").count(text)
 
 
-@pytest.mark.timeout(90)
-def test_agent_daemon_on_a_full_disk_keeps_running_and_reports_drops(
+@pytest.mark.timeout(120)
+def test_agent_started_on_a_full_disk_keeps_measuring_and_reports_drops(
     tmp_path: Path, tiny_disk: Any, collector: Collector
 ) -> None:
-    disk = tiny_disk(16 * MiB)
+    disk = tiny_disk(4 * MiB)
     state_dir = disk / "agent"
     [(_, code)] = collector.services.identities.create_enrollment_codes([HK])
     state = enroll(collector.url, code, state_dir, host="pasc-pc-1")
-    config = agent_config(tmp_path / "agent.yaml", collector.url, state_dir, interval_s=5)
+    proxy = FaultProxy(int(collector.url.rsplit(":", 1)[1]))
+    config = agent_config(
+        tmp_path / "agent.yaml",
+        proxy.url,
+        state_dir,
+        interval_s=5,
+        collector={"timeout_s": 1},
+        spool={"max_bytes": 2000},  # the memory bound: about two reports
+    )
     done = run_agent(config, "--once")  # installed and delivering: spool and reserve exist
     assert done.returncode == 0, done.stderr
-    assert (state_dir / "spool.db.reserve").exists()
+    reserve = state_dir / "spool.db.reserve"
+    assert reserve.stat().st_size == 64 * 1024
+    reserve.unlink()  # spent long ago
+    fill(disk)
+    proxy.mode = "hold_request"  # the link is down too: memory fills, drops are counted
 
     log_path = tmp_path / "agent.log"
     with log_path.open("wb") as log:
         daemon = subprocess.Popen(agent_command(config), stdout=log, stderr=subprocess.STDOUT)
-    began = time.monotonic()
     try:
-        with RunawayLog(disk):
-            wait_until(
-                lambda: "is dropped" in log_path.read_text("utf-8"),
-                30,
-                f"the agent to drop a report on the full disk; log: {log_path}",
-            )
-            full_s = time.monotonic() - began
-            assert daemon.poll() is None, log_path.read_text("utf-8")
-        # Space back: the next report carries the drop count to the collector.
+        wait_until(lambda: _log_count(log_path, "spool full: dropped"), 60, "a counted drop")
+        assert daemon.poll() is None, log_path.read_text("utf-8")
+        assert "reports are kept in memory" in log_path.read_text("utf-8")
+        # The link back, the disk still full: the reports in memory are sent, with the count.
+        proxy.mode = "pass"
         exposed = wait_until(
             lambda: _dropped_metric(collector.url, state.agent_id),
-            20,
+            30,
             "the drop count on the collector's /metrics",
         )
-        assert daemon.poll() is None
+        assert daemon.poll() is None and not reserve.exists()
+        # Space back: the spool returns to disk and rebuilds its reserve.
+        (disk / "runaway.log").unlink()
+        wait_until(reserve.exists, 30, "the reserve rebuilt")
+        assert "the spool is back on disk" in log_path.read_text("utf-8")
+        final = wait_until(
+            lambda: (v := _dropped_metric(collector.url, state.agent_id)) and v, 10, "metric"
+        )
     finally:
         daemon.send_signal(signal.SIGTERM)
         try:
@@ -205,18 +239,15 @@ def test_agent_daemon_on_a_full_disk_keeps_running_and_reports_drops(
         except subprocess.TimeoutExpired:
             daemon.kill()
             daemon.wait(timeout=10)
+        proxy.close()
     assert daemon.returncode == 0
     text = log_path.read_text("utf-8")
     assert "Traceback" not in text
-    errors = [line for line in text.splitlines() if " ERROR " in line]
-    assert errors and all(f"disk full in {state_dir}" in line for line in errors), errors
-    assert any("free space on that disk" in line for line in errors)
+    assert f"disk full in {state_dir}: cannot open the spool" in text
     with Spool(state_dir / "spool.db") as spool:
-        assert spool.stats().dropped == exposed >= 1
+        assert spool.stats().dropped == final >= exposed >= 1
     record(
-        "agent_daemon_disk_full",
-        disk_bytes=16 * MiB,
-        first_drop_after_s=round(full_s, 1),
-        dropped_reported=int(exposed),
-        error_lines=len(errors),
+        "agent_started_on_full_disk",
+        disk_bytes=4 * MiB,
+        dropped_reported=int(final),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,6 @@ from checks.backend.linux_endpoint import (
     parse_nft_ruleset,
     parse_table_names,
     read_firewall,
-    read_last_update,
 )
 from checks.backend.windows import SubprocessPowerShell, WindowsBackend
 from checks.base import CheckContext
@@ -200,26 +198,6 @@ def test_updates_thresholds(age, status):
     assert result.status is status
     assert result.value("updates_age") == pytest.approx(age)
     assert result.values["updates_age"].unit == "days"
-
-
-def test_read_last_update_prefers_apt_history(tmp_path):
-    history, stamp = tmp_path / "history.log", tmp_path / "update-success-stamp"
-    stamp.write_text("")
-    history.write_text("Start-Date: 2026-11-01  06:25:11\n")
-    when = NOW - timedelta(days=12)
-    os.utime(history, (when.timestamp(), when.timestamp()))
-    info = read_last_update(history, stamp)
-    assert info.when == when and "history.log" in info.source
-    history.unlink()
-    assert "update-success-stamp" in read_last_update(history, stamp).source
-
-
-def test_read_last_update_elsewhere(tmp_path):
-    with pytest.raises(NotSupportedError, match="only Debian/Ubuntu"):
-        read_last_update(tmp_path / "a", tmp_path / "b", dpkg_status=tmp_path / "status")
-    (tmp_path / "status").write_text("Package: bash\n")
-    with pytest.raises(BackendError, match="apt records no update"):
-        read_last_update(tmp_path / "a", tmp_path / "b", dpkg_status=tmp_path / "status")
 
 
 def test_updates_check_unknown_when_platform_does_not_tell():
