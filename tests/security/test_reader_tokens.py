@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import httpx
 from click.testing import CliRunner, Result
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from collector.cli import main
 from collector.service import Services
 from collector.storage import schema as db
-from tests.conftest import Collector
+from tests.conftest import Collector, app_config
 from tests.security.test_ratelimit import new_agent
 
 PW = "mat-khau-doc-1"
@@ -124,3 +125,20 @@ def test_cli_refusals_are_clear(collector: Collector) -> None:
     missing = run(s, "token", "revoke", "999")
     assert missing.exit_code == 1 and "no reader token 999" in missing.output
     assert s.readers.tokens() == []
+
+
+def test_guessed_tokens_are_slowed_per_address(serve: Any, services: Services) -> None:
+    from tests.security.test_ratelimit import rate_limited
+
+    url = serve(app_config(auth_failures_per_min=30, auth_failures_burst=2))
+    services.accounts.add_user("script", PW, "viewer")
+    good = make_token(services, "--user", "script")
+    guesses = [
+        httpx.get(f"{url}/api/v1/summary", headers=bearer(f"iocr_doan-{i}")).status_code
+        for i in range(2)
+    ]
+    assert guesses == [401, 401]
+    held = httpx.get(f"{url}/api/v1/summary", headers=bearer(good))
+    assert held.status_code == 429 and held.headers["Retry-After"] == "2"
+    assert rate_limited(url)["reader"] == 1.0
+    assert refusals(services) == ["unknown", "unknown"]
