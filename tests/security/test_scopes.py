@@ -349,3 +349,40 @@ def test_cli_adds_lists_and_sets_scopes(world: World, tmp_path: Path) -> None:
         "hai.tinh",
         ["04", "08"],
     )
+
+
+def test_the_admin_page_shows_and_sets_provinces(world: World) -> None:
+    s = world.site.services
+    s.accounts.add_user("doi.tinh", PW, "viewer", provinces=[B])
+    session = login(world.site.url, "doi.tinh", PW)
+    admin = login(world.site.url, "admin")
+    page = admin.get("/admin/users")
+    assert "Tỉnh, thành phố" in page.text and "Đặt phạm vi" in page.text
+    r = admin.post(
+        "/admin/users/manage",
+        data={
+            "csrf": csrf_of(page.text),
+            "username": "doi.tinh",
+            "action": "scope",
+            "provinces": "04, 08",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    user = s.accounts.user("doi.tinh")
+    assert user is not None and user.scope.provinces == {"04", "08"}
+    assert session.get("/", follow_redirects=False).status_code == 303  # must log in again
+    row = re.search(
+        r"doi\.tinh</td><td[^>]*>viewer</td><td[^>]*>([^<]+)<", admin.get("/admin/users").text
+    )
+    assert row is not None and row.group(1) == "04, 08"
+    last = s.accounts.audit_entries(limit=1)[0]
+    assert (last["actor"], last["action"], last["detail"]["provinces"]) == (
+        "admin",
+        "user.scope",
+        ["04", "08"],
+    )
+    english = admin.get("/admin/users?lang=en").text
+    assert "Provinces" in english and "Set the scope" in english
+    session.close()
+    admin.close()
