@@ -235,6 +235,12 @@ class Accounts(Service):
             conn.execute(select(up.c.province_code).where(up.c.username == username)).scalars()
         )
 
+    def check_manages(self, username: str, by: Scope) -> Scope:
+        """The scope of an existing user (enabled or not) that ``by`` covers; AuthError for
+        no such user, ScopeError for one outside ``by``."""
+        with self.database.read() as conn:
+            return self._managed(conn, username.strip().lower(), by)
+
     def _managed(self, conn: Connection, username: str, by: Scope) -> Scope:
         """The scope of an existing user that ``by`` covers, or a refusal."""
         exists = conn.execute(

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from collector.domain.scope import NATIONAL, Scope
 from collector.service.accounts import Accounts, AuthError, User
 from collector.service.audit import Audit
 from collector.service.base import Core, Service
@@ -48,11 +49,13 @@ class ReaderTokens(Service):
         self.accounts = accounts
 
     def create(
-        self, username: str, days: int, name: str, actor: str, max_days: int
+        self, username: str, days: int, name: str, actor: str, max_days: int, by: Scope = NATIONAL
     ) -> tuple[int, str]:
-        """A new token of ``username`` valid ``days`` (1 .. ``max_days``): (id, token). The
-        token is returned this once and never stored."""
+        """A new token of ``username`` valid ``days`` (1 .. ``max_days``): (id, token), made
+        by an admin whose scope ``by`` covers the user's. The token is returned this once
+        and never stored."""
         username = username.strip().lower()
+        self.accounts.check_manages(username, by)
         if not 1 <= days <= max_days:
             raise AuthError(
                 f"thời hạn {days} ngày: từ 1 đến {max_days} / validity {days} days: "
@@ -81,13 +84,15 @@ class ReaderTokens(Service):
             )
         return int(token_id), token
 
-    def revoke(self, token_id: int, actor: str) -> str:
-        """Revoke a token by its id (as ``token list`` shows it); returns its user."""
+    def revoke(self, token_id: int, actor: str, by: Scope = NATIONAL) -> str:
+        """Revoke a token by its id (as ``token list`` shows it), by an admin whose scope
+        ``by`` covers its user's; returns its user."""
         t = db.reader_tokens
         with self.database.write() as conn:
             row = conn.execute(select(t.c.username).where(t.c.id == token_id)).first()
             if row is None:
                 raise AuthError(f"no reader token {token_id}")
+            self.accounts.check_manages(row.username, by)
             conn.execute(
                 update(t)
                 .where(t.c.id == token_id, t.c.revoked_at.is_(None))
@@ -96,8 +101,9 @@ class ReaderTokens(Service):
             self.audit.record(conn, actor, "token.revoke", row.username, token_id=token_id)
         return str(row.username)
 
-    def tokens(self, username: str | None = None) -> list[dict[str, Any]]:
-        """Every token (of one user), newest first, with whether it still works."""
+    def tokens(self, username: str | None = None, by: Scope = NATIONAL) -> list[dict[str, Any]]:
+        """Every token (of one user; of the users ``by`` covers), newest first, with whether
+        it still works."""
         t = db.reader_tokens
         q = select(t).order_by(t.c.id.desc())
         if username:
@@ -105,6 +111,9 @@ class ReaderTokens(Service):
         now = self.clock()
         with self.database.read() as conn:
             rows = conn.execute(q).all()
+        if not by.national:
+            covered = {u["username"] for u in self.accounts.list_users(by=by)}
+            rows = [r for r in rows if r.username in covered]
         return [
             {
                 "id": r.id,

@@ -62,6 +62,7 @@ class World:
     commune_name: str
     file_id: int  # an evidence file of an attestation in A
     criterion: str  # an attested criterion
+    token_id: int  # a reader token of A's user
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,8 @@ def world(
         s.accounts.add_user("tinh12.admin", PW, "admin", provinces=[B])
         s.accounts.add_user("tinh12.canbo", PW, "viewer", provinces=[B])
         s.accounts.add_user("tinh04.canbo", PW, "viewer", provinces=[A])
-        yield World(site, commune, s.units.commune(commune).name, file_id, criterion)
+        token_id, _ = s.readers.create("tinh04.canbo", 30, "caobang", "cli", max_days=90)
+        yield World(site, commune, s.units.commune(commune).name, file_id, criterion, token_id)
 
 
 def walked(world: World) -> list[tuple[str, set[str]]]:
@@ -140,6 +142,9 @@ def forms(world: World, csrf: str) -> list[dict[str, str]]:
         "password": "mat-khau-moi-123",
         "role": "admin",
         "provinces": A,
+        "token_id": str(world.token_id),
+        "days": "30",
+        "name": "lay-du-lieu",
     }
     actions = ["disable", "reset-password", "end-sessions", "scope", "enable"]
     return [base, *({**base, "action": a} for a in actions), {**base, "username": "tinh04.moi"}]
@@ -213,6 +218,8 @@ def test_every_route_refuses_or_hides_another_province(world: World) -> None:
     assert "tinh04.moi" not in users
     assert users["tinh04.canbo"]["disabled"] is False
     assert users["tinh04.canbo"]["provinces"] == [A]
+    [a_token] = s.readers.tokens("tinh04.canbo")
+    assert (a_token["id"], a_token["active"]) == (world.token_id, True)
     assert s.accounts.login("tinh04.canbo", PW) is not None
 
 
@@ -385,4 +392,37 @@ def test_the_admin_page_shows_and_sets_provinces(world: World) -> None:
     english = admin.get("/admin/users?lang=en").text
     assert "Provinces" in english and "Set the scope" in english
     session.close()
+    admin.close()
+
+
+def test_an_admin_makes_and_revokes_reader_tokens_on_the_page(world: World) -> None:
+    s = world.site.services
+    admin = login(world.site.url, "tinh12.admin", PW)
+    page = admin.get("/admin/users")
+    assert "Mã đọc cho hệ thống khác" in page.text
+    made = admin.post(
+        "/admin/tokens",
+        data={"csrf": csrf_of(page.text), "username": "tinh12.canbo", "days": "7", "name": "bc"},
+    )
+    assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+    shown = re.search(r'id="new-token"[^>]*>[^<]*<code>(iocr_[^<]+)</code>', made.text)
+    assert shown is not None
+    h = {"Authorization": f"Bearer {shown.group(1)}"}
+    summary = httpx.get(f"{world.site.url}/api/v1/summary", headers=h).json()
+    assert [p["code"] for p in summary["by_province"]] == [B]
+    mine = s.readers.tokens("tinh12.canbo")[0]
+    assert (mine["name"], mine["active"]) == ("bc", True)
+    assert shown.group(1) not in admin.get("/admin/users").text  # shown once
+    revoked = admin.post(
+        "/admin/tokens/revoke",
+        data={"csrf": csrf_of(page.text), "token_id": str(mine["id"])},
+        follow_redirects=False,
+    )
+    assert revoked.status_code == 303
+    assert httpx.get(f"{world.site.url}/api/v1/summary", headers=h).status_code == 401
+    long = admin.post(
+        "/admin/tokens",
+        data={"csrf": csrf_of(page.text), "username": "tinh12.canbo", "days": "9999"},
+    )
+    assert long.status_code == 400 and "1 to 366" in long.text
     admin.close()
