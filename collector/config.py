@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import (
@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StringConstraints,
     ValidationError,
     model_validator,
 )
@@ -32,6 +33,53 @@ MIN_METRICS_TOKEN_LEN = 16
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the file and the option."""
+
+
+class LdapGroup(BaseModel):
+    """A directory group and what its members get: a role, and provinces (none: national)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dn: str = Field(min_length=3, description="the group's DN, e.g. cn=ioc-04,ou=groups,...")
+    role: str = Field(pattern="^(viewer|operator|admin)$")
+    provinces: list[Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")]] = Field(
+        default_factory=list, description="province codes; none: the members are national"
+    )
+
+
+class LdapConfig(BaseModel):
+    """Login against a directory (ldap3): the user is found under ``user_base`` with
+    ``user_filter`` by the service account ``bind_dn`` (anonymous when empty), their
+    password checked by binding as them, their role and provinces read from the ``groups``
+    they are a member of (member, uniqueMember or memberUid)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(pattern=r"^ldaps?://", description="ldap://host:389 or ldaps://host:636")
+    bind_dn: str = ""
+    bind_password: SecretStr | None = Field(default=None, description="never logged")
+    bind_password_file: Path | None = Field(
+        default=None, description="file whose first line is bind_password"
+    )
+    user_base: str = Field(min_length=3)
+    user_filter: str = Field(
+        default="(uid={username})", description="{username}: the login name, escaped"
+    )
+    groups: list[LdapGroup] = Field(min_length=1)
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    #: local users (a password kept by the collector) log in before the directory is asked
+    local_first: bool = True
+
+    def password(self) -> str:
+        if self.bind_password_file is not None:
+            try:
+                lines = self.bind_password_file.read_text("utf-8").splitlines()
+            except OSError as exc:
+                raise ConfigError(
+                    f"ldap.bind_password_file {self.bind_password_file}: {exc.strerror}"
+                ) from None
+            return lines[0] if lines else ""
+        return self.bind_password.get_secret_value() if self.bind_password else ""
 
 
 class CollectorConfig(BaseModel):
@@ -147,6 +195,15 @@ class CollectorConfig(BaseModel):
         default_factory=list,
         description="SHA-256 (hex) of further scrape tokens accepted on /metrics "
         "(what `sha256sum` prints for the token without its newline)",
+    )
+    reader_token_days: int = Field(
+        default=90, ge=1, description="validity of a reader token when none is asked for, days"
+    )
+    reader_token_max_days: int = Field(
+        default=366, ge=1, le=3660, description="the longest validity a reader token may have"
+    )
+    ldap: LdapConfig | None = Field(
+        default=None, description="log officials in against a directory (see LdapConfig)"
     )
     api_docs: bool = Field(
         default=False,

@@ -43,6 +43,10 @@ def create_app(services: Services, config: CollectorConfig) -> FastAPI:
     if config.reflector_port:
         parse_listen(config.listen)  # the reflector's host: a wrong one is refused now
     registry = CollectorRegistry(auto_describe=True)
+    if config.ldap is not None:  # officials may log in with their directory account
+        from collector.service.directory import Directory
+
+        services.accounts.external = Directory(config.ldap)
     ctx = _context(services, config, registry)
     app = FastAPI(
         title="commune-ioc collector",

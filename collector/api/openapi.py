@@ -253,9 +253,10 @@ def guards_of(dependant: Dependant) -> list[Guard]:
 
 def _complete(op: dict[str, Any], route: Any, method: str) -> None:
     """One operation: its security and every answer it can give (see the module)."""
-    guards = guards_of(route.dependant)
+    # a dependency used twice (on the router and as a parameter) is one guard
+    guards = list({id(g): g for g in guards_of(route.dependant)}.values())
     if "security" not in op:  # secured() or PUBLIC say it themselves
-        security = _security([g.schemes for g in guards if g.schemes], method, route.path_format)
+        security = _security([g.schemes for g in guards if g.schemes])
         if security:
             op["security"] = security
     statuses = {status for g in guards for status in g.statuses}
@@ -270,16 +271,11 @@ def _complete(op: dict[str, Any], route: Any, method: str) -> None:
             _error_answer(int(code), response, validated)
 
 
-def _security(choices: list[tuple[str, ...]], method: str, path: str) -> list[dict[str, list[str]]]:
-    """The alternatives that pass every guard (one scheme of each); a session's GET under
-    /api/ may also be read with a reader token."""
+def _security(choices: list[tuple[str, ...]]) -> list[dict[str, list[str]]]:
+    """The alternatives that pass every guard (one scheme of each)."""
     if not choices:
         return []
     alternatives = [frozenset(combo) for combo in itertools.product(*choices)]
-    if method == "GET" and path.startswith("/api/"):
-        alternatives += [
-            (alt - {SESSION}) | {READER_TOKEN} for alt in alternatives if SESSION in alt
-        ]
     unique = list(dict.fromkeys(alternatives))
     return [{scheme: [] for scheme in sorted(alt)} for alt in unique]
 

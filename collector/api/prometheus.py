@@ -78,7 +78,7 @@ def value_metric(value: str, unit: str) -> tuple[str, float]:
 
 
 #: Endpoints of ``ioc_rate_limited_requests_total`` (collector/api/ratelimit.py).
-RATE_LIMITED_ENDPOINTS = ("reports", "enroll", "login")
+RATE_LIMITED_ENDPOINTS = ("reports", "enroll", "login", "reader")
 
 
 #: Limits of ``ioc_ingest_shed_requests_total`` (collector/api/middleware.py).
@@ -104,7 +104,7 @@ class IngestMetrics:
         self.rate_limited = PromCounter(
             f"{NS}_rate_limited_requests",
             "Requests refused with 429 by a rate limit, by endpoint (reports: per agent; "
-            "enroll, login: after failed attempts from the client address).",
+            "enroll, login, reader: after failed attempts from the client address).",
             ["endpoint"],
             registry=registry,
         )

@@ -1,5 +1,7 @@
-"""Readiness as JSON, for people who log in (viewer and up) and their tools: an agent's
-token, or no session at all, reads nothing (401)."""
+"""Readiness as JSON, for people who log in (viewer and up) and their tools with a reader
+token (``Authorization: Bearer``): an agent's token, or no credential at all, reads
+nothing (401). A person scoped to provinces reads only
+theirs: the summary counts only their provinces, another province's commune is 403."""
 
 from __future__ import annotations
 
@@ -8,20 +10,23 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
-from collector.api.deps import Ctx, require
+from collector.api.deps import Ctx, Reader, require
 from collector.api.openapi import raises
 from collector.domain.units import UnknownUnitError
 from collector.service.accounts import Role
 
 router = APIRouter(
-    prefix="/api/v1", tags=["readiness"], dependencies=[Depends(require(Role.VIEWER))]
+    prefix="/api/v1",
+    tags=["readiness"],
+    dependencies=[Depends(require(Role.VIEWER, tokens=True))],
 )
 
 
 @router.get("/summary")
-async def summary(ctx: Ctx) -> dict[str, Any]:
-    """National summary: colour counts overall and by province (KH02 green coverage)."""
-    return await run_in_threadpool(ctx.services.readiness.summary)
+async def summary(v: Reader, ctx: Ctx) -> dict[str, Any]:
+    """National summary: colour counts overall and by province (KH02 green coverage); for a
+    person scoped to provinces, of those provinces only."""
+    return await run_in_threadpool(ctx.services.readiness.summary, v.scope)
 
 
 @router.get("/communes/{code}", responses=raises(UnknownUnitError))

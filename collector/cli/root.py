@@ -14,6 +14,7 @@ from collector.cli.database import migrate
 from collector.cli.notify import alerting, zalo_bridge
 from collector.cli.reports import report, summary
 from collector.cli.serving import demo, serve
+from collector.cli.tokens import token
 from collector.cli.users import user
 
 
@@ -42,6 +43,7 @@ for command in (
     agents,
     audit,
     user,
+    token,
     report,
     summary,
     catalogue,

@@ -1,6 +1,7 @@
-"""``ioc-collector user add|list|disable|enable|reset-password|end-sessions``: accounts for
-the web pages and reports. Every change is audited (actor ``cli``); a password is never
-given on the command line, and a generated one is printed once, never logged."""
+"""``ioc-collector user add|list|scope|disable|enable|reset-password|end-sessions``: accounts
+for the web pages and reports. Every change is audited (actor ``cli``); a password is never
+given on the command line, and a generated one is printed once, never logged. A user is
+national, or scoped to the provinces given with ``--province`` (repeatable)."""
 
 from __future__ import annotations
 
@@ -29,12 +30,22 @@ def user() -> None:
     help="viewer reads; operator also enters attestations and waivers; admin manages users.",
 )
 @click.option(
+    "--province",
+    "provinces",
+    multiple=True,
+    metavar="CODE",
+    help="A province the user may see and act in (two digits, e.g. 04); repeat for more. "
+    "None: a national user, who sees every province.",
+)
+@click.option(
     "--password-stdin",
     is_flag=True,
     help="Read the password from standard input (first line) instead of prompting.",
 )
 @pass_cli
-def add(obj: CliContext, username: str, role: str, password_stdin: bool) -> None:
+def add(
+    obj: CliContext, username: str, role: str, provinces: tuple[str, ...], password_stdin: bool
+) -> None:
     """Add a user; the password is asked for (never given on the command line)."""
     from collector.service.accounts import AuthError
 
@@ -45,10 +56,12 @@ def add(obj: CliContext, username: str, role: str, password_stdin: bool) -> None
     with user_errors():
         services = obj.open_services()
         try:
-            u = services.accounts.add_user(username, password, role, actor="cli")
+            u = services.accounts.add_user(
+                username, password, role, actor="cli", provinces=provinces
+            )
         except AuthError as exc:
             raise click.ClickException(str(exc)) from None
-    click.echo(f"user {u.username} added with role {u.role.value}")
+    click.echo(f"user {u.username} added with role {u.role.value}, scope {u.scope.label()}")
 
 
 @user.command("list")
@@ -56,7 +69,7 @@ def add(obj: CliContext, username: str, role: str, password_stdin: bool) -> None
 @click.option("--json", "as_json", is_flag=True, help="Print the users as JSON.")
 @pass_cli
 def list_users(obj: CliContext, as_json: bool) -> None:
-    """List users and their roles."""
+    """List users, their roles and their scopes (the provinces, or national)."""
 
     with user_errors():
         services = obj.open_services()
@@ -66,7 +79,8 @@ def list_users(obj: CliContext, as_json: bool) -> None:
         return
     for r in rows:
         flag = "  (disabled)" if r["disabled"] else ""
-        click.echo(f"{r['username']:<24} {r['role']:<9} {r['created_at'][:19]}{flag}")
+        scope = ",".join(r["provinces"]) or "national"
+        click.echo(f"{r['username']:<24} {r['role']:<9} {scope:<12} {r['created_at'][:19]}{flag}")
 
 
 def _change(action: str, username: str, run: Callable[[], object]) -> None:
@@ -78,6 +92,34 @@ def _change(action: str, username: str, run: Callable[[], object]) -> None:
             run()
         except AuthError as exc:
             raise click.ClickException(f"{action} {username}: {exc}") from None
+
+
+@user.command("scope")
+@shared_options
+@click.argument("username")
+@click.option(
+    "--province",
+    "provinces",
+    multiple=True,
+    metavar="CODE",
+    help="A province the user may see and act in (repeat for more).",
+)
+@click.option("--national", is_flag=True, help="Make the user national (every province).")
+@pass_cli
+def scope(obj: CliContext, username: str, provinces: tuple[str, ...], national: bool) -> None:
+    """Set the provinces of a user (--province, repeatable) or make them --national; their
+    sessions end, so the next login carries the new scope."""
+    if bool(provinces) == national:
+        raise click.UsageError("give --province CODE (one or more) or --national")
+    got: list[str] = []
+    _change(
+        "scope",
+        username,
+        lambda: got.append(
+            obj.open_services().accounts.set_scope(username, provinces, actor="cli").label()
+        ),
+    )
+    click.echo(f"phạm vi của {username}: {got[0]} / scope of {username}: {got[0]}")
 
 
 @user.command("disable")

@@ -106,6 +106,40 @@ _TEXT: dict[str, tuple[str, str]] = {
     "audit": ("Nhật ký thao tác", "Audit log"),
     "manage_user": ("Quản lý người dùng", "Manage a user"),
     "user_disabled": ("đã khoá", "disabled"),
+    "ldap_no_group": (
+        "Tài khoản thư mục của bạn không thuộc nhóm nào được cấp quyền vào hệ thống này; "
+        "hãy nhờ quản trị viên thêm bạn vào một nhóm.",
+        "Your directory account is in no group given access to this system; ask an "
+        "administrator to add you to one.",
+    ),
+    "ldap_unavailable": (
+        "Không kết nối được máy chủ thư mục (LDAP); thử lại sau hoặc dùng tài khoản cục bộ.",
+        "The directory (LDAP) server cannot be reached; try again later or use a local account.",
+    ),
+    "my_provinces": ("Tỉnh của tôi", "My provinces"),
+    "reader_tokens": ("Mã đọc cho hệ thống khác", "Reader tokens"),
+    "reader_tokens_hint": (
+        "Mã đọc cho phép một chương trình (hệ thống quốc gia, kịch bản) đọc dữ liệu JSON và "
+        "tải báo cáo với quyền và phạm vi của người dùng, không được thay đổi gì.",
+        "A reader token lets a program (the national system, a script) read the JSON API and "
+        "download reports with its user's role and scope; it can change nothing.",
+    ),
+    "new_token_once": (
+        "Mã đọc số {id} của {user} (chỉ hiện một lần):",
+        "Reader token {id} of {user} (shown once):",
+    ),
+    "token_name": ("Tên gợi nhớ", "Name"),
+    "token_expires": ("Hết hạn", "Expires"),
+    "token_active": ("còn hiệu lực", "active"),
+    "token_expired": ("đã hết hạn", "expired"),
+    "token_revoked": ("đã thu hồi", "revoked"),
+    "create_token": ("Tạo mã đọc", "Make a token"),
+    "revoke_token": ("Thu hồi", "Revoke"),
+    "provinces_hint": (
+        "Mã tỉnh, cách nhau bằng dấu phẩy (để trống: toàn quốc)",
+        "Province codes, comma-separated (empty: national)",
+    ),
+    "set_scope": ("Đặt phạm vi", "Set the scope"),
     "disable_user": ("Khoá", "Disable"),
     "enable_user": ("Mở khoá", "Enable"),
     "reset_password": ("Đặt lại mật khẩu", "Reset password"),

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from collector.criteria.engine import COLOURS
 from collector.criteria.rules import Rules
+from collector.domain.scope import NATIONAL
+from collector.domain.scope import Scope as Within
 from collector.reports.i18n import Lang, colour_label, ict, status_label, t, unit_kind_label
 from collector.service import Services
 from collector.service.history import NATION
@@ -224,10 +226,15 @@ def _check_scope(scope: str, code: str | None) -> Scope:
 
 
 def _scope_states(
-    services: Services, scope: str, code: str | None, lang: Lang
+    services: Services, scope: str, code: str | None, lang: Lang, within: Within
 ) -> tuple[list[CommuneState], str]:
-    """The communes of the scope (statuses only; one commune with its details) and its label."""
+    """The communes of the scope (statuses only; one commune with its details) and its label;
+    "national" for a person of some provinces: the communes of their provinces."""
     units = services.units
+    if scope == "national" and not within.national:
+        states = [s for p in sorted(within.provinces) for s in services.readiness.commune_states(p)]
+        names = ", ".join(units.provinces[p].name for p in sorted(within.provinces))
+        return states, names
     if scope == "national":
         return services.readiness.commune_states(), t(lang, "nation")
     assert code is not None
@@ -293,8 +300,11 @@ def build_report(
     code: str | None = None,
     lang: Lang = "vi",
     with_history: bool = True,
+    within: Within = NATIONAL,
 ) -> ReadinessReport:
     """The readiness of the nation, a province (``code`` = 2 digits) or a commune (5 digits).
+    ``within``: the scope of the person asking; their "national" report holds their
+    provinces only (whether they may ask for a province or a commune is checked before).
 
     Raises :class:`ReportError` for a bad scope or a missing code and
     :class:`~collector.domain.units.UnknownUnitError` for a code that is not an official unit.
@@ -302,7 +312,7 @@ def build_report(
     checked = _check_scope(scope, code)
     rules = services.rules.current()  # one snapshot of the rules for the whole report
     cids = [c.id for c in rules.catalogue.criteria]
-    states, label = _scope_states(services, scope, code, lang)
+    states, label = _scope_states(services, scope, code, lang, within)
     rows = [_commune_row(services, s, cids) for s in states]
     by_prov: dict[str, list[CommuneRow]] = {}
     for r in rows:
@@ -328,8 +338,22 @@ def build_report(
         report.detail = _commune_detail(rules, states[0], titles, lang)
         report.attestations = services.attestations.attestations(codes)
     if with_history:
-        report.history = services.history.history(code if scope == "province" and code else NATION)
+        report.history = _history(services, scope, code, within)
     return report
+
+
+def _history(
+    services: Services, scope: str, code: str | None, within: Within
+) -> list[dict[str, Any]]:
+    """The green coverage over time of the report's province, or of the nation; a person
+    of several provinces has no national line (it counts others), one of one province theirs."""
+    if scope == "province" and code:
+        return services.history.history(code)
+    if within.national:
+        return services.history.history(NATION)
+    if len(within.provinces) == 1:
+        return services.history.history(next(iter(within.provinces)))
+    return []
 
 
 def colour_name(lang: Lang, colour: str) -> str:

@@ -9,7 +9,8 @@ ingest           agents' reports stored and judged, one group commit at a time
 evaluation       the incremental evaluation pipeline (colours, statuses, details)
 readiness        reads: communes' states, the national summary, latest values
 attestations     the one writer of attestations and waivers
-accounts         people: users, roles, sessions
+accounts         people: users, roles, scopes, sessions
+readers          reader tokens: a user's read-only bearer tokens
 audit            the one writer of the audit log
 history          green coverage over time
 reload           the criteria catalogue reloaded while serving
@@ -36,6 +37,7 @@ from collector.service.evaluation import Evaluation
 from collector.service.history import History
 from collector.service.identities import Identities
 from collector.service.ingest import Ingest
+from collector.service.readers import ReaderTokens
 from collector.service.readiness import Readiness
 from collector.storage.database import Database
 
@@ -50,6 +52,7 @@ class Services:
     readiness: Readiness
     attestations: Attestations
     accounts: Accounts
+    readers: ReaderTokens
     history: History
 
     @property
@@ -85,6 +88,7 @@ def services_for(
     evaluation = Evaluation(core)
     identities = Identities(core, audit, evaluation)
     readiness = Readiness(core, evaluation)
+    accounts = Accounts(core, audit)
     return Services(
         core=core,
         audit=audit,
@@ -93,6 +97,7 @@ def services_for(
         ingest=Ingest(core, identities, evaluation),
         readiness=readiness,
         attestations=Attestations(core, audit, evaluation),
-        accounts=Accounts(core, audit),
+        accounts=accounts,
+        readers=ReaderTokens(core, audit, accounts),
         history=History(core, readiness),
     )

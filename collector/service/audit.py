@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, select
 
 from collector.service.base import Core, Service
 from collector.storage import schema as db
@@ -47,11 +47,18 @@ class Audit(Service):
             conn.execute(db.audit_log.insert(), rows)
 
     def entries(
-        self, limit: int = 200, target: str | None = None, action_prefix: str | None = None
+        self,
+        limit: int = 200,
+        target: str | None = None,
+        action_prefix: str | None = None,
+        where: ColumnElement[bool] | None = None,
     ) -> list[dict[str, Any]]:
-        """The newest lines first (of one target, of actions starting with a prefix)."""
+        """The newest lines first (of one target, of actions starting with a prefix, that
+        meet ``where``)."""
         a = db.audit_log
         q = select(a).order_by(a.c.id.desc()).limit(limit)
+        if where is not None:
+            q = q.where(where)
         if target is not None:
             q = q.where(a.c.target == target)
         if action_prefix:

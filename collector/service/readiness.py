@@ -19,6 +19,7 @@ from sqlalchemy import Connection, and_, select
 
 from checks.levels import Bounds, judged_status
 from collector.criteria.engine import COLOURS, Colour, colour_at
+from collector.domain.scope import NATIONAL, Scope
 from collector.service.base import Core, Service
 from collector.service.evaluation import Evaluation
 from collector.storage import schema as db
@@ -144,11 +145,15 @@ class Readiness(Service):
         return out
 
     # ------------------------------------------------------------------ summaries
-    def summary(self) -> dict[str, Any]:
-        """National summary in the shape of ``GET /api/v1/summary``."""
-        by_prov: dict[str, Counter[str]] = {p: Counter() for p in self.units.provinces}
+    def summary(self, scope: Scope = NATIONAL) -> dict[str, Any]:
+        """National summary in the shape of ``GET /api/v1/summary`` (of the provinces of
+        ``scope`` only, totals included)."""
+        by_prov: dict[str, Counter[str]] = {
+            p: Counter() for p in self.units.provinces if scope.has_province(p)
+        }
         for s in self.commune_states():
-            by_prov[s.province_code][s.colour.value] += 1
+            if s.province_code in by_prov:
+                by_prov[s.province_code][s.colour.value] += 1
         total: Counter[str] = Counter()
         rows = []
         for pcode, counts in by_prov.items():
@@ -163,12 +168,12 @@ class Readiness(Service):
                     "green_ratio": round(counts.get("green", 0) / n, 4) if n else 0.0,
                 }
             )
-        n_all = len(self.units.communes)
+        n_all = sum(len(self.units.by_province[p]) for p in by_prov)
         return {
-            "provinces": len(self.units.provinces),
+            "provinces": len(by_prov),
             "communes": n_all,
             **{c.value: total.get(c.value, 0) for c in COLOURS},
-            "green_ratio": round(total.get("green", 0) / n_all, 4),
+            "green_ratio": round(total.get("green", 0) / n_all, 4) if n_all else 0.0,
             "generated_at": self.clock().isoformat(),
             "by_province": rows,
         }

@@ -174,6 +174,28 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
 )
 
+# The provinces a user may see and act in; none: the user is national (every province).
+user_provinces = Table(
+    "user_provinces",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("province_code", String(2), primary_key=True),
+)
+
+# Reader tokens: a user's read-only bearer tokens for scripts and the national system
+# (collector/service/readers.py); only the SHA-256 of a token is kept, like an agent's.
+reader_tokens = Table(
+    "reader_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("username", String(64), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
 sessions = Table(
     "sessions",
     metadata,

@@ -133,7 +133,7 @@ def test_an_agent_over_its_limit_gets_429_with_retry_after(serve, services: Serv
             .all()
         )
     assert sorted(seqs) == [1, 2, 3]
-    assert rate_limited(url) == {"reports": 1.0, "enroll": 0.0, "login": 0.0}
+    assert rate_limited(url) == {"reports": 1.0, "enroll": 0.0, "login": 0.0, "reader": 0.0}
     time.sleep(2.1)  # Retry-After honoured: accepted again
     assert post(url, agent, 4).status_code == 200
 
@@ -287,7 +287,7 @@ def test_enrollment_code_guessing_is_slowed_per_address(serve, services: Service
     with from_address("127.0.0.4") as installer:
         ok = installer.post(f"{url}/api/v1/enroll", json={"code": good, "host": "pc-9"})
         assert ok.status_code == 201
-    assert rate_limited(url) == {"reports": 0.0, "enroll": 1.0, "login": 0.0}
+    assert rate_limited(url) == {"reports": 0.0, "enroll": 1.0, "login": 0.0, "reader": 0.0}
 
 
 def test_password_guessing_is_slowed_per_address(serve, services: Services) -> None:

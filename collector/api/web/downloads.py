@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from fastapi.responses import Response
 
-from collector.api.deps import Ctx, Viewer
+from collector.api.deps import Ctx, Reader, Viewer
 from collector.api.web.render import page_router
 from collector.domain.errors import BadRequestError, NotFoundError
 from collector.reports import FORMATS, MEDIA_TYPES, filename, render
@@ -61,7 +61,7 @@ def content_disposition(name: str, default: str = "download") -> str:
 
 @router.get("/reports")
 def report(
-    v: Viewer,
+    v: Reader,
     ctx: Ctx,
     scope: str = "national",
     code: str = "",
@@ -70,7 +70,8 @@ def report(
     if format not in FORMATS:
         raise BadRequestError(f"format {format!r}: {', '.join(FORMATS)}")
     try:
-        rep = build_report(ctx.services, scope, code or None, lang=v.lang)  # unknown code: 404
+        # unknown code: 404; a provincial person's "national" report holds their provinces
+        rep = build_report(ctx.services, scope, code or None, lang=v.lang, within=v.scope)
     except ReportError as exc:
         raise BadRequestError(str(exc)) from None
     return Response(
@@ -86,7 +87,8 @@ def evidence(file_id: str, v: Viewer, ctx: Ctx) -> Response:
     found = None if number is None else ctx.services.attestations.evidence_file(number)
     if found is None:
         raise NotFoundError(t(v.lang, "no_evidence_file").format(id=file_id[:40]))
-    f, _commune = found
+    f, commune = found
+    v.scope.check_commune(ctx.services.units, commune)
     return Response(
         f.data,
         media_type=f.content_type,

@@ -22,7 +22,7 @@ from collector.api.web import session as sess
 from collector.api.web.render import STATIC, page, page_router
 from collector.domain.errors import BadRequestError
 from collector.reports.i18n import Lang, texts
-from collector.service.accounts import SESSION_TTL
+from collector.service.accounts import SESSION_TTL, LoginRefused
 
 router = page_router()
 
@@ -59,9 +59,12 @@ async def login(request: Request, ctx: Ctx) -> Response:
     wait, per_account = _throttled(ctx, key, account)
     result = None
     if not wait:
-        result = await run_in_threadpool(
-            ctx.accounts.login, username, str(form.get("password") or "")
-        )
+        try:
+            result = await run_in_threadpool(
+                ctx.accounts.login, username, str(form.get("password") or "")
+            )
+        except LoginRefused as exc:  # the directory's reason, on the form (403)
+            return _refused(request, lang, target, username, 0, False, ctx, exc.key)
         if result is None:
             ctx.auth_failures.spend(key)
             ctx.account_failures.spend(account)
@@ -93,17 +96,20 @@ def _refused(
     wait: float,
     per_account: bool,
     ctx: Ctx,
+    refusal: str = "",
 ) -> Response:
-    """The login form again: 401 for a wrong password, 429 with Retry-After when held."""
+    """The login form again: 401 for a wrong password, 429 with Retry-After when held, 403
+    with the reason when the directory gives no access (``refusal``: its text key)."""
     new = sess.login_csrf(request)
     resp = page(
         request,
         "login.html",
         lang,
-        429 if wait else 401,
+        403 if refusal else 429 if wait else 401,
         csrf=new,
         next=target,
-        failed=not wait,
+        failed=not wait and not refusal,
+        refusal=refusal,
         throttled=retry_after(wait) if wait else None,
         throttled_account=per_account,
         username=username[:64],

@@ -1,7 +1,9 @@
 """The readiness pages: nation -> province -> commune, search, coverage history.
 
 Every page needs a login (viewer or above): without one, a redirect to the login form; with
-an agent's bearer token, 401 (collector/api/deps.py, collector/api/handlers.py).
+an agent's bearer token, 401 (collector/api/deps.py, collector/api/handlers.py). A person
+scoped to provinces sees only those: the national page and search list only their
+provinces' rows, another province's page or commune is refused (403, by ``require``).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def nation(
     sort: str = "green_ratio",
     dir: str = "asc",  # noqa: A002
 ) -> Response:
-    report = build_report(ctx.services, "national", lang=v.lang)
+    report = build_report(ctx.services, "national", lang=v.lang, within=v.scope)
     key = sort if sort in _SORT_KEYS else "green_ratio"
     rows = sorted(report.provinces, key=lambda p: getattr(p, key), reverse=dir == "desc")
     return page(
@@ -110,6 +112,8 @@ def search(request: Request, v: Viewer, ctx: Ctx, q: str = "") -> Response:
     hits = []
     if needle:
         for c in units.communes.values():
+            if not v.scope.has_province(c.province_code):
+                continue
             if needle == c.code or needle in fold(c.name):
                 hits.append(c)
             if len(hits) >= 100:
@@ -131,8 +135,12 @@ def search(request: Request, v: Viewer, ctx: Ctx, q: str = "") -> Response:
 
 
 @router.get("/history")
-def history(request: Request, v: Viewer, ctx: Ctx, scope: str = NATION) -> Response:
-    provinces = ctx.services.units.provinces
+def history(request: Request, v: Viewer, ctx: Ctx, scope: str = "") -> Response:
+    # the nation by default; a provincial person's first province (require checked a given one)
+    scope = scope or (NATION if v.scope.national else min(v.scope.provinces))
+    provinces = {
+        code: p for code, p in ctx.services.units.provinces.items() if v.scope.has_province(code)
+    }
     if scope != NATION and scope not in provinces:
         raise NotFoundError(f"unknown province code {scope!r}")
     rows = ctx.services.history.history(scope, limit=500)
@@ -146,6 +154,7 @@ def history(request: Request, v: Viewer, ctx: Ctx, scope: str = NATION) -> Respo
         scope=scope,
         label=label,
         provinces=provinces,
+        national=v.scope.national,
         chart=_chart(rows),
     )
 
