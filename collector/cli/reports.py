@@ -78,7 +78,7 @@ def report(
             rep = build_report(services, scope, code, lang="en" if lang == "en" else "vi")
         except ReportError as exc:
             raise click.UsageError(str(exc)) from None
-        data = render(rep, fmt)
+        data = render(rep, fmt, obj.config.reports)
     if str(output) == "-":
         sys.stdout.buffer.write(data)
     else:
