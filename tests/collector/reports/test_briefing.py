@@ -9,8 +9,8 @@ failing on CI)."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
