@@ -95,7 +95,7 @@ def _register_fonts() -> None:
 
 def _styles() -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=11.5, splitLongWords=1)
-    heading = ParagraphStyle("heading", parent=base, fontName=FONT_BOLD, keepWithNext=1)
+    heading = ParagraphStyle("heading", parent=base, fontName=FONT_BOLD)
     return {
         "base": base,
         "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5),
@@ -174,6 +174,23 @@ def _expired(lang: str, item: dict[str, Any]) -> str:
     return "" if item["active"] else f" ({t(lang, 'expired')})"
 
 
+class _Heading(Paragraph):
+    """A heading never left alone at the foot of a page: with less than ``ROOM`` below it,
+    it does not fit there and starts the next page. (Not ``keepWithNext``, which moves a
+    heading and the whole long table after it to a new page.)"""
+
+    ROOM = 35 * mm
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        width, height = super().wrap(avail_width, avail_height)
+        if avail_height < height + self.ROOM:
+            return width, avail_height + 1
+        return width, height
+
+    def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        return []
+
+
 class _Numbering:
     """Section headings numbered as an administrative document does: I., II., ... (level 1)
     and 1., 2., ... under each (level 2)."""
@@ -186,11 +203,11 @@ class _Numbering:
     def h1(self, text: str) -> Paragraph:
         self.top += 1
         self.sub = 0
-        return Paragraph(f"{_ROMAN[self.top - 1]}. {escape(text.upper())}", self.st["h1"])
+        return _Heading(f"{_ROMAN[self.top - 1]}. {escape(text.upper())}", self.st["h1"])
 
     def h2(self, text: str) -> Paragraph:
         self.sub += 1
-        return Paragraph(f"{self.sub}. {escape(text)}", self.st["h2"])
+        return _Heading(f"{self.sub}. {escape(text)}", self.st["h2"])
 
 
 def _section(

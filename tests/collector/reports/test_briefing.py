@@ -291,3 +291,5 @@ def test_real_commune_report_lists_remediation_on_its_one_page(site: Site, tmp_p
     assert "III. VIỆC CẦN LÀM" in first
     assert " ".join(failing[0].remediation[0].split()) in first
     assert "PHỤ LỤC" in pdf_text(data, tmp_path, 2)
+    paths.ARTIFACTS.mkdir(exist_ok=True)
+    (paths.ARTIFACTS / f"briefing-commune-{code}.pdf").write_bytes(data)
