@@ -174,7 +174,7 @@ def _expired(lang: str, item: dict[str, Any]) -> str:
     return "" if item["active"] else f" ({t(lang, 'expired')})"
 
 
-class _Heading(Paragraph):
+class _SectionHeading(Paragraph):
     """A heading never left alone at the foot of a page: with less than ``ROOM`` below it,
     it does not fit there and starts the next page. (Not ``keepWithNext``, which moves a
     heading and the whole long table after it to a new page.)"""
@@ -203,11 +203,11 @@ class _Numbering:
     def h1(self, text: str) -> Paragraph:
         self.top += 1
         self.sub = 0
-        return _Heading(f"{_ROMAN[self.top - 1]}. {escape(text.upper())}", self.st["h1"])
+        return _SectionHeading(f"{_ROMAN[self.top - 1]}. {escape(text.upper())}", self.st["h1"])
 
     def h2(self, text: str) -> Paragraph:
         self.sub += 1
-        return _Heading(f"{self.sub}. {escape(text)}", self.st["h2"])
+        return _SectionHeading(f"{self.sub}. {escape(text)}", self.st["h2"])
 
 
 def _section(
