@@ -56,6 +56,9 @@ def report(
 ) -> None:
     """Write a readiness report (PDF, XLSX, CSV or JSON), the same data as the web pages.
 
+    The PDF is a briefing under the letterhead of `reports:` in --config (agency,
+    parent_agency, place, signer_title, signer_name).
+
     \b
     ioc-collector report --db ioc.db --scope national --format pdf -o nation.pdf
     ioc-collector report --db ioc.db --scope province 04 --format xlsx -o cao-bang.xlsx

@@ -293,3 +293,23 @@ def test_real_commune_report_lists_remediation_on_its_one_page(site: Site, tmp_p
     assert "PHỤ LỤC" in pdf_text(data, tmp_path, 2)
     paths.ARTIFACTS.mkdir(exist_ok=True)
     (paths.ARTIFACTS / f"briefing-commune-{code}.pdf").write_bytes(data)
+
+
+def test_report_command_takes_the_letterhead_from_its_config(site: Site, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from collector.cli import main
+
+    cfg = tmp_path / "collector.yaml"
+    cfg.write_text(
+        "reports:\n  agency: SỞ KHOA HỌC VÀ CÔNG NGHỆ THÀNH PHỐ HÀ NỘI\n"
+        "  signer_title: Phó Giám đốc\n  signer_name: Trần Thị Bình\n",
+        "utf-8",
+    )
+    out = tmp_path / "hn.pdf"
+    args = ["report", "--config", str(cfg), "--db", str(site.db_path), "--scope", "province"]
+    r = CliRunner().invoke(main, [*args, "01", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    text = pdf_text(out.read_bytes(), tmp_path)
+    assert "SỞ KHOA HỌC VÀ CÔNG NGHỆ THÀNH PHỐ HÀ NỘI" in text
+    assert "PHÓ GIÁM ĐỐC" in text and "Trần Thị Bình" in text
