@@ -246,6 +246,8 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Every criterion is met: nothing to do.",
     ),
     "appendix": ("PHỤ LỤC", "APPENDIX"),
+    "criteria_meaning": ("Ý nghĩa các tiêu chí", "What the criteria check"),
+    "explanation": ("Giải thích", "Explanation"),
     "appendix_evidence": ("Bằng chứng của từng tiêu chí", "Evidence of each criterion"),
     "cut_note": ("… (đã cắt bớt {n} ký tự)", "… ({n} characters cut)"),
     "see_appendix": ("… (xem Phụ lục)", "… (see the appendix)"),

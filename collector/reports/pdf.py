@@ -269,13 +269,10 @@ def _coverage(report: ReadinessReport, n: _Numbering, st: _Styles) -> list[Flowa
         ratios = [g / total for g, total in kinds.values()]
         heading = t(lang, "coverage_by_kind")
         figures = _communes(report, st)
-    return [
-        n.h1(heading),
-        n.h2(t(lang, "chart")),
-        pdf_parts.bar_chart(labels, ratios, PAGE_WIDTH),
-        n.h2(t(lang, "figures")),
-        figures,
-    ]
+    chart: list[Flowable] = []
+    if labels:  # no unit at all: no chart, an empty table says so
+        chart = [n.h2(t(lang, "chart")), pdf_parts.bar_chart(labels, ratios, PAGE_WIDTH)]
+    return [n.h1(heading), *chart, n.h2(t(lang, "figures")), figures]
 
 
 def _by_kind(rows: list[CommuneRow]) -> dict[str, tuple[int, int]]:
@@ -497,10 +494,21 @@ def _appendix(report: ReadinessReport, st: _Styles) -> list[Flowable]:
             [16, 164],
         ),
     ]
+    story += _meaning(report, n.h2, st)
     story += _attestations(report, n.h2, st)
     story += _waivers(report, n.h2, st)
     story += _criteria_basis(report, n.h2, st)
     return story
+
+
+def _meaning(report: ReadinessReport, heading: _Heading, st: _Styles) -> list[Flowable]:
+    """What each criterion checks and why it matters (the catalogue's guidance)."""
+    lang = report.lang
+    rows: list[list[Any]] = [[d.id, d.title, d.explanation] for d in report.detail if d.explanation]
+    if not rows:
+        return []
+    header = _labels(lang, "ID", "criterion", "explanation")
+    return _section(lang, heading(t(lang, "criteria_meaning")), st, header, rows, [16, 54, 110])
 
 
 def _attestations(

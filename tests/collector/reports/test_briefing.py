@@ -182,6 +182,14 @@ def test_a_trend_needs_two_snapshots(tmp_path: Path) -> None:
     assert "Chưa đủ số liệu để vẽ diễn biến" in text
 
 
+def test_a_report_of_no_unit_renders(tmp_path: Path) -> None:
+    rep = synthetic("province")
+    rep.communes, rep.provinces, rep.history = [], [], []
+    rep.totals = ProvinceRow("04", "Cao Bằng", 0, 0, 0, 0, 0)
+    text = pdf_text(render(rep, "pdf"), tmp_path)
+    assert "0 đơn vị hành chính cấp xã" in text and "Không có đơn vị nào màu đỏ." in text
+
+
 def test_no_red_commune_is_said(tmp_path: Path) -> None:
     rep = synthetic("province")
     rep.communes = [r for r in rep.communes if r.colour != "red"]
@@ -227,6 +235,9 @@ def test_commune_report_is_one_page_and_an_appendix(tmp_path: Path) -> None:
     appendix = pdf_text(data, tmp_path, 2)
     assert "PHỤ LỤC" in appendix and "1. Bằng chứng của từng tiêu chí" in appendix
     assert "pc-2" in appendix
+    assert (
+        "2. Ý nghĩa các tiêu chí" in appendix and "Kiểm tra kết nối mạng chuyên dùng." in appendix
+    )
 
 
 def test_no_input_makes_a_report_fail(tmp_path: Path) -> None:
