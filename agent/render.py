@@ -8,7 +8,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from agent.i18n import Lang, check_title, t
 from checks.model import CheckResult, Remedy, Status, Value
@@ -169,4 +171,5 @@ def print_remediation(
             f"{escape(t(lang, 'todo.fed_by', checks=names))}"
         )
         for i, step in enumerate(remedy.steps.get(lang) or remedy.steps.get("vi", []), 1):
-            console.print(f"  {i}. {escape(step)}", highlight=False)
+            # indented as a whole, wrapped lines too (a step is plain text, not markup)
+            console.print(Padding(Text(f"{i}. {step}"), (0, 0, 0, 2), expand=False))
