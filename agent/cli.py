@@ -137,11 +137,13 @@ def check(config_path: Path | None, as_json: bool, lang: Lang) -> None:
         verify_tls=config.collector.verify,
         token=state.token if state else None,
     )
-    results = judge_all(_run(run_checks(checks, ctx)), load_levels(config.state_dir).table)
+    levels = load_levels(config.state_dir)
+    results = judge_all(_run(run_checks(checks, ctx)), levels.table)
     if as_json:
         click.echo(json.dumps(results_json(config.host, results), ensure_ascii=False, indent=2))
         return
-    print_table(_console(), t(lang, "title.check", host=config.host), results, lang)
+    title = t(lang, "title.check", host=config.host)
+    print_table(_console(), title, results, lang, remediation=levels.remediation)
 
 
 @main.command(name="enroll")

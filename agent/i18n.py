@@ -21,6 +21,9 @@ _STRINGS: dict[str, dict[Lang, str]] = {
     "col.reason": {"vi": "Lý do", "en": "Reason"},
     "title.check": {"vi": "Kiểm tra sẵn sàng của máy {host}", "en": "Readiness check of {host}"},
     "title.probe": {"vi": "Thăm dò", "en": "Probe"},
+    "title.todo": {"vi": "Việc cần làm", "en": "What to do"},
+    "todo.criterion": {"vi": "Tiêu chí {id} — {title}", "en": "Criterion {id} — {title}"},
+    "todo.fed_by": {"vi": "(do {checks} chưa đạt)", "en": "(because of {checks})"},
     # verdicts
     "verdict.ready": {
         "vi": "KẾT LUẬN: Sẵn sàng — tất cả {total} mục đạt.",

@@ -8,6 +8,10 @@ levels: every ingest answer names their version, and when it differs from the co
 ``STATE_DIR/levels.json`` the agent fetches them again (``GET /api/v1/levels``). Before
 the first answer it uses the built-in catalogue's levels, ``agent/default_levels.json``
 (written by ``ioc-collector catalogue levels``; a test keeps it equal to the catalogue).
+
+The same body carries, per check, the criteria it feeds and their remediation steps in both
+languages (``remediation``), so that ``ioc-agent check`` says what to do under a failing
+result without a catalogue of its own.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from checks.levels import Bounds, table_from_json
+from checks.model import Remedy
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +42,19 @@ class KnownLevels:
     version: str
     table: dict[str, dict[str, Bounds]]
     source: str
+    #: check id -> the criteria it feeds and what to do when they are not met
+    remediation: dict[str, list[Remedy]] = field(default_factory=dict)
+
+
+_REMEDIATION = TypeAdapter(dict[str, list[Remedy]])
 
 
 def parse_levels(data: Any, source: str) -> KnownLevels:
     """``{"version": ..., "levels": {...}}`` as read; ValueError when it is not that."""
     if not isinstance(data, dict) or not isinstance(data.get("version"), str):
         raise ValueError("expected an object with 'version' and 'levels'")
-    return KnownLevels(data["version"], table_from_json(data.get("levels")), source)
+    remediation = _REMEDIATION.validate_python(data.get("remediation") or {})
+    return KnownLevels(data["version"], table_from_json(data.get("levels")), source, remediation)
 
 
 def built_in_levels() -> KnownLevels:

@@ -7,10 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from agent.i18n import Lang, check_title, t
-from checks.model import CheckResult, Status, Value
+from checks.model import CheckResult, Remedy, Status, Value
 
 #: Not-ready items first: what the commune IT staff must fix is at the top.
 STATUS_ORDER = {Status.FAIL: 0, Status.WARN: 1, Status.UNKNOWN: 2, Status.OK: 3}
@@ -110,6 +113,7 @@ def print_table(
     lang: Lang = "vi",
     *,
     with_verdict: bool = True,
+    remediation: dict[str, list[Remedy]] | None = None,
 ) -> None:
     table = Table(title=title, show_lines=False, expand=False)
     table.add_column(t(lang, "col.check"), overflow="fold")
@@ -129,3 +133,43 @@ def print_table(
     if with_verdict:
         text, style = verdict(results, lang)
         console.print(f"[{style}]{text}[/]")
+    print_remediation(console, results, remediation or {}, lang)
+
+
+def todo(
+    results: list[CheckResult], remediation: dict[str, list[Remedy]]
+) -> list[tuple[Remedy, list[str]]]:
+    """The criteria fed by a result that is not ok, each once, with the checks that feed it,
+    in the order of the results (failing first)."""
+    found: dict[str, tuple[Remedy, list[str]]] = {}
+    for r in sort_results(results):
+        if r.status is Status.OK:
+            continue
+        for remedy in remediation.get(r.check, []):
+            checks = found.setdefault(remedy.id, (remedy, []))[1]
+            if r.check not in checks:
+                checks.append(r.check)
+    return list(found.values())
+
+
+def print_remediation(
+    console: Console,
+    results: list[CheckResult],
+    remediation: dict[str, list[Remedy]],
+    lang: Lang = "vi",
+) -> None:
+    """Under the verdict: for each criterion a failing result feeds, its steps, numbered."""
+    items = todo(results, remediation)
+    if not items:
+        return
+    console.print(f"\n[bold]{t(lang, 'title.todo')}[/]")
+    for remedy, checks in items:
+        title = remedy.title.get(lang) or remedy.title.get("vi", "")
+        names = ", ".join(check_title(lang, c) for c in checks)
+        console.print(
+            f"[bold]{escape(t(lang, 'todo.criterion', id=remedy.id, title=title))}[/] "
+            f"{escape(t(lang, 'todo.fed_by', checks=names))}"
+        )
+        for i, step in enumerate(remedy.steps.get(lang) or remedy.steps.get("vi", []), 1):
+            # indented as a whole, wrapped lines too (a step is plain text, not markup)
+            console.print(Padding(Text(f"{i}. {step}"), (0, 0, 0, 2), expand=False))

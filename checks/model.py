@@ -193,12 +193,25 @@ class IngestResponse(BaseModel):
     )
 
 
+class Remedy(BaseModel):
+    """A criterion a check feeds and what to do when it is not met, in both languages."""
+
+    id: str
+    title: dict[str, str] = Field(description="vi and en")
+    steps: dict[str, list[str]] = Field(description="vi and en: the remediation steps")
+
+
 class LevelsResponse(BaseModel):
     """The levels the collector's catalogue judges reported values with."""
 
     version: str = Field(description="changes whenever a level (or a criterion) changes")
     levels: dict[str, dict[str, dict[str, float]]] = Field(
         description="check id -> value name -> fail_below/fail_above/warn_below/warn_above"
+    )
+    remediation: dict[str, list[Remedy]] = Field(
+        default_factory=dict,
+        description="check id -> the criteria it feeds, each with the steps commune IT staff "
+        "take when it is not met (shown under a failing result by `ioc-agent check`)",
     )
 
 

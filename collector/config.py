@@ -82,6 +82,24 @@ class LdapConfig(BaseModel):
         return self.bind_password.get_secret_value() if self.bind_password else ""
 
 
+class ReportsConfig(BaseModel):
+    """The letterhead of PDF readiness reports: who issues them, where, who signs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agency: str = Field(
+        default="TRUNG TÂM GIÁM SÁT SẴN SÀNG CẤP XÃ",
+        max_length=200,
+        description="issuing agency, top left (e.g. SỞ KHOA HỌC VÀ CÔNG NGHỆ TỈNH CAO BẰNG)",
+    )
+    parent_agency: str = Field(
+        default="", max_length=200, description="the agency above it, printed over it (optional)"
+    )
+    place: str = Field(default="Hà Nội", max_length=80, description="place in the date line")
+    signer_title: str = Field(default="NGƯỜI LẬP BÁO CÁO", max_length=120)
+    signer_name: str = Field(default="", max_length=120, description="empty: a blank to sign")
+
+
 class CollectorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -217,6 +235,11 @@ class CollectorConfig(BaseModel):
     tls_key_file: Path | None = Field(default=None, description="PEM private key of it")
     tls_key_password: SecretStr | None = Field(
         default=None, description="password of an encrypted private key"
+    )
+    reports: ReportsConfig = Field(
+        default_factory=ReportsConfig,
+        description="letterhead of PDF reports: agency, parent_agency, place, signer_title, "
+        "signer_name",
     )
 
     @model_validator(mode="after")

@@ -6,11 +6,10 @@ completes it when it is first built. Nothing here is written per route: it is de
 what the routes already say, so a route added later is documented by the same rules.
 
 * **Security.** A dependency marked with :func:`guard` names the security schemes that let
-  a caller through it (``deps.require``: the session cookie; ``deps.bearer_token``: the
-  agent token; ``metrics.scraper``: the scrape token) and the answers it may give. An
-  operation's ``security`` is that of the guards among its route's dependencies (router
-  dependencies included); a GET under ``/api/`` that a session opens may also be read with a
-  reader token. A route that checks its credential inside the handler says so with
+  a caller through it (``deps.require``: the session cookie, or with ``tokens=True`` a
+  reader token too; ``deps.bearer_token``: the agent token; ``metrics.scraper``: the scrape
+  token) and the answers it may give. An operation's ``security`` is that of the guards
+  among its route's dependencies (router dependencies included). A route that checks its credential inside the handler says so with
   ``openapi_extra=secured(SCHEME)``, a route open to anyone with ``openapi_extra=PUBLIC``.
   A route with neither has no ``security`` at all, and tests/collector/api/test_openapi.py
   fails on it.

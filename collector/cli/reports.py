@@ -56,6 +56,9 @@ def report(
 ) -> None:
     """Write a readiness report (PDF, XLSX, CSV or JSON), the same data as the web pages.
 
+    The PDF is a briefing under the letterhead of `reports:` in --config (agency,
+    parent_agency, place, signer_title, signer_name).
+
     \b
     ioc-collector report --db ioc.db --scope national --format pdf -o nation.pdf
     ioc-collector report --db ioc.db --scope province 04 --format xlsx -o cao-bang.xlsx
@@ -78,7 +81,7 @@ def report(
             rep = build_report(services, scope, code, lang="en" if lang == "en" else "vi")
         except ReportError as exc:
             raise click.UsageError(str(exc)) from None
-        data = render(rep, fmt)
+        data = render(rep, fmt, obj.config.reports)
     if str(output) == "-":
         sys.stdout.buffer.write(data)
     else:

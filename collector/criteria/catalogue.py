@@ -57,6 +57,24 @@ class Title(_Strict):
     en: str = Field(min_length=1)
 
 
+_Text = Annotated[str, Field(min_length=1)]
+
+
+class Steps(_Strict):
+    """Remediation steps, in order, in both languages."""
+
+    vi: list[_Text] = Field(min_length=1)
+    en: list[_Text] = Field(min_length=1)
+
+
+class Guidance(_Strict):
+    """What a criterion checks and why it matters, in plain words for an official
+    (``explanation``), and what commune IT staff do when it is not met (``remediation``)."""
+
+    explanation: Title
+    remediation: Steps
+
+
 def _ordered(given: HasLevels) -> None:
     b = Bounds.of(given)
     if b.warn_below is not None and b.fail_below is not None and b.fail_below > b.warn_below:
@@ -171,6 +189,25 @@ class Catalogue(_Strict):
     #: check id -> value name -> levels, for values no rule names: judged wherever the
     #: check's own status decides (a ``check:`` rule without ``value:``).
     levels: dict[str, dict[str, LevelSpec]] = Field(default_factory=dict)
+    #: criterion id -> its guidance, from the catalogue's companion file
+    #: (``decree118.guidance.yaml``); when given, every criterion has one.
+    guidance: dict[str, Guidance] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _guidance_for_each(self) -> Self:
+        if not self.guidance:
+            return self
+        ids = [c.id for c in self.criteria]
+        missing = [i for i in ids if i not in self.guidance]
+        if missing:
+            raise ValueError(
+                f"guidance: no explanation and remediation for {', '.join(missing)}: every "
+                "criterion needs both, in Vietnamese and English"
+            )
+        unknown = sorted(set(self.guidance) - set(ids))
+        if unknown:
+            raise ValueError(f"guidance: {', '.join(unknown)}: no such criterion")
+        return self
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
@@ -355,10 +392,15 @@ def _describe(
     return "\n".join(lines)
 
 
-def parse_catalogue(text: str, source: str = "<catalogue>") -> Catalogue:
+def parse_catalogue(
+    text: str, source: str = "<catalogue>", guidance: tuple[str, str] | None = None
+) -> Catalogue:
+    """A catalogue from its YAML text; ``guidance`` is its companion file's (text, source)."""
     data, root = _read_yaml(text, source)
     if not isinstance(data, dict):
         raise CatalogueError(f"{source}: line 1: expected a mapping with 'profile' and 'criteria'")
+    if guidance is not None:
+        data = {**data, "guidance": parse_guidance(*guidance)}
     try:
         return Catalogue.model_validate(data)
     except ValidationError as exc:
@@ -377,18 +419,60 @@ def parse_overrides(text: str, source: str = "<override>") -> tuple[dict[str, An
     return data, root
 
 
-def load_catalogue(path: Path | None = None) -> Catalogue:
-    """Load a catalogue file, or the built-in ``decree118`` profile when ``path`` is None."""
-    if path is None:
-        text = resources.files("collector.criteria").joinpath("decree118.yaml").read_text("utf-8")
-        return parse_catalogue(text, "decree118.yaml")
+def parse_guidance(text: str, source: str) -> dict[str, Any]:
+    """A guidance file: criterion id -> explanation and remediation (checked with the
+    catalogue it belongs to)."""
+    data, _root = _read_yaml(text, source)
+    if not isinstance(data, dict):
+        raise CatalogueError(f"{source}: line 1: expected criterion ids, each with its guidance")
+    return data
+
+
+def guidance_path(path: Path) -> Path:
+    """The companion guidance file of a catalogue file: ``x.yaml`` -> ``x.guidance.yaml``."""
+    return path.with_name(f"{path.stem}.guidance{path.suffix}")
+
+
+def _read(path: Path, what: str) -> str:
     try:
-        text = path.read_text("utf-8")
+        return path.read_text("utf-8")
     except OSError as exc:
-        raise CatalogueError(f"{path}: cannot read catalogue: {exc.strerror}") from None
+        raise CatalogueError(f"{path}: cannot read {what}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise CatalogueError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """Load a catalogue file, or the built-in ``decree118`` profile when ``path`` is None,
+    with its companion guidance file when there is one (the built-in profile has one)."""
+    if path is None:
+        package = resources.files("collector.criteria")
+        text = package.joinpath("decree118.yaml").read_text("utf-8")
+        guidance = package.joinpath("decree118.guidance.yaml").read_text("utf-8")
+        return parse_catalogue(text, "decree118.yaml", (guidance, "decree118.guidance.yaml"))
+    text = _read(path, "catalogue")
+    companion = guidance_path(path)
+    if companion.is_file():
+        return parse_catalogue(text, str(path), (_read(companion, "guidance"), str(companion)))
     return parse_catalogue(text, str(path))
+
+
+def _merge_guidance(data: dict[str, Any], guidance: Any, source: str) -> None:
+    """An override's ``guidance:`` replaces texts criterion by criterion, field by field,
+    language by language."""
+    if guidance is None:
+        return
+    if not isinstance(guidance, dict) or not all(isinstance(v, dict) for v in guidance.values()):
+        raise CatalogueError(
+            f"{source}: guidance: expected criterion ids, each with explanation and remediation"
+        )
+    for cid, fields in guidance.items():
+        into = data["guidance"].setdefault(cid, {})
+        for name, texts in fields.items():
+            if isinstance(texts, dict) and isinstance(into.get(name), dict):
+                into[name] = {**into[name], **texts}
+            else:
+                into[name] = texts
 
 
 def _merge_levels(data: dict[str, Any], levels: Any, source: str, root: yaml.Node | None) -> None:
@@ -405,6 +489,20 @@ def _merge_levels(data: dict[str, Any], levels: Any, source: str, root: yaml.Nod
         data["levels"].setdefault(check, {}).update(values)
 
 
+def _at(root: yaml.Node | None, loc: list[Any]) -> str:
+    line = _line(root, loc)
+    return f"line {line}: " if line is not None else ""
+
+
+def _guidance_given(data: dict[str, Any], cid: str, where: str, n: int) -> None:
+    """A criterion an override adds brings its guidance when the catalogue has guidance."""
+    if data["guidance"] and cid not in data["guidance"]:
+        raise CatalogueError(
+            f"{where}criteria[{n}]: {cid} needs its guidance too: add 'guidance: {{{cid}: "
+            "{explanation: {vi, en}, remediation: {vi: [...], en: [...]}}}' to this file"
+        )
+
+
 def merge(
     base: Catalogue,
     override: dict[str, Any],
@@ -419,6 +517,7 @@ def merge(
         if key in override:
             data[key] = override[key]
     _merge_levels(data, override.get("levels"), source, root)
+    _merge_guidance(data, override.get("guidance"), source)
     items = override.get("criteria", []) or []
     if not isinstance(items, list):
         line = _line(root, ["criteria"])
@@ -440,6 +539,7 @@ def merge(
         if item["id"] in by_id:
             by_id[item["id"]].update(item)
         else:
+            _guidance_given(data, item["id"], f"{source}: {_at(root, ['criteria', n])}", n)
             data["criteria"].append(item)
     try:
         return Catalogue.model_validate(data)

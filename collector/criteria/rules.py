@@ -107,6 +107,24 @@ def fingerprint_of(catalogue: Catalogue) -> str:
     return hashlib.sha256(rules_json.encode()).hexdigest()[:16]
 
 
+def remediation_by_check(catalogue: Catalogue) -> dict[str, list[dict[str, Any]]]:
+    """Check id -> the criteria it feeds, with their titles and remediation steps (vi, en):
+    what ``ioc-agent check`` shows under a failing result."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for c in catalogue.criteria:
+        g = catalogue.guidance.get(c.id)
+        if g is None:
+            continue
+        remedy = {
+            "id": c.id,
+            "title": {"vi": c.title.vi, "en": c.title.en},
+            "steps": {"vi": list(g.remediation.vi), "en": list(g.remediation.en)},
+        }
+        for check in sorted(c.check_ids()):
+            out.setdefault(check, []).append(remedy)
+    return dict(sorted(out.items()))
+
+
 def compile_catalogue(catalogue: Catalogue) -> CompiledCatalogue:
     """Flatten the catalogue's rules: keys and positions for every check rule."""
     flat: list[tuple[str, CheckRule]] = []
@@ -184,7 +202,13 @@ class Rules:
     def levels_body(self) -> dict[str, Any]:
         """What agents receive (``GET /api/v1/levels``, agent/default_levels.json): every
         level of the catalogue, under the version its ingest answers name."""
-        return {"version": self.fingerprint, "levels": table_to_json(self.compiled.levels)}
+        body: dict[str, Any] = {
+            "version": self.fingerprint,
+            "levels": table_to_json(self.compiled.levels),
+        }
+        if self.catalogue.guidance:
+            body["remediation"] = remediation_by_check(self.catalogue)
+        return body
 
     def __hash__(self) -> int:  # the catalogue holds lists: not hashable itself
         return hash(self.fingerprint)

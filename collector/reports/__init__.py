@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
+from collector.config import ReportsConfig
 from collector.reports.model import ReadinessReport, ReportError, build_report
 
 Format = Literal["pdf", "xlsx", "csv", "json"]
@@ -17,8 +18,9 @@ MEDIA_TYPES = {
 }
 
 
-def render(report: ReadinessReport, fmt: str) -> bytes:
-    """The report as a file's bytes. Renderers are imported only when asked for."""
+def render(report: ReadinessReport, fmt: str, letterhead: ReportsConfig | None = None) -> bytes:
+    """The report as a file's bytes; a PDF under ``letterhead`` (the collector's ``reports``
+    configuration). Renderers are imported only when asked for."""
     if fmt == "json":
         return json.dumps(report.to_json(), ensure_ascii=False, indent=2).encode("utf-8")
     if fmt == "csv":
@@ -32,7 +34,7 @@ def render(report: ReadinessReport, fmt: str) -> bytes:
     if fmt == "pdf":
         from collector.reports.pdf import render_pdf
 
-        return render_pdf(report)
+        return render_pdf(report, letterhead)
     raise ReportError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
 
 

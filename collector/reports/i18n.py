@@ -229,6 +229,64 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Chưa đánh giá: xã chưa gửi báo cáo.",
         "Not evaluated: the commune has not reported.",
     ),
+    # briefing PDFs: the conventions of an administrative document
+    "emblem_country": ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "SOCIALIST REPUBLIC OF VIET NAM"),
+    "emblem_motto": ("Độc lập - Tự do - Hạnh phúc", "Independence - Freedom - Happiness"),
+    "report_heading": ("BÁO CÁO", "REPORT"),
+    "report_subject": (
+        "Mức độ sẵn sàng phục vụ người dân — {scope}",
+        "Readiness to serve citizens — {scope}",
+    ),
+    "summary_text": (
+        "Tại thời điểm lập báo cáo ({at}, giờ Việt Nam), {scope} có {n} đơn vị hành chính cấp "
+        "xã: {g} xanh, {y} vàng, {r} đỏ, {x} xám. Tỷ lệ xanh đạt {ratio}. {rep}/{n} đơn vị có "
+        "báo cáo còn hiệu lực (độ phủ giám sát {cov}).",
+        "At the time of this report ({at}, Viet Nam time), {scope} has {n} {units}: {g} green, "
+        "{y} yellow, {r} red, {x} grey. Green coverage is {ratio}. {rep} of {n} have a fresh "
+        "report (monitoring coverage {cov}).",
+    ),
+    "coverage_by_province": ("Tỷ lệ xanh theo tỉnh, thành phố", "Green coverage by province"),
+    "coverage_by_kind": (
+        "Tỷ lệ xanh theo loại đơn vị (xã, phường, đặc khu)",
+        "Green coverage by kind of unit (commune, ward, special zone)",
+    ),
+    "chart": ("Biểu đồ", "Chart"),
+    "figures": ("Số liệu", "Figures"),
+    "trend_none": (
+        "Chưa đủ số liệu để vẽ diễn biến (cần ít nhất hai lần ghi nhận).",
+        "Not enough data for a trend yet (at least two snapshots are needed).",
+    ),
+    "red_communes": (
+        "Các đơn vị màu đỏ và tiêu chí không đạt",
+        "Red communes and the criteria they fail",
+    ),
+    "red_none": ("Không có đơn vị nào màu đỏ.", "No commune is red."),
+    "red_more": (
+        "… và {n} đơn vị màu đỏ khác: xem bản XLSX hoặc CSV.",
+        "… and {n} more red communes: see the XLSX or CSV.",
+    ),
+    "failing": ("Tiêu chí không đạt", "Criteria failed"),
+    "status_overall": ("Tình trạng chung", "Overall status"),
+    "commune_status_text": (
+        "Màu: {colour}. Báo cáo gần nhất: {last}. {npass}/{n} tiêu chí đạt hoặc được miễn, "
+        "{nfail} không đạt, {nother} cảnh báo hoặc chưa rõ.",
+        "Colour: {colour}. Last report: {last}. {npass} of {n} criteria pass or are waived, "
+        "{nfail} fail, {nother} warn or are unknown.",
+    ),
+    "criteria_results": ("Kết quả theo tiêu chí", "Result by criterion"),
+    "todo": ("Việc cần làm", "What to do"),
+    "todo_none": (
+        "Mọi tiêu chí đều đạt: không có việc cần làm.",
+        "Every criterion is met: nothing to do.",
+    ),
+    "appendix": ("PHỤ LỤC", "APPENDIX"),
+    "criteria_meaning": ("Ý nghĩa các tiêu chí", "What the criteria check"),
+    "explanation": ("Giải thích", "Explanation"),
+    "appendix_evidence": ("Bằng chứng của từng tiêu chí", "Evidence of each criterion"),
+    "cut_note": ("… (đã cắt bớt {n} ký tự)", "… ({n} characters cut)"),
+    "see_appendix": ("… (xem Phụ lục)", "… (see the appendix)"),
+    "sign_hint": ("(Ký, ghi rõ họ tên)", "(Signature and full name)"),
+    "date_line": ("{place}, ngày {d:02d} tháng {m:02d} năm {y}", "{place}, {d} {month} {y}"),
     "attestation_recorded": (
         "Đã ghi nhận xác nhận của {by} ({at}).",
         "Attestation by {by} recorded ({at}).",

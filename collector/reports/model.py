@@ -41,6 +41,8 @@ class CriterionInfo:
     basis: str
     proposal: bool
     validity_days: int | None
+    #: what it checks and why it matters, in plain words (the catalogue's guidance)
+    explanation: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,9 @@ class CriterionResult:
     reason: str
     evidence: list[dict[str, Any]]
     since: str | None
+    #: what it checks and why it matters; what commune IT staff do when it is not met
+    explanation: str = ""
+    remediation: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,17 @@ class ReadinessReport:
         return out
 
 
+def guidance(rules: Rules, cid: str, lang: Lang) -> tuple[str, list[str]]:
+    """A criterion's explanation and remediation steps in ``lang`` (empty for a catalogue
+    that has no guidance)."""
+    g = rules.catalogue.guidance.get(cid)
+    if g is None:
+        return "", []
+    if lang == "en":
+        return g.explanation.en, list(g.remediation.en)
+    return g.explanation.vi, list(g.remediation.vi)
+
+
 def _catalogue(rules: Rules, lang: Lang) -> list[CriterionInfo]:
     return [
         CriterionInfo(
@@ -186,6 +202,7 @@ def _catalogue(rules: Rules, lang: Lang) -> list[CriterionInfo]:
             basis=c.basis,
             proposal=c.proposal,
             validity_days=c.validity_days,
+            explanation=guidance(rules, c.id, lang)[0],
         )
         for c in rules.catalogue.criteria
     ]
@@ -279,6 +296,7 @@ def _commune_detail(
         reason = item.get("reason_en" if lang == "en" else "reason_vi", "") or t(
             lang, "never" if s.last_report_at else "not_evaluated"
         )
+        explanation, remediation = guidance(rules, c.id, lang)
         out.append(
             CriterionResult(
                 id=c.id,
@@ -289,6 +307,8 @@ def _commune_detail(
                 reason=reason,
                 evidence=list(item.get("evidence", [])),
                 since=item.get("since"),
+                explanation=explanation,
+                remediation=remediation,
             )
         )
     return out

@@ -28,6 +28,7 @@ from collector.reports.i18n import (
 )
 from collector.reports.model import (
     COLOUR_COLUMN,
+    NOT_MET,
     ReadinessReport,
     commune_columns,
     evidence_text,
@@ -211,12 +212,17 @@ def _evidence_rows(report: ReadinessReport) -> Iterator[list[Any]]:
         since = datetime.fromisoformat(d.since) if d.since else ""
         head = [d.id, d.title, severity_label(lang, d.severity), status_label(lang, d.status)]
         items = [evidence_text(e) for e in d.evidence] or [""]
+        todo = ""
+        if d.status in NOT_MET:
+            todo = "\n".join(f"{n}. {step}" for n, step in enumerate(d.remediation, 1))
         for i, item in enumerate(items):
-            yield [*head, d.reason if i == 0 else "", item, since]
+            first = i == 0
+            yield [*head, d.reason if first else "", item, since, todo if first else ""]
 
 
 def _evidence_sheet(wb: Workbook, report: ReadinessReport) -> None:
-    """Commune scope: each criterion's status, reason and evidence (no detail: no sheet)."""
+    """Commune scope: each criterion's status, reason and evidence, and for a criterion not
+    met what to do about it (no detail: no sheet)."""
     if not report.detail:
         return
     lang = report.lang
@@ -230,9 +236,10 @@ def _evidence_sheet(wb: Workbook, report: ReadinessReport) -> None:
             t(lang, "reason"),
             t(lang, "evidence"),
             _local(lang, "since"),
+            t(lang, "todo"),
         ],
         _evidence_rows(report),
-        widths=[9, 40, 12, 12, 50, 70, 19],
+        widths=[9, 40, 12, 12, 50, 70, 19, 70],
     )
 
 

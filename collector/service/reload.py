@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from collector.criteria.catalogue import Catalogue, CatalogueError
+from collector.criteria.catalogue import Catalogue, CatalogueError, guidance_path
 from collector.criteria.rules import Rules, RulesHolder
 
 if TYPE_CHECKING:
@@ -162,10 +162,12 @@ def watch_catalogue(
     config: CollectorConfig,
     metrics: ReloadMetrics | None = None,
 ) -> CatalogueReloader:
-    """For ``serve``: reload on SIGHUP and, every ``catalogue_reload_s``, when the catalogue
-    or overrides file changed. The built-in catalogue (no file) has nothing to watch but is
-    still re-read on SIGHUP (after a package upgrade)."""
+    """For ``serve``: reload on SIGHUP and, every ``catalogue_reload_s``, when the catalogue,
+    its guidance or the overrides file changed. The built-in catalogue (no file) has
+    nothing to watch but is still re-read on SIGHUP (after a package upgrade)."""
     paths = [p for p in (config.catalogue, config.catalogue_overrides) if p is not None]
+    if config.catalogue is not None:  # its guidance file, when there is one
+        paths.append(guidance_path(config.catalogue))
     reloader = CatalogueReloader(
         rules,
         evaluation,

@@ -193,3 +193,49 @@ def test_probe_by_check_id_and_help_lists_every_probe(collector):
     ):
         assert name in listed and check_id in listed
     assert "net.http" in invoke("probe", "http", "--help").output
+
+
+def test_check_says_what_to_do_under_a_failing_result(tmp_path):
+    """The levels body carries each check's criteria and their remediation: under the
+    verdict, `check` lists the steps of the criteria its failing results feed, in the
+    chosen language, each criterion once; none when every result is ok."""
+    from collector.criteria.catalogue import load_catalogue
+    from collector.criteria.rules import Rules
+
+    body = Rules.of(load_catalogue()).levels_body()
+    body["levels"] = {"host.disk": {"disk_free_ratio": {"fail_below": 1.01}}}
+    state = tmp_path / "st"
+    state.mkdir()
+    (state / "levels.json").write_text(json.dumps(body))
+    cfg = tmp_path / "agent.yaml"
+    cfg.write_text(
+        f"state_dir: {state}\nchecks:\n"
+        + "".join(
+            f"  {c}: {{enabled: false}}\n"
+            for c in ("net.dns", "net.portal", "host.clock", "svc.http", "host.cpu")
+        )
+    )
+    guidance = load_catalogue().guidance["EQ-01"].remediation
+    vi = " ".join(invoke("check", "--config", str(cfg), env={"COLUMNS": "80"}).output.split())
+    assert "Việc cần làm" in vi and "Tiêu chí EQ-01 — Máy tính của cán bộ hoạt động tốt" in vi
+    assert f"1. {' '.join(guidance.vi[0].split())}" in vi
+    assert vi.count("Tiêu chí EQ-01") == 1
+    assert guidance.en[0] not in vi
+    en = " ".join(invoke("check", "--config", str(cfg), "--lang", "en").output.split())
+    assert "What to do" in en and "Criterion EQ-01 — Officials' computers healthy" in en
+    assert f"1. {' '.join(guidance.en[0].split())}" in en
+
+
+def test_remediation_lists_each_criterion_once_and_nothing_when_ready():
+    from agent.render import todo
+    from checks.model import Category, CheckResult, Remedy, Status
+
+    remedy = Remedy(id="EQ-01", title={"vi": "Máy", "en": "PC"}, steps={"vi": ["a"], "en": ["b"]})
+    table = {"host.disk": [remedy], "host.memory": [remedy]}
+
+    def res(check: str, status: Status) -> CheckResult:
+        return CheckResult(check=check, category=Category.HOST, status=status)
+
+    assert todo([res("host.disk", Status.OK), res("host.memory", Status.OK)], table) == []
+    found = todo([res("host.memory", Status.WARN), res("host.disk", Status.FAIL)], table)
+    assert found == [(remedy, ["host.disk", "host.memory"])]

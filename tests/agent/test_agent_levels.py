@@ -21,7 +21,14 @@ def test_built_in_levels_are_the_built_in_catalogues() -> None:
     regenerate it: ioc-collector catalogue levels --output agent/default_levels.json"""
     rules = Rules.of(load_catalogue())
     written = json.loads((paths.ROOT / "agent" / "default_levels.json").read_text("utf-8"))
-    assert written == {"version": rules.fingerprint, "levels": table_to_json(rules.compiled.levels)}
+    assert written == rules.levels_body()
+    assert written["levels"] == table_to_json(rules.compiled.levels)
+    # the remediation of every criterion a check feeds, in both languages
+    assert [r["id"] for r in written["remediation"]["host.disk"]] == ["EQ-01"]
+    assert written["remediation"]["sig.token"][0]["steps"]["vi"][0].startswith("Kiểm tra")
+    assert built_in_levels().remediation["host.disk"][0].title["en"] == (
+        "Officials' computers healthy"
+    )
     assert built_in_levels().version == rules.fingerprint
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from collector.criteria.catalogue import load_catalogue
+from collector.criteria.catalogue import guidance_path, load_catalogue
 from collector.domain.units import load_units
 from collector.service import services_for
 from collector.storage.connect import make_engine
@@ -44,6 +44,11 @@ criteria:
         value: disk_free_ratio
         warn_below: {warn}
         fail_below: 0.1
+"""
+GUIDANCE = """\
+DISK-01:
+  explanation: {vi: Máy còn đủ dung lượng đĩa., en: The computer has enough free disk.}
+  remediation: {vi: ["Xoá tệp tạm, dọn thùng rác."], en: [Delete temporary files.]}
 """
 SEVERITY_LINE = 8  # of "severity:" above, for the error message
 
@@ -217,3 +222,9 @@ def test_broken_catalogue_is_refused_with_line_and_field_and_old_rules_stay(
     assert serve.metric('ioc_catalogue_reloads_total{result="applied"}') == 1
     send(4, 0.05)
     assert disk() == "fail"
+
+    # 4. A guidance file added beside it is watched too: its texts reach agents at once.
+    guidance_path(catalogue_file).write_text(GUIDANCE, encoding="utf-8")
+    wait_for("the guidance", lambda: serve.logged("catalogue reloaded", "file changed"))
+    levels = httpx.get(f"{serve.url}/api/v1/levels", headers=auth).json()
+    assert levels["remediation"]["host.disk"][0]["steps"]["vi"] == ["Xoá tệp tạm, dọn thùng rác."]

@@ -75,7 +75,7 @@ def report(
     except ReportError as exc:
         raise BadRequestError(str(exc)) from None
     return Response(
-        render(rep, format),
+        render(rep, format, ctx.config.reports),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": content_disposition(filename(rep, format))},
     )

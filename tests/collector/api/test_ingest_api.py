@@ -392,6 +392,8 @@ def test_the_catalogues_levels_are_served_to_agents_and_judge_the_exposed_status
     headers = {"Authorization": f"Bearer {agent['token']}"}
     levels = httpx.get(f"{collector.url}/api/v1/levels", headers=headers).json()
     assert levels["version"] == rules.fingerprint
+    assert levels["remediation"] == rules.levels_body()["remediation"]  # what to do, per check
+    assert levels["remediation"]["host.disk"][0]["id"] == "EQ-01"
     assert levels["levels"]["host.disk"]["disk_free_ratio"] == {
         "fail_below": 0.1,
         "warn_below": 0.2,

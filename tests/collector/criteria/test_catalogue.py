@@ -123,7 +123,13 @@ def test_province_override_changes_threshold_and_adds_criterion() -> None:
                 "severity": "minor",
                 "rules": [{"check": "net.http", "target": "https://tinh.example/"}],
             },
-        ]
+        ],
+        "guidance": {
+            "LOC-01": {
+                "explanation": {"vi": "Cổng của tỉnh truy cập được.", "en": "Portal up."},
+                "remediation": {"vi": ["Gọi Sở."], "en": ["Call the department."]},
+            }
+        },
     }
     merged = merge(base, override)
     assert merged.by_id()["NET-02"].rules[0].warn_below == 100e6

@@ -11,12 +11,14 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import openpyxl
 import pytest
 
 from collector.reports import build_report, render
 from tests import paths
+from tests.collector.reports.test_briefing import pdf_text
 from tests.peers.site import Site, database_for, open_site
 
 ARTIFACTS = paths.ARTIFACTS
@@ -75,6 +77,21 @@ def test_national_csv_has_3321_communes(national_files: dict[str, tuple[bytes, f
     assert colours == {"Xanh", "Vàng", "Đỏ", "Xám"}
 
 
-def test_national_pdf_is_a_document(national_files: dict[str, tuple[bytes, float]]) -> None:
+@pytest.mark.integration
+def test_national_pdf_is_a_briefing(
+    nation: Site, national_files: dict[str, tuple[bytes, float]], tmp_path: Path
+) -> None:
+    """The national briefing names the red communes with the criteria they fail."""
     data = national_files["pdf"][0]
     assert data.startswith(b"%PDF") and b"DejaVuSans" in data
+    text = pdf_text(data, tmp_path)
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "I. TÓM TẮT" in text
+    assert "II. TỶ LỆ XANH THEO TỈNH, THÀNH PHỐ" in text
+    rep = build_report(nation.services, "national", with_history=False)
+    red = sorted((r for r in rep.communes if r.colour == "red"), key=lambda r: r.code)
+    assert red, "the simulated nation has red communes"
+    section = text[text.index("IV. CÁC ĐƠN VỊ MÀU ĐỎ") : text.index("V. TIÊU CHÍ CHƯA ĐẠT")]
+    titles = {c.id: c.title for c in rep.catalogue}
+    for r in red[:10]:
+        failing = next(c for c, s in r.statuses.items() if s == "fail")
+        assert r.name in section and f"{failing} {titles[failing].split()[0]}" in section

@@ -131,9 +131,10 @@ def test_pdf_embeds_its_font_and_keeps_vietnamese(site: Site, tmp_path: Path) ->
         ).stdout
         for words in (
             "Báo cáo mức độ sẵn sàng phục vụ người dân",
-            "Tỷ lệ xanh",
-            "Căn cứ các tiêu chí",
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
             "Nghị định 118/2025/NĐ-CP",
+            "CĂN CỨ CÁC TIÊU CHÍ" if scope != "commune" else "Căn cứ các tiêu chí",
+            "Tỷ lệ xanh" if scope != "commune" else "VIỆC CẦN LÀM",
         ):
             assert words in text, (name, words)
         if scope == "national":

@@ -168,6 +168,12 @@ def test_commune_xlsx_has_no_formula_and_no_illegal_character(viewer: httpx.Clie
         assert text in texts, text  # kept as entered, as text
     evidence = wb["Bằng chứng"]
     assert any("kẹt giấy khay 499" in (c.value or "") for c in evidence["F"])
+    # a criterion not met says what to do (column H), numbered; one met says nothing
+    assert evidence["H1"].value == "Việc cần làm"
+    rows = [[c.value for c in row] for row in evidence.iter_rows(min_row=2)]
+    not_met = [r for r in rows if r[3] in ("Không đạt", "Cảnh báo", "Không rõ") and r[7]]
+    assert not_met and all(r[7].startswith("1. ") and "\n2. " in r[7] for r in not_met)
+    assert not any(r[7] for r in rows if r[3] == "Đạt")
 
 
 def test_commune_xlsx_speaks_vietnamese_with_local_times(viewer: httpx.Client) -> None:

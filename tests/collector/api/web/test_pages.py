@@ -188,6 +188,17 @@ def test_commune_page_shows_failing_criterion_with_evidence(
     assert ev["check"] in row.group(1)
     observed = ict(datetime.fromisoformat(ev["observed_at"]))
     assert f"{observed} (UTC+7)" in row.group(1)  # when the deciding value was observed
+    # what commune IT staff do about it: the catalogue's remediation steps, in order
+    steps = site.services.rules.current().catalogue.guidance[cid].remediation
+    todo = re.search(r'<div class="todo"><strong>Việc cần làm</strong><ol>(.*?)</ol>', row.group(1))
+    assert todo is not None
+    items = [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", todo.group(1))]
+    assert items == list(steps.vi)
+    passing = re.search(r'<tr id="crit-[^"]+" class="status-pass">(.*?)</tr>', r.text, re.S)
+    assert passing is None or 'class="todo"' not in passing.group(1)
+    en = viewer.get(f"/commune/{code}?lang=en").text
+    assert f"<li>{steps.en[0]}</li>" in html.unescape(en) and "What to do" in en
+    viewer.get(f"/commune/{code}?lang=vi")  # the language is kept: back to the default
 
 
 def test_unknown_codes_are_404_pages(site: Site, viewer: httpx.Client) -> None:

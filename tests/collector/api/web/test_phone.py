@@ -157,6 +157,7 @@ def test_legend_and_criterion_names_in_vietnamese_then_english(
     from selenium.webdriver.common.by import By
 
     criteria = {c.id: c for c in site.services.rules.current().catalogue.criteria}
+    guidance = site.services.rules.current().catalogue.guidance
     d = browser
     use_size(d, "phone")
     log_in(d, site.url, "viewer")
@@ -170,9 +171,12 @@ def test_legend_and_criterion_names_in_vietnamese_then_english(
     cid = summary.find_element(By.CSS_SELECTOR, ".cid").text
     assert summary.text == f"{criteria[cid].title.vi} {cid}"
     assert criteria[cid].basis in summary.get_attribute("title")
+    explanation = " ".join(guidance[cid].explanation.vi.split())
+    assert explanation in summary.get_attribute("title")  # hover: what it checks and why
     summary.click()  # a tap opens the explanation
     more = summary.find_element(By.XPATH, "..").find_element(By.CSS_SELECTOR, ".crit-more")
     assert more.is_displayed() and f"Căn cứ: {criteria[cid].basis}" in more.text
+    assert explanation in " ".join(more.text.split())
     d.save_screenshot(str(_artifact("web-criterion-open-phone-vi.png")))
 
     d.find_element(By.LINK_TEXT, "English").click()
