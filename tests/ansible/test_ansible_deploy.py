@@ -29,6 +29,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, inspect, make_url, text
 
+from collector.config import load_config
 from tests.ansible.conftest import PlaybookRun, free_port, run_playbook
 from tests.conftest import TEST_DATABASE, require_binary
 from tests.peers.alertmanager import Alertmanager
@@ -111,6 +112,9 @@ def _inventory(
         "ioc_collector_zalo_enabled": True,
         "ioc_collector_zalo_access_token": ZALO_TOKEN,
         "ioc_collector_zalo_recipients": {"province-01": ["zalo-user-hanoi"]},
+        # LDAP login: the section without its password, the password from the vault.
+        "ioc_collector_ldap": LDAP,
+        "ioc_collector_ldap_bind_password": LDAP_PASSWORD,
     }
     if postgresql_url:
         collector |= {
@@ -178,6 +182,15 @@ DB_PASSWORD = "vault-Secret-7x"
 #: Alerting secrets of the province's vault (never in Ansible's output either).
 SMTP_PASSWORD = "vault-Smtp-3k"
 BOT_TOKEN = "123456789:vault-Telegram-9q"
+LDAP_PASSWORD = "vault-Ldap-7w"
+LDAP = {
+    "url": "ldap://127.0.0.1:1389",
+    "bind_dn": "cn=ioc-collector,ou=services,dc=hanoi,dc=gov,dc=vn",
+    "user_base": "ou=people,dc=hanoi,dc=gov,dc=vn",
+    "groups": [
+        {"dn": "cn=ioc-01,ou=groups,dc=hanoi,dc=gov,dc=vn", "role": "operator", "provinces": ["01"]}
+    ],
+}
 ZALO_TOKEN = "vault-Zalo-5w"
 
 
@@ -587,6 +600,22 @@ def test_alertmanager_and_the_zalo_bridge_are_installed(rollout: Rollout) -> Non
     for run in (rollout.collector_run, rollout.first_site_run, rollout.second_site_run):
         for secret in (SMTP_PASSWORD, BOT_TOKEN, ZALO_TOKEN):
             assert secret not in run.output
+
+
+def test_ldap_login_is_configured_with_its_password_in_a_file(rollout: Rollout) -> None:
+    """collector.yaml carries the directory's section and points at the password file the
+    role wrote (0640, the collector's group); the password is in neither the configuration
+    nor any playbook's output, and the collector reads it from the file."""
+    root = rollout.prefix
+    config_file = root / "etc/ioc-collector/collector.yaml"
+    written = yaml.safe_load(config_file.read_text())
+    password_file = root / "etc/ioc-collector/ldap-bind-password"
+    assert written["ldap"] == LDAP | {"bind_password_file": str(password_file)}
+    assert password_file.stat().st_mode & 0o777 == 0o640
+    assert LDAP_PASSWORD not in config_file.read_text()
+    assert load_config(config_file).ldap.password() == LDAP_PASSWORD  # type: ignore[union-attr]
+    for run in (rollout.collector_run, rollout.first_site_run, rollout.second_site_run):
+        assert LDAP_PASSWORD not in run.output
 
 
 @pytest.mark.parametrize(

@@ -124,6 +124,13 @@ def test_alerting_secrets_are_never_logged() -> None:
     assert all(t.get("no_log") is True for t in holding), [t["name"] for t in holding]
 
 
+def test_ldap_password_is_never_logged() -> None:
+    tasks = _load(ROLES / "ioc_collector/tasks/configure.yml")
+    holding = [t for t in tasks if "ioc_collector_ldap_bind_password" in yaml.safe_dump(t)]
+    assert [t["name"] for t in holding] == ["Write the LDAP service account's password"]
+    assert holding[0]["no_log"] is True
+
+
 def test_enrollment_code_is_never_logged() -> None:
     tasks = _load(ROLES / "ioc_agent/tasks/configure.yml")
     enroll = next(
