@@ -177,3 +177,70 @@ def test_windows_tasks_are_tagged_by_phase_and_never_log_the_code() -> None:
     assert (
         "replace(ioc_agent_enrollment_code, '***')" in scrub["ansible.builtin.assert"]["fail_msg"]
     )
+
+
+def test_agent_yaml_for_a_windows_pc_is_a_valid_agent_configuration(tmp_path: Path) -> None:
+    """The role's agent.yaml.j2, rendered with its defaults for a Windows host, points the
+    state at %ProgramData%\\ioc-agent and collector.ca_file at the copied CA, with Windows
+    paths the agent's own loader accepts."""
+    import sys
+
+    from agent.config import load_config
+
+    role = ANSIBLE_DIR / "roles/ioc_agent"
+    out = tmp_path / "agent.yaml"
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [
+                        {"ansible.builtin.include_vars": str(role / "defaults/main.yml")},
+                        {"ansible.builtin.include_vars": str(role / "vars/main.yml")},
+                        {"ansible.builtin.set_fact": {"ansible_facts": {"os_family": "Windows"}}},
+                        {
+                            "ansible.builtin.template": {
+                                "src": str(role / "templates/agent.yaml.j2"),
+                                "dest": str(out),
+                                "mode": "0600",
+                            }
+                        },
+                    ],
+                }
+            ]
+        ),
+        encoding="utf-8",
+    )
+    extra = {
+        "ansible_python_interpreter": sys.executable,
+        "ioc_agent_windows_ca_src": "files/ca.pem",
+        "ioc_agent_commune_code": "01273",
+        "ioc_agent_collector_url": "https://ioc.caobang.example:8443/",
+        "ioc_agent_host": "thucphan-motcua-01",
+    }
+    proc = subprocess.run(
+        [
+            ansible_tool("ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            str(playbook),
+            "-e",
+            json.dumps(extra),
+        ],
+        cwd=ANSIBLE_DIR,
+        env=ansible_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    config = load_config(out)
+    assert str(config.state_dir) == r"C:\ProgramData\ioc-agent"
+    assert str(config.collector.ca_file) == r"C:\ProgramData\ioc-agent\ca.pem"
+    assert config.collector.url == "https://ioc.caobang.example:8443"
+    assert "Phường Thục Phán" in out.read_text(encoding="utf-8")
