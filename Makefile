@@ -7,7 +7,7 @@ DEMO_ARGS ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean windows-bundle
 
 install: $(STAMP)
 
@@ -40,6 +40,12 @@ lint: $(STAMP)
 ## Benchmarks beside their peers, into docs/BENCHMARKS.md (BENCH_ARGS="--only footprint,drain").
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## The offline installer of the agent for Windows commune PCs (needs PyPI once): the agent's
+## wheels for CPython 3.11 win_amd64, install.ps1 and uninstall.ps1, in dist/ioc-agent-windows
+## and dist/ioc-agent-windows.zip (docs/agent.md, "Offline bundle").
+windows-bundle: $(STAMP)
+	$(BIN)/python ansible/scripts/windows_bundle.py --out dist/ioc-agent-windows
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from agent import __version__
-from agent.config import AgentConfig, ConfigError, load_config
+from agent.config import AgentConfig, ConfigError, default_config_file, load_config
 from agent.enroll import EnrollError, enroll
 from agent.i18n import LANGS, Lang, t
 from agent.levels import load_levels
@@ -32,7 +32,10 @@ from checks.secrets import check_secrets
 
 T = TypeVar("T")
 
-CONFIG_HELP = "YAML configuration file (default: built-in defaults). Env: IOC_AGENT_CONFIG."
+CONFIG_HELP = (
+    "YAML configuration file (default: built-in defaults; on Windows "
+    "%ProgramData%\\ioc-agent\\agent.yaml when it exists). Env: IOC_AGENT_CONFIG."
+)
 LANG_OPTION = click.option(
     "--lang",
     type=click.Choice(LANGS),
@@ -56,7 +59,7 @@ def _config_option(required: bool = False) -> Any:
 
 def _load(config_path: Path | None) -> AgentConfig:
     try:
-        return load_config(config_path)
+        return load_config(config_path or default_config_file())
     except ConfigError as exc:
         # A bad configuration is a usage error (exit 2), reported on one line.
         raise click.UsageError(str(exc)) from None

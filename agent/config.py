@@ -30,12 +30,11 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
+from agent.paths import config_file_for, state_dir_for
 from checks.base import Check, CheckConfig
 from checks.check_list import default_registry
 from checks.registry import Registry
 from checks.tls import Pinned, TLSVerify, normalise_fingerprint
-
-STATE_DIR_ENV = "IOC_AGENT_STATE_DIR"
 
 
 class ConfigError(Exception):
@@ -43,15 +42,19 @@ class ConfigError(Exception):
 
 
 def default_state_dir() -> Path:
-    """Where enrollment state and the spool live (``IOC_AGENT_STATE_DIR`` overrides)."""
-    env = os.environ.get(STATE_DIR_ENV)
-    if env:
-        return Path(env)
-    if sys.platform.startswith("win"):
-        return Path(os.environ.get("PROGRAMDATA", r"C:\ProgramData")) / "ioc-agent"
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        return Path("/var/lib/ioc-agent")
-    return Path.home() / ".local" / "state" / "ioc-agent"
+    """Where enrollment state and the spool live (``IOC_AGENT_STATE_DIR`` overrides;
+    agent/paths.py has the table per platform)."""
+    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    return Path(state_dir_for(sys.platform, os.environ, is_root=is_root, home=Path.home()))
+
+
+def default_config_file() -> Path | None:
+    """The configuration file read when none is given: on Windows
+    ``%ProgramData%\\ioc-agent\\agent.yaml`` when it exists (install.ps1 writes it)."""
+    path = config_file_for(sys.platform, os.environ)
+    if path is None or not Path(path).is_file():
+        return None
+    return Path(path)
 
 
 class _Strict(BaseModel):

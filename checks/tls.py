@@ -3,7 +3,10 @@ collector's certificate is refused.
 
 What the agent trusts (``collector`` section of its configuration):
 
-* nothing given: the system's CA store (``True``);
+* nothing given: the operating system's trust store (``True``), through ``truststore``: on
+  Windows the certificate store (a provincial CA pushed by Group Policy is trusted), on
+  Linux the distribution's bundle (``/etc/ssl/certs``, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``),
+  on macOS the keychain; not certifi's copy of the public CAs;
 * ``ca_file``: ONLY that CA bundle (a province's private PKI: ``ssl.create_default_context``
   with a ``cafile`` does not load the system store, so a certificate from any public CA is
   refused);
@@ -98,10 +101,10 @@ def pinned_context(pin: Pinned) -> ssl.SSLContext:
 
 
 def httpx_verify(verify: TLSVerify) -> bool | ssl.SSLContext:
-    """False passes through; True is httpx's default context; a string is a CA bundle path
-    (httpx 0.28 wants a context); a :class:`Pinned` becomes a context that also checks the
-    fingerprint. Reading the CA file may raise OSError: callers report it as a connection
-    problem.
+    """False passes through; True is the operating system's store (truststore); a string
+    is a CA bundle path (httpx 0.28 wants a context); a :class:`Pinned` becomes a context
+    that also checks the fingerprint. Reading the CA file may raise OSError: callers report
+    it as a connection problem.
 
     Contexts are built once and shared by every client: loading a CA bundle costs ~80 ms of
     CPU, more than all the rest of an agent's check cycle (docs/BENCHMARKS.md, agent
@@ -116,15 +119,23 @@ def httpx_verify(verify: TLSVerify) -> bool | ssl.SSLContext:
     return _shared_context(verify, stamp)
 
 
+def system_store_context() -> ssl.SSLContext:
+    """Verification against the operating system's trust store (``truststore``), with
+    hostname checking; what ``verify=True`` means across the agent."""
+    import truststore
+
+    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 @functools.lru_cache(maxsize=32)
 def _shared_context(verify: TLSVerify, _stamp: tuple[int, int] | None) -> ssl.SSLContext:
+    # Precedence: the pin (with its CA file, or the default store), then a CA file alone
+    # (the only CA trusted), then the operating system's store.
     if isinstance(verify, Pinned):
         return pinned_context(verify)
     if isinstance(verify, str):
         return ssl.create_default_context(cafile=verify)
-    import httpx  # True: httpx's own default (certifi, or SSL_CERT_FILE / SSL_CERT_DIR)
-
-    return httpx.create_ssl_context()
+    return system_store_context()
 
 
 def tls_refusal(exc: BaseException) -> str | None:
