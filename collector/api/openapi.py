@@ -9,8 +9,9 @@ what the routes already say, so a route added later is documented by the same ru
   a caller through it (``deps.require``: the session cookie, or with ``tokens=True`` a
   reader token too; ``deps.bearer_token``: the agent token; ``metrics.scraper``: the scrape
   token) and the answers it may give. An operation's ``security`` is that of the guards
-  among its route's dependencies (router dependencies included). A route that checks its credential inside the handler says so with
-  ``openapi_extra=secured(SCHEME)``, a route open to anyone with ``openapi_extra=PUBLIC``.
+  among its route's dependencies (router dependencies included). A route that checks its
+  credential inside the handler says so with ``openapi_extra=secured(SCHEME)``, a route open
+  to anyone with ``openapi_extra=PUBLIC``.
   A route with neither has no ``security`` at all, and tests/collector/api/test_openapi.py
   fails on it.
 * **Answers.** An operation declares the statuses of its route's ``responses=`` (which
