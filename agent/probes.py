@@ -440,10 +440,14 @@ PROBES: tuple[Probe, ...] = (
         "scanner",
         "eq.scanner",
         "[DEVICE]",
-        "Scanners SANE finds on this machine (scanimage -L); with DEVICE, that one must be "
-        "among them.",
+        "Scanners on this machine: SANE (scanimage -L) on Linux, WIA on Windows; with DEVICE, "
+        "that one must be among them.",
         _scanner,
-        (_timeout(0.1, 120, 20.0, "Deadline of scanimage -L in seconds."),),
+        (
+            _timeout(
+                0.1, 120, 20.0, "Deadline of the scanner list (scanimage -L, or WIA) in seconds."
+            ),
+        ),
         target_required=False,
     ),
     Probe(

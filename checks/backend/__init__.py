@@ -129,6 +129,21 @@ class AntivirusProduct:
     source: str
 
 
+@dataclass(frozen=True)
+class ScannerDevice:
+    """A scanner the operating system knows of (Windows: a WIA device of type scanner).
+
+    ``connected`` says whether the device is present and working now; ``status`` is the
+    operating system's word for it (Plug and Play status 'OK', 'Error', or '' when the
+    device is installed but not plugged in)."""
+
+    name: str
+    device_id: str
+    connected: bool
+    status: str = ""
+    description: str = ""
+
+
 class Backend(Protocol):
     name: str
 
@@ -166,6 +181,10 @@ class Backend(Protocol):
     def antivirus_products(self) -> list[AntivirusProduct]:
         """Antivirus products registered with the OS (sec.antivirus); NotSupportedError
         where there is no registry of them (Linux: the process list decides)."""
+
+    def scanners(self) -> list[ScannerDevice]:
+        """Scanners the OS registers (eq.scanner on Windows: WIA); NotSupportedError where
+        the check asks another service itself (Linux: SANE's scanimage)."""
 
 
 #: A backend chosen explicitly for this context (see :func:`using_backend`).
@@ -209,6 +228,7 @@ __all__ = [
     "Neighbour",
     "NotSupportedError",
     "Route",
+    "ScannerDevice",
     "StoreCertificate",
     "TimeSync",
     "UpdateInfo",

@@ -21,6 +21,7 @@ from checks.backend import (
     Neighbour,
     NotSupportedError,
     Route,
+    ScannerDevice,
     StoreCertificate,
     TimeSync,
     UpdateInfo,
@@ -207,6 +208,9 @@ class LinuxBackend:
 
     def antivirus_products(self) -> list[AntivirusProduct]:
         raise NotSupportedError("Linux has no antivirus registry: the process list decides")
+
+    def scanners(self) -> list[ScannerDevice]:
+        raise NotSupportedError("Linux has no scanner registry: eq.scanner asks SANE")
 
 
 def _read_optional(path: Path) -> str | None:

@@ -31,6 +31,7 @@ from checks.backend import (
     FirewallState,
     Neighbour,
     Route,
+    ScannerDevice,
     StoreCertificate,
     TimeSync,
     UpdateInfo,
@@ -123,6 +124,22 @@ TIME_SCRIPT = (
     "NtpServer = $p.NtpServer; Status = $st } | ConvertTo-Json -Depth 3"
 )
 
+# WIA's DeviceID is the device's driver key ("{6BDD1FC6-...}\0000"), which Plug and Play
+# also gives (DEVPKEY_Device_Driver): that key joins a WIA device to its PnP status. A
+# device installed but unplugged is not present to Get-PnpDevice -PresentOnly: no status.
+SCANNERS_SCRIPT = (
+    "$st = @{}; Get-PnpDevice -Class Image -PresentOnly -ErrorAction SilentlyContinue | "
+    "ForEach-Object { $k = ($_ | Get-PnpDeviceProperty -KeyName DEVPKEY_Device_Driver "
+    "-ErrorAction SilentlyContinue).Data; if ($k) { $st[([string]$k).ToUpper()] = "
+    "[string]$_.Status } }; "
+    "$out = @(foreach ($d in (New-Object -ComObject WIA.DeviceManager).DeviceInfos) { "
+    "$p = @{}; foreach ($q in $d.Properties) { $p[[string]$q.Name] = [string]$q.Value }; "
+    "[pscustomobject]@{ DeviceID = $d.DeviceID; Type = [int]$d.Type; Name = $p['Name']; "
+    "Description = $p['Description']; Manufacturer = $p['Manufacturer']; "
+    "Status = $st[([string]$d.DeviceID).ToUpper()] } }); "
+    "ConvertTo-Json -InputObject $out -Depth 3"
+)
+
 #: Every script the backend runs (a fake call layer must answer each).
 SCRIPTS = {
     "routes": ROUTES_SCRIPT,
@@ -135,6 +152,7 @@ SCRIPTS = {
     "defender": DEFENDER_SCRIPT,
     "updates": UPDATES_SCRIPT,
     "time": TIME_SCRIPT,
+    "scanners": SCANNERS_SCRIPT,
 }
 
 
@@ -225,6 +243,11 @@ class WindowsBackend:
 
     def store_certificates(self) -> list[StoreCertificate]:
         return parse.parse_store_certificates(self._run(CERTIFICATES_SCRIPT))
+
+    def scanners(self) -> list[ScannerDevice]:
+        """WIA's scanners (cameras, which older Windows also files under the class Image,
+        are left out by WIA's device type); BackendError when WIA cannot be asked."""
+        return parse.parse_scanners(self._run(SCANNERS_SCRIPT))
 
     def antivirus_products(self) -> list[AntivirusProduct]:
         """Security Center's registered products (client editions), else Defender's own

@@ -32,6 +32,7 @@ from checks.backend import (
     FirewallState,
     Neighbour,
     Route,
+    ScannerDevice,
     StoreCertificate,
     TimeSync,
     UpdateInfo,
@@ -229,6 +230,37 @@ def parse_usb_devices(text: str) -> list[UsbDevice]:
             where=instance,
         )
     return list(out.values())
+
+
+#: WiaDeviceType: 0 unspecified, 1 scanner, 2 camera, 3 streaming video.
+WIA_SCANNER = 1
+
+
+def parse_scanners(text: str) -> list[ScannerDevice]:
+    """The script's WIA devices: DeviceID, Type (WiaDeviceType), Name, Description,
+    Manufacturer (WIA device information properties), Status (the Plug and Play status of
+    the same device; empty when it is installed but not present). Only type 1 (scanner)
+    is kept: a webcam is a WIA camera or video device even where its class is Image.
+    Connected = Plug and Play says OK."""
+    out: list[ScannerDevice] = []
+    for item in json_items(text, "WIA devices"):
+        device_id = _text(item, "DeviceID")
+        if not device_id:
+            raise BackendError("WIA devices: a device without DeviceID")
+        if _int(item, "Type", "WIA devices") != WIA_SCANNER:
+            continue
+        status = _text(item, "Status")
+        description = _text(item, "Description")
+        out.append(
+            ScannerDevice(
+                name=_text(item, "Name") or description or device_id,
+                device_id=device_id,
+                connected=status.upper() == "OK",
+                status=status,
+                description=description,
+            )
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- certificates

@@ -14,7 +14,13 @@ configured scanner that is not found is ``fail`` with ``scanner_up`` = 0, and so
 scanner at all" when one is ``expected``. SANE is asked only when a scanner is configured or
 expected: listing wakes every backend (USB enumeration, network discovery), too costly on
 every PC every minute for nothing. Otherwise the check reports nothing (not every PC has a
-scanner; EQ-02 reads scanners as an optional device). Windows (WIA) is not read yet.
+scanner; EQ-02 reads scanners as an optional device).
+
+On Windows the platform backend's ``scanners`` fact answers instead (WIA's scanners with
+their Plug and Play status, ``checks.backend.windows``): the same results and values,
+"WIA" in the messages, ``devices`` matched against WIA's names and device ids. The backend
+decides: one that does not keep a scanner registry (Linux) raises NotSupportedError, and
+then SANE is asked.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from checks.backend import Backend, BackendError, NotSupportedError, ScannerDevice
 from checks.base import Check, CheckConfig, CheckContext
 from checks.equipment.profiles import device_result
 from checks.model import Category, CheckResult, Status, Value
@@ -56,6 +63,11 @@ class Scanner:
     vendor: str = ""
     model: str = ""
     kind: str = ""
+    #: Another name the scanner is known by (WIA's device id), matched like ``device``.
+    ident: str = ""
+
+    def matches(self, wanted: str) -> bool:
+        return wanted in self.device or (bool(self.ident) and wanted in self.ident)
 
     def words(self) -> str:
         about = " ".join(p for p in (self.vendor, self.model, self.kind) if p)
@@ -68,6 +80,10 @@ class ScanReading:
     #: Why SANE could not be asked (not installed, deadline, error): the reason.
     error: str = ""
     elapsed_s: float = 0.0
+    #: Who listed the scanners: "SANE", or the platform's registry ("WIA").
+    source: str = "SANE"
+    #: Scanners the platform knows of that are not connected now: "name (status)".
+    absent: tuple[str, ...] = ()
 
 
 def parse_list(output: str) -> tuple[Scanner, ...]:
@@ -111,6 +127,34 @@ async def list_scanners(command: str, deadline_s: float) -> ScanReading:
     return ScanReading(scanners, elapsed_s=elapsed)
 
 
+def wia_reading(devices: list[ScannerDevice], elapsed_s: float = 0.0) -> ScanReading:
+    """The platform's scanners as SANE's would be: the connected ones found, the others
+    named as absent (installed but unplugged or failing)."""
+    found = tuple(
+        Scanner(
+            d.name,
+            model=d.description if d.description != d.name else "",
+            ident=d.device_id,
+        )
+        for d in devices
+        if d.connected
+    )
+    absent = tuple(f"{d.name} ({d.status or 'not connected'})" for d in devices if not d.connected)
+    return ScanReading(found, elapsed_s=elapsed_s, source="WIA", absent=absent)
+
+
+async def platform_scanners(backend: Backend) -> ScanReading | None:
+    """The backend's scanners (WIA), or None when the platform leaves scanners to SANE."""
+    start = time.monotonic()
+    try:
+        devices = await asyncio.to_thread(backend.scanners)
+    except NotSupportedError:
+        return None
+    except BackendError as exc:
+        return ScanReading(error=f"WIA could not be asked: {exc}", source="WIA")
+    return wia_reading(devices, time.monotonic() - start)
+
+
 def evaluate_scanners(reading: ScanReading, wanted: list[str], expected: bool) -> list[CheckResult]:
     if reading.error:
         if not (wanted or expected):
@@ -120,25 +164,30 @@ def evaluate_scanners(reading: ScanReading, wanted: list[str], expected: bool) -
             for t in wanted or [""]
         ]
     up, down = {"scanner_up": Value(value=1.0)}, {"scanner_up": Value(value=0.0)}
+    by = reading.source
     results = [
-        device_result(CHECK_ID, s.device)(Status.OK, f"found by SANE: {s.words()}", up)
+        device_result(CHECK_ID, s.device)(Status.OK, f"found by {by}: {s.words()}", up)
         for s in reading.scanners
     ]
+    absent = f"; not connected: {', '.join(reading.absent)}" if reading.absent else ""
     for name in wanted:
-        if not any(name in s.device for s in reading.scanners):
+        if not any(s.matches(name) for s in reading.scanners):
             found = ", ".join(s.device for s in reading.scanners) or "none"
             results.append(
                 device_result(CHECK_ID, name)(
-                    Status.FAIL, f"not found by SANE (scanners found: {found})", down
+                    Status.FAIL, f"not found by {by} (scanners found: {found}{absent})", down
                 )
             )
     if not results and expected:
-        results.append(device_result(CHECK_ID, "")(Status.FAIL, "SANE finds no scanner", down))
+        results.append(
+            device_result(CHECK_ID, "")(Status.FAIL, f"{by} finds no scanner{absent}", down)
+        )
     return [r.model_copy(update={"duration_s": reading.elapsed_s}) for r in results]
 
 
 class ScannerCheck(Check):
-    """The scanners SANE finds on this machine (``eq.scanner``, one result each)."""
+    """The scanners SANE (Linux) or WIA (Windows) finds on this machine (``eq.scanner``,
+    one result each)."""
 
     id = CHECK_ID
     category = Category.EQUIPMENT
@@ -151,6 +200,9 @@ class ScannerCheck(Check):
     async def fetch(self, ctx: CheckContext) -> ScanReading:
         if not (self.config.devices or self.config.expected):
             return ScanReading(error="no scanner configured or expected")  # nothing reported
+        registered = await platform_scanners(self.backend)
+        if registered is not None:
+            return registered
         # The list is cut a little before the check's own deadline, so that it is reported
         # as this check's answer rather than as the runner's "no answer within N s".
         deadline = max(self.config.timeout_s - 1.0, self.config.timeout_s * 0.9)

@@ -4,12 +4,12 @@ criteria engine: every check that asks the platform is answered, and a commune w
 healthy PCs all run Windows turns green.
 
 The Windows facts (gateway, routes, devices, token, certificate store, firewall,
-antivirus, updates) come from the real CLI code path and are what the engine judges for
-VC-03, SIG-01 and SEC-01. The rest is platform-independent code: what is measured over the
-network (the dedicated network, the portal, videoconference quality, printers, the clock
-against the collector) needs peers this test does not start, and host.disk/host.memory
-are psutil's readings of this test machine, not of a Windows PC; they are supplied
-healthy, as the engine tests supply them."""
+antivirus, updates, scanners) come from the real CLI code path and are what the engine
+judges for VC-03, SIG-01, SEC-01 (and EQ-02 for the scanner). The rest is
+platform-independent code: what is measured over the network (the dedicated network, the
+portal, videoconference quality, printers, the clock against the collector) needs peers
+this test does not start, and host.disk/host.memory are psutil's readings of this test
+machine, not of a Windows PC; they are supplied healthy, as the engine tests supply them."""
 
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ BACKEND_CHECKS = {
     "sec.antivirus",
     "sec.firewall",
     "sec.updates",
+    "eq.scanner",
 }
 
 CONFIG = """\
@@ -58,6 +59,7 @@ checks:
   net.interfaces: {{dedicated_interface: "Ethernet 2", dedicated_route: 10.160.5.9}}
   sig.token:
     tokens: [{{vendor_id: "096e", product_id: "0807", name: "Feitian ePass2003"}}]
+  eq.scanner: {{expected: true, command: /nonexistent/scanimage}}  # WIA answers, not SANE
 """
 
 
@@ -166,6 +168,10 @@ def test_every_backend_check_is_answered_by_the_windows_backend(tmp_path):
     assert "NGUYỄN VĂN AN, issued by VNPT Certification Authority" in cert["message"]
     assert 399 <= cert["values"]["cert_days_left"]["value"] <= 400
     assert "Bkav Pro (Security Center)" in by_check["sec.antivirus"][0]["message"]
+    [scanner] = by_check["eq.scanner"]
+    assert scanner["target"] == "Máy quét Bộ phận Một cửa (Brother ADS-2200)"
+    assert scanner["message"].startswith("found by WIA: ")
+    assert scanner["values"]["scanner_up"]["value"] == 1
     assert by_check["sec.updates"][0]["values"]["updates_age"]["value"] == pytest.approx(
         3, abs=0.01
     )

@@ -28,6 +28,7 @@ HEALTHY = {
     "defender": "defender.json",
     "updates": "updates.json",
     "time": "time_vi.json",
+    "scanners": "scanners_one_vi.json",
 }
 
 
