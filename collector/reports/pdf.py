@@ -172,6 +172,7 @@ def _header(report: ReadinessReport, st: _Styles) -> list[Flowable]:
             ),
             st["base"],
         ),
+        *([Paragraph(escape(t(lang, "off_hours_notice")), st["base"])] if report.off_hours else []),
     ]
 
 
@@ -196,7 +197,7 @@ def _communes(report: ReadinessReport, st: _Styles) -> list[Flowable]:
     communes = sorted(report.communes, key=lambda r: ("redyellowgreygreen".find(r.colour), r.code))
     header = _labels(lang, "code", "commune", "colour", "not_met", "last_report")
     rows: list[list[Any]] = [
-        [r.code, r.name, colour_label(lang, r.colour), ", ".join(r.not_met), ict(r.last_report_at)]
+        [r.code, r.name, r.colour_text(lang), ", ".join(r.not_met), ict(r.last_report_at)]
         for r in communes
     ]
     return _section(
@@ -217,7 +218,7 @@ def _commune_criteria(report: ReadinessReport, st: _Styles) -> list[Flowable]:
     r = report.communes[0]
     status = Paragraph(
         escape(
-            f"{t(lang, 'colour')}: {colour_label(lang, r.colour)}. "
+            f"{t(lang, 'colour')}: {r.colour_text(lang)}. "
             f"{t(lang, 'last_report')}: {ict(r.last_report_at) or t(lang, 'never')}."
         ),
         st["base"],
