@@ -737,13 +737,17 @@ def colour_at(
     now: datetime,
     stale_after_s: float,
     calendar: OfficeCalendar = ROUND_THE_CLOCK,
+    working: bool | None = None,
 ) -> Colour:
     """The colour to show now. In working time: grey when the commune has been silent for
     more than ``stale_after_s`` seconds of its ``calendar``'s working time, whatever it
-    was. Outside working time: the colour it had (grey only if it never reported)."""
+    was. Outside working time: the colour it had (grey only if it never reported).
+    ``working``: whether ``now`` is working time, when the caller knows already."""
     if evaluated is None or last_report_at is None:
         return Colour.GREY
-    if calendar.is_working_time(now) and calendar.is_silent(last_report_at, now, stale_after_s):
+    if working is None:
+        working = calendar.is_working_time(now)
+    if working and calendar.is_silent(last_report_at, now, stale_after_s):
         return Colour.GREY
     return Colour(evaluated)
 

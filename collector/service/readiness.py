@@ -146,7 +146,9 @@ class Readiness(Service):
                 criteria = row.criteria or {}
             else:
                 criteria = {cid: st._asdict() for cid, st in decode_statuses(row.statuses).items()}
-            shown = colour_at(row.colour, last, now, stale_after_s, self.calendar.of(province))
+            shown = colour_at(
+                row.colour, last, now, stale_after_s, self.calendar.of(province), not off
+            )
             out.append(CommuneState(code, province, shown, criteria, last, off))
         return out
 
