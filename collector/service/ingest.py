@@ -215,8 +215,9 @@ class Ingest(Service):
                 )
                 _merge(latest, r, now)
                 if r is not new[-1] and rules.compiled.timed:  # a drained backlog is timed too
+                    at = min(r.observed_at, now)  # as the latest results keep it
                     conditions = advance_conditions(
-                        rules, _timed_observations(rules, r), conditions, r.observed_at
+                        rules, _timed_observations(rules, r, at), conditions, at
                     )
             newest = new[-1]
             judged = judge(rules, newest.host, latest, conditions)
@@ -274,8 +275,9 @@ def _merge(latest: dict[str, LatestResult], report: AgentReport, now: datetime) 
             latest[key] = LatestResult.of(res, seq, now)
 
 
-def _timed_observations(rules: Rules, report: AgentReport) -> list[Observation]:
-    """A report's results of the checks some timed rule reads, as the engine reads them."""
+def _timed_observations(rules: Rules, report: AgentReport, at: datetime) -> list[Observation]:
+    """A report's results of the checks some timed rule reads, as the engine reads them,
+    measured at ``at``."""
     checks = {s.rule.check for s in rules.compiled.timed}
     return [
         Observation(
@@ -285,7 +287,7 @@ def _timed_observations(rules: Rules, report: AgentReport) -> list[Observation]:
             status=res.status.value,
             values={k: v.value for k, v in res.values.items()},
             message=res.message,
-            observed_at=report.observed_at,
+            observed_at=at,
         )
         for res in report.results
         if res.check in checks
