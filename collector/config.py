@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -15,6 +16,7 @@ from pydantic import (
     SecretStr,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -24,6 +26,14 @@ from collector.criteria.catalogue import (
     load_catalogue,
     merge,
     parse_overrides,
+)
+from collector.domain.calendar import (
+    CIVIL_SERVICE_WEEK,
+    DEFAULT_TIMEZONE,
+    ROUND_THE_CLOCK,
+    OfficeCalendar,
+    Session,
+    WorkingCalendar,
 )
 
 _SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -100,6 +110,108 @@ class ReportsConfig(BaseModel):
     signer_name: str = Field(default="", max_length=120, description="empty: a blank to sign")
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SESSION = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-(([01]\d|2[0-3]):([0-5]\d)|24:00)$")
+
+
+def parse_sessions(items: list[str]) -> tuple[Session, ...]:
+    """``["07:30-11:30", "13:30-17:00"]`` -> sessions, in order and not overlapping."""
+    out: list[Session] = []
+    for item in items:
+        m = _SESSION.match(item.strip())
+        if m is None:
+            raise ValueError(f"session {item!r}: expected HH:MM-HH:MM, e.g. 07:30-11:30")
+        opens = time(int(m.group(1)), int(m.group(2)))
+        closes = time.max if m.group(3) == "24:00" else time(int(m.group(4)), int(m.group(5)))
+        if closes <= opens:
+            raise ValueError(f"session {item!r}: it must close after it opens")
+        if out and opens < out[-1][1]:
+            raise ValueError(f"session {item!r}: sessions must be in order and not overlap")
+        out.append((opens, closes))
+    return tuple(out)
+
+
+class ProvinceCalendarSpec(BaseModel):
+    """A province's own working time: weekdays given replace the default's sessions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hours: dict[Weekday, list[str]] = Field(
+        default_factory=dict,
+        description="sessions per weekday, e.g. sat: [07:30-11:30] for a one-stop shop "
+        "open on Saturday mornings; [] closes that day",
+    )
+    days_off: list[date] = Field(
+        default_factory=list, description="extra days off besides the public holidays"
+    )
+    working_days: list[date] = Field(
+        default_factory=list, description="make-up working days (Monday's sessions)"
+    )
+
+    @field_validator("hours")
+    @classmethod
+    def _sessions(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for items in v.values():
+            parse_sessions(items)
+        return v
+
+    def office(self, base: OfficeCalendar) -> OfficeCalendar:
+        week = tuple(
+            parse_sessions(self.hours[d]) if d in self.hours else base.week[i]
+            for i, d in enumerate(WEEKDAYS)
+        )
+        return OfficeCalendar(
+            week=week,
+            timezone=base.timezone,
+            days_off=base.days_off | frozenset(self.days_off),
+            working_days=base.working_days | frozenset(self.working_days),
+            public_holidays=base.public_holidays,
+        )
+
+
+class CalendarSpec(ProvinceCalendarSpec):
+    """The working calendar (docs/CRITERIA.md, "Working time"): the default for every
+    province, and each province's own changes to it."""
+
+    timezone: str = Field(default=DEFAULT_TIMEZONE, description="IANA time zone of the hours")
+    round_the_clock: bool = Field(
+        default=False,
+        description="every hour of every day is working time (no office hours, no holidays): "
+        "a commune turns grey whenever it is silent",
+    )
+    provinces: dict[str, ProvinceCalendarSpec] = Field(
+        default_factory=dict, description="province code (2 digits) -> its own hours and days"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}, e.g. {DEFAULT_TIMEZONE}") from None
+        return v
+
+    @field_validator("provinces")
+    @classmethod
+    def _codes(cls, v: dict[str, ProvinceCalendarSpec]) -> dict[str, ProvinceCalendarSpec]:
+        for code in v:
+            if not re.fullmatch(r"\d{2}", code):
+                raise ValueError(f"provinces: {code!r} is not a 2-digit province code")
+        return v
+
+    def working_calendar(self) -> WorkingCalendar:
+        if self.round_the_clock:
+            return WorkingCalendar(default=ROUND_THE_CLOCK)
+        base = self.office(OfficeCalendar(week=CIVIL_SERVICE_WEEK, timezone=self.timezone))
+        return WorkingCalendar(
+            default=base, provinces={c: p.office(base) for c, p in self.provinces.items()}
+        )
+
+
 class CollectorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -133,6 +245,11 @@ class CollectorConfig(BaseModel):
         le=3600,
         description="how often `serve` looks for a changed catalogue or overrides file and "
         "reloads it (0 = only on SIGHUP); a broken file is refused and the old one stays",
+    )
+    calendar: CalendarSpec = Field(
+        default_factory=CalendarSpec,
+        description="working time: office hours, holidays, days off and make-up days; "
+        "outside it a commune keeps its colour and is never grey",
     )
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     reevaluate_every_s: float = Field(default=60.0, ge=0)

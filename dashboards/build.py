@@ -30,6 +30,8 @@ from grafana_foundation_sdk.models.dashboard import (
     DynamicConfigValue,
     Threshold,
     ThresholdsMode,
+    ValueMap,
+    ValueMappingResult,
     VariableRefresh,
     VariableSort,
 )
@@ -342,8 +344,24 @@ def _province_colours(sel: str) -> list[PanelBuilder]:
             "Số xã theo màu",
             "Communes of the province by readiness colour.",
             [query(f"ioc_province_communes{{{sel}}}", "{{colour}}")],
-            w=18,
+            w=12,
             colours=True,
+        ),
+        stat_panel(
+            "Giờ làm việc",
+            "Whether the province is within its working time (office hours, not a holiday). "
+            "Outside it communes keep their colour and are never grey for silence.",
+            [query(f"ioc_working_time{{{sel}}}", "$province")],
+            thresholds=_thresholds((None, COLOURS["grey"]), (1, "green")),
+        ).mappings(
+            [
+                ValueMap(
+                    options={
+                        "0": ValueMappingResult(text="Ngoài giờ làm việc", index=0),
+                        "1": ValueMappingResult(text="Trong giờ làm việc", index=1),
+                    }
+                )
+            ]
         ),
         table_panel(
             "Các xã và màu hiện tại",

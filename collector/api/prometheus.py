@@ -273,7 +273,9 @@ class ReadinessCollector:
             "Unix time of the newest report observed for a commune.",
         )
         per_prov: dict[str, Counter[str]] = {p: Counter() for p in units.provinces}
+        off: dict[str, bool] = {}
         for s in services.readiness.commune_states():
+            off[s.province_code] = s.off_hours
             c = units.communes[s.code]
             pc = f'province="{s.province_code}",commune="{s.code}"'
             info.add(
@@ -314,7 +316,15 @@ class ReadinessCollector:
             "Share of all communes of the nation that are green, 0 to 1.",
         )
         nat_ratio.add("", national.get("green", 0) / len(units.communes))
-        return [info, colour, criterion, last, prov_count, prov_ratio, nat_ratio]
+        working = Family(
+            f"{NS}_working_time",
+            "gauge",
+            "1 while a province is within its working time (office hours, not a holiday), "
+            "0 outside it: commune colours are kept and silence is not alerted.",
+        )
+        for pcode in per_prov:
+            working.add(f'province="{pcode}"', 0.0 if off.get(pcode) else 1.0)
+        return [info, colour, criterion, last, prov_count, prov_ratio, nat_ratio, working]
 
     def _agents(self, province: str | None = None) -> list[Family]:
         last = Family(

@@ -43,5 +43,6 @@ async def commune(code: str, ctx: Ctx) -> dict[str, Any]:
         "province": services.units.provinces[info.province_code].name,
         "colour": state.colour.value,
         "last_report_at": state.last_report_at.isoformat() if state.last_report_at else None,
+        "off_hours": state.off_hours,
         "criteria": state.criteria,
     }

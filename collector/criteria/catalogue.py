@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal, Self
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -99,8 +100,39 @@ class LevelSpec(_Strict):
         return self
 
 
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+#: The longest ``for:`` or ``recover:`` (a day).
+MAX_DURATION_S = 86_400
+
+
+def duration_seconds(text: str) -> int:
+    """``"5m"`` -> 300: hours, minutes and seconds as Prometheus writes them (``1h30m``)."""
+    m = _DURATION.match(text)
+    if not text or m is None:
+        raise ValueError(f"duration {text!r}: expected a number and a unit, e.g. 30s, 5m or 1h")
+    h, mi, sec = (int(g or 0) for g in m.groups())
+    return h * 3600 + mi * 60 + sec
+
+
+def _duration(v: Any) -> Any:
+    if v is None:
+        return v
+    if not isinstance(v, str):
+        raise ValueError(f"duration {v!r}: expected a number and a unit, e.g. 30s, 5m or 1h")
+    seconds = duration_seconds(v.strip())
+    if not 1 <= seconds <= MAX_DURATION_S:
+        raise ValueError(f"duration {v!r}: must be from 1s to 24h")
+    return v.strip()
+
+
+#: A duration as the catalogue writes it ("5m"); see :func:`duration_seconds`.
+Duration = Annotated[str, BeforeValidator(_duration)]
+
+
 class CheckRule(_Strict):
     """A condition on the latest results of one check, over every host of the commune."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     check: str
     target: str | None = None
@@ -112,6 +144,11 @@ class CheckRule(_Strict):
     fail_below: float | None = None
     warn_above: float | None = None
     fail_above: float | None = None
+    #: How long a host's result must warn or fail before it counts (``for: 5m``); until
+    #: then the rule keeps the status it had (pending).
+    hold_for: Duration | None = Field(default=None, alias="for")
+    #: How long it must be clear again before the rule recovers (``recover: 2m``).
+    recover: Duration | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -7,7 +7,8 @@ the only state is a caller's :class:`VerdictMemo`. The colour rules (docs/ARCHIT
 * green  - every applicable criterion passes or is waived;
 * red    - a critical criterion fails;
 * yellow - anything else (something warns, fails, or could not be measured);
-* grey   - no fresh data; decided at read time by :func:`colour_at`, never shown as green.
+* grey   - silent in working time; decided at read time by :func:`colour_at`, never shown
+  as green. Outside working time a commune keeps its colour (collector/domain/calendar.py).
 
 Two steps. Each host's latest results are judged once, when it reports, against every check
 rule (:func:`host_findings`, and their summary :func:`host_verdict`). A commune is then
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, TypeVar
 
@@ -31,6 +32,7 @@ from checks.levels import HasLevels, crossing
 from checks.model import Status
 from collector.criteria.catalogue import Severity
 from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules, RuleStep, Step
+from collector.domain.calendar import ROUND_THE_CLOCK, OfficeCalendar
 
 
 class CriterionStatus(StrEnum):
@@ -300,6 +302,110 @@ def host_findings(rules: Rules, observations: Iterable[Observation]) -> HostFind
             if step.rule.target is None or o.target == step.rule.target:
                 found.setdefault(step.key, []).append(_eval_one(step, o))
     return HostFindings(rules.fingerprint, frozenset(checks), dict(found))
+
+
+# ------------------------------------------------------------------ durations
+# A rule with ``for:`` counts a host's warning or failure only once it has lasted that long
+# (NET-01: the dedicated network down for more than 5 minutes, not one failed connect); one
+# with ``recover:`` counts it as cleared only once it has been clear that long. Per host and
+# timed rule, three things are kept (agents.conditions): the status the results say now,
+# since when they say it (the agent's own clock: both ends of a duration are its
+# measurements), and the status that counts. A host seen for the first time with a failure
+# is pending: it counts as passing until the failure has lasted. Judged when the host
+# reports, from its stored state: nothing re-reads history.
+
+#: Per rule key: [status char now, since (Unix seconds), status char counted].
+Conditions = dict[str, list[Any]]
+
+
+def _span(seconds: float, lang: str) -> str:
+    s = int(seconds)
+    if s >= 60 and s % 60 == 0:
+        return f"{s // 60} phút" if lang == "vi" else f"{s // 60} min"
+    return f"{s} giây" if lang == "vi" else f"{s} s"
+
+
+def _held(step: RuleStep, raw: str, prev: list[Any] | None, at: int) -> list[Any]:
+    """The condition of one timed rule after a report at ``at`` that says ``raw``."""
+    if prev is None:
+        return [raw, at, "0" if raw in "23" and step.for_s else raw]
+    was, since, held = prev
+    if raw != was:
+        since = at
+    if raw > held and raw in "23" and at - since < step.for_s:
+        return [raw, since, held]  # pending: not failing yet
+    if raw < held and held in "23" and at - since < step.recover_s:
+        return [raw, since, held]  # recovering: still failing
+    return [raw, since, raw]
+
+
+def _noted(step: RuleStep, found: Finding, cond: list[Any], at: int) -> Finding:
+    """The rule's finding with the status that counts and why it is not the one seen."""
+    raw, since, held = cond
+    status = _OF_CHAR[held]
+    so_far_en, so_far_vi = _span(at - since, "en"), _span(at - since, "vi")
+    if held < raw:
+        need_en, need_vi = _span(step.for_s, "en"), _span(step.for_s, "vi")
+        en = f"{found.en}; pending: counts after {need_en} ({so_far_en} so far)"
+        vi = f"{found.vi}; đang chờ: chỉ tính khi kéo dài {need_vi} (mới {so_far_vi})"
+    else:
+        need_en, need_vi = _span(step.recover_s, "en"), _span(step.recover_s, "vi")
+        en = f"{found.en}; still counted as {status.value}: clear for {so_far_en} of {need_en}"
+        vi = (
+            f"{found.vi}; vẫn tính là {_STATUS_VI.get(status, status.value)}: "
+            f"mới ổn định {so_far_vi} trên {need_vi}"
+        )
+    return Finding(status, en, vi, found.evidence)
+
+
+def advance_conditions(
+    rules: Rules, observations: Iterable[Observation], conditions: Conditions | None, at: datetime
+) -> Conditions:
+    """The conditions of a host's timed rules after a report measured at ``at`` with the
+    results ``observations``: for each report of a batch but the newest (a spool drained
+    after an outage), judging the timed rules only. A timed rule the report has no result
+    for keeps its condition."""
+    timed = rules.compiled.timed
+    before = conditions or {}
+    if not timed:
+        return {}
+    keys = {s.key for s in timed}
+    worst: dict[str, str] = {}
+    for o in observations:
+        for step in rules.compiled.by_check.get(o.check, ()):
+            if step.key in keys and (step.rule.target is None or o.target == step.rule.target):
+                char = _DIGIT[_eval_one(step, o).status.value]
+                worst[step.key] = max(worst.get(step.key, char), char)
+    now = int(at.timestamp())
+    out = {k: v for k, v in before.items() if k in keys}
+    for s in timed:
+        if s.key in worst:
+            out[s.key] = _held(s, worst[s.key], before.get(s.key), now)
+    return out
+
+
+def apply_durations(
+    rules: Rules, findings: HostFindings, conditions: Conditions | None, at: datetime
+) -> tuple[HostFindings, Conditions]:
+    """``findings`` with each timed rule's status as it counts after a report measured at
+    ``at``, and the host's conditions to keep for its next report."""
+    timed = rules.compiled.timed
+    if not timed:
+        return findings, {}
+    now = int(at.timestamp())
+    before = conditions or {}
+    kept: Conditions = {}
+    found = dict(findings.rules)
+    for step in timed:
+        fs = found.get(step.key)
+        if not fs:  # no result: nothing to time (the rule is unknown or not used)
+            continue
+        combined = _combine(fs, _WORST, worst=True)
+        cond = _held(step, _DIGIT[combined.status.value], before.get(step.key), now)
+        kept[step.key] = cond
+        if cond[2] != cond[0]:
+            found[step.key] = [_noted(step, combined, cond, now)]
+    return HostFindings(findings.fingerprint, findings.checks, found), kept
 
 
 # ------------------------------------------------------------------ verdicts
@@ -630,11 +736,18 @@ def colour_at(
     last_report_at: datetime | None,
     now: datetime,
     stale_after_s: float,
+    calendar: OfficeCalendar = ROUND_THE_CLOCK,
+    working: bool | None = None,
 ) -> Colour:
-    """The colour to show now: grey when the commune has no fresh report, whatever it was."""
+    """The colour to show now. In working time: grey when the commune has been silent for
+    more than ``stale_after_s`` seconds of its ``calendar``'s working time, whatever it
+    was. Outside working time: the colour it had (grey only if it never reported).
+    ``working``: whether ``now`` is working time, when the caller knows already."""
     if evaluated is None or last_report_at is None:
         return Colour.GREY
-    if now - last_report_at > timedelta(seconds=stale_after_s):
+    if working is None:
+        working = calendar.is_working_time(now)
+    if working and calendar.is_silent(last_report_at, now, stale_after_s):
         return Colour.GREY
     return Colour(evaluated)
 

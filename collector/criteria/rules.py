@@ -26,6 +26,7 @@ from collector.criteria.catalogue import (
     Criterion,
     Kind,
     Severity,
+    duration_seconds,
     level_table,
 )
 
@@ -46,6 +47,9 @@ class RuleStep:
     #: For a rule on the check's own status (no ``value:``): the catalogue's ``levels:``
     #: of that check's values, judged with the status. Empty otherwise.
     levels: Mapping[str, Bounds] = field(default_factory=dict)
+    #: ``for:`` and ``recover:`` in seconds (0: none): see engine.apply_durations.
+    for_s: int = 0
+    recover_s: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,8 @@ class CompiledCatalogue:
     attested: tuple[str, ...]
     #: Every level of the catalogue (rules and ``levels:``): what agents judge with.
     levels: Mapping[str, Mapping[str, Bounds]]
+    #: The rules with a ``for:`` or ``recover:`` duration.
+    timed: tuple[RuleStep, ...] = ()
 
 
 def _rule_key(criterion_id: str, i: int, j: int | None = None) -> str:
@@ -148,6 +154,8 @@ def compile_catalogue(catalogue: Catalogue) -> CompiledCatalogue:
             rule,
             rule.optional,
             own.get(rule.check, {}) if rule.value is None else {},
+            duration_seconds(rule.hold_for) if rule.hold_for else 0,
+            duration_seconds(rule.recover) if rule.recover else 0,
         )
         for pos, (key, rule) in enumerate(flat)
     )
@@ -179,6 +187,7 @@ def compile_catalogue(catalogue: Catalogue) -> CompiledCatalogue:
         tuple(criteria),
         tuple(c.id for c in catalogue.criteria if c.kind is Kind.ATTESTED),
         level_table(catalogue),
+        tuple(s for s in steps if s.for_s or s.recover_s),
     )
 
 

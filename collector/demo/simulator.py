@@ -18,7 +18,7 @@ import random
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -520,6 +520,10 @@ def attestations_for(
     return items
 
 
+#: How long before its first report a simulated commune's dedicated link went down.
+LINK_DOWN_FOR = timedelta(minutes=6)
+
+
 @dataclass
 class SimAgent:
     plan: CommunePlan
@@ -631,17 +635,39 @@ class Simulator:
 
         async def one(a: SimAgent) -> None:
             nonlocal done
+            when = observed_at or utcnow()
+            reports = []
+            if a.seq == 0 and "link_down" in a.plan.faults:
+                # Its link has been down for a while: the first batch drains the spool, a
+                # report measured LINK_DOWN_FOR earlier first (NET-01 counts an outage once
+                # it has lasted 5 minutes).
+                a.seq += 1
+                reports.append(
+                    AgentReport(
+                        agent_id=a.agent_id,
+                        seq=a.seq,
+                        commune_code=a.plan.code,
+                        host=f"pasc-{a.plan.code}",
+                        observed_at=when - LINK_DOWN_FOR,
+                        agent_version="sim-0.1",
+                        results=simulated_results(
+                            a.plan, random.Random(f"{self.seed}-{a.plan.code}-spooled")
+                        ),
+                    )
+                )
             a.seq += 1
-            report = AgentReport(
-                agent_id=a.agent_id,
-                seq=a.seq,
-                commune_code=a.plan.code,
-                host=f"pasc-{a.plan.code}",
-                observed_at=observed_at or utcnow(),
-                agent_version="sim-0.1",
-                results=simulated_results(a.plan, a.rng),
+            reports.append(
+                AgentReport(
+                    agent_id=a.agent_id,
+                    seq=a.seq,
+                    commune_code=a.plan.code,
+                    host=f"pasc-{a.plan.code}",
+                    observed_at=when,
+                    agent_version="sim-0.1",
+                    results=simulated_results(a.plan, a.rng),
+                )
             )
-            body = ReportBatch(reports=[report]).model_dump_json()
+            body = ReportBatch(reports=reports).model_dump_json()
             async with sem:
                 resp = await client.post(
                     f"{self.base_url}/api/v1/reports",

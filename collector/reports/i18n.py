@@ -199,10 +199,21 @@ _TEXT: dict[str, tuple[str, str]] = {
         "at least one critical criterion fails and is not waived.",
     ),
     "legend_grey": (
-        "xã chưa từng gửi báo cáo, hoặc không có máy nào của xã gửi báo cáo trong hơn {limit}; "
-        "màu cũ không còn được tính. Xám không bao giờ được tính là xanh.",
+        "xã chưa từng gửi báo cáo, hoặc không có máy nào của xã gửi báo cáo trong hơn {limit} "
+        "của giờ làm việc; màu cũ không còn được tính. Xám không bao giờ được tính là xanh. "
+        "Ngoài giờ làm việc xã giữ màu của lần báo cáo cuối, không chuyển sang xám.",
         "the commune has never reported, or none of its machines has reported for more than "
-        "{limit}; the old colour no longer counts. Grey never counts as green.",
+        "{limit} of working time; the old colour no longer counts. Grey never counts as "
+        "green. Outside working hours a commune keeps the colour of its last reports and "
+        "does not turn grey.",
+    ),
+    # working time (docs/CRITERIA.md, "Working time")
+    "off_hours": ("ngoài giờ làm việc", "outside working hours"),
+    "off_hours_notice": (
+        "Ngoài giờ làm việc: mỗi xã giữ màu của giờ làm việc gần nhất; máy tắt không làm xã "
+        "chuyển sang xám và không gây cảnh báo.",
+        "Outside working hours: each commune keeps its colour from the last working time; "
+        "machines switched off do not turn it grey and raise no alert.",
     ),
     "minutes": ("{n} phút", "{n} min"),
     "seconds": ("{n} giây", "{n} s"),
@@ -216,8 +227,9 @@ _TEXT: dict[str, tuple[str, str]] = {
         "criterion is Unknown: no criterion has been evaluated.",
     ),
     "no_reports_stale": (
-        "Không có máy nào của xã gửi báo cáo trong hơn {limit}, nên màu là Xám.",
-        "None of the commune's machines has reported for more than {limit}, so its colour is Grey.",
+        "Không có máy nào của xã gửi báo cáo trong hơn {limit} của giờ làm việc, nên màu là Xám.",
+        "None of the commune's machines has reported for more than {limit} of working time, "
+        "so its colour is Grey.",
     ),
     "no_reports_attested": (
         "Các xác nhận bên dưới đã được ghi nhận, nhưng chưa được tính vào màu khi xã chưa có "

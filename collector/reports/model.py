@@ -71,6 +71,13 @@ class CommuneRow:
     last_report_at: datetime | None
     statuses: dict[str, str]  # criterion id -> status
     not_met: list[str]
+    #: Outside its province's working time: the colour is the one it kept.
+    off_hours: bool = False
+
+    def colour_text(self, lang: str) -> str:
+        """The colour's name, with "outside working hours" when it is."""
+        name = colour_label(lang, self.colour)
+        return f"{name} ({t(lang, 'off_hours')})" if self.off_hours else name
 
     def cells(
         self, cids: list[str], lang: str, when: Callable[[datetime | None], Any]
@@ -84,7 +91,7 @@ class CommuneRow:
             unit_kind_label(lang, self.kind),
             self.province_code,
             self.province_name,
-            colour_label(lang, self.colour),
+            self.colour_text(lang),
             when(self.last_report_at),
             " ".join(self.not_met),
             *(status_label(lang, self.statuses[c]) for c in cids),
@@ -156,6 +163,8 @@ class ReadinessReport:
     attestations: list[dict[str, Any]] = field(default_factory=list)
     waivers: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: Every commune of the scope is outside its province's working time.
+    off_hours: bool = False
 
     @property
     def title(self) -> str:
@@ -223,6 +232,7 @@ def _commune_row(services: Services, s: CommuneState, cids: list[str]) -> Commun
         last_report_at=s.last_report_at,
         statuses=statuses,
         not_met=[cid for cid, st in statuses.items() if st in NOT_MET],
+        off_hours=s.off_hours,
     )
 
 
@@ -351,6 +361,7 @@ def build_report(
         communes=rows,
         catalogue=_catalogue(rules, lang),
         criterion_counts=_criterion_counts(rows, cids, titles, severity),
+        off_hours=bool(rows) and all(r.off_hours for r in rows),
     )
     codes = [r.code for r in rows] if scope != "national" else None
     report.waivers = services.attestations.waivers(codes, active_only=scope != "commune")

@@ -250,7 +250,10 @@ def _summary(report: ReadinessReport, n: _Numbering, st: _Styles) -> list[Flowab
         rep=reporting,
         cov=pdf_parts.pct(lang, reporting / tot.communes if tot.communes else 0.0),
     )
-    return [n.h1(t(lang, "summary")), Paragraph(_text(text, lang), st["base"])]
+    out: list[Flowable] = [n.h1(t(lang, "summary")), Paragraph(_text(text, lang), st["base"])]
+    if report.off_hours:  # every commune outside working time: colours kept, not grey
+        out.append(Paragraph(_text(t(lang, "off_hours_notice"), lang), st["base"]))
+    return out
 
 
 def _coverage(report: ReadinessReport, n: _Numbering, st: _Styles) -> list[Flowable]:
@@ -305,7 +308,7 @@ def _communes(report: ReadinessReport, st: _Styles) -> Table:
     communes = sorted(report.communes, key=lambda r: ("redyellowgreygreen".find(r.colour), r.code))
     header = _labels(lang, "code", "commune", "colour", "not_met", "last_report")
     rows: list[list[Any]] = [
-        [r.code, r.name, colour_label(lang, r.colour), ", ".join(r.not_met), ict(r.last_report_at)]
+        [r.code, r.name, r.colour_text(lang), ", ".join(r.not_met), ict(r.last_report_at)]
         for r in communes
     ]
     widths = [w * mm for w in (14, 45, 16, 78, 27)]
@@ -433,7 +436,7 @@ def _commune_status(report: ReadinessReport, n: _Numbering, st: _Styles) -> list
     r = report.communes[0]
     statuses = Counter(d.status for d in report.detail)
     text = t(lang, "commune_status_text").format(
-        colour=colour_label(lang, r.colour),
+        colour=r.colour_text(lang),
         last=ict(r.last_report_at) or t(lang, "never"),
         npass=statuses["pass"] + statuses["waived"] + statuses["not_applicable"],
         n=len(report.detail),

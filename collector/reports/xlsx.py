@@ -91,11 +91,6 @@ def _cell(ws: Any, value: Any, **style: Any) -> WriteOnlyCell:
     return cell
 
 
-def _colour_cell(ws: Any, lang: str, colour: str, fills: dict[str, PatternFill]) -> WriteOnlyCell:
-    """A commune's colour: its name in ``lang`` on its own colour."""
-    return _cell(ws, colour_label(lang, colour), fill=fills.get(colour))
-
-
 def _sheet(wb: Workbook, lang: str, key: str) -> Any:
     """A new sheet named by ``key`` in ``lang`` (Excel allows 31 characters)."""
     return wb.create_sheet(t(lang, key)[:31])
@@ -124,6 +119,8 @@ def _summary_sheet(wb: Workbook, report: ReadinessReport) -> None:
         (colour_label(lang, "grey"), tot.grey),
     ):
         ws.append([_value(ws, label), _value(ws, value)])
+    if report.off_hours:
+        ws.append([_value(ws, t(lang, "off_hours_notice"))])
     ws.append([t(lang, "green_ratio"), _cell(ws, tot.green_ratio, number_format="0.0%")])
 
 
@@ -157,7 +154,8 @@ def _communes_sheet(wb: Workbook, report: ReadinessReport) -> None:
 
     def row(r: Any) -> list[Any]:
         cells = r.cells(cids, lang, lambda when: when)
-        cells[COLOUR_COLUMN] = _colour_cell(ws, lang, r.colour, fills)
+        # The colour's name (and "outside working hours") on its own colour.
+        cells[COLOUR_COLUMN] = _cell(ws, r.colour_text(lang), fill=fills.get(r.colour))
         return cells
 
     _table(

@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from checks.model import utcnow
 from collector.criteria.catalogue import Catalogue
 from collector.criteria.rules import Rules, RulesHolder
+from collector.domain.calendar import ALWAYS, WorkingCalendar
 from collector.domain.units import Units
 from collector.service.accounts import Accounts
 from collector.service.attestations import Attestations
@@ -81,9 +82,12 @@ def services_for(
     catalogue: Catalogue,
     units: Units,
     clock: Callable[[], datetime] = utcnow,
+    calendar: WorkingCalendar = ALWAYS,
 ) -> Services:
-    """Every service over one database, under ``catalogue``'s rules."""
-    core = Core(Database(engine), RulesHolder(Rules.of(catalogue)), units, clock)
+    """Every service over one database, under ``catalogue``'s rules. ``calendar``: when
+    each province works (the configuration's, :meth:`CalendarSpec.working_calendar`); by
+    default every instant is working time, so staleness is the wall clock's."""
+    core = Core(Database(engine), RulesHolder(Rules.of(catalogue)), units, clock, calendar)
     audit = Audit(core)
     evaluation = Evaluation(core)
     identities = Identities(core, audit, evaluation)

@@ -1,5 +1,5 @@
 """What every service stands on: the database, the rules in force, the administrative
-register and the clock, shared by all the services of one process."""
+register, the clock and the working calendar, shared by all the services of one process."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from collector.criteria.rules import RulesHolder
+from collector.domain.calendar import ALWAYS, WorkingCalendar
 from collector.domain.units import Units
 from collector.storage.database import Database
 
@@ -18,6 +19,8 @@ class Core:
     rules: RulesHolder
     units: Units
     clock: Callable[[], datetime]
+    #: When each province works; outside it silence is not staleness.
+    calendar: WorkingCalendar = ALWAYS
 
 
 class Service:
@@ -29,3 +32,4 @@ class Service:
         self.rules = core.rules
         self.units = core.units
         self.clock = core.clock
+        self.calendar = core.calendar

@@ -20,10 +20,12 @@ from sqlalchemy import Connection, and_, bindparam, func, select, update
 from collector.criteria.engine import (
     Attestation,
     CommuneEvaluation,
+    Conditions,
     HostFindings,
     Observation,
     VerdictMemo,
     Waiver,
+    apply_durations,
     evaluate_findings,
     evaluate_verdicts,
     host_findings,
@@ -64,10 +66,32 @@ def observations(host: str, latest: dict[str, LatestResult]) -> list[Observation
     ]
 
 
-def judge(rules: Rules, host: str, latest: dict[str, LatestResult]) -> tuple[HostFindings, str]:
-    """A host's findings under ``rules`` and their verdict."""
-    found = host_findings(rules, observations(host, latest))
-    return found, host_verdict(rules, found)
+@dataclass(frozen=True)
+class Judged:
+    """A host's findings under some rules, their verdict, and the conditions of its timed
+    rules to keep (agents.conditions)."""
+
+    findings: HostFindings
+    verdict: str
+    conditions: Conditions
+
+
+def judge(
+    rules: Rules,
+    host: str,
+    latest: dict[str, LatestResult],
+    conditions: Conditions | None = None,
+) -> Judged:
+    """A host's findings under ``rules`` and their verdict, each timed rule (``for:``,
+    ``recover:``) counted from ``conditions``, the host's as stored, as of its newest
+    measurement."""
+    obs = observations(host, latest)
+    found = host_findings(rules, obs)
+    kept: Conditions = {}
+    if obs and rules.compiled.timed:
+        at = max(o.observed_at for o in obs)
+        found, kept = apply_durations(rules, found, conditions, at)
+    return Judged(found, host_verdict(rules, found), kept)
 
 
 @dataclass
@@ -105,20 +129,31 @@ class Evaluation(Service):
             return {}
         a = db.agents.c
         judged = {
-            row.agent_id: judge(rules, row.host, decode_latest(row.latest))
-            for row in conn.execute(select(a.agent_id, a.host, a.latest).where(a.agent_id.in_(ids)))
+            row.agent_id: judge(rules, row.host, decode_latest(row.latest), row.conditions)
+            for row in conn.execute(
+                select(a.agent_id, a.host, a.latest, a.conditions).where(a.agent_id.in_(ids))
+            )
         }
         if judged:
             conn.execute(
                 update(db.agents)
                 .where(a.agent_id == bindparam("b_agent_id"))
-                .values(findings=bindparam("b_findings"), verdict=bindparam("b_verdict")),
+                .values(
+                    findings=bindparam("b_findings"),
+                    verdict=bindparam("b_verdict"),
+                    conditions=bindparam("b_conditions"),
+                ),
                 [
-                    {"b_agent_id": i, "b_findings": f.to_json(), "b_verdict": v}
-                    for i, (f, v) in judged.items()
+                    {
+                        "b_agent_id": i,
+                        "b_findings": j.findings.to_json(),
+                        "b_verdict": j.verdict,
+                        "b_conditions": j.conditions or None,
+                    }
+                    for i, j in judged.items()
                 ],
             )
-        return {i: f for i, (f, _) in judged.items()}
+        return {i: j.findings for i, j in judged.items()}
 
     # ------------------------------------------------------------------- evaluating
     def evaluate(
@@ -163,12 +198,14 @@ class Evaluation(Service):
     def _gather_hosts(
         self, conn: Connection, g: _Gathered, now: datetime, rules: Rules, detail: bool
     ) -> None:
-        """Every host of the communes that has reported (the stale ones count only for the
-        last report), in one statement: every column read is in ix_agents_commune_verdict."""
-        stale = timedelta(seconds=rules.stale_after_s)
-        fresh_since = now - stale
-        current = rules.fingerprint + ":"
+        """Every host of the communes that has reported, in one statement: every column
+        read is in ix_agents_commune_verdict. The fresh ones count; a commune none of whose
+        hosts is fresh counts all of them, as of their last reports, so that it keeps the
+        colour they gave (shown grey in working time, kept outside it)."""
+        stale_s = rules.stale_after_s
+        fresh_since = now - timedelta(seconds=stale_s)
         oldest_fresh: dict[str, datetime] = {}
+        silent: dict[str, list[tuple[str, str, str | None]]] = {}
         a = db.agents.c
         for agent_id, code, host, verdict, observed in conn.execute(
             select(a.agent_id, a.commune_code, a.host, a.verdict, a.last_observed_at).where(
@@ -183,19 +220,40 @@ class Evaluation(Service):
             last = g.last_report[code]
             if last is None or seen > last:
                 g.last_report[code] = seen
-            if seen < fresh_since:
+            # Silent for longer than stale_after_s of its province's working time (the
+            # wall clock first: a recent report is fresh whatever the calendar says).
+            if seen < fresh_since and self._silent(code, seen, now, stale_s):
+                silent.setdefault(code, []).append((agent_id, host, verdict))
                 continue
             if code not in oldest_fresh or seen < oldest_fresh[code]:
                 oldest_fresh[code] = seen
-            if detail:
-                g.hosts[code].append((host, agent_id))
-            elif verdict and verdict.startswith(current):
-                g.verdicts[code].append(verdict)
-            else:  # never judged, or judged under other rules
-                g.unjudged.append((code, agent_id))
-        # Due again when a host turns stale (just after, so that it then counts as stale).
+            self._count_host(g, rules, code, (agent_id, host, verdict), detail)
+        for code, hosts in silent.items():
+            if code not in oldest_fresh:
+                for one in hosts:
+                    self._count_host(g, rules, code, one, detail)
+        # Due again when a host turns stale (just after, so that it then counts as stale):
+        # after stale_after_s of working time, so never at night.
         for code, oldest in oldest_fresh.items():
-            g.due[code] = oldest + stale + timedelta(seconds=1)
+            province = self.units.commune(code).province_code
+            at = self.calendar.silent_from(province, oldest, stale_s)
+            g.due[code] = None if at is None else at + timedelta(seconds=1)
+
+    @staticmethod
+    def _count_host(
+        g: _Gathered, rules: Rules, code: str, host: tuple[str, str, str | None], detail: bool
+    ) -> None:
+        agent_id, name, verdict = host
+        if detail:
+            g.hosts[code].append((name, agent_id))
+        elif verdict and verdict.startswith(rules.fingerprint + ":"):
+            g.verdicts[code].append(verdict)
+        else:  # never judged, or judged under other rules
+            g.unjudged.append((code, agent_id))
+
+    def _silent(self, code: str, seen: datetime, now: datetime, stale_s: float) -> bool:
+        province = self.units.commune(code).province_code
+        return self.calendar.is_silent(province, seen, now, stale_s)
 
     def _gather_people(self, conn: Connection, g: _Gathered, now: datetime) -> None:
         """Attestations and waivers in force, each also making its commune due on expiry."""

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import Connection, and_, bindparam, select, update
 
 from checks.model import AgentReport, CheckResult, IngestResponse, utcnow
-from collector.criteria.engine import HostFindings
+from collector.criteria.engine import HostFindings, Observation, advance_conditions
 from collector.criteria.rules import Rules
 from collector.domain.errors import (
     DomainError,
@@ -122,8 +122,7 @@ class Ingest(Service):
                 levels_version=rules.fingerprint,
             )
         if to_store:
-            previous = {aid: row.latest for aid, row in g.rows.items()}
-            known = self._store_reports(conn, to_store, now, previous, rules)
+            known = self._store_reports(conn, to_store, now, g.rows, rules)
             # Colours and statuses now; reasons and evidence when first asked for.
             self.evaluation.evaluate(
                 conn,
@@ -141,9 +140,9 @@ class Ingest(Service):
         g.rows = {
             row.agent_id: row
             for row in conn.execute(
-                select(a.agent_id, a.token_hash, a.revoked, a.latest, a.last_seq).where(
-                    a.agent_id.in_({g.batches[i][0].agent_id for i in g.valid})
-                )
+                select(
+                    a.agent_id, a.token_hash, a.revoked, a.latest, a.last_seq, a.conditions
+                ).where(a.agent_id.in_({g.batches[i][0].agent_id for i in g.valid}))
             )
         }
         for i in list(g.valid):
@@ -188,17 +187,20 @@ class Ingest(Service):
         conn: Connection,
         batches: list[Batch],
         now: datetime,
-        previous: dict[str, dict[str, list[Any]] | None],
+        stored: dict[str, Any],
         rules: Rules,
     ) -> dict[str, HostFindings]:
         """Insert the new reports, merge their results into each agent's latest results
-        (``previous``: as stored) and judge those: two bulk statements for the whole group.
-        Returns each agent's fresh findings for the evaluation that follows."""
+        (``stored``: the agents' rows as read) and judge those, timed rules from their
+        stored conditions: two bulk statements for the whole group. Returns each agent's
+        fresh findings for the evaluation that follows."""
         report_rows: list[dict[str, Any]] = []
         agent_rows: list[dict[str, Any]] = []
         found: dict[str, HostFindings] = {}
         for agent, new in batches:
-            latest = decode_latest(previous.get(agent.agent_id))
+            row = stored.get(agent.agent_id)
+            latest = decode_latest(row.latest if row is not None else None)
+            conditions = row.conditions if row is not None else None
             for r in new:  # in seq order: a later report's result replaces an earlier one
                 report_rows.append(
                     {
@@ -212,9 +214,14 @@ class Ingest(Service):
                     }
                 )
                 _merge(latest, r, now)
+                if r is not new[-1] and rules.compiled.timed:  # a drained backlog is timed too
+                    at = min(r.observed_at, now)  # as the latest results keep it
+                    conditions = advance_conditions(
+                        rules, _timed_observations(rules, r, at), conditions, at
+                    )
             newest = new[-1]
-            findings, verdict = judge(rules, newest.host, latest)
-            found[agent.agent_id] = findings
+            judged = judge(rules, newest.host, latest, conditions)
+            found[agent.agent_id] = judged.findings
             agent_rows.append(
                 {
                     "b_agent_id": agent.agent_id,
@@ -224,8 +231,9 @@ class Ingest(Service):
                     "b_version": newest.agent_version,
                     "b_skew": (newest.observed_at - now).total_seconds(),
                     "b_latest": encode_latest(latest),
-                    "b_findings": findings.to_json(),
-                    "b_verdict": verdict,
+                    "b_findings": judged.findings.to_json(),
+                    "b_verdict": judged.verdict,
+                    "b_conditions": judged.conditions or None,
                 }
             )
         # ON CONFLICT DO NOTHING: a replica racing us on the same (agent_id, seq) is a no-op.
@@ -249,6 +257,7 @@ class Ingest(Service):
                 latest=bindparam("b_latest"),
                 findings=bindparam("b_findings"),
                 verdict=bindparam("b_verdict"),
+                conditions=bindparam("b_conditions"),
             ),
             agent_rows,
         )
@@ -264,3 +273,22 @@ def _merge(latest: dict[str, LatestResult], report: AgentReport, now: datetime) 
         prior = latest.get(key)
         if prior is None or prior.seq <= seq:
             latest[key] = LatestResult.of(res, seq, now)
+
+
+def _timed_observations(rules: Rules, report: AgentReport, at: datetime) -> list[Observation]:
+    """A report's results of the checks some timed rule reads, as the engine reads them,
+    measured at ``at``."""
+    checks = {s.rule.check for s in rules.compiled.timed}
+    return [
+        Observation(
+            host=report.host,
+            check=res.check,
+            target=res.target,
+            status=res.status.value,
+            values={k: v.value for k, v in res.values.items()},
+            message=res.message,
+            observed_at=at,
+        )
+        for res in report.results
+        if res.check in checks
+    ]

@@ -30,9 +30,12 @@ from collector.storage.codecs import LatestResult, aware, decode_latest, decode_
 class CommuneState:
     code: str
     province_code: str
-    colour: Colour  # as shown now (grey when stale)
+    colour: Colour  # as shown now (grey when silent in working time)
     criteria: dict[str, Any]
     last_report_at: datetime | None
+    #: Outside its province's working time: the colour is the one it kept, never grey
+    #: for silence ("ngoài giờ làm việc / outside working hours").
+    off_hours: bool = False
 
 
 def _judged(entry: LatestResult, bounds: Mapping[str, Bounds] | None) -> str:
@@ -129,19 +132,25 @@ class Readiness(Service):
         else:
             stored = self._rows(province_code, detail, only, conn)
         out = []
+        working: dict[str, bool] = {}
         for code in self._codes(province_code, only):
             row = stored.get(code)
             province = self.units.communes[code].province_code
+            if province not in working:
+                working[province] = self.calendar.is_working_time(province, now)
+            off = not working[province]
             if row is None:
-                out.append(CommuneState(code, province, Colour.GREY, {}, None))
+                out.append(CommuneState(code, province, Colour.GREY, {}, None, off))
                 continue
             last = aware(row.last_report_at)
             if detail:
                 criteria = row.criteria or {}
             else:
                 criteria = {cid: st._asdict() for cid, st in decode_statuses(row.statuses).items()}
-            shown = colour_at(row.colour, last, now, stale_after_s)
-            out.append(CommuneState(code, province, shown, criteria, last))
+            shown = colour_at(
+                row.colour, last, now, stale_after_s, self.calendar.of(province), not off
+            )
+            out.append(CommuneState(code, province, shown, criteria, last, off))
         return out
 
     # ------------------------------------------------------------------ summaries
@@ -151,9 +160,11 @@ class Readiness(Service):
         by_prov: dict[str, Counter[str]] = {
             p: Counter() for p in self.units.provinces if scope.has_province(p)
         }
+        off: dict[str, bool] = {}
         for s in self.commune_states():
             if s.province_code in by_prov:
                 by_prov[s.province_code][s.colour.value] += 1
+                off[s.province_code] = s.off_hours
         total: Counter[str] = Counter()
         rows = []
         for pcode, counts in by_prov.items():
@@ -166,6 +177,8 @@ class Readiness(Service):
                     "communes": n,
                     **{c.value: counts.get(c.value, 0) for c in COLOURS},
                     "green_ratio": round(counts.get("green", 0) / n, 4) if n else 0.0,
+                    # outside working time: colours kept, silence not grey
+                    "off_hours": off.get(pcode, False),
                 }
             )
         n_all = sum(len(self.units.by_province[p]) for p in by_prov)
@@ -174,6 +187,7 @@ class Readiness(Service):
             "communes": n_all,
             **{c.value: total.get(c.value, 0) for c in COLOURS},
             "green_ratio": round(total.get("green", 0) / n_all, 4) if n_all else 0.0,
+            "off_hours": bool(off) and all(off.values()),
             "generated_at": self.clock().isoformat(),
             "by_province": rows,
         }

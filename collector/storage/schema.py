@@ -66,6 +66,10 @@ agents = Table(
     # The same, down to what statuses need (criteria/engine.py host_verdict): per rule the
     # worst status, per check whether there is a result; the national pass reads only these.
     Column("verdict", Text),
+    # The durations of rules with `for:` or `recover:` (criteria/engine.py apply_durations):
+    # {rule key: [status now, since (Unix seconds), status counted]}, a few bytes per timed
+    # rule, so that "down for 5 minutes" survives a restart without re-reading history.
+    Column("conditions", JSON),
 )
 
 reports = Table(

@@ -252,3 +252,19 @@ def _check_alert_rules(at: At, sim, fed_commune: str) -> None:
         else:
             assert name in NOT_EXPECTED, f"{name}: say whether it should match here"
             assert result == [], f"{name} matches in a healthy simulation: {result[:3]}"
+    _check_working_time_gate(at, rules)
+
+
+def _check_working_time_gate(at: At, rules: list[dict[str, Any]]) -> None:
+    """IocAgentSilent's working-time condition, as Prometheus evaluates it: the collector
+    under test works round the clock, so every province is in working time and the rule,
+    with its silence threshold lowered below zero, selects every agent."""
+    working = at.query("ioc_working_time")
+    assert len(working) == 34 and {s["value"][1] for s in working} == {"1"}
+    [silent] = [r["expr"] for r in rules if r.get("alert") == "IocAgentSilent"]
+    assert "> 15 * 60" in silent and "ioc_working_time" in silent
+    agents = at.query("ioc_agent_last_report_timestamp_seconds")
+    gated = at.query(silent.replace("> 15 * 60", "> -3600"))
+    assert len(gated) == len(agents) > 0
+    closed = silent.replace("> 15 * 60", "> -3600").replace("== 1)", "== 0)")
+    assert at.query(closed) == []

@@ -247,7 +247,18 @@ def test_summary_shape(collector, reader) -> None:
     assert s["green"] + s["yellow"] + s["red"] + s["grey"] == 3321
     assert (s["yellow"], s["grey"]) == (1, 3320)
     hn = next(p for p in s["by_province"] if p["code"] == "01")
-    assert set(hn) == {"code", "name", "communes", "green", "yellow", "red", "grey", "green_ratio"}
+    assert set(hn) == {
+        "code",
+        "name",
+        "communes",
+        "green",
+        "yellow",
+        "red",
+        "grey",
+        "green_ratio",
+        "off_hours",
+    }
+    assert hn["off_hours"] is s["off_hours"] is False  # the test collector works round the clock
     assert (hn["name"], hn["communes"], hn["yellow"], hn["grey"]) == (
         "Thành phố Hà Nội",
         126,

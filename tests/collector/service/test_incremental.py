@@ -11,7 +11,13 @@ import random
 from datetime import timedelta
 
 from checks.model import AgentReport, Category, CheckResult, Status, Value
-from collector.criteria.engine import Observation, evaluate_commune
+from collector.criteria.engine import (
+    HostFindings,
+    Observation,
+    apply_durations,
+    evaluate_findings,
+    host_findings,
+)
 from collector.criteria.rules import Rules
 from collector.demo.simulator import office_results, plan_nation, simulated_results
 from collector.service import Services
@@ -77,7 +83,8 @@ def test_store_matches_the_engine_for_random_multi_host_communes(make_services) 
     rng = random.Random(7)
     codes = [c for c, p in plans.items() if not p.silent and p.province_code == "04"][:12]
     for code in codes:
-        observations: list[Observation] = []
+        hosts: list[HostFindings] = []
+        rules = services.rules.current()
         for k in range(rng.randint(1, 4)):
             host = f"pc-{k}"
             ident = _enroll(services, host, code)
@@ -87,9 +94,14 @@ def test_store_matches_the_engine_for_random_multi_host_communes(make_services) 
                     _disk(rng.choice([0.05, 0.15, 0.5]))
                 ]
             _send(services, ident, host, 1, results, clock)
-            observations += _observations(host, results, clock)
-        expected = evaluate_commune(
-            services.rules.current(), services.units.commune(code).kind, observations, now=clock()
+            # A host's first report: its timed rules (NET-01's `for: 5m`) are pending.
+            found = host_findings(rules, _observations(host, results, clock))
+            hosts.append(apply_durations(rules, found, None, clock())[0])
+        expected = evaluate_findings(
+            rules,
+            services.units.commune(code).kind,
+            hosts,
+            now=clock(),  # pc-0, pc-1, ...
         )
         state = services.readiness.settled_state(code)
         got = {c: (v["status"], v["reason_en"]) for c, v in state.criteria.items()}

@@ -81,8 +81,10 @@ def test_fill_details_evaluates_what_the_pass_left(make_services) -> None:
     assert services.evaluation.pending_details() == [HK]
     assert services.evaluation.fill_details("01") == 1  # Hà Nội
     assert services.evaluation.pending_details() == [] and services.evaluation.fill_details() == 0
+    # With no fresh host, the commune keeps what its hosts' last reports said (shown grey).
     eq01 = _details(services, HK)["EQ-01"]
-    assert eq01["status"] == "unknown" and eq01["evidence"] == []
+    assert eq01["status"] == "fail" and [e["host"] for e in eq01["evidence"]] == ["pasc"]
+    assert services.readiness.commune_state(HK).colour.value == "grey"
 
 
 def test_hosts_judged_under_another_catalogue_get_new_verdicts(make_services) -> None:

@@ -150,3 +150,28 @@ def test_0003_downgrades_and_upgrades_again_keeping_the_details(new_database) ->
     create_schema(engine)
     with engine.connect() as conn:
         assert conn.execute(select(db.commune_details.c.criteria)).scalar_one() == criteria
+
+
+def test_0006_adds_the_conditions_and_downgrades_without_them(new_database) -> None:
+    """agents.conditions (the durations of timed rules) is added by 0006_condition_durations
+    and dropped on a downgrade to 0005_reader_tokens; an upgrade adds it again, empty (the next report
+    starts each condition afresh: pending)."""
+    from alembic import command
+    from sqlalchemy import select
+
+    from collector.storage import schema as db
+    from collector.storage.connect import _alembic_config
+
+    engine = make_engine(new_database("down.db"))
+    create_schema(engine)
+    with engine.connect() as conn:
+        head = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        assert "conditions" in {c["name"] for c in inspect(conn).get_columns("agents")}
+    assert head == "0006_condition_durations"
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0005_reader_tokens")
+    with engine.connect() as conn:
+        assert "conditions" not in {c["name"] for c in inspect(conn).get_columns("agents")}
+    create_schema(engine)
+    with engine.connect() as conn:
+        assert conn.execute(select(db.agents.c.conditions)).all() == []
