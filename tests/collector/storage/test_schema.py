@@ -154,8 +154,8 @@ def test_0003_downgrades_and_upgrades_again_keeping_the_details(new_database) ->
 
 def test_0006_adds_the_conditions_and_downgrades_without_them(new_database) -> None:
     """agents.conditions (the durations of timed rules) is added by 0006_condition_durations
-    and dropped on a downgrade to 0005_reader_tokens; an upgrade adds it again, empty (the next report
-    starts each condition afresh: pending)."""
+    and dropped on a downgrade to 0005_reader_tokens; an upgrade adds it again, empty (the
+    next report starts each condition afresh: pending)."""
     from alembic import command
     from sqlalchemy import select
 
