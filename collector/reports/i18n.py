@@ -54,6 +54,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "severity": ("Mức độ", "Severity"),
     "reason": ("Lý do", "Reason"),
     "evidence": ("Bằng chứng", "Evidence"),
+    "raw_values": ("Số liệu gốc", "Raw values"),
     "observed_at": ("Thời điểm đo", "Observed at"),
     "since": ("Từ khi", "Since"),
     "basis": ("Căn cứ", "Basis"),

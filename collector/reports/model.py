@@ -13,11 +13,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from collector.criteria.catalogue import level_table
 from collector.criteria.engine import COLOURS
 from collector.criteria.rules import Rules
 from collector.domain.scope import NATIONAL
 from collector.domain.scope import Scope as Within
-from collector.reports.i18n import Lang, colour_label, ict, status_label, t, unit_kind_label
+from collector.reports.evidence import raw_line, raw_lines, sentences
+from collector.reports.i18n import Lang, colour_label, status_label, t, unit_kind_label
 from collector.service import Services
 from collector.service.history import NATION
 from collector.service.readiness import CommuneState
@@ -58,6 +60,10 @@ class CriterionResult:
     #: what it checks and why it matters; what commune IT staff do when it is not met
     explanation: str = ""
     remediation: list[str] = field(default_factory=list)
+    #: the evidence in words, one sentence per host, in the report's language
+    sentences: list[str] = field(default_factory=list)
+    #: the evidence as engineering text (values as measured, messages), each line once
+    raw: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -299,6 +305,7 @@ def _commune_detail(
 ) -> list[CriterionResult]:
     """One commune's every criterion with its reason, evidence and since when."""
     out = []
+    levels = level_table(rules.catalogue)
     for c in rules.catalogue.criteria:
         # A commune that never reported has no verdict, even for an attested criterion:
         # its reason says so rather than an attestation's words beside "unknown".
@@ -307,6 +314,7 @@ def _commune_detail(
             lang, "never" if s.last_report_at else "not_evaluated"
         )
         explanation, remediation = guidance(rules, c.id, lang)
+        evidence = list(item.get("evidence", []))
         out.append(
             CriterionResult(
                 id=c.id,
@@ -315,10 +323,12 @@ def _commune_detail(
                 severity=c.severity.value,
                 status=item.get("status", "unknown"),
                 reason=reason,
-                evidence=list(item.get("evidence", [])),
+                evidence=evidence,
                 since=item.get("since"),
                 explanation=explanation,
                 remediation=remediation,
+                sentences=sentences(evidence, lang, levels),
+                raw=raw_lines(evidence),
             )
         )
     return out
@@ -392,28 +402,5 @@ def colour_name(lang: Lang, colour: str) -> str:
 
 
 def evidence_text(ev: dict[str, Any]) -> str:
-    """One line for an evidence item: the check values and when they were observed."""
-    if "attestation" in ev:
-        when = _when(ev["entered_at"]) if ev.get("entered_at") else ""
-        return f"{ev['attestation']} ({ev.get('entered_by', '')}, {when})"
-    values = ", ".join(f"{k}={_num(v)}" for k, v in (ev.get("values") or {}).items())
-    where = ev.get("host", "") + (f" ({ev['target']})" if ev.get("target") else "")
-    parts = [f"{ev.get('check', '')} {ev.get('status', '')} @ {where}"]
-    if values:
-        parts.append(values)
-    if ev.get("message"):
-        parts.append(str(ev["message"]))
-    if ev.get("observed_at"):
-        parts.append(_when(str(ev["observed_at"])))
-    return " — ".join(parts)
-
-
-def _when(iso: str) -> str:
-    try:
-        return ict(datetime.fromisoformat(iso)) + " (UTC+7)"
-    except ValueError:
-        return iso
-
-
-def _num(v: Any) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
+    """One line of engineering text for an evidence item (see :mod:`.evidence`)."""
+    return raw_line(ev)

@@ -25,6 +25,7 @@ import functools
 import io
 from collections import Counter
 from collections.abc import Callable, Sequence
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -58,7 +59,7 @@ from collector.reports.i18n import (
     t,
     unit_kind_label,
 )
-from collector.reports.model import CommuneRow, ReadinessReport, evidence_text
+from collector.reports.model import CommuneRow, ReadinessReport
 
 FONT_DIR = Path(__file__).parent / "fonts"
 FONT, FONT_BOLD = pdf_parts.FONT, pdf_parts.FONT_BOLD
@@ -483,8 +484,8 @@ def _appendix(report: ReadinessReport, st: _Styles) -> list[Flowable]:
     n = _Numbering(st)
     rows: list[list[Any]] = []
     for d in report.detail:
-        rows.append([d.id, f"{t(lang, 'reason')}: {d.reason}"])
-        rows += [[d.id, evidence_text(e)] for e in d.evidence]
+        rows.append([d.id, f"{t(lang, 'reason')}: {d.reason}", ""])
+        rows += [[d.id, said, raw] for said, raw in zip_longest(d.sentences, d.raw, fillvalue="")]
     story: list[Flowable] = [
         PageBreak(),
         Paragraph(escape(t(lang, "appendix")), st["title-c"]),
@@ -492,9 +493,9 @@ def _appendix(report: ReadinessReport, st: _Styles) -> list[Flowable]:
             lang,
             n.h2(t(lang, "appendix_evidence")),
             st,
-            _labels(lang, "ID", "evidence"),
+            _labels(lang, "ID", "evidence", "raw_values"),
             rows,
-            [16, 164],
+            [16, 82, 82],
         ),
     ]
     story += _meaning(report, n.h2, st)

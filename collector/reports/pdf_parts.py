@@ -23,6 +23,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
 from collector.config import ReportsConfig
+from collector.reports import fmt
 from collector.reports.cells import clean
 from collector.reports.i18n import ICT, t
 
@@ -46,8 +47,7 @@ _MONTHS_EN = [
 
 def pct(lang: str, ratio: float) -> str:
     """A ratio as a percentage with one decimal, in the language's format (61,9 % / 61.9 %)."""
-    text = f"{ratio * 100:.1f} %"
-    return text if lang == "en" else text.replace(".", ",")
+    return fmt.percent(ratio, lang)
 
 
 def date_line(lang: str, place: str, when: datetime) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import zip_longest
 from typing import Any
 
 from openpyxl import Workbook
@@ -31,7 +32,6 @@ from collector.reports.model import (
     NOT_MET,
     ReadinessReport,
     commune_columns,
-    evidence_text,
 )
 
 _FILL = {
@@ -209,13 +209,13 @@ def _evidence_rows(report: ReadinessReport) -> Iterator[list[Any]]:
     for d in report.detail:
         since = datetime.fromisoformat(d.since) if d.since else ""
         head = [d.id, d.title, severity_label(lang, d.severity), status_label(lang, d.status)]
-        items = [evidence_text(e) for e in d.evidence] or [""]
+        items = list(zip_longest(d.sentences, d.raw, fillvalue="")) or [("", "")]
         todo = ""
         if d.status in NOT_MET:
             todo = "\n".join(f"{n}. {step}" for n, step in enumerate(d.remediation, 1))
-        for i, item in enumerate(items):
+        for i, (said, raw) in enumerate(items):
             first = i == 0
-            yield [*head, d.reason if first else "", item, since, todo if first else ""]
+            yield [*head, d.reason if first else "", said, since, todo if first else "", raw]
 
 
 def _evidence_sheet(wb: Workbook, report: ReadinessReport) -> None:
@@ -235,9 +235,10 @@ def _evidence_sheet(wb: Workbook, report: ReadinessReport) -> None:
             t(lang, "evidence"),
             _local(lang, "since"),
             t(lang, "todo"),
+            t(lang, "raw_values"),
         ],
         _evidence_rows(report),
-        widths=[9, 40, 12, 12, 50, 70, 19, 70],
+        widths=[9, 40, 12, 12, 50, 70, 19, 70, 70],
     )
 
 

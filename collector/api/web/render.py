@@ -17,9 +17,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
 from collector.api.web import session as sess
+from collector.reports import fmt
 from collector.reports.i18n import (
     colour_label,
     ict,
@@ -28,7 +29,6 @@ from collector.reports.i18n import (
     status_label,
     texts,
 )
-from collector.reports.model import evidence_text
 from collector.service.accounts import Role
 
 if TYPE_CHECKING:
@@ -72,8 +72,7 @@ def environment() -> Environment:
     env.filters["ict"] = lambda dt: (
         ict(dt) if isinstance(dt, datetime) else (ict(datetime.fromisoformat(dt)) if dt else "")
     )
-    env.filters["pct"] = lambda x: f"{x * 100:.1f} %"
-    env.filters["evidence"] = evidence_text
+    env.filters["pct"] = pass_context(lambda ctx, x: fmt.percent(x, ctx.get("lang", "vi")))
     return env
 
 

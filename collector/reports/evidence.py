@@ -1,0 +1,250 @@
+"""Evidence as officials read it: one short sentence per host, in the reader's language.
+
+"Máy pc-1: không có micro, không có loa" / "Host pc-1: no microphone, no speaker";
+"Máy pc-2: tải xuống 164,8 Mbit/s, dưới mức 200 Mbit/s". Built from the evidence items the
+criteria engine stores (host, check, target, status, the values that decided), the phrase
+of each value name from :data:`PHRASES`, its unit made human by :mod:`collector.reports.fmt`
+and the level it crosses from the catalogue's levels. The raw items stay available as
+engineering text (:func:`raw_lines`), shown behind a disclosure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agent.i18n import Lang, check_title
+from agent.i18n import t as agent_t
+from checks.levels import Bounds, crossing
+from collector.reports import fmt
+
+#: check id -> value name -> levels (``collector.criteria.catalogue.level_table``).
+LevelTable = Mapping[str, Mapping[str, Bounds]]
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """How one value name reads: its kind of figure (how the number is written) and a
+    template per language (``{v}`` is the figure, ``{s}`` an English plural "s"); for a
+    count or a flag, the words for 0."""
+
+    kind: str  # bitrate | ratio | seconds | days | count | flag | number
+    vi: str
+    en: str
+    zero_vi: str = ""
+    zero_en: str = ""
+    #: a negative figure (an expired certificate): "{v}" is its absolute value
+    neg_vi: str = ""
+    neg_en: str = ""
+
+
+_CERT_NEG = ("đã hết hạn {v}", "expired {v} ago")
+
+#: Every value name a check can emit that feeds a criterion (the catalogue's rules and
+#: levels; tests/collector/reports/test_evidence.py holds the table to them), and a few more.
+PHRASES: dict[str, Phrase] = {
+    "download_bandwidth": Phrase("bitrate", "tải xuống {v}", "download {v}"),
+    "upload_bandwidth": Phrase("bitrate", "tải lên {v}", "upload {v}"),
+    "http_response_time": Phrase("seconds", "thời gian phản hồi {v}", "response time {v}"),
+    "rtt": Phrase("seconds", "độ trễ {v}", "round trip {v}"),
+    "jitter": Phrase("seconds", "độ dao động trễ {v}", "jitter {v}"),
+    "loss": Phrase("ratio", "mất gói {v}", "packet loss {v}"),
+    "mos": Phrase("number", "điểm chất lượng thoại {v}", "call quality score {v}"),
+    "r_factor": Phrase("number", "hệ số R {v}", "R-factor {v}"),
+    "camera_count": Phrase("count", "{v} camera", "{v} camera{s}", "không có camera", "no camera"),
+    "microphone_count": Phrase(
+        "count", "{v} micro", "{v} microphone{s}", "không có micro", "no microphone"
+    ),
+    "speaker_count": Phrase("count", "{v} loa", "{v} speaker{s}", "không có loa", "no speaker"),
+    "disk_free_ratio": Phrase("ratio", "còn {v} dung lượng đĩa", "{v} of the disk free"),
+    "disk_min_free_ratio": Phrase(
+        "ratio", "ổ đĩa đầy nhất còn {v} dung lượng", "fullest disk {v} free"
+    ),
+    "memory_available_ratio": Phrase("ratio", "còn {v} bộ nhớ trống", "{v} of memory free"),
+    "cpu_usage": Phrase("ratio", "CPU bận {v}", "CPU {v} busy"),
+    "clock_offset": Phrase("seconds", "đồng hồ lệch {v}", "clock off by {v}"),
+    "clock_offset_abs": Phrase("seconds", "đồng hồ lệch {v}", "clock off by {v}"),
+    "ntp_synchronised": Phrase(
+        "flag",
+        "đồng hồ được đồng bộ",
+        "clock synchronised",
+        "đồng hồ không được đồng bộ",
+        "clock not synchronised",
+    ),
+    "supply_level_min": Phrase(
+        "ratio", "vật tư in (mực, giấy) thấp nhất còn {v}", "lowest printer supply at {v}"
+    ),
+    "ups_on_line": Phrase(
+        "flag",
+        "UPS dùng điện lưới",
+        "UPS on mains power",
+        "UPS đang chạy bằng pin",
+        "UPS on battery",
+    ),
+    "ups_runtime": Phrase("seconds", "UPS còn chạy được {v}", "UPS runtime {v}"),
+    "battery_charge": Phrase("ratio", "pin UPS còn {v}", "UPS battery at {v}"),
+    "cert_days_left": Phrase(
+        "days",
+        "chứng thư số còn hạn {v}",
+        "signing certificate valid {v} more",
+        neg_vi="chứng thư số " + _CERT_NEG[0],
+        neg_en="signing certificate " + _CERT_NEG[1],
+    ),
+    "tls_cert_days_left": Phrase(
+        "days",
+        "chứng chỉ TLS còn hạn {v}",
+        "TLS certificate valid {v} more",
+        neg_vi="chứng chỉ TLS " + _CERT_NEG[0],
+        neg_en="TLS certificate " + _CERT_NEG[1],
+    ),
+    "updates_age": Phrase("days", "cập nhật lần cuối {v} trước", "last updated {v} ago"),
+}
+
+_FIGURE: dict[str, Callable[[float, str], str]] = {
+    "bitrate": fmt.bitrate,
+    "ratio": fmt.ratio,
+    "seconds": fmt.duration,
+    "days": fmt.days,
+    "count": lambda v, lang: fmt.number(v, lang, 0),
+    "number": fmt.number,
+}
+_WORDS = {
+    "vi": {"host": "Máy", "below": "dưới mức", "above": "trên mức", "value": "giá trị"},
+    "en": {"host": "Host", "below": "below", "above": "above", "value": "value"},
+}
+# A value name no phrase names is still written with its unit, guessed from its suffix.
+_SUFFIX_KIND = (
+    ("_ratio", "ratio"),
+    ("_bandwidth", "bitrate"),
+    ("_days", "days"),
+    ("_seconds", "seconds"),
+    ("_time", "seconds"),
+    ("_count", "count"),
+)
+
+
+def _kind(name: str) -> str:
+    phrase = PHRASES.get(name)
+    if phrase:
+        return phrase.kind
+    return next((k for suffix, k in _SUFFIX_KIND if name.endswith(suffix)), "number")
+
+
+def figure(name: str, value: float, lang: str) -> str:
+    """``value`` of ``name`` written with its unit: 164,8 Mbit/s, 31 %, 2 giờ 17 phút."""
+    kind = _kind(name)
+    return _FIGURE.get(kind, fmt.number)(value, lang)
+
+
+def phrase(
+    name: str, value: float, lang: str, bounds: Bounds | None = None, target: str = ""
+) -> str:
+    """One value in words, with the level it crosses: "tải xuống 164,8 Mbit/s, dưới mức
+    200 Mbit/s"; a name with no phrase: "giá trị foo_bar = 12,5"."""
+    en = lang == "en"
+    p = PHRASES.get(name)
+    words = _WORDS["en" if en else "vi"]
+    where = f" ({target})" if target else ""
+    if p is None:
+        return f"{words['value']} {name} = {figure(name, value, lang)}{where}"
+    if p.kind in ("count", "flag") and value == 0:
+        return (p.zero_en if en else p.zero_vi) + where
+    if p.kind == "flag":
+        return (p.en if en else p.vi) + where
+    template = p.en if en else p.vi
+    shown = value
+    if value < 0 and p.neg_vi:
+        template, shown = (p.neg_en if en else p.neg_vi), -value
+    plural = "" if shown == 1 else "s"  # English counts: 1 camera, 2 cameras
+    text = template.format(v=figure(name, shown, lang), s=plural) + where
+    # an expired certificate says so; "below 0 days" would add nothing
+    hit = (
+        shown == value
+        and bounds
+        and crossing(
+            value, bounds.fail_below, bounds.fail_above, bounds.warn_below, bounds.warn_above
+        )
+    )
+    if hit:
+        _, level, side = hit
+        text += f", {words[side]} {figure(name, level, lang)}"
+    return text
+
+
+def _item_phrases(ev: Mapping[str, Any], lang: str, levels: LevelTable) -> list[str]:
+    check = str(ev.get("check", ""))
+    bounds = levels.get(check, {})
+    values = ev.get("values") or {}
+    target = str(ev.get("target") or "")
+    said = [phrase(n, float(v), lang, bounds.get(n), target) for n, v in values.items()]
+    if not said:  # a result with no figure: what the check is and how it ended
+        code: Lang = "en" if lang == "en" else "vi"
+        status = agent_t(code, f"status.{ev.get('status', 'unknown')}").lower()
+        where = f" ({target})" if target else ""
+        said = [f"{check_title(code, check)}{where} {status}"]
+    return said
+
+
+def sentences(
+    evidence: Iterable[Mapping[str, Any]], lang: str, levels: LevelTable | None = None
+) -> list[str]:
+    """One sentence per host, in the order hosts first appear; each phrase once."""
+    levels = levels or {}
+    by_host: dict[str, list[str]] = {}
+    out: list[str] = []
+    for ev in evidence:
+        if "attestation" in ev:
+            line = attestation_line(ev, lang)
+            if line not in out:
+                out.append(line)
+            continue
+        said = by_host.setdefault(str(ev.get("host", "")), [])
+        said.extend(p for p in _item_phrases(ev, lang, levels) if p not in said)
+    word = _WORDS["en" if lang == "en" else "vi"]["host"]
+    return out + [f"{word} {host}: {', '.join(said)}" for host, said in by_host.items() if said]
+
+
+def attestation_line(ev: Mapping[str, Any], lang: str) -> str:
+    """An attestation as evidence: its text, who entered it and when (in UTC+7)."""
+    when = fmt.when(datetime.fromisoformat(ev["entered_at"]), lang) if ev.get("entered_at") else ""
+    return f"{ev['attestation']} ({ev.get('entered_by', '')}, {when})"
+
+
+def raw_lines(evidence: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The engineering text of each evidence item (check, status, host, values as measured,
+    message, time), each distinct line once: what sits behind the disclosure."""
+    out: list[str] = []
+    for ev in evidence:
+        line = raw_line(ev)
+        if line not in out:
+            out.append(line)
+    return out
+
+
+def raw_line(ev: Mapping[str, Any]) -> str:
+    """One line for an evidence item: the check values and when they were observed."""
+    if "attestation" in ev:
+        return attestation_line(ev, "vi")
+    values = ", ".join(f"{k}={_num(v)}" for k, v in (ev.get("values") or {}).items())
+    where = str(ev.get("host", "")) + (f" ({ev['target']})" if ev.get("target") else "")
+    parts = [f"{ev.get('check', '')} {ev.get('status', '')} @ {where}"]
+    if values:
+        parts.append(values)
+    if ev.get("message"):
+        parts.append(str(ev["message"]))
+    if ev.get("observed_at"):
+        parts.append(_when(str(ev["observed_at"])))
+    return " — ".join(parts)
+
+
+def _when(iso: str) -> str:
+    try:
+        return fmt.when(datetime.fromisoformat(iso), "vi") + " (UTC+7)"
+    except ValueError:
+        return iso
+
+
+def _num(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
