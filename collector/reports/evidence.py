@@ -102,7 +102,111 @@ PHRASES: dict[str, Phrase] = {
     "updates_age": Phrase("days", "cập nhật lần cuối {v} trước", "last updated {v} ago"),
 }
 
+
+def _flag(vi: str, en: str, vi_no: str, en_no: str) -> Phrase:
+    return Phrase("flag", vi, en, vi_no, en_no)
+
+
+def _time(vi: str, en: str) -> Phrase:
+    return Phrase("seconds", vi + " {v}", en + " {v}")
+
+
+# Facts the checks report beside the judged values (a check's own status decides on them).
+PHRASES |= {
+    "tcp_up": _flag("kết nối được", "reachable", "không kết nối được", "not reachable"),
+    "http_up": _flag(
+        "trang web trả lời", "website answers", "trang web không trả lời", "website does not answer"
+    ),
+    "sip_up": _flag(
+        "máy chủ SIP trả lời",
+        "SIP server answers",
+        "máy chủ SIP không trả lời",
+        "SIP server does not answer",
+    ),
+    "stun_up": _flag(
+        "máy chủ STUN trả lời",
+        "STUN server answers",
+        "máy chủ STUN không trả lời",
+        "STUN server does not answer",
+    ),
+    "ssh_up": _flag(
+        "đăng nhập SSH được", "SSH login works", "không đăng nhập SSH được", "SSH login fails"
+    ),
+    "device_up": _flag(
+        "thiết bị trả lời", "device answers", "thiết bị không trả lời", "device does not answer"
+    ),
+    "printer_up": _flag(
+        "máy in trả lời", "printer answers", "máy in không trả lời", "printer does not answer"
+    ),
+    "scanner_up": _flag(
+        "máy quét sẵn sàng", "scanner ready", "không thấy máy quét", "no scanner found"
+    ),
+    "link_up": _flag(
+        "cổng mạng có kết nối", "network link up", "cổng mạng mất kết nối", "network link down"
+    ),
+    "gateway_present": _flag(
+        "có cổng mặc định", "default gateway set", "không có cổng mặc định", "no default gateway"
+    ),
+    "gateway_reachable": _flag(
+        "cổng mặc định trả lời",
+        "default gateway answers",
+        "cổng mặc định không trả lời",
+        "default gateway does not answer",
+    ),
+    "route_via_dedicated": _flag(
+        "đi qua đường truyền chuyên dùng",
+        "routed over the dedicated line",
+        "không đi qua đường truyền chuyên dùng",
+        "not routed over the dedicated line",
+    ),
+    "antivirus_running": _flag(
+        "phần mềm diệt virus đang chạy",
+        "antivirus running",
+        "phần mềm diệt virus không chạy",
+        "antivirus not running",
+    ),
+    "firewall_enabled": _flag("tường lửa bật", "firewall on", "tường lửa tắt", "firewall off"),
+    "token_present": _flag(
+        "có thiết bị ký số",
+        "signing token present",
+        "không thấy thiết bị ký số",
+        "no signing token found",
+    ),
+    "tcp_connect_time": _time("thời gian kết nối", "connect time"),
+    "dns_resolve_time": _time("thời gian phân giải tên miền", "name lookup time"),
+    "sip_response_time": _time("máy chủ SIP trả lời sau", "SIP answer time"),
+    "stun_response_time": _time("máy chủ STUN trả lời sau", "STUN answer time"),
+    "ssh_connect_time": _time("thời gian kết nối SSH", "SSH connect time"),
+    "response_time": _time("thời gian phản hồi", "response time"),
+    "rtt_min": _time("độ trễ nhỏ nhất", "lowest round trip"),
+    "rtt_p95": _time("độ trễ (95 %)", "round trip (95th percentile)"),
+    "ups_seconds_on_battery": _time("UPS đã chạy bằng pin", "UPS on battery for"),
+    "uptime": _time("máy đã chạy liên tục", "up for"),
+    "disk_free": Phrase("bytes", "đĩa còn trống {v}", "{v} of disk free"),
+    "disk_size": Phrase("bytes", "dung lượng đĩa {v}", "disk size {v}"),
+    "memory_available": Phrase("bytes", "bộ nhớ còn trống {v}", "{v} of memory free"),
+    "memory_total": Phrase("bytes", "tổng bộ nhớ {v}", "memory {v}"),
+    "if_in_rate": Phrase("bitrate", "lưu lượng vào {v}", "traffic in {v}"),
+    "if_out_rate": Phrase("bitrate", "lưu lượng ra {v}", "traffic out {v}"),
+    "link_speed": Phrase("bitrate", "tốc độ cổng mạng {v}", "link speed {v}"),
+    "interfaces_down": Phrase(
+        "count",
+        "{v} cổng mạng mất kết nối",
+        "{v} interface{s} down",
+        "không cổng mạng nào mất kết nối",
+        "no interface down",
+    ),
+    "uplinks_down": Phrase(
+        "count",
+        "{v} đường lên mất kết nối",
+        "{v} uplink{s} down",
+        "không đường lên nào mất kết nối",
+        "no uplink down",
+    ),
+}
+
 _FIGURE: dict[str, Callable[[float, str], str]] = {
+    "bytes": fmt.size,
     "bitrate": fmt.bitrate,
     "ratio": fmt.ratio,
     "seconds": fmt.duration,
@@ -122,6 +226,7 @@ _SUFFIX_KIND = (
     ("_seconds", "seconds"),
     ("_time", "seconds"),
     ("_count", "count"),
+    ("_up", "flag"),
 )
 
 

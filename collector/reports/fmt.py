@@ -54,6 +54,13 @@ def bitrate(bits_per_second: float, lang: str) -> str:
     return f"{number(bits_per_second / scale, lang)} {unit}"
 
 
+def size(n_bytes: float, lang: str) -> str:
+    """A size in bytes in the largest decimal unit that keeps it at 1 or more: 12,5 GB."""
+    units = ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B"))
+    scale, unit = next(((s, u) for s, u in units if abs(n_bytes) >= s), units[-1])
+    return f"{number(n_bytes / scale, lang)} {unit}"
+
+
 def duration(seconds: float, lang: str) -> str:
     """A duration in its two largest units: 2 giờ 17 phút (vi), 2 h 17 min (en); under a
     minute in seconds, under a second in milliseconds (150 ms)."""

@@ -117,7 +117,14 @@ def test_login_and_drill_down_to_failing_criterion(site: Site, browser) -> None:
     row = failing[0]
     assert "Không đạt" in row.text
     evidence = row.find_elements(By.CSS_SELECTOR, "ul.evidence li")
-    assert evidence and re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d \(UTC\+7\)", evidence[0].text)
+    assert evidence and evidence[0].text.startswith("Máy ")  # one sentence per host
+    # the raw values, with when they were observed, open behind the disclosure
+    raw = row.find_element(By.CSS_SELECTOR, "details.raw")
+    assert not raw.find_element(By.CSS_SELECTOR, "li").is_displayed()
+    raw.find_element(By.TAG_NAME, "summary").click()
+    line = raw.find_element(By.CSS_SELECTOR, "li")
+    assert line.is_displayed()
+    assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d \(UTC\+7\)", line.text)
     d.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
     d.save_screenshot(str(_artifact("web-commune.png")))
 

@@ -167,7 +167,11 @@ def test_commune_xlsx_has_no_formula_and_no_illegal_character(viewer: httpx.Clie
     for text in (*FORMULAS, "=1+2"):
         assert text in texts, text  # kept as entered, as text
     evidence = wb["Bằng chứng"]
-    assert any("kẹt giấy khay 499" in (c.value or "") for c in evidence["F"])
+    # the check's own message is engineering text: in the raw-values column (I), not in
+    # the evidence in words (F)
+    assert evidence["I1"].value == "Số liệu gốc"
+    assert any("kẹt giấy khay 499" in (c.value or "") for c in evidence["I"])
+    assert not any("kẹt giấy khay 499" in (c.value or "") for c in evidence["F"])
     # a criterion not met says what to do (column H), numbered; one met says nothing
     assert evidence["H1"].value == "Việc cần làm"
     rows = [[c.value for c in row] for row in evidence.iter_rows(min_row=2)]
