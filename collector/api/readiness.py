@@ -12,7 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from collector.api.deps import Ctx, Reader, require
 from collector.api.openapi import raises
+from collector.criteria.catalogue import level_table
 from collector.domain.units import UnknownUnitError
+from collector.reports.evidence import LevelTable, sentences
 from collector.service.accounts import Role
 
 router = APIRouter(
@@ -31,7 +33,8 @@ async def summary(v: Reader, ctx: Ctx) -> dict[str, Any]:
 
 @router.get("/communes/{code}", responses=raises(UnknownUnitError))
 async def commune(code: str, ctx: Ctx) -> dict[str, Any]:
-    """One commune: colour, each criterion with status, reason, evidence and since when."""
+    """One commune: colour, each criterion with status, reason, evidence (as measured, and in
+    words: one sentence per host in ``evidence_vi`` and ``evidence_en``) and since when."""
     services = ctx.services
     state = await run_in_threadpool(services.readiness.settled_state, code)
     info = services.units.commune(code)
@@ -44,5 +47,20 @@ async def commune(code: str, ctx: Ctx) -> dict[str, Any]:
         "colour": state.colour.value,
         "last_report_at": state.last_report_at.isoformat() if state.last_report_at else None,
         "off_hours": state.off_hours,
-        "criteria": state.criteria,
+        "criteria": _with_sentences(
+            state.criteria, level_table(services.rules.current().catalogue)
+        ),
+    }
+
+
+def _with_sentences(criteria: dict[str, Any], levels: LevelTable) -> dict[str, Any]:
+    """Each criterion as stored, with its evidence in words beside the items: one sentence
+    per host in Vietnamese (``evidence_vi``) and English (``evidence_en``)."""
+    return {
+        cid: {
+            **item,
+            "evidence_vi": sentences(item.get("evidence") or [], "vi", levels),
+            "evidence_en": sentences(item.get("evidence") or [], "en", levels),
+        }
+        for cid, item in criteria.items()
     }

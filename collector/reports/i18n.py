@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
+from collector.reports import fmt
+
 Lang = Literal["vi", "en"]
 LANGS: tuple[Lang, ...] = ("vi", "en")
 #: Indochina Time, the time officials read (Vietnam has no daylight saving).
@@ -12,8 +14,8 @@ ICT = timezone(timedelta(hours=7), "ICT")
 
 
 def ict(dt: datetime | None) -> str:
-    """A UTC time as officials read it: day/month/year hour:minute in UTC+7."""
-    return dt.astimezone(ICT).strftime("%d/%m/%Y %H:%M") if dt else ""
+    """A UTC time as officials read it: day/month/year hour:minute in Asia/Ho_Chi_Minh."""
+    return fmt.when(dt, "vi")
 
 
 def ict_wall(dt: datetime) -> datetime:

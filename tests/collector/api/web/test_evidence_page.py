@@ -82,3 +82,17 @@ def test_green_coverage_reads_in_the_page_language(viewer: httpx.Client) -> None
     assert got_vi.group(2) == "," and got_en.group(2) == "."
     assert (got_vi.group(1), got_vi.group(3)) == (got_en.group(1), got_en.group(3))
     viewer.get("/?lang=vi")
+
+
+def test_readiness_json_has_the_evidence_in_words_in_both_languages(
+    site: Site, viewer: httpx.Client
+) -> None:
+    code, cid, evidence = _failing_with_evidence(site)
+    levels = level_table(site.services.rules.current().catalogue)
+    r = viewer.get(f"/api/v1/communes/{code}")
+    assert r.status_code == 200
+    item = r.json()["criteria"][cid]
+    assert item["evidence"] == evidence  # the items as measured stay as they were
+    assert item["evidence_vi"] == sentences(evidence, "vi", levels)
+    assert item["evidence_en"] == sentences(evidence, "en", levels)
+    assert item["evidence_vi"][0].startswith("Máy ") and item["evidence_en"][0].startswith("Host ")
