@@ -65,6 +65,7 @@ def report(
     ioc-collector report --db ioc.db --scope commune 00070 --format csv -o hoan-kiem.csv
     """
     from collector.reports import build_report, render
+    from collector.reports.fmt import percent
     from collector.reports.model import ReportError
 
     if fmt is None:
@@ -91,7 +92,7 @@ def report(
             raise click.ClickException(f"-o {output}: {exc.strerror}") from None
     click.echo(
         f"{rep.scope_label}: {rep.totals.communes} communes, {rep.totals.green} green "
-        f"({rep.totals.green_ratio * 100:.1f} %) -> {output} ({len(data)} bytes, "
+        f"({percent(rep.totals.green_ratio, rep.lang)}) -> {output} ({len(data)} bytes, "
         f"{time.monotonic() - started:.1f} s)",
         err=True,
     )

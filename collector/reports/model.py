@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from itertools import zip_longest
 from typing import Any, Literal
 
 from collector.criteria.catalogue import level_table
@@ -64,6 +65,13 @@ class CriterionResult:
     sentences: list[str] = field(default_factory=list)
     #: the evidence as engineering text (values as measured, messages), each line once
     raw: list[str] = field(default_factory=list)
+
+    def evidence_rows(self, lang: Lang) -> list[tuple[str, str]]:
+        """The evidence in words beside the raw lines, row by row (a report's appendix);
+        from the items themselves when the sentences were not made with the report."""
+        said = self.sentences or sentences(self.evidence, lang)
+        raw = self.raw or raw_lines(self.evidence)
+        return list(zip_longest(said, raw, fillvalue=""))
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ import functools
 import io
 from collections import Counter
 from collections.abc import Callable, Sequence
-from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -275,7 +274,7 @@ def _coverage(report: ReadinessReport, n: _Numbering, st: _Styles) -> list[Flowa
         figures = _communes(report, st)
     chart: list[Flowable] = []
     if labels:  # no unit at all: no chart, an empty table says so
-        chart = [n.h2(t(lang, "chart")), pdf_parts.bar_chart(labels, ratios, PAGE_WIDTH)]
+        chart = [n.h2(t(lang, "chart")), pdf_parts.bar_chart(labels, ratios, PAGE_WIDTH, lang)]
     return [n.h1(heading), *chart, n.h2(t(lang, "figures")), figures]
 
 
@@ -485,7 +484,7 @@ def _appendix(report: ReadinessReport, st: _Styles) -> list[Flowable]:
     rows: list[list[Any]] = []
     for d in report.detail:
         rows.append([d.id, f"{t(lang, 'reason')}: {d.reason}", ""])
-        rows += [[d.id, said, raw] for said, raw in zip_longest(d.sentences, d.raw, fillvalue="")]
+        rows += [[d.id, said, raw] for said, raw in d.evidence_rows(lang)]
     story: list[Flowable] = [
         PageBreak(),
         Paragraph(escape(t(lang, "appendix")), st["title-c"]),

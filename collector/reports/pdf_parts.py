@@ -140,8 +140,9 @@ def signature(lang: str, head: ReportsConfig, st: dict[str, ParagraphStyle]) -> 
     return table
 
 
-def bar_chart(labels: list[str], ratios: list[float], width: float) -> Drawing:
-    """Green coverage (%) as horizontal bars, one per label, in the given order top down."""
+def bar_chart(labels: list[str], ratios: list[float], width: float, lang: str = "vi") -> Drawing:
+    """Green coverage (%) as horizontal bars, one per label, in the given order top down,
+    each labelled with its figure in the language's format (61,9 / 61.9)."""
     row = 11.0
     height = max(60.0, row * len(labels) + 30)
     drawing = Drawing(width, height)
@@ -160,7 +161,7 @@ def bar_chart(labels: list[str], ratios: list[float], width: float) -> Drawing:
     chart.valueAxis.labelTextFormat = "%d %%"
     chart.bars[0].fillColor = GREEN
     chart.bars[0].strokeColor = None
-    chart.barLabelFormat = "%.1f"
+    chart.barLabelFormat = lambda v: fmt.number(v, lang)
     chart.barLabels.fontName = FONT
     chart.barLabels.fontSize = 5.5
     chart.barLabels.boxAnchor = "w"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from itertools import zip_longest
 from typing import Any
 
 from openpyxl import Workbook
@@ -209,7 +208,7 @@ def _evidence_rows(report: ReadinessReport) -> Iterator[list[Any]]:
     for d in report.detail:
         since = datetime.fromisoformat(d.since) if d.since else ""
         head = [d.id, d.title, severity_label(lang, d.severity), status_label(lang, d.status)]
-        items = list(zip_longest(d.sentences, d.raw, fillvalue="")) or [("", "")]
+        items = d.evidence_rows(lang) or [("", "")]
         todo = ""
         if d.status in NOT_MET:
             todo = "\n".join(f"{n}. {step}" for n, step in enumerate(d.remediation, 1))

@@ -67,3 +67,14 @@ def test_times_are_read_in_ho_chi_minh_city() -> None:
     assert fmt.when(at, "vi") == "06/12/2026 00:03"
     assert fmt.when(at, "en") == "06/12/2026 00:03"
     assert fmt.when(None, "vi") == ""
+
+
+def test_the_briefing_bar_labels_read_in_the_language() -> None:
+    from reportlab.graphics.charts.barcharts import HorizontalBarChart
+
+    from collector.reports.pdf_parts import bar_chart
+
+    for lang, expected in (("vi", "61,9"), ("en", "61.9")):
+        drawing = bar_chart(["Cao Bằng"], [0.619], 400, lang)
+        chart = next(c for c in drawing.contents if isinstance(c, HorizontalBarChart))
+        assert chart.barLabelFormat(chart.data[0][0]) == expected
