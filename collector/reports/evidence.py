@@ -30,7 +30,7 @@ class Phrase:
     template per language (``{v}`` is the figure, ``{s}`` an English plural "s"); for a
     count or a flag, the words for 0."""
 
-    kind: str  # bitrate | ratio | seconds | days | count | flag | number
+    kind: str  # bitrate | bytes | ratio | seconds | days | count | flag | code | number
     vi: str
     en: str
     zero_vi: str = ""
@@ -189,6 +189,8 @@ PHRASES |= {
     "if_in_rate": Phrase("bitrate", "lưu lượng vào {v}", "traffic in {v}"),
     "if_out_rate": Phrase("bitrate", "lưu lượng ra {v}", "traffic out {v}"),
     "link_speed": Phrase("bitrate", "tốc độ cổng mạng {v}", "link speed {v}"),
+    "http_status": Phrase("code", "mã trả lời HTTP {v}", "HTTP status {v}"),
+    "sip_status_code": Phrase("code", "mã trả lời SIP {v}", "SIP status {v}"),
     "interfaces_down": Phrase(
         "count",
         "{v} cổng mạng mất kết nối",
@@ -207,6 +209,7 @@ PHRASES |= {
 
 _FIGURE: dict[str, Callable[[float, str], str]] = {
     "bytes": fmt.size,
+    "code": lambda v, lang: str(int(v)),  # a protocol's answer code, never grouped
     "bitrate": fmt.bitrate,
     "ratio": fmt.ratio,
     "seconds": fmt.duration,
@@ -278,37 +281,62 @@ def phrase(
     return text
 
 
-def _item_phrases(ev: Mapping[str, Any], lang: str, levels: LevelTable) -> list[str]:
+def _crosses(value: float, bounds: Bounds | None) -> bool:
+    return bool(
+        bounds
+        and crossing(
+            value, bounds.fail_below, bounds.fail_above, bounds.warn_below, bounds.warn_above
+        )
+    )
+
+
+def _item(ev: Mapping[str, Any], lang: str, levels: LevelTable) -> tuple[str, bool, bool]:
+    """One evidence item in words (its target once, at the end), whether it tells what is
+    wrong (a status other than ok, or a value past a level) and whether it has a target."""
     check = str(ev.get("check", ""))
     bounds = levels.get(check, {})
-    values = ev.get("values") or {}
-    target = str(ev.get("target") or "")
-    said = [phrase(n, float(v), lang, bounds.get(n), target) for n, v in values.items()]
+    values = {n: float(v) for n, v in (ev.get("values") or {}).items()}
+    said = [phrase(n, v, lang, bounds.get(n)) for n, v in values.items()]
     if not said:  # a result with no figure: what the check is and how it ended
         code: Lang = "en" if lang == "en" else "vi"
         status = agent_t(code, f"status.{ev.get('status', 'unknown')}").lower()
-        where = f" ({target})" if target else ""
-        said = [f"{check_title(code, check)}{where} {status}"]
-    return said
+        said = [f"{check_title(code, check)} {status}"]
+    bad = ev.get("status", "ok") != "ok" or any(
+        _crosses(v, bounds.get(n)) for n, v in values.items()
+    )
+    target = str(ev.get("target") or "")
+    return ", ".join(said) + (f" ({target})" if target else ""), bad, bool(target)
 
 
 def sentences(
     evidence: Iterable[Mapping[str, Any]], lang: str, levels: LevelTable | None = None
 ) -> list[str]:
-    """One sentence per host, in the order hosts first appear; each phrase once."""
+    """One sentence per host, in the order hosts first appear; each item once. When some
+    items tell what is wrong, only those (the rest stay in the raw values); else all."""
     levels = levels or {}
-    by_host: dict[str, list[str]] = {}
     out: list[str] = []
+    items: list[tuple[str, str, bool, bool]] = []
     for ev in evidence:
         if "attestation" in ev:
             line = attestation_line(ev, lang)
             if line not in out:
                 out.append(line)
-            continue
-        said = by_host.setdefault(str(ev.get("host", "")), [])
-        said.extend(p for p in _item_phrases(ev, lang, levels) if p not in said)
+        else:
+            items.append((str(ev.get("host", "")), *_item(ev, lang, levels)))
+    shown = [i for i in items if i[2]] or items
+    by_host: dict[str, list[str]] = {}
+    targeted: set[str] = set()
+    for host, text, _, has_target in shown:
+        said = by_host.setdefault(host, [])
+        if text not in said:
+            said.append(text)
+        if has_target:
+            targeted.add(host)
     word = _WORDS["en" if lang == "en" else "vi"]["host"]
-    return out + [f"{word} {host}: {', '.join(said)}" for host, said in by_host.items() if said]
+    return out + [
+        f"{word} {host}: {('; ' if host in targeted else ', ').join(said)}"
+        for host, said in by_host.items()
+    ]
 
 
 def attestation_line(ev: Mapping[str, Any], lang: str) -> str:

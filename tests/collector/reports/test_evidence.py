@@ -46,13 +46,17 @@ def test_every_value_a_criterion_judges_has_a_phrase() -> None:
 
 
 def test_missing_devices_read_as_one_sentence() -> None:
+    """What is wrong only: the camera that is there stays in the raw values."""
     ev = _evaluate(obs("vc.devices", camera_count=1, microphone_count=0, speaker_count=0))
-    assert sentences(ev["VC-03"], "vi", LEVELS) == [
-        "Máy pc-1: 1 camera, không có micro, không có loa"
-    ]
-    assert sentences(ev["VC-03"], "en", LEVELS) == [
-        "Host pc-1: 1 camera, no microphone, no speaker"
-    ]
+    assert sentences(ev["VC-03"], "vi", LEVELS) == ["Máy pc-1: không có micro, không có loa"]
+    assert sentences(ev["VC-03"], "en", LEVELS) == ["Host pc-1: no microphone, no speaker"]
+    assert len(raw_lines(ev["VC-03"])) == 3
+
+
+def test_a_criterion_met_shows_every_value() -> None:
+    ev = _evaluate(obs("vc.devices", camera_count=1, microphone_count=2, speaker_count=1))
+    assert sentences(ev["VC-03"], "vi", LEVELS) == ["Máy pc-1: 1 camera, 2 micro, 1 loa"]
+    assert sentences(ev["VC-03"], "en", LEVELS) == ["Host pc-1: 1 camera, 2 microphones, 1 speaker"]
 
 
 def test_bandwidth_with_the_level_it_crosses() -> None:
@@ -69,17 +73,22 @@ def test_one_sentence_per_host_with_targets() -> None:
     ev = _evaluate(
         obs("host.disk", host="pc-2", target="C:", disk_free_ratio=0.31),
         obs("host.disk", host="pc-2", target="D:", disk_free_ratio=0.081),
+        obs("host.disk", host="pc-3", target="/", disk_free_ratio=0.15),
+        obs("host.disk", host="pc-3", target="/srv", disk_free_ratio=0.12),
         obs("host.memory", memory_available_ratio=0.4),
         obs("host.clock", clock_offset_abs=0.02),
     )["EQ-01"]
     assert sentences(ev, "vi", LEVELS) == [
-        "Máy pc-2: còn 31 % dung lượng đĩa (C:), còn 8,1 % dung lượng đĩa (D:), dưới mức 10 %",
-        "Máy pc-1: còn 40 % bộ nhớ trống, đồng hồ lệch 20 ms",
+        "Máy pc-2: còn 8,1 % dung lượng đĩa, dưới mức 10 % (D:)",
+        "Máy pc-3: còn 15 % dung lượng đĩa, dưới mức 20 % (/); "
+        "còn 12 % dung lượng đĩa, dưới mức 20 % (/srv)",
     ]
     assert sentences(ev, "en", LEVELS) == [
-        "Host pc-2: 31 % of the disk free (C:), 8.1 % of the disk free (D:), below 10 %",
-        "Host pc-1: 40 % of memory free, clock off by 20 ms",
+        "Host pc-2: 8.1 % of the disk free, below 10 % (D:)",
+        "Host pc-3: 15 % of the disk free, below 20 % (/); "
+        "12 % of the disk free, below 20 % (/srv)",
     ]
+    assert len(raw_lines(ev)) == 6  # every item as measured, behind the disclosure
 
 
 @pytest.mark.parametrize(
