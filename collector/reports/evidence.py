@@ -290,48 +290,79 @@ def _crosses(value: float, bounds: Bounds | None) -> bool:
     )
 
 
-def _item(ev: Mapping[str, Any], lang: str, levels: LevelTable) -> tuple[str, bool, bool]:
-    """One evidence item in words (its target once, at the end), whether it tells what is
-    wrong (a status other than ok, or a value past a level) and whether it has a target."""
-    check = str(ev.get("check", ""))
-    bounds = levels.get(check, {})
-    values = {n: float(v) for n, v in (ev.get("values") or {}).items()}
-    said = [phrase(n, v, lang, bounds.get(n)) for n, v in values.items()]
-    if not said:  # a result with no figure: what the check is and how it ended
+@dataclass(frozen=True)
+class _Item:
+    host: str
+    check: str
+    target: str
+    status: str
+    values: dict[str, float]
+    crossed: frozenset[str]  # the names of the values past a level
+
+    @property
+    def bad(self) -> bool:
+        """Tells what is wrong: a status other than ok, or a value past a level."""
+        return self.status != "ok" or bool(self.crossed)
+
+    @classmethod
+    def of(cls, ev: Mapping[str, Any], levels: LevelTable) -> _Item:
+        check = str(ev.get("check", ""))
+        bounds = levels.get(check, {})
+        values = {n: float(v) for n, v in (ev.get("values") or {}).items()}
+        crossed = frozenset(n for n, v in values.items() if _crosses(v, bounds.get(n)))
+        return cls(
+            str(ev.get("host", "")),
+            check,
+            str(ev.get("target") or ""),
+            str(ev.get("status", "unknown")),
+            values,
+            crossed,
+        )
+
+
+def _said(item: _Item, names: list[str], lang: str, levels: LevelTable) -> str:
+    """An item in words: the values ``names`` (none: the check and how it ended), its
+    target once, at the end."""
+    bounds = levels.get(item.check, {})
+    said = [phrase(n, item.values[n], lang, bounds.get(n)) for n in names]
+    if not item.values:
         code: Lang = "en" if lang == "en" else "vi"
-        status = agent_t(code, f"status.{ev.get('status', 'unknown')}").lower()
-        said = [f"{check_title(code, check)} {status}"]
-    bad = ev.get("status", "ok") != "ok" or any(
-        _crosses(v, bounds.get(n)) for n, v in values.items()
-    )
-    target = str(ev.get("target") or "")
-    return ", ".join(said) + (f" ({target})" if target else ""), bad, bool(target)
+        status = agent_t(code, f"status.{item.status}").lower()
+        said = [f"{check_title(code, item.check)} {status}"]
+    return ", ".join(said) + (f" ({item.target})" if item.target else "")
 
 
 def sentences(
     evidence: Iterable[Mapping[str, Any]], lang: str, levels: LevelTable | None = None
 ) -> list[str]:
-    """One sentence per host, in the order hosts first appear; each item once. When some
-    items tell what is wrong, only those (the rest stay in the raw values); else all."""
+    """One sentence per host, in the order hosts first appear. When some items tell what
+    is wrong, only those, and of an item with values past a level only those values (the
+    rest stay in the raw values); else everything. The same host, check, target and value
+    is said once."""
     levels = levels or {}
     out: list[str] = []
-    items: list[tuple[str, str, bool, bool]] = []
+    items: list[_Item] = []
     for ev in evidence:
-        if "attestation" in ev:
-            line = attestation_line(ev, lang)
-            if line not in out:
-                out.append(line)
-        else:
-            items.append((str(ev.get("host", "")), *_item(ev, lang, levels)))
-    shown = [i for i in items if i[2]] or items
+        if "attestation" not in ev:
+            items.append(_Item.of(ev, levels))
+        elif (line := attestation_line(ev, lang)) not in out:
+            out.append(line)
+    shown = [i for i in items if i.bad] or items
     by_host: dict[str, list[str]] = {}
-    targeted: set[str] = set()
-    for host, text, _, has_target in shown:
-        said = by_host.setdefault(host, [])
+    seen: set[tuple[str, str, str, str, float]] = set()
+    for item in shown:
+        names = [n for n in item.values if not item.crossed or n in item.crossed]
+        names = [
+            n for n in names if (item.host, item.check, item.target, n, item.values[n]) not in seen
+        ]
+        seen.update((item.host, item.check, item.target, n, item.values[n]) for n in names)
+        if item.values and not names:
+            continue  # all said already
+        text = _said(item, names, lang, levels)
+        said = by_host.setdefault(item.host, [])
         if text not in said:
             said.append(text)
-        if has_target:
-            targeted.add(host)
+    targeted = {i.host for i in shown if i.target}
     word = _WORDS["en" if lang == "en" else "vi"]["host"]
     return out + [
         f"{word} {host}: {('; ' if host in targeted else ', ').join(said)}"
@@ -347,12 +378,18 @@ def attestation_line(ev: Mapping[str, Any], lang: str) -> str:
 
 def raw_lines(evidence: Iterable[Mapping[str, Any]]) -> list[str]:
     """The engineering text of each evidence item (check, status, host, values as measured,
-    message, time), each distinct line once: what sits behind the disclosure."""
+    message, time), each distinct line once, and an item whose every value an earlier line
+    of the same result gave is not repeated: what sits behind the disclosure."""
     out: list[str] = []
+    seen: set[tuple[Any, ...]] = set()
     for ev in evidence:
+        result = tuple(str(ev.get(k, "")) for k in ("host", "check", "target", "observed_at"))
+        keys = {(*result, n, v) for n, v in (ev.get("values") or {}).items()}
         line = raw_line(ev)
-        if line not in out:
-            out.append(line)
+        if line in out or (keys and keys <= seen):
+            continue
+        seen |= keys
+        out.append(line)
     return out
 
 

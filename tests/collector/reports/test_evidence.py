@@ -161,6 +161,33 @@ def test_the_same_host_check_and_value_only_once() -> None:
     ]
 
 
+def test_a_value_two_rules_decided_on_is_said_once() -> None:
+    """The check's own status and a rule on one of its values both keep the result as
+    evidence: the response time is said once, in words and in the raw values."""
+    failed = Observation(
+        "pc-1",
+        "svc.http",
+        "video-call",
+        "fail",
+        {"http_status": 502, "http_up": 0, "http_response_time": 0.234},
+        "HTTP 502",
+        NOW,
+    )
+    ev = _evaluate(failed)["SYS-01"]
+    assert len(ev) == 2
+    assert sentences(ev, "vi", LEVELS) == [
+        "Máy pc-1: mã trả lời HTTP 502, trang web không trả lời, thời gian phản hồi 234 ms"
+        " (video-call)"
+    ]
+    assert sentences(ev, "en", LEVELS) == [
+        "Host pc-1: HTTP status 502, website does not answer, response time 234 ms (video-call)"
+    ]
+    assert raw_lines(ev) == [
+        "svc.http fail @ pc-1 (video-call) — http_status=502, http_up=0, "
+        "http_response_time=0.234 — HTTP 502 — 05/12/2026 16:00 (UTC+7)"
+    ]
+
+
 def test_attestation_evidence_reads_as_itself() -> None:
     item = {"attestation": "Biên bản số 12", "entered_by": "op", "entered_at": NOW.isoformat()}
     assert sentences([item, item], "en") == ["Biên bản số 12 (op, 05/12/2026 16:00)"]
