@@ -31,7 +31,8 @@ async def summary(v: Reader, ctx: Ctx) -> dict[str, Any]:
 
 @router.get("/communes/{code}", responses=raises(UnknownUnitError))
 async def commune(code: str, ctx: Ctx) -> dict[str, Any]:
-    """One commune: colour, each criterion with status, reason, evidence and since when."""
+    """One commune: colour, each criterion with status, reason, evidence and since when (a
+    stale host's evidence marked ``stale_since``), and its hosts: fresh, stale or retired."""
     services = ctx.services
     state = await run_in_threadpool(services.readiness.settled_state, code)
     info = services.units.commune(code)
@@ -45,4 +46,6 @@ async def commune(code: str, ctx: Ctx) -> dict[str, Any]:
         "last_report_at": state.last_report_at.isoformat() if state.last_report_at else None,
         "off_hours": state.off_hours,
         "criteria": state.criteria,
+        # fresh, stale (its last findings still counting) or retired, since when
+        "hosts": [h.to_json() for h in await run_in_threadpool(services.hosts.of_commune, code)],
     }

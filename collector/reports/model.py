@@ -162,6 +162,8 @@ class ReadinessReport:
     detail: list[CriterionResult] = field(default_factory=list)  # commune scope only
     attestations: list[dict[str, Any]] = field(default_factory=list)
     waivers: list[dict[str, Any]] = field(default_factory=list)
+    #: Commune scope only: its hosts, fresh, stale or retired, since when (Hosts.of_commune).
+    hosts: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     #: Every commune of the scope is outside its province's working time.
     off_hours: bool = False
@@ -368,6 +370,7 @@ def build_report(
     if scope == "commune":
         report.detail = _commune_detail(rules, states[0], titles, lang)
         report.attestations = services.attestations.attestations(codes)
+        report.hosts = [h.to_json() for h in services.hosts.of_commune(states[0].code)]
     if with_history:
         report.history = _history(services, scope, code, within)
     return report
@@ -391,8 +394,9 @@ def colour_name(lang: Lang, colour: str) -> str:
     return colour_label(lang, colour)
 
 
-def evidence_text(ev: dict[str, Any]) -> str:
-    """One line for an evidence item: the check values and when they were observed."""
+def evidence_text(ev: dict[str, Any], lang: Lang | None = None) -> str:
+    """One line for an evidence item: the check values and when they were observed; in
+    ``lang``, whether its host is stale and since when (docs/CRITERIA.md, "Silent hosts")."""
     if "attestation" in ev:
         when = _when(ev["entered_at"]) if ev.get("entered_at") else ""
         return f"{ev['attestation']} ({ev.get('entered_by', '')}, {when})"
@@ -405,6 +409,8 @@ def evidence_text(ev: dict[str, Any]) -> str:
         parts.append(str(ev["message"]))
     if ev.get("observed_at"):
         parts.append(_when(str(ev["observed_at"])))
+    if lang is not None and ev.get("stale_since"):
+        parts.append(t(lang, "host_stale_since").format(at=_when(str(ev["stale_since"]))))
     return " — ".join(parts)
 
 

@@ -484,7 +484,7 @@ def _appendix(report: ReadinessReport, st: _Styles) -> list[Flowable]:
     rows: list[list[Any]] = []
     for d in report.detail:
         rows.append([d.id, f"{t(lang, 'reason')}: {d.reason}"])
-        rows += [[d.id, evidence_text(e)] for e in d.evidence]
+        rows += [[d.id, evidence_text(e, lang)] for e in d.evidence]
     story: list[Flowable] = [
         PageBreak(),
         Paragraph(escape(t(lang, "appendix")), st["title-c"]),

@@ -209,7 +209,7 @@ def _evidence_rows(report: ReadinessReport) -> Iterator[list[Any]]:
     for d in report.detail:
         since = datetime.fromisoformat(d.since) if d.since else ""
         head = [d.id, d.title, severity_label(lang, d.severity), status_label(lang, d.status)]
-        items = [evidence_text(e) for e in d.evidence] or [""]
+        items = [evidence_text(e, lang) for e in d.evidence] or [""]
         todo = ""
         if d.status in NOT_MET:
             todo = "\n".join(f"{n}. {step}" for n, step in enumerate(d.remediation, 1))

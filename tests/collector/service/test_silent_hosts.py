@@ -92,11 +92,9 @@ def _stale_reasons(services: Services) -> list[str]:
     return [c["reason_en"] + " | " + c["reason_vi"] for c in state.criteria.values()]
 
 
-@pytest.fixture
-def commune(new_database: Callable[[str], str]) -> tuple[Services, Clock, Host, Host]:
-    clock = Clock(TUESDAY_9)
-    services = _store(new_database("collector.db"), clock)
-    for cid in ("ATT-01", "ATT-02", "ATT-03"):  # what people attest, met: green without pasc
+def _attest(services: Services) -> None:
+    """What people attest, met: the commune is green with no failing host."""
+    for cid in ("ATT-01", "ATT-02", "ATT-03"):
         services.attestations.record_attestation(
             commune=HK,
             criterion=cid,
@@ -105,6 +103,13 @@ def commune(new_database: Callable[[str], str]) -> tuple[Services, Clock, Host, 
             actor="op",
             valid_days=30,
         )
+
+
+@pytest.fixture
+def commune(new_database: Callable[[str], str]) -> tuple[Services, Clock, Host, Host]:
+    clock = Clock(TUESDAY_9)
+    services = _store(new_database("collector.db"), clock)
+    _attest(services)
     failing = Host(services, clock, "pasc", "disk_full")  # yellow whenever it reports
     healthy = Host(services, clock, "office")
     _run(clock, 5, healthy)
