@@ -20,6 +20,7 @@ from collector.demo.simulator import CommunePlan, simulated_results
 from collector.domain.calendar import WorkingCalendar
 from collector.domain.errors import ConflictError, NotFoundError
 from collector.domain.units import load_units
+from collector.reports.model import build_report, evidence_text
 from collector.service import Services, services_for
 from collector.storage.connect import create_schema, make_engine
 from tests.conftest import Clock
@@ -138,6 +139,13 @@ def test_a_failing_host_that_falls_silent_keeps_its_commune_yellow(commune) -> N
     evidence = [e for c in state.criteria.values() for e in c["evidence"]]
     assert {e.get("stale_since") for e in evidence if e.get("host") == "pasc"} == {last.isoformat()}
     assert all("stale_since" not in e for e in evidence if e.get("host") == "office")
+    # The commune report: its hosts, and the stale host's evidence lines say since when.
+    for lang, words in (("vi", "số liệu cũ, không báo cáo từ"), ("en", "stale, no report since")):
+        report = build_report(services, "commune", HK, lang=lang, with_history=False)
+        assert {h["host"]: h["state"] for h in report.hosts} == {"pasc": "stale", "office": "fresh"}
+        lines = [evidence_text(e, lang) for d in report.detail for e in d.evidence]
+        assert any("pasc" in x and f"{words} {when} (UTC+7)" in x for x in lines)
+        assert not any(words in x for x in lines if "@ office" in x)
     states = {h.host: (h.state, h.since) for h in services.hosts.of_commune(HK)}
     assert states == {"pasc": ("stale", last), "office": ("fresh", clock() - timedelta(minutes=1))}
 
