@@ -150,15 +150,21 @@ class OfficeCalendar:
         day: when something silent since ``start`` has missed ``days`` whole working days
         (a holiday or a weekend does not count). None if the calendar has too few working
         days ahead."""
-        day = self._local_day(start)
-        left = days
-        for n in range(1, _HORIZON_DAYS):
-            if self.is_working_day(day + timedelta(days=n)):
-                left -= 1
-                if left <= 0:
-                    end = day + timedelta(days=n + 1)
-                    return datetime.combine(end, time(), ZoneInfo(self.timezone)).astimezone(UTC)
-        return None
+        return _after_working_days(self, self._local_day(start), days)
+
+
+@lru_cache(maxsize=8192)
+def _after_working_days(cal: OfficeCalendar, day: date, days: int) -> datetime | None:
+    """:meth:`OfficeCalendar.after_working_days` of a local day (the same for every host
+    last heard from that day: the national pass asks it for thousands)."""
+    left = days
+    for n in range(1, _HORIZON_DAYS):
+        if cal.is_working_day(day + timedelta(days=n)):
+            left -= 1
+            if left <= 0:
+                end = day + timedelta(days=n + 1)
+                return datetime.combine(end, time(), ZoneInfo(cal.timezone)).astimezone(UTC)
+    return None
 
 
 @lru_cache(maxsize=8192)
