@@ -11,6 +11,7 @@ uses it throughout: a catalogue reload never mixes two rule sets in one answer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -46,6 +47,8 @@ from collector.storage.codecs import (
     encode_statuses,
     since,
 )
+
+log = logging.getLogger(__name__)
 
 #: Communes a transaction evaluates at most: each holds SQLite's write lock ~0.1-0.3 s.
 CHUNK_DETAILED = 100
@@ -297,6 +300,15 @@ class Evaluation(Service):
                 for code, aid, name, seen in g.retire
             ),
         )
+        for code, aid, name, seen in g.retire:
+            log.info(
+                "host %s (%s) of commune %s retired: silent since %s, %d working days",
+                name,
+                aid,
+                code,
+                seen.isoformat(),
+                self.core.retire_after_days,
+            )
 
     @staticmethod
     def _count_host(

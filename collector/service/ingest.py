@@ -8,6 +8,7 @@ acknowledged again and not stored twice.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,7 @@ from collector.storage.codecs import (
     latest_key,
 )
 
+log = logging.getLogger(__name__)
 _RESULTS = TypeAdapter(list[CheckResult])
 
 Batch = tuple[AgentIdentity, list[AgentReport]]
@@ -294,6 +296,13 @@ class Ingest(Service):
             .where(a.agent_id.in_([agent.agent_id for agent, _, _ in back]))
             .values(retired_at=None)
         )
+        for agent, host, _ in back:
+            log.info(
+                "host %s (%s) of commune %s reported again: active again",
+                host,
+                agent.agent_id,
+                agent.commune_code,
+            )
         audit = self.identities.audit
         audit.record_many(
             conn,
