@@ -29,7 +29,14 @@ def open_services(
     engine = open_database(
         config.db, busy_timeout_s=config.db_busy_timeout_s, migrate=migrate, wait_s=wait_s
     )
-    return services_for(engine, catalogue, load_units(), clock, config.calendar.working_calendar())
+    return services_for(
+        engine,
+        catalogue,
+        load_units(),
+        clock,
+        config.calendar.working_calendar(),
+        retire_after_days=config.host_retire_after_days,
+    )
 
 
 #: Allocations (less deallocations) between two collections of the youngest generation;

@@ -251,6 +251,13 @@ class CollectorConfig(BaseModel):
         description="working time: office hours, holidays, days off and make-up days; "
         "outside it a commune keeps its colour and is never grey",
     )
+    host_retire_after_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="working days a silent host's last findings keep counting in its commune "
+        "before it is retired for silence (holidays and weekends do not count)",
+    )
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     reevaluate_every_s: float = Field(default=60.0, ge=0)
     reflector_port: int = Field(

@@ -34,7 +34,8 @@ async def summary(v: Reader, ctx: Ctx) -> dict[str, Any]:
 @router.get("/communes/{code}", responses=raises(UnknownUnitError))
 async def commune(code: str, ctx: Ctx) -> dict[str, Any]:
     """One commune: colour, each criterion with status, reason, evidence (as measured, and in
-    words: one sentence per host in ``evidence_vi`` and ``evidence_en``) and since when."""
+    words: one sentence per host in ``evidence_vi`` and ``evidence_en``; a stale host's items
+    marked ``stale_since``) and since when, and its hosts: fresh, stale or retired."""
     services = ctx.services
     state = await run_in_threadpool(services.readiness.settled_state, code)
     info = services.units.commune(code)
@@ -50,6 +51,8 @@ async def commune(code: str, ctx: Ctx) -> dict[str, Any]:
         "criteria": _with_sentences(
             state.criteria, level_table(services.rules.current().catalogue)
         ),
+        # fresh, stale (its last findings still counting) or retired, since when
+        "hosts": [h.to_json() for h in await run_in_threadpool(services.hosts.of_commune, code)],
     }
 
 

@@ -11,6 +11,7 @@ from collector.cli.catalogue import catalogue
 from collector.cli.common import CliContext, shared_options
 from collector.cli.dashboards import dashboards
 from collector.cli.database import migrate
+from collector.cli.hosts import host
 from collector.cli.notify import alerting, zalo_bridge
 from collector.cli.reports import report, summary
 from collector.cli.serving import demo, serve
@@ -41,6 +42,7 @@ for command in (
     migrate,
     enrollment_code,
     agents,
+    host,
     audit,
     user,
     token,

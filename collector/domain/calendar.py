@@ -145,6 +145,27 @@ class OfficeCalendar:
             left -= e - begin
         return None
 
+    def after_working_days(self, start: datetime, days: int) -> datetime | None:
+        """The local midnight that ends the ``days``-th working day after ``start``'s own
+        day: when something silent since ``start`` has missed ``days`` whole working days
+        (a holiday or a weekend does not count). None if the calendar has too few working
+        days ahead."""
+        return _after_working_days(self, self._local_day(start), days)
+
+
+@lru_cache(maxsize=8192)
+def _after_working_days(cal: OfficeCalendar, day: date, days: int) -> datetime | None:
+    """:meth:`OfficeCalendar.after_working_days` of a local day (the same for every host
+    last heard from that day: the national pass asks it for thousands)."""
+    left = days
+    for n in range(1, _HORIZON_DAYS):
+        if cal.is_working_day(day + timedelta(days=n)):
+            left -= 1
+            if left <= 0:
+                end = day + timedelta(days=n + 1)
+                return datetime.combine(end, time(), ZoneInfo(cal.timezone)).astimezone(UTC)
+    return None
+
 
 @lru_cache(maxsize=8192)
 def _intervals(cal: OfficeCalendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
@@ -189,6 +210,11 @@ class WorkingCalendar:
         """Whether a host or commune last heard from at ``last`` is silent at ``now``: more
         than ``stale_after_s`` seconds of the province's working time have passed since."""
         return self.of(province).is_silent(last, now, stale_after_s)
+
+    def retire_at(self, province: str, last: datetime, days: int) -> datetime | None:
+        """When a host last heard from at ``last`` is retired for silence: once it has missed
+        ``days`` whole working days of ``province`` (docs/CRITERIA.md, "Silent hosts")."""
+        return self.of(province).after_working_days(last, days)
 
     def silent_from(self, province: str, last: datetime, stale_after_s: float) -> datetime | None:
         """The instant just after which a host last heard from at ``last`` is silent."""

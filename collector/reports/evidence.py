@@ -19,6 +19,7 @@ from agent.i18n import Lang, check_title
 from agent.i18n import t as agent_t
 from checks.levels import Bounds, crossing
 from collector.reports import fmt
+from collector.reports.i18n import t as report_t
 
 #: check id -> value name -> levels (``collector.criteria.catalogue.level_table``).
 LevelTable = Mapping[str, Mapping[str, Bounds]]
@@ -298,6 +299,7 @@ class _Item:
     status: str
     values: dict[str, float]
     crossed: frozenset[str]  # the names of the values past a level
+    stale_since: str = ""  # the host's last report, when it has fallen silent
 
     @property
     def bad(self) -> bool:
@@ -317,6 +319,7 @@ class _Item:
             str(ev.get("status", "unknown")),
             values,
             crossed,
+            str(ev.get("stale_since") or ""),
         )
 
 
@@ -363,11 +366,24 @@ def sentences(
         if text not in said:
             said.append(text)
     targeted = {i.host for i in shown if i.target}
+    stale = {i.host: f" ({stale_note(i, lang)})" for i in items if i.stale_since}
     word = _WORDS["en" if lang == "en" else "vi"]["host"]
     return out + [
-        f"{word} {host}: {('; ' if host in targeted else ', ').join(said)}"
+        f"{word} {host}{stale.get(host, '')}: {('; ' if host in targeted else ', ').join(said)}"
         for host, said in by_host.items()
     ]
+
+
+def stale_note(ev: Mapping[str, Any] | _Item, lang: str) -> str:
+    """ "stale, no report since <its last report>" of a silent host's item, in ``lang``
+    (docs/CRITERIA.md, "Silent hosts")."""
+    since = ev.stale_since if isinstance(ev, _Item) else str(ev.get("stale_since") or "")
+    code: Lang = "en" if lang == "en" else "vi"
+    try:
+        at = fmt.when(datetime.fromisoformat(since), code) + " (UTC+7)"
+    except ValueError:
+        at = since
+    return report_t(code, "host_stale_since").format(at=at)
 
 
 def attestation_line(ev: Mapping[str, Any], lang: str) -> str:

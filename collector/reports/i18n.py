@@ -212,6 +212,21 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     # working time (docs/CRITERIA.md, "Working time")
     "off_hours": ("ngoài giờ làm việc", "outside working hours"),
+    # Silent hosts (docs/CRITERIA.md, "Silent hosts").
+    "hosts": ("Máy trạm", "Hosts"),
+    "host": ("Máy", "Host"),
+    "host_state": ("Trạng thái", "State"),
+    "host_fresh": ("đang báo cáo", "fresh"),
+    "host_stale": ("số liệu cũ", "stale"),
+    "host_retired": ("ngừng theo dõi", "retired"),
+    "host_stale_since": ("số liệu cũ, không báo cáo từ {at}", "stale, no report since {at}"),
+    "host_retire": ("Ngừng theo dõi", "Retire"),
+    "host_retire_help": (
+        "Máy im lặng vẫn được tính theo số liệu cuối cùng cho đến khi ngừng theo dõi; "
+        "máy báo cáo lại sẽ được theo dõi lại.",
+        "A silent host's last findings keep counting until it is retired; "
+        "a host that reports again is active again.",
+    ),
     "off_hours_notice": (
         "Ngoài giờ làm việc: mỗi xã giữ màu của giờ làm việc gần nhất; máy tắt không làm xã "
         "chuyển sang xám và không gây cảnh báo.",

@@ -19,7 +19,7 @@ from collector.criteria.engine import COLOURS
 from collector.criteria.rules import Rules
 from collector.domain.scope import NATIONAL
 from collector.domain.scope import Scope as Within
-from collector.reports.evidence import raw_line, raw_lines, sentences
+from collector.reports.evidence import raw_line, raw_lines, sentences, stale_note
 from collector.reports.i18n import Lang, colour_label, status_label, t, unit_kind_label
 from collector.service import Services
 from collector.service.history import NATION
@@ -176,6 +176,8 @@ class ReadinessReport:
     detail: list[CriterionResult] = field(default_factory=list)  # commune scope only
     attestations: list[dict[str, Any]] = field(default_factory=list)
     waivers: list[dict[str, Any]] = field(default_factory=list)
+    #: Commune scope only: its hosts, fresh, stale or retired, since when (Hosts.of_commune).
+    hosts: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     #: Every commune of the scope is outside its province's working time.
     off_hours: bool = False
@@ -386,6 +388,7 @@ def build_report(
     if scope == "commune":
         report.detail = _commune_detail(rules, states[0], titles, lang)
         report.attestations = services.attestations.attestations(codes)
+        report.hosts = [h.to_json() for h in services.hosts.of_commune(states[0].code)]
     if with_history:
         report.history = _history(services, scope, code, within)
     return report
@@ -409,6 +412,8 @@ def colour_name(lang: Lang, colour: str) -> str:
     return colour_label(lang, colour)
 
 
-def evidence_text(ev: dict[str, Any]) -> str:
-    """One line of engineering text for an evidence item (see :mod:`.evidence`)."""
-    return raw_line(ev)
+def evidence_text(ev: dict[str, Any], lang: Lang | None = None) -> str:
+    """One line of engineering text for an evidence item (see :mod:`.evidence`); in
+    ``lang``, whether its host is stale and since when (docs/CRITERIA.md, "Silent hosts")."""
+    line = raw_line(ev)
+    return f"{line} — {stale_note(ev, lang)}" if lang and ev.get("stale_since") else line

@@ -13,6 +13,7 @@ accounts         people: users, roles, scopes, sessions
 readers          reader tokens: a user's read-only bearer tokens
 audit            the one writer of the audit log
 history          green coverage over time
+hosts            a commune's hosts: fresh, stale or retired; retiring a silent one
 reload           the criteria catalogue reloaded while serving
 ===============  ===========================================================
 """
@@ -36,6 +37,7 @@ from collector.service.audit import Audit
 from collector.service.base import Core
 from collector.service.evaluation import Evaluation
 from collector.service.history import History
+from collector.service.hosts import Hosts
 from collector.service.identities import Identities
 from collector.service.ingest import Ingest
 from collector.service.readers import ReaderTokens
@@ -55,6 +57,7 @@ class Services:
     accounts: Accounts
     readers: ReaderTokens
     history: History
+    hosts: Hosts
 
     @property
     def database(self) -> Database:
@@ -83,13 +86,22 @@ def services_for(
     units: Units,
     clock: Callable[[], datetime] = utcnow,
     calendar: WorkingCalendar = ALWAYS,
+    *,
+    retire_after_days: int = 7,
 ) -> Services:
     """Every service over one database, under ``catalogue``'s rules. ``calendar``: when
     each province works (the configuration's, :meth:`CalendarSpec.working_calendar`); by
     default every instant is working time, so staleness is the wall clock's."""
-    core = Core(Database(engine), RulesHolder(Rules.of(catalogue)), units, clock, calendar)
+    core = Core(
+        Database(engine),
+        RulesHolder(Rules.of(catalogue)),
+        units,
+        clock,
+        calendar,
+        retire_after_days,
+    )
     audit = Audit(core)
-    evaluation = Evaluation(core)
+    evaluation = Evaluation(core, audit)
     identities = Identities(core, audit, evaluation)
     readiness = Readiness(core, evaluation)
     accounts = Accounts(core, audit)
@@ -104,4 +116,5 @@ def services_for(
         accounts=accounts,
         readers=ReaderTokens(core, audit, accounts),
         history=History(core, readiness),
+        hosts=Hosts(core, audit, evaluation),
     )

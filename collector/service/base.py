@@ -21,6 +21,9 @@ class Core:
     clock: Callable[[], datetime]
     #: When each province works; outside it silence is not staleness.
     calendar: WorkingCalendar = ALWAYS
+    #: Working days a silent host keeps counting before it is retired (docs/CRITERIA.md,
+    #: "Silent hosts").
+    retire_after_days: int = 7
 
 
 class Service:

@@ -2,7 +2,8 @@
 
 When an agent reports, ingest judges its latest results against the rules (per-host
 findings and their short verdict) and asks :meth:`Evaluation.evaluate` for its commune.
-A commune's colour and statuses come from its fresh hosts' verdicts (a few bytes each);
+A commune's colour and statuses come from its active hosts' verdicts (a few bytes each: a
+stale host's last ones keep counting until it is retired, docs/CRITERIA.md "Silent hosts");
 its reasons and evidence (the details) from their findings, evaluated when first asked for
 (:meth:`Evaluation.fill_details`) and stored. Each evaluation takes one rules snapshot and
 uses it throughout: a catalogue reload never mixes two rule sets in one answer.
@@ -10,9 +11,10 @@ uses it throughout: a catalogue reload never mixes two rule sets in one answer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
@@ -32,6 +34,7 @@ from collector.criteria.engine import (
     host_verdict,
 )
 from collector.criteria.rules import Rules
+from collector.service.audit import Audit
 from collector.service.base import Core, Service
 from collector.storage import schema as db
 from collector.storage.codecs import (
@@ -45,9 +48,15 @@ from collector.storage.codecs import (
     since,
 )
 
+log = logging.getLogger(__name__)
+
 #: Communes a transaction evaluates at most: each holds SQLite's write lock ~0.1-0.3 s.
 CHUNK_DETAILED = 100
 CHUNK_STATUSES = 1000
+#: The audit log's actor for what the collector does by itself (retiring a silent host).
+SYSTEM_ACTOR = "system"
+#: The time officials read in reasons (UTC+7, no daylight saving).
+_ICT = timezone(timedelta(hours=7), "ICT")
 
 
 def observations(host: str, latest: dict[str, LatestResult]) -> list[Observation]:
@@ -99,7 +108,7 @@ class _Gathered:
     """What one evaluation read of its communes' hosts."""
 
     communes: list[str]
-    hosts: dict[str, list[tuple[str, str]]]  # commune -> (host, agent_id), fresh ones
+    hosts: dict[str, list[tuple[str, str]]]  # commune -> (host, agent_id), active ones
     verdicts: dict[str, list[str]]  # commune -> verdicts under the current rules
     unjudged: list[tuple[str, str]] = field(default_factory=list)  # (commune, agent_id)
     last_report: dict[str, datetime | None] = field(default_factory=dict)
@@ -107,6 +116,9 @@ class _Gathered:
     attestations: dict[str, list[Attestation]] = field(default_factory=dict)
     waivers: dict[str, list[Waiver]] = field(default_factory=dict)
     previous: dict[str, dict[str, CriterionState]] = field(default_factory=dict)
+    stale: dict[str, dict[str, datetime]] = field(default_factory=dict)  # commune -> host -> last
+    retire: list[tuple[str, str, str, datetime]] = field(default_factory=list)  # (commune,
+    # agent_id, host, last report) of hosts silent past the retirement period
 
     def due_at(self, code: str, when: datetime) -> None:
         current = self.due[code]
@@ -114,8 +126,9 @@ class _Gathered:
 
 
 class Evaluation(Service):
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, audit: Audit) -> None:
         super().__init__(core)
+        self.audit = audit
         self.memo = VerdictMemo()
 
     # ----------------------------------------------------------------- host judgements
@@ -172,6 +185,7 @@ class Evaluation(Service):
         With ``detail=False``, only the colour and each criterion's status, from the hosts'
         verdicts; the commune's details are then marked pending for :meth:`fill_details`."""
         g = self._gather(conn, communes, now, rules, detail)
+        self._retire_silent(conn, g, now)
         if detail:
             self._write_detailed(conn, g, now, rules, known or {})
         else:
@@ -181,6 +195,7 @@ class Evaluation(Service):
         self, conn: Connection, communes: list[str], now: datetime, rules: Rules, detail: bool
     ) -> _Gathered:
         g = _Gathered(communes, {c: [] for c in communes}, {c: [] for c in communes})
+        g.stale = {c: {} for c in communes}
         g.last_report = dict.fromkeys(communes)
         g.due = dict.fromkeys(communes)
         self._gather_hosts(conn, g, now, rules, detail)
@@ -199,16 +214,19 @@ class Evaluation(Service):
         self, conn: Connection, g: _Gathered, now: datetime, rules: Rules, detail: bool
     ) -> None:
         """Every host of the communes that has reported, in one statement: every column
-        read is in ix_agents_commune_verdict. The fresh ones count; a commune none of whose
-        hosts is fresh counts all of them, as of their last reports, so that it keeps the
-        colour they gave (shown grey in working time, kept outside it)."""
+        read is in ix_agents_commune_verdict. An active host counts, a stale one (silent for
+        longer than stale_after_s of its province's working time) as of its last report,
+        marked stale, until it is retired (docs/CRITERIA.md, "Silent hosts"): a failing
+        host that falls silent never makes its commune greener. A commune none of whose
+        hosts is fresh is shown grey in working time, its colour kept outside it."""
         stale_s = rules.stale_after_s
         fresh_since = now - timedelta(seconds=stale_s)
         oldest_fresh: dict[str, datetime] = {}
-        silent: dict[str, list[tuple[str, str, str | None]]] = {}
         a = db.agents.c
-        for agent_id, code, host, verdict, observed in conn.execute(
-            select(a.agent_id, a.commune_code, a.host, a.verdict, a.last_observed_at).where(
+        for agent_id, code, host, verdict, observed, retired in conn.execute(
+            select(
+                a.agent_id, a.commune_code, a.host, a.verdict, a.last_observed_at, a.retired_at
+            ).where(
                 and_(
                     self.database.among(a.commune_code, g.communes),
                     a.revoked.is_(False),
@@ -220,24 +238,77 @@ class Evaluation(Service):
             last = g.last_report[code]
             if last is None or seen > last:
                 g.last_report[code] = seen
+            if retired is not None:
+                continue
             # Silent for longer than stale_after_s of its province's working time (the
             # wall clock first: a recent report is fresh whatever the calendar says).
             if seen < fresh_since and self._silent(code, seen, now, stale_s):
-                silent.setdefault(code, []).append((agent_id, host, verdict))
-                continue
-            if code not in oldest_fresh or seen < oldest_fresh[code]:
+                if not self._keep_stale(g, code, (agent_id, host, seen), now):
+                    continue
+            elif code not in oldest_fresh or seen < oldest_fresh[code]:
                 oldest_fresh[code] = seen
             self._count_host(g, rules, code, (agent_id, host, verdict), detail)
-        for code, hosts in silent.items():
-            if code not in oldest_fresh:
-                for one in hosts:
-                    self._count_host(g, rules, code, one, detail)
         # Due again when a host turns stale (just after, so that it then counts as stale):
         # after stale_after_s of working time, so never at night.
         for code, oldest in oldest_fresh.items():
             province = self.units.commune(code).province_code
             at = self.calendar.silent_from(province, oldest, stale_s)
-            g.due[code] = None if at is None else at + timedelta(seconds=1)
+            if at is not None:
+                g.due_at(code, at + timedelta(seconds=1))
+
+    def _keep_stale(
+        self, g: _Gathered, code: str, host: tuple[str, str, datetime], now: datetime
+    ) -> bool:
+        """Whether a stale host still counts: not once it has missed the retirement period
+        (it is then retired, :meth:`_retire_silent`); its commune is due again then."""
+        agent_id, name, seen = host
+        province = self.units.commune(code).province_code
+        at = self.calendar.retire_at(province, seen, self.core.retire_after_days)
+        if at is not None and at <= now:
+            g.retire.append((code, agent_id, name, seen))
+            return False
+        if at is not None:
+            g.due_at(code, at)
+        g.stale[code][name] = seen
+        return True
+
+    def _retire_silent(self, conn: Connection, g: _Gathered, now: datetime) -> None:
+        """Retire the hosts silent past the retirement period, each audited
+        (``host.retire``, by ``system``); they no longer count (already left out)."""
+        if not g.retire:
+            return
+        a = db.agents.c
+        conn.execute(
+            update(db.agents)
+            .where(a.agent_id.in_([aid for _, aid, _, _ in g.retire]))
+            .values(retired_at=now)
+        )
+        self.audit.record_many(
+            conn,
+            (
+                self.audit.row(
+                    now,
+                    SYSTEM_ACTOR,
+                    "host.retire",
+                    code,
+                    agent_id=aid,
+                    host=name,
+                    silent_since=seen.isoformat(),
+                    reason="retirement period",
+                    days=self.core.retire_after_days,
+                )
+                for code, aid, name, seen in g.retire
+            ),
+        )
+        for code, aid, name, seen in g.retire:
+            log.info(
+                "host %s (%s) of commune %s retired: silent since %s, %d working days",
+                name,
+                aid,
+                code,
+                seen.isoformat(),
+                self.core.retire_after_days,
+            )
 
     @staticmethod
     def _count_host(
@@ -371,7 +442,7 @@ class Evaluation(Service):
                 g.waivers[code],
                 now,
             )
-            criteria, states = _with_since(ev, g.previous.get(code, {}), stamp)
+            criteria, states = _with_since(ev, g.previous.get(code, {}), stamp, g.stale[code])
             rows.append(self._status_row(g, code, now, ev.colour.value, states, pending=False))
             details.append({"commune_code": code, "criteria": criteria})
         self._upsert(conn, rows, details)
@@ -538,14 +609,42 @@ class Evaluation(Service):
 
 
 def _with_since(
-    ev: CommuneEvaluation, previous: dict[str, CriterionState], stamp: str
+    ev: CommuneEvaluation,
+    previous: dict[str, CriterionState],
+    stamp: str,
+    stale: dict[str, datetime] | None = None,
 ) -> tuple[dict[str, Any], dict[str, CriterionState]]:
     """The ``criteria`` (commune_details) and statuses (commune_status) of an evaluation:
-    every outcome, each with the time it entered its current status."""
+    every outcome, each with the time it entered its current status, the evidence of a
+    ``stale`` host (name -> last report) marked with since when, and said in the reason."""
     criteria, states = {}, {}
     for cid, outcome in ev.criteria.items():
         item = outcome.to_json()
+        if stale:
+            _mark_stale(item, stale)
         item["since"] = since(previous.get(cid), item["status"], stamp)
         criteria[cid] = item
         states[cid] = CriterionState(item["status"], item["severity"], item["since"])
     return criteria, states
+
+
+def _mark_stale(item: dict[str, Any], stale: dict[str, datetime]) -> None:
+    """An outcome's evidence from a stale host marked ``stale_since`` (its last report),
+    and the reason saying which of its hosts are stale since when, in both languages."""
+    named: dict[str, datetime] = {}
+    evidence = []
+    for e in item["evidence"]:
+        seen = stale.get(e.get("host", ""))
+        if seen is not None:
+            e = {**e, "stale_since": seen.isoformat()}
+            named[e["host"]] = seen
+        evidence.append(e)
+    item["evidence"] = evidence
+    if named:
+        when = {h: named[h].astimezone(_ICT).strftime("%d/%m/%Y %H:%M") for h in sorted(named)}
+        item["reason_en"] += "; " + "; ".join(
+            f"{h}: stale, no report since {w} (UTC+7)" for h, w in when.items()
+        )
+        item["reason_vi"] += "; " + "; ".join(
+            f"{h}: số liệu cũ, không báo cáo từ {w} (UTC+7)" for h, w in when.items()
+        )

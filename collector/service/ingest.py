@@ -8,6 +8,7 @@ acknowledged again and not stored twice.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,8 +30,15 @@ from collector.service.base import Core, Service
 from collector.service.evaluation import Evaluation, judge
 from collector.service.identities import AgentIdentity, Identities
 from collector.storage import schema as db
-from collector.storage.codecs import LatestResult, decode_latest, encode_latest, latest_key
+from collector.storage.codecs import (
+    LatestResult,
+    as_utc,
+    decode_latest,
+    encode_latest,
+    latest_key,
+)
 
+log = logging.getLogger(__name__)
 _RESULTS = TypeAdapter(list[CheckResult])
 
 Batch = tuple[AgentIdentity, list[AgentReport]]
@@ -123,6 +131,7 @@ class Ingest(Service):
             )
         if to_store:
             known = self._store_reports(conn, to_store, now, g.rows, rules)
+            self._reactivate(conn, to_store, g.rows, now)
             # Colours and statuses now; reasons and evidence when first asked for.
             self.evaluation.evaluate(
                 conn,
@@ -141,7 +150,13 @@ class Ingest(Service):
             row.agent_id: row
             for row in conn.execute(
                 select(
-                    a.agent_id, a.token_hash, a.revoked, a.latest, a.last_seq, a.conditions
+                    a.agent_id,
+                    a.token_hash,
+                    a.revoked,
+                    a.latest,
+                    a.last_seq,
+                    a.conditions,
+                    a.retired_at,
                 ).where(a.agent_id.in_({g.batches[i][0].agent_id for i in g.valid}))
             )
         }
@@ -262,6 +277,48 @@ class Ingest(Service):
             agent_rows,
         )
         return found
+
+    def _reactivate(
+        self, conn: Connection, batches: list[Batch], stored: dict[str, Any], now: datetime
+    ) -> None:
+        """A retired host that reports again is active again (docs/CRITERIA.md, "Silent
+        hosts"): audited as ``host.reactivate``, by the agent."""
+        back = [
+            (agent, new[-1].host, stored[agent.agent_id].retired_at)
+            for agent, new in batches
+            if agent.agent_id in stored and stored[agent.agent_id].retired_at is not None
+        ]
+        if not back:
+            return
+        a = db.agents.c
+        conn.execute(
+            update(db.agents)
+            .where(a.agent_id.in_([agent.agent_id for agent, _, _ in back]))
+            .values(retired_at=None)
+        )
+        for agent, host, _ in back:
+            log.info(
+                "host %s (%s) of commune %s reported again: active again",
+                host,
+                agent.agent_id,
+                agent.commune_code,
+            )
+        audit = self.identities.audit
+        audit.record_many(
+            conn,
+            (
+                audit.row(
+                    now,
+                    agent.agent_id,
+                    "host.reactivate",
+                    agent.commune_code,
+                    agent_id=agent.agent_id,
+                    host=host,
+                    retired_at=as_utc(retired).isoformat(),
+                )
+                for agent, host, retired in back
+            ),
+        )
 
 
 def _merge(latest: dict[str, LatestResult], report: AgentReport, now: datetime) -> None:

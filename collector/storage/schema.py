@@ -70,6 +70,9 @@ agents = Table(
     # {rule key: [status now, since (Unix seconds), status counted]}, a few bytes per timed
     # rule, so that "down for 5 minutes" survives a restart without re-reading history.
     Column("conditions", JSON),
+    # When an operator, or the retirement period (docs/CRITERIA.md, "Silent hosts"), retired
+    # this silent host: it no longer counts in its commune. NULL: active. A report clears it.
+    Column("retired_at", DateTime(timezone=True)),
 )
 
 reports = Table(
@@ -95,6 +98,7 @@ Index(
     agents.c.agent_id,
     agents.c.host,
     agents.c.verdict,
+    agents.c.retired_at,
 )
 Index("ix_reports_commune_observed", reports.c.commune_code, reports.c.observed_at)
 

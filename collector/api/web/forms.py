@@ -1,4 +1,5 @@
-"""The operators' forms: attestations (with an evidence file) and waivers of a commune.
+"""The operators' forms: attestations (with an evidence file) and waivers of a commune, and
+retiring one of its silent hosts.
 
 An operator (or admin) session is needed, and the session's CSRF token in the form; a
 refusal (unknown commune, bad input, an upload over the limit, a wrong token) is the error
@@ -64,6 +65,19 @@ async def add_waiver(request: Request, code: str, v: Operator, ctx: Ctx) -> Resp
             valid_days=days if days is not None else 30,
         )
     )
+    return RedirectResponse(f"/commune/{code}?saved=1", status_code=303)
+
+
+@router.post("/commune/{code}/hosts/retire")
+async def retire_host(request: Request, code: str, v: Operator, ctx: Ctx) -> Response:
+    """Retire a stale host (``host``: its agent id or name): it no longer counts in the
+    commune, evaluated again at once; audited (docs/CRITERIA.md, "Silent hosts")."""
+    ctx.services.units.commune(code)  # unknown code: 404
+    form = await _form(request, v)
+    host = str(form.get("host") or "").strip()
+    if not host:
+        raise BadRequestError("no host named")
+    await run_in_threadpool(ctx.services.hosts.retire, code, host, actor=v.session.user.username)
     return RedirectResponse(f"/commune/{code}?saved=1", status_code=303)
 
 

@@ -132,3 +132,19 @@ def test_a_bad_calendar_is_refused_with_what_to_write(tmp_path, text: str, said:
 def test_an_office_calendar_is_checked_when_made() -> None:
     with pytest.raises(ValueError, match="7 days"):
         OfficeCalendar(week=((),) * 6)
+
+
+def test_retirement_counts_whole_working_days_not_holidays() -> None:
+    """A host last heard from on Friday 24 April 2026 has missed 7 working days at the
+    midnight ending Friday 8 May: the Hùng Kings' day (Monday 27), 30 April, 1 May and the
+    weekends do not count (docs/CRITERIA.md, "Silent hosts")."""
+    last = datetime(2026, 4, 24, 16, 0, tzinfo=VN)
+    assert CAL.retire_at("01", last, 7) == datetime(2026, 5, 9, 0, 0, tzinfo=VN)
+    assert CAL.retire_at("01", last, 1) == datetime(2026, 4, 29, 0, 0, tzinfo=VN)
+    # Round the clock every day counts: 7 calendar days after the day of the last report.
+    assert ALWAYS.retire_at("01", last, 7) == datetime(2026, 5, 2, 0, 0, tzinfo=UTC)
+    # A make-up Saturday counts as a working day.
+    made_up = WorkingCalendar(
+        provinces={"01": OfficeCalendar(working_days=frozenset({date(2026, 5, 2)}))}
+    )
+    assert made_up.retire_at("01", last, 7) == datetime(2026, 5, 8, 0, 0, tzinfo=VN)

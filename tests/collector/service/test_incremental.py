@@ -120,7 +120,9 @@ def _pasc_and_a_failing_office_pc(services: Services, clock: Clock):
     return pasc, office
 
 
-def test_a_host_turning_stale_makes_its_commune_due_and_drops_its_findings(make_services) -> None:
+def test_a_host_turning_stale_makes_its_commune_due_and_marks_its_findings(make_services) -> None:
+    """A failing host that falls silent keeps counting, its evidence marked stale since its
+    last report (docs/CRITERIA.md, "Silent hosts"): its commune is not made greener."""
     clock = Clock()
     services = make_services(clock)
     pasc, _office = _pasc_and_a_failing_office_pc(services, clock)
@@ -136,8 +138,12 @@ def test_a_host_turning_stale_makes_its_commune_due_and_drops_its_findings(make_
     assert services.evaluation.due_communes() == [HK]
     assert services.evaluation.reevaluate() == 1
     eq01 = services.readiness.settled_state(HK).criteria["EQ-01"]
-    assert eq01["status"] != "fail"
-    assert all(e["host"] == "pasc" for e in eq01["evidence"])
+    assert eq01["status"] == "fail"
+    assert "pc-2: stale, no report since" in eq01["reason_en"]
+    assert {e["host"]: e.get("stale_since") for e in eq01["evidence"]} == {
+        "pasc": None,
+        "pc-2": (clock() - timedelta(seconds=182)).isoformat(),
+    }
     assert services.evaluation.due_communes() == []
     assert services.evaluation.reevaluate() == 0  # nothing left to do until pasc itself goes stale
 

@@ -3,6 +3,8 @@ verdict, and reasons and evidence follow from its findings when asked for."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select, text
 
@@ -30,13 +32,16 @@ def _details(services, code: str) -> dict:
 
 
 def test_the_pass_updates_statuses_then_details_follow(make_services) -> None:
-    """A host goes stale: the periodic pass changes the commune's colour and statuses from
-    the other host's verdict and leaves its reasons pending; the summary and /metrics read
-    the new statuses at once; a reader of the details gets them evaluated first, and they
-    agree with the pass. The same after a report."""
+    """A silent host is retired after the retirement period: the periodic pass changes the
+    commune's colour and statuses from the other host's verdict and leaves its reasons
+    pending; the summary and /metrics read the new statuses at once; a reader of the details
+    gets them evaluated first, and they agree with the pass. The same after a report."""
     clock = Clock()
     services = make_services(clock)
     pasc, _office = _pasc_and_a_failing_office_pc(services, clock)
+    core = services.core
+    retire_at = core.calendar.retire_at("01", clock(), core.retire_after_days)
+    assert retire_at is not None
     # A report's commune gets its colour and statuses at once, its reasons when asked.
     assert services.evaluation.pending_details() == [HK]
     state = services.readiness.settled_state(HK)
@@ -47,9 +52,11 @@ def test_the_pass_updates_statuses_then_details_follow(make_services) -> None:
     for seq in range(2, 5):  # pasc keeps reporting; pc-2 falls silent and turns stale
         clock.advance(seconds=60)
         _send(services, pasc, "pasc", seq, [_disk(0.5)], clock)
-    services.readiness.settled_state(HK)  # details as of pasc's last report
+    clock.now = retire_at - timedelta(seconds=60)  # pc-2 silent ever since, still counted
+    _send(services, pasc, "pasc", 5, [_disk(0.5)], clock)
+    assert services.readiness.settled_state(HK).criteria["EQ-01"]["status"] == "fail"
     assert services.evaluation.pending_details() == []
-    clock.advance(seconds=2)
+    clock.now = retire_at + timedelta(seconds=1)  # pc-2 retired by the pass
     assert services.evaluation.due_communes() == [HK]
     assert services.evaluation.reevaluate() == 1
     assert services.evaluation.pending_details() == [HK]

@@ -167,7 +167,7 @@ def test_0006_adds_the_conditions_and_downgrades_without_them(new_database) -> N
     with engine.connect() as conn:
         head = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
         assert "conditions" in {c["name"] for c in inspect(conn).get_columns("agents")}
-    assert head == "0006_condition_durations"
+    assert head == "0007_host_retirement"
     with engine.begin() as conn:
         command.downgrade(_alembic_config(conn), "0005_reader_tokens")
     with engine.connect() as conn:
@@ -175,3 +175,32 @@ def test_0006_adds_the_conditions_and_downgrades_without_them(new_database) -> N
     create_schema(engine)
     with engine.connect() as conn:
         assert conn.execute(select(db.agents.c.conditions)).all() == []
+
+
+def test_0007_adds_retirement_and_downgrades_without_it(new_database) -> None:
+    """agents.retired_at (host retirement) is added by 0007_host_retirement with the
+    evaluation's index covering it, and both go on a downgrade to 0006_condition_durations."""
+    from alembic import command
+
+    from collector.storage.connect import _alembic_config
+
+    engine = make_engine(new_database("retire.db"))
+    create_schema(engine)
+
+    def index_columns() -> list[str | None]:
+        with engine.connect() as conn:
+            [ix] = [
+                i
+                for i in inspect(conn).get_indexes("agents")
+                if i["name"] == "ix_agents_commune_verdict"
+            ]
+            return list(ix["column_names"])
+
+    assert index_columns()[-1] == "retired_at"
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0006_condition_durations")
+    with engine.connect() as conn:
+        assert "retired_at" not in {c["name"] for c in inspect(conn).get_columns("agents")}
+    assert "retired_at" not in index_columns()
+    create_schema(engine)
+    assert index_columns()[-1] == "retired_at"
