@@ -15,7 +15,9 @@ What the configuration does (docs/ALERTING.md):
   failing the same criterion hide that province's per-commune alerts, a red commune hides
   the per-host alerts of that commune;
 * office hours (Monday to Friday, 07:30-17:00, Asia/Ho_Chi_Minh) as the active time
-  interval of the severities that may wait (``warning``): critical alerts are sent at once;
+  interval of the severities that may wait (``warning``), and the days off (the public
+  holidays of ``holiday_years``, the province's ``days_off``) as their mute time interval:
+  critical alerts are sent at once;
 * messages from ``templates/ioc.tmpl``: Vietnamese first, an English line after, the
   runbook from the alert's annotations.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,7 @@ TEMPLATES = HERE / "templates"
 
 CENTRE_RECEIVER = "ioc-centre"
 OFFICE_HOURS = "office-hours"
+DAYS_OFF = "days-off"
 SEVERITIES = ("critical", "warning")
 #: Alerts about one host of a commune (they carry a ``host`` label).
 PER_HOST_ALERTS = (
@@ -97,6 +101,21 @@ class OfficeHours(_Model):
     end: str = "17:00"
     #: Severities sent only within office hours (others are sent at once).
     applies_to: list[str] = ["warning"]
+    #: Years whose public holidays (the working calendar's: Vietnam's, lunar Tết and Hùng
+    #: Kings' day included) hold those severities back too; the Ansible role gives this year
+    #: and the next, so a yearly run keeps it current.
+    holiday_years: list[int] = []
+    #: The province's own extra days off (as the collector's calendar ``days_off``).
+    days_off: list[date] = []
+
+    def muted_days(self) -> list[date]:
+        """Every day off the severities that wait are held back on, in order."""
+        if not self.holiday_years:
+            return sorted(set(self.days_off))
+        from collector.domain.calendar import public_holidays
+
+        days = set(self.days_off).union(*(public_holidays(y) for y in self.holiday_years))
+        return sorted(days)
 
     @field_validator("start", "end")
     @classmethod
@@ -230,12 +249,13 @@ def _severity_routes(settings: AlertingSettings) -> list[dict[str, Any]]:
     waiting = [s for s in SEVERITIES if s in settings.office_hours.applies_to]
     if not waiting:
         return []
-    return [
-        {
-            "matchers": [f'severity=~"{"|".join(waiting)}"'],
-            "active_time_intervals": [OFFICE_HOURS],
-        }
-    ]
+    route: dict[str, Any] = {
+        "matchers": [f'severity=~"{"|".join(waiting)}"'],
+        "active_time_intervals": [OFFICE_HOURS],
+    }
+    if settings.office_hours.muted_days():
+        route["mute_time_intervals"] = [DAYS_OFF]
+    return [route]
 
 
 def routes(settings: AlertingSettings) -> dict[str, Any]:
@@ -289,7 +309,7 @@ def inhibit_rules() -> list[dict[str, Any]]:
 
 def time_intervals(settings: AlertingSettings) -> list[dict[str, Any]]:
     hours = settings.office_hours
-    return [
+    intervals = [
         {
             "name": OFFICE_HOURS,
             "time_intervals": [
@@ -301,6 +321,24 @@ def time_intervals(settings: AlertingSettings) -> list[dict[str, Any]]:
             ],
         }
     ]
+    days = hours.muted_days()
+    if days:
+        # one whole day each, in the office's time zone
+        intervals.append(
+            {
+                "name": DAYS_OFF,
+                "time_intervals": [
+                    {
+                        "days_of_month": [str(d.day)],
+                        "months": [str(d.month)],
+                        "years": [str(d.year)],
+                        "location": hours.location,
+                    }
+                    for d in days
+                ],
+            }
+        )
+    return intervals
 
 
 def build_config(settings: AlertingSettings) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -73,19 +74,47 @@ def test_routes_by_province_and_groups_per_province() -> None:
 
 def test_office_hours_hold_back_only_warnings_by_default() -> None:
     config = _config()
-    (interval,) = config["time_intervals"]
-    assert interval["name"] == "office-hours"
-    assert interval["time_intervals"] == [
+    office, days_off = config["time_intervals"]
+    assert office["name"] == "office-hours"
+    assert office["time_intervals"] == [
         {
             "weekdays": ["monday:friday"],
             "times": [{"start_time": "07:30", "end_time": "17:00"}],
             "location": "Asia/Ho_Chi_Minh",
         }
     ]
+    assert days_off["name"] == "days-off"
     for child in config["route"]["routes"]:
         assert child["routes"] == [
-            {"matchers": ['severity=~"warning"'], "active_time_intervals": ["office-hours"]}
+            {
+                "matchers": ['severity=~"warning"'],
+                "active_time_intervals": ["office-hours"],
+                "mute_time_intervals": ["days-off"],
+            }
         ]
+
+
+def test_public_holidays_of_the_settings_years_and_the_provinces_days_off_mute() -> None:
+    """The example's holiday_years (2026, 2027) give Vietnam's public holidays, lunar ones
+    included, each a whole day in Asia/Ho_Chi_Minh; a province's own days off join them."""
+    (_, days_off) = _config()["time_intervals"]
+    days = {
+        date(int(i["years"][0]), int(i["months"][0]), int(i["days_of_month"][0]))
+        for i in days_off["time_intervals"]
+    }
+    assert {i["location"] for i in days_off["time_intervals"]} == {"Asia/Ho_Chi_Minh"}
+    assert date(2026, 9, 2) in days and date(2027, 9, 2) in days  # National Day
+    assert date(2026, 4, 26) in days  # Hùng Kings' day 2026 (10th of the 3rd lunar month)
+    assert date(2027, 2, 6) in days  # Tết 2027 (the lunar new year)
+    assert date(2026, 12, 7) not in days  # a Monday like any other
+    settings = alerting.load_settings(alerting.EXAMPLE_SETTINGS)
+    hours = settings.office_hours.model_copy(
+        update={"holiday_years": [], "days_off": [date(2026, 12, 7)]}
+    )
+    assert hours.muted_days() == [date(2026, 12, 7)]
+    none = settings.office_hours.model_copy(update={"holiday_years": [], "days_off": []})
+    only_office = alerting.build_config(settings.model_copy(update={"office_hours": none}))
+    assert [i["name"] for i in only_office["time_intervals"]] == ["office-hours"]
 
 
 def test_inhibition_uses_the_rules_alert_names_and_labels() -> None:

@@ -14,9 +14,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -147,7 +147,9 @@ class Stack:
     bridge: Bridge
     stopping: list[Any]
 
-    def alertmanager(self, office_days: list[str], applies_to: list[str]) -> Alertmanager:
+    def alertmanager(
+        self, office_days: list[str], applies_to: list[str], days_off: Sequence[date] = ()
+    ) -> Alertmanager:
         settings = alerting.AlertingSettings.model_validate(
             {
                 "templates": f"{alerting.TEMPLATES}/*.tmpl",
@@ -164,6 +166,7 @@ class Stack:
                     "start": "00:00",
                     "end": "24:00",
                     "applies_to": applies_to,
+                    "days_off": [d.isoformat() for d in days_off],
                 },
                 "timing": {"group_wait": "1s", "group_interval": "2s", "repeat_interval": "1h"},
                 "centre": _recipients("ioc-centre"),
@@ -296,12 +299,8 @@ def test_a_silence_suppresses_the_red_commune(stack: Stack) -> None:
     assert red04["status"]["state"] == "suppressed" and red04["status"]["silencedBy"]
 
 
-def test_office_hours_hold_back_what_they_apply_to(stack: Stack) -> None:
-    # Outside office hours, for critical alerts only: 04's red commune waits, a warning
-    # (not held back in this configuration) goes out.
-    am = stack.alertmanager(NOT_NOW, ["critical"])
-    stack.prometheus(am, RED_04 + GREEN_01)
-    wait_for(lambda: am.alerts(alertname="IocCommuneRed"), 30, "the red commune in Alertmanager")
+def _a_warning_in_01_goes_out_and_04_hears_nothing(stack: Stack, am: Alertmanager) -> None:
+    """A warning of province 01 (not held back) is sent; 04's held-back alert is not."""
     am.post_alerts(
         [
             {
@@ -319,8 +318,31 @@ def test_office_hours_hold_back_what_they_apply_to(stack: Stack) -> None:
     got = _one_each(stack, "province-01")
     assert "IocUpsOnBattery" in got["email"]
     assert stack.received_by("province-04") == {"email": [], "telegram": [], "zalo": []}
+
+
+def test_office_hours_hold_back_what_they_apply_to(stack: Stack) -> None:
+    # Outside office hours, for critical alerts only: 04's red commune waits, a warning
+    # (not held back in this configuration) goes out.
+    am = stack.alertmanager(NOT_NOW, ["critical"])
+    stack.prometheus(am, RED_04 + GREEN_01)
+    wait_for(lambda: am.alerts(alertname="IocCommuneRed"), 30, "the red commune in Alertmanager")
+    _a_warning_in_01_goes_out_and_04_hears_nothing(stack, am)
     (red04,) = am.alerts(alertname="IocCommuneRed", province="04")
     assert red04["status"]["state"] == "active"  # not silenced nor inhibited: muted by time
+
+
+def test_a_day_off_holds_back_what_office_hours_apply_to(stack: Stack) -> None:
+    # Within office hours, but today (and, so that midnight cannot matter, yesterday and
+    # tomorrow) is a day off in Asia/Ho_Chi_Minh: 04's red commune waits; 01's warning,
+    # not held back in this configuration, goes out.
+    today = datetime.now(ICT).date()
+    days_off = [today + timedelta(days=d) for d in (-1, 0, 1)]
+    am = stack.alertmanager(NOW, ["critical"], days_off)
+    stack.prometheus(am, RED_04 + GREEN_01)
+    wait_for(lambda: am.alerts(alertname="IocCommuneRed"), 30, "the red commune in Alertmanager")
+    _a_warning_in_01_goes_out_and_04_hears_nothing(stack, am)
+    (red04,) = am.alerts(alertname="IocCommuneRed", province="04")
+    assert red04["status"]["state"] == "active"  # muted by the day off, not silenced
 
 
 def test_zalo_down_for_a_while_loses_nothing_across_a_bridge_restart(stack: Stack) -> None:
