@@ -139,8 +139,10 @@ def _snmp(target: str | None, o: Options, _: Uplink) -> Setup:
         "timeout_s": min(SNMP_TRY_S, o["timeout_s"] / (o["retries"] + 1)),
         "retries": o["retries"],
     }
-    # --timeout bounds the whole probe; the check answers 0.5 s after it at the latest.
-    return Setup({"devices": [device], "timeout_s": o["timeout_s"] + 0.5})
+    # --timeout bounds the whole probe; the check answers 1 s after it at the latest: room
+    # for a loaded machine to turn a silent resolver or device into the check's own answer
+    # (kind kept) before the runner's deadline answers for it.
+    return Setup({"devices": [device], "timeout_s": o["timeout_s"] + 1.0})
 
 
 def _snmp_kind(check: Any, target: str) -> dict[str, str]:

@@ -71,9 +71,10 @@ def fresh(name: str, **dates: timedelta) -> str:
     """A sample with its date fields moved relative to now (same shape, same text
     otherwise), so that a healthy PC stays healthy whatever day the test runs."""
     items = json.loads(sample(name).lstrip("\ufeff"))
+    now = datetime.now(UTC)  # when the test runs, not when the module was collected
     for item in items if isinstance(items, list) else [items]:
         for key, delta in dates.items():
-            item[key] = _iso(NOW + delta)
+            item[key] = _iso(now + delta)
     return json.dumps(items, ensure_ascii=False, indent=4).replace("\n", "\r\n")
 
 

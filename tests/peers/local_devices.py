@@ -269,6 +269,7 @@ class Nut:
         self.state_dir.mkdir(mode=0o770)
         self.dev = self.dir / f"{name}.dev"
         self.dev.write_text(state or dev_file("OL", 100, 3600))
+        self._stamp = time.time()  # the .dev file's modification time, as set_state moves it
         (self.dir / "ups.conf").write_text(
             f'[{name}]\n  driver = dummy-ups\n  port = {self.dev}\n  desc = "test UPS"\n'
         )
@@ -325,7 +326,10 @@ class Nut:
             line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("ups.status")
         )
         self.dev.write_text(text)
-        stamp = time.time() + 1  # a new modification time even within the same second
+        # A later modification time in whole seconds each time (the driver compares
+        # seconds), even for two states written within the same second.
+        stamp = max(time.time() + 1, self._stamp + 2)
+        self._stamp = stamp
         os.utime(self.dev, (stamp, stamp))
         wait_for(lambda: self.status() == wanted, 30, f"ups.status {wanted}", self.log)
 
