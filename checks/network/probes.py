@@ -244,11 +244,13 @@ async def _request(
 ) -> HttpOutcome:
     timeout = httpx.Timeout(timeout_s)
     try:
-        async with (
-            httpx.AsyncClient(timeout=timeout, verify=verify, follow_redirects=False) as client,
-            client.stream(method, url) as response,
-        ):
-            elapsed = time.monotonic() - start
+        client = httpx.AsyncClient(timeout=timeout, verify=verify, follow_redirects=False)
+        # The response time starts with the request: building the client (loading a CA
+        # bundle: 100 ms and more, cold) is not the server's time. The deadline still
+        # counts from ``start``.
+        sent = time.monotonic()
+        async with client, client.stream(method, url) as response:
+            elapsed = time.monotonic() - sent
             not_after = _peer_not_after(response)
             found: bool | None = None
             if expect is not None:

@@ -172,6 +172,26 @@ def test_http_ok_with_expected_content(http_server):
     assert "tls_cert_days_left" not in result.values  # plain HTTP
 
 
+def test_http_response_time_leaves_out_building_the_client(http_server, monkeypatch):
+    """A cold client (loading a CA bundle can take 100 ms and more) is not the server's time:
+    with building the client made 0.5 s slow, the loopback answer still reads as quick,
+    while the whole probe did take the 0.5 s."""
+    import httpx
+
+    built = httpx.AsyncClient.__init__
+
+    def slow_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(0.5)
+        built(self, *args, **kwargs)
+
+    monkeypatch.setattr(httpx.AsyncClient, "__init__", slow_init)
+    started = time.monotonic()
+    outcome = asyncio.run(probe_http(http_server.base + "/", 5))
+    assert time.monotonic() - started >= 0.5
+    assert outcome.status_code is not None  # the server answered
+    assert outcome.response_time_s < 0.4, outcome
+
+
 def test_http_missing_content_fails(http_server):
     http_server.routes["/"] = (200, {}, b"maintenance")
     outcome = asyncio.run(probe_http(http_server.base + "/", 2, expect="Dich vu cong"))
