@@ -18,7 +18,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from collector.api.deps import Admin, Ctx
+from collector.api.deps import Admin, ApiContext, Ctx, Visitor
 from collector.api.web import session as sess
 from collector.api.web.render import page, page_router
 from collector.domain.errors import BadRequestError
@@ -43,6 +43,21 @@ def _users_page(request: Request, v: Admin, ctx: Ctx, **extra: Any) -> Response:
     )
 
 
+async def _admin_form(request: Request, v: Visitor) -> Any:
+    """An admin form's fields, once its CSRF token is the session's."""
+    form = await request.form(max_files=0, max_fields=10)
+    if not sess.same_token(v.session.csrf_token, str(form.get("csrf") or "")):
+        raise BadRequestError("CSRF")
+    return form
+
+
+async def _shown_once(request: Request, v: Visitor, ctx: ApiContext, **shown: Any) -> Response:
+    """The users page with a secret shown once (a new password or token): never cached."""
+    resp = await run_in_threadpool(_users_page, request, v, ctx, **shown)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 @router.get("/admin/users")
 def users(request: Request, v: Admin, ctx: Ctx) -> Response:
     return _users_page(request, v, ctx)
@@ -50,9 +65,7 @@ def users(request: Request, v: Admin, ctx: Ctx) -> Response:
 
 @router.post("/admin/users")
 async def add_user(request: Request, v: Admin, ctx: Ctx) -> Response:
-    form = await request.form(max_files=0, max_fields=10)
-    if not sess.same_token(v.session.csrf_token, str(form.get("csrf") or "")):
-        raise BadRequestError("CSRF")
+    form = await _admin_form(request, v)
     try:
         await run_in_threadpool(
             lambda: ctx.accounts.add_user(
@@ -96,9 +109,7 @@ def _apply(ctx: Ctx, action: str, username: str, form: Any, v: Admin) -> str | N
 
 @router.post("/admin/users/manage")
 async def manage_user(request: Request, v: Admin, ctx: Ctx) -> Response:
-    form = await request.form(max_files=0, max_fields=10)
-    if not sess.same_token(v.session.csrf_token, str(form.get("csrf") or "")):
-        raise BadRequestError("CSRF")
+    form = await _admin_form(request, v)
     action = str(form.get("action") or "")
     username = str(form.get("username") or "").strip().lower()
     if action not in _ACTIONS:
@@ -110,19 +121,13 @@ async def manage_user(request: Request, v: Admin, ctx: Ctx) -> Response:
         raise BadRequestError(str(exc)) from None
     if password is None or given is not None:
         return RedirectResponse("/admin/users", status_code=303)
-    resp = await run_in_threadpool(
-        _users_page, request, v, ctx, new_password=password, reset_user=username
-    )
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return await _shown_once(request, v, ctx, new_password=password, reset_user=username)
 
 
 @router.post("/admin/tokens")
 async def add_token(request: Request, v: Admin, ctx: Ctx) -> Response:
     """A reader token for a user the admin manages, shown once on the answer."""
-    form = await request.form(max_files=0, max_fields=10)
-    if not sess.same_token(v.session.csrf_token, str(form.get("csrf") or "")):
-        raise BadRequestError("CSRF")
+    form = await _admin_form(request, v)
     username = str(form.get("username") or "").strip().lower()
     days_text = str(form.get("days") or "").strip()
     if days_text and not (days_text.isascii() and days_text.isdigit() and len(days_text) <= 5):
@@ -140,18 +145,14 @@ async def add_token(request: Request, v: Admin, ctx: Ctx) -> Response:
         )
     except AuthError as exc:
         raise BadRequestError(str(exc)) from None
-    resp = await run_in_threadpool(
-        _users_page, request, v, ctx, new_token=token, token_user=username, token_id=token_id
+    return await _shown_once(
+        request, v, ctx, new_token=token, token_user=username, token_id=token_id
     )
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
 
 
 @router.post("/admin/tokens/revoke")
 async def revoke_token(request: Request, v: Admin, ctx: Ctx) -> Response:
-    form = await request.form(max_files=0, max_fields=10)
-    if not sess.same_token(v.session.csrf_token, str(form.get("csrf") or "")):
-        raise BadRequestError("CSRF")
+    form = await _admin_form(request, v)
     text = str(form.get("token_id") or "").strip()
     if not (text.isascii() and text.isdigit() and len(text) <= 18):
         raise BadRequestError(f"token id {text[:20]!r}: a number, as the list shows it")
