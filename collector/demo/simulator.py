@@ -641,32 +641,9 @@ class Simulator:
                 # Its link has been down for a while: the first batch drains the spool, a
                 # report measured LINK_DOWN_FOR earlier first (NET-01 counts an outage once
                 # it has lasted 5 minutes).
-                a.seq += 1
-                reports.append(
-                    AgentReport(
-                        agent_id=a.agent_id,
-                        seq=a.seq,
-                        commune_code=a.plan.code,
-                        host=f"pasc-{a.plan.code}",
-                        observed_at=when - LINK_DOWN_FOR,
-                        agent_version="sim-0.1",
-                        results=simulated_results(
-                            a.plan, random.Random(f"{self.seed}-{a.plan.code}-spooled")
-                        ),
-                    )
-                )
-            a.seq += 1
-            reports.append(
-                AgentReport(
-                    agent_id=a.agent_id,
-                    seq=a.seq,
-                    commune_code=a.plan.code,
-                    host=f"pasc-{a.plan.code}",
-                    observed_at=when,
-                    agent_version="sim-0.1",
-                    results=simulated_results(a.plan, a.rng),
-                )
-            )
+                spooled = random.Random(f"{self.seed}-{a.plan.code}-spooled")
+                reports.append(_next_report(a, when - LINK_DOWN_FOR, spooled))
+            reports.append(_next_report(a, when, a.rng))
             body = ReportBatch(reports=reports).model_dump_json()
             async with sem:
                 resp = await client.post(
@@ -715,3 +692,17 @@ __all__ = [
     "plan_nation",
     "simulated_results",
 ]
+
+
+def _next_report(a: SimAgent, observed_at: datetime, rng: random.Random) -> AgentReport:
+    """The agent's next report (its seq advanced), measured at ``observed_at``."""
+    a.seq += 1
+    return AgentReport(
+        agent_id=a.agent_id,
+        seq=a.seq,
+        commune_code=a.plan.code,
+        host=f"pasc-{a.plan.code}",
+        observed_at=observed_at,
+        agent_version="sim-0.1",
+        results=simulated_results(a.plan, rng),
+    )
