@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import require_binary
+from tests.peers.prometheus import stop_process
 
 SUFFIX = "dc=ioc,dc=test"
 ROOT_DN = f"cn=admin,{SUFFIX}"
@@ -51,12 +52,7 @@ class Slapd:
         assert r.returncode == 0, r.stderr.decode(errors="replace")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, grace_s=5)
 
 
 def hashed(password: str) -> str:

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.peers.prometheus import stop_process
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -45,12 +47,7 @@ class Sshd:
         return (self.directory / "sshd.log").read_text(errors="replace")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, grace_s=5)
 
 
 def start_sshd(binary: str, directory: Path, authorized: list[Path]) -> Sshd:
