@@ -80,7 +80,9 @@ def test_spool_on_a_full_disk_drops_oldest_counts_and_recovers(tiny_disk: Any) -
             break
     assert not spool.reserve_path.exists()
     stats = spool.stats()
-    assert stats.dropped <= 1 and stats.pending + stats.dropped == len(produced)
+    # The oldest are dropped until the new report's compressed size is freed; compressed
+    # sizes differ by a few bytes, so that is one report or two.
+    assert stats.dropped <= 2 and stats.pending + stats.dropped == len(produced)
     assert [r.seq for r in spool.pending(1000)] == produced[stats.dropped :]
     assert not stats.in_memory
 
