@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     Index,
@@ -239,3 +240,35 @@ coverage_history = Table(
     Column("grey", Integer, nullable=False),
 )
 Index("ix_coverage_scope_taken", coverage_history.c.scope, coverage_history.c.taken_at)
+
+# The daily roll-ups (docs/ARCHITECTURE.md, "Retention and roll-ups"): per commune and
+# calendar day (Asia/Ho_Chi_Minh), how its working time was spent, in seconds. Kept for
+# years, long after the raw reports are pruned. A roll-up replaces its day's rows in one
+# transaction, so that running it again gives the same numbers.
+commune_days = Table(
+    "commune_days",
+    metadata,
+    Column("commune_code", String(5), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("province_code", String(2), nullable=False),
+    # Working time of that day in the province's calendar (0 on a day off).
+    Column("working_s", Integer, nullable=False),
+    Column("green_s", Integer, nullable=False),
+    Column("yellow_s", Integer, nullable=False),
+    Column("red_s", Integer, nullable=False),
+    Column("grey_s", Integer, nullable=False),
+    Column("rolled_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_commune_days_province_day", commune_days.c.province_code, commune_days.c.day)
+
+# Per commune, day and criterion: the working seconds in which the criterion was assessed
+# (a known status) and those in which it passed; pass share = passed_s / assessed_s.
+criterion_days = Table(
+    "criterion_days",
+    metadata,
+    Column("commune_code", String(5), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("criterion_id", String(32), primary_key=True),
+    Column("assessed_s", Integer, nullable=False),
+    Column("passed_s", Integer, nullable=False),
+)
