@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
@@ -61,18 +61,23 @@ _ICT = timezone(timedelta(hours=7), "ICT")
 
 def observations(host: str, latest: dict[str, LatestResult]) -> list[Observation]:
     """A host's latest results as the rule interpreter reads them."""
-    return [
-        Observation(
-            host=host,
-            check=e.check,
-            target=e.target,
-            status=e.status,
-            values=e.values(),
-            message=e.message,
-            observed_at=as_utc(datetime.fromisoformat(e.observed_at)),
+    # Inlined (once per result of every report ingested): e.values(), as_utc().
+    parse = datetime.fromisoformat
+    out = []
+    for check, target, _category, status, message, observed, _seq, figures in latest.values():
+        at = parse(observed)
+        out.append(
+            Observation(
+                host=host,
+                check=check,
+                target=target,
+                status=status,
+                values={k: v[0] for k, v in figures.items()},
+                message=message,
+                observed_at=at if at.tzinfo is not None else at.replace(tzinfo=UTC),
+            )
         )
-        for e in latest.values()
-    ]
+    return out
 
 
 @dataclass(frozen=True)

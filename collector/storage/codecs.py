@@ -44,7 +44,10 @@ class LatestResult(NamedTuple):
     @classmethod
     def of(cls, result: CheckResult, seq: int, now: datetime) -> LatestResult:
         """The entry for ``result`` of the report numbered ``seq``, received at ``now``."""
-        return cls._make(
+        observed = result.observed_at
+        # tuple.__new__, not _make: once per result of every report ingested.
+        return tuple.__new__(
+            cls,
             (
                 result.check,
                 result.target,
@@ -52,10 +55,10 @@ class LatestResult(NamedTuple):
                 result.status.value,
                 result.message,
                 # An agent's clock may run ahead: never look fresher than now.
-                min(result.observed_at, now).isoformat(),
+                (now if observed > now else observed).isoformat(),
                 seq,
                 {k: [v.value, v.unit] for k, v in result.values.items()},
-            )
+            ),
         )
 
     def values(self) -> dict[str, float]:
