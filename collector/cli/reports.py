@@ -60,10 +60,8 @@ SCOPES = ("national", "province", "commune")  # collector.reports.model.SCOPES, 
 @click.option(
     "--ready-share",
     type=click.FloatRange(0.0, 1.0, min_open=True),
-    default=0.9,
-    show_default=True,
     help="Period report: a working day is ready when green for at least this share of its "
-    "working time.",
+    "working time (default: reports.ready_share of --config, 0.9).",
 )
 @click.option(
     "-o",
@@ -83,7 +81,7 @@ def report(
     end: str | None,
     kind: str | None,
     of: str | None,
-    ready_share: float,
+    ready_share: float | None,
     output: Path,
 ) -> None:
     """Write a readiness report (PDF, XLSX, CSV or JSON), the same data as the web pages.
@@ -136,7 +134,7 @@ def _period_report(
     fmt: str,
     lang: str,
     options: tuple[str | None, str | None, str | None, str | None],
-    ready_share: float,
+    ready_share: float | None,
     output: Path,
 ) -> None:
     """A period report (see ``report --help``): bad dates are a usage error, never a
@@ -158,7 +156,7 @@ def _period_report(
                 code,
                 period,
                 lang="en" if lang == "en" else "vi",
-                ready_share=ready_share,
+                ready_share=ready_share or obj.config.reports.ready_share,
             )
         except (PeriodError, ReportError) as exc:
             raise click.UsageError(str(exc)) from None

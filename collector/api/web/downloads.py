@@ -115,7 +115,13 @@ def _period_report(
     span = resolve(today, start or None, end or None, kind, of or None)
     try:
         rep = build_period_report(
-            ctx.services, scope, code or None, span, lang=v.lang, within=v.scope
+            ctx.services,
+            scope,
+            code or None,
+            span,
+            lang=v.lang,
+            within=v.scope,
+            ready_share=ctx.config.reports.ready_share,
         )
     except ReportError as exc:
         raise BadRequestError(str(exc)) from None

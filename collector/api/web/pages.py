@@ -188,6 +188,7 @@ def _period(ctx: ApiContext, v: Visitor, scope: str, start: str, end: str) -> di
         period,
         lang=v.lang,
         within=within,
+        ready_share=ctx.config.reports.ready_share,
     )
     return {
         "period_error": "",

@@ -143,6 +143,22 @@ def test_bad_dates_are_one_clean_line(
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_ready_share_from_the_configuration_or_the_option(db: str, tmp_path: Path) -> None:
+    config = tmp_path / "collector.yaml"
+    config.write_text(f"db: {json.dumps(db)}\nreports:\n  ready_share: 0.8\n")
+    for args, ready in (
+        (("--config", str(config)), 1),  # A2's Monday, 89.996 % green, is ready at 80 %
+        (("--config", str(config), "--ready-share", "0.9"), 0),  # the option wins
+        (("--db", db), 0),  # the default, 90 %
+    ):
+        r = CliRunner().invoke(
+            main, ["report", *args, "--scope", "commune", A2, *NOV, "--format", "json", "-o", "-"]
+        )
+        assert r.exit_code == 0, r.stderr
+        data = json.loads(r.stdout)
+        assert data["total"]["ready_days"] == ready, args
+
+
 def test_help_explains_the_period() -> None:
     r = cli("report", "--help")
     assert r.exit_code == 0
