@@ -199,8 +199,8 @@ def _failed_json(f: FailedCriterion) -> dict[str, Any]:
 
 
 def fmt_day(day: date) -> str:
-    """A day as officials write it: 01/11/2026 (both languages)."""
-    return f"{day:%d/%m/%Y}"
+    """A day as officials write it: 01/11/2026 (the same in both languages; Babel)."""
+    return fmt.day(day, "vi")
 
 
 def _scope_communes(

@@ -18,7 +18,7 @@ from openpyxl.styles import Font
 
 from collector.reports.cells import csv_value
 from collector.reports.i18n import t
-from collector.reports.period import PeriodReport, commune_columns
+from collector.reports.period import PeriodReport, commune_columns, fmt_day
 from collector.reports.xlsx import _cell, _local, _sheet, _table, _value
 
 #: The column of :meth:`PeriodCommune.cells` that holds the availability (0-based).
@@ -44,7 +44,7 @@ def _summary(wb: Workbook, report: PeriodReport) -> None:
     tot = report.total
     for label, value in (
         (t(lang, "scope"), report.scope_label),
-        (t(lang, "period"), report.period.label()),
+        (t(lang, "period"), f"{fmt_day(report.period.start)} – {fmt_day(report.period.end)}"),
         (_local(lang, "generated_at"), report.generated_at),
         (t(lang, "count"), len(report.communes)),
         (t(lang, "working_days"), len(report.days)),
