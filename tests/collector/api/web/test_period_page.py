@@ -122,4 +122,5 @@ def test_period_page_fits_the_screen(site: str, browser, size: str) -> None:  # 
             browser.get(f"{site}/history?scope={scope}&{NOV}&lang={lang}")
             chart = browser.find_element(By.ID, "period-chart")
             assert chart.is_displayed() and len(chart.find_elements(By.TAG_NAME, "circle")) == 2
+            browser.execute_script("arguments[0].scrollIntoView()", chart)  # in the screenshot
             assert_fits(browser, f"period-{scope}-{lang}-{size}")
