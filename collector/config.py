@@ -93,7 +93,8 @@ class LdapConfig(BaseModel):
 
 
 class ReportsConfig(BaseModel):
-    """The letterhead of PDF readiness reports: who issues them, where, who signs."""
+    """The letterhead of PDF readiness reports: who issues them, where, who signs; and the
+    share of a working day green that makes it a ready day in period reports."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -108,6 +109,13 @@ class ReportsConfig(BaseModel):
     place: str = Field(default="Hà Nội", max_length=80, description="place in the date line")
     signer_title: str = Field(default="NGƯỜI LẬP BÁO CÁO", max_length=120)
     signer_name: str = Field(default="", max_length=120, description="empty: a blank to sign")
+    ready_share: float = Field(
+        default=0.9,
+        gt=0.0,
+        le=1.0,
+        description="period reports: a working day is ready when the commune was green for at "
+        "least this share of its working time (docs/ARCHITECTURE.md, 'Period reports')",
+    )
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -8,10 +8,10 @@ exports (CSV, XLSX numbers) stay numbers and do not come here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 
 #: The Babel locale of each language the pages and reports speak.
@@ -91,3 +91,8 @@ def when(dt: datetime | None, lang: str) -> str:
     if dt is None:
         return ""
     return format_datetime(dt, "dd/MM/yyyy HH:mm", tzinfo=TIME_ZONE, locale=_locale(lang))
+
+
+def day(value: date, lang: str) -> str:
+    """A calendar day as officials write it: 01/11/2026 (both languages)."""
+    return format_date(value, "dd/MM/yyyy", locale=_locale(lang))

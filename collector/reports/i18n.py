@@ -317,6 +317,51 @@ _TEXT: dict[str, tuple[str, str]] = {
     "see_appendix": ("… (xem Phụ lục)", "… (see the appendix)"),
     "sign_hint": ("(Ký, ghi rõ họ tên)", "(Signature and full name)"),
     "date_line": ("{place}, ngày {d:02d} tháng {m:02d} năm {y}", "{place}, {d} {month} {y}"),
+    # period reports (collector/reports/period.py)
+    "period_title": (
+        "Báo cáo mức độ sẵn sàng theo kỳ",
+        "Readiness over a period",
+    ),
+    "period_subject": ("{scope}, từ {start} đến {end}", "{scope}, {start} to {end}"),
+    "period": ("Kỳ báo cáo", "Period"),
+    "period_from": ("Từ ngày", "From"),
+    "period_to": ("Đến ngày", "To"),
+    "period_show": ("Xem kỳ báo cáo", "Show the period"),
+    "day": ("Ngày", "Day"),
+    "working_days": ("Ngày làm việc", "Working days"),
+    "ready_days": ("Ngày sẵn sàng", "Days ready"),
+    "working_hours": ("Giờ làm việc", "Working hours"),
+    "availability": ("Tỷ lệ thời gian xanh", "Availability (green time)"),
+    "ready_communes": ("Số xã sẵn sàng", "Communes ready"),
+    "period_coverage": ("Tỷ lệ xanh của kỳ", "Green coverage over the period"),
+    "daily_coverage": ("Tỷ lệ xanh theo ngày làm việc", "Green coverage per working day"),
+    "failed_most": ("Tiêu chí không đạt nhiều nhất", "Criteria failed most"),
+    "pass_share": ("Tỷ lệ thời gian đạt", "Share of time passed"),
+    "no_data": ("chưa có số liệu", "no data"),
+    "period_none": (
+        "Chưa có số liệu tổng hợp theo ngày cho kỳ này.",
+        "No daily figures for this period yet.",
+    ),
+    "period_trend_none": (
+        "Chưa đủ số liệu để vẽ diễn biến (cần ít nhất hai ngày làm việc).",
+        "Not enough data for a trend yet (at least two working days are needed).",
+    ),
+    "ready_rule": (
+        "Một ngày làm việc được tính là sẵn sàng khi đơn vị có màu xanh trong ít nhất {share} "
+        "thời gian làm việc của ngày đó. Tỷ lệ xanh của một ngày là tỷ lệ đơn vị sẵn sàng trong "
+        "ngày; tỷ lệ thời gian xanh là thời gian xanh chia cho thời gian làm việc.",
+        "A working day counts as ready when the commune was green for at least {share} of "
+        "that day's working time. A day's green coverage is the share of communes ready that "
+        "day; availability is green time over working time.",
+    ),
+    "period_summary_text": (
+        "Trong kỳ từ {start} đến {end}, {scope} có {days} ngày làm việc và {n} đơn vị hành "
+        "chính cấp xã ({rep} có số liệu). Tỷ lệ xanh của kỳ: {coverage} ({ready}/{cdays} "
+        "ngày-xã sẵn sàng); tỷ lệ thời gian xanh: {availability}.",
+        "From {start} to {end}, {scope} had {days} working days and {n} communes ({rep} with "
+        "figures). Green coverage over the period: {coverage} ({ready} of {cdays} "
+        "commune-days ready); availability: {availability}.",
+    ),
     "attestation_recorded": (
         "Đã ghi nhận xác nhận của {by} ({at}).",
         "Attestation by {by} recorded ({at}).",

@@ -25,8 +25,9 @@ import functools
 import io
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -50,6 +51,7 @@ from collector.config import ReportsConfig
 from collector.reports import pdf_parts
 from collector.reports.cells import clean
 from collector.reports.i18n import (
+    Lang,
     colour_label,
     ict,
     kind_label,
@@ -547,7 +549,18 @@ def _commune_report(report: ReadinessReport, head: ReportsConfig, st: _Styles) -
     return [one_page, *_appendix(report, st)]
 
 
-def _footer(report: ReadinessReport) -> Callable[[Any, Any], None]:
+class Titled(Protocol):
+    """What the page layout needs of a report (a readiness or a period report)."""
+
+    @property
+    def title(self) -> str: ...
+
+    scope_label: str
+    lang: Lang
+    generated_at: datetime
+
+
+def _footer(report: Titled) -> Callable[[Any, Any], None]:
     """The page callback: title, scope and date on the left, the page number on the right."""
     footer = f"{report.title} — {report.scope_label} — {ict(report.generated_at)}"
     page = "Page" if report.lang == "en" else "Trang"
@@ -562,7 +575,7 @@ def _footer(report: ReadinessReport) -> Callable[[Any, Any], None]:
     return on_page
 
 
-def _build(report: ReadinessReport, story: list[Flowable]) -> bytes:
+def build(report: Titled, story: list[Flowable]) -> bytes:
     """Lay ``story`` out on A4 pages with the footer, in the embedded font."""
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -590,5 +603,5 @@ def render_pdf(report: ReadinessReport, head: ReportsConfig | None = None) -> by
     st = _styles()
     head = head or ReportsConfig()
     if report.scope == "commune":
-        return _build(report, _commune_report(report, head, st))
-    return _build(report, _briefing(report, head, st))
+        return build(report, _commune_report(report, head, st))
+    return build(report, _briefing(report, head, st))

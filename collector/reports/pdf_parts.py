@@ -9,13 +9,14 @@ NAM / Independence - Freedom - Happiness"), as official translations do.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, Line
+from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.styles import ParagraphStyle
@@ -191,6 +192,38 @@ def trend_chart(history: list[dict[str, Any]], width: float) -> Drawing:
     drawing.add(plot)
     drawing.add(Line(40, 25, width - 20, 25, strokeWidth=0.3))
     return drawing
+
+
+def day_chart(days: list[date], ratios: list[float], width: float) -> Drawing:
+    """Green coverage (%) per working day as a line with a dot per day, the day axis
+    labelled dd/mm (days off leave a gap in time, not a point)."""
+    drawing = Drawing(width, 150)
+    plot = LinePlot()
+    plot.x, plot.y, plot.width, plot.height = 40, 25, width - 60, 110
+    points = [(float(d.toordinal()), round(r * 100, 1)) for d, r in zip(days, ratios, strict=True)]
+    plot.data = [points]
+    plot.lines[0].strokeColor = GREEN
+    plot.lines[0].strokeWidth = 1.5
+    plot.lines[0].symbol = makeMarker("FilledCircle", size=2.5, fillColor=GREEN)
+    plot.yValueAxis.valueMin, plot.yValueAxis.valueMax, plot.yValueAxis.valueStep = 0, 100, 20
+    plot.yValueAxis.labelTextFormat = "%d %%"
+    first, last = points[0][0], points[-1][0]
+    plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = first, max(last, first + 1)
+    steps = min(6, max(1, int(last - first)))
+    plot.xValueAxis.valueSteps = [
+        round(first + (last - first) * i / steps) for i in range(steps + 1)
+    ]
+    plot.xValueAxis.labelTextFormat = _day
+    for axis in (plot.xValueAxis, plot.yValueAxis):
+        axis.labels.fontName = FONT
+        axis.labels.fontSize = 6.5
+    drawing.add(plot)
+    drawing.add(Line(40, 25, width - 20, 25, strokeWidth=0.3))
+    return drawing
+
+
+def _day(ordinal: float) -> str:
+    return date.fromordinal(round(ordinal)).strftime("%d/%m")
 
 
 def _stamp(ts: float) -> str:

@@ -13,6 +13,7 @@ accounts         people: users, roles, scopes, sessions
 readers          reader tokens: a user's read-only bearer tokens
 audit            the one writer of the audit log
 history          green coverage over time
+periods          figures over days and months, read from the daily roll-ups
 hosts            a commune's hosts: fresh, stale or retired; retiring a silent one
 reload           the criteria catalogue reloaded while serving
 ===============  ===========================================================
@@ -40,6 +41,7 @@ from collector.service.history import History
 from collector.service.hosts import Hosts
 from collector.service.identities import Identities
 from collector.service.ingest import Ingest
+from collector.service.periods import Periods
 from collector.service.readers import ReaderTokens
 from collector.service.readiness import Readiness
 from collector.storage.database import Database
@@ -58,6 +60,7 @@ class Services:
     readers: ReaderTokens
     history: History
     hosts: Hosts
+    periods: Periods
 
     @property
     def database(self) -> Database:
@@ -117,4 +120,5 @@ def services_for(
         readers=ReaderTokens(core, audit, accounts),
         history=History(core, readiness),
         hosts=Hosts(core, audit, evaluation),
+        periods=Periods(core),
     )

@@ -11,15 +11,27 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Annotated
 from urllib.parse import quote
 
+from fastapi import Query
 from fastapi.responses import Response
 
-from collector.api.deps import Ctx, Reader, Viewer
+from collector.api.deps import ApiContext, Ctx, Reader, Viewer, Visitor
 from collector.api.web.render import page_router
 from collector.domain.errors import BadRequestError, NotFoundError
-from collector.reports import FORMATS, MEDIA_TYPES, filename, render
+from collector.domain.periods import resolve
+from collector.reports import (
+    FORMATS,
+    MEDIA_TYPES,
+    build_period_report,
+    filename,
+    period_filename,
+    render,
+    render_period,
+)
 from collector.reports.cells import clean
+from collector.reports.fmt import TIME_ZONE
 from collector.reports.i18n import t
 from collector.reports.model import ReportError, build_report
 
@@ -66,9 +78,17 @@ def report(
     scope: str = "national",
     code: str = "",
     format: str = "pdf",  # noqa: A002
+    start: Annotated[str, Query(alias="from")] = "",
+    end: Annotated[str, Query(alias="to")] = "",
+    period: str = "",
+    of: str = "",
 ) -> Response:
+    """The readiness report of now; with ``from`` and ``to`` (or ``period`` month|quarter
+    and ``of``) the period report (collector/reports/period.py)."""
     if format not in FORMATS:
         raise BadRequestError(f"format {format!r}: {', '.join(FORMATS)}")
+    if start or end or period or of:
+        return _period_report(v, ctx, scope, code, format, (start, end, period or None, of))
     try:
         # unknown code: 404; a provincial person's "national" report holds their provinces
         rep = build_report(ctx.services, scope, code or None, lang=v.lang, within=v.scope)
@@ -78,6 +98,37 @@ def report(
         render(rep, format, ctx.config.reports),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": content_disposition(filename(rep, format))},
+    )
+
+
+def _period_report(
+    v: Visitor,
+    ctx: ApiContext,
+    scope: str,
+    code: str,
+    fmt: str,
+    options: tuple[str, str, str | None, str],
+) -> Response:
+    """A period report download; bad dates are refused in words (422)."""
+    today = ctx.services.clock().astimezone(TIME_ZONE).date()
+    start, end, kind, of = options
+    span = resolve(today, start or None, end or None, kind, of or None)
+    try:
+        rep = build_period_report(
+            ctx.services,
+            scope,
+            code or None,
+            span,
+            lang=v.lang,
+            within=v.scope,
+            ready_share=ctx.config.reports.ready_share,
+        )
+    except ReportError as exc:
+        raise BadRequestError(str(exc)) from None
+    return Response(
+        render_period(rep, fmt, ctx.config.reports),
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": content_disposition(period_filename(rep, fmt))},
     )
 
 

@@ -8,18 +8,22 @@ provinces' rows, another province's page or commune is refused (403, by ``requir
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
-from collector.api.deps import Ctx, Viewer
+from collector.api.deps import ApiContext, Ctx, Viewer, Visitor
 from collector.api.web.render import page, page_router
 from collector.criteria.catalogue import Kind
 from collector.domain.errors import NotFoundError
+from collector.domain.periods import PeriodError, resolve
+from collector.domain.scope import Scope
 from collector.domain.units import fold
+from collector.reports.fmt import TIME_ZONE
 from collector.reports.i18n import texts
 from collector.reports.model import NOT_MET, CriterionInfo, ReadinessReport, build_report
+from collector.reports.period import PeriodDay, build_period_report, fmt_day
 from collector.service.history import NATION
 
 router = page_router()
@@ -135,7 +139,14 @@ def search(request: Request, v: Viewer, ctx: Ctx, q: str = "") -> Response:
 
 
 @router.get("/history")
-def history(request: Request, v: Viewer, ctx: Ctx, scope: str = "") -> Response:
+def history(
+    request: Request,
+    v: Viewer,
+    ctx: Ctx,
+    scope: str = "",
+    start: Annotated[str, Query(alias="from")] = "",
+    end: Annotated[str, Query(alias="to")] = "",
+) -> Response:
     # the nation by default; a provincial person's first province (require checked a given one)
     scope = scope or (NATION if v.scope.national else min(v.scope.provinces))
     provinces = {
@@ -156,7 +167,55 @@ def history(request: Request, v: Viewer, ctx: Ctx, scope: str = "") -> Response:
         provinces=provinces,
         national=v.scope.national,
         chart=_chart(rows),
+        **_period(ctx, v, scope, start, end),
     )
+
+
+def _period(ctx: ApiContext, v: Visitor, scope: str, start: str, end: str) -> dict[str, Any]:
+    """The period part of /history: the period report of the scope (the last complete month
+    unless ``from`` and ``to`` are given) and its chart, or the words that refuse the dates."""
+    today = ctx.services.clock().astimezone(TIME_ZONE).date()
+    try:
+        # the last complete month unless both days are given
+        period = resolve(today, kind="month") if not (start or end) else resolve(today, start, end)
+    except PeriodError as exc:
+        return {"period_error": exc.message, "period": None, "start": start, "end": end}
+    within = v.scope if scope == NATION else Scope.of([scope])
+    report = build_period_report(
+        ctx.services,
+        "national" if scope == NATION else "province",
+        None if scope == NATION else scope,
+        period,
+        lang=v.lang,
+        within=within,
+        ready_share=ctx.config.reports.ready_share,
+    )
+    return {
+        "period_error": "",
+        "period": report,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "day_chart": _day_chart(report.days),
+        "fmt_day": fmt_day,
+    }
+
+
+def _day_chart(days: list[PeriodDay], w: int = 600, h: int = 160) -> dict[str, Any]:
+    """Points of an inline SVG line of the green coverage (0-100 %) of each working day, the
+    days placed by date (a weekend is a gap in time, not a point)."""
+    if len(days) < 2:
+        return {"w": w, "h": h, "points": "", "dots": []}
+    d0 = days[0].day.toordinal()
+    span = max(days[-1].day.toordinal() - d0, 1)
+    dots = [
+        (
+            round((d.day.toordinal() - d0) / span * (w - 20) + 10, 1),
+            round(h - 10 - d.coverage * (h - 20), 1),
+            d,
+        )
+        for d in days
+    ]
+    return {"w": w, "h": h, "points": " ".join(f"{x},{y}" for x, y, _ in dots), "dots": dots}
 
 
 def _chart(rows: list[dict[str, Any]], w: int = 600, h: int = 160) -> dict[str, Any]:

@@ -78,3 +78,10 @@ def test_the_briefing_bar_labels_read_in_the_language() -> None:
         drawing = bar_chart(["Cao Bằng"], [0.619], 400, lang)
         chart = next(c for c in drawing.contents if isinstance(c, HorizontalBarChart))
         assert chart.barLabelFormat(chart.data[0][0]) == expected
+
+
+def test_days_of_period_reports() -> None:
+    from datetime import date
+
+    assert fmt.day(date(2026, 11, 1), "vi") == "01/11/2026"
+    assert fmt.day(date(2026, 11, 1), "en") == "01/11/2026"
