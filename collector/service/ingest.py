@@ -59,6 +59,28 @@ class Ingest(Service):
         super().__init__(core)
         self.identities = identities
         self.evaluation = evaluation
+        # The two bulk statements of every group, built once: building one and its cache
+        # key cost about 0.1 ms a group.
+        self._insert_reports = self.database.insert(db.reports).on_conflict_do_nothing(
+            index_elements=["agent_id", "seq"]
+        )
+        a = db.agents.c
+        self._update_agents = (
+            update(db.agents)
+            .where(a.agent_id == bindparam("b_agent_id"))
+            .values(
+                last_seen_at=bindparam("b_now"),
+                last_seq=self.database.greatest(a.last_seq, bindparam("b_seq")),
+                last_observed_at=bindparam("b_observed"),
+                host=bindparam("b_host"),
+                agent_version=bindparam("b_version"),
+                clock_skew_s=bindparam("b_skew"),
+                latest=bindparam("b_latest"),
+                findings=bindparam("b_findings"),
+                verdict=bindparam("b_verdict"),
+                conditions=bindparam("b_conditions"),
+            )
+        )
 
     def check_batch(self, agent: AgentIdentity, reports: list[AgentReport]) -> None:
         """Refuse the whole batch if any report is not this agent's to write."""
@@ -240,6 +262,7 @@ class Ingest(Service):
             agent_rows.append(
                 {
                     "b_agent_id": agent.agent_id,
+                    "b_now": now,
                     "b_seq": newest.seq,
                     "b_observed": min(max(r.observed_at for r in new), now),
                     "b_host": newest.host,
@@ -252,28 +275,9 @@ class Ingest(Service):
                 }
             )
         # ON CONFLICT DO NOTHING: a replica racing us on the same (agent_id, seq) is a no-op.
+        conn.execute(self._insert_reports, report_rows)
         conn.execute(
-            self.database.insert(db.reports).on_conflict_do_nothing(
-                index_elements=["agent_id", "seq"]
-            ),
-            report_rows,
-        )
-        a = db.agents.c
-        conn.execute(
-            update(db.agents)
-            .where(a.agent_id == bindparam("b_agent_id"))
-            .values(
-                last_seen_at=now,
-                last_seq=self.database.greatest(a.last_seq, bindparam("b_seq")),
-                last_observed_at=bindparam("b_observed"),
-                host=bindparam("b_host"),
-                agent_version=bindparam("b_version"),
-                clock_skew_s=bindparam("b_skew"),
-                latest=bindparam("b_latest"),
-                findings=bindparam("b_findings"),
-                verdict=bindparam("b_verdict"),
-                conditions=bindparam("b_conditions"),
-            ),
+            self._update_agents,
             agent_rows,
         )
         return found
