@@ -15,6 +15,7 @@ audit            the one writer of the audit log
 history          green coverage over time
 hosts            a commune's hosts: fresh, stale or retired; retiring a silent one
 reload           the criteria catalogue reloaded while serving
+rollups          daily roll-ups of the change log, and retention (pruning)
 ===============  ===========================================================
 """
 
@@ -42,6 +43,7 @@ from collector.service.identities import Identities
 from collector.service.ingest import Ingest
 from collector.service.readers import ReaderTokens
 from collector.service.readiness import Readiness
+from collector.service.rollups import Retention, Rollups
 from collector.storage.database import Database
 
 
@@ -58,6 +60,7 @@ class Services:
     readers: ReaderTokens
     history: History
     hosts: Hosts
+    rollups: Rollups
 
     @property
     def database(self) -> Database:
@@ -88,10 +91,12 @@ def services_for(
     calendar: WorkingCalendar = ALWAYS,
     *,
     retire_after_days: int = 7,
+    retention: Retention | None = None,
 ) -> Services:
     """Every service over one database, under ``catalogue``'s rules. ``calendar``: when
     each province works (the configuration's, :meth:`CalendarSpec.working_calendar`); by
-    default every instant is working time, so staleness is the wall clock's."""
+    default every instant is working time, so staleness is the wall clock's.
+    ``retention``: how long raw data and roll-ups are kept (the configuration's)."""
     core = Core(
         Database(engine),
         RulesHolder(Rules.of(catalogue)),
@@ -117,4 +122,5 @@ def services_for(
         readers=ReaderTokens(core, audit, accounts),
         history=History(core, readiness),
         hosts=Hosts(core, audit, evaluation),
+        rollups=Rollups(core, retention),
     )
