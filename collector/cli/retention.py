@@ -154,3 +154,13 @@ def prune(obj: CliContext, lang: str) -> None:
             f"deleted: {en} ({_n(elapsed, lang, 1)} s)",
         )
     )
+    if done.waiting:
+        click.echo(
+            _say(
+                lang,
+                f"{_n(done.waiting, lang)} ngày chưa được tổng hợp: dữ liệu gốc từ ngày đầu "
+                "tiên trong số đó được giữ lại; chạy `ioc-collector rollup` trước",
+                f"{_n(done.waiting, lang)} days not rolled up yet: raw data from the first of "
+                "them is kept; run `ioc-collector rollup` first",
+            )
+        )

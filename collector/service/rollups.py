@@ -68,6 +68,8 @@ class Pruned:
     changes: int = 0
     rollups: int = 0
     coverage: int = 0
+    #: Complete days not rolled up yet, whose raw data was kept for them.
+    waiting: int = 0
 
     @property
     def total(self) -> int:
@@ -308,7 +310,7 @@ class Rollups(Service):
         pending = self.pending_days() if self._rolled_through != self.yesterday() else []
         keep_from = min([self.horizon(), *pending[:1]])
         cutoff = day_bounds(keep_from)[0]
-        out = Pruned()
+        out = Pruned(waiting=len(pending))
         out.reports = self._prune_reports(cutoff, max_batches, progress)
         out.changes = self._prune_changes(cutoff, max_batches, progress)
         out.coverage = self._downsample_coverage(progress)

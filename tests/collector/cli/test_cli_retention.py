@@ -161,6 +161,9 @@ def test_rollup_and_prune_by_hand(tmp_path: Path, new_database: Callable[[str], 
     config = str(_config(tmp_path, url, reports_days=9))
     yesterday = _today() - timedelta(days=1)
 
+    r = cli("prune", "--config", config, "--lang", "en")
+    assert r.exit_code == 0, r.output
+    assert "3 days not rolled up yet" in r.output and "run `ioc-collector rollup`" in r.output
     r = cli("rollup", "--config", config)
     assert r.exit_code == 0, r.output
     assert "đã tổng hợp 3 ngày" in r.output and "3.321 xã" in r.output
@@ -184,6 +187,7 @@ def test_rollup_and_prune_by_hand(tmp_path: Path, new_database: Callable[[str], 
     r = cli("prune", "--config", config)
     assert r.exit_code == 0, r.output
     assert "đã xoá: 0 báo cáo gốc; 0 thay đổi trạng thái" in r.output
+    assert "chưa được tổng hợp" not in r.output
     r = cli("prune", "--config", config, "--lang", "en")
     assert "deleted: 0 raw reports, 0 state changes, 0 roll-up rows" in r.output
     r = cli("prune", "--help")

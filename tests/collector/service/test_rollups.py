@@ -221,3 +221,36 @@ def test_retention_keeps_raw_tables_flat(new_database: Callable[[str], str]) -> 
     assert row["working_s"] == WORKING_DAY_S
     assert row["green_s"] + row["yellow_s"] + row["grey_s"] == WORKING_DAY_S
     assert row["yellow_s"] > 0 and row["green_s"] > 0
+
+
+def test_spend_day_on_plain_data() -> None:
+    """The arithmetic alone: spans cut at working-time edges, two changes in one second
+    (the later wins), nothing before the first evaluation but grey, whole seconds."""
+    from collector.service.changes import CommuneState
+    from collector.service.rollups import spend_day
+
+    base = datetime(2026, 12, 1, tzinfo=UTC)
+    t0 = int(base.timestamp())
+
+    def st(sec: float, colour: str, **statuses: str) -> CommuneState:
+        return CommuneState(base + timedelta(seconds=sec), colour, statuses)
+
+    windows = [(t0 + 100, t0 + 200), (t0 + 300, t0 + 400)]
+    f = spend_day(
+        (t0, t0 + 1000),
+        windows,
+        None,
+        [
+            st(150.7, "red", A="fail"),  # floored to 150
+            st(250, "green", A="pass"),  # between the windows
+            st(350, "yellow", A="warn", B="pass"),
+            st(350, "grey", A="pass", B="pass"),  # same second: the later holds
+            st(380, "green", A="unknown", B="waived"),
+        ],
+    )
+    assert f.working_s == 200
+    assert dict(f.colours) == {"grey": 50 + 30, "red": 50, "green": 50 + 20}
+    # A: fail 50 s (red), pass 50 s (green), pass while grey 30 s (not assessed),
+    # unknown 20 s (not assessed); B: only while grey or waived.
+    assert (f.assessed["A"], f.passed["A"]) == (100, 50)
+    assert (f.assessed["B"], f.passed["B"]) == (0, 0)
