@@ -20,7 +20,8 @@ from collector.domain.calendar import OfficeCalendar, WorkingCalendar
 from collector.domain.errors import InvalidInputError
 from collector.domain.units import load_units
 from collector.service import Services, services_for
-from collector.service.rollups import Retention
+from collector.service.changes import CommuneState
+from collector.service.rollups import Retention, spend_day
 from collector.storage import schema as db
 from collector.storage.connect import create_schema, make_engine
 from tests.collector.service.test_silent_hosts import HK, VN, Host, _attest
@@ -226,9 +227,6 @@ def test_retention_keeps_raw_tables_flat(new_database: Callable[[str], str]) -> 
 def test_spend_day_on_plain_data() -> None:
     """The arithmetic alone: spans cut at working-time edges, two changes in one second
     (the later wins), nothing before the first evaluation but grey, whole seconds."""
-    from collector.service.changes import CommuneState
-    from collector.service.rollups import spend_day
-
     base = datetime(2026, 12, 1, tzinfo=UTC)
     t0 = int(base.timestamp())
 
