@@ -11,6 +11,7 @@ from checks.model import utcnow
 from collector.config import CollectorConfig
 from collector.domain.units import load_units
 from collector.service import Services, services_for
+from collector.service.rollups import Retention
 from collector.storage.connect import open_database
 
 
@@ -36,6 +37,7 @@ def open_services(
         clock,
         config.calendar.working_calendar(),
         retire_after_days=config.host_retire_after_days,
+        retention=Retention(**config.retention.model_dump()),
     )
 
 

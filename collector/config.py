@@ -220,6 +220,36 @@ class CalendarSpec(ProvinceCalendarSpec):
         )
 
 
+class RetentionConfig(BaseModel):
+    """How long the collector keeps each kind of data (docs/ARCHITECTURE.md, "Retention
+    and roll-ups")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reports_days: int = Field(
+        default=14,
+        ge=9,
+        le=3660,
+        description="whole days raw reports (and the change log) are kept once rolled up; "
+        "more than the agents' spool age (8 days), so that a resent report is still known",
+    )
+    rollup_years: int = Field(
+        default=5, ge=1, le=50, description="years the daily roll-ups of each commune are kept"
+    )
+    coverage_detail_days: int = Field(
+        default=30,
+        ge=1,
+        le=3660,
+        description="days the coverage history keeps every point (15 min); one a day after",
+    )
+    batch: int = Field(
+        default=5000,
+        ge=100,
+        le=100_000,
+        description="rows one pruning transaction deletes (ingest waits at most one batch)",
+    )
+
+
 class CollectorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -265,6 +295,11 @@ class CollectorConfig(BaseModel):
         le=365,
         description="working days a silent host's last findings keep counting in its commune "
         "before it is retired for silence (holidays and weekends do not count)",
+    )
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig,
+        description="how long raw reports, the change log, roll-ups and the coverage "
+        "history are kept: reports_days, rollup_years, coverage_detail_days, batch",
     )
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     reevaluate_every_s: float = Field(default=60.0, ge=0)

@@ -192,6 +192,8 @@ async def _reevaluate_loop(services: Services, every_s: float) -> None:
             await run_in_threadpool(services.evaluation.reevaluate)
             # Green coverage over time, kept in the database (at most every 15 min).
             await run_in_threadpool(services.history.snapshot)
+            # Days that ended rolled up, then retention: a few short batches a pass.
+            await run_in_threadpool(services.rollups.periodic)
         except OperationalError as exc:  # an outage is expected now and then: one line
             log.warning(
                 "periodic re-evaluation skipped, database unavailable: %s",

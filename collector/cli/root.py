@@ -14,6 +14,7 @@ from collector.cli.database import migrate
 from collector.cli.hosts import host
 from collector.cli.notify import alerting, zalo_bridge
 from collector.cli.reports import report, summary
+from collector.cli.retention import prune, rollup
 from collector.cli.serving import demo, serve
 from collector.cli.tokens import token
 from collector.cli.users import user
@@ -48,6 +49,8 @@ for command in (
     token,
     report,
     summary,
+    rollup,
+    prune,
     catalogue,
     dashboards,
     alerting,

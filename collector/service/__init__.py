@@ -16,6 +16,7 @@ history          green coverage over time
 periods          figures over days and months, read from the daily roll-ups
 hosts            a commune's hosts: fresh, stale or retired; retiring a silent one
 reload           the criteria catalogue reloaded while serving
+rollups          daily roll-ups of the change log, and retention (pruning)
 ===============  ===========================================================
 """
 
@@ -44,6 +45,7 @@ from collector.service.ingest import Ingest
 from collector.service.periods import Periods
 from collector.service.readers import ReaderTokens
 from collector.service.readiness import Readiness
+from collector.service.rollups import Retention, Rollups
 from collector.storage.database import Database
 
 
@@ -61,6 +63,7 @@ class Services:
     history: History
     hosts: Hosts
     periods: Periods
+    rollups: Rollups
 
     @property
     def database(self) -> Database:
@@ -91,10 +94,12 @@ def services_for(
     calendar: WorkingCalendar = ALWAYS,
     *,
     retire_after_days: int = 7,
+    retention: Retention | None = None,
 ) -> Services:
     """Every service over one database, under ``catalogue``'s rules. ``calendar``: when
     each province works (the configuration's, :meth:`CalendarSpec.working_calendar`); by
-    default every instant is working time, so staleness is the wall clock's."""
+    default every instant is working time, so staleness is the wall clock's.
+    ``retention``: how long raw data and roll-ups are kept (the configuration's)."""
     core = Core(
         Database(engine),
         RulesHolder(Rules.of(catalogue)),
@@ -121,4 +126,5 @@ def services_for(
         history=History(core, readiness),
         hosts=Hosts(core, audit, evaluation),
         periods=Periods(core),
+        rollups=Rollups(core, retention),
     )

@@ -36,6 +36,7 @@ from collector.criteria.engine import (
 from collector.criteria.rules import Rules
 from collector.service.audit import Audit
 from collector.service.base import Core, Service
+from collector.service.changes import CommuneState, record_changes
 from collector.storage import schema as db
 from collector.storage.codecs import (
     CriterionState,
@@ -408,6 +409,7 @@ class Evaluation(Service):
             }
             rows.append(self._status_row(g, code, now, colour.value, states, pending=True))
         self._upsert(conn, rows)
+        self._log_changes(conn, g, rows, now, rules.stale_after_s)
 
     def _findings(
         self, conn: Connection, g: _Gathered, rules: Rules, known: dict[str, HostFindings]
@@ -451,6 +453,31 @@ class Evaluation(Service):
             rows.append(self._status_row(g, code, now, ev.colour.value, states, pending=False))
             details.append({"commune_code": code, "criteria": criteria})
         self._upsert(conn, rows, details)
+        self._log_changes(conn, g, rows, now, rules.stale_after_s)
+
+    def _log_changes(
+        self,
+        conn: Connection,
+        g: _Gathered,
+        rows: list[dict[str, Any]],
+        now: datetime,
+        stale_s: float,
+    ) -> None:
+        """Log, for the roll-ups, the communes whose shown colour in working time or whose
+        statuses change with these rows (collector/service/changes.py): grey from the moment
+        a commune turned silent (as :func:`colour_at` shows it), its colour otherwise."""
+        states = {}
+        for row in rows:
+            code, province = row["commune_code"], row["province_code"]
+            last, colour, at = g.last_report[code], row["colour"], now
+            if last is None:
+                colour = "grey"
+            elif self.calendar.is_silent(province, last, now, stale_s):
+                colour = "grey"
+                at = min(now, self.calendar.silent_from(province, last, stale_s) or now)
+            statuses = {cid: st[0] for cid, st in row["statuses"].items()}
+            states[code] = CommuneState(at, colour, statuses)
+        record_changes(conn, self.database, states)
 
     def _upsert(
         self,

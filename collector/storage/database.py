@@ -70,6 +70,13 @@ class Database:
             return column.in_(codes)
         return column == func.any(bindparam(None, codes, type_=ARRAY(String)))
 
+    def lock_task(self, conn: Connection, key: int) -> None:
+        """Serialise one kind of background work (a roll-up) across collector replicas for
+        the transaction (PostgreSQL; ``key`` above 99999, clear of the communes' locks).
+        SQLite has one writer."""
+        if not self.sqlite:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
     def lock_communes(self, conn: Connection, commune_codes: Iterable[str]) -> None:
         """Serialise writers of the same communes across collector replicas (PostgreSQL), so
         that an evaluation always sees every report committed before it: one statement

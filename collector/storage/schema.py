@@ -102,6 +102,8 @@ Index(
     agents.c.retired_at,
 )
 Index("ix_reports_commune_observed", reports.c.commune_code, reports.c.observed_at)
+# Retention (collector/service/rollups.py) prunes the oldest reports first, in batches.
+Index("ix_reports_observed", reports.c.observed_at)
 
 commune_status = Table(
     "commune_status",
@@ -272,3 +274,21 @@ criterion_days = Table(
     Column("assessed_s", Integer, nullable=False),
     Column("passed_s", Integer, nullable=False),
 )
+
+# The change log the roll-ups are made from (collector/service/changes.py): one row each
+# time a commune's shown colour in working time (grey when silent) or one of its criteria's
+# statuses changes, written by the evaluation in the transaction that stores the new state.
+# A row holds the whole state from ``at`` on; ``at`` never goes backwards for a commune (a
+# clock stepped back is clamped to the commune's last row). Pruned once its days are rolled
+# up and past the retention of raw data, the last row before that kept as the state then.
+commune_changes = Table(
+    "commune_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("commune_code", String(5), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("colour", String(8), nullable=False),
+    # {criterion_id: status}
+    Column("statuses", JSON, nullable=False),
+)
+Index("ix_commune_changes_commune_id", commune_changes.c.commune_code, commune_changes.c.id)

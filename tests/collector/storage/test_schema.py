@@ -167,7 +167,7 @@ def test_0006_adds_the_conditions_and_downgrades_without_them(new_database) -> N
     with engine.connect() as conn:
         head = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
         assert "conditions" in {c["name"] for c in inspect(conn).get_columns("agents")}
-    assert head == "0008_daily_rollups"
+    assert head == "0009_commune_changes"
     with engine.begin() as conn:
         command.downgrade(_alembic_config(conn), "0005_reader_tokens")
     with engine.connect() as conn:
