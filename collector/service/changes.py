@@ -2,10 +2,12 @@
 (docs/ARCHITECTURE.md, "Retention and roll-ups").
 
 The evaluation calls :func:`record_changes` with the state it is about to store, in the
-same transaction: only a change writes a row, so a commune whose colour and statuses hold
-costs one indexed read per evaluation and no write. The colour logged is the one shown in
-working time: grey from the moment the commune turned silent (no report for
-``stale_after_s`` seconds of its province's working time), its evaluated colour otherwise.
+same transaction: only a change writes a row. The last state logged is also kept with the
+commune's status (``commune_status.logged``, :func:`signature`), read with it: a commune
+whose colour and statuses hold costs no read of the log and no write. The colour logged is
+the one shown in working time: grey from the moment the commune turned silent (no report
+for ``stale_after_s`` seconds of its province's working time), its evaluated colour
+otherwise.
 
 Time only goes forward per commune: a change stamped before the commune's last row (a
 clock stepped backwards, or a silence that began before a change already logged) is
@@ -34,9 +36,6 @@ class CommuneState:
     colour: str
     statuses: dict[str, str]
 
-    def same_as(self, other: CommuneState | None) -> bool:
-        return other is not None and self.colour == other.colour and self.statuses == other.statuses
-
 
 def latest_states(
     conn: Connection, database: Database, communes: Iterable[str]
@@ -58,20 +57,42 @@ def latest_states(
     return {r.commune_code: CommuneState(as_utc(r.at), r.colour, r.statuses) for r in rows}
 
 
-def record_changes(conn: Connection, database: Database, states: dict[str, CommuneState]) -> int:
+def signature(state: CommuneState) -> str:
+    """``colour|criterion:status,...|at``: what ``commune_status.logged`` keeps of the last
+    state logged (criteria in id order; ids and statuses hold no "|" or ",")."""
+    body = ",".join(f"{cid}:{st}" for cid, st in sorted(state.statuses.items()))
+    return f"{state.colour}|{body}|{state.at.isoformat()}"
+
+
+def record_changes(
+    conn: Connection,
+    database: Database,
+    states: dict[str, CommuneState],
+    logged: dict[str, str | None] | None = None,
+) -> dict[str, str]:
     """Log the states of ``states`` (commune -> state about to be stored) that differ from
-    each commune's last logged one, each stamped no earlier than that one; returns how many
-    rows were written."""
-    previous = latest_states(conn, database, states)
+    each commune's last logged one, each stamped no earlier than that one. ``logged``: the
+    communes' ``commune_status.logged`` as read (the log itself is read only for a commune
+    without it). Returns every commune's ``logged`` to store with its status."""
+    logged = logged or {}
+    unknown = [code for code in states if not logged.get(code)]
+    previous = {code: signature(st) for code, st in latest_states(conn, database, unknown).items()}
+    out: dict[str, str] = {}
     rows = []
     for code, state in states.items():
-        prev = previous.get(code)
-        if state.same_as(prev):
+        prev = logged.get(code) or previous.get(code)
+        new = signature(state)
+        key, _, prev_at = (prev or "").rpartition("|")
+        if prev is not None and new.rpartition("|")[0] == key:
+            out[code] = prev
             continue
-        at = state.at if prev is None or state.at >= prev.at else prev.at
+        at = state.at
+        if prev is not None and at < (last := as_utc(datetime.fromisoformat(prev_at))):
+            at = last
         rows.append(
             {"commune_code": code, "at": at, "colour": state.colour, "statuses": state.statuses}
         )
+        out[code] = signature(CommuneState(at, state.colour, state.statuses))
     if rows:
         conn.execute(db.commune_changes.insert(), rows)
-    return len(rows)
+    return out

@@ -122,6 +122,7 @@ class _Gathered:
     attestations: dict[str, list[Attestation]] = field(default_factory=dict)
     waivers: dict[str, list[Waiver]] = field(default_factory=dict)
     previous: dict[str, dict[str, CriterionState]] = field(default_factory=dict)
+    logged: dict[str, str | None] = field(default_factory=dict)  # commune_status.logged
     stale: dict[str, dict[str, datetime]] = field(default_factory=dict)  # commune -> host -> last
     retire: list[tuple[str, str, str, datetime]] = field(default_factory=list)  # (commune,
     # agent_id, host, last report) of hosts silent past the retirement period
@@ -206,14 +207,14 @@ class Evaluation(Service):
         g.due = dict.fromkeys(communes)
         self._gather_hosts(conn, g, now, rules, detail)
         self._gather_people(conn, g, now)
-        g.previous = {
-            row.commune_code: decode_statuses(row.statuses)
-            for row in conn.execute(
-                select(db.commune_status.c.commune_code, db.commune_status.c.statuses).where(
-                    self.database.among(db.commune_status.c.commune_code, communes)
-                )
+        cs = db.commune_status.c
+        for row in conn.execute(
+            select(cs.commune_code, cs.statuses, cs.logged).where(
+                self.database.among(cs.commune_code, communes)
             )
-        }
+        ):
+            g.previous[row.commune_code] = decode_statuses(row.statuses)
+            g.logged[row.commune_code] = row.logged
         return g
 
     def _gather_hosts(
@@ -408,8 +409,8 @@ class Evaluation(Service):
                 for cid, (st, sev) in statuses.items()
             }
             rows.append(self._status_row(g, code, now, colour.value, states, pending=True))
-        self._upsert(conn, rows)
         self._log_changes(conn, g, rows, now, rules.stale_after_s)
+        self._upsert(conn, rows)
 
     def _findings(
         self, conn: Connection, g: _Gathered, rules: Rules, known: dict[str, HostFindings]
@@ -452,8 +453,8 @@ class Evaluation(Service):
             criteria, states = _with_since(ev, g.previous.get(code, {}), stamp, g.stale[code])
             rows.append(self._status_row(g, code, now, ev.colour.value, states, pending=False))
             details.append({"commune_code": code, "criteria": criteria})
-        self._upsert(conn, rows, details)
         self._log_changes(conn, g, rows, now, rules.stale_after_s)
+        self._upsert(conn, rows, details)
 
     def _log_changes(
         self,
@@ -465,7 +466,8 @@ class Evaluation(Service):
     ) -> None:
         """Log, for the roll-ups, the communes whose shown colour in working time or whose
         statuses change with these rows (collector/service/changes.py): grey from the moment
-        a commune turned silent (as :func:`colour_at` shows it), its colour otherwise."""
+        a commune turned silent (as :func:`colour_at` shows it), its colour otherwise. Each
+        row gets the ``logged`` state to store with it."""
         states = {}
         for row in rows:
             code, province = row["commune_code"], row["province_code"]
@@ -477,7 +479,9 @@ class Evaluation(Service):
                 at = min(now, self.calendar.silent_from(province, last, stale_s) or now)
             statuses = {cid: st[0] for cid, st in row["statuses"].items()}
             states[code] = CommuneState(at, colour, statuses)
-        record_changes(conn, self.database, states)
+        logged = record_changes(conn, self.database, states, g.logged)
+        for row in rows:
+            row["logged"] = logged[row["commune_code"]]
 
     def _upsert(
         self,

@@ -124,6 +124,9 @@ commune_status = Table(
     # the commune's details (reasons, evidence) still await their evaluation from findings,
     # done when first asked for (Readiness.settled_state, Evaluation.fill_details).
     Column("detail_pending", Boolean, nullable=False, default=False, server_default=false()),
+    # The commune's last state in commune_changes, as collector.service.changes.signature
+    # writes it, so that the evaluation finds "no change" without reading the log.
+    Column("logged", Text),
 )
 
 commune_details = Table(

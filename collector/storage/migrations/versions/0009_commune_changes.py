@@ -34,11 +34,17 @@ def upgrade() -> None:
     op.create_index(
         "ix_commune_changes_commune_id", "commune_changes", ["commune_code", "id"], unique=False
     )
+    # The commune's last logged state, kept with its status: the evaluation compares with it
+    # and reads the log only for a commune without it.
+    with op.batch_alter_table("commune_status", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("logged", sa.Text(), nullable=True))
     # Retention prunes the oldest reports first, in batches (an index scan, not the table).
     op.create_index("ix_reports_observed", "reports", ["observed_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("commune_status", schema=None) as batch_op:
+        batch_op.drop_column("logged")
     op.drop_index("ix_reports_observed", table_name="reports")
     op.drop_index("ix_commune_changes_commune_id", table_name="commune_changes")
     op.drop_index("ix_commune_changes_at", table_name="commune_changes")
