@@ -150,8 +150,9 @@ class Episodes:
 
 
 def draw_episodes(plans: dict[str, CommunePlan], working_days: list[date], seed: int) -> Episodes:
-    """The period's episodes, deterministic for ``seed`` (and the same for a commune
-    whichever provinces a run simulates: drawn per commune)."""
+    """The period's episodes, deterministic for ``seed`` (a commune's fixed fault and bad
+    week are drawn per commune, the same whichever provinces a run simulates; the outage
+    afternoons among the provinces simulated)."""
     minor = sorted(f for f, (_, crit) in FAULTS.items() if not crit)
     critical = sorted(f for f, (_, crit) in FAULTS.items() if crit and f != "not_staffed")
     spells: dict[str, list[tuple[str, date, date]]] = {}
@@ -223,7 +224,10 @@ class Month:
         step: timedelta = DEFAULT_STEP,
         dense: tuple[str, ...] = DENSE_PROVINCES,
         progress: DayProgress | None = None,
+        episodes: Episodes | None = None,
     ) -> None:
+        """``episodes``: what varies by day (by default drawn from ``seed`` for the
+        period's working days, :func:`draw_episodes`)."""
         self.services = services
         self.clock = clock
         self.agents = agents
@@ -232,6 +236,7 @@ class Month:
         self.dense = set(dense)
         self.progress = progress or (lambda _d, _w, _n, _g: None)
         self.stats = MonthStats()
+        self.episodes = episodes
         self._results: dict[tuple[str, frozenset[str]], list[CheckResult]] = {}
         #: commune -> (faults it last reported with, working day index of that report).
         self._reported: dict[str, tuple[frozenset[str], int]] = {}
@@ -248,7 +253,11 @@ class Month:
         zone = ZoneInfo(DEFAULT_TIMEZONE)
         days = _days(start, end, zone)
         working = sorted({t.session[0] for _, t, _ in events if t is not None})
-        episodes = draw_episodes({c: a.plan for c, a in self.agents.items()}, working, self.seed)
+        episodes = self.episodes
+        if episodes is None:
+            episodes = draw_episodes(
+                {c: a.plan for c, a in self.agents.items()}, working, self.seed
+            )
         day_index = {d: i for i, d in enumerate(working)}
         self.stats.days = len(days)
         self.stats.working_days = len(working)
