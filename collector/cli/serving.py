@@ -165,14 +165,14 @@ def demo(
     reflector_port: int | None,
     days: int,
 ) -> None:
-    """Start a collector on SQLite, run this machine's agent once against it, and simulate
-    agents for all 3,321 communes through the real HTTP API; then print the national
-    summary and the URLs to open. First, --days days of history are simulated (the agents
-    enroll at their start, then report at simulated instants, through the collector's own
-    ingest; a month takes about a minute), so that /history shows a trend. Without --once
-    the collector keeps serving (and the simulated agents keep reporting every minute)
-    until Ctrl-C. The demo makes its own database (its schema included): --config does not
-    apply."""
+    """Start a collector on SQLite and simulate agents for all 3,321 communes: they enroll
+    through the real HTTP API, then live --days days before now, time-compressed (they
+    report at simulated instants of working time, through the collector's own ingest; a
+    month takes about a minute), so that /history shows a trend. Then this machine's agent
+    runs once against the collector, every simulated agent reports now over HTTP, and the
+    national summary and the URLs to open are printed. Without --once the collector keeps
+    serving (and the simulated agents keep reporting every minute) until Ctrl-C. The demo
+    makes its own database (its schema included): --config does not apply."""
     from collector.demo.run import run_demo
 
     with user_errors():

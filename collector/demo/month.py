@@ -291,8 +291,8 @@ class Month:
             yield at, None, []
 
     def _tick(self, tick: Tick, codes: list[str], episodes: Episodes, index: int) -> None:
-        """The reports of one instant: every dense agent, and the sparse agents whose state
-        changed this session (at its first and last instant) or that are due to report."""
+        """The reports of one instant, stored as the HTTP API's group committer stores
+        batches: of the agents that report then (:meth:`_reports_now`)."""
         day, session = tick.session
         batches = []
         for code in codes:

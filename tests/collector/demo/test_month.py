@@ -6,6 +6,7 @@ gives the same month. On the backend under test (SQLite, or IOC_TEST_DATABASE=po
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -28,6 +29,7 @@ from collector.storage import schema as db
 from collector.storage.codecs import as_utc, decode_statuses
 from collector.storage.connect import create_schema, make_engine
 from tests.conftest import app_config
+from tests.peers.site import login
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 CALENDAR = WorkingCalendar()
@@ -47,6 +49,7 @@ class Run:
     services: Services
     stats: MonthStats
     sim: Simulator
+    clock: DemoClock
 
 
 @pytest.fixture
@@ -76,7 +79,7 @@ def demo_month(new_database: Callable[[str], str]) -> Iterator[Callable[..., Run
         assert not sim.stats.errors
         stats = Month(services, clock, sim.agents, seed=seed, **month).run(*period)  # type: ignore[arg-type]
         assert clock() == period[1] and not stats.errors
-        return Run(services, stats, sim)
+        return Run(services, stats, sim, clock)
 
     yield run
     for server in servers:
@@ -154,10 +157,7 @@ def test_the_coverage_history_has_a_point_every_evening(demo_month: Callable[...
     for scope, size, never in (("00", 3321, 3321 - 94), ("22", 54, 0), ("46", 40, 0)):
         history = _history(run.services, scope)
         taken = [t for t, *_ in history]
-        assert taken == [
-            datetime.combine(START.astimezone(HCM).date() + timedelta(days=n), time(17, 30), HCM)
-            for n in range(7)
-        ]
+        assert taken == [datetime.combine(d, time(17, 30), HCM) for d in _days(7)]
         assert all(sum(counts) == size for _, *counts in history)
         # Outside working time a commune shows the colour its last session left: in these
         # evening points only the communes never heard from are grey.
@@ -165,6 +165,23 @@ def test_the_coverage_history_has_a_point_every_evening(demo_month: Callable[...
     # Nights, the weekend and the holidays keep Friday's colours.
     history = _history(run.services, "00")
     assert {h[1:] for h in history[:6]} == {history[0][1:]}  # 28 August to 2 September
+    # /history shows them (the demo goes on into now: its clock released).
+    run.clock.release()
+    run.services.accounts.add_user("can-bo", "mat-khau-123", "viewer")
+    client = login(run.sim.base_url, "can-bo", "mat-khau-123")
+    try:
+        page = client.get("/history", params={"scope": "22"})
+    finally:
+        client.close()
+    assert page.status_code == 200
+    shown = re.findall(r"\d\d/\d\d/2026 17:30", page.text)
+    assert shown == [f"{d:%d/%m/%Y} 17:30" for d in reversed(_days(7))]
+    points = re.search(r'<polyline[^>]*points="([^"]+)"', page.text)
+    assert points is not None and len(points.group(1).split()) == 7
+
+
+def _days(n: int) -> list[date]:
+    return [START.astimezone(HCM).date() + timedelta(days=i) for i in range(n)]
 
 
 def test_an_outage_afternoon_turns_net01_red_after_its_5_minutes(
