@@ -20,7 +20,13 @@ commune shows the colour its last working session left.
 What varies by day (all drawn from the seed): the faults of the seeded plan (the picture of
 "now") hold for the whole period; a share of the communes that are ready now had a fault
 that was fixed on some day of the period (the trend climbs); a few communes have a bad week;
-every working day one province has a network outage afternoon in part of its communes.
+every working day but the last one province has a network outage afternoon in part of its
+communes (the last working day has no episode, so that "now" is the seeded plan's picture).
+
+Between two of its reports a simulated host is silent: in working time its commune is grey
+once ``stale_after_s`` has passed, as a real one would be. The history points are taken
+outside working time, so they show colours; whatever reads the period's working time (the
+daily roll-ups) sees those silences too.
 """
 
 from __future__ import annotations

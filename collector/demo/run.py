@@ -193,7 +193,8 @@ def _fill_month(
     _after_history(services, start, end)
     off = ", ".join(f"{d:%d/%m}" for d in stats.days_off) or "-"
     err.print(
-        f"{stats.days} ngày, {stats.working_days} ngày làm việc (nghỉ lễ / holidays: {off}), "
+        f"{stats.days} ngày, {stats.working_days} ngày làm việc "
+        f"(ngày thường được nghỉ / weekdays off: {off}), "
         f"{fmt.number(stats.reports, 'vi', 0)} báo cáo, {stats.snapshots} điểm lịch sử "
         f"({stats.elapsed_s:.0f} s) / {stats.days} days, {stats.working_days} working days, "
         f"{stats.reports} reports, {stats.snapshots} history points",
@@ -208,7 +209,9 @@ def _after_history(services: Services, start: datetime, end: datetime) -> None:
     ``end``, computed from what the month recorded, so that the period reports of the demo
     have their figures. Called once, after the simulated days and before the clock is
     released. The roll-up service is not part of the demo; until it is wired here this
-    does nothing."""
+    does nothing. The simulated agents report at most every 2 hours of simulated working
+    time (collector/demo/month.py), so a roll-up that counts silence in working time as grey
+    finds the demo's communes grey between their reports."""
     del services, start, end
 
 
