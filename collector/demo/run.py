@@ -184,8 +184,7 @@ def _fill_month(
     """The simulated days of ``period`` (start, end; time-compressed), then the roll-up."""
     start, end = period
     err.print(
-        f"{(end - start).days} ngày mô phỏng / simulated days: "
-        f"{fmt.when(start, 'vi')} → {fmt.when(end, 'vi')}",
+        f"quá khứ mô phỏng / simulated past: {fmt.when(start, 'vi')} → {fmt.when(end, 'vi')}",
         soft_wrap=True,
     )
     month = Month(services, clock, sim.agents, seed=sim.seed, progress=_day_line(err))
