@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from collector.cli.common import CliContext, db_option, pass_cli, shared_options, user_errors
+from collector.demo import DEFAULT_DAYS, MAX_DAYS
 
 REFLECTOR_PORT_HELP = (
     "UDP port of the reflector that answers the agents' vc.quality probe (round-trip time, "
@@ -142,6 +143,16 @@ def serve(
 @click.option(
     "--reflector-port", type=click.IntRange(0, 65535), metavar="PORT", help=REFLECTOR_PORT_HELP
 )
+@click.option(
+    "--days",
+    type=click.IntRange(0, MAX_DAYS),
+    default=DEFAULT_DAYS,
+    show_default=True,
+    metavar="N",
+    help=f"Days of history simulated before now, time-compressed (0 to {MAX_DAYS}; 0: none, "
+    "only now): the simulated agents report in working time only (not at night, at weekends "
+    "or on public holidays), and the coverage history gets a point every evening.",
+)
 @pass_cli
 def demo(
     obj: CliContext,
@@ -152,12 +163,16 @@ def demo(
     commune: str,
     no_local_agent: bool,
     reflector_port: int | None,
+    days: int,
 ) -> None:
-    """Start a collector on SQLite, run this machine's agent once against it, and simulate
-    agents for all 3,321 communes through the real HTTP API; then print the national
-    summary and the URLs to open. Without --once the collector keeps serving (and the
-    simulated agents keep reporting every minute) until Ctrl-C. The demo makes its own
-    database (its schema included): --config does not apply."""
+    """Start a collector on SQLite and simulate agents for all 3,321 communes: they enroll
+    through the real HTTP API, then live --days days before now, time-compressed (they
+    report at simulated instants of working time, through the collector's own ingest; a
+    month takes about a minute), so that /history shows a trend. Then this machine's agent
+    runs once against the collector, every simulated agent reports now over HTTP, and the
+    national summary and the URLs to open are printed. Without --once the collector keeps
+    serving (and the simulated agents keep reporting every minute) until Ctrl-C. The demo
+    makes its own database (its schema included): --config does not apply."""
     from collector.demo.run import run_demo
 
     with user_errors():
@@ -170,5 +185,6 @@ def demo(
             commune=commune,
             local_agent=not no_local_agent,
             reflector_port=reflector_port,
+            days=days,
         )
     raise SystemExit(code)

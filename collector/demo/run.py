@@ -16,6 +16,9 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +26,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from checks.model import utcnow
 from collector.api.app import create_app
 from collector.api.server import BackgroundServer
 from collector.assembly import open_services, settle_gc
 from collector.config import ConfigError, load_config, parse_listen
+from collector.demo import DEFAULT_DAYS, MAX_DAYS
+from collector.demo.month import DayProgress, DemoClock, Month, MonthStats, period_start
 from collector.demo.simulator import Simulator
+from collector.reports import fmt
 from collector.service import Services
 from collector.service.accounts import demo_users
 from collector.storage.connect import make_private_dir
@@ -35,6 +42,7 @@ from collector.storage.connect import make_private_dir
 DEFAULT_DB = Path(".demo/ioc-demo.db")
 COLOUR_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "grey": "bright_black"}
 COLOUR_VI = {"green": "xanh", "yellow": "vàng", "red": "đỏ", "grey": "xám"}
+WEEKDAY_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
 
 def _prepare_db(db: Path | None) -> Path:
@@ -123,11 +131,9 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     return table
 
 
-def _simulate(
-    url: str, services: Services, seed: int, operator: str, err: Console
-) -> tuple[Simulator, Any]:
-    """One round of every simulated agent (enroll, then report), with progress bars; the
-    attestations entered by ``operator``."""
+@contextlib.contextmanager
+def _progress(err: Console) -> Iterator[Callable[[str, int, int], None]]:
+    """Progress bars of the simulated agents' phases (enroll, report)."""
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -144,9 +150,98 @@ def _simulate(
                 tasks[phase] = progress.add_task(label.get(phase, phase), total=total)
             progress.update(tasks[phase], completed=done)
 
-        sim = Simulator(url, services, seed=seed, progress=show, operator=operator)
-        stats = asyncio.run(sim.run(rounds=1))
-    return sim, stats
+        yield show
+
+
+async def _with_client(sim: Simulator, step: str) -> None:
+    """One phase of the simulator (``setup`` or ``round``) over one HTTP client."""
+    async with sim.client() as client:
+        await getattr(sim, step)(client)
+
+
+def _day_line(err: Console) -> DayProgress:
+    """Prints one line per simulated day (Vietnamese, then English)."""
+
+    def show(day: date, working: bool, reports: int, green: float | None) -> None:
+        kind = "làm việc / working" if working else "nghỉ / day off"
+        ratio = "" if green is None else f", xanh / green {fmt.percent(green, 'vi')}"
+        err.print(
+            f"  {day:%d/%m/%Y} {WEEKDAY_VI[day.weekday()]}: {kind}, "
+            f"{fmt.number(reports, 'vi', 0)} báo cáo / reports{ratio}",
+            soft_wrap=True,
+        )
+
+    return show
+
+
+def _fill_month(
+    services: Services,
+    clock: DemoClock,
+    sim: Simulator,
+    period: tuple[datetime, datetime],
+    err: Console,
+) -> MonthStats:
+    """The simulated days of ``period`` (start, end; time-compressed), then the roll-up."""
+    start, end = period
+    err.print(
+        f"quá khứ mô phỏng / simulated past: {fmt.when(start, 'vi')} → {fmt.when(end, 'vi')}",
+        soft_wrap=True,
+    )
+    month = Month(services, clock, sim.agents, seed=sim.seed, progress=_day_line(err))
+    stats = month.run(start, end)
+    _after_history(services, start, end)
+    off = ", ".join(f"{d:%d/%m}" for d in stats.days_off) or "-"
+    err.print(
+        f"{stats.days} ngày, {stats.working_days} ngày làm việc "
+        f"(ngày thường được nghỉ / weekdays off: {off}), "
+        f"{fmt.number(stats.reports, 'vi', 0)} báo cáo, {stats.snapshots} điểm lịch sử "
+        f"({stats.elapsed_s:.0f} s) / {stats.days} days, {stats.working_days} working days, "
+        f"{stats.reports} reports, {stats.snapshots} history points",
+        soft_wrap=True,
+    )
+    return stats
+
+
+def _after_history(services: Services, start: datetime, end: datetime) -> None:
+    """Roll up the simulated days: the daily roll-ups (working time in each colour per
+    commune and day, each criterion's pass share) of the local days from ``start`` to
+    ``end``, computed from what the month recorded, so that the period reports of the demo
+    have their figures. Called once, after the simulated days and before the clock is
+    released. The roll-up service is not part of the demo; until it is wired here this
+    does nothing. The simulated agents report at most every 2 hours of simulated working
+    time (collector/demo/month.py), so a roll-up that counts silence in working time as grey
+    finds the demo's communes grey between their reports."""
+    del services, start, end
+
+
+def _simulate(
+    url: str,
+    services: Services,
+    clock: DemoClock,
+    options: DemoOptions,
+    operator: str,
+    err: Console,
+) -> tuple[Simulator, MonthStats | None]:
+    """The simulated agents enroll (over HTTP, at the clock's instant: the start of the
+    simulated period), the simulated days are filled when ``options.days``, the clock is
+    released, this machine's agent reports, and every simulated agent reports once more,
+    now, over HTTP; the attestations entered by ``operator``."""
+    with _progress(err) as show:
+        sim = Simulator(url, services, seed=options.seed, progress=show, operator=operator)
+        asyncio.run(_with_client(sim, "setup"))
+    month = None
+    if options.days:
+        month = _fill_month(services, clock, sim, (clock(), utcnow()), err)
+    clock.release()
+    if options.local_agent:
+        err.print(
+            f"this machine's agent: enrolling for commune {options.commune} and reporting once"
+        )
+        _local_agent(url, services, options.commune, err)
+    with _progress(err) as show:
+        sim.progress = show
+        asyncio.run(_with_client(sim, "round"))
+    return sim, month
 
 
 def _show(
@@ -186,6 +281,18 @@ def _show(
         )
 
 
+@dataclass(frozen=True)
+class DemoOptions:
+    """What the simulated nation does."""
+
+    seed: int = 1
+    #: The commune this machine's own agent reports for.
+    commune: str = "00070"
+    local_agent: bool = True
+    #: Days of history simulated before "now" (0: none, only now).
+    days: int = DEFAULT_DAYS
+
+
 def run_demo(
     *,
     db: Path | None,
@@ -196,7 +303,11 @@ def run_demo(
     commune: str,
     local_agent: bool,
     reflector_port: int | None = None,
+    days: int = DEFAULT_DAYS,
 ) -> int:
+    if not 0 <= days <= MAX_DAYS:
+        raise ConfigError(f"--days {days}: give 0 to {MAX_DAYS} days of simulated history")
+    options = DemoOptions(seed=seed, commune=commune, local_agent=local_agent, days=days)
     err = Console(stderr=True)
     out = Console()
     host, port = parse_listen(listen)
@@ -210,8 +321,14 @@ def run_demo(
         reflector_port=reflector_port,
         metrics_open=True,
         api_docs=True,
+        # Most simulated communes report only when their state changes: their hosts are
+        # silent for weeks of simulated working time, and must not be retired for it.
+        host_retire_after_days=MAX_DAYS,
     )
-    services = open_services(cfg, migrate=True)  # its own database, made here
+    # Its services read the demo's clock: the simulated instant while the past is filled
+    # (the people, enrollments and attestations are made at the start of that past).
+    clock = DemoClock(period_start(utcnow(), days) if days else None)
+    services = open_services(cfg, migrate=True, clock=clock)  # its own database, made here
     services.units.commune(commune)  # refuse an unknown --commune before starting anything
     started = time.monotonic()
     server = BackgroundServer(create_app(services, cfg), host, port)
@@ -221,16 +338,13 @@ def run_demo(
     try:
         # The demo's people first: the operator signs the simulated attestations.
         logins = demo_users(services.accounts)
-        with services.history.held():  # no point of the coverage history while loading
-            if local_agent:
-                err.print(
-                    f"this machine's agent: enrolling for commune {commune} and reporting once"
-                )
-                _local_agent(url, services, commune, err)
-            sim, stats = _simulate(url, services, seed, logins["operator"][0], err)
+        # No point of the coverage history but the demo's own while it loads.
+        with services.history.held():
+            sim, _ = _simulate(url, services, clock, options, logins["operator"][0], err)
             summary = services.readiness.summary()
-            # The first point of the coverage history, once every simulated agent reported.
+            # A point of the coverage history, now that every simulated agent reported.
             services.history.snapshot(min_interval_s=0, by_holder=True)
+        stats = sim.stats
         if stats.errors:
             err.print(
                 f"[red]{len(stats.errors)} simulated requests failed[/], first: {stats.errors[0]}"

@@ -664,10 +664,13 @@ class Simulator:
 
         await asyncio.gather(*(one(a) for a in agents))
 
-    async def run(self, rounds: int = 1, every_s: float = 0.0) -> SimStats:
+    def client(self) -> httpx.AsyncClient:
+        """An HTTP client for the simulated agents (as many connections as they use)."""
         limits = httpx.Limits(max_connections=self.concurrency)
-        timeout = httpx.Timeout(30.0)
-        async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+        return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0))
+
+    async def run(self, rounds: int = 1, every_s: float = 0.0) -> SimStats:
+        async with self.client() as client:
             await self.setup(client)
             for i in range(rounds):
                 if i:

@@ -1,14 +1,16 @@
-"""`ioc-collector demo --once --json` (what `make demo` runs) on the whole nation, and
-`make demo` itself keeping stdout for the demo."""
+"""`ioc-collector demo --once --json` (what `make demo` runs) on the whole nation, a month
+of history before it, and `make demo` itself keeping stdout for the demo."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
@@ -67,8 +69,9 @@ def _run_demo(bindir: Path, cwd: Path, reflector_port: int) -> subprocess.Comple
 
 
 def _check_demo_database(path: Path, summary: dict[str, object]) -> None:
-    """Attestations signed by the demo operator after the account exists, each audited; one
-    point of coverage history, the finished nation's."""
+    """Attestations signed by the demo operator after the account exists, each audited; the
+    coverage history: a point every evening of the simulated month, then the finished
+    nation's."""
     engine = create_engine(f"sqlite:///{path}")
     with engine.connect() as conn:
         created = conn.execute(
@@ -84,13 +87,21 @@ def _check_demo_database(path: Path, summary: dict[str, object]) -> None:
             .where(db.audit_log.c.action == "attestation.add")
             .where(db.audit_log.c.actor == "demo-operator")
         ).scalar_one()
+        h = db.coverage_history.c
         history = conn.execute(
-            select(db.coverage_history.c.green).where(db.coverage_history.c.scope == "00")
+            select(h.taken_at, h.green).where(h.scope == "00").order_by(h.taken_at)
         ).all()
     engine.dispose()
     assert signers == {"demo-operator"} and first >= created
     assert count > 9000 and audited == count
-    assert [row.green for row in history] == [summary["green"]]
+    *month, now = history
+    assert now.green == summary["green"]
+    # 17:30 in Asia/Ho_Chi_Minh, each day of the 30 before today (and today after 17:30).
+    assert len(month) in (30, 31)
+    assert {b.taken_at - a.taken_at for a, b in itertools.pairwise(month)} == {timedelta(days=1)}
+    assert {(row.taken_at.hour, row.taken_at.minute) for row in month} == {(10, 30)}  # UTC
+    # The trend: faults fixed during the month.
+    assert month[0].green < month[-1].green
 
 
 def test_make_demo_keeps_stdout_for_the_demo(tmp_path: Path) -> None:
