@@ -102,13 +102,15 @@ def working_ticks(
     cal: OfficeCalendar, start: datetime, end: datetime, step: timedelta
 ) -> list[Tick]:
     """The report instants in ``cal``'s working time from ``start`` to before ``end``: every
-    ``step`` of each session, the first half a step after it opens."""
+    ``step`` of each session, the first half a step after it opens; the period's first
+    session also at its opening (the PCs switched on as the office opens: every agent's
+    first report, so that no commune starts the period grey)."""
     zone = ZoneInfo(cal.timezone)
     day, last_day = start.astimezone(zone).date(), end.astimezone(zone).date()
     out: list[Tick] = []
     while day <= last_day:
         for n, (opens, closes) in enumerate(cal.intervals(day)):
-            instants = []
+            instants = [opens] if not out and start <= opens else []
             at = opens + step / 2
             while at < closes:
                 instants.append(at)
@@ -324,6 +326,9 @@ class Month:
             self._reported[code] = (faults, index)
             return True
         before = self._reported.get(code)
+        if before is None and tick.first:  # its first report: as the office opens
+            self._reported[code] = (faults, index)
+            return True
         was = before[0] if before is not None else frozenset()
         changed = before is None or was != faults
         due = before is not None and index - before[1] >= self.services.core.retire_after_days - 1

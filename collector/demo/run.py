@@ -31,6 +31,7 @@ from collector.api.app import create_app
 from collector.api.server import BackgroundServer
 from collector.assembly import open_services, settle_gc
 from collector.config import ConfigError, load_config, parse_listen
+from collector.criteria.rules import Rules
 from collector.demo import DEFAULT_DAYS, MAX_DAYS
 from collector.demo.month import DayProgress, DemoClock, Month, MonthStats, period_start
 from collector.demo.simulator import Simulator
@@ -38,6 +39,10 @@ from collector.reports import fmt
 from collector.service import Services
 from collector.service.accounts import demo_users
 from collector.storage.connect import make_private_dir
+
+#: A host's staleness in the simulated past: longer than any gap between two reports of a
+#: simulated host there (the catalogue's bound, a week of working time).
+MONTH_STALE_AFTER_S = 7 * 86400
 
 DEFAULT_DB = Path(".demo/ioc-demo.db")
 COLOUR_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "grey": "bright_black"}
@@ -188,8 +193,18 @@ def _fill_month(
         soft_wrap=True,
     )
     month = Month(services, clock, sim.agents, seed=sim.seed, progress=_day_line(err))
-    stats = month.run(start, end)
-    _after_history(services, start, end)
+    normal = services.rules.current()
+    # Most simulated communes report only when their state changes (collector/demo/month.py):
+    # in the simulated past a host counts as fresh until its next report, so that the
+    # roll-ups see the communes' colours, not the gaps the demo leaves to stay fast.
+    services.rules.replace(
+        Rules.of(normal.catalogue.model_copy(update={"stale_after_s": MONTH_STALE_AFTER_S}))
+    )
+    try:
+        stats = month.run(start, end)
+        _after_history(services, err)
+    finally:
+        services.rules.replace(normal)
     off = ", ".join(f"{d:%d/%m}" for d in stats.days_off) or "-"
     err.print(
         f"{stats.days} ngày, {stats.working_days} ngày làm việc "
@@ -202,16 +217,17 @@ def _fill_month(
     return stats
 
 
-def _after_history(services: Services, start: datetime, end: datetime) -> None:
-    """Roll up the simulated days: the daily roll-ups (working time in each colour per
-    commune and day, each criterion's pass share) of the local days from ``start`` to
-    ``end``, computed from what the month recorded, so that the period reports of the demo
-    have their figures. Called once, after the simulated days and before the clock is
-    released. The roll-up service is not part of the demo; until it is wired here this
-    does nothing. The simulated agents report at most every 2 hours of simulated working
-    time (collector/demo/month.py), so a roll-up that counts silence in working time as grey
-    finds the demo's communes grey between their reports."""
-    del services, start, end
+def _after_history(services: Services, err: Console) -> None:
+    """Roll up the simulated days (the daily roll-ups: working time in each colour per
+    commune and day, each criterion's pass share), so that the demo's period reports have
+    their figures. Called once, after the simulated days, while the clock still reads the
+    simulated past's end."""
+    started = time.monotonic()
+    days = services.rollups.roll_pending()
+    err.print(
+        f"tổng hợp theo ngày / daily roll-ups: {len(days)} ({time.monotonic() - started:.0f} s)",
+        soft_wrap=True,
+    )
 
 
 def _simulate(

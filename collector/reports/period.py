@@ -130,11 +130,11 @@ class PeriodReport:
             end=fmt_day(self.period.end),
             scope=self.scope_label,
             days=len(self.days),
-            n=len(self.communes),
-            rep=self.reporting,
+            n=fmt.number(len(self.communes), lang, 0),
+            rep=fmt.number(self.reporting, lang, 0),
             coverage=t(lang, "no_data") if cov is None else fmt.percent(cov, lang),
-            ready=self.total.ready_days,
-            cdays=self.total.working_days,
+            ready=fmt.number(self.total.ready_days, lang, 0),
+            cdays=fmt.number(self.total.working_days, lang, 0),
             availability=t(lang, "no_data") if avail is None else fmt.percent(avail, lang),
         )
 

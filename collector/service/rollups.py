@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, tuple_
+from sqlalchemy import Connection, and_, delete, func, select, tuple_
 
 from collector.criteria.engine import COLOURS
 from collector.domain.errors import InvalidInputError
@@ -274,20 +274,13 @@ class Rollups(Service):
         return before, during
 
     def _replace(self, day: date, days: list[dict], criteria: list[dict]) -> None:
+        """The day's rows, every commune's, in place of any it had (one statement a table:
+        a roll-up covers every commune of its day)."""
         cd, kd = db.commune_days, db.criterion_days
-        keys = [{"k_code": r["commune_code"], "k_day": day} for r in days]
         with self.database.write() as conn:
             self.database.lock_task(conn, ROLLUP_LOCK)
             for table in (kd, cd):
-                conn.execute(
-                    delete(table).where(
-                        and_(
-                            table.c.commune_code == bindparam("k_code"),
-                            table.c.day == bindparam("k_day"),
-                        )
-                    ),
-                    keys,
-                )
+                conn.execute(delete(table).where(table.c.day == day))
             conn.execute(cd.insert(), days)
             if criteria:
                 conn.execute(kd.insert(), criteria)

@@ -265,6 +265,7 @@ commune_days = Table(
     Column("rolled_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_commune_days_province_day", commune_days.c.province_code, commune_days.c.day)
+Index("ix_commune_days_day", commune_days.c.day)  # a roll-up replaces a whole day
 
 # Per commune, day and criterion: the working seconds in which the criterion was assessed
 # (a known status) and those in which it passed; pass share = passed_s / assessed_s.
@@ -277,6 +278,7 @@ criterion_days = Table(
     Column("assessed_s", Integer, nullable=False),
     Column("passed_s", Integer, nullable=False),
 )
+Index("ix_criterion_days_day", criterion_days.c.day)
 
 # The change log the roll-ups are made from (collector/service/changes.py): one row each
 # time a commune's shown colour in working time (grey when silent) or one of its criteria's

@@ -87,6 +87,12 @@ def _check_demo_database(path: Path, summary: dict[str, object]) -> None:
             .where(db.audit_log.c.action == "attestation.add")
             .where(db.audit_log.c.actor == "demo-operator")
         ).scalar_one()
+        cd = db.commune_days.c
+        rolled = conn.execute(
+            select(cd.day, func.count(), func.sum(cd.working_s), func.sum(cd.green_s))
+            .group_by(cd.day)
+            .order_by(cd.day)
+        ).all()
         h = db.coverage_history.c
         history = conn.execute(
             select(h.taken_at, h.green).where(h.scope == "00").order_by(h.taken_at)
@@ -102,6 +108,13 @@ def _check_demo_database(path: Path, summary: dict[str, object]) -> None:
     assert {(row.taken_at.hour, row.taken_at.minute) for row in month} == {(10, 30)}  # UTC
     # The trend: faults fixed during the month.
     assert month[0].green < month[-1].green
+    # Every simulated day rolled up for every commune (a period report has its figures):
+    # working days with working time, most of it green, none of it before the first report
+    # grey (every agent first reports as the office opens).
+    assert len(rolled) in (30, 31) and {n for _, n, _, _ in rolled} == {3321}
+    working = [(day, w, g) for day, _, w, g in rolled if w]
+    assert 18 <= len(working) <= 23
+    assert all(0.3 < g / w < 0.9 for _, w, g in working), working
 
 
 def test_make_demo_keeps_stdout_for_the_demo(tmp_path: Path) -> None:

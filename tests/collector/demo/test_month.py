@@ -129,18 +129,20 @@ def test_reports_are_stamped_in_simulated_working_time_only(
     days = {o.astimezone(HCM).date() for _, _, o, _ in reports}
     assert days == set(WORKING)
     # Quảng Ninh every 2 hours, each commune at each instant: 08:30, 10:30, 14:30, 16:30
-    # (only the morning on the last day, which ends at noon).
+    # (only the morning on the last day, which ends at noon), and at 07:30 as the office
+    # opens on the period's first day (every agent's first report).
     dense = [o.astimezone(HCM) for c, _, o, _ in reports if _province(run, c) == "22"]
-    instants = [
+    opening = datetime.combine(WORKING[0], time(7, 30), HCM)
+    instants = [opening] + [
         datetime.combine(d, time(h, 30), HCM)
         for d in WORKING
         for h in ((8, 10, 14, 16) if d != WORKING[-1] else (8, 10))
     ]
     assert sorted(dense) == sorted(instants * 54)
-    # Huế only in a session in which its state changes: the first one (every commune, at
-    # its last instant), then its communes' episodes.
+    # Huế as the office opens on the first day (every commune), then only in a session in
+    # which its state changes (at its last instant): its communes' episodes.
     sparse = [(c, o.astimezone(HCM)) for c, _, o, _ in reports if _province(run, c) == "46"]
-    first = {c for c, o in sparse if o == datetime.combine(WORKING[0], time(10, 30), HCM)}
+    first = {c for c, o in sparse if o == opening}
     assert len(first) == 40
     assert 40 <= len(sparse) < 40 * len(instants) // 2
     assert run.stats.working_days == 3 and run.stats.days == 8
@@ -209,7 +211,9 @@ def test_net01_turns_red_only_once_the_outage_has_lasted_5_minutes(
     day = date(2026, 9, 3)
     code = "06652"  # a commune of Quảng Ninh
     outage = Episodes(spells={}, outages={day: frozenset({code})})
-    start = datetime.combine(day, time(13, 0), HCM).astimezone(UTC)
+    # From just after the office opens (no opening report: the link is down from the
+    # first report on).
+    start = datetime.combine(day, time(13, 31), HCM).astimezone(UTC)
     end = datetime.combine(day, time(13, 50), HCM).astimezone(UTC)
     run = demo_month(
         "outage.db",

@@ -43,9 +43,14 @@ def upgrade() -> None:
         sa.Column("passed_s", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("commune_code", "day", "criterion_id"),
     )
+    # A roll-up replaces a whole day.
+    op.create_index("ix_commune_days_day", "commune_days", ["day"], unique=False)
+    op.create_index("ix_criterion_days_day", "criterion_days", ["day"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_criterion_days_day", table_name="criterion_days")
+    op.drop_index("ix_commune_days_day", table_name="commune_days")
     op.drop_table("criterion_days")
     op.drop_index("ix_commune_days_province_day", table_name="commune_days")
     op.drop_table("commune_days")
