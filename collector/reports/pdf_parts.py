@@ -9,6 +9,7 @@ NAM / Independence - Freedom - Happiness"), as official translations do.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 from xml.sax.saxutils import escape
@@ -173,47 +174,46 @@ def bar_chart(labels: list[str], ratios: list[float], width: float, lang: str = 
 
 def trend_chart(history: list[dict[str, Any]], width: float) -> Drawing:
     """Green coverage (%) over time as a line, the time axis in UTC+7 dates."""
-    drawing = Drawing(width, 150)
-    plot = LinePlot()
-    plot.x, plot.y, plot.width, plot.height = 40, 25, width - 60, 110
     points = [(h["taken_at"].timestamp(), round(h["green_ratio"] * 100, 1)) for h in history]
-    plot.data = [points]
-    plot.lines[0].strokeColor = GREEN
-    plot.lines[0].strokeWidth = 1.5
-    plot.yValueAxis.valueMin, plot.yValueAxis.valueMax, plot.yValueAxis.valueStep = 0, 100, 20
-    plot.yValueAxis.labelTextFormat = "%d %%"
     first, last = points[0][0], points[-1][0]
-    plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = first, max(last, first + 1)
-    plot.xValueAxis.valueSteps = [first + (last - first) * i / 4 for i in range(5)]
-    plot.xValueAxis.labelTextFormat = _stamp
-    for axis in (plot.xValueAxis, plot.yValueAxis):
-        axis.labels.fontName = FONT
-        axis.labels.fontSize = 6.5
-    drawing.add(plot)
-    drawing.add(Line(40, 25, width - 20, 25, strokeWidth=0.3))
-    return drawing
+    steps = [first + (last - first) * i / 4 for i in range(5)]
+    return _coverage_plot(points, width, steps, _stamp)
 
 
 def day_chart(days: list[date], ratios: list[float], width: float) -> Drawing:
     """Green coverage (%) per working day as a line with a dot per day, the day axis
     labelled dd/mm (days off leave a gap in time, not a point)."""
+    points = [(float(d.toordinal()), round(r * 100, 1)) for d, r in zip(days, ratios, strict=True)]
+    first, last = points[0][0], points[-1][0]
+    n = min(6, max(1, int(last - first)))
+    steps = [round(first + (last - first) * i / n) for i in range(n + 1)]
+    return _coverage_plot(points, width, steps, _day, dots=True)
+
+
+def _coverage_plot(
+    points: list[tuple[float, float]],
+    width: float,
+    steps: Sequence[float],
+    label: Callable[[float], str],
+    *,
+    dots: bool = False,
+) -> Drawing:
+    """A line of green coverage (%, 0 to 100) over ``points`` (x, %), the x axis marked
+    at ``steps`` and labelled by ``label``."""
     drawing = Drawing(width, 150)
     plot = LinePlot()
     plot.x, plot.y, plot.width, plot.height = 40, 25, width - 60, 110
-    points = [(float(d.toordinal()), round(r * 100, 1)) for d, r in zip(days, ratios, strict=True)]
     plot.data = [points]
     plot.lines[0].strokeColor = GREEN
     plot.lines[0].strokeWidth = 1.5
-    plot.lines[0].symbol = makeMarker("FilledCircle", size=2.5, fillColor=GREEN)
+    if dots:
+        plot.lines[0].symbol = makeMarker("FilledCircle", size=2.5, fillColor=GREEN)
     plot.yValueAxis.valueMin, plot.yValueAxis.valueMax, plot.yValueAxis.valueStep = 0, 100, 20
     plot.yValueAxis.labelTextFormat = "%d %%"
     first, last = points[0][0], points[-1][0]
     plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = first, max(last, first + 1)
-    steps = min(6, max(1, int(last - first)))
-    plot.xValueAxis.valueSteps = [
-        round(first + (last - first) * i / steps) for i in range(steps + 1)
-    ]
-    plot.xValueAxis.labelTextFormat = _day
+    plot.xValueAxis.valueSteps = steps
+    plot.xValueAxis.labelTextFormat = label
     for axis in (plot.xValueAxis, plot.yValueAxis):
         axis.labels.fontName = FONT
         axis.labels.fontSize = 6.5
