@@ -1,0 +1,164 @@
+"""The message catalogue: every check message and criterion reason as an id with named
+parameters, rendered in Vietnamese (the default) or English where it is shown.
+
+The templates are in ``checks/messages.yaml`` (shared by the agent and the collector; how to
+add a message: docs/MESSAGES.md). A template names its parameters in braces; a parameter's
+format, after a colon, says how a figure is written in the reader's locale with Babel
+(:mod:`checks.fmt`)::
+
+    host.disk.free:
+      vi: "còn {free:ratio} dung lượng"
+      en: "{free:ratio} free"
+
+Formats: ``number`` (164,8), ``int`` (1.234), ``ratio`` (31 %), ``percent`` (61,9 %),
+``bitrate`` (164,8 Mbit/s), ``size`` (12,5 GB), ``duration`` (2 giờ 17 phút; seconds in),
+``ms`` (150 ms; seconds in), ``days`` (31 ngày), ``when`` (05/12/2026 16:03, an ISO 8601
+time in), ``term`` (a word as the catalogue's ``term.<word>`` says it) and ``terms`` (a
+comma-separated list of such words). A parameter without a format is a text, or a
+number written by ``number``.
+
+A check makes a message with :func:`msg` and passes it where it passed a text; the result
+carries it as :class:`~checks.model.MessageRef`, and its ``message`` is the English text
+for readers that do not know the id. A reader renders it with :func:`render` or
+:func:`text_of`; an unknown id or a template its parameters do not fill falls back to the
+stored text, so an older or newer agent's result is always shown.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from checks import fmt
+from checks.model import MAX_MESSAGE_CHARS, MAX_PARAM_CHARS, MessageRef
+
+LANGS = ("vi", "en")
+
+
+def _when(value: Any, lang: str) -> str:
+    try:
+        return fmt.when(datetime.fromisoformat(str(value)), lang)
+    except ValueError:
+        return str(value)
+
+
+#: How a parameter is written, by the format named in its template.
+FORMATS: dict[str, Callable[[Any, str], str]] = {
+    "number": lambda v, lang: fmt.number(float(v), lang),
+    "int": lambda v, lang: fmt.number(float(v), lang, 0),
+    "ratio": lambda v, lang: fmt.ratio(float(v), lang),
+    "percent": lambda v, lang: fmt.percent(float(v), lang),
+    "bitrate": lambda v, lang: fmt.bitrate(float(v), lang),
+    "size": lambda v, lang: fmt.size(float(v), lang),
+    "duration": lambda v, lang: fmt.duration(float(v), lang),
+    "ms": lambda v, lang: f"{fmt.number(float(v) * 1000, lang, 0)} ms",
+    "days": lambda v, lang: fmt.days(float(v), lang),
+    "when": _when,
+    "term": lambda v, lang: _term(str(v), lang),
+    "terms": lambda v, lang: ", ".join(_term(x.strip(), lang) for x in str(v).split(",") if x),
+}
+
+
+def _term(word: str, lang: str) -> str:
+    """A word a parameter names, as the catalogue's ``term.<word>`` says it (else as is)."""
+    entry = catalogue().get(f"term.{word}")
+    return word if entry is None else entry["en" if lang == "en" else "vi"]
+
+
+@cache
+def catalogue() -> dict[str, dict[str, str]]:
+    """Every message id -> {"vi": template, "en": template}, read once."""
+    text = resources.files("checks").joinpath("messages.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    return {str(k): {lang: str(v[lang]) for lang in LANGS} for k, v in data.items()}
+
+
+class _Formatter(string.Formatter):
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec:
+            return FORMATS[format_spec](value, self.lang)
+        if isinstance(value, bool):
+            return str(value)
+        if isinstance(value, int | float):
+            return fmt.number(float(value), self.lang, 2)
+        return str(value)
+
+
+def fields(template: str) -> dict[str, str]:
+    """The parameters a template names, each with its format ("" for none)."""
+    return {
+        name: spec or ""
+        for _, name, spec, _ in string.Formatter().parse(template)
+        if name is not None
+    }
+
+
+def msg(id: str, **params: Any) -> MessageRef:
+    """A message of the catalogue with its parameters (texts cut to what a report holds).
+    An id the catalogue does not have is a programming error, caught by the tests."""
+    if id not in catalogue():
+        raise KeyError(f"message id {id!r} is not in checks/messages.yaml")
+    clean = {
+        k: (v[:MAX_PARAM_CHARS] if isinstance(v, str) else float(v))
+        for k, v in params.items()
+        if v is not None
+    }
+    return MessageRef(id=id, params=clean)
+
+
+def render(ref: MessageRef | None, lang: str, fallback: str = "") -> str:
+    """The message in ``lang`` ("vi" unless "en"); ``fallback`` when there is no message,
+    its id is unknown or its parameters do not fill its template."""
+    if ref is None:
+        return fallback
+    return render_id(ref.id, ref.params, lang, fallback)
+
+
+def render_id(id: str, params: Mapping[str, Any], lang: str, fallback: str = "") -> str:
+    """:func:`render` from an id and parameters as stored."""
+    entry = catalogue().get(id)
+    if entry is None:
+        return fallback
+    code = "en" if lang == "en" else "vi"
+    try:
+        return _Formatter(code).vformat(entry[code], (), params)[:MAX_MESSAGE_CHARS]
+    except (KeyError, IndexError, ValueError, TypeError):
+        return fallback
+
+
+def text_of(result: Any, lang: str) -> str:
+    """A check result's message in ``lang``: from its id when it has one, else as sent."""
+    return render(getattr(result, "msg", None), lang, result.message)
+
+
+def stored(ref: MessageRef | None) -> list[Any] | None:
+    """A message as the collector stores it: [id, params]."""
+    return None if ref is None else [ref.id, dict(ref.params)]
+
+
+def render_stored(value: Any, lang: str, fallback: str = "") -> str:
+    """:func:`render` of a message as stored ([id, params], or None)."""
+    if not value:
+        return fallback
+    try:
+        id, params = value
+    except (TypeError, ValueError):
+        return fallback
+    return render_id(str(id), params if isinstance(params, dict) else {}, lang, fallback)
+
+
+def said(message: str | MessageRef) -> dict[str, Any]:
+    """A result's ``message`` and ``msg`` fields for ``message`` (a text, or a catalogue
+    message whose English text is the ``message``): ``CheckResult(**said(m), ...)``."""
+    if isinstance(message, MessageRef):
+        return {"message": render(message, "en")[:MAX_MESSAGE_CHARS], "msg": message}
+    return {"message": message[:MAX_MESSAGE_CHARS], "msg": None}
