@@ -1,7 +1,9 @@
 """Numbers, percentages, rates, durations and times as officials read them, in the chosen
 language: Vietnamese (``vi_VN``, the default) or English, with Babel (CLDR).
 
-One place for every figure a page or a report shows in words: 164,8 Mbit/s; 61,9 %;
+Shared by the agent (``ioc-agent check``) and the collector (pages, reports, the criteria
+engine's reasons) through the message catalogue (:mod:`checks.messages`). One place for
+every figure a page or a report shows in words: 164,8 Mbit/s; 61,9 %;
 2 giờ 17 phút; 05/12/2026 16:03 in ``Asia/Ho_Chi_Minh``. Machine-readable columns of the
 exports (CSV, XLSX numbers) stay numbers and do not come here.
 """
@@ -9,10 +11,12 @@ exports (CSV, XLSX numbers) stay numbers and do not come here.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_datetime
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import NumberPattern, format_percent, parse_pattern
 
 #: The Babel locale of each language the pages and reports speak.
 LOCALES = {"vi": "vi_VN", "en": "en"}
@@ -32,10 +36,21 @@ def _locale(lang: str) -> str:
     return LOCALES.get(lang, LOCALES["vi"])
 
 
+@cache
+def _babel_locale(lang: str) -> Locale:
+    return Locale.parse(_locale(lang))
+
+
+@cache
+def _pattern(pattern: str) -> NumberPattern:
+    return parse_pattern(pattern)
+
+
 def number(value: float, lang: str, decimals: int = 1) -> str:
-    """A number with at most ``decimals`` decimals, grouped: 164,8 / 1.234 (vi); 164.8 (en)."""
+    """A number with at most ``decimals`` decimals, grouped: 164,8 / 1.234 (vi); 164.8 (en).
+    The locale and pattern are parsed once (the criteria engine writes many figures)."""
     pattern = "#,##0" + ("." + "#" * decimals if decimals else "")
-    return format_decimal(value, format=pattern, locale=_locale(lang))
+    return _pattern(pattern).apply(value, _babel_locale(lang))
 
 
 def percent(ratio: float, lang: str) -> str:
@@ -45,7 +60,7 @@ def percent(ratio: float, lang: str) -> str:
 
 def ratio(value: float, lang: str) -> str:
     """A ratio in a sentence: a percentage with a decimal only when it has one (31 %, 1,2 %)."""
-    return format_percent(value, format="#,##0.# %", locale=_locale(lang))
+    return _pattern("#,##0.# %").apply(value, _babel_locale(lang))
 
 
 def bitrate(bits_per_second: float, lang: str) -> str:

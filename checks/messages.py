@@ -14,7 +14,9 @@ Formats: ``number`` (164,8), ``int`` (1.234), ``ratio`` (31 %), ``percent`` (61,
 ``bitrate`` (164,8 Mbit/s), ``size`` (12,5 GB), ``duration`` (2 giờ 17 phút; seconds in),
 ``ms`` (150 ms; seconds in), ``days`` (31 ngày), ``when`` (05/12/2026 16:03, an ISO 8601
 time in), ``term`` (a word as the catalogue's ``term.<word>`` says it) and ``terms`` (a
-comma-separated list of such words). A parameter without a format is a text, or a
+comma-separated list of such words); ``value``, ``check`` and ``status`` say a value
+name, a check id or a status as ``value.<name>``, ``title.<check id>`` and
+``status.<status>`` do. A parameter without a format is a text, or a
 number written by ``number``.
 
 A check makes a message with :func:`msg` and passes it where it passed a text; the result
@@ -62,13 +64,49 @@ FORMATS: dict[str, Callable[[Any, str], str]] = {
     "when": _when,
     "term": lambda v, lang: _term(str(v), lang),
     "terms": lambda v, lang: ", ".join(_term(x.strip(), lang) for x in str(v).split(",") if x),
+    "value": lambda v, lang: _term(str(v), lang, "value"),
+    "check": lambda v, lang: _term(str(v), lang, "title"),
+    "status": lambda v, lang: _term(str(v), lang, "status"),
 }
 
 
-def _term(word: str, lang: str) -> str:
-    """A word a parameter names, as the catalogue's ``term.<word>`` says it (else as is)."""
-    entry = catalogue().get(f"term.{word}")
+def _term(word: str, lang: str, kind: str = "term") -> str:
+    """A word a parameter names, as the catalogue's ``<kind>.<word>`` says it (else as is)."""
+    entry = catalogue().get(f"{kind}.{word}")
     return word if entry is None else entry["en" if lang == "en" else "vi"]
+
+
+#: The format of a figure of each unit of measure (checks/model.py's units).
+UNIT_FORMATS = {
+    "ratio": "ratio",
+    "bits_per_second": "bitrate",
+    "seconds": "duration",
+    "bytes": "size",
+    "days": "days",
+    "count": "int",
+}
+#: A figure whose unit is not known (older stored results) is guessed from its name.
+_SUFFIX_FORMATS = (
+    ("_ratio", "ratio"),
+    ("loss", "ratio"),
+    ("_bandwidth", "bitrate"),
+    ("_days_left", "days"),
+    ("_age", "days"),
+    ("_time", "duration"),
+    ("_runtime", "duration"),
+    ("_offset_abs", "duration"),
+    ("rtt", "duration"),
+    ("jitter", "duration"),
+    ("_count", "int"),
+)
+
+
+def figure(value: float, unit: str, name: str, lang: str) -> str:
+    """A measured value written with its unit in ``lang``: 164,8 Mbit/s, 31 %, 2 giờ 17 phút."""
+    kind = UNIT_FORMATS.get(unit) or next(
+        (k for suffix, k in _SUFFIX_FORMATS if name.endswith(suffix)), "number"
+    )
+    return FORMATS[kind](value, lang)
 
 
 @cache

@@ -70,6 +70,8 @@ def observations(host: str, latest: dict[str, LatestResult]) -> list[Observation
             values=e.values(),
             message=e.message,
             observed_at=as_utc(datetime.fromisoformat(e.observed_at)),
+            msg=e.msg,
+            units=e.units(),
         )
         for e in latest.values()
     ]
