@@ -28,6 +28,7 @@ from collector.api.server import BackgroundServer
 from collector.assembly import open_services, settle_gc
 from collector.config import ConfigError, load_config, parse_listen
 from collector.demo.simulator import Simulator
+from collector.reports import fmt
 from collector.service import Services
 from collector.service.accounts import demo_users
 from collector.storage.connect import make_private_dir
@@ -107,7 +108,7 @@ def _summary_table(summary: dict[str, Any]) -> Table:
             str(r["yellow"]),
             str(r["red"]),
             str(r["grey"]),
-            f"{r['green_ratio'] * 100:.1f} %",
+            fmt.percent(r["green_ratio"], "vi"),
         )
     table.add_section()
     table.add_row(
@@ -118,7 +119,7 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         str(summary["yellow"]),
         str(summary["red"]),
         str(summary["grey"]),
-        f"{summary['green_ratio'] * 100:.1f} %",
+        fmt.percent(summary["green_ratio"], "vi"),
     )
     return table
 
