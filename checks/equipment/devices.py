@@ -46,7 +46,7 @@ from checks.network.probes import (
     probe_http,
     probe_tcp,
 )
-from checks.resolve import Unresolved, resolve_one
+from checks.resolve import Unresolved, reason_message, resolve_one
 
 RTSP_DEFAULT_PORT = 554
 #: An RTSP response head is small; stop reading beyond this.
@@ -176,10 +176,7 @@ def evaluate_device(device: Device, outcome: DeviceOutcome) -> CheckResult:
     values: dict[str, Value] = {}
     kind = device.kind
     if outcome.failure in _UNKNOWN_FAILURES:
-        status, message = (
-            Status.UNKNOWN,
-            msg("eq.device.cannot_try", kind=kind, detail=outcome.detail),
-        )
+        status, message = Status.UNKNOWN, reason_message(outcome.detail)
     elif outcome.failure is not Failure.NONE:
         status = Status.FAIL
         values["device_up"] = Value(value=0.0)

@@ -25,7 +25,7 @@ import httpx
 
 from checks.messages import msg, said
 from checks.model import Category, CheckResult, MessageRef, Status, Value
-from checks.resolve import Unresolved, resolve_one
+from checks.resolve import Unresolved, reason_message, resolve_one
 
 
 class Failure(StrEnum):
@@ -144,7 +144,7 @@ def evaluate_tcp(
         values["tcp_connect_time"] = Value(value=outcome.connect_time_s, unit="seconds")
         status, message = Status.OK, msg("net.tcp.connected", elapsed=outcome.connect_time_s)
     elif outcome.failure in _UNKNOWN_FAILURES:
-        status, message = Status.UNKNOWN, msg("net.cannot_try", detail=outcome.detail)
+        status, message = Status.UNKNOWN, reason_message(outcome.detail)
         values = {}
     elif outcome.failure is Failure.TIMEOUT:
         status, message = Status.FAIL, msg("net.timeout")
@@ -340,7 +340,11 @@ def evaluate_http(
         status, message, values = _http_answer(outcome, expect)
     else:
         status, words = _HTTP_FAILURES[outcome.failure]
-        message = msg(words, detail=outcome.detail)
+        message = (
+            reason_message(outcome.detail)
+            if outcome.failure is Failure.RESOLVE
+            else msg(words, detail=outcome.detail)
+        )
         values = {} if status is Status.UNKNOWN else {"http_up": Value(value=0.0)}
     return CheckResult(
         check=check_id,

@@ -37,7 +37,7 @@ from pydantic import Field, model_validator
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.messages import msg, said
 from checks.model import Category, CheckResult, Status, Value
-from checks.resolve import Unresolved, resolve_one
+from checks.resolve import Unresolved, reason_message, resolve_one
 from checks.videoconf.emodel import CODECS, mos_from_r, r_factor
 
 MAGIC = b"IOCQ"
@@ -329,7 +329,7 @@ def evaluate_quality(
     }
     if section is None or section.received == 0:
         if outcome.cannot_try:
-            why = msg("net.cannot_try", detail=outcome.error)
+            why = reason_message(outcome.error)
         elif outcome.refused:
             why = msg("vc.quality.refused")
         else:

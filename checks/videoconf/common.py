@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from checks.messages import msg, said
 from checks.model import Category, CheckResult, Status, Value
-from checks.resolve import Unresolved, resolve_one
+from checks.resolve import Unresolved, reason_message, resolve_one
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def no_answer(check_id: str, target: str, ex: Exchange, up_value: str, refused: 
     why (``refused``, a message id, when the peer refused: port unreachable, connection refused)."""
     if ex.failure in ("resolve", "error"):
         why = (
-            msg("net.cannot_try", detail=ex.detail)
+            reason_message(ex.detail)
             if ex.failure == "resolve"
             else msg("vc.cannot_try", detail=ex.detail or "error")
         )
