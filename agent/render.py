@@ -138,11 +138,13 @@ def print_table(
         status = Text(t(lang, "status." + r.status.value), style=STATUS_STYLE[r.status])
         said, values, target = reason(r, lang, levels), format_values(r.values, lang), r.target
         if wide:
-            cells = [check_title(lang, r.check), target or "—", status, values, said]
+            texts = [check_title(lang, r.check), target or "—", values, said]
         else:
             check = check_title(lang, r.check) + (f"\n{target}" if target else "")
-            cells = [check, status, said + (f"\n{values}" if values else "")]
-        table.add_row(*[Text(c) if isinstance(c, str) else c for c in cells])
+            texts = [check, said + (f"\n{values}" if values else "")]
+        # plain text, never markup: a message may hold brackets
+        cells = [Text(c) for c in texts]
+        table.add_row(*cells[: -2 if wide else -1], status, *cells[-2 if wide else -1 :])
     console.print(table)
     if with_verdict:
         text, style = verdict(results, lang)
