@@ -28,13 +28,15 @@ stored text, so an older or newer agent's result is always shown.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
+import orjson
 import yaml
 
 from checks import fmt
@@ -101,6 +103,7 @@ _SUFFIX_FORMATS = (
 )
 
 
+@lru_cache(maxsize=8192)
 def figure(value: float, unit: str, name: str, lang: str) -> str:
     """A measured value written with its unit in ``lang``: 164,8 Mbit/s, 31 %, 2 giờ 17 phút."""
     kind = UNIT_FORMATS.get(unit) or next(
@@ -117,18 +120,30 @@ def catalogue() -> dict[str, dict[str, str]]:
     return {str(k): {lang: str(v[lang]) for lang in LANGS} for k, v in data.items()}
 
 
-class _Formatter(string.Formatter):
-    def __init__(self, lang: str) -> None:
-        self.lang = lang
-
-    def format_field(self, value: Any, format_spec: str) -> str:
-        if format_spec:
-            return FORMATS[format_spec](value, self.lang)
-        if isinstance(value, bool):
-            return str(value)
-        if isinstance(value, int | float):
-            return fmt.number(float(value), self.lang, 2)
+def _field(value: Any, spec: str, lang: str) -> str:
+    """One parameter as ``lang`` writes it under its format (none: a text, or a number)."""
+    if spec:
+        return FORMATS[spec](value, lang)
+    if isinstance(value, bool):
         return str(value)
+    if isinstance(value, int | float):
+        return fmt.number(float(value), lang, 2)
+    return str(value)
+
+
+#: A template parsed once: its literal texts, each followed by a parameter and its format.
+Parsed = tuple[tuple[str, str | None, str], ...]
+
+
+@cache
+def _parsed(id: str, lang: str) -> Parsed | None:
+    entry = catalogue().get(id)
+    if entry is None:
+        return None
+    return tuple(
+        (literal, name, spec or "")
+        for literal, name, spec, _ in string.Formatter().parse(entry[lang])
+    )
 
 
 def fields(template: str) -> dict[str, str]:
@@ -163,14 +178,33 @@ def render(ref: MessageRef | None, lang: str, fallback: str = "") -> str:
 
 def render_id(id: str, params: Mapping[str, Any], lang: str, fallback: str = "") -> str:
     """:func:`render` from an id and parameters as stored."""
-    entry = catalogue().get(id)
-    if entry is None:
-        return fallback
     code = "en" if lang == "en" else "vi"
     try:
-        return _Formatter(code).vformat(entry[code], (), params)[:MAX_MESSAGE_CHARS]
+        return _rendered(id, code, tuple(params.items()), fallback)
+    except TypeError:  # a parameter that cannot be a key (a stored list): not remembered
+        return _render(id, code, params, fallback)
+
+
+@lru_cache(maxsize=8192)
+def _rendered(id: str, code: str, params: tuple[tuple[str, Any], ...], fallback: str) -> str:
+    """:func:`_render`, remembered: a host that reports every minute mostly says again what
+    it said (the criteria engine renders every reason in both languages at each report)."""
+    return _render(id, code, dict(params), fallback)
+
+
+def _render(id: str, code: str, params: Mapping[str, Any], fallback: str) -> str:
+    parsed = _parsed(id, code)
+    if parsed is None:
+        return fallback
+    out: list[str] = []
+    try:
+        for literal, name, spec in parsed:
+            out.append(literal)
+            if name is not None:
+                out.append(_field(params[name], spec, code))
     except (KeyError, IndexError, ValueError, TypeError):
         return fallback
+    return "".join(out)[:MAX_MESSAGE_CHARS]
 
 
 def text_of(result: Any, lang: str) -> str:
@@ -200,3 +234,45 @@ def said(message: str | MessageRef) -> dict[str, Any]:
     if isinstance(message, MessageRef):
         return {"message": render(message, "en")[:MAX_MESSAGE_CHARS], "msg": message}
     return {"message": message[:MAX_MESSAGE_CHARS], "msg": None}
+
+
+# --- messages kept in a text, written when read -----------------------------------------
+# The criteria engine makes every reason at each report, in English and Vietnamese, but a
+# Vietnamese reason is read far less often than it is made. It keeps the message itself in
+# the text (a few bytes of JSON between two control characters, which JSON escapes inside
+# itself, so kept messages nest) and :func:`written` writes it out when it is read.
+
+_KEPT, _KEPT_END = "\x1e", "\x1f"
+_KEPT_RE = re.compile("\x1e([^\x1e\x1f]*)\x1f")
+#: The id of a kept figure (value, unit, value name), written by :func:`figure`.
+FIGURE_ID = "=figure"
+
+
+def kept(id: str, params: Mapping[str, Any], fallback: str = "") -> str:
+    """The message ``id`` with ``params`` (figures, texts, or kept messages) as a text that
+    :func:`written` writes out in the reader's language."""
+    return _KEPT + orjson.dumps([id, params, fallback]).decode() + _KEPT_END
+
+
+def kept_figure(value: float, unit: str, name: str) -> str:
+    """A figure kept for :func:`written` (164,8 Mbit/s once written in Vietnamese)."""
+    return kept(FIGURE_ID, {"v": value, "u": unit, "n": name})
+
+
+def written(text: str, lang: str) -> str:
+    """``text`` with every kept message written out in ``lang`` (a text without one is
+    returned as it is)."""
+    if _KEPT not in text:
+        return text
+    return _KEPT_RE.sub(lambda m: _write(m.group(1), lang), text)
+
+
+def _write(encoded: str, lang: str) -> str:
+    try:
+        id, params, fallback = orjson.loads(encoded)
+        if id == FIGURE_ID:
+            return figure(float(params["v"]), str(params["u"]), str(params["n"]), lang)
+        out = {k: written(v, lang) if isinstance(v, str) else v for k, v in params.items()}
+        return render_id(str(id), out, lang, written(str(fallback), lang))
+    except (ValueError, TypeError, KeyError):
+        return ""

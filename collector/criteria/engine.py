@@ -30,7 +30,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from checks import fmt
 from checks.levels import HasLevels, crossing
-from checks.messages import figure, render_id, render_stored
+from checks.messages import kept, kept_figure, render_id, render_stored, written
 from checks.model import Status
 from collector.criteria.catalogue import Severity
 from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules, RuleStep, Step
@@ -174,7 +174,11 @@ _LANGS = ("en", "vi")
 
 
 def _say(id: str, lang: str, **params: Any) -> str:
-    """A reason of the message catalogue (``reason.*`` in checks/messages.yaml) in ``lang``."""
+    """A reason of the message catalogue (``reason.*`` in checks/messages.yaml) in ``lang``:
+    English written now; Vietnamese kept, and written when read (:func:`written`, in
+    :func:`evaluate_findings`): a host's findings are made at every report, read seldom."""
+    if lang == "vi":
+        return kept(id, params, id)
     return render_id(id, params, lang, id)
 
 
@@ -202,8 +206,8 @@ class _Crossed(NamedTuple):
         if lang == "en":
             return _fmt(self.value), _fmt(self.bound)
         return (
-            figure(self.value, self.unit, self.name, lang),
-            figure(self.bound, self.unit, self.name, lang),
+            kept_figure(self.value, self.unit, self.name),
+            kept_figure(self.bound, self.unit, self.name),
         )
 
 
@@ -237,6 +241,12 @@ def _where(obs: Observation) -> str:
 
 def _said(obs: Observation, lang: str) -> str:
     """The check's own message in ``lang``: from its id when it has one, else as sent."""
+    if lang == "vi" and obs.msg:
+        try:
+            id, params = obs.msg
+            return kept(str(id), params, obs.message)
+        except (TypeError, ValueError):
+            return obs.message
     return render_stored(obs.msg, lang, obs.message)
 
 
@@ -306,14 +316,11 @@ def _value_reason(
     name: str, value: float, unit: str, hit: _Crossed | None, where: str, lang: str
 ) -> str:
     if hit is None:
-        shown = _fmt(value) if lang == "en" else figure(value, unit, name, lang)
+        shown = _fmt(value) if lang == "en" else kept_figure(value, unit, name)
         bound = ""
     else:
         shown, level = hit.figures(lang)
-        if lang == "en":
-            bound = f" {'<' if hit.side == 'below' else '>'} {level}"
-        else:
-            bound = f", {'dưới' if hit.side == 'below' else 'trên'} mức {level}"
+        bound = _say(f"reason.bound_{hit.side}", lang, bound=level)
     return _say("reason.value", lang, name=name, figure=shown, bound=bound, where=where)
 
 
@@ -652,7 +659,9 @@ def evaluate_findings(
         _in_force(waivers, now),
     )
     outcomes = {
-        c.id: CriterionOutcome(c.id, status, c.severity, f.en, f.vi, list(f.evidence))
+        c.id: CriterionOutcome(
+            c.id, status, c.severity, f.en, written(f.vi, "vi"), list(f.evidence)
+        )
         for c, status, f in judged
     }
     return CommuneEvaluation(colour=colour_of(outcomes.values()), criteria=outcomes)

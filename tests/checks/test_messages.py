@@ -170,3 +170,24 @@ def test_wire_format_refuses_a_malformed_message(bad: dict[str, object]) -> None
     result = {"check": "host.disk", "category": "host", "status": "ok", "msg": bad}
     with pytest.raises(ValidationError):
         AgentReport.model_validate(_report([result]))
+
+
+def test_kept_messages_nest_and_are_written_when_read() -> None:
+    """The criteria engine keeps its Vietnamese reasons as messages inside the text (figures
+    and the check's own message included) and writes them when a reason is read."""
+    from checks.messages import kept, kept_figure, written
+
+    inner = kept("host.disk.free", {"free": 0.05})
+    outer = kept(
+        "reason.pending",
+        {"found": inner + "; " + inner, "need": "5 phút", "so_far": "0 giây", "status": "fail"},
+    )
+    text = written(outer, "vi")
+    assert text == (
+        "còn 5 % dung lượng; còn 5 % dung lượng; đang chờ: chỉ tính khi kéo dài 5 phút (mới 0 giây)"
+    )
+    assert written(kept_figure(1.64812e8, "bits_per_second", "download_bandwidth"), "vi") == (
+        "164,8 Mbit/s"
+    )
+    assert written("plain text", "vi") == "plain text"
+    assert written(kept("future.id", {}, "as sent"), "vi") == "as sent"
