@@ -270,7 +270,11 @@ class InterfacesCheck(Check):
         if destination is None:
             return results
         if isinstance(routes, BackendError):
-            results.append(self.unknown(str(routes), target=f"route:{destination}"))
+            results.append(
+                self.unknown(
+                    msg("check.not_supported", detail=str(routes)), target=f"route:{destination}"
+                )
+            )
         else:
             results.append(
                 evaluate_route(route_for(routes or [], destination), self.config, self.id)

@@ -196,7 +196,10 @@ def judge_file(
     now: datetime,
 ) -> CheckResult:
     if isinstance(section, CertificateError):
-        return CertificateCheck.unknown(f"{cert_file.path}: {section}", target=cert_file.label)
+        return CertificateCheck.unknown(
+            msg("sig.cert.unreadable", path=str(cert_file.path), detail=str(section)),
+            target=cert_file.label,
+        )
     return evaluate_certificate(section, params, target=cert_file.label, now=now)
 
 
