@@ -128,7 +128,7 @@ def _field(value: Any, spec: str, lang: str) -> str:
         return str(value)
     if isinstance(value, int | float):
         return fmt.number(float(value), lang, 2)
-    return str(value)
+    return written(str(value), lang)  # a text may hold kept messages (a list of states)
 
 
 #: A template parsed once: its literal texts, each followed by a parameter and its format.
