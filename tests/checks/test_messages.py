@@ -191,3 +191,17 @@ def test_kept_messages_nest_and_are_written_when_read() -> None:
     )
     assert written("plain text", "vi") == "plain text"
     assert written(kept("future.id", {}, "as sent"), "vi") == "as sent"
+
+
+def test_a_list_of_states_is_said_in_the_readers_language() -> None:
+    """A UPS's states are a list of kept messages inside one parameter: each is said in
+    the reader's language, the English message stays as it was."""
+    from checks.equipment.ups import UpsSection, evaluate_ups
+    from checks.messages import text_of
+
+    section = UpsSection(output_source=5, battery_status=3, minutes_remaining=125, charge_percent=9)
+    result = evaluate_ups(section, "ups-1")
+    assert result.message == "on battery, battery low, charge 9 %, 2 h 5 min left"
+    assert text_of(result, "vi") == (
+        "đang chạy bằng pin, pin yếu, pin còn 9 %, còn chạy được 2 giờ 5 phút"
+    )
