@@ -21,7 +21,7 @@ MAX_VALUES_PER_RESULT = 64
 MAX_REPORTS_PER_BATCH = 200
 MAX_MESSAGE_CHARS = 1000
 MAX_MESSAGE_PARAMS = 16
-MAX_PARAM_CHARS = 256
+MAX_PARAM_CHARS = 512
 
 #: A message id of the catalogue (checks/messages.yaml): dotted lower-case words.
 MESSAGE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")

@@ -19,7 +19,13 @@ from tests import paths
 #: Letters only Vietnamese writes (a Vietnamese template without one is suspect).
 VIETNAMESE = set("ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ")
 #: Ids whose Vietnamese is rightly written without a Vietnamese letter ("micro", "loa").
-NEUTRAL = {"term.camera", "term.microphone", "term.speaker", "value.battery_charge"}
+NEUTRAL = {
+    "term.camera",
+    "term.microphone",
+    "term.speaker",
+    "term.staples",
+    "value.battery_charge",
+}
 
 
 def test_every_message_has_both_languages_with_the_same_parameters() -> None:
@@ -161,7 +167,7 @@ def _said(id: str) -> dict[str, object]:
     [
         {"id": "Not An Id", "params": {}},
         {"id": "host.disk.free", "params": {f"p{i}": 1 for i in range(17)}},
-        {"id": "host.disk.free", "params": {"free": "x" * 257}},
+        {"id": "host.disk.free", "params": {"free": "x" * 513}},
         {"id": "host.disk.free", "params": {"Bad-Name": 1}},
         {"id": "host.disk.free", "params": {"free": [1]}},
     ],
@@ -204,4 +210,18 @@ def test_a_list_of_states_is_said_in_the_readers_language() -> None:
     assert result.message == "on battery, battery low, charge 9 %, 2 h 5 min left"
     assert text_of(result, "vi") == (
         "đang chạy bằng pin, pin yếu, pin còn 9 %, còn chạy được 2 giờ 5 phút"
+    )
+
+
+def test_a_printers_states_and_supplies_are_said_in_the_readers_language() -> None:
+    from checks.equipment.printer import PrinterSection, Supply, evaluate_printer
+    from checks.messages import text_of
+
+    toner = Supply("1", "Black Toner", 3, 3, 100, 12)
+    drum = Supply("2", "Drum", 3, 9, 100, -3)
+    section = PrinterSection((toner, drum), printer_status=3, device_status=3, errors=("jammed",))
+    result = evaluate_printer(section, "may-in-1")
+    assert result.message == "warning, idle, jammed; black toner 12 %, Drum: some remaining"
+    assert text_of(result, "vi") == (
+        "đang cảnh báo, đang rảnh, kẹt giấy; mực in (toner) đen còn 12 %, Drum: còn một ít"
     )
