@@ -284,7 +284,7 @@ def evaluate_clock(target: str, section: ClockSection) -> CheckResult:
     if sync is not None:
         values["ntp_synchronised"] = Value(value=1.0 if sync.synchronised else 0.0)
         state = "synced" if sync.synchronised else "unsynced"
-        params.update(source=sync.source, detail=f" ({sync.detail})" if sync.detail else "")
+        params.update(source=sync.source, detail=f", {sync.detail}" if sync.detail else "")
     elif section.sync_problem:
         state = "sync_unknown"
         params.update(detail=section.sync_problem)
