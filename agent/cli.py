@@ -146,7 +146,9 @@ def check(config_path: Path | None, as_json: bool, lang: Lang) -> None:
         click.echo(json.dumps(results_json(config.host, results), ensure_ascii=False, indent=2))
         return
     title = t(lang, "title.check", host=config.host)
-    print_table(_console(), title, results, lang, remediation=levels.remediation)
+    print_table(
+        _console(), title, results, lang, remediation=levels.remediation, levels=levels.table
+    )
 
 
 @main.command(name="enroll")

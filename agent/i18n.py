@@ -1,8 +1,11 @@
-"""Strings of the ``ioc-agent`` CLI in Vietnamese (default) and English."""
+"""Strings of the ``ioc-agent`` CLI in Vietnamese (default) and English. What each check is
+called, and every check message, is in the shared catalogue (``checks/messages.yaml``)."""
 
 from __future__ import annotations
 
 from typing import Literal
+
+from checks.messages import render_id
 
 Lang = Literal["vi", "en"]
 LANGS: tuple[Lang, ...] = ("vi", "en")
@@ -46,62 +49,6 @@ _STRINGS: dict[str, dict[Lang, str]] = {
         "{warn} warning of {total} items.",
     },
     "unit.days": {"vi": "ngày", "en": "days"},
-    # check titles
-    "check.host.cpu": {"vi": "Bộ xử lý (CPU)", "en": "CPU"},
-    "check.host.memory": {"vi": "Bộ nhớ (RAM)", "en": "Memory"},
-    "check.host.disk": {"vi": "Dung lượng ổ đĩa", "en": "Disk space"},
-    "check.host.uptime": {"vi": "Thời gian hoạt động", "en": "Uptime"},
-    "check.host.clock": {"vi": "Đồng hồ so với máy chủ tỉnh", "en": "Clock vs collector"},
-    "check.net.gateway": {"vi": "Cổng mạng mặc định", "en": "Default gateway"},
-    "check.net.dns": {"vi": "Phân giải tên miền (DNS)", "en": "DNS resolution"},
-    "check.net.tcp": {"vi": "Kết nối TCP", "en": "TCP connection"},
-    "check.net.http": {"vi": "Trang web (HTTP)", "en": "Web (HTTP)"},
-    "check.net.dedicated": {
-        "vi": "Mạng truyền số liệu chuyên dùng",
-        "en": "Dedicated data network",
-    },
-    "check.net.portal": {
-        "vi": "Cổng Dịch vụ công quốc gia",
-        "en": "National Public Service Portal",
-    },
-    "check.svc.http": {"vi": "Hệ thống thông tin dùng chung", "en": "Core information system"},
-    "check.ssh.command": {
-        "vi": "Lệnh qua SSH (máy chủ, bộ định tuyến)",
-        "en": "Commands over SSH (host, router)",
-    },
-    "check.sig.token": {"vi": "Thiết bị ký số (USB token)", "en": "Signature token (USB)"},
-    "check.sig.certificate": {"vi": "Chứng thư số", "en": "Signing certificate"},
-    "check.sec.antivirus": {"vi": "Phần mềm diệt virus", "en": "Antivirus"},
-    "check.sec.firewall": {"vi": "Tường lửa", "en": "Firewall"},
-    "check.sec.updates": {"vi": "Cập nhật hệ điều hành", "en": "System updates"},
-    "check.eq.device": {
-        "vi": "Máy cấp số, thiết bị đánh giá, camera",
-        "en": "Queue machine, satisfaction terminal, camera",
-    },
-    "check.eq.snmp": {"vi": "Thiết bị qua SNMP", "en": "Devices over SNMP"},
-    "check.eq.printer": {"vi": "Máy in (mực, trạng thái)", "en": "Printer (supplies, state)"},
-    "check.eq.ups": {"vi": "Bộ lưu điện (UPS)", "en": "UPS"},
-    "check.eq.switch": {"vi": "Bộ chuyển mạch, bộ định tuyến", "en": "Switch, router"},
-    "check.eq.snmp_host": {"vi": "Thiết bị mạng (SNMP)", "en": "Network device (SNMP)"},
-    "check.eq.cups": {
-        "vi": "Máy in trên máy này (CUPS, cả máy in USB)",
-        "en": "Printers of this machine (CUPS, USB ones included)",
-    },
-    "check.eq.nut": {
-        "vi": "Bộ lưu điện trên máy này (NUT, cả UPS USB)",
-        "en": "UPS of this machine (NUT, USB ones included)",
-    },
-    "check.eq.scanner": {"vi": "Máy quét (SANE)", "en": "Scanner (SANE)"},
-    "check.net.interfaces": {"vi": "Giao diện mạng", "en": "Network interfaces"},
-    "check.net.throughput": {"vi": "Băng thông đến tỉnh", "en": "Bandwidth to the province"},
-    "check.vc.quality": {
-        "vi": "Chất lượng mạng cho họp trực tuyến",
-        "en": "Network quality for online meetings",
-    },
-    "check.vc.sip": {"vi": "Máy chủ họp trực tuyến (SIP)", "en": "Meeting server (SIP)"},
-    "check.vc.h323": {"vi": "Máy chủ họp trực tuyến (H.323)", "en": "Meeting server (H.323)"},
-    "check.vc.stun": {"vi": "Máy chủ STUN (WebRTC)", "en": "STUN server (WebRTC)"},
-    "check.vc.devices": {"vi": "Camera, micro, loa", "en": "Camera, microphone, speaker"},
 }
 
 
@@ -110,10 +57,13 @@ def t(lang: Lang, key: str, **kwargs: object) -> str:
     then to the key. Same argument order as the collector's ``t(lang, key)``."""
     entry = _STRINGS.get(key)
     if entry is None:
-        return key.removeprefix("check.")
+        if key.startswith("check."):
+            return check_title(lang, key.removeprefix("check."))
+        return key
     text = entry.get(lang) or entry["en"]
     return text.format(**kwargs) if kwargs else text
 
 
 def check_title(lang: Lang, check_id: str) -> str:
-    return t(lang, f"check.{check_id}")
+    """What a check is called (the catalogue's ``title.<check id>``), else its id."""
+    return render_id(f"title.{check_id}", {}, lang, check_id)

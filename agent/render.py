@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -13,7 +12,13 @@ from rich.table import Table
 from rich.text import Text
 
 from agent.i18n import Lang, check_title, t
+from checks import fmt
+from checks.levels import LevelTable, crossing
+from checks.messages import figure, render, render_id
 from checks.model import CheckResult, Remedy, Status, Value
+
+#: From this console width on, the table has a column each for the target and the values.
+WIDE = 120
 
 #: Not-ready items first: what the commune IT staff must fix is at the top.
 STATUS_ORDER = {Status.FAIL: 0, Status.WARN: 1, Status.UNKNOWN: 2, Status.OK: 3}
@@ -42,46 +47,47 @@ def results_json(host: str, results: list[CheckResult]) -> dict[str, Any]:
     }
 
 
-def _bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"  # pragma: no cover
-
-
-def _seconds(v: float, lang: Lang) -> str:
-    if abs(v) < 1:
-        return f"{v * 1000:.0f} ms"
-    if abs(v) >= 86400:
-        return f"{v / 86400:.1f} {t(lang, 'unit.days')}"
-    if abs(v) >= 3600:
-        return f"{v / 3600:.1f} h"
-    return f"{v:.2f} s"
-
-
-#: How a value of each unit is written; a unit not listed is a plain number.
-_FORMATS: dict[str, Callable[[float, Lang], str]] = {
-    "bytes": lambda v, _: _bytes(v),
-    "ratio": lambda v, _: f"{v:.0%}",
-    "seconds": _seconds,
-    "days": lambda v, lang: f"{v:.0f} {t(lang, 'unit.days')}",
-    "bits_per_second": lambda v, _: f"{v / 1e6:.1f} Mbit/s",
-    "percent": lambda v, _: f"{v:.0f} %",
-    "celsius": lambda v, _: f"{v:.1f} °C",
-}
-
-
-def format_value(value: Value, lang: Lang = "vi") -> str:
-    fmt = _FORMATS.get(value.unit)
-    if fmt is not None:
-        return fmt(value.value, lang)
+def format_value(value: Value, lang: Lang = "vi", name: str = "") -> str:
+    """A value with its unit in the locale (Babel): 164,8 Mbit/s, 31 %, 2 giờ 17 phút."""
     v = value.value
-    return f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}"
+    if value.unit == "percent":
+        return f"{fmt.number(v, lang, 0)} %"
+    if value.unit == "celsius":
+        return f"{fmt.number(v, lang)} °C"
+    if value.unit == "volts":
+        return f"{fmt.number(v, lang)} V"
+    if value.unit == "seconds" and v < 0:  # a clock ahead: the sign matters
+        return "-" + figure(-v, value.unit, name, lang)
+    if not value.unit and not name:
+        return fmt.number(v, lang, 2)
+    return figure(v, value.unit, name, lang)
 
 
 def format_values(values: dict[str, Value], lang: Lang = "vi") -> str:
-    return ", ".join(f"{name}={format_value(v, lang)}" for name, v in values.items())
+    return ", ".join(f"{name}={format_value(v, lang, name)}" for name, v in values.items())
+
+
+def reason(result: CheckResult, lang: Lang = "vi", levels: LevelTable | None = None) -> str:
+    """A result's message in ``lang`` (from its id, else as sent) with each level of the
+    collector's catalogue its values cross, in words ("còn 8 %, dưới mức 10 %")."""
+    if result.msg is None:
+        return result.message  # an older result, judged in English already
+    parts = [render(result.msg, lang, result.message)]
+    for name, b in (levels or {}).get(result.check, {}).items():
+        value = result.values.get(name)
+        hit = value and crossing(
+            value.value, b.fail_below, b.fail_above, b.warn_below, b.warn_above
+        )
+        if not value or not hit:
+            continue
+        _, bound, side = hit
+        said = {
+            "name": name,
+            "figure": figure(value.value, value.unit, name, lang),
+            "bound": figure(bound, value.unit, name, lang),
+        }
+        parts.append(render_id(f"reason.crossed_{side}", said, lang))
+    return "; ".join(p for p in parts if p)
 
 
 def sort_results(results: list[CheckResult]) -> list[CheckResult]:
@@ -114,21 +120,31 @@ def print_table(
     *,
     with_verdict: bool = True,
     remediation: dict[str, list[Remedy]] | None = None,
+    levels: LevelTable | None = None,
 ) -> None:
-    table = Table(title=title, show_lines=False, expand=False)
-    table.add_column(t(lang, "col.check"), overflow="fold")
-    table.add_column(t(lang, "col.target"), overflow="fold")
+    """The results as a table. Narrower than :data:`WIDE` columns (a commune PC's 80-column
+    console), three columns: the check over its target, the status, the reason over the
+    values; words wrap whole (only a word longer than its column, a URL, is folded)."""
+    wide = console.width >= WIDE
+    table = Table(title=title, show_lines=not wide, expand=not wide)
+    table.add_column(t(lang, "col.check"), overflow="fold", ratio=2)
+    if wide:
+        table.add_column(t(lang, "col.target"), overflow="fold", ratio=2)
     table.add_column(t(lang, "col.status"), no_wrap=True)
-    table.add_column(t(lang, "col.values"), overflow="fold")
-    table.add_column(t(lang, "col.reason"), overflow="fold")
+    if wide:
+        table.add_column(t(lang, "col.values"), overflow="fold", ratio=2)
+    table.add_column(t(lang, "col.reason"), overflow="fold", ratio=4)
     for r in sort_results(results):
-        table.add_row(
-            check_title(lang, r.check),
-            r.target or "—",
-            f"[{STATUS_STYLE[r.status]}]{t(lang, 'status.' + r.status.value)}[/]",
-            format_values(r.values, lang),
-            r.message,
-        )
+        status = Text(t(lang, "status." + r.status.value), style=STATUS_STYLE[r.status])
+        said, values, target = reason(r, lang, levels), format_values(r.values, lang), r.target
+        if wide:
+            texts = [check_title(lang, r.check), target or "—", values, said]
+        else:
+            check = check_title(lang, r.check) + (f"\n{target}" if target else "")
+            texts = [check, said + (f"\n{values}" if values else "")]
+        # plain text, never markup: a message may hold brackets
+        cells = [Text(c) for c in texts]
+        table.add_row(*cells[: -2 if wide else -1], status, *cells[-2 if wide else -1 :])
     console.print(table)
     if with_verdict:
         text, style = verdict(results, lang)

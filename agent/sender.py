@@ -187,7 +187,9 @@ class Sender:
     ) -> bool:
         """Send one batch; return True when the flush must stop."""
         seqs = [r.seq for r in reports]
-        body = ReportBatch(reports=reports).model_dump_json()
+        # Without "msg": null: a result with no message id reads as an older agent's, which
+        # every collector accepts (docs/MESSAGES.md).
+        body = ReportBatch(reports=reports).model_dump_json(exclude_none=True)
         try:
             resp = await self._http().post(
                 self.url, content=body, headers={"Content-Type": "application/json"}

@@ -29,7 +29,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from checks.backend import Backend, BackendError, get_backend
-from checks.model import Category, CheckResult, Status, Value
+from checks.messages import msg, said
+from checks.model import Category, CheckResult, MessageRef, Status, Value
 from checks.tls import TLSVerify
 
 log = logging.getLogger(__name__)
@@ -103,12 +104,25 @@ class CheckContext:
     token: str | None = None
 
 
+#: A message as a check gives it: a catalogue message (:func:`checks.messages.msg`), or a
+#: text (shown as it is, in every language).
+Message = str | MessageRef
+
+
+def message_fields(message: Message) -> tuple[str, MessageRef | None]:
+    """A result's ``message`` (the English text) and ``msg`` for ``message``."""
+    fields = said(message)
+    return fields["message"], fields["msg"]
+
+
 class CannotMeasure(Exception):
     """Raised by :meth:`Check.fetch` when there is nothing to measure or no way to: the
-    check reports ``unknown`` with ``reason``, for ``target`` (default: every target)."""
+    check reports ``unknown`` with ``reason`` (a text or a catalogue message), for
+    ``target`` (default: every target)."""
 
-    def __init__(self, reason: str, target: str | None = None) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Message, target: str | None = None) -> None:
+        text, _ = message_fields(reason)
+        super().__init__(text)
         self.reason = reason
         self.target = target
 
@@ -171,7 +185,7 @@ class Check:
                 return [self.unknown(exc.reason, target=exc.target)]
             return self.unknown_all(exc.reason)
         except BackendError as exc:  # NotSupportedError included: the platform cannot tell
-            return self.unknown_all(str(exc))
+            return self.unknown_all(msg("check.not_supported", detail=str(exc)))
         return self.evaluate(self.parse(raw))
 
     # ------------------------------------------------------------------ making results
@@ -180,7 +194,7 @@ class Check:
     def result(
         cls,
         status: Status,
-        message: str = "",
+        message: Message = "",
         *,
         target: str = "",
         values: dict[str, Value] | None = None,
@@ -188,24 +202,27 @@ class Check:
         category: Category | None = None,
     ) -> CheckResult:
         """A result of this check (its id and category unless ``category`` is given)."""
+        text, ref = message_fields(message)
         return CheckResult(
             check=cls.id,
             category=category or cls.category,
             target=target,
             status=status,
             values=values or {},
-            message=message,
+            message=text,
+            msg=ref,
             duration_s=duration_s,
         )
 
     @classmethod
-    def unknown(cls, reason: str, *, target: str = "", duration_s: float = 0.0) -> CheckResult:
+    def unknown(cls, reason: Message, *, target: str = "", duration_s: float = 0.0) -> CheckResult:
         """ "Could not measure" ``target``, and why."""
+        text, ref = message_fields(reason)
         return CheckResult.unknown(
-            cls.id, cls.category, reason, target=target, duration_s=duration_s
+            cls.id, cls.category, text, target=target, duration_s=duration_s, msg=ref
         )
 
-    def unknown_all(self, reason: str, duration_s: float = 0.0) -> list[CheckResult]:
+    def unknown_all(self, reason: Message, duration_s: float = 0.0) -> list[CheckResult]:
         """ "Could not measure", once for each of :meth:`targets`."""
         return [
             self.unknown(reason, target=t, duration_s=duration_s) for t in self.targets() or [""]

@@ -20,7 +20,11 @@ MAX_RESULTS_PER_REPORT = 500
 MAX_VALUES_PER_RESULT = 64
 MAX_REPORTS_PER_BATCH = 200
 MAX_MESSAGE_CHARS = 1000
+MAX_MESSAGE_PARAMS = 16
+MAX_PARAM_CHARS = 512
 
+#: A message id of the catalogue (checks/messages.yaml): dotted lower-case words.
+MESSAGE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 CHECK_ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 VALUE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 #: Official administrative-unit codes: provinces are two digits, communes (wards) five.
@@ -90,6 +94,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: A message parameter: a figure (formatted in the reader's locale) or a short text.
+MessageParam = (
+    Annotated[float, Field(allow_inf_nan=False)]
+    | Annotated[Text, Field(max_length=MAX_PARAM_CHARS)]
+)
+
+
+class MessageRef(BaseModel):
+    """A message of the catalogue (``checks/messages.yaml``) by id, with its parameters:
+    rendered in Vietnamese or English where it is shown (:func:`checks.messages.render`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(max_length=64, pattern=MESSAGE_ID_RE.pattern)
+    params: dict[ValueName, MessageParam] = Field(
+        default_factory=dict, max_length=MAX_MESSAGE_PARAMS
+    )
+
+
 class CheckResult(BaseModel):
     """What one check observed about one target at one moment."""
 
@@ -105,6 +128,10 @@ class CheckResult(BaseModel):
     status: Status
     values: dict[ValueName, Value] = Field(default_factory=dict, max_length=MAX_VALUES_PER_RESULT)
     message: Text = Field(default="", max_length=MAX_MESSAGE_CHARS)
+    #: The message by id and parameters, rendered where it is shown; ``message`` is its
+    #: English text, for readers that do not know the id (older collectors, logs).
+    #: Absent from an older agent's results: ``message`` is shown as it is.
+    msg: MessageRef | None = None
     duration_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     observed_at: datetime = Field(default_factory=utcnow)
 
@@ -126,14 +153,17 @@ class CheckResult(BaseModel):
         *,
         target: str = "",
         duration_s: float = 0.0,
+        msg: MessageRef | None = None,
     ) -> CheckResult:
-        """ "Could not measure": status ``unknown``, no values, ``reason`` as the message."""
+        """ "Could not measure": status ``unknown``, no values, ``reason`` as the message
+        (``msg``: the same by id, see :mod:`checks.messages`)."""
         return cls(
             check=check,
             category=category,
             target=target,
             status=Status.UNKNOWN,
             message=reason[:MAX_MESSAGE_CHARS],
+            msg=msg,
             duration_s=duration_s,
         )
 

@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 import threading
 from typing import Any
+
+from checks.messages import msg
+from checks.model import MessageRef
 
 #: getaddrinfo's answer: (family, type, proto, canonname, sockaddr) tuples.
 AddrInfo = list[tuple[Any, ...]]
@@ -39,6 +43,19 @@ class Unresolved(OSError):
         self.unanswered = unanswered
         self.reason = f"cannot resolve {name}: {why}"
         super().__init__(self.reason)
+
+
+_REASON_RE = re.compile(r"^cannot resolve (?P<name>\S*): (?P<why>.*)$", re.S)
+
+
+def reason_message(reason: str) -> MessageRef:
+    """The message of a failure to try a target: "cannot resolve <name>: <why>" (an
+    :class:`Unresolved`'s reason, as outcomes keep it) in the catalogue's words, any other
+    reason as the detail of "could not try"."""
+    found = _REASON_RE.match(reason)
+    if found is None:
+        return msg("net.cannot_try", detail=reason)
+    return msg("net.dns.cannot_resolve", name=found["name"], detail=found["why"])
 
 
 def _numeric(host: str, port: int | None, kind: int) -> AddrInfo | None:

@@ -15,7 +15,8 @@ import time
 from collections.abc import Iterable
 
 from checks.base import Check, CheckContext
-from checks.model import MAX_MESSAGE_CHARS, CheckResult
+from checks.messages import msg
+from checks.model import MAX_MESSAGE_CHARS, MAX_PARAM_CHARS, CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,16 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 def _clean(result: CheckResult, secrets: tuple[str, ...]) -> CheckResult:
     message = scrub(result.message, secrets)
     target = scrub(result.target, secrets)
-    if message == result.message and target == result.target:
+    ref = result.msg
+    if ref is not None:
+        params = {k: scrub(v, secrets) if isinstance(v, str) else v for k, v in ref.params.items()}
+        if params != ref.params:
+            ref = ref.model_copy(update={"params": params})
+    if message == result.message and target == result.target and ref is result.msg:
         return result
-    return result.model_copy(update={"message": message[:MAX_MESSAGE_CHARS], "target": target})
+    return result.model_copy(
+        update={"message": message[:MAX_MESSAGE_CHARS], "target": target, "msg": ref}
+    )
 
 
 async def run_check(check: Check, ctx: CheckContext) -> list[CheckResult]:
@@ -60,13 +68,13 @@ async def run_check(check: Check, ctx: CheckContext) -> list[CheckResult]:
         results = await asyncio.wait_for(check.run(ctx), check.timeout_s)
     except TimeoutError:
         results = check.unknown_all(
-            f"no answer within {check.timeout_s:g} s", time.monotonic() - start
+            msg("check.timeout", seconds=check.timeout_s), time.monotonic() - start
         )
     except Exception as exc:
         # Any plugin bug or unexpected platform error is a result, not a crash.
         log.debug("check %s raised", check.id, exc_info=True)
-        text = f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE_CHARS]
-        results = check.unknown_all(text, time.monotonic() - start)
+        text = f"{type(exc).__name__}: {exc}"[:MAX_PARAM_CHARS]
+        results = check.unknown_all(msg("check.error", detail=text), time.monotonic() - start)
     return [_clean(r, ctx.secrets) for r in results]
 
 

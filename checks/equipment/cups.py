@@ -35,6 +35,7 @@ from checks.base import Check, CheckConfig, CheckContext
 from checks.equipment import ipp
 from checks.equipment.printer import CHECK_ID, PrinterSection, Supply, evaluate_printer
 from checks.equipment.profiles import device_result
+from checks.messages import written
 from checks.model import MAX_MESSAGE_CHARS, Category, CheckResult, Status, Value
 
 #: What is asked of each queue.
@@ -224,7 +225,7 @@ def queue_message(attrs: ipp.Attributes, section: PrinterSection) -> str:
     message = f"CUPS ({', '.join(about)}): " if about else "CUPS: "
     message += ", ".join(parts)
     if section.supplies:
-        message += "; " + ", ".join(s.words() for s in section.supplies)
+        message += "; " + written(", ".join(s.words() for s in section.supplies), "en")
     return message[:MAX_MESSAGE_CHARS]
 
 
@@ -236,6 +237,8 @@ def evaluate_queue(queue: QueueReading) -> CheckResult:
     if section.device_status is None:
         return result(Status.UNKNOWN, "CUPS gives no printer-state for this queue")
     judged = evaluate_printer(section, queue.name)
+    # CUPS says more (the queue's device, its own message) than the printer's states: the
+    # English text only; the message by id says the states and supplies in either language.
     return judged.model_copy(update={"message": queue_message(queue.attributes, section)})
 
 

@@ -36,6 +36,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
+from checks.messages import msg
 from checks.model import Category, CheckResult, Status, Value
 from checks.network.probes import (
     _UNKNOWN_FAILURES,
@@ -45,7 +46,7 @@ from checks.network.probes import (
     probe_http,
     probe_tcp,
 )
-from checks.resolve import Unresolved, resolve_one
+from checks.resolve import Unresolved, reason_message, resolve_one
 
 RTSP_DEFAULT_PORT = 554
 #: An RTSP response head is small; stop reading beyond this.
@@ -173,28 +174,32 @@ async def probe_rtsp(host: str, port: int, timeout_s: float, path: str = "/") ->
 
 def evaluate_device(device: Device, outcome: DeviceOutcome) -> CheckResult:
     values: dict[str, Value] = {}
+    kind = device.kind
     if outcome.failure in _UNKNOWN_FAILURES:
-        status, message = Status.UNKNOWN, outcome.detail
+        status, message = Status.UNKNOWN, reason_message(outcome.detail)
     elif outcome.failure is not Failure.NONE:
         status = Status.FAIL
         values["device_up"] = Value(value=0.0)
         message = {
-            Failure.TIMEOUT: "no answer (timeout)",
-            Failure.REFUSED: "connection refused",
-        }.get(outcome.failure, f"unreachable: {outcome.detail}")
+            Failure.TIMEOUT: msg("eq.device.timeout", kind=kind),
+            Failure.REFUSED: msg("eq.device.refused", kind=kind),
+        }.get(outcome.failure) or msg("eq.device.unreachable", kind=kind, detail=outcome.detail)
     else:
         up = _answer_ok(device, outcome.code)
         values["device_up"] = Value(value=1.0 if up else 0.0)
         values["response_time"] = Value(value=outcome.response_time_s, unit="seconds")
-        ms = f"{outcome.response_time_s * 1000:.0f} ms"
-        what = {"tcp": "connected", "http": f"HTTP {outcome.code}", "rtsp": f"RTSP {outcome.code}"}[
-            device.protocol
-        ]
         status = Status.OK if up else Status.FAIL
-        message = f"{what} in {ms}" if up else f"unexpected answer: {what}"
+        what = "connected" if device.protocol == "tcp" else "answered" if up else "unexpected"
+        message = msg(
+            f"eq.device.{what}",
+            kind=kind,
+            protocol=device.protocol.upper(),
+            code=str(outcome.code),
+            elapsed=outcome.response_time_s,
+        )
     return EquipmentDeviceCheck.result(
         status,
-        f"{device.kind}: {message}",
+        message,
         target=device.name,
         values=values,
         duration_s=outcome.response_time_s,
@@ -237,7 +242,7 @@ class EquipmentDeviceCheck(Check):
 
     async def fetch(self, ctx: CheckContext) -> list[tuple[Device, DeviceOutcome]]:
         if not self.config.devices:
-            raise CannotMeasure("no devices configured")
+            raise CannotMeasure(msg("eq.device.none"))
 
         async def one(device: Device) -> tuple[Device, DeviceOutcome]:
             return device, await probe_device(device, self.config.probe_timeout_s)

@@ -16,7 +16,8 @@ from checks.equipment import oids
 from checks.equipment.profiles import as_int, as_text, columns, device_result
 from checks.equipment.snmp_client import Row, SnmpValue
 from checks.levels import worst
-from checks.model import CheckResult, Status, Value
+from checks.messages import kept, msg, written
+from checks.model import MAX_PARAM_CHARS, CheckResult, MessageRef, Status, Value
 
 CHECK_ID = "eq.printer"
 
@@ -133,12 +134,15 @@ class Supply:
         return f"{stem}_{colour}" if colour else stem
 
     def words(self) -> str:
+        """The supply and its level as a kept message (said in the reader's language)."""
         ratio = self.ratio
-        if ratio is not None:
-            return f"{self.label} {ratio * 100:.0f} %"
-        if self.level == SOME_REMAINING:
-            return f"{self.label}: some remaining"
-        return f"{self.label}: level not reported"
+        how = "level" if ratio is not None else "some" if self.level == SOME_REMAINING else "none"
+        stem = SUPPLY_TYPES.get(self.supply_type or 0, "supply")
+        colour = next((c for c in _COLOURS if c in self.description.lower()), "")
+        level = {"level": round(ratio * 100)} if ratio is not None else {}
+        if colour:
+            return kept(f"pr.{how}", {"kind": stem, "colour": colour, **level}, "")
+        return kept(f"pr.{how}_named", {"name": self.label, **level}, "")
 
 
 @dataclass(frozen=True)
@@ -226,21 +230,27 @@ def _supply_values(consumed: list[Supply], ratios: list[float]) -> dict[str, Val
     return values
 
 
-def _printer_message(section: PrinterSection) -> str:
-    """States and error conditions, then each supply, then what the device did not report."""
+def _printer_message(section: PrinterSection) -> MessageRef:
+    """States and error conditions, then each supply, then what the device did not report:
+    each a kept message (checks/messages.py), so that the whole is said in the reader's
+    language; in English when they do not fit in a parameter."""
     state = []
     if section.device_status is not None:
-        state.append(DEVICE_STATUS.get(section.device_status, f"status {section.device_status}"))
+        words = DEVICE_STATUS.get(section.device_status, f"status {section.device_status}")
+        state.append(kept(f"term.printer_{words.replace(' ', '_')}", {}, words))
     if section.printer_status is not None and section.printer_status not in (1, 2):
-        state.append(PRINTER_STATUS.get(section.printer_status, ""))
-    state.extend(section.errors)
-    words = [s.words() for s in section.supplies]
-    message = ", ".join(p for p in state if p)
-    if words:
-        message += ("; " if message else "") + ", ".join(words)
+        words = PRINTER_STATUS.get(section.printer_status, "")
+        state.append(kept(f"term.printer_{words.replace(' ', '_')}", {}, words) if words else "")
+    state.extend(kept(f"term.printer_{e.replace(' ', '_')}", {}, e) for e in section.errors)
+    supplies = [s.words() for s in section.supplies]
+    said = ", ".join(p for p in state if p)
+    if supplies:
+        said += ("; " if said else "") + ", ".join(supplies)
     if section.missing:
-        message += f" (not reported: {', '.join(section.missing)})"
-    return message
+        said += " " + kept("pr.not_reported", {"names": ", ".join(section.missing)})
+    if len(said) > MAX_PARAM_CHARS:
+        said = written(said, "en")
+    return msg("eq.printer.state", states=said)
 
 
 def _errors_verdict(errors: tuple[str, ...]) -> Status:

@@ -17,14 +17,15 @@ from typing import Protocol
 
 from checks.equipment import oids
 from checks.equipment.snmp_client import Row, SnmpValue
-from checks.model import MAX_MESSAGE_CHARS, Category, CheckResult, Status, Value
+from checks.messages import said
+from checks.model import Category, CheckResult, MessageRef, Status, Value
 
 
 class ResultMaker(Protocol):
     """Makes a result of one device."""
 
     def __call__(
-        self, status: Status, message: str, values: dict[str, Value] | None = None
+        self, status: Status, message: str | MessageRef, values: dict[str, Value] | None = None
     ) -> CheckResult: ...
 
 
@@ -32,14 +33,16 @@ def device_result(check_id: str, target: str) -> ResultMaker:
     """How the results of the device ``target`` under ``check_id`` are made (equipment
     category; the message cut to the model's limit)."""
 
-    def result(status: Status, message: str, values: dict[str, Value] | None = None) -> CheckResult:
+    def result(
+        status: Status, message: str | MessageRef, values: dict[str, Value] | None = None
+    ) -> CheckResult:
         return CheckResult(
             check=check_id,
             category=Category.EQUIPMENT,
             target=target,
             status=status,
             values=values or {},
-            message=message[:MAX_MESSAGE_CHARS],
+            **said(message),
         )
 
     return result

@@ -37,6 +37,7 @@ from pydantic import Field
 from checks.backend import Backend, BackendError, NotSupportedError, ScannerDevice
 from checks.base import Check, CheckConfig, CheckContext
 from checks.equipment.profiles import device_result
+from checks.messages import msg
 from checks.model import Category, CheckResult, Status, Value
 
 CHECK_ID = "eq.scanner"
@@ -166,22 +167,21 @@ def evaluate_scanners(reading: ScanReading, wanted: list[str], expected: bool) -
     up, down = {"scanner_up": Value(value=1.0)}, {"scanner_up": Value(value=0.0)}
     by = reading.source
     results = [
-        device_result(CHECK_ID, s.device)(Status.OK, f"found by {by}: {s.words()}", up)
+        device_result(CHECK_ID, s.device)(
+            Status.OK, msg("eq.scanner.found", by=by, scanner=s.words()), up
+        )
         for s in reading.scanners
     ]
-    absent = f"; not connected: {', '.join(reading.absent)}" if reading.absent else ""
+    absent = ", ".join(reading.absent)
+    more = "_absent" if absent else ""
     for name in wanted:
         if not any(s.matches(name) for s in reading.scanners):
-            found = ", ".join(s.device for s in reading.scanners) or "none"
-            results.append(
-                device_result(CHECK_ID, name)(
-                    Status.FAIL, f"not found by {by} (scanners found: {found}{absent})", down
-                )
-            )
+            found = ", ".join(s.device for s in reading.scanners) or "—"
+            said = msg(f"eq.scanner.missing{more}", by=by, found=found, absent=absent)
+            results.append(device_result(CHECK_ID, name)(Status.FAIL, said, down))
     if not results and expected:
-        results.append(
-            device_result(CHECK_ID, "")(Status.FAIL, f"{by} finds no scanner{absent}", down)
-        )
+        said = msg(f"eq.scanner.none{more}", by=by, absent=absent)
+        results.append(device_result(CHECK_ID, "")(Status.FAIL, said, down))
     return [r.model_copy(update={"duration_s": reading.elapsed_s}) for r in results]
 
 

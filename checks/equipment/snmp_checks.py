@@ -64,7 +64,8 @@ from checks.equipment.snmp_client import (
 )
 from checks.equipment.switch import Poll, evaluate_switch, parse_switch
 from checks.equipment.ups import evaluate_ups, parse_ups, profile_for
-from checks.model import Category, CheckResult, Status, Value
+from checks.messages import msg, said
+from checks.model import Category, CheckResult, MessageRef, Status, Value
 
 KindOption = Literal["auto", "printer", "ups", "switch", "router", "host"]
 
@@ -179,9 +180,14 @@ class Progress:
         return int(getattr(self.session, "rows", 0))
 
 
-def _unknown(kind: DeviceKind, name: str, reason: str, elapsed: float) -> CheckResult:
-    return CheckResult.unknown(
-        CHECK_ID[kind], Category.EQUIPMENT, reason, target=name, duration_s=elapsed
+def _unknown(kind: DeviceKind, name: str, reason: str | MessageRef, elapsed: float) -> CheckResult:
+    return CheckResult(
+        check=CHECK_ID[kind],
+        category=Category.EQUIPMENT,
+        target=name,
+        status=Status.UNKNOWN,
+        duration_s=elapsed,
+        **said(reason),
     )
 
 
@@ -189,9 +195,12 @@ def evaluate_host(identity: Identity, target: str, kind: DeviceKind) -> CheckRes
     values = {}
     if identity.uptime_s is not None:
         values["uptime"] = Value(value=identity.uptime_s, unit="seconds")
-    text = identity.descr.splitlines()[0][:120] if identity.descr else "no sysDescr"
-    days = f", up {identity.uptime_s / 86400:.1f} days" if identity.uptime_s is not None else ""
-    return device_result(CHECK_ID[kind], target)(Status.OK, f"{text}{days}", values)
+    descr = identity.descr.splitlines()[0][:120] if identity.descr else ""
+    up = "_up" if identity.uptime_s is not None else ""
+    text = msg(
+        f"eq.snmp.{'identity' if descr else 'no_descr'}{up}", descr=descr, uptime=identity.uptime_s
+    )
+    return device_result(CHECK_ID[kind], target)(Status.OK, text, values)
 
 
 async def _probe_tables(session: Any, identity: Identity) -> Identity:
@@ -231,7 +240,7 @@ async def poll_device(
             if kind is None:
                 if not identity.answered:
                     # An answer with no object at all: restricted view, or not SNMP-managed.
-                    reason = "the device answers but exposes none of the system group"
+                    reason = msg("eq.snmp.no_system")
                     return DevicePoll(
                         DeviceKind.UNKNOWN,
                         _unknown(fallback_kind, name, reason, time.monotonic() - start),
@@ -261,10 +270,15 @@ async def poll_device(
     except SnmpError as exc:
         return DevicePoll(
             DeviceKind.UNKNOWN if kind is None else kind,
-            _unknown(kind or fallback_kind, name, exc.reason, time.monotonic() - start),
+            _unknown(
+                kind or fallback_kind,
+                name,
+                msg("eq.snmp.error", detail=exc.reason),
+                time.monotonic() - start,
+            ),
         )
     except Exception as exc:  # a malformed answer must not cost the other devices
-        reason = f"unreadable answer: {type(exc).__name__}: {exc}"
+        reason = msg("eq.snmp.unreadable", detail=f"{type(exc).__name__}: {exc}")
         return DevicePoll(
             kind or DeviceKind.UNKNOWN,
             _unknown(kind or fallback_kind, name, reason, time.monotonic() - start),
@@ -337,9 +351,11 @@ class SnmpCheck(Check):
         kind = progress.kind
         if kind is not None and kind is not DeviceKind.UNKNOWN and device.kind == "auto":
             self._kinds[device.name] = kind
-        reason = f"reading the device took longer than {deadline:g} s"
-        if progress.rows:
-            reason += f" (slow answers: {progress.rows} values read)"
+        reason = (
+            msg("eq.snmp.slow_rows", seconds=deadline, rows=progress.rows)
+            if progress.rows
+            else msg("eq.snmp.slow", seconds=deadline)
+        )
         result = _unknown(kind or fallback, device.name, reason, deadline)
         return DevicePoll(kind or DeviceKind.UNKNOWN, result)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from checks.equipment import oids
 from checks.equipment.profiles import as_int, as_text, columns, device_result
 from checks.equipment.snmp_client import Row, SnmpValue
+from checks.messages import msg
 from checks.model import CheckResult, Status, Value
 
 CHECK_ID = "eq.switch"
@@ -161,16 +162,16 @@ def _traffic(previous: Poll, current: Poll) -> tuple[float, float] | None:
     return (total_in, total_out) if seen else None
 
 
-def _uplink_problems(ports: list[Interface], uplinks: Sequence[str]) -> list[str]:
-    """What is wrong with the uplinks the site named: not found, or not up."""
-    problems = []
+def _uplink_problems(ports: list[Interface], uplinks: Sequence[str]) -> tuple[list[str], list[str]]:
+    """What is wrong with the uplinks the site named: those not up, those not found."""
+    down, missing = [], []
     for wanted in uplinks:
         match = next((i for i in ports if i.matches(wanted)), None)
         if match is None:
-            problems.append(f"uplink {wanted!r} not found")
+            missing.append(repr(wanted))
         elif match.oper != IF_UP:
-            problems.append(f"uplink {match.name} is down")
-    return problems
+            down.append(match.name)
+    return down, missing
 
 
 def _traffic_values(previous: Poll | None, current: Poll | None) -> dict[str, Value]:
@@ -196,13 +197,9 @@ def evaluate_switch(
 
     ports = [i for i in section.interfaces if i.if_type != SOFTWARE_LOOPBACK]
     if not ports:
-        return result(Status.UNKNOWN, "the device answers SNMP but not the IF-MIB (RFC 2863)")
+        return result(Status.UNKNOWN, msg("eq.switch.no_ifmib"))
     if not any(i.oper in OPER_KNOWN for i in ports):
-        return result(
-            Status.UNKNOWN,
-            f"none of the {len(ports)} interfaces has a usable state (IF-MIB ifOperStatus "
-            "missing, 'unknown' or out of range)",
-        )
+        return result(Status.UNKNOWN, msg("eq.switch.no_state", count=len(ports)))
     up = [i for i in ports if i.oper == IF_UP]
     down = [i for i in ports if i.admin == IF_UP and i.oper in OPER_DOWN]
     errors = sum((i.in_errors or 0) + (i.out_errors or 0) for i in ports)
@@ -212,12 +209,19 @@ def evaluate_switch(
         "if_errors": Value(value=float(errors), unit="count"),
         **_traffic_values(previous, current),
     }
-    problems = _uplink_problems(ports, uplinks)
+    down_uplinks, missing = _uplink_problems(ports, uplinks)
     if uplinks:
-        values["uplinks_down"] = Value(value=float(len(problems)), unit="count")
-    message = f"{len(up)} of {len(ports)} interfaces up, {len(down)} enabled but down"
-    if errors:
-        message += f", {errors} interface errors since restart"
-    if problems:
-        return result(Status.FAIL, "; ".join(problems) + f" ({message})", values)
-    return result(Status.OK, message, values)
+        values["uplinks_down"] = Value(value=float(len(down_uplinks) + len(missing)), unit="count")
+    said = {
+        "up": len(up),
+        "total": len(ports),
+        "down": len(down),
+        "errors": errors,
+        "uplinks_down": ", ".join(down_uplinks),
+        "uplinks_missing": ", ".join(missing),
+    }
+    suffix = "_errors" if errors else ""
+    if down_uplinks or missing:
+        kind = "down_missing" if down_uplinks and missing else "down" if down_uplinks else "missing"
+        return result(Status.FAIL, msg(f"eq.switch.uplinks_{kind}{suffix}", **said), values)
+    return result(Status.OK, msg(f"eq.switch.ports{suffix}", **said), values)

@@ -14,14 +14,15 @@ figures belong to the criteria catalogue.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from checks.equipment import oids
 from checks.equipment.profiles import Mib, as_int, as_text, device_result
 from checks.equipment.snmp_client import SnmpValue
 from checks.levels import worst
-from checks.model import CheckResult, Status, Value
+from checks.messages import kept, msg, written
+from checks.model import MAX_PARAM_CHARS, CheckResult, MessageRef, Status, Value
 
 CHECK_ID = "eq.ups"
 
@@ -277,11 +278,6 @@ def parse_ups(values: dict[str, SnmpValue], profile: UpsProfile = STANDARD) -> U
     )
 
 
-def runtime_words(minutes: int) -> str:
-    hours, mins = divmod(minutes, 60)
-    return f"{hours} h {mins} min left" if hours else f"{mins} min left"
-
-
 def _ups_values(section: UpsSection) -> dict[str, Value]:
     values: dict[str, Value] = {}
     if section.output_source is not None and section.output_source != 1:
@@ -298,21 +294,34 @@ def _ups_values(section: UpsSection) -> dict[str, Value]:
     return values
 
 
-def _ups_message(section: UpsSection) -> str:
-    """The reported states in words, each one only when the UPS sent it."""
+def _ups_message(section: UpsSection) -> MessageRef:
+    """The reported states in words, each one only when the UPS sent it: a list of kept
+    messages (checks/messages.py), so that each is said in the reader's language."""
     battery = section.battery_words or BATTERY_STATUS.get(section.battery_status or 0, "")
-    words: tuple[tuple[int | None, Callable[[int], str]], ...] = (
-        (section.output_source, OUTPUT_SOURCE.__getitem__),
-        (section.battery_status, lambda _: battery),
-        (section.charge_percent, lambda percent: f"charge {percent} %"),
-        (section.minutes_remaining, runtime_words),
+    parts = []
+    if section.output_source is not None:
+        words = OUTPUT_SOURCE.get(section.output_source, "")
+        parts.append(kept(f"term.ups_source_{section.output_source}", {}, words))
+    if section.battery_status is not None:
+        parts.append(kept(f"term.{battery.replace(' ', '_')}", {}, battery))
+    if section.charge_percent is not None:
+        parts.append(kept("eq.ups.charge", {"percent": section.charge_percent}))
+    if section.minutes_remaining is not None:
+        hours, mins = divmod(section.minutes_remaining, 60)
+        left = kept("eq.ups.runtime_h", {"h": hours, "m": mins}) if hours else None
+        parts.append(left or kept("eq.ups.runtime_m", {"m": mins}))
+    said = ", ".join(parts)
+    if len(said) > MAX_PARAM_CHARS:  # too many to keep: said in English
+        said = written(said, "en")
+    suffix = ("_source" if section.source != STANDARD.name else "") + (
+        "_ignored" if section.invalid else ""
     )
-    message = ", ".join(write(value) for value, write in words if value is not None)
-    if section.source != STANDARD.name:
-        message += f" ({section.source})"
-    if section.invalid:
-        message += f" (ignored values: {', '.join(section.invalid)})"
-    return message
+    return msg(
+        f"eq.ups.state{suffix}",
+        states=said,
+        source=section.source,
+        ignored=", ".join(section.invalid),
+    )
 
 
 def evaluate_ups(section: UpsSection, target: str) -> CheckResult:

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from checks.backend import BackendError, TimeSync
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
-from checks.levels import percent
+from checks.messages import msg
 from checks.model import Category, CheckResult, Status, TimeResponse, Value
 from checks.tls import httpx_verify
 
@@ -63,7 +63,9 @@ def evaluate_cpu(section: CpuSection) -> CheckResult:
         "cpu_usage": Value(value=section.usage_ratio, unit="ratio"),
         "load1": Value(value=section.load1, unit=""),
     }
-    return CpuCheck.result(Status.OK, f"CPU {percent(section.usage_ratio)}", values=values)
+    return CpuCheck.result(
+        Status.OK, msg("host.cpu.usage", usage=section.usage_ratio), values=values
+    )
 
 
 class CpuCheck(Check):
@@ -117,7 +119,7 @@ def evaluate_memory(section: MemorySection) -> CheckResult:
             "memory_available_ratio": Value(value=ratio, unit="ratio"),
             "memory_total": Value(value=section.total, unit="bytes"),
         },
-        message=f"{percent(ratio)} memory available",
+        message=msg("host.memory.available", available=ratio),
     )
 
 
@@ -173,7 +175,7 @@ def evaluate_disk(section: DiskSection) -> CheckResult:
             "disk_free_ratio": Value(value=ratio, unit="ratio"),
             "disk_size": Value(value=section.total, unit="bytes"),
         },
-        message=f"{percent(ratio)} free",
+        message=msg("host.disk.free", free=ratio),
     )
 
 
@@ -211,7 +213,8 @@ class DiskCheck(Check):
             evaluate_disk(item)
             if isinstance(item, DiskSection)
             else self.unknown(
-                f"cannot read disk usage: {item[1].strerror or item[1]}", target=item[0]
+                msg("host.disk.unreadable", detail=str(item[1].strerror or item[1])),
+                target=item[0],
             )
             for item in section
         ]
@@ -225,7 +228,7 @@ def evaluate_uptime(boot_time: float, now: float) -> CheckResult:
     return UptimeCheck.result(
         Status.OK,
         values={"uptime": Value(value=uptime, unit="seconds")},
-        message=f"up {uptime / 86400:.1f} days" if uptime >= 86400 else f"up {uptime / 3600:.1f} h",
+        message=msg("host.uptime.up", uptime=uptime),
     )
 
 
@@ -271,20 +274,23 @@ def evaluate_clock(target: str, section: ClockSection) -> CheckResult:
     """The offset, and ``ntp_synchronised`` (1 or 0) when the time service told; the
     catalogue judges both (EQ-01)."""
     off = abs(section.offset_s)
-    direction = "behind" if section.offset_s > 0 else "ahead of"
+    direction = "behind" if section.offset_s > 0 else "ahead"
     values = {
         "clock_offset": Value(value=section.offset_s, unit="seconds"),
         "clock_offset_abs": Value(value=off, unit="seconds"),
     }
-    message = f"clock {off:.3f} s {direction} the collector"
     sync = section.sync
+    params: dict[str, Any] = {"offset": off}
     if sync is not None:
         values["ntp_synchronised"] = Value(value=1.0 if sync.synchronised else 0.0)
-        state = "synchronised" if sync.synchronised else "not synchronised"
-        detail = f", {sync.detail}" if sync.detail else ""
-        message += f"; {state} by {sync.source}{detail}"
+        state = "synced" if sync.synchronised else "unsynced"
+        params.update(source=sync.source, detail=f", {sync.detail}" if sync.detail else "")
     elif section.sync_problem:
-        message += f"; synchronisation unknown: {section.sync_problem}"
+        state = "sync_unknown"
+        params.update(detail=section.sync_problem)
+    else:
+        state = "alone"
+    message = msg(f"host.clock.{direction}_{state}", **params)
     return ClockCheck.result(Status.OK, target=target, values=values, message=message)
 
 
@@ -296,7 +302,7 @@ class ClockCheck(Check):
 
     async def fetch(self, ctx: CheckContext) -> tuple[str, ClockSection]:
         if not ctx.collector_url:
-            raise CannotMeasure("no collector configured")
+            raise CannotMeasure(msg("check.no_collector"))
         target, section = await self._offset(ctx, ctx.collector_url)
         try:
             sync = await asyncio.to_thread(self.backend.time_sync)
@@ -320,7 +326,7 @@ class ClockCheck(Check):
                 return url, parse_clock(t0, t1, resp.json())
             except (httpx.HTTPError, ValueError) as exc:
                 raise CannotMeasure(
-                    f"cannot read the collector's time: {type(exc).__name__}: {exc}",
+                    msg("host.clock.unreadable", detail=f"{type(exc).__name__}: {exc}"),
                     target=url,
                 ) from None
 

@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from checks.backend import Route
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
-from checks.model import Category, CheckResult, Status, Value
+from checks.messages import msg
+from checks.model import Category, CheckResult, MessageRef, Status, Value
 from checks.network.probes import (
     HttpOutcome,
     TcpOutcome,
@@ -63,13 +64,13 @@ def evaluate_gateway(section: GatewaySection) -> CheckResult:
         return GatewayCheck.result(
             Status.FAIL,
             values={"gateway_present": Value(value=0.0), "gateway_reachable": Value(value=0.0)},
-            message="no default route",
+            message=msg("net.gateway.no_route"),
         )
     status = Status.OK if section.reachable else Status.FAIL
-    message = (
-        f"gateway {section.gateway} on {section.interface} answers"
-        if section.reachable
-        else f"gateway {section.gateway} on {section.interface} does not answer ARP"
+    message = msg(
+        "net.gateway.answers" if section.reachable else "net.gateway.silent",
+        gateway=section.gateway,
+        interface=section.interface,
     )
     return GatewayCheck.result(
         status,
@@ -134,20 +135,29 @@ class DnsOutcome:
 
 def evaluate_dns(outcome: DnsOutcome) -> CheckResult:
     values: dict[str, Value] = {}
+    message: MessageRef
     if outcome.timed_out:
-        why = outcome.error or f"no answer within {outcome.elapsed_s:.1f} s"
-        status, message = Status.UNKNOWN, f"cannot resolve {outcome.name}: {why}"
+        status = Status.UNKNOWN
+        message = (
+            msg("net.dns.cannot_resolve", name=outcome.name, detail=outcome.error)
+            if outcome.error
+            else msg("net.dns.no_answer", name=outcome.name, elapsed=outcome.elapsed_s)
+        )
     elif outcome.addresses:
         status = Status.OK
         values = {
             "dns_resolve_time": Value(value=outcome.elapsed_s, unit="seconds"),
             "dns_addresses": Value(value=float(len(outcome.addresses))),
         }
-        message = f"{len(outcome.addresses)} address(es) in {outcome.elapsed_s * 1000:.0f} ms"
+        message = msg("net.dns.resolved", count=len(outcome.addresses), elapsed=outcome.elapsed_s)
     else:
         status = Status.FAIL
         values = {"dns_addresses": Value(value=0.0)}
-        message = f"does not resolve: {outcome.error}" if outcome.error else "does not resolve"
+        message = (
+            msg("net.dns.unresolved_why", detail=outcome.error)
+            if outcome.error
+            else msg("net.dns.unresolved")
+        )
     return DnsCheck.result(
         status,
         target=outcome.name,
@@ -218,7 +228,7 @@ class TcpCheck(Check):
 
     def _probe_targets(self, ctx: CheckContext) -> list[str]:
         if not self.config.targets:
-            raise CannotMeasure("no targets configured")
+            raise CannotMeasure(msg("check.no_targets"))
         return list(self.config.targets)
 
     async def fetch(self, ctx: CheckContext) -> list[tuple[str, TcpOutcome]]:
@@ -258,7 +268,7 @@ class DedicatedCheck(TcpCheck):
             return list(self.config.targets)
         default = collector_host_port(ctx.collector_url)
         if default is None:
-            raise CannotMeasure("no provincial gateway or collector configured")
+            raise CannotMeasure(msg("net.dedicated.not_configured"))
         return [default]
 
 
@@ -327,7 +337,7 @@ class HttpCheck(Check):
     async def fetch(self, ctx: CheckContext) -> list[tuple[HttpTarget, HttpOutcome]]:
         targets = self._targets()
         if not targets:
-            raise CannotMeasure("no targets configured")
+            raise CannotMeasure(msg("check.no_targets"))
         verify = self._verify()
 
         async def one(target: HttpTarget) -> tuple[HttpTarget, HttpOutcome]:

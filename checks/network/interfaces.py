@@ -33,6 +33,7 @@ from pydantic import Field, field_validator, model_validator
 
 from checks.backend import BackendError, Route
 from checks.base import Check, CheckConfig, CheckContext
+from checks.messages import msg, said
 from checks.model import Category, CheckResult, Status, Value
 
 #: The routing table, the error reading it, or None when no dedicated route is configured.
@@ -90,21 +91,22 @@ def interface_kind(name: str) -> str:
     return ""
 
 
-def _down(name: str, links: dict[str, Link], required: bool) -> tuple[Status, str]:
-    """Status and message of an interface that is down."""
+def _down(name: str, links: dict[str, Link], required: bool) -> tuple[Status, str, str]:
+    """Status, message id (under ``net.interfaces.``) and the up interfaces it names, of
+    an interface that is down."""
     if required:
-        return Status.FAIL, "link down"
+        return Status.FAIL, "down", ""
     kind = interface_kind(name)
     if kind == "virtual":
-        return Status.OK, "link down (virtual or Bluetooth adapter: not in use)"
+        return Status.OK, "down_virtual", ""
     others = sorted(
         n
         for n, link in links.items()
         if link.up and n != name and not _is_loopback(n) and interface_kind(n) != "virtual"
     )
     if kind == "wifi" and others:
-        return Status.OK, f"link down (Wi-Fi not in use: {', '.join(others)} up)"
-    return Status.WARN, "link down"
+        return Status.OK, "down_wifi", ", ".join(others)
+    return Status.WARN, "down", ""
 
 
 class InterfacesConfig(CheckConfig):
@@ -161,21 +163,18 @@ def evaluate_route(
             target=target,
             status=Status.FAIL,
             values={"route_via_dedicated": Value(value=0.0)},
-            message=f"no route to {cfg.dedicated_route}",
+            **said(msg("net.route.none", destination=cfg.dedicated_route)),
         )
-    via = route.gateway if route.is_gateway else "direct"
+    via = route.gateway if route.is_gateway else ""
     ok = route.interface == want
+    kind = ("net.route.via" if ok else "net.route.leaves") + ("" if via else "_direct")
     return CheckResult(
         check=check_id,
         category=Category.NETWORK,
         target=target,
         status=Status.OK if ok else Status.FAIL,
         values={"route_via_dedicated": Value(value=1.0 if ok else 0.0)},
-        message=(
-            f"via {route.interface} ({via})"
-            if ok
-            else f"leaves via {route.interface} ({via}), not the dedicated {want}"
-        ),
+        **said(msg(kind, interface=route.interface, gateway=via, dedicated=want)),
     )
 
 
@@ -190,10 +189,10 @@ def evaluate_interfaces(
     names = required or sorted(n for n in links if not _is_loopback(n))
     results = []
     for name in names:
-        role = " (dedicated network)" if name == cfg.dedicated_interface else ""
+        role = "_dedicated" if name == cfg.dedicated_interface else ""
         link = links.get(name)
         if link is None:
-            known = ", ".join(sorted(links)) or "none"
+            known = ", ".join(sorted(links)) or "—"
             results.append(
                 CheckResult(
                     check=check_id,
@@ -201,19 +200,21 @@ def evaluate_interfaces(
                     target=name,
                     status=Status.FAIL,
                     values={"link_up": Value(value=0.0)},
-                    message=f"interface{role} not found (present: {known})",
+                    **said(msg(f"net.interfaces.missing{role}", present=known)),
                 )
             )
             continue
         values = {"link_up": Value(value=1.0 if link.up else 0.0)}
         if link.speed_bps is not None:
             values["link_speed"] = Value(value=link.speed_bps, unit="bits_per_second")
-        speed = f", {link.speed_bps / 1e6:g} Mbit/s" if link.speed_bps else ""
         if not link.up:
-            status, message = _down(name, links, bool(required))
-            message += role
+            status, kind, others = _down(name, links, bool(required))
+            message = msg(f"net.interfaces.{kind}{role}", others=others)
+        elif link.speed_bps:
+            status = Status.OK
+            message = msg(f"net.interfaces.up_speed{role}", speed=link.speed_bps)
         else:
-            status, message = Status.OK, f"link up{role}{speed}"
+            status, message = Status.OK, msg(f"net.interfaces.up{role}")
         results.append(
             CheckResult(
                 check=check_id,
@@ -221,12 +222,15 @@ def evaluate_interfaces(
                 target=name,
                 status=status,
                 values=values,
-                message=message,
+                **said(message),
             )
         )
     if not results:
+        none = msg("net.interfaces.none")
         results.append(
-            CheckResult.unknown(check_id, Category.NETWORK, "no network interface found")
+            CheckResult(
+                check=check_id, category=Category.NETWORK, status=Status.UNKNOWN, **said(none)
+            )
         )
     return results
 
@@ -266,7 +270,11 @@ class InterfacesCheck(Check):
         if destination is None:
             return results
         if isinstance(routes, BackendError):
-            results.append(self.unknown(str(routes), target=f"route:{destination}"))
+            results.append(
+                self.unknown(
+                    msg("check.not_supported", detail=str(routes)), target=f"route:{destination}"
+                )
+            )
         else:
             results.append(
                 evaluate_route(route_for(routes or [], destination), self.config, self.id)

@@ -23,8 +23,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from checks.model import Category, CheckResult, Status, Value
-from checks.resolve import Unresolved, resolve_one
+from checks.messages import msg, said
+from checks.model import Category, CheckResult, MessageRef, Status, Value
+from checks.resolve import Unresolved, reason_message, resolve_one
 
 
 class Failure(StrEnum):
@@ -141,23 +142,23 @@ def evaluate_tcp(
     values = {"tcp_up": Value(value=1.0 if up else 0.0, unit="")}
     if up:
         values["tcp_connect_time"] = Value(value=outcome.connect_time_s, unit="seconds")
-        status, message = Status.OK, f"connected in {outcome.connect_time_s * 1000:.0f} ms"
+        status, message = Status.OK, msg("net.tcp.connected", elapsed=outcome.connect_time_s)
     elif outcome.failure in _UNKNOWN_FAILURES:
-        status, message = Status.UNKNOWN, outcome.detail
+        status, message = Status.UNKNOWN, reason_message(outcome.detail)
         values = {}
     elif outcome.failure is Failure.TIMEOUT:
-        status, message = Status.FAIL, "timeout"
+        status, message = Status.FAIL, msg("net.timeout")
     elif outcome.failure is Failure.REFUSED:
-        status, message = Status.FAIL, "connection refused"
+        status, message = Status.FAIL, msg("net.refused")
     else:
-        status, message = Status.FAIL, f"unreachable: {outcome.detail}"
+        status, message = Status.FAIL, msg("net.unreachable", detail=outcome.detail)
     return CheckResult(
         check=check_id,
         category=category,
         target=target if target is not None else outcome.target,
         status=status,
         values=values,
-        message=message,
+        **said(message),
         duration_s=outcome.connect_time_s,
     )
 
@@ -279,32 +280,33 @@ async def _request(
         return HttpOutcome(url, failure, time.monotonic() - start, detail=detail)
 
 
-#: How a request that got no HTTP answer is judged and told; ``{detail}`` is the reason.
+#: How a request that got no HTTP answer is judged and told (the message's ``detail`` is
+#: the reason).
 _HTTP_FAILURES = {
-    Failure.RESOLVE: (Status.UNKNOWN, "{detail}"),
-    Failure.CONFIG: (Status.UNKNOWN, "bad URL: {detail}"),
-    Failure.TIMEOUT: (Status.FAIL, "timeout"),
-    Failure.REFUSED: (Status.FAIL, "connection refused"),
-    Failure.TLS: (Status.FAIL, "TLS error: {detail}"),
-    Failure.UNREACHABLE: (Status.FAIL, "unreachable: {detail}"),
+    Failure.RESOLVE: (Status.UNKNOWN, "net.cannot_try"),
+    Failure.CONFIG: (Status.UNKNOWN, "net.http.bad_url"),
+    Failure.TIMEOUT: (Status.FAIL, "net.timeout"),
+    Failure.REFUSED: (Status.FAIL, "net.refused"),
+    Failure.TLS: (Status.FAIL, "net.http.tls_error"),
+    Failure.UNREACHABLE: (Status.FAIL, "net.unreachable"),
 }
 
 
-def _http_problems(outcome: HttpOutcome, expect: str | None) -> list[str]:
+def _http_problems(outcome: HttpOutcome, expect: str | None) -> MessageRef | None:
     """What is wrong with an answer, as it was seen: the status code, the content. How long
     it took and how long its certificate has left are values the catalogue judges."""
-    found: list[str] = []
     code = outcome.status_code or 0
-    if not 200 <= code < 400:
-        found.append(f"HTTP {code}")
-    if outcome.content_found is False:
-        found.append(
-            f"expected content {expect!r} not found" if expect else "expected content not found"
-        )
-    return found
+    bad_code = not 200 <= code < 400
+    missing = outcome.content_found is False
+    if not missing:
+        return msg("net.http.bad_status", code=str(code)) if bad_code else None
+    what = "net.http.bad_status_content" if bad_code else "net.http.content_missing"
+    return msg(what if expect else what + "_any", code=str(code), expect=expect)
 
 
-def _http_answer(outcome: HttpOutcome, expect: str | None) -> tuple[Status, str, dict[str, Value]]:
+def _http_answer(
+    outcome: HttpOutcome, expect: str | None
+) -> tuple[Status, MessageRef, dict[str, Value]]:
     """Status, message and values of a request that got an HTTP answer."""
     code = outcome.status_code or 0
     values = {
@@ -312,15 +314,17 @@ def _http_answer(outcome: HttpOutcome, expect: str | None) -> tuple[Status, str,
         "http_status": Value(value=float(code)),
         "http_response_time": Value(value=outcome.response_time_s, unit="seconds"),
     }
-    took = f"HTTP {outcome.status_code} in {outcome.response_time_s * 1000:.0f} ms"
+    took = msg("net.http.answered", code=str(code), elapsed=outcome.response_time_s)
     if outcome.cert_not_after is not None:
         days = (outcome.cert_not_after - outcome.now).total_seconds() / 86400
         values["tls_cert_days_left"] = Value(value=days, unit="days")
-        took += f", TLS certificate {days:.0f} days left"
+        took = msg(
+            "net.http.answered_cert", code=str(code), elapsed=outcome.response_time_s, days=days
+        )
     found = _http_problems(outcome, expect)
-    if not found:
+    if found is None:
         return Status.OK, took, values
-    return Status.FAIL, "; ".join(found), values
+    return Status.FAIL, found, values
 
 
 def evaluate_http(
@@ -336,7 +340,11 @@ def evaluate_http(
         status, message, values = _http_answer(outcome, expect)
     else:
         status, words = _HTTP_FAILURES[outcome.failure]
-        message = words.format(detail=outcome.detail)
+        message = (
+            reason_message(outcome.detail)
+            if outcome.failure is Failure.RESOLVE
+            else msg(words, detail=outcome.detail)
+        )
         values = {} if status is Status.UNKNOWN else {"http_up": Value(value=0.0)}
     return CheckResult(
         check=check_id,
@@ -344,6 +352,6 @@ def evaluate_http(
         target=target if target is not None else outcome.url,
         status=status,
         values=values,
-        message=message,
+        **said(message),
         duration_s=outcome.response_time_s,
     )

@@ -35,8 +35,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, model_validator
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
+from checks.messages import msg, said
 from checks.model import Category, CheckResult, Status, Value
-from checks.resolve import Unresolved, resolve_one
+from checks.resolve import Unresolved, reason_message, resolve_one
 from checks.videoconf.emodel import CODECS, mos_from_r, r_factor
 
 MAGIC = b"IOCQ"
@@ -328,25 +329,16 @@ def evaluate_quality(
     }
     if section is None or section.received == 0:
         if outcome.cannot_try:
-            why = outcome.error
+            why = reason_message(outcome.error)
         elif outcome.refused:
-            why = "reflector port unreachable (is the collector's UDP reflector running?)"
+            why = msg("vc.quality.refused")
         else:
-            why = (
-                f"no reply to {section.sent if section else 0} packets: reflector not "
-                "running, UDP blocked by a firewall, or the path is down"
-            )
+            why = msg("vc.quality.no_reply", sent=section.sent if section else 0)
         if outcome.cannot_try:
-            return CheckResult.unknown(
-                check_id,
-                Category.VIDEOCONF,
-                why,
-                target=outcome.target,
-                duration_s=outcome.elapsed_s,
-            )
+            return CheckResult(status=Status.UNKNOWN, **said(why), **base)
         # The reflector should answer: refused or silent (100 % loss) is fail.
         return CheckResult(
-            status=Status.FAIL, values={"loss": Value(value=1.0, unit="ratio")}, message=why, **base
+            status=Status.FAIL, values={"loss": Value(value=1.0, unit="ratio")}, **said(why), **base
         )
     assert section.rtt_avg_s is not None and section.jitter_s is not None
     assert section.rtt_min_s is not None and section.rtt_p95_s is not None
@@ -361,13 +353,17 @@ def evaluate_quality(
         "r_factor": Value(value=r),
         "mos": Value(value=mos),
     }
-    summary = (
-        f"RTT {section.rtt_avg_s * 1000:.1f} ms, jitter {section.jitter_s * 1000:.1f} ms, "
-        f"loss {section.loss * 100:.1f} % ({section.received}/{section.sent}), "
-        f"MOS {mos:.2f}"
+    summary = msg(
+        "vc.quality.measured",
+        rtt=section.rtt_avg_s,
+        jitter=section.jitter_s,
+        loss=section.loss,
+        received=section.received,
+        sent=section.sent,
+        mos=mos,
     )
     # Measured: the catalogue judges RTT, jitter and loss (VC-02).
-    return CheckResult(status=Status.OK, values=values, message=summary, **base)
+    return CheckResult(status=Status.OK, values=values, **said(summary), **base)
 
 
 def reflector_target(
@@ -394,7 +390,7 @@ class QualityCheck(Check):
         cfg = self.config
         where = reflector_target(cfg.target, cfg.port, ctx.collector_url)
         if where is None:
-            raise CannotMeasure("not configured: no reflector target and no collector")
+            raise CannotMeasure(msg("vc.quality.not_configured"))
         return await probe_udp(
             where[0],
             where[1],

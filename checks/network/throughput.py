@@ -24,7 +24,8 @@ from pydantic import Field, model_validator
 
 from checks.backend import Backend
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
-from checks.model import Category, CheckResult, Status, Value
+from checks.messages import msg, said
+from checks.model import Category, CheckResult, MessageRef, Status, Value
 from checks.network.probes import Failure, _classify_oserror
 from checks.tls import TLSVerify, httpx_verify
 
@@ -169,28 +170,33 @@ def evaluate_throughput(
         "duration_s": down.seconds + (up.seconds if up else 0.0),
     }
     values: dict[str, Value] = {}
-    notes: list[str] = []
     for transfer in (down, up):
-        if transfer is None:
-            continue
-        bps = transfer.bits_per_second
-        if bps is None:
-            notes.append(f"{transfer.direction}: {transfer.error or 'nothing transferred'}")
-        else:
-            values[f"{transfer.direction}_bandwidth"] = Value(value=bps, unit="bits_per_second")
-            notes.append(
-                f"{transfer.direction} {bps / 1e6:.1f} Mbit/s "
-                f"({transfer.bytes / 1048576:.1f} MiB in {transfer.seconds:.2f} s)"
+        if transfer is not None and transfer.bits_per_second is not None:
+            values[f"{transfer.direction}_bandwidth"] = Value(
+                value=transfer.bits_per_second, unit="bits_per_second"
             )
     down_bps = down.bits_per_second
     if down_bps is None:
         # Refused or silent: the collector should answer (fail); else we could not try.
         status = Status.FAIL if down.silent else Status.UNKNOWN
-        if down.status_code == 401:
-            notes.append("not enrolled, or the token was refused")
+        message = (
+            msg("net.throughput.not_enrolled", detail=down.error or "HTTP 401")
+            if down.status_code == 401
+            else msg("net.throughput.failed", detail=down.error or "")
+        )
     else:
         status = Status.OK  # measured: the catalogue judges the bandwidth (NET-02)
-    return CheckResult(status=status, values=values, message="; ".join(notes), **base)
+        message = _measured(down_bps, up)
+    return CheckResult(status=status, values=values, **said(message), **base)
+
+
+def _measured(down_bps: float, up: Transfer | None) -> MessageRef:
+    """The message of a measured download, with the upload's figure or failure."""
+    if up is None:
+        return msg("net.throughput.down", down=down_bps)
+    if up.bits_per_second is None:
+        return msg("net.throughput.up_failed", down=down_bps, detail=up.error or "")
+    return msg("net.throughput.both", down=down_bps, up=up.bits_per_second)
 
 
 async def measure_throughput(
@@ -227,10 +233,10 @@ class ThroughputCheck(Check):
     async def fetch(self, ctx: CheckContext) -> tuple[str, Transfer, Transfer | None]:
         base_url = (self.config.url or ctx.collector_url or "").rstrip("/")
         if not base_url:
-            raise CannotMeasure("not configured: no collector URL")
+            raise CannotMeasure(msg("check.not_configured", option="collector.url"))
         if not ctx.token and self.config.require_token:
             raise CannotMeasure(
-                "not enrolled: the throughput test needs the agent's token (ioc-agent enroll)",
+                msg("net.throughput.needs_token"),
                 target=base_url,
             )
         down, up = await measure_throughput(base_url, ctx.token, self.config, ctx.verify_tls)

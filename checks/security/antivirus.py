@@ -25,6 +25,7 @@ from pydantic import Field
 
 from checks.backend import AntivirusProduct, BackendError
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
+from checks.messages import msg
 from checks.model import Category, CheckResult, Status, Value
 
 #: process name -> product, for the message.
@@ -71,9 +72,9 @@ def evaluate_antivirus(section: AntivirusSection) -> CheckResult:
     running = bool(section.running)
     if running:
         products = dict.fromkeys(DEFAULT_AV_PROCESSES.get(n, n) for n in section.running)
-        status, message = Status.OK, "running: " + ", ".join(products)
+        status, message = Status.OK, msg("sec.antivirus.running", names=", ".join(products))
     else:
-        status, message = Status.FAIL, "no antivirus engine process running"
+        status, message = Status.FAIL, msg("sec.antivirus.none_running")
     return AntivirusCheck.result(
         status,
         values={"antivirus_running": Value(value=1.0 if running else 0.0)},
@@ -100,18 +101,13 @@ def evaluate_registered(section: RegisteredSection) -> CheckResult:
     current = [p for p in on if p.up_to_date is not False]
     source = section.products[0].source
     if current:
-        status = Status.OK
-        message = "on: " + ", ".join(p.name for p in current) + f" ({source})"
+        status, kind, named = Status.OK, "on", current
     elif on:
-        status = Status.WARN
-        message = (
-            "on, but signatures out of date: " + ", ".join(p.name for p in on) + f" ({source})"
-        )
+        status, kind, named = Status.WARN, "outdated", on
     else:
-        status = Status.FAIL
-        message = (
-            "registered but off: " + ", ".join(p.name for p in section.products) + f" ({source})"
-        )
+        status, kind, named = Status.FAIL, "off", list(section.products)
+    names = ", ".join(p.name for p in named)
+    message = msg(f"sec.antivirus.{kind}", names=names, source=source)
     return AntivirusCheck.result(
         status,
         values={"antivirus_running": Value(value=1.0 if on else 0.0)},
@@ -138,7 +134,7 @@ class AntivirusCheck(Check):
         if registered is not None:
             return registered
         if not self.config.process_names:
-            raise CannotMeasure("no antivirus process names configured")
+            raise CannotMeasure(msg("check.not_configured", option="sec.antivirus.process_names"))
         return await asyncio.to_thread(process_names)
 
     def parse(

@@ -12,6 +12,7 @@ import asyncio
 
 from checks.backend import FirewallState
 from checks.base import Check, CheckContext
+from checks.messages import msg
 from checks.model import Category, CheckResult, Status, Value
 
 
@@ -19,7 +20,7 @@ def evaluate_firewall(state: FirewallState) -> CheckResult:
     return FirewallCheck.result(
         Status.OK if state.enabled else Status.FAIL,
         values={"firewall_enabled": Value(value=1.0 if state.enabled else 0.0)},
-        message=("firewall on: " if state.enabled else "firewall off: ") + state.how,
+        message=msg("sec.firewall.on" if state.enabled else "sec.firewall.off", how=state.how),
     )
 
 

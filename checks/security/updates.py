@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from checks.backend import UpdateInfo
 from checks.base import Check, CheckConfig, CheckContext
+from checks.messages import msg
 from checks.model import Category, CheckResult, Status, Value, utcnow
 
 
@@ -25,7 +26,7 @@ def evaluate_updates(info: UpdateInfo, now: datetime) -> CheckResult:
     return UpdatesCheck.result(
         Status.OK,
         values={"updates_age": Value(value=age, unit="days")},
-        message=f"last update {age:.0f} days ago ({info.when:%Y-%m-%d}, from {info.source})",
+        message=msg("sec.updates.last", age=age, when=info.when.isoformat(), source=info.source),
     )
 
 

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from checks.backend import NotSupportedError, StoreCertificate
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
+from checks.messages import msg
 from checks.model import Category, CheckResult, Status, Value, utcnow
 
 if TYPE_CHECKING:
@@ -146,23 +147,23 @@ def parse_certificate(data: bytes, password: str | None) -> CertSection:
 def evaluate_certificate(
     section: CertSection, params: CertificateConfig, *, target: str, now: datetime
 ) -> CheckResult:
-    who = f"{section.subject_cn or '(no CN)'}, issued by {section.issuer or '(unknown)'}"
+    who = {"subject": section.subject_cn or "—", "issuer": section.issuer or "—"}
     days_left = (section.not_after - now).total_seconds() / 86400
     values = {"cert_days_left": Value(value=days_left, unit="days")}
     if now < section.not_before:
         status = Status.FAIL
         until = (section.not_before - now).total_seconds() / 86400
         values = {"cert_days_until_valid": Value(value=until, unit="days")}
-        message = f"not valid before {section.not_before:%Y-%m-%d %H:%M} UTC: {who}"
+        message = msg("sig.cert.not_yet_valid", since=section.not_before.isoformat(), **who)
     else:
         # Expired is a fact (it cannot sign); "expires soon" is the catalogue's level (SIG-01).
         status = Status.FAIL if days_left < 0 else Status.OK
-        told = (
-            f"expired {-days_left:.0f} days ago"
-            if days_left < 0
-            else (f"valid {days_left:.0f} more days")
+        message = msg(
+            "sig.cert.expired" if days_left < 0 else "sig.cert.valid",
+            days=abs(days_left),
+            until=section.not_after.isoformat(),
+            **who,
         )
-        message = f"{told} ({section.not_after:%Y-%m-%d}): {who}"
     return CertificateCheck.result(status, message, target=target, values=values)
 
 
@@ -195,7 +196,10 @@ def judge_file(
     now: datetime,
 ) -> CheckResult:
     if isinstance(section, CertificateError):
-        return CertificateCheck.unknown(f"{cert_file.path}: {section}", target=cert_file.label)
+        return CertificateCheck.unknown(
+            msg("sig.cert.unreadable", path=str(cert_file.path), detail=str(section)),
+            target=cert_file.label,
+        )
     return evaluate_certificate(section, params, target=cert_file.label, now=now)
 
 
@@ -234,11 +238,7 @@ def pick_store_certificate(certs: list[StoreCertificate]) -> CertSection:
     when the store holds none."""
     signing = [c for c in certs if c.has_private_key]
     if not signing:
-        raise CannotMeasure(
-            f"no certificate with a private key in the certificate store ({len(certs)} "
-            "without); plug in the signing token, or configure the certificate file",
-            target=STORE_TARGET,
-        )
+        raise CannotMeasure(msg("sig.cert.no_key", count=len(certs)), target=STORE_TARGET)
     return store_section(max(signing, key=lambda c: c.not_after))
 
 
@@ -264,14 +264,14 @@ class CertificateCheck(Check):
         try:
             certs = await asyncio.to_thread(self.backend.store_certificates)
         except NotSupportedError:  # Linux: certificates are files, none configured
-            raise CannotMeasure("no signing certificate configured", target="") from None
+            raise CannotMeasure(msg("sig.cert.none"), target="") from None
         return pick_store_certificate(certs)  # another BackendError: unknown, with why
 
     async def fetch(self, ctx: CheckContext) -> _Readings:
         files = self.config.certificates
         if not files:
             if not self.config.from_store:
-                raise CannotMeasure("no signing certificate configured")
+                raise CannotMeasure(msg("sig.cert.none"))
             return await self._from_store(), utcnow().astimezone(UTC)
         sections = await asyncio.gather(*(asyncio.to_thread(read_certificate, c) for c in files))
         return list(zip(files, sections, strict=True)), utcnow().astimezone(UTC)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from checks.backend import UsbDevice
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
+from checks.messages import msg
 from checks.model import Category, CheckResult, Status, Value
 
 _HEX4 = re.compile(r"^[0-9a-f]{4}$")
@@ -74,14 +75,10 @@ def parse_token(devices: list[UsbDevice], tokens: list[TokenId]) -> TokenSection
 def evaluate_token(section: TokenSection, params: TokenConfig) -> CheckResult:
     present = bool(section.found)
     if present:
-        status, message = Status.OK, "token present: " + ", ".join(section.found)
+        status, message = Status.OK, msg("sig.token.present", names=", ".join(section.found))
     else:
         status = Status.FAIL
-        message = (
-            "no signature token plugged in (looked for "
-            + ", ".join(t.label for t in params.tokens)
-            + ")"
-        )
+        message = msg("sig.token.absent", wanted=", ".join(t.label for t in params.tokens))
     return TokenCheck.result(
         status,
         message,
@@ -102,7 +99,7 @@ class TokenCheck(Check):
 
     async def fetch(self, ctx: CheckContext) -> list[UsbDevice]:
         if not self.config.tokens:
-            raise CannotMeasure("no signature token configured")
+            raise CannotMeasure(msg("sig.token.none"))
         # A BackendError (the platform cannot list USB devices) is unknown.
         return await asyncio.to_thread(self.backend.usb_devices)
 

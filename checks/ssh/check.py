@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from checks.backend import Backend
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
+from checks.messages import msg
 from checks.model import MAX_MESSAGE_CHARS, Category, CheckResult, Status, Value
 from checks.resolve import Unresolved, resolve
 from checks.ssh.client import (
@@ -246,7 +247,7 @@ class SshCheck(Check):
 
     async def fetch(self, ctx: CheckContext) -> list[tuple[SshTarget, SshOutcome]]:
         if not self.config.targets:
-            raise CannotMeasure("no SSH targets configured")
+            raise CannotMeasure(msg("ssh.none"))
         # The thread cannot be cancelled: make it end on its own just before the runner's
         # deadline, so no session outlives its check.
         budget = max(0.5, self.config.timeout_s - 0.5)

@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from checks.messages import msg, said
 from checks.model import Category, CheckResult, Status, Value
-from checks.resolve import Unresolved, resolve_one
+from checks.resolve import Unresolved, reason_message, resolve_one
 
 
 @dataclass(frozen=True)
@@ -99,14 +100,20 @@ async def udp_exchange(
 def no_answer(check_id: str, target: str, ex: Exchange, up_value: str, refused: str) -> CheckResult:
     """The result of an exchange that got no answer: ``unknown`` when it could not even be
     tried (a name that does not resolve, no route), else ``fail`` with ``up_value`` = 0 and
-    why (``refused`` when the peer refused: port unreachable, connection refused)."""
+    why (``refused``, a message id, when the peer refused: port unreachable, connection refused)."""
     if ex.failure in ("resolve", "error"):
-        return CheckResult.unknown(
-            check_id,
-            Category.VIDEOCONF,
-            ex.detail if ex.failure == "resolve" else f"cannot try: {ex.detail or 'error'}",
+        why = (
+            reason_message(ex.detail)
+            if ex.failure == "resolve"
+            else msg("vc.cannot_try", detail=ex.detail or "error")
+        )
+        return CheckResult(
+            check=check_id,
+            category=Category.VIDEOCONF,
             target=target,
+            status=Status.UNKNOWN,
             duration_s=ex.elapsed_s,
+            **said(why),
         )
     return CheckResult(
         check=check_id,
@@ -115,5 +122,7 @@ def no_answer(check_id: str, target: str, ex: Exchange, up_value: str, refused: 
         duration_s=ex.elapsed_s,
         status=Status.FAIL,
         values={up_value: Value(value=0.0)},
-        message=refused if ex.failure == "refused" else ex.detail or "no answer",
+        **said(
+            msg(refused) if ex.failure == "refused" else msg("vc.no_answer", detail=ex.detail or "")
+        ),
     )

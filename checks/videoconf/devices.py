@@ -13,6 +13,7 @@ import asyncio
 
 from checks.backend import AvDevices
 from checks.base import Check, CheckContext
+from checks.messages import msg, said
 from checks.model import Category, CheckResult, Status, Value
 
 KINDS = (("camera", "cameras"), ("microphone", "microphones"), ("speaker", "speakers"))
@@ -20,40 +21,36 @@ KINDS = (("camera", "cameras"), ("microphone", "microphones"), ("speaker", "spea
 
 def evaluate_devices(devices: AvDevices, check_id: str = "vc.devices") -> CheckResult:
     values: dict[str, Value] = {}
-    missing, unreadable, found = [], [], []
+    missing, unreadable = [], []
     for kind, attr in KINDS:
         names: tuple[str, ...] | None = getattr(devices, attr)
         if names is None:
             unreadable.append(kind)
             continue
         values[f"{kind}_count"] = Value(value=float(len(names)), unit="count")
-        if names:
-            found.append(f"{len(names)} {kind}(s)")
-        else:
-            missing.append(kind)
+        if not names:
+            missing.append(f"no_{kind}")
+    detail = f" ({devices.detail})" if devices.detail else ""
     if missing:
         status = Status.FAIL
+        message = msg(
+            "vc.devices.missing_unreadable" if unreadable else "vc.devices.missing",
+            missing=",".join(missing),
+            unreadable=",".join(unreadable),
+            detail=detail,
+        )
     elif unreadable:
         status = Status.UNKNOWN
+        message = msg("vc.devices.unreadable", unreadable=",".join(unreadable), detail=detail)
     else:
         status = Status.OK
-    parts = []
-    if missing:
-        parts.append("no " + ", no ".join(missing))
-    if unreadable:
-        parts.append(
-            "cannot read: "
-            + ", ".join(unreadable)
-            + (f" ({devices.detail})" if devices.detail else "")
-        )
-    if found:
-        parts.append("found " + ", ".join(found))
+        message = msg("vc.devices.found", **{k: values[f"{k}_count"].value for k, _ in KINDS})
     return CheckResult(
         check=check_id,
         category=Category.VIDEOCONF,
         status=status,
         values=values,
-        message="; ".join(parts),
+        **said(message),
     )
 
 

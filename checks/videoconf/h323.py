@@ -9,6 +9,7 @@ from typing import ClassVar
 from pydantic import Field, field_validator
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
+from checks.messages import msg
 from checks.model import Category, CheckResult
 from checks.network.probes import TcpOutcome, evaluate_tcp, probe_tcp_targets, split_host_port
 
@@ -38,7 +39,7 @@ class H323Check(Check):
 
     async def fetch(self, ctx: CheckContext) -> list[tuple[str, TcpOutcome]]:
         if not self.config.targets:
-            raise CannotMeasure("not configured: no H.323 MCU (vc.h323.targets)")
+            raise CannotMeasure(msg("check.not_configured", option="vc.h323.targets"))
         budget = max(0.1, self.config.timeout_s - 0.2)
         return await probe_tcp_targets(self.config.targets, budget, default_port=H225_PORT)
 

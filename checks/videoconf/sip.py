@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
+from checks.messages import msg, said
 from checks.model import Category, CheckResult, Status, Value
 from checks.network.probes import split_host_port
 from checks.resolve import Unresolved, resolve_one
@@ -198,24 +199,19 @@ def evaluate_sip(
     }
     resp = outcome.response
     if resp is None:
-        refused = "connection refused" if outcome.transport == "tcp" else "port unreachable"
+        refused = "net.refused" if outcome.transport == "tcp" else "net.port_unreachable"
         return no_answer(check_id, base["target"], ex, "sip_up", refused)
     values = {
         "sip_up": Value(value=1.0),
         "sip_response_time": Value(value=ex.elapsed_s, unit="seconds"),
         "sip_status_code": Value(value=float(resp.code)),
     }
-    text = f"{resp.code} {resp.reason}".strip() + f" in {ex.elapsed_s * 1000:.0f} ms"
+    said_ = {"code": str(resp.code), "reason": resp.reason, "elapsed": ex.elapsed_s}
     if resp.code >= 500:
-        return CheckResult(
-            status=Status.WARN,
-            values=values,
-            message=f"{text}: server alive but cannot serve",
-            **base,
-        )
-    if resp.code >= 300:
-        text += " (server alive)"
-    return CheckResult(status=Status.OK, values=values, message=text, **base)
+        text = msg("vc.sip.cannot_serve", **said_)
+        return CheckResult(status=Status.WARN, values=values, **said(text), **base)
+    text = msg("vc.sip.alive" if resp.code >= 300 else "vc.sip.answered", **said_)
+    return CheckResult(status=Status.OK, values=values, **said(text), **base)
 
 
 class SipTarget(BaseModel):
@@ -265,7 +261,7 @@ class SipCheck(Check):
 
     async def fetch(self, ctx: CheckContext) -> list[tuple[SipTarget, SipOutcome]]:
         if not self.config.targets:
-            raise CannotMeasure("not configured: no SIP server (vc.sip.targets)")
+            raise CannotMeasure(msg("check.not_configured", option="vc.sip.targets"))
         budget = max(0.1, self.config.timeout_s - 0.2)
 
         async def one(t: SipTarget) -> tuple[SipTarget, SipOutcome]:

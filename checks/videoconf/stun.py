@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
+from checks.messages import msg, said
 from checks.model import Category, CheckResult, Status, Value
 from checks.network.probes import split_host_port
 from checks.videoconf.common import Exchange, no_answer, udp_exchange
@@ -151,27 +152,29 @@ def evaluate_stun(outcome: StunOutcome, check_id: str = "vc.stun") -> CheckResul
     }
     resp = outcome.response
     if resp is None:
-        return no_answer(check_id, outcome.target, ex, "stun_up", "port unreachable")
+        return no_answer(check_id, outcome.target, ex, "stun_up", "net.port_unreachable")
     values = {
         "stun_up": Value(value=1.0),
         "stun_response_time": Value(value=ex.elapsed_s, unit="seconds"),
     }
-    ms = ex.elapsed_s * 1000
     if resp.success:
-        seen = f"{resp.mapped[0]}:{resp.mapped[1]}" if resp.mapped else "no mapped address"
-        return CheckResult(
-            status=Status.OK,
-            values=values,
-            message=f"Binding success in {ms:.0f} ms; mapped address {seen}",
-            **base,
+        text = (
+            msg(
+                "vc.stun.mapped",
+                elapsed=ex.elapsed_s,
+                mapped=f"{resp.mapped[0]}:{resp.mapped[1]}",
+            )
+            if resp.mapped
+            else msg("vc.stun.unmapped", elapsed=ex.elapsed_s)
         )
-    return CheckResult(
-        status=Status.WARN,
-        values=values,
-        message=f"Binding error {resp.error_code} {resp.error_reason}".strip()
-        + f" in {ms:.0f} ms (server alive)",
-        **base,
+        return CheckResult(status=Status.OK, values=values, **said(text), **base)
+    text = msg(
+        "vc.stun.error",
+        code=str(resp.error_code or ""),
+        reason=resp.error_reason or "",
+        elapsed=ex.elapsed_s,
     )
+    return CheckResult(status=Status.WARN, values=values, **said(text), **base)
 
 
 def _target(v: str) -> str:
@@ -200,7 +203,7 @@ class StunCheck(Check):
 
     async def fetch(self, ctx: CheckContext) -> list[tuple[str, StunOutcome]]:
         if not self.config.servers:
-            raise CannotMeasure("not configured: no STUN server (vc.stun.servers)")
+            raise CannotMeasure(msg("check.not_configured", option="vc.stun.servers"))
         # Leave the runner 0.2 s to report: our own deadline answers first.
         budget = max(0.1, self.config.timeout_s - 0.2)
 

@@ -28,7 +28,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, TypeVar
 
+from checks import fmt
 from checks.levels import HasLevels, crossing
+from checks.messages import kept, kept_figure, render_id, render_stored, written
 from checks.model import Status
 from collector.criteria.catalogue import Severity
 from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules, RuleStep, Step
@@ -91,6 +93,10 @@ class Observation:
     values: dict[str, float]
     message: str
     observed_at: datetime
+    #: The message by id, as stored ([id, params]; None from an older agent).
+    msg: Any = None
+    #: Each value's unit of measure, when known (figures in reasons are written with it).
+    units: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +170,16 @@ _OF_CHECK_STATUS = {
     Status.WARN: CriterionStatus.WARN,
     Status.FAIL: CriterionStatus.FAIL,
 }
+_LANGS = ("en", "vi")
+
+
+def _say(id: str, lang: str, **params: Any) -> str:
+    """A reason of the message catalogue (``reason.*`` in checks/messages.yaml) in ``lang``:
+    English written now; Vietnamese kept, and written when read (:func:`written`, in
+    :func:`evaluate_findings`): a host's findings are made at every report, read seldom."""
+    if lang == "vi":
+        return kept(id, params, id)
+    return render_id(id, params, lang, id)
 
 
 def levels(value: float, lv: HasLevels) -> tuple[CriterionStatus, str]:
@@ -176,9 +192,36 @@ def levels(value: float, lv: HasLevels) -> tuple[CriterionStatus, str]:
     return _OF_CHECK_STATUS[status], f"{'<' if side == 'below' else '>'} {_fmt(bound)}"
 
 
+class _Crossed(NamedTuple):
+    """A value past a level: its name, figure and unit, which side and which level."""
+
+    name: str
+    value: float
+    unit: str
+    side: str
+    bound: float
+
+    def figures(self, lang: str) -> tuple[str, str]:
+        """The value and the level as ``lang`` writes them (English: as measured)."""
+        if lang == "en":
+            return _fmt(self.value), _fmt(self.bound)
+        return (
+            kept_figure(self.value, self.unit, self.name),
+            kept_figure(self.bound, self.unit, self.name),
+        )
+
+
+def _crossed(name: str, value: float, unit: str, lv: HasLevels) -> tuple[CriterionStatus, Any]:
+    hit = crossing(value, lv.fail_below, lv.fail_above, lv.warn_below, lv.warn_above)
+    if hit is None:
+        return CriterionStatus.PASS, None
+    status, bound, side = hit
+    return _OF_CHECK_STATUS[status], _Crossed(name, value, unit, side, bound)
+
+
 def _evidence(obs: Observation, value: str | None = None) -> dict[str, Any]:
     values = {value: obs.values[value]} if value and value in obs.values else dict(obs.values)
-    return {
+    ev = {
         "host": obs.host,
         "check": obs.check,
         "target": obs.target,
@@ -187,46 +230,56 @@ def _evidence(obs: Observation, value: str | None = None) -> dict[str, Any]:
         "message": obs.message,
         "observed_at": obs.observed_at.isoformat(),
     }
+    if obs.msg:
+        ev["msg"] = obs.msg
+    return ev
 
 
 def _where(obs: Observation) -> str:
     return f"{obs.host}" + (f" ({obs.target})" if obs.target else "")
 
 
-_STATUS_VI = {
-    CriterionStatus.PASS: "đạt",
-    CriterionStatus.WARN: "cảnh báo",
-    CriterionStatus.FAIL: "không đạt",
-    CriterionStatus.UNKNOWN: "không rõ",
-}
+def _said(obs: Observation, lang: str) -> str:
+    """The check's own message in ``lang``: from its id when it has one, else as sent."""
+    if lang == "vi" and obs.msg:
+        try:
+            id, params = obs.msg
+            return kept(str(id), params, obs.message)
+        except (TypeError, ValueError):
+            return obs.message
+    return render_stored(obs.msg, lang, obs.message)
 
 
 def _eval_status(step: RuleStep, obs: Observation) -> Finding:
     """A rule on the check's own status: the status the agent reported (a fact: reachable,
     measured) made worse by any of the catalogue's ``levels:`` the result's values cross."""
     status = _FROM_CHECK.get(obs.status, CriterionStatus.UNKNOWN)
-    where = _where(obs)
-    detail = f": {obs.message}" if obs.message and status is not CriterionStatus.PASS else ""
-    said = obs.status
-    crossed: list[str] = []
+    crossed: list[_Crossed] = []
     if step.levels and status is not CriterionStatus.UNKNOWN:
         for name, bounds in step.levels.items():
             v = obs.values.get(name)
             if v is None:
                 continue
-            judged, bound = levels(v, bounds)
-            if bound:
-                crossed.append(f"{name} = {_fmt(v)} {bound}")
+            judged, hit = _crossed(name, v, obs.units.get(name, ""), bounds)
+            if hit is not None:
+                crossed.append(hit)
                 status = max(status, judged, key=_WORST.__getitem__)
-    if crossed:
-        said = status.value
-        detail = f"{detail}; " if detail else ": "
-        detail += "; ".join(crossed)
-    return Finding(
-        status,
-        f"{obs.check} {said} on {where}{detail}",
-        f"{obs.check} {_STATUS_VI[status]} trên {where}{detail}",
-        (_evidence(obs),),
+    said = status.value if crossed else obs.status
+    en, vi = (_status_reason(obs, status, said, crossed, lang) for lang in _LANGS)
+    return Finding(status, en, vi, (_evidence(obs),))
+
+
+def _status_reason(
+    obs: Observation, status: CriterionStatus, said: str, crossed: list[_Crossed], lang: str
+) -> str:
+    parts = [_said(obs, lang)] if obs.message and status is not CriterionStatus.PASS else []
+    for c in crossed:
+        value, bound = c.figures(lang)
+        parts.append(_say(f"reason.crossed_{c.side}", lang, name=c.name, figure=value, bound=bound))
+    detail = (": " + "; ".join(parts)) if parts else ""
+    shown = said if lang == "en" else status.value
+    return _say(
+        "reason.status", lang, check=obs.check, status=shown, where=_where(obs), detail=detail
     )
 
 
@@ -241,21 +294,34 @@ def _eval_one(step: RuleStep, obs: Observation) -> Finding:
         # A failed check often carries no figures (device unreachable): that is a failure;
         # anything else without the figure is "could not measure".
         status = CriterionStatus.FAIL if obs.status == "fail" else CriterionStatus.UNKNOWN
-        why = obs.message or "no value"
-        return Finding(
-            status,
-            f"{obs.check} {rule.value} not measured on {where}: {why}",
-            f"{obs.check} không đo được {rule.value} trên {where}: {why}",
-            ev,
+        en, vi = (
+            _say(
+                "reason.not_measured",
+                lang,
+                check=obs.check,
+                name=rule.value,
+                where=where,
+                detail=_said(obs, lang) or _say("reason.no_value", lang),
+            )
+            for lang in _LANGS
         )
-    status, bound = levels(v, rule)
-    crossed = f" {bound}" if bound else ""
-    return Finding(
-        status,
-        f"{rule.value} = {_fmt(v)}{crossed} on {where}",
-        f"{rule.value} = {_fmt(v)}{crossed} trên {where}",
-        ev,
-    )
+        return Finding(status, en, vi, ev)
+    status, hit = _crossed(rule.value, v, obs.units.get(rule.value, ""), rule)
+    unit = obs.units.get(rule.value, "")
+    en, vi = (_value_reason(rule.value, v, unit, hit, where, lang) for lang in _LANGS)
+    return Finding(status, en, vi, ev)
+
+
+def _value_reason(
+    name: str, value: float, unit: str, hit: _Crossed | None, where: str, lang: str
+) -> str:
+    if hit is None:
+        shown = _fmt(value) if lang == "en" else kept_figure(value, unit, name)
+        bound = ""
+    else:
+        shown, level = hit.figures(lang)
+        bound = _say(f"reason.bound_{hit.side}", lang, bound=level)
+    return _say("reason.value", lang, name=name, figure=shown, bound=bound, where=where)
 
 
 # ------------------------------------------------------------------ per-host findings
@@ -343,18 +409,19 @@ def _noted(step: RuleStep, found: Finding, cond: list[Any], at: int) -> Finding:
     """The rule's finding with the status that counts and why it is not the one seen."""
     raw, since, held = cond
     status = _OF_CHAR[held]
-    so_far_en, so_far_vi = _span(at - since, "en"), _span(at - since, "vi")
-    if held < raw:
-        need_en, need_vi = _span(step.for_s, "en"), _span(step.for_s, "vi")
-        en = f"{found.en}; pending: counts after {need_en} ({so_far_en} so far)"
-        vi = f"{found.vi}; đang chờ: chỉ tính khi kéo dài {need_vi} (mới {so_far_vi})"
-    else:
-        need_en, need_vi = _span(step.recover_s, "en"), _span(step.recover_s, "vi")
-        en = f"{found.en}; still counted as {status.value}: clear for {so_far_en} of {need_en}"
-        vi = (
-            f"{found.vi}; vẫn tính là {_STATUS_VI.get(status, status.value)}: "
-            f"mới ổn định {so_far_vi} trên {need_vi}"
+    pending = held < raw
+    need_s = step.for_s if pending else step.recover_s
+    en, vi = (
+        _say(
+            "reason.pending" if pending else "reason.still_counted",
+            lang,
+            found=found.en if lang == "en" else found.vi,
+            need=_span(need_s, lang),
+            so_far=_span(at - since, lang),
+            status=status.value,
         )
+        for lang in _LANGS
+    )
     return Finding(status, en, vi, found.evidence)
 
 
@@ -592,7 +659,9 @@ def evaluate_findings(
         _in_force(waivers, now),
     )
     outcomes = {
-        c.id: CriterionOutcome(c.id, status, c.severity, f.en, f.vi, list(f.evidence))
+        c.id: CriterionOutcome(
+            c.id, status, c.severity, f.en, written(f.vi, "vi"), list(f.evidence)
+        )
         for c, status, f in judged
     }
     return CommuneEvaluation(colour=colour_of(outcomes.values()), criteria=outcomes)
@@ -847,30 +916,22 @@ class _Detailed:
 
     def no_result(self, step: RuleStep) -> Finding:
         check, target = step.rule.check, step.rule.target
-        where = f" for target {target!r}" if target else ""
-        return Finding(
-            CriterionStatus.UNKNOWN,
-            f"no result from check {check}{where}",
-            f"chưa có kết quả kiểm tra {check}{where}",
-        )
+        id = "reason.no_result_target" if target else "reason.no_result"
+        en, vi = (_say(id, lang, check=check, target=target or "") for lang in _LANGS)
+        return Finding(CriterionStatus.UNKNOWN, en, vi)
 
     def nothing_measured(self) -> Finding:
-        return Finding(
-            CriterionStatus.UNKNOWN,
-            "no result from any of its checks",
-            "chưa có kết quả kiểm tra nào",
-        )
+        en, vi = (_say("reason.nothing_measured", lang) for lang in _LANGS)
+        return Finding(CriterionStatus.UNKNOWN, en, vi)
 
     def not_applicable(self, commune_kind: str) -> Finding:
-        return Finding(
-            CriterionStatus.NOT_APPLICABLE,
-            f"does not apply to a {commune_kind}",
-            f"không áp dụng cho {commune_kind}",
-        )
+        en, vi = (_say("reason.not_applicable", lang, kind=commune_kind) for lang in _LANGS)
+        return Finding(CriterionStatus.NOT_APPLICABLE, en, vi)
 
     def attested(self, status: CriterionStatus, latest: Attestation | None) -> Finding:
         if latest is None:
-            return Finding(status, "no attestation entered", "chưa có xác nhận")
+            en, vi = (_say("reason.no_attestation", lang) for lang in _LANGS)
+            return Finding(status, en, vi)
         ev = (
             {
                 "attestation": latest.evidence,
@@ -879,21 +940,33 @@ class _Detailed:
                 "expires_at": latest.expires_at.isoformat(),
             },
         )
-        by = latest.entered_by
-        if status is CriterionStatus.UNKNOWN:
-            day = latest.expires_at.date().isoformat()
-            en, vi = f"attestation expired on {day}", f"xác nhận đã hết hạn ngày {day}"
-        elif status is CriterionStatus.FAIL:
-            en, vi = f"attested as not met by {by}", f"được xác nhận là chưa đạt bởi {by}"
-        else:
-            en, vi = f"attested by {by}", f"đã được xác nhận bởi {by}"
+        id = {
+            CriterionStatus.UNKNOWN: "reason.attestation_expired",
+            CriterionStatus.FAIL: "reason.attested_fail",
+        }.get(status, "reason.attested")
+        en, vi = (
+            _say(id, lang, by=latest.entered_by, day=_day(latest.expires_at, lang))
+            for lang in _LANGS
+        )
         return Finding(status, en, vi, ev)
 
     def waived(self, value: Finding, waiver: Waiver) -> Finding:
-        until = waiver.expires_at.date().isoformat()
-        return Finding(
-            CriterionStatus.WAIVED,
-            f"waived by {waiver.granted_by} until {until}: {waiver.reason} ({value.en})",
-            f"được miễn bởi {waiver.granted_by} đến {until}: {waiver.reason} ({value.vi})",
-            value.evidence,
+        en, vi = (
+            _say(
+                "reason.waived",
+                lang,
+                by=waiver.granted_by,
+                until=_day(waiver.expires_at, lang),
+                reason=waiver.reason,
+                was=value.en if lang == "en" else value.vi,
+            )
+            for lang in _LANGS
         )
+        return Finding(CriterionStatus.WAIVED, en, vi, value.evidence)
+
+
+def _day(at: datetime, lang: str) -> str:
+    """A day in a reason: ISO 8601 in English, dd/mm/yyyy (UTC+7) in Vietnamese."""
+    if lang == "en":
+        return at.date().isoformat()
+    return fmt.when(at, lang)[:10]

@@ -120,7 +120,7 @@ def _summary_table(summary: dict[str, Any]) -> Table:
             str(r["yellow"]),
             str(r["red"]),
             str(r["grey"]),
-            f"{r['green_ratio'] * 100:.1f} %",
+            fmt.percent(r["green_ratio"], "vi"),
         )
     table.add_section()
     table.add_row(
@@ -131,7 +131,7 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         str(summary["yellow"]),
         str(summary["red"]),
         str(summary["grey"]),
-        f"{summary['green_ratio'] * 100:.1f} %",
+        fmt.percent(summary["green_ratio"], "vi"),
     )
     return table
 

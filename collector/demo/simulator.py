@@ -22,7 +22,17 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from checks.model import AgentReport, Category, CheckResult, ReportBatch, Status, Value, utcnow
+from checks.messages import msg, said
+from checks.model import (
+    AgentReport,
+    Category,
+    CheckResult,
+    MessageRef,
+    ReportBatch,
+    Status,
+    Value,
+    utcnow,
+)
 from collector.domain.units import Units
 from collector.service import Services
 from collector.service.accounts import AuthError, Role
@@ -134,7 +144,7 @@ def _r(
     cat: Category,
     target: str,
     status: Status,
-    message: str = "",
+    message: str | MessageRef = "",
     **values: tuple[float, str],
 ) -> CheckResult:
     return CheckResult(
@@ -143,7 +153,7 @@ def _r(
         target=target,
         status=status,
         values={k: Value(value=v, unit=u) for k, (v, u) in values.items()},
-        message=message,
+        **said(message),
         duration_s=0.05,
     )
 
@@ -236,7 +246,7 @@ def _network_results(f: set[str], rng: random.Random) -> list[CheckResult]:
                 N,
                 "provincial-gateway:443",
                 fail,
-                "connection timed out",
+                msg("net.timeout"),
                 tcp_up=(0, ""),
             )
         )
@@ -283,7 +293,14 @@ def _meeting_results(f: set[str], rng: random.Random) -> list[CheckResult]:
     out: list[CheckResult] = []
     if "meeting_unreachable" in f:
         out.append(
-            _r("vc.sip", V, "sip:mcu.province", fail, "no answer to OPTIONS", sip_up=(0, ""))
+            _r(
+                "vc.sip",
+                V,
+                "sip:mcu.province",
+                fail,
+                msg("vc.no_answer", detail="SIP OPTIONS"),
+                sip_up=(0, ""),
+            )
         )
         out.append(
             _r(
@@ -291,7 +308,7 @@ def _meeting_results(f: set[str], rng: random.Random) -> list[CheckResult]:
                 V,
                 "stun:turn.province:3478",
                 fail,
-                "no binding response",
+                msg("vc.no_answer", detail="STUN Binding"),
                 stun_up=(0, ""),
             )
         )
@@ -366,14 +383,21 @@ def _equipment_results(f: set[str], rng: random.Random) -> list[CheckResult]:
                 E,
                 dev,
                 fail if down else ok,
-                "connection refused" if down else "",
+                msg("eq.device.refused", kind=dev.split("-")[0]) if down else "",
                 device_up=(0 if down else 1, ""),
                 response_time=(rng.uniform(0.002, 0.05), "seconds"),
             )
         )
     if "no_signature" in f:
         out.append(
-            _r("sig.token", E, "usb-token", fail, "USB token not present", token_present=(0, ""))
+            _r(
+                "sig.token",
+                E,
+                "usb-token",
+                fail,
+                msg("sig.token.absent", wanted="USB token"),
+                token_present=(0, ""),
+            )
         )
         out.append(
             _r(
@@ -381,7 +405,7 @@ def _equipment_results(f: set[str], rng: random.Random) -> list[CheckResult]:
                 E,
                 "signing-cert",
                 fail,
-                "certificate expired",
+                msg("sig.cert.expired_short"),
                 cert_days_left=(-rng.randint(1, 60), "days"),
             )
         )

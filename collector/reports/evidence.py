@@ -18,6 +18,7 @@ from typing import Any
 from agent.i18n import Lang, check_title
 from agent.i18n import t as agent_t
 from checks.levels import Bounds, crossing
+from checks.messages import render_stored
 from collector.reports import fmt
 from collector.reports.i18n import t as report_t
 
@@ -392,7 +393,7 @@ def attestation_line(ev: Mapping[str, Any], lang: str) -> str:
     return f"{ev['attestation']} ({ev.get('entered_by', '')}, {when})"
 
 
-def raw_lines(evidence: Iterable[Mapping[str, Any]]) -> list[str]:
+def raw_lines(evidence: Iterable[Mapping[str, Any]], lang: str = "vi") -> list[str]:
     """The engineering text of each evidence item (check, status, host, values as measured,
     message, time), each distinct line once, and an item whose every value an earlier line
     of the same result gave is not repeated: what sits behind the disclosure."""
@@ -401,7 +402,7 @@ def raw_lines(evidence: Iterable[Mapping[str, Any]]) -> list[str]:
     for ev in evidence:
         result = tuple(str(ev.get(k, "")) for k in ("host", "check", "target", "observed_at"))
         keys = {(*result, n, v) for n, v in (ev.get("values") or {}).items()}
-        line = raw_line(ev)
+        line = raw_line(ev, lang)
         if line in out or (keys and keys <= seen):
             continue
         seen |= keys
@@ -409,17 +410,19 @@ def raw_lines(evidence: Iterable[Mapping[str, Any]]) -> list[str]:
     return out
 
 
-def raw_line(ev: Mapping[str, Any]) -> str:
-    """One line for an evidence item: the check values and when they were observed."""
+def raw_line(ev: Mapping[str, Any], lang: str = "vi") -> str:
+    """One line for an evidence item: the check values, its message in ``lang`` (from its
+    id when it has one) and when they were observed."""
     if "attestation" in ev:
-        return attestation_line(ev, "vi")
+        return attestation_line(ev, lang)
     values = ", ".join(f"{k}={_num(v)}" for k, v in (ev.get("values") or {}).items())
     where = str(ev.get("host", "")) + (f" ({ev['target']})" if ev.get("target") else "")
     parts = [f"{ev.get('check', '')} {ev.get('status', '')} @ {where}"]
     if values:
         parts.append(values)
-    if ev.get("message"):
-        parts.append(str(ev["message"]))
+    message = render_stored(ev.get("msg"), lang, str(ev.get("message") or ""))
+    if message:
+        parts.append(message)
     if ev.get("observed_at"):
         parts.append(_when(str(ev["observed_at"])))
     return " — ".join(parts)

@@ -1,98 +1,30 @@
-"""Numbers, percentages, rates, durations and times as officials read them, in the chosen
-language: Vietnamese (``vi_VN``, the default) or English, with Babel (CLDR).
+"""Figures in the reader's locale for the pages and reports: the formatting itself lives in
+:mod:`checks.fmt`, shared with the agent and the message catalogue (:mod:`checks.messages`)."""
 
-One place for every figure a page or a report shows in words: 164,8 Mbit/s; 61,9 %;
-2 giờ 17 phút; 05/12/2026 16:03 in ``Asia/Ho_Chi_Minh``. Machine-readable columns of the
-exports (CSV, XLSX numbers) stay numbers and do not come here.
-"""
+from checks.fmt import (
+    LOCALES,
+    TIME_ZONE,
+    bitrate,
+    day,
+    days,
+    duration,
+    number,
+    percent,
+    ratio,
+    size,
+    when,
+)
 
-from __future__ import annotations
-
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal, format_percent
-
-#: The Babel locale of each language the pages and reports speak.
-LOCALES = {"vi": "vi_VN", "en": "en"}
-#: The time zone officials read times in (Vietnam has no daylight saving).
-TIME_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-
-# Duration words. CLDR's Vietnamese hour is the spoken "tiếng"; administrative writing
-# says "giờ", so the words are the project's, the numbers Babel's.
-_DURATION_WORDS = {
-    "vi": {"d": "ngày", "h": "giờ", "min": "phút", "s": "giây", "ms": "ms"},
-    "en": {"d": "d", "h": "h", "min": "min", "s": "s", "ms": "ms"},
-}
-_RATES = ((1e9, "Gbit/s"), (1e6, "Mbit/s"), (1e3, "kbit/s"), (1.0, "bit/s"))
-
-
-def _locale(lang: str) -> str:
-    return LOCALES.get(lang, LOCALES["vi"])
-
-
-def number(value: float, lang: str, decimals: int = 1) -> str:
-    """A number with at most ``decimals`` decimals, grouped: 164,8 / 1.234 (vi); 164.8 (en)."""
-    pattern = "#,##0" + ("." + "#" * decimals if decimals else "")
-    return format_decimal(value, format=pattern, locale=_locale(lang))
-
-
-def percent(ratio: float, lang: str) -> str:
-    """A ratio (0 to 1) as a percentage with one decimal: 61,9 % (vi), 61.9 % (en)."""
-    return format_percent(ratio, format="#,##0.0 %", locale=_locale(lang))
-
-
-def ratio(value: float, lang: str) -> str:
-    """A ratio in a sentence: a percentage with a decimal only when it has one (31 %, 1,2 %)."""
-    return format_percent(value, format="#,##0.# %", locale=_locale(lang))
-
-
-def bitrate(bits_per_second: float, lang: str) -> str:
-    """A rate in the largest unit that keeps it at 1 or more: 164,8 Mbit/s."""
-    scale, unit = next(((s, u) for s, u in _RATES if abs(bits_per_second) >= s), _RATES[-1])
-    return f"{number(bits_per_second / scale, lang)} {unit}"
-
-
-def size(n_bytes: float, lang: str) -> str:
-    """A size in bytes in the largest decimal unit that keeps it at 1 or more: 12,5 GB."""
-    units = ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B"))
-    scale, unit = next(((s, u) for s, u in units if abs(n_bytes) >= s), units[-1])
-    return f"{number(n_bytes / scale, lang)} {unit}"
-
-
-def duration(seconds: float, lang: str) -> str:
-    """A duration in its two largest units: 2 giờ 17 phút (vi), 2 h 17 min (en); under a
-    minute in seconds, under a second in milliseconds (150 ms)."""
-    words = _DURATION_WORDS["en" if lang == "en" else "vi"]
-    s = abs(seconds)
-    if s < 1:
-        return f"{number(s * 1000, lang, 0)} {words['ms']}"
-    if s < 60:
-        return f"{number(s, lang)} {words['s']}"
-    total = round(s / 60)  # whole minutes
-    days, rest = divmod(total, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = [(days, "d"), (hours, "h"), (minutes, "min")]
-    shown = [(n, u) for n, u in parts if n][:2]
-    return " ".join(f"{number(n, lang, 0)} {words[u]}" for n, u in shown)
-
-
-def days(value: float, lang: str) -> str:
-    """A count of days (certificates, updates): 31 ngày / 31 days; under a day as a duration."""
-    if 0 < abs(value) < 1:
-        return duration(value * 86400, lang)
-    unit = "ngày" if lang != "en" else ("day" if round(value) == 1 else "days")
-    return f"{number(value, lang, 0)} {unit}"
-
-
-def when(dt: datetime | None, lang: str) -> str:
-    """A time as officials read it, in Asia/Ho_Chi_Minh: 05/12/2026 16:03."""
-    if dt is None:
-        return ""
-    return format_datetime(dt, "dd/MM/yyyy HH:mm", tzinfo=TIME_ZONE, locale=_locale(lang))
-
-
-def day(value: date, lang: str) -> str:
-    """A calendar day as officials write it: 01/11/2026 (both languages)."""
-    return format_date(value, "dd/MM/yyyy", locale=_locale(lang))
+__all__ = [
+    "LOCALES",
+    "TIME_ZONE",
+    "bitrate",
+    "day",
+    "days",
+    "duration",
+    "number",
+    "percent",
+    "ratio",
+    "size",
+    "when",
+]

@@ -70,7 +70,7 @@ class CriterionResult:
         """The evidence in words beside the raw lines, row by row (a report's appendix);
         from the items themselves when the sentences were not made with the report."""
         said = self.sentences or sentences(self.evidence, lang)
-        raw = self.raw or raw_lines(self.evidence)
+        raw = self.raw or raw_lines(self.evidence, lang)
         return list(zip_longest(said, raw, fillvalue=""))
 
 
@@ -338,7 +338,7 @@ def _commune_detail(
                 explanation=explanation,
                 remediation=remediation,
                 sentences=sentences(evidence, lang, levels),
-                raw=raw_lines(evidence),
+                raw=raw_lines(evidence, lang),
             )
         )
     return out
@@ -415,5 +415,5 @@ def colour_name(lang: Lang, colour: str) -> str:
 def evidence_text(ev: dict[str, Any], lang: Lang | None = None) -> str:
     """One line of engineering text for an evidence item (see :mod:`.evidence`); in
     ``lang``, whether its host is stale and since when (docs/CRITERIA.md, "Silent hosts")."""
-    line = raw_line(ev)
+    line = raw_line(ev, lang or "vi")
     return f"{line} — {stale_note(ev, lang)}" if lang and ev.get("stale_since") else line

@@ -62,20 +62,23 @@ _ICT = timezone(timedelta(hours=7), "ICT")
 
 def observations(host: str, latest: dict[str, LatestResult]) -> list[Observation]:
     """A host's latest results as the rule interpreter reads them."""
-    # Inlined (once per result of every report ingested): e.values(), as_utc().
+    # Inlined (once per result of every report ingested): e.values(), e.units(), as_utc().
     parse = datetime.fromisoformat
     out = []
-    for check, target, _category, status, message, observed, _seq, figures in latest.values():
-        at = parse(observed)
+    for e in latest.values():
+        at = parse(e.observed_at)
+        figures = e.figures
         out.append(
             Observation(
                 host=host,
-                check=check,
-                target=target,
-                status=status,
+                check=e.check,
+                target=e.target,
+                status=e.status,
                 values={k: v[0] for k, v in figures.items()},
-                message=message,
+                message=e.message,
                 observed_at=at if at.tzinfo is not None else at.replace(tzinfo=UTC),
+                msg=e.msg,
+                units={k: v[1] for k, v in figures.items() if len(v) > 1 and v[1]},
             )
         )
     return out

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy import Connection, and_, bindparam, select, update
 
+from checks.messages import stored as stored_msg
 from checks.model import AgentReport, CheckResult, IngestResponse, utcnow
 from collector.criteria.engine import HostFindings, Observation, advance_conditions
 from collector.criteria.rules import Rules
@@ -349,6 +350,8 @@ def _timed_observations(rules: Rules, report: AgentReport, at: datetime) -> list
             values={k: v.value for k, v in res.values.items()},
             message=res.message,
             observed_at=at,
+            msg=stored_msg(res.msg),
+            units={k: v.unit for k, v in res.values.items() if v.unit},
         )
         for res in report.results
         if res.check in checks

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from checks.messages import stored
 from checks.model import CheckResult
 
 
@@ -40,6 +41,9 @@ class LatestResult(NamedTuple):
     observed_at: str  # ISO 8601, UTC
     seq: int
     figures: dict[str, list[Any]]  # value name -> [value, unit]
+    #: The message by id, [id, params] (checks/messages.py); None from an older agent, and
+    #: absent from entries stored before it was kept.
+    msg: list[Any] | None = None
 
     @classmethod
     def of(cls, result: CheckResult, seq: int, now: datetime) -> LatestResult:
@@ -58,24 +62,30 @@ class LatestResult(NamedTuple):
                 (now if observed > now else observed).isoformat(),
                 seq,
                 {k: [v.value, v.unit] for k, v in result.values.items()},
+                stored(result.msg),
             ),
         )
 
     def values(self) -> dict[str, float]:
         return {k: v[0] for k, v in self.figures.items()}
 
+    def units(self) -> dict[str, str]:
+        return {k: v[1] for k, v in self.figures.items() if len(v) > 1 and v[1]}
+
 
 def latest_key(check: str, target: str) -> str:
     return f"{check}\t{target}"
 
 
-def decode_latest(stored: dict[str, list[Any]] | None) -> dict[str, LatestResult]:
+def decode_latest(data: dict[str, list[Any]] | None) -> dict[str, LatestResult]:
+    """As stored; an entry written before messages had ids has no ``msg``."""
     make = LatestResult._make
-    return {k: make(v) for k, v in (stored or {}).items()}
+    return {k: make(v) if len(v) == 9 else LatestResult(*v) for k, v in (data or {}).items()}
 
 
 def encode_latest(latest: dict[str, LatestResult]) -> dict[str, list[Any]]:
-    return {k: list(v) for k, v in latest.items()}
+    """Without ``msg`` when there is none (the stored form of an older agent's results)."""
+    return {k: list(v) if v.msg is not None else list(v)[:8] for k, v in latest.items()}
 
 
 class CriterionState(NamedTuple):

@@ -177,8 +177,40 @@ def test_grey_when_stale_whatever_the_colour() -> None:
 
 def test_vietnamese_reasons() -> None:
     ev = evaluate_commune(RULES, "xã", [], now=NOW)
-    assert ev.criteria["NET-01"].reason_vi == "chưa có kết quả kiểm tra net.dedicated"
+    net01 = ev.criteria["NET-01"].reason_vi
+    assert net01 == "chưa có kết quả kiểm tra Mạng truyền số liệu chuyên dùng"
     assert ev.criteria["ATT-01"].reason_vi == "chưa có xác nhận"
+
+
+def test_reasons_are_rendered_from_the_catalogue_with_figures_in_the_locale() -> None:
+    """Vietnamese reasons name the value and write its figures with their units (Babel);
+    a check's message is rendered from its id in each language (English kept as measured)."""
+    from checks.messages import msg, stored
+
+    said = stored(msg("vc.devices.missing", missing="no_camera,no_microphone"))
+    items = all_ok()
+    for new in (
+        obs("host.disk", target="/", disk_free_ratio=0.05),
+        Observation("pc-1", "vc.devices", "", "fail", {}, "no camera, no microphone", NOW, said),
+        Observation(
+            "pc-1",
+            "net.throughput",
+            "",
+            "ok",
+            {"download_bandwidth": 1.64812e7},
+            "",
+            NOW,
+            units={"download_bandwidth": "bits_per_second"},
+        ),
+    ):
+        items = replace(items, new)
+    ev = evaluate_commune(RULES, "xã", items, attested(), now=NOW)
+    eq01, vc03, net02 = (ev.criteria[c] for c in ("EQ-01", "VC-03", "NET-02"))
+    assert eq01.reason_vi == "máy pc-1 (/): dung lượng đĩa còn trống 5 %, dưới mức 10 %"
+    assert "disk_free_ratio = 0.05 < 0.1 on pc-1 (/)" in eq01.reason_en
+    assert "không có camera, không có micro" in vc03.reason_vi
+    assert "no camera, no microphone" in vc03.reason_en
+    assert net02.reason_vi.startswith("máy pc-1: băng thông tải xuống 16,5 Mbit/s, dưới mức")
 
 
 def test_optional_device_kind_counts_only_when_present() -> None:

@@ -62,7 +62,7 @@ def test_evidence_is_sentences_with_raw_values_behind_details(
         assert 1 <= len(shown[lang]) <= len(hosts)  # the hosts with what is wrong
         # the engineering text only inside the disclosure, each line once
         lines = _items(raw.group(2))
-        assert lines == raw_lines(evidence) and len(lines) == len(set(lines))
+        assert lines == raw_lines(evidence, lang) and len(lines) == len(set(lines))
         assert {e["check"] for e in evidence} <= {x.split(" ")[0] for x in lines}
         assert not any("=" in s for s in shown[lang])  # no "name = 1.6e+07" in the sentences
         assert html.unescape(raw.group(1)) == ("Số liệu gốc" if lang == "vi" else "Raw values")
