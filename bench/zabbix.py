@@ -1,0 +1,591 @@
+"""Zabbix server 6.0 beside the collector: the same reports, the same connections, the same
+time, on the same two cores, with what each side used of them.
+
+Zabbix side (Debian ``zabbix-server-pgsql`` and ``zabbix-frontend-php`` 6.0): a database on
+a throwaway PostgreSQL 15 with the schema, images and data Debian ships; the frontend's
+``api_jsonrpc.php`` served by ``php -S`` on loopback from a copy of the frontend whose
+configuration file points at that database (Debian's frontend reads
+``/etc/zabbix/zabbix.conf.php``: the copy reads its own, and no system file is touched);
+through that API one template with a trapper item per value a report carries and one host
+per simulated agent linked to it; then ``zabbix_server`` with a configuration of its own on a
+loopback port, fed with the sender protocol (``ZBXD`` header and a JSON ``sender data``
+request: one host's values a request, one TCP connection a request as Zabbix's trapper
+closes it after answering) by a multi-process asyncio generator whose own CPU is measured.
+What reached ``history`` is counted after the load stops, until the count stops growing.
+
+Collector side: ``ioc-collector serve`` (1 process) on SQLite and on the same PostgreSQL
+server, driven by ``wrk`` exactly as section 1 does, with the CPU of the collector and of its
+PostgreSQL read before and after the load.
+
+Everything runs on loopback; every wait and every load is bounded in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import multiprocessing
+import os
+import random
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from bench.common import (
+    collector_process,
+    free_port,
+    median,
+    percentile,
+    progress,
+    stop,
+    wait_http,
+    write_collector_config,
+)
+from checks.model import CheckResult
+
+SCHEMA = Path("/usr/share/zabbix-server-pgsql")
+FRONTEND = Path("/usr/share/zabbix")
+GROUP = "commune-ioc bench"
+TEMPLATE = "commune-ioc bench report"
+#: Zabbix's own account on a fresh database.
+ADMIN = ("Admin", "zabbix")
+#: The sender protocol's header: "ZBXD", flags 1, then two little-endian 32-bit lengths.
+HEADER = b"ZBXD\x01"
+PROCESSED = re.compile(rb"processed: (\d+); failed: (\d+)")
+#: Hosts per ``host.create`` call.
+BATCH = 250
+
+
+def item_key(res: CheckResult, name: str) -> str:
+    """A Zabbix item key for one value of a check result: ``check.value[target]``, the
+    target quoted (backslashes turned to slashes: a quoted parameter cannot end in one)."""
+    key = f"{res.check}.{name}"
+    if not res.target:
+        return key
+    target = res.target.replace("\\", "/").replace('"', "")
+    return f'{key}["{target}"]'
+
+
+def zabbix_workload(hosts: int, values: int = 30) -> list[tuple[str, dict[str, float]]]:
+    """Per simulated agent, its host name and its first report's values by item key: the
+    same communes, names and values as the collector's ingest workload (bench/ingest.py)."""
+    from bench.ingest import _trim
+    from collector.demo.simulator import plan_nation, simulated_results
+    from collector.domain.units import load_units
+
+    plans = plan_nation(load_units())
+    codes = sorted(plans)
+    rng = random.Random(7)
+    out = []
+    for n in range(hosts):
+        code = codes[n % len(codes)]
+        k = n // len(codes)
+        host = f"bench-{code}" + (f"-{k}" if k else "")
+        results = _trim(simulated_results(plans[code], rng), values)
+        out.append(
+            (
+                host,
+                {
+                    item_key(r, name): float(v.value)
+                    for r in results
+                    for name, v in r.values.items()
+                },
+            )
+        )
+    return out
+
+
+def sender_frame(host: str, values: dict[str, float]) -> bytes:
+    """One sender-protocol request: the host's values, one per trapper item."""
+    body = json.dumps(
+        {
+            "request": "sender data",
+            "data": [{"host": host, "key": k, "value": repr(v)} for k, v in values.items()],
+        }
+    ).encode()
+    return HEADER + len(body).to_bytes(4, "little") + bytes(4) + body
+
+
+def processed(answer: bytes) -> tuple[int, int]:
+    """``processed`` and ``failed`` of a trapper's answer (an error if it has neither)."""
+    m = PROCESSED.search(answer)
+    if m is None:
+        raise ValueError(f"not a sender answer: {answer[:200]!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+async def _exchange(port: int, frame: bytes, timeout_s: float = 30) -> bytes:
+    async def go() -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(frame)
+            await writer.drain()
+            head = await reader.readexactly(13)
+            if head[:4] != b"ZBXD":
+                raise ValueError(f"not a Zabbix answer: {head!r}")
+            return await reader.readexactly(int.from_bytes(head[5:9], "little"))
+        finally:
+            writer.close()
+
+    return await asyncio.wait_for(go(), timeout_s)
+
+
+def send(port: int, frame: bytes, timeout_s: float = 30) -> bytes:
+    """One request to the trapper on ``port``; its answer's body."""
+    return asyncio.run(_exchange(port, frame, timeout_s))
+
+
+@dataclass
+class SenderLoad:
+    """What the load generator saw: requests answered, values the server said it processed
+    (and failed), connection errors, latencies, and its own CPU."""
+
+    requests: int = 0
+    processed: int = 0
+    failed: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    generator_cpu_s: float = 0.0
+
+    def add(self, other: SenderLoad) -> None:
+        self.requests += other.requests
+        self.processed += other.processed
+        self.failed += other.failed
+        self.errors += other.errors
+        self.seconds = max(self.seconds, other.seconds)
+        self.latencies += other.latencies
+
+
+async def _drive_async(
+    frames: list[bytes], port: int, workers: int, duration_s: float
+) -> SenderLoad:
+    load = SenderLoad()
+    started = time.monotonic()
+    deadline = started + duration_s
+
+    async def worker(first: int) -> None:
+        i = first
+        while time.monotonic() < deadline:
+            frame = frames[i % len(frames)]
+            i += workers
+            t = time.perf_counter()
+            try:
+                answer = await _exchange(port, frame)
+                ok, failed = processed(answer)
+            except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError):
+                load.errors += 1
+                await asyncio.sleep(0.01)
+                continue
+            load.latencies.append(time.perf_counter() - t)
+            load.requests += 1
+            load.processed += ok
+            load.failed += failed
+
+    await asyncio.gather(*(worker(k) for k in range(workers)))
+    load.seconds = time.monotonic() - started
+    return load
+
+
+def _drive(frames: list[bytes], port: int, workers: int, duration_s: float) -> SenderLoad:
+    return asyncio.run(_drive_async(frames, port, workers, duration_s))
+
+
+def drive(
+    port: int, frames: list[bytes], connections: int, duration_s: float, processes: int = 2
+) -> SenderLoad:
+    """``connections`` senders spread over ``processes`` processes (each its share of the
+    hosts, in turn), for ``duration_s``; the generator's CPU is its processes' (reaped
+    children's) user + system time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(processes) as pool:
+        parts = pool.starmap(
+            _drive,
+            [
+                (frames[p::processes], port, max(1, connections // processes), duration_s)
+                for p in range(processes)
+            ],
+        )
+        pool.close()
+        pool.join()  # reaped: their CPU is in RUSAGE_CHILDREN
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = SenderLoad()
+    for part in parts:
+        load.add(part)
+    load.generator_cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return load
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process, its live descendants and its reaped ones."""
+    proc = psutil.Process(pid)
+    t = proc.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in proc.children(recursive=True):
+        try:
+            c = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += c.user + c.system
+    return total
+
+
+def postmaster_pid(data_dir: Path) -> int:
+    """The PostgreSQL server's process id, from its data directory."""
+    return int((data_dir / "postmaster.pid").read_text(encoding="ascii").splitlines()[0])
+
+
+def _psql(port: int, database: str, sql: bytes) -> None:
+    out = subprocess.run(
+        ["psql", "-q", "-X", "-1", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(port)]
+        + ["-U", "postgres", "-d", database],
+        input=sql,
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"psql failed: {out.stderr.decode(errors='replace')[-500:]}")
+
+
+def zabbix_database(pg: Any) -> str:
+    """A new database on ``pg`` (tests/peers/prometheus.py's Postgres) with Debian's Zabbix
+    schema, images and data; returns its name."""
+    name = pg.create_database().rsplit("/", 1)[1]
+    for part in ("schema", "images", "data"):
+        _psql(pg.port, name, gzip.decompress((SCHEMA / f"{part}.sql.gz").read_bytes()))
+    return name
+
+
+def count_values(pg_port: int, database: str) -> int:
+    """Rows in ``history`` and ``history_uint`` (every value Zabbix stored)."""
+    import psycopg
+
+    with psycopg.connect(
+        host="127.0.0.1", port=pg_port, user="postgres", dbname=database, connect_timeout=10
+    ) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM history) + (SELECT count(*) FROM history_uint)"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def wait_stored(
+    pg_port: int, database: str, quiet_s: float = 3.0, timeout_s: float = 120.0
+) -> tuple[int, float]:
+    """Poll the stored count until it has not grown for ``quiet_s`` (bounded by
+    ``timeout_s``); returns it and the seconds until it last grew."""
+    started = time.monotonic()
+    last = count_values(pg_port, database)
+    grew_at = started
+    while time.monotonic() - grew_at < quiet_s and time.monotonic() - started < timeout_s:
+        time.sleep(0.25)
+        now = count_values(pg_port, database)
+        if now != last:
+            last, grew_at = now, time.monotonic()
+    return last, grew_at - started
+
+
+def zabbix_port() -> int:
+    """A free loopback port Zabbix accepts (its ``ListenPort`` is at most 32767, below the
+    kernel's ephemeral range)."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randint(20_000, 32_767)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port between 20000 and 32767")
+
+
+def frontend_copy(work: Path, pg_port: int, database: str, server_port: int) -> Path:
+    """A copy of Debian's Zabbix frontend reading its own configuration file (pointing at
+    ``database``) instead of ``/etc/zabbix/zabbix.conf.php``; returns its document root."""
+    root = work / "frontend"
+    shutil.copytree(FRONTEND, root, symlinks=True)
+    conf = root / "conf" / "zabbix.conf.php"
+    conf.write_text(
+        f"""<?php
+$DB['TYPE'] = 'POSTGRESQL';
+$DB['SERVER'] = '127.0.0.1';
+$DB['PORT'] = '{pg_port}';
+$DB['DATABASE'] = '{database}';
+$DB['USER'] = 'postgres';
+$DB['PASSWORD'] = '';
+$DB['SCHEMA'] = '';
+$DB['ENCRYPTION'] = false;
+$DB['KEY_FILE'] = '';
+$DB['CERT_FILE'] = '';
+$DB['CA_FILE'] = '';
+$DB['VERIFY_HOST'] = false;
+$DB['CIPHER_LIST'] = '';
+$DB['VAULT_URL'] = '';
+$DB['VAULT_DB_PATH'] = '';
+$DB['VAULT_TOKEN'] = '';
+$DB['DOUBLE_IEEE754'] = true;
+$ZBX_SERVER = '127.0.0.1';
+$ZBX_SERVER_PORT = '{server_port}';
+$ZBX_SERVER_NAME = 'commune-ioc bench';
+$IMAGE_FORMAT_DEFAULT = IMAGE_FORMAT_PNG;
+""",
+        encoding="utf-8",
+    )
+    cls = root / "include" / "classes" / "core" / "CConfigFile.php"
+    text = cls.read_text(encoding="utf-8")
+    patched = text.replace("'/etc/zabbix/zabbix.conf.php'", f"'{conf}'")
+    if patched == text:
+        raise RuntimeError(f"{cls}: the configuration file's path was not found to replace")
+    cls.write_text(patched, encoding="utf-8")
+    return root
+
+
+@contextmanager
+def frontend_process(root: Path) -> Iterator[str]:
+    """``php -S`` serving the frontend copy on a loopback port; yields the API's URL."""
+    port = free_port()
+    log = (root.parent / "php.log").open("a", encoding="utf-8")
+    proc = subprocess.Popen(
+        ["php", "-S", f"127.0.0.1:{port}", "-t", str(root)], stdout=log, stderr=log
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api_jsonrpc.php", proc=proc)
+        yield f"http://127.0.0.1:{port}/api_jsonrpc.php"
+    finally:
+        stop(proc)
+        log.close()
+
+
+class ZabbixApi:
+    """The JSON-RPC API of Zabbix 6.0 (``user.login`` with ``username``, ``auth`` in the
+    request)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.client = httpx.Client(timeout=300)
+        self.auth: str | None = None
+        self._id = 0
+
+    def call(self, method: str, params: Any) -> Any:
+        self._id += 1
+        request = {"jsonrpc": "2.0", "method": method, "params": params, "id": self._id}
+        if self.auth is not None:
+            request["auth"] = self.auth
+        answer = self.client.post(self.url, json=request).json()
+        if "error" in answer:
+            raise RuntimeError(f"Zabbix API {method}: {answer['error']}")
+        return answer["result"]
+
+    def login(self) -> None:
+        self.auth = self.call("user.login", {"username": ADMIN[0], "password": ADMIN[1]})
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def provision(api: ZabbixApi, workload: list[tuple[str, dict[str, float]]]) -> int:
+    """A host group, a template with a trapper item (float, Zabbix's default history and
+    trends) per item key of the workload, and one host per agent linked to the template, in
+    batches; returns the number of items the hosts got."""
+    api.login()
+    # The database's own host ("Zabbix server", its health template) would store values too.
+    others = [
+        {"hostid": h["hostid"], "status": 1} for h in api.call("host.get", {"output": ["hostid"]})
+    ]
+    if others:
+        api.call(
+            "host.massupdate", {"hosts": [{"hostid": h["hostid"]} for h in others], "status": 1}
+        )
+    gid = api.call("hostgroup.create", {"name": GROUP})["groupids"][0]
+    tid = api.call("template.create", {"host": TEMPLATE, "groups": [{"groupid": gid}]})[
+        "templateids"
+    ][0]
+    keys = sorted({k for _, values in workload for k in values})
+    api.call(
+        "item.create",
+        [{"hostid": tid, "name": k, "key_": k, "type": 2, "value_type": 0} for k in keys],
+    )
+    for i in range(0, len(workload), BATCH):
+        api.call(
+            "host.create",
+            [
+                {"host": host, "groups": [{"groupid": gid}], "templates": [{"templateid": tid}]}
+                for host, _ in workload[i : i + BATCH]
+            ],
+        )
+        progress(f"zabbix: {min(i + BATCH, len(workload)):,} of {len(workload):,} hosts created")
+    return len(keys) * len(workload)
+
+
+#: zabbix_server's settings beyond its files, ports and database: trappers for the load,
+#: no pollers (nothing is polled: every item is a trapper item), caches sized for the hosts'
+#: items (the defaults make the server exit at ~60,000 items), no housekeeping during a run.
+SERVER_SETTINGS = {
+    "StartTrappers": 16,
+    "StartPreprocessors": 3,
+    "StartDBSyncers": 4,
+    "StartPollers": 0,
+    "StartPollersUnreachable": 0,
+    "StartPingers": 0,
+    "StartDiscoverers": 0,
+    "StartHTTPPollers": 0,
+    "StartLLDProcessors": 1,
+    "CacheSize": "256M",
+    "HistoryCacheSize": "256M",
+    "HistoryIndexCacheSize": "64M",
+    "TrendCacheSize": "64M",
+    "ValueCacheSize": "64M",
+    "HousekeepingFrequency": 0,
+    "Timeout": 4,
+    "LogSlowQueries": 0,
+}
+
+
+def server_config(work: Path, port: int, pg_port: int, database: str) -> Path:
+    """zabbix_server's configuration: loopback port, its own pid, log and socket files."""
+    settings: dict[str, object] = {
+        "ListenIP": "127.0.0.1",
+        "ListenPort": port,
+        "PidFile": work / "zabbix_server.pid",
+        "LogType": "file",
+        "LogFile": work / "zabbix_server.log",
+        "LogFileSize": 0,
+        "SocketDir": work,
+        "DBHost": "127.0.0.1",
+        "DBPort": pg_port,
+        "DBName": database,
+        "DBUser": "postgres",
+        **SERVER_SETTINGS,
+    }
+    if os.geteuid() == 0:
+        # As root the server would switch to the zabbix user, who cannot write here.
+        settings["AllowRoot"] = 1
+    path = work / "zabbix_server.conf"
+    path.write_text("".join(f"{k}={v}\n" for k, v in settings.items()), encoding="utf-8")
+    return path
+
+
+def _wait_trapper(port: int, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
+    """Until a trapper answers a sender request (for an item no host has: nothing stored)."""
+    probe = sender_frame("commune-ioc bench probe", {"probe": 0.0})
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            tail = "".join(
+                f.read_text(errors="replace")[-1000:]
+                for f in (log, log.with_suffix(".out"))
+                if f.exists()
+            )
+            raise RuntimeError(f"zabbix_server exited ({proc.returncode}): {tail}")
+        try:
+            processed(send(port, probe, timeout_s=5))
+            return
+        except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"zabbix_server not answering on port {port}") from None
+            time.sleep(0.2)
+
+
+@contextmanager
+def server_process(config: Path, port: int, timeout_s: float = 120) -> Iterator[psutil.Process]:
+    """``zabbix_server -f`` (foreground) with ``config``; yields its main process once a
+    trapper answers. On exit, SIGTERM to it, then SIGKILL to whatever of it is left (its
+    HA manager child can outlive a failed start)."""
+    exe = shutil.which("zabbix_server") or "/usr/sbin/zabbix_server"
+    out = config.with_name("zabbix_server.out").open("ab")
+    proc = subprocess.Popen([exe, "-f", "-c", str(config)], stdout=out, stderr=out)
+    main = psutil.Process(proc.pid)
+    try:
+        _wait_trapper(port, proc, config.with_name("zabbix_server.log"), timeout_s)
+        yield main
+    finally:
+        out.close()
+        try:
+            family = [main, *main.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            family = []
+        stop(proc, timeout_s=30)
+        for p in family:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+
+
+def _load_figures(prefix: str, load: SenderLoad, stored: int, cpu_s: float) -> dict[str, Any]:
+    return {
+        f"{prefix}_requests": load.requests,
+        f"{prefix}_errors": load.errors,
+        f"{prefix}_processed": load.processed,
+        f"{prefix}_failed": load.failed,
+        f"{prefix}_stored": stored,
+        f"{prefix}_requests_s": round(load.requests / load.seconds),
+        f"{prefix}_values_s": round(stored / load.seconds),
+        f"{prefix}_p50_ms": round(median(load.latencies) * 1000, 1),
+        f"{prefix}_p99_ms": round(percentile(load.latencies, 0.99) * 1000, 1),
+        f"{prefix}_cpu_s": round(cpu_s, 1),
+        f"{prefix}_values_per_core_s": round(stored / cpu_s) if cpu_s else None,
+        f"{prefix}_generator_cpu_s": round(load.generator_cpu_s, 1),
+    }
+
+
+def zabbix_side(
+    work: Path,
+    pg: Any,
+    hosts: int,
+    connections: int,
+    duration_s: float,
+    values: int = 30,
+    generators: int = 2,
+) -> dict[str, Any]:
+    """Zabbix server on a new database of ``pg``, ``hosts`` hosts provisioned through the
+    API, then ``duration_s`` of sender load over ``connections``: its figures."""
+    work.mkdir(parents=True, exist_ok=True)
+    workload = zabbix_workload(hosts, values)
+    progress(f"zabbix: schema into a new database, {hosts:,} hosts through the API")
+    database = zabbix_database(pg)
+    port = zabbix_port()
+    started = time.monotonic()
+    with frontend_process(frontend_copy(work, pg.port, database, port)) as url:
+        api = ZabbixApi(url)
+        try:
+            items = provision(api, workload)
+        finally:
+            api.close()
+    provision_s = time.monotonic() - started
+    frames = [sender_frame(host, vals) for host, vals in workload]
+    with server_process(server_config(work, port, pg.port, database), port) as server:
+        pg_pid = postmaster_pid(pg.data)
+        base, _ = wait_stored(pg.port, database, quiet_s=1.0)
+        cpu0 = tree_cpu_s(server.pid) + tree_cpu_s(pg_pid)
+        progress(f"zabbix: {connections} senders for {duration_s:g} s")
+        load = drive(port, frames, connections, duration_s, generators)
+        count, settle_s = wait_stored(pg.port, database)
+        cpu_s = tree_cpu_s(server.pid) + tree_cpu_s(pg_pid) - cpu0
+    out = _load_figures("zbx", load, count - base, cpu_s)
+    out.update(
+        zbx_hosts=hosts,
+        zbx_items=items,
+        zbx_values_per_request=round(sum(len(v) for _, v in workload) / len(workload), 1),
+        zbx_provision_s=round(provision_s, 1),
+        zbx_settle_s=round(settle_s, 1),
+        zbx_generators=generators,
+        zbx_trappers=SERVER_SETTINGS["StartTrappers"],
+        zbx_syncers=SERVER_SETTINGS["StartDBSyncers"],
+    )
+    return out
