@@ -35,7 +35,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -521,10 +521,8 @@ def server_process(config: Path, port: int, timeout_s: float = 120) -> Iterator[
             family = []
         stop(proc, timeout_s=30)
         for p in family:
-            try:
+            with suppress(psutil.NoSuchProcess):
                 p.kill()
-            except psutil.NoSuchProcess:
-                pass
 
 
 def _load_figures(prefix: str, load: SenderLoad, stored: int, cpu_s: float) -> dict[str, Any]:
@@ -588,4 +586,95 @@ def zabbix_side(
         zbx_trappers=SERVER_SETTINGS["StartTrappers"],
         zbx_syncers=SERVER_SETTINGS["StartDBSyncers"],
     )
+    return out
+
+
+def collector_side(
+    work: Path,
+    db_url: str,
+    prefix: str,
+    agents: int,
+    connections: int,
+    duration_s: float,
+    values: int = 30,
+    pg_pid: int | None = None,
+) -> dict[str, Any]:
+    """``ioc-collector serve`` (1 process) on ``db_url`` loaded by wrk as in section 1, with
+    the CPU the collector (and ``pg_pid``'s PostgreSQL) used during the load and wrk's own."""
+    from bench.ingest import _SEQ, _line, _values_per_report, _workload, stored_reports, wrk
+    from checks.model import ReportBatch
+
+    work.mkdir(parents=True, exist_ok=True)
+    reports = _workload(db_url, agents, values)
+    data = work / f"wrk-{prefix}.tsv"
+    with data.open("w", encoding="utf-8") as f:
+        for tok, rep in reports:
+            body = ReportBatch(reports=[rep]).model_dump_json()
+            if body.count(_SEQ) != 1:
+                raise RuntimeError("a report body must name its seq exactly once")
+            f.write(_line("POST", "/api/v1/reports", tok, body))
+    cfg = write_collector_config(work / f"collector-{prefix}.yaml", db_url)
+    with collector_process(cfg) as (url, proc):
+        pids = [proc.pid] + ([pg_pid] if pg_pid else [])
+        cpu0 = sum(tree_cpu_s(p) for p in pids)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load = wrk(url, data, connections, duration_s)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = sum(tree_cpu_s(p) for p in pids) - cpu0
+    per_report = _values_per_report(reports)
+    stored = stored_reports(db_url)
+    values_s = load.rate * per_report
+    return {
+        f"{prefix}_requests": load.requests,
+        f"{prefix}_failed": load.failed,
+        f"{prefix}_stored": stored,
+        f"{prefix}_requests_s": round(load.rate),
+        f"{prefix}_values_s": round(values_s),
+        f"{prefix}_p50_ms": round(load.p50_s * 1000, 1),
+        f"{prefix}_p99_ms": round(load.p99_s * 1000, 1),
+        f"{prefix}_cpu_s": round(cpu_s, 1),
+        f"{prefix}_values_per_core_s": round(load.requests * per_report / cpu_s) if cpu_s else None,
+        f"{prefix}_generator_cpu_s": round(
+            (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1
+        ),
+    }
+
+
+def bench_zabbix(
+    work: Path,
+    pg: Any,
+    agents: int,
+    connections: int,
+    duration_s: float,
+    values: int = 30,
+) -> dict[str, Any]:
+    """The collector on SQLite, then on PostgreSQL, then Zabbix server on PostgreSQL (the
+    same server, a database each), each loaded for ``duration_s``: every figure of the
+    section."""
+    out: dict[str, Any] = {
+        "agents": agents,
+        "connections": connections,
+        "duration_s": duration_s,
+        "values": values,
+    }
+    progress(f"zabbix: the collector on SQLite, {agents:,} agents, {duration_s:g} s")
+    out.update(
+        collector_side(
+            work / "sqlite", str(work / "sqlite.db"), "ioc", agents, connections, duration_s, values
+        )
+    )
+    progress(f"zabbix: the collector on PostgreSQL 15, {agents:,} agents, {duration_s:g} s")
+    out.update(
+        collector_side(
+            work / "pg",
+            pg.create_database(),
+            "pg",
+            agents,
+            connections,
+            duration_s,
+            values,
+            pg_pid=postmaster_pid(pg.data),
+        )
+    )
+    out.update(zabbix_side(work / "zabbix", pg, agents, connections, duration_s, values))
     return out
