@@ -31,7 +31,10 @@ def test_a_sender_request_is_one_hosts_values_in_the_zbxd_frame() -> None:
             {"host": "bench-00070", "key": "host.uptime.uptime", "value": "3.0"},
         ],
     }
-    answer = b'{"response":"success","info":"processed: 28; failed: 2; total: 30; seconds spent: 0.000104"}'
+    answer = (
+        b'{"response":"success",'
+        b'"info":"processed: 28; failed: 2; total: 30; seconds spent: 0.000104"}'
+    )
     assert processed(answer) == (28, 2)
     with pytest.raises(ValueError, match="not a sender answer"):
         processed(b'{"response":"failed"}')
