@@ -253,6 +253,35 @@ def _goal(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def _agent2_row(f: dict[str, Any]) -> str:
+    """Zabbix agent 2's row of the footprint table (a line break first), if it was run."""
+    if "agent2_rss_mib" not in f:
+        return ""
+    return "\n" + row(
+        f"zabbix_agent2 ({f['agent2_items']} passive checks a round)",
+        f"{f['agent2_rss_mib']} MiB",
+        f"{f['agent2_peak_rss_mib']} MiB",
+        f"{f['agent2_uss_mib']} MiB",
+        f"{f['agent2_cpu_ms_per_round']} ms",
+        f"{f['agent2_cpu_ms_max_round']} ms",
+    )
+
+
+def _agent2_text(f: dict[str, Any]) -> str:
+    """What the Zabbix agent 2 row is, and the agent's RSS against it."""
+    if "agent2_rss_mib" not in f:
+        return ""
+    unsupported = ", ".join(f["agent2_unsupported"]) or "none"
+    return f"""
+Zabbix agent 2 (Go, Debian `zabbix-agent2`, `zabbix_agent2` with a minimal configuration:
+passive checks on a loopback port, no active checks, no server) ran beside them and was asked
+once an interval, as a Zabbix server polls it, for {f["agent2_items"]} items of the kind the
+agent's host checks report (CPU load and use, memory, a file system's free space, uptime;
+unsupported: {unsupported}), {f["agent2_rounds"]} rounds measured. The agent's RSS is
+{f["agent_rss_mib"] / f["agent2_rss_mib"]:.2f} × Zabbix agent 2's.
+"""
+
+
 def footprint_section(f: dict[str, Any]) -> str:
     rss_ok = f["agent_rss_mib"] <= 1.5 * f["ne_rss_mib"]
     cpu_ok = f["agent_cpu_ms_per_cycle"] <= 50
@@ -292,7 +321,7 @@ memory is RSS (median over the cycles), peak is the kernel's high-water mark (Vm
             f"{f['ne_cpu_ms_per_scrape']} ms",
             f"{f['ne_cpu_ms_max_scrape']} ms",
         )
-    }
+    }{_agent2_row(f)}
 {
         row(
             "**ratio agent / node_exporter**",
@@ -311,6 +340,7 @@ total over all measured cycles divided by their number.
 
 Goals: agent RSS ≤ 1.5 × node_exporter's: {_goal(rss_ok)}; ≤ 50 ms CPU per
 cycle: {_goal(cpu_ok)}.
+{_agent2_text(f)}
 
 The agent is a Python process: the interpreter and the libraries it imports (httpx with
 OpenSSL, pydantic, psutil, click, PyYAML, SQLite, every check module) take

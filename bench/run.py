@@ -7,7 +7,7 @@
    size and series count in the national parts, beside ``prometheus-node-exporter``'s
    scrape on this machine (bench/nation.py);
 3. footprint: resident memory and CPU per cycle of the real ``ioc-agent run``, beside
-   node_exporter scraped at the same interval (bench/footprint.py);
+   node_exporter scraped and Zabbix agent 2 polled at the same interval (bench/footprint.py);
 4. drain: one real agent draining a 24-hour spool backlog, then thousands of simulated
    agents draining at once against one collector (bench/drain.py);
 5. zabbix: the collector and Debian's Zabbix server 6.0 (PostgreSQL 15) fed the same
@@ -369,11 +369,16 @@ def _parser() -> argparse.ArgumentParser:
 PEERS = {
     "ingest": ["prometheus-pushgateway", "wrk"],
     "nation": ["prometheus-node-exporter"],
-    "footprint": ["prometheus-node-exporter"],
+    "footprint": ["prometheus-node-exporter", "zabbix_agent2"],
     "zabbix": ["wrk", "zabbix_server", "php", "psql"],
 }
 #: The Debian package of each peer whose command is not named after it.
-PACKAGES = {"zabbix_server": "zabbix-server-pgsql", "php": "php-cli", "psql": "postgresql"}
+PACKAGES = {
+    "zabbix_server": "zabbix-server-pgsql",
+    "zabbix_agent2": "zabbix-agent2",
+    "php": "php-cli",
+    "psql": "postgresql",
+}
 
 
 def _missing_peer(only: list[str]) -> str | None:

@@ -33,6 +33,7 @@ import resource
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -44,11 +45,15 @@ import httpx
 import psutil
 
 from bench.common import (
+    Sample,
     collector_process,
     free_port,
     median,
+    peak_rss_mib,
+    per_step_cpu_ms,
     percentile,
     progress,
+    sample,
     stop,
     wait_http,
     write_collector_config,
@@ -678,3 +683,119 @@ def bench_zabbix(
     )
     out.update(zabbix_side(work / "zabbix", pg, agents, connections, duration_s, values))
     return out
+
+
+#: What a Zabbix server asks an agent like ours for, once an interval (passive checks).
+AGENT2_ITEMS = (
+    "agent.ping",
+    "system.cpu.load[all,avg1]",
+    "system.cpu.util",
+    "vm.memory.size[available]",
+    "vm.memory.size[total]",
+    "vfs.fs.size[/,free]",
+    "vfs.fs.size[/,pfree]",
+    "system.uptime",
+)
+
+
+def passive_check(port: int, key: str, timeout_s: float = 10) -> str:
+    """One passive check on the agent at ``port``: its answer (``ZBX_NOTSUPPORTED...`` for a
+    key it does not support)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
+        body = key.encode()
+        s.sendall(HEADER + len(body).to_bytes(4, "little") + bytes(4) + body)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    if data[:4] != b"ZBXD":
+        raise ValueError(f"not a Zabbix agent answer to {key}: {data[:100]!r}")
+    return data[13:].decode(errors="replace")
+
+
+class Agent2Watch:
+    """Debian's ``zabbix_agent2`` with a minimal configuration (passive checks on a loopback
+    port, no active checks, no server needed), asked :data:`AGENT2_ITEMS` once an interval
+    by a thread of its own and sampled (psutil) after each round."""
+
+    def __init__(self, work: Path, interval_s: float) -> None:
+        work.mkdir(parents=True, exist_ok=True)
+        self.port = zabbix_port()
+        self.interval_s = interval_s
+        conf = work / "zabbix_agent2.conf"
+        conf.write_text(
+            f"Server=127.0.0.1\nListenIP=127.0.0.1\nListenPort={self.port}\nServerActive=\n"
+            f"Hostname=bench-agent2\nPidFile={work}/zabbix_agent2.pid\nLogType=file\n"
+            f"LogFile={work}/zabbix_agent2.log\nControlSocket={work}/zabbix_agent2.sock\n",
+            encoding="utf-8",
+        )
+        exe = shutil.which("zabbix_agent2") or "/usr/sbin/zabbix_agent2"
+        self.proc = subprocess.Popen(
+            [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.ps = psutil.Process(self.proc.pid)
+        self.rounds: list[Sample] = []
+        self.unsupported: list[str] = []
+        self._stop = threading.Event()
+        self._wait_ready()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _wait_ready(self, timeout_s: float = 30) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"zabbix_agent2 exited ({self.proc.returncode})")
+            try:
+                if passive_check(self.port, "agent.ping", timeout_s=2) == "1":
+                    return
+            except (OSError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"zabbix_agent2 not answering on port {self.port}")
+            time.sleep(0.1)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            for key in AGENT2_ITEMS:
+                try:
+                    if passive_check(self.port, key).startswith("ZBX_NOTSUPPORTED"):
+                        self.unsupported.append(key)
+                except (OSError, ValueError):
+                    self.unsupported.append(key)
+            try:
+                self.rounds.append(sample(self.ps))
+            except psutil.NoSuchProcess:
+                return
+            self._stop.wait(self.interval_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        stop(self.proc)
+
+    def figures(self) -> dict[str, Any]:
+        """RSS (median of the rounds after the first), peak, USS and CPU per round."""
+        if len(self.rounds) < 3:
+            raise RuntimeError(f"zabbix_agent2: {len(self.rounds)} rounds of passive checks")
+        steady = self.rounds[1:]
+        cpu = (steady[-1].cpu_s - steady[0].cpu_s) * 1000 / (len(steady) - 1)
+        return {
+            "agent2_rounds": len(steady) - 1,
+            "agent2_items": len(AGENT2_ITEMS),
+            "agent2_unsupported": sorted(set(self.unsupported)),
+            "agent2_rss_mib": round(median([s.rss_mib for s in steady]), 1),
+            "agent2_peak_rss_mib": round(peak_rss_mib(self.proc.pid), 1),
+            "agent2_uss_mib": round(self.ps.memory_full_info().uss / 2**20, 1),
+            "agent2_cpu_ms_per_round": round(cpu, 1),
+            "agent2_cpu_ms_max_round": round(max(per_step_cpu_ms(steady)), 1),
+        }
+
+
+@contextmanager
+def agent2_beside(work: Path, interval_s: float) -> Iterator[Agent2Watch]:
+    """Zabbix agent 2 running, polled once an interval, for as long as the block runs."""
+    watch = Agent2Watch(work, interval_s)
+    try:
+        yield watch
+    finally:
+        watch.stop()

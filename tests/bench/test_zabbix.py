@@ -5,15 +5,26 @@ load generator, and the section says how the two sides compare."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from bench.ingest import _workload
-from bench.report import zabbix_section
+from bench.report import footprint_section, zabbix_section
 from bench.run import _only
-from bench.zabbix import item_key, processed, sender_frame, zabbix_side, zabbix_workload
+from bench.zabbix import (
+    AGENT2_ITEMS,
+    agent2_beside,
+    item_key,
+    passive_check,
+    processed,
+    sender_frame,
+    zabbix_side,
+    zabbix_workload,
+)
 from checks.model import CheckResult, Status
 from tests.conftest import require_binary
 
@@ -129,3 +140,65 @@ def test_the_section_compares_the_collectors_best_engine_with_zabbix() -> None:
 
 def test_zabbix_is_a_section_of_its_own() -> None:
     assert _only("zabbix") == ["zabbix"]
+
+
+def test_zabbix_agent2_answers_every_passive_check_and_is_measured(tmp_path: Path) -> None:
+    require_binary("zabbix_agent2")
+    with agent2_beside(tmp_path / "agent2", interval_s=0.5) as agent2:
+        assert float(passive_check(agent2.port, "vm.memory.size[total]")) > 0
+        deadline = time.monotonic() + 20
+        while len(agent2.rounds) < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        f = agent2.figures()
+        pid = agent2.proc.pid
+    assert f["agent2_unsupported"] == []  # every item answered, none ZBX_NOTSUPPORTED
+    assert f["agent2_rounds"] >= 3 and f["agent2_items"] == len(AGENT2_ITEMS)
+    assert 5 < f["agent2_rss_mib"] <= f["agent2_peak_rss_mib"] < 200
+    assert 0 < f["agent2_uss_mib"] <= f["agent2_rss_mib"]
+    assert f["agent2_cpu_ms_per_round"] >= 0
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_the_footprint_section_puts_zabbix_agent2_beside_node_exporter() -> None:
+    f: dict[str, Any] = {
+        "agent_environment": "pydantic 2, httpx 0.29, psutil 7",
+        "cycles": 10,
+        "interval_s": 5.0,
+        "results_per_report": 29,
+        "ne_scrape_bytes": 57_000,
+        "agent_rss_mib": 40.0,
+        "agent_peak_rss_mib": 41.0,
+        "agent_uss_mib": 30.0,
+        "agent_import_rss_mib": 35.0,
+        "import_ratio": 1.8,
+        "agent_rss_growth_mib": 0.1,
+        "agent_first_cycle_cpu_s": 0.5,
+        "agent_cpu_ms_per_cycle": 30.0,
+        "agent_cpu_ms_max_cycle": 40.0,
+        "ne_rss_mib": 20.0,
+        "ne_peak_rss_mib": 21.0,
+        "ne_uss_mib": 12.0,
+        "ne_cpu_ms_per_scrape": 10.0,
+        "ne_cpu_ms_max_scrape": 20.0,
+        "rss_ratio": 2.0,
+        "peak_rss_ratio": 1.95,
+        "cpu_ratio": 3.0,
+    }
+    without = footprint_section(f)
+    assert "zabbix_agent2" not in without
+    f.update(
+        agent2_rounds=10,
+        agent2_items=8,
+        agent2_unsupported=[],
+        agent2_rss_mib=16.0,
+        agent2_peak_rss_mib=17.0,
+        agent2_uss_mib=11.0,
+        agent2_cpu_ms_per_round=3.0,
+        agent2_cpu_ms_max_round=10.0,
+    )
+    text = footprint_section(f)
+    node_exporter = text.index("| prometheus-node-exporter |")
+    row = "| zabbix_agent2 (8 passive checks a round) | 16.0 MiB | 17.0 MiB | 11.0 MiB | 3.0 ms |"
+    assert text.index(row) > node_exporter  # the next row of the same table
+    assert text[node_exporter:].split("\n")[1].startswith(row)
+    assert "The agent's RSS is\n2.50 × Zabbix agent 2's." in text
