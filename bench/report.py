@@ -70,7 +70,8 @@ load itself is 833 reports/s (50,000 hosts, one report a minute): both engines c
 
 Reproduce: `make bench`, or `.venv/bin/python -m bench.run --only footprint,drain` (needs
 Debian's prometheus-pushgateway and prometheus-node-exporter; PostgreSQL 15 for ingest on
-PostgreSQL). `--help` lists the sizes that can be changed.
+PostgreSQL; zabbix-agent2 for the footprint; zabbix-server-pgsql, zabbix-frontend-php,
+php-cli and php-pgsql for `--only zabbix`). `--help` lists the sizes that can be changed.
 """
 
 
@@ -502,6 +503,11 @@ def _zabbix_rows(z: dict[str, Any]) -> str:
     )
 
 
+def _flushed_rate(z: dict[str, Any]) -> int:
+    """Zabbix's values stored per second from the load's start to its history's last row."""
+    return round(z["zbx_stored"] / (z["zbx_seconds"] + z["zbx_settle_s"]))
+
+
 def zabbix_section(z: dict[str, Any]) -> str:
     """The collector and Zabbix server fed the same reports in the same run."""
     best = max(z["ioc_values_s"], z["pg_values_s"])
@@ -536,12 +542,13 @@ SQLite and {z["pg_stored"]:,} for {z["pg_requests"]:,} on PostgreSQL (it answers
 commit; a report answered after wrk stopped counting is stored too); Zabbix acknowledged
 {z["zbx_processed"]:,} values ("processed" in its answers; {z["zbx_failed"]:,} failed,
 {z["zbx_errors"]:,} connection errors) and {z["zbx_stored"]:,} were in `history`
-{z["zbx_settle_s"]:g} s after the load stopped.
+{z["zbx_settle_s"]:g} s after the load stopped: {_flushed_rate(z):,} values/s over the
+load and that flush together (the table counts the load's seconds only).
 
 What each side does per value. **Zabbix** answers once its trapper has handed the values to
-the preprocessing manager and the history cache; its history syncers write them to
-`history` (and trends) afterwards, in batches; no trigger was defined, so none was
-evaluated. **The collector** answers after the report is committed (fsync): it stores the
+the preprocessing manager, which passes them on to the history cache; its history syncers
+write them to `history` (and trends) afterwards, in batches; no trigger was defined, so none
+was evaluated. **The collector** answers after the report is committed (fsync): it stores the
 report, judges each value against the criteria into the host's findings and verdict, and
 re-evaluates the commune's colour and criterion statuses.
 

@@ -537,6 +537,7 @@ def _load_figures(prefix: str, load: SenderLoad, stored: int, cpu_s: float) -> d
         f"{prefix}_processed": load.processed,
         f"{prefix}_failed": load.failed,
         f"{prefix}_stored": stored,
+        f"{prefix}_seconds": round(load.seconds, 2),
         f"{prefix}_requests_s": round(load.requests / load.seconds),
         f"{prefix}_values_s": round(stored / load.seconds),
         f"{prefix}_p50_ms": round(median(load.latencies) * 1000, 1),
