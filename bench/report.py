@@ -478,8 +478,26 @@ def _fleet_reading(f: dict[str, Any], per_batch_ms: float) -> str:
     return "The collector absorbed the storm; the drain is paced by the agents."
 
 
+_ZABBIX_HEAD = (
+    row(
+        "",
+        "requests/s",
+        "values/s acknowledged",
+        "values/s stored",
+        "p50",
+        "p99",
+        "CPU used",
+        "values per core-second",
+        "load generator CPU",
+    )
+    + "\n|"
+    + "---|" * 9
+)
+
+
 def _zabbix_rows(z: dict[str, Any]) -> str:
-    """One row per side: requests/s, values/s, latency, CPU and values per core-second."""
+    """One row per side: requests/s, values/s acknowledged and stored, latency, CPU and values
+    per core-second."""
 
     def line(name: str, p: str, used: str) -> str:
         per_core = z[f"{p}_values_per_core_s"]
@@ -487,6 +505,7 @@ def _zabbix_rows(z: dict[str, Any]) -> str:
             name,
             f"{z[f'{p}_requests_s']:,}",
             f"{z[f'{p}_values_s']:,}",
+            f"**{z[f'{p}_stored_values_s']:,}**",
             f"{z[f'{p}_p50_ms']} ms",
             f"{z[f'{p}_p99_ms']} ms",
             f"{z[f'{p}_cpu_s']} s ({used})",
@@ -503,47 +522,53 @@ def _zabbix_rows(z: dict[str, Any]) -> str:
     )
 
 
-def _flushed_rate(z: dict[str, Any]) -> int:
-    """Zabbix's values stored per second from the load's start to its history's last row."""
-    return round(z["zbx_stored"] / (z["zbx_seconds"] + z["zbx_settle_s"]))
+def _zabbix_goal(z: dict[str, Any]) -> str:
+    """The collector's best engine against Zabbix, stored values/s and per core-second."""
+    best = max(z["ioc_stored_values_s"], z["pg_stored_values_s"])
+    ratio = best / max(1, z["zbx_stored_values_s"])
+    acked = best / max(1, z["zbx_values_s"])
+    core_ratio = max(z["ioc_values_per_core_s"] or 0, z["pg_values_per_core_s"] or 0) / max(
+        1, z["zbx_values_per_core_s"] or 0
+    )
+    return (
+        f"Collector (best engine) / Zabbix: **{ratio:.2f}** × its values/s stored "
+        f"({acked:.2f} ×\nits values/s acknowledged), {core_ratio:.2f} × its values per "
+        f"core-second. Goal, values/s ≥\n0.6 × Zabbix server's in the same run: "
+        f"{_goal(ratio >= 0.6)}; moonshot ≥ 1 ×:\n{_goal(ratio >= 1)}."
+    )
 
 
 def zabbix_section(z: dict[str, Any]) -> str:
     """The collector and Zabbix server fed the same reports in the same run."""
-    best = max(z["ioc_values_s"], z["pg_values_s"])
-    ratio = best / max(1, z["zbx_values_s"])
-    core_ratio = max(z["ioc_values_per_core_s"] or 0, z["pg_values_per_core_s"] or 0) / max(
-        1, z["zbx_values_per_core_s"] or 0
-    )
     return f"""{HEADINGS["zabbix"]}
 
 {stamp()[:-2]}; zabbix-server-pgsql {deb_version("zabbix-server-pgsql")}._
 
-The same {z["agents"]:,} simulated agents' reports of {z["zbx_values_per_request"]:g} values, over
-{z["connections"]} connections for {z["duration_s"]:g} s each, one side after the other on
-the same two cores: the collector (1 process) loaded by `wrk` as in section 1, on SQLite and
-on a throwaway PostgreSQL 15; then Zabbix server on a database of its own on that same
+The same {z["agents"]:,} simulated agents' reports of {z["zbx_values_per_request"]:g} values,
+over {z["connections"]} connections for {z["duration_s"]:g} s each, one side after the other
+on the same two cores: the collector (1 process) loaded by `wrk` as in section 1, on SQLite
+and on a throwaway PostgreSQL 15; then Zabbix server on a database of its own on that same
 PostgreSQL, with one host per agent ({z["zbx_hosts"]:,} hosts, {z["zbx_items"]:,} trapper
 items, created through its API in {z["zbx_provision_s"]:g} s), each request one host's
 {z["zbx_values_per_request"]:g} values in the sender protocol (one TCP connection a request:
 the trapper closes it after answering), from {z["zbx_generators"]} Python generator
-processes; {z["zbx_trappers"]} trappers, {z["zbx_syncers"]} history syncers (bench/zabbix.py).
-CPU is user + system time of the server's processes and of its PostgreSQL's, from the start
-of the load until the last value was stored; values per core-second are the values stored
-divided by it. The load generators' CPU is theirs alone (wrk: C; the sender generator: Python,
-on the same cores).
+processes of threads; {z["zbx_trappers"]} trappers, {z["zbx_syncers"]} history syncers
+(bench/zabbix.py). Values/s acknowledged count the load's seconds; values/s stored count
+from the load's start until the last value was in the database (the collector answers after
+commit: the same figure; Zabbix writes its history after answering). CPU is user + system
+time of the server's processes and of its PostgreSQL's over that same time; values per
+core-second are the values stored divided by it. The load generators' CPU is theirs alone
+(wrk: C; the sender generator: Python), on the same cores.
 
-| | requests/s | values/s | p50 | p99 | CPU used | values per core-second | load generator CPU |
-|---|---|---|---|---|---|---|---|
+{_ZABBIX_HEAD}
 {_zabbix_rows(z)}
 
 Stored: the collector {z["ioc_stored"]:,} reports for {z["ioc_requests"]:,} answers on
-SQLite and {z["pg_stored"]:,} for {z["pg_requests"]:,} on PostgreSQL (it answers after
-commit; a report answered after wrk stopped counting is stored too); Zabbix acknowledged
-{z["zbx_processed"]:,} values ("processed" in its answers; {z["zbx_failed"]:,} failed,
-{z["zbx_errors"]:,} connection errors) and {z["zbx_stored"]:,} were in `history`
-{z["zbx_settle_s"]:g} s after the load stopped: {_flushed_rate(z):,} values/s over the
-load and that flush together (the table counts the load's seconds only).
+SQLite and {z["pg_stored"]:,} for {z["pg_requests"]:,} on PostgreSQL (a report answered after
+wrk stopped counting is stored too); Zabbix acknowledged {z["zbx_processed"]:,} values
+("processed" in its answers; {z["zbx_failed"]:,} failed, {z["zbx_errors"]:,} connection
+errors) and {z["zbx_stored"]:,} were in `history` {z["zbx_settle_s"]:g} s after the load
+stopped.
 
 What each side does per value. **Zabbix** answers once its trapper has handed the values to
 the preprocessing manager, which passes them on to the history cache; its history syncers
@@ -552,9 +577,7 @@ was evaluated. **The collector** answers after the report is committed (fsync): 
 report, judges each value against the criteria into the host's findings and verdict, and
 re-evaluates the commune's colour and criterion statuses.
 
-Collector (best engine) / Zabbix: **{ratio:.2f}** × its values/s, {core_ratio:.2f} × its values
-per core-second. Goal, values/s ≥ 0.6 × Zabbix server's in the same run:
-{_goal(ratio >= 0.6)}; moonshot ≥ 1 ×: {_goal(ratio >= 1)}.
+{_zabbix_goal(z)}
 """
 
 

@@ -10,7 +10,8 @@ through that API one template with a trapper item per value a report carries and
 per simulated agent linked to it; then ``zabbix_server`` with a configuration of its own on a
 loopback port, fed with the sender protocol (``ZBXD`` header and a JSON ``sender data``
 request: one host's values a request, one TCP connection a request as Zabbix's trapper
-closes it after answering) by a multi-process asyncio generator whose own CPU is measured.
+closes it after answering) by a Python generator (processes of threads on blocking sockets)
+whose own CPU is measured.
 What reached ``history`` is counted after the load stops, until the count stops growing.
 
 Collector side: ``ioc-collector serve`` (1 process) on SQLite and on the same PostgreSQL
@@ -22,7 +23,6 @@ Everything runs on loopback; every wait and every load is bounded in time.
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import multiprocessing
@@ -120,7 +120,7 @@ def sender_frame(host: str, values: dict[str, float]) -> bytes:
             "data": [{"host": host, "key": k, "value": repr(v)} for k, v in values.items()],
         }
     ).encode()
-    return HEADER + len(body).to_bytes(4, "little") + bytes(4) + body
+    return frame(body)
 
 
 def processed(answer: bytes) -> tuple[int, int]:
@@ -131,25 +131,22 @@ def processed(answer: bytes) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-async def _exchange(port: int, frame: bytes, timeout_s: float = 30) -> bytes:
-    async def go() -> bytes:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            writer.write(frame)
-            await writer.drain()
-            head = await reader.readexactly(13)
-            if head[:4] != b"ZBXD":
-                raise ValueError(f"not a Zabbix answer: {head!r}")
-            return await reader.readexactly(int.from_bytes(head[5:9], "little"))
-        finally:
-            writer.close()
-
-    return await asyncio.wait_for(go(), timeout_s)
+def frame(payload: bytes) -> bytes:
+    """A payload in Zabbix's framing: ``ZBXD``, flags 1, its length, 4 reserved bytes."""
+    return HEADER + len(payload).to_bytes(4, "little") + bytes(4) + payload
 
 
-def send(port: int, frame: bytes, timeout_s: float = 30) -> bytes:
-    """One request to the trapper on ``port``; its answer's body."""
-    return asyncio.run(_exchange(port, frame, timeout_s))
+def send(port: int, request: bytes, timeout_s: float = 30) -> bytes:
+    """One framed request to a Zabbix server's trapper or agent on ``port`` (a connection of
+    its own: both close it after answering); the answer's payload."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    if data[:4] != b"ZBXD" or len(data) < 13:
+        raise ValueError(f"not a Zabbix answer: {data[:100]!r}")
+    return data[13 : 13 + int.from_bytes(data[5:9], "little")]
 
 
 @dataclass
@@ -174,46 +171,55 @@ class SenderLoad:
         self.latencies += other.latencies
 
 
-async def _drive_async(
-    frames: list[bytes], port: int, workers: int, duration_s: float
-) -> SenderLoad:
+def _drive(frames: list[bytes], port: int, workers: int, duration_s: float) -> SenderLoad:
+    """``workers`` threads, each sending its own hosts' ``frames`` in turn, one request at a
+    time, for ``duration_s`` (blocking sockets: cheaper per request than asyncio's streams).
+
+    A host is one thread's, as an agent is one wrk thread's in section 1: two requests for
+    one host at once could be stamped with the same clock and nanoseconds by two trappers,
+    and ``history``'s primary key (itemid, clock, ns) keeps only one of those values."""
     load = SenderLoad()
+    lock = threading.Lock()
     started = time.monotonic()
     deadline = started + duration_s
 
-    async def worker(first: int) -> None:
-        i = first
+    def worker(first: int) -> None:
+        mine = SenderLoad()
+        own = frames[first::workers]
+        i = 0
         while time.monotonic() < deadline:
-            frame = frames[i % len(frames)]
-            i += workers
+            request = own[i % len(own)]
+            i += 1
             t = time.perf_counter()
             try:
-                answer = await _exchange(port, frame)
-                ok, failed = processed(answer)
-            except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError):
-                load.errors += 1
-                await asyncio.sleep(0.01)
+                ok, failed = processed(send(port, request))
+            except (OSError, ValueError):
+                mine.errors += 1
+                time.sleep(0.01)
                 continue
-            load.latencies.append(time.perf_counter() - t)
-            load.requests += 1
-            load.processed += ok
-            load.failed += failed
+            mine.latencies.append(time.perf_counter() - t)
+            mine.requests += 1
+            mine.processed += ok
+            mine.failed += failed
+        with lock:
+            load.add(mine)
 
-    await asyncio.gather(*(worker(k) for k in range(workers)))
+    workers = min(workers, len(frames))
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=duration_s + 60)
     load.seconds = time.monotonic() - started
     return load
-
-
-def _drive(frames: list[bytes], port: int, workers: int, duration_s: float) -> SenderLoad:
-    return asyncio.run(_drive_async(frames, port, workers, duration_s))
 
 
 def drive(
     port: int, frames: list[bytes], connections: int, duration_s: float, processes: int = 2
 ) -> SenderLoad:
-    """``connections`` senders spread over ``processes`` processes (each its share of the
-    hosts, in turn), for ``duration_s``; the generator's CPU is its processes' (reaped
-    children's) user + system time."""
+    """``connections`` senders spread over ``processes`` processes (each process its share
+    of the hosts, each sender its share of those), for ``duration_s``; the generator's CPU
+    is its processes' (reaped children's) user + system time."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(processes) as pool:
@@ -500,7 +506,7 @@ def _wait_trapper(port: int, proc: subprocess.Popen[bytes], log: Path, timeout_s
         try:
             processed(send(port, probe, timeout_s=5))
             return
-        except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError):
+        except (OSError, ValueError):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"zabbix_server not answering on port {port}") from None
             time.sleep(0.2)
@@ -530,7 +536,10 @@ def server_process(config: Path, port: int, timeout_s: float = 120) -> Iterator[
                 p.kill()
 
 
-def _load_figures(prefix: str, load: SenderLoad, stored: int, cpu_s: float) -> dict[str, Any]:
+def _load_figures(
+    prefix: str, load: SenderLoad, stored: int, settle_s: float, cpu_s: float
+) -> dict[str, Any]:
+    """The sender load's figures; values/s stored count the load and the flush after it."""
     return {
         f"{prefix}_requests": load.requests,
         f"{prefix}_errors": load.errors,
@@ -539,7 +548,8 @@ def _load_figures(prefix: str, load: SenderLoad, stored: int, cpu_s: float) -> d
         f"{prefix}_stored": stored,
         f"{prefix}_seconds": round(load.seconds, 2),
         f"{prefix}_requests_s": round(load.requests / load.seconds),
-        f"{prefix}_values_s": round(stored / load.seconds),
+        f"{prefix}_values_s": round(load.processed / load.seconds),
+        f"{prefix}_stored_values_s": round(stored / (load.seconds + settle_s)),
         f"{prefix}_p50_ms": round(median(load.latencies) * 1000, 1),
         f"{prefix}_p99_ms": round(percentile(load.latencies, 0.99) * 1000, 1),
         f"{prefix}_cpu_s": round(cpu_s, 1),
@@ -581,7 +591,7 @@ def zabbix_side(
         load = drive(port, frames, connections, duration_s, generators)
         count, settle_s = wait_stored(pg.port, database)
         cpu_s = tree_cpu_s(server.pid) + tree_cpu_s(pg_pid) - cpu0
-    out = _load_figures("zbx", load, count - base, cpu_s)
+    out = _load_figures("zbx", load, count - base, settle_s, cpu_s)
     out.update(
         zbx_hosts=hosts,
         zbx_items=items,
@@ -636,6 +646,7 @@ def collector_side(
         f"{prefix}_stored": stored,
         f"{prefix}_requests_s": round(load.rate),
         f"{prefix}_values_s": round(values_s),
+        f"{prefix}_stored_values_s": round(values_s),  # answered after commit: stored
         f"{prefix}_p50_ms": round(load.p50_s * 1000, 1),
         f"{prefix}_p99_ms": round(load.p99_s * 1000, 1),
         f"{prefix}_cpu_s": round(cpu_s, 1),
@@ -702,15 +713,7 @@ AGENT2_ITEMS = (
 def passive_check(port: int, key: str, timeout_s: float = 10) -> str:
     """One passive check on the agent at ``port``: its answer (``ZBX_NOTSUPPORTED...`` for a
     key it does not support)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
-        body = key.encode()
-        s.sendall(HEADER + len(body).to_bytes(4, "little") + bytes(4) + body)
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    if data[:4] != b"ZBXD":
-        raise ValueError(f"not a Zabbix agent answer to {key}: {data[:100]!r}")
-    return data[13:].decode(errors="replace")
+    return send(port, frame(key.encode()), timeout_s).decode(errors="replace")
 
 
 class Agent2Watch:
