@@ -35,7 +35,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,33 +281,57 @@ def zabbix_database(pg: Any) -> str:
     return name
 
 
-def count_values(pg_port: int, database: str) -> int:
-    """Rows in ``history`` and ``history_uint`` (every value Zabbix stored)."""
-    import psycopg
+class HistoryCount:
+    """Counts the rows of ``history`` and ``history_uint`` (every value Zabbix stored) over
+    one connection, whose server process is known so that its CPU can be left out of
+    Zabbix's."""
 
-    with psycopg.connect(
-        host="127.0.0.1", port=pg_port, user="postgres", dbname=database, connect_timeout=10
-    ) as conn:
-        row = conn.execute(
+    def __init__(self, pg_port: int, database: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(
+            host="127.0.0.1",
+            port=pg_port,
+            user="postgres",
+            dbname=database,
+            connect_timeout=10,
+            autocommit=True,
+        )
+        row = self.conn.execute("SELECT pg_backend_pid()").fetchone()
+        self.backend = psutil.Process(int(row[0]) if row else 0)
+
+    def __call__(self) -> int:
+        row = self.conn.execute(
             "SELECT (SELECT count(*) FROM history) + (SELECT count(*) FROM history_uint)"
         ).fetchone()
-    return int(row[0]) if row else 0
+        return int(row[0]) if row else 0
+
+    def cpu_s(self) -> float:
+        """CPU seconds its server process has used counting."""
+        t = self.backend.cpu_times()
+        return float(t.user + t.system)
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def wait_stored(
-    pg_port: int, database: str, quiet_s: float = 3.0, timeout_s: float = 120.0
-) -> tuple[int, float]:
+    count: HistoryCount,
+    cpu: Callable[[], float],
+    quiet_s: float = 3.0,
+    timeout_s: float = 120.0,
+) -> tuple[int, float, float]:
     """Poll the stored count until it has not grown for ``quiet_s`` (bounded by
-    ``timeout_s``); returns it and the seconds until it last grew."""
+    ``timeout_s``); returns it, the seconds until it last grew and ``cpu()`` read then."""
     started = time.monotonic()
-    last = count_values(pg_port, database)
-    grew_at = started
+    last = count()
+    grew_at, cpu_then = started, cpu()
     while time.monotonic() - grew_at < quiet_s and time.monotonic() - started < timeout_s:
-        time.sleep(0.25)
-        now = count_values(pg_port, database)
+        time.sleep(0.5)
+        now = count()
         if now != last:
-            last, grew_at = now, time.monotonic()
-    return last, grew_at - started
+            last, grew_at, cpu_then = now, time.monotonic(), cpu()
+    return last, grew_at - started, cpu_then
 
 
 def zabbix_port() -> int:
@@ -585,13 +609,21 @@ def zabbix_side(
     frames = [sender_frame(host, vals) for host, vals in workload]
     with server_process(server_config(work, port, pg.port, database), port) as server:
         pg_pid = postmaster_pid(pg.data)
-        base, _ = wait_stored(pg.port, database, quiet_s=1.0)
-        cpu0 = tree_cpu_s(server.pid) + tree_cpu_s(pg_pid)
-        progress(f"zabbix: {connections} senders for {duration_s:g} s")
-        load = drive(port, frames, connections, duration_s, generators)
-        count, settle_s = wait_stored(pg.port, database)
-        cpu_s = tree_cpu_s(server.pid) + tree_cpu_s(pg_pid) - cpu0
-    out = _load_figures("zbx", load, count - base, settle_s, cpu_s)
+        count = HistoryCount(pg.port, database)
+        try:
+
+            def cpu() -> float:
+                """Zabbix's and its PostgreSQL's CPU, but for the counting connection's."""
+                return tree_cpu_s(server.pid) + tree_cpu_s(pg_pid) - count.cpu_s()
+
+            base, _, _ = wait_stored(count, cpu, quiet_s=1.0)
+            cpu0 = cpu()
+            progress(f"zabbix: {connections} senders for {duration_s:g} s")
+            load = drive(port, frames, connections, duration_s, generators)
+            stored, settle_s, cpu1 = wait_stored(count, cpu)
+        finally:
+            count.close()
+    out = _load_figures("zbx", load, stored - base, settle_s, cpu1 - cpu0)
     out.update(
         zbx_hosts=hosts,
         zbx_items=items,
