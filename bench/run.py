@@ -299,9 +299,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument(
-        "--no-postgres", action="store_true", help="skip the runs on PostgreSQL 15 (ingest, nation)"
+        "--no-postgres",
+        action="store_true",
+        help="skip the runs on PostgreSQL 15 (ingest, nation; zabbix always needs it)",
     )
-    ingest = parser.add_argument_group("ingest")
+    ingest = parser.add_argument_group("ingest and zabbix")
     ingest.add_argument("--agents", type=int, default=2000, help="simulated agents")
     ingest.add_argument(
         "--duration",

@@ -352,6 +352,10 @@ def zabbix_port() -> int:
 def frontend_copy(work: Path, pg_port: int, database: str, server_port: int) -> Path:
     """A copy of Debian's Zabbix frontend reading its own configuration file (pointing at
     ``database``) instead of ``/etc/zabbix/zabbix.conf.php``; returns its document root."""
+    if not (FRONTEND / "api_jsonrpc.php").exists():
+        raise RuntimeError(
+            "the Zabbix frontend is not installed (apt-get install zabbix-frontend-php php-pgsql)"
+        )
     root = work / "frontend"
     shutil.copytree(FRONTEND, root, symlinks=True)
     conf = root / "conf" / "zabbix.conf.php"
@@ -421,7 +425,14 @@ class ZabbixApi:
         request = {"jsonrpc": "2.0", "method": method, "params": params, "id": self._id}
         if self.auth is not None:
             request["auth"] = self.auth
-        answer = self.client.post(self.url, json=request).json()
+        response = self.client.post(self.url, json=request)
+        try:
+            answer = response.json()
+        except ValueError:  # PHP's own error page (a missing extension, a bad configuration)
+            raise RuntimeError(
+                f"Zabbix API {method}: HTTP {response.status_code}, not JSON: "
+                f"{response.text[:300]!r}"
+            ) from None
         if "error" in answer:
             raise RuntimeError(f"Zabbix API {method}: {answer['error']}")
         return answer["result"]
