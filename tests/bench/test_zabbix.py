@@ -26,7 +26,7 @@ from bench.zabbix import (
     zabbix_side,
     zabbix_workload,
 )
-from checks.model import CheckResult, Status
+from checks.model import Category, CheckResult, Status
 from tests.conftest import REQUIRE_INTEGRATION, require_binary
 
 
@@ -54,7 +54,7 @@ def test_a_sender_request_is_one_hosts_values_in_the_zbxd_frame() -> None:
 
 def test_item_keys_name_the_check_the_value_and_a_quotable_target() -> None:
     def result(check: str, target: str) -> CheckResult:
-        return CheckResult(check=check, target=target, status=Status.OK, category="host")
+        return CheckResult(check=check, target=target, status=Status.OK, category=Category.HOST)
 
     assert item_key(result("host.cpu", ""), "cpu_usage") == "host.cpu.cpu_usage"
     # A quoted key parameter cannot end in a backslash: Windows drives get a slash.
