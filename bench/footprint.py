@@ -1,5 +1,6 @@
 """Agent footprint: resident memory and CPU per check cycle of the real ``ioc-agent run``,
-beside Debian's ``prometheus-node-exporter`` scraped at the same interval, in the same run.
+beside Debian's ``prometheus-node-exporter`` scraped at the same interval, in the same run,
+and Debian's Zabbix agent 2 asked for a host's figures (passive checks) at that interval.
 
 The agent is enrolled against a real collector started here and runs a commune's default
 configuration with its targets on loopback: what needs the internet (the national portal,
@@ -42,6 +43,7 @@ from bench.common import (
     stop,
     write_collector_config,
 )
+from bench.zabbix import agent2_beside
 from collector.assembly import open_services
 from collector.config import load_config
 
@@ -298,8 +300,11 @@ def bench_footprint(work: Path, cycles: int = 12, interval_s: float = 5.0) -> di
             work / "agent.yaml", url, work / "agent", reflector, interval_s=interval_s
         )
         enroll_agent(agent_cfg, code, agent_bin)
-        run = run_side_by_side(agent_cfg, agent_bin, cycles, interval_s)
+        # Zabbix agent 2 beside them, asked for its host's figures once an interval.
+        with agent2_beside(work / "zabbix-agent2", interval_s) as agent2:
+            run = run_side_by_side(agent_cfg, agent_bin, cycles, interval_s)
+            agent2_figures = agent2.figures()
     import_rss, env_versions = agent_environment_figures(agent_bin)
     if run.agent.sent < cycles:
         raise RuntimeError(f"footprint: the agent sent {run.agent.sent} reports in {cycles} cycles")
-    return footprint_figures(run, import_rss, env_versions, interval_s)
+    return {**footprint_figures(run, import_rss, env_versions, interval_s), **agent2_figures}

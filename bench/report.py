@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine, versions
+from bench.common import deb_version, machine, versions
 
 #: Section headings, in the order of the file.
 HEADINGS = {
@@ -17,6 +17,7 @@ HEADINGS = {
     "nation": "## 2. The nation: evaluation and `/metrics`",
     "footprint": "## 3. Agent footprint, beside node_exporter",
     "drain": "## 4. Spool drain after a 24-hour outage",
+    "zabbix": "## 5. Ingest beside Zabbix server",
 }
 
 INTRO = """# Benchmarks
@@ -69,7 +70,8 @@ load itself is 833 reports/s (50,000 hosts, one report a minute): both engines c
 
 Reproduce: `make bench`, or `.venv/bin/python -m bench.run --only footprint,drain` (needs
 Debian's prometheus-pushgateway and prometheus-node-exporter; PostgreSQL 15 for ingest on
-PostgreSQL). `--help` lists the sizes that can be changed.
+PostgreSQL; zabbix-agent2 for the footprint; zabbix-server-pgsql, zabbix-frontend-php,
+php-cli and php-pgsql for `--only zabbix`). `--help` lists the sizes that can be changed.
 """
 
 
@@ -252,6 +254,35 @@ def _goal(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def _agent2_row(f: dict[str, Any]) -> str:
+    """Zabbix agent 2's row of the footprint table (a line break first), if it was run."""
+    if "agent2_rss_mib" not in f:
+        return ""
+    return "\n" + row(
+        f"zabbix_agent2 ({f['agent2_items']} passive checks a round)",
+        f"{f['agent2_rss_mib']} MiB",
+        f"{f['agent2_peak_rss_mib']} MiB",
+        f"{f['agent2_uss_mib']} MiB",
+        f"{f['agent2_cpu_ms_per_round']} ms",
+        f"{f['agent2_cpu_ms_max_round']} ms",
+    )
+
+
+def _agent2_text(f: dict[str, Any]) -> str:
+    """What the Zabbix agent 2 row is, and the agent's RSS against it."""
+    if "agent2_rss_mib" not in f:
+        return ""
+    unsupported = ", ".join(f["agent2_unsupported"]) or "none"
+    return f"""
+Zabbix agent 2 (Go, Debian `zabbix-agent2`, `zabbix_agent2` with a minimal configuration:
+passive checks on a loopback port, no active checks, no server) ran beside them and was asked
+once an interval, as a Zabbix server polls it, for {f["agent2_items"]} items of the kind the
+agent's host checks report (CPU load and use, memory, a file system's free space, uptime;
+unsupported: {unsupported}), {f["agent2_rounds"]} rounds measured. The agent's RSS is
+{f["agent_rss_mib"] / f["agent2_rss_mib"]:.2f} × Zabbix agent 2's.
+"""
+
+
 def footprint_section(f: dict[str, Any]) -> str:
     rss_ok = f["agent_rss_mib"] <= 1.5 * f["ne_rss_mib"]
     cpu_ok = f["agent_cpu_ms_per_cycle"] <= 50
@@ -291,7 +322,7 @@ memory is RSS (median over the cycles), peak is the kernel's high-water mark (Vm
             f"{f['ne_cpu_ms_per_scrape']} ms",
             f"{f['ne_cpu_ms_max_scrape']} ms",
         )
-    }
+    }{_agent2_row(f)}
 {
         row(
             "**ratio agent / node_exporter**",
@@ -310,6 +341,7 @@ total over all measured cycles divided by their number.
 
 Goals: agent RSS ≤ 1.5 × node_exporter's: {_goal(rss_ok)}; ≤ 50 ms CPU per
 cycle: {_goal(cpu_ok)}.
+{_agent2_text(f)}
 
 The agent is a Python process: the interpreter and the libraries it imports (httpx with
 OpenSSL, pydantic, psutil, click, PyYAML, SQLite, every check module) take
@@ -444,6 +476,109 @@ def _fleet_reading(f: dict[str, Any], per_batch_ms: float) -> str:
             "which the agents honour; the drain is paced by the collector's ingest rate." + late
         )
     return "The collector absorbed the storm; the drain is paced by the agents."
+
+
+_ZABBIX_HEAD = (
+    row(
+        "",
+        "requests/s",
+        "values/s acknowledged",
+        "values/s stored",
+        "p50",
+        "p99",
+        "CPU used",
+        "values per core-second",
+        "load generator CPU",
+    )
+    + "\n|"
+    + "---|" * 9
+)
+
+
+def _zabbix_rows(z: dict[str, Any]) -> str:
+    """One row per side: requests/s, values/s acknowledged and stored, latency, CPU and values
+    per core-second."""
+
+    def line(name: str, p: str, used: str) -> str:
+        per_core = z[f"{p}_values_per_core_s"]
+        return row(
+            name,
+            f"{z[f'{p}_requests_s']:,}",
+            f"{z[f'{p}_values_s']:,}",
+            f"**{z[f'{p}_stored_values_s']:,}**",
+            f"{z[f'{p}_p50_ms']} ms",
+            f"{z[f'{p}_p99_ms']} ms",
+            f"{z[f'{p}_cpu_s']} s ({used})",
+            f"{per_core:,}" if per_core else "",
+            f"{z[f'{p}_generator_cpu_s']} s",
+        )
+
+    return "\n".join(
+        [
+            line("commune-ioc collector, SQLite, 1 process", "ioc", "collector"),
+            line("commune-ioc collector, PostgreSQL 15, 1 process", "pg", "collector + PostgreSQL"),
+            line("Zabbix server 6.0, PostgreSQL 15", "zbx", "zabbix_server + PostgreSQL"),
+        ]
+    )
+
+
+def _zabbix_goal(z: dict[str, Any]) -> str:
+    """The collector's best engine against Zabbix, stored values/s and per core-second."""
+    best = max(z["ioc_stored_values_s"], z["pg_stored_values_s"])
+    ratio = best / max(1, z["zbx_stored_values_s"])
+    acked = best / max(1, z["zbx_values_s"])
+    core_ratio = max(z["ioc_values_per_core_s"] or 0, z["pg_values_per_core_s"] or 0) / max(
+        1, z["zbx_values_per_core_s"] or 0
+    )
+    return (
+        f"Collector (best engine) / Zabbix: **{ratio:.2f}** × its values/s stored "
+        f"({acked:.2f} ×\nits values/s acknowledged), {core_ratio:.2f} × its values per "
+        f"core-second. Goal, values/s ≥\n0.6 × Zabbix server's in the same run: "
+        f"{_goal(ratio >= 0.6)}; moonshot ≥ 1 ×:\n{_goal(ratio >= 1)}."
+    )
+
+
+def zabbix_section(z: dict[str, Any]) -> str:
+    """The collector and Zabbix server fed the same reports in the same run."""
+    return f"""{HEADINGS["zabbix"]}
+
+{stamp()[:-2]}; zabbix-server-pgsql {deb_version("zabbix-server-pgsql")}._
+
+The same {z["agents"]:,} simulated agents' reports of {z["zbx_values_per_request"]:g} values,
+over {z["connections"]} connections for {z["duration_s"]:g} s each, one side after the other
+on the same two cores: the collector (1 process) loaded by `wrk` as in section 1, on SQLite
+and on a throwaway PostgreSQL 15; then Zabbix server on a database of its own on that same
+PostgreSQL, with one host per agent ({z["zbx_hosts"]:,} hosts, {z["zbx_items"]:,} trapper
+items, created through its API in {z["zbx_provision_s"]:g} s), each request one host's
+{z["zbx_values_per_request"]:g} values in the sender protocol (one TCP connection a request:
+the trapper closes it after answering), from {z["zbx_generators"]} Python generator
+processes of threads; {z["zbx_trappers"]} trappers, {z["zbx_syncers"]} history syncers
+(bench/zabbix.py). Values/s acknowledged count the load's seconds; values/s stored count
+from the load's start until the last value was in the database (the collector answers after
+commit: the same figure; Zabbix writes its history after answering). CPU is user + system
+time of the server's processes and of its PostgreSQL's over that same time; values per
+core-second are the values stored divided by it. The load generators' CPU is theirs alone
+(wrk: C; the sender generator: Python), on the same cores.
+
+{_ZABBIX_HEAD}
+{_zabbix_rows(z)}
+
+Stored: the collector {z["ioc_stored"]:,} reports for {z["ioc_requests"]:,} answers on
+SQLite and {z["pg_stored"]:,} for {z["pg_requests"]:,} on PostgreSQL (a report answered after
+wrk stopped counting is stored too); Zabbix acknowledged {z["zbx_processed"]:,} values
+("processed" in its answers; {z["zbx_failed"]:,} failed, {z["zbx_errors"]:,} connection
+errors) and {z["zbx_stored"]:,} were in `history` {z["zbx_settle_s"]:g} s after the load
+stopped.
+
+What each side does per value. **Zabbix** answers once its trapper has handed the values to
+the preprocessing manager, which passes them on to the history cache; its history syncers
+write them to `history` (and trends) afterwards, in batches; no trigger was defined, so none
+was evaluated. **The collector** answers after the report is committed (fsync): it stores the
+report, judges each value against the criteria into the host's findings and verdict, and
+re-evaluates the commune's colour and criterion statuses.
+
+{_zabbix_goal(z)}
+"""
 
 
 def write(path: Path, sections: dict[str, str]) -> None:

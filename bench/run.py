@@ -7,9 +7,11 @@
    size and series count in the national parts, beside ``prometheus-node-exporter``'s
    scrape on this machine (bench/nation.py);
 3. footprint: resident memory and CPU per cycle of the real ``ioc-agent run``, beside
-   node_exporter scraped at the same interval (bench/footprint.py);
+   node_exporter scraped and Zabbix agent 2 polled at the same interval (bench/footprint.py);
 4. drain: one real agent draining a 24-hour spool backlog, then thousands of simulated
-   agents draining at once against one collector (bench/drain.py).
+   agents draining at once against one collector (bench/drain.py);
+5. zabbix: the collector and Debian's Zabbix server 6.0 (PostgreSQL 15) fed the same
+   reports in the same run, with the CPU each used (bench/zabbix.py).
 
 Results are printed and written to ``docs/BENCHMARKS.md`` (``--out``), one section per
 benchmark (bench/report.py): ``--only`` refreshes some and keeps the others. Everything runs
@@ -35,7 +37,7 @@ import httpx
 from bench import report
 from bench.common import ROOT, postgres_server, progress, start_node_exporter
 
-BENCHMARKS = tuple(report.HEADINGS)  # ingest, nation, footprint, drain
+BENCHMARKS = tuple(report.HEADINGS)  # ingest, nation, footprint, drain, zabbix
 
 
 def node_exporter_scrape() -> dict[str, Any]:
@@ -297,16 +299,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument(
-        "--no-postgres", action="store_true", help="skip the runs on PostgreSQL 15 (ingest, nation)"
+        "--no-postgres",
+        action="store_true",
+        help="skip the runs on PostgreSQL 15 (ingest, nation; zabbix always needs it)",
     )
-    ingest = parser.add_argument_group("ingest")
+    ingest = parser.add_argument_group("ingest and zabbix")
     ingest.add_argument("--agents", type=int, default=2000, help="simulated agents")
     ingest.add_argument(
         "--duration",
         type=float,
         default=30.0,
         metavar="S",
-        help="seconds of load on each collector and on the pushgateway",
+        help="seconds of load on each collector, on the pushgateway and on Zabbix server",
     )
     ingest.add_argument("--connections", type=int, default=32)
     ingest.add_argument(
@@ -367,7 +371,15 @@ def _parser() -> argparse.ArgumentParser:
 PEERS = {
     "ingest": ["prometheus-pushgateway", "wrk"],
     "nation": ["prometheus-node-exporter"],
-    "footprint": ["prometheus-node-exporter"],
+    "footprint": ["prometheus-node-exporter", "zabbix_agent2"],
+    "zabbix": ["wrk", "zabbix_server", "php", "psql"],
+}
+#: The Debian package of each peer whose command is not named after it.
+PACKAGES = {
+    "zabbix_server": "zabbix-server-pgsql",
+    "zabbix_agent2": "zabbix-agent2",
+    "php": "php-cli",
+    "psql": "postgresql",
 }
 
 
@@ -440,12 +452,26 @@ def _run_drain(args: argparse.Namespace, work: Path) -> str:
     return report.drain_section(d, fleet)
 
 
+def _run_zabbix(args: argparse.Namespace, work: Path) -> str:
+    from bench.zabbix import bench_zabbix
+
+    with postgres_server() as pg:
+        if pg is None:
+            raise SystemExit("bench: zabbix needs PostgreSQL 15 (apt-get install postgresql)")
+        z = bench_zabbix(
+            work / "zabbix", pg, args.agents, args.connections, args.duration, args.values
+        )
+    print(json.dumps(z), file=sys.stderr)
+    return report.zabbix_section(z)
+
+
 #: Each benchmark: runs it under the work folder and returns its section of the report.
 RUNNERS: dict[str, Callable[[argparse.Namespace, Path], str]] = {
     "ingest": _run_ingest,
     "nation": _run_nation,
     "footprint": _run_footprint,
     "drain": _run_drain,
+    "zabbix": _run_zabbix,
 }
 
 
@@ -455,7 +481,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     peer = _missing_peer(args.only)
     if peer is not None:
-        print(f"bench: {peer} is not installed (apt-get install {peer})", file=sys.stderr)
+        print(
+            f"bench: {peer} is not installed (apt-get install {PACKAGES.get(peer, peer)})",
+            file=sys.stderr,
+        )
         return 2
     started = time.monotonic()
     sections: dict[str, str] = {}
