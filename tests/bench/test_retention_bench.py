@@ -22,7 +22,7 @@ def test_retention_benchmark_size_plateaus_once_pruned(
         days=5,
         reports_days=1,
         prune_window_s=1.0,
-        rate_hosts=6,
+        rate_hosts=30,
     )
     days = b["days"]
     assert b["hosts"] == 6 and b["pasc"] == 3
