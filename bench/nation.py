@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from checks.model import AgentReport, utcnow
 from collector.criteria.rules import Rules
 from collector.demo.simulator import (
+    CommunePlan,
     attestations_for,
     office_results,
     plan_nation,
@@ -45,21 +46,21 @@ class Nation:
     ingest_s: float
 
 
-def build_nation(
-    services: Services,
-    hosts: int = 50_000,
-    seed: int = 1,
-    group: int = 250,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> Nation:
-    """Register ``hosts`` agents across the nation and ingest one report from each."""
-    progress = progress or (lambda _p, _d, _t: None)
-    plans = [p for p in plan_nation(services.units, seed).values() if not p.silent]
+#: A registered host of the benchmark: identity, host name, and whether it is the commune's
+#: PASC machine (the simulator's full check set) or an office PC.
+Host = tuple[AgentIdentity, str, bool]
+
+
+def register_hosts(
+    services: Services, plans: list[CommunePlan], hosts: int, version: str = "bench"
+) -> list[Host]:
+    """Register ``hosts`` agents directly in the database, spread over the communes of
+    ``plans``: each commune's PASC machine first, then office PCs (at least one host a
+    commune)."""
     per_commune, extra = divmod(hosts, len(plans))
-    rng = random.Random(seed)
     now = services.clock()
     agents: list[dict[str, object]] = []
-    work: list[tuple[AgentIdentity, str, bool]] = []  # (identity, host, is_pasc)
+    work: list[Host] = []
     for n, plan in enumerate(plans):
         count = max(1, per_commune + (1 if n < extra else 0))
         for k in range(count):
@@ -72,7 +73,7 @@ def build_nation(
                     "commune_code": plan.code,
                     "province_code": plan.province_code,
                     "host": host,
-                    "agent_version": "bench",
+                    "agent_version": version,
                     "enrolled_at": now,
                     "last_seq": 0,
                     "revoked": False,
@@ -81,6 +82,21 @@ def build_nation(
             work.append((AgentIdentity(agent_id, plan.code, plan.province_code), host, k == 0))
     with services.engine.begin() as conn:
         conn.execute(db.agents.insert(), agents)
+    return work
+
+
+def build_nation(
+    services: Services,
+    hosts: int = 50_000,
+    seed: int = 1,
+    group: int = 250,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Nation:
+    """Register ``hosts`` agents across the nation and ingest one report from each."""
+    progress = progress or (lambda _p, _d, _t: None)
+    plans = [p for p in plan_nation(services.units, seed).values() if not p.silent]
+    rng = random.Random(seed)
+    work = register_hosts(services, plans, hosts)
     services.attestations.record(
         attestations_for(plan_nation(services.units, seed)), only_reported=True
     )

@@ -18,6 +18,7 @@ HEADINGS = {
     "footprint": "## 3. Agent footprint, beside node_exporter",
     "drain": "## 4. Spool drain after a 24-hour outage",
     "zabbix": "## 5. Ingest beside Zabbix server",
+    "retention": "## 6. Retention over a month: database size and pruning",
 }
 
 INTRO = """# Benchmarks
@@ -592,3 +593,210 @@ def write(path: Path, sections: dict[str, str]) -> None:
     kept.update({k: v.rstrip() + "\n" for k, v in sections.items()})
     body = "\n".join(kept[k] for k in HEADINGS if k in kept)
     path.write_text(f"{INTRO}\n{body}\n{OUTRO}", encoding="utf-8")
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:,.1f}"
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:,.1f} GB"
+
+
+DAY_HEADER = (
+    "| day | reports stored | reports kept | pruned | changes | commune days | criterion days "
+    "| size MiB | roll-ups MiB | night pass s |\n|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def _retention_rows(r: dict[str, Any]) -> str:
+    """The table of days: what was stored, kept and how big the database was after the
+    night's pass."""
+    out = []
+    for d in r["days"]:
+        day = datetime.fromisoformat(d["day"])
+        rows = d["rows"]
+        out.append(
+            row(
+                f"{day:%a %d %b}" + ("" if d["working"] else " (off)"),
+                f"{d['reports_stored']:,}",
+                f"{rows['reports']:,}",
+                f"{d['pruned']:,}",
+                f"{rows['commune_changes']:,}",
+                f"{rows['commune_days']:,}",
+                f"{rows['criterion_days']:,}",
+                _mib(d["size"]),
+                _mib(d["rollup_bytes"]),
+                f"{d['night_s']:.2f}",
+            )
+        )
+    return "\n".join(out)
+
+
+def _plateau(r: dict[str, Any]) -> str:
+    """When the size stopped growing, and what grows after."""
+    days = r["days"]
+    k = r["reports_days"]
+    first = next((i for i, d in enumerate(days) if d["pruned"]), None)
+    if first is None:
+        return f"Nothing was pruned in {len(days)} days (raw reports kept {k} days): no plateau."
+    sizes = [d["size"] for d in days]
+    raw = [d["size"] - d["rollup_bytes"] for d in days]
+    grown = sizes[-1] - sizes[first]
+    rollups = days[-1]["rollup_bytes"] - days[first]["rollup_bytes"]
+    per_day = rollups / max(len(days) - 1 - first, 1)
+    return f"""**Plateau.** The first night that pruned was after {days[first]["day"]} (the
+first day with reports left the {k} days kept); from then on each night deletes the day that
+leaves the window, and SQLite reuses the freed pages for the next day's reports. The file
+held {_mib(max(sizes[: first + 1]))} MiB then and {_mib(sizes[-1])} MiB on the last day
+({_mib(grown)} MiB more over {len(days) - 1 - first} days, while the roll-ups grew by
+{_mib(rollups)} MiB within it, in pages that pruning freed); the file less the roll-ups:
+{_mib(max(raw[: first + 1]))} MiB at most before and {_mib(max(raw[first:]))} MiB at most
+after. What still grows is the roll-ups, about
+{per_day / 1024:,.0f} KiB a day (a row for every commune of the register, working day or
+not), kept {r["rollup_years"]} years. The change log stayed at
+{days[-1]["rows"]["commune_changes"]:,} rows: the simulated communes kept their colours
+(it grows with changes, not with reports; each commune's last change is kept)."""
+
+
+def _rates(r: dict[str, Any]) -> str:
+    rates = r.get("rates")
+    if not rates:
+        return ""
+    parts = "; ".join(
+        f"one report every {x['step_min']} min: {x['reports']:,} reports, "
+        f"{x['per_report']:,.0f} bytes a report on disk ({x['table_per_report']:,.0f} in "
+        "the reports table with its indexes)"
+        for x in rates
+    )
+    ratio = rates[-1]["table_per_report"] / rates[0]["table_per_report"]
+    return f"""**Storage is linear in reports.** Two more runs, each on a fresh database,
+{rates[0]["hosts"]:,} hosts of the same province ({rates[0]["pasc"]:,} of them PASC
+machines, whose reports are the larger: more bytes a report than the month's mix) for
+{rates[0]["days"]} working days without pruning: {parts}. The reports table costs the
+same per report at both rates (ratio {ratio:.2f}); the file's growth per report is higher
+at the slower rate only because per-day costs (the roll-ups of every commune) are shared
+by fewer reports. So the sizes below scale linearly to one report a minute."""
+
+
+def _prune_cost(r: dict[str, Any]) -> str:
+    p = r.get("prune")
+    if not p:
+        return ""
+    n = r["nation"]
+    drop = 1 - p["ingest_while_pruning_per_s"] / max(p["ingest_alone_per_s"], 1e-9)
+    nightly_s = n["reports_per_working_day"] / max(p["prune_reports_per_s"], 1e-9)
+    per_minute = r["pass_batches"] * p["batch"]
+    bounded_min = max(nightly_s / 60, n["reports_per_working_day"] / per_minute)
+    pruned = f"{p['pruned_reports']:,} in {p['pruning_s']:.1f} s"
+    table = "\n".join(
+        [
+            row("ingest alone", f"{p['ingest_alone_per_s']:,.0f} reports/s"),
+            row(
+                "ingest while pruning",
+                f"{p['ingest_while_pruning_per_s']:,.0f} reports/s ({drop:.0%} fewer)",
+            ),
+            row("reports pruned", f"{pruned} ({p['prune_reports_per_s']:,.0f}/s)"),
+            row("prune calls (one batch of each kind)", f"{p['prune_batches']:,}"),
+            row(
+                "longest prune call (the write lock held at most this)",
+                f"**{p['prune_batch_max_s'] * 1000:,.0f} ms**",
+            ),
+            row("median prune call", f"{p['prune_batch_median_s'] * 1000:,.0f} ms"),
+        ]
+    )
+    return f"""**Pruning while ingest runs.** On the month's database ({p["reports_before"]:,}
+reports held), the next morning: one thread ingests the province's reports through
+`ingest_many` as fast as it can, {p["window_s"]:.0f} s alone, then again while another
+thread prunes (retention cut to none, so that every report before today is due at once:
+`Rollups.prune(max_batches=1)` in a loop, batches of {p["batch"]:,} rows, each its own
+transaction).
+
+| | |
+|---|---|
+{table}
+
+Ingest and pruning share one interpreter and (on SQLite) one writer; ingest waits at most
+one batch. At this rate the nation's daily prune ({n["reports_per_working_day"]:,.0f}
+reports of a working day at one a minute, on one database) would take
+{nightly_s / 3600:,.1f} hours of deleting; the background pass deletes at most
+{r["pass_batches"]} batches of each kind a minute ({per_minute:,} reports), so it spreads
+over about {bounded_min / 60:,.1f} hours: started after midnight, it is done before the
+offices open, while the commune PCs are off and little is ingested."""
+
+
+def _nation_part(r: dict[str, Any]) -> str:
+    n = r["nation"]
+    years = r["rollup_years"]
+    held = n["plateau_reports"] / max(n["reports_per_working_day"], 1)
+    plateau = f"**{_gb(n['plateau_bytes'])}** ({n['plateau_reports']:,.0f} reports)"
+    table = "\n".join(
+        [
+            row("raw reports, a working day", f"**{_gb(n['bytes_per_working_day'])}**"),
+            row(f"raw reports at the plateau ({r['reports_days']} days kept)", plateau),
+            row(
+                "roll-ups, a day (every commune; criteria of every reporting one)",
+                f"{n['rollup_bytes_per_day'] / 2**20:,.2f} MiB",
+            ),
+            row("roll-ups, a year", _gb(n["rollup_bytes_per_year"])),
+            row(
+                f"roll-ups, {years} years (their retention)",
+                _gb(n["rollup_bytes_per_year"] * years),
+            ),
+        ]
+    )
+    return f"""**The nation at one report a minute** ({r["nation_communes"]:,} communes,
+{r["nation_hosts"]:,} hosts), scaled from the province:
+reports a working day {n["reports_per_working_day"]:,.0f} (every host once a minute of the
+{r["working_min"]:.0f} working minutes); {n["nation_bytes_per_report"]:,.0f} bytes a report
+in the reports table (measured {n["bytes_per_report"]:,.0f} with the province's mix of
+{r["pasc"]:,} PASC machines among {r["hosts"]:,} hosts, corrected for the nation's mix with
+the measured JSON of each kind: PASC {r["json_bytes"]["pasc"]:,.0f} bytes, office PC
+{r["json_bytes"]["office"]:,.0f}).
+
+| | nation, one report a minute |
+|---|---|
+{table}
+
+The plateau holds {held:.0f} working days of reports (those within the {r["reports_days"]}
+days kept); a province of average size, a 34th: {_gb(n["bytes_per_working_day"] / 34)} a
+working day, {_gb(n["plateau_bytes"] / 34)} at the plateau. These are SQLite's bytes;
+PostgreSQL compresses large JSON values (TOAST) and was not measured here."""
+
+
+def retention_section(r: dict[str, Any]) -> str:
+    """The retention benchmark's section (bench/retention.py)."""
+    days = r["days"]
+    working = sum(1 for d in days if d["working"])
+    per_host = days[0]["reports_stored"] / max(r["hosts"], 1)
+    return f"""{HEADINGS["retention"]}
+
+{r.get("stamp") or stamp()}
+
+One province (code {r["province"]}: {r["hosts"]:,} hosts, the simulator's plan for its
+communes: {r["pasc"]:,} PASC machines with the full check set and their planned faults,
+and office PCs), on {r["engine"]}, lived {len(days)} simulated days from {r["start"]}
+({working} working days: weekends and the National Day holidays are off, as the working
+calendar says) in {r["month_s"]:.0f} s, time-compressed (no sleeping: the services' clock,
+the demo's `DemoClock`, is set to one simulated instant after another). Hosts report
+only in working time, through the collector's own ingest use case (`ingest_many`, groups
+of 250) with `observed_at` set to the instant: one report every {r["step_min"]:.0f}
+simulated minutes, the first as the office opens ({per_host:.0f} a host each working day),
+instead of one a minute; sizes are scaled to one a minute below. Every simulated night at
+00:30 the collector's background pass runs (`Rollups.periodic`: the day's roll-up, then
+pruning, bounded batches), raw reports kept {r["reports_days"]} days; then the database is
+measured (the SQLite file after a WAL checkpoint; the roll-ups' tables with `dbstat`).
+PostgreSQL is not in this run, to keep the section within about three minutes; its test
+(`tests/bench/test_retention_bench.py`) runs on both engines.
+
+{DAY_HEADER}
+{_retention_rows(r)}
+
+{_plateau(r)}
+
+{_rates(r)}
+
+{_prune_cost(r)}
+
+{_nation_part(r)}
+"""

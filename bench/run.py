@@ -12,6 +12,9 @@
    agents draining at once against one collector (bench/drain.py);
 5. zabbix: the collector and Debian's Zabbix server 6.0 (PostgreSQL 15) fed the same
    reports in the same run, with the CPU each used (bench/zabbix.py).
+6. retention: one province's hosts over 30 simulated days with the nightly roll-up and
+   pruning, the database's size day by day, pruning while ingest runs, and the nation
+   extrapolated (bench/retention.py).
 
 Results are printed and written to ``docs/BENCHMARKS.md`` (``--out``), one section per
 benchmark (bench/report.py): ``--only`` refreshes some and keeps the others. Everything runs
@@ -37,7 +40,7 @@ import httpx
 from bench import report
 from bench.common import ROOT, postgres_server, progress, start_node_exporter
 
-BENCHMARKS = tuple(report.HEADINGS)  # ingest, nation, footprint, drain, zabbix
+BENCHMARKS = tuple(report.HEADINGS)  # ingest, nation, footprint, drain, zabbix, retention
 
 
 def node_exporter_scrape() -> dict[str, Any]:
@@ -364,6 +367,25 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="the fleet's first cycles fall within this many seconds",
     )
+    rt = parser.add_argument_group("retention")
+    rt.add_argument(
+        "--retention-hosts", type=int, default=1500, help="hosts of the province simulated"
+    )
+    rt.add_argument("--retention-days", type=int, default=30, help="simulated days")
+    rt.add_argument(
+        "--retention-step",
+        type=int,
+        default=120,
+        metavar="MIN",
+        help="simulated minutes between two reports of a host (the real rate is 1)",
+    )
+    rt.add_argument(
+        "--prune-window",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="seconds of ingest measured alone and again while pruning runs",
+    )
     return parser
 
 
@@ -465,6 +487,26 @@ def _run_zabbix(args: argparse.Namespace, work: Path) -> str:
     return report.zabbix_section(z)
 
 
+def _run_retention(args: argparse.Namespace, work: Path) -> str:
+    from datetime import timedelta
+
+    from bench.retention import bench_retention
+
+    folder = work / "retention"
+    folder.mkdir(parents=True, exist_ok=True)
+    r = bench_retention(
+        lambda name: str(folder / f"{name}.db"),
+        hosts=args.retention_hosts,
+        days=args.retention_days,
+        step=timedelta(minutes=args.retention_step),
+        prune_window_s=args.prune_window,
+        progress=progress,
+    )
+    r["stamp"] = report.stamp()  # when it was measured: the section may be rendered again
+    print(json.dumps(r), file=sys.stderr)
+    return report.retention_section(r)
+
+
 #: Each benchmark: runs it under the work folder and returns its section of the report.
 RUNNERS: dict[str, Callable[[argparse.Namespace, Path], str]] = {
     "ingest": _run_ingest,
@@ -472,6 +514,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace, Path], str]] = {
     "footprint": _run_footprint,
     "drain": _run_drain,
     "zabbix": _run_zabbix,
+    "retention": _run_retention,
 }
 
 

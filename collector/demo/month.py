@@ -87,6 +87,27 @@ def period_start(now: datetime, days: int, tz: str = DEFAULT_TIMEZONE) -> dateti
     return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
+def report_at(
+    identity: AgentIdentity,
+    host: str,
+    seq: int,
+    results: list[CheckResult],
+    at: datetime,
+    version: str = "sim-0.1",
+) -> AgentReport:
+    """A simulated agent's report number ``seq``, measured at the simulated instant ``at``:
+    ``results`` (drawn once, reused from report to report) as observed then."""
+    return AgentReport(
+        agent_id=identity.agent_id,
+        seq=seq,
+        commune_code=identity.commune_code,
+        host=host,
+        observed_at=at,
+        agent_version=version,
+        results=[r.model_copy(update={"observed_at": at}) for r in results],
+    )
+
+
 @dataclass(frozen=True)
 class Tick:
     """One simulated instant of working time at which agents report."""
@@ -353,14 +374,12 @@ class Month:
             rng = random.Random(f"{self.seed}-{code}-{'+'.join(ordered)}")
             results = self._results[key] = simulated_results(plan, rng)
         agent.seq += 1
-        return AgentReport(
-            agent_id=agent.agent_id,
-            seq=agent.seq,
-            commune_code=agent.plan.code,
-            host=f"pasc-{agent.plan.code}",
-            observed_at=at,
-            agent_version="sim-0.1",
-            results=[r.model_copy(update={"observed_at": at}) for r in results],
+        return report_at(
+            AgentIdentity(agent.agent_id, agent.plan.code, agent.plan.province_code),
+            f"pasc-{agent.plan.code}",
+            agent.seq,
+            results,
+            at,
         )
 
     def _snapshot(self) -> float | None:
@@ -392,6 +411,7 @@ __all__ = [
     "Tick",
     "draw_episodes",
     "period_start",
+    "report_at",
     "snapshot_times",
     "working_ticks",
 ]
