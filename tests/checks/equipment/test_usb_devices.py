@@ -31,6 +31,7 @@ from checks.equipment.scanner import (
     parse_list,
 )
 from checks.equipment.ups import evaluate_ups
+from checks.messages import msg, text_of
 from checks.model import Status
 from checks.runner import run_check
 from tests.peers.local_devices import free_port
@@ -249,8 +250,25 @@ def test_scanimage_list_parsed_and_judged() -> None:
     assert evaluate_scanners(ScanReading(), [], expected=False) == []
     (none,) = evaluate_scanners(ScanReading(), [], expected=True)
     assert none.status is Status.FAIL
-    (cannot,) = evaluate_scanners(ScanReading(error="scanimage missing"), ["x"], expected=False)
+    missing = msg("eq.scanner.not_installed", command="scanimage")
+    (cannot,) = evaluate_scanners(ScanReading(error=missing), ["x"], expected=False)
     assert cannot.status is Status.UNKNOWN and cannot.check == "eq.scanner"
+    assert cannot.message == "scanimage (SANE, Debian sane-utils) is not installed"
+    assert text_of(cannot, "vi") == (
+        "chưa cài scanimage (SANE, gói Debian sane-utils) nên không hỏi được máy quét"
+    )
+
+
+def test_scanimage_that_fails_says_so_with_its_own_words(tmp_path: Path) -> None:
+    failing = tmp_path / "scanimage"
+    failing.write_text("#!/bin/sh\necho 'scanimage: open of device failed' >&2\nexit 3\n")
+    failing.chmod(0o755)
+    config = ScannerConfig(command=str(failing), devices=["test:0"], timeout_s=5)
+    (result,) = asyncio.run(run_check(ScannerCheck(config), CheckContext(host="t")))
+    assert result.status is Status.UNKNOWN
+    assert text_of(result, "vi") == (
+        f"{failing} -L bị lỗi (mã thoát 3): scanimage: open of device failed"
+    )
 
 
 @pytest.fixture
@@ -288,3 +306,4 @@ def test_scanimage_that_hangs_is_killed_at_the_deadline(tmp_path: Path) -> None:
     (result,) = asyncio.run(run_check(ScannerCheck(config), CheckContext(host="t")))
     assert time.monotonic() - start < 2.5
     assert result.status is Status.UNKNOWN and "gave no list within 1.8 s" in result.message
+    assert text_of(result, "vi").endswith(" -L không trả về danh sách máy quét trong 1,8 giây")
