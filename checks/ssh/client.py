@@ -390,8 +390,9 @@ def run_commands(
             try:
                 outputs.append(run_command(transport, command, timeout, max_output_bytes))
             except Exception as exc:
-                failure, why = _classify(exc)
-                said = msg("ssh.while_running", command=command, detail=kept(why.id, why.params))
+                failure, cause = _classify(exc)
+                detail = kept(cause.id, cause.params)
+                said = msg("ssh.while_running", command=command, detail=detail)
                 return failed(target, failure, said, connect_time, tuple(outputs))
         return SshOutcome(target, SshFailure.NONE, "", connect_time, tuple(outputs))
     finally:
