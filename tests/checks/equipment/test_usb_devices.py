@@ -144,6 +144,30 @@ def test_queue_state_judged_as_a_printer(
     assert result.message.startswith("CUPS (usb, HP LaserJet M15): ")
 
 
+def test_a_queue_with_cups_own_words_is_said_in_vietnamese() -> None:
+    """CUPS's state, reasons and supplies are said in the reader's language; its device and
+    its own printer-state-message stay as CUPS sent them, inside the translated message."""
+    result = evaluate_queue(
+        _queue(
+            **{
+                "printer-state": [5],
+                "printer-state-message": ["Paper jam"],
+                "printer-state-reasons": ["media-empty-error"],
+                "marker-names": ["Black Toner"],
+                "marker-levels": [5],
+                "marker-types": ["toner"],
+            }
+        )
+    )
+    assert result.message == (
+        'CUPS (usb, HP LaserJet M15): stopped "Paper jam", no paper; black toner 5 %'
+    )
+    assert text_of(result, "vi") == (
+        'hàng đợi in CUPS (usb, HP LaserJet M15): đã dừng (CUPS báo: "Paper jam"), '
+        "hết giấy; mực in (toner) đen còn 5 %"
+    )
+
+
 def test_queue_markers_as_supplies() -> None:
     result = evaluate_queue(
         _queue(
@@ -162,8 +186,13 @@ def test_queue_markers_as_supplies() -> None:
 
 def test_queue_without_state_is_unknown_and_refused_queue_fails() -> None:
     assert evaluate_queue(QueueReading("q", {})).status is Status.UNKNOWN
-    refused = evaluate_queue(QueueReading("q", {}, "no such queue in CUPS"))
+    assert text_of(evaluate_queue(QueueReading("q", {})), "vi") == (
+        "CUPS không cho biết trạng thái (printer-state) của hàng đợi in này"
+    )
+    refused = evaluate_queue(QueueReading("q", {}, msg("eq.cups.no_queue")))
     assert refused.status is Status.FAIL and refused.value("printer_up") == 0.0
+    assert refused.message == "no such queue in CUPS"
+    assert text_of(refused, "vi") == "CUPS không có hàng đợi in này"
 
 
 def _cups_run(**kw: object) -> list:  # type: ignore[type-arg]
@@ -176,6 +205,7 @@ def test_no_cupsd_reports_nothing_unless_a_queue_is_configured_or_expected() -> 
     (queue,) = _cups_run(queues=["hp"])
     assert queue.check == "eq.printer" and queue.status is Status.FAIL
     assert "print service (cupsd)" in queue.message and queue.value("printer_up") == 0.0
+    assert text_of(queue, "vi").startswith("dịch vụ in (cupsd) tại http://127.0.0.1:")
     (expected,) = _cups_run(expected=True)
     assert expected.status is Status.FAIL
 
@@ -286,6 +316,7 @@ def test_silent_cupsd_fails_the_queue_within_its_deadline(silent_port: int) -> N
     (result,) = asyncio.run(run_check(CupsCheck(config), CheckContext(host="t")))
     assert time.monotonic() - start < 3
     assert result.status is Status.FAIL and "no answer (timeout)" in result.message
+    assert text_of(result, "vi").endswith(" không trả lời (hết thời gian chờ)")
 
 
 def test_silent_upsd_is_unknown_within_its_deadline(silent_port: int) -> None:

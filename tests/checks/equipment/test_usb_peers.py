@@ -22,6 +22,7 @@ from checks.equipment.cups import CupsCheck, CupsConfig
 from checks.equipment.nut import NutCheck, NutConfig
 from checks.equipment.scanner import ScannerCheck, ScannerConfig
 from checks.levels import judge, table_from_json
+from checks.messages import text_of
 from checks.model import CheckResult, Status
 from checks.runner import run_check
 from tests.conftest import REQUIRE_INTEGRATION, require_binary
@@ -145,6 +146,7 @@ def test_cups_queue_stopped_then_rejecting_then_back(cupsd: Cupsd) -> None:
         assert stopped.status is Status.FAIL
         assert stopped.value("printer_up") == 0.0
         assert 'stopped "Paper jam on tray 2"' in stopped.message
+        assert 'đã dừng (CUPS báo: "Paper jam on tray 2")' in text_of(stopped, "vi")
     finally:
         cupsd.admin("cupsenable", "laser-usb")
     assert _cups(cupsd, "laser-usb")["laser-usb"].status is Status.OK
