@@ -253,14 +253,24 @@ def test_nut_figures_and_bad_values() -> None:
     assert result.value("battery_charge") == 1.0
     assert result.value("ups_runtime") == 29 * 60.0
     assert result.value("input_voltage") == 228.5
+    assert result.message.endswith(" [ups.status OL], input 228.5 V")
+    said = text_of(result, "vi")
+    assert said.startswith("đang dùng điện lưới") and "pin còn 100 %" in said, said
+    assert said.endswith(" (cờ trạng thái NUT: OL), điện áp vào 228,5 V")
     bad = evaluate_nut_ups(
         UpsReading("ups1", {"ups.status": "OL", "battery.charge": "n/a", "battery.runtime": "-1"})
     )
     assert bad.value("battery_charge") is None and bad.value("ups_runtime") is None
     assert "ignored values: battery.charge='n/a', battery.runtime='-1'" in bad.message
     assert evaluate_nut_ups(UpsReading("ups1", {})).status is Status.UNKNOWN
-    stale = evaluate_nut_ups(UpsReading("ups1", {}, "the NUT driver does not reach the UPS"))
+    assert text_of(evaluate_nut_ups(UpsReading("ups1", {})), "vi") == (
+        "upsd có UPS này nhưng không cho biết trạng thái (ups.status)"
+    )
+    driver = msg("eq.nut.driver", detail="DATA-STALE")
+    stale = evaluate_nut_ups(UpsReading("ups1", {}, driver))
     assert stale.status is Status.UNKNOWN and stale.check == "eq.ups"
+    assert stale.message == "the NUT driver does not reach the UPS (DATA-STALE)"
+    assert text_of(stale, "vi") == ("trình điều khiển NUT không kết nối được với UPS (DATA-STALE)")
 
 
 def test_scanimage_list_parsed_and_judged() -> None:
@@ -326,6 +336,9 @@ def test_silent_upsd_is_unknown_within_its_deadline(silent_port: int) -> None:
     assert time.monotonic() - start < 3  # two tries of 0.5 s (aionut's retry)
     assert result.check == "eq.ups" and result.status is Status.UNKNOWN
     assert "no answer (timeout)" in result.message
+    assert text_of(result, "vi") == (
+        f"upsd tại 127.0.0.1:{silent_port} không trả lời (hết thời gian chờ)"
+    )
 
 
 def test_scanimage_that_hangs_is_killed_at_the_deadline(tmp_path: Path) -> None:

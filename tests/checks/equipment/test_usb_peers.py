@@ -228,11 +228,13 @@ def test_nut_on_line_on_battery_low_battery(nut: Nut) -> None:
     nut.set_state(dev_file("OL RB", 100, 3600))
     replace = _nut(nut, ups=["ups1"])["ups1"]
     assert replace.status is Status.WARN and "replace battery" in replace.message
+    assert "(cờ trạng thái NUT: OL RB)" in text_of(replace, "vi")
 
 
 def test_nut_unknown_ups_and_silent_server(nut: Nut) -> None:
     missing = _nut(nut, ups=["khong-co"])["khong-co"]
     assert missing.status is Status.UNKNOWN and "UNKNOWN-UPS" in missing.message
+    assert text_of(missing, "vi") == "upsd không biết UPS này (UNKNOWN-UPS)"
 
     # Nobody on the port: nothing to report unless a UPS is configured or expected.
     closed = NutConfig(server="127.0.0.1", port=1)
