@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
 from importlib import resources
@@ -265,6 +265,18 @@ def written(text: str, lang: str) -> str:
     if _KEPT not in text:
         return text
     return _KEPT_RE.sub(lambda m: _write(m.group(1), lang), text)
+
+
+def joined(parts: Sequence[str], sep: str = "; ") -> str:
+    """Texts that may hold kept messages (a list of findings) joined into one text
+    parameter. When the whole is longer than a parameter holds, the last parts are written
+    out in English, one by one, until it fits: a kept message is never cut in its middle."""
+    out = list(parts)
+    for i in range(len(out) - 1, -1, -1):
+        if len(sep.join(out)) <= MAX_PARAM_CHARS:
+            break
+        out[i] = written(out[i], "en")
+    return sep.join(out)
 
 
 def _write(encoded: str, lang: str) -> str:

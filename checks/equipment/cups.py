@@ -31,12 +31,12 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import Field, field_validator
 
-from checks.base import Check, CheckConfig, CheckContext
+from checks.base import Check, CheckConfig, CheckContext, Message
 from checks.equipment import ipp
 from checks.equipment.printer import CHECK_ID, PrinterSection, Supply, evaluate_printer
 from checks.equipment.profiles import device_result
-from checks.messages import written
-from checks.model import MAX_MESSAGE_CHARS, Category, CheckResult, Status, Value
+from checks.messages import kept, msg, said, written
+from checks.model import MAX_PARAM_CHARS, Category, CheckResult, MessageRef, Status, Value
 
 #: What is asked of each queue.
 PRINTER_ATTRIBUTES = (
@@ -132,14 +132,14 @@ class QueueReading:
 
     name: str
     attributes: ipp.Attributes
-    error: str = ""
+    error: Message = ""
 
 
 @dataclass(frozen=True)
 class CupsReading:
     queues: tuple[QueueReading, ...] = ()
     #: cupsd did not answer (refused, silent, not IPP): the reason.
-    unreachable: str = ""
+    unreachable: Message = ""
     elapsed_s: float = 0.0
 
 
@@ -206,27 +206,36 @@ def printer_section(attrs: ipp.Attributes) -> PrinterSection:
     return PrinterSection(supplies(attrs), printer_status, device_status, errors)
 
 
-def queue_message(attrs: ipp.Attributes, section: PrinterSection) -> str:
-    """``CUPS (usb, HP LaserJet M15): stopped "Paper jam", no paper; black toner 5 %``."""
+def _state_words(attrs: ipp.Attributes) -> str:
+    """The queue's state as a kept message, with CUPS's own printer-state-message."""
     state = _first(attrs, "printer-state")
-    about = [
+    # Only a queue in one of these states is judged (printer_section).
+    name = STATE_WORDS.get(state, "unknown") if isinstance(state, int) else "unknown"
+    words = kept(f"term.printer_{name}", {}, name)
+    own = next(iter(_texts(attrs, "printer-state-message")), "")
+    return kept("eq.cups.state_said", {"state": words, "said": own[:200]}) if own else words
+
+
+def queue_message(attrs: ipp.Attributes, section: PrinterSection) -> MessageRef:
+    """``CUPS (usb, HP LaserJet M15): stopped "Paper jam", no paper; black toner 5 %``: the
+    states and supplies as kept messages, the device and CUPS's own words as sent."""
+    about = ", ".join(
         str(v)
         for v in (
             urlsplit(str(_first(attrs, "device-uri") or "")).scheme,
             _first(attrs, "printer-make-and-model"),
         )
         if v
-    ]
-    words = STATE_WORDS.get(state, f"state {state}") if isinstance(state, int) else "no state"
-    said = next(iter(_texts(attrs, "printer-state-message")), "")
-    if said:
-        words += f' "{said}"'
-    parts = [words, *section.errors]
-    message = f"CUPS ({', '.join(about)}): " if about else "CUPS: "
-    message += ", ".join(parts)
+    )
+    errors = (kept(f"term.printer_{e.replace(' ', '_')}", {}, e) for e in section.errors)
+    states = ", ".join([_state_words(attrs), *errors])
     if section.supplies:
-        message += "; " + written(", ".join(s.words() for s in section.supplies), "en")
-    return message[:MAX_MESSAGE_CHARS]
+        states += "; " + ", ".join(s.words() for s in section.supplies)
+    if len(states) > MAX_PARAM_CHARS:  # too many to keep: said in English
+        states = written(states, "en")
+    if about:
+        return msg("eq.cups.queue_about", about=about, states=states)
+    return msg("eq.cups.queue", states=states)
 
 
 def evaluate_queue(queue: QueueReading) -> CheckResult:
@@ -235,11 +244,10 @@ def evaluate_queue(queue: QueueReading) -> CheckResult:
         return result(Status.FAIL, queue.error, {"printer_up": Value(value=0.0)})
     section = printer_section(queue.attributes)
     if section.device_status is None:
-        return result(Status.UNKNOWN, "CUPS gives no printer-state for this queue")
+        return result(Status.UNKNOWN, msg("eq.cups.no_state"))
     judged = evaluate_printer(section, queue.name)
-    # CUPS says more (the queue's device, its own message) than the printer's states: the
-    # English text only; the message by id says the states and supplies in either language.
-    return judged.model_copy(update={"message": queue_message(queue.attributes, section)})
+    # CUPS says more (the queue's device, its own message) than the printer's states.
+    return judged.model_copy(update=said(queue_message(queue.attributes, section)))
 
 
 class CupsCheck(Check):
@@ -282,8 +290,8 @@ class CupsCheck(Check):
             )
         except ipp.IppError as exc:
             if exc.status == NOT_FOUND:
-                return QueueReading(name, {}, "no such queue in CUPS")
-            return QueueReading(name, {}, f"CUPS refused the request: {exc.reason}")
+                return QueueReading(name, {}, msg("eq.cups.no_queue"))
+            return QueueReading(name, {}, msg("eq.cups.refused", detail=exc.reason))
         attrs = answer.printers[0] if answer.printers else {}
         return QueueReading(name, attrs)
 
@@ -295,9 +303,11 @@ class CupsCheck(Check):
                 names = await self._names(client)
                 queues = await asyncio.gather(*(self._queue(client, n) for n in names))
         except (httpx.HTTPError, ipp.IppError, OSError) as exc:
-            why = "no answer (timeout)" if isinstance(exc, httpx.TimeoutException) else str(exc)
-            reason = f"the print service (cupsd) at {self.config.url} does not answer: "
-            return CupsReading(unreachable=reason + (why or type(exc).__name__))
+            url = self.config.url
+            if isinstance(exc, httpx.TimeoutException):
+                return CupsReading(unreachable=msg("eq.cups.timeout", url=url))
+            why = str(exc) or type(exc).__name__
+            return CupsReading(unreachable=msg("eq.cups.unreachable", url=url, detail=why))
         return CupsReading(tuple(queues), elapsed_s=time.monotonic() - start)
 
     def evaluate(self, section: CupsReading) -> list[CheckResult]:
@@ -312,7 +322,7 @@ class CupsCheck(Check):
         if not section.queues:
             if not self.config.expected:
                 return []
-            return [device_result(CHECK_ID, "")(Status.FAIL, "CUPS has no printer queue")]
+            return [device_result(CHECK_ID, "")(Status.FAIL, msg("eq.cups.none"))]
         return [
             evaluate_queue(q).model_copy(update={"duration_s": section.elapsed_s})
             for q in section.queues

@@ -27,11 +27,12 @@ from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr
 
-from checks.base import Check, CheckConfig, CheckContext
+from checks.base import Check, CheckConfig, CheckContext, Message
 from checks.equipment.profiles import device_result
 from checks.equipment.ups import CHECK_ID, FULL_CHARGE_PERCENT, UpsSection, evaluate_ups
-from checks.model import Category, CheckResult, Status, Value
-from checks.resolve import Unresolved, resolve_one
+from checks.messages import kept, msg, said, written
+from checks.model import MAX_PARAM_CHARS, Category, CheckResult, MessageRef, Status, Value
+from checks.resolve import Unresolved, reason_message, resolve_one
 
 DEFAULT_PORT = 3493
 SOURCE = "NUT"
@@ -110,13 +111,13 @@ def ups_section(vars_: dict[str, str]) -> UpsSection:
 class UpsReading:
     name: str
     vars: dict[str, str]
-    error: str = ""
+    error: Message = ""
 
 
 @dataclass(frozen=True)
 class NutReading:
     ups: tuple[UpsReading, ...] = ()
-    unreachable: str = ""
+    unreachable: Message = ""
     elapsed_s: float = 0.0
 
 
@@ -126,27 +127,32 @@ def evaluate_nut_ups(reading: UpsReading) -> CheckResult:
         return result(Status.UNKNOWN, reading.error)
     section = ups_section(reading.vars)
     if section.empty:
-        return result(Status.UNKNOWN, "upsd serves this UPS but gives no ups.status")
+        return result(Status.UNKNOWN, msg("eq.nut.no_status"))
     judged = evaluate_ups(section, reading.name)
     values = dict(judged.values)
     voltage = _number(reading.vars, "input.voltage", [], 1000)
     if voltage is not None:
         values["input_voltage"] = Value(value=voltage, unit="volts")
+    # NUT's own flags and the input voltage, after the UPS's states said in either language.
+    states = kept(judged.msg.id, judged.msg.params) if judged.msg else judged.message
+    if len(states) > MAX_PARAM_CHARS:
+        states = written(states, "en")
     flags = reading.vars.get("ups.status", "")
-    message = f"{judged.message} [ups.status {flags}]"
-    if voltage is not None:
-        message += f", input {voltage:g} V"
-    return judged.model_copy(update={"values": values, "message": message})
+    if voltage is None:
+        message = msg("eq.nut.ups", states=states, flags=flags)
+    else:
+        message = msg("eq.nut.ups_voltage", states=states, flags=flags, voltage=voltage)
+    return judged.model_copy(update={"values": values, **said(message)})
 
 
-def _nut_error(exc: BaseException) -> str:
+def _nut_error(exc: BaseException) -> MessageRef:
     """NUT's answer in words: ``ERR DATA-STALE`` is a driver that lost its UPS."""
     text = str(exc) or type(exc).__name__
     if "DATA-STALE" in text or "DRIVER-NOT-CONNECTED" in text:
-        return f"the NUT driver does not reach the UPS ({text.rsplit(':', 1)[-1].strip()})"
+        return msg("eq.nut.driver", detail=text.rsplit(":", 1)[-1].strip())
     if "UNKNOWN-UPS" in text:
-        return "upsd does not know this UPS (UNKNOWN-UPS)"
-    return f"upsd: {text}"
+        return msg("eq.nut.unknown_ups")
+    return msg("eq.nut.error", detail=text)
 
 
 class NutCheck(Check):
@@ -184,11 +190,11 @@ class NutCheck(Check):
 
         start = time.monotonic()
         cfg = self.config
-        where = f"upsd at {cfg.server}:{cfg.port}"
+        where = f"{cfg.server}:{cfg.port}"
         try:
             _, (address, port) = await resolve_one(cfg.server, cfg.port, cfg.request_timeout_s)
         except Unresolved as exc:
-            return NutReading(unreachable=exc.reason)
+            return NutReading(unreachable=reason_message(exc.reason))
         password = cfg.password.get_secret_value() if cfg.password else None
         # aionut's debug log shows every line it sends, PASSWORD included: never below INFO.
         logging.getLogger("aionut").setLevel(logging.INFO)
@@ -196,9 +202,10 @@ class NutCheck(Check):
         try:
             readings = await self._read(client)
         except (NUTError, OSError, TimeoutError) as exc:
-            silent = isinstance(exc, TimeoutError | NUTTimeoutError)
-            why = "no answer (timeout)" if silent else str(exc) or type(exc).__name__
-            return NutReading(unreachable=f"{where} does not answer: {why}")
+            if isinstance(exc, TimeoutError | NUTTimeoutError):
+                return NutReading(unreachable=msg("eq.nut.timeout", server=where))
+            why = str(exc) or type(exc).__name__
+            return NutReading(unreachable=msg("eq.nut.unreachable", server=where, detail=why))
         finally:
             client.shutdown()
         return NutReading(readings, elapsed_s=time.monotonic() - start)
@@ -207,14 +214,17 @@ class NutCheck(Check):
         if section.unreachable:
             if not (self.config.ups or self.config.expected):
                 return []  # no NUT on this machine, and no UPS expected
+            why = said(section.unreachable)
             return [
-                CheckResult.unknown(CHECK_ID, Category.EQUIPMENT, section.unreachable, target=t)
+                CheckResult.unknown(
+                    CHECK_ID, Category.EQUIPMENT, why["message"], target=t, msg=why["msg"]
+                )
                 for t in self.targets()
             ]
         if not section.ups:
             if not self.config.expected:
                 return []
-            return [device_result(CHECK_ID, "")(Status.FAIL, "upsd serves no UPS")]
+            return [device_result(CHECK_ID, "")(Status.FAIL, msg("eq.nut.none"))]
         return [
             evaluate_nut_ups(r).model_copy(update={"duration_s": section.elapsed_s})
             for r in section.ups

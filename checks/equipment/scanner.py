@@ -37,8 +37,8 @@ from pydantic import Field
 from checks.backend import Backend, BackendError, NotSupportedError, ScannerDevice
 from checks.base import Check, CheckConfig, CheckContext
 from checks.equipment.profiles import device_result
-from checks.messages import msg
-from checks.model import Category, CheckResult, Status, Value
+from checks.messages import msg, said
+from checks.model import Category, CheckResult, MessageRef, Status, Value
 
 CHECK_ID = "eq.scanner"
 #: scanimage's formatted list: device name, vendor, model, type, one scanner a line.
@@ -78,8 +78,8 @@ class Scanner:
 @dataclass(frozen=True)
 class ScanReading:
     scanners: tuple[Scanner, ...] = ()
-    #: Why SANE could not be asked (not installed, deadline, error): the reason.
-    error: str = ""
+    #: Why SANE or WIA could not be asked (not installed, deadline, error), by id.
+    error: MessageRef | None = None
     elapsed_s: float = 0.0
     #: Who listed the scanners: "SANE", or the platform's registry ("WIA").
     source: str = "SANE"
@@ -103,7 +103,7 @@ async def list_scanners(command: str, deadline_s: float) -> ScanReading:
     start = time.monotonic()
     path = shutil.which(command)
     if path is None:
-        return ScanReading(error=f"{command} (SANE, Debian sane-utils) is not installed")
+        return ScanReading(error=msg("eq.scanner.not_installed", command=command))
     proc = await asyncio.create_subprocess_exec(
         path,
         "-f",  # the list of -L, field by field (-L itself would win over -f)
@@ -118,13 +118,16 @@ async def list_scanners(command: str, deadline_s: float) -> ScanReading:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await proc.wait()
-        return ScanReading(error=f"{command} -L gave no list within {deadline_s:g} s")
+        return ScanReading(error=msg("eq.scanner.no_list", command=command, seconds=deadline_s))
     elapsed = time.monotonic() - start
     text = stdout[:MAX_OUTPUT_BYTES].decode("utf-8", errors="replace")
     scanners = parse_list(text)
     if proc.returncode and not scanners:
-        said = stderr[:300].decode("utf-8", errors="replace").strip()
-        return ScanReading(error=f"{command} -L failed (exit {proc.returncode}): {said}")
+        why = stderr[:300].decode("utf-8", errors="replace").strip()
+        more = "_detail" if why else ""
+        return ScanReading(
+            error=msg(f"eq.scanner.failed{more}", command=command, code=proc.returncode, detail=why)
+        )
     return ScanReading(scanners, elapsed_s=elapsed)
 
 
@@ -140,7 +143,10 @@ def wia_reading(devices: list[ScannerDevice], elapsed_s: float = 0.0) -> ScanRea
         for d in devices
         if d.connected
     )
-    absent = tuple(f"{d.name} ({d.status or 'not connected'})" for d in devices if not d.connected)
+    # Windows's own word for a device's Plug and Play status ("Error"), when it has one.
+    absent = tuple(
+        f"{d.name} ({d.status})" if d.status else d.name for d in devices if not d.connected
+    )
     return ScanReading(found, elapsed_s=elapsed_s, source="WIA", absent=absent)
 
 
@@ -152,16 +158,19 @@ async def platform_scanners(backend: Backend) -> ScanReading | None:
     except NotSupportedError:
         return None
     except BackendError as exc:
-        return ScanReading(error=f"WIA could not be asked: {exc}", source="WIA")
+        return ScanReading(error=msg("eq.scanner.wia_error", detail=str(exc)), source="WIA")
     return wia_reading(devices, time.monotonic() - start)
 
 
 def evaluate_scanners(reading: ScanReading, wanted: list[str], expected: bool) -> list[CheckResult]:
-    if reading.error:
+    if reading.error is not None:
         if not (wanted or expected):
             return []  # no SANE here, and no scanner expected
+        why = said(reading.error)
         return [
-            CheckResult.unknown(CHECK_ID, Category.EQUIPMENT, reading.error, target=t)
+            CheckResult.unknown(
+                CHECK_ID, Category.EQUIPMENT, why["message"], target=t, msg=why["msg"]
+            )
             for t in wanted or [""]
         ]
     up, down = {"scanner_up": Value(value=1.0)}, {"scanner_up": Value(value=0.0)}
@@ -177,11 +186,11 @@ def evaluate_scanners(reading: ScanReading, wanted: list[str], expected: bool) -
     for name in wanted:
         if not any(s.matches(name) for s in reading.scanners):
             found = ", ".join(s.device for s in reading.scanners) or "—"
-            said = msg(f"eq.scanner.missing{more}", by=by, found=found, absent=absent)
-            results.append(device_result(CHECK_ID, name)(Status.FAIL, said, down))
+            missing = msg(f"eq.scanner.missing{more}", by=by, found=found, absent=absent)
+            results.append(device_result(CHECK_ID, name)(Status.FAIL, missing, down))
     if not results and expected:
-        said = msg(f"eq.scanner.none{more}", by=by, absent=absent)
-        results.append(device_result(CHECK_ID, "")(Status.FAIL, said, down))
+        missing = msg(f"eq.scanner.none{more}", by=by, absent=absent)
+        results.append(device_result(CHECK_ID, "")(Status.FAIL, missing, down))
     return [r.model_copy(update={"duration_s": reading.elapsed_s}) for r in results]
 
 
@@ -199,7 +208,7 @@ class ScannerCheck(Check):
 
     async def fetch(self, ctx: CheckContext) -> ScanReading:
         if not (self.config.devices or self.config.expected):
-            return ScanReading(error="no scanner configured or expected")  # nothing reported
+            return ScanReading(error=msg("eq.scanner.not_asked"))  # nothing reported
         registered = await platform_scanners(self.backend)
         if registered is not None:
             return registered

@@ -64,7 +64,7 @@ from checks.equipment.snmp_client import (
 )
 from checks.equipment.switch import Poll, evaluate_switch, parse_switch
 from checks.equipment.ups import evaluate_ups, parse_ups, profile_for
-from checks.messages import msg, said
+from checks.messages import kept, msg, said
 from checks.model import Category, CheckResult, MessageRef, Status, Value
 
 KindOption = Literal["auto", "printer", "ups", "switch", "router", "host"]
@@ -273,7 +273,7 @@ async def poll_device(
             _unknown(
                 kind or fallback_kind,
                 name,
-                msg("eq.snmp.error", detail=exc.reason),
+                msg("eq.snmp.error", detail=kept(exc.said.id, exc.said.params, exc.reason)),
                 time.monotonic() - start,
             ),
         )

@@ -18,7 +18,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from checks.resolve import Unresolved, resolve_one
+from checks.messages import msg, render
+from checks.model import MessageRef
+from checks.resolve import Unresolved, reason_message, resolve_one
 
 SnmpValue = int | bytes | str | None
 Row = tuple[str, SnmpValue]
@@ -51,11 +53,13 @@ GRACE_S = 0.25
 
 
 class SnmpError(Exception):
-    """The device could not be read; ``reason`` is meant for the operator."""
+    """The device could not be read: ``said``, a catalogue message for the operator;
+    ``reason`` is its English text."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, said: MessageRef) -> None:
+        self.said = said
+        self.reason = render(said, "en")
+        super().__init__(self.reason)
 
 
 class SnmpUnresolved(SnmpError):
@@ -89,15 +93,14 @@ class SnmpTarget:
         """Longest one request may take before it is a timeout."""
         return self.timeout_s * (self.retries + 1)
 
-    def timeout_reason(self, rows: int = 0) -> str:
+    def timeout_reason(self, rows: int = 0) -> MessageRef:
         """Why a request got no answer; ``rows``: values the device gave before it fell silent
         (then the credentials were right: it stopped answering, it was not refused)."""
-        tries = f"{self.retries + 1} tries of {self.timeout_s:g} s"
-        waited = f"no answer within {self.budget_s:g} s ({tries})"
+        waited = {"seconds": self.budget_s, "tries": self.retries + 1, "each": self.timeout_s}
         if rows:
-            return f"the device stopped answering after {rows} rows ({waited})"
+            return msg("eq.snmp.stopped", rows=rows, **waited)
         who = "credentials" if self.version == "3" else "community"
-        return f"{waited} — wrong {who} or device off"
+        return msg(f"eq.snmp.timeout_{who}", **waited)
 
 
 def convert(value: Any) -> SnmpValue:
@@ -120,14 +123,16 @@ def convert(value: Any) -> SnmpValue:
     return None
 
 
+#: pysnmp's error indications of a device that answered but refused the request (RFC 3414
+#: USM reports), each a message of the catalogue; any other is said with pysnmp's words.
 _REASONS = {
-    "UnknownUserName": "unknown SNMPv3 user",
-    "WrongDigest": "wrong SNMPv3 authentication key",
-    "DecryptionError": "wrong SNMPv3 privacy key",
-    "UnsupportedSecurityLevel": "the device refuses this SNMPv3 security level",
-    "NotInTimeWindow": "SNMPv3 time window mismatch (the device's clock or boot counter)",
-    "UnknownEngineID": "unknown SNMPv3 engine ID",
-    "UnknownSecurityName": "unknown SNMPv3 security name",
+    "UnknownUserName": "eq.snmp.refused.unknown_user",
+    "WrongDigest": "eq.snmp.refused.wrong_auth_key",
+    "DecryptionError": "eq.snmp.refused.wrong_priv_key",
+    "UnsupportedSecurityLevel": "eq.snmp.refused.security_level",
+    "NotInTimeWindow": "eq.snmp.refused.time_window",
+    "UnknownEngineID": "eq.snmp.refused.unknown_engine",
+    "UnknownSecurityName": "eq.snmp.refused.unknown_security_name",
 }
 
 #: RFC 3416 error-status of a response PDU that refuses access: the device knows the
@@ -159,18 +164,17 @@ class SnmpSession:
         name = type(error_indication).__name__
         if name == "RequestTimedOut":
             return SnmpTimeout(self.target.timeout_reason(self.rows))
-        reason = _REASONS.get(name) or str(error_indication)
-        return SnmpError(f"{reason} — the device answered but refused the request")
+        id = _REASONS.get(name)
+        if id is None:
+            return SnmpError(msg("eq.snmp.refused.other", detail=str(error_indication)))
+        return SnmpError(msg(id))
 
     def _denied(self, err_status: Any) -> SnmpError | None:
         name = _ACCESS_DENIED.get(int(err_status))
         if name is None:
             return None
-        who = "SNMPv3 user" if self.target.version == "3" else "community"
-        return SnmpError(
-            f"access denied ({name}): the device knows this {who} but gives it no view "
-            "of the requested objects"
-        )
+        who = "user" if self.target.version == "3" else "community"
+        return SnmpError(msg(f"eq.snmp.denied_{who}", status=name))
 
     async def get(self, oids: tuple[str, ...] | list[str]) -> dict[str, SnmpValue]:
         """GET the given instances; a missing one maps to ``None``."""
@@ -299,7 +303,7 @@ async def open_session(target: SnmpTarget, engine: Any = None) -> AsyncIterator[
                 target.host, target.port, target.budget_s, socket.SOCK_DGRAM
             )
         except Unresolved as exc:
-            raise SnmpUnresolved(exc.reason) from None
+            raise SnmpUnresolved(reason_message(exc.reason)) from None
         v6 = family == socket.AF_INET6
         cls = hlapi.Udp6TransportTarget if v6 else hlapi.UdpTransportTarget
         try:
@@ -307,5 +311,7 @@ async def open_session(target: SnmpTarget, engine: Any = None) -> AsyncIterator[
                 (address, target.port), timeout=target.timeout_s, retries=target.retries
             )
         except Exception as exc:  # a bad address
-            raise SnmpError(f"cannot reach {target.host}: {exc}") from None
+            raise SnmpError(
+                msg("eq.snmp.cannot_reach", host=target.host, detail=str(exc))
+            ) from None
         yield SnmpSession(target, engine, _auth_data(target), transport)

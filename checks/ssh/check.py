@@ -31,16 +31,17 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from checks.backend import Backend
-from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
-from checks.messages import msg
-from checks.model import MAX_MESSAGE_CHARS, Category, CheckResult, Status, Value
-from checks.resolve import Unresolved, resolve
+from checks.base import CannotMeasure, Check, CheckConfig, CheckContext, Message
+from checks.messages import joined, kept, msg
+from checks.model import Category, CheckResult, Status, Value
+from checks.resolve import Unresolved, reason_message, resolve
 from checks.ssh.client import (
     CommandOutput,
     SshFailure,
     SshOutcome,
     SshTargetSpec,
     SshTimeouts,
+    failed,
     run_commands,
 )
 from checks.ssh.commands import COMMAND_SETS, CommandSet
@@ -122,24 +123,27 @@ def _output_texts(
     outputs: Sequence[CommandOutput], max_output_bytes: int
 ) -> tuple[dict[str, str], list[str], list[str]]:
     """The text of each command that ran to the end, and why the others gave none: cut
-    (timed out, over the size cap) or broken (failed, not text)."""
+    (timed out, over the size cap) or broken (failed, not text), as kept messages."""
     texts: dict[str, str] = {}
     cut: list[str] = []
     broken: list[str] = []
     for out in outputs:
+        command = {"command": out.command}
         if out.timed_out:
-            cut.append(f"{out.command!r} did not finish within {out.elapsed_s:.1f} s")
+            cut.append(kept("ssh.cmd.timeout", command | {"seconds": round(out.elapsed_s, 1)}))
         elif out.truncated:
-            cut.append(f"output of {out.command!r} over {max_output_bytes} bytes")
+            cut.append(kept("ssh.cmd.too_long", command | {"limit": max_output_bytes}))
         elif out.exit_status != 0:
             err = (_decode(out.stderr) or "").strip().splitlines()
-            broken.append(
-                f"{out.command!r} exited {out.exit_status}" + (f": {err[-1][:120]}" if err else "")
-            )
+            code = command | {"code": out.exit_status if out.exit_status is not None else -1}
+            if err:
+                broken.append(kept("ssh.cmd.exit_detail", code | {"detail": err[-1][:120]}))
+            else:
+                broken.append(kept("ssh.cmd.exit", code))
         else:
             text = _decode(out.stdout)
             if text is None:
-                broken.append(f"{out.command!r} output is not text")
+                broken.append(kept("ssh.cmd.not_text", command))
             else:
                 texts[out.command] = text
     return texts, cut, broken
@@ -164,11 +168,14 @@ def evaluate_ssh(
     """Turn one session's outcome into a result (pure: tested with recorded outputs)."""
 
     def result(
-        status: Status, message: str, values: dict[str, Value] | None = None, duration: float = 0.0
+        status: Status,
+        message: Message,
+        values: dict[str, Value] | None = None,
+        duration: float = 0.0,
     ) -> CheckResult:
         return SshCheck.result(
             status,
-            message[:MAX_MESSAGE_CHARS],
+            message,
             target=label,
             values=values,
             duration_s=duration,
@@ -178,9 +185,8 @@ def evaluate_ssh(
     if outcome.failure is not SshFailure.NONE:
         status = Status.UNKNOWN if outcome.failure in _UNKNOWN else Status.FAIL
         values = {} if status is Status.UNKNOWN else {"ssh_up": Value(value=0.0)}
-        return result(
-            status, outcome.detail or outcome.failure.value, values, outcome.connect_time_s
-        )
+        said = outcome.said or msg("ssh.failed", detail=outcome.detail or outcome.failure.value)
+        return result(status, said, values, outcome.connect_time_s)
 
     texts, cut, broken = _output_texts(outcome.outputs, max_output_bytes)
     duration = outcome.connect_time_s + sum(o.elapsed_s for o in outcome.outputs)
@@ -194,18 +200,20 @@ def evaluate_ssh(
         cut
         + broken
         + (
-            [f"not parsed: {', '.join(reading.missing)}"]
+            [kept("ssh.not_parsed", {"parts": ", ".join(reading.missing)})]
             if reading.missing and not cut and not broken
             else []
         )
     )
     if cut:
         # Could not measure: the output is incomplete, so no verdict on the device.
-        return result(Status.UNKNOWN, "; ".join(problems), values, duration)
+        return result(Status.UNKNOWN, msg("ssh.result", parts=joined(problems)), values, duration)
     if len(values) == 2:  # nothing but the connection figures
-        return result(Status.UNKNOWN, "; ".join(problems) or "no data", values, duration)
+        said = msg("ssh.result", parts=joined(problems)) if problems else msg("ssh.no_data")
+        return result(Status.UNKNOWN, said, values, duration)
     parts = [text for _, text in reading.findings] + reading.notes + problems
-    return result(_worst_finding(reading.findings), "; ".join(parts), values, duration)
+    said = msg("ssh.result", parts=joined(parts))
+    return result(_worst_finding(reading.findings), said, values, duration)
 
 
 class SshCheck(Check):
@@ -234,7 +242,8 @@ class SshCheck(Check):
             infos = await resolve(host, target.spec().port, min(timeouts.connect_s, deadline_s))
         except Unresolved as exc:
             where = f"{host}:{target.spec().port}"
-            return SshOutcome(where, SshFailure.RESOLVE, exc.reason, time.monotonic() - start)
+            said = reason_message(exc.reason)
+            return failed(where, SshFailure.RESOLVE, said, time.monotonic() - start)
         return await asyncio.to_thread(
             run_commands,
             target.spec(),

@@ -31,6 +31,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from checks.messages import kept, msg, render
+from checks.model import MessageRef
+
 if TYPE_CHECKING:
     import paramiko
 
@@ -99,6 +102,27 @@ class SshOutcome:
     detail: str = ""
     connect_time_s: float = 0.0
     outputs: tuple[CommandOutput, ...] = field(default=())
+    #: Why the session could not run, by id (``detail`` is its English text).
+    said: MessageRef | None = None
+
+
+def failed(
+    target: str,
+    failure: SshFailure,
+    said: MessageRef,
+    connect_time_s: float = 0.0,
+    outputs: tuple[CommandOutput, ...] = (),
+) -> SshOutcome:
+    """The outcome of a session that could not run, ``said`` by a catalogue message."""
+    return SshOutcome(target, failure, render(said, "en"), connect_time_s, outputs, said)
+
+
+class KeyFileError(ValueError):
+    """The private key file cannot be used; ``said`` is why, by id."""
+
+    def __init__(self, said: MessageRef) -> None:
+        super().__init__(render(said, "en"))
+        self.said = said
 
 
 class UnknownHostKeyError(Exception):
@@ -139,78 +163,95 @@ def load_private_key(path: Path, passphrase: str | None) -> paramiko.PKey:
             str(path), password=passphrase.encode() if passphrase is not None else None
         )
     except paramiko.PasswordRequiredException:
-        raise ValueError(f"private key {path} is encrypted: set its passphrase") from None
+        raise KeyFileError(msg("ssh.key.encrypted", path=str(path))) from None
     except TypeError as exc:
         # cryptography (OpenSSH-format keys) says "password-protected" with a TypeError.
         if "password" not in str(exc).lower():
             raise
-        raise ValueError(f"private key {path} is encrypted: set its passphrase") from None
+        raise KeyFileError(msg("ssh.key.encrypted", path=str(path))) from None
     except FileNotFoundError:
-        raise ValueError(f"private key {path} not found") from None
+        raise KeyFileError(msg("ssh.key.missing", path=str(path))) from None
     except OSError as exc:
-        raise ValueError(f"cannot read private key {path}: {exc.strerror}") from None
+        why = str(exc.strerror or exc)
+        raise KeyFileError(msg("ssh.key.unreadable", path=str(path), detail=why)) from None
     except (paramiko.SSHException, ValueError) as exc:
         # Wrong passphrase, unsupported key type, or not a key at all. The exception text
         # never contains the passphrase, but keep it short anyway.
-        raise ValueError(f"cannot load private key {path}: {type(exc).__name__}: {exc}") from None
+        why = f"{type(exc).__name__}: {exc}"
+        raise KeyFileError(msg("ssh.key.unusable", path=str(path), detail=why)) from None
 
 
-def _changed_host_key(exc: Any) -> tuple[SshFailure, str]:
-    return SshFailure.CHANGED_HOST_KEY, (
-        f"host key of {exc.hostname} CHANGED: got {exc.key.get_name()} "
-        f"{exc.key.fingerprint}, pinned {exc.expected_key.fingerprint}; refusing "
-        "(possible man-in-the-middle, or the device was reinstalled: verify, then "
-        "update the known_hosts file)"
+def _changed_host_key(exc: Any) -> tuple[SshFailure, MessageRef]:
+    return SshFailure.CHANGED_HOST_KEY, msg(
+        "ssh.host_key.changed",
+        host=str(exc.hostname),
+        kind=str(exc.key.get_name()),
+        got=str(exc.key.fingerprint),
+        pinned=str(exc.expected_key.fingerprint),
     )
 
 
-def _no_valid_connections(exc: Any) -> tuple[SshFailure, str]:
+def _unknown_host_key(exc: UnknownHostKeyError) -> tuple[SshFailure, MessageRef]:
+    return SshFailure.UNKNOWN_HOST_KEY, msg(
+        "ssh.host_key.unknown", host=exc.hostname, kind=exc.key_type, got=exc.fingerprint
+    )
+
+
+def _no_valid_connections(exc: Any) -> tuple[SshFailure, MessageRef]:
     # paramiko tried every address of the name; refused when all of them refused.
     causes = list(exc.errors.values())
     if causes and all(
         isinstance(c, ConnectionRefusedError) or getattr(c, "errno", None) == errno.ECONNREFUSED
         for c in causes
     ):
-        return SshFailure.REFUSED, "connection refused"
-    return SshFailure.PROTOCOL, f"unreachable: {exc}"
+        return SshFailure.REFUSED, msg("ssh.refused")
+    return SshFailure.PROTOCOL, msg("ssh.unreachable", detail=str(exc))
 
 
-def _ssh_exception(exc: BaseException) -> tuple[SshFailure, str]:
+def _ssh_exception(exc: BaseException) -> tuple[SshFailure, MessageRef]:
     text = str(exc)
     # paramiko reports a missing/late banner and a dead negotiation as SSHException;
     # its cause chain says whether a timeout was behind it.
     if isinstance(exc.__cause__ or exc.__context__, TimeoutError):
-        return SshFailure.TIMEOUT, f"timeout: {text}"
-    return SshFailure.PROTOCOL, text
+        return SshFailure.TIMEOUT, msg("ssh.timeout_detail", detail=text)
+    return SshFailure.PROTOCOL, msg("ssh.failed", detail=text)
 
 
-def _classify(exc: BaseException) -> tuple[SshFailure, str]:
+def _os_error(exc: Any) -> tuple[SshFailure, MessageRef]:
+    return SshFailure.PROTOCOL, msg(
+        "ssh.failed", detail=f"{type(exc).__name__}: {exc.strerror or exc}"
+    )
+
+
+def _classify(exc: BaseException) -> tuple[SshFailure, MessageRef]:
     import paramiko
 
     # (exception class, how it is told) in the order tried: subclasses before their bases
     # (paramiko's host key and auth errors are SSHExceptions, socket errors OSErrors).
-    rules: tuple[tuple[type[BaseException], Callable[[Any], tuple[SshFailure, str]]], ...] = (
-        (UnknownHostKeyError, lambda e: (SshFailure.UNKNOWN_HOST_KEY, str(e))),
+    rules: tuple[
+        tuple[type[BaseException], Callable[[Any], tuple[SshFailure, MessageRef]]], ...
+    ] = (
+        (UnknownHostKeyError, _unknown_host_key),
         (paramiko.BadHostKeyException, _changed_host_key),
         (
             paramiko.AuthenticationException,
-            lambda e: (SshFailure.AUTH, f"authentication refused: {e}"),
+            lambda e: (SshFailure.AUTH, msg("ssh.auth", detail=str(e))),
         ),
         (paramiko.ssh_exception.NoValidConnectionsError, _no_valid_connections),
         (
             socket.gaierror,
-            lambda e: (SshFailure.RESOLVE, f"cannot resolve host: {e.strerror or e}"),
+            lambda e: (SshFailure.RESOLVE, msg("ssh.resolve", detail=str(e.strerror or e))),
         ),
-        (ConnectionRefusedError, lambda e: (SshFailure.REFUSED, "connection refused")),
+        (ConnectionRefusedError, lambda e: (SshFailure.REFUSED, msg("ssh.refused"))),
         # socket.timeout is TimeoutError since 3.10
-        (TimeoutError, lambda e: (SshFailure.TIMEOUT, "timeout")),
+        (TimeoutError, lambda e: (SshFailure.TIMEOUT, msg("ssh.timeout"))),
         (paramiko.SSHException, _ssh_exception),
-        (OSError, lambda e: (SshFailure.PROTOCOL, f"{type(e).__name__}: {e.strerror or e}")),
+        (OSError, _os_error),
     )
     for kind, tell in rules:
         if isinstance(exc, kind):
             return tell(exc)
-    return SshFailure.PROTOCOL, f"{type(exc).__name__}: {exc}"
+    return SshFailure.PROTOCOL, msg("ssh.failed", detail=f"{type(exc).__name__}: {exc}")
 
 
 def run_command(
@@ -299,19 +340,17 @@ def run_commands(
     end = start + deadline_s if deadline_s is not None else None
     try:
         pkey = load_private_key(spec.key_file, spec.passphrase)
-    except ValueError as exc:
-        return SshOutcome(target, SshFailure.KEY, str(exc))
+    except KeyFileError as exc:
+        return failed(target, SshFailure.KEY, exc.said)
     client = paramiko.SSHClient()
     try:
         try:
             # Only the pinned file: never the system's or the user's known_hosts.
             client.load_host_keys(str(spec.known_hosts))
         except OSError as exc:
-            return SshOutcome(
-                target,
-                SshFailure.KNOWN_HOSTS,
-                f"cannot read known_hosts {spec.known_hosts}: {exc.strerror or exc}",
-            )
+            why = str(exc.strerror or exc)
+            said = msg("ssh.known_hosts", path=str(spec.known_hosts), detail=why)
+            return failed(target, SshFailure.KNOWN_HOSTS, said)
         client.set_missing_host_key_policy(_policy_class()())
         try:
             sock = (
@@ -333,12 +372,13 @@ def run_commands(
                 look_for_keys=False,
             )
         except Exception as exc:
-            failure, detail = _classify(exc)
-            return SshOutcome(target, failure, detail, time.monotonic() - start)
+            failure, said = _classify(exc)
+            return failed(target, failure, said, time.monotonic() - start)
         connect_time = time.monotonic() - start
         transport = client.get_transport()
         if transport is None:  # pragma: no cover - connect() succeeded
-            return SshOutcome(target, SshFailure.PROTOCOL, "no transport after connect")
+            said = msg("ssh.failed", detail="no transport after connect")
+            return failed(target, SshFailure.PROTOCOL, said)
         outputs: list[CommandOutput] = []
         for command in commands:
             timeout = timeouts.command_s
@@ -350,14 +390,10 @@ def run_commands(
             try:
                 outputs.append(run_command(transport, command, timeout, max_output_bytes))
             except Exception as exc:
-                failure, detail = _classify(exc)
-                return SshOutcome(
-                    target,
-                    failure,
-                    f"while running {command!r}: {detail}",
-                    connect_time,
-                    tuple(outputs),
-                )
+                failure, cause = _classify(exc)
+                detail = kept(cause.id, cause.params)
+                said = msg("ssh.while_running", command=command, detail=detail)
+                return failed(target, failure, said, connect_time, tuple(outputs))
         return SshOutcome(target, SshFailure.NONE, "", connect_time, tuple(outputs))
     finally:
         client.close()

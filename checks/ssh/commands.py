@@ -11,7 +11,10 @@ and findings. Parsers are tested with recorded outputs under ``tests/fixtures/ss
   ``R`` running). The fixtures were written in RouterOS 6.49/7.x output format, not yet
   captured from a commune router.
 
-Missing pieces degrade: what parsed is reported, the message names what did not.
+Missing pieces degrade: what parsed is reported, the message names what did not. What a set
+found is a list of kept messages (checks/messages.py), each said in the reader's language;
+a parser's reason for refusing an output (``df -P: missing header line``) stays a text
+inside one.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from checks.messages import kept
 from checks.model import Category, Status, Value
 
 # --------------------------------------------------------------------------- sections
@@ -194,29 +198,40 @@ class SetReading:
 
     values: dict[str, Value] = field(default_factory=dict)
     findings: list[tuple[Status, str]] = field(default_factory=list)
+    #: What was found, each a text that may hold kept messages.
     notes: list[str] = field(default_factory=list)
+    #: What could not be read, each a kept message.
     missing: list[str] = field(default_factory=list)
+
+
+class NotParsed(ValueError):
+    """An output that gave nothing to read, ``said`` as a kept message."""
+
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.said = kept(id, {})
 
 
 def _guard(reading: SetReading, label: str, fn: Callable[[], None]) -> None:
     try:
         fn()
     except (ValueError, IndexError, KeyError) as exc:
-        reading.missing.append(f"{label} ({exc})")
+        detail = exc.said if isinstance(exc, NotParsed) else str(exc)
+        reading.missing.append(kept("ssh.unparsed", {"what": label, "detail": detail}))
 
 
 def _text(outputs: Mapping[str, str], command: str) -> str:
-    """What ``command`` printed; ValueError when it gave no output."""
+    """What ``command`` printed; NotParsed when it gave no output."""
     text = outputs.get(command)
     if text is None:
-        raise ValueError("no output")
+        raise NotParsed("ssh.parse.no_output")
     return text
 
 
 def _linux_disk(text: str, reading: SetReading) -> None:
     real = [f for f in parse_df(text) if f.device not in _PSEUDO_FS and f.size > 0]
     if not real:
-        raise ValueError("no real filesystem")
+        raise NotParsed("ssh.parse.no_filesystem")
     root = next((f for f in real if f.mountpoint == "/"), None)
     if root is not None:
         reading.values["disk_free"] = Value(value=root.available, unit="bytes")
@@ -225,7 +240,9 @@ def _linux_disk(text: str, reading: SetReading) -> None:
     fullest = min(real, key=lambda f: f.free_ratio)
     # Measured; the catalogue's levels judge disk_min_free_ratio (ssh.command).
     reading.values["disk_min_free_ratio"] = Value(value=fullest.free_ratio, unit="ratio")
-    reading.notes.append(f"disk {fullest.mountpoint} {fullest.free_ratio:.0%} free")
+    reading.notes.append(
+        kept("ssh.disk", {"mount": fullest.mountpoint, "free": fullest.free_ratio})
+    )
 
 
 def _linux_memory(text: str, reading: SetReading) -> None:
@@ -234,7 +251,7 @@ def _linux_memory(text: str, reading: SetReading) -> None:
     reading.values["memory_total"] = Value(value=mem.total, unit="bytes")
     reading.values["memory_available"] = Value(value=mem.available, unit="bytes")
     reading.values["memory_available_ratio"] = Value(value=ratio, unit="ratio")
-    reading.notes.append(f"memory {ratio:.0%} available")
+    reading.notes.append(kept("ssh.memory_available", {"available": ratio}))
 
 
 def _linux_uptime(text: str, reading: SetReading) -> None:
@@ -268,7 +285,7 @@ def read_router(outputs: Mapping[str, str]) -> SetReading:
             reading.values["memory_total"] = Value(value=res.memory_total, unit="bytes")
             reading.values["memory_available"] = Value(value=res.memory_free, unit="bytes")
             reading.values["memory_available_ratio"] = Value(value=ratio, unit="ratio")
-            reading.notes.append(f"memory {ratio:.0%} free")
+            reading.notes.append(kept("ssh.memory_free", {"free": ratio}))
         if res.board or res.version:
             reading.notes.append(f"{res.board} RouterOS {res.version}".strip())
 
@@ -279,10 +296,13 @@ def read_router(outputs: Mapping[str, str]) -> SetReading:
         reading.values["interfaces_enabled"] = Value(value=float(len(enabled)), unit="count")
         reading.values["interfaces_running"] = Value(value=float(len(running)), unit="count")
         down = [i.name for i in enabled if not i.running]
-        reading.notes.append(
-            f"{len(running)}/{len(enabled)} interfaces running"
-            + (f" (down: {', '.join(down[:5])})" if down else "")
-        )
+        counts = {"running": len(running), "enabled": len(enabled)}
+        if down:
+            reading.notes.append(
+                kept("ssh.interfaces_down", counts | {"down": ", ".join(down[:5])})
+            )
+        else:
+            reading.notes.append(kept("ssh.interfaces", counts))
 
     _guard(reading, "resources", resource)
     _guard(reading, "interfaces", interfaces)

@@ -104,6 +104,39 @@ def test_every_id_the_code_names_is_in_the_catalogue() -> None:
             "máy cấp số thứ tự: từ chối kết nối",
             "queue machine: connection refused",
         ),
+        # What was English-only before: the SNMP client's reasons, the SSH command sets'
+        # findings, SANE's and WIA's failures, NUT's flags and voltage (peers' words inside).
+        (
+            "eq.snmp.timeout_community",
+            {"seconds": 4.0, "tries": 2, "each": 2.0},
+            "không có trả lời trong 4 giây (2 lần thử, mỗi lần 2 giây): sai community hoặc "
+            "thiết bị đang tắt",
+            "no answer within 4 s (2 tries of 2 s) — wrong community or device off",
+        ),
+        (
+            "eq.snmp.refused.wrong_auth_key",
+            {},
+            "sai khóa xác thực SNMPv3: thiết bị có trả lời nhưng từ chối yêu cầu",
+            "wrong SNMPv3 authentication key — the device answered but refused the request",
+        ),
+        (
+            "ssh.cmd.too_long",
+            {"command": "df -P", "limit": 1048576},
+            "kết quả của lệnh 'df -P' dài quá 1.048.576 byte",
+            "output of 'df -P' over 1,048,576 bytes",
+        ),
+        (
+            "eq.scanner.no_list",
+            {"command": "scanimage", "seconds": 27.5},
+            "scanimage -L không trả về danh sách máy quét trong 27,5 giây",
+            "scanimage -L gave no list within 27.5 s",
+        ),
+        (
+            "eq.nut.ups_voltage",
+            {"states": "on line", "flags": "OL CHRG", "voltage": 228.5},
+            "on line (cờ trạng thái NUT: OL CHRG), điện áp vào 228,5 V",
+            "on line [ups.status OL CHRG], input 228.5 V",
+        ),
     ],
 )
 def test_figures_and_words_in_the_readers_locale(

@@ -15,6 +15,7 @@ from checks.backend.linux import LinuxBackend
 from checks.backend.windows import SCANNERS_SCRIPT, WindowsBackend
 from checks.base import CheckContext
 from checks.equipment.scanner import ScannerCheck, ScannerConfig
+from checks.messages import text_of
 from checks.model import CheckResult, Status
 from checks.runner import run_check
 from tests.peers.windows_shell import recorded, sample
@@ -121,7 +122,11 @@ def test_wia_scanners_found_are_ok_and_a_missing_one_fails():
     assert ds.status is Status.FAIL and ds.value("scanner_up") == 0.0
     assert ds.message == (
         "not found by WIA (scanners found: CanoScan LiDE 300, fi-7160; "
-        "not connected: EPSON DS-530 (not connected), HP ScanJet Pro 2500 f1 (Error))"
+        "not connected: EPSON DS-530, HP ScanJet Pro 2500 f1 (Error))"
+    )
+    assert text_of(ds, "vi") == (
+        "WIA không tìm thấy máy quét này (máy quét tìm thấy: CanoScan LiDE 300, fi-7160; "
+        "chưa kết nối: EPSON DS-530, HP ScanJet Pro 2500 f1 (Error))"
     )
     # "Canon" is the manufacturer, not in the WIA name or id: not found.
     assert only(results, "Canon").status is Status.FAIL
@@ -158,6 +163,8 @@ def test_wia_that_cannot_be_read_is_unknown(files, texts, why):
     result = only(results, "LiDE 300")
     assert result.status is Status.UNKNOWN and result.values == {}
     assert result.message.startswith("WIA could not be asked: ") and why in result.message
+    said = text_of(result, "vi")
+    assert said.startswith("không hỏi được WIA (dịch vụ máy quét của Windows): ") and why in said
 
 
 def test_wia_is_not_asked_when_no_scanner_is_configured_or_expected():

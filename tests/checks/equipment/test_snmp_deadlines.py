@@ -18,6 +18,7 @@ from checks.base import CheckContext
 from checks.equipment import oids
 from checks.equipment.snmp_checks import SnmpCheck, SnmpConfig, poll_device
 from checks.equipment.snmp_client import SnmpTarget
+from checks.messages import text_of
 from checks.model import Status
 from checks.runner import run_checks
 from tests.peers.snmp import SNMPD_NO_ACCESS_USER, SlowProxy
@@ -87,6 +88,7 @@ def test_device_silent_mid_walk_stopped_answering_after_n_rows(snmpsim):  # type
     assert result.check == "eq.printer" and result.status is Status.UNKNOWN
     assert "the device stopped answering after" in result.message
     assert "wrong community" not in result.message and "device off" not in result.message
+    assert "thiết bị ngừng trả lời sau " in text_of(result, "vi")
 
 
 def test_v3_user_without_access_is_access_denied(snmpd):  # type: ignore[no-untyped-def]
@@ -94,4 +96,8 @@ def test_v3_user_without_access_is_access_denied(snmpd):  # type: ignore[no-unty
     polled = asyncio.run(poll_device(target, "ups"))
     assert polled.result.status is Status.UNKNOWN
     assert polled.result.message.startswith("access denied (authorizationError)")
+    assert text_of(polled.result, "vi") == (
+        "không đọc được thiết bị qua SNMP: bị từ chối truy cập (authorizationError): thiết bị "
+        "biết người dùng SNMPv3 này nhưng không cho xem các giá trị được hỏi"
+    )
     assert "exposes none" not in polled.result.message

@@ -13,6 +13,7 @@ from checks.base import CheckContext
 from checks.equipment.profiles import DeviceKind
 from checks.equipment.snmp_checks import SnmpCheck, SnmpConfig, poll_device
 from checks.equipment.snmp_client import SnmpTarget
+from checks.messages import text_of
 from checks.model import Status
 from checks.runner import run_check
 from checks.secrets import check_secrets
@@ -57,6 +58,9 @@ def test_wrong_v3_key_is_unknown_in_time(snmpd, which):  # type: ignore[no-untyp
     # Configured kind: reported under its check id, so EQ-03 shows it, as "could not measure".
     assert result.check == "eq.ups" and result.status is Status.UNKNOWN
     assert "credentials" in result.message or "authentication key" in result.message
+    said = text_of(result, "vi")
+    assert said.startswith("không đọc được thiết bị qua SNMP: ")
+    assert "sai thông tin đăng nhập SNMPv3" in said or "sai khóa xác thực SNMPv3" in said
 
 
 def test_wrong_community_is_unknown_in_time(snmpd):  # type: ignore[no-untyped-def]
@@ -67,6 +71,11 @@ def test_wrong_community_is_unknown_in_time(snmpd):  # type: ignore[no-untyped-d
     assert polled.result.message == (
         f"no answer within {target.budget_s:g} s (2 tries of {target.timeout_s:g} s) — wrong "
         "community or device off"
+    )
+    assert text_of(polled.result, "vi") == (
+        "không đọc được thiết bị qua SNMP: không có trả lời trong "
+        f"{target.budget_s:g} giây (2 lần thử, mỗi lần {target.timeout_s:g} giây): sai "
+        "community hoặc thiết bị đang tắt".replace(".", ",")
     )
 
 

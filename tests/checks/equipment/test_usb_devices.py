@@ -31,6 +31,7 @@ from checks.equipment.scanner import (
     parse_list,
 )
 from checks.equipment.ups import evaluate_ups
+from checks.messages import msg, text_of
 from checks.model import Status
 from checks.runner import run_check
 from tests.peers.local_devices import free_port
@@ -143,6 +144,30 @@ def test_queue_state_judged_as_a_printer(
     assert result.message.startswith("CUPS (usb, HP LaserJet M15): ")
 
 
+def test_a_queue_with_cups_own_words_is_said_in_vietnamese() -> None:
+    """CUPS's state, reasons and supplies are said in the reader's language; its device and
+    its own printer-state-message stay as CUPS sent them, inside the translated message."""
+    result = evaluate_queue(
+        _queue(
+            **{
+                "printer-state": [5],
+                "printer-state-message": ["Paper jam"],
+                "printer-state-reasons": ["media-empty-error"],
+                "marker-names": ["Black Toner"],
+                "marker-levels": [5],
+                "marker-types": ["toner"],
+            }
+        )
+    )
+    assert result.message == (
+        'CUPS (usb, HP LaserJet M15): stopped "Paper jam", no paper; black toner 5 %'
+    )
+    assert text_of(result, "vi") == (
+        'hàng đợi in CUPS (usb, HP LaserJet M15): đã dừng (CUPS báo: "Paper jam"), '
+        "hết giấy; mực in (toner) đen còn 5 %"
+    )
+
+
 def test_queue_markers_as_supplies() -> None:
     result = evaluate_queue(
         _queue(
@@ -161,8 +186,13 @@ def test_queue_markers_as_supplies() -> None:
 
 def test_queue_without_state_is_unknown_and_refused_queue_fails() -> None:
     assert evaluate_queue(QueueReading("q", {})).status is Status.UNKNOWN
-    refused = evaluate_queue(QueueReading("q", {}, "no such queue in CUPS"))
+    assert text_of(evaluate_queue(QueueReading("q", {})), "vi") == (
+        "CUPS không cho biết trạng thái (printer-state) của hàng đợi in này"
+    )
+    refused = evaluate_queue(QueueReading("q", {}, msg("eq.cups.no_queue")))
     assert refused.status is Status.FAIL and refused.value("printer_up") == 0.0
+    assert refused.message == "no such queue in CUPS"
+    assert text_of(refused, "vi") == "CUPS không có hàng đợi in này"
 
 
 def _cups_run(**kw: object) -> list:  # type: ignore[type-arg]
@@ -175,6 +205,7 @@ def test_no_cupsd_reports_nothing_unless_a_queue_is_configured_or_expected() -> 
     (queue,) = _cups_run(queues=["hp"])
     assert queue.check == "eq.printer" and queue.status is Status.FAIL
     assert "print service (cupsd)" in queue.message and queue.value("printer_up") == 0.0
+    assert text_of(queue, "vi").startswith("dịch vụ in (cupsd) tại http://127.0.0.1:")
     (expected,) = _cups_run(expected=True)
     assert expected.status is Status.FAIL
 
@@ -222,14 +253,24 @@ def test_nut_figures_and_bad_values() -> None:
     assert result.value("battery_charge") == 1.0
     assert result.value("ups_runtime") == 29 * 60.0
     assert result.value("input_voltage") == 228.5
+    assert result.message.endswith(" [ups.status OL], input 228.5 V")
+    said = text_of(result, "vi")
+    assert said.startswith("đang dùng điện lưới") and "pin còn 100 %" in said, said
+    assert said.endswith(" (cờ trạng thái NUT: OL), điện áp vào 228,5 V")
     bad = evaluate_nut_ups(
         UpsReading("ups1", {"ups.status": "OL", "battery.charge": "n/a", "battery.runtime": "-1"})
     )
     assert bad.value("battery_charge") is None and bad.value("ups_runtime") is None
     assert "ignored values: battery.charge='n/a', battery.runtime='-1'" in bad.message
     assert evaluate_nut_ups(UpsReading("ups1", {})).status is Status.UNKNOWN
-    stale = evaluate_nut_ups(UpsReading("ups1", {}, "the NUT driver does not reach the UPS"))
+    assert text_of(evaluate_nut_ups(UpsReading("ups1", {})), "vi") == (
+        "upsd có UPS này nhưng không cho biết trạng thái (ups.status)"
+    )
+    driver = msg("eq.nut.driver", detail="DATA-STALE")
+    stale = evaluate_nut_ups(UpsReading("ups1", {}, driver))
     assert stale.status is Status.UNKNOWN and stale.check == "eq.ups"
+    assert stale.message == "the NUT driver does not reach the UPS (DATA-STALE)"
+    assert text_of(stale, "vi") == ("trình điều khiển NUT không kết nối được với UPS (DATA-STALE)")
 
 
 def test_scanimage_list_parsed_and_judged() -> None:
@@ -249,8 +290,25 @@ def test_scanimage_list_parsed_and_judged() -> None:
     assert evaluate_scanners(ScanReading(), [], expected=False) == []
     (none,) = evaluate_scanners(ScanReading(), [], expected=True)
     assert none.status is Status.FAIL
-    (cannot,) = evaluate_scanners(ScanReading(error="scanimage missing"), ["x"], expected=False)
+    missing = msg("eq.scanner.not_installed", command="scanimage")
+    (cannot,) = evaluate_scanners(ScanReading(error=missing), ["x"], expected=False)
     assert cannot.status is Status.UNKNOWN and cannot.check == "eq.scanner"
+    assert cannot.message == "scanimage (SANE, Debian sane-utils) is not installed"
+    assert text_of(cannot, "vi") == (
+        "chưa cài scanimage (SANE, gói Debian sane-utils) nên không hỏi được máy quét"
+    )
+
+
+def test_scanimage_that_fails_says_so_with_its_own_words(tmp_path: Path) -> None:
+    failing = tmp_path / "scanimage"
+    failing.write_text("#!/bin/sh\necho 'scanimage: open of device failed' >&2\nexit 3\n")
+    failing.chmod(0o755)
+    config = ScannerConfig(command=str(failing), devices=["test:0"], timeout_s=5)
+    (result,) = asyncio.run(run_check(ScannerCheck(config), CheckContext(host="t")))
+    assert result.status is Status.UNKNOWN
+    assert text_of(result, "vi") == (
+        f"{failing} -L bị lỗi (mã thoát 3): scanimage: open of device failed"
+    )
 
 
 @pytest.fixture
@@ -268,6 +326,7 @@ def test_silent_cupsd_fails_the_queue_within_its_deadline(silent_port: int) -> N
     (result,) = asyncio.run(run_check(CupsCheck(config), CheckContext(host="t")))
     assert time.monotonic() - start < 3
     assert result.status is Status.FAIL and "no answer (timeout)" in result.message
+    assert text_of(result, "vi").endswith(" không trả lời (hết thời gian chờ)")
 
 
 def test_silent_upsd_is_unknown_within_its_deadline(silent_port: int) -> None:
@@ -277,6 +336,9 @@ def test_silent_upsd_is_unknown_within_its_deadline(silent_port: int) -> None:
     assert time.monotonic() - start < 3  # two tries of 0.5 s (aionut's retry)
     assert result.check == "eq.ups" and result.status is Status.UNKNOWN
     assert "no answer (timeout)" in result.message
+    assert text_of(result, "vi") == (
+        f"upsd tại 127.0.0.1:{silent_port} không trả lời (hết thời gian chờ)"
+    )
 
 
 def test_scanimage_that_hangs_is_killed_at_the_deadline(tmp_path: Path) -> None:
@@ -288,3 +350,4 @@ def test_scanimage_that_hangs_is_killed_at_the_deadline(tmp_path: Path) -> None:
     (result,) = asyncio.run(run_check(ScannerCheck(config), CheckContext(host="t")))
     assert time.monotonic() - start < 2.5
     assert result.status is Status.UNKNOWN and "gave no list within 1.8 s" in result.message
+    assert text_of(result, "vi").endswith(" -L không trả về danh sách máy quét trong 1,8 giây")

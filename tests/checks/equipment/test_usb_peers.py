@@ -22,6 +22,7 @@ from checks.equipment.cups import CupsCheck, CupsConfig
 from checks.equipment.nut import NutCheck, NutConfig
 from checks.equipment.scanner import ScannerCheck, ScannerConfig
 from checks.levels import judge, table_from_json
+from checks.messages import text_of
 from checks.model import CheckResult, Status
 from checks.runner import run_check
 from tests.conftest import REQUIRE_INTEGRATION, require_binary
@@ -145,6 +146,7 @@ def test_cups_queue_stopped_then_rejecting_then_back(cupsd: Cupsd) -> None:
         assert stopped.status is Status.FAIL
         assert stopped.value("printer_up") == 0.0
         assert 'stopped "Paper jam on tray 2"' in stopped.message
+        assert 'đã dừng (CUPS báo: "Paper jam on tray 2")' in text_of(stopped, "vi")
     finally:
         cupsd.admin("cupsenable", "laser-usb")
     assert _cups(cupsd, "laser-usb")["laser-usb"].status is Status.OK
@@ -226,11 +228,13 @@ def test_nut_on_line_on_battery_low_battery(nut: Nut) -> None:
     nut.set_state(dev_file("OL RB", 100, 3600))
     replace = _nut(nut, ups=["ups1"])["ups1"]
     assert replace.status is Status.WARN and "replace battery" in replace.message
+    assert "(cờ trạng thái NUT: OL RB)" in text_of(replace, "vi")
 
 
 def test_nut_unknown_ups_and_silent_server(nut: Nut) -> None:
     missing = _nut(nut, ups=["khong-co"])["khong-co"]
     assert missing.status is Status.UNKNOWN and "UNKNOWN-UPS" in missing.message
+    assert text_of(missing, "vi") == "upsd không biết UPS này (UNKNOWN-UPS)"
 
     # Nobody on the port: nothing to report unless a UPS is configured or expected.
     closed = NutConfig(server="127.0.0.1", port=1)

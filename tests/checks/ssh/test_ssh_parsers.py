@@ -8,6 +8,7 @@ import pytest
 
 from agent.levels import built_in_levels
 from checks.levels import judge
+from checks.messages import render, text_of
 from checks.model import Category, Status
 from checks.ssh.check import SshConfig, SshTarget, evaluate_ssh
 from checks.ssh.client import CommandOutput, SshFailure, SshOutcome
@@ -98,7 +99,8 @@ def test_linux_set_full_disk_fails_and_names_the_mountpoint():
     outcome = linux_outcome(fx("linux_df_P_full.txt"), fx("linux_free_b_old.txt"), "100.0 50.0\n")
     measured = evaluate(outcome)
     assert measured.status is Status.OK  # a measurement: the catalogue judges it
-    assert "/ 1% free" in measured.message and "memory 6% available" in measured.message
+    assert measured.message == "disk / 0.5 % free; memory 5.8 % available"
+    assert text_of(measured, "vi") == "ổ đĩa / còn trống 0,5 %; bộ nhớ còn dùng được 5,8 %"
     result = judged(outcome)
     assert result.status is Status.FAIL
     assert "disk_min_free_ratio 1% < 5%" in result.message
@@ -140,7 +142,9 @@ def test_cut_output_is_unknown():
         "h:22", SshFailure.NONE, "", 0.05, (out("df -P", "x" * 100, None, truncated=True),)
     )
     result = evaluate(outcome)
-    assert result.status is Status.UNKNOWN and "over 1048576 bytes" in result.message
+    assert result.status is Status.UNKNOWN
+    assert result.message == "output of 'df -P' over 1,048,576 bytes"
+    assert text_of(result, "vi") == "kết quả của lệnh 'df -P' dài quá 1.048.576 byte"
 
 
 @pytest.mark.parametrize(
@@ -152,7 +156,7 @@ def test_cut_output_is_unknown():
                 out("free -b", fx("linux_free_b.txt")),
             ),
             Status.UNKNOWN,
-            "'df -P' did not finish within 10.0 s",
+            "'df -P' did not finish within 10 s",
         ),
         (
             (
@@ -165,7 +169,7 @@ def test_cut_output_is_unknown():
                 out("cat /proc/uptime", "12.5 3.0\n"),
             ),
             Status.OK,
-            "memory 94% available; not parsed: disk (no real filesystem)",
+            "memory 94.3 % available; not parsed: disk (no real filesystem)",
         ),
         (
             (),
@@ -273,7 +277,15 @@ def test_classify_every_exception_family():
         (RuntimeError("boom"), SshFailure.PROTOCOL, "RuntimeError: boom"),
     ]
     for exc, failure, message in cases:
-        assert _classify(exc) == (failure, message), exc
+        kind, said = _classify(exc)
+        assert (kind, render(said, "en")) == (failure, message), exc
+        assert render(said, "vi") not in ("", message), exc  # said in Vietnamese too
+    _, said = _classify(cases[1][0])
+    assert render(said, "vi").startswith("khóa nhận dạng (host key) của h ĐÃ THAY ĐỔI: ")
+    _, said = _classify(socket.gaierror(-2, "Name or service not known"))
+    assert render(said, "vi") == (
+        "không tìm được địa chỉ của máy (phân giải tên): Name or service not known"
+    )
 
 
 @pytest.mark.parametrize(
@@ -381,3 +393,61 @@ def test_paramiko_not_imported_without_ssh_targets():
     )
     # cryptography may come with another check's imports (SNMPv3); paramiko never.
     assert done.stdout.split()[0] == "False"
+
+
+@pytest.mark.parametrize(
+    ("outputs", "vi"),
+    [
+        (
+            (),
+            "không đọc được: ổ đĩa (lệnh không trả về gì), bộ nhớ (lệnh không trả về gì), "
+            "thời gian máy đã chạy (lệnh không trả về gì)",
+        ),
+        (
+            (CommandOutput("df -P", b"", b"df: boom\nsecond line\n", 1, 0.01),),
+            "lệnh 'df -P' kết thúc với mã lỗi 1: second line",
+        ),
+        (
+            (CommandOutput("df -P", b"\x00\x01", b"", 0, 0.01),),
+            "kết quả của lệnh 'df -P' không phải văn bản",
+        ),
+        (
+            (CommandOutput("df -P", b"", b"", None, 10.0, timed_out=True),),
+            "lệnh 'df -P' chưa chạy xong sau 10 giây",
+        ),
+    ],
+)
+def test_session_findings_are_said_in_vietnamese(outputs, vi):  # type: ignore[no-untyped-def]
+    result = evaluate(SshOutcome("h:22", SshFailure.NONE, "", 0.05, outputs))
+    assert text_of(result, "vi") == vi
+
+
+def test_router_findings_are_said_in_vietnamese():
+    outcome = SshOutcome(
+        "r:22",
+        SshFailure.NONE,
+        "",
+        0.05,
+        (
+            out(ROUTEROS_RESOURCE, fx("routeros_system_resource_print.txt")),
+            out(ROUTEROS_INTERFACES, fx("routeros_interface_print_terse.txt")),
+        ),
+    )
+    said = text_of(evaluate(outcome, "router"), "vi")
+    assert said.startswith("bộ nhớ còn trống ")
+    assert said.endswith("; 3/4 cổng mạng đang chạy (mất kết nối: ether3)")
+    assert "RouterOS" in said  # the board and version, the device's own words
+
+
+def test_many_findings_that_do_not_fit_a_parameter_are_said_in_english_not_cut():
+    """A parameter holds 512 characters: the last findings are written in English until
+    the whole fits, never a kept message cut in its middle."""
+    from checks.messages import joined, kept, written
+
+    parts = [kept("ssh.cmd.not_text", {"command": f"command-{n:02d}"}) for n in range(12)]
+    text = joined(parts)
+    assert len(text) <= 512
+    vi = written(text, "vi")
+    assert vi.startswith("kết quả của lệnh 'command-00' không phải văn bản; ")
+    assert vi.endswith("; 'command-11' output is not text")
+    assert "\x1e" not in vi and "\x1f" not in vi

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from checks.base import CheckContext
+from checks.messages import text_of
 from checks.model import Category, Status
 from checks.runner import run_check
 from checks.ssh.check import SshCheck, SshConfig
@@ -128,6 +129,7 @@ def test_changed_host_key_is_refused(sshd, keys, tmp_path):
     check = SshCheck(SshConfig(targets=[target(sshd, keys, known)]))
     [result] = asyncio.run(run_check(check, CheckContext(host="t")))
     assert result.status is Status.FAIL and "CHANGED" in result.message
+    assert "ĐÃ THAY ĐỔI" in text_of(result, "vi")
 
 
 def test_key_not_authorized_is_unknown(sshd, keys, pinned):
@@ -175,7 +177,7 @@ def test_huge_output_is_capped_with_bounded_memory(sshd, keys, pinned):
     huge = CommandSet("huge", Category.HOST, ("head -c 50000000 /dev/zero",), read_linux)
     check = SshCheck(SshConfig(targets=[target(sshd, keys, pinned)]), command_sets={"linux": huge})
     [result] = asyncio.run(run_check(check, CheckContext(host="t")))
-    assert result.status is Status.UNKNOWN and "over 1048576 bytes" in result.message
+    assert result.status is Status.UNKNOWN and "over 1,048,576 bytes" in result.message
 
 
 def test_garbage_output_is_unknown(sshd, keys, pinned):
