@@ -52,6 +52,17 @@ last stored one (a retry: none in the steady state), and a commune's evaluation 
 hosts' verdicts, last report and due time in one statement instead of three (20 s runs,
 alternated: SQLite 1,096 and 1,168 → 1,269 and 1,242 reports/s; PostgreSQL 778 → 890).
 
+**Before and after the layered redesign** (2026-12-05, interleaved on this machine, other
+work running beside it). SQLite, 2,000 agents, 30 s runs, two rounds alternating the code
+before the redesign (commit c40650a), the redesign finished (58f89b4) and the code of this
+report: one process 1,259 and 1,213 reports/s → 1,126 and 1,141 (−8 %) → 892 and 950
+(−25 %); two processes 1,163 and 1,371 → 1,275 and 1,287 (+1 %) → 1,195 and 1,243 (−4 %);
+p99 with one process 35 and 34 ms → 40 and 36 → 47 and 49. What came after the redesign
+costs the rest at one process: rule durations and silent hosts judged at ingest, the change
+log the daily roll-ups read (a commune's last logged state is kept with its status, so an
+unchanged commune reads nothing more), and the Vietnamese reasons kept as catalogue messages
+in each host's findings (judging a host's report about 140 → 210 µs).
+
 **Two processes.** Until 2026-12-05 the "2 processes" rows loaded one process: wrk connected
 while the second was still starting, and all 32 connections went to the first (the
 benchmark now waits until each process listens, and a collector listens only once its app
