@@ -187,6 +187,22 @@ def stored_reports(db_url: str) -> int:
         services.engine.dispose()
 
 
+def wrk_workload(
+    work: Path, label: str, db_url: str, agents: int, values: int
+) -> tuple[list[tuple[str, AgentReport]], Path]:
+    """Enroll the workload's agents in ``db_url`` (:func:`_workload`) and write wrk's data
+    file of their first reports (bench/ingest.lua); returns both."""
+    reports = _workload(db_url, agents, values)
+    data = work / f"wrk-{label}.tsv"
+    with data.open("w", encoding="utf-8") as f:
+        for tok, rep in reports:
+            body = ReportBatch(reports=[rep]).model_dump_json()
+            if body.count(_SEQ) != 1:
+                raise RuntimeError("a report body must name its seq exactly once")
+            f.write(_line("POST", "/api/v1/reports", tok, body))
+    return reports, data
+
+
 def ingest_collector(
     work: Path,
     db_url: str,
@@ -203,14 +219,7 @@ def ingest_collector(
     (``--reuse-port``), receiving one report per request for ``duration_s``; with ``paced``
     (requests/s, seconds), then the same agents' later reports on that schedule, whose load
     is ``self.paced`` of the first load returned. ``options``: more collector settings."""
-    reports = _workload(db_url, agents, values)
-    data = work / f"wrk-{label}.tsv"
-    with data.open("w", encoding="utf-8") as f:
-        for tok, rep in reports:
-            body = ReportBatch(reports=[rep]).model_dump_json()
-            if body.count(_SEQ) != 1:
-                raise RuntimeError("a report body must name its seq exactly once")
-            f.write(_line("POST", "/api/v1/reports", tok, body))
+    reports, data = wrk_workload(work, label, db_url, agents, values)
     cfg = write_collector_config(
         work / f"collector-{label}.yaml", db_url, reuse_port=processes > 1, **options
     )

@@ -672,18 +672,10 @@ def collector_side(
 ) -> dict[str, Any]:
     """``ioc-collector serve`` (1 process) on ``db_url`` loaded by wrk as in section 1, with
     the CPU the collector (and ``pg_pid``'s PostgreSQL) used during the load and wrk's own."""
-    from bench.ingest import _SEQ, _line, _values_per_report, _workload, stored_reports, wrk
-    from checks.model import ReportBatch
+    from bench.ingest import _values_per_report, stored_reports, wrk, wrk_workload
 
     work.mkdir(parents=True, exist_ok=True)
-    reports = _workload(db_url, agents, values)
-    data = work / f"wrk-{prefix}.tsv"
-    with data.open("w", encoding="utf-8") as f:
-        for tok, rep in reports:
-            body = ReportBatch(reports=[rep]).model_dump_json()
-            if body.count(_SEQ) != 1:
-                raise RuntimeError("a report body must name its seq exactly once")
-            f.write(_line("POST", "/api/v1/reports", tok, body))
+    reports, data = wrk_workload(work, prefix, db_url, agents, values)
     cfg = write_collector_config(work / f"collector-{prefix}.yaml", db_url)
     with collector_process(cfg) as (url, proc):
         pids = [proc.pid] + ([pg_pid] if pg_pid else [])
