@@ -37,7 +37,7 @@ demo: $(STAMP)
 ## fails at the end); pytest's exit 5 (nothing selected) is not a failure here.
 test: $(STAMP)
 	status=0; \
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not serial$(_and_tests)" \
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope -m "not serial$(_and_tests)" \
 		$(if $(JUNIT),--junitxml=$(JUNIT).xml) $(PYTEST_ARGS) || test $$? -eq 5 || status=1; \
 	$(BIN)/python -m pytest -q -p no:xdist -m "serial$(_and_tests)" \
 		$(if $(JUNIT),--junitxml=$(JUNIT)-serial.xml) $(PYTEST_ARGS) || test $$? -eq 5 || status=1; \
