@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
+TESTS ?=
+TEST_WORKERS ?= 2
+_and_tests = $(if $(TESTS), and ($(TESTS)))
 BENCH_ARGS ?=
 
 .PHONY: install demo test lint bench clean windows-bundle
@@ -26,9 +29,19 @@ demo: $(STAMP)
 	@$(BIN)/ioc-collector demo $(DEMO_ARGS)
 
 ## Unit and integration tests. Integration tests need the Debian peers that .ci/run installs;
-## with IOC_REQUIRE_INTEGRATION=1 a missing peer fails instead of skipping.
+## with IOC_REQUIRE_INTEGRATION=1 a missing peer fails instead of skipping. Two steps: every
+## test on TEST_WORKERS processes (pytest-xdist), then the tests marked `serial` (they need the
+## CPU alone) one at a time. TESTS: a marker expression to run only some ("db": the tests on
+## the database under test, what the PostgreSQL pass needs). JUNIT: a path prefix for the
+## steps' JUnit XML reports. The serial step runs even when the parallel one failed (make test
+## fails at the end); pytest's exit 5 (nothing selected) is not a failure here.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	status=0; \
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope -m "not serial$(_and_tests)" \
+		$(if $(JUNIT),--junitxml=$(JUNIT).xml) $(PYTEST_ARGS) || test $$? -eq 5 || status=1; \
+	$(BIN)/python -m pytest -q -p no:xdist -m "serial$(_and_tests)" \
+		$(if $(JUNIT),--junitxml=$(JUNIT)-serial.xml) $(PYTEST_ARGS) || test $$? -eq 5 || status=1; \
+	exit $$status
 
 ## Lint: ruff's rules (complexity included), the formatter's check, and mypy.
 lint: $(STAMP)

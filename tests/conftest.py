@@ -77,6 +77,59 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", guarded)
 
 
+#: Fixtures whose tests run on the database under test, and names a test's or a fixture's
+#: module imports to choose it: such tests are marked ``db`` at collection, the only ones the
+#: PostgreSQL pass runs (``make test TESTS=db``).
+DB_FIXTURES = frozenset({"new_database", "postgres_server"})
+DB_NAMES = ("TEST_DATABASE", "database_for")
+
+_running: dict[str, pytest.Item] = {}
+
+
+def _uses_database(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    if DB_FIXTURES & set(info.names_closure):
+        return True
+    functions = [getattr(item, "obj", None)]
+    functions += [d.func for defs in info.name2fixturedefs.values() for d in defs]
+    modules = [getattr(function, "__globals__", {}) for function in functions]
+    # This module's own fixtures name TEST_DATABASE; those that use it are in DB_FIXTURES.
+    return any(
+        name in module
+        for module in modules
+        if module.get("__file__") != __file__
+        for name in DB_NAMES
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``db`` every test that reaches the database under test through a fixture, or
+    whose module (or a fixture's) imports what chooses it; ``db`` may also be set by hand."""
+    for item in items:
+        if item.get_closest_marker("db") is None and _uses_database(item):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _running["item"] = item
+
+
+def database_under_test() -> str:
+    """The backend under test ("sqlite" or "postgresql"), for code that makes a database;
+    fails a test not marked ``db`` (the PostgreSQL pass would never run it): a forgotten mark
+    shows in the SQLite pass instead of leaving the test out of the PostgreSQL one."""
+    item = _running.get("item")
+    if item is not None and item.get_closest_marker("db") is None:
+        pytest.fail(
+            f"{item.nodeid} uses the database under test but is not marked db: add "
+            "@pytest.mark.db, or reach it through the new_database fixture"
+        )
+    return TEST_DATABASE
+
+
 def require_binary(name: str) -> str:
     """Path of a real peer's binary; skip without it, or FAIL on CI (IOC_REQUIRE_INTEGRATION=1)."""
     path = shutil.which(name) or (
@@ -160,7 +213,7 @@ def new_database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cal
     made: list[str] = []
 
     def make(name: str = "collector.db") -> str:
-        if TEST_DATABASE == "postgresql":
+        if database_under_test() == "postgresql":
             url = str(request.getfixturevalue("postgres_server").create_database())
             made.append(url)
             return url

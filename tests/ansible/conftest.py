@@ -7,13 +7,15 @@ makes later sessions fast.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +98,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextmanager
+def project_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Held while the project's wheel is built (``pip wheel`` of this repository): setuptools
+    builds in the repository's own build/, which two builds at once break ("File exists").
+    The lock is shared by make test's parallel workers (their base temporary directories are
+    siblings)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    with open(shared / "project-build.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheelhouse archive the roles install from, built by ansible/wheelhouse.yml once."""
@@ -108,7 +123,8 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     archive = tmp / "wheelhouse.tar"
     extra = ["-e", f"ioc_wheelhouse_dir={dest}", "-e", f"ioc_wheelhouse_archive={archive}"]
-    run = run_playbook("wheelhouse.yml", inventory, tmp, extra)
+    with project_build(tmp_path_factory):
+        run = run_playbook("wheelhouse.yml", inventory, tmp, extra)
     assert run.rc == 0, run.output[-4000:]
     wheels = sorted(p.name for p in dest.glob("*.whl"))
     assert any(w.startswith("commune_ioc-") for w in wheels), wheels

@@ -20,6 +20,7 @@ from types import ModuleType
 import pytest
 from packaging.utils import canonicalize_name
 
+from tests.ansible.conftest import project_build
 from tests.conftest import REQUIRE_INTEGRATION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,13 +42,14 @@ wb = load_script()
 @pytest.fixture(scope="session")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("windows-bundle") / "ioc-agent-windows"
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    with project_build(tmp_path_factory):  # the script builds the project's wheel
+        proc = subprocess.run(
+            [sys.executable, str(SCRIPT), "--out", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     if proc.returncode != 0:
         msg = f"cannot build the Windows bundle (PyPI needed): {proc.stderr[-1500:]}"
         if REQUIRE_INTEGRATION:

@@ -181,7 +181,7 @@ def test_clock_check_reports_the_state_or_why_not(http_server):
 
 def _chronyd(tmp_path: Path, name: str, lines: list[str]) -> subprocess.Popen[bytes]:
     """A chronyd on loopback that never touches the system clock (``-x``), in the
-    foreground (``-d``), with its files under ``tmp_path``."""
+    foreground (``-d``), with its files (command socket included) under ``tmp_path``."""
     chronyd = require_binary("chronyd")
     conf = tmp_path / f"{name}.conf"
     conf.write_text(
@@ -191,6 +191,9 @@ def _chronyd(tmp_path: Path, name: str, lines: list[str]) -> subprocess.Popen[by
                 f"pidfile {tmp_path / name}.pid",
                 f"driftfile {tmp_path / name}.drift",
                 "bindaddress 127.0.0.1",
+                # Its own command socket: the default one (/run/chrony) is where this
+                # machine's chronyc asks (test_kernel_flag_and_this_machine, in parallel).
+                f"bindcmdaddress {tmp_path / name}.sock",
                 "",
             ]
         )

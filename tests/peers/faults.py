@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -60,16 +61,21 @@ def wait_until(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any
 
 def record(test: str, backend: str | None = None, **figures: Any) -> None:
     """Print the figures of ``test`` and keep them, per database backend (the one under test
-    unless ``backend`` says otherwise), in artifacts/."""
+    unless ``backend`` says otherwise), in artifacts/. The file is locked while it is read and
+    rewritten: tests run in parallel (make test's ``-n 2``)."""
+    from tests.conftest import TEST_DATABASE
+
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / "reliability-faults.json"
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        data = {}
-    backend = backend or os.environ.get("IOC_TEST_DATABASE", "sqlite")
-    data[f"{test}[{backend}]"] = figures
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
+    backend = backend or TEST_DATABASE
+    with open(ARTIFACTS / "reliability-faults.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        data[f"{test}[{backend}]"] = figures
+        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
     print(f"\n{test} [{backend}]: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
 
 

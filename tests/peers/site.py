@@ -23,7 +23,7 @@ from collector.demo.simulator import Simulator
 from collector.domain.units import load_units
 from collector.service import Services, services_for
 from collector.storage.connect import create_schema, make_engine
-from tests.conftest import TEST_DATABASE, Clock, app_config
+from tests.conftest import Clock, app_config, database_under_test
 
 PASSWORDS = {
     "viewer": "viewer-pass-1",
@@ -43,7 +43,7 @@ class Site:
 def database_for(request: pytest.FixtureRequest, tmp: Path) -> str:
     """A fresh database of the backend under test (IOC_TEST_DATABASE), for a wider-scoped
     fixture: a SQLite file under ``tmp``, or a new PostgreSQL database."""
-    if TEST_DATABASE == "postgresql":
+    if database_under_test() == "postgresql":
         return str(request.getfixturevalue("postgres_server").create_database())
     return str(tmp / "ioc.db")
 

@@ -237,6 +237,7 @@ def test_reflector_rate_limit_caps_replies_per_source():
     assert outcome.section is not None and outcome.section.received == 10
 
 
+@pytest.mark.serial  # measures delay and jitter: the CPU alone
 def test_probe_against_the_collector_reflector_measures_loopback():
     async def go():
         transport, _ = await start_reflector("127.0.0.1", 0)
@@ -255,6 +256,7 @@ def test_probe_against_the_collector_reflector_measures_loopback():
     assert r.value("r_factor") == pytest.approx(93.2, abs=0.5)
 
 
+@pytest.mark.serial  # measures delay and jitter: the CPU alone
 def test_closed_port_ends_early_and_silent_peer_within_the_deadline():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -278,6 +280,7 @@ def test_closed_port_ends_early_and_silent_peer_within_the_deadline():
 # ----------------------------------------------------------------- accuracy
 
 
+@pytest.mark.serial  # measures delay and jitter: the CPU alone
 def test_accuracy_against_known_delay_jitter_and_loss():
     """500 packets, 20 ms apart, through a reflector adding 60 ms +/- 8 ms (uniform, seeded)
     and dropping exactly 25 of them (5 %). Expected: RTT ~60 ms (within 10 %), RFC 3550
@@ -322,6 +325,7 @@ def test_accuracy_against_known_delay_jitter_and_loss():
     assert result.status is Status.WARN  # 5 % loss > the 1 % warning line of VC-02
 
 
+@pytest.mark.serial  # measures delay and jitter: the CPU alone
 def test_a_busy_agent_does_not_read_as_network_jitter():
     """The agent runs its checks concurrently: while vc.quality measures, other checks parse
     and validate on the same event loop. Here a coroutine keeps the loop busy in blocks of

@@ -31,6 +31,7 @@ def agent_token(collector) -> str:
     return str(r.json()["token"])
 
 
+@pytest.mark.serial  # times a transfer: the CPU alone
 def test_measures_positive_bounded_bandwidth_both_ways(collector):
     token = agent_token(collector)
     cfg = ThroughputConfig(
@@ -51,6 +52,7 @@ def test_measures_positive_bounded_bandwidth_both_ways(collector):
     assert elapsed < 2 * cfg.max_seconds + 2
 
 
+@pytest.mark.serial  # times a transfer: the CPU alone
 def test_transfer_stops_at_the_time_limit(collector):
     token = agent_token(collector)
     cfg = ThroughputConfig(

@@ -12,6 +12,9 @@ import pytest
 
 from tests.peers.dns import SILENT_NAME, SilentResolver, silent_resolver
 
+# Deadlines of a few seconds, measured: with the CPU alone (make test runs them after the rest).
+pytestmark = pytest.mark.serial
+
 
 @pytest.fixture(scope="module")
 def resolver() -> Iterator[SilentResolver]:
