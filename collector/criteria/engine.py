@@ -30,7 +30,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from checks import fmt
 from checks.levels import HasLevels, crossing
-from checks.messages import kept, kept_figure, render_id, render_stored, written
+from checks.messages import kept, kept_figure, written
 from checks.model import Status
 from collector.criteria.catalogue import Severity
 from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules, RuleStep, Step
@@ -174,12 +174,11 @@ _LANGS = ("en", "vi")
 
 
 def _say(id: str, lang: str, **params: Any) -> str:
-    """A reason of the message catalogue (``reason.*`` in checks/messages.yaml) in ``lang``:
-    English written now; Vietnamese kept, and written when read (:func:`written`, in
-    :func:`evaluate_findings`): a host's findings are made at every report, read seldom."""
-    if lang == "vi":
-        return kept(id, params, id)
-    return render_id(id, params, lang, id)
+    """A reason of the message catalogue (``reason.*`` in checks/messages.yaml) for
+    ``lang``, kept and written when read (:func:`written`, in :func:`evaluate_findings`): a
+    host's findings are made at every report, read seldom. ``lang`` decides only how the
+    parameters were written (English figures as measured, Vietnamese ones kept)."""
+    return kept(id, params, id)
 
 
 def levels(value: float, lv: HasLevels) -> tuple[CriterionStatus, str]:
@@ -239,18 +238,20 @@ def _where(obs: Observation) -> str:
     return f"{obs.host}" + (f" ({obs.target})" if obs.target else "")
 
 
-def _said(obs: Observation, lang: str) -> str:
-    """The check's own message in ``lang``: from its id when it has one, else as sent."""
-    if lang == "vi" and obs.msg:
+def _said(obs: Observation) -> str:
+    """The check's own message, kept from its id when it has one (written in the reader's
+    language), else as sent."""
+    if obs.msg:
         try:
             id, params = obs.msg
-            return kept(str(id), params, obs.message)
         except (TypeError, ValueError):
             return obs.message
-    return render_stored(obs.msg, lang, obs.message)
+        if isinstance(params, dict):
+            return kept(str(id), params, obs.message)
+    return obs.message
 
 
-def _eval_status(step: RuleStep, obs: Observation) -> Finding:
+def _eval_status(step: RuleStep, obs: Observation, detail: bool = True) -> Finding:
     """A rule on the check's own status: the status the agent reported (a fact: reachable,
     measured) made worse by any of the catalogue's ``levels:`` the result's values cross."""
     status = _FROM_CHECK.get(obs.status, CriterionStatus.UNKNOWN)
@@ -264,6 +265,8 @@ def _eval_status(step: RuleStep, obs: Observation) -> Finding:
             if hit is not None:
                 crossed.append(hit)
                 status = max(status, judged, key=_WORST.__getitem__)
+    if not detail:
+        return Finding(status, "", "")
     said = status.value if crossed else obs.status
     en, vi = (_status_reason(obs, status, said, crossed, lang) for lang in _LANGS)
     return Finding(status, en, vi, (_evidence(obs),))
@@ -272,7 +275,7 @@ def _eval_status(step: RuleStep, obs: Observation) -> Finding:
 def _status_reason(
     obs: Observation, status: CriterionStatus, said: str, crossed: list[_Crossed], lang: str
 ) -> str:
-    parts = [_said(obs, lang)] if obs.message and status is not CriterionStatus.PASS else []
+    parts = [_said(obs)] if obs.message and status is not CriterionStatus.PASS else []
     for c in crossed:
         value, bound = c.figures(lang)
         parts.append(_say(f"reason.crossed_{c.side}", lang, name=c.name, figure=value, bound=bound))
@@ -283,17 +286,20 @@ def _status_reason(
     )
 
 
-def _eval_one(step: RuleStep, obs: Observation) -> Finding:
+def _eval_one(step: RuleStep, obs: Observation, detail: bool = True) -> Finding:
+    """The rule's finding for one result; with ``detail=False`` its status alone (no
+    reasons, no evidence: what a verdict needs)."""
     rule = step.rule
     if rule.value is None:
-        return _eval_status(step, obs)
-    ev = (_evidence(obs, rule.value),)
-    where = _where(obs)
+        return _eval_status(step, obs, detail)
     v = obs.values.get(rule.value)
     if v is None:
         # A failed check often carries no figures (device unreachable): that is a failure;
         # anything else without the figure is "could not measure".
         status = CriterionStatus.FAIL if obs.status == "fail" else CriterionStatus.UNKNOWN
+        if not detail:
+            return Finding(status, "", "")
+        where = _where(obs)
         en, vi = (
             _say(
                 "reason.not_measured",
@@ -301,15 +307,18 @@ def _eval_one(step: RuleStep, obs: Observation) -> Finding:
                 check=obs.check,
                 name=rule.value,
                 where=where,
-                detail=_said(obs, lang) or _say("reason.no_value", lang),
+                detail=_said(obs) or _say("reason.no_value", lang),
             )
             for lang in _LANGS
         )
-        return Finding(status, en, vi, ev)
-    status, hit = _crossed(rule.value, v, obs.units.get(rule.value, ""), rule)
+        return Finding(status, en, vi, (_evidence(obs, rule.value),))
     unit = obs.units.get(rule.value, "")
+    status, hit = _crossed(rule.value, v, unit, rule)
+    if not detail:
+        return Finding(status, "", "")
+    where = _where(obs)
     en, vi = (_value_reason(rule.value, v, unit, hit, where, lang) for lang in _LANGS)
-    return Finding(status, en, vi, ev)
+    return Finding(status, en, vi, (_evidence(obs, rule.value),))
 
 
 def _value_reason(
@@ -357,8 +366,11 @@ class HostFindings:
         return cls(data["v"], frozenset(data["checks"]), data["rules"])
 
 
-def host_findings(rules: Rules, observations: Iterable[Observation]) -> HostFindings:
-    """Judge one host's latest results against every check rule of ``rules``."""
+def host_findings(
+    rules: Rules, observations: Iterable[Observation], detail: bool = True
+) -> HostFindings:
+    """Judge one host's latest results against every check rule of ``rules``; with
+    ``detail=False``, each finding's status alone (enough for :func:`host_verdict`)."""
     by_check = rules.compiled.by_check
     checks: set[str] = set()
     found: dict[str, list[Finding | StoredFinding]] = {}
@@ -366,7 +378,7 @@ def host_findings(rules: Rules, observations: Iterable[Observation]) -> HostFind
         checks.add(o.check)
         for step in by_check.get(o.check, ()):
             if step.rule.target is None or o.target == step.rule.target:
-                found.setdefault(step.key, []).append(_eval_one(step, o))
+                found.setdefault(step.key, []).append(_eval_one(step, o, detail))
     return HostFindings(rules.fingerprint, frozenset(checks), dict(found))
 
 
@@ -409,6 +421,8 @@ def _noted(step: RuleStep, found: Finding, cond: list[Any], at: int) -> Finding:
     """The rule's finding with the status that counts and why it is not the one seen."""
     raw, since, held = cond
     status = _OF_CHAR[held]
+    if not (found.en or found.vi):  # judged for a verdict alone: the status is enough
+        return Finding(status, "", "", found.evidence)
     pending = held < raw
     need_s = step.for_s if pending else step.recover_s
     en, vi = (
@@ -441,7 +455,7 @@ def advance_conditions(
     for o in observations:
         for step in rules.compiled.by_check.get(o.check, ()):
             if step.key in keys and (step.rule.target is None or o.target == step.rule.target):
-                char = _DIGIT[_eval_one(step, o).status.value]
+                char = _DIGIT[_eval_one(step, o, detail=False).status.value]
                 worst[step.key] = max(worst.get(step.key, char), char)
     now = int(at.timestamp())
     out = {k: v for k, v in before.items() if k in keys}
@@ -660,7 +674,7 @@ def evaluate_findings(
     )
     outcomes = {
         c.id: CriterionOutcome(
-            c.id, status, c.severity, f.en, written(f.vi, "vi"), list(f.evidence)
+            c.id, status, c.severity, written(f.en, "en"), written(f.vi, "vi"), list(f.evidence)
         )
         for c, status, f in judged
     }

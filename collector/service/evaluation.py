@@ -99,12 +99,20 @@ def judge(
     host: str,
     latest: dict[str, LatestResult],
     conditions: Conditions | None = None,
+    *,
+    detail: bool = True,
 ) -> Judged:
     """A host's findings under ``rules`` and their verdict, each timed rule (``for:``,
     ``recover:``) counted from ``conditions``, the host's as stored, as of its newest
-    measurement."""
+    measurement. With ``detail=False`` the findings are statuses alone (no reasons, no
+    evidence): the verdict and the conditions are the same.
+
+    Judging the same latest results again with the conditions this returned gives the same
+    findings, verdict and conditions (a timed rule's condition advanced twice at the same
+    time does not move), so a host judged at ingest with ``detail=False`` is judged in full,
+    identically, when its commune's details are first asked for."""
     obs = observations(host, latest)
-    found = host_findings(rules, obs)
+    found = host_findings(rules, obs, detail)
     kept: Conditions = {}
     if obs and rules.compiled.timed:
         at = max(o.observed_at for o in obs)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, bindparam, select, update
 
 from checks.messages import stored as stored_msg
 from checks.model import AgentReport, CheckResult, IngestResponse, utcnow
-from collector.criteria.engine import HostFindings, Observation, advance_conditions
+from collector.criteria.engine import Observation, advance_conditions
 from collector.criteria.rules import Rules
 from collector.domain.errors import (
     DomainError,
@@ -153,16 +153,11 @@ class Ingest(Service):
                 levels_version=rules.fingerprint,
             )
         if to_store:
-            known = self._store_reports(conn, to_store, now, g.rows, rules)
+            self._store_reports(conn, to_store, now, g.rows, rules)
             self._reactivate(conn, to_store, g.rows, now)
             # Colours and statuses now; reasons and evidence when first asked for.
             self.evaluation.evaluate(
-                conn,
-                sorted({a.commune_code for a, _ in to_store}),
-                now,
-                rules,
-                known,
-                detail=False,
+                conn, sorted({a.commune_code for a, _ in to_store}), now, rules, detail=False
             )
 
     def _refuse_stale_tokens(self, conn: Connection, g: _Group) -> None:
@@ -227,14 +222,16 @@ class Ingest(Service):
         now: datetime,
         stored: dict[str, Any],
         rules: Rules,
-    ) -> dict[str, HostFindings]:
+    ) -> None:
         """Insert the new reports, merge their results into each agent's latest results
-        (``stored``: the agents' rows as read) and judge those, timed rules from their
-        stored conditions: two bulk statements for the whole group. Returns each agent's
-        fresh findings for the evaluation that follows."""
+        (``stored``: the agents' rows as read) and judge those into the host's verdict,
+        timed rules from their stored conditions: two bulk statements for the whole group.
+        The host's findings (reasons, evidence) are judged from the same latest results
+        and conditions when its commune's details are first asked for
+        (:meth:`Evaluation.fill_details`): a report is judged every minute, its reasons
+        read seldom."""
         report_rows: list[dict[str, Any]] = []
         agent_rows: list[dict[str, Any]] = []
-        found: dict[str, HostFindings] = {}
         for agent, new in batches:
             row = stored.get(agent.agent_id)
             latest = decode_latest(row.latest if row is not None else None)
@@ -258,8 +255,7 @@ class Ingest(Service):
                         rules, _timed_observations(rules, r, at), conditions, at
                     )
             newest = new[-1]
-            judged = judge(rules, newest.host, latest, conditions)
-            found[agent.agent_id] = judged.findings
+            judged = judge(rules, newest.host, latest, conditions, detail=False)
             agent_rows.append(
                 {
                     "b_agent_id": agent.agent_id,
@@ -270,18 +266,14 @@ class Ingest(Service):
                     "b_version": newest.agent_version,
                     "b_skew": (newest.observed_at - now).total_seconds(),
                     "b_latest": encode_latest(latest),
-                    "b_findings": judged.findings.to_json(),
+                    "b_findings": None,  # judged in full when first asked for
                     "b_verdict": judged.verdict,
                     "b_conditions": judged.conditions or None,
                 }
             )
         # ON CONFLICT DO NOTHING: a replica racing us on the same (agent_id, seq) is a no-op.
         conn.execute(self._insert_reports, report_rows)
-        conn.execute(
-            self._update_agents,
-            agent_rows,
-        )
-        return found
+        conn.execute(self._update_agents, agent_rows)
 
     def _reactivate(
         self, conn: Connection, batches: list[Batch], stored: dict[str, Any], now: datetime

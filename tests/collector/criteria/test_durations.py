@@ -156,3 +156,31 @@ def test_durations_are_written_as_prometheus_writes_them() -> None:
     [step] = [s for s in rules.compiled.timed if s.key == "NET-01#0"]
     assert (step.for_s, step.recover_s) == (5400, 45)
     assert rules.fingerprint != RULES.fingerprint  # agents' stored judgements are redone
+
+
+def test_judged_at_ingest_without_reasons_then_in_full_when_read_is_the_same() -> None:
+    """Ingest judges a host's verdict alone and keeps the conditions; its findings are
+    judged when first read, from the same results and the conditions kept. Along a link
+    that flaps (pending, failing, recovering, passing), that reading gives every time the
+    findings, verdict and conditions a full judgement at ingest gave."""
+    from collector.criteria.engine import host_verdict
+
+    ups = [True, False, False, True, False, False, False, False, False, False, True, True]
+    ups += [False, True, True, True, False]
+    before: Conditions | None = None
+    seen = set()
+    for m, up in enumerate(ups):
+        at = T0 + timedelta(minutes=m)
+        full, want = apply_durations(RULES, host_findings(RULES, [link(up, at)]), before, at)
+        light, kept = apply_durations(
+            RULES, host_findings(RULES, [link(up, at)], detail=False), before, at
+        )
+        assert kept == want and host_verdict(RULES, light) == host_verdict(RULES, full)
+        assert all(f.en == f.vi == "" for fs in light.rules.values() for f in fs)
+        # Read later: judged in full from the conditions ingest kept.
+        read, again = apply_durations(RULES, host_findings(RULES, [link(up, at)]), kept, at)
+        assert (read, again) == (full, want), m
+        before = kept
+        seen.add(tuple(kept["NET-01#0"][::2]))  # (status seen, status counted)
+    # pending, failing, recovering and passing were all met on the way
+    assert {("3", "0"), ("3", "3"), ("0", "3"), ("0", "0")} <= seen

@@ -78,6 +78,33 @@ def test_the_pass_updates_statuses_then_details_follow(make_services) -> None:
     assert _details(services, HK)["EQ-01"]["status"] == full.criteria["EQ-01"]["status"]
 
 
+def _agent_row(services, host: str):
+    a = db.agents.c
+    with services.engine.connect() as conn:
+        return conn.execute(select(a.findings, a.verdict, a.conditions).where(a.host == host)).one()
+
+
+def test_ingest_keeps_the_verdict_and_the_findings_wait_for_a_reader(make_services) -> None:
+    """A report is judged at ingest into its host's verdict and conditions only; the
+    host's findings (reasons, evidence) are judged once its commune's details are asked
+    for, then kept until the next report."""
+    clock = Clock()
+    services = make_services(clock)
+    pasc = _enroll(services, "pasc")
+    _send(services, pasc, "pasc", 1, [_disk(0.05)], clock)
+    row = _agent_row(services, "pasc")
+    assert row.findings is None and verdict_is_current(services.rules.current(), row.verdict)
+    state = services.readiness.settled_state(HK)
+    assert state.criteria["EQ-01"]["status"] == "fail"
+    assert "pasc" in state.criteria["EQ-01"]["reason_en"]
+    kept = _agent_row(services, "pasc")
+    assert kept.findings["v"] == services.rules.current().fingerprint
+    assert (kept.verdict, kept.conditions) == (row.verdict, row.conditions)
+    clock.advance(seconds=60)
+    _send(services, pasc, "pasc", 2, [_disk(0.5)], clock)
+    assert _agent_row(services, "pasc").findings is None  # a new report: judged again
+
+
 def test_fill_details_evaluates_what_the_pass_left(make_services) -> None:
     clock = Clock()
     services = make_services(clock)
