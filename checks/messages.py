@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import yaml
@@ -212,7 +212,18 @@ def text_of(result: Any, lang: str) -> str:
     return render(getattr(result, "msg", None), lang, result.message)
 
 
-def stored(ref: MessageRef | None) -> list[Any] | None:
+class MessageLike(Protocol):
+    """A message by id with its parameters: a :class:`MessageRef`, or the collector's
+    decoded form of one."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+
+def stored(ref: MessageLike | None) -> list[Any] | None:
     """A message as the collector stores it: [id, params]."""
     return None if ref is None else [ref.id, dict(ref.params)]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -31,6 +32,7 @@ from collector.api.middleware import read_body
 from collector.api.openapi import PUBLIC, guard, json_body
 from collector.api.ratelimit import client_key, retry_after
 from collector.domain.errors import DomainError, EnrollmentError, TokenRefusedError
+from collector.domain.wire import AnyReport, decode_batch
 from collector.service.identities import AgentIdentity
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
@@ -115,14 +117,18 @@ async def ingest(
         ctx.metrics.rejected.labels(reason="token").inc()
         raise _unknown_token()
     _take_turn(ctx, agent)
-    try:
-        batch = ReportBatch.model_validate_json(body)
-    except ValidationError as exc:
-        ctx.metrics.rejected.labels(reason="schema").inc()
-        raise HTTPException(422, _validation_detail(exc)) from None
+    # msgspec decodes what it takes; pydantic judges the rest (accepts it, or refuses it
+    # with its message): collector/domain/wire.py.
+    reports: Sequence[AnyReport] | None = decode_batch(body)
+    if reports is None:
+        try:
+            reports = ReportBatch.model_validate_json(body).reports
+        except ValidationError as exc:
+            ctx.metrics.rejected.labels(reason="schema").inc()
+            raise HTTPException(422, _validation_detail(exc)) from None
     with ctx.metrics.duration.time():
         try:
-            resp = await asyncio.wrap_future(ctx.committer.submit(agent, batch.reports, len(body)))
+            resp = await asyncio.wrap_future(ctx.committer.submit(agent, reports, len(body)))
         except TokenRefusedError:
             ctx.metrics.rejected.labels(reason="token").inc()
             raise _unknown_token() from None

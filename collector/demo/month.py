@@ -43,6 +43,7 @@ from collector.demo.simulator import FAULTS, CommunePlan, SimAgent, simulated_re
 from collector.domain.calendar import DEFAULT_TIMEZONE, OfficeCalendar
 from collector.service import Services
 from collector.service.identities import AgentIdentity, hash_secret
+from collector.service.ingest import Batch
 
 #: Provinces whose communes report at every step of working time: Quảng Ninh (54
 #: communes, all ready now; a quarter of them had a fault fixed during the period).
@@ -323,7 +324,7 @@ class Month:
         """The reports of one instant, stored as the HTTP API's group committer stores
         batches: of the agents that report then (:meth:`_reports_now`)."""
         day, session = tick.session
-        batches = []
+        batches: list[Batch] = []
         for code in codes:
             agent = self.agents[code]
             faults = episodes.faults(agent.plan, day, session)

@@ -18,12 +18,14 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import OperationalError
 
-from checks.model import AgentReport, IngestResponse
+from checks.model import IngestResponse
+from collector.domain.wire import AnyReport
 from collector.service import Services
 from collector.service.identities import AgentIdentity
 
@@ -43,7 +45,7 @@ MIN_MEASURED_BYTES = 1 << 20
 @dataclass
 class _Item:
     agent: AgentIdentity
-    reports: list[AgentReport]
+    reports: Sequence[AnyReport]
     #: Bytes of the request body, for the writer's rate.
     size: int = 0
     future: Future[IngestResponse] = field(default_factory=Future)
@@ -67,7 +69,7 @@ class GroupCommitter:
         self._rate = (0.0, 0.0)
 
     def submit(
-        self, agent: AgentIdentity, reports: list[AgentReport], size: int = 0
+        self, agent: AgentIdentity, reports: Sequence[AnyReport], size: int = 0
     ) -> Future[IngestResponse]:
         """Queue a batch (``size``: its body's bytes) for the next group commit."""
         self._ensure_started()

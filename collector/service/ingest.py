@@ -9,6 +9,7 @@ acknowledged again and not stored twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import Connection, and_, bindparam, select, update
 
 from checks.messages import stored as stored_msg
-from checks.model import AgentReport, CheckResult, IngestResponse, utcnow
+from checks.model import CheckResult, IngestResponse, utcnow
 from collector.criteria.engine import Observation, advance_conditions
 from collector.criteria.rules import Rules
 from collector.domain.errors import (
@@ -27,6 +28,7 @@ from collector.domain.errors import (
     UnknownCommuneError,
 )
 from collector.domain.units import UnknownUnitError
+from collector.domain.wire import AnyReport, Report, results_json
 from collector.service.base import Core, Service
 from collector.service.evaluation import Evaluation, judge
 from collector.service.identities import AgentIdentity, Identities
@@ -42,7 +44,7 @@ from collector.storage.codecs import (
 log = logging.getLogger(__name__)
 _RESULTS = TypeAdapter(list[CheckResult])
 
-Batch = tuple[AgentIdentity, list[AgentReport]]
+Batch = tuple[AgentIdentity, Sequence[AnyReport]]
 
 
 @dataclass
@@ -83,7 +85,7 @@ class Ingest(Service):
             )
         )
 
-    def check_batch(self, agent: AgentIdentity, reports: list[AgentReport]) -> None:
+    def check_batch(self, agent: AgentIdentity, reports: Sequence[AnyReport]) -> None:
         """Refuse the whole batch if any report is not this agent's to write."""
         for r in reports:
             try:
@@ -102,7 +104,7 @@ class Ingest(Service):
                     f"and may not write commune {r.commune_code}"
                 )
 
-    def ingest(self, agent: AgentIdentity, reports: list[AgentReport]) -> IngestResponse:
+    def ingest(self, agent: AgentIdentity, reports: Sequence[AnyReport]) -> IngestResponse:
         """Store one agent's batch; see :meth:`ingest_many`."""
         [outcome] = self.ingest_many([(agent, reports)])
         if isinstance(outcome, DomainError):
@@ -136,7 +138,7 @@ class Ingest(Service):
         to_store: list[Batch] = []
         for i in g.valid:
             agent, reports = g.batches[i]
-            fresh: dict[int, AgentReport] = {}
+            fresh: dict[int, AnyReport] = {}
             for r in reports:
                 if (agent.agent_id, r.seq) not in existing:
                     fresh.setdefault(r.seq, r)
@@ -245,7 +247,7 @@ class Ingest(Service):
                         "host": r.host,
                         "observed_at": r.observed_at,
                         "received_at": now,
-                        "results": _RESULTS.dump_json(r.results).decode(),
+                        "results": _results_json(r),
                     }
                 )
                 _merge(latest, r, now)
@@ -318,7 +320,14 @@ class Ingest(Service):
         )
 
 
-def _merge(latest: dict[str, LatestResult], report: AgentReport, now: datetime) -> None:
+def _results_json(report: AnyReport) -> str:
+    """The report's results as ``reports.results`` keeps them (the same JSON either way)."""
+    if isinstance(report, Report):
+        return results_json(report.results)
+    return _RESULTS.dump_json(report.results).decode()
+
+
+def _merge(latest: dict[str, LatestResult], report: AnyReport, now: datetime) -> None:
     """A report's results into a host's latest ones (a late retry of an older report does
     not replace a newer result)."""
     seq = report.seq
@@ -329,7 +338,7 @@ def _merge(latest: dict[str, LatestResult], report: AgentReport, now: datetime) 
             latest[key] = LatestResult.of(res, seq, now)
 
 
-def _timed_observations(rules: Rules, report: AgentReport, at: datetime) -> list[Observation]:
+def _timed_observations(rules: Rules, report: AnyReport, at: datetime) -> list[Observation]:
     """A report's results of the checks some timed rule reads, as the engine reads them,
     measured at ``at``."""
     checks = {s.rule.check for s in rules.compiled.timed}

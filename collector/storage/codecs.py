@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from checks.messages import stored
-from checks.model import CheckResult
+from collector.domain.wire import AnyResult
 
 
 def as_utc(dt: datetime) -> datetime:
@@ -46,7 +46,7 @@ class LatestResult(NamedTuple):
     msg: list[Any] | None = None
 
     @classmethod
-    def of(cls, result: CheckResult, seq: int, now: datetime) -> LatestResult:
+    def of(cls, result: AnyResult, seq: int, now: datetime) -> LatestResult:
         """The entry for ``result`` of the report numbered ``seq``, received at ``now``."""
         observed = result.observed_at
         # tuple.__new__, not _make: once per result of every report ingested.
