@@ -1,0 +1,296 @@
+"""The agent's own HTTP client, on the standard library (``http.client``), not httpx.
+
+``ioc-agent run`` pushes a report a minute, asks for the levels and the time: a dozen
+requests that need no HTTP/2, no connection pool and no async transport. httpx with its
+transport stack costs about 4 MiB of resident memory and 30 ms of start-up in a process that
+measures a commune PC (docs/BENCHMARKS.md, agent footprint); this module costs next to
+nothing beyond ``ssl``, which the agent needs anyway.
+
+What it keeps from httpx's behaviour as the agent used it:
+
+* TLS: the context comes from :func:`checks.tls.httpx_verify` (the same verification,
+  the same pin checked in the handshake, before the request and its token are sent; one
+  context shared by every client) — ``verify=False`` is an unverified context;
+* proxies from the environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``,
+  as httpx's ``trust_env``; a proxy's ``user:password@`` becomes ``Proxy-Authorization``),
+  through ``CONNECT`` for HTTPS;
+* the timeout bounds the connection, and every read and write of it (httpx's
+  ``Timeout(x)``); redirects are not followed;
+* errors: :class:`HTTPError` and its subclasses, named as httpx names them
+  (``ConnectError``, ``ReadError``, ``WriteError``, ``TimeoutException``,
+  ``UnsupportedProtocol``) so the operator's messages read as before; the socket or TLS
+  error is the ``__cause__`` (:func:`checks.tls.tls_refusal` walks it).
+
+A :class:`Client` keeps one connection open between requests (keep-alive) and opens a new
+one when the server closed it. Blocking calls; :meth:`Client.arequest` runs one in a thread
+for the asyncio code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import http.client
+import json
+import ssl
+import threading
+import urllib.request
+from dataclasses import dataclass, field
+from email.message import Message
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from checks.tls import TLSVerify, httpx_verify
+
+
+class HTTPError(Exception):
+    """A request that got no HTTP answer (or a 4xx/5xx with :meth:`Response.raise_for_status`)."""
+
+
+class TransportError(HTTPError):
+    """The connection failed: the cause is the socket or TLS error."""
+
+
+class ConnectError(TransportError):
+    pass
+
+
+class ReadError(TransportError):
+    pass
+
+
+class WriteError(TransportError):
+    pass
+
+
+class TimeoutException(TransportError):
+    pass
+
+
+class UnsupportedProtocol(HTTPError):
+    pass
+
+
+class HTTPStatusError(HTTPError):
+    pass
+
+
+@dataclass
+class Response:
+    status_code: int
+    reason_phrase: str
+    headers: Message
+    content: bytes
+    url: str = ""
+    #: The server's certificate (DER) on HTTPS, read before the connection is reused.
+    peer_cert_der: bytes | None = None
+
+    @property
+    def text(self) -> str:
+        charset = self.headers.get_content_charset() or "utf-8"
+        return self.content.decode(charset, errors="replace")
+
+    def json(self) -> Any:
+        """The body as JSON; ValueError when it is not."""
+        return json.loads(self.content)
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise HTTPStatusError(f"HTTP {self.status_code} {self.reason_phrase} for {self.url}")
+
+
+def _unverified() -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def tls_context(verify: TLSVerify) -> ssl.SSLContext:
+    """The context of :func:`checks.tls.httpx_verify` for ``verify`` (shared, built once);
+    ``False``: no verification. Reading a CA file may raise OSError."""
+    ctx = httpx_verify(verify)
+    return ctx if isinstance(ctx, ssl.SSLContext) else _unverified()
+
+
+def _proxy_for(scheme: str, host: str) -> str | None:
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+@dataclass
+class _Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+
+def _target(url: str) -> _Target:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise UnsupportedProtocol(f"Request URL has an unsupported protocol '{parts.scheme}://'")
+    if not parts.hostname:
+        raise UnsupportedProtocol(f"Request URL is missing a host: {url!r}")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UnsupportedProtocol(f"Invalid port in URL {url!r}") from exc
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return _Target(parts.scheme, parts.hostname, port, path)
+
+
+@dataclass
+class Client:
+    """Requests to one or more servers with the same TLS verification, timeout and default
+    headers; one kept-alive connection at a time."""
+
+    verify: TLSVerify = True
+    timeout_s: float = 10.0
+    headers: dict[str, str] = field(default_factory=dict)
+    trust_env: bool = True
+    _conn: http.client.HTTPConnection | None = field(default=None, init=False, repr=False)
+    _key: tuple[str, str, int] | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn, self._key = None, None
+
+    def _connection(self, t: _Target) -> tuple[http.client.HTTPConnection, bool, str]:
+        """The connection for ``t`` (kept, or new), whether it is a kept one, and the path
+        to ask for (the absolute URL through a plain-HTTP proxy)."""
+        proxy = _proxy_for(t.scheme, t.host) if self.trust_env else None
+        path = t.path
+        if self._conn is not None and self._key == (t.scheme, t.host, t.port):
+            if proxy and t.scheme == "http":
+                path = f"http://{t.host}:{t.port}{t.path}"
+            return self._conn, True, path
+        self._drop()
+        host, port, auth = t.host, t.port, None
+        if proxy:
+            p = urlsplit(proxy)
+            host, port = p.hostname or "", p.port or 8080
+            if p.username is not None:
+                creds = f"{unquote(p.username)}:{unquote(p.password or '')}"
+                auth = "Basic " + base64.b64encode(creds.encode()).decode()
+        conn: http.client.HTTPConnection
+        if t.scheme == "https":
+            conn = http.client.HTTPSConnection(
+                host, port, timeout=self.timeout_s, context=tls_context(self.verify)
+            )
+            if proxy:
+                extra = {"Proxy-Authorization": auth} if auth else None
+                conn.set_tunnel(t.host, t.port, headers=extra)
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=self.timeout_s)
+            if proxy:
+                path = f"http://{t.host}:{t.port}{t.path}"
+                if auth:
+                    self.headers.setdefault("Proxy-Authorization", auth)
+        self._conn, self._key = conn, (t.scheme, t.host, t.port)
+        return conn, False, path
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """One request; the answer whatever its status. Raises :class:`HTTPError`."""
+        t = _target(url)
+        body = content.encode() if isinstance(content, str) else content
+        with self._lock:
+            for attempt in (1, 2):
+                conn, kept, path = self._connection(t)
+                try:
+                    return self._exchange(conn, method, url, path, body, headers)
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                    self._drop()
+                    if not kept or attempt == 2:
+                        raise
+                except BaseException:
+                    self._drop()
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _exchange(
+        self,
+        conn: http.client.HTTPConnection,
+        method: str,
+        url: str,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str] | None,
+    ) -> Response:
+        all_headers = {**self.headers, **(headers or {})}
+        if body is not None:
+            all_headers.setdefault("Content-Length", str(len(body)))
+        conn.request(method, path, body=body, headers=all_headers)
+        resp = conn.getresponse()
+        content = resp.read()
+        sock = conn.sock
+        der = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
+        if resp.will_close:
+            self._drop()
+        return Response(resp.status, resp.reason, resp.headers, content, url, der)
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """:meth:`request` with the standard library's errors turned into :class:`HTTPError`
+        subclasses (the original as the cause). A CA file that cannot be read is the
+        OSError itself, not a connection error."""
+        if url.startswith("https:"):
+            tls_context(self.verify)  # built once; raises OSError for an unreadable CA file
+        try:
+            return self.request(method, url, content=content, headers=headers)
+        except HTTPError:
+            raise
+        except TimeoutError as exc:
+            raise TimeoutException(str(exc) or "timed out") from exc
+        except (http.client.RemoteDisconnected, http.client.IncompleteRead) as exc:
+            raise ReadError(str(exc) or type(exc).__name__) from exc
+        except (http.client.HTTPException, OSError) as exc:
+            raise ConnectError(str(exc) or type(exc).__name__) from exc
+
+    async def arequest(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """:meth:`send` in a worker thread (the event loop goes on meanwhile)."""
+        return await asyncio.to_thread(self.send, method, url, content=content, headers=headers)
+
+
+def get(url: str, *, verify: TLSVerify = True, timeout_s: float = 10.0) -> Response:
+    """One GET on a connection of its own."""
+    client = Client(verify=verify, timeout_s=timeout_s)
+    try:
+        return client.send("GET", url)
+    finally:
+        client.close()
