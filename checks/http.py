@@ -34,7 +34,9 @@ import http.client
 import json
 import ssl
 import threading
+import time
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
@@ -82,8 +84,12 @@ class Response:
     headers: Message
     content: bytes
     url: str = ""
-    #: The server's certificate (DER) on HTTPS, read before the connection is reused.
+    #: The server's certificate on HTTPS: DER, and as ``getpeercert()`` gives it (empty
+    #: when it was not verified).
     peer_cert_der: bytes | None = None
+    peer_cert: dict[str, Any] = field(default_factory=dict)
+    #: Seconds from sending the request (connecting included) to the answer's headers.
+    elapsed_s: float = 0.0
 
     @property
     def text(self) -> str:
@@ -103,6 +109,34 @@ class Response:
             raise HTTPStatusError(f"HTTP {self.status_code} {self.reason_phrase} for {self.url}")
 
 
+#: An answer whose body is still to be read (what a ``consume`` function gets).
+RawResponse = http.client.HTTPResponse
+#: Reads an answer's body (in the request's thread); what it returns is ``content``.
+Consume = Callable[[http.client.HTTPResponse], bytes]
+#: A request body: bytes, or chunks sent as they come (chunked transfer encoding).
+Body = bytes | Iterable[bytes]
+
+
+def _read_all(resp: http.client.HTTPResponse) -> bytes:
+    return resp.read()
+
+
+def read_limited(max_body: int, stop_at: bytes | None = None) -> Consume:
+    """Read at most ``max_body`` bytes of the body (0: none), stopping early once
+    ``stop_at`` is in what was read."""
+
+    def consume(resp: http.client.HTTPResponse) -> bytes:
+        body = b""
+        while len(body) < max_body and not (stop_at and stop_at in body):
+            chunk = resp.read1(min(65536, max_body - len(body)))
+            if not chunk:
+                break
+            body += chunk
+        return body
+
+    return consume
+
+
 def _unverified() -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
@@ -110,9 +144,12 @@ def _unverified() -> ssl.SSLContext:
     return ctx
 
 
-def tls_context(verify: TLSVerify) -> ssl.SSLContext:
+def tls_context(verify: TLSVerify | ssl.SSLContext) -> ssl.SSLContext:
     """The context of :func:`checks.tls.httpx_verify` for ``verify`` (shared, built once);
-    ``False``: no verification. Reading a CA file may raise OSError."""
+    ``False``: no verification; a context is used as it is. Reading a CA file may raise
+    OSError."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
     ctx = httpx_verify(verify)
     return ctx if isinstance(ctx, ssl.SSLContext) else _unverified()
 
@@ -154,7 +191,7 @@ class Client:
     """Requests to one or more servers with the same TLS verification, timeout and default
     headers; one kept-alive connection at a time."""
 
-    verify: TLSVerify = True
+    verify: TLSVerify | ssl.SSLContext = True
     timeout_s: float = 10.0
     headers: dict[str, str] = field(default_factory=dict)
     trust_env: bool = True
@@ -210,20 +247,27 @@ class Client:
         method: str,
         url: str,
         *,
-        content: bytes | str | None = None,
+        content: Body | str | None = None,
         headers: dict[str, str] | None = None,
+        consume: Consume | None = None,
     ) -> Response:
-        """One request; the answer whatever its status. Raises :class:`HTTPError`."""
+        """One request; the answer whatever its status. ``content`` may be an iterable of
+        chunks (sent with chunked transfer encoding). ``consume`` reads the body instead of
+        reading it whole (e.g. :func:`read_limited`); the connection is then closed.
+        Raises the standard library's errors."""
         t = _target(url)
         body = content.encode() if isinstance(content, str) else content
+        # A kept connection the server closed meanwhile is opened again once; a streamed
+        # body cannot be sent twice.
+        again = body is None or isinstance(body, bytes)
         with self._lock:
             for attempt in (1, 2):
                 conn, kept, path = self._connection(t)
                 try:
-                    return self._exchange(conn, method, url, path, body, headers)
+                    return self._exchange(conn, method, url, path, body, headers, consume)
                 except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                     self._drop()
-                    if not kept or attempt == 2:
+                    if not (kept and again) or attempt == 2:
                         raise
                 except BaseException:
                     self._drop()
@@ -236,28 +280,36 @@ class Client:
         method: str,
         url: str,
         path: str,
-        body: bytes | None,
+        body: Body | None,
         headers: dict[str, str] | None,
+        consume: Consume | None,
     ) -> Response:
         all_headers = {**self.headers, **(headers or {})}
-        if body is not None:
+        if isinstance(body, bytes):
             all_headers.setdefault("Content-Length", str(len(body)))
+        sent = time.monotonic()
         conn.request(method, path, body=body, headers=all_headers)
         resp = conn.getresponse()
-        content = resp.read()
+        elapsed = time.monotonic() - sent
         sock = conn.sock
-        der = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
-        if resp.will_close:
+        der, cert = None, {}
+        if isinstance(sock, ssl.SSLSocket):
+            der, cert = sock.getpeercert(binary_form=True), sock.getpeercert() or {}
+        content = (consume or _read_all)(resp)
+        if resp.will_close or consume is not None:
             self._drop()
-        return Response(resp.status, resp.reason, resp.headers, content, url, der)
+        answer = Response(resp.status, resp.reason, resp.headers, content, url, der, cert)
+        answer.elapsed_s = elapsed
+        return answer
 
     def send(
         self,
         method: str,
         url: str,
         *,
-        content: bytes | str | None = None,
+        content: Body | str | None = None,
         headers: dict[str, str] | None = None,
+        consume: Consume | None = None,
     ) -> Response:
         """:meth:`request` with the standard library's errors turned into :class:`HTTPError`
         subclasses (the original as the cause). A CA file that cannot be read is the
@@ -265,7 +317,7 @@ class Client:
         if url.startswith("https:"):
             tls_context(self.verify)  # built once; raises OSError for an unreadable CA file
         try:
-            return self.request(method, url, content=content, headers=headers)
+            return self.request(method, url, content=content, headers=headers, consume=consume)
         except HTTPError:
             raise
         except TimeoutError as exc:
@@ -280,11 +332,14 @@ class Client:
         method: str,
         url: str,
         *,
-        content: bytes | str | None = None,
+        content: Body | str | None = None,
         headers: dict[str, str] | None = None,
+        consume: Consume | None = None,
     ) -> Response:
         """:meth:`send` in a worker thread (the event loop goes on meanwhile)."""
-        return await asyncio.to_thread(self.send, method, url, content=content, headers=headers)
+        return await asyncio.to_thread(
+            self.send, method, url, content=content, headers=headers, consume=consume
+        )
 
 
 def get(url: str, *, verify: TLSVerify = True, timeout_s: float = 10.0) -> Response:
