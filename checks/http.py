@@ -198,15 +198,23 @@ class Client:
     _conn: http.client.HTTPConnection | None = field(default=None, init=False, repr=False)
     _key: tuple[str, str, int] | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _closing: bool = field(default=False, init=False, repr=False)
 
     def close(self) -> None:
-        with self._lock:
-            self._drop()
+        """Close the kept connection; a request under way (in its thread) closes it when
+        it ends, so this never blocks the event loop."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self._drop()
+            finally:
+                self._lock.release()
+        else:
+            self._closing = True
 
     def _drop(self) -> None:
         if self._conn is not None:
             self._conn.close()
-        self._conn, self._key = None, None
+        self._conn, self._key, self._closing = None, None, False
 
     def _connection(self, t: _Target) -> tuple[http.client.HTTPConnection, bool, str]:
         """The connection for ``t`` (kept, or new), whether it is a kept one, and the path
@@ -289,14 +297,15 @@ class Client:
             all_headers.setdefault("Content-Length", str(len(body)))
         sent = time.monotonic()
         conn.request(method, path, body=body, headers=all_headers)
-        resp = conn.getresponse()
-        elapsed = time.monotonic() - sent
+        # Read now: the connection lets go of its socket when the answer closes it.
         sock = conn.sock
         der, cert = None, {}
         if isinstance(sock, ssl.SSLSocket):
             der, cert = sock.getpeercert(binary_form=True), sock.getpeercert() or {}
+        resp = conn.getresponse()
+        elapsed = time.monotonic() - sent
         content = (consume or _read_all)(resp)
-        if resp.will_close or consume is not None:
+        if resp.will_close or consume is not None or self._closing:
             self._drop()
         answer = Response(resp.status, resp.reason, resp.headers, content, url, der, cert)
         answer.elapsed_s = elapsed
