@@ -61,7 +61,8 @@ SCRIPT = textwrap.dedent("""
     url = config.collector.url
     if sys.argv[2] == "check":  # `ioc-agent check`: the table needs rich
         from agent.render import print_table
-    results = asyncio.run(run_checks(config.enabled_checks(), CheckContext(host="pc", collector_url=url)))
+    context = CheckContext(host="pc", collector_url=url)
+    results = asyncio.run(run_checks(config.enabled_checks(), context))
     sender = Sender(url, "token", timeout_s=2)
     levels = asyncio.run(sender.fetch_levels())
     print(json.dumps({
