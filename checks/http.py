@@ -199,6 +199,8 @@ class Client:
     _key: tuple[str, str, int] | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _closing: bool = field(default=False, init=False, repr=False)
+    #: Through a plain-HTTP proxy: the headers it needs (its credentials), else None.
+    _proxied: dict[str, str] | None = field(default=None, init=False, repr=False)
 
     def close(self) -> None:
         """Close the kept connection; a request under way (in its thread) closes it when
@@ -214,41 +216,34 @@ class Client:
     def _drop(self) -> None:
         if self._conn is not None:
             self._conn.close()
-        self._conn, self._key, self._closing = None, None, False
+        self._conn, self._key, self._closing, self._proxied = None, None, False, None
 
-    def _connection(self, t: _Target) -> tuple[http.client.HTTPConnection, bool, str]:
-        """The connection for ``t`` (kept, or new), whether it is a kept one, and the path
-        to ask for (the absolute URL through a plain-HTTP proxy)."""
-        proxy = _proxy_for(t.scheme, t.host) if self.trust_env else None
-        path = t.path
+    def _connection(self, t: _Target) -> tuple[http.client.HTTPConnection, bool]:
+        """The connection for ``t``: the kept one, or a new one (then False)."""
         if self._conn is not None and self._key == (t.scheme, t.host, t.port):
-            if proxy and t.scheme == "http":
-                path = f"http://{t.host}:{t.port}{t.path}"
-            return self._conn, True, path
+            return self._conn, True
         self._drop()
-        host, port, auth = t.host, t.port, None
+        proxy = _proxy_for(t.scheme, t.host) if self.trust_env else None
+        host, port, auth = t.host, t.port, {}
         if proxy:
             p = urlsplit(proxy)
             host, port = p.hostname or "", p.port or 8080
             if p.username is not None:
                 creds = f"{unquote(p.username)}:{unquote(p.password or '')}"
-                auth = "Basic " + base64.b64encode(creds.encode()).decode()
+                auth = {"Proxy-Authorization": "Basic " + base64.b64encode(creds.encode()).decode()}
         conn: http.client.HTTPConnection
         if t.scheme == "https":
             conn = http.client.HTTPSConnection(
                 host, port, timeout=self.timeout_s, context=tls_context(self.verify)
             )
-            if proxy:
-                extra = {"Proxy-Authorization": auth} if auth else None
-                conn.set_tunnel(t.host, t.port, headers=extra)
+            if proxy:  # a tunnel: the proxy's credentials go with CONNECT, never further
+                conn.set_tunnel(t.host, t.port, headers=auth or None)
         else:
             conn = http.client.HTTPConnection(host, port, timeout=self.timeout_s)
-            if proxy:
-                path = f"http://{t.host}:{t.port}{t.path}"
-                if auth:
-                    self.headers.setdefault("Proxy-Authorization", auth)
+            if proxy:  # the request in absolute form, to the proxy, with its credentials
+                self._proxied = auth
         self._conn, self._key = conn, (t.scheme, t.host, t.port)
-        return conn, False, path
+        return conn, False
 
     def request(
         self,
@@ -270,9 +265,13 @@ class Client:
         again = body is None or isinstance(body, bytes)
         with self._lock:
             for attempt in (1, 2):
-                conn, kept, path = self._connection(t)
+                conn, kept = self._connection(t)
+                path, extra = t.path, headers or {}
+                if self._proxied is not None:
+                    path = f"http://{t.host}:{t.port}{t.path}"
+                    extra = {**self._proxied, **extra}
                 try:
-                    return self._exchange(conn, method, url, path, body, headers, consume)
+                    return self._exchange(conn, method, url, path, body, extra, consume)
                 except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                     self._drop()
                     if not (kept and again) or attempt == 2:

@@ -143,6 +143,7 @@ def test_proxy_from_the_environment_with_credentials(server, monkeypatch) -> Non
     assert headers["Proxy-Authorization"] == "Basic b3BzOnNAY3JldA=="  # ops:s@cret
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert http.get(server.base + "/line", timeout_s=5).text == "GET /line HTTP/1.1"
+    assert "Proxy-Authorization" not in server.seen[-1][1]  # never to the server itself
     # Without the environment (eq.cups asks the local cupsd): no proxy either.
     monkeypatch.delenv("NO_PROXY")
     direct = http.Client(timeout_s=5, trust_env=False).send("GET", server.base + "/line")
