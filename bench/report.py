@@ -366,9 +366,9 @@ import added to the rows above it, so a library shows where it is first imported
 
 {_imports_table(f)}
 
-The first cycle then adds a few MiB more: CLDR's English locale data, loaded by Babel for
-the English text of every result (about 3.6 MiB with the root locale), and the message
-catalogue (`checks/messages.yaml`, about 2 MiB parsed).
+The first cycle then adds a few MiB more, mostly the message catalogue
+(`checks/messages.yaml`, about 2 MiB parsed) for the English text of every result, and
+the worker threads that run blocking calls (psutil, name resolution, HTTP).
 
 What was cut, and why it matters:
 
@@ -377,6 +377,10 @@ What was cut, and why it matters:
   the CUPS check use the standard library's `http.client` with the one shared TLS context
   of `checks/tls.py` (`checks/http.py`); httpx is now a dependency of the collector only,
   and the Windows bundle no longer carries it;
+* CLDR's locale data (about 3.6 MiB for English with its root locale) is no longer loaded
+  to write the results' English text: `checks/fmt.py` gives Babel's number and date
+  patterns the two languages' number symbols itself (tested to write every figure exactly
+  as Babel does with the real locale);
 * rich is imported only by `ioc-agent check`'s tables; pysnmp, paramiko and cryptography
   only when a check whose target is configured needs them (`tests/agent/test_agent_imports.py`
   fails when `ioc-agent run` with the default configuration loads one of them);
