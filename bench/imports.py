@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,16 +98,22 @@ def _import_ms(stderr: str) -> dict[str, float]:
     return per_step
 
 
-def measure(python: str = sys.executable, steps: tuple[str, ...] = RUN_PATH) -> dict[str, object]:
-    """Run the probe in a fresh ``python`` and return its rows and the packages it loaded."""
-    proc = subprocess.run(
-        [python, "-X", "importtime", "-c", _PROBE, json.dumps(list(steps))],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        check=False,
-    )
+def measure(
+    python: str = sys.executable, steps: tuple[str, ...] = RUN_PATH, installed: bool = False
+) -> dict[str, object]:
+    """Run the probe in a fresh ``python`` and return its rows and the packages it loaded:
+    the agent of this source tree, or with ``installed`` the one installed in ``python``'s
+    environment (the probe then runs outside the tree)."""
+    with tempfile.TemporaryDirectory() as elsewhere:
+        proc = subprocess.run(
+            [python, "-X", "importtime", "-c", _PROBE, json.dumps(list(steps))],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=elsewhere if installed else ROOT,
+            env={k: v for k, v in os.environ.items() if not (installed and k == "PYTHONPATH")},
+            check=False,
+        )
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-1:] or ["(no output)"]
         raise RuntimeError(f"imports: the probe failed: {tail[0]}")
@@ -150,13 +158,18 @@ def main(argv: list[str] | None = None) -> int:
         default=sys.executable,
         help="the interpreter to measure, e.g. an agent-only virtual environment's python",
     )
+    parser.add_argument(
+        "--installed",
+        action="store_true",
+        help="measure the agent installed in that interpreter's environment, not this tree",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     if not Path(args.python).exists():
         print(f"imports: no such interpreter: {args.python}", file=sys.stderr)
         return 2
     try:
-        result = measure(args.python)
+        result = measure(args.python, installed=args.installed)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         print(str(exc), file=sys.stderr)
         return 1
