@@ -5,7 +5,9 @@ environment, TLS verification and pinning, and errors named as the operator read
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import socket
 import ssl
 import threading
 import time
@@ -190,3 +192,64 @@ def test_unreadable_ca_file_is_the_os_error_itself(server, tmp_path) -> None:
     with pytest.raises(OSError) as caught:
         http.get("https://127.0.0.1:1/", verify=str(tmp_path / "missing.pem"))
     assert not isinstance(caught.value, http.HTTPError)
+
+
+class _ConnectProxy:
+    """A loopback HTTPS proxy: answers one ``CONNECT host:port`` per connection, records its
+    request head, then relays bytes both ways (the TLS stays end to end)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.heads: list[str] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += client.recv(4096)
+        self.heads.append(head.decode())
+        host, _, port = head.split()[1].decode().rpartition(":")
+        upstream = socket.create_connection((host, int(port)), timeout=5)
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_https_through_a_connect_proxy_keeps_tls_end_to_end(tls_server, tls_cert, monkeypatch):
+    """HTTPS_PROXY: a CONNECT tunnel with the proxy's credentials in the CONNECT only; the
+    server's certificate is still verified (and pinned) through it."""
+    proxy = _ConnectProxy()
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://ops:pw@127.0.0.1:{proxy.port}")
+        cert = str(tls_cert[0])
+        answer = http.get(tls_server.base + "/line", verify=Pinned(_fingerprint(tls_cert[0]), cert))
+        assert answer.text == "GET /line HTTP/1.1"
+        port = tls_server.server_address[1]
+        assert proxy.heads[-1].startswith(f"CONNECT 127.0.0.1:{port} HTTP/1.")
+        assert "Proxy-Authorization: Basic b3BzOnB3" in proxy.heads[-1]  # ops:pw
+        assert "Proxy-Authorization" not in tls_server.seen[-1][1]
+        with pytest.raises(http.ConnectError) as caught:  # not trusted, tunnel or not
+            http.get(tls_server.base + "/line", verify=True, timeout_s=5)
+        assert tls_refusal(caught.value) is not None
+    finally:
+        proxy.close()
