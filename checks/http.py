@@ -17,9 +17,10 @@ What it keeps from httpx's behaviour as the agent used it:
 * the timeout bounds the connection, and every read and write of it (httpx's
   ``Timeout(x)``); redirects are not followed;
 * errors: :class:`HTTPError` and its subclasses, named as httpx names them
-  (``ConnectError``, ``ReadError``, ``WriteError``, ``TimeoutException``,
-  ``UnsupportedProtocol``) so the operator's messages read as before; the socket or TLS
-  error is the ``__cause__`` (:func:`checks.tls.tls_refusal` walks it).
+  (``ConnectError``, ``ConnectTimeout``, ``ReadTimeout``, ``ReadError``,
+  ``RemoteProtocolError``, ``UnsupportedProtocol``) so the operator's messages read as
+  before; the socket or TLS error is the ``__cause__`` (:func:`checks.tls.tls_refusal`
+  walks it).
 
 A :class:`Client` keeps one connection open between requests (keep-alive) and opens a new
 one when the server closed it. Blocking calls; :meth:`Client.arequest` runs one in a thread
@@ -61,12 +62,20 @@ class ReadError(TransportError):
     pass
 
 
-class WriteError(TransportError):
-    pass
-
-
 class TimeoutException(TransportError):
     pass
+
+
+class ConnectTimeout(TimeoutException):
+    """No connection (TCP, a proxy's tunnel, the TLS handshake) within the timeout."""
+
+
+class ReadTimeout(TimeoutException):
+    """Connected, but the answer did not come within the timeout."""
+
+
+class RemoteProtocolError(TransportError):
+    """The server closed the connection or answered something that is not HTTP."""
 
 
 class UnsupportedProtocol(HTTPError):
@@ -257,7 +266,8 @@ class Client:
         """One request; the answer whatever its status. ``content`` may be an iterable of
         chunks (sent with chunked transfer encoding). ``consume`` reads the body instead of
         reading it whole (e.g. :func:`read_limited`); the connection is then closed.
-        Raises the standard library's errors."""
+        Raises :class:`ConnectError` or :class:`ConnectTimeout` when no connection can be
+        made, the standard library's errors after that."""
         t = _target(url)
         body = content.encode() if isinstance(content, str) else content
         # A kept connection the server closed meanwhile is opened again once; a streamed
@@ -295,6 +305,13 @@ class Client:
         if isinstance(body, bytes):
             all_headers.setdefault("Content-Length", str(len(body)))
         sent = time.monotonic()
+        if conn.sock is None:  # a new connection: its failures are the connection's
+            try:
+                conn.connect()
+            except TimeoutError as exc:
+                raise ConnectTimeout(str(exc) or "timed out") from exc
+            except OSError as exc:
+                raise ConnectError(str(exc) or type(exc).__name__) from exc
         conn.request(method, path, body=body, headers=all_headers)
         # Read now: the connection lets go of its socket when the answer closes it.
         sock = conn.sock
@@ -329,11 +346,11 @@ class Client:
         except HTTPError:
             raise
         except TimeoutError as exc:
-            raise TimeoutException(str(exc) or "timed out") from exc
-        except (http.client.RemoteDisconnected, http.client.IncompleteRead) as exc:
+            raise ReadTimeout(str(exc) or "timed out") from exc
+        except http.client.HTTPException as exc:
+            raise RemoteProtocolError(str(exc) or type(exc).__name__) from exc
+        except OSError as exc:
             raise ReadError(str(exc) or type(exc).__name__) from exc
-        except (http.client.HTTPException, OSError) as exc:
-            raise ConnectError(str(exc) or type(exc).__name__) from exc
 
     async def arequest(
         self,
