@@ -124,9 +124,25 @@ def test_refused_connection_is_a_connect_error_with_the_socket_error_as_cause(cl
 def test_silent_server_is_a_timeout_within_the_bound(silent_server) -> None:
     host, port = silent_server
     started = time.monotonic()
-    with pytest.raises(http.TimeoutException):
+    with pytest.raises(http.ReadTimeout):  # connected (the backlog), never answered
         http.get(f"http://{host}:{port}/", timeout_s=0.3)
     assert time.monotonic() - started < 2
+
+
+def test_server_hanging_up_without_an_answer_is_a_protocol_error() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def hang_up() -> None:
+            conn, _ = listener.accept()
+            conn.recv(4096)
+            conn.close()
+
+        thread = threading.Thread(target=hang_up, daemon=True)
+        thread.start()
+        port = listener.getsockname()[1]
+        with pytest.raises(http.RemoteProtocolError, match="without response"):
+            http.get(f"http://127.0.0.1:{port}/", timeout_s=5)
+        thread.join(timeout=5)
 
 
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1/", "http:///nohost", "http://127.0.0.1:99999/"])
