@@ -218,8 +218,6 @@ def run(config_path: Path | None, once: bool, verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if not verbose:  # httpx logs every request at INFO: several journal lines a minute
-        logging.getLogger("httpx").setLevel(logging.WARNING)
     config = _load(config_path)
     try:
         agent = Agent(config)

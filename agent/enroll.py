@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
-import httpx
 from pydantic import ValidationError
 
 from agent import __version__
 from agent.state import AgentState, load_state, save_state
+from checks import http
 from checks.model import EnrollRequest, EnrollResponse
-from checks.tls import TLSVerify, httpx_verify, tls_refusal
+from checks.tls import TLSVerify, tls_refusal
 
 __all__ = ["EnrollError", "enroll", "load_state"]
 
@@ -22,7 +23,7 @@ class EnrollError(Exception):
     """Enrollment failed; the message says why, in terms the operator can act on."""
 
 
-def _detail(resp: httpx.Response) -> str:
+def _detail(resp: http.Response) -> str:
     try:
         body = resp.json()
     except ValueError:
@@ -54,22 +55,27 @@ def enroll(
     except ValidationError as exc:
         first = exc.errors()[0]
         raise EnrollError(f"invalid {first['loc'][0]}: {first['msg']}") from None
+    client = http.Client(
+        verify=verify, timeout_s=timeout_s, headers={"User-Agent": f"ioc-agent/{__version__}"}
+    )
     try:
-        resp = httpx.post(
+        resp = client.send(
+            "POST",
             f"{url}/api/v1/enroll",
-            json=request.model_dump(mode="json"),
-            timeout=timeout_s,
-            verify=httpx_verify(verify),
+            content=json.dumps(request.model_dump(mode="json")),
+            headers={"Content-Type": "application/json"},
         )
-    except httpx.TimeoutException:
+    except http.TimeoutException:
         raise EnrollError(f"collector {url} did not answer within {timeout_s:g} s") from None
-    except httpx.HTTPError as exc:
+    except http.HTTPError as exc:
         refused = tls_refusal(exc)
         if refused is not None:
             raise EnrollError(f"collector {url}: {refused}") from None
         raise EnrollError(f"cannot reach collector {url}: {exc}") from None
     except OSError as exc:  # e.g. an unreadable CA file
         raise EnrollError(f"cannot connect to collector {url}: {exc}") from None
+    finally:
+        client.close()
     if resp.status_code >= 400:
         if 400 <= resp.status_code < 500:
             raise EnrollError(

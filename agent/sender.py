@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
 
 from agent import __version__
 from agent.spool import Spool, SpoolError
+from checks import http
 from checks.model import AgentReport, IngestResponse, ReportBatch
-from checks.tls import TLSVerify, httpx_verify, tls_refusal
+from checks.tls import TLSVerify, tls_refusal
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def _detail(resp: httpx.Response) -> str:
+def _detail(resp: http.Response) -> str:
     try:
         body = resp.json()
     except ValueError:
@@ -104,7 +104,7 @@ class Sender:
         self.levels_url = url.rstrip("/") + "/api/v1/levels"
         self._token = token
         self._verify = verify
-        self._timeout = httpx.Timeout(timeout_s)
+        self._timeout_s = timeout_s
         self.batch_size = batch_size
         self._batch_size = batch_size  # shrinks on 413/422, recovers on success
         self.batch_pause_s = batch_pause_s
@@ -115,18 +115,18 @@ class Sender:
         self._monotonic = monotonic
         self._failures = 0
         self._not_before = 0.0
-        self._client: httpx.AsyncClient | None = None
+        self._client: http.Client | None = None
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            self._client.close()
             self._client = None
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> http.Client:
         if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=self._timeout,
-                verify=httpx_verify(self._verify),
+            self._client = http.Client(
+                timeout_s=self._timeout_s,
+                verify=self._verify,
                 headers={
                     "Authorization": f"Bearer {self._token}",
                     "User-Agent": f"ioc-agent/{__version__}",
@@ -151,10 +151,10 @@ class Sender:
         kept, ``agent.levels.save_levels``), or None (logged) when it cannot be had now: the
         agent keeps its copy and asks again after the next answer."""
         try:
-            resp = await self._http().get(self.levels_url)
+            resp = await self._http().arequest("GET", self.levels_url)
             resp.raise_for_status()
             return resp.json()
-        except (httpx.HTTPError, OSError, ValueError) as exc:
+        except (http.HTTPError, OSError, ValueError) as exc:
             log.warning("cannot fetch the collector's levels: %s", exc)
             return None
 
@@ -191,10 +191,10 @@ class Sender:
         # every collector accepts (docs/MESSAGES.md).
         body = ReportBatch(reports=reports).model_dump_json(exclude_none=True)
         try:
-            resp = await self._http().post(
-                self.url, content=body, headers={"Content-Type": "application/json"}
+            resp = await self._http().arequest(
+                "POST", self.url, content=body, headers={"Content-Type": "application/json"}
             )
-        except httpx.HTTPError as exc:
+        except http.HTTPError as exc:
             refused = tls_refusal(exc)
             if refused is not None:  # not transient: the certificate will not change by itself
                 result.error = refused
@@ -248,7 +248,7 @@ class Sender:
         return True
 
     def _acked(
-        self, spool: Spool, resp: httpx.Response, seqs: list[int], result: FlushResult
+        self, spool: Spool, resp: http.Response, seqs: list[int], result: FlushResult
     ) -> bool:
         try:
             answer = IngestResponse.model_validate(resp.json())

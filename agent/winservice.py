@@ -142,7 +142,6 @@ def configure_service_logging(platform: str, environ: Mapping[str, str]) -> None
     root.setLevel(logging.INFO)
     for handler in service_log_handlers(platform, environ):
         root.addHandler(handler)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only

@@ -43,6 +43,7 @@ from bench.common import (
     stop,
     write_collector_config,
 )
+from bench.imports import measure as imports_measure
 from bench.zabbix import agent2_beside
 from collector.assembly import open_services
 from collector.config import load_config
@@ -215,9 +216,9 @@ def run_side_by_side(
         stop(ne)
 
 
-def agent_environment_figures(agent_bin: Path) -> tuple[float, str]:
-    """Peak RSS (MiB) of importing the agent in its own environment, and the versions of
-    its main dependencies there."""
+def agent_environment_figures(agent_bin: Path) -> tuple[float, str, dict[str, Any]]:
+    """Peak RSS (MiB) of importing the agent in its own environment, the versions of its
+    main dependencies there, and what each import of the run path adds (bench/imports.py)."""
     # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec (it would be the bench's own).
     imports = subprocess.run(
         [
@@ -237,18 +238,22 @@ def agent_environment_figures(agent_bin: Path) -> tuple[float, str]:
             str(agent_bin / "python"),
             "-c",
             "from importlib.metadata import version\n"
-            "print(', '.join(f'{p} {version(p)}' for p in ('pydantic', 'httpx', 'psutil')))",
+            "print(', '.join(f'{p} {version(p)}' for p in ('pydantic', 'psutil', 'click')))",
         ],
         check=True,
         capture_output=True,
         text=True,
         timeout=60,
     ).stdout.strip()
-    return import_rss, env_versions
+    return import_rss, env_versions, imports_measure(str(agent_bin / "python"))
 
 
 def footprint_figures(
-    run: SideBySide, import_rss: float, env_versions: str, interval_s: float
+    run: SideBySide,
+    import_rss: float,
+    env_versions: str,
+    interval_s: float,
+    imports: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The figures of the footprint section, from the samples of both sides."""
     agent, scrapes = run.agent, run.scrapes
@@ -283,6 +288,7 @@ def footprint_figures(
         "rss_ratio": round(agent_rss / ne_rss, 2),
         "peak_rss_ratio": round(run.agent_peak / run.ne_peak, 2),
         "cpu_ratio": round(agent_cpu / ne_cpu_mean, 2) if ne_cpu_mean else None,
+        "imports": imports,
     }
 
 
@@ -304,7 +310,8 @@ def bench_footprint(work: Path, cycles: int = 12, interval_s: float = 5.0) -> di
         with agent2_beside(work / "zabbix-agent2", interval_s) as agent2:
             run = run_side_by_side(agent_cfg, agent_bin, cycles, interval_s)
             agent2_figures = agent2.figures()
-    import_rss, env_versions = agent_environment_figures(agent_bin)
+    import_rss, env_versions, imports = agent_environment_figures(agent_bin)
     if run.agent.sent < cycles:
         raise RuntimeError(f"footprint: the agent sent {run.agent.sent} reports in {cycles} cycles")
-    return {**footprint_figures(run, import_rss, env_versions, interval_s), **agent2_figures}
+    figures = footprint_figures(run, import_rss, env_versions, interval_s, imports)
+    return {**figures, **agent2_figures}

@@ -1,5 +1,7 @@
-"""TLS verification settings in the form httpx wants, and what to tell the operator when the
-collector's certificate is refused.
+"""TLS verification settings as one shared :class:`ssl.SSLContext` (what the agent's HTTP
+client, :mod:`checks.http`, uses; the name :func:`httpx_verify` stays from when the agent used
+httpx, whose ``verify=`` takes the same), and what to tell the operator when the collector's
+certificate is refused.
 
 What the agent trusts (``collector`` section of its configuration):
 
@@ -77,7 +79,7 @@ class _PinnedObject(ssl.SSLObject):
 
 
 class _PinnedSocket(ssl.SSLSocket):
-    """Blocking sockets (httpx's synchronous client, e.g. enrollment)."""
+    """Blocking sockets (:mod:`checks.http`, which every HTTP request of the agent uses)."""
 
     def do_handshake(self, block: bool = False) -> None:
         super().do_handshake(block)
@@ -139,7 +141,7 @@ def _shared_context(verify: TLSVerify, _stamp: tuple[int, int] | None) -> ssl.SS
 
 
 def tls_refusal(exc: BaseException) -> str | None:
-    """When ``exc`` (an httpx error) comes from a refused server certificate, one line
+    """When ``exc`` (an HTTP client's error) comes from a refused server certificate, one line
     saying why and what to check; None for any other error."""
     seen: set[int] = set()
     cur: BaseException | None = exc

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import quote, urlsplit
 
-import httpx
 from pydantic import Field, field_validator
 
+from checks import http
 from checks.base import Check, CheckConfig, CheckContext, Message
 from checks.equipment import ipp
 from checks.equipment.printer import CHECK_ID, PrinterSection, Supply, evaluate_printer
@@ -261,7 +261,7 @@ class CupsCheck(Check):
     def targets(self) -> list[str]:
         return list(self.config.queues) or [""]
 
-    async def _names(self, client: httpx.AsyncClient) -> list[str]:
+    async def _names(self, client: http.Client) -> list[str]:
         if self.config.queues:
             return list(self.config.queues)
         try:
@@ -278,7 +278,7 @@ class CupsCheck(Check):
             raise
         return [n for p in answer.printers for n in _texts(p, "printer-name")]
 
-    async def _queue(self, client: httpx.AsyncClient, name: str) -> QueueReading:
+    async def _queue(self, client: http.Client, name: str) -> QueueReading:
         path = f"/printers/{quote(name, safe='')}"
         try:
             answer = await ipp.ipp_request(
@@ -297,17 +297,18 @@ class CupsCheck(Check):
 
     async def fetch(self, ctx: CheckContext) -> CupsReading:
         start = time.monotonic()
-        timeout = httpx.Timeout(self.config.request_timeout_s)
+        client = http.Client(timeout_s=self.config.request_timeout_s, trust_env=False)
         try:
-            async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
-                names = await self._names(client)
-                queues = await asyncio.gather(*(self._queue(client, n) for n in names))
-        except (httpx.HTTPError, ipp.IppError, OSError) as exc:
+            names = await self._names(client)
+            queues = await asyncio.gather(*(self._queue(client, n) for n in names))
+        except (http.HTTPError, ipp.IppError, OSError) as exc:
             url = self.config.url
-            if isinstance(exc, httpx.TimeoutException):
+            if isinstance(exc, http.TimeoutException):
                 return CupsReading(unreachable=msg("eq.cups.timeout", url=url))
             why = str(exc) or type(exc).__name__
             return CupsReading(unreachable=msg("eq.cups.unreachable", url=url, detail=why))
+        finally:
+            client.close()
         return CupsReading(tuple(queues), elapsed_s=time.monotonic() - start)
 
     def evaluate(self, section: CupsReading) -> list[CheckResult]:

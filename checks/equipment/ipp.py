@@ -1,4 +1,5 @@
-"""The small part of IPP/1.1 (RFC 8010, RFC 8011) the CUPS check needs, over httpx.
+"""The small part of IPP/1.1 (RFC 8010, RFC 8011) the CUPS check needs, over
+:mod:`checks.http` (the standard library's HTTP client).
 
 One request shape (operation attributes only: charset, language, printer URI, requested
 attributes) and a decoder of the answer's attribute groups into plain Python values. Enough
@@ -6,8 +7,8 @@ for CUPS-Get-Printers and Get-Printer-Attributes; not a general IPP client (no j
 operations, no collections beyond skipping them).
 
 Why not a library: ``pyipp`` needs aiohttp and its seven companions on every commune PC for
-one request, ``pycups`` is compiled against libcups and blocks; the agent already ships
-httpx (docs/DEVICES.md, "USB devices").
+one request, ``pycups`` is compiled against libcups and blocks; the agent already has an HTTP client
+(docs/DEVICES.md, "USB devices").
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-import httpx
+from checks import http
 
 GET_PRINTER_ATTRIBUTES = 0x000B
 CUPS_GET_PRINTERS = 0x4002
@@ -127,7 +128,7 @@ def decode_answer(data: bytes) -> IppAnswer:
 
 
 async def ipp_request(
-    client: httpx.AsyncClient,
+    client: http.Client,
     url: str,
     operation: int,
     printer_uri: str,
@@ -135,10 +136,12 @@ async def ipp_request(
     request_id: int = 1,
 ) -> IppAnswer:
     """POST one request to ``url`` and decode the answer. Raises :class:`IppError` for an
-    HTTP error, an answer that is not IPP, or an IPP error status; httpx's errors for a
-    connection that fails."""
+    HTTP error, an answer that is not IPP, or an IPP error status;
+    :class:`checks.http.HTTPError` for a connection that fails."""
     body = encode_request(operation, request_id, printer_uri, requested)
-    response = await client.post(url, content=body, headers={"Content-Type": "application/ipp"})
+    response = await client.arequest(
+        "POST", url, content=body, headers={"Content-Type": "application/ipp"}
+    )
     if response.status_code != 200:
         raise IppError(f"HTTP {response.status_code} from {url}")
     data = response.content[:MAX_ANSWER_BYTES]

@@ -18,15 +18,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
-import httpx
 import psutil
 from pydantic import Field
 
+from checks import http
 from checks.backend import BackendError, TimeSync
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.messages import msg
 from checks.model import Category, CheckResult, Status, TimeResponse, Value
-from checks.tls import httpx_verify
 
 # --------------------------------------------------------------------------- CPU
 
@@ -311,24 +310,29 @@ class ClockCheck(Check):
         return target, replace(section, sync=sync)
 
     async def _offset(self, ctx: CheckContext, url: str) -> tuple[str, ClockSection]:
-        base = url.rstrip("/")
-        timeout = httpx.Timeout(self.config.request_timeout_s)
-        verify = httpx_verify(ctx.verify_tls)
-        async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
-            # A first request opens the connection (TCP + TLS) so the measured one is a
-            # single round trip, which makes the mid-point estimate fair.
-            try:
-                await client.get(f"{base}/api/v1/time")
-                t0 = time.time()
-                resp = await client.get(f"{base}/api/v1/time")
-                t1 = time.time()
-                resp.raise_for_status()
-                return url, parse_clock(t0, t1, resp.json())
-            except (httpx.HTTPError, ValueError) as exc:
-                raise CannotMeasure(
-                    msg("host.clock.unreadable", detail=f"{type(exc).__name__}: {exc}"),
-                    target=url,
-                ) from None
+        try:
+            t0, t1, answer = await asyncio.to_thread(self._ask_time, ctx, url.rstrip("/"))
+            return url, parse_clock(t0, t1, answer)
+        except (http.HTTPError, ValueError) as exc:
+            raise CannotMeasure(
+                msg("host.clock.unreadable", detail=f"{type(exc).__name__}: {exc}"),
+                target=url,
+            ) from None
+
+    def _ask_time(self, ctx: CheckContext, base: str) -> tuple[float, float, Any]:
+        """``GET /api/v1/time`` twice on one connection, the second timed: the first
+        opens the connection (TCP + TLS) so the measured one is a single round trip, which
+        makes the mid-point estimate fair."""
+        client = http.Client(verify=ctx.verify_tls, timeout_s=self.config.request_timeout_s)
+        try:
+            client.send("GET", f"{base}/api/v1/time")
+            t0 = time.time()
+            resp = client.send("GET", f"{base}/api/v1/time")
+            t1 = time.time()
+            resp.raise_for_status()
+            return t0, t1, resp.json()
+        finally:
+            client.close()
 
     def evaluate(self, section: tuple[str, ClockSection]) -> list[CheckResult]:
         return [evaluate_clock(*section)]

@@ -21,8 +21,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
+from checks import http
 from checks.messages import msg, said
 from checks.model import Category, CheckResult, MessageRef, Status, Value
 from checks.resolve import Unresolved, reason_message, resolve_one
@@ -63,7 +62,7 @@ def split_host_port(target: str, default_port: int | None = None) -> tuple[str, 
 
 
 def _classify_oserror(exc: BaseException) -> Failure:
-    """Walk the cause chain: httpx/anyio wrap the socket error we need to classify."""
+    """Walk the cause chain: :mod:`checks.http` wraps the socket error we need to classify."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, socket.gaierror):
@@ -199,20 +198,14 @@ def der_not_after(der: bytes) -> datetime | None:
         return None
 
 
-def _peer_not_after(response: httpx.Response) -> datetime | None:
+def _peer_not_after(response: http.Response) -> datetime | None:
     """When the server's certificate ends. Verified, ``getpeercert()`` gives it; without
     verification (``--insecure``, ``verify_tls: false``) it is empty, so the peer's DER is
     read instead: the days left are reported either way, the catalogue judges them."""
-    stream = response.extensions.get("network_stream")
-    if stream is None:
-        return None
-    ssl_object = stream.get_extra_info("ssl_object")
-    if ssl_object is None:
-        return None
-    verified = cert_not_after(ssl_object.getpeercert())
+    verified = cert_not_after(response.peer_cert)
     if verified is not None:
         return verified
-    der = ssl_object.getpeercert(binary_form=True)
+    der = response.peer_cert_der
     return der_not_after(der) if der else None
 
 
@@ -243,41 +236,34 @@ async def probe_http(
 async def _request(
     url: str, timeout_s: float, expect: str | None, verify: Any, method: str, start: float
 ) -> HttpOutcome:
-    timeout = httpx.Timeout(timeout_s)
+    # The response time starts with the request (connecting included): building the TLS
+    # context (loading a CA bundle: 100 ms and more, cold) is not the server's time. The
+    # deadline still counts from ``start``.
+    wanted = expect.encode() if expect is not None else None
+    client = http.Client(verify=verify, timeout_s=timeout_s)
     try:
-        client = httpx.AsyncClient(timeout=timeout, verify=verify, follow_redirects=False)
-        # The response time starts with the request: building the client (loading a CA
-        # bundle: 100 ms and more, cold) is not the server's time. The deadline still
-        # counts from ``start``.
-        sent = time.monotonic()
-        async with client, client.stream(method, url) as response:
-            elapsed = time.monotonic() - sent
-            not_after = _peer_not_after(response)
-            found: bool | None = None
-            if expect is not None:
-                body = b""
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if expect.encode() in body or len(body) >= MAX_BODY_BYTES:
-                        break
-                found = expect.encode() in body
-            return HttpOutcome(
-                url,
-                Failure.NONE,
-                elapsed,
-                status_code=response.status_code,
-                cert_not_after=not_after,
-                content_found=found,
-            )
-    except httpx.TimeoutException:
+        response = await client.arequest(
+            method, url, consume=http.read_limited(MAX_BODY_BYTES if wanted else 0, wanted)
+        )
+    except http.TimeoutException:
         return HttpOutcome(url, Failure.TIMEOUT, time.monotonic() - start, detail="timeout")
-    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+    except http.UnsupportedProtocol as exc:
         return HttpOutcome(url, Failure.CONFIG, 0.0, detail=str(exc))
-    except httpx.HTTPError as exc:
+    except http.HTTPError as exc:
         failure, detail = _classify_oserror(exc), _reason(exc)
         if failure is Failure.RESOLVE:
             detail = f"cannot resolve {urlsplit(url).hostname}: {detail}"
         return HttpOutcome(url, failure, time.monotonic() - start, detail=detail)
+    finally:
+        client.close()
+    return HttpOutcome(
+        url,
+        Failure.NONE,
+        response.elapsed_s,
+        status_code=response.status_code,
+        cert_not_after=_peer_not_after(response),
+        content_found=None if wanted is None else wanted in response.content,
+    )
 
 
 #: How a request that got no HTTP answer is judged and told (the message's ``detail`` is

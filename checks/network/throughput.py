@@ -14,20 +14,21 @@ busy (429) or unreachable -> unknown: we could not measure, which NET-01 judges 
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import httpx
 from pydantic import Field, model_validator
 
+from checks import http
 from checks.backend import Backend
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.messages import msg, said
 from checks.model import Category, CheckResult, MessageRef, Status, Value
 from checks.network.probes import Failure, _classify_oserror
-from checks.tls import TLSVerify, httpx_verify
+from checks.tls import TLSVerify
 
 MAX_BYTES = 64 * 1024 * 1024
 CHUNK = 64 * 1024
@@ -57,48 +58,56 @@ def _headers(token: str | None) -> dict[str, str]:
 
 
 def _http_error(direction: str, exc: BaseException) -> Transfer:
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, http.TimeoutException):
         return Transfer(direction, error="timeout", silent=True)
     failure = _classify_oserror(exc)
     if failure is Failure.REFUSED:
         return Transfer(direction, error="connection refused", silent=True)
     silent = failure in (Failure.TIMEOUT, Failure.UNREACHABLE) and isinstance(
-        exc, httpx.TransportError
+        exc, http.TransportError
     )
     return Transfer(direction, error=f"{type(exc).__name__}: {exc}", silent=silent)
 
 
-async def measure_download(
-    client: httpx.AsyncClient, base_url: str, size: int, max_seconds: float, token: str | None
+def measure_download(
+    client: http.Client, base_url: str, size: int, max_seconds: float, token: str | None
 ) -> Transfer:
-    received = 0
+    """Blocking: run in a thread (:func:`measure_throughput`)."""
+    moved: list[float] = []  # bytes received, seconds
+
+    def consume(resp: http.RawResponse) -> bytes:
+        if resp.status != 200:
+            return resp.read()
+        received, start = 0, time.perf_counter()
+        while chunk := resp.read1(CHUNK):
+            received += len(chunk)
+            if time.perf_counter() - start >= max_seconds:
+                break  # bounded in time: what arrived so far counts
+        moved.extend((received, time.perf_counter() - start))
+        return b""
+
     try:
-        async with client.stream(
-            "GET", base_url + DOWNLOAD_PATH, params={"bytes": size}, headers=_headers(token)
-        ) as response:
-            if response.status_code != 200:
-                await response.aread()
-                return Transfer(
-                    "download", error=_detail(response), status_code=response.status_code
-                )
-            start = time.perf_counter()
-            async for chunk in response.aiter_raw():
-                received += len(chunk)
-                if time.perf_counter() - start >= max_seconds:
-                    break  # bounded in time: what arrived so far counts
-            elapsed = time.perf_counter() - start
-    except httpx.HTTPError as exc:
+        response = client.send(
+            "GET",
+            f"{base_url}{DOWNLOAD_PATH}?bytes={size}",
+            headers=_headers(token),
+            consume=consume,
+        )
+    except http.HTTPError as exc:
         return _http_error("download", exc)
-    return Transfer("download", received, elapsed, status_code=200)
+    if response.status_code != 200:
+        return Transfer("download", error=_detail(response), status_code=response.status_code)
+    return Transfer("download", int(moved[0]), moved[1], status_code=200)
 
 
-async def measure_upload(
-    client: httpx.AsyncClient, base_url: str, size: int, max_seconds: float, token: str | None
+def measure_upload(
+    client: http.Client, base_url: str, size: int, max_seconds: float, token: str | None
 ) -> Transfer:
+    """Blocking: run in a thread (:func:`measure_throughput`)."""
     started: list[float] = []
     payload = bytes(CHUNK)
 
-    async def body() -> AsyncIterator[bytes]:
+    def body() -> Iterator[bytes]:
         started.append(time.perf_counter())
         left = size
         while left > 0 and time.perf_counter() - started[0] < max_seconds:
@@ -107,10 +116,10 @@ async def measure_upload(
             yield chunk
 
     try:
-        response = await client.post(
-            base_url + UPLOAD_PATH, content=body(), headers=_headers(token)
+        response = client.send(
+            "POST", base_url + UPLOAD_PATH, content=body(), headers=_headers(token)
         )
-    except httpx.HTTPError as exc:
+    except http.HTTPError as exc:
         return _http_error("upload", exc)
     elapsed = time.perf_counter() - (started[0] if started else time.perf_counter())
     if response.status_code != 200:
@@ -122,7 +131,7 @@ async def measure_upload(
     return Transfer("upload", moved, elapsed, status_code=200)
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: http.Response) -> str:
     try:
         detail = str(response.json().get("detail", ""))
     except ValueError:
@@ -202,12 +211,20 @@ def _measured(down_bps: float, up: Transfer | None) -> MessageRef:
 async def measure_throughput(
     base_url: str, token: str | None, cfg: ThroughputConfig, verify: TLSVerify = True
 ) -> tuple[Transfer, Transfer | None]:
-    timeout = httpx.Timeout(cfg.max_seconds + 5.0)
-    async with httpx.AsyncClient(timeout=timeout, verify=httpx_verify(verify)) as client:
-        down = await measure_download(client, base_url, cfg.download_bytes, cfg.max_seconds, token)
+    return await asyncio.to_thread(_measure_both, base_url, token, cfg, verify)
+
+
+def _measure_both(
+    base_url: str, token: str | None, cfg: ThroughputConfig, verify: TLSVerify
+) -> tuple[Transfer, Transfer | None]:
+    client = http.Client(verify=verify, timeout_s=cfg.max_seconds + 5.0)
+    try:
+        down = measure_download(client, base_url, cfg.download_bytes, cfg.max_seconds, token)
         up = None
         if cfg.upload and down.status_code == 200:
-            up = await measure_upload(client, base_url, cfg.upload_bytes, cfg.max_seconds, token)
+            up = measure_upload(client, base_url, cfg.upload_bytes, cfg.max_seconds, token)
+    finally:
+        client.close()
     return down, up
 
 

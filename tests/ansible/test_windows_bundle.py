@@ -91,7 +91,8 @@ def test_bundle_resolves_the_agent_for_windows_without_an_index(
     names = {p.name.split("-")[0].lower() for p in bundle.glob("*.whl")}
     # What only Windows needs, which a Linux `pip download` leaves out by itself.
     assert "pywin32" in names, sorted(names)
-    assert {"commune_ioc", "truststore", "psutil", "pip", "httpx", "pydantic_core"} <= names
+    assert {"commune_ioc", "truststore", "psutil", "pip", "pydantic_core"} <= names
+    assert "httpx" not in names  # the agent speaks HTTP with the standard library
     assert not names & {"fastapi", "uvicorn", "sqlalchemy"}, "the collector is not shipped"
     assert wb.missing(bundle) == []
     assert all(w.installable for ws in wb.wheels(bundle).values() for w in ws)
