@@ -38,7 +38,7 @@ def _locale(lang: str) -> str:
 
 
 #: The number symbols of each language (CLDR's ``latn`` symbols of :data:`LOCALES`, as
-#: Babel has them; tests/checks/test_fmt_locale.py checks they still are).
+#: Babel has them; tests/checks/test_checks_fmt_locale.py checks they still are).
 NUMBER_SYMBOLS = {
     "vi": {"decimal": ",", "group": ".", "infinity": "∞", "nan": "NaN"},
     "en": {"decimal": ".", "group": ",", "infinity": "∞", "nan": "NaN"},
