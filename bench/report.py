@@ -63,6 +63,24 @@ costs the rest at one process: rule durations and silent hosts judged at ingest,
 log the daily roll-ups read (a commune's last logged state is kept with its status, so an
 unchanged commune reads nothing more), and the Vietnamese reasons kept as catalogue messages
 in each host's findings (judging a host's report about 140 → 210 µs).
+in each host's findings (judging a host's report about 140 → 210 µs).
+
+**Ingest without findings, and msgspec** (2026-12-05, later). Ingest now judges a host's
+report into its verdict and conditions only; the host's findings (every rule's reasons and
+evidence) are judged from the same results when its commune's details are first asked for
+(the same findings: `tests/collector/criteria/test_durations.py`), and every reason is kept
+as a catalogue message, written in the reader's language when read. The body is decoded with
+msgspec (`collector/domain/wire.py`; pydantic judges what it does not take), which also
+writes the results' JSON for `reports.results`. The store path alone (2,000 hosts, groups
+of 16, CPU time): 0.86 → 0.71 (reasons kept) → 0.51 ms a report. The collector's CPU per
+request under wrk (psutil, 15 s runs, other work beside it): 1.13 → 0.87 → 0.73 ms; the
+code before the redesign (c40650a), alternated with it in the same minutes, 0.79 and 0.89 ms
+against 0.73 and 0.72. Throughput then barely moved on that busy machine (load average
+2.6–3.6; 30 s runs alternated: before the redesign 1,077 and 1,050 reports/s, now 1,108 and
+960): one process is bound by its interpreter lock and by the cores other work leaves it,
+and the reads and writes themselves (SQLite's execution and commit) are now half of the
+writer's time. What a commune's details cost when asked for rose accordingly (section 2:
+"reasons and evidence after ingest" now judges the hosts' results first).
 
 **Two processes.** Until 2026-12-05 the "2 processes" rows loaded one process: wrk connected
 while the second was still starting, and all 32 connections went to the first (the
