@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.budget import took
 from bench.common import deb_version, machine, versions
 
 #: Section headings, in the order of the file.
@@ -133,7 +134,7 @@ def ingest_section(i: dict[str, Any]) -> str:
         for name, n, p in runs
     )
     # Per engine, its best way to use this machine's two cores (one process or two).
-    best = {}
+    best: dict[str, tuple[int, str]] = {}
     for name, n, p in runs:
         engine = name.split()[0]
         if engine not in best or i[f"{p}_reports_s"] > i[f"{best[engine][1]}_reports_s"]:
@@ -593,17 +594,40 @@ re-evaluates the commune's colour and criterion statuses.
 """
 
 
-def write(path: Path, sections: dict[str, str]) -> None:
-    """Replace the sections in ``sections`` (keys of HEADINGS) and keep the others."""
+#: The line under the introduction that says what the last run took, section by section.
+LAST_RUN = "**Last run.** "
+
+
+def with_took(section: str, seconds: float) -> str:
+    """``section`` with a line saying what this run of it took, under its heading and stamp
+    (after the first paragraph that follows the heading)."""
+    line = f"This run took {took(seconds)}."
+    head, sep, rest = section.partition("\n\n")
+    stamp_, sep2, body = rest.partition("\n\n")
+    if stamp_.startswith("_Measured"):
+        return f"{head}{sep}{stamp_}\n{line}{sep2}{body}"
+    return f"{head}\n\n{line}\n\n{rest}"
+
+
+def write(path: Path, sections: dict[str, str], last_run: str | None = None) -> None:
+    """Replace the sections in ``sections`` (keys of HEADINGS) and keep the others;
+    ``last_run``: what this run took (its sections and total), under the introduction (None:
+    keep the line of the run before)."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     kept: dict[str, str] = {}
-    for block in re.split(r"(?m)^(?=## )", old):
+    blocks = re.split(r"(?m)^(?=## )", old)
+    for block in blocks:
         for key, heading in HEADINGS.items():
             if block.startswith(heading):
                 kept[key] = block.rstrip() + "\n"
+    if last_run is None:
+        last_run = next(
+            (line for line in blocks[0].splitlines() if line.startswith(LAST_RUN)), ""
+        ).removeprefix(LAST_RUN)
     kept.update({k: v.rstrip() + "\n" for k, v in sections.items()})
     body = "\n".join(kept[k] for k in HEADINGS if k in kept)
-    path.write_text(f"{INTRO}\n{body}\n{OUTRO}", encoding="utf-8")
+    top = f"{INTRO}\n{LAST_RUN}{last_run}\n" if last_run else INTRO
+    path.write_text(f"{top}\n{body}\n{OUTRO}", encoding="utf-8")
 
 
 def _mib(n: float) -> str:

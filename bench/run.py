@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 
 from bench import report
+from bench.budget import Budget, expected_s, took
 from bench.common import ROOT, postgres_server, progress, start_node_exporter
 
 BENCHMARKS = tuple(report.HEADINGS)  # ingest, nation, footprint, drain, zabbix, retention
@@ -302,6 +303,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="the run's time budget: a warning before a section that would take the run "
+        "past it, and at the end if the run took longer (the sections run all the same)",
+    )
+    parser.add_argument(
         "--no-postgres",
         action="store_true",
         help="skip the runs on PostgreSQL 15 (ingest, nation; zabbix always needs it)",
@@ -333,7 +342,15 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=60.0,
         metavar="S",
-        help="seconds of the national minute's load",
+        help="seconds of the national minute's load, as fast as the collectors answer "
+        "(every agent's first report is in after about 55 s)",
+    )
+    ingest.add_argument(
+        "--nation-paced",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="seconds of the national minute's next reports at the nation's own rate",
     )
     na = parser.add_argument_group("nation")
     na.add_argument("--hosts", type=int, default=50_000, help="hosts across the nation")
@@ -425,6 +442,7 @@ def _run_ingest(args: argparse.Namespace, work: Path) -> str:
         values=args.values,
         nation_agents=args.nation_agents,
         nation_duration_s=args.nation_duration,
+        nation_paced_s=args.nation_paced,
     )
     print(json.dumps(i), file=sys.stderr)
     return report.ingest_section(i)
@@ -529,16 +547,33 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    started = time.monotonic()
     sections: dict[str, str] = {}
+    run = Budget(args.budget_s)
     with tempfile.TemporaryDirectory(prefix="ioc-bench-") as tmp:
         for name in (b for b in BENCHMARKS if b in args.only):
-            progress(f"{name} ...")
-            sections[name] = RUNNERS[name](args, Path(tmp))
+            expected = expected_s(name, args)
+            warning = run.before(name, expected)
+            if warning:
+                progress(warning)
+            progress(f"{name} (expected about {took(expected)}) ...")
+            started = time.monotonic()
+            section = RUNNERS[name](args, Path(tmp))
+            run.after(name, time.monotonic() - started)
+            progress(f"{name} took {took(run.took_s[name])}")
+            sections[name] = report.with_took(section, run.took_s[name])
             # Written after each benchmark: an interrupted run keeps what it measured.
-            report.write(args.out, sections)
-    progress(f"written {args.out} in {time.monotonic() - started:.0f} s")
+            report.write(args.out, sections, _last_run(args, run))
+    progress(f"written {args.out}; {run.summary()}")
+    overrun = run.overrun()
+    if overrun:
+        progress(overrun)
     return 0
+
+
+def _last_run(args: argparse.Namespace, run: Budget) -> str:
+    """The report's line on this run: what it took, and which sections it ran."""
+    chosen = "" if len(args.only) == len(BENCHMARKS) else f" (`--only {','.join(args.only)}`)"
+    return f"{run.summary()}{chosen}"
 
 
 if __name__ == "__main__":
