@@ -154,6 +154,11 @@ def _host(codes: list[str], n: int) -> str:
     return f"bench-{c}" + (f"-{k}" if k else "")
 
 
+#: The workloads of :func:`wrk_workload` ``(once=True)``, by agents and values: their
+#: agents' first reports and wrk's data file of them, made once a run.
+_WORKLOADS: dict[tuple[int, int], tuple[list[tuple[str, AgentReport]], Path]] = {}
+
+
 def _enroll_in_bulk(
     services: Services, codes: list[str], agents: int
 ) -> list[tuple[EnrollResponse, str]]:
@@ -164,12 +169,13 @@ def _enroll_in_bulk(
     for n in range(agents):
         commune = services.units.commune(codes[n % len(codes)])
         token, agent_id = secrets.token_urlsafe(32), f"a-{secrets.token_hex(8)}"
+        host = _host(codes, n)
         row = {
             "agent_id": agent_id,
             "token_hash": hash_secret(token),
             "commune_code": commune.code,
             "province_code": commune.province_code,
-            "host": _host(codes, n),
+            "host": host,
             "agent_version": "",
             "enrolled_at": now,
             "last_seq": 0,
@@ -184,7 +190,7 @@ def _enroll_in_bulk(
             commune_name=commune.name,
             report_interval_s=REPORT_INTERVAL_S,
         )
-        enrolled.append((response, row["host"]))
+        enrolled.append((response, host))
     with services.engine.begin() as conn:
         for i in range(0, len(rows), 5000):
             conn.execute(db.agents.insert(), rows[i : i + 5000])
@@ -224,12 +230,17 @@ def _enrolled_once(
             row["enrolled_at"] = as_utc(row["enrolled_at"])
         _ENROLLED[agents] = (rows, enrolled)
         return enrolled
-    rows, enrolled = _ENROLLED[agents]
+    _copy_enrolled(services, agents)
+    return _ENROLLED[agents][1]
+
+
+def _copy_enrolled(services: Services, agents: int) -> None:
+    """The rows of the ``agents`` agents enrolled earlier in the run, into this database."""
+    rows = _ENROLLED[agents][0]
     progress(f"ingest: the same {agents:,} agents copied in (enrolled once)")
     with services.engine.begin() as conn:
         for i in range(0, len(rows), 5000):
             conn.execute(db.agents.insert(), rows[i : i + 5000])
-    return enrolled
 
 
 def _workload(
@@ -288,7 +299,16 @@ def wrk_workload(
     work: Path, label: str, db_url: str, agents: int, values: int, *, once: bool = False
 ) -> tuple[list[tuple[str, AgentReport]], Path]:
     """Enroll the workload's agents in ``db_url`` (:func:`_workload`) and write wrk's data
-    file of their first reports (bench/ingest.lua); returns both."""
+    file of their first reports (bench/ingest.lua); returns both. ``once``: the same agents
+    and data file in every database of the run that asks for as many agents and values
+    (50,000 reports take half a minute to build and write)."""
+    if once and (agents, values) in _WORKLOADS:
+        services = open_services(load_config(None, db=db_url), migrate=True)
+        try:
+            _copy_enrolled(services, agents)
+        finally:
+            services.engine.dispose()
+        return _WORKLOADS[(agents, values)]
     reports = _workload(db_url, agents, values, once=once)
     data = work / f"wrk-{label}.tsv"
     with data.open("w", encoding="utf-8") as f:
@@ -297,6 +317,8 @@ def wrk_workload(
             if body.count(_SEQ) != 1:
                 raise RuntimeError("a report body must name its seq exactly once")
             f.write(_line("POST", "/api/v1/reports", tok, body))
+    if once:
+        _WORKLOADS[(agents, values)] = (reports, data)
     return reports, data
 
 

@@ -12,7 +12,7 @@
    agents draining at once against one collector (bench/drain.py);
 5. zabbix: the collector and Debian's Zabbix server 6.0 (PostgreSQL 15) fed the same
    reports in the same run, with the CPU each used (bench/zabbix.py).
-6. retention: one province's hosts over 30 simulated days with the nightly roll-up and
+6. retention: one province's hosts over 21 simulated days with the nightly roll-up and
    pruning, the database's size day by day, pruning while ingest runs, and the nation
    extrapolated (bench/retention.py).
 
@@ -95,7 +95,8 @@ def _postgres_part(pg: dict[str, Any] | None) -> str:
         ]
     )
     return f"""
-**The same on PostgreSQL 15** ({pg["hosts"]:,} hosts, a throwaway server on this machine):
+**The same on PostgreSQL 15** ({pg["hosts"]:,} hosts, a throwaway server on this machine;
+`--pg-hosts` sets how many: each figure grows about linearly with the hosts):
 
 | | PostgreSQL 15 |
 |---|---|
@@ -320,7 +321,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--duration",
         type=float,
-        default=30.0,
+        default=10.0,
         metavar="S",
         help="seconds of load on each collector, on the pushgateway and on Zabbix server",
     )
@@ -348,14 +349,21 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--nation-paced",
         type=float,
-        default=20.0,
+        default=10.0,
         metavar="S",
         help="seconds of the national minute's next reports at the nation's own rate",
     )
     na = parser.add_argument_group("nation")
     na.add_argument("--hosts", type=int, default=50_000, help="hosts across the nation")
+    na.add_argument(
+        "--pg-hosts",
+        type=int,
+        default=10_000,
+        help="hosts of the same figures on PostgreSQL 15 (each figure grows about linearly "
+        "with the hosts: at 50,000 the PostgreSQL part alone takes 3 minutes)",
+    )
     fp = parser.add_argument_group("footprint")
-    fp.add_argument("--cycles", type=int, default=10, help="agent cycles measured")
+    fp.add_argument("--cycles", type=int, default=5, help="agent cycles measured")
     fp.add_argument(
         "--interval",
         type=float,
@@ -373,7 +381,7 @@ def _parser() -> argparse.ArgumentParser:
     dr.add_argument(
         "--fleet-window",
         type=float,
-        default=45.0,
+        default=20.0,
         metavar="S",
         help="seconds the fleet drain is measured",
     )
@@ -386,9 +394,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     rt = parser.add_argument_group("retention")
     rt.add_argument(
-        "--retention-hosts", type=int, default=1500, help="hosts of the province simulated"
+        "--retention-hosts", type=int, default=800, help="hosts of the province simulated"
     )
-    rt.add_argument("--retention-days", type=int, default=30, help="simulated days")
+    rt.add_argument(
+        "--retention-days",
+        type=int,
+        default=21,
+        help="simulated days (raw reports are kept 14: the plateau shows from the 15th)",
+    )
     rt.add_argument(
         "--retention-step",
         type=int,
@@ -399,7 +412,7 @@ def _parser() -> argparse.ArgumentParser:
     rt.add_argument(
         "--prune-window",
         type=float,
-        default=20.0,
+        default=10.0,
         metavar="S",
         help="seconds of ingest measured alone and again while pruning runs",
     )
@@ -451,16 +464,16 @@ def _run_ingest(args: argparse.Namespace, work: Path) -> str:
 def _run_nation(args: argparse.Namespace, work: Path) -> str:
     from bench.nation import bench_nation_at_scale
 
-    progress(f"nation: {args.hosts:,} hosts (~5 min) ...")
+    progress(f"nation: {args.hosts:,} hosts ...")
     n = bench_nation_at_scale(work / "nation", args.hosts, _nation_progress)
     ne = node_exporter_scrape()
     print(json.dumps({**n, "node_exporter": ne}), file=sys.stderr)
     pg = None
     with postgres_server(not args.no_postgres) as server:
         if server is not None:
-            progress("nation: the same on PostgreSQL 15 ...")
+            progress(f"nation: the same on PostgreSQL 15, {args.pg_hosts:,} hosts ...")
             pg = bench_nation_at_scale(
-                work / "nation-pg", args.hosts, _nation_progress, server.create_database()
+                work / "nation-pg", args.pg_hosts, _nation_progress, server.create_database()
             )
             print(json.dumps(pg), file=sys.stderr)
     return national_section(n, ne, pg)
@@ -573,7 +586,7 @@ def main() -> int:
 def _last_run(args: argparse.Namespace, run: Budget) -> str:
     """The report's line on this run: what it took, and which sections it ran."""
     chosen = "" if len(args.only) == len(BENCHMARKS) else f" (`--only {','.join(args.only)}`)"
-    return f"{run.summary()}{chosen}"
+    return f"{run.summary().removesuffix('.')}{chosen}."
 
 
 if __name__ == "__main__":

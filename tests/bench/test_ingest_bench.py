@@ -145,6 +145,7 @@ def test_the_national_minute_enrolls_its_agents_once_a_run(
     bench``) gets the same agents as rows: the same identities, whose tokens it accepts."""
     require_binary("wrk")
     monkeypatch.setattr(ingest, "_ENROLLED", {})
+    monkeypatch.setattr(ingest, "_WORKLOADS", {})
     monkeypatch.setattr(ingest, "BULK_ENROLL_FROM", 50)  # written as enrollment writes them
     first = national_minute(tmp_path, agents=60, connections=4, duration_s=2, prefix="a")
     assert first["a_reported"] == 60
