@@ -28,6 +28,20 @@ Measured by `make bench` (`python -m bench.run`; `--only footprint,drain` refres
 sections and keeps the others). Each section says when and on what it was measured. Load
 generator, collector and peers share the machine; all traffic on loopback. Figures are from
 one run: repeat for noise.
+
+**Time budget.** `make bench` has 10 minutes (`--budget-s`, 600 s). Each section says
+what it took under its stamp, and the line below what the last run took in all. The default
+sizes are expected to take about 12 minutes on the 2-core development machine with other
+work beside it (`bench/budget.py`; 22 with the sizes before the budget): the national
+figures at their national size (50,000 hosts; 50,000 agents in the national minute, on each
+engine) alone take about 5. Before each section `bench.run` prints what it expects the
+section to take with the sizes asked for and warns when the run would go past the budget;
+it runs the section all the same, and warns again at the end if the run took longer. Loads
+are 10 s runs (`--duration`), the national minute's paced part 10 s (`--nation-paced`), the
+nation on PostgreSQL 10,000 hosts (`--pg-hosts`). The national minute's agents are written
+as enrollment writes them, once, and the same agents and reports serve both engines; every
+peer is waited for with a timeout and a clear error. `python -m bench.run --help` lists
+every size and its default.
 """
 
 OUTRO = """## Where an ingested report's time goes, and what the goals would take
