@@ -562,8 +562,14 @@ def main() -> int:
         return 2
     sections: dict[str, str] = {}
     run = Budget(args.budget_s)
+    chosen = [b for b in BENCHMARKS if b in args.only]
+    expected_all = sum(expected_s(name, args) for name in chosen)
+    progress(
+        f"{', '.join(chosen)}: expected to take about {took(expected_all)} in all "
+        f"(budget {took(args.budget_s)})"
+    )
     with tempfile.TemporaryDirectory(prefix="ioc-bench-") as tmp:
-        for name in (b for b in BENCHMARKS if b in args.only):
+        for name in chosen:
             expected = expected_s(name, args)
             warning = run.before(name, expected)
             if warning:

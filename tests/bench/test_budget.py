@@ -107,6 +107,7 @@ def test_main_times_each_section_and_warns_past_the_budget(
     monkeypatch.setattr(sys, "argv", argv)
     assert run.main() == 0
     err = capsys.readouterr().err
+    assert "footprint, drain: expected to take about 1 s in all (budget 0 s)" in err
     assert "budget: drain is expected to take about 0 s" in err
     assert "footprint took 0 s" in err and "drain took 0 s" in err
     assert "WARNING: this run took 1 s, over the budget of 0 s" in err
