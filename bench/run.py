@@ -302,7 +302,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAMES",
         help=f"comma-separated benchmarks among {', '.join(BENCHMARKS)}",
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "docs" / "BENCHMARKS.md",
+        help="the report to write: the sections run are replaced, the others kept",
+    )
     parser.add_argument(
         "--budget-s",
         type=float,
@@ -325,7 +330,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds of load on each collector, on the pushgateway and on Zabbix server",
     )
-    ingest.add_argument("--connections", type=int, default=32)
+    ingest.add_argument(
+        "--connections", type=int, default=32, help="connections of the load generators"
+    )
     ingest.add_argument(
         "--values",
         type=int,
