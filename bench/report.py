@@ -31,7 +31,7 @@ one run: repeat for noise.
 
 **Time budget.** `make bench` has 10 minutes (`--budget-s`, 600 s). Each section says
 what it took under its stamp, and the line below what the last run took in all. The default
-sizes are expected to take about 12 minutes on the 2-core development machine with other
+sizes are expected to take about 13 minutes on the 2-core development machine with other
 work beside it (`bench/budget.py`; 22 with the sizes before the budget): the national
 figures at their national size (50,000 hosts; 50,000 agents in the national minute, on each
 engine) alone take about 5. Before each section `bench.run` prints what it expects the

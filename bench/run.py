@@ -388,7 +388,7 @@ def _parser() -> argparse.ArgumentParser:
     dr.add_argument(
         "--fleet-window",
         type=float,
-        default=20.0,
+        default=45.0,
         metavar="S",
         help="seconds the fleet drain is measured",
     )
@@ -568,6 +568,7 @@ def main() -> int:
         )
         return 2
     sections: dict[str, str] = {}
+    failed: list[str] = []
     run = Budget(args.budget_s)
     chosen = [b for b in BENCHMARKS if b in args.only]
     expected_all = sum(expected_s(name, args) for name in chosen)
@@ -583,7 +584,16 @@ def main() -> int:
                 progress(warning)
             progress(f"{name} (expected about {took(expected)}) ...")
             started = time.monotonic()
-            section = RUNNERS[name](args, Path(tmp))
+            try:
+                section = RUNNERS[name](args, Path(tmp))
+            except Exception as exc:  # one section failing must not lose the others
+                run.after(name, time.monotonic() - started)
+                failed.append(name)
+                progress(
+                    f"{name} FAILED after {took(run.took_s[name])} "
+                    f"({type(exc).__name__}: {exc}); its section is left as it was"
+                )
+                continue
             run.after(name, time.monotonic() - started)
             progress(f"{name} took {took(run.took_s[name])}")
             sections[name] = report.with_took(section, run.took_s[name])
@@ -593,7 +603,9 @@ def main() -> int:
     overrun = run.overrun()
     if overrun:
         progress(overrun)
-    return 0
+    if failed:
+        progress(f"failed: {', '.join(failed)} (the line above each says why)")
+    return 1 if failed else 0
 
 
 def _last_run(args: argparse.Namespace, run: Budget) -> str:

@@ -124,4 +124,29 @@ def test_help_names_the_budget_and_the_defaults(capsys: pytest.CaptureFixture[st
         run._parser().parse_args(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--budget-s S" in text and "(default: 600.0)" in text
-    assert "--nation-paced S" in text and "(default: 20.0)" in text
+    assert (
+        "--nation-paced S seconds of the national minute's next reports at the nation's own "
+        in text
+    )
+    assert "own rate (default: 10.0)" in text
+
+
+def test_a_failing_section_is_reported_and_the_others_still_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def failing(args: argparse.Namespace, work: Path) -> str:
+        raise TimeoutError("the collector did not answer /metrics within 60 s")
+
+    def drain(args: argparse.Namespace, work: Path) -> str:
+        return f"{report.HEADINGS['drain']}\n\n{report.stamp()}\n\ndrain figures\n"
+
+    monkeypatch.setattr(run, "RUNNERS", {"footprint": failing, "drain": drain})
+    out = tmp_path / "BENCHMARKS.md"
+    argv = ["bench.run", "--only", "footprint,drain", "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", argv)
+    assert run.main() == 1
+    err = capsys.readouterr().err
+    assert "footprint FAILED after 0 s (TimeoutError: the collector did not answer" in err
+    assert "failed: footprint" in err and "Traceback" not in err
+    text = out.read_text(encoding="utf-8")
+    assert "drain figures" in text and report.HEADINGS["footprint"] not in text
