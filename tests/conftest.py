@@ -255,7 +255,7 @@ def make_services(new_database: Callable[..., str]) -> Callable[..., Services]:
         # A new database starts migrated (a copy); create_schema then finds it current.
         engine = make_engine(url or new_database(name, migrated=True))
         create_schema(engine)
-        kwargs = {"clock": clock} if clock is not None else {}
+        kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
         return services_for(engine, load_catalogue(), load_units(), **kwargs)
 
     return make
