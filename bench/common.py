@@ -203,7 +203,11 @@ def percentile(xs: list[float], p: float) -> float:
 
 def deb_version(pkg: str) -> str:
     out = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True, check=False
+        ["dpkg-query", "-W", "-f=${Version}", pkg],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
     )
     return out.stdout or "?"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -33,11 +34,12 @@ from bench.common import (
     wait_http,
     write_collector_config,
 )
-from checks.model import AgentReport, CheckResult, ReportBatch, utcnow
+from checks.model import AgentReport, CheckResult, EnrollResponse, ReportBatch, utcnow
 from collector.api.prometheus import labels
-from collector.assembly import open_services
+from collector.assembly import Services, open_services
 from collector.config import load_config
 from collector.demo.simulator import plan_nation, simulated_results
+from collector.service.identities import REPORT_INTERVAL_S, hash_secret
 from collector.storage import schema as db
 from collector.storage.codecs import as_utc
 
@@ -134,22 +136,128 @@ def _trim(results: list[CheckResult], values: int) -> list[CheckResult]:
     return out
 
 
-def _workload(db_url: str, agents: int, values: int = 30) -> list[tuple[str, AgentReport]]:
+#: The national minute's agents, enrolled once a run and given to the second engine as rows
+#: of ``agents`` (enrolling 50,000 agents one transaction each takes minutes): by their
+#: number, those rows and each agent's identity and host.
+_ENROLLED: dict[int, tuple[list[dict[str, Any]], list[tuple[EnrollResponse, str]]]] = {}
+
+
+#: From this many agents on (the national minute's 50,000), the agents are written as
+#: enrollment writes them, in one transaction, instead of enrolled one by one (a
+#: transaction each: 50,000 take a minute; enrollment is not what is measured here).
+BULK_ENROLL_FROM = 10_000
+
+
+def _host(codes: list[str], n: int) -> str:
+    """The ``n``-th agent's host name: its commune's k-th machine."""
+    c, k = codes[n % len(codes)], n // len(codes)
+    return f"bench-{c}" + (f"-{k}" if k else "")
+
+
+#: The workloads of :func:`wrk_workload` ``(once=True)``, by agents and values: their
+#: agents' first reports and wrk's data file of them, made once a run.
+_WORKLOADS: dict[tuple[int, int], tuple[list[tuple[str, AgentReport]], Path]] = {}
+
+
+def _enroll_in_bulk(
+    services: Services, codes: list[str], agents: int
+) -> list[tuple[EnrollResponse, str]]:
+    """``agents`` rows of ``agents`` as ``Identities.enroll`` writes them (a random token,
+    stored hashed), in one transaction; each one's identity and host."""
+    now = utcnow()
+    rows, enrolled = [], []
+    for n in range(agents):
+        commune = services.units.commune(codes[n % len(codes)])
+        token, agent_id = secrets.token_urlsafe(32), f"a-{secrets.token_hex(8)}"
+        host = _host(codes, n)
+        row = {
+            "agent_id": agent_id,
+            "token_hash": hash_secret(token),
+            "commune_code": commune.code,
+            "province_code": commune.province_code,
+            "host": host,
+            "agent_version": "",
+            "enrolled_at": now,
+            "last_seq": 0,
+            "revoked": False,
+        }
+        rows.append(row)
+        response = EnrollResponse(
+            agent_id=agent_id,
+            token=token,
+            commune_code=commune.code,
+            province_code=commune.province_code,
+            commune_name=commune.name,
+            report_interval_s=REPORT_INTERVAL_S,
+        )
+        enrolled.append((response, host))
+    with services.engine.begin() as conn:
+        for i in range(0, len(rows), 5000):
+            conn.execute(db.agents.insert(), rows[i : i + 5000])
+    progress(f"ingest: {agents:,} agents written as enrollment writes them")
+    return enrolled
+
+
+def _enroll(services: Services, codes: list[str], agents: int) -> list[tuple[EnrollResponse, str]]:
+    """Enroll ``agents`` through the collector's enrollment, one per commune of ``codes`` in
+    order and round again (from BULK_ENROLL_FROM agents: :func:`_enroll_in_bulk`): each
+    one's identity and host."""
+    if agents >= BULK_ENROLL_FROM:
+        return _enroll_in_bulk(services, codes, agents)
+    communes = [codes[i % len(codes)] for i in range(agents)]
+    enrolled = []
+    for n, (_, code) in enumerate(services.identities.create_enrollment_codes(communes)):
+        host = _host(codes, n)
+        enrolled.append((services.identities.enroll(code, host), host))
+    return enrolled
+
+
+def _enrolled_once(
+    services: Services, codes: list[str], agents: int
+) -> list[tuple[EnrollResponse, str]]:
+    """:func:`_enroll` the first time a run asks for ``agents`` agents; later, the same
+    agents' rows (identity, hashed token, commune) copied into this database."""
+    if agents not in _ENROLLED:
+        enrolled = _enroll(services, codes, agents)
+        with services.engine.connect() as conn:
+            # What enrolling set (NULLs stay NULL, not JSON null); SQLite gives back naive
+            # UTC times.
+            rows = [
+                {k: v for k, v in r._mapping.items() if v is not None}
+                for r in conn.execute(select(db.agents))
+            ]
+        for row in rows:
+            row["enrolled_at"] = as_utc(row["enrolled_at"])
+        _ENROLLED[agents] = (rows, enrolled)
+        return enrolled
+    _copy_enrolled(services, agents)
+    return _ENROLLED[agents][1]
+
+
+def _copy_enrolled(services: Services, agents: int) -> None:
+    """The rows of the ``agents`` agents enrolled earlier in the run, into this database."""
+    rows = _ENROLLED[agents][0]
+    progress(f"ingest: the same {agents:,} agents copied in (enrolled once)")
+    with services.engine.begin() as conn:
+        for i in range(0, len(rows), 5000):
+            conn.execute(db.agents.insert(), rows[i : i + 5000])
+
+
+def _workload(
+    db_url: str, agents: int, values: int = 30, *, once: bool = False
+) -> list[tuple[str, AgentReport]]:
     """Enroll ``agents`` in the database, one per commune in code order and round again
     (50,000 agents: ~15 a commune); each one's first report: the first ``values`` values of
-    its commune's PASC machine's cycle (0: the whole cycle, ~69)."""
+    its commune's PASC machine's cycle (0: the whole cycle, ~69). ``once``: the same agents
+    in every database of the run that asks for as many (:func:`_enrolled_once`)."""
     services = open_services(load_config(None, db=db_url), migrate=True)  # the benchmark's database
     try:
         plans = plan_nation(services.units)
         codes = sorted(plans)
-        communes = [codes[i % len(codes)] for i in range(agents)]
-        enrolled = []
-        for n, (c, code) in enumerate(services.identities.create_enrollment_codes(communes)):
-            k = n // len(codes)  # the commune's k-th machine
-            host = f"bench-{c}" + (f"-{k}" if k else "")
-            enrolled.append((services.identities.enroll(code, host), host))
-            if (n + 1) % 10_000 == 0:
-                progress(f"ingest: {n + 1:,} of {agents:,} agents enrolled")
+        if once:
+            enrolled = _enrolled_once(services, codes, agents)
+        else:
+            enrolled = _enroll(services, codes, agents)
     finally:
         services.engine.dispose()
     rng = random.Random(7)
@@ -188,11 +296,20 @@ def stored_reports(db_url: str) -> int:
 
 
 def wrk_workload(
-    work: Path, label: str, db_url: str, agents: int, values: int
+    work: Path, label: str, db_url: str, agents: int, values: int, *, once: bool = False
 ) -> tuple[list[tuple[str, AgentReport]], Path]:
     """Enroll the workload's agents in ``db_url`` (:func:`_workload`) and write wrk's data
-    file of their first reports (bench/ingest.lua); returns both."""
-    reports = _workload(db_url, agents, values)
+    file of their first reports (bench/ingest.lua); returns both. ``once``: the same agents
+    and data file in every database of the run that asks for as many agents and values
+    (50,000 reports take half a minute to build and write)."""
+    if once and (agents, values) in _WORKLOADS:
+        services = open_services(load_config(None, db=db_url), migrate=True)
+        try:
+            _copy_enrolled(services, agents)
+        finally:
+            services.engine.dispose()
+        return _WORKLOADS[(agents, values)]
+    reports = _workload(db_url, agents, values, once=once)
     data = work / f"wrk-{label}.tsv"
     with data.open("w", encoding="utf-8") as f:
         for tok, rep in reports:
@@ -200,6 +317,8 @@ def wrk_workload(
             if body.count(_SEQ) != 1:
                 raise RuntimeError("a report body must name its seq exactly once")
             f.write(_line("POST", "/api/v1/reports", tok, body))
+    if once:
+        _WORKLOADS[(agents, values)] = (reports, data)
     return reports, data
 
 
@@ -213,13 +332,16 @@ def ingest_collector(
     processes: int = 1,
     values: int = 30,
     paced: tuple[float, float] | None = None,
+    enroll_once: bool = False,
     **options: Any,
 ) -> tuple[Load, list[tuple[str, AgentReport]]]:
     """``processes`` × ``ioc-collector serve`` on ``db_url`` sharing one port
     (``--reuse-port``), receiving one report per request for ``duration_s``; with ``paced``
     (requests/s, seconds), then the same agents' later reports on that schedule, whose load
-    is ``self.paced`` of the first load returned. ``options``: more collector settings."""
-    reports, data = wrk_workload(work, label, db_url, agents, values)
+    is ``self.paced`` of the first load returned. ``enroll_once``: the agents of the run's
+    earlier workload of as many agents (:func:`_enrolled_once`). ``options``: more collector
+    settings."""
+    reports, data = wrk_workload(work, label, db_url, agents, values, once=enroll_once)
     cfg = write_collector_config(
         work / f"collector-{label}.yaml", db_url, reuse_port=processes > 1, **options
     )
@@ -316,6 +438,7 @@ def national_minute(
         processes=processes,
         values=values,
         paced=pace,
+        enroll_once=True,
     )
     r = db.reports.c
     services = open_services(load_config(None, db=url))
@@ -361,7 +484,12 @@ def bench_ingest(
     values: int = 30,
     nation_agents: int = 0,
     nation_duration_s: float = 60.0,
+    nation_paced_s: float = 20.0,
 ) -> dict[str, Any]:
+    """Section 1's figures: ``agents`` over wrk for ``duration_s`` on each collector set-up
+    and on the pushgateway; with ``nation_agents``, the national minute on SQLite and on
+    PostgreSQL (``nation_duration_s`` as fast as the collectors answer, then
+    ``nation_paced_s`` at the nation's rate)."""
     work.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {"agents": agents, "duration_s": duration_s, "connections": connections}
 
@@ -371,7 +499,15 @@ def bench_ingest(
             f"ingest: {procs} collector process(es) on {engine}, {agents} agents, {duration_s:g} s"
         )
         load, reports = ingest_collector(
-            work, url, prefix, agents, connections, duration_s, processes=procs, values=values
+            work,
+            url,
+            prefix,
+            agents,
+            connections,
+            duration_s,
+            processes=procs,
+            values=values,
+            enroll_once=True,
         )
         out.update(_figures(prefix, load, _values_per_report(reports)))
         out[f"{prefix}_stored"] = stored_reports(url)
@@ -384,7 +520,7 @@ def bench_ingest(
     if nation_agents > 0:
         progress(
             f"ingest: the national minute on SQLite, {nation_agents:,} agents over HTTP "
-            f"(enrolling them takes ~1 min)"
+            f"(written as enrollment writes them)"
         )
         out.update(
             national_minute(
@@ -393,7 +529,7 @@ def bench_ingest(
                 connections,
                 nation_duration_s,
                 values,
-                paced_s=nation_duration_s,
+                paced_s=nation_paced_s,
             )
         )
     with postgres_server(postgres) as pg:
@@ -403,7 +539,7 @@ def bench_ingest(
             if nation_agents > 0:
                 progress(
                     f"ingest: the national minute on PostgreSQL 15, 2 processes, "
-                    f"{nation_agents:,} agents (enrolling them takes ~2 min)"
+                    f"{nation_agents:,} agents (the same agents, copied in)"
                 )
                 out.update(
                     national_minute(
@@ -415,7 +551,7 @@ def bench_ingest(
                         db_url=pg.create_database(),
                         processes=2,
                         prefix="pgminute",
-                        paced_s=nation_duration_s,
+                        paced_s=nation_paced_s,
                     )
                 )
     progress(f"ingest: pushgateway, the same values for {duration_s:g} s")

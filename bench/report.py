@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.budget import took
 from bench.common import deb_version, machine, versions
 from bench.imports import table as imports_table
 
@@ -28,6 +29,20 @@ Measured by `make bench` (`python -m bench.run`; `--only footprint,drain` refres
 sections and keeps the others). Each section says when and on what it was measured. Load
 generator, collector and peers share the machine; all traffic on loopback. Figures are from
 one run: repeat for noise.
+
+**Time budget.** `make bench` has 10 minutes (`--budget-s`, 600 s). Each section says
+what it took under its stamp, and the line below what the last run took in all. The default
+sizes are expected to take about 13 minutes on the 2-core development machine with other
+work beside it (`bench/budget.py`; 22 with the sizes before the budget): the national
+figures at their national size (50,000 hosts; 50,000 agents in the national minute, on each
+engine) alone take about 5. Before each section `bench.run` prints what it expects the
+section to take with the sizes asked for and warns when the run would go past the budget;
+it runs the section all the same, and warns again at the end if the run took longer. Loads
+are 10 s runs (`--duration`), the national minute's paced part 10 s (`--nation-paced`), the
+nation on PostgreSQL 10,000 hosts (`--pg-hosts`). The national minute's agents are written
+as enrollment writes them, once, and the same agents and reports serve both engines; every
+peer is waited for with a timeout and a clear error. `python -m bench.run --help` lists
+every size and its default.
 """
 
 OUTRO = """## Where an ingested report's time goes, and what the goals would take
@@ -152,7 +167,7 @@ def ingest_section(i: dict[str, Any]) -> str:
         for name, n, p in runs
     )
     # Per engine, its best way to use this machine's two cores (one process or two).
-    best = {}
+    best: dict[str, tuple[int, str]] = {}
     for name, n, p in runs:
         engine = name.split()[0]
         if engine not in best or i[f"{p}_reports_s"] > i[f"{best[engine][1]}_reports_s"]:
@@ -647,17 +662,40 @@ re-evaluates the commune's colour and criterion statuses.
 """
 
 
-def write(path: Path, sections: dict[str, str]) -> None:
-    """Replace the sections in ``sections`` (keys of HEADINGS) and keep the others."""
+#: The line under the introduction that says what the last run took, section by section.
+LAST_RUN = "**Last run.** "
+
+
+def with_took(section: str, seconds: float) -> str:
+    """``section`` with a line saying what this run of it took, under its heading and stamp
+    (after the first paragraph that follows the heading)."""
+    line = f"This run took {took(seconds)}."
+    head, sep, rest = section.partition("\n\n")
+    stamp_, sep2, body = rest.partition("\n\n")
+    if stamp_.startswith("_Measured"):
+        return f"{head}{sep}{stamp_}\n{line}{sep2}{body}"
+    return f"{head}\n\n{line}\n\n{rest}"
+
+
+def write(path: Path, sections: dict[str, str], last_run: str | None = None) -> None:
+    """Replace the sections in ``sections`` (keys of HEADINGS) and keep the others;
+    ``last_run``: what this run took (its sections and total), under the introduction (None:
+    keep the line of the run before)."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     kept: dict[str, str] = {}
-    for block in re.split(r"(?m)^(?=## )", old):
+    blocks = re.split(r"(?m)^(?=## )", old)
+    for block in blocks:
         for key, heading in HEADINGS.items():
             if block.startswith(heading):
                 kept[key] = block.rstrip() + "\n"
+    if last_run is None:
+        last_run = next(
+            (line for line in blocks[0].splitlines() if line.startswith(LAST_RUN)), ""
+        ).removeprefix(LAST_RUN)
     kept.update({k: v.rstrip() + "\n" for k, v in sections.items()})
     body = "\n".join(kept[k] for k in HEADINGS if k in kept)
-    path.write_text(f"{INTRO}\n{body}\n{OUTRO}", encoding="utf-8")
+    top = f"{INTRO}\n{LAST_RUN}{last_run}\n" if last_run else INTRO
+    path.write_text(f"{top}\n{body}\n{OUTRO}", encoding="utf-8")
 
 
 def _mib(n: float) -> str:

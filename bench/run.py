@@ -12,7 +12,7 @@
    agents draining at once against one collector (bench/drain.py);
 5. zabbix: the collector and Debian's Zabbix server 6.0 (PostgreSQL 15) fed the same
    reports in the same run, with the CPU each used (bench/zabbix.py).
-6. retention: one province's hosts over 30 simulated days with the nightly roll-up and
+6. retention: one province's hosts over 21 simulated days with the nightly roll-up and
    pruning, the database's size day by day, pruning while ingest runs, and the nation
    extrapolated (bench/retention.py).
 
@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 
 from bench import report
+from bench.budget import Budget, expected_s, took
 from bench.common import ROOT, postgres_server, progress, start_node_exporter
 
 BENCHMARKS = tuple(report.HEADINGS)  # ingest, nation, footprint, drain, zabbix, retention
@@ -94,7 +95,8 @@ def _postgres_part(pg: dict[str, Any] | None) -> str:
         ]
     )
     return f"""
-**The same on PostgreSQL 15** ({pg["hosts"]:,} hosts, a throwaway server on this machine):
+**The same on PostgreSQL 15** ({pg["hosts"]:,} hosts, a throwaway server on this machine;
+`--pg-hosts` sets how many: each figure grows about linearly with the hosts):
 
 | | PostgreSQL 15 |
 |---|---|
@@ -300,7 +302,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAMES",
         help=f"comma-separated benchmarks among {', '.join(BENCHMARKS)}",
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "docs" / "BENCHMARKS.md",
+        help="the report to write: the sections run are replaced, the others kept",
+    )
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="the run's time budget: a warning before a section that would take the run "
+        "past it, and at the end if the run took longer (the sections run all the same)",
+    )
     parser.add_argument(
         "--no-postgres",
         action="store_true",
@@ -311,11 +326,13 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--duration",
         type=float,
-        default=30.0,
+        default=10.0,
         metavar="S",
         help="seconds of load on each collector, on the pushgateway and on Zabbix server",
     )
-    ingest.add_argument("--connections", type=int, default=32)
+    ingest.add_argument(
+        "--connections", type=int, default=32, help="connections of the load generators"
+    )
     ingest.add_argument(
         "--values",
         type=int,
@@ -333,12 +350,27 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=60.0,
         metavar="S",
-        help="seconds of the national minute's load",
+        help="seconds of the national minute's load, as fast as the collectors answer "
+        "(every agent's first report is in after about 55 s)",
+    )
+    ingest.add_argument(
+        "--nation-paced",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds of the national minute's next reports at the nation's own rate",
     )
     na = parser.add_argument_group("nation")
     na.add_argument("--hosts", type=int, default=50_000, help="hosts across the nation")
+    na.add_argument(
+        "--pg-hosts",
+        type=int,
+        default=10_000,
+        help="hosts of the same figures on PostgreSQL 15 (each figure grows about linearly "
+        "with the hosts: at 50,000 the PostgreSQL part alone takes 3 minutes)",
+    )
     fp = parser.add_argument_group("footprint")
-    fp.add_argument("--cycles", type=int, default=10, help="agent cycles measured")
+    fp.add_argument("--cycles", type=int, default=5, help="agent cycles measured")
     fp.add_argument(
         "--interval",
         type=float,
@@ -369,9 +401,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     rt = parser.add_argument_group("retention")
     rt.add_argument(
-        "--retention-hosts", type=int, default=1500, help="hosts of the province simulated"
+        "--retention-hosts", type=int, default=800, help="hosts of the province simulated"
     )
-    rt.add_argument("--retention-days", type=int, default=30, help="simulated days")
+    rt.add_argument(
+        "--retention-days",
+        type=int,
+        default=21,
+        help="simulated days (raw reports are kept 14: the plateau shows from the 15th)",
+    )
     rt.add_argument(
         "--retention-step",
         type=int,
@@ -382,7 +419,7 @@ def _parser() -> argparse.ArgumentParser:
     rt.add_argument(
         "--prune-window",
         type=float,
-        default=20.0,
+        default=10.0,
         metavar="S",
         help="seconds of ingest measured alone and again while pruning runs",
     )
@@ -425,6 +462,7 @@ def _run_ingest(args: argparse.Namespace, work: Path) -> str:
         values=args.values,
         nation_agents=args.nation_agents,
         nation_duration_s=args.nation_duration,
+        nation_paced_s=args.nation_paced,
     )
     print(json.dumps(i), file=sys.stderr)
     return report.ingest_section(i)
@@ -433,16 +471,16 @@ def _run_ingest(args: argparse.Namespace, work: Path) -> str:
 def _run_nation(args: argparse.Namespace, work: Path) -> str:
     from bench.nation import bench_nation_at_scale
 
-    progress(f"nation: {args.hosts:,} hosts (~5 min) ...")
+    progress(f"nation: {args.hosts:,} hosts ...")
     n = bench_nation_at_scale(work / "nation", args.hosts, _nation_progress)
     ne = node_exporter_scrape()
     print(json.dumps({**n, "node_exporter": ne}), file=sys.stderr)
     pg = None
     with postgres_server(not args.no_postgres) as server:
         if server is not None:
-            progress("nation: the same on PostgreSQL 15 ...")
+            progress(f"nation: the same on PostgreSQL 15, {args.pg_hosts:,} hosts ...")
             pg = bench_nation_at_scale(
-                work / "nation-pg", args.hosts, _nation_progress, server.create_database()
+                work / "nation-pg", args.pg_hosts, _nation_progress, server.create_database()
             )
             print(json.dumps(pg), file=sys.stderr)
     return national_section(n, ne, pg)
@@ -529,16 +567,51 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    started = time.monotonic()
     sections: dict[str, str] = {}
+    failed: list[str] = []
+    run = Budget(args.budget_s)
+    chosen = [b for b in BENCHMARKS if b in args.only]
+    expected_all = sum(expected_s(name, args) for name in chosen)
+    progress(
+        f"{', '.join(chosen)}: expected to take about {took(expected_all)} in all "
+        f"(budget {took(args.budget_s)})"
+    )
     with tempfile.TemporaryDirectory(prefix="ioc-bench-") as tmp:
-        for name in (b for b in BENCHMARKS if b in args.only):
-            progress(f"{name} ...")
-            sections[name] = RUNNERS[name](args, Path(tmp))
+        for name in chosen:
+            expected = expected_s(name, args)
+            warning = run.before(name, expected)
+            if warning:
+                progress(warning)
+            progress(f"{name} (expected about {took(expected)}) ...")
+            started = time.monotonic()
+            try:
+                section = RUNNERS[name](args, Path(tmp))
+            except Exception as exc:  # one section failing must not lose the others
+                run.after(name, time.monotonic() - started)
+                failed.append(name)
+                progress(
+                    f"{name} FAILED after {took(run.took_s[name])} "
+                    f"({type(exc).__name__}: {exc}); its section is left as it was"
+                )
+                continue
+            run.after(name, time.monotonic() - started)
+            progress(f"{name} took {took(run.took_s[name])}")
+            sections[name] = report.with_took(section, run.took_s[name])
             # Written after each benchmark: an interrupted run keeps what it measured.
-            report.write(args.out, sections)
-    progress(f"written {args.out} in {time.monotonic() - started:.0f} s")
-    return 0
+            report.write(args.out, sections, _last_run(args, run))
+    progress(f"written {args.out}; {run.summary()}")
+    overrun = run.overrun()
+    if overrun:
+        progress(overrun)
+    if failed:
+        progress(f"failed: {', '.join(failed)} (the line above each says why)")
+    return 1 if failed else 0
+
+
+def _last_run(args: argparse.Namespace, run: Budget) -> str:
+    """The report's line on this run: what it took, and which sections it ran."""
+    chosen = "" if len(args.only) == len(BENCHMARKS) else f" (`--only {','.join(args.only)}`)"
+    return f"{run.summary().removesuffix('.')}{chosen}."
 
 
 if __name__ == "__main__":

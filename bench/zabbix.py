@@ -675,7 +675,7 @@ def collector_side(
     from bench.ingest import _values_per_report, stored_reports, wrk, wrk_workload
 
     work.mkdir(parents=True, exist_ok=True)
-    reports, data = wrk_workload(work, prefix, db_url, agents, values)
+    reports, data = wrk_workload(work, prefix, db_url, agents, values, once=True)
     cfg = write_collector_config(work / f"collector-{prefix}.yaml", db_url)
     with collector_process(cfg) as (url, proc):
         pids = [proc.pid] + ([pg_pid] if pg_pid else [])

@@ -206,18 +206,37 @@ def private_postgres() -> Iterator[Any]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at the collector's newest schema, built once a session (each worker)
+    by the migrations, for :func:`new_database` to copy."""
+    path = tmp_path_factory.mktemp("migrated") / "template.db"
+    engine = make_engine(str(path))
+    try:
+        create_schema(engine)
+    finally:
+        engine.dispose()  # the last connection closed: the WAL is checkpointed into the file
+    return path
+
+
 @pytest.fixture
-def new_database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
-    """Make a fresh, empty database of the backend under test; returns its URL or path.
+def new_database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., str]]:
+    """Make a fresh database of the backend under test; returns its URL or path. Empty, or
+    with ``migrated=True`` at the collector's newest schema: a copy of a database the
+    migrations built once a session (tests of the migrations themselves start empty).
     PostgreSQL databases are dropped after the test, with any connection left open."""
     made: list[str] = []
 
-    def make(name: str = "collector.db") -> str:
+    def make(name: str = "collector.db", *, migrated: bool = False) -> str:
         if database_under_test() == "postgresql":
-            url = str(request.getfixturevalue("postgres_server").create_database())
+            server = request.getfixturevalue("postgres_server")
+            url = str(server.create_database(migrated=migrated))
             made.append(url)
             return url
-        return str(tmp_path / name)
+        path = tmp_path / name
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        return str(path)
 
     yield make
     if made:
@@ -227,15 +246,16 @@ def new_database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cal
 
 
 @pytest.fixture
-def make_services(new_database: Callable[[str], str]) -> Callable[..., Services]:
+def make_services(new_database: Callable[..., str]) -> Callable[..., Services]:
     def make(
         clock: Callable[[], datetime] | None = None,
         name: str = "collector.db",
         url: str | None = None,
     ) -> Services:
-        engine = make_engine(url or new_database(name))
+        # A new database starts migrated (a copy); create_schema then finds it current.
+        engine = make_engine(url or new_database(name, migrated=True))
         create_schema(engine)
-        kwargs = {"clock": clock} if clock is not None else {}
+        kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
         return services_for(engine, load_catalogue(), load_units(), **kwargs)
 
     return make

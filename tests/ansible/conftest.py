@@ -1,8 +1,9 @@
 """Fixtures of the Ansible tests: the ansible tools from the venv and a session wheelhouse.
 
 The wheelhouse (the project wheel plus every dependency, ~40 wheels) is built once per test
-session by the project's own ``ansible/wheelhouse.yml`` into a session tmp dir; pip's cache
-makes later sessions fast.
+run by the project's own ``ansible/wheelhouse.yml`` into a temporary folder that make test's
+parallel workers share (the first builds it, the others wait and take it); pip's cache makes
+later runs fast.
 """
 
 from __future__ import annotations
@@ -98,23 +99,47 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this make test run shared by its parallel workers (their base temporary
+    directories are siblings); the base directory itself without workers."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @contextmanager
 def project_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Held while the project's wheel is built (``pip wheel`` of this repository): setuptools
     builds in the repository's own build/, which two builds at once break ("File exists").
-    The lock is shared by make test's parallel workers (their base temporary directories are
-    siblings)."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    with open(shared / "project-build.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    The lock is shared by make test's parallel workers."""
+    with _locked(_shared_dir(tmp_path_factory) / "project-build.lock"):
         yield
 
 
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheelhouse archive the roles install from, built by ansible/wheelhouse.yml once."""
-    tmp = tmp_path_factory.mktemp("wheelhouse-build")
+    """The wheelhouse archive the roles install from, built by ansible/wheelhouse.yml once
+    a make test run: the first worker that needs it builds it while the others wait, and
+    they all take that archive (a build takes about a minute of both cores)."""
+    shared = _shared_dir(tmp_path_factory)
+    built = shared / "wheelhouse-built"
+    with _locked(shared / "wheelhouse.lock"):
+        if not (built / "wheelhouse.tar").exists():
+            tmp = tmp_path_factory.mktemp("wheelhouse-build")
+            _build_wheelhouse(tmp, tmp_path_factory)
+            shutil.rmtree(built, ignore_errors=True)
+            tmp.rename(built)  # only a wheelhouse that passed the checks is shared
+    return built / "wheelhouse.tar"
+
+
+def _build_wheelhouse(tmp: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """ansible/wheelhouse.yml into ``tmp`` (``wheelhouse/`` and ``wheelhouse.tar``)."""
     dest = tmp / "wheelhouse"
     inventory = tmp / "localhost.yml"
     inventory.write_text(
@@ -129,4 +154,3 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wheels = sorted(p.name for p in dest.glob("*.whl"))
     assert any(w.startswith("commune_ioc-") for w in wheels), wheels
     assert archive.stat().st_size > 0
-    return archive

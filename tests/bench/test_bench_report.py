@@ -44,3 +44,16 @@ def test_only_names_known_benchmarks() -> None:
     assert _only("footprint, drain") == ["footprint", "drain"]
     with pytest.raises(argparse.ArgumentTypeError, match="choose from ingest, nation"):
         _only("footprint,speed")
+
+
+def test_the_last_run_line_is_kept_until_a_run_says_its_own(tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    drain = f"{report.HEADINGS['drain']}\n\ndrain v1\n"
+    report.write(out, {"drain": drain}, "This run took 8 min 00 s in all.")
+    report.write(out, {"drain": drain})  # a writer that times nothing keeps the line
+    text = out.read_text(encoding="utf-8")
+    assert text.count("**Last run.** This run took 8 min 00 s in all.") == 1
+    assert text.index("**Last run.**") < text.index(report.HEADINGS["drain"])
+    report.write(out, {"drain": drain}, "This run took 1 min 00 s in all.")
+    text = out.read_text(encoding="utf-8")
+    assert "8 min" not in text and text.count("**Last run.**") == 1

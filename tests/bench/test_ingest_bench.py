@@ -4,12 +4,15 @@ pushgateway receives the same values as text exposition."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from bench import ingest
 from bench.ingest import (
     THREADS,
     _workload,
@@ -132,6 +135,42 @@ def test_the_national_minute_times_every_agents_first_report(
     assert 4 <= m["minute_paced_requests"] <= 8, m
     assert m["minute_paced_failed"] == 0
     assert stored_reports(url) >= m["minute_requests"] + m["minute_paced_requests"]
+
+
+def test_the_national_minute_enrolls_its_agents_once_a_run(
+    tmp_path: Path, new_database: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The national minute's agents are written as enrollment writes them (enrolling 50,000
+    one by one takes a minute), and the second national minute (PostgreSQL in ``make
+    bench``) gets the same agents as rows: the same identities, whose tokens it accepts."""
+    require_binary("wrk")
+    monkeypatch.setattr(ingest, "_ENROLLED", {})
+    monkeypatch.setattr(ingest, "_WORKLOADS", {})
+    monkeypatch.setattr(ingest, "BULK_ENROLL_FROM", 50)  # written as enrollment writes them
+    first = national_minute(tmp_path, agents=60, connections=4, duration_s=2, prefix="a")
+    assert first["a_reported"] == 60
+    t = time.perf_counter()
+    again = _workload(new_database("copied.db"), 60, once=True)
+    assert time.perf_counter() - t < 5
+    assert [(tok, rep.agent_id) for tok, rep in again] == _workload_of(60)
+    url = new_database("second.db")
+    m = national_minute(
+        tmp_path, agents=60, connections=4, duration_s=2, db_url=url, processes=2, prefix="b"
+    )
+    assert m["b_failed"] == 0
+    assert m["b_reported"] == 60  # every copied agent's token accepted, its report stored
+    services = open_services(load_config(None, db=url))
+    try:
+        with services.engine.connect() as conn:
+            enrolled = conn.execute(select(db.agents.c.enrolled_at, db.agents.c.last_seq)).all()
+    finally:
+        services.engine.dispose()
+    assert len(enrolled) == 60
+    assert all(at is not None and seq >= 1 for at, seq in enrolled)
+
+
+def _workload_of(agents: int) -> list[tuple[str, str]]:
+    return [(r.token, r.agent_id) for r, _ in ingest._ENROLLED[agents][1]]
 
 
 def test_the_ingest_section_judges_each_engine_by_its_best_run() -> None:

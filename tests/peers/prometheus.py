@@ -191,6 +191,7 @@ class Postgres:
         )
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
         self._n = 0
+        self._template: str | None = None
 
     @staticmethod
     def _as_postgres(cmd: list[str]) -> None:
@@ -200,17 +201,52 @@ class Postgres:
         if proc.returncode != 0:
             raise RuntimeError(f"{cmd[0]} failed: {proc.stdout}{proc.stderr}")
 
-    def create_database(self) -> str:
-        """A new empty database; returns its SQLAlchemy URL."""
+    def create_database(self, migrated: bool = False) -> str:
+        """A new database; returns its SQLAlchemy URL. Empty, or with ``migrated`` at the
+        collector's newest schema: a copy (``CREATE DATABASE ... TEMPLATE``, ~30 ms) of a
+        database that the migrations built once for this server (~150 ms each time)."""
         import sqlalchemy
 
+        template = f' TEMPLATE "{self._migrated_template()}"' if migrated else ""
         self._n += 1
         name = f"ioc_test_{self._n}_{free_port()}"
         engine = sqlalchemy.create_engine(self.url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
-            conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+            conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"{template}'))
         engine.dispose()
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def _migrated_template(self) -> str:
+        """The template of :meth:`create_database` ``(migrated=True)``: made on first use by
+        the collector's own migrations, then closed to connections (a template being
+        copied must have none)."""
+        import sqlalchemy
+
+        from collector.storage.connect import create_schema, make_engine
+
+        name = "ioc_template_migrated"
+        if self._template is None:
+            url = self.create_database()
+            engine = make_engine(url)
+            try:
+                create_schema(engine)
+            finally:
+                engine.dispose()
+            admin = sqlalchemy.create_engine(self.url, isolation_level="AUTOCOMMIT")
+            try:
+                with admin.connect() as conn:
+                    conn.execute(
+                        sqlalchemy.text(
+                            f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" RENAME TO "{name}"'
+                        )
+                    )
+                    conn.execute(
+                        sqlalchemy.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                    )
+            finally:
+                admin.dispose()
+            self._template = name
+        return name
 
     def drop_database(self, url: str) -> None:
         """Close every connection a test left open to ``url``'s database (pools of engines

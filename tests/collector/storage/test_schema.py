@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -204,3 +206,38 @@ def test_0007_adds_retirement_and_downgrades_without_it(new_database) -> None:
     assert "retired_at" not in index_columns()
     create_schema(engine)
     assert index_columns()[-1] == "retired_at"
+
+
+def test_a_migrated_test_database_is_a_copy_at_the_newest_revision(new_database) -> None:
+    """What every collector fixture starts from (tests/conftest.py): a copy of a database the
+    migrations built once, at the newest revision with no drift, each copy its own; without
+    ``migrated`` the database is empty (for the tests of the migrations)."""
+    from sqlalchemy import func, select
+
+    from collector.storage import schema as db
+    from collector.storage.connect import head_revision, migrate_schema, schema_revision
+
+    first, second = (make_engine(new_database(n, migrated=True)) for n in ("a.db", "b.db"))
+    empty = make_engine(new_database("empty.db"))
+    try:
+        with first.begin() as conn:
+            assert schema_revision(conn) == head_revision()
+            assert not compare_metadata(MigrationContext.configure(conn), metadata)
+            conn.execute(
+                db.enrollment_codes.insert().values(
+                    code_hash="x" * 64,
+                    commune_code="00070",
+                    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    expires_at=datetime(2026, 1, 2, tzinfo=UTC),
+                )
+            )
+        migration = migrate_schema(second)  # current: nothing to do
+        assert migration.before == migration.after == head_revision()
+        with second.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(db.enrollment_codes)).scalar() == 0
+        with empty.connect() as conn:
+            assert schema_revision(conn) is None
+            assert inspect(conn).get_table_names() == []
+    finally:
+        for engine in (first, second, empty):
+            engine.dispose()
