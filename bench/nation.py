@@ -201,7 +201,7 @@ def bench_nation_at_scale(
 
     steady_s, steady_n = timed(cold(services.evaluation.reevaluate))
     # Ingest decided colours and statuses; every commune's reasons and evidence at once (as
-    # if every commune's page were opened), from the hosts' stored findings.
+    # if every commune's page were opened): every host's findings judged, then kept.
     details_s, details_n = timed(services.evaluation.fill_details)
     # End of the working day: one host in ten switched off. Its commune becomes due when
     # it turns stale, and is re-evaluated from the other hosts' stored findings.

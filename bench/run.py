@@ -141,7 +141,8 @@ def _evaluation_rows(n: dict[str, Any]) -> str:
                 f"**{statuses_s:.2f} s**",
             ),
             row(
-                "every commune's reasons and evidence after ingest, all asked for at once",
+                "every commune's reasons and evidence after ingest, all asked for at once "
+                "(every host's findings judged first)",
                 f"{details_n:,}",
                 f"{details_s:.1f} s",
             ),
@@ -243,14 +244,16 @@ as it arrives.
 (every minute) re-evaluates only the communes whose evaluation can have changed without a
 report: a host turned stale, an attestation or waiver expired (`commune_status.next_eval_at`).
 It decides their colours and criterion statuses (what `/metrics`, the alerts and the summary
-show) from each host's *verdict*, a short string kept beside its findings at ingest: per
+show) from each host's *verdict*, a short string ingest keeps for each host: per
 rule the worst status of the host's findings, per check whether it has a result. Statuses
 combine by worst and best, so a commune's verdicts pool character by character, with no
 JSON, reasons or evidence; `tests/collector/criteria/test_verdicts.py` checks that the statuses are
 those the full evaluation gives. Ingest does the same for a report's commune. A commune's
-reasons and evidence (which host said what) are evaluated from the findings when first asked
-for: its page, its report, `GET /api/v1/communes/{{code}}` (`Readiness.settled_state`); only
-those views need them, and the nation's summary, metrics and reports do not.
+reasons and evidence (which host said what) are evaluated when first asked for: its page,
+its report, `GET /api/v1/communes/{{code}}` (`Readiness.settled_state`), from its hosts'
+findings, which are judged then from their latest results (ingest judges statuses only) and
+kept until the host's next report; only those views need them, and the nation's summary,
+metrics and reports do not.
 
 | evaluation | communes | time |
 |---|---|---|
