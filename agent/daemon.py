@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from agent import __version__
 from agent.config import AgentConfig
 from agent.levels import load_levels, save_levels
+from agent.memory import release_free_memory
 from agent.sender import FlushResult, Sender
 from agent.spool import SPOOL_FILE, Spool, SpoolFullError, SpoolStats
 from agent.state import AgentState, load_state
@@ -180,6 +181,7 @@ class Agent:
                 except Exception:
                     # A broken cycle (disk full, ...) must not end the daemon.
                     log.exception("cycle failed")
+                release_free_memory()  # what the cycle freed goes back to the system
                 next_at += interval
                 now = time.monotonic()
                 if next_at < now:  # we overran: skip missed slots rather than burst
