@@ -116,7 +116,9 @@ def figure(value: float, unit: str, name: str, lang: str) -> str:
 def catalogue() -> dict[str, dict[str, str]]:
     """Every message id -> {"vi": template, "en": template}, read once."""
     text = resources.files("checks").joinpath("messages.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    # libyaml's loader when PyYAML has it: the same data, with far fewer objects made and
+    # dropped on the way (less memory left resident in the agent after its first cycle).
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     return {str(k): {lang: str(v[lang]) for lang in LANGS} for k, v in data.items()}
 
 
