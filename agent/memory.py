@@ -7,11 +7,14 @@ its blocking calls in worker threads (psutil, name resolution, HTTP), so without
 worker keeps an arena of its own. ``ioc-agent run`` therefore
 
 * caps the arenas at :data:`MAX_ARENAS` before its first worker thread starts
-  (:func:`limit_arenas`, glibc's ``mallopt(M_ARENA_MAX)``), and
+  (:func:`limit_arenas`, glibc's ``mallopt(M_ARENA_MAX)``),
+* keeps at most :data:`TEXTS_KEPT` remembered message texts and figures
+  (``checks.messages.forget_texts``: the collector's 8,192 would fill over days with figures
+  that never come back), and
 * hands the pages that a cycle freed back to the operating system at the end of each cycle
   (:func:`release_free_memory`, glibc's ``malloc_trim(0)``: well under a millisecond).
 
-Elsewhere (Windows, a C library without these calls) both do nothing and say so by
+Elsewhere (Windows, a C library without these calls) the two allocator calls do nothing and say so by
 returning ``False``: they change how much memory stays resident, never what the agent does.
 """
 
@@ -24,6 +27,8 @@ from typing import Any
 
 #: glibc's ``M_ARENA_MAX`` (malloc.h).
 M_ARENA_MAX = -8
+#: Remembered message texts and figures a running agent keeps (a cycle renders about 30).
+TEXTS_KEPT = 256
 #: Arenas the daemon's threads share: two keeps the event loop and one busy worker apart.
 MAX_ARENAS = 2
 

@@ -194,6 +194,18 @@ def _rendered(id: str, code: str, params: tuple[tuple[str, Any], ...], fallback:
     return _render(id, code, dict(params), fallback)
 
 
+def forget_texts(keep: int) -> bool:
+    """Empty the remembered texts and figures (:func:`_rendered`, :func:`figure`) when either
+    holds more than ``keep``; True when it did. Their 8,192 places suit the collector, which
+    renders every commune's reasons; an agent that runs for days would fill them with
+    figures that never come back (several MiB), so ``ioc-agent run`` keeps a few hundred."""
+    full = max(_rendered.cache_info().currsize, figure.cache_info().currsize) > keep
+    if full:
+        _rendered.cache_clear()
+        figure.cache_clear()
+    return full
+
+
 def _render(id: str, code: str, params: Mapping[str, Any], fallback: str) -> str:
     parsed = _parsed(id, code)
     if parsed is None:

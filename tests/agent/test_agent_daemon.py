@@ -6,7 +6,7 @@ import pytest
 from agent import daemon as agent_daemon
 from agent.config import parse_config
 from agent.daemon import Agent
-from agent.memory import release_free_memory
+from agent.memory import TEXTS_KEPT, release_free_memory
 from agent.state import AgentState, save_state
 from tests.agent.agent_fixtures import ENROLL_OK
 
@@ -81,10 +81,11 @@ def test_token_is_a_secret_in_results(collector, state_dir):
 
 def test_run_forever_stops_cleanly(collector, state_dir, monkeypatch):
     enrolled(collector, state_dir)
-    trims = []  # the real release, counted: once after every cycle
+    trims, forgets = [], []  # the real calls, counted: once after every cycle
     monkeypatch.setattr(
         agent_daemon, "release_free_memory", lambda: trims.append(release_free_memory())
     )
+    monkeypatch.setattr(agent_daemon, "forget_texts", lambda keep: forgets.append(keep))
 
     async def go():
         agent = Agent(config_for(collector, state_dir, interval_s=5))
@@ -100,6 +101,7 @@ def test_run_forever_stops_cleanly(collector, state_dir, monkeypatch):
     reports = [r for r in collector.requests if r[1] == "/api/v1/reports"]
     assert len(reports) >= 1
     assert len(trims) == len(reports)  # one cycle, one report: memory released after each
+    assert forgets == [TEXTS_KEPT] * len(reports)
 
 
 def test_interval_from_enrollment(collector, state_dir):

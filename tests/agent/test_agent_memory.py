@@ -74,3 +74,20 @@ def test_without_glibc_both_do_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         monkeypatch.undo()
         memory._libc.cache_clear()
+
+
+def test_a_running_agent_keeps_a_few_hundred_texts_not_the_collectors_thousands() -> None:
+    """Figures that change every cycle fill the render caches; past TEXTS_KEPT they are
+    emptied (the daemon asks after every cycle), and a text is still written the same."""
+    from checks import messages
+
+    messages.forget_texts(0)
+    first = messages.figure(0.5, "s", "rtt_s", "en")
+    for i in range(memory.TEXTS_KEPT):
+        messages.figure(1 + i / 100, "s", "rtt_s", "en")
+    assert messages.figure.cache_info().currsize == memory.TEXTS_KEPT + 1
+    assert messages.forget_texts(memory.TEXTS_KEPT) is True
+    assert messages.figure.cache_info().currsize == 0
+    assert messages._rendered.cache_info().currsize == 0
+    assert messages.forget_texts(memory.TEXTS_KEPT) is False  # nothing over: nothing done
+    assert messages.figure(0.5, "s", "rtt_s", "en") == first
