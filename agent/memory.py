@@ -14,8 +14,9 @@ worker keeps an arena of its own. ``ioc-agent run`` therefore
 * hands the pages that a cycle freed back to the operating system at the end of each cycle
   (:func:`release_free_memory`, glibc's ``malloc_trim(0)``: well under a millisecond).
 
-Elsewhere (Windows, a C library without these calls) the two allocator calls do nothing and say so by
-returning ``False``: they change how much memory stays resident, never what the agent does.
+Elsewhere (Windows, a C library without these calls) the two allocator calls do nothing
+and say so by returning ``False``: they change how much memory stays resident, never what
+the agent does.
 """
 
 from __future__ import annotations
