@@ -374,8 +374,9 @@ HTTP).
 What was cut, and why it matters. The tree before these cuts, measured the same evening in
 the same way (agent-only environment, the same configuration and collector, 5 s cycles,
 without the peers beside it): 58.5 MiB; without httpx 54.2 MiB; without CLDR's locale data
-50.4 MiB; with the allocator's arenas capped, freed pages handed back after each cycle and
-the catalogue read by libyaml 49.0 MiB (beside the peers: 50.7 before, USS 37.8 -> 36.0).
+50.4 MiB. Beside the peers, as in the table above: 50.7 MiB (USS 37.8) before, 49.0 and
+49.4 MiB (USS 36.0, 36.2) in two runs with the allocator's arenas capped, freed pages
+handed back after each cycle and the catalogue read by libyaml.
 
 * httpx, httpcore, h11 and idna are gone from the agent (about 1.6 MiB at import, more
   at run time: its connection pool and anyio's streams): reports, levels, enrollment,
