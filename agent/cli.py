@@ -212,7 +212,10 @@ def run(config_path: Path | None, once: bool, verbose: bool) -> None:
     Stops cleanly on SIGTERM or SIGINT (the cycle in progress completes).
     """
     from agent.daemon import Agent, install_signal_handlers
+    from agent.memory import limit_arenas
     from agent.spool import SpoolError
+
+    limit_arenas()  # before the first worker thread: they share two allocator arenas
 
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,

@@ -19,7 +19,6 @@ known option for a typo::
 
 from __future__ import annotations
 
-import difflib
 import os
 import socket
 import sys
@@ -211,6 +210,8 @@ def _keys_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
 
 
 def _describe(source: str, exc: ValidationError) -> str:
+    import difflib  # only for a bad configuration: not resident in a running agent
+
     lines = []
     for err in exc.errors():
         loc = tuple(err["loc"])

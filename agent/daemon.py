@@ -19,10 +19,12 @@ from datetime import UTC, datetime
 from agent import __version__
 from agent.config import AgentConfig
 from agent.levels import load_levels, save_levels
+from agent.memory import TEXTS_KEPT, release_free_memory
 from agent.sender import FlushResult, Sender
 from agent.spool import SPOOL_FILE, Spool, SpoolFullError, SpoolStats
 from agent.state import AgentState, load_state
 from checks.base import Check, CheckContext
+from checks.messages import forget_texts
 from checks.model import AgentReport, Category, CheckResult, Status, Value
 from checks.registry import Registry
 from checks.runner import run_checks
@@ -180,6 +182,8 @@ class Agent:
                 except Exception:
                     # A broken cycle (disk full, ...) must not end the daemon.
                     log.exception("cycle failed")
+                forget_texts(TEXTS_KEPT)  # a day's changing figures are not kept
+                release_free_memory()  # what the cycle freed goes back to the system
                 next_at += interval
                 now = time.monotonic()
                 if next_at < now:  # we overran: skip missed slots rather than burst

@@ -3,8 +3,10 @@ import time
 
 import pytest
 
+from agent import daemon as agent_daemon
 from agent.config import parse_config
 from agent.daemon import Agent
+from agent.memory import TEXTS_KEPT, release_free_memory
 from agent.state import AgentState, save_state
 from tests.agent.agent_fixtures import ENROLL_OK
 
@@ -77,8 +79,13 @@ def test_token_is_a_secret_in_results(collector, state_dir):
         asyncio.run(agent.aclose())
 
 
-def test_run_forever_stops_cleanly(collector, state_dir):
+def test_run_forever_stops_cleanly(collector, state_dir, monkeypatch):
     enrolled(collector, state_dir)
+    trims, forgets = [], []  # the real calls, counted: once after every cycle
+    monkeypatch.setattr(
+        agent_daemon, "release_free_memory", lambda: trims.append(release_free_memory())
+    )
+    monkeypatch.setattr(agent_daemon, "forget_texts", lambda keep: forgets.append(keep))
 
     async def go():
         agent = Agent(config_for(collector, state_dir, interval_s=5))
@@ -91,7 +98,10 @@ def test_run_forever_stops_cleanly(collector, state_dir):
         return time.monotonic() - start
 
     assert asyncio.run(go()) < 2
-    assert any(r[1] == "/api/v1/reports" for r in collector.requests)
+    reports = [r for r in collector.requests if r[1] == "/api/v1/reports"]
+    assert len(reports) >= 1
+    assert len(trims) == len(reports)  # one cycle, one report: memory released after each
+    assert forgets == [TEXTS_KEPT] * len(reports)
 
 
 def test_interval_from_enrollment(collector, state_dir):

@@ -6,8 +6,8 @@ A fresh interpreter imports what ``ioc-agent run`` imports, loads a default conf
 collector for its levels through the agent's sender; then no heavy library may be loaded:
 not httpx (the agent speaks HTTP with the standard library), not the libraries of checks
 whose targets are not configured (pysnmp, paramiko), not rich (tables of ``ioc-agent
-check`` only), not the collector's. A behaviour, not a timing: it fails the day a module
-imports one of them at module level again.
+check`` only), not the collector's, not difflib (a bad configuration's hints). A behaviour,
+not a timing: it fails the day a module imports one of them at module level again.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ HEAVY = (
     "uvicorn",
     "collector",
     "selenium",
+    "difflib",  # "did you mean" of a bad configuration only
 )
 
 SCRIPT = textwrap.dedent("""

@@ -36,6 +36,20 @@ def test_every_message_has_both_languages_with_the_same_parameters() -> None:
             assert spec in FORMATS or spec == "", f"{id}: {{{name}:{spec}}}"
 
 
+def test_the_catalogue_reads_the_same_with_libyaml_as_with_pure_python() -> None:
+    """catalogue() reads with libyaml's loader (less memory left behind in the agent); every
+    message must be exactly what PyYAML's pure-Python safe loader reads."""
+    import yaml
+
+    assert hasattr(yaml, "CSafeLoader")  # the wheel the agent ships has libyaml
+    text = (Path(__file__).resolve().parents[2] / "checks" / "messages.yaml").read_text("utf-8")
+    pure = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506
+    assert len(pure) == len(catalogue()) > 300
+    assert catalogue() == {
+        str(k): {"vi": str(v["vi"]), "en": str(v["en"])} for k, v in pure.items()
+    }
+
+
 def test_vietnamese_templates_are_written_in_vietnamese() -> None:
     """A Vietnamese template that is only English words has not been translated."""
     for id, entry in catalogue().items():
