@@ -33,9 +33,11 @@ one run: repeat for noise.
 **Time budget.** `make bench` has 10 minutes (`--budget-s`, 600 s). Each section says
 what it took under its stamp, and the line below what the last run took in all. The default
 sizes are expected to take about 13 minutes on the 2-core development machine with other
-work beside it (`bench/budget.py`; 22 with the sizes before the budget): the national
-figures at their national size (50,000 hosts; 50,000 agents in the national minute, on each
-engine) alone take about 5. Before each section `bench.run` prints what it expects the
+work beside it (`bench/budget.py`; 22 with the sizes before the budget), and took 11 min 07 s
+alone on it (2026-12-05, with the faster ingest): over the budget by about a minute. The
+national figures at their national size (50,000 hosts; 50,000 agents in the national
+minute, on each engine) alone take about 5; fitting in 10 minutes means measuring them on
+one engine only, or at half the nation. Before each section `bench.run` prints what it expects the
 section to take with the sizes asked for and warns when the run would go past the budget;
 it runs the section all the same, and warns again at the end if the run took longer. Loads
 are 10 s runs (`--duration`), the national minute's paced part 10 s (`--nation-paced`), the
@@ -83,19 +85,25 @@ in each host's findings (judging a host's report about 140 → 210 µs).
 **Ingest without findings, and msgspec** (2026-12-05, later). Ingest now judges a host's
 report into its verdict and conditions only; the host's findings (every rule's reasons and
 evidence) are judged from the same results when its commune's details are first asked for
-(the same findings: `tests/collector/criteria/test_durations.py`), and every reason is kept
-as a catalogue message, written in the reader's language when read. The body is decoded with
+(the same findings: `tests/collector/criteria/test_durations.py`). The body is decoded with
 msgspec (`collector/domain/wire.py`; pydantic judges what it does not take), which also
 writes the results' JSON for `reports.results`. The store path alone (2,000 hosts, groups
-of 16, CPU time): 0.86 → 0.71 (reasons kept) → 0.51 ms a report. The collector's CPU per
+of 16, CPU time): 0.86 → 0.51 ms a report. The collector's CPU per
 request under wrk (psutil, 15 s runs, other work beside it): 1.13 → 0.87 → 0.73 ms; the
 code before the redesign (c40650a), alternated with it in the same minutes, 0.79 and 0.89 ms
-against 0.73 and 0.72. Throughput then barely moved on that busy machine (load average
-2.6–3.6; 30 s runs alternated: before the redesign 1,077 and 1,050 reports/s, now 1,108 and
-960): one process is bound by its interpreter lock and by the cores other work leaves it,
-and the reads and writes themselves (SQLite's execution and commit) are now half of the
-writer's time. What a commune's details cost when asked for rose accordingly (section 2:
-"reasons and evidence after ingest" now judges the hosts' results first).
+against 0.73 and 0.72. On that busy machine (load average 2.6–3.6; 30 s runs alternated)
+throughput barely moved: before the redesign 1,077 and 1,050 reports/s, now 1,108 and 960;
+alone on the machine, section 1 of this report: 1,355 reports/s with one process on SQLite
+(1,116 in the run before; 1,259 and 1,213 before the redesign), the national minute stored
+in 43 s instead of 55. One process is bound by its interpreter lock, and the reads and
+writes themselves (SQLite's execution and commit) are now half of the writer's time.
+What a commune's details cost when asked for rose accordingly (section 2: "reasons and
+evidence after ingest" now judges the hosts' results first: at 10,000 hosts 5.1 → 8.9 s
+for every commune at once; the other rows unchanged). Those rows had already risen since
+the run of 11:53 (3.0, 4.0, 3.3 and 8.7 s then; 9.0, 11.5, 11.3 and 22.7 s with the code
+before this change, measured in this session): the Vietnamese reasons are kept as catalogue
+messages and written, with Vietnamese figures, when read (docs/MESSAGES.md); a commune's
+page pays about 3 ms for it.
 
 **Two processes.** Until 2026-12-05 the "2 processes" rows loaded one process: wrk connected
 while the second was still starting, and all 32 connections went to the first (the

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from checks import fmt
 from checks.levels import HasLevels, crossing
-from checks.messages import kept, kept_figure, written
+from checks.messages import kept, kept_figure, render_id, render_stored, written
 from checks.model import Status
 from collector.criteria.catalogue import Severity
 from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules, RuleStep, Step
@@ -174,11 +174,13 @@ _LANGS = ("en", "vi")
 
 
 def _say(id: str, lang: str, **params: Any) -> str:
-    """A reason of the message catalogue (``reason.*`` in checks/messages.yaml) for
-    ``lang``, kept and written when read (:func:`written`, in :func:`evaluate_findings`): a
-    host's findings are made at every report, read seldom. ``lang`` decides only how the
-    parameters were written (English figures as measured, Vietnamese ones kept)."""
-    return kept(id, params, id)
+    """A reason of the message catalogue (``reason.*`` in checks/messages.yaml) in ``lang``:
+    English written now; Vietnamese kept, and written when read (:func:`written`, in
+    :func:`evaluate_findings`): the reasons in English are the ones logs, the API and most
+    reads take, the Vietnamese ones are read on the officials' pages and reports."""
+    if lang == "vi":
+        return kept(id, params, id)
+    return render_id(id, params, lang, id)
 
 
 def levels(value: float, lv: HasLevels) -> tuple[CriterionStatus, str]:
@@ -238,17 +240,18 @@ def _where(obs: Observation) -> str:
     return f"{obs.host}" + (f" ({obs.target})" if obs.target else "")
 
 
-def _said(obs: Observation) -> str:
-    """The check's own message, kept from its id when it has one (written in the reader's
-    language), else as sent."""
-    if obs.msg:
+def _said(obs: Observation, lang: str) -> str:
+    """The check's own message in ``lang``: from its id when it has one (kept, in
+    Vietnamese), else as sent."""
+    if lang == "vi" and obs.msg:
         try:
             id, params = obs.msg
         except (TypeError, ValueError):
             return obs.message
         if isinstance(params, dict):
             return kept(str(id), params, obs.message)
-    return obs.message
+        return obs.message
+    return render_stored(obs.msg, lang, obs.message)
 
 
 def _eval_status(step: RuleStep, obs: Observation, detail: bool = True) -> Finding:
@@ -275,7 +278,7 @@ def _eval_status(step: RuleStep, obs: Observation, detail: bool = True) -> Findi
 def _status_reason(
     obs: Observation, status: CriterionStatus, said: str, crossed: list[_Crossed], lang: str
 ) -> str:
-    parts = [_said(obs)] if obs.message and status is not CriterionStatus.PASS else []
+    parts = [_said(obs, lang)] if obs.message and status is not CriterionStatus.PASS else []
     for c in crossed:
         value, bound = c.figures(lang)
         parts.append(_say(f"reason.crossed_{c.side}", lang, name=c.name, figure=value, bound=bound))
@@ -307,7 +310,7 @@ def _eval_one(step: RuleStep, obs: Observation, detail: bool = True) -> Finding:
                 check=obs.check,
                 name=rule.value,
                 where=where,
-                detail=_said(obs) or _say("reason.no_value", lang),
+                detail=_said(obs, lang) or _say("reason.no_value", lang),
             )
             for lang in _LANGS
         )
@@ -674,7 +677,7 @@ def evaluate_findings(
     )
     outcomes = {
         c.id: CriterionOutcome(
-            c.id, status, c.severity, written(f.en, "en"), written(f.vi, "vi"), list(f.evidence)
+            c.id, status, c.severity, f.en, written(f.vi, "vi"), list(f.evidence)
         )
         for c, status, f in judged
     }
