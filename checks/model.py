@@ -36,10 +36,9 @@ ValueName = Annotated[str, Field(pattern=VALUE_NAME_RE.pattern, max_length=64)]
 
 #: Units are Prometheus base units (https://prometheus.io/docs/practices/naming/#base-units);
 #: the empty string is a plain count or a state (1/0).
-Unit = Annotated[
-    str,
-    Field(pattern=r"^(|seconds|bytes|ratio|bits_per_second|celsius|volts|percent|days|count)$"),
-]
+UNITS: tuple[str, ...] = ("", "seconds", "bytes", "ratio", "bits_per_second", "celsius")
+UNITS += ("volts", "percent", "days", "count")
+Unit = Annotated[str, Field(pattern=f"^({'|'.join(UNITS)})$")]
 
 
 def error_message(err: Any) -> str:

@@ -21,26 +21,24 @@ import msgspec
 from msgspec import Meta
 
 from checks.model import (
+    CHECK_ID_RE,
     MAX_MESSAGE_CHARS,
     MAX_MESSAGE_PARAMS,
     MAX_PARAM_CHARS,
     MAX_REPORTS_PER_BATCH,
     MAX_RESULTS_PER_REPORT,
     MAX_VALUES_PER_RESULT,
+    MESSAGE_ID_RE,
+    UNITS,
+    VALUE_NAME_RE,
     AgentReport,
     Category,
     CheckResult,
     Status,
 )
 
-# Patterns end with \Z, not $ (Python's $ also matches before a final line break, where
-# pydantic-core's does not).
-_DOTTED = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\Z"
 _FINITE = Meta(ge=-1.7976931348623157e308, le=1.7976931348623157e308)  # no inf (1e999)
-_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
-_CHECK = re.compile(_DOTTED)
-_UNITS = frozenset(("", "seconds", "bytes", "ratio", "bits_per_second", "celsius", "volts"))
-_UNITS |= {"percent", "days", "count"}
+_UNITS = frozenset(UNITS)
 
 Name = Annotated[str, Meta(max_length=64)]  # its pattern: _names_ok
 Finite = Annotated[float, _FINITE]
@@ -79,6 +77,7 @@ class Result(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, gc=False)
 
 
 class Report(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    # \Z, not $: Python's $ also matches before a final line break, pydantic-core's not.
     agent_id: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+\Z")]
     seq: Annotated[int, Meta(ge=1, le=2**62)]
     commune_code: Annotated[str, Meta(pattern=r"^[0-9]{5}\Z")]
@@ -136,9 +135,11 @@ _SEEN_MAX = 20_000
 
 
 def _matches(name: str, pattern: re.Pattern[str], seen: set[str]) -> bool:
+    """``name`` matches the model's ``pattern`` whole (fullmatch: its $ does not let a final
+    line break through, as pydantic-core's does not)."""
     if name in seen:
         return True
-    if not pattern.match(name):
+    if not pattern.fullmatch(name):
         return False
     if len(seen) >= _SEEN_MAX:
         seen.clear()
@@ -148,17 +149,16 @@ def _matches(name: str, pattern: re.Pattern[str], seen: set[str]) -> bool:
 
 def _names_ok(results: list[Result]) -> bool:
     """Every check id and value name matches its pattern, every unit is one of _UNITS."""
-    checks, names = _CHECKS_SEEN, _NAMES_SEEN
     for res in results:
-        if res.check not in checks and not _matches(res.check, _CHECK, checks):
+        if not _matches(res.check, CHECK_ID_RE, _CHECKS_SEEN):
             return False
         for name, v in res.values.items():
-            if v.unit not in _UNITS or (name not in names and not _matches(name, _NAME, names)):
+            if v.unit not in _UNITS or not _matches(name, VALUE_NAME_RE, _NAMES_SEEN):
                 return False
         msg = res.msg
         if msg is not None and not (
-            _matches(msg.id, _CHECK, _IDS_SEEN)
-            and all(_matches(k, _NAME, names) for k in msg.params)
+            _matches(msg.id, MESSAGE_ID_RE, _IDS_SEEN)
+            and all(_matches(k, VALUE_NAME_RE, _NAMES_SEEN) for k in msg.params)
         ):
             return False
     return True
