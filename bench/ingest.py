@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -39,7 +38,7 @@ from collector.api.prometheus import labels
 from collector.assembly import Services, open_services
 from collector.config import load_config
 from collector.demo.simulator import plan_nation, simulated_results
-from collector.service.identities import REPORT_INTERVAL_S, hash_secret
+from collector.service.identities import agent_row, enrolled, new_agent_id, new_token
 from collector.storage import schema as db
 from collector.storage.codecs import as_utc
 
@@ -165,37 +164,18 @@ def _enroll_in_bulk(
     """``agents`` rows of ``agents`` as ``Identities.enroll`` writes them (a random token,
     stored hashed), in one transaction; each one's identity and host."""
     now = utcnow()
-    rows, enrolled = [], []
+    rows, out = [], []
     for n in range(agents):
         commune = services.units.commune(codes[n % len(codes)])
-        token, agent_id = secrets.token_urlsafe(32), f"a-{secrets.token_hex(8)}"
+        token, agent_id = new_token(), new_agent_id()
         host = _host(codes, n)
-        row = {
-            "agent_id": agent_id,
-            "token_hash": hash_secret(token),
-            "commune_code": commune.code,
-            "province_code": commune.province_code,
-            "host": host,
-            "agent_version": "",
-            "enrolled_at": now,
-            "last_seq": 0,
-            "revoked": False,
-        }
-        rows.append(row)
-        response = EnrollResponse(
-            agent_id=agent_id,
-            token=token,
-            commune_code=commune.code,
-            province_code=commune.province_code,
-            commune_name=commune.name,
-            report_interval_s=REPORT_INTERVAL_S,
-        )
-        enrolled.append((response, host))
+        rows.append(agent_row(agent_id, token, commune, host, "", now))
+        out.append((enrolled(agent_id, token, commune), host))
     with services.engine.begin() as conn:
         for i in range(0, len(rows), 5000):
             conn.execute(db.agents.insert(), rows[i : i + 5000])
     progress(f"ingest: {agents:,} agents written as enrollment writes them")
-    return enrolled
+    return out
 
 
 def _enroll(services: Services, codes: list[str], agents: int) -> list[tuple[EnrollResponse, str]]:

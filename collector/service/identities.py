@@ -42,6 +42,44 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+def new_token() -> str:
+    """An agent's token: 256 random bits (stored only hashed, :func:`hash_secret`)."""
+    return secrets.token_urlsafe(32)
+
+
+def new_agent_id() -> str:
+    return f"a-{secrets.token_hex(8)}"
+
+
+def agent_row(
+    agent_id: str, token: str, commune: Commune, host: str, agent_version: str, now: datetime
+) -> dict[str, Any]:
+    """A newly enrolled agent's row of ``agents``: its token stored hashed."""
+    return {
+        "agent_id": agent_id,
+        "token_hash": hash_secret(token),
+        "commune_code": commune.code,
+        "province_code": commune.province_code,
+        "host": host,
+        "agent_version": agent_version,
+        "enrolled_at": now,
+        "last_seq": 0,
+        "revoked": False,
+    }
+
+
+def enrolled(agent_id: str, token: str, commune: Commune) -> EnrollResponse:
+    """What an agent is told when it has enrolled for ``commune``."""
+    return EnrollResponse(
+        agent_id=agent_id,
+        token=token,
+        commune_code=commune.code,
+        province_code=commune.province_code,
+        commune_name=commune.name,
+        report_interval_s=REPORT_INTERVAL_S,
+    )
+
+
 def new_enrollment_code() -> str:
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
@@ -171,8 +209,7 @@ class Identities(Service):
 
     def _enroll(self, code_hash: str, host: str, agent_version: str, client: str) -> EnrollResponse:
         now = self.clock()
-        token = secrets.token_urlsafe(32)
-        agent_id = f"a-{secrets.token_hex(8)}"
+        token, agent_id = new_token(), new_agent_id()
         a = db.agents.c
         with self.database.write() as conn:
             commune = self._claim(conn, code_hash, agent_id, now)
@@ -187,15 +224,7 @@ class Identities(Service):
             )
             conn.execute(
                 db.agents.insert().values(
-                    agent_id=agent_id,
-                    token_hash=hash_secret(token),
-                    commune_code=commune.code,
-                    province_code=commune.province_code,
-                    host=host,
-                    agent_version=agent_version,
-                    enrolled_at=now,
-                    last_seq=0,
-                    revoked=False,
+                    agent_row(agent_id, token, commune, host, agent_version, now)
                 )
             )
             extra = {"replaces": previous} if previous else {}
@@ -210,14 +239,7 @@ class Identities(Service):
                 agent_version=agent_version,
                 **extra,
             )
-        return EnrollResponse(
-            agent_id=agent_id,
-            token=token,
-            commune_code=commune.code,
-            province_code=commune.province_code,
-            commune_name=commune.name,
-            report_interval_s=REPORT_INTERVAL_S,
-        )
+        return enrolled(agent_id, token, commune)
 
     def revoke_agent(self, agent_id: str, actor: str, reason: str = "") -> bool:
         """Revoke an agent's token (its reports stop counting at once); audited as

@@ -51,7 +51,7 @@ Batch = tuple[AgentIdentity, Sequence[AnyReport]]
 class _Group:
     """One group commit under way: the batches, their answers, and what was read."""
 
-    batches: list[Batch]
+    batches: Sequence[Batch]
     outcomes: list[IngestResponse | DomainError | None]
     valid: list[int]
     rows: dict[str, Any]
@@ -111,7 +111,7 @@ class Ingest(Service):
             raise outcome
         return outcome
 
-    def ingest_many(self, batches: list[Batch]) -> list[IngestResponse | DomainError]:
+    def ingest_many(self, batches: Sequence[Batch]) -> list[IngestResponse | DomainError]:
         """Group commit: store the batches of several agents in ONE transaction."""
         g = _Group(batches, [None] * len(batches), [], {})
         for i, (agent, reports) in enumerate(batches):
