@@ -424,8 +424,6 @@ def _noted(step: RuleStep, found: Finding, cond: list[Any], at: int) -> Finding:
     """The rule's finding with the status that counts and why it is not the one seen."""
     raw, since, held = cond
     status = _OF_CHAR[held]
-    if not (found.en or found.vi):  # judged for a verdict alone: the status is enough
-        return Finding(status, "", "", found.evidence)
     pending = held < raw
     need_s = step.for_s if pending else step.recover_s
     en, vi = (
@@ -469,10 +467,15 @@ def advance_conditions(
 
 
 def apply_durations(
-    rules: Rules, findings: HostFindings, conditions: Conditions | None, at: datetime
+    rules: Rules,
+    findings: HostFindings,
+    conditions: Conditions | None,
+    at: datetime,
+    detail: bool = True,
 ) -> tuple[HostFindings, Conditions]:
     """``findings`` with each timed rule's status as it counts after a report measured at
-    ``at``, and the host's conditions to keep for its next report."""
+    ``at``, and the host's conditions to keep for its next report; with ``detail=False``
+    (findings judged for a verdict alone) the statuses only, without saying why."""
     timed = rules.compiled.timed
     if not timed:
         return findings, {}
@@ -488,7 +491,9 @@ def apply_durations(
         cond = _held(step, _DIGIT[combined.status.value], before.get(step.key), now)
         kept[step.key] = cond
         if cond[2] != cond[0]:
-            found[step.key] = [_noted(step, combined, cond, now)]
+            found[step.key] = [
+                _noted(step, combined, cond, now) if detail else Finding(_OF_CHAR[cond[2]], "", "")
+            ]
     return HostFindings(findings.fingerprint, findings.checks, found), kept
 
 

@@ -116,7 +116,7 @@ def judge(
     kept: Conditions = {}
     if obs and rules.compiled.timed:
         at = max(o.observed_at for o in obs)
-        found, kept = apply_durations(rules, found, conditions, at)
+        found, kept = apply_durations(rules, found, conditions, at, detail)
     return Judged(found, host_verdict(rules, found), kept)
 
 

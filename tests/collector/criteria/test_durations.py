@@ -173,7 +173,7 @@ def test_judged_at_ingest_without_reasons_then_in_full_when_read_is_the_same() -
         at = T0 + timedelta(minutes=m)
         full, want = apply_durations(RULES, host_findings(RULES, [link(up, at)]), before, at)
         light, kept = apply_durations(
-            RULES, host_findings(RULES, [link(up, at)], detail=False), before, at
+            RULES, host_findings(RULES, [link(up, at)], detail=False), before, at, detail=False
         )
         assert kept == want and host_verdict(RULES, light) == host_verdict(RULES, full)
         assert all(f.en == f.vi == "" for fs in light.rules.values() for f in fs)
