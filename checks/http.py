@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import http.client
 import json
 import ssl
@@ -146,7 +147,9 @@ def read_limited(max_body: int, stop_at: bytes | None = None) -> Consume:
     return consume
 
 
+@functools.cache
 def _unverified() -> ssl.SSLContext:
+    """The context of ``verify=False``, built once like the verifying ones."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
