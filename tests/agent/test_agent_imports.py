@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fresh import run_python
 
 #: Top-level packages ``ioc-agent run`` must not load with the default configuration.
 HEAVY = (
@@ -98,16 +96,8 @@ def _loaded(tmp_path: Path, mode: str) -> dict[str, object]:
         ),
         encoding="utf-8",
     )
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(config), mode],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)},
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    data: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    out = run_python(SCRIPT, str(config), mode, env={"HOME": str(tmp_path)})
+    data: dict[str, object] = json.loads(out.strip().splitlines()[-1])
     return data
 
 

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from agent import memory
+from tests.fresh import run_python
 
-ROOT = Path(__file__).resolve().parents[2]
 GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
 SCRIPT = textwrap.dedent("""
@@ -43,17 +41,7 @@ SCRIPT = textwrap.dedent("""
 
 @pytest.mark.skipif(not GLIBC, reason="glibc's allocator only")
 def test_freed_heap_goes_back_to_the_system() -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    data = json.loads(out.stdout)
+    data = json.loads(run_python(SCRIPT, timeout=60))
     assert data["capped"] is True and data["released"] is True
     assert data["before"] - data["after"] > 40  # of the 64 MiB freed, most leaves RSS
 

@@ -4,8 +4,6 @@ that an agent without SNMP devices never imports pysnmp."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -15,9 +13,7 @@ from agent.cli import main
 from agent.config import ConfigError, parse_config
 from checks.equipment.snmp_checks import SnmpCheck
 from checks.secrets import check_secrets
-from tests import paths
-
-ROOT = paths.ROOT
+from tests.fresh import run_python
 
 
 def _devices(*devices: dict) -> dict:  # type: ignore[type-arg]
@@ -116,16 +112,8 @@ LAZY = textwrap.dedent("""
 
 
 def test_agent_without_snmp_devices_never_imports_pysnmp(tmp_path):  # type: ignore[no-untyped-def]
-    out = subprocess.run(
-        [sys.executable, "-c", LAZY],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "IOC_AGENT_STATE_DIR": str(tmp_path), "HOME": str(tmp_path)},
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    count, _max_rss_kib, leaked = out.stdout.split(" ", 2)
+    out = run_python(LAZY, env={"IOC_AGENT_STATE_DIR": str(tmp_path), "HOME": str(tmp_path)})
+    count, _max_rss_kib, leaked = out.split(" ", 2)
     assert int(count) > 0
     assert leaked.strip() == "[]"
 
