@@ -372,7 +372,7 @@ def bench_drain_fleet(
     template: AgentReport,
     agents: int = 2000,
     backlog: int = DAY_REPORTS,
-    window_s: float = 45.0,
+    window_s: float = 30.0,
     spread_s: float = 10.0,
 ) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)

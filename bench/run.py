@@ -351,10 +351,10 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--nation-duration",
         type=float,
-        default=60.0,
+        default=50.0,
         metavar="S",
         help="seconds of the national minute's load, as fast as the collectors answer "
-        "(every agent's first report is in after about 55 s)",
+        "(every agent's first report is in after about 45 s)",
     )
     ingest.add_argument(
         "--nation-paced",
@@ -391,7 +391,7 @@ def _parser() -> argparse.ArgumentParser:
     dr.add_argument(
         "--fleet-window",
         type=float,
-        default=45.0,
+        default=30.0,
         metavar="S",
         help="seconds the fleet drain is measured",
     )
