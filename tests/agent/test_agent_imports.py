@@ -6,10 +6,10 @@ A fresh interpreter imports what ``ioc-agent run`` imports, loads a default conf
 collector for its levels through the agent's sender; then no heavy library may be loaded:
 not httpx (the agent speaks HTTP with the standard library), not the libraries of checks
 whose targets are not configured (pysnmp, paramiko), not rich (tables of ``ioc-agent
-check`` only), not the collector's, not difflib (a bad configuration's hints); and the cycle
-builds no YAML node graph (the message catalogue is read from libyaml's events). A
-behaviour, not a timing: it fails the day a module imports one of them at module level
-again, or the catalogue is read through the loader again.
+check`` only), not the collector's, not difflib (a bad configuration's hints), not the probe
+table of ``ioc-agent probe``; and the cycle builds no YAML node graph (the message catalogue
+is read from libyaml's events). A behaviour, not a timing: it fails the day a module imports
+one of them at module level again, or the catalogue is read through the loader again.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ SCRIPT = textwrap.dedent("""
         "results": len(results),
         "levels": levels,
         "yaml_graphs": graphs,
+        "probe_table": "agent.probes" in sys.modules,
         "modules": sorted({name.split(".")[0] for name in sys.modules}),
     }))
 """)
@@ -123,6 +124,7 @@ def test_run_path_with_the_default_configuration_loads_no_heavy_library(tmp_path
     # The message catalogue is read from libyaml's events, not built as a node graph whose
     # small objects stay resident once dropped (checks.messages.read_catalogue).
     assert data["yaml_graphs"] == []
+    assert data["probe_table"] is False  # `ioc-agent probe`'s commands (agent/probes.py)
 
 
 def test_the_guard_sees_a_heavy_import(tmp_path: Path) -> None:
