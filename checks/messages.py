@@ -183,7 +183,12 @@ def _streamed(text: str) -> dict[str, dict[str, str]] | None:
             if entry is None:
                 return None
             out[id] = entry
-        return out if isinstance(key, yaml.MappingEndEvent) else None
+        if not isinstance(key, yaml.MappingEndEvent):
+            return None
+        for end in (yaml.DocumentEndEvent, yaml.StreamEndEvent):  # one document only
+            if not isinstance(events.next(), end):
+                return None
+        return out
     except (yaml.YAMLError, StopIteration):
         return None
     finally:

@@ -98,6 +98,7 @@ def test_the_catalogue_reads_any_yaml_as_the_safe_loader_does(text: str) -> None
         ('a.b:\n  vi: "x"\n', KeyError),  # a language missing
         ('a.b:\n  vi: "x\n  en: "y"\n', "yaml.YAMLError"),
         ("- a.b\n", AttributeError),  # a list, not a mapping of ids
+        ('a.b:\n  vi: "x"\n  en: "y"\n---\nc.d: {}\n', "yaml.YAMLError"),  # two documents
     ],
 )
 def test_a_broken_catalogue_fails_as_with_the_safe_loader(text: str, error: object) -> None:
