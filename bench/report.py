@@ -419,7 +419,8 @@ without the peers beside it): 58.5 MiB; without httpx 54.2 MiB; without CLDR's l
 49.4 MiB (USS 36.0, 36.2) in two runs with the allocator's arenas capped, freed pages
 handed back after each cycle and the catalogue read by libyaml; 49.4 MiB (USS 36.1, peak
 49.6) before and 49.0 MiB (USS 35.7, peak 49.0) after the catalogue was read from
-libyaml's events, beside node_exporter's 19.8 and 19.7 MiB (2.50 and 2.48 ×).
+libyaml's events, then 48.8 MiB (USS 35.3, peak 48.8) without the probe table, beside
+node_exporter's 19.8, 19.7 and 19.6 MiB (2.50, 2.48 and 2.49 ×).
 
 * httpx, httpcore, h11 and idna are gone from the agent (about 1.6 MiB at import, more
   at run time: its connection pool and anyio's streams): reports, levels, enrollment,
@@ -431,9 +432,10 @@ libyaml's events, beside node_exporter's 19.8 and 19.7 MiB (2.50 and 2.48 ×).
   to write the results' English text: `checks/fmt.py` gives Babel's number and date
   patterns the two languages' number symbols itself (tested to write every figure exactly
   as Babel does with the real locale);
-* rich is imported only by `ioc-agent check`'s tables; pysnmp, paramiko and cryptography
-  only when a check whose target is configured needs them (`tests/agent/test_agent_imports.py`
-  fails when `ioc-agent run` with the default configuration loads one of them);
+* rich is imported only by `ioc-agent check`'s tables, `agent/probes.py` (about 0.16 MiB)
+  only by `ioc-agent probe`; pysnmp, paramiko and cryptography only when a check whose
+  target is configured needs them (`tests/agent/test_agent_imports.py` fails when
+  `ioc-agent run` with the default configuration loads one of them);
 * between cycles (`agent/memory.py`): glibc's allocator is capped at two arenas before the
   first worker thread starts (about 1.1 MiB: each worker kept an arena of its own) and
   hands back what a cycle freed (`malloc_trim`, under 0.1 ms; about 0.8 MiB, and half the
