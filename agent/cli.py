@@ -13,7 +13,7 @@ import logging
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -22,13 +22,15 @@ from agent.config import AgentConfig, ConfigError, default_config_file, load_con
 from agent.enroll import EnrollError, enroll
 from agent.i18n import LANGS, Lang, t
 from agent.levels import load_levels
-from agent.probes import PROBES, Probe, Uplink, find, known
 from agent.state import AgentState, StateError, load_state
 from checks.base import CheckContext
 from checks.levels import judge_all
 from checks.model import CheckResult
 from checks.runner import run_checks, scrub
 from checks.secrets import check_secrets
+
+if TYPE_CHECKING:  # the probe table is loaded by `ioc-agent probe` only, never by `run`
+    from agent.probes import Probe, Uplink
 
 T = TypeVar("T")
 
@@ -269,6 +271,8 @@ def _json_or_table(
 
 def _uplink(config: AgentConfig) -> Uplink:
     """The collector URL, token and TLS settings of the agent's configuration and state."""
+    from agent.probes import Uplink
+
     state = _try_state(config)
     return Uplink(
         collector_url=config.collector.url or (state.collector_url if state else None),
@@ -291,6 +295,7 @@ def _probe(spec: Probe, target: str | None, as_json: bool, lang: Lang, **options
     the options, run once through the runner, its result printed."""
     from pydantic import ValidationError
 
+    from agent.probes import Uplink
     from checks.check_list import default_registry
     from checks.registry import UnknownCheckError
     from checks.runner import run_check
@@ -347,15 +352,21 @@ class ProbeGroup(click.Group):
     """``probe CHECK ...``: the commands come from the probe table (``agent.probes``)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        from agent.probes import PROBES
+
         return [p.name for p in PROBES]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from agent.probes import find
+
         spec = find(cmd_name)
         return None if spec is None else _probe_command(spec)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
+        from agent.probes import find, known
+
         if args and not args[0].startswith("-") and find(args[0]) is None:
             from checks.check_list import default_registry
 

@@ -407,17 +407,20 @@ import added to the rows above it, so a library shows where it is first imported
 
 {_imports_table(f)}
 
-The first cycle then adds a few MiB more, mostly the message catalogue
-(`checks/messages.yaml`, about 1.2 MiB parsed with libyaml's loader) for the English text
-of every result, and the worker threads that run blocking calls (psutil, name resolution,
-HTTP).
+The first cycle then adds a few MiB more: the worker threads that run blocking calls
+(psutil, name resolution, HTTP), the operating system's trust store for the HTTPS checks
+(about 0.5 MiB) and the message catalogue (`checks/messages.yaml`) for the English text of
+every result (about 0.3 MiB, read from libyaml's events; 1.2 MiB through the loader).
 
 What was cut, and why it matters. The tree before these cuts, measured the same evening in
 the same way (agent-only environment, the same configuration and collector, 5 s cycles,
 without the peers beside it): 58.5 MiB; without httpx 54.2 MiB; without CLDR's locale data
 50.4 MiB. Beside the peers, as in the table above: 50.7 MiB (USS 37.8) before, 49.0 and
 49.4 MiB (USS 36.0, 36.2) in two runs with the allocator's arenas capped, freed pages
-handed back after each cycle and the catalogue read by libyaml.
+handed back after each cycle and the catalogue read by libyaml; 49.4 MiB (USS 36.1, peak
+49.6) before and 49.0 MiB (USS 35.7, peak 49.0) after the catalogue was read from
+libyaml's events, then 48.8 MiB (USS 35.3, peak 48.8) without the probe table, beside
+node_exporter's 19.8, 19.7 and 19.6 MiB (2.50, 2.48 and 2.49 ×).
 
 * httpx, httpcore, h11 and idna are gone from the agent (about 1.6 MiB at import, more
   at run time: its connection pool and anyio's streams): reports, levels, enrollment,
@@ -429,9 +432,10 @@ handed back after each cycle and the catalogue read by libyaml.
   to write the results' English text: `checks/fmt.py` gives Babel's number and date
   patterns the two languages' number symbols itself (tested to write every figure exactly
   as Babel does with the real locale);
-* rich is imported only by `ioc-agent check`'s tables; pysnmp, paramiko and cryptography
-  only when a check whose target is configured needs them (`tests/agent/test_agent_imports.py`
-  fails when `ioc-agent run` with the default configuration loads one of them);
+* rich is imported only by `ioc-agent check`'s tables, `agent/probes.py` (about 0.16 MiB)
+  only by `ioc-agent probe`; pysnmp, paramiko and cryptography only when a check whose
+  target is configured needs them (`tests/agent/test_agent_imports.py` fails when
+  `ioc-agent run` with the default configuration loads one of them);
 * between cycles (`agent/memory.py`): glibc's allocator is capped at two arenas before the
   first worker thread starts (about 1.1 MiB: each worker kept an arena of its own) and
   hands back what a cycle freed (`malloc_trim`, under 0.1 ms; about 0.8 MiB, and half the
@@ -441,15 +445,39 @@ handed back after each cycle and the catalogue read by libyaml.
 * pydantic's `defer_build` was measured and not kept: the default configuration validates
   every check's configuration model before the first cycle, so nothing is deferred for long
   (the same RSS at start-up, 0.8 MiB more after a cycle);
+* the message catalogue is read from libyaml's events (`checks.messages.read_catalogue`),
+  no longer through the loader, which built a node for every scalar of the file before
+  making the dict: those 1.2 MiB of small objects, once dropped, stayed resident between
+  the messages kept (0.8 MiB more after the first cycle, measured alone; 0.4 MiB of RSS and
+  USS and 0.6 MiB of peak in the runs above). The loader's resolver still decides what is a
+  text, and a file of any other shape is read by the loader, so the messages and the errors
+  are the same; `tests/agent/test_agent_imports.py` fails when a cycle builds a YAML node
+  graph again;
+* measured and not kept, each under 0.1 MiB: dropping every model's
+  `__pydantic_core_schema__` once the check list is built (nothing: right after start-up
+  17.5 of the 18 MiB of Python's small-object arenas hold live objects, so what is freed
+  empties no arena), emptying the `re` and `typing` caches, turning pydantic's plugin scan
+  off. What the run path imports is used by a cycle (`importlib.metadata` is also
+  pydantic's plugin loader's, `urllib.request` reads the proxies for every connection), and
+  the modules of the checks without a target by default (SSH, SNMP) hold under 0.3 MiB each;
 * earlier: one TLS context shared by every check instead of one per check and cycle (loading
   the CA bundle cost ~80 ms of CPU each time), and `vc.quality`'s 50 packets exchanged by a
   thread of its own instead of asyncio's datagram and timer machinery.
 
-What stays: asyncio with OpenSSL (TLS to the collector), SQLite (the spool), psutil, click,
-PyYAML, and pydantic with its compiled models of the report and of every check's
-configuration (about 18 MiB together with `checks.model`, `checks.base` and the check
-modules); dropping pydantic would change the configuration's validation messages and the
-model shared with the collector.
+What stays, and what the goal would take: asyncio with OpenSSL (TLS to the collector),
+SQLite (the spool), psutil, click, PyYAML, and pydantic with its compiled models of the
+report and of every check's configuration. In the agent's own environment, the libraries
+`ioc-agent run` imports, loaded without the agent's modules, take 37.9 MiB, and 30.8 MiB
+without pydantic (with pydantic-core, typing-extensions, typing-inspection and
+annotated-types): pydantic is 7.1 MiB of libraries, loaded whole by the first model. The
+models themselves are small (the 13 of `checks.model` with their module 1.4 MiB, a check's
+configuration model 15 to 20 KiB), so moving some models off pydantic gains nothing. The
+≤ 2 × goal needs pydantic off the run path entirely: the report made and serialised as
+plain data (the collector keeps its pydantic models of it), and every check's
+configuration (45 models, their validators and messages) validated outside the long-lived
+process, e.g. by a short-lived child that hands back the normalised configuration, so the
+messages stay pydantic's. That is about 9 MiB, which would bring the agent near 40 MiB: at
+the goal's edge, and a change to every check.
 """
 
 

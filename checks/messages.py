@@ -112,14 +112,106 @@ def figure(value: float, unit: str, name: str, lang: str) -> str:
     return FORMATS[kind](value, lang)
 
 
+#: libyaml's loader when PyYAML has it: the same data, with far fewer objects made and
+#: dropped on the way (less memory left resident in the agent after its first cycle).
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TEXT_TAG = "tag:yaml.org,2002:str"
+
+
 @cache
 def catalogue() -> dict[str, dict[str, str]]:
     """Every message id -> {"vi": template, "en": template}, read once."""
     text = resources.files("checks").joinpath("messages.yaml").read_text(encoding="utf-8")
-    # libyaml's loader when PyYAML has it: the same data, with far fewer objects made and
-    # dropped on the way (less memory left resident in the agent after its first cycle).
-    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    return read_catalogue(text)
+
+
+def read_catalogue(text: str) -> dict[str, dict[str, str]]:
+    """The catalogue in ``text``: id -> {"vi": template, "en": template}.
+
+    Read event by event (:func:`_streamed`) when the file has the catalogue's plain shape,
+    else by YAML's safe loader; both give the same messages. The loader first builds a node
+    for every scalar of the file: about 1.2 MiB of small objects that, once dropped, stay
+    resident between the messages kept (0.8 MiB more in the agent after its first cycle)."""
+    streamed = _streamed(text)
+    if streamed is not None:
+        return streamed
+    data = yaml.load(text, Loader=_LOADER)  # noqa: S506
     return {str(k): {lang: str(v[lang]) for lang in LANGS} for k, v in data.items()}
+
+
+class _Events:
+    """libyaml's events of a text, and which scalars its safe loader would read as texts."""
+
+    def __init__(self, text: str) -> None:
+        self.loader = _LOADER(text)
+
+    def next(self) -> Any:
+        event = self.loader.get_event()
+        if event is None:
+            raise StopIteration
+        return event
+
+    def text(self, event: Any) -> str | None:
+        """The scalar's text when the loader reads it as one (not a bool, number, date or
+        null, no tag, no anchor), else None."""
+        if not isinstance(event, yaml.ScalarEvent) or event.anchor or event.tag:
+            return None
+        tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        return event.value if tag == _TEXT_TAG else None
+
+    def mapping(self) -> bool:
+        """True when the next event opens a mapping without anchor or tag."""
+        event = self.next()
+        return isinstance(event, yaml.MappingStartEvent) and not (event.anchor or event.tag)
+
+
+def _streamed(text: str) -> dict[str, dict[str, str]] | None:
+    """``text`` read from libyaml's events, without building the document's nodes; None
+    when it holds anything but ids, each a mapping of texts with both languages (anchors,
+    tags, lists, a template YAML reads as a number, an error: the loader reads it then,
+    and says what is wrong the way it always did)."""
+    events = _Events(text)
+    out: dict[str, dict[str, str]] = {}
+    try:
+        for kind in (yaml.StreamStartEvent, yaml.DocumentStartEvent):
+            if not isinstance(events.next(), kind):
+                return None
+        if not events.mapping():
+            return None
+        while (id := events.text(key := events.next())) is not None:
+            entry = _streamed_entry(events)
+            if entry is None:
+                return None
+            out[id] = entry
+        if not isinstance(key, yaml.MappingEndEvent):
+            return None
+        for end in (yaml.DocumentEndEvent, yaml.StreamEndEvent):  # one document only
+            if not isinstance(events.next(), end):
+                return None
+        return out
+    except (yaml.YAMLError, StopIteration):
+        return None
+    finally:
+        events.loader.dispose()
+
+
+def _streamed_entry(events: _Events) -> dict[str, str] | None:
+    """One id's {language: template} (None: not that shape)."""
+    if not events.mapping():
+        return None
+    texts: dict[str, str] = {}
+    while isinstance(key := events.next(), yaml.ScalarEvent):
+        value = events.next()
+        if not isinstance(value, yaml.ScalarEvent) or value.anchor or value.tag:
+            return None
+        name, template = events.text(key), events.text(value)
+        if name is None or (name in LANGS and template is None):
+            return None
+        if name in LANGS:  # other keys are not read, as from the loader's dict
+            texts[name] = str(template)
+    if not isinstance(key, yaml.MappingEndEvent) or len(texts) != len(LANGS):
+        return None
+    return {lang: texts[lang] for lang in LANGS}
 
 
 def _field(value: Any, spec: str, lang: str) -> str:

@@ -6,8 +6,10 @@ A fresh interpreter imports what ``ioc-agent run`` imports, loads a default conf
 collector for its levels through the agent's sender; then no heavy library may be loaded:
 not httpx (the agent speaks HTTP with the standard library), not the libraries of checks
 whose targets are not configured (pysnmp, paramiko), not rich (tables of ``ioc-agent
-check`` only), not the collector's, not difflib (a bad configuration's hints). A behaviour,
-not a timing: it fails the day a module imports one of them at module level again.
+check`` only), not the collector's, not difflib (a bad configuration's hints), not the probe
+table of ``ioc-agent probe``; and the cycle builds no YAML node graph (the message catalogue
+is read from libyaml's events). A behaviour, not a timing: it fails the day a module imports
+one of them at module level again, or the catalogue is read through the loader again.
 """
 
 from __future__ import annotations
@@ -58,6 +60,15 @@ SCRIPT = textwrap.dedent("""
 
     config = load_config(sys.argv[1])
     url = config.collector.url
+
+    import yaml  # from here on, count the YAML documents built as node graphs
+
+    graphs = []
+    for loader in (yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        def counted(self, _load=loader.get_single_data):
+            graphs.append(type(self).__name__)
+            return _load(self)
+        loader.get_single_data = counted
     if sys.argv[2] == "check":  # `ioc-agent check`: the table needs rich
         from agent.render import print_table
     context = CheckContext(host="pc", collector_url=url)
@@ -67,6 +78,8 @@ SCRIPT = textwrap.dedent("""
     print(json.dumps({
         "results": len(results),
         "levels": levels,
+        "yaml_graphs": graphs,
+        "probe_table": "agent.probes" in sys.modules,
         "modules": sorted({name.split(".")[0] for name in sys.modules}),
     }))
 """)
@@ -108,6 +121,10 @@ def test_run_path_with_the_default_configuration_loads_no_heavy_library(tmp_path
     modules = set(data["modules"])  # type: ignore[call-overload]
     assert {"agent", "checks", "ssl", "sqlite3"} <= modules
     assert sorted(modules & set(HEAVY)) == []
+    # The message catalogue is read from libyaml's events, not built as a node graph whose
+    # small objects stay resident once dropped (checks.messages.read_catalogue).
+    assert data["yaml_graphs"] == []
+    assert data["probe_table"] is False  # `ioc-agent probe`'s commands (agent/probes.py)
 
 
 def test_the_guard_sees_a_heavy_import(tmp_path: Path) -> None:

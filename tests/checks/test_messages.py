@@ -50,6 +50,71 @@ def test_the_catalogue_reads_the_same_with_libyaml_as_with_pure_python() -> None
     }
 
 
+def test_the_shipped_catalogue_is_read_event_by_event() -> None:
+    """The agent's first cycle reads the catalogue from libyaml's events, without the
+    document's nodes (0.8 MiB less left resident: docs/BENCHMARKS.md, section 3); a change
+    to messages.yaml that needs the full loader would quietly bring them back."""
+    from checks.messages import _streamed
+
+    text = (Path(__file__).resolve().parents[2] / "checks" / "messages.yaml").read_text("utf-8")
+    assert _streamed(text) == catalogue()
+
+
+def _as_loaded(text: str) -> dict[str, dict[str, str]]:
+    """What PyYAML's safe loader (libyaml's, as before the catalogue was read by events)
+    reads from ``text``, as the catalogue keeps it."""
+    import yaml
+
+    data = yaml.load(text, Loader=yaml.CSafeLoader)  # noqa: S506
+    return {str(k): {"vi": str(v["vi"]), "en": str(v["en"])} for k, v in data.items()}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'a.b:\n  vi: "xin chào {name}"\n  en: "hello {name}"\n',
+        "term.đặc khu:\n  vi: \"đặc khu\"\n  en: 'special zone'\n",
+        "a.b:\n  vi: >\n    hai\n    dòng\n  en: |\n    two\n    lines\n",
+        'a.b:\n  vi: "x"\n  en: "y"\n  note: [not, read]\n',
+        'a.b:\n  vi: "x"\n  en: "y"\na.b:\n  vi: "z"\n  en: "w"\n',
+        "a.b:\n  vi: chưa có\n  en: none yet\n",
+        "a.b:\n  vi: có\n  en: yes\n",  # YAML reads a bool: the loader's "True"
+        "a.b:\n  vi: 1.5\n  en: 2025-07-01\n",
+        "yes:\n  vi: a\n  en: b\n",
+        'a.b: &x\n  vi: "x"\n  en: "y"\nc.d: *x\n',
+        'a.b:\n  vi: !!str 12\n  en: "y"\n',
+        '--- !!map\na.b:\n  vi: "x"\n  en: "y"\n',
+    ],
+)
+def test_the_catalogue_reads_any_yaml_as_the_safe_loader_does(text: str) -> None:
+    from checks.messages import read_catalogue
+
+    assert read_catalogue(text) == _as_loaded(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ('a.b:\n  vi: "x"\n', KeyError),  # a language missing
+        ('a.b:\n  vi: "x\n  en: "y"\n', "yaml.YAMLError"),
+        ("- a.b\n", AttributeError),  # a list, not a mapping of ids
+        ('a.b:\n  vi: "x"\n  en: "y"\n---\nc.d: {}\n', "yaml.YAMLError"),  # two documents
+    ],
+)
+def test_a_broken_catalogue_fails_as_with_the_safe_loader(text: str, error: object) -> None:
+    import yaml
+
+    from checks.messages import read_catalogue
+
+    kind = yaml.YAMLError if error == "yaml.YAMLError" else error
+    assert isinstance(kind, type)
+    with pytest.raises(kind) as streamed:
+        read_catalogue(text)
+    with pytest.raises(kind) as loaded:
+        _as_loaded(text)
+    assert str(streamed.value) == str(loaded.value)
+
+
 def test_vietnamese_templates_are_written_in_vietnamese() -> None:
     """A Vietnamese template that is only English words has not been translated."""
     for id, entry in catalogue().items():
