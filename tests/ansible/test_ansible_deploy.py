@@ -618,6 +618,7 @@ def test_ldap_login_is_configured_with_its_password_in_a_file(rollout: Rollout) 
         assert LDAP_PASSWORD not in run.output
 
 
+@pytest.mark.any_engine  # stops before the agent is installed: no database is involved
 @pytest.mark.parametrize(
     ("case", "message"),
     [
@@ -654,6 +655,7 @@ def test_wrong_inventory_stops_in_preflight(
     assert not (prefix / "var").exists()
 
 
+@pytest.mark.any_engine  # refused on the controller, before a database is configured
 def test_a_broken_catalogue_override_stops_the_collector_play(
     wheelhouse: Path, tmp_path: Path
 ) -> None:

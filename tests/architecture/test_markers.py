@@ -53,3 +53,41 @@ def test_only_the_conftest_reads_the_backend_from_the_environment() -> None:
         if READS_BACKEND.search(path.read_text("utf-8"))
     ]
     assert readers == []
+
+
+@pytest.mark.any_engine
+def test_a_test_marked_any_engine_is_not_marked_db_and_may_use_the_database(
+    request: pytest.FixtureRequest,
+) -> None:
+    assert request.node.get_closest_marker("db") is None
+    assert database_under_test() == TEST_DATABASE
+
+
+def test_a_test_that_asks_for_postgresql_itself_is_not_marked_db(
+    request: pytest.FixtureRequest,
+) -> None:
+    # Its module imports TEST_DATABASE (so it is marked db); the selection below is what
+    # `make test TESTS=db` runs: a test asking for postgres_server, in every pass on
+    # PostgreSQL, is not in it, nor is one marked any_engine.
+    selected = _collected("db")
+    assert "tests/bench/test_zabbix.py::test_zabbix_stores_every_value_it_acknowledged" not in (
+        selected
+    )
+    assert not [t for t in selected if "test_dashboards_prometheus" in t]
+    assert "tests/collector/service/test_rollups.py::test_retention_keeps_raw_tables_flat" in (
+        selected
+    )
+
+
+def _collected(marker: str) -> list[str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:xdist", "-m", marker,
+         "tests/bench/test_zabbix.py", "tests/dashboards/test_dashboards_prometheus.py",
+         "tests/collector/service/test_rollups.py"],
+        cwd=TESTS.parent, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [line.strip() for line in done.stdout.splitlines() if "::" in line]

@@ -197,6 +197,7 @@ def _log_count(path: Path, text: str) -> int:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.any_engine  # the agent's disk: the collector's engine does not matter
 def test_agent_started_on_a_full_disk_keeps_measuring_and_reports_drops(
     tmp_path: Path, tiny_disk: Any, collector: Collector
 ) -> None:

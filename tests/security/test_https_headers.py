@@ -8,9 +8,14 @@ import ssl
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from collector.service import Services
 from tests.security.conftest import PKI
+
+# HTTP headers: the database is only the store behind it, the same on either
+# engine (any_engine: the PostgreSQL pass leaves it out).
+pytestmark = pytest.mark.any_engine
 
 HSTS = "strict-transport-security"
 

@@ -24,6 +24,10 @@ from collector.storage import schema as db
 from tests.peers.pki import issue_server
 from tests.security.conftest import BIN, HK, PKI, agent_config, cli_env, free_port, wait_http
 
+# TLS between agent and collector: the database is only the store behind it, the same on either
+# engine (any_engine: the PostgreSQL pass leaves it out).
+pytestmark = pytest.mark.any_engine
+
 
 def stored_reports(services: Services) -> int:
     with services.engine.connect() as conn:

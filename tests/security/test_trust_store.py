@@ -27,6 +27,10 @@ from tests.peers.pki import CA
 from tests.security.conftest import PKI, agent_config
 from tests.security.test_tls import enrolled, one_cycle, stored_reports
 
+# The agent's trust store: the database is only the store behind it, the same on either
+# engine (any_engine: the PostgreSQL pass leaves it out).
+pytestmark = pytest.mark.any_engine
+
 
 @pytest.fixture
 def os_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..., None]]:

@@ -12,6 +12,10 @@ from click.testing import CliRunner
 from agent.cli import main
 from tests.peers.netq import reflector_thread, silent_udp
 
+# The agent's probes: the database is only the store behind it, the same on either
+# engine (any_engine: the PostgreSQL pass leaves it out).
+pytestmark = pytest.mark.any_engine
+
 
 @pytest.fixture(autouse=True)
 def state_dir(tmp_path, monkeypatch):

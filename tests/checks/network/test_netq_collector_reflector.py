@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from checks.network.quality import probe_udp
 from collector.api.app import create_app
 from collector.api.server import BackgroundServer
 from collector.config import CollectorConfig
 from tests.conftest import app_config
 from tests.peers.prometheus import free_port
+
+# The UDP reflector: the database is only the store behind it, the same on either
+# engine (any_engine: the PostgreSQL pass leaves it out).
+pytestmark = pytest.mark.any_engine
 
 
 def test_app_lifespan_serves_the_reflector(services):

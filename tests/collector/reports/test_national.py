@@ -23,8 +23,9 @@ from tests.peers.site import Site, database_for, open_site
 
 ARTIFACTS = paths.ARTIFACTS
 BUDGET_S = 10.0
-# The reports are timed against BUDGET_S: with the CPU alone (make test runs them after the rest).
-pytestmark = pytest.mark.serial
+# The reports are timed against BUDGET_S in the parallel step: each takes about a tenth of
+# it (artifacts/report-timings.json), so sharing the two cores with a neighbour cannot
+# make a report that fits the budget alone miss it.
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,10 @@ from collector.service import Services
 from tests.conftest import Clock, app_config, require_binary
 from tests.peers.site import PASSWORDS, database_for, login
 
+# The language of every text: the database is only the store behind it, the same on either
+# engine (any_engine: the PostgreSQL pass leaves it out).
+pytestmark = pytest.mark.any_engine
+
 HK = "00070"  # Phường Hoàn Kiếm, Hà Nội
 HOST = "pc-7"
 LANGS = ("vi", "en")

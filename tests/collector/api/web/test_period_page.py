@@ -111,6 +111,7 @@ def test_a_provincial_person_reads_their_province_only(site: str) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.any_engine  # layout: the same on either engine
 @pytest.mark.parametrize("size", list(SIZES))
 def test_period_page_fits_the_screen(site: str, browser, size: str) -> None:  # noqa: F811
     from selenium.webdriver.common.by import By

@@ -13,7 +13,9 @@ from tests import paths
 from tests.collector.api.web.test_browser import browser, navigate  # noqa: F401 (fixture)
 from tests.peers.site import PASSWORDS, Site, csrf_of, login
 
-pytestmark = pytest.mark.integration
+# Page layout in a browser: the database is only the store behind it, the same on either
+# engine (any_engine: the PostgreSQL pass leaves it out).
+pytestmark = [pytest.mark.integration, pytest.mark.any_engine]
 
 SIZES = {"phone": (390, 844, True), "laptop": (1366, 768, False)}
 #: Everything whose right edge must stay on the screen, besides the document itself.
