@@ -304,12 +304,19 @@ def joined(parts: Sequence[str], sep: str = "; ") -> str:
     return sep.join(out)
 
 
+def write(id: str, params: Mapping[str, Any], lang: str, fallback: str = "") -> str:
+    """The message ``id`` written out now in ``lang``: the text :func:`written` writes for
+    ``kept(id, params, fallback)``, without keeping it first (texts in ``params`` and the
+    fallback may hold kept messages: they are written out too)."""
+    out = {k: written(v, lang) if isinstance(v, str) else v for k, v in params.items()}
+    return render_id(id, out, lang, written(fallback, lang))
+
+
 def _write(encoded: str, lang: str) -> str:
     try:
         id, params, fallback = orjson.loads(encoded)
         if id == FIGURE_ID:
             return figure(float(params["v"]), str(params["u"]), str(params["n"]), lang)
-        out = {k: written(v, lang) if isinstance(v, str) else v for k, v in params.items()}
-        return render_id(str(id), out, lang, written(str(fallback), lang))
+        return write(str(id), params, lang, str(fallback))
     except (ValueError, TypeError, KeyError):
         return ""
