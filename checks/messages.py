@@ -122,19 +122,26 @@ def catalogue() -> dict[str, dict[str, str]]:
     return {str(k): {lang: str(v[lang]) for lang in LANGS} for k, v in data.items()}
 
 
-def _field(value: Any, spec: str, lang: str) -> str:
-    """One parameter as ``lang`` writes it under its format (none: a text, or a number)."""
-    if spec:
-        return FORMATS[spec](value, lang)
+def _text(value: Any, lang: str) -> str:
+    """A parameter without a format: a text (which may hold kept messages, a list of
+    states), or a number."""
+    if isinstance(value, str):
+        return written(value, lang)
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int | float):
         return fmt.number(float(value), lang, 2)
-    return written(str(value), lang)  # a text may hold kept messages (a list of states)
+    return written(str(value), lang)
 
 
-#: A template parsed once: its literal texts, each followed by a parameter and its format.
-Parsed = tuple[tuple[str, str | None, str], ...]
+def _unknown_format(value: Any, lang: str) -> str:
+    raise KeyError("a format the template language does not have")
+
+
+#: How one parameter is written: a format of :data:`FORMATS`, or :func:`_text`.
+Writer = Callable[[Any, str], str]
+#: A template parsed once: its literal texts, each followed by a parameter and its writer.
+Parsed = tuple[tuple[str, str | None, Writer], ...]
 
 
 @cache
@@ -143,7 +150,7 @@ def _parsed(id: str, lang: str) -> Parsed | None:
     if entry is None:
         return None
     return tuple(
-        (literal, name, spec or "")
+        (literal, name, FORMATS.get(spec, _unknown_format) if spec else _text)
         for literal, name, spec, _ in string.Formatter().parse(entry[lang])
     )
 
@@ -212,10 +219,10 @@ def _render(id: str, code: str, params: Mapping[str, Any], fallback: str) -> str
         return fallback
     out: list[str] = []
     try:
-        for literal, name, spec in parsed:
+        for literal, name, write_field in parsed:
             out.append(literal)
             if name is not None:
-                out.append(_field(params[name], spec, code))
+                out.append(write_field(params[name], code))
     except (KeyError, IndexError, ValueError, TypeError):
         return fallback
     return "".join(out)[:MAX_MESSAGE_CHARS]

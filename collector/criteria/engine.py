@@ -177,9 +177,9 @@ def _say(id: str, lang: str, **params: Any) -> str:
     """A reason of the message catalogue (``reason.*`` in checks/messages.yaml) in ``lang``,
     written now. A host's findings are judged only when its commune's details are read
     (ingest judges statuses alone), so keeping the Vietnamese as catalogue messages to
-    write later bought nothing and cost every later read of the stored findings."""
-    if lang == "vi":
-        return write(id, params, lang, id)
+    write later bought nothing and cost every later read of the stored findings. Its
+    parameters are the engine's own (check ids, value names, statuses, figures and texts
+    already written), so none holds a kept message to write out first."""
     return render_id(id, params, lang, id)
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import pytest
 
 from checks.equipment.ups import UpsSection, evaluate_ups
-from checks.messages import kept, kept_figure
+from checks.messages import kept, kept_figure, render_id
 from collector.criteria import engine
 from collector.criteria.catalogue import load_catalogue
 from collector.criteria.engine import (
@@ -58,10 +59,14 @@ def _vi_texts(found: list[HostFindings]) -> list[str]:
 
 
 def _kept_way(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The engine as it was: Vietnamese reasons and figures kept, written when read."""
-    monkeypatch.setattr(
-        engine, "write", lambda id, params, lang, fallback="": kept(id, params, fallback)
-    )
+    """The engine as it was: Vietnamese reasons, check messages and figures kept as
+    catalogue messages, written when read (English as it is)."""
+
+    def said(id: str, params: Any, lang: str, fallback: str = "") -> str:
+        return kept(id, params, fallback) if lang == "vi" else render_id(id, params, lang, fallback)
+
+    monkeypatch.setattr(engine, "render_id", said)
+    monkeypatch.setattr(engine, "write", said)
     monkeypatch.setattr(engine, "figure", lambda v, unit, name, lang: kept_figure(v, unit, name))
 
 
