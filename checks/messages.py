@@ -185,9 +185,15 @@ def render(ref: MessageRef | None, lang: str, fallback: str = "") -> str:
     return render_id(ref.id, ref.params, lang, fallback)
 
 
-def render_id(id: str, params: Mapping[str, Any], lang: str, fallback: str = "") -> str:
-    """:func:`render` from an id and parameters as stored."""
+def render_id(
+    id: str, params: Mapping[str, Any], lang: str, fallback: str = "", *, remember: bool = True
+) -> str:
+    """:func:`render` from an id and parameters as stored; ``remember=False`` for a text
+    that will hardly be asked for again (a reason that names its host): not looked up
+    among the remembered texts, nor kept there to push out those that come back."""
     code = "en" if lang == "en" else "vi"
+    if not remember:
+        return _render(id, code, params, fallback)
     try:
         return _rendered(id, code, tuple(params.items()), fallback)
     except TypeError:  # a parameter that cannot be a key (a stored list): not remembered

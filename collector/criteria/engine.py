@@ -179,8 +179,11 @@ def _say(id: str, lang: str, **params: Any) -> str:
     (ingest judges statuses alone), so keeping the Vietnamese as catalogue messages to
     write later bought nothing and cost every later read of the stored findings. Its
     parameters are the engine's own (check ids, value names, statuses, figures and texts
-    already written), so none holds a kept message to write out first."""
-    return render_id(id, params, lang, id)
+    already written), so none holds a kept message to write out first. Not remembered
+    (checks.messages.render_id): a reason names its host, so the same one hardly comes
+    back before 8,192 others have pushed it out (a national evaluation writes millions),
+    and remembering each cost a quarter of judging a host."""
+    return render_id(id, params, lang, id, remember=False)
 
 
 def levels(value: float, lv: HasLevels) -> tuple[CriterionStatus, str]:

@@ -317,3 +317,21 @@ def test_a_message_written_now_is_the_text_kept_and_written_later(lang: str) -> 
         assert "\x1e" not in now, id
     assert write("future.id", {}, lang, fallback) == written(kept("future.id", {}, fallback), lang)
     assert write("host.disk.free", {}, lang, "as sent") == "as sent"  # a parameter missing
+
+
+def test_a_text_not_remembered_is_the_same_and_leaves_the_remembered_ones_alone() -> None:
+    """The criteria engine's reasons name their host and are not remembered
+    (render_id(..., remember=False)): the same text, and nothing added to the cache."""
+    from checks.messages import _rendered, render_id
+
+    params = {"name": "disk_free_ratio", "figure": "5 %", "bound": "", "where": "pc-9 (C:)"}
+    for lang in ("vi", "en"):
+        before = _rendered.cache_info().currsize
+        alone = render_id("reason.value", params, lang, "x", remember=False)
+        assert _rendered.cache_info().currsize == before
+        assert alone == render_id("reason.value", params, lang, "x")
+        assert alone in (
+            "máy pc-9 (C:): dung lượng đĩa còn trống 5 %",
+            "disk_free_ratio = 5 % on pc-9 (C:)",
+        )
+    assert render_id("future.id", {}, "vi", "as sent", remember=False) == "as sent"

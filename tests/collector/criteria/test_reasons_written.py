@@ -62,7 +62,7 @@ def _kept_way(monkeypatch: pytest.MonkeyPatch) -> None:
     """The engine as it was: Vietnamese reasons, check messages and figures kept as
     catalogue messages, written when read (English as it is)."""
 
-    def said(id: str, params: Any, lang: str, fallback: str = "") -> str:
+    def said(id: str, params: Any, lang: str, fallback: str = "", **_: Any) -> str:
         return kept(id, params, fallback) if lang == "vi" else render_id(id, params, lang, fallback)
 
     monkeypatch.setattr(engine, "render_id", said)
