@@ -214,19 +214,26 @@ def _streamed_entry(events: _Events) -> dict[str, str] | None:
     return {lang: texts[lang] for lang in LANGS}
 
 
-def _field(value: Any, spec: str, lang: str) -> str:
-    """One parameter as ``lang`` writes it under its format (none: a text, or a number)."""
-    if spec:
-        return FORMATS[spec](value, lang)
+def _text(value: Any, lang: str) -> str:
+    """A parameter without a format: a text (which may hold kept messages, a list of
+    states), or a number."""
+    if isinstance(value, str):
+        return written(value, lang)
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int | float):
         return fmt.number(float(value), lang, 2)
-    return written(str(value), lang)  # a text may hold kept messages (a list of states)
+    return written(str(value), lang)
 
 
-#: A template parsed once: its literal texts, each followed by a parameter and its format.
-Parsed = tuple[tuple[str, str | None, str], ...]
+def _unknown_format(value: Any, lang: str) -> str:
+    raise KeyError("a format the template language does not have")
+
+
+#: How one parameter is written: a format of :data:`FORMATS`, or :func:`_text`.
+Writer = Callable[[Any, str], str]
+#: A template parsed once: its literal texts, each followed by a parameter and its writer.
+Parsed = tuple[tuple[str, str | None, Writer], ...]
 
 
 @cache
@@ -235,7 +242,7 @@ def _parsed(id: str, lang: str) -> Parsed | None:
     if entry is None:
         return None
     return tuple(
-        (literal, name, spec or "")
+        (literal, name, FORMATS.get(spec, _unknown_format) if spec else _text)
         for literal, name, spec, _ in string.Formatter().parse(entry[lang])
     )
 
@@ -270,9 +277,15 @@ def render(ref: MessageRef | None, lang: str, fallback: str = "") -> str:
     return render_id(ref.id, ref.params, lang, fallback)
 
 
-def render_id(id: str, params: Mapping[str, Any], lang: str, fallback: str = "") -> str:
-    """:func:`render` from an id and parameters as stored."""
+def render_id(
+    id: str, params: Mapping[str, Any], lang: str, fallback: str = "", *, remember: bool = True
+) -> str:
+    """:func:`render` from an id and parameters as stored; ``remember=False`` for a text
+    that will hardly be asked for again (a reason that names its host): not looked up
+    among the remembered texts, nor kept there to push out those that come back."""
     code = "en" if lang == "en" else "vi"
+    if not remember:
+        return _render(id, code, params, fallback)
     try:
         return _rendered(id, code, tuple(params.items()), fallback)
     except TypeError:  # a parameter that cannot be a key (a stored list): not remembered
@@ -304,10 +317,10 @@ def _render(id: str, code: str, params: Mapping[str, Any], fallback: str) -> str
         return fallback
     out: list[str] = []
     try:
-        for literal, name, spec in parsed:
+        for literal, name, write_field in parsed:
             out.append(literal)
             if name is not None:
-                out.append(_field(params[name], spec, code))
+                out.append(write_field(params[name], code))
     except (KeyError, IndexError, ValueError, TypeError):
         return fallback
     return "".join(out)[:MAX_MESSAGE_CHARS]
@@ -396,12 +409,19 @@ def joined(parts: Sequence[str], sep: str = "; ") -> str:
     return sep.join(out)
 
 
+def write(id: str, params: Mapping[str, Any], lang: str, fallback: str = "") -> str:
+    """The message ``id`` written out now in ``lang``: the text :func:`written` writes for
+    ``kept(id, params, fallback)``, without keeping it first (texts in ``params`` and the
+    fallback may hold kept messages: they are written out too)."""
+    out = {k: written(v, lang) if isinstance(v, str) else v for k, v in params.items()}
+    return render_id(id, out, lang, written(fallback, lang))
+
+
 def _write(encoded: str, lang: str) -> str:
     try:
         id, params, fallback = orjson.loads(encoded)
         if id == FIGURE_ID:
             return figure(float(params["v"]), str(params["u"]), str(params["n"]), lang)
-        out = {k: written(v, lang) if isinstance(v, str) else v for k, v in params.items()}
-        return render_id(str(id), out, lang, written(str(fallback), lang))
+        return write(str(id), params, lang, str(fallback))
     except (ValueError, TypeError, KeyError):
         return ""

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from checks import fmt
 from checks.levels import HasLevels, crossing
-from checks.messages import kept, kept_figure, render_id, render_stored, written
+from checks.messages import figure, render_id, render_stored, write, written
 from checks.model import Status
 from collector.criteria.catalogue import Severity
 from collector.criteria.rules import AnyOfStep, CompiledCriterion, Rules, RuleStep, Step
@@ -174,13 +174,16 @@ _LANGS = ("en", "vi")
 
 
 def _say(id: str, lang: str, **params: Any) -> str:
-    """A reason of the message catalogue (``reason.*`` in checks/messages.yaml) in ``lang``:
-    English written now; Vietnamese kept, and written when read (:func:`written`, in
-    :func:`evaluate_findings`): the reasons in English are the ones logs, the API and most
-    reads take, the Vietnamese ones are read on the officials' pages and reports."""
-    if lang == "vi":
-        return kept(id, params, id)
-    return render_id(id, params, lang, id)
+    """A reason of the message catalogue (``reason.*`` in checks/messages.yaml) in ``lang``,
+    written now. A host's findings are judged only when its commune's details are read
+    (ingest judges statuses alone), so keeping the Vietnamese as catalogue messages to
+    write later bought nothing and cost every later read of the stored findings. Its
+    parameters are the engine's own (check ids, value names, statuses, figures and texts
+    already written), so none holds a kept message to write out first. Not remembered
+    (checks.messages.render_id): a reason names its host, so the same one hardly comes
+    back before 8,192 others have pushed it out (a national evaluation writes millions),
+    and remembering each cost a quarter of judging a host."""
+    return render_id(id, params, lang, id, remember=False)
 
 
 def levels(value: float, lv: HasLevels) -> tuple[CriterionStatus, str]:
@@ -207,8 +210,8 @@ class _Crossed(NamedTuple):
         if lang == "en":
             return _fmt(self.value), _fmt(self.bound)
         return (
-            kept_figure(self.value, self.unit, self.name),
-            kept_figure(self.bound, self.unit, self.name),
+            figure(float(self.value), self.unit, self.name, lang),
+            figure(float(self.bound), self.unit, self.name, lang),
         )
 
 
@@ -241,15 +244,14 @@ def _where(obs: Observation) -> str:
 
 
 def _said(obs: Observation, lang: str) -> str:
-    """The check's own message in ``lang``: from its id when it has one (kept, in
-    Vietnamese), else as sent."""
+    """The check's own message in ``lang``: from its id when it has one, else as sent."""
     if lang == "vi" and obs.msg:
         try:
             id, params = obs.msg
         except (TypeError, ValueError):
             return obs.message
         if isinstance(params, dict):
-            return kept(str(id), params, obs.message)
+            return write(str(id), params, lang, obs.message)
         return obs.message
     return render_stored(obs.msg, lang, obs.message)
 
@@ -328,7 +330,7 @@ def _value_reason(
     name: str, value: float, unit: str, hit: _Crossed | None, where: str, lang: str
 ) -> str:
     if hit is None:
-        shown = _fmt(value) if lang == "en" else kept_figure(value, unit, name)
+        shown = _fmt(value) if lang == "en" else figure(float(value), unit, name, lang)
         bound = ""
     else:
         shown, level = hit.figures(lang)
@@ -680,6 +682,8 @@ def evaluate_findings(
         _attested(rules, attestations, now),
         _in_force(waivers, now),
     )
+    # Findings are judged with their Vietnamese written out; written() only writes out the
+    # kept messages of findings stored before that (a text without one is returned as is).
     outcomes = {
         c.id: CriterionOutcome(
             c.id, status, c.severity, f.en, written(f.vi, "vi"), list(f.evidence)

@@ -89,3 +89,64 @@ def test_dates_as_babel_writes_them(when: datetime, offset: int, lang: str) -> N
     expected = format_datetime(aware, "dd/MM/yyyy HH:mm", tzinfo=fmt.TIME_ZONE, locale=real)
     assert fmt.when(aware, lang) == expected
     assert fmt.day(when.date(), lang) == format_date(when.date(), "dd/MM/yyyy", locale=real)
+
+
+#: Where writing a figure without Babel's pattern machinery could go wrong: ties rounded
+#: half to even on the decimal text (0.35 is 0.34999… as a float), a sign kept on a value
+#: rounded to 0, group boundaries, and both sides of where Babel takes over again.
+EDGES = [
+    0.35,
+    0.45,
+    2.675,
+    1.005,
+    -0.05,
+    -0.5,
+    0.5,
+    1.5,
+    2.5,
+    -2.5,
+    0.0049,
+    0.015,
+    0.025,
+    0.995,
+    999.5,
+    9999.95,
+    1234567.891,
+    0.001,
+    0.0005,
+    0.00125,
+    1e-20,
+    -1e-20,
+    123456789012345.6,
+    999999999999999.9,
+    1e15,
+    -1e15,
+    1e15 - 1,
+    1e16,
+    5e-324,
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.one_of(
+        st.sampled_from(EDGES),
+        st.integers(min_value=-(10**16), max_value=10**16),
+        st.decimals(min_value=-1000, max_value=1000, places=3).map(float),
+    ),
+    decimals=st.integers(min_value=0, max_value=2),
+    lang=st.sampled_from(LANGS),
+)
+def test_figures_written_without_babels_patterns_are_babels(
+    value: float, decimals: int, lang: str
+) -> None:
+    """fmt.number and fmt.ratio write the criteria engine's figures themselves (checks.fmt
+    _grouped); they must be Babel's, byte for byte, ints (a duration's hours) included."""
+    real = _real(lang)
+    pattern = "#,##0" + ("." + "#" * decimals if decimals else "")
+    assert _outcome(lambda: fmt.number(value, lang, decimals)) == _outcome(
+        lambda: parse_pattern(pattern).apply(value, real)
+    )
+    assert _outcome(lambda: fmt.ratio(value, lang)) == _outcome(
+        lambda: parse_pattern("#,##0.# %").apply(value, real)
+    )

@@ -337,3 +337,66 @@ def test_a_printers_states_and_supplies_are_said_in_the_readers_language() -> No
     assert text_of(result, "vi") == (
         "đang cảnh báo, đang rảnh, kẹt giấy; mực in (toner) đen còn 12 %, Drum: còn một ít"
     )
+
+
+#: A parameter of each format, as a check or the criteria engine passes it.
+_SAMPLE = {
+    "number": 164.8123,
+    "int": 1234,
+    "ratio": 0.3125,
+    "percent": 0.619,
+    "bitrate": 1.64812e8,
+    "size": 1.25e10,
+    "duration": 8220.0,
+    "ms": 0.042,
+    "days": 12,
+    "when": "2026-11-23T01:30:00+00:00",
+    "term": "queue_machine",
+    "terms": "no_camera,no_speaker",
+    "value": "disk_free_ratio",
+    "check": "host.disk",
+    "status": "fail",
+}
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_message_written_now_is_the_text_kept_and_written_later(lang: str) -> None:
+    """checks.messages.write (what the criteria engine calls) gives, for every message of
+    the catalogue, byte for byte the text written() gives for the same message kept: with
+    a figure of each format, a plain text, a number, a text holding kept messages, and a
+    fallback holding one."""
+    from checks.messages import catalogue, fields, kept, kept_figure, write, written
+
+    inner = (
+        kept("host.disk.free", {"free": 0.05}) + "; " + kept_figure(2.5e6, "bits_per_second", "x")
+    )
+    texts = ("pc-2 (C:)", 3.25, inner)
+    fallback = "as sent " + kept("host.disk.free", {"free": 0.5})
+    for n, (id, entry) in enumerate(sorted(catalogue().items())):
+        params = {
+            name: _SAMPLE[spec] if spec else texts[(n + i) % len(texts)]
+            for i, (name, spec) in enumerate(sorted(fields(entry[lang]).items()))
+        }
+        now = write(id, params, lang, fallback)
+        assert now == written(kept(id, params, fallback), lang), id
+        assert "\x1e" not in now, id
+    assert write("future.id", {}, lang, fallback) == written(kept("future.id", {}, fallback), lang)
+    assert write("host.disk.free", {}, lang, "as sent") == "as sent"  # a parameter missing
+
+
+def test_a_text_not_remembered_is_the_same_and_leaves_the_remembered_ones_alone() -> None:
+    """The criteria engine's reasons name their host and are not remembered
+    (render_id(..., remember=False)): the same text, and nothing added to the cache."""
+    from checks.messages import _rendered, render_id
+
+    params = {"name": "disk_free_ratio", "figure": "5 %", "bound": "", "where": "pc-9 (C:)"}
+    for lang in ("vi", "en"):
+        before = _rendered.cache_info().currsize
+        alone = render_id("reason.value", params, lang, "x", remember=False)
+        assert _rendered.cache_info().currsize == before
+        assert alone == render_id("reason.value", params, lang, "x")
+        assert alone in (
+            "máy pc-9 (C:): dung lượng đĩa còn trống 5 %",
+            "disk_free_ratio = 5 % on pc-9 (C:)",
+        )
+    assert render_id("future.id", {}, "vi", "as sent", remember=False) == "as sent"
