@@ -1,14 +1,15 @@
 """Fixtures of the Ansible tests: the ansible tools from the venv and a session wheelhouse.
 
-The wheelhouse (the project wheel plus every dependency, ~40 wheels) is built once per test
-run by the project's own ``ansible/wheelhouse.yml`` into a temporary folder that make test's
-parallel workers share (the first builds it, the others wait and take it); pip's cache makes
-later runs fast.
+The wheelhouse (the project wheel plus every dependency, ~40 wheels) is built by the
+project's own ``ansible/wheelhouse.yml`` once for the sources it is built from, into
+pytest's cache folder, which make test's parallel workers and later runs share (the first
+builds it, the others wait and take it).
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -26,6 +27,8 @@ from tests.conftest import REQUIRE_INTEGRATION
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = ROOT / "ansible"
+#: The packages of the project wheel (pyproject.toml, tool.setuptools.packages.find).
+PACKAGES = ("agent", "checks", "collector", "dashboards")
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -122,19 +125,43 @@ def project_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
+#: What a wheelhouse is built from: the packages of the project wheel, its metadata and the
+#: playbook (the dependencies come from the same index).
+WHEELHOUSE_INPUTS = ("pyproject.toml", "ansible/wheelhouse.yml", *PACKAGES)
+
+
+def wheelhouse_key(root: Path = ROOT) -> str:
+    """A digest of every file a wheelhouse is built from (names and contents)."""
+    digest = hashlib.sha256()
+    for top in WHEELHOUSE_INPUTS:
+        path = root / top
+        files = [path] if path.is_file() else sorted(path.rglob("*"))
+        for f in files:
+            if f.is_file() and "__pycache__" not in f.parts:
+                digest.update(f"{f.relative_to(root)}\0".encode())
+                digest.update(f.read_bytes())
+                digest.update(b"\0")
+    return digest.hexdigest()[:20]
+
+
 @pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Path:
     """The wheelhouse archive the roles install from, built by ansible/wheelhouse.yml once
-    a make test run: the first worker that needs it builds it while the others wait, and
-    they all take that archive (a build takes about a minute of both cores)."""
-    shared = _shared_dir(tmp_path_factory)
-    built = shared / "wheelhouse-built"
-    with _locked(shared / "wheelhouse.lock"):
+    for the sources it is built from (:func:`wheelhouse_key`), in pytest's cache folder: the
+    first worker that needs it builds it while the others wait, and they all take that
+    archive, as does the next make test run on the same sources (CI's PostgreSQL pass). A
+    build takes about a minute of both cores."""
+    assert pytestconfig.cache is not None
+    cache = pytestconfig.cache.mkdir("ansible-wheelhouse")
+    built = cache / wheelhouse_key()
+    with _locked(cache / "wheelhouse.lock"):
         if not (built / "wheelhouse.tar").exists():
+            for old in cache.iterdir():  # other sources' wheelhouses
+                if old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
             tmp = tmp_path_factory.mktemp("wheelhouse-build")
             _build_wheelhouse(tmp, tmp_path_factory)
-            shutil.rmtree(built, ignore_errors=True)
-            tmp.rename(built)  # only a wheelhouse that passed the checks is shared
+            shutil.move(tmp, built)  # only a wheelhouse that passed the checks is kept
     return built / "wheelhouse.tar"
 
 
