@@ -38,6 +38,7 @@ from collector.service.audit import Audit
 from collector.service.base import Core, Service
 from collector.service.changes import CommuneState, record_changes
 from collector.storage import schema as db
+from collector.storage.bulk import BulkStatement
 from collector.storage.codecs import (
     CriterionState,
     LatestResult,
@@ -148,6 +149,8 @@ class Evaluation(Service):
         super().__init__(core)
         self.audit = audit
         self.memo = VerdictMemo()
+        #: The upsert of commune_status rows, by their columns.
+        self._upserts: dict[tuple[str, ...], BulkStatement] = {}
 
     # ----------------------------------------------------------------- host judgements
     def refresh_findings(
@@ -502,12 +505,16 @@ class Evaluation(Service):
     ) -> None:
         if not rows:
             return
-        stmt = self.database.insert(db.commune_status)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["commune_code"],
-            set_={c: stmt.excluded[c] for c in rows[0] if c != "commune_code"},
-        )
-        conn.execute(stmt, rows)
+        keys = tuple(rows[0])
+        upsert = self._upserts.get(keys)
+        if upsert is None:  # compiled once per set of columns (collector/storage/bulk.py)
+            stmt = self.database.insert(db.commune_status)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["commune_code"],
+                set_={c: stmt.excluded[c] for c in keys if c != "commune_code"},
+            )
+            upsert = self._upserts[keys] = BulkStatement(stmt, self.database.engine.dialect, keys)
+        upsert.run(conn, rows)
         if details:
             dstmt = self.database.insert(db.commune_details)
             dstmt = dstmt.on_conflict_do_update(
