@@ -89,6 +89,10 @@ class Ingest(Service):
             REPORT_KEYS,
         )
         a = db.agents.c
+        # The group's agents' rows, read first (a statement built once, as these two).
+        self._read_agents = select(
+            a.agent_id, a.token_hash, a.revoked, a.latest, a.last_seq, a.conditions, a.retired_at
+        ).where(self.database.among_param(a.agent_id, "ids"))
         update_agents = (
             update(db.agents)
             .where(a.agent_id == bindparam("b_agent_id"))
@@ -187,21 +191,8 @@ class Ingest(Service):
     def _refuse_stale_tokens(self, conn: Connection, g: _Group) -> None:
         """Read the agents' rows; a batch whose token was revoked or replaced since this
         process checked it is refused (whichever replica revoked it)."""
-        a = db.agents.c
-        g.rows = {
-            row.agent_id: row
-            for row in conn.execute(
-                select(
-                    a.agent_id,
-                    a.token_hash,
-                    a.revoked,
-                    a.latest,
-                    a.last_seq,
-                    a.conditions,
-                    a.retired_at,
-                ).where(a.agent_id.in_({g.batches[i][0].agent_id for i in g.valid}))
-            )
-        }
+        ids = sorted({g.batches[i][0].agent_id for i in g.valid})
+        g.rows = {row.agent_id: row for row in conn.execute(self._read_agents, {"ids": ids})}
         for i in list(g.valid):
             agent = g.batches[i][0]
             row = g.rows.get(agent.agent_id)
