@@ -4,6 +4,7 @@ refuses a statement whose parameters are not the rows' keys."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,7 +38,7 @@ KEYS = (
 def agent_row(n: int, prefix: str) -> dict[str, Any]:
     return {
         "agent_id": f"{prefix}-{n}",
-        "token_hash": f"{prefix}{n:063d}",
+        "token_hash": hashlib.sha256(f"{prefix}-{n}".encode()).hexdigest(),
         "commune_code": "00070",
         "province_code": "01",
         "host": f"pasc-pc-{n}",
