@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, bindparam, delete, insert, select
 
 from collector.storage import schema as db
 from collector.storage.bulk import BulkStatement
@@ -111,3 +111,16 @@ def test_bulk_statement_refuses_parameters_the_rows_do_not_give(engine: Engine) 
         BulkStatement(insert(db.agents), engine.dialect, without_version)
     with pytest.raises(ValueError, match="no_such_key"):
         BulkStatement(insert(db.agents), engine.dialect, (*KEYS, "no_such_key"))
+
+
+def test_bulk_statement_of_one_parameter(engine: Engine) -> None:
+    database = Database(engine)
+    insert_agents = BulkStatement(insert(db.agents), engine.dialect, KEYS)
+    forget = BulkStatement(
+        delete(db.agents).where(db.agents.c.agent_id == bindparam("b_id")), engine.dialect, ["b_id"]
+    )
+    with database.write() as conn:
+        insert_agents.run(conn, [agent_row(n, "del") for n in range(1, 5)])
+        forget.run(conn, [{"b_id": "del-1"}, {"b_id": "del-3"}])
+        forget.run(conn, [{"b_id": "del-4"}])
+    assert [r[0] for r in stored(engine, "del")] == ["del-2"]
