@@ -13,7 +13,7 @@ import functools
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -109,6 +109,23 @@ async def ingest(
 ) -> IngestResponse:
     """Store a batch of reports. Answers 2xx only once the batch is committed; a report
     whose (agent_id, seq) is already stored is acknowledged again and not duplicated."""
+    return await store_reports(request, ctx, token)
+
+
+async def ingest_direct(request: Request) -> Response:
+    """``POST /api/v1/reports`` as served: the route above without FastAPI's dependency
+    injection and response model (less CPU a report: docs/BENCHMARKS.md). The same
+    steps and answers: the bearer token (401), then :func:`store_reports`; refusals are
+    HTTPException and domain errors, answered by the app's exception handlers as on any
+    route. The route above stays for the OpenAPI document (create_app mounts this one
+    first, so it serves the requests)."""
+    ctx: ApiContext = request.app.state.api
+    resp = await store_reports(request, ctx, await bearer_token(request))
+    return Response(resp.model_dump_json(), media_type="application/json")
+
+
+async def store_reports(request: Request, ctx: ApiContext, token: str) -> IngestResponse:
+    """Read, authenticate, rate-limit, decode and commit one request's batch of reports."""
     body = await read_body(request, ctx.config.max_body_bytes)
     agent = ctx.services.identities.cached_identity(token) or await run_in_threadpool(
         ctx.services.identities.authenticate, token

@@ -22,7 +22,7 @@ from checks.model import EnrollRequest, ReportBatch
 from collector.api import agents, health, metrics, openapi, probes, readiness
 from collector.api.deps import ApiContext
 from collector.api.handlers import add_exception_handlers
-from collector.api.middleware import Hsts, InFlight, LoadShedding, Slots
+from collector.api.middleware import REPORTS_PATH, Hsts, InFlight, LoadShedding, Slots
 from collector.api.prometheus import (
     DEFAULT_HOST_VALUES,
     CatalogueMetrics,
@@ -76,6 +76,9 @@ def create_app(services: Services, config: CollectorConfig) -> FastAPI:
     ctx.metrics.backlog.set_function(lambda: ctx.committer.expected_wait_s(inflight.bytes))
     add_exception_handlers(app, config.retry_after_s)
 
+    # Agents' reports, the busiest route, served without FastAPI's dependency injection
+    # (agents.ingest_direct); mounted first, it answers POST before the documented route.
+    app.add_route(REPORTS_PATH, agents.ingest_direct, methods=["POST"], include_in_schema=False)
     for module in (agents, readiness, metrics, health, probes):
         app.include_router(module.router)
     # Officials' pages and report downloads (login required; see collector/api/web/).

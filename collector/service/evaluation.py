@@ -38,6 +38,7 @@ from collector.service.audit import Audit
 from collector.service.base import Core, Service
 from collector.service.changes import CommuneState, record_changes
 from collector.storage import schema as db
+from collector.storage.bulk import BulkStatement
 from collector.storage.codecs import (
     CriterionState,
     LatestResult,
@@ -48,6 +49,7 @@ from collector.storage.codecs import (
     encode_statuses,
     since,
 )
+from collector.storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +145,41 @@ class _Gathered:
         self.due[code] = when if current is None else min(current, when)
 
 
+class _Reads:
+    """The statements an evaluation reads its communes with, built once (building one
+    cost more than running it for a group's few communes): each takes the communes' codes
+    as the parameter ``codes``."""
+
+    def __init__(self, database: Database) -> None:
+        a, cs = db.agents.c, db.commune_status.c
+        self.hosts = select(
+            a.agent_id, a.commune_code, a.host, a.verdict, a.last_observed_at, a.retired_at
+        ).where(
+            and_(
+                database.among_param(a.commune_code, "codes"),
+                a.revoked.is_(False),
+                a.last_observed_at.is_not(None),
+            )
+        )
+        self.attestations = select(db.attestations).where(
+            database.among_param(db.attestations.c.commune_code, "codes")
+        )
+        self.waivers = select(db.waivers).where(
+            database.among_param(db.waivers.c.commune_code, "codes")
+        )
+        self.previous = select(cs.commune_code, cs.statuses, cs.logged).where(
+            database.among_param(cs.commune_code, "codes")
+        )
+
+
 class Evaluation(Service):
     def __init__(self, core: Core, audit: Audit) -> None:
         super().__init__(core)
         self.audit = audit
         self.memo = VerdictMemo()
+        self._reads = _Reads(self.database)
+        #: The upsert of commune_status rows, by their columns.
+        self._upserts: dict[tuple[str, ...], BulkStatement] = {}
 
     # ----------------------------------------------------------------- host judgements
     def refresh_findings(
@@ -218,12 +250,7 @@ class Evaluation(Service):
         g.due = dict.fromkeys(communes)
         self._gather_hosts(conn, g, now, rules, detail)
         self._gather_people(conn, g, now)
-        cs = db.commune_status.c
-        for row in conn.execute(
-            select(cs.commune_code, cs.statuses, cs.logged).where(
-                self.database.among(cs.commune_code, communes)
-            )
-        ):
+        for row in conn.execute(self._reads.previous, {"codes": communes}):
             g.previous[row.commune_code] = decode_statuses(row.statuses)
             g.logged[row.commune_code] = row.logged
         return g
@@ -240,17 +267,8 @@ class Evaluation(Service):
         stale_s = rules.stale_after_s
         fresh_since = now - timedelta(seconds=stale_s)
         oldest_fresh: dict[str, datetime] = {}
-        a = db.agents.c
         for agent_id, code, host, verdict, observed, retired in conn.execute(
-            select(
-                a.agent_id, a.commune_code, a.host, a.verdict, a.last_observed_at, a.retired_at
-            ).where(
-                and_(
-                    self.database.among(a.commune_code, g.communes),
-                    a.revoked.is_(False),
-                    a.last_observed_at.is_not(None),
-                )
-            )
+            self._reads.hosts, {"codes": g.communes}
         ):
             seen = as_utc(observed)
             last = g.last_report[code]
@@ -347,11 +365,7 @@ class Evaluation(Service):
     def _gather_people(self, conn: Connection, g: _Gathered, now: datetime) -> None:
         """Attestations and waivers in force, each also making its commune due on expiry."""
         g.attestations = {c: [] for c in g.communes}
-        for row in conn.execute(
-            select(db.attestations).where(
-                self.database.among(db.attestations.c.commune_code, g.communes)
-            )
-        ):
+        for row in conn.execute(self._reads.attestations, {"codes": g.communes}):
             att = Attestation(
                 criterion_id=row.criterion_id,
                 status=row.status,
@@ -364,9 +378,7 @@ class Evaluation(Service):
             if att.expires_at > now:
                 g.due_at(row.commune_code, att.expires_at)
         g.waivers = {c: [] for c in g.communes}
-        for row in conn.execute(
-            select(db.waivers).where(self.database.among(db.waivers.c.commune_code, g.communes))
-        ):
+        for row in conn.execute(self._reads.waivers, {"codes": g.communes}):
             wv = Waiver(
                 criterion_id=row.criterion_id,
                 reason=row.reason,
@@ -502,12 +514,16 @@ class Evaluation(Service):
     ) -> None:
         if not rows:
             return
-        stmt = self.database.insert(db.commune_status)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["commune_code"],
-            set_={c: stmt.excluded[c] for c in rows[0] if c != "commune_code"},
-        )
-        conn.execute(stmt, rows)
+        keys = tuple(rows[0])
+        upsert = self._upserts.get(keys)
+        if upsert is None:  # compiled once per set of columns (collector/storage/bulk.py)
+            stmt = self.database.insert(db.commune_status)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["commune_code"],
+                set_={c: stmt.excluded[c] for c in keys if c != "commune_code"},
+            )
+            upsert = self._upserts[keys] = BulkStatement(stmt, self.database.engine.dialect, keys)
+        upsert.run(conn, rows)
         if details:
             dstmt = self.database.insert(db.commune_details)
             dstmt = dstmt.on_conflict_do_update(
