@@ -80,7 +80,6 @@ costs the rest at one process: rule durations and silent hosts judged at ingest,
 log the daily roll-ups read (a commune's last logged state is kept with its status, so an
 unchanged commune reads nothing more), and the Vietnamese reasons kept as catalogue messages
 in each host's findings (judging a host's report about 140 → 210 µs).
-in each host's findings (judging a host's report about 140 → 210 µs).
 
 **Ingest without findings, and msgspec** (2026-12-05, later). Ingest now judges a host's
 report into its verdict and conditions only; the host's findings (every rule's reasons and
@@ -105,6 +104,72 @@ before this change, measured in this session): the Vietnamese reasons are kept a
 messages and written, with Vietnamese figures, when read (docs/MESSAGES.md); a commune's
 page pays about 3 ms for it.
 
+**Reasons written when judged** (2026-12-06). Since ingest judges no findings, keeping the
+Vietnamese reasons as catalogue messages bought nothing: a host's findings are judged only
+when its commune's details are first read, and the kept messages were then written out at
+that read and at every later read of the stored findings (JSON decoded again, level by
+level, for each finding). The engine now writes its reasons in both languages when it
+judges a host's findings, and stored findings hold plain text (those stored before are
+still written out when read); the engine's reasons, which name their host, are no longer
+looked up among nor kept in the 8,192 remembered texts, where at a nation's scale none
+came back and the misses cost a quarter of judging a host; and `checks.fmt` writes a
+figure by the steps of Babel's pattern without its machinery (~10 → ~4 µs a figure). Texts
+byte for byte the same: `tests/collector/criteria/test_reasons_written.py` judges every
+simulator fault's commune both ways, `tests/checks/test_messages.py` writes every catalogue
+message both ways, `tests/checks/test_checks_fmt_locale.py` compares figures with Babel's.
+On 2,000 simulated hosts (CPU time, best of 5, two rounds alternating the code before and
+after): judging a host's findings 136 and 137 → 135 and 134 µs (writing the Vietnamese now
+costs what keeping it did); evaluating a commune of 15 hosts from their stored findings
+1.55 and 1.56 → 0.18 and 0.19 ms. Section 2 at 50,000 hosts with this change (one run
+beside other work, load average 4.0 at the end against the table's 1.1):
+those communes' reasons and evidence 8.4 → 3.9 s (3.3 at 11:53), every commune's after
+ingest 21.5 → 17.2 s, every commune from stored findings 10.9 → 4.7 s (3.0 at 11:53), full
+re-judgement 21.6 → 16.7 s (8.7 at 11:53). At 10,000 hosts, alternated on a busier machine
+(load average 8): every commune's details after ingest 40.6 → 24.6 s, from stored findings
+16.3 → 9.8 s. The full re-judgement does not return to 8.7 s: in the run of 11:53 the
+Vietnamese reasons were English ones with Vietnamese words between them
+(`disk_free_ratio = 0.527682 trên pc-0`), and judging a host took 32 µs on the same
+2,000 hosts. Of today's 134 µs, statuses alone are 15, writing the reasons about 28, the
+Vietnamese figures about 20, and the rest (evidence, English figures, building the
+findings) about 60, spread over many small steps with no single one to remove.
+
+**The direct route and statements built once** (2026-12-06). Three changes, measured
+against the code before them (commit f766be6), alternating in the same minutes, and kept:
+
+* `POST /api/v1/reports` is served by a plain Starlette route mounted ahead of FastAPI's
+  (`agents.ingest_direct`: ARCHITECTURE.md, step 4), with the same steps, refusals and
+  metrics; FastAPI's dependency injection and response model no longer run for each
+  report. The collector's CPU a request under wrk (psutil, 15 s runs, SQLite, 1 process):
+  0.658 and 0.663 ms → 0.568 and 0.555 ms.
+* The group's insert of reports, update of agents and upsert of commune statuses are
+  compiled once and run as the driver's `executemany` (`collector/storage/bulk.py`), the
+  rows converted by the column types' own bind processors: SQLAlchemy no longer builds
+  each row's parameters (the insert and update of a group of 16: 0.60 → 0.46 ms of CPU).
+* The group's five reads (its agents' rows; its communes' hosts, attestations, waivers and
+  previous statuses) are statements built once, the codes a parameter
+  (`Database.among_param`), instead of built and given a cache key every group.
+
+The store path alone (`micro`: 2,000 hosts, groups of 16, CPU time): 0.464 and 0.478 →
+0.368 and 0.382 ms a report. The collector's CPU a request under wrk, all three: 0.691 and
+0.658 ms → 0.514 and 0.485 ms (1,387 and 1,395 → 1,853 and 1,846 reports/s in those runs).
+Section 1's load (`bench.run --only ingest`, 10 s runs, load average 1.5–2.4), the code
+before and after, one run each, one after the other:
+
+| reports/s (p99) | before | after |
+|---|---|---|
+| SQLite, 1 process | 1,453 (35.7 ms) | 1,941 (23.4 ms) |
+| SQLite, 2 processes | 1,499 (152.1 ms) | 2,026 (218.5 ms) |
+| PostgreSQL 15, 1 process | 1,041 (42.6 ms) | 1,336 (38.1 ms) |
+| PostgreSQL 15, 2 processes | 1,349 (42.0 ms) | 1,873 (32.9 ms) |
+
+Two SQLite processes still wait for each other's write lock: their p99 stays over 100 ms
+(one process, 23 ms, is the better choice on SQLite). uvicorn already runs with httptools
+and uvloop (`uvicorn[standard]` installs them and its `auto` choice takes them; py-spy
+shows `HttpToolsProtocol` serving): nothing to change there. What is left in the writer is
+the collector's own work (merging a report into the host's latest results, judging its
+verdict, the commune's colour and statuses, JSON) and SQLite's commit; in the event loop,
+uvicorn and Starlette's middleware. SQLAlchemy is no longer a large part of either.
+
 **Two processes.** Until 2026-12-05 the "2 processes" rows loaded one process: wrk connected
 while the second was still starting, and all 32 connections went to the first (the
 benchmark now waits until each process listens, and a collector listens only once its app
@@ -116,9 +181,11 @@ transaction.
 
 So 2,000 reports/s on these two cores needs about 0.9 ms of CPU a report for everything
 together (collectors, database, load generator); PostgreSQL with two processes uses about
-1.5 ms. The goal still needs one of two decisions, not more tuning: more cores (replicas on
-PostgreSQL scale with them: +38 to +63 % here from a second process, on two cores shared
-with the database), or a hot path without FastAPI, pydantic and SQLAlchemy. The national
+1.5 ms. The direct route and the statements built once (above) took SQLite with one
+process to about 1,940 reports/s (p99 23 ms) and PostgreSQL with two to about 1,870 (p99
+33 ms); the rest of the way needs more cores (replicas on PostgreSQL scale with them: +38
+to +63 % here from a second process, on two cores shared with the database), or the
+writer's own work (merging, judging, JSON) made cheaper. The national
 load itself is 833 reports/s (50,000 hosts, one report a minute): both engines carry it
 (section 1).
 
