@@ -31,20 +31,20 @@ generator, collector and peers share the machine; all traffic on loopback. Figur
 one run: repeat for noise.
 
 **Time budget.** `make bench` has 10 minutes (`--budget-s`, 600 s). Each section says
-what it took under its stamp, and the line below what the last run took in all. The default
-sizes are expected to take about 13 minutes on the 2-core development machine with other
-work beside it (`bench/budget.py`; 22 with the sizes before the budget), and took 11 min 07 s
-alone on it (2026-12-05, with the faster ingest): over the budget by about a minute. The
-national figures at their national size (50,000 hosts; 50,000 agents in the national
-minute, on each engine) alone take about 5; fitting in 10 minutes means measuring them on
-one engine only, or at half the nation. Before each section `bench.run` prints what it expects the
-section to take with the sizes asked for and warns when the run would go past the budget;
-it runs the section all the same, and warns again at the end if the run took longer. Loads
-are 10 s runs (`--duration`), the national minute's paced part 10 s (`--nation-paced`), the
-nation on PostgreSQL 10,000 hosts (`--pg-hosts`). The national minute's agents are written
-as enrollment writes them, once, and the same agents and reports serve both engines; every
-peer is waited for with a timeout and a clear error. `python -m bench.run --help` lists
-every size and its default.
+what it took under its stamp, and the line below what the last run took in all. Before
+each section `bench.run` prints what it expects the section to take with the sizes asked
+for (`bench/budget.py`: linear in the sizes, with costs per unit measured on the 2-core
+development machine with other work beside it) and warns when the run would go past the
+budget; it runs the section all the same, and warns again at the end if the run took
+longer. The default sizes: loads of 10 s (`--duration`); the national minute at the
+nation's size, 50,000 agents on each engine, for 50 s (`--nation-duration`: every agent's
+first report is stored within about 45 s) and its paced part 10 s (`--nation-paced`); the
+nation at 50,000 hosts on SQLite and 10,000 on PostgreSQL (`--pg-hosts`); the fleet drain
+measured over 30 s (`--fleet-window`). The national minute's agents are written as
+enrollment writes them, once, and the same agents and reports serve both engines (a
+commune's cycle is drawn once and sent by each of its agents: drawing 50,000 took about
+20 s); every peer is waited for with a timeout and a clear error. `python -m bench.run
+--help` lists every size and its default.
 """
 
 OUTRO = """## Where an ingested report's time goes, and what the goals would take
