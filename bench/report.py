@@ -241,11 +241,16 @@ def ingest_section(i: dict[str, Any]) -> str:
         f"{name} {_processes(n)} {i[f'{p}_stored']:,} reports for {i[f'{p}_requests']:,} answers"
         for name, n, p in runs
     )
-    # Per engine, its best way to use this machine's two cores (one process or two).
+
+    # Per engine, its best way to use this machine's two cores (one process or two): the
+    # fastest within the latency goal, or the fastest if none is within it.
+    def rank(p: str) -> tuple[bool, int]:
+        return (i[f"{p}_p99_ms"] < 100, i[f"{p}_reports_s"])
+
     best: dict[str, tuple[int, str]] = {}
     for name, n, p in runs:
         engine = name.split()[0]
-        if engine not in best or i[f"{p}_reports_s"] > i[f"{best[engine][1]}_reports_s"]:
+        if engine not in best or rank(p) > rank(best[engine][1]):
             best[engine] = (n, p)
     rate = "; ".join(
         f"{engine} {_goal(i[f'{p}_reports_s'] >= 2000)} ({i[f'{p}_reports_s']:,}/s with "
@@ -278,8 +283,9 @@ The collector stores every report durably (fsync), judges it against the catalog
 re-evaluates the commune's colour and criterion statuses and answers after commit; the
 pushgateway keeps the last push in memory, but checks each push against every group it
 holds, so its rate falls as groups grow. Goals, each engine as it does best on
-these two cores: ≥ 2,000 reports/s: {rate}; p99 < 100 ms: {p99}; values/s ≥
-pushgateway's: {_goal(ratio >= 1)}.
+these two cores (the faster set-up whose p99 is within 100 ms, if either is):
+≥ 2,000 reports/s: {rate}; p99 < 100 ms: {p99}; values/s ≥ pushgateway's:
+{_goal(ratio >= 1)}.
 {_minute_part(i)}"""
 
 
