@@ -31,6 +31,7 @@ from collector.criteria.engine import (
     evaluate_findings,
     evaluate_verdicts,
     host_findings,
+    host_statuses,
     host_verdict,
 )
 from collector.criteria.rules import Rules
@@ -113,13 +114,26 @@ def judge(
     findings, verdict and conditions (a timed rule's condition advanced twice at the same
     time does not move), so a host judged at ingest with ``detail=False`` is judged in full,
     identically, when its commune's details are first asked for."""
-    obs = observations(host, latest)
-    found = host_findings(rules, obs, detail)
+    if detail:
+        obs = observations(host, latest)
+        found = host_findings(rules, obs, detail)
+        at = max((o.observed_at for o in obs), default=None)
+    else:  # the same statuses, from the figures as kept (no Observation per result)
+        found = host_statuses(
+            rules, [(e.check, e.target, e.status, e.figures) for e in latest.values()]
+        )
+        at = _newest(latest) if rules.compiled.timed else None
     kept: Conditions = {}
-    if obs and rules.compiled.timed:
-        at = max(o.observed_at for o in obs)
+    if at is not None and rules.compiled.timed:
         found, kept = apply_durations(rules, found, conditions, at, detail)
     return Judged(found, host_verdict(rules, found), kept)
+
+
+def _newest(latest: dict[str, LatestResult]) -> datetime | None:
+    """The newest measurement of a host's latest results (each distinct time read once)."""
+    parse = datetime.fromisoformat
+    stamps = {e.observed_at for e in latest.values()}
+    return max((as_utc(parse(s)) for s in stamps), default=None)
 
 
 @dataclass

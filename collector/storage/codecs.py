@@ -55,8 +55,9 @@ class LatestResult(NamedTuple):
             (
                 result.check,
                 result.target,
-                result.category.value,
-                result.status.value,
+                # _value_, not .value: the enum's property costs more than the rest.
+                result.category._value_,
+                result.status._value_,
                 result.message,
                 # An agent's clock may run ahead: never look fresher than now.
                 (now if observed > now else observed).isoformat(),
