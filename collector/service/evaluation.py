@@ -136,6 +136,22 @@ def _newest(latest: dict[str, LatestResult]) -> datetime | None:
     return max((as_utc(parse(s)) for s in stamps), default=None)
 
 
+def _states(
+    statuses: dict[str, tuple[str, str]], previous: dict[str, CriterionState], stamp: str
+) -> dict[str, CriterionState]:
+    """Each criterion's status, severity and since when (:func:`codecs.since` inlined, and
+    tuple.__new__: once per criterion of every commune a group commit evaluates)."""
+    new = tuple.__new__
+    out = {}
+    for cid, (st, sev) in statuses.items():
+        prev = previous.get(cid)
+        at = stamp
+        if prev is not None and prev[2] is not None and prev[0] == st:
+            at = prev[2]
+        out[cid] = new(CriterionState, (st, sev, at))
+    return out
+
+
 @dataclass
 class _Gathered:
     """What one evaluation read of its communes' hosts."""
@@ -440,11 +456,7 @@ class Evaluation(Service):
                 now,
                 memo=self.memo,
             )
-            prev = g.previous.get(code, {})
-            states = {
-                cid: CriterionState(st, sev, since(prev.get(cid), st, stamp))
-                for cid, (st, sev) in statuses.items()
-            }
+            states = _states(statuses, g.previous.get(code, {}), stamp)
             rows.append(self._status_row(g, code, now, colour.value, states, pending=True))
         self._log_changes(conn, g, rows, now, rules.stale_after_s)
         self._upsert(conn, rows)

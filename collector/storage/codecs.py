@@ -98,8 +98,9 @@ class CriterionState(NamedTuple):
 
 
 def decode_statuses(stored: dict[str, list[str]] | None) -> dict[str, CriterionState]:
+    new = tuple.__new__  # not CriterionState(...): a commune's every criterion, every group
     return {
-        cid: CriterionState(st[0], st[1], st[2] if len(st) > 2 else None)
+        cid: new(CriterionState, (st[0], st[1], st[2] if len(st) > 2 else None))
         for cid, st in (stored or {}).items()
     }
 
