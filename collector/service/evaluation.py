@@ -47,6 +47,7 @@ from collector.storage.codecs import (
     aware,
     decode_latest,
     decode_statuses,
+    encode_latest,
     encode_statuses,
     since,
 )
@@ -65,7 +66,8 @@ _ICT = timezone(timedelta(hours=7), "ICT")
 
 def observations(host: str, latest: dict[str, LatestResult]) -> list[Observation]:
     """A host's latest results as the rule interpreter reads them."""
-    # Inlined (once per result of every report ingested): e.values(), e.units(), as_utc().
+    # Inlined (once per result of every host whose details are judged): e.values(),
+    # e.units(), as_utc().
     parse = datetime.fromisoformat
     out = []
     for e in latest.values():
@@ -119,21 +121,27 @@ def judge(
         found = host_findings(rules, obs, detail)
         at = max((o.observed_at for o in obs), default=None)
     else:  # the same statuses, from the figures as kept (no Observation per result)
-        found = host_statuses(
-            rules, [(e.check, e.target, e.status, e.figures) for e in latest.values()]
-        )
-        at = _newest(latest) if rules.compiled.timed else None
+        return judge_stored(rules, encode_latest(latest), conditions)
     kept: Conditions = {}
     if at is not None and rules.compiled.timed:
         found, kept = apply_durations(rules, found, conditions, at, detail)
     return Judged(found, host_verdict(rules, found), kept)
 
 
-def _newest(latest: dict[str, LatestResult]) -> datetime | None:
-    """The newest measurement of a host's latest results (each distinct time read once)."""
-    parse = datetime.fromisoformat
-    stamps = {e.observed_at for e in latest.values()}
-    return max((as_utc(parse(s)) for s in stamps), default=None)
+def judge_stored(
+    rules: Rules, latest: dict[str, list[Any]], conditions: Conditions | None = None
+) -> Judged:
+    """:func:`judge` with ``detail=False`` of a host's latest results in their stored form
+    (``agents.latest``, as ingest merges a report into them): the same verdict and
+    conditions, with no LatestResult nor Observation per result."""
+    found = host_statuses(rules, [(e[0], e[1], e[3], e[7]) for e in latest.values()])
+    kept: Conditions = {}
+    if latest and rules.compiled.timed:
+        # The newest measurement times the durations (each distinct stamp parsed once).
+        parse = datetime.fromisoformat
+        at = max(as_utc(parse(s)) for s in {e[5] for e in latest.values()})
+        found, kept = apply_durations(rules, found, conditions, at, False)
+    return Judged(found, host_verdict(rules, found), kept)
 
 
 def _states(

@@ -67,6 +67,26 @@ class LatestResult(NamedTuple):
             ),
         )
 
+    @staticmethod
+    def entry(result: AnyResult, seq: int, now: datetime) -> list[Any]:
+        """``encode_latest``'s form of :meth:`of`'s entry, made directly: what ingest merges
+        into a host's latest results as stored, without a LatestResult between."""
+        observed = result.observed_at
+        msg = stored(result.msg)
+        out: list[Any] = [
+            result.check,
+            result.target,
+            result.category._value_,
+            result.status._value_,
+            result.message,
+            (now if observed > now else observed).isoformat(),
+            seq,
+            {k: [v.value, v.unit] for k, v in result.values.items()},
+        ]
+        if msg is not None:
+            out.append(msg)
+        return out
+
     def values(self) -> dict[str, float]:
         return {k: v[0] for k, v in self.figures.items()}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from checks.model import CheckResult
@@ -17,7 +18,7 @@ from collector.criteria.engine import host_findings, host_statuses, host_verdict
 from collector.criteria.rules import Rules
 from collector.demo.simulator import FAULTS, CommunePlan, office_results, simulated_results
 from collector.service.evaluation import judge, observations
-from collector.storage.codecs import LatestResult, latest_key
+from collector.storage.codecs import LatestResult, encode_latest, latest_key
 
 NOW = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
 RULES = Rules.of(load_catalogue())
@@ -118,3 +119,27 @@ def test_a_result_without_its_figures(status: str) -> None:
         assert judged == {"fail"}
     else:  # a figure not measured
         assert "unknown" in judged
+
+
+def test_an_entry_merged_as_stored_is_the_stored_form_of_the_latest_result() -> None:
+    """Ingest merges a report into the host's latest results in their stored form
+    (``LatestResult.entry``): the same JSON as ``encode_latest`` of ``LatestResult.of``,
+    with a message id and without (an older agent's), an agent's clock ahead of ours
+    clamped to now."""
+    rng = random.Random(6)
+    plan = CommunePlan("00001", "01", False, tuple(sorted(FAULTS)))
+    results = simulated_results(plan, rng) + office_results(rng)
+    ahead = NOW + timedelta(minutes=3)
+    variants = [
+        *results,
+        *(r.model_copy(update={"msg": None}) for r in results),
+        *(r.model_copy(update={"observed_at": ahead}) for r in results),
+    ]
+    assert any(r.msg is not None for r in variants) and any(r.msg is None for r in variants)
+    for r in variants:
+        key = latest_key(r.check, r.target)
+        entry = LatestResult.entry(r, 7, NOW)
+        assert orjson.dumps(entry) == orjson.dumps(
+            encode_latest({key: LatestResult.of(r, 7, NOW)})[key]
+        )
+        assert entry[5] <= NOW.isoformat()
