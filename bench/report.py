@@ -179,13 +179,62 @@ section 1 (832 → 1,356 in a full run an hour before); in a 20 s run each colle
 1,385, and 1,250 → 1,351 before; p99 33 → 76 ms): each writer waits for the other's write
 transaction.
 
+**Verdicts from the kept figures, one hop a group** (2026-12-06, later). Six changes,
+each timed on its own against the code before it (commit 54e775e), and kept:
+
+* Ingest judges a report's verdict with `engine.host_statuses`, straight from the host's
+  latest results as kept (check, target, status, figures), instead of building an
+  `Observation` per result and parsing its time; the newest time, which times the rules
+  with a duration, is parsed once per distinct stamp; `host_verdict` takes its common cases
+  first. The same statuses, verdicts and conditions
+  (`tests/collector/criteria/test_host_statuses.py`: every simulator fault, judged both
+  ways). Judging one host's 30 results for its verdict: 127 and 131 → 51 µs.
+* The writer answers all of a group's waiting requests with one call into the event loop
+  (`GroupCommitter.submit_async`), not a thread-safe hop and a chained future per request
+  (`tests/collector/service/test_committer.py`): 9.7 and 9.8 → 3.1 and 3.2 µs of CPU a
+  request for the hop alone (32 requests at a time, a store that does nothing).
+* The accepted and duplicate counters are resolved once (`IngestMetrics.count_reports`):
+  2.8 → 0.7 µs a request.
+* A commune's criterion states are built and read back without a call per criterion
+  (24 criteria: 9.3 → 6.0 µs to build, 7.4 → 5.0 µs to read); `LatestResult.of` reads the
+  enums' `_value_`, not their `.value` property (128 → 37 ns each, twice a result).
+* A bulk statement takes each row's values with one `itemgetter` and converts only the
+  fields that have a bind processor (3.6–5.7 → 3.3–5.0 µs a row; the same parameters:
+  `tests/collector/storage/test_bulk.py`).
+* A report is merged into the host's latest results in their stored form
+  (`LatestResult.entry`, `evaluation.judge_stored`): no `LatestResult` decoded from nor
+  encoded back to the stored lists per entry, though a report replaces most of them; the
+  same stored JSON (`test_host_statuses.py`). The store path: 0.280 and 0.288 → 0.270 and
+  0.270 ms a report.
+
+All six, against the code before them: the store path alone (msgspec-decoded reports as
+served, 2,000 hosts, groups of 16, CPU time, best of 4, two rounds alternating): 0.339 and
+0.337 → 0.283 and 0.280 ms a report. The collector's CPU a request under wrk (15 s runs,
+SQLite, 1 process, alternating, load average 0.6–0.9): 0.536 and 0.541 ms → 0.473 and
+0.463 ms (1,776 and 1,789 → 2,000 and 2,051 reports/s in those runs). Section 1's load,
+with the first five (one run each, the code before and after one after the other on a
+busy machine, load average 3.9–5.1): SQLite 1 process
+1,039 (p99 170 ms) → 1,555 (51 ms), 2 processes 1,091 → 1,111; PostgreSQL 1 process 746 →
+936, 2 processes 657 (316 ms) → 883 (111 ms). The code after, alone a few minutes later
+(load average 1.5–1.9): SQLite 1 process 1,995 reports/s (p99 23.0 ms), 2 processes 1,904
+(147 ms); PostgreSQL 1 process 1,288 (42.6 ms), 2 processes 1,677 (40.9 ms): on that run
+PostgreSQL did less than the 1,873 measured before on a quieter machine, so that figure
+says little either way. What is left per report in the writer: the group's reads, the
+JSON of the host's latest results (read and written whole), the commune's colour and
+statuses, and SQLite's commit; in the event loop, uvicorn and the middleware FastAPI and
+Starlette put around every route (about ten layers).
+
 So 2,000 reports/s on these two cores needs about 0.9 ms of CPU a report for everything
 together (collectors, database, load generator); PostgreSQL with two processes uses about
 1.5 ms. The direct route and the statements built once (above) took SQLite with one
 process to about 1,940 reports/s (p99 23 ms) and PostgreSQL with two to about 1,870 (p99
-33 ms); the rest of the way needs more cores (replicas on PostgreSQL scale with them: +38
-to +63 % here from a second process, on two cores shared with the database), or the
-writer's own work (merging, judging, JSON) made cheaper. The national
+33 ms); verdicts from the kept figures and one hop a group took the collector's CPU a
+request about 13 % lower (0.46–0.47 ms under wrk), SQLite with one process to about 2,000
+reports/s (p99 23 ms). The rest of the way (2,150 with margin: about 0.42 ms a request)
+needs more cores (replicas on PostgreSQL scale with them: +38 to +63 % here from a second
+process, on two cores shared with the database), or the rest of the writer's work (the
+group's reads, JSON, SQLite's commit) and of the event loop's (uvicorn, and FastAPI's and
+Starlette's layers around every route) made cheaper. The national
 load itself is 833 reports/s (50,000 hosts, one report a minute): both engines carry it
 (section 1).
 

@@ -8,7 +8,6 @@ report and retries.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Sequence
 from typing import Annotated
@@ -145,15 +144,14 @@ async def store_reports(request: Request, ctx: ApiContext, token: str) -> Ingest
             raise HTTPException(422, _validation_detail(exc)) from None
     with ctx.metrics.duration.time():
         try:
-            resp = await asyncio.wrap_future(ctx.committer.submit(agent, reports, len(body)))
+            resp = await ctx.committer.submit_async(agent, reports, len(body))
         except TokenRefusedError:
             ctx.metrics.rejected.labels(reason="token").inc()
             raise _unknown_token() from None
         except DomainError:
             ctx.metrics.rejected.labels(reason="forbidden").inc()
             raise
-    ctx.metrics.reports.labels(result="accepted").inc(resp.accepted)
-    ctx.metrics.reports.labels(result="duplicate").inc(resp.duplicates)
+    ctx.metrics.count_reports(resp.accepted, resp.duplicates)
     return resp
 
 

@@ -134,6 +134,21 @@ class IngestMetrics:
             registry=registry,
         )
 
+        # The two series every answered request counts, resolved at the first one (as
+        # .labels() would create them then): .labels() takes a lock and builds a key.
+        self._counted: tuple[PromCounter, PromCounter] | None = None
+
+    def count_reports(self, accepted: int, duplicates: int) -> None:
+        """Count an answered request's reports, accepted and duplicate."""
+        counted = self._counted
+        if counted is None:
+            counted = self._counted = (
+                self.reports.labels(result="accepted"),
+                self.reports.labels(result="duplicate"),
+            )
+        counted[0].inc(accepted)
+        counted[1].inc(duplicates)
+
     def shed_one(self, limit: str) -> None:
         """Count a report request shed by load shedding at ``limit`` (one of SHED_LIMITS)."""
         self.rejected.labels(reason="overload").inc()

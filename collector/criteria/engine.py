@@ -387,6 +387,50 @@ def host_findings(
     return HostFindings(rules.fingerprint, frozenset(checks), dict(found))
 
 
+#: One result as :func:`host_statuses` reads it: check, target, the agent's status, and
+#: its figures (value name -> [value, unit], as a host's latest results keep them).
+Figured = tuple[str, str, str, "dict[str, list[Any]]"]
+
+
+def host_statuses(rules: Rules, results: Iterable[Figured]) -> HostFindings:
+    """:func:`host_findings` with ``detail=False`` (each finding's status alone) of results
+    given as their figures: the same findings without building an :class:`Observation`
+    per result (ingest judges every report this way, for its verdict)."""
+    by_check = rules.compiled.by_check
+    checks: set[str] = set()
+    found: dict[str, list[Finding | StoredFinding]] = {}
+    for check, target, status, figures in results:
+        checks.add(check)
+        for step in by_check.get(check, ()):
+            if step.rule.target is None or target == step.rule.target:
+                found.setdefault(step.key, []).append(
+                    Finding(_status_of(step, status, figures), "", "")
+                )
+    return HostFindings(rules.fingerprint, frozenset(checks), dict(found))
+
+
+def _level_status(value: float, lv: HasLevels) -> CriterionStatus:
+    hit = crossing(value, lv.fail_below, lv.fail_above, lv.warn_below, lv.warn_above)
+    return CriterionStatus.PASS if hit is None else _OF_CHECK_STATUS[hit[0]]
+
+
+def _status_of(step: RuleStep, status: str, figures: dict[str, list[Any]]) -> CriterionStatus:
+    """:func:`_eval_one`'s status (``detail=False``) of a result given as its figures."""
+    rule = step.rule
+    if rule.value is not None:
+        fig = figures.get(rule.value)
+        if fig is None or fig[0] is None:
+            return CriterionStatus.FAIL if status == "fail" else CriterionStatus.UNKNOWN
+        return _level_status(fig[0], rule)
+    out = _FROM_CHECK.get(status, CriterionStatus.UNKNOWN)
+    if step.levels and out is not CriterionStatus.UNKNOWN:
+        for name, bounds in step.levels.items():
+            fig = figures.get(name)
+            if fig is not None and fig[0] is not None:
+                out = max(out, _level_status(fig[0], bounds), key=_WORST.__getitem__)
+    return out
+
+
 # ------------------------------------------------------------------ durations
 # A rule with ``for:`` counts a host's warning or failure only once it has lasted that long
 # (NET-01: the dedicated network down for more than 5 minutes, not one failed connect); one
@@ -525,11 +569,18 @@ def host_verdict(rules: Rules, findings: HostFindings) -> str:
     result of it."""
     compiled = rules.compiled
     found = findings.rules
+    digit = _DIGIT
     chars = []
-    for step in compiled.rules:
+    for step in compiled.rules:  # once per report ingested: the common cases first
         fs = found.get(step.key)
-        chars.append(max([_DIGIT[str(f[0])] for f in fs]) if fs else ".")
-    flags = "".join("1" if c in findings.checks else "0" for c in compiled.checks)
+        if not fs:
+            chars.append(".")
+        elif len(fs) == 1:
+            chars.append(digit[str(fs[0][0])])
+        else:
+            chars.append(max([digit[str(f[0])] for f in fs]))
+    checks = findings.checks
+    flags = "".join(["1" if c in checks else "0" for c in compiled.checks])
     return f"{rules.fingerprint}:{''.join(chars)}:{flags}"
 
 

@@ -14,6 +14,7 @@ with a prompt 503 rather than let the agent time out in the queue
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -48,7 +49,25 @@ class _Item:
     reports: Sequence[AnyReport]
     #: Bytes of the request body, for the writer's rate.
     size: int = 0
-    future: Future[IngestResponse] = field(default_factory=Future)
+    #: Either a thread's future (:meth:`GroupCommitter.submit`), or None with ``waiter``
+    #: the event loop's (:meth:`GroupCommitter.submit_async`).
+    future: Future[IngestResponse] | None = field(default_factory=Future)
+    waiter: asyncio.Future[IngestResponse] | None = None
+
+
+#: A group's answers to the requests waiting in one event loop.
+_Done = list[tuple["asyncio.Future[IngestResponse]", "IngestResponse | BaseException"]]
+
+
+def _settle(done: _Done) -> None:
+    """In the event loop: answer a group's waiting requests (one call for the group)."""
+    for waiter, outcome in done:
+        if waiter.done():  # the request was cancelled meanwhile (client gone)
+            continue
+        if isinstance(outcome, BaseException):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
 
 
 class GroupCommitter:
@@ -75,7 +94,19 @@ class GroupCommitter:
         self._ensure_started()
         item = _Item(agent, reports, size)
         self._queue.put(item)
+        assert item.future is not None
         return item.future
+
+    def submit_async(
+        self, agent: AgentIdentity, reports: Sequence[AnyReport], size: int = 0
+    ) -> asyncio.Future[IngestResponse]:
+        """:meth:`submit` for a caller in the running event loop: its answer is an
+        asyncio future, and the writer answers all of a group's such requests with one
+        call into the loop (not one thread-safe hop and chained future per request)."""
+        self._ensure_started()
+        waiter = asyncio.get_running_loop().create_future()
+        self._queue.put(_Item(agent, reports, size, None, waiter))
+        return waiter
 
     def expected_wait_s(self, nbytes: int) -> float:
         """How long committing ``nbytes`` of request bodies would take at the rate measured
@@ -133,13 +164,27 @@ class GroupCommitter:
                     self._commit([i])
                 return
             log.warning("ingest of %d batches failed: %s", len(group), exc)
-            for i in group:
-                i.future.set_exception(exc)
+            _answer(group, [exc] * len(group))
             return
         self.groups += 1
         self._measure(sum(i.size for i in group), time.perf_counter() - started)
-        for i, outcome in zip(group, outcomes, strict=True):
-            if isinstance(outcome, Exception):
+        _answer(group, outcomes)
+
+
+def _answer(group: list[_Item], outcomes: Sequence[IngestResponse | BaseException]) -> None:
+    """Each batch's outcome to its caller: a thread's future at once; the event loop's
+    waiters in one call per loop."""
+    loops: dict[asyncio.AbstractEventLoop, _Done] = {}
+    for i, outcome in zip(group, outcomes, strict=True):
+        if i.waiter is not None:
+            loops.setdefault(i.waiter.get_loop(), []).append((i.waiter, outcome))
+        elif i.future is not None:
+            if isinstance(outcome, BaseException):
                 i.future.set_exception(outcome)
             else:
                 i.future.set_result(outcome)
+    for loop, done in loops.items():
+        try:
+            loop.call_soon_threadsafe(_settle, done)
+        except RuntimeError:  # the loop closed (shutting down): nobody waits any more
+            log.debug("event loop closed: %d answers dropped", len(done))

@@ -31,6 +31,7 @@ from collector.criteria.engine import (
     evaluate_findings,
     evaluate_verdicts,
     host_findings,
+    host_statuses,
     host_verdict,
 )
 from collector.criteria.rules import Rules
@@ -46,6 +47,7 @@ from collector.storage.codecs import (
     aware,
     decode_latest,
     decode_statuses,
+    encode_latest,
     encode_statuses,
     since,
 )
@@ -64,7 +66,8 @@ _ICT = timezone(timedelta(hours=7), "ICT")
 
 def observations(host: str, latest: dict[str, LatestResult]) -> list[Observation]:
     """A host's latest results as the rule interpreter reads them."""
-    # Inlined (once per result of every report ingested): e.values(), e.units(), as_utc().
+    # Inlined (once per result of every host whose details are judged): e.values(),
+    # e.units(), as_utc().
     parse = datetime.fromisoformat
     out = []
     for e in latest.values():
@@ -113,13 +116,48 @@ def judge(
     findings, verdict and conditions (a timed rule's condition advanced twice at the same
     time does not move), so a host judged at ingest with ``detail=False`` is judged in full,
     identically, when its commune's details are first asked for."""
-    obs = observations(host, latest)
-    found = host_findings(rules, obs, detail)
+    if detail:
+        obs = observations(host, latest)
+        found = host_findings(rules, obs, detail)
+        at = max((o.observed_at for o in obs), default=None)
+    else:  # the same statuses, from the figures as kept (no Observation per result)
+        return judge_stored(rules, encode_latest(latest), conditions)
     kept: Conditions = {}
-    if obs and rules.compiled.timed:
-        at = max(o.observed_at for o in obs)
+    if at is not None and rules.compiled.timed:
         found, kept = apply_durations(rules, found, conditions, at, detail)
     return Judged(found, host_verdict(rules, found), kept)
+
+
+def judge_stored(
+    rules: Rules, latest: dict[str, list[Any]], conditions: Conditions | None = None
+) -> Judged:
+    """:func:`judge` with ``detail=False`` of a host's latest results in their stored form
+    (``agents.latest``, as ingest merges a report into them): the same verdict and
+    conditions, with no LatestResult nor Observation per result."""
+    found = host_statuses(rules, [(e[0], e[1], e[3], e[7]) for e in latest.values()])
+    kept: Conditions = {}
+    if latest and rules.compiled.timed:
+        # The newest measurement times the durations (each distinct stamp parsed once).
+        parse = datetime.fromisoformat
+        at = max(as_utc(parse(s)) for s in {e[5] for e in latest.values()})
+        found, kept = apply_durations(rules, found, conditions, at, False)
+    return Judged(found, host_verdict(rules, found), kept)
+
+
+def _states(
+    statuses: dict[str, tuple[str, str]], previous: dict[str, CriterionState], stamp: str
+) -> dict[str, CriterionState]:
+    """Each criterion's status, severity and since when (:func:`codecs.since` inlined, and
+    tuple.__new__: once per criterion of every commune a group commit evaluates)."""
+    new = tuple.__new__
+    out = {}
+    for cid, (st, sev) in statuses.items():
+        prev = previous.get(cid)
+        at = stamp
+        if prev is not None and prev[2] is not None and prev[0] == st:
+            at = prev[2]
+        out[cid] = new(CriterionState, (st, sev, at))
+    return out
 
 
 @dataclass
@@ -426,11 +464,7 @@ class Evaluation(Service):
                 now,
                 memo=self.memo,
             )
-            prev = g.previous.get(code, {})
-            states = {
-                cid: CriterionState(st, sev, since(prev.get(cid), st, stamp))
-                for cid, (st, sev) in statuses.items()
-            }
+            states = _states(statuses, g.previous.get(code, {}), stamp)
             rows.append(self._status_row(g, code, now, colour.value, states, pending=True))
         self._log_changes(conn, g, rows, now, rules.stale_after_s)
         self._upsert(conn, rows)

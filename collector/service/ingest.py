@@ -30,15 +30,13 @@ from collector.domain.errors import (
 from collector.domain.units import UnknownUnitError
 from collector.domain.wire import AnyReport, Report, results_json
 from collector.service.base import Core, Service
-from collector.service.evaluation import Evaluation, judge
+from collector.service.evaluation import Evaluation, judge_stored
 from collector.service.identities import AgentIdentity, Identities
 from collector.storage import schema as db
 from collector.storage.bulk import BulkStatement
 from collector.storage.codecs import (
     LatestResult,
     as_utc,
-    decode_latest,
-    encode_latest,
     latest_key,
 )
 
@@ -249,7 +247,9 @@ class Ingest(Service):
         agent_rows: list[dict[str, Any]] = []
         for agent, new in batches:
             row = stored.get(agent.agent_id)
-            latest = decode_latest(row.latest if row is not None else None)
+            # In its stored form (agents.latest): merged and judged as it is read and
+            # written, without a LatestResult per entry (a report replaces most of them).
+            latest: dict[str, list[Any]] = (row.latest if row is not None else None) or {}
             conditions = row.conditions if row is not None else None
             for r in new:  # in seq order: a later report's result replaces an earlier one
                 report_rows.append(
@@ -270,7 +270,7 @@ class Ingest(Service):
                         rules, _timed_observations(rules, r, at), conditions, at
                     )
             newest = new[-1]
-            judged = judge(rules, newest.host, latest, conditions, detail=False)
+            judged = judge_stored(rules, latest, conditions)
             agent_rows.append(
                 {
                     "b_agent_id": agent.agent_id,
@@ -280,7 +280,7 @@ class Ingest(Service):
                     "b_host": newest.host,
                     "b_version": newest.agent_version,
                     "b_skew": (newest.observed_at - now).total_seconds(),
-                    "b_latest": encode_latest(latest),
+                    "b_latest": latest,
                     "b_findings": None,  # judged in full when first asked for
                     "b_verdict": judged.verdict,
                     "b_conditions": judged.conditions or None,
@@ -340,15 +340,16 @@ def _results_json(report: AnyReport) -> str:
     return _RESULTS.dump_json(report.results).decode()
 
 
-def _merge(latest: dict[str, LatestResult], report: AnyReport, now: datetime) -> None:
-    """A report's results into a host's latest ones (a late retry of an older report does
-    not replace a newer result)."""
+def _merge(latest: dict[str, list[Any]], report: AnyReport, now: datetime) -> None:
+    """A report's results into a host's latest ones, as stored (a late retry of an older
+    report does not replace a newer result)."""
     seq = report.seq
+    entry = LatestResult.entry
     for res in report.results:
         key = latest_key(res.check, res.target)
         prior = latest.get(key)
-        if prior is None or prior.seq <= seq:
-            latest[key] = LatestResult.of(res, seq, now)
+        if prior is None or prior[6] <= seq:  # [6]: the seq (LatestResult.seq)
+            latest[key] = entry(res, seq, now)
 
 
 def _timed_observations(rules: Rules, report: AnyReport, at: datetime) -> list[Observation]:

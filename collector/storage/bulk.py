@@ -18,6 +18,7 @@ computed in Python, a literal value) is refused when it is built, not when it ru
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Connection
@@ -54,16 +55,36 @@ class BulkStatement:
             )
             for name in names
         ]
+        # Each row's values in order at once; then only the fields with a processor.
+        self._values = _getter([name for name, _, _ in self._fields])
+        self._processed = [(i, p) for i, (_, _, p) in enumerate(self._fields) if p is not None]
+        self._escaped = [e for _, e, _ in self._fields]
 
     def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """The driver's parameters of ``rows``: tuples for a positional driver (SQLite),
         dicts for a named one (psycopg)."""
-        fields = self._fields
+        values, processed = self._values, self._processed
+        out: list[Any] = []
+        for row in rows:
+            vals = values(row)
+            for i, p in processed:
+                vals[i] = p(vals[i])
+            out.append(tuple(vals))
         if self._positional:
-            return [tuple(row[n] if p is None else p(row[n]) for n, _, p in fields) for row in rows]
-        return [{e: row[n] if p is None else p(row[n]) for n, e, p in fields} for row in rows]
+            return out
+        escaped = self._escaped
+        return [dict(zip(escaped, vals, strict=True)) for vals in out]
 
     def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run the statement once per row, in ``conn``'s transaction (nothing for none)."""
         if rows:
             conn.exec_driver_sql(self.sql, self.parameters(rows))
+
+
+def _getter(names: list[str]) -> Callable[[Mapping[str, Any]], list[Any]]:
+    """A row's values of ``names``, in order, as a new list."""
+    if len(names) == 1:
+        [name] = names
+        return lambda row: [row[name]]
+    get = itemgetter(*names)
+    return lambda row: list(get(row))

@@ -55,8 +55,9 @@ class LatestResult(NamedTuple):
             (
                 result.check,
                 result.target,
-                result.category.value,
-                result.status.value,
+                # _value_, not .value: the enum's property costs more than the rest.
+                result.category._value_,
+                result.status._value_,
                 result.message,
                 # An agent's clock may run ahead: never look fresher than now.
                 (now if observed > now else observed).isoformat(),
@@ -65,6 +66,26 @@ class LatestResult(NamedTuple):
                 stored(result.msg),
             ),
         )
+
+    @staticmethod
+    def entry(result: AnyResult, seq: int, now: datetime) -> list[Any]:
+        """``encode_latest``'s form of :meth:`of`'s entry, made directly: what ingest merges
+        into a host's latest results as stored, without a LatestResult between."""
+        observed = result.observed_at
+        msg = stored(result.msg)
+        out: list[Any] = [
+            result.check,
+            result.target,
+            result.category._value_,
+            result.status._value_,
+            result.message,
+            (now if observed > now else observed).isoformat(),
+            seq,
+            {k: [v.value, v.unit] for k, v in result.values.items()},
+        ]
+        if msg is not None:
+            out.append(msg)
+        return out
 
     def values(self) -> dict[str, float]:
         return {k: v[0] for k, v in self.figures.items()}
@@ -97,8 +118,9 @@ class CriterionState(NamedTuple):
 
 
 def decode_statuses(stored: dict[str, list[str]] | None) -> dict[str, CriterionState]:
+    new = tuple.__new__  # not CriterionState(...): a commune's every criterion, every group
     return {
-        cid: CriterionState(st[0], st[1], st[2] if len(st) > 2 else None)
+        cid: new(CriterionState, (st[0], st[1], st[2] if len(st) > 2 else None))
         for cid, st in (stored or {}).items()
     }
 
