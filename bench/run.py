@@ -354,7 +354,7 @@ def _parser() -> argparse.ArgumentParser:
         default=50.0,
         metavar="S",
         help="seconds of the national minute's load, as fast as the collectors answer "
-        "(every agent's first report is in after about 45 s)",
+        "(every agent's first report is in after about 30-40 s)",
     )
     ingest.add_argument(
         "--nation-paced",
