@@ -196,7 +196,7 @@ each timed on its own against the code before it (commit 54e775e), and kept:
 * The accepted and duplicate counters are resolved once (`IngestMetrics.count_reports`):
   2.8 → 0.7 µs a request.
 * A commune's criterion states are built and read back without a call per criterion
-  (24 criteria: 9.3 → 6.0 µs to build, 7.4 → 5.0 µs to read); `LatestResult.of` reads the
+  (24 criteria: 9.3 → 6.0 µs to build, 7.4 → 5.0 µs to read); a result's stored entry reads the
   enums' `_value_`, not their `.value` property (128 → 37 ns each, twice a result).
 * A bulk statement takes each row's values with one `itemgetter` and converts only the
   fields that have a bind processor (3.6–5.7 → 3.3–5.0 µs a row; the same parameters:

@@ -47,25 +47,9 @@ class LatestResult(NamedTuple):
 
     @classmethod
     def of(cls, result: AnyResult, seq: int, now: datetime) -> LatestResult:
-        """The entry for ``result`` of the report numbered ``seq``, received at ``now``."""
-        observed = result.observed_at
-        # tuple.__new__, not _make: once per result of every report ingested.
-        return tuple.__new__(
-            cls,
-            (
-                result.check,
-                result.target,
-                # _value_, not .value: the enum's property costs more than the rest.
-                result.category._value_,
-                result.status._value_,
-                result.message,
-                # An agent's clock may run ahead: never look fresher than now.
-                (now if observed > now else observed).isoformat(),
-                seq,
-                {k: [v.value, v.unit] for k, v in result.values.items()},
-                stored(result.msg),
-            ),
-        )
+        """The entry for ``result`` of the report numbered ``seq``, received at ``now``
+        (:meth:`entry`'s fields as a tuple)."""
+        return cls(*cls.entry(result, seq, now))
 
     @staticmethod
     def entry(result: AnyResult, seq: int, now: datetime) -> list[Any]:
@@ -76,9 +60,11 @@ class LatestResult(NamedTuple):
         out: list[Any] = [
             result.check,
             result.target,
+            # _value_, not .value: the enum's property costs more than the rest.
             result.category._value_,
             result.status._value_,
             result.message,
+            # An agent's clock may run ahead: never look fresher than now.
             (now if observed > now else observed).isoformat(),
             seq,
             {k: [v.value, v.unit] for k, v in result.values.items()},
