@@ -5,12 +5,12 @@ pushgateway receives the same values as text exposition."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 
 from bench import ingest
 from bench.ingest import (
@@ -37,12 +37,7 @@ def test_wrk_agents_send_their_reports_in_seq_order_and_all_are_stored(tmp_path:
     assert load.failed == 0
     assert load.requests > 2 * len(reports)  # several rounds: seq goes past 1
     assert stored_reports(url) >= load.requests
-    services = open_services(load_config(None, db=url))
-    try:
-        with services.engine.connect() as conn:
-            rows = conn.execute(select(db.reports.c.agent_id, db.reports.c.seq)).all()
-    finally:
-        services.engine.dispose()
+    rows = _rows(url, select(db.reports.c.agent_id, db.reports.c.seq))
     seqs: dict[str, list[int]] = {}
     for agent_id, seq in rows:
         seqs.setdefault(agent_id, []).append(seq)
@@ -159,14 +154,19 @@ def test_the_national_minute_enrolls_its_agents_once_a_run(
     )
     assert m["b_failed"] == 0
     assert m["b_reported"] == 60  # every copied agent's token accepted, its report stored
+    enrolled = _rows(url, select(db.agents.c.enrolled_at, db.agents.c.last_seq))
+    assert len(enrolled) == 60
+    assert all(at is not None and seq >= 1 for at, seq in enrolled)
+
+
+def _rows(url: str, statement: Select[Any]) -> Sequence[Row[Any]]:
+    """The rows ``statement`` reads from the collector database at ``url``."""
     services = open_services(load_config(None, db=url))
     try:
         with services.engine.connect() as conn:
-            enrolled = conn.execute(select(db.agents.c.enrolled_at, db.agents.c.last_seq)).all()
+            return conn.execute(statement).all()
     finally:
         services.engine.dispose()
-    assert len(enrolled) == 60
-    assert all(at is not None and seq >= 1 for at, seq in enrolled)
 
 
 def _workload_of(agents: int) -> list[tuple[str, str]]:
