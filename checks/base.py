@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from annotated_types import Gt, Le
 
 from checks.backend import Backend, BackendError, get_backend
 from checks.messages import msg, said
 from checks.model import Category, CheckResult, MessageRef, Status, Value
+from checks.schema import STRICT, Doc, Record, before
 from checks.tls import TLSVerify
 
 log = logging.getLogger(__name__)
@@ -66,29 +67,32 @@ RETIRED_THRESHOLDS = frozenset(
 )
 
 
-class CheckConfig(BaseModel):
-    """Options common to every check; each check extends it with its own. A check has no
+def _drop_retired(data: Any) -> Any:
+    """A check's options without the retired thresholds, each named in a warning."""
+    if not isinstance(data, dict):
+        return data
+    gone = sorted(RETIRED_THRESHOLDS & data.keys())
+    if not gone:
+        return data
+    log.warning(
+        "ignored: %s (thresholds are set in the collector's criteria catalogue, "
+        "'levels' or a criterion's rule; agents receive them from the collector)",
+        ", ".join(gone),
+    )
+    return {k: v for k, v in data.items() if k not in RETIRED_THRESHOLDS}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckConfig(Record):
+    """Options common to every check; each check extends it with its own (a frozen
+    dataclass, ``kw_only``; rules in the annotations, :mod:`checks.schema`). A check has no
     threshold options: it reports values, the collector's catalogue judges them."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __pydantic_config__ = STRICT
+    __get_pydantic_core_schema__ = before(_drop_retired)
 
     enabled: bool = True
-    timeout_s: float = Field(default=5.0, gt=0, le=300, description="deadline of the whole check")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _retired(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        gone = sorted(RETIRED_THRESHOLDS & data.keys())
-        if not gone:
-            return data
-        log.warning(
-            "ignored: %s (thresholds are set in the collector's criteria catalogue, "
-            "'levels' or a criterion's rule; agents receive them from the collector)",
-            ", ".join(gone),
-        )
-        return {k: v for k, v in data.items() if k not in RETIRED_THRESHOLDS}
+    timeout_s: Annotated[float, Gt(0), Le(300), Doc("deadline of the whole check")] = 5.0
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,12 @@
 
 A check measures one thing on one target and returns :class:`CheckResult` objects; the agent
 wraps the results of one cycle into an :class:`AgentReport`, and sends reports in a
-:class:`ReportBatch` to ``POST /api/v1/reports``. Everything here is validated with pydantic
-so that both ends refuse the same bad input with the same message.
+:class:`ReportBatch` to ``POST /api/v1/reports``. The records are frozen dataclasses
+(:mod:`checks.schema`): an agent builds and encodes them without pydantic; where they come
+from outside (a request body on the collector) pydantic validates them with the rules
+written in their annotations, so that both ends refuse the same bad input with the same
+message. Building a result checks what would make a collector refuse it (see
+:meth:`CheckResult.__post_init__`).
 """
 
 from __future__ import annotations
@@ -11,9 +15,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from annotated_types import Ge, Le, MaxLen, MinLen
+
+from checks.schema import FINITE, STRICT, After, Doc, Pattern, Record
 
 #: Upper bounds that keep one report, and one batch, small enough for the request size limit.
 MAX_RESULTS_PER_REPORT = 500
@@ -32,13 +39,14 @@ COMMUNE_CODE_RE = re.compile(r"^\d{5}$")
 
 #: A value's name: snake_case, at most 64 characters (checked by pydantic-core itself: a
 #: Python validator here was a tenth of the collector's time parsing a report).
-ValueName = Annotated[str, Field(pattern=VALUE_NAME_RE.pattern, max_length=64)]
+ValueName = Annotated[str, Pattern(VALUE_NAME_RE.pattern), MaxLen(64)]
 
 #: Units are Prometheus base units (https://prometheus.io/docs/practices/naming/#base-units);
 #: the empty string is a plain count or a state (1/0).
 UNITS: tuple[str, ...] = ("", "seconds", "bytes", "ratio", "bits_per_second", "celsius")
 UNITS += ("volts", "percent", "days", "count")
-Unit = Annotated[str, Field(pattern=f"^({'|'.join(UNITS)})$")]
+_UNITS = frozenset(UNITS)
+Unit = Annotated[str, Pattern(f"^({'|'.join(UNITS)})$")]
 
 
 def error_message(err: Any) -> str:
@@ -59,7 +67,7 @@ def _without_nul(v: str) -> str:
 
 
 #: Free text that is stored as sent (messages, targets, host names, versions).
-Text = Annotated[str, AfterValidator(_without_nul)]
+Text = Annotated[str, After(_without_nul)]
 
 
 class Status(StrEnum):
@@ -80,12 +88,13 @@ class Category(StrEnum):
     SECURITY = "security"
 
 
-class Value(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Value(Record):
     """One measured figure, always with its unit."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    __pydantic_config__ = STRICT
 
-    value: float = Field(allow_inf_nan=False)
+    value: Annotated[float, FINITE]
     unit: Unit = ""
 
 
@@ -95,49 +104,69 @@ def utcnow() -> datetime:
 
 #: A message parameter: a figure (formatted in the reader's locale) or a short text.
 MessageParam = (
-    Annotated[float, Field(allow_inf_nan=False)]
-    | Annotated[Text, Field(max_length=MAX_PARAM_CHARS)]
+    Annotated[float, FINITE] | Annotated[str, MaxLen(MAX_PARAM_CHARS), After(_without_nul)]
 )
 
 
-class MessageRef(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class MessageRef(Record):
     """A message of the catalogue (``checks/messages.yaml``) by id, with its parameters:
     rendered in Vietnamese or English where it is shown (:func:`checks.messages.render`)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    __pydantic_config__ = STRICT
 
-    id: str = Field(max_length=64, pattern=MESSAGE_ID_RE.pattern)
-    params: dict[ValueName, MessageParam] = Field(
-        default_factory=dict, max_length=MAX_MESSAGE_PARAMS
+    id: Annotated[str, MaxLen(64), Pattern(MESSAGE_ID_RE.pattern)]
+    params: Annotated[dict[ValueName, MessageParam], MaxLen(MAX_MESSAGE_PARAMS)] = field(
+        default_factory=dict
     )
 
 
-class CheckResult(BaseModel):
+def _require_tz(v: datetime) -> datetime:
+    if v.tzinfo is None:
+        raise ValueError("timestamp must carry a time zone, e.g. '2025-07-01T08:00:00Z'")
+    try:
+        return v.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59 is past the calendar in UTC
+        raise ValueError(f"timestamp {v.isoformat()} is out of range in UTC") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckResult(Record):
     """What one check observed about one target at one moment."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    __pydantic_config__ = STRICT
 
-    check: str = Field(
-        max_length=64,
-        pattern=CHECK_ID_RE.pattern,
-        description="check id: dotted lower-case words, e.g. 'host.disk'",
-    )
+    check: Annotated[
+        str,
+        MaxLen(64),
+        Pattern(CHECK_ID_RE.pattern),
+        Doc("check id: dotted lower-case words, e.g. 'host.disk'"),
+    ]
     category: Category
-    target: Text = Field(default="", max_length=256)
+    target: Annotated[str, MaxLen(256), After(_without_nul)] = ""
     status: Status
-    values: dict[ValueName, Value] = Field(default_factory=dict, max_length=MAX_VALUES_PER_RESULT)
-    message: Text = Field(default="", max_length=MAX_MESSAGE_CHARS)
+    values: Annotated[dict[ValueName, Value], MaxLen(MAX_VALUES_PER_RESULT)] = field(
+        default_factory=dict
+    )
+    message: Annotated[str, MaxLen(MAX_MESSAGE_CHARS), After(_without_nul)] = ""
     #: The message by id and parameters, rendered where it is shown; ``message`` is its
     #: English text, for readers that do not know the id (older collectors, logs).
     #: Absent from an older agent's results: ``message`` is shown as it is.
     msg: MessageRef | None = None
-    duration_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    observed_at: datetime = Field(default_factory=utcnow)
+    duration_s: Annotated[float, Ge(0), FINITE] = 0.0
+    observed_at: Annotated[datetime, After(_require_tz)] = field(default_factory=utcnow)
 
-    @field_validator("observed_at")
-    @classmethod
-    def _aware(cls, v: datetime) -> datetime:
-        return _require_tz(v)
+    def __post_init__(self) -> None:
+        """A result built in code is held to what a collector checks, so that a check's
+        mistake becomes that check's ``unknown`` (the runner catches the error) instead of
+        a batch every collector refuses. Status and category given as text become enums."""
+        if type(self.status) is not Status:
+            object.__setattr__(self, "status", Status(self.status))
+        if type(self.category) is not Category:
+            object.__setattr__(self, "category", Category(self.category))
+        problem = _result_problem(self)
+        if problem:
+            raise ValueError(f"result of {self.check!r}: {problem}")
 
     def value(self, name: str) -> float | None:
         item = self.values.get(name)
@@ -167,92 +196,119 @@ class CheckResult(BaseModel):
         )
 
 
-def _require_tz(v: datetime) -> datetime:
-    if v.tzinfo is None:
-        raise ValueError("timestamp must carry a time zone, e.g. '2025-07-01T08:00:00Z'")
-    try:
-        return v.astimezone(UTC)
-    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59 is past the calendar in UTC
-        raise ValueError(f"timestamp {v.isoformat()} is out of range in UTC") from None
+def _result_problem(r: CheckResult) -> str:
+    """What in ``r`` a collector would refuse, or "" (the rules of the annotations above,
+    checked cheaply: a cycle builds about thirty results)."""
+    if not CHECK_ID_RE.match(r.check) or len(r.check) > 64:
+        return "check id must be dotted lower-case words, at most 64 characters"
+    if len(r.message) > MAX_MESSAGE_CHARS:
+        return f"message longer than {MAX_MESSAGE_CHARS} characters"
+    if len(r.target) > 256:
+        return "target longer than 256 characters"
+    if len(r.values) > MAX_VALUES_PER_RESULT:
+        return f"more than {MAX_VALUES_PER_RESULT} values"
+    for name, item in r.values.items():
+        if not isinstance(item, Value):
+            return f"value {name!r} is not a Value"
+        if len(name) > 64 or not VALUE_NAME_RE.match(name):
+            return f"value name {name!r} must be snake_case, at most 64 characters"
+        if item.unit not in _UNITS:
+            return f"value {name!r}: unknown unit {item.unit!r}"
+        if item.value != item.value or item.value in (_INF, -_INF):
+            return f"value {name!r} is not a finite number"
+    if not 0 <= r.duration_s < _INF:
+        return "duration_s must be a finite number >= 0"
+    if r.observed_at.tzinfo is None:
+        return "observed_at must carry a time zone"
+    return ""
 
 
-class AgentReport(BaseModel):
+_INF = float("inf")
+
+
+def _commune(v: str) -> str:
+    if not COMMUNE_CODE_RE.match(v):
+        raise ValueError(f"commune_code {v!r} must be the five-digit official code, e.g. '00070'")
+    return v
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentReport(Record):
     """One agent cycle: every result the agent measured on its host at ``observed_at``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    __pydantic_config__ = STRICT
 
-    agent_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    seq: int = Field(ge=1, le=2**62, description="monotonically increasing per agent")
-    commune_code: str = Field(description="official five-digit commune/ward code")
-    host: Text = Field(min_length=1, max_length=253)
-    observed_at: datetime
-    agent_version: Text = Field(default="", max_length=64)
-    results: list[CheckResult] = Field(default_factory=list, max_length=MAX_RESULTS_PER_REPORT)
-
-    @field_validator("commune_code")
-    @classmethod
-    def _commune(cls, v: str) -> str:
-        if not COMMUNE_CODE_RE.match(v):
-            raise ValueError(
-                f"commune_code {v!r} must be the five-digit official code, e.g. '00070'"
-            )
-        return v
-
-    @field_validator("observed_at")
-    @classmethod
-    def _aware(cls, v: datetime) -> datetime:
-        return _require_tz(v)
-
-
-class ReportBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reports: list[AgentReport] = Field(min_length=1, max_length=MAX_REPORTS_PER_BATCH)
-
-
-class IngestResponse(BaseModel):
-    accepted: int = Field(description="reports stored by this request")
-    duplicates: int = Field(description="reports already stored earlier (same agent_id and seq)")
-    acked_seqs: list[int] = Field(description="seq of every report now durably stored")
-    server_time: datetime
-    levels_version: str | None = Field(
-        default=None,
-        description="version of the catalogue's levels (GET /api/v1/levels): an agent "
-        "whose copy is another version fetches them again",
+    agent_id: Annotated[str, MinLen(1), MaxLen(64), Pattern(r"^[A-Za-z0-9_.-]+$")]
+    seq: Annotated[int, Ge(1), Le(2**62), Doc("monotonically increasing per agent")]
+    commune_code: Annotated[str, After(_commune), Doc("official five-digit commune/ward code")]
+    host: Annotated[str, MinLen(1), MaxLen(253), After(_without_nul)]
+    observed_at: Annotated[datetime, After(_require_tz)]
+    agent_version: Annotated[str, MaxLen(64), After(_without_nul)] = ""
+    results: Annotated[list[CheckResult], MaxLen(MAX_RESULTS_PER_REPORT)] = field(
+        default_factory=list
     )
 
 
-class Remedy(BaseModel):
+@dataclass(kw_only=True)
+class ReportBatch(Record):
+    __pydantic_config__ = STRICT
+
+    reports: Annotated[list[AgentReport], MinLen(1), MaxLen(MAX_REPORTS_PER_BATCH)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestResponse(Record):
+    accepted: Annotated[int, Doc("reports stored by this request")]
+    duplicates: Annotated[int, Doc("reports already stored earlier (same agent_id and seq)")]
+    acked_seqs: Annotated[list[int], Doc("seq of every report now durably stored")]
+    server_time: datetime
+    levels_version: Annotated[
+        str | None,
+        Doc(
+            "version of the catalogue's levels (GET /api/v1/levels): an agent "
+            "whose copy is another version fetches them again"
+        ),
+    ] = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Remedy(Record):
     """A criterion a check feeds and what to do when it is not met, in both languages."""
 
     id: str
-    title: dict[str, str] = Field(description="vi and en")
-    steps: dict[str, list[str]] = Field(description="vi and en: the remediation steps")
+    title: Annotated[dict[str, str], Doc("vi and en")]
+    steps: Annotated[dict[str, list[str]], Doc("vi and en: the remediation steps")]
 
 
-class LevelsResponse(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class LevelsResponse(Record):
     """The levels the collector's catalogue judges reported values with."""
 
-    version: str = Field(description="changes whenever a level (or a criterion) changes")
-    levels: dict[str, dict[str, dict[str, float]]] = Field(
-        description="check id -> value name -> fail_below/fail_above/warn_below/warn_above"
-    )
-    remediation: dict[str, list[Remedy]] = Field(
-        default_factory=dict,
-        description="check id -> the criteria it feeds, each with the steps commune IT staff "
-        "take when it is not met (shown under a failing result by `ioc-agent check`)",
-    )
+    version: Annotated[str, Doc("changes whenever a level (or a criterion) changes")]
+    levels: Annotated[
+        dict[str, dict[str, dict[str, float]]],
+        Doc("check id -> value name -> fail_below/fail_above/warn_below/warn_above"),
+    ]
+    remediation: Annotated[
+        dict[str, list[Remedy]],
+        Doc(
+            "check id -> the criteria it feeds, each with the steps commune IT staff "
+            "take when it is not met (shown under a failing result by `ioc-agent check`)"
+        ),
+    ] = field(default_factory=dict)
 
 
-class EnrollRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass(frozen=True, kw_only=True)
+class EnrollRequest(Record):
+    __pydantic_config__ = STRICT
 
-    code: str = Field(min_length=8, max_length=64)
-    host: Text = Field(min_length=1, max_length=253)
-    agent_version: Text = Field(default="", max_length=64)
+    code: Annotated[str, MinLen(8), MaxLen(64)]
+    host: Annotated[str, MinLen(1), MaxLen(253), After(_without_nul)]
+    agent_version: Annotated[str, MaxLen(64), After(_without_nul)] = ""
 
 
-class EnrollResponse(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class EnrollResponse(Record):
     agent_id: str
     token: str
     commune_code: str
@@ -261,5 +317,6 @@ class EnrollResponse(BaseModel):
     report_interval_s: int
 
 
-class TimeResponse(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class TimeResponse(Record):
     server_time: datetime

@@ -1,6 +1,6 @@
 """Secrets held in check configurations, for the runner's scrub list.
 
-Any option typed :class:`pydantic.SecretStr` (an SSH key passphrase, a PKCS#12 password,
+Any option typed :class:`checks.schema.Secret` (an SSH key passphrase, a PKCS#12 password,
 an SNMP community) is collected here, so that the agent scrubs it from every message and
 target whatever a check or a library put there.
 """
@@ -10,19 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pydantic import BaseModel, SecretStr
+import dataclasses
 
 from checks.base import Check
+from checks.schema import Secret
 
 
 def _walk(value: Any) -> Iterator[str]:
-    if isinstance(value, SecretStr):
+    if isinstance(value, Secret):
         secret = value.get_secret_value()
         if secret:
             yield secret
-    elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from _walk(getattr(value, name))
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _walk(getattr(value, f.name))
     elif isinstance(value, dict):
         for item in value.values():
             yield from _walk(item)
@@ -31,8 +32,8 @@ def _walk(value: Any) -> Iterator[str]:
             yield from _walk(item)
 
 
-def config_secrets(config: BaseModel) -> tuple[str, ...]:
-    """Every non-empty SecretStr value in ``config``, nested models and lists included."""
+def config_secrets(config: object) -> tuple[str, ...]:
+    """Every non-empty Secret value in ``config``, nested models and lists included."""
     return tuple(dict.fromkeys(_walk(config)))
 
 
