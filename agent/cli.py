@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from agent import __version__
-from agent.config import AgentConfig, ConfigError, default_config_file, load_config
+from agent.config import (
+    AgentConfig,
+    ConfigError,
+    default_config_file,
+    load_config,
+    load_config_apart,
+)
 from agent.enroll import EnrollError, enroll
 from agent.i18n import LANGS, Lang, t
 from agent.levels import load_levels
@@ -59,9 +65,12 @@ def _config_option(required: bool = False) -> Any:
     )
 
 
-def _load(config_path: Path | None) -> AgentConfig:
+def _load(config_path: Path | None, apart: bool = False) -> AgentConfig:
+    """The configuration, or a usage error; ``apart``: validated in a child interpreter,
+    for the long-running agent (:func:`agent.config.load_config_apart`)."""
+    load = load_config_apart if apart else load_config
     try:
-        return load_config(config_path or default_config_file())
+        return load(config_path or default_config_file())
     except ConfigError as exc:
         # A bad configuration is a usage error (exit 2), reported on one line.
         raise click.UsageError(str(exc)) from None
@@ -223,7 +232,7 @@ def run(config_path: Path | None, once: bool, verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    config = _load(config_path)
+    config = _load(config_path, apart=True)
     try:
         agent = Agent(config)
     except (StateError, SpoolError) as exc:

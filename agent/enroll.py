@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 from pathlib import Path
-
-from pydantic import ValidationError
 
 from agent import __version__
 from agent.state import AgentState, load_state, save_state
@@ -48,9 +47,11 @@ def enroll(
     (with the collector's message), or an unexpected answer.
     """
     url = collector_url.rstrip("/")
+    from pydantic import ValidationError  # enrollment is a command of its own, not the agent
+
     try:
-        request = EnrollRequest(
-            code=code, host=host or socket.gethostname(), agent_version=__version__
+        request = EnrollRequest.model_validate(
+            {"code": code, "host": host or socket.gethostname(), "agent_version": __version__}
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -85,10 +86,10 @@ def enroll(
             f"collector error (HTTP {resp.status_code}): {_detail(resp)}; try again later"
         )
     try:
-        answer = EnrollResponse.model_validate(resp.json())
-    except (ValueError, ValidationError) as exc:
+        answer = EnrollResponse.decode(resp.json())
+    except ValueError as exc:  # not JSON, or not an enrollment answer (DecodeError)
         raise EnrollError(f"unexpected answer from collector {url}: {exc}") from None
-    state = AgentState(collector_url=url, **answer.model_dump())
+    state = AgentState(collector_url=url, **dataclasses.asdict(answer))
     try:
         save_state(Path(state_dir), state)
     except OSError as exc:

@@ -24,8 +24,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from checks.levels import Bounds, table_from_json
 from checks.model import Remedy
 
@@ -46,14 +44,22 @@ class KnownLevels:
     remediation: dict[str, list[Remedy]] = field(default_factory=dict)
 
 
-_REMEDIATION = TypeAdapter(dict[str, list[Remedy]])
+def _remediation(data: Any) -> dict[str, list[Remedy]]:
+    """check id -> its remedies, their types checked (ValueError when they are not)."""
+    import msgspec
+
+    try:
+        out: dict[str, list[Remedy]] = msgspec.convert(data, dict[str, list[Remedy]])
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"remediation: {exc}") from None
+    return out
 
 
 def parse_levels(data: Any, source: str) -> KnownLevels:
     """``{"version": ..., "levels": {...}}`` as read; ValueError when it is not that."""
     if not isinstance(data, dict) or not isinstance(data.get("version"), str):
         raise ValueError("expected an object with 'version' and 'levels'")
-    remediation = _REMEDIATION.validate_python(data.get("remediation") or {})
+    remediation = _remediation(data.get("remediation") or {})
     return KnownLevels(data["version"], table_from_json(data.get("levels")), source, remediation)
 
 

@@ -30,12 +30,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from agent import __version__
 from agent.spool import Spool, SpoolError
 from checks import http
-from checks.model import AgentReport, IngestResponse, ReportBatch
+from checks.model import AgentReport, IngestResponse, batch_json
 from checks.tls import TLSVerify, tls_refusal
 
 log = logging.getLogger(__name__)
@@ -187,9 +185,7 @@ class Sender:
     ) -> bool:
         """Send one batch; return True when the flush must stop."""
         seqs = [r.seq for r in reports]
-        # Without "msg": null: a result with no message id reads as an older agent's, which
-        # every collector accepts (docs/MESSAGES.md).
-        body = ReportBatch(reports=reports).model_dump_json(exclude_none=True)
+        body = batch_json(reports)
         try:
             resp = await self._http().arequest(
                 "POST", self.url, content=body, headers={"Content-Type": "application/json"}
@@ -251,8 +247,8 @@ class Sender:
         self, spool: Spool, resp: http.Response, seqs: list[int], result: FlushResult
     ) -> bool:
         try:
-            answer = IngestResponse.model_validate(resp.json())
-        except (ValueError, ValidationError) as exc:
+            answer = IngestResponse.decode(resp.json())
+        except ValueError as exc:  # not JSON, or not an ingest answer (DecodeError)
             result.error = f"unreadable answer from collector: {exc}"
             result.retry_in_s = self._backoff()
             log.warning("%s; retry in %.0f s", result.error, result.retry_in_s)

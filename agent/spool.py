@@ -458,7 +458,7 @@ class Spool:
         When the disk is full even after the reserve was released and the oldest reports
         were dropped, the spool goes to memory (module docstring) with this report.
         """
-        body = zlib.compress(report.model_dump_json().encode(), 6)
+        body = zlib.compress(report.to_json(), 6)
         if self._in_memory:
             self._back_to_disk()
         tight = self._tight()
@@ -557,7 +557,7 @@ class Spool:
         out: list[AgentReport] = []
         for seq, body in rows:
             try:
-                out.append(AgentReport.model_validate_json(zlib.decompress(body)))
+                out.append(AgentReport.decode_json(zlib.decompress(body)))
             except (zlib.error, ValueError) as exc:
                 self.reject([seq], f"unreadable in spool: {exc}")
         return out

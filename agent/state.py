@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import msgspec
+
+from checks.schema import Record
 
 STATE_FILE = "agent.json"
 
@@ -20,17 +23,20 @@ class StateError(Exception):
     """The state file is missing or unusable; the message is meant for the operator."""
 
 
-class AgentState(BaseModel):
-    model_config = ConfigDict(frozen=True)
+def _now() -> datetime:
+    return datetime.now(UTC)
 
+
+@dataclass(frozen=True, kw_only=True)
+class AgentState(Record):
     agent_id: str
-    token: str = Field(repr=False)
+    token: str = field(repr=False)
     commune_code: str
     province_code: str
     commune_name: str
     collector_url: str
     report_interval_s: int
-    enrolled_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    enrolled_at: datetime = field(default_factory=_now)
 
 
 def state_path(state_dir: Path) -> Path:
@@ -43,7 +49,7 @@ def save_state(state_dir: Path, state: AgentState) -> Path:
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     final = state_path(state_dir)
     tmp = final.with_name(f".{STATE_FILE}.{os.getpid()}.tmp")
-    data = state.model_dump_json(indent=2).encode()
+    data = msgspec.json.format(state.to_json(), indent=2)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
         if hasattr(os, "fchmod"):
@@ -71,6 +77,6 @@ def load_state(state_dir: Path) -> AgentState:
     except OSError as exc:
         raise StateError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        return AgentState.model_validate(json.loads(raw))
-    except (ValueError, ValidationError) as exc:
+        return AgentState.decode(json.loads(raw))
+    except ValueError as exc:  # not JSON, or not a state (DecodeError)
         raise StateError(f"{path}: damaged state file ({exc}); enroll again") from None

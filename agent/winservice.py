@@ -102,7 +102,7 @@ class ServiceRunner:
         """0 after a clean stop; 1 when the agent cannot start (the reason is logged at
         ERROR, so it reaches the Event Log and the Service Control Manager's recovery
         restarts it later)."""
-        from agent.config import ConfigError, load_config
+        from agent.config import ConfigError, load_config_apart
         from agent.daemon import Agent
         from agent.spool import SpoolError
         from agent.state import StateError
@@ -115,7 +115,7 @@ class ServiceRunner:
             or _existing(config_file_for(sys.platform, os.environ))
         )
         try:
-            agent = Agent(load_config(path))
+            agent = Agent(load_config_apart(path))
         except (ConfigError, StateError, SpoolError) as exc:
             log.error("ioc-agent cannot start / không khởi động được: %s", exc)
             return 1

@@ -33,7 +33,7 @@ RUN_PATH = (
     "psutil",
     "yaml",
     "click",
-    "pydantic",
+    "msgspec",
     "checks.model",
     "checks.base",
     "checks.check_list",

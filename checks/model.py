@@ -13,9 +13,9 @@ message. Building a result checks what would make a collector refuse it (see
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from annotated_types import Ge, Le, MaxLen, MinLen
@@ -205,9 +205,17 @@ def _result_problem(r: CheckResult) -> str:
         return f"message longer than {MAX_MESSAGE_CHARS} characters"
     if len(r.target) > 256:
         return "target longer than 256 characters"
-    if len(r.values) > MAX_VALUES_PER_RESULT:
+    if not 0 <= r.duration_s < _INF:
+        return "duration_s must be a finite number >= 0"
+    if r.observed_at.tzinfo is None:
+        return "observed_at must carry a time zone"
+    return _values_problem(r.values)
+
+
+def _values_problem(values: dict[str, Value]) -> str:
+    if len(values) > MAX_VALUES_PER_RESULT:
         return f"more than {MAX_VALUES_PER_RESULT} values"
-    for name, item in r.values.items():
+    for name, item in values.items():
         if not isinstance(item, Value):
             return f"value {name!r} is not a Value"
         if len(name) > 64 or not VALUE_NAME_RE.match(name):
@@ -216,10 +224,6 @@ def _result_problem(r: CheckResult) -> str:
             return f"value {name!r}: unknown unit {item.unit!r}"
         if item.value != item.value or item.value in (_INF, -_INF):
             return f"value {name!r} is not a finite number"
-    if not 0 <= r.duration_s < _INF:
-        return "duration_s must be a finite number >= 0"
-    if r.observed_at.tzinfo is None:
-        return "observed_at must carry a time zone"
     return ""
 
 
@@ -320,3 +324,17 @@ class EnrollResponse(Record):
 @dataclass(frozen=True, kw_only=True)
 class TimeResponse(Record):
     server_time: datetime
+
+
+def batch_json(reports: list[AgentReport]) -> bytes:
+    """The body of ``POST /api/v1/reports`` for ``reports``. Without ``"msg": null``: a
+    result with no message id reads as an older agent's, which every collector accepts
+    (docs/MESSAGES.md)."""
+    import msgspec
+
+    data = msgspec.to_builtins(ReportBatch(reports=reports))
+    for report in data["reports"]:
+        for result in report["results"]:
+            if result.get("msg", 0) is None:
+                del result["msg"]
+    return msgspec.json.encode(data)

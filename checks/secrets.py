@@ -7,10 +7,9 @@ target whatever a check or a library put there.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from typing import Any
-
-import dataclasses
 
 from checks.base import Check
 from checks.schema import Secret

@@ -49,8 +49,8 @@ from fastapi.openapi.utils import (
     validation_error_response_definition,
 )
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel
 
+from checks.schema import adapter
 from collector.api.errors import status_for
 from collector.api.web.session import SESSION_COOKIE
 
@@ -182,7 +182,7 @@ def raises(*kinds: type[Exception]) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def json_body(model: type[BaseModel], description: str = "") -> dict[str, Any]:
+def json_body(model: type, description: str = "") -> dict[str, Any]:
     """``openapi_extra`` for a route that reads its JSON body ``model`` raw (read_body):
     the body, and the 413 and 422 of reading and parsing it."""
     body: dict[str, Any] = {
@@ -200,7 +200,7 @@ def json_body(model: type[BaseModel], description: str = "") -> dict[str, Any]:
     }
 
 
-def install(app: FastAPI, *models: type[BaseModel]) -> None:
+def install(app: FastAPI, *models: type) -> None:
     """Complete the app's generated spec (see the module) each time FastAPI builds it
     (once, unless routes are added later); ``models`` are the bodies read raw."""
     generate: Callable[[], dict[str, Any]] = app.openapi
@@ -213,7 +213,7 @@ def install(app: FastAPI, *models: type[BaseModel]) -> None:
         components = spec.setdefault("components", {})
         schemas = components.setdefault("schemas", {})
         for model in models:
-            js = model.model_json_schema(ref_template=_REF, mode="validation")
+            js = adapter(model).json_schema(ref_template=_REF, mode="validation")
             for name, sub in js.pop("$defs", {}).items():
                 schemas.setdefault(name, sub)
             schemas[model.__name__] = js

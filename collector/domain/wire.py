@@ -1,7 +1,7 @@
 """The report batch an agent pushes, decoded on the collector's hot path with msgspec.
 
-``checks.model.ReportBatch`` (pydantic) is the wire format's definition, shared with the
-agent, and the judge of every refusal and its message. This module decodes the same JSON
+``checks.model.ReportBatch`` is the wire format's definition, shared with the agent;
+pydantic, validating it by its annotations, is the judge of every refusal and its message. This module decodes the same JSON
 into plain structs with the same field names, types and bounds, about five times faster:
 an ingest request spends its time storing the report, not validating it. It is strict
 where pydantic is lenient (RFC 3339 timestamps only, no numbers written as strings, no

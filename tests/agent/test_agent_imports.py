@@ -7,7 +7,8 @@ collector for its levels through the agent's sender; then no heavy library may b
 not httpx (the agent speaks HTTP with the standard library), not the libraries of checks
 whose targets are not configured (pysnmp, paramiko), not rich (tables of ``ioc-agent
 check`` only), not the collector's, not difflib (a bad configuration's hints), not the probe
-table of ``ioc-agent probe``; and the cycle builds no YAML node graph (the message catalogue
+table of ``ioc-agent probe``, not pydantic (the configuration file is validated in a child
+interpreter, the records are plain dataclasses); and the cycle builds no YAML node graph (the message catalogue
 is read from libyaml's events). A behaviour, not a timing: it fails the day a module imports
 one of them at module level again, or the catalogue is read through the loader again.
 """
@@ -40,6 +41,8 @@ HEAVY = (
     "collector",
     "selenium",
     "difflib",  # "did you mean" of a bad configuration only
+    "pydantic",  # validates the configuration in a child interpreter (load_config_apart)
+    "pydantic_core",
 )
 
 SCRIPT = textwrap.dedent("""
@@ -53,12 +56,13 @@ SCRIPT = textwrap.dedent("""
     socket.getaddrinfo = loopback_only
 
     import agent.cli, agent.daemon  # what `ioc-agent run` imports before its first cycle
-    from agent.config import load_config
+    from agent.config import load_config, load_config_apart
     from agent.sender import Sender
     from checks.base import CheckContext
     from checks.runner import run_checks
 
-    config = load_config(sys.argv[1])
+    # `ioc-agent run` validates its file apart; `ioc-agent check` in its own process
+    config = (load_config_apart if sys.argv[2] == "run" else load_config)(sys.argv[1])
     url = config.collector.url
 
     import yaml  # from here on, count the YAML documents built as node graphs
@@ -128,7 +132,9 @@ def test_run_path_with_the_default_configuration_loads_no_heavy_library(tmp_path
 
 
 def test_the_guard_sees_a_heavy_import(tmp_path: Path) -> None:
-    """The same run with ``ioc-agent check``'s table renderer: rich is loaded, and seen."""
+    """The same run with ``ioc-agent check``'s table renderer and its configuration
+    validated in the process: rich and pydantic are loaded, and seen."""
     modules = set(_loaded(tmp_path, "check")["modules"])  # type: ignore[call-overload]
     assert "rich" in modules
+    assert "pydantic" in modules  # the file validated in this process
     assert "httpx" not in modules
