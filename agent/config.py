@@ -246,7 +246,7 @@ def _unwrap(annotation: Any) -> Any:
             return None
 
 
-def _options(record: Any) -> dict[str, Any]:
+def options_of(record: Any) -> dict[str, Any]:
     """Option name -> annotation, of a record or of the ``checks:`` section."""
     if record is ChecksConfig:
         return {cls.id: cls.Config for cls in default_registry()}
@@ -260,11 +260,11 @@ def _keys_at(record: type, loc: tuple[int | str, ...]) -> list[str]:
     for part in loc:
         if isinstance(part, int) or current is None:
             continue
-        annotation = _options(current).get(str(part))
+        annotation = options_of(current).get(str(part))
         current = _unwrap(annotation) if annotation is not None else None
     if current is None:
         return []
-    return list(_options(current))
+    return list(options_of(current))
 
 
 def _describe(source: str, exc: ValidationError) -> str:
@@ -362,6 +362,7 @@ def load_config_apart(path: Path | None, timeout_s: float = 120.0) -> AgentConfi
             timeout=timeout_s,
             env=env,
             check=False,
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows: no console
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.info("configuration validated in this process (no child interpreter: %s)", exc)

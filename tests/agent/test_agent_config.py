@@ -1,8 +1,16 @@
+import logging
 from pathlib import Path
 
 import pytest
 
-from agent.config import AgentConfig, ConfigError, default_state_dir, load_config, parse_config
+from agent.config import (
+    AgentConfig,
+    ConfigError,
+    default_state_dir,
+    load_config,
+    load_config_apart,
+    parse_config,
+)
 from checks.network.basic import HttpConfig
 
 
@@ -118,3 +126,63 @@ def test_shipped_example_config_is_valid():
     assert [t.name for t in config.checks.for_check("svc.http").targets][0] == (
         "Thư điện tử công vụ"
     )
+
+
+# ------------------------------------------------------------------ validated apart
+
+
+FULL = """
+collector: {url: "https://ioc.hanoi.gov.vn:8443/", cert_sha256: "AB:CD"}
+interval_s: 30
+checks:
+  host.disk: {paths: [/, /data], warn_free_ratio: 0.3}
+  net.dns: {enabled: false}
+  ssh.command:
+    targets:
+      - {host: 127.0.0.1, user: ioc, key_file: /k, known_hosts: /kh, passphrase: "s3cret-pass"}
+"""
+
+
+def test_apart_gives_the_same_records_as_in_process(tmp_path, caplog):
+    """``ioc-agent run``'s loader: validated in a child interpreter, the same records come
+    back (a secret included, still hidden), and the child's warning is logged here."""
+    path = write(tmp_path, FULL)
+    caplog.set_level(logging.WARNING)
+    apart = load_config_apart(path)
+    assert "ignored: warn_free_ratio" in caplog.text  # said by the child, logged here
+    assert apart == load_config(path)
+    assert apart.collector.url == "https://ioc.hanoi.gov.vn:8443"
+    assert [c.id for c in apart.enabled_checks()] == [
+        c.id for c in load_config(path).enabled_checks()
+    ]
+    (ssh,) = apart.checks.for_check("ssh.command").targets
+    assert ssh.passphrase.get_secret_value() == "s3cret-pass"
+    assert "s3cret-pass" not in repr(apart)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "intervl_s: 30\n",
+        "checks:\n  host.disk: {pathz: [/]}\n",
+        "spool: {max_bytes: lots}\n",
+        "a: 1\n  b: [\n",
+        "- a\n",
+    ],
+)
+def test_apart_refuses_with_the_same_message(tmp_path, text):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as here:
+        load_config(path)
+    with pytest.raises(ConfigError) as apart:
+        load_config_apart(path)
+    assert str(apart.value) == str(here.value)
+
+
+def test_apart_without_a_child_validates_here(tmp_path, monkeypatch):
+    """No interpreter to start (a host process without python beside it): the file is
+    validated in this process, with the same result."""
+    path = write(tmp_path, FULL)
+    monkeypatch.setattr("agent.config._python", lambda: str(tmp_path / "no-python"))
+    assert load_config_apart(path) == load_config(path)
+    assert load_config_apart(None) == AgentConfig()

@@ -9,6 +9,7 @@ traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from pathlib import Path
@@ -18,9 +19,15 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
 
-from agent.config import AgentConfig, ConfigError, load_config, parse_config
+from agent.config import (
+    AgentConfig,
+    ChecksConfig,
+    ConfigError,
+    load_config,
+    options_of,
+    parse_config,
+)
 
 EXAMPLES = 300
 FUZZ = settings(
@@ -68,10 +75,12 @@ values = st.recursive(
 )
 
 
-def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
-    """The model an option holds (directly, optionally, or as list items) and whether the
+def _model_in(annotation: Any) -> tuple[type | None, bool]:
+    """The record an option holds (directly, optionally, or as list items) and whether the
     option is a list."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and (
+        dataclasses.is_dataclass(annotation) or annotation is ChecksConfig
+    ):
         return annotation, False
     is_list = get_origin(annotation) is list
     for arg in get_args(annotation):
@@ -81,13 +90,12 @@ def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
     return None, False
 
 
-def options(model: type[BaseModel], depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
-    """Dicts of the model's real option names (any subset, plus a misspelt one now and
+def options(model: type, depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
+    """Dicts of the record's real option names (any subset, plus a misspelt one now and
     then), each with a plausible nested value or an arbitrary one."""
     fields: dict[str, st.SearchStrategy[Any]] = {}
-    for name, field in model.model_fields.items():
-        key = field.alias or name
-        sub, is_list = _model_in(field.annotation)
+    for key, annotation in options_of(model).items():
+        sub, is_list = _model_in(annotation)
         if sub is not None and depth < 3:
             nested = options(sub, depth + 1)
             fields[key] = (st.lists(nested, max_size=2) if is_list else nested) | values
