@@ -14,24 +14,26 @@ import asyncio
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import psutil
-from pydantic import Field
+from annotated_types import Gt, Le
 
 from checks import http
 from checks.backend import BackendError, TimeSync
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.messages import msg
 from checks.model import Category, CheckResult, Status, TimeResponse, Value
+from checks.schema import Doc
 
 # --------------------------------------------------------------------------- CPU
 
 
+@dataclass(frozen=True, kw_only=True)
 class CpuConfig(CheckConfig):
-    sample_s: float = Field(default=0.5, gt=0, le=10, description="CPU usage sampling window")
+    sample_s: Annotated[float, Gt(0), Le(10), Doc("CPU usage sampling window")] = 0.5
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class CpuCheck(Check):
 # --------------------------------------------------------------------------- memory
 
 
+@dataclass(frozen=True, kw_only=True)
 class MemoryConfig(CheckConfig):
     pass
 
@@ -142,9 +145,10 @@ class MemoryCheck(Check):
 # --------------------------------------------------------------------------- disk
 
 
+@dataclass(frozen=True, kw_only=True)
 class DiskConfig(CheckConfig):
-    paths: list[str] = Field(
-        default_factory=list, description="mountpoints to watch; empty = the system drive"
+    paths: Annotated[list[str], Doc("mountpoints to watch; empty = the system drive")] = field(
+        default_factory=list
     )
 
 
@@ -245,8 +249,9 @@ class UptimeCheck(Check):
 # --------------------------------------------------------------------------- clock
 
 
+@dataclass(frozen=True, kw_only=True)
 class ClockConfig(CheckConfig):
-    request_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    request_timeout_s: Annotated[float, Gt(0), Le(60)] = 3.0
 
 
 @dataclass(frozen=True)
@@ -265,7 +270,7 @@ def parse_clock(t0: float, t1: float, body: Mapping[str, Any]) -> ClockSection:
     ``t0``/``t1`` are this host's wall-clock times (Unix seconds) before and after the request;
     offset = server_time - (t0 + t1) / 2, positive when this host's clock is behind.
     """
-    server: datetime = TimeResponse.model_validate(body).server_time
+    server: datetime = TimeResponse.decode(body).server_time
     return ClockSection(offset_s=server.timestamp() - (t0 + t1) / 2, round_trip_s=t1 - t0)
 
 

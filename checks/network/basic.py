@@ -16,11 +16,11 @@ import asyncio
 import contextlib
 import socket
 import time
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from annotated_types import Gt, Le, MinLen
 
 from checks.backend import Route
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
@@ -37,6 +37,7 @@ from checks.network.probes import (
 )
 from checks.resolve import Unresolved
 from checks.resolve import resolve as resolve_name
+from checks.schema import STRICT, After, Before, Doc, Record
 from checks.tls import httpx_verify
 
 PORTAL_URL = "https://dichvucong.gov.vn/"
@@ -119,9 +120,10 @@ class GatewayCheck(Check):
 # --------------------------------------------------------------------------- DNS
 
 
+@dataclass(frozen=True, kw_only=True)
 class DnsConfig(CheckConfig):
-    names: list[str] = Field(default_factory=lambda: [PORTAL_HOST], min_length=1)
-    resolve_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    names: Annotated[list[str], MinLen(1)] = field(default_factory=lambda: [PORTAL_HOST])
+    resolve_timeout_s: Annotated[float, Gt(0), Le(60)] = 3.0
 
 
 @dataclass(frozen=True)
@@ -206,15 +208,17 @@ def _host_port(value: str) -> str:
     return value
 
 
-class TcpConfig(CheckConfig):
-    timeout_s: float = Field(default=10.0, gt=0, le=300)
-    targets: list[str] = Field(default_factory=list, description="HOST:PORT targets")
-    connect_timeout_s: float = Field(default=3.0, gt=0, le=300)
+def _host_ports(v: list[str]) -> list[str]:
+    return [_host_port(t) for t in v]
 
-    @field_validator("targets")
-    @classmethod
-    def _targets(cls, v: list[str]) -> list[str]:
-        return [_host_port(t) for t in v]
+
+@dataclass(frozen=True, kw_only=True)
+class TcpConfig(CheckConfig):
+    timeout_s: Annotated[float, Gt(0), Le(300)] = 10.0
+    targets: Annotated[list[str], After(_host_ports), Doc("HOST:PORT targets")] = field(
+        default_factory=list
+    )
+    connect_timeout_s: Annotated[float, Gt(0), Le(300)] = 3.0
 
 
 class TcpCheck(Check):
@@ -253,8 +257,9 @@ def collector_host_port(url: str | None) -> str | None:
     return f"{host}:{port}"
 
 
+@dataclass(frozen=True, kw_only=True)
 class DedicatedConfig(TcpConfig):
-    timeout_s: float = Field(default=10.0, gt=0, le=300)
+    timeout_s: Annotated[float, Gt(0), Le(300)] = 10.0
 
 
 class DedicatedCheck(TcpCheck):
@@ -275,22 +280,22 @@ class DedicatedCheck(TcpCheck):
 # --------------------------------------------------------------------------- HTTP
 
 
-class HttpTarget(BaseModel):
+def _url(v: str) -> str:
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{v!r} is not an http:// or https:// URL")
+    return v
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpTarget(Record):
     """An HTTP(S) target; ``name`` labels it (core information systems)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __pydantic_config__ = STRICT
 
-    url: str
+    url: Annotated[str, After(_url)]
     name: str | None = None
-    expect: str | None = Field(default=None, description="substring the body must contain")
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{v!r} is not an http:// or https:// URL")
-        return v
+    expect: Annotated[str | None, Doc("substring the body must contain")] = None
 
 
 def _coerce_targets(v: Any) -> Any:
@@ -300,17 +305,13 @@ def _coerce_targets(v: Any) -> Any:
     return v
 
 
+@dataclass(frozen=True, kw_only=True)
 class HttpConfig(CheckConfig):
-    timeout_s: float = Field(default=15.0, gt=0, le=300)
-    targets: list[HttpTarget] = Field(default_factory=list)
-    request_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    timeout_s: Annotated[float, Gt(0), Le(300)] = 15.0
+    targets: Annotated[list[HttpTarget], Before(_coerce_targets)] = field(default_factory=list)
+    request_timeout_s: Annotated[float, Gt(0), Le(300)] = 5.0
     verify_tls: bool = True
-    ca_file: str | None = Field(default=None, description="CA bundle for a private PKI")
-
-    @field_validator("targets", mode="before")
-    @classmethod
-    def _coerce(cls, v: Any) -> Any:
-        return _coerce_targets(v)
+    ca_file: Annotated[str | None, Doc("CA bundle for a private PKI")] = None
 
 
 class HttpCheck(Check):
@@ -360,8 +361,11 @@ class HttpCheck(Check):
         ]
 
 
+@dataclass(frozen=True, kw_only=True)
 class PortalConfig(HttpConfig):
-    targets: list[HttpTarget] = Field(default_factory=lambda: [HttpTarget(url=PORTAL_URL)])
+    targets: Annotated[list[HttpTarget], Before(_coerce_targets)] = field(
+        default_factory=lambda: [HttpTarget(url=PORTAL_URL)]
+    )
 
 
 class PortalCheck(HttpCheck):
@@ -371,14 +375,18 @@ class PortalCheck(HttpCheck):
     Config: ClassVar[type[CheckConfig]] = PortalConfig
 
 
+def _named(v: list[HttpTarget]) -> list[HttpTarget]:
+    for t in v:
+        if not t.name:
+            raise ValueError(f"service {t.url!r} needs a name (e.g. 'LGSP')")
+    return v
+
+
+@dataclass(frozen=True, kw_only=True)
 class ServiceConfig(HttpConfig):
-    @field_validator("targets")
-    @classmethod
-    def _named(cls, v: list[HttpTarget]) -> list[HttpTarget]:
-        for t in v:
-            if not t.name:
-                raise ValueError(f"service {t.url!r} needs a name (e.g. 'LGSP')")
-        return v
+    targets: Annotated[list[HttpTarget], Before(_coerce_targets), After(_named)] = field(
+        default_factory=list
+    )
 
 
 class ServiceCheck(HttpCheck):

@@ -25,16 +25,16 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar
 
 import psutil
-from pydantic import Field, field_validator, model_validator
 
 from checks.backend import BackendError, Route
 from checks.base import Check, CheckConfig, CheckContext
 from checks.messages import msg, said
 from checks.model import Category, CheckResult, Status, Value
+from checks.schema import After, Doc
 
 #: The routing table, the error reading it, or None when no dedicated route is configured.
 _Routes = list[Route] | BackendError | None
@@ -109,29 +109,29 @@ def _down(name: str, links: dict[str, Link], required: bool) -> tuple[Status, st
     return Status.WARN, "down", ""
 
 
+def _route(v: str | None) -> str | None:
+    if v is not None:
+        ipaddress.IPv4Address(v)  # ValueError names the bad address
+    return v
+
+
+@dataclass(frozen=True, kw_only=True)
 class InterfacesConfig(CheckConfig):
-    interfaces: list[str] = Field(
-        default_factory=list, description="interfaces that must be up (default: report all)"
+    interfaces: Annotated[list[str], Doc("interfaces that must be up (default: report all)")] = (
+        field(default_factory=list)
     )
-    dedicated_interface: str | None = Field(
-        default=None, description="interface of the dedicated data network (must be up)"
-    )
-    dedicated_route: str | None = Field(
-        default=None, description="IPv4 address that must be routed via dedicated_interface"
-    )
+    dedicated_interface: Annotated[
+        str | None, Doc("interface of the dedicated data network (must be up)")
+    ] = None
+    dedicated_route: Annotated[
+        str | None,
+        After(_route),
+        Doc("IPv4 address that must be routed via dedicated_interface"),
+    ] = None
 
-    @field_validator("dedicated_route")
-    @classmethod
-    def _route(cls, v: str | None) -> str | None:
-        if v is not None:
-            ipaddress.IPv4Address(v)  # ValueError names the bad address
-        return v
-
-    @model_validator(mode="after")
-    def _route_needs_interface(self) -> InterfacesConfig:
+    def __post_init__(self) -> None:
         if self.dedicated_route and not self.dedicated_interface:
             raise ValueError("dedicated_route needs dedicated_interface")
-        return self
 
 
 def route_for(routes: list[Route], destination: str) -> Route | None:

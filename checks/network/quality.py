@@ -29,15 +29,16 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from annotated_types import Ge, Gt, Le
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.messages import msg, said
 from checks.model import Category, CheckResult, Status, Value
 from checks.resolve import Unresolved, reason_message, resolve_one
+from checks.schema import Doc, Pattern
 from checks.videoconf.emodel import CODECS, mos_from_r, r_factor
 
 MAGIC = b"IOCQ"
@@ -293,27 +294,26 @@ async def probe_udp(
 # --------------------------------------------------------------------------- evaluate
 
 
+@dataclass(frozen=True, kw_only=True)
 class QualityConfig(CheckConfig):
-    timeout_s: float = Field(default=10.0, gt=0, le=300)
-    target: str | None = Field(
-        default=None, description="reflector HOST (or HOST:PORT); default: the collector's host"
-    )
-    port: int = Field(default=DEFAULT_REFLECTOR_PORT, ge=1, le=65535)
-    count: int = Field(default=50, ge=2, le=5000)
-    interval_s: float = Field(default=0.020, ge=0.001, le=1.0)
-    wait_s: float = Field(default=1.0, gt=0, le=10, description="wait for replies after the last")
-    packet_size: int = Field(default=DEFAULT_PACKET_SIZE, ge=HEADER_SIZE, le=MAX_PACKET)
-    codec: str = Field(default="g711", pattern="^(g711|opus)$")
+    timeout_s: Annotated[float, Gt(0), Le(300)] = 10.0
+    target: Annotated[
+        str | None, Doc("reflector HOST (or HOST:PORT); default: the collector's host")
+    ] = None
+    port: Annotated[int, Ge(1), Le(65535)] = DEFAULT_REFLECTOR_PORT
+    count: Annotated[int, Ge(2), Le(5000)] = 50
+    interval_s: Annotated[float, Ge(0.001), Le(1.0)] = 0.020
+    wait_s: Annotated[float, Gt(0), Le(10), Doc("wait for replies after the last")] = 1.0
+    packet_size: Annotated[int, Ge(HEADER_SIZE), Le(MAX_PACKET)] = DEFAULT_PACKET_SIZE
+    codec: Annotated[str, Pattern("^(g711|opus)$")] = "g711"
 
-    @model_validator(mode="after")
-    def _fits_deadline(self) -> QualityConfig:
+    def __post_init__(self) -> None:
         needed = self.count * self.interval_s + self.wait_s
         if needed >= self.timeout_s:
             raise ValueError(
                 f"count x interval_s + wait_s = {needed:g} s must be under timeout_s "
                 f"({self.timeout_s:g} s): lower count or raise timeout_s"
             )
-        return self
 
 
 def evaluate_quality(

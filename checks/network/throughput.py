@@ -18,9 +18,9 @@ import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, model_validator
+from annotated_types import Ge, Gt, Le
 
 from checks import http
 from checks.backend import Backend
@@ -28,6 +28,7 @@ from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.messages import msg, said
 from checks.model import Category, CheckResult, MessageRef, Status, Value
 from checks.network.probes import Failure, _classify_oserror
+from checks.schema import Doc
 from checks.tls import TLSVerify
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -139,29 +140,28 @@ def _detail(response: http.Response) -> str:
     return f"HTTP {response.status_code}" + (f": {detail}" if detail else "")
 
 
+@dataclass(frozen=True, kw_only=True)
 class ThroughputConfig(CheckConfig):
-    timeout_s: float = Field(default=30.0, gt=0, le=300)
-    url: str | None = Field(default=None, description="collector base URL (default: the agent's)")
-    download_bytes: int = Field(default=16 * 1024 * 1024, ge=CHUNK, le=MAX_BYTES)
-    upload_bytes: int = Field(default=8 * 1024 * 1024, ge=CHUNK, le=MAX_BYTES)
-    max_seconds: float = Field(default=10.0, gt=0, le=60, description="per direction")
+    timeout_s: Annotated[float, Gt(0), Le(300)] = 30.0
+    url: Annotated[str | None, Doc("collector base URL (default: the agent's)")] = None
+    download_bytes: Annotated[int, Ge(CHUNK), Le(MAX_BYTES)] = 16 * 1024 * 1024
+    upload_bytes: Annotated[int, Ge(CHUNK), Le(MAX_BYTES)] = 8 * 1024 * 1024
+    max_seconds: Annotated[float, Gt(0), Le(60), Doc("per direction")] = 10.0
     upload: bool = True
     #: A test moves tens of MiB over the province's link: at most once per ``every_s``
     #: (default 1 h, a proposal); cycles in between repeat the last measurement as it was.
-    every_s: float = Field(default=3600.0, ge=0, le=7 * 86400)
+    every_s: Annotated[float, Ge(0), Le(7 * 86400)] = 3600.0
     #: False: measure even without the agent's token, and report the collector's answer
     #: (``ioc-agent probe throughput`` shows a refused or missing token this way).
     require_token: bool = True
 
-    @model_validator(mode="after")
-    def _fits(self) -> ThroughputConfig:
+    def __post_init__(self) -> None:
         needed = self.max_seconds * (2 if self.upload else 1) + 2
         if needed > self.timeout_s:
             raise ValueError(
                 f"max_seconds x directions + 2 s = {needed:g} s must not exceed "
                 f"timeout_s ({self.timeout_s:g} s)"
             )
-        return self
 
 
 def evaluate_throughput(

@@ -25,16 +25,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from annotated_types import Ge, Gt, Le, MaxLen, MinLen
 
 from checks.backend import Backend
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext, Message
 from checks.messages import joined, kept, msg
 from checks.model import Category, CheckResult, Status, Value
 from checks.resolve import Unresolved, reason_message, resolve
+from checks.schema import STRICT, After, Doc, Record, Secret
 from checks.ssh.client import (
     CommandOutput,
     SshFailure,
@@ -55,25 +57,27 @@ _UNKNOWN = {
 }
 
 
-class SshTarget(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _command_set(v: str) -> str:
+    if v not in COMMAND_SETS:
+        raise ValueError(
+            f"unknown command set {v!r}; expected one of: " + ", ".join(sorted(COMMAND_SETS))
+        )
+    return v
 
-    host: str = Field(min_length=1, max_length=253)
-    port: int = Field(default=22, ge=1, le=65535)
-    user: str = Field(min_length=1, max_length=64)
-    key_file: Path = Field(description="Ed25519/ECDSA/RSA private key (OpenSSH or PEM format)")
-    passphrase: SecretStr | None = Field(default=None, description="private key passphrase")
-    known_hosts: Path = Field(description="pinned host keys (OpenSSH known_hosts format)")
-    set: str = Field(default="linux", description="command set: " + ", ".join(COMMAND_SETS))
 
-    @field_validator("set")
-    @classmethod
-    def _set(cls, v: str) -> str:
-        if v not in COMMAND_SETS:
-            raise ValueError(
-                f"unknown command set {v!r}; expected one of: " + ", ".join(sorted(COMMAND_SETS))
-            )
-        return v
+@dataclass(frozen=True, kw_only=True)
+class SshTarget(Record):
+    __pydantic_config__ = STRICT
+
+    host: Annotated[str, MinLen(1), MaxLen(253)]
+    port: Annotated[int, Ge(1), Le(65535)] = 22
+    user: Annotated[str, MinLen(1), MaxLen(64)]
+    key_file: Annotated[Path, Doc("Ed25519/ECDSA/RSA private key (OpenSSH or PEM format)")]
+    passphrase: Annotated[Secret | None, Doc("private key passphrase")] = None
+    known_hosts: Annotated[Path, Doc("pinned host keys (OpenSSH known_hosts format)")]
+    set: Annotated[str, After(_command_set), Doc("command set: " + ", ".join(COMMAND_SETS))] = (
+        "linux"
+    )
 
     @property
     def label(self) -> str:
@@ -91,14 +95,15 @@ class SshTarget(BaseModel):
         )
 
 
+@dataclass(frozen=True, kw_only=True)
 class SshConfig(CheckConfig):
-    timeout_s: float = Field(default=60.0, gt=0, le=300)
-    targets: list[SshTarget] = Field(default_factory=list)
-    connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
-    banner_timeout_s: float = Field(default=5.0, gt=0, le=60)
-    auth_timeout_s: float = Field(default=5.0, gt=0, le=60)
-    command_timeout_s: float = Field(default=10.0, gt=0, le=120)
-    max_output_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
+    timeout_s: Annotated[float, Gt(0), Le(300)] = 60.0
+    targets: list[SshTarget] = field(default_factory=list)
+    connect_timeout_s: Annotated[float, Gt(0), Le(60)] = 5.0
+    banner_timeout_s: Annotated[float, Gt(0), Le(60)] = 5.0
+    auth_timeout_s: Annotated[float, Gt(0), Le(60)] = 5.0
+    command_timeout_s: Annotated[float, Gt(0), Le(120)] = 10.0
+    max_output_bytes: Annotated[int, Ge(1024), Le(64 << 20)] = 1 << 20
 
     def timeouts(self) -> SshTimeouts:
         return SshTimeouts(

@@ -60,7 +60,8 @@ class SshFailure(StrEnum):
 
 @dataclass(frozen=True)
 class SshTargetSpec:
-    """Where and how to connect (plain data, so the client needs no pydantic)."""
+    """Where and how to connect: plain data, the passphrase in clear (the configuration's
+    record, :class:`checks.ssh.check.SshTarget`, keeps it hidden)."""
 
     host: str
     port: int

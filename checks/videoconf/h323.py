@@ -4,28 +4,32 @@ H.323 stack; a refused or silent port fails, an unresolvable name is unknown."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Annotated, ClassVar
 
-from pydantic import Field, field_validator
+from annotated_types import Gt, Le
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.messages import msg
 from checks.model import Category, CheckResult
 from checks.network.probes import TcpOutcome, evaluate_tcp, probe_tcp_targets, split_host_port
+from checks.schema import After, Doc
 
 H225_PORT = 1720
 
 
-class H323Config(CheckConfig):
-    timeout_s: float = Field(default=5.0, gt=0, le=60)
-    targets: list[str] = Field(default_factory=list, description="HOST[:PORT], default 1720")
+def _targets(v: list[str]) -> list[str]:
+    for t in v:
+        split_host_port(t, default_port=H225_PORT)
+    return v
 
-    @field_validator("targets")
-    @classmethod
-    def _targets(cls, v: list[str]) -> list[str]:
-        for t in v:
-            split_host_port(t, default_port=H225_PORT)
-        return v
+
+@dataclass(frozen=True, kw_only=True)
+class H323Config(CheckConfig):
+    timeout_s: Annotated[float, Gt(0), Le(60)] = 5.0
+    targets: Annotated[list[str], After(_targets), Doc("HOST[:PORT], default 1720")] = field(
+        default_factory=list
+    )
 
 
 class H323Check(Check):

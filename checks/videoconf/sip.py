@@ -21,16 +21,17 @@ import asyncio
 import os
 import re
 import time
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from annotated_types import Gt, Le
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.messages import msg, said
 from checks.model import Category, CheckResult, Status, Value
 from checks.network.probes import split_host_port
 from checks.resolve import Unresolved, resolve_one
+from checks.schema import STRICT, After, Before, Doc, Record
 from checks.videoconf.common import Exchange, no_answer, udp_exchange
 
 DEFAULT_PORT = 5060
@@ -214,40 +215,42 @@ def evaluate_sip(
     return CheckResult(status=Status.OK, values=values, **said(text), **base)
 
 
-class SipTarget(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _server(v: str) -> str:
+    split_host_port(v, default_port=DEFAULT_PORT)
+    return v
 
-    server: str = Field(description="HOST[:PORT] of the SIP server or MCU (default port 5060)")
+
+@dataclass(frozen=True, kw_only=True)
+class SipTarget(Record):
+    __pydantic_config__ = STRICT
+
+    server: Annotated[
+        str, After(_server), Doc("HOST[:PORT] of the SIP server or MCU (default port 5060)")
+    ]
     transport: Literal["udp", "tcp"] = "udp"
-
-    @field_validator("server")
-    @classmethod
-    def _server(cls, v: str) -> str:
-        split_host_port(v, default_port=DEFAULT_PORT)
-        return v
 
     @property
     def label(self) -> str:
         return f"{self.server}/{self.transport}"
 
 
-class SipConfig(CheckConfig):
-    timeout_s: float = Field(default=5.0, gt=0, le=300)
-    targets: list[SipTarget] = Field(default_factory=list)
+def _coerce_targets(v: Any) -> Any:
+    """Allow "host:5060" or "host:5060/tcp" in place of {server: ..., transport: ...}."""
+    if isinstance(v, list):
+        out = []
+        for item in v:
+            if isinstance(item, str):
+                server, _, transport = item.partition("/")
+                item = {"server": server, "transport": transport or "udp"}
+            out.append(item)
+        return out
+    return v
 
-    @field_validator("targets", mode="before")
-    @classmethod
-    def _coerce(cls, v: Any) -> Any:
-        # "host:5060" or "host:5060/tcp" in place of {server: ..., transport: ...}
-        if isinstance(v, list):
-            out = []
-            for item in v:
-                if isinstance(item, str):
-                    server, _, transport = item.partition("/")
-                    item = {"server": server, "transport": transport or "udp"}
-                out.append(item)
-            return out
-        return v
+
+@dataclass(frozen=True, kw_only=True)
+class SipConfig(CheckConfig):
+    timeout_s: Annotated[float, Gt(0), Le(300)] = 5.0
+    targets: Annotated[list[SipTarget], Before(_coerce_targets)] = field(default_factory=list)
 
 
 class SipCheck(Check):

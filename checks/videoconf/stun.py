@@ -14,15 +14,16 @@ import asyncio
 import ipaddress
 import os
 import struct
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, field_validator
+from annotated_types import Gt, Le
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.messages import msg, said
 from checks.model import Category, CheckResult, Status, Value
 from checks.network.probes import split_host_port
+from checks.schema import After, Doc
 from checks.videoconf.common import Exchange, no_answer, udp_exchange
 
 MAGIC_COOKIE = 0x2112A442
@@ -182,14 +183,16 @@ def _target(v: str) -> str:
     return v
 
 
-class StunConfig(CheckConfig):
-    timeout_s: float = Field(default=5.0, gt=0, le=300)
-    servers: list[str] = Field(default_factory=list, description="HOST[:PORT], default 3478")
+def _servers(v: list[str]) -> list[str]:
+    return [_target(s) for s in v]
 
-    @field_validator("servers")
-    @classmethod
-    def _servers(cls, v: list[str]) -> list[str]:
-        return [_target(s) for s in v]
+
+@dataclass(frozen=True, kw_only=True)
+class StunConfig(CheckConfig):
+    timeout_s: Annotated[float, Gt(0), Le(300)] = 5.0
+    servers: Annotated[list[str], After(_servers), Doc("HOST[:PORT], default 3478")] = field(
+        default_factory=list
+    )
 
 
 class StunCheck(Check):

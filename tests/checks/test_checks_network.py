@@ -16,6 +16,7 @@ from checks.network.basic import (
     DnsOutcome,
     HttpCheck,
     HttpConfig,
+    HttpTarget,
     PortalCheck,
     PortalConfig,
     ServiceCheck,
@@ -143,7 +144,7 @@ def test_tcp_check_without_targets_is_unknown():
 
 def test_tcp_config_rejects_bad_target():
     with pytest.raises(ValueError, match="missing port"):
-        TcpConfig(targets=["gateway"])
+        TcpConfig.model_validate({"targets": ["gateway"]})
 
 
 def test_dedicated_defaults_to_collector(silent_server):
@@ -345,28 +346,32 @@ def test_tls_error_fails():
 def test_portal_default_target_and_override(http_server):
     assert [t.url for t in PortalConfig().targets] == [PORTAL_URL]
     http_server.routes["/"] = (200, {}, b"ok")
-    (result,) = asyncio.run(PortalCheck(PortalConfig(targets=[http_server.base + "/"])).run(CTX))
+    (result,) = asyncio.run(
+        PortalCheck(PortalConfig.model_validate({"targets": [http_server.base + "/"]})).run(CTX)
+    )
     assert result.check == "net.portal" and result.status is Status.OK
 
 
 def test_services_named_targets(http_server, closed_port):
     http_server.routes["/health"] = (200, {}, b"LGSP OK")
-    cfg = ServiceConfig(
-        targets=[
-            {"name": "LGSP", "url": http_server.base + "/health", "expect": "OK"},
-            {"name": "E-mail", "url": f"http://127.0.0.1:{closed_port}/"},
-        ]
+    cfg = ServiceConfig.model_validate(
+        {
+            "targets": [
+                {"name": "LGSP", "url": http_server.base + "/health", "expect": "OK"},
+                {"name": "E-mail", "url": f"http://127.0.0.1:{closed_port}/"},
+            ]
+        }
     )
     results = asyncio.run(ServiceCheck(cfg).run(CTX))
     assert [(r.target, r.status) for r in results] == [("LGSP", Status.OK), ("E-mail", Status.FAIL)]
     assert results[0].category is Category.SERVICES
     with pytest.raises(ValueError, match="needs a name"):
-        ServiceConfig(targets=["https://x.example/"])
+        ServiceConfig.model_validate({"targets": ["https://x.example/"]})
 
 
 def test_http_check_accepts_plain_url_strings(http_server):
     http_server.routes["/"] = (204, {}, b"")
-    cfg = HttpConfig(targets=[http_server.base + "/"])
+    cfg = HttpConfig.model_validate({"targets": [http_server.base + "/"]})
     (result,) = asyncio.run(HttpCheck(cfg).run(CTX))
     assert result.status is Status.OK and result.target == http_server.base + "/"
 
@@ -416,7 +421,7 @@ def test_dns_default_name_is_the_portal():
 
 def test_https_days_left_with_trusted_ca(https_server, tls_cert):
     https_server.routes["/"] = (200, {}, b"ok")
-    cfg = HttpConfig(targets=[https_server.base + "/"], ca_file=str(tls_cert[0]))
+    cfg = HttpConfig(targets=[HttpTarget(url=https_server.base + "/")], ca_file=str(tls_cert[0]))
     (result,) = asyncio.run(HttpCheck(cfg).run(CTX))
     assert result.status is Status.OK, result.message
     assert result.value("tls_cert_days_left") == pytest.approx(30, abs=0.1)
@@ -424,13 +429,15 @@ def test_https_days_left_with_trusted_ca(https_server, tls_cert):
 
 def test_https_untrusted_certificate_fails(https_server):
     https_server.routes["/"] = (200, {}, b"ok")
-    (result,) = asyncio.run(HttpCheck(HttpConfig(targets=[https_server.base + "/"])).run(CTX))
+    (result,) = asyncio.run(
+        HttpCheck(HttpConfig(targets=[HttpTarget(url=https_server.base + "/")])).run(CTX)
+    )
     assert result.status is Status.FAIL and "TLS error" in result.message
 
 
 def test_https_without_verification_still_reports_days_left(https_server):
     https_server.routes["/"] = (200, {}, b"ok")
-    cfg = HttpConfig(targets=[https_server.base + "/"], verify_tls=False)
+    cfg = HttpConfig(targets=[HttpTarget(url=https_server.base + "/")], verify_tls=False)
     (result,) = asyncio.run(HttpCheck(cfg).run(CTX))
     assert result.status is Status.OK
     assert result.value("tls_cert_days_left") == pytest.approx(30, abs=0.1)
@@ -458,7 +465,9 @@ def test_expired_certificate_without_verification_is_judged_by_its_days_left(htt
     http_server.socket = ctx.wrap_socket(http_server.socket, server_side=True)
     http_server.routes["/"] = (200, {}, b"ok")
     url = f"https://127.0.0.1:{http_server.server_address[1]}/"
-    (result,) = asyncio.run(HttpCheck(HttpConfig(targets=[url], verify_tls=False)).run(CTX))
+    (result,) = asyncio.run(
+        HttpCheck(HttpConfig(targets=[HttpTarget(url=url)], verify_tls=False)).run(CTX)
+    )
     assert result.value("tls_cert_days_left") == pytest.approx(-3, abs=0.1)
     verdict = judged(result)
     assert verdict.status is Status.FAIL and "tls_cert_days_left" in verdict.message

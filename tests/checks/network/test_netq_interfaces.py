@@ -102,4 +102,6 @@ def test_dedicated_route_needs_the_interface():
     with pytest.raises(ValueError, match="dedicated_interface"):
         InterfacesConfig(dedicated_route="10.0.0.1")
     with pytest.raises(ValueError):
-        InterfacesConfig(dedicated_interface="x", dedicated_route="not-an-ip")
+        InterfacesConfig.model_validate(
+            {"dedicated_interface": "x", "dedicated_route": "not-an-ip"}
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -350,17 +351,17 @@ def test_router_low_memory_warns():
 
 
 def test_target_label_and_unknown_set():
-    t = SshTarget(host="10.0.0.1", user="u", key_file="k", known_hosts="kh", set="router")
+    files = {"key_file": Path("k"), "known_hosts": Path("kh")}
+    t = SshTarget(host="10.0.0.1", user="u", set="router", **files)
     assert t.label == "10.0.0.1/router"
-    assert (
-        SshTarget(host="::1", port=2222, user="u", key_file="k", known_hosts="kh").label
-        == "[::1]:2222/linux"
-    )
+    assert SshTarget(host="::1", port=2222, user="u", **files).label == "[::1]:2222/linux"
     with pytest.raises(ValueError, match="unknown command set"):
-        SshConfig(
-            targets=[
-                {"host": "h", "user": "u", "key_file": "k", "known_hosts": "kh", "set": "cisco"}
-            ]
+        SshConfig.model_validate(
+            {
+                "targets": [
+                    {"host": "h", "user": "u", "key_file": "k", "known_hosts": "kh", "set": "cisco"}
+                ]
+            }
         )
 
 

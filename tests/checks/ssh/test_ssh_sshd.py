@@ -14,7 +14,7 @@ from checks.base import CheckContext
 from checks.messages import text_of
 from checks.model import Category, Status
 from checks.runner import run_check
-from checks.ssh.check import SshCheck, SshConfig
+from checks.ssh.check import SshCheck, SshConfig, SshTarget
 from checks.ssh.client import SshFailure, SshTargetSpec, SshTimeouts, run_commands
 from checks.ssh.commands import COMMAND_SETS, CommandSet, read_linux
 from tests.conftest import require_binary
@@ -60,15 +60,18 @@ def spec(
     return SshTargetSpec("127.0.0.1", sshd.port, "root", keys[key], known, passphrase)
 
 
-def target(sshd: Sshd, keys: dict[str, Path], known: Path, **kw: object) -> dict[str, object]:
-    return {
-        "host": "127.0.0.1",
-        "port": sshd.port,
-        "user": "root",
-        "key_file": str(keys["ed25519"]),
-        "known_hosts": str(known),
-        **kw,
-    }
+def target(sshd: Sshd, keys: dict[str, Path], known: Path, **kw: object) -> SshTarget:
+    """A target as the configuration file gives it, validated (passphrase as a Secret)."""
+    return SshTarget.model_validate(
+        {
+            "host": "127.0.0.1",
+            "port": sshd.port,
+            "user": "root",
+            "key_file": str(keys["ed25519"]),
+            "known_hosts": str(known),
+            **kw,
+        }
+    )
 
 
 def test_pinned_key_runs_the_linux_set_and_parses_it(sshd, keys, pinned):

@@ -153,7 +153,9 @@ def test_cycle_is_bounded_by_the_slowest_deadline_not_the_sum():
                 )
             ),
             SipCheck(
-                SipConfig(timeout_s=1.0, targets=[f"127.0.0.1:{udp}/udp", f"127.0.0.1:{tcp}/tcp"])
+                SipConfig.model_validate(
+                    {"timeout_s": 1.0, "targets": [f"127.0.0.1:{udp}/udp", f"127.0.0.1:{tcp}/tcp"]}
+                )
             ),
             StunCheck(StunConfig(timeout_s=1.0, servers=[f"127.0.0.1:{udp}"])),
             H323Check(H323Config(timeout_s=1.0, targets=[f"127.0.0.1:{dead}"])),

@@ -15,6 +15,7 @@ from checks.videoconf.sip import (
     SipConfig,
     SipOutcome,
     SipResponse,
+    SipTarget,
     evaluate_sip,
     options_request,
     parse_response,
@@ -88,7 +89,7 @@ def test_unconfigured_is_unknown_never_pass():
 
 
 def test_config_accepts_short_strings():
-    cfg = SipConfig(targets=["mcu.tinh.gov.vn", "10.0.0.5:5061/tcp"])
+    cfg = SipConfig.model_validate({"targets": ["mcu.tinh.gov.vn", "10.0.0.5:5061/tcp"]})
     assert [t.label for t in cfg.targets] == ["mcu.tinh.gov.vn/udp", "10.0.0.5:5061/tcp"]
 
 
@@ -96,7 +97,8 @@ def test_config_accepts_short_strings():
 def test_kamailio_answers_options_over_udp_and_tcp(tmp_path):
     binary = require_binary("kamailio")
     with kamailio(binary, tmp_path) as port:
-        check = SipCheck(SipConfig(targets=[f"127.0.0.1:{port}/udp", f"127.0.0.1:{port}/tcp"]))
+        targets = [f"127.0.0.1:{port}/udp", f"127.0.0.1:{port}/tcp"]
+        check = SipCheck(SipConfig.model_validate({"targets": targets}))
         results = asyncio.run(check.run(CTX))
     assert [r.target for r in results] == [f"127.0.0.1:{port}/udp", f"127.0.0.1:{port}/tcp"]
     for r in results:
@@ -109,7 +111,8 @@ def test_kamailio_answers_options_over_udp_and_tcp(tmp_path):
 def test_silent_sip_server_fails_within_the_deadline(transport):
     peer = silent_udp if transport == "udp" else silent_tcp
     with peer() as port:
-        check = SipCheck(SipConfig(timeout_s=1.0, targets=[f"127.0.0.1:{port}/{transport}"]))
+        target = SipTarget(server=f"127.0.0.1:{port}", transport=transport)
+        check = SipCheck(SipConfig(timeout_s=1.0, targets=[target]))
         start = time.monotonic()
         [r] = asyncio.run(check.run(CTX))
         elapsed = time.monotonic() - start

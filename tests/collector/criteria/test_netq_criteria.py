@@ -18,6 +18,7 @@ from checks.base import CheckContext
 from checks.model import AgentReport, CheckResult, ReportBatch
 from checks.network.basic import (
     DedicatedCheck,
+    HttpTarget,
     PortalCheck,
     PortalConfig,
     ServiceCheck,
@@ -28,7 +29,7 @@ from checks.network.throughput import ThroughputCheck, ThroughputConfig
 from checks.runner import run_checks
 from checks.videoconf.devices import DevicesCheck
 from checks.videoconf.h323 import H323Check, H323Config
-from checks.videoconf.sip import SipCheck, SipConfig
+from checks.videoconf.sip import SipCheck, SipConfig, SipTarget
 from checks.videoconf.stun import StunCheck, StunConfig
 from collector.api.reflector import start_reflector
 from tests.peers.netq import ImpairedReflector, blackhole_tcp, silent_tcp, silent_udp
@@ -85,8 +86,10 @@ def measure(
             port = transport.get_extra_info("sockname")[1]
             checks = [
                 DedicatedCheck(),  # default target: the collector's host:port
-                PortalCheck(PortalConfig(targets=[f"{url}/healthz"])),
-                ServiceCheck(ServiceConfig(targets=[{"name": "LGSP", "url": f"{url}/healthz"}])),
+                PortalCheck(PortalConfig(targets=[HttpTarget(url=f"{url}/healthz")])),
+                ServiceCheck(
+                    ServiceConfig(targets=[HttpTarget(name="LGSP", url=f"{url}/healthz")])
+                ),
                 QualityCheck(
                     QualityConfig(target=f"127.0.0.1:{port}", count=40, interval_s=0.01, wait_s=1.5)
                 ),
@@ -94,7 +97,7 @@ def measure(
                 H323Check(
                     H323Config(targets=[f"127.0.0.1:{tcp if sip_alive else dead}"], timeout_s=1.0)
                 ),
-                SipCheck(SipConfig(targets=[f"127.0.0.1:{udp}/udp"], timeout_s=1.0)),
+                SipCheck(SipConfig(targets=[SipTarget(server=f"127.0.0.1:{udp}")], timeout_s=1.0)),
                 # Not configured (unknown, never pass) or configured and silent (fail): an
                 # any_of with an unknown member and no pass is unknown, not fail.
                 StunCheck(StunConfig(servers=[f"127.0.0.1:{udp}"], timeout_s=1.0))
