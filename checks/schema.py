@@ -7,7 +7,7 @@ a configuration file, a request body on the collector -- pydantic validates the 
 with the same rules and messages as before: the rules are written in the annotations as
 :mod:`annotated_types` constraints (``Annotated[float, Gt(0), Le(300)]``, which pydantic
 reads natively) and as the small markers of this module, each of which tells pydantic's
-schema what to check (``Pattern``, ``Finite``, ``After``) or to describe (``Doc``).
+schema what to check (``Pattern``, ``Finite``, ``After``, ``Before``) or to describe (``Doc``).
 
 * :class:`Record` gives a dataclass the methods callers use: ``model_validate`` and
   ``model_dump`` (pydantic, imported the first time one is called), ``model_copy``,
@@ -85,6 +85,24 @@ class After:
     def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
         return {
             "type": "function-after",
+            "function": {"type": "no-info", "function": self.fn},
+            "schema": handler(source),
+        }
+
+
+class Before:
+    """Run ``fn`` on the raw input before the field's own validation (pydantic's
+    ``BeforeValidator``): it returns the value to validate, or raises ``ValueError`` with the
+    message the user reads."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        return {
+            "type": "function-before",
             "function": {"type": "no-info", "function": self.fn},
             "schema": handler(source),
         }
