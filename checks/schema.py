@@ -91,9 +91,9 @@ class After:
 
 
 class Before:
-    """Run ``fn`` on the raw input before the field's own validation (pydantic's
-    ``BeforeValidator``): it returns the value to validate, or raises ``ValueError`` with the
-    message the user reads."""
+    """Run ``fn`` on the raw input before the value is validated (pydantic's
+    ``BeforeValidator``): it returns what to validate instead, e.g. ``{"url": s}`` for a
+    bare string ``s``."""
 
     __slots__ = ("fn",)
 
