@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Annotated, ClassVar
 from urllib.parse import quote, urlsplit
 
-from pydantic import Field, field_validator
+from annotated_types import Gt, Le
 
 from checks import http
 from checks.base import Check, CheckConfig, CheckContext, Message
@@ -37,6 +37,7 @@ from checks.equipment.printer import CHECK_ID, PrinterSection, Supply, evaluate_
 from checks.equipment.profiles import device_result
 from checks.messages import kept, msg, said, written
 from checks.model import MAX_PARAM_CHARS, Category, CheckResult, MessageRef, Status, Value
+from checks.schema import After, Doc
 
 #: What is asked of each queue.
 PRINTER_ATTRIBUTES = (
@@ -106,24 +107,24 @@ MARKER_TYPES = {
 SUPPLY_CONSUMED, SUPPLY_RECEPTACLE = 3, 4
 
 
-class CupsConfig(CheckConfig):
-    timeout_s: float = Field(default=10.0, gt=0, le=300)
-    url: str = Field(
-        default="http://localhost:631", description="the local cupsd (http://host:port)"
-    )
-    queues: list[str] = Field(default_factory=list, description="default: every queue")
-    expected: bool = Field(
-        default=False, description="this machine has a printer: a result even when none is found"
-    )
-    request_timeout_s: float = Field(default=3.0, gt=0, le=60)
+def _url(v: str) -> str:
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("url must be http://HOST:PORT of the cupsd, e.g. http://localhost:631")
+    return v.rstrip("/")
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("url must be http://HOST:PORT of the cupsd, e.g. http://localhost:631")
-        return v.rstrip("/")
+
+@dataclass(frozen=True, kw_only=True)
+class CupsConfig(CheckConfig):
+    timeout_s: Annotated[float, Gt(0), Le(300)] = 10.0
+    url: Annotated[str, After(_url), Doc("the local cupsd (http://host:port)")] = (
+        "http://localhost:631"
+    )
+    queues: Annotated[list[str], Doc("default: every queue")] = field(default_factory=list)
+    expected: Annotated[
+        bool, Doc("this machine has a printer: a result even when none is found")
+    ] = False
+    request_timeout_s: Annotated[float, Gt(0), Le(60)] = 3.0
 
 
 @dataclass(frozen=True)

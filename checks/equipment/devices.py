@@ -30,10 +30,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from annotated_types import Ge, Gt, Le, MaxLen, MinLen
 
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.messages import msg
@@ -47,6 +47,7 @@ from checks.network.probes import (
     probe_tcp,
 )
 from checks.resolve import Unresolved, reason_message, resolve_one
+from checks.schema import STRICT, Doc, Record
 
 RTSP_DEFAULT_PORT = 554
 #: An RTSP response head is small; stop reading beyond this.
@@ -58,19 +59,21 @@ HTTP_ALIVE_CODES = frozenset({401, 403})
 DeviceKind = Literal["queue", "satisfaction", "camera", "other"]
 
 
-class Device(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Device(Record):
+    __pydantic_config__ = STRICT
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, MinLen(1), MaxLen(100)]
     kind: DeviceKind = "other"
     protocol: Literal["tcp", "http", "rtsp"] = "tcp"
     host: str | None = None
-    port: int | None = Field(default=None, ge=1, le=65535)
-    url: str | None = Field(default=None, description="for protocol http")
-    path: str = Field(default="/", description="RTSP request path (protocol rtsp)")
+    port: Annotated[int, Ge(1), Le(65535)] | None = None
+    url: Annotated[str | None, Doc("for protocol http")] = None
+    path: Annotated[str, Doc("RTSP request path (protocol rtsp)")] = "/"
 
-    @model_validator(mode="after")
-    def _complete(self) -> Device:
+    def __post_init__(self) -> None:
+        """What a protocol needs (run after pydantic's validation, and on plain
+        construction)."""
         if self.protocol == "http":
             if not self.url or not self.url.startswith(("http://", "https://")):
                 raise ValueError(f"device {self.name!r}: protocol http needs url: http(s)://...")
@@ -78,21 +81,19 @@ class Device(BaseModel):
             raise ValueError(f"device {self.name!r}: protocol {self.protocol} needs host")
         elif self.protocol == "tcp" and self.port is None:
             raise ValueError(f"device {self.name!r}: protocol tcp needs port")
-        return self
 
 
+@dataclass(frozen=True, kw_only=True)
 class DevicesConfig(CheckConfig):
-    timeout_s: float = Field(default=15.0, gt=0, le=300)
-    devices: list[Device] = Field(default_factory=list)
-    probe_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    timeout_s: Annotated[float, Gt(0), Le(300)] = 15.0
+    devices: list[Device] = field(default_factory=list)
+    probe_timeout_s: Annotated[float, Gt(0), Le(60)] = 3.0
 
-    @model_validator(mode="after")
-    def _unique(self) -> DevicesConfig:
+    def __post_init__(self) -> None:
         names = [d.name for d in self.devices]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"device names must be unique: {', '.join(sorted(dup))}")
-        return self
 
 
 # --------------------------------------------------------------------------- RTSP

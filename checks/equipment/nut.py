@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, SecretStr
+from annotated_types import Ge, Gt, Le, MaxLen, MinLen
 
 from checks.base import Check, CheckConfig, CheckContext, Message
 from checks.equipment.profiles import device_result
@@ -33,6 +33,7 @@ from checks.equipment.ups import CHECK_ID, FULL_CHARGE_PERCENT, UpsSection, eval
 from checks.messages import kept, msg, said, written
 from checks.model import MAX_PARAM_CHARS, Category, CheckResult, MessageRef, Status, Value
 from checks.resolve import Unresolved, reason_message, resolve_one
+from checks.schema import Doc, Secret
 
 DEFAULT_PORT = 3493
 SOURCE = "NUT"
@@ -53,18 +54,19 @@ BATTERY_FLAGS = (
 BATTERY_NORMAL = 2
 
 
+@dataclass(frozen=True, kw_only=True)
 class NutConfig(CheckConfig):
-    timeout_s: float = Field(default=10.0, gt=0, le=300)
-    server: str = Field(default="localhost", min_length=1, max_length=253)
-    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
-    ups: list[str] = Field(default_factory=list, description="default: every UPS upsd serves")
-    username: str | None = Field(default=None, max_length=64)
-    password: SecretStr | None = None
-    expected: bool = Field(
-        default=False, description="this machine has a UPS: a result even when none is found"
+    timeout_s: Annotated[float, Gt(0), Le(300)] = 10.0
+    server: Annotated[str, MinLen(1), MaxLen(253)] = "localhost"
+    port: Annotated[int, Ge(1), Le(65535)] = DEFAULT_PORT
+    ups: Annotated[list[str], Doc("default: every UPS upsd serves")] = field(default_factory=list)
+    username: Annotated[str, MaxLen(64)] | None = None
+    password: Secret | None = None
+    expected: Annotated[bool, Doc("this machine has a UPS: a result even when none is found")] = (
+        False
     )
     #: One try of a request; aionut tries twice, so a silent upsd costs twice this.
-    request_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    request_timeout_s: Annotated[float, Gt(0), Le(60)] = 2.0
 
 
 def _number(vars_: dict[str, str], name: str, invalid: list[str], hi: float) -> float | None:
@@ -195,7 +197,8 @@ class NutCheck(Check):
             _, (address, port) = await resolve_one(cfg.server, cfg.port, cfg.request_timeout_s)
         except Unresolved as exc:
             return NutReading(unreachable=reason_message(exc.reason))
-        password = cfg.password.get_secret_value() if cfg.password else None
+        # An empty password is none (aionut then does not send PASSWORD).
+        password = (cfg.password.get_secret_value() if cfg.password else "") or None
         # aionut's debug log shows every line it sends, PASSWORD included: never below INFO.
         logging.getLogger("aionut").setLevel(logging.INFO)
         client = AIONUTClient(address, port, cfg.username, password, cfg.request_timeout_s)

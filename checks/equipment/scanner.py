@@ -29,16 +29,17 @@ import asyncio
 import contextlib
 import shutil
 import time
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Annotated, ClassVar
 
-from pydantic import Field
+from annotated_types import Gt, Le, MinLen
 
 from checks.backend import Backend, BackendError, NotSupportedError, ScannerDevice
 from checks.base import Check, CheckConfig, CheckContext
 from checks.equipment.profiles import device_result
 from checks.messages import msg, said
 from checks.model import Category, CheckResult, MessageRef, Status, Value
+from checks.schema import Doc
 
 CHECK_ID = "eq.scanner"
 #: scanimage's formatted list: device name, vendor, model, type, one scanner a line.
@@ -47,15 +48,16 @@ LIST_FORMAT = "%d\t%v\t%m\t%t%n"
 MAX_OUTPUT_BYTES = 64 * 1024
 
 
+@dataclass(frozen=True, kw_only=True)
 class ScannerConfig(CheckConfig):
-    timeout_s: float = Field(default=30.0, gt=0, le=300)
-    devices: list[str] = Field(
-        default_factory=list, description="SANE device names, or parts of them, that must be found"
-    )
-    expected: bool = Field(
-        default=False, description="this machine has a scanner: a result even when none is found"
-    )
-    command: str = Field(default="scanimage", min_length=1, description="SANE's scanimage")
+    timeout_s: Annotated[float, Gt(0), Le(300)] = 30.0
+    devices: Annotated[
+        list[str], Doc("SANE device names, or parts of them, that must be found")
+    ] = field(default_factory=list)
+    expected: Annotated[
+        bool, Doc("this machine has a scanner: a result even when none is found")
+    ] = False
+    command: Annotated[str, MinLen(1), Doc("SANE's scanimage")] = "scanimage"
 
 
 @dataclass(frozen=True)

@@ -29,17 +29,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Literal
+from dataclasses import dataclass, field, replace
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    field_validator,
-    model_validator,
-)
+from annotated_types import Ge, Gt, Le, MaxLen, MinLen
 
 from checks.backend import Backend
 from checks.base import Check, CheckConfig, CheckContext
@@ -66,72 +59,79 @@ from checks.equipment.switch import Poll, evaluate_switch, parse_switch
 from checks.equipment.ups import evaluate_ups, parse_ups, profile_for
 from checks.messages import kept, msg, said
 from checks.model import Category, CheckResult, MessageRef, Status, Value
+from checks.schema import STRICT, After, Before, Doc, Record, Secret
 
 KindOption = Literal["auto", "printer", "ups", "switch", "router", "host"]
 
 
-class SnmpDevice(BaseModel):
+def _version(v: Any) -> Any:
+    # YAML reads `version: 3` as an integer.
+    return str(v) if isinstance(v, int) else v
+
+
+def _given(secret: Secret | None) -> bool:
+    """A secret is given when it is set and not empty."""
+    return secret is not None and bool(secret.get_secret_value())
+
+
+def _reveal(secret: Secret | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnmpDevice(Record):
     """One device on the commune LAN. Keys and communities are secrets: never logged."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __pydantic_config__ = STRICT
 
-    name: str = Field(min_length=1, max_length=64, description="label shown as the target")
-    host: str = Field(min_length=1, max_length=253)
-    port: int = Field(default=161, ge=1, le=65535)
+    name: Annotated[str, MinLen(1), MaxLen(64), Doc("label shown as the target")]
+    host: Annotated[str, MinLen(1), MaxLen(253)]
+    port: Annotated[int, Ge(1), Le(65535)] = 161
     kind: KindOption = "auto"
-    version: Literal["2c", "3"] = "2c"
-    community: SecretStr | None = None
-    user: str | None = Field(default=None, max_length=32)
-    auth_key: SecretStr | None = None
-    priv_key: SecretStr | None = None
+    version: Annotated[Literal["2c", "3"], Before(_version)] = "2c"
+    community: Secret | None = None
+    user: Annotated[str, MaxLen(32)] | None = None
+    auth_key: Secret | None = None
+    priv_key: Secret | None = None
     auth_proto: AuthProto = "SHA"
     priv_proto: PrivProto = "AES"
-    context: str = Field(default="", max_length=64, description="SNMPv3 context name")
-    timeout_s: float = Field(default=2.0, gt=0, le=60, description="per request try")
-    retries: int = Field(default=1, ge=0, le=5)
-    uplinks: list[str] = Field(
-        default_factory=list,
-        description="switch/router ports (ifName, ifDescr, ifAlias or ifIndex) that must be up",
-    )
+    context: Annotated[str, MaxLen(64), Doc("SNMPv3 context name")] = ""
+    timeout_s: Annotated[float, Gt(0), Le(60), Doc("per request try")] = 2.0
+    retries: Annotated[int, Ge(0), Le(5)] = 1
+    uplinks: Annotated[
+        list[str],
+        Doc("switch/router ports (ifName, ifDescr, ifAlias or ifIndex) that must be up"),
+    ] = field(default_factory=list)
 
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version(cls, v: Any) -> Any:
-        # YAML reads `version: 3` as an integer.
-        return str(v) if isinstance(v, int) else v
-
-    @model_validator(mode="after")
-    def _credentials(self) -> SnmpDevice:
-        if self.version == "2c" and not self.community:
+    def __post_init__(self) -> None:
+        """The credentials a version needs (run after pydantic's validation, and on plain
+        construction)."""
+        if self.version == "2c" and not _given(self.community):
             raise ValueError(f"device {self.name!r}: version 2c needs a community")
         if self.version == "3":
             if not self.user:
                 raise ValueError(f"device {self.name!r}: version 3 needs a user")
-            if self.priv_key and not self.auth_key:
+            if _given(self.priv_key) and not _given(self.auth_key):
                 raise ValueError(f"device {self.name!r}: priv_key needs auth_key (authPriv)")
             for key in (self.auth_key, self.priv_key):
                 if key is not None and len(key.get_secret_value()) < 8:
                     raise ValueError(
                         f"device {self.name!r}: SNMPv3 keys must have at least 8 characters"
                     )
-        return self
 
     @property
     def budget_s(self) -> float:
         return self.timeout_s * (self.retries + 1)
 
     def target(self) -> SnmpTarget:
-        def reveal(s: SecretStr | None) -> str | None:
-            return s.get_secret_value() if s is not None else None
-
         return SnmpTarget(
             host=self.host,
             port=self.port,
             version=self.version,
-            community=reveal(self.community) or "",
+            community=_reveal(self.community) or "",
             user=self.user or "",
-            auth_key=reveal(self.auth_key),
-            priv_key=reveal(self.priv_key),
+            auth_key=_reveal(self.auth_key),
+            priv_key=_reveal(self.priv_key),
             auth_proto=self.auth_proto,
             priv_proto=self.priv_proto,
             context=self.context,
@@ -140,24 +140,24 @@ class SnmpDevice(BaseModel):
         )
 
 
-class SnmpConfig(CheckConfig):
-    timeout_s: float = Field(
-        default=30.0, gt=0, le=300, description="deadline of polling every device (in parallel)"
-    )
-    devices: list[SnmpDevice] = Field(default_factory=list)
-    max_rows: int = Field(
-        default=5000, ge=1, le=100_000, description="rows read per walked column (huge chassis)"
-    )
+def _unique(v: list[SnmpDevice]) -> list[SnmpDevice]:
+    seen: set[str] = set()
+    for d in v:
+        if d.name in seen:
+            raise ValueError(f"device name {d.name!r} used twice")
+        seen.add(d.name)
+    return v
 
-    @field_validator("devices")
-    @classmethod
-    def _unique(cls, v: list[SnmpDevice]) -> list[SnmpDevice]:
-        seen: set[str] = set()
-        for d in v:
-            if d.name in seen:
-                raise ValueError(f"device name {d.name!r} used twice")
-            seen.add(d.name)
-        return v
+
+@dataclass(frozen=True, kw_only=True)
+class SnmpConfig(CheckConfig):
+    timeout_s: Annotated[
+        float, Gt(0), Le(300), Doc("deadline of polling every device (in parallel)")
+    ] = 30.0
+    devices: Annotated[list[SnmpDevice], After(_unique)] = field(default_factory=list)
+    max_rows: Annotated[
+        int, Ge(1), Le(100_000), Doc("rows read per walked column (huge chassis)")
+    ] = 5000
 
 
 @dataclass(frozen=True)

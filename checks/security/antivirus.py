@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Annotated, ClassVar
 
 import psutil
-from pydantic import Field
 
 from checks.backend import AntivirusProduct, BackendError
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.messages import msg
 from checks.model import Category, CheckResult, Status, Value
+from checks.schema import Doc
 
 #: process name -> product, for the message.
 DEFAULT_AV_PROCESSES: dict[str, str] = {
@@ -50,11 +50,11 @@ DEFAULT_AV_PROCESSES: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True, kw_only=True)
 class AntivirusConfig(CheckConfig):
-    process_names: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_AV_PROCESSES),
-        description="antivirus/EDR engine process names (any one running is enough)",
-    )
+    process_names: Annotated[
+        list[str], Doc("antivirus/EDR engine process names (any one running is enough)")
+    ] = field(default_factory=lambda: list(DEFAULT_AV_PROCESSES))
 
 
 @dataclass(frozen=True)

@@ -27,17 +27,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from annotated_types import MaxLen
 
 from checks.backend import NotSupportedError, StoreCertificate
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.messages import msg
 from checks.model import Category, CheckResult, Status, Value, utcnow
+from checks.schema import STRICT, Doc, Record, Secret
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -46,12 +47,13 @@ if TYPE_CHECKING:
 MAX_CERT_FILE_BYTES = 1 << 20
 
 
-class CertificateFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class CertificateFile(Record):
+    __pydantic_config__ = STRICT
 
     path: Path
-    password: SecretStr | None = Field(default=None, description="PKCS#12 password")
-    name: str | None = Field(default=None, max_length=100, description="result label")
+    password: Annotated[Secret | None, Doc("PKCS#12 password")] = None
+    name: Annotated[str | None, MaxLen(100), Doc("result label")] = None
 
     @property
     def label(self) -> str:
@@ -62,13 +64,16 @@ class CertificateFile(BaseModel):
 STORE_TARGET = "certificate-store"
 
 
+@dataclass(frozen=True, kw_only=True)
 class CertificateConfig(CheckConfig):
-    certificates: list[CertificateFile] = Field(default_factory=list)
-    from_store: bool = Field(
-        default=True,
-        description="with no file configured, judge the OS store's certificate that has a "
-        "private key (Windows: CurrentUser\\My, LocalMachine\\My)",
-    )
+    certificates: list[CertificateFile] = field(default_factory=list)
+    from_store: Annotated[
+        bool,
+        Doc(
+            "with no file configured, judge the OS store's certificate that has a "
+            "private key (Windows: CurrentUser\\My, LocalMachine\\My)"
+        ),
+    ] = True
 
 
 class CertificateError(Exception):
@@ -182,7 +187,8 @@ def _read(path: Path) -> bytes:
 def read_certificate(cert_file: CertificateFile) -> CertSection | CertificateError:
     """Read and parse one certificate file, or the reason it cannot be (synchronous: run it
     in a thread, ``cryptography`` parses on the CPU)."""
-    password = cert_file.password.get_secret_value() if cert_file.password else None
+    # An empty password is none (an unprotected PKCS#12 file).
+    password = (cert_file.password.get_secret_value() if cert_file.password else "") or None
     try:
         return parse_certificate(_read(cert_file.path), password)
     except CertificateError as exc:

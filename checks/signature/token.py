@@ -16,33 +16,34 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from annotated_types import MaxLen, MinLen
 
 from checks.backend import UsbDevice
 from checks.base import CannotMeasure, Check, CheckConfig, CheckContext
 from checks.messages import msg
 from checks.model import Category, CheckResult, Status, Value
+from checks.schema import STRICT, Before, Doc, Record
 
 _HEX4 = re.compile(r"^[0-9a-f]{4}$")
 
 
-class TokenId(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _hex(v: object) -> str:
+    text = str(v).strip().lower().removeprefix("0x")
+    if not _HEX4.match(text):
+        raise ValueError(f"{v!r} is not a 4-digit hex USB id (as lsusb shows: '096e')")
+    return text
 
-    vendor_id: str = Field(description="USB vendor id, 4 hex digits, e.g. '096e'")
-    product_id: str = Field(description="USB product id, 4 hex digits, e.g. '0807'")
-    name: str = Field(default="", max_length=100)
 
-    @field_validator("vendor_id", "product_id", mode="before")
-    @classmethod
-    def _hex(cls, v: object) -> str:
-        text = str(v).strip().lower().removeprefix("0x")
-        if not _HEX4.match(text):
-            raise ValueError(f"{v!r} is not a 4-digit hex USB id (as lsusb shows: '096e')")
-        return text
+@dataclass(frozen=True, kw_only=True)
+class TokenId(Record):
+    __pydantic_config__ = STRICT
+
+    vendor_id: Annotated[str, Before(_hex), Doc("USB vendor id, 4 hex digits, e.g. '096e'")]
+    product_id: Annotated[str, Before(_hex), Doc("USB product id, 4 hex digits, e.g. '0807'")]
+    name: Annotated[str, MaxLen(100)] = ""
 
     @property
     def label(self) -> str:
@@ -50,11 +51,10 @@ class TokenId(BaseModel):
         return f"{self.name} ({ids})" if self.name else ids
 
 
+@dataclass(frozen=True, kw_only=True)
 class TokenConfig(CheckConfig):
-    tokens: list[TokenId] = Field(default_factory=list, description="accepted token models")
-    target: str = Field(
-        default="usb-token", min_length=1, max_length=64, description="label of the result"
-    )
+    tokens: Annotated[list[TokenId], Doc("accepted token models")] = field(default_factory=list)
+    target: Annotated[str, MinLen(1), MaxLen(64), Doc("label of the result")] = "usb-token"
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,8 @@ def web() -> Iterator[int]:
 
 
 def run(devices: list[dict], probe_timeout_s: float = 1.0):
-    check = EquipmentDeviceCheck(DevicesConfig(devices=devices, probe_timeout_s=probe_timeout_s))
+    config = DevicesConfig.model_validate({"devices": devices, "probe_timeout_s": probe_timeout_s})
+    check = EquipmentDeviceCheck(config)
     return asyncio.run(run_check(check, CheckContext(host="t")))
 
 
@@ -256,6 +257,8 @@ def test_config_is_validated():
     with pytest.raises(ValueError, match="needs port"):
         Device(name="q", protocol="tcp", host="127.0.0.1")
     with pytest.raises(ValueError, match="unique"):
-        DevicesConfig(devices=[{"name": "a", "protocol": "rtsp", "host": "127.0.0.1"}] * 2)
+        DevicesConfig.model_validate(
+            {"devices": [{"name": "a", "protocol": "rtsp", "host": "127.0.0.1"}] * 2}
+        )
     [r] = run([])
     assert r.status is Status.UNKNOWN

@@ -66,7 +66,7 @@ def test_agent_check_cut_by_its_deadline_keeps_the_detected_kind(slow_printer):
         "timeout_s": 1.0,
         "retries": 0,
     }
-    check = SnmpCheck(SnmpConfig(devices=[device], timeout_s=4.0))
+    check = SnmpCheck(SnmpConfig.model_validate({"devices": [device], "timeout_s": 4.0}))
     start = time.monotonic()
     (result,) = asyncio.run(run_checks([check], CheckContext(host="h")))
     assert time.monotonic() - start < 4.5

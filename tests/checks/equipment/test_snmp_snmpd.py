@@ -90,31 +90,33 @@ def test_silent_device_is_unknown_in_time(silent_udp):  # type: ignore[no-untype
 
 
 def test_check_scrubs_secrets_and_remembers_the_kind(snmpd, silent_udp):  # type: ignore[no-untyped-def]
-    cfg = SnmpConfig(
-        devices=[
-            {
-                "name": "pc",
-                "host": "127.0.0.1",
-                "port": snmpd.port,
-                "version": "3",
-                "user": SNMPD_USER,
-                "auth_key": SNMPD_AUTH,
-                "priv_key": SNMPD_PRIV,
-                "timeout_s": 2.0,
-                "retries": 1,
-            },
-            {
-                "name": "off",
-                "host": "127.0.0.1",
-                "port": silent_udp.port,
-                "community": SNMPD_COMMUNITY,
-                "timeout_s": 0.3,
-                "retries": 0,
-            },
-        ]
+    cfg = SnmpConfig.model_validate(
+        {
+            "devices": [
+                {
+                    "name": "pc",
+                    "host": "127.0.0.1",
+                    "port": snmpd.port,
+                    "version": "3",
+                    "user": SNMPD_USER,
+                    "auth_key": SNMPD_AUTH,
+                    "priv_key": SNMPD_PRIV,
+                    "timeout_s": 2.0,
+                    "retries": 1,
+                },
+                {
+                    "name": "off",
+                    "host": "127.0.0.1",
+                    "port": silent_udp.port,
+                    "community": SNMPD_COMMUNITY,
+                    "timeout_s": 0.3,
+                    "retries": 0,
+                },
+            ]
+        }
     )
     check = SnmpCheck(cfg)
-    # The agent builds its scrub list from every SecretStr of the check configurations.
+    # The agent builds its scrub list from every Secret of the check configurations.
     assert set(check_secrets([check])) == {SNMPD_AUTH, SNMPD_PRIV, SNMPD_COMMUNITY}
     ctx = CheckContext(host="h", secrets=check_secrets([check]))
     results = {r.target: r for r in asyncio.run(run_check(check, ctx))}

@@ -193,8 +193,13 @@ def test_check_remembers_kind_and_computes_rates(snmpsim, silent_udp):  # type: 
 
     ctx = CheckContext(host="h")
     check = SnmpCheck(
-        SnmpConfig(
-            devices=[_device(snmpsim, "ups-eaton-93e-80"), _device(snmpsim, "switch-dlink-des3200")]
+        SnmpConfig.model_validate(
+            {
+                "devices": [
+                    _device(snmpsim, "ups-eaton-93e-80"),
+                    _device(snmpsim, "switch-dlink-des3200"),
+                ]
+            }
         )
     )
     first = {r.target: r for r in asyncio.run(run_check(check, ctx))}
@@ -204,15 +209,17 @@ def test_check_remembers_kind_and_computes_rates(snmpsim, silent_udp):  # type: 
     # A recorded walk does not move: 0 bit/s between two polls, not a wrap or a reset.
     assert second["switch-dlink-des3200"].value("if_in_rate") == 0.0
     # The UPS goes silent: still reported under eq.ups (EQ-03 sees it), as unknown.
-    check.config = SnmpConfig(
-        devices=[
-            {
-                **_device(snmpsim, "ups-eaton-93e-80"),
-                "port": silent_udp.port,
-                "timeout_s": 0.3,
-                "retries": 0,
-            }
-        ]
+    check.config = SnmpConfig.model_validate(
+        {
+            "devices": [
+                {
+                    **_device(snmpsim, "ups-eaton-93e-80"),
+                    "port": silent_udp.port,
+                    "timeout_s": 0.3,
+                    "retries": 0,
+                }
+            ]
+        }
     )
     (silent,) = asyncio.run(run_check(check, ctx))
     assert silent.check == "eq.ups" and silent.status is Status.UNKNOWN

@@ -212,7 +212,7 @@ def test_no_cupsd_reports_nothing_unless_a_queue_is_configured_or_expected() -> 
 
 def test_cups_config_refuses_a_bad_url() -> None:
     with pytest.raises(ValueError, match="url must be http://HOST:PORT"):
-        CupsConfig(url="localhost:631")
+        CupsConfig.model_validate({"url": "localhost:631"})
 
 
 @pytest.mark.parametrize(

@@ -198,7 +198,7 @@ def nut() -> Iterator[Nut]:
 
 
 def _nut(nut: Nut, **kw: object) -> dict[str, CheckResult]:
-    return _run(NutCheck(NutConfig(server="127.0.0.1", port=nut.port, **kw)))
+    return _run(NutCheck(NutConfig.model_validate({"server": "127.0.0.1", "port": nut.port, **kw})))
 
 
 def test_nut_on_line_on_battery_low_battery(nut: Nut) -> None:

@@ -31,6 +31,11 @@ SYSFS = paths.FIXTURES / "sysfs"
 TOKENS = [{"vendor_id": "096e", "product_id": "0807", "name": "Feitian ePass2003"}]
 
 
+def cert_file(**options: object) -> CertificateFile:
+    """A configured file, validated as the agent validates its configuration."""
+    return CertificateFile.model_validate(options)
+
+
 def observe(results: list[CheckResult]) -> list[Observation]:
     """What the collector stores of a result (collector.service.ingest does the same mapping)."""
     return [
@@ -49,7 +54,9 @@ def observe(results: list[CheckResult]) -> list[Observation]:
 
 def token(present: bool) -> CheckResult:
     sysfs = SYSFS / ("token_present" if present else "token_absent")
-    check = TokenCheck(TokenConfig(tokens=TOKENS), backend=LinuxBackend(sys=sysfs))
+    check = TokenCheck(
+        TokenConfig.model_validate({"tokens": TOKENS}), backend=LinuxBackend(sys=sysfs)
+    )
     [result] = asyncio.run(run_check(check, CheckContext(host="t")))
     return result
 
@@ -59,7 +66,7 @@ def certificate(tmp_path: Path, cert, fmt: str = "pem") -> CheckResult:
     path = tmp_path / f"signing.{fmt}"
     path.write_bytes(encode(cert, fmt, password))
     return check_file(
-        CertificateFile(path=path, password=password, name="signing-cert"),
+        cert_file(path=path, password=password, name="signing-cert"),
         CertificateConfig(),
         now=NOW,
     )
@@ -108,9 +115,7 @@ def test_sig01_token_absent_fails_even_with_a_good_certificate(tmp_path):
 def test_sig01_unreadable_certificate_is_unknown(tmp_path):
     bad = tmp_path / "bad.pem"
     bad.write_bytes(b"garbage")
-    result = check_file(
-        CertificateFile(path=bad, name="signing-cert"), CertificateConfig(), now=NOW
-    )
+    result = check_file(cert_file(path=bad, name="signing-cert"), CertificateConfig(), now=NOW)
     assert sig01([token(True), result]).status is CriterionStatus.UNKNOWN
 
 

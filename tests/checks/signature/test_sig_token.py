@@ -46,7 +46,7 @@ def test_recorded_sysfs_lists_devices_and_skips_interfaces(tmp_path):
 
 def test_token_present():
     backend = LinuxBackend(sys=SYSFS / "token_present")
-    check = TokenCheck(TokenConfig(tokens=TOKENS), backend=backend)
+    check = TokenCheck(TokenConfig.model_validate({"tokens": TOKENS}), backend=backend)
     [result] = run(check)
     assert result.status is Status.OK and result.value("token_present") == 1.0
     assert result.target == "usb-token" and "Feitian ePass2003" in result.message
@@ -54,14 +54,16 @@ def test_token_present():
 
 def test_token_absent_fails():
     backend = LinuxBackend(sys=SYSFS / "token_absent")
-    check = TokenCheck(TokenConfig(tokens=TOKENS), backend=backend)
+    check = TokenCheck(TokenConfig.model_validate({"tokens": TOKENS}), backend=backend)
     [result] = run(check)
     assert result.status is Status.FAIL and result.value("token_present") == 0.0
     assert "096e:0807" in result.message
 
 
 def test_no_usb_bus_means_no_token(tmp_path):
-    check = TokenCheck(TokenConfig(tokens=TOKENS), backend=LinuxBackend(sys=tmp_path))
+    check = TokenCheck(
+        TokenConfig.model_validate({"tokens": TOKENS}), backend=LinuxBackend(sys=tmp_path)
+    )
     assert run(check)[0].status is Status.FAIL
 
 
@@ -71,21 +73,28 @@ def test_nothing_configured_is_unknown():
 
 
 def test_windows_token_from_recorded_pnp_devices():
-    [result] = run(TokenCheck(TokenConfig(tokens=TOKENS), backend=WindowsBackend(recorded())))
+    [result] = run(
+        TokenCheck(
+            TokenConfig.model_validate({"tokens": TOKENS}), backend=WindowsBackend(recorded())
+        )
+    )
     assert result.status is Status.OK and result.value("token_present") == 1
     [absent] = run(
         TokenCheck(
-            TokenConfig(tokens=TOKENS),
+            TokenConfig.model_validate({"tokens": TOKENS}),
             backend=WindowsBackend(recorded(usb="av_devices_speaker_only.json")),
         )
     )
     assert absent.status is Status.FAIL and absent.value("token_present") == 0
     [broken] = run(
-        TokenCheck(TokenConfig(tokens=TOKENS), backend=WindowsBackend(recorded(usb=None)))
+        TokenCheck(
+            TokenConfig.model_validate({"tokens": TOKENS}),
+            backend=WindowsBackend(recorded(usb=None)),
+        )
     )
     assert broken.status is Status.UNKNOWN and "PowerShell" in broken.message
 
 
 def test_bad_ids_are_refused_with_the_value():
     with pytest.raises(ValueError, match="'96e0x' is not a 4-digit hex USB id"):
-        TokenConfig(tokens=[{"vendor_id": "96e0x", "product_id": "0807"}])
+        TokenConfig.model_validate({"tokens": [{"vendor_id": "96e0x", "product_id": "0807"}]})
