@@ -148,7 +148,8 @@ class ChecksConfig:
     def __init__(self, sections: Mapping[str, CheckConfig] | None = None) -> None:
         given = dict(sections or {})
         self._sections: dict[str, CheckConfig] = {
-            cls.id: given.pop(cls.id, None) or cls.Config() for cls in default_registry()
+            cls.id: given.pop(cls.id) if cls.id in given else cls.Config()
+            for cls in default_registry()
         }
         self._sections.update(given)
 

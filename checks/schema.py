@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -146,6 +146,9 @@ class Secret:
     def __hash__(self) -> int:
         return hash(self._value)
 
+    def __len__(self) -> int:
+        return len(self._value)  # an empty secret is false, as pydantic's SecretStr
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (Secret, (self._value,))
 
@@ -175,9 +178,13 @@ def _hidden(value: Any) -> str:
     return str(value)
 
 
-@cache
 def adapter(tp: Any) -> TypeAdapter[Any]:
     """pydantic's validator of ``tp``, built once (imports pydantic)."""
+    return _adapter(tp)
+
+
+@cache
+def _adapter(tp: Any) -> TypeAdapter[Any]:
     from pydantic import TypeAdapter
 
     return TypeAdapter(tp)
@@ -202,7 +209,9 @@ class Record:
         value: Self = adapter(cls).validate_json(data)
         return value
 
-    def model_dump(self, *, mode: str = "python", exclude_none: bool = False) -> dict[str, Any]:
+    def model_dump(
+        self, *, mode: Literal["python", "json"] = "python", exclude_none: bool = False
+    ) -> dict[str, Any]:
         out: dict[str, Any] = adapter(type(self)).dump_python(
             self, mode=mode, exclude_none=exclude_none
         )

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from agent.cli import main as agent_main
 from checks.messages import catalogue, fields, msg, said
-from checks.model import AgentReport, Category, CheckResult, ReportBatch, Status
+from checks.model import AgentReport, Category, CheckResult, ReportBatch, Status, Value
 from collector.api.app import create_app
 from collector.api.server import BackgroundServer
 from collector.service import Services
@@ -93,7 +93,7 @@ def results() -> list[CheckResult]:
             category=Category.HOST,
             target="C:",
             status=Status.OK,
-            values={"disk_free_ratio": {"value": 0.05, "unit": "ratio"}},
+            values={"disk_free_ratio": Value(value=0.05, unit="ratio")},
             **said(disk),
         )
     )
