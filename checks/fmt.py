@@ -10,15 +10,19 @@ exports (CSV, XLSX numbers) stay numbers and do not come here.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import format_date, format_datetime
-from babel.numbers import NumberPattern, format_percent, parse_pattern
+if TYPE_CHECKING:
+    from babel import Locale
+    from babel.numbers import NumberPattern
+
+# Babel is imported where it is used: the figures an agent writes in its results' English
+# text (numbers, ratios, durations, sizes) are written by _grouped without it, so a
+# running agent does not load it (about 1 MiB) unless a message has a date or a percentage.
 
 #: The Babel locale of each language the pages and reports speak.
 LOCALES = {"vi": "vi_VN", "en": "en"}
@@ -46,32 +50,41 @@ NUMBER_SYMBOLS = {
 }
 
 
-class _NumbersOnly(Locale):
-    """A Babel locale that answers the number symbols from :data:`NUMBER_SYMBOLS` instead
-    of loading the locale's CLDR data: everything formatted here (numbers, percentages,
-    ``dd/MM/yyyy HH:mm``) needs only them, and the data of a locale with its root costs
-    about 3.6 MiB of resident memory, for each report of an agent that runs all day
-    (docs/agent.md, "What is imported when"). Anything else asked of it loads the data as
-    an ordinary :class:`Locale` does."""
+@cache
+def _numbers_only() -> Any:
+    from babel import Locale
 
-    def __init__(self, language: str, territory: str | None, symbols: dict[str, str]) -> None:
-        super().__init__(language, territory)
-        self._symbols = symbols
+    class _NumbersOnly(Locale):
+        """A Babel locale that answers the number symbols from :data:`NUMBER_SYMBOLS`
+        instead of loading the locale's CLDR data: everything formatted here (numbers,
+        percentages, ``dd/MM/yyyy HH:mm``) needs only them, and the data of a locale with
+        its root costs about 3.6 MiB of resident memory, for each report of an agent that
+        runs all day (docs/agent.md, "What is imported when"). Anything else asked of it
+        loads the data as an ordinary :class:`Locale` does."""
 
-    @property
-    def number_symbols(self) -> Any:
-        return {"latn": self._symbols}
+        def __init__(self, language: str, territory: str | None, symbols: dict[str, str]) -> None:
+            super().__init__(language, territory)
+            self._symbols = symbols
+
+        @property
+        def number_symbols(self) -> Any:
+            return {"latn": self._symbols}
+
+    return _NumbersOnly
 
 
 @cache
 def _babel_locale(lang: str) -> Locale:
     code = "en" if lang == "en" else "vi"
     language, _, territory = _locale(code).partition("_")
-    return _NumbersOnly(language, territory or None, NUMBER_SYMBOLS[code])
+    locale: Locale = _numbers_only()(language, territory or None, NUMBER_SYMBOLS[code])
+    return locale
 
 
 @cache
 def _pattern(pattern: str) -> NumberPattern:
+    from babel.numbers import parse_pattern
+
     return parse_pattern(pattern)
 
 
@@ -108,6 +121,8 @@ def number(value: float, lang: str, decimals: int = 1) -> str:
 
 def percent(ratio: float, lang: str) -> str:
     """A ratio (0 to 1) as a percentage with one decimal: 61,9 % (vi), 61.9 % (en)."""
+    from babel.numbers import format_percent
+
     return format_percent(ratio, format="#,##0.0 %", locale=_babel_locale(lang))
 
 
@@ -157,12 +172,15 @@ def days(value: float, lang: str) -> str:
 
 
 def when(dt: datetime | None, lang: str) -> str:
-    """A time as officials read it, in Asia/Ho_Chi_Minh: 05/12/2026 16:03."""
+    """A time as officials read it, in Asia/Ho_Chi_Minh: 05/12/2026 16:03 (Babel's
+    ``dd/MM/yyyy HH:mm``, digits only, so the same in both languages; a naive time is taken
+    as UTC, as Babel takes it; tests/checks/test_checks_fmt_locale.py compares)."""
     if dt is None:
         return ""
-    return format_datetime(dt, "dd/MM/yyyy HH:mm", tzinfo=TIME_ZONE, locale=_babel_locale(lang))
+    t = (dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)).astimezone(TIME_ZONE)
+    return f"{t.day:02d}/{t.month:02d}/{t.year:04d} {t.hour:02d}:{t.minute:02d}"
 
 
 def day(value: date, lang: str) -> str:
     """A calendar day as officials write it: 01/11/2026 (both languages)."""
-    return format_date(value, "dd/MM/yyyy", locale=_babel_locale(lang))
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"

@@ -1,14 +1,14 @@
 """The report batch an agent pushes, decoded on the collector's hot path with msgspec.
 
-``checks.model.ReportBatch`` is the wire format's definition, shared with the agent;
-pydantic, validating it by its annotations, is the judge of every refusal and its message. This module decodes the same JSON
-into plain structs with the same field names, types and bounds, about five times faster:
-an ingest request spends its time storing the report, not validating it. It is strict
-where pydantic is lenient (RFC 3339 timestamps only, no numbers written as strings, no
-NUL character), and says None for anything it does not take: the caller then validates
-the body with pydantic, which accepts it or refuses it with its usual message. So what is
-accepted, and every error an agent reads, are pydantic's; only the speed differs.
-``tests/collector/domain/test_wire.py`` holds the two decoders to the same result.
+``checks.model.ReportBatch`` is the wire format's definition, shared with the agent; pydantic,
+validating it by its annotations, is the judge of every refusal and its message. This module decodes
+the same JSON into plain structs with the same field names, types and bounds, about five times
+faster: an ingest request spends its time storing the report, not validating it. It is strict where
+pydantic is lenient (RFC 3339 timestamps only, no numbers written as strings, no NUL character), and
+says None for anything it does not take: the caller then validates the body with pydantic, which
+accepts it or refuses it with its usual message. So what is accepted, and every error an agent
+reads, are pydantic's; only the speed differs. ``tests/collector/domain/test_wire.py`` holds the two
+decoders to the same result.
 """
 
 from __future__ import annotations

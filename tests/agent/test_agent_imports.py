@@ -1,16 +1,16 @@
 """What ``ioc-agent run`` loads with a commune's default configuration: a guard on the agent's
 memory footprint (docs/agent.md, "What is imported when"; docs/BENCHMARKS.md, section 3).
 
-A fresh interpreter imports what ``ioc-agent run`` imports, loads a default configuration
-(its internet targets moved to loopback), runs every default check once and asks the
-collector for its levels through the agent's sender; then no heavy library may be loaded:
-not httpx (the agent speaks HTTP with the standard library), not the libraries of checks
-whose targets are not configured (pysnmp, paramiko), not rich (tables of ``ioc-agent
-check`` only), not the collector's, not difflib (a bad configuration's hints), not the probe
-table of ``ioc-agent probe``, not pydantic (the configuration file is validated in a child
-interpreter, the records are plain dataclasses); and the cycle builds no YAML node graph (the message catalogue
-is read from libyaml's events). A behaviour, not a timing: it fails the day a module imports
-one of them at module level again, or the catalogue is read through the loader again.
+A fresh interpreter imports what ``ioc-agent run`` imports, loads a default configuration (its
+internet targets moved to loopback), runs every default check once and asks the collector for its
+levels through the agent's sender; then no heavy library may be loaded: not httpx (the agent speaks
+HTTP with the standard library), not the libraries of checks whose targets are not configured
+(pysnmp, paramiko), not rich (tables of ``ioc-agent check`` only), not the collector's, not difflib
+(a bad configuration's hints), not the probe table of ``ioc-agent probe``, not pydantic (the
+configuration file is validated in a child interpreter, the records are plain dataclasses); and the
+cycle builds no YAML node graph (the message catalogue is read from libyaml's events). A behaviour,
+not a timing: it fails the day a module imports one of them at module level again, or the catalogue
+is read through the loader again.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ HEAVY = (
     "difflib",  # "did you mean" of a bad configuration only
     "pydantic",  # validates the configuration in a child interpreter (load_config_apart)
     "pydantic_core",
+    "babel",  # a message with a date or a percentage only (checks/fmt.py writes the rest)
 )
 
 SCRIPT = textwrap.dedent("""

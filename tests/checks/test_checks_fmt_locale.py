@@ -1,6 +1,7 @@
 """checks.fmt formats with Babel's own patterns but answers the number symbols itself, so an
-agent does not load a locale's CLDR data (about 3.6 MiB) to write its results' English text:
-the figures must be exactly what Babel writes with the real locale."""
+agent does not load a locale's CLDR data (about 3.6 MiB) to write its results' English text,
+and writes most figures and every date without Babel (not imported by a running agent):
+the figures and dates must be exactly what Babel writes with the real locale."""
 
 from __future__ import annotations
 
@@ -88,6 +89,8 @@ def test_dates_as_babel_writes_them(when: datetime, offset: int, lang: str) -> N
     real = _real(lang)
     expected = format_datetime(aware, "dd/MM/yyyy HH:mm", tzinfo=fmt.TIME_ZONE, locale=real)
     assert fmt.when(aware, lang) == expected
+    naive = format_datetime(when, "dd/MM/yyyy HH:mm", tzinfo=fmt.TIME_ZONE, locale=real)
+    assert fmt.when(when, lang) == naive
     assert fmt.day(when.date(), lang) == format_date(when.date(), "dd/MM/yyyy", locale=real)
 
 
