@@ -238,7 +238,8 @@ def agent_environment_figures(agent_bin: Path) -> tuple[float, str, dict[str, An
             str(agent_bin / "python"),
             "-c",
             "from importlib.metadata import version\n"
-            "print(', '.join(f'{p} {version(p)}' for p in ('pydantic', 'psutil', 'click')))",
+            "names = ('msgspec', 'pydantic', 'psutil', 'click')\n"
+            "print(', '.join(f'{p} {version(p)}' for p in names))",
         ],
         check=True,
         capture_output=True,

@@ -541,9 +541,25 @@ without the peers beside it): 58.5 MiB; without httpx 54.2 MiB; without CLDR's l
 49.4 MiB (USS 36.0, 36.2) in two runs with the allocator's arenas capped, freed pages
 handed back after each cycle and the catalogue read by libyaml; 49.4 MiB (USS 36.1, peak
 49.6) before and 49.0 MiB (USS 35.7, peak 49.0) after the catalogue was read from
-libyaml's events, then 48.8 MiB (USS 35.3, peak 48.8) without the probe table, beside
-node_exporter's 19.8, 19.7 and 19.6 MiB (2.50, 2.48 and 2.49 ×).
+libyaml's events, then 48.8 MiB (USS 35.3, peak 48.8) without the probe table, and
+48.5 MiB (USS 35.4) in the last full run with pydantic, beside node_exporter's 19.8, 19.7,
+19.6 and 19.6 MiB (2.50, 2.48, 2.49 and 2.48 ×).
 
+* pydantic is off the run path (about 12 MiB: its library, loaded whole by the first
+  model, and the compiled validators of the report and of 45 configuration models). The
+  report and every check's configuration are frozen dataclasses whose rules are written in
+  their annotations (`checks/schema.py`): the agent builds, copies and writes them without
+  pydantic (msgspec, about 1.3 MiB, writes the JSON and checks the types of what the agent
+  reads back: its spool, its state, the collector's answers), while pydantic validates the
+  same classes by the same annotations where input comes from outside, with the same
+  messages. `ioc-agent run` (and the Windows service) validates its configuration file in
+  a short-lived child interpreter (`agent/configcheck.py`) that hands the validated records
+  back; the collector validates reports with pydantic as before. The run path's imports
+  went from 44.0 to 35.0 MiB (`bench.imports`, the same environment and evening), and the
+  running agent from 48.5 to under 39 MiB;
+* Babel is imported only where a message needs it (a percentage; a date is written by
+  `checks/fmt.py` itself, tested against Babel), and the agent's version is written in
+  `agent/__init__.py` instead of read through `importlib.metadata`: about 1.3 MiB more;
 * httpx, httpcore, h11 and idna are gone from the agent (about 1.6 MiB at import, more
   at run time: its connection pool and anyio's streams): reports, levels, enrollment,
   `host.clock`, `net.throughput`, the HTTP probes and the CUPS check use the standard
@@ -564,9 +580,10 @@ node_exporter's 19.8, 19.7 and 19.6 MiB (2.50, 2.48 and 2.49 ×).
   growth over the measured cycles); the remembered message texts and figures are emptied
   past 256 (the collector's 8,192 would fill over days with figures that never come back:
   about 4 MiB of objects, 11 MiB resident, not visible in a run of 10 cycles);
-* pydantic's `defer_build` was measured and not kept: the default configuration validates
-  every check's configuration model before the first cycle, so nothing is deferred for long
-  (the same RSS at start-up, 0.8 MiB more after a cycle);
+* before pydantic left the run path, its `defer_build` was measured and not kept: the
+  default configuration validated every check's configuration model before the first
+  cycle, so nothing was deferred for long (the same RSS at start-up, 0.8 MiB more after a
+  cycle);
 * the message catalogue is read from libyaml's events (`checks.messages.read_catalogue`),
   no longer through the loader, which built a node for every scalar of the file before
   making the dict: those 1.2 MiB of small objects, once dropped, stayed resident between
@@ -575,31 +592,19 @@ node_exporter's 19.8, 19.7 and 19.6 MiB (2.50, 2.48 and 2.49 ×).
   text, and a file of any other shape is read by the loader, so the messages and the errors
   are the same; `tests/agent/test_agent_imports.py` fails when a cycle builds a YAML node
   graph again;
-* measured and not kept, each under 0.1 MiB: dropping every model's
-  `__pydantic_core_schema__` once the check list is built (nothing: right after start-up
-  17.5 of the 18 MiB of Python's small-object arenas hold live objects, so what is freed
-  empties no arena), emptying the `re` and `typing` caches, turning pydantic's plugin scan
-  off. What the run path imports is used by a cycle (`importlib.metadata` is also
-  pydantic's plugin loader's, `urllib.request` reads the proxies for every connection), and
-  the modules of the checks without a target by default (SSH, SNMP) hold under 0.3 MiB each;
+* measured and not kept, each under 0.1 MiB: emptying the `re` and `typing` caches. What
+  the run path imports is used by a cycle (`urllib.request` reads the proxies for every
+  connection), and the modules of the checks without a target by default (SSH, SNMP) hold
+  under 0.3 MiB each;
 * earlier: one TLS context shared by every check instead of one per check and cycle (loading
   the CA bundle cost ~80 ms of CPU each time), and `vc.quality`'s 50 packets exchanged by a
   thread of its own instead of asyncio's datagram and timer machinery.
 
-What stays, and what the goal would take: asyncio with OpenSSL (TLS to the collector),
-SQLite (the spool), psutil, click, PyYAML, and pydantic with its compiled models of the
-report and of every check's configuration. In the agent's own environment, the libraries
-`ioc-agent run` imports, loaded without the agent's modules, take 37.9 MiB, and 30.8 MiB
-without pydantic (with pydantic-core, typing-extensions, typing-inspection and
-annotated-types): pydantic is 7.1 MiB of libraries, loaded whole by the first model. The
-models themselves are small (the 13 of `checks.model` with their module 1.4 MiB, a check's
-configuration model 15 to 20 KiB), so moving some models off pydantic gains nothing. The
-≤ 2 × goal needs pydantic off the run path entirely: the report made and serialised as
-plain data (the collector keeps its pydantic models of it), and every check's
-configuration (45 models, their validators and messages) validated outside the long-lived
-process, e.g. by a short-lived child that hands back the normalised configuration, so the
-messages stay pydantic's. That is about 9 MiB, which would bring the agent near 40 MiB: at
-the goal's edge, and a change to every check.
+What stays, and what the moonshot (≤ 1.5 ×) would take: asyncio with OpenSSL (about
+9.7 MiB together; OpenSSL alone about 6, needed for TLS to the collector), SQLite (the spool),
+psutil, click, PyYAML, msgspec and the agent's own modules with every check (about 8 MiB).
+The next step would be the cycle on threads instead of asyncio (about 4 MiB: every check's
+`fetch` is a coroutine today), and the checks without a configured target left unimported.
 """
 
 
