@@ -187,3 +187,20 @@ def test_apart_without_a_child_validates_here(tmp_path, monkeypatch):
     monkeypatch.setattr("agent.config._python", lambda: str(tmp_path / "no-python"))
     assert load_config_apart(path) == load_config(path)
     assert load_config_apart(None) == AgentConfig()
+
+
+def test_the_child_interpreter_beside_a_service_host(tmp_path, monkeypatch):
+    """Under pywin32's service host (``pythonservice.exe``) the child is the ``python.exe``
+    of the same installation; from a plain interpreter, that interpreter."""
+    from agent import config as cfg
+
+    monkeypatch.setattr(cfg.sys, "executable", "/opt/py/bin/python3.11")
+    assert cfg._python() == "/opt/py/bin/python3.11"
+    home = tmp_path / "ioc-agent" / "python"
+    host = home / "Lib" / "site-packages" / "win32" / "pythonservice.exe"
+    beside = home / ("python.exe" if cfg.os.name == "nt" else "bin/python3")
+    beside.parent.mkdir(parents=True)
+    beside.write_text("")
+    monkeypatch.setattr(cfg.sys, "executable", str(host))
+    monkeypatch.setattr(cfg.sys, "exec_prefix", str(home))
+    assert cfg._python() == str(beside)
