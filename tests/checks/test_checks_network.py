@@ -89,6 +89,7 @@ def test_tcp_closed_port_fails(closed_port):
     assert result.value("tcp_up") == 0
 
 
+@pytest.mark.serial  # times a deadline of about a second: the CPU alone
 def test_tcp_timeout_is_fail_within_deadline():
     # A listener whose accept queue is full drops further SYNs: connect() hangs.
     server = socket.socket()
@@ -173,6 +174,7 @@ def test_http_ok_with_expected_content(http_server):
     assert "tls_cert_days_left" not in result.values  # plain HTTP
 
 
+@pytest.mark.serial  # times a deadline of about a second: the CPU alone
 def test_http_response_time_leaves_out_building_the_client(http_server, monkeypatch):
     """A cold client (loading a CA bundle can take 100 ms and more) is not the server's time:
     with building the client made 0.5 s slow, the loopback answer still reads as quick,

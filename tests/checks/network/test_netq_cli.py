@@ -44,6 +44,7 @@ def test_probe_udp_table_and_missing_target():
     assert res.exit_code == 2 and "missing HOST" in res.output
 
 
+@pytest.mark.serial  # times a deadline of about a second: the CPU alone
 def test_probe_sip_and_stun_silent_exit_1_within_deadline():
     with silent_udp() as port:
         start = time.monotonic()

@@ -140,6 +140,7 @@ def test_key_not_authorized_is_unknown(sshd, keys, pinned):
     assert outcome.failure is SshFailure.AUTH
 
 
+@pytest.mark.serial  # times a deadline of about a second: the CPU alone
 def test_hanging_command_is_cut_at_its_timeout(sshd, keys, pinned):
     timeouts = SshTimeouts(command_s=2.0)
     start = time.monotonic()
@@ -265,6 +266,7 @@ def test_cli_probe_ssh(sshd, keys, pinned, tmp_path, monkeypatch):
     assert bad_set.exit_code == 2 and "unknown command set" in bad_set.output
 
 
+@pytest.mark.serial  # times a deadline of about a second: the CPU alone
 def test_cli_probe_ssh_to_a_silent_server_ends_at_its_timeout(keys, pinned):
     """A server that accepts the connection and never speaks: the whole probe is bounded
     by --timeout."""

@@ -7,6 +7,8 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from checks.backend import AvDevices
 from checks.backend.linux import LinuxBackend, parse_snd, parse_v4l
 from checks.backend.windows import WindowsBackend
@@ -26,6 +28,7 @@ CTX = CheckContext(host="h")
 # ----------------------------------------------------------------- H.323
 
 
+@pytest.mark.serial  # times a deadline of about a second: the CPU alone
 def test_h323_listener_is_ok_blackhole_fails_within_deadline():
     with silent_tcp() as port:
         [ok] = asyncio.run(H323Check(H323Config(targets=[f"127.0.0.1:{port}"])).run(CTX))
@@ -143,6 +146,7 @@ def test_windows_backend_devices_from_recorded_pnp():
 # ----------------------------------------------------------------- concurrency
 
 
+@pytest.mark.serial  # times a deadline of about a second: the CPU alone
 def test_cycle_is_bounded_by_the_slowest_deadline_not_the_sum():
     """Four meeting checks against silent peers, 1 s deadline each: < 2 s in all."""
     with silent_udp() as udp, silent_tcp() as tcp, blackhole_tcp() as dead:

@@ -107,6 +107,7 @@ def test_kamailio_answers_options_over_udp_and_tcp(tmp_path):
         assert 0 < r.value("sip_response_time") < 1
 
 
+@pytest.mark.serial  # times a deadline of about a second: the CPU alone
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_silent_sip_server_fails_within_the_deadline(transport):
     peer = silent_udp if transport == "udp" else silent_tcp

@@ -93,6 +93,7 @@ def test_coturn_answers_binding_with_our_address(tmp_path):
     assert checked.status is Status.OK and checked.target == f"127.0.0.1:{port}"
 
 
+@pytest.mark.serial  # times a deadline of about a second: the CPU alone
 def test_silent_stun_server_fails_within_the_deadline():
     with silent_udp() as port:
         check = StunCheck(StunConfig(timeout_s=1.0, servers=[f"127.0.0.1:{port}"]))
