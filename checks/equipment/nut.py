@@ -198,7 +198,7 @@ class NutCheck(Check):
         except Unresolved as exc:
             return NutReading(unreachable=reason_message(exc.reason))
         # An empty password is none (aionut then does not send PASSWORD).
-        password = (cfg.password.get_secret_value() if cfg.password else "") or None
+        password = cfg.password.get_secret_value() if cfg.password else None
         # aionut's debug log shows every line it sends, PASSWORD included: never below INFO.
         logging.getLogger("aionut").setLevel(logging.INFO)
         client = AIONUTClient(address, port, cfg.username, password, cfg.request_timeout_s)

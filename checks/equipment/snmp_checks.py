@@ -69,11 +69,6 @@ def _version(v: Any) -> Any:
     return str(v) if isinstance(v, int) else v
 
 
-def _given(secret: Secret | None) -> bool:
-    """A secret is given when it is set and not empty."""
-    return secret is not None and bool(secret.get_secret_value())
-
-
 def _reveal(secret: Secret | None) -> str | None:
     return secret.get_secret_value() if secret is not None else None
 
@@ -106,12 +101,12 @@ class SnmpDevice(Record):
     def __post_init__(self) -> None:
         """The credentials a version needs (run after pydantic's validation, and on plain
         construction)."""
-        if self.version == "2c" and not _given(self.community):
+        if self.version == "2c" and not self.community:
             raise ValueError(f"device {self.name!r}: version 2c needs a community")
         if self.version == "3":
             if not self.user:
                 raise ValueError(f"device {self.name!r}: version 3 needs a user")
-            if _given(self.priv_key) and not _given(self.auth_key):
+            if self.priv_key and not self.auth_key:
                 raise ValueError(f"device {self.name!r}: priv_key needs auth_key (authPriv)")
             for key in (self.auth_key, self.priv_key):
                 if key is not None and len(key.get_secret_value()) < 8:

@@ -188,7 +188,7 @@ def read_certificate(cert_file: CertificateFile) -> CertSection | CertificateErr
     """Read and parse one certificate file, or the reason it cannot be (synchronous: run it
     in a thread, ``cryptography`` parses on the CPU)."""
     # An empty password is none (an unprotected PKCS#12 file).
-    password = (cert_file.password.get_secret_value() if cert_file.password else "") or None
+    password = cert_file.password.get_secret_value() if cert_file.password else None
     try:
         return parse_certificate(_read(cert_file.path), password)
     except CertificateError as exc:
