@@ -31,32 +31,29 @@ if TYPE_CHECKING:
 STRICT: dict[str, Any] = {"extra": "forbid"}
 
 
-class Pattern:
+class _Key:
+    """Sets one key of pydantic-core's schema of the annotated type (a constraint that
+    pydantic-core itself checks, with its own message)."""
+
+    __slots__ = ("key", "value")
+
+    def __init__(self, key: str, value: Any) -> None:
+        self.key = key
+        self.value = value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        schema = handler(source)
+        schema[self.key] = self.value
+        return schema
+
+
+def Pattern(regex: str) -> _Key:  # noqa: N802 (a marker, written as annotated_types' Gt is)
     """A text must match ``regex`` (pydantic-core checks it; its message quotes it)."""
-
-    __slots__ = ("regex",)
-
-    def __init__(self, regex: str) -> None:
-        self.regex = regex
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
-        schema = handler(source)
-        schema["pattern"] = self.regex
-        return schema
+    return _Key("pattern", regex)
 
 
-class _Finite:
-    """A float that is neither infinite nor NaN (pydantic's ``allow_inf_nan=False``)."""
-
-    __slots__ = ()
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
-        schema = handler(source)
-        schema["allow_inf_nan"] = False
-        return schema
-
-
-FINITE = _Finite()
+#: A float that is neither infinite nor NaN (pydantic's ``allow_inf_nan=False``).
+FINITE = _Key("allow_inf_nan", False)
 
 
 class Doc:
@@ -73,39 +70,38 @@ class Doc:
         return out
 
 
-class After:
-    """Run ``fn`` on the validated value (pydantic's ``AfterValidator``): it returns the value
-    to keep, or raises ``ValueError`` with the message the user reads."""
+def _calling(kind: str, fn: Callable[[Any], Any], schema: Any) -> dict[str, Any]:
+    """``schema`` with ``fn`` run before or after it (``kind``: ``function-before`` or
+    ``function-after``), as pydantic's validators are."""
+    return {"type": kind, "function": {"type": "no-info", "function": fn}, "schema": schema}
 
+
+class _Validator:
     __slots__ = ("fn",)
+    _kind = ""
 
     def __init__(self, fn: Callable[[Any], Any]) -> None:
         self.fn = fn
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
-        return {
-            "type": "function-after",
-            "function": {"type": "no-info", "function": self.fn},
-            "schema": handler(source),
-        }
+        return _calling(self._kind, self.fn, handler(source))
 
 
-class Before:
+class After(_Validator):
+    """Run ``fn`` on the validated value (pydantic's ``AfterValidator``): it returns the value
+    to keep, or raises ``ValueError`` with the message the user reads."""
+
+    __slots__ = ()
+    _kind = "function-after"
+
+
+class Before(_Validator):
     """Run ``fn`` on the raw input before the value is validated (pydantic's
     ``BeforeValidator``): it returns what to validate instead, e.g. ``{"url": s}`` for a
     bare string ``s``."""
 
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: Callable[[Any], Any]) -> None:
-        self.fn = fn
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
-        return {
-            "type": "function-before",
-            "function": {"type": "no-info", "function": self.fn},
-            "schema": handler(source),
-        }
+    __slots__ = ()
+    _kind = "function-before"
 
 
 def before(fn: Callable[[Any], Any]) -> Any:
@@ -113,11 +109,7 @@ def before(fn: Callable[[Any], Any]) -> Any:
     first (pydantic's ``model_validator(mode="before")``)."""
 
     def hook(cls: type, source: Any, handler: Any) -> Any:
-        return {
-            "type": "function-before",
-            "function": {"type": "no-info", "function": fn},
-            "schema": handler(source),
-        }
+        return _calling("function-before", fn, handler(source))
 
     return classmethod(hook)
 
@@ -154,10 +146,7 @@ class Secret:
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        return {
-            "type": "function-after",
-            "function": {"type": "no-info", "function": _secret},
-            "schema": {"type": "str"},
+        return _calling("function-after", _secret, {"type": "str"}) | {
             "serialization": {
                 "type": "function-plain",
                 "function": _hidden,
