@@ -231,9 +231,6 @@ def _path(loc: tuple[int | str, ...]) -> str:
 def _unwrap(annotation: Any) -> Any:
     """Reach the record inside Optional[...], list[...] and dict[str, ...]."""
     while True:
-        if get_origin(annotation) is Annotated:
-            annotation = get_args(annotation)[0]
-            continue
         if isinstance(annotation, type) and (
             dataclasses.is_dataclass(annotation) or annotation is ChecksConfig
         ):
